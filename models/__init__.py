@@ -1,0 +1,1 @@
+"""The store: SQLModel tables, queries, domain rules and migrations (no Textual here)."""

@@ -1,0 +1,141 @@
+"""Domain vocabularies, with the platform's French labels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LabelledEnum(StrEnum):
+    """A string enum whose members carry the label the buyer reads."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class ConsultationStatus(LabelledEnum):
+    """The five statuses of the platform's "Statuts" panel, in lifecycle order."""
+
+    DRAFTING = "drafting", "Elaboration"
+    AWAITING_VALIDATION = "awaiting_validation", "En attente de validation"
+    OPEN = "open", "Consultation"
+    OPENING_ANALYSIS = "opening_analysis", "Ouverture et analyse"
+    DECISION = "decision", "Décision"
+
+
+class Procedure(LabelledEnum):
+    OPEN_TENDER = "open_tender", "Appel d'offres ouvert"
+    RESTRICTED_TENDER = "restricted_tender", "Appel d'offres restreint"
+    ADAPTED = "adapted", "Procédure adaptée (MAPA)"
+    NEGOTIATED = "negotiated", "Procédure avec négociation"
+    COMPETITIVE_DIALOGUE = "competitive_dialogue", "Dialogue compétitif"
+
+    @property
+    def formalised(self) -> bool:
+        """Formalised procedures carry the strictest rules (LEGAL.md 2, 7, 8)."""
+        return self is not Procedure.ADAPTED
+
+    @property
+    def restricted(self) -> bool:
+        """Procedures where only admitted candidates are invited to tender."""
+        return self in {
+            Procedure.RESTRICTED_TENDER,
+            Procedure.NEGOTIATED,
+            Procedure.COMPETITIVE_DIALOGUE,
+        }
+
+
+class RegisterKind(LabelledEnum):
+    WITHDRAWAL = "withdrawal", "Retraits"
+    QUESTION = "question", "Questions"
+    DEPOSIT = "deposit", "Dépôts"
+
+
+class MessageType(LabelledEnum):
+    """The nine message types, in the platform's order."""
+
+    FREE = "free", "Courrier libre"
+    INVITATION = "invitation", "Invitation à concourir"
+    MODIFICATION = "modification", "Information de modification de la consultation"
+    ANSWER = "answer", "Réponse à une question"
+    COMPLEMENT_REQUEST = "complement_request", "Demande de complément"
+    AWARD = "award", "Courrier d'attribution"
+    NOTIFICATION = "notification", "Courrier de notification"
+    REJECTION = "rejection", "Courrier de rejet"
+    CANCELLATION = "cancellation", "Information d'annulation"
+
+
+class SendMode(LabelledEnum):
+    WITH_AR = (
+        "with_ar",
+        "Courrier électronique avec accusé de réception généré lors de l'accès au contenu "
+        "du courrier",
+    )
+    SIMPLE = "simple", "Courrier électronique simple sans accusé de réception"
+
+
+class MessageState(LabelledEnum):
+    DRAFT = "draft", "Brouillon"
+    QUEUED = "queued", "Validé"
+
+
+class DeliveryState(LabelledEnum):
+    """Where one recipient's copy is in the outbox: held → queued → claimed → accepted/refused."""
+
+    HELD = "held", "Brouillon"
+    QUEUED = "queued", "En file d'attente"
+    CLAIMED = "claimed", "En cours d'envoi"
+    ACCEPTED = "accepted", "Accepté par le relais"
+    REFUSED = "refused", "Refusé"
+
+
+class RecipientStatus(LabelledEnum):
+    """The status word of the tracking table ("Statut / Evénements")."""
+
+    PENDING = "pending", "En attente"
+    SENT = "sent", "Envoyé"
+    DELIVERED = "delivered", "Délivré"
+    NOT_DELIVERED = "not_delivered", "Non délivré"
+    READ = "read", "Lu"
+    REPLY_UNREAD = "reply_unread", "Réponse non lue"
+    REPLY_READ = "reply_read", "Réponse lue"
+
+
+class EventKind(LabelledEnum):
+    SENT = "sent", "E"
+    DELIVERED = "delivered", "D"
+    NOT_DELIVERED = "not_delivered", "Non délivré"
+    READ = "read", "L"
+    REPLIED = "replied", "R"
+    RETRY = "retry", "Nouvelle tentative"
+    OPENED_AGAIN = "opened_again", "Nouvelle consultation"
+
+
+class ReplyChannel(LabelledEnum):
+    WEB = "web", "Page de consultation"
+    EMAIL = "email", "Courrier électronique"
+
+
+class ReplyDisposition(LabelledEnum):
+    """A reply is always kept; a late one or one to a no-reply message is shown as such."""
+
+    ON_TIME = "on_time", "Reçue dans le délai"
+    LATE = "late", "Reçue après la date limite"
+    NOT_ALLOWED = "not_allowed", "Réponse non autorisée"
+
+
+class AntivirusVerdict(LabelledEnum):
+    CLEAN = "clean", "Sain"
+    INFECTED = "infected", "Infecté"
+    NOT_SCANNED = "not_scanned", "Non analysé"
+
+
+class DocumentOrigin(LabelledEnum):
+    DCE = "dce", "DCE"
+    LETTER = "letter", "Courrier généré"
+    ATTACHMENT = "attachment", "Pièce jointe"
+    REPLY = "reply", "Pièce de réponse"

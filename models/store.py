@@ -1,0 +1,71 @@
+"""The store: opening it, its schema check, and the queries the screens need.
+
+Screens never see a session: they call a Store method (in a worker) and get plain data back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from models import migrate
+from models.dashboard import DashboardPage, DashboardQuery, load_dashboard
+from models.engine import StoreError, create_store_engine, describe_url
+from models.tables import StoreMeta
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def description(self) -> str:
+        return describe_url(str(self.engine.url))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def meta(self, key: str) -> str | None:
+        with self.engine.connect() as connection:
+            table = StoreMeta.__table__  # type: ignore[attr-defined]
+            return connection.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
+
+    def dashboard(self, query: DashboardQuery) -> DashboardPage:
+        """One page of the tableau de bord, with the status counts of the search."""
+        with self.engine.connect() as connection:
+            return load_dashboard(connection, query)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, upgrade: bool = False) -> Store:
+    """Open the store at `url`; with `upgrade`, apply pending migrations first.
+
+    Without `upgrade`, a store that is empty or behind the code is refused with the command
+    that fixes it, rather than failing later on a missing column.
+    """
+    engine = create_store_engine(url)
+    if upgrade:
+        migrate.upgrade(engine)
+        return Store(engine)
+    revision = migrate.current_revision(engine)
+    if revision is None:
+        engine.dispose()
+        raise StoreError(
+            f"La base {describe_url(url)} est vide : lancez « messagerie db upgrade » "
+            "(ou « messagerie demo » pour la base de démonstration)."
+        )
+    if revision != migrate.HEAD_REVISION:
+        engine.dispose()
+        raise StoreError(
+            f"La base {describe_url(url)} est à la révision {revision}, le programme attend "
+            f"{migrate.HEAD_REVISION} : lancez « messagerie db upgrade »."
+        )
+    return Store(engine)

@@ -1,0 +1,32 @@
+"""Folding French text for search: no case, no accents ("Crémant" → "cremant")."""
+
+import unicodedata
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "’": "'"})
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def search_text(*parts: str | None) -> str:
+    """The folded search column of a row, from its searchable fields."""
+    return fold(" ".join(part for part in parts if part))
+
+
+def search_words(query: str) -> list[str]:
+    """The words to look for: folded, without a final plural or feminine ending.
+
+    Matching is by substring, so dropping "s", "x" and "e" lets "creme" find "Crémant" and
+    "chocolats" find "chocolat"; short words are kept whole so that "les" stays "les".
+    """
+    words = []
+    for word in fold(query).split():
+        stem = word
+        if len(stem) > 4 and stem[-1] in "sx":
+            stem = stem[:-1]
+        if len(stem) > 4 and stem.endswith("e"):
+            stem = stem[:-1]
+        words.append(stem)
+    return words

@@ -1,0 +1,298 @@
+"""The "tableau de bord": search, "Statuts" bar chart (also the status filter), paged results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, ListItem, ListView, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from models.enums import ConsultationStatus
+from models.formatting import count, paris_minutes
+from models.views import PAGE_SIZES, ConsultationSummary, DashboardPage, DashboardQuery
+
+ALL_STATUSES = "all"
+BAR_WIDTH = 14
+BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of `width` cells for value/largest, drawn to the eighth of a cell."""
+    eighths = round(width * 8 * value / largest) if largest else 0
+    if value and not eighths:
+        eighths = 1
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (BAR_EIGHTHS[rest] if rest else "")).ljust(width)
+
+
+class StatusChart(OptionList):
+    """The "Statuts" panel: one bar per status; choosing one filters the results."""
+
+    BINDINGS = [Binding("enter", "select", "Filtrer", show=False)]
+
+    def show_counts(self, counts: dict[ConsultationStatus, int], chosen: ConsultationStatus | None):
+        highlighted = self.highlighted
+        largest = max(counts.values(), default=0)
+        options = [
+            Option(self._label("Tous les statuts", sum(counts.values()), None), ALL_STATUSES)
+        ]
+        options += [
+            Option(
+                self._label(status.label, counts[status], largest, status == chosen), status.value
+            )
+            for status in ConsultationStatus
+        ]
+        self.set_options(options)
+        self.highlighted = highlighted if highlighted is not None else 0
+
+    @staticmethod
+    def _label(name: str, number: int, largest: int | None, chosen: bool = False) -> Text:
+        mark = "▶ " if chosen else ""
+        text = Text(f"{mark}{name}\n", style="bold" if chosen else "")
+        if largest is not None:
+            text.append(bar(number, largest), style="cyan")
+            text.append(" ")
+        text.append(count(number), style="bold")
+        return text
+
+
+class ConsultationItem(ListItem):
+    """One consultation: "REFERENCE | Intitulé", its details on demand, its registers."""
+
+    expanded: reactive[bool] = reactive(False)
+
+    def __init__(self, summary: ConsultationSummary, detailed: bool) -> None:
+        super().__init__()
+        self.summary = summary
+        self.detailed = detailed
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._render_text())
+
+    def watch_expanded(self) -> None:
+        if self.is_mounted:
+            self.query_one(Static).update(self._render_text())
+
+    def _render_text(self) -> Text:
+        item = self.summary
+        text = Text()
+        text.append(f"{item.reference} | {item.title}", style="bold")
+        if self.detailed:
+            text.append(f"\n{item.status.label} · {item.procedure.label}", style="dim")
+        show_details = self.detailed or self.expanded
+        text.append(
+            "\n− Moins d'informations" if self.expanded else "\n+ Plus d'informations",
+            style="underline",
+        )
+        if show_details:
+            text.append(f"\nObjet : {item.object}")
+            text.append(
+                f"\nDate et heure limite de remise des plis : {paris_minutes(item.bid_deadline)}"
+            )
+            text.append("\nLots : " + ("; ".join(item.lots) if item.lots else "non alloti"))
+            text.append(f"\nOrganisme | Entité d'achat : {item.organisation} | {item.entity}")
+        text.append(
+            f"\nRetraits ({item.withdrawals}) | Questions ({item.questions}) | "
+            f"Dépôts ({item.deposits})",
+            style="italic",
+        )
+        return text
+
+
+class ResultsList(ListView):
+    BINDINGS = [
+        Binding("plus,i", "toggle_details", "Plus d'informations", key_display="+"),
+        Binding("home", "screen.first_page", "Première page", show=False),
+        Binding("end", "screen.last_page", "Dernière page", show=False),
+    ]
+
+    def action_toggle_details(self) -> None:
+        item = self.highlighted_child
+        if isinstance(item, ConsultationItem):
+            item.expanded = not item.expanded
+
+
+class DashboardScreen(Screen[None]):
+    """Tableau de bord des consultations."""
+
+    TITLE = "Tableau de bord"
+    BINDINGS = [
+        Binding("slash", "focus_search", "Rechercher", key_display="/"),
+        Binding("pagedown", "next_page", "Page suivante", key_display="PgSuiv", priority=True),
+        Binding("pageup", "previous_page", "Page précédente", key_display="PgPréc", priority=True),
+        Binding("r", "toggle_page_size", "Résultats par page"),
+        Binding("v", "toggle_view", "Vue liste / détaillée"),
+        Binding("s", "focus_statuses", "Statuts"),
+        Binding("escape", "clear_filters", "Effacer les filtres", key_display="Échap"),
+        *(
+            Binding(str(digit), f"filter_status({digit})", label, show=False)
+            for digit, label in enumerate(
+                ["Tous les statuts", *(status.label for status in ConsultationStatus)]
+            )
+        ),
+    ]
+
+    request: reactive[DashboardQuery] = reactive(DashboardQuery, init=False)
+    detailed: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page: DashboardPage | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder="Rechercher : référence, intitulé, objet, entité d'achat",
+            id="search",
+        )
+        yield Static("Chargement…", id="summary")
+        with Horizontal(id="body"):
+            with Vertical(id="statuses-panel"):
+                yield StatusChart(id="statuses")
+            yield ResultsList(id="results")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#statuses-panel").border_title = "Statuts"
+        self.query_one("#results").border_title = "Consultations"
+        self.load(self.request)
+
+    # Loading ------------------------------------------------------------------------------
+
+    def watch_request(self, query: DashboardQuery) -> None:
+        self.load(query)
+
+    @work(thread=True, exclusive=True, group="dashboard")
+    def load(self, query: DashboardQuery) -> None:
+        page = self.app.store_call(lambda store: store.dashboard(query))
+        if page is not None and not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_page, page)
+
+    def show_page(self, page: DashboardPage) -> None:
+        self.page = page
+        query = page.query
+        self.query_one("#summary", Static).update(self._summary_text(page))
+        self.query_one(StatusChart).show_counts(page.status_counts, query.status)
+        results = self.query_one(ResultsList)
+        index = results.index
+        results.clear()
+        results.extend(ConsultationItem(item, self.detailed) for item in page.items)
+        if page.items:
+            results.index = min(index or 0, len(page.items) - 1)
+        self.post_message(self.PageShown())
+
+    class PageShown(Message):
+        """Posted once a page of results is on screen (tests and benchmarks wait for it)."""
+
+    def _summary_text(self, page: DashboardPage) -> Text:
+        query = page.query
+        text = Text()
+        text.append(f"{count(page.total)} Résultats de recherche", style="bold")
+        text.append(f"   Page {query.page} sur {page.page_count}")
+        text.append("   Résultats par page :")
+        for size in PAGE_SIZES:
+            text.append(f" {size}", style="reverse bold" if size == query.per_page else "")
+        text.append("   ")
+        text.append("Vue liste", style="" if self.detailed else "reverse bold")
+        text.append(" ")
+        text.append("Vue détaillée", style="reverse bold" if self.detailed else "")
+        return text
+
+    # Actions ------------------------------------------------------------------------------
+
+    def _go_to(self, page: Callable[[DashboardPage], int]) -> None:
+        if self.page is not None:
+            target = min(max(page(self.page), 1), self.page.page_count)
+            if target != self.request.page:
+                self.request = self.request.but(page=target)
+
+    def action_next_page(self) -> None:
+        self._go_to(lambda page: page.query.page + 1)
+
+    def action_previous_page(self) -> None:
+        self._go_to(lambda page: page.query.page - 1)
+
+    def action_first_page(self) -> None:
+        self._go_to(lambda page: 1)
+
+    def action_last_page(self) -> None:
+        self._go_to(lambda page: page.page_count)
+
+    def action_toggle_page_size(self) -> None:
+        sizes = PAGE_SIZES
+        self.set_page_size(sizes[(sizes.index(self.request.per_page) + 1) % len(sizes)])
+
+    def set_page_size(self, size: int) -> None:
+        self.request = self.request.but(per_page=size)
+
+    def action_toggle_view(self) -> None:
+        self.detailed = not self.detailed
+
+    def watch_detailed(self) -> None:
+        if self.page is not None:
+            self.show_page(self.page)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_focus_statuses(self) -> None:
+        self.query_one(StatusChart).focus()
+
+    def action_filter_status(self, index: int) -> None:
+        self.filter_status(list(ConsultationStatus)[index - 1] if index else None)
+
+    def filter_status(self, status: ConsultationStatus | None) -> None:
+        self.request = self.request.but(status=status)
+
+    def action_clear_filters(self) -> None:
+        self.query_one("#search", Input).value = ""
+        self.request = DashboardQuery(per_page=self.request.per_page)
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        if event.value != self.request.text:
+            self.request = self.request.but(text=event.value)
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        self.query_one(ResultsList).focus()
+
+    @on(OptionList.OptionSelected, "#statuses")
+    def status_chosen(self, event: OptionList.OptionSelected) -> None:
+        choice = event.option.id
+        self.filter_status(None if choice == ALL_STATUSES else ConsultationStatus(choice))
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        """Palette entries beyond the key bindings, under the platform's labels."""
+        for size in PAGE_SIZES:
+            yield (
+                f"Résultats par page : {size}",
+                "Nombre de consultations par page",
+                lambda size=size: self.set_page_size(size),
+            )
+        yield (
+            "Vue liste",
+            "Une consultation par bloc court",
+            lambda: setattr(self, "detailed", False),
+        )
+        yield (
+            "Vue détaillée",
+            "Toutes les informations de chaque consultation",
+            lambda: setattr(self, "detailed", True),
+        )
+        for status in (None, *ConsultationStatus):
+            label = status.label if status else "Tous les statuts"
+            yield (
+                f"Statut : {label}",
+                "Filtrer le tableau de bord par statut",
+                lambda status=status: self.filter_status(status),
+            )

@@ -1,0 +1,77 @@
+# Shared by scripts/demo and scripts/test: a virtualenv with the project, and the services.
+# Works on a fresh Debian/Ubuntu with Python >= 3.11, as root (CI) or with sudo.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+    say "apt-get install $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# ensure_venv [EXTRAS]: create .venv if needed and install the project (editable).
+ensure_venv() {
+    local extras=${1:-}
+    local python=${PYTHON:-python3}
+    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+        echo "Python >= 3.11 is required ($python is $("$python" --version 2>&1))." >&2
+        exit 1
+    }
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating $VENV"
+        if ! "$python" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            apt_install "python3-venv" || apt_install "python3.$("$python" -c 'import sys; print(sys.version_info[1])')-venv"
+            "$python" -m venv "$VENV"
+        fi
+    fi
+    # Reinstall only when pyproject.toml or the extras changed.
+    local stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-${extras:-base}"
+    if [ ! -f "$stamp" ]; then
+        say "installing messagerie-securisee${extras:+[$extras]}"
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q -e "$ROOT${extras:+[$extras]}"
+        rm -f "$VENV"/.installed-*
+        touch "$stamp"
+    fi
+}
+
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
+
+# ensure_postgres: start a local PostgreSQL (installing it if needed), create the test role and
+# database, and export MESSAGERIE_TEST_PG_URL. A URL already set is used as it is.
+ensure_postgres() {
+    if [ -n "${MESSAGERIE_TEST_PG_URL:-}" ]; then return; fi
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql postgresql-client
+    local version port status
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { found = 1 } END { exit !found }'; then
+        as_root pg_createcluster "$version" main >/dev/null
+    fi
+    read -r port status < <(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { print $3, $4 }')
+    if [ "$status" != "online" ]; then
+        say "starting PostgreSQL $version (port $port)"
+        as_root pg_ctlcluster "$version" main start
+    fi
+    for _ in $(seq 50); do
+        pg_isready -q -h 127.0.0.1 -p "$port" && break
+        sleep 0.2
+    done
+    as_postgres psql -q -p "$port" -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'messagerie_test') THEN
+            CREATE ROLE messagerie_test LOGIN CREATEDB PASSWORD 'messagerie_test';
+        END IF; END \$\$" >/dev/null
+    if ! as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = 'messagerie_test'" | grep -q 1; then
+        as_postgres createdb -p "$port" -O messagerie_test messagerie_test
+    fi
+    export MESSAGERIE_TEST_PG_URL="postgresql+psycopg://messagerie_test:messagerie_test@127.0.0.1:$port/messagerie_test"
+}

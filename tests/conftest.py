@@ -1,0 +1,64 @@
+"""Shared fixtures: real stores on a SQLite file and on the real PostgreSQL server.
+
+The PostgreSQL server is named by MESSAGERIE_TEST_PG_URL (scripts/test starts one and sets
+it). Each test gets its own schema there, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+from models.store import Store, open_store
+
+PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"
+
+
+def postgres_server_url() -> str:
+    url = os.environ.get(PG_URL_VARIABLE)
+    if not url:
+        pytest.fail(
+            f"{PG_URL_VARIABLE} is not set: run the tests with scripts/test, which starts "
+            "PostgreSQL, or deselect them with -m 'not postgres'."
+        )
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema of the test server."""
+    server_url = postgres_server_url()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server_url else "?"
+    yield f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'messagerie.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request) -> str:
+    """Each test using it runs twice: on a SQLite file and on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def store(store_url) -> Iterator[Store]:
+    """An empty, migrated store on each backend."""
+    opened = open_store(store_url, upgrade=True)
+    yield opened
+    opened.close()

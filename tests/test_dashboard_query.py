@@ -1,0 +1,106 @@
+"""The dashboard query: accent- and case-blind search, status counts, paging in SQL."""
+
+import pytest
+
+from models.enums import ConsultationStatus, RegisterKind
+from models.views import DashboardQuery
+from tests.factories import add_consultations, add_lot, add_register_entries, paris
+
+S = ConsultationStatus
+
+
+@pytest.fixture
+def dataset(store):
+    rows = [
+        ("2025VINS", "Achat de vins d'Alsace", S.DECISION, paris(2025, 12, 25, 17, 30)),
+        ("202601", "Achat de chocolats", S.OPENING_ANALYSIS, paris(2026, 2, 14)),
+        ("ELAB-01", "Élaboration du schéma directeur", S.DRAFTING, paris(2027, 1, 5)),
+        ("CREM-02", "Fourniture de Crémant d'Alsace", S.OPEN, paris(2026, 12, 18)),
+    ]
+    rows += [
+        (f"MAPA-{n:03d}", f"Travaux de voirie n°{n}", S.OPEN, paris(2026, 12, 1 + n % 28))
+        for n in range(1, 22)
+    ]
+    ids = add_consultations(store, rows)
+    add_lot(store, ids[0], 0, "Pinot gris")
+    add_lot(store, ids[0], 1, "Crémant")
+    add_register_entries(
+        store,
+        ids[0],
+        [RegisterKind.WITHDRAWAL, RegisterKind.WITHDRAWAL, RegisterKind.QUESTION],
+        paris(2025, 8, 22, 9, 31),
+    )
+    return store
+
+
+def references(page):
+    return [item.reference for item in page.items]
+
+
+def test_search_ignores_case_and_accents(dataset):
+    assert references(dataset.dashboard(DashboardQuery(text="creme"))) == ["CREM-02"]
+    assert references(dataset.dashboard(DashboardQuery(text="elaboration"))) == ["ELAB-01"]
+    assert references(dataset.dashboard(DashboardQuery(text="ÉLABORATION SCHEMA"))) == ["ELAB-01"]
+
+
+def test_search_covers_reference_and_purchasing_entity(dataset):
+    assert references(dataset.dashboard(DashboardQuery(text="2025vins"))) == ["2025VINS"]
+    assert dataset.dashboard(DashboardQuery(text="commande publique")).total == 25
+
+
+def test_search_treats_like_wildcards_as_text(dataset):
+    assert dataset.dashboard(DashboardQuery(text="%")).total == 0
+    assert dataset.dashboard(DashboardQuery(text="_")).total == 0
+
+
+def test_status_counts_follow_the_search_and_filter_the_results(dataset):
+    page = dataset.dashboard(DashboardQuery())
+    assert page.total == 25
+    assert page.status_counts[S.OPEN] == 22
+    assert page.status_counts[S.AWAITING_VALIDATION] == 0
+    filtered = dataset.dashboard(DashboardQuery(status=S.DECISION))
+    assert references(filtered) == ["2025VINS"]
+    assert filtered.status_counts[S.OPEN] == 22  # the chart still shows every status
+    searched = dataset.dashboard(DashboardQuery(text="alsace"))
+    assert searched.total == 25  # the organisation's name matches everything here
+    assert dataset.dashboard(DashboardQuery(text="vins")).status_counts[S.OPEN] == 0
+
+
+def test_pages_of_10_and_20_sorted_by_deadline(dataset):
+    first = dataset.dashboard(DashboardQuery(per_page=10))
+    assert (first.page_count, len(first.items)) == (3, 10)
+    assert first.items[0].reference == "ELAB-01"  # latest deadline first
+    deadlines = [item.bid_deadline for item in first.items]
+    assert deadlines == sorted(deadlines, reverse=True)
+    last = dataset.dashboard(DashboardQuery(per_page=10, page=3))
+    assert len(last.items) == 5
+    assert references(last)[-1] == "2025VINS"
+    twenty = dataset.dashboard(DashboardQuery(per_page=20, page=2))
+    assert (twenty.page_count, len(twenty.items)) == (2, 5)
+    seen = (
+        references(first) + references(dataset.dashboard(DashboardQuery(page=2))) + references(last)
+    )
+    assert len(set(seen)) == 25
+
+
+def test_a_page_beyond_the_last_is_brought_back(dataset):
+    page = dataset.dashboard(DashboardQuery(page=99))
+    assert page.query.page == 3
+    assert dataset.dashboard(DashboardQuery(text="introuvable", page=4)).query.page == 1
+
+
+def test_summary_carries_lots_registers_and_entity(dataset):
+    (wines,) = dataset.dashboard(DashboardQuery(text="vins")).items
+    assert wines.lots == ("Lot n°0 - Pinot gris", "Lot n°1 - Crémant")
+    assert (wines.withdrawals, wines.questions, wines.deposits) == (2, 1, 0)
+    assert wines.entity == "Direction de la commande publique"
+    assert wines.organisation == "Collectivité européenne d'Alsace"
+    assert wines.bid_deadline == paris(2025, 12, 25, 17, 30)
+
+
+def test_query_changes_restart_at_page_one():
+    query = DashboardQuery(page=4)
+    assert query.but(text="vin").page == 1
+    assert query.but(status=S.OPEN).page == 1
+    assert query.but(per_page=20).page == 1
+    assert query.but(page=5).page == 5

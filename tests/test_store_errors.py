@@ -1,0 +1,27 @@
+"""A bad MESSAGERIE_DB is a clear French error naming what to fix."""
+
+import pytest
+
+from models.engine import StoreError, create_store_engine
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("pas une url", "n'est pas une URL"),
+        ("mysql://user@localhost/db", "« mysql » n'est pas pris en charge"),
+        ("sqlite:////dossier/inexistant/base.sqlite3", "injoignable"),
+        ("postgresql+psycopg://user:secret@127.0.0.1:1/db", "injoignable"),
+    ],
+)
+def test_bad_database_urls(url, expected):
+    with pytest.raises(StoreError, match=expected) as raised:
+        create_store_engine(url)
+    assert "secret" not in str(raised.value)
+
+
+def test_a_corrupt_sqlite_file(tmp_path):
+    path = tmp_path / "corrompu.sqlite3"
+    path.write_bytes(b"ceci n'est pas une base SQLite " * 200)
+    with pytest.raises(StoreError, match="illisible.*corrompu"):
+        create_store_engine(f"sqlite:///{path}")

@@ -1,0 +1,40 @@
+import pytest
+
+from models.formatting import count, lot_label, paris_minutes, paris_seconds
+from models.siret import format_siret, normalise_siret, siret_is_valid
+from models.text import fold, search_words
+from tests.factories import paris
+
+
+def test_fold_removes_case_accents_and_ligatures():
+    assert fold("Élaboration du Crémant") == "elaboration du cremant"
+    assert fold("Œuvre d’art") == "oeuvre d'art"
+
+
+def test_search_words_drop_plural_and_feminine_endings_of_long_words():
+    assert search_words("Crème chocolats") == ["crem", "chocolat"]
+    assert search_words("les vins") == ["les", "vins"]
+
+
+@pytest.mark.parametrize("siret", ["47646011800047", "476 460 118 00047", "732.829.320.00074"])
+def test_valid_sirets(siret):
+    assert siret_is_valid(siret)
+
+
+@pytest.mark.parametrize(
+    "siret", ["47646011000047", "4764601180004", "476460118000470", "4764601180004A", ""]
+)
+def test_invalid_sirets(siret):
+    assert not siret_is_valid(siret)
+
+
+def test_siret_display():
+    assert format_siret(normalise_siret("476 460 118 00047")) == "476460118 00047"
+
+
+def test_french_formats_in_paris_time():
+    moment = paris(2026, 2, 10, 16, 41)
+    assert paris_minutes(moment) == "10/02/2026 16:41"
+    assert paris_seconds(moment.replace(second=11)) == "10/02/2026 - 16:41:11"
+    assert count(1395) == "1\u202f395"
+    assert lot_label(1, "Chocolat au lait") == "Lot n°1 - Chocolat au lait"

@@ -1,0 +1,1 @@
+"""The application shell: command line, settings, the Textual App and its styles."""

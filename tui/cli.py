@@ -1,0 +1,153 @@
+"""The single entry point: `messagerie [COMMAND]` (see README, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from models.store import Store
+    from tui.settings import Settings
+
+PROGRAM = "messagerie"
+
+_ARGPARSE_MESSAGES = [
+    (
+        re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
+        r"sous-commande inconnue « \1 » (demo, db, ou rien pour ouvrir l'application)",
+    ),
+    (
+        re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
+        r"« db \1 » inconnu (seule « db upgrade » existe)",
+    ),
+    (re.compile(r"unrecognized arguments: (.*)"), r"argument inconnu : \1"),
+    (re.compile(r"the following arguments are required: (.*)"), r"argument manquant : \1"),
+]
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one French line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, french in _ARGPARSE_MESSAGES:
+            if pattern.fullmatch(message):
+                message = pattern.sub(french, message)
+                break
+        raise UsageError(f"{message} — voir « {PROGRAM} --help »")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog=PROGRAM,
+        description="Messagerie sécurisée des marchés publics, dans le terminal.",
+    )
+    parser.add_argument("--db", metavar="URL", help="base de données (sinon MESSAGERIE_DB)")
+    parser.add_argument(
+        "--data-dir", metavar="DOSSIER", help="dossier des données (sinon MESSAGERIE_DATA_DIR)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=Parser)
+    demo = commands.add_parser("demo", help="créer (ou --reset : recréer) la base de démonstration")
+    demo.add_argument("--reset", action="store_true", help="reconstruire la démonstration")
+    db = commands.add_parser("db", help="gérer le schéma de la base")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
+    db_commands.add_parser("upgrade", help="appliquer les migrations")
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    from tui.settings import Settings
+
+    overrides = {
+        name: value
+        for name, value in (("db", args.db), ("data_dir", args.data_dir))
+        if value is not None
+    }
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def open_store_for(args: argparse.Namespace, *, upgrade: bool = False) -> Store:
+    from models.store import open_store
+
+    return open_store(load_settings(args).database_url, upgrade=upgrade)
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    from tui.app import MessagerieApp
+
+    app = MessagerieApp(open_store=lambda: open_store_for(args))
+    app.run()
+    return app.return_code or 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from models.demo import seed_demo
+
+    started = time.perf_counter()
+    store = open_store_for(args, upgrade=True)
+    try:
+        report = seed_demo(store, today=date.today(), reset=args.reset)
+    finally:
+        store.close()
+    elapsed = time.perf_counter() - started
+    if report.created:
+        print(
+            f"Démonstration prête dans {store.description} : {report.consultations} "
+            f"consultations, {report.companies} entreprises, {report.messages} messages "
+            f"({elapsed:.1f} s)."
+        )
+    else:
+        print(f"La démonstration est déjà en place dans {store.description} (rien à faire).")
+    return 0
+
+
+def run_db(args: argparse.Namespace) -> int:
+    store = open_store_for(args, upgrade=True)
+    print(f"Base à jour : {store.description}.")
+    store.close()
+    return 0
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: run_tui,
+    "demo": run_demo,
+    "db": run_db,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"{PROGRAM} : {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        # Faults the user can fix get one line, not a traceback.
+        from pydantic import ValidationError
+
+        from models.engine import StoreError
+
+        if isinstance(error, StoreError):
+            print(f"{PROGRAM} : {error}", file=sys.stderr)
+            return 2
+        if isinstance(error, ValidationError):
+            fields = ", ".join(
+                f"MESSAGERIE_{'_'.join(map(str, item['loc'])).upper()} ({item['msg']})"
+                for item in error.errors()
+            )
+            print(f"{PROGRAM} : réglage invalide : {fields}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

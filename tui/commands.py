@@ -1,0 +1,38 @@
+"""Command palette entries: one per key binding of our screens and widgets, in French."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from textual.app import SystemCommand
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.screen import Screen
+
+OUR_PACKAGES = ("screens.", "tui.")
+
+
+def own_bindings(node: DOMNode) -> Iterator[Binding]:
+    """Bindings declared by our own classes (not those Textual's widgets bring)."""
+    for cls in type(node).__mro__:
+        if cls.__module__.startswith(OUR_PACKAGES):
+            for binding in cls.__dict__.get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.description:
+                    yield binding
+
+
+def binding_commands(screen: Screen) -> Iterator[SystemCommand]:
+    """Every described binding of the screen and of its widgets, as a palette entry."""
+    seen: set[str] = set()
+    for node in (screen.app, screen, *screen.query("*")):
+        for binding in own_bindings(node):
+            if binding.description in seen:
+                continue
+            seen.add(binding.description)
+            key = binding.key_display or binding.key.split(",")[0]
+            yield SystemCommand(
+                binding.description,
+                f"Touche : {key}",
+                partial(node.run_action, binding.action),
+            )

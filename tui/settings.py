@@ -1,0 +1,46 @@
+"""Settings, from flags or MESSAGERIE_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATABASE_FILENAME = "messagerie.sqlite3"
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "acheteur"
+
+
+class Settings(BaseSettings):
+    """What the application reads at start; every field is a MESSAGERIE_<NAME> variable."""
+
+    model_config = SettingsConfigDict(env_prefix="MESSAGERIE_", extra="ignore")
+
+    db: str | None = Field(
+        default=None,
+        description="Database URL: sqlite:///FILE or postgresql+psycopg://user:pass@host/db. "
+        "Default: a SQLite file in the data folder.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("messagerie"),
+        description="Folder for the default SQLite file and stored documents.",
+    )
+    user: str = Field(
+        default_factory=_default_actor,
+        description="Name recorded as the author in the audit log (default: the login name).",
+    )
+
+    @property
+    def database_url(self) -> str:
+        if self.db:
+            return self.db
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / DATABASE_FILENAME}"
