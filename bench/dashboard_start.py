@@ -1,10 +1,14 @@
 """Cold start to the painted dashboard on the demo database, against a minimal Textual app.
 
-Each sample is a new Python process, run headless, that exits as soon as its frame is painted:
-- "minimal": a Textual app showing one label;
-- "dashboard frame": our app, first frame of the dashboard (before the store answers);
-- "dashboard painted": our app, first page of consultations on screen.
-Prints the medians and the ratio painted/minimal (target ≤ 1.5×).
+Each sample is a new Python process, run headless, that prints the wall-clock time at which
+its frame is painted and leaves at once (os._exit: tearing down is not counted):
+- minimal: a Textual app showing one label;
+- frame: our app's first dashboard frame;
+- snapshot: the dashboard painted with the first page of the previous run (tui/snapshot.py),
+  the normal case from the second start on;
+- fresh: the dashboard painted with the store's answer, snapshot present;
+- first start: the same with no snapshot (the very first start of a configuration).
+Prints the medians and each ratio to the minimal app (target for the painted dashboard ≤ 1.5×).
 
     python bench/dashboard_start.py [--runs 9]
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,40 +27,61 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MINIMAL = """
+PAINTED = """
+import os, time
+def painted():
+    print(time.time(), flush=True)
+    os._exit(0)
+"""
+
+MINIMAL = (
+    PAINTED
+    + """
 from textual.app import App
 from textual.widgets import Label
 class Minimal(App):
     def compose(self):
         yield Label("Messagerie sécurisée")
     def on_mount(self):
-        self.call_after_refresh(self.exit)
+        self.call_after_refresh(painted)
 Minimal().run(headless=True)
 """
+)
 
-DASHBOARD = """
+DASHBOARD = (
+    PAINTED
+    + """
 import sys
 from tui.app import MessagerieApp
 from tui.cli import build_parser, open_store_for
-WAIT_FOR_DATA = sys.argv[1] == "painted"
+from tui.snapshot import StartupSnapshot
+MODE = sys.argv[1]
 args = build_parser().parse_args([])
 class Timed(MessagerieApp):
     def on_mount(self):
         super().on_mount()
-        if not WAIT_FOR_DATA:
-            self.call_after_refresh(self.exit)
-    def on_dashboard_screen_page_shown(self):
-        self.call_after_refresh(self.exit)
-app = Timed(open_store=lambda: open_store_for(args))
+        if MODE == "frame":
+            self.call_after_refresh(painted)
+    def on_dashboard_screen_page_shown(self, event):
+        if event.stale == (MODE == "snapshot"):
+            self.call_after_refresh(painted)
+app = Timed(open_store=lambda: open_store_for(args), snapshot=StartupSnapshot(None, None))
 app.run(headless=True)
-sys.exit(app.return_code or 0)
 """
+)
 
 
 def sample(code: str, *arguments: str, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, *arguments], cwd=ROOT, env=env, check=True)
-    return time.perf_counter() - started
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, "-c", code, *arguments],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(result.stdout.split()[-1]) - started
 
 
 def main() -> None:
@@ -63,7 +89,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "MESSAGERIE_DB": f"sqlite:///{folder}/demo.sqlite3"}
+        cache = Path(folder) / "cache"
+        env = {
+            **os.environ,
+            "MESSAGERIE_DB": f"sqlite:///{folder}/demo.sqlite3",
+            "XDG_CACHE_HOME": str(cache),
+        }
         subprocess.run(
             [sys.executable, "-m", "tui.cli", "demo"],
             cwd=ROOT,
@@ -71,22 +102,27 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        timings: dict[str, list[float]] = {"minimal": [], "frame": [], "painted": []}
-        for _ in range(runs):  # interleaved, so that machine noise hits all three alike
+        timings: dict[str, list[float]] = {
+            name: [] for name in ("minimal", "frame", "snapshot", "fresh", "first start")
+        }
+        for _ in range(runs):  # interleaved, so that machine noise hits every kind alike
             timings["minimal"].append(sample(MINIMAL, env=env))
-            timings["frame"].append(sample(DASHBOARD, "frame", env=env))
-            timings["painted"].append(sample(DASHBOARD, "painted", env=env))
+            shutil.rmtree(cache, ignore_errors=True)
+            timings["first start"].append(sample(DASHBOARD, "fresh", env=env))
+            for mode in ("frame", "snapshot", "fresh"):
+                timings[mode].append(sample(DASHBOARD, mode, env=env))
     medians = {name: statistics.median(values) for name, values in timings.items()}
-    print(f"runs: {runs} of each, headless, demo database on SQLite")
-    print(f"minimal Textual app, first frame:        {medians['minimal']:.3f} s")
-    print(
-        f"messagerie, first dashboard frame:       {medians['frame']:.3f} s "
-        f"({medians['frame'] / medians['minimal']:.2f}×)"
-    )
-    print(
-        f"messagerie, dashboard painted with data: {medians['painted']:.3f} s "
-        f"({medians['painted'] / medians['minimal']:.2f}×, target ≤ 1.5×)"
-    )
+    base = medians["minimal"]
+    print(f"runs: {runs} of each, headless, demo database (1,395 consultations) on SQLite")
+    print(f"minimal Textual app, first frame:          {base:.3f} s")
+    for name, label in (
+        ("frame", "messagerie, first dashboard frame:"),
+        ("snapshot", "messagerie, dashboard painted (snapshot):"),
+        ("fresh", "messagerie, fresh page from the store:"),
+        ("first start", "messagerie, fresh page, no snapshot yet:"),
+    ):
+        target = "  (target ≤ 1.5×)" if name == "snapshot" else ""
+        print(f"{label:43}{medians[name]:.3f} s  {medians[name] / base:.2f}×{target}")
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ class DcePiece(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="dce_version.id", index=True)
     document_id: int = Field(foreign_key="document.id", index=True)
-    parent_id: int | None = Field(default=None, foreign_key="dce_piece.id")
+    parent_id: int | None = Field(default=None, foreign_key="dce_piece.id", index=True)
     path: str = Field(max_length=500)
     position: int = 0
 
@@ -262,7 +262,7 @@ class Recipient(SQLModel, table=True):
     read_at: datetime | None = None
     replied_at: datetime | None = None
     # "Renvoyer" to a corrected address creates a new row pointing to the failed one.
-    resent_from_id: int | None = Field(default=None, foreign_key="recipient.id")
+    resent_from_id: int | None = Field(default=None, foreign_key="recipient.id", index=True)
     updated_at: datetime = Field(default_factory=utc_now, index=True)
 
 

@@ -56,3 +56,41 @@ class DashboardPage:
     @property
     def page_count(self) -> int:
         return max(1, math.ceil(self.total / self.query.per_page))
+
+
+def page_to_json(page: DashboardPage) -> dict[str, object]:
+    """A JSON-ready form of the first dashboard page (for the start-up snapshot)."""
+    return {
+        "total": page.total,
+        "per_page": page.query.per_page,
+        "status_counts": {status.value: number for status, number in page.status_counts.items()},
+        "items": [
+            {
+                **{name: getattr(item, name) for name in item.__dataclass_fields__},
+                "bid_deadline": item.bid_deadline.isoformat(),
+                "lots": list(item.lots),
+            }
+            for item in page.items
+        ],
+    }
+
+
+def page_from_json(data: dict) -> DashboardPage:
+    items = tuple(
+        ConsultationSummary(
+            **{
+                **item,
+                "status": ConsultationStatus(item["status"]),
+                "procedure": Procedure(item["procedure"]),
+                "bid_deadline": datetime.fromisoformat(item["bid_deadline"]),
+                "lots": tuple(item["lots"]),
+            }
+        )
+        for item in data["items"]
+    )
+    return DashboardPage(
+        query=DashboardQuery(per_page=data["per_page"]),
+        total=data["total"],
+        status_counts={ConsultationStatus(k): v for k, v in data["status_counts"].items()},
+        items=items,
+    )

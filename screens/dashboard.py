@@ -12,13 +12,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, ListItem, ListView, OptionList, Static
+from textual.widgets import Header, Input, ListItem, ListView, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from models.enums import ConsultationStatus
 from models.formatting import count, paris_minutes
 from models.views import PAGE_SIZES, ConsultationSummary, DashboardPage, DashboardQuery
+from screens.widgets import Footer
 
 ALL_STATUSES = "all"
 BAR_WIDTH = 14
@@ -57,8 +58,11 @@ class StatusChart(OptionList):
     @staticmethod
     def _label(name: str, number: int, largest: int | None, chosen: bool = False) -> Text:
         mark = "▶ " if chosen else ""
-        text = Text(f"{mark}{name}\n", style="bold" if chosen else "")
-        if largest is not None:
+        text = Text(f"{mark}{name}", style="bold" if chosen else "")
+        if largest is None:
+            text.append(" · ")
+        else:
+            text.append("\n")
             text.append(bar(number, largest), style="cyan")
             text.append(" ")
         text.append(count(number), style="bold")
@@ -88,12 +92,10 @@ class ConsultationItem(ListItem):
         text.append(f"{item.reference} | {item.title}", style="bold")
         if self.detailed:
             text.append(f"\n{item.status.label} · {item.procedure.label}", style="dim")
-        show_details = self.detailed or self.expanded
-        text.append(
-            "\n− Moins d'informations" if self.expanded else "\n+ Plus d'informations",
-            style="underline",
-        )
-        if show_details:
+        if not self.detailed:  # the detailed view always shows everything
+            toggle = "− Moins d'informations" if self.expanded else "+ Plus d'informations"
+            text.append(f"\n{toggle}", style="underline")
+        if self.detailed or self.expanded:
             text.append(f"\nObjet : {item.object}")
             text.append(
                 f"\nDate et heure limite de remise des plis : {paris_minutes(item.bid_deadline)}"
@@ -110,7 +112,9 @@ class ConsultationItem(ListItem):
 
 class ResultsList(ListView):
     BINDINGS = [
-        Binding("plus,i", "toggle_details", "Plus d'informations", key_display="+"),
+        Binding(
+            "plus,i", "toggle_details", "Infos", key_display="+", tooltip="Plus d'informations"
+        ),
         Binding("home", "screen.first_page", "Première page", show=False),
         Binding("end", "screen.last_page", "Dernière page", show=False),
     ]
@@ -125,14 +129,33 @@ class DashboardScreen(Screen[None]):
     """Tableau de bord des consultations."""
 
     TITLE = "Tableau de bord"
+    AUTO_FOCUS = "#results"
+    # Short descriptions fit the footer at 80 columns; the tooltip is the platform's label,
+    # used by the command palette.
     BINDINGS = [
-        Binding("slash", "focus_search", "Rechercher", key_display="/"),
-        Binding("pagedown", "next_page", "Page suivante", key_display="PgSuiv", priority=True),
-        Binding("pageup", "previous_page", "Page précédente", key_display="PgPréc", priority=True),
-        Binding("r", "toggle_page_size", "Résultats par page"),
-        Binding("v", "toggle_view", "Vue liste / détaillée"),
-        Binding("s", "focus_statuses", "Statuts"),
-        Binding("escape", "clear_filters", "Effacer les filtres", key_display="Échap"),
+        Binding("slash", "focus_search", "Chercher", key_display="/", tooltip="Rechercher"),
+        Binding(
+            "pagedown",
+            "next_page",
+            "Suiv.",
+            key_display="PgSuiv",
+            priority=True,
+            tooltip="Page suivante",
+        ),
+        Binding(
+            "pageup",
+            "previous_page",
+            "Préc.",
+            key_display="PgPréc",
+            priority=True,
+            tooltip="Page précédente",
+        ),
+        Binding("s", "focus_statuses", "Statuts", tooltip="Statuts : filtrer par statut"),
+        Binding("r", "toggle_page_size", "10/20", tooltip="Résultats par page : 10 / 20"),
+        Binding("v", "toggle_view", "Vue", tooltip="Vue liste / Vue détaillée"),
+        Binding(
+            "escape", "clear_filters", "Effacer", key_display="Échap", tooltip="Effacer les filtres"
+        ),
         *(
             Binding(str(digit), f"filter_status({digit})", label, show=False)
             for digit, label in enumerate(
@@ -150,21 +173,28 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(
-            placeholder="Rechercher : référence, intitulé, objet, entité d'achat",
-            id="search",
-        )
-        yield Static("Chargement…", id="summary")
+        with Horizontal(id="search-row"):
+            yield Static("Rechercher :", id="search-label")
+            yield Input(
+                placeholder="référence, intitulé, objet, entité d'achat",
+                id="search",
+                compact=True,
+            )
+        yield Static("", id="summary")
         with Horizontal(id="body"):
             with Vertical(id="statuses-panel"):
                 yield StatusChart(id="statuses")
             yield ResultsList(id="results")
-        yield Footer()
+        yield Footer(compact=True)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.query_one("#statuses-panel").border_title = "Statuts"
-        self.query_one("#results").border_title = "Consultations"
-        self.load(self.request)
+        self.query_one("#results").border_title = "Chargement…"
+        cached = self.app.cached_start_page()
+        if cached is not None:
+            await self.show_page(cached, stale=True)
+        # Opening the store is import-heavy: let the first frame be painted before it starts.
+        self.call_after_refresh(self.load, self.request)
 
     # Loading ------------------------------------------------------------------------------
 
@@ -174,36 +204,46 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="dashboard")
     def load(self, query: DashboardQuery) -> None:
         page = self.app.store_call(lambda store: store.dashboard(query))
-        if page is not None and not get_current_worker().is_cancelled:
+        if page is None:
+            return
+        if query == DashboardQuery():
+            self.app.remember_start_page(page)
+        if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show_page, page)
 
-    def show_page(self, page: DashboardPage) -> None:
+    async def show_page(self, page: DashboardPage, stale: bool = False) -> None:
+        """Show a page of results; a stale one (from the last run) is marked as such."""
         self.page = page
         query = page.query
         self.query_one("#summary", Static).update(self._summary_text(page))
         self.query_one(StatusChart).show_counts(page.status_counts, query.status)
         results = self.query_one(ResultsList)
+        results.border_title = f"{count(page.total)} Résultats de recherche"
+        results.border_subtitle = f"Page {query.page} sur {page.page_count}" + (
+            " · actualisation…" if stale else ""
+        )
         index = results.index
-        results.clear()
-        results.extend(ConsultationItem(item, self.detailed) for item in page.items)
+        await results.clear()
+        await results.extend(ConsultationItem(item, self.detailed) for item in page.items)
         if page.items:
             results.index = min(index or 0, len(page.items) - 1)
-        self.post_message(self.PageShown())
+        self.post_message(self.PageShown(stale))
 
     class PageShown(Message):
         """Posted once a page of results is on screen (tests and benchmarks wait for it)."""
 
+        def __init__(self, stale: bool) -> None:
+            super().__init__()
+            self.stale = stale
+
     def _summary_text(self, page: DashboardPage) -> Text:
         query = page.query
-        text = Text()
-        text.append(f"{count(page.total)} Résultats de recherche", style="bold")
-        text.append(f"   Page {query.page} sur {page.page_count}")
-        text.append("   Résultats par page :")
+        text = Text("Résultats par page :")
         for size in PAGE_SIZES:
             text.append(f" {size}", style="reverse bold" if size == query.per_page else "")
-        text.append("   ")
+        text.append("    ")
         text.append("Vue liste", style="" if self.detailed else "reverse bold")
-        text.append(" ")
+        text.append(" | ")
         text.append("Vue détaillée", style="reverse bold" if self.detailed else "")
         return text
 
@@ -237,9 +277,9 @@ class DashboardScreen(Screen[None]):
     def action_toggle_view(self) -> None:
         self.detailed = not self.detailed
 
-    def watch_detailed(self) -> None:
+    async def watch_detailed(self) -> None:
         if self.page is not None:
-            self.show_page(self.page)
+            await self.show_page(self.page)
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -62,3 +63,26 @@ def store(store_url) -> Iterator[Store]:
     opened = open_store(store_url, upgrade=True)
     yield opened
     opened.close()
+
+
+DEMO_TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture(scope="session")
+def demo_url(tmp_path_factory) -> str:
+    """A SQLite demo database built once per test session; tests must only read it."""
+    from models.demo import seed_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
+    demo_store = open_store(url, upgrade=True)
+    seed_demo(demo_store, today=DEMO_TODAY)
+    demo_store.close()
+    return url
+
+
+@pytest.fixture
+def demo_app(demo_url):
+    """The real application on the demo database."""
+    from tui.app import MessagerieApp
+
+    return MessagerieApp(open_store=lambda: open_store(demo_url))

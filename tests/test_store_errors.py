@@ -23,5 +23,5 @@ def test_bad_database_urls(url, expected):
 def test_a_corrupt_sqlite_file(tmp_path):
     path = tmp_path / "corrompu.sqlite3"
     path.write_bytes(b"ceci n'est pas une base SQLite " * 200)
-    with pytest.raises(StoreError, match="illisible.*corrompu"):
+    with pytest.raises(StoreError, match=r"illisible.*corrompu"):
         create_store_engine(f"sqlite:///{path}")

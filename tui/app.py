@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from textual.app import App, SystemCommand
@@ -15,23 +16,30 @@ from tui.commands import binding_commands
 
 if TYPE_CHECKING:
     from models.store import Store
+    from models.views import DashboardPage
+    from tui.snapshot import StartupSnapshot
 
 T = TypeVar("T")
 
 
 class MessagerieApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Messagerie sécurisée"
     BINDINGS = [
         Binding("question_mark", "toggle_help", "Aide", key_display="?"),
-        Binding("ctrl+q", "quit", "Quitter", priority=True),
+        Binding("ctrl+q", "quit", "Quitter", key_display="^q", priority=True),
     ]
 
-    def __init__(self, open_store: Callable[[], Store]) -> None:
+    def __init__(
+        self, open_store: Callable[[], Store], snapshot: StartupSnapshot | None = None
+    ) -> None:
         super().__init__()
         self._open_store = open_store
+        self._snapshot = snapshot
         self._store: Store | None = None
         self._store_lock = threading.Lock()
+        # Why the app stopped early (the store could not be opened), for the CLI to print.
+        self.failure: str | None = None
 
     def on_mount(self) -> None:
         self.push_screen(DashboardScreen())
@@ -46,8 +54,17 @@ class MessagerieApp(App[None]):
                     self._store = self._open_store()
             return call(self._store)
         except StoreError as error:
-            self.call_from_thread(self.exit, return_code=2, message=f"messagerie : {error}")
+            self.failure = str(error)
+            self.call_from_thread(self.exit, return_code=2)
             return None
+
+    def cached_start_page(self) -> DashboardPage | None:
+        """The dashboard's first page as last seen, to paint before the store answers."""
+        return self._snapshot.load() if self._snapshot else None
+
+    def remember_start_page(self, page: DashboardPage) -> None:
+        if self._snapshot:
+            self._snapshot.save(page)
 
     def on_unmount(self) -> None:
         if self._store is not None:

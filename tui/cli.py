@@ -82,9 +82,15 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = False) -> Store:
 
 def run_tui(args: argparse.Namespace) -> int:
     from tui.app import MessagerieApp
+    from tui.snapshot import StartupSnapshot
 
-    app = MessagerieApp(open_store=lambda: open_store_for(args))
+    app = MessagerieApp(
+        open_store=lambda: open_store_for(args),
+        snapshot=StartupSnapshot(args.db, args.data_dir),
+    )
     app.run()
+    if app.failure:
+        print(f"{PROGRAM} : {app.failure}", file=sys.stderr)
     return app.return_code or 0
 
 

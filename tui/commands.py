@@ -23,16 +23,21 @@ def own_bindings(node: DOMNode) -> Iterator[Binding]:
 
 
 def binding_commands(screen: Screen) -> Iterator[SystemCommand]:
-    """Every described binding of the screen and of its widgets, as a palette entry."""
+    """Every described binding of the app, the screen and its widgets, as a palette entry.
+
+    The entry is titled with the binding's tooltip (the platform's full label) when it has
+    one, its short footer description otherwise.
+    """
     seen: set[str] = set()
     for node in (screen.app, screen, *screen.query("*")):
         for binding in own_bindings(node):
-            if binding.description in seen:
+            title = binding.tooltip or binding.description
+            if title in seen:
                 continue
-            seen.add(binding.description)
+            seen.add(title)
             key = binding.key_display or binding.key.split(",")[0]
             yield SystemCommand(
-                binding.description,
+                title,
                 f"Touche : {key}",
                 partial(node.run_action, binding.action),
             )

@@ -381,6 +381,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("dce_piece", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dce_piece_document_id"), ["document_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_dce_piece_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_dce_piece_version_id"), ["version_id"], unique=False)
 
     op.create_table(
@@ -466,6 +467,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_recipient_message_status", ["message_id", "status"], unique=False)
         batch_op.create_index(
             "ix_recipient_outbox", ["delivery_state", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_recipient_resent_from_id"), ["resent_from_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_recipient_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_recipient_updated_at"), ["updated_at"], unique=False)
@@ -619,6 +623,7 @@ def downgrade() -> None:
     with op.batch_alter_table("recipient", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recipient_updated_at"))
         batch_op.drop_index(batch_op.f("ix_recipient_status"))
+        batch_op.drop_index(batch_op.f("ix_recipient_resent_from_id"))
         batch_op.drop_index("ix_recipient_outbox")
         batch_op.drop_index("ix_recipient_message_status")
         batch_op.drop_index(batch_op.f("ix_recipient_company_id"))
@@ -630,6 +635,7 @@ def downgrade() -> None:
     op.drop_table("message_lot")
     with op.batch_alter_table("dce_piece", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dce_piece_version_id"))
+        batch_op.drop_index(batch_op.f("ix_dce_piece_parent_id"))
         batch_op.drop_index(batch_op.f("ix_dce_piece_document_id"))
 
     op.drop_table("dce_piece")

@@ -1,0 +1,83 @@
+"""The command line: sub-commands, and one clear line (never a traceback) for bad input."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def messagerie(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *arguments],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, expected: str) -> None:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("messagerie : ")
+    assert expected in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["envoyer"], "sous-commande inconnue « envoyer »"),
+        (["db", "downgrade"], "« db downgrade » inconnu"),
+        (["db"], "argument manquant"),
+        (["demo", "--vite"], "argument inconnu : --vite"),
+    ],
+)
+def test_usage_errors(arguments, expected):
+    assert_one_line_error(messagerie(*arguments), expected)
+
+
+def test_malformed_database_url():
+    result = messagerie("db", "upgrade", env={"MESSAGERIE_DB": "base-de-test"})
+    assert_one_line_error(result, "MESSAGERIE_DB invalide")
+
+
+def test_unreachable_postgresql_hides_the_password():
+    url = "postgresql+psycopg://acheteur:motdepasse@127.0.0.1:1/marches"
+    result = messagerie("--db", url, "db", "upgrade")
+    assert_one_line_error(result, "Base de données injoignable")
+    assert "motdepasse" not in result.stderr
+
+
+def test_corrupt_sqlite_file(tmp_path):
+    path = tmp_path / "messagerie.sqlite3"
+    path.write_bytes(os.urandom(8192))
+    result = messagerie("db", "upgrade", env={"MESSAGERIE_DB": f"sqlite:///{path}"})
+    assert_one_line_error(result, "Base de données illisible")
+
+
+def test_db_upgrade_creates_the_default_database_in_the_data_folder(tmp_path):
+    env = {"MESSAGERIE_DATA_DIR": str(tmp_path / "données"), "MESSAGERIE_DB": ""}
+    result = messagerie("db", "upgrade", env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "données" / "messagerie.sqlite3").exists()
+    assert "Base à jour" in result.stdout
+
+
+def test_demo_once_then_nothing_then_reset(tmp_path):
+    env = {"MESSAGERIE_DB": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    first = messagerie("demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "1395 consultations" in first.stdout
+    again = messagerie("demo", env=env)
+    assert again.returncode == 0
+    assert "déjà en place" in again.stdout
+    reset = messagerie("demo", "--reset", env=env)
+    assert reset.returncode == 0
+    assert "Démonstration prête" in reset.stdout

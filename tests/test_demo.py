@@ -1,0 +1,591 @@
+"""The demo database: what a buyer sees in it, and how `seed_demo` treats the store."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from models.demo import DEMO_MARKER_KEY, TABLES, build_demo, seed_demo
+from models.engine import StoreError
+from models.enums import (
+    ConsultationStatus,
+    DeliveryState,
+    EventKind,
+    MessageState,
+    MessageType,
+    Procedure,
+    RecipientStatus,
+    RegisterKind,
+    ReplyDisposition,
+    SendMode,
+)
+from models.formatting import lot_label
+from models.siret import luhn_valid, siret_is_valid
+from models.store import Store, open_store
+from models.tables import Organisation
+from models.text import search_text
+
+ROOT = Path(__file__).resolve().parents[1]
+PARIS = ZoneInfo("Europe/Paris")
+TODAY = date(2026, 11, 27)
+S = ConsultationStatus
+TEST_SUPPORT_DEADLINE = datetime(2027, 2, 22, 9, 55, tzinfo=PARIS)
+GUIDE = {
+    "202601": (
+        "Achat de chocolats",
+        "Achat de chocolats",
+        ["Lot n°1 - Chocolat au lait", "Lot n°2 - Chocolat noir"],
+        datetime(2026, 2, 14, 12, 0, tzinfo=PARIS),
+        S.DECISION,
+    ),
+    "2025VINS": (
+        "Achat de vins d'Alsace",
+        "Achat de vins d'Alsace. A consommer avec modération ;)",
+        ["Lot n°0 - Pinot gris", "Lot n°1 - Crémant"],
+        datetime(2025, 12, 25, 17, 30, tzinfo=PARIS),
+        S.DECISION,
+    ),
+    "C2025ADM": ("TEST SUPPORT", "TEST SUPPORT", [], TEST_SUPPORT_DEADLINE, S.OPEN),
+    "ALT821-20260331": (
+        "JL TEST 8.2.1",
+        "JL TEST 8.2.1",
+        [],
+        datetime(2026, 4, 1, 11, 45, tzinfo=PARIS),
+        S.DECISION,
+    ),
+}
+MAIN_EVENTS = (EventKind.SENT, EventKind.DELIVERED, EventKind.READ, EventKind.REPLIED)
+BADGES = {
+    EventKind.SENT: "sent_at",
+    EventKind.DELIVERED: "delivered_at",
+    EventKind.NOT_DELIVERED: "not_delivered_at",
+    EventKind.READ: "read_at",
+    EventKind.REPLIED: "replied_at",
+}
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=PARIS)
+
+
+NOW = midnight(TODAY)
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(demo_url) -> Iterator[Store]:
+    """The session's SQLite demo (conftest, built for 2026-11-27); tests only read it."""
+    store = open_store(demo_url)
+    assert store.meta(DEMO_MARKER_KEY) == f"messagerie-demo v1, today={TODAY.isoformat()}"
+    yield store
+    store.close()
+
+
+def table(name: str) -> sa.Table:
+    return next(t for t in TABLES if t.name == name)
+
+
+def rows(store: Store, name: str) -> list[Mapping[str, Any]]:
+    """Every row of a table, as mappings, in primary key order."""
+    t = table(name)
+    with store.engine.connect() as connection:
+        result = connection.execute(sa.select(t).order_by(*t.primary_key.columns))
+        return [row._mapping for row in result]
+
+
+def checksum(store: Store) -> str:
+    """A digest of every row of every demo table."""
+    digest = hashlib.sha256()
+    for t in TABLES:
+        for row in rows(store, t.name):
+            digest.update(repr(tuple(row.values())).encode())
+    return digest.hexdigest()
+
+
+def paris_minutes(moment: datetime) -> str:
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def paris_seconds(moment: datetime) -> str:
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y - %H:%M:%S")
+
+
+def by_reference(store: Store) -> dict[str, Mapping[str, Any]]:
+    return {row["reference"]: row for row in rows(store, "consultation")}
+
+
+def check_lifecycle(consultations: list[Mapping[str, Any]], now: datetime) -> None:
+    """Statuses agree with the deadline, seen from `now`."""
+    for c in consultations:
+        deadline, status = c["bid_deadline"], c["status"]
+        assert c["created_at"] < min(deadline, now), c["reference"]
+        if status in (S.DRAFTING, S.AWAITING_VALIDATION):
+            assert deadline > now, c["reference"]
+        elif status is S.OPEN:
+            assert now < deadline, c["reference"]
+            # The guide's TEST SUPPORT keeps its date; generated ones close within 90 days.
+            assert c["reference"] in GUIDE or deadline <= now + timedelta(days=91)
+        elif status is S.OPENING_ANALYSIS:
+            assert now - timedelta(days=31) <= deadline < now, c["reference"]
+        else:
+            assert deadline < now - timedelta(days=29), c["reference"]
+
+
+# --- Consultations --------------------------------------------------------------------------
+
+
+def test_the_dashboard_counts_1395_consultations_in_every_status(demo):
+    consultations = rows(demo, "consultation")
+    assert len(consultations) == 1395
+    statuses = Counter(c["status"] for c in consultations)
+    assert set(statuses) == set(ConsultationStatus)
+    assert statuses[S.DECISION] > statuses[S.OPEN] > statuses[S.DRAFTING]
+    procedures = Counter(c["procedure"] for c in consultations)
+    assert set(procedures) == set(Procedure)
+    assert [p for p, _ in procedures.most_common(2)] == [Procedure.ADAPTED, Procedure.OPEN_TENDER]
+    check_lifecycle(consultations, NOW)
+
+
+def test_deadlines_fall_at_office_hours_and_test_support_sorts_first(demo):
+    consultations = rows(demo, "consultation")
+    latest = sorted(consultations, key=lambda c: (c["bid_deadline"], c["id"]), reverse=True)
+    assert latest[0]["reference"] == "C2025ADM"
+    assert latest[1]["bid_deadline"] < TEST_SUPPORT_DEADLINE
+    for c in consultations:
+        local = c["bid_deadline"].astimezone(PARIS)
+        assert 9 <= local.hour <= 17 and local.second == 0, c["reference"]
+
+
+def test_references_are_unique_and_search_text_covers_the_dashboard_fields(demo):
+    entities = {e["id"]: e for e in rows(demo, "purchasing_entity")}
+    organisations = {o["id"]: o["name"] for o in rows(demo, "organisation")}
+    consultations = rows(demo, "consultation")
+    assert len({c["reference"] for c in consultations}) == len(consultations)
+    assert {"MAPA", "AO"} <= {re.match(r"[A-Z]*", c["reference"])[0] for c in consultations}
+    for c in consultations:
+        entity = entities[c["entity_id"]]
+        expected = search_text(
+            c["reference"],
+            c["title"],
+            c["object"],
+            entity["name"],
+            organisations[entity["organisation_id"]],
+        )
+        assert c["search_text"] == expected
+
+
+def test_organisations_have_one_to_three_entities_with_a_sender_address(demo):
+    organisations = {o["id"]: o["name"] for o in rows(demo, "organisation")}
+    entities = rows(demo, "purchasing_entity")
+    per_organisation = Counter(e["organisation_id"] for e in entities)
+    assert len(organisations) >= 15
+    assert set(per_organisation) == set(organisations)
+    assert set(per_organisation.values()) <= {1, 2, 3}
+    for entity in entities:
+        assert re.fullmatch(r"[a-z.-]+@[a-z0-9.-]+\.(fr|eu|com)", entity["sender_email"])
+        assert re.search(r"\b\d{5} [A-ZÉ]", entity["postal_address"])
+    cea = [
+        e["name"]
+        for e in entities
+        if organisations[e["organisation_id"]] == "Collectivité européenne d'Alsace"
+    ]
+    assert "Direction de la commande publique" in cea
+
+
+def test_lots_are_numbered_from_one(demo):
+    lots = defaultdict(list)
+    for lot in rows(demo, "lot"):
+        lots[lot["consultation_id"]].append(lot["number"])
+    wines = by_reference(demo)["2025VINS"]["id"]
+    assert len(lots) > 300
+    for consultation_id, numbers in lots.items():
+        first = 0 if consultation_id == wines else 1
+        assert numbers == list(range(first, first + len(numbers)))
+        assert 2 <= len(numbers) <= 6
+
+
+def test_the_guides_consultations_have_their_exact_values(demo):
+    consultations = by_reference(demo)
+    lots = defaultdict(list)
+    for lot in rows(demo, "lot"):
+        lots[lot["consultation_id"]].append(lot_label(lot["number"], lot["title"]))
+    for reference, (title, object_, labels, deadline, status) in GUIDE.items():
+        c = consultations[reference]
+        assert (c["title"], c["object"], c["status"]) == (title, object_, status)
+        assert lots[c["id"]] == labels
+        assert c["bid_deadline"] == deadline
+        assert paris_minutes(c["bid_deadline"]) == paris_minutes(deadline)
+    entities = {e["id"]: e for e in rows(demo, "purchasing_entity")}
+    organisations = {o["id"]: o["name"] for o in rows(demo, "organisation")}
+    jl_test = entities[consultations["ALT821-20260331"]["entity_id"]]
+    assert organisations[jl_test["organisation_id"]] == "Collectivité européenne d'Alsace"
+    # The guide shows "Retraits (0) | Questions (0) | Dépôts (0)" for TEST SUPPORT.
+    test_support = consultations["C2025ADM"]["id"]
+    assert not [e for e in rows(demo, "register_entry") if e["consultation_id"] == test_support]
+
+
+def test_the_question_of_nbc_fr_is_in_the_wines_register(demo):
+    wines = by_reference(demo)["2025VINS"]["id"]
+    companies = {c["id"]: c for c in rows(demo, "company")}
+    questions = [
+        e
+        for e in rows(demo, "register_entry")
+        if e["consultation_id"] == wines and e["kind"] is RegisterKind.QUESTION
+    ]
+    assert len(questions) == 1
+    question = questions[0]
+    company = companies[question["company_id"]]
+    assert (company["name"], company["siret"]) == ("N.B.C. FR", "47646011800047")
+    assert question["number"] == 1
+    assert paris_minutes(question["at"]) == "22/08/2025 09:31"
+    assert "Crémant" in question["question_text"]
+
+
+# --- Companies and registers -------------------------------------------------------------
+
+
+def test_companies_have_valid_sirets_and_safe_addresses(demo):
+    companies = rows(demo, "company")
+    assert 300 <= len(companies) <= 600
+    assert len({c["siret"] for c in companies}) == len(companies)
+    for company in companies:
+        assert siret_is_valid(company["siret"]), company
+        assert luhn_valid(company["siret"][:9]), company
+        assert re.fullmatch(r"\d{5}", company["postal_code"])
+        assert company["address"] and company["city"]
+    contacts = {e["contact_email"] for e in rows(demo, "register_entry")}
+    contacts |= {r["email"] for r in rows(demo, "recipient")}
+    assert all(email.endswith(".example") for email in contacts)
+
+
+def test_registers_follow_the_consultation_lifecycle(demo):
+    consultations = {c["id"]: c for c in rows(demo, "consultation")}
+    entries = rows(demo, "register_entry")
+    numbers = defaultdict(list)
+    kinds_by_status: dict[ConsultationStatus, Counter[RegisterKind]] = defaultdict(Counter)
+    for entry in entries:
+        c = consultations[entry["consultation_id"]]
+        kinds_by_status[c["status"]][entry["kind"]] += 1
+        assert c["created_at"] < entry["at"] < c["bid_deadline"]
+        assert entry["at"] < NOW
+        assert entry["contact_name"] and entry["contact_email"]
+        is_question = entry["kind"] is RegisterKind.QUESTION
+        assert (entry["question_text"] is not None) == is_question
+        if is_question:
+            numbers[c["id"]].append((entry["at"], entry["number"]))
+    assert S.DRAFTING not in kinds_by_status and S.AWAITING_VALIDATION not in kinds_by_status
+    assert RegisterKind.DEPOSIT not in kinds_by_status[S.OPEN]
+    for status in (S.OPEN, S.OPENING_ANALYSIS, S.DECISION):
+        assert kinds_by_status[status][RegisterKind.WITHDRAWAL] > 0
+    assert kinds_by_status[S.DECISION][RegisterKind.DEPOSIT] > 0
+    for asked in numbers.values():
+        assert [number for _, number in sorted(asked)] == list(range(1, len(asked) + 1))
+
+
+# --- Messages and tracking -----------------------------------------------------------------
+
+
+def test_every_status_of_the_tracking_table_is_present(demo):
+    statuses = Counter(r["status"] for r in rows(demo, "recipient"))
+    assert set(statuses) == set(RecipientStatus)
+    messages = rows(demo, "message")
+    assert 2000 <= len(messages) <= 4000
+    assert 8000 <= statuses.total() <= 20000
+
+
+def test_queued_messages_wait_in_the_outbox_without_events(demo):
+    messages = rows(demo, "message")
+    events = Counter(e["recipient_id"] for e in rows(demo, "event"))
+    recipients = defaultdict(list)
+    for recipient in rows(demo, "recipient"):
+        recipients[recipient["message_id"]].append(recipient)
+    states = {m["id"]: {r["delivery_state"] for r in recipients[m["id"]]} for m in messages}
+    waiting = [m for m in messages if states[m["id"]] == {DeliveryState.QUEUED}]
+    drafts = [m for m in messages if m["state"] is MessageState.DRAFT]
+    assert 3 <= len(waiting) <= 5
+    assert 1 <= len(drafts) <= 2
+    for message in waiting:
+        assert message["state"] is MessageState.QUEUED
+        assert message["created_at"] < message["queued_at"] < NOW
+    for message in drafts:
+        assert message["queued_at"] is None
+        assert states[message["id"]] == {DeliveryState.HELD}
+    for message in waiting + drafts:
+        for r in recipients[message["id"]]:
+            assert r["status"] is RecipientStatus.PENDING
+            assert r["next_attempt_at"] is None and r["attempts"] == 0
+            assert events[r["id"]] == 0
+
+
+def expected_status(kinds: list[EventKind], reply_read: bool) -> RecipientStatus:
+    """The tracking word from the last E/D/L/R/Non délivré event."""
+    main = [k for k in kinds if k in BADGES]
+    if not main:
+        return RecipientStatus.PENDING
+    last = main[-1]
+    if last is EventKind.REPLIED:
+        return RecipientStatus.REPLY_READ if reply_read else RecipientStatus.REPLY_UNREAD
+    return {
+        EventKind.SENT: RecipientStatus.SENT,
+        EventKind.DELIVERED: RecipientStatus.DELIVERED,
+        EventKind.NOT_DELIVERED: RecipientStatus.NOT_DELIVERED,
+        EventKind.READ: RecipientStatus.READ,
+    }[last]
+
+
+def test_badge_times_match_the_events_and_strictly_increase(demo):
+    messages = {m["id"]: m for m in rows(demo, "message")}
+    events = defaultdict(list)
+    for event in rows(demo, "event"):
+        events[event["recipient_id"]].append(event)
+    replies = {r["recipient_id"]: r for r in rows(demo, "reply")}
+    refusals = []
+    for r in rows(demo, "recipient"):
+        message, mine = messages[r["message_id"]], events[r["id"]]
+        kinds = [e["kind"] for e in mine]
+        reply = replies.get(r["id"])
+        assert r["status"] is expected_status(kinds, bool(reply and reply["read_at"]))
+        for kind, column in BADGES.items():
+            first = next((e["at"] for e in mine if e["kind"] is kind), None)
+            assert r[column] == first, (r["id"], column)
+        times = [r[BADGES[kind]] for kind in MAIN_EVENTS if r[BADGES[kind]]]
+        assert times == sorted(set(times)), r["id"]
+        assert [e["at"] for e in mine] == sorted(e["at"] for e in mine)
+        assert all(e["at"] < NOW for e in mine)
+        assert r["updated_at"] == (
+            mine[-1]["at"] if mine else message["queued_at"] or message["created_at"]
+        )
+        if r["read_at"]:
+            assert message["send_mode"] is SendMode.WITH_AR
+        if r["status"] is RecipientStatus.NOT_DELIVERED:
+            assert r["delivery_state"] is DeliveryState.REFUSED
+            refusals.append(mine[-1]["detail"])
+        elif mine:
+            assert r["delivery_state"] is DeliveryState.ACCEPTED
+        for opening in (e for e in mine if e["kind"] in (EventKind.READ, EventKind.OPENED_AGAIN)):
+            assert opening["client_address"].startswith(("192.0.2.", "198.51.100."))
+            assert opening["user_agent"].startswith("Mozilla/5.0")
+        assert (reply is not None) == (r["replied_at"] is not None)
+        if reply:
+            assert message["reply_allowed"]
+            assert reply["received_at"] == r["replied_at"]
+            assert reply["disposition"] is ReplyDisposition.ON_TIME and reply["body"]
+            assert (
+                message["reply_deadline"] is None
+                or reply["received_at"] <= message["reply_deadline"]
+            )
+            assert reply["read_at"] is None or r["replied_at"] < reply["read_at"] < NOW
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", r["token"])
+        assert re.fullmatch(r"<[A-Za-z0-9_-]{32}@messagerie\.invalid>", r["message_id_header"])
+        assert r["token"] not in r["message_id_header"]  # the link's secret never travels
+    assert any(detail.startswith("550 5.1.1 <") for detail in refusals)
+
+
+def test_message_types_go_to_the_right_companies(demo):
+    consultations = {c["id"]: c for c in rows(demo, "consultation")}
+    messages = rows(demo, "message")
+    registers: dict[tuple[int, RegisterKind], set[int]] = defaultdict(set)
+    for entry in rows(demo, "register_entry"):
+        registers[entry["consultation_id"], entry["kind"]].add(entry["company_id"])
+    recipients = defaultdict(list)
+    for r in rows(demo, "recipient"):
+        recipients[r["message_id"]].append(r)
+    assert {m["type"] for m in messages} == set(MessageType)
+    assert {m["send_mode"] for m in messages} == set(SendMode)
+    assert any(m["reply_allowed"] and m["reply_deadline"] for m in messages)
+    for m in messages:
+        assert recipients[m["id"]], m["id"]
+        c = consultations[m["consultation_id"]]
+        assert c["status"] in (S.OPEN, S.OPENING_ANALYSIS, S.DECISION)
+        assert m["search_text"] == search_text(m["subject"], m["body"])
+        assert m["body"].startswith("Bonjour,\n\n")
+        assert m["body"].endswith(
+            "Merci de votre intérêt pour cette consultation citée en référence."
+        )
+        companies = {r["company_id"] for r in recipients[m["id"]]}
+        everyone = set().union(*(registers[c["id"], kind] for kind in RegisterKind))
+        assert companies <= everyone
+        if m["type"] in (MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION):
+            assert c["status"] is S.DECISION
+            assert companies <= registers[c["id"], RegisterKind.DEPOSIT]
+        if m["queued_at"]:
+            assert m["created_at"] < m["queued_at"] < NOW
+
+
+def test_a_broadcast_reaches_dozens_of_companies_with_mixed_statuses(demo):
+    statuses = defaultdict(set)
+    for r in rows(demo, "recipient"):
+        statuses[r["message_id"]].add(r["status"])
+    counts = Counter(r["message_id"] for r in rows(demo, "recipient"))
+    broadcasts = [m for m, n in counts.items() if 40 <= n <= 80 and len(statuses[m]) >= 3]
+    assert broadcasts
+
+
+def test_notification_waits_for_the_standstill_in_formalised_procedures(demo):
+    consultations = {c["id"]: c for c in rows(demo, "consultation")}
+    letters: dict[int, dict[MessageType, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    for m in rows(demo, "message"):
+        letters[m["consultation_id"]][m["type"]].append(m["queued_at"])
+    checked = 0
+    for consultation_id, sent in letters.items():
+        formalised = consultations[consultation_id]["procedure"].formalised
+        if formalised and sent[MessageType.NOTIFICATION] and sent[MessageType.REJECTION]:
+            gap = min(sent[MessageType.NOTIFICATION]) - max(sent[MessageType.REJECTION])
+            assert gap >= timedelta(days=11)
+            checked += 1
+    assert checked > 20
+
+
+def test_the_guides_tracking_rows_are_reproduced(demo):
+    chocolates = by_reference(demo)["202601"]["id"]
+    messages = {
+        m["id"]: m
+        for m in rows(demo, "message")
+        if m["consultation_id"] == chocolates and m["subject"] == "Courrier libre"
+    }
+    tracked = [r for r in rows(demo, "recipient") if r["message_id"] in messages]
+    shown = {
+        r["status"]: [
+            paris_seconds(r[c])
+            for c in ("sent_at", "delivered_at", "read_at", "replied_at")
+            if r[c]
+        ]
+        for r in tracked
+    }
+    assert shown[RecipientStatus.REPLY_READ] == [
+        "10/02/2026 - 16:41:11",
+        "10/02/2026 - 16:41:51",
+        "10/02/2026 - 16:41:52",
+        "10/02/2026 - 16:42:22",
+    ]
+    refused = next(r for r in tracked if r["status"] is RecipientStatus.NOT_DELIVERED)
+    assert paris_seconds(refused["not_delivered_at"]) == "10/02/2026 - 16:31:54"
+    assert Counter(r["status"] for r in tracked)[RecipientStatus.READ] == 3
+    answered = messages[next(r for r in tracked if r["replied_at"])["message_id"]]
+    assert paris_seconds(answered["reply_deadline"]) == "10/02/2026 - 17:00:00"
+
+
+# --- seed_demo and the store ---------------------------------------------------------------
+
+
+def test_demo_on_each_backend_is_idempotent_and_leaves_sequences_usable(store):
+    report = seed_demo(store, today=TODAY)
+    assert report.created and report.consultations == 1395
+    assert store.meta(DEMO_MARKER_KEY) == "messagerie-demo v1, today=2026-11-27"
+    assert by_reference(store)["C2025ADM"]["bid_deadline"] == TEST_SUPPORT_DEADLINE
+    before = checksum(store)
+
+    again = seed_demo(store, today=TODAY)
+    assert again == replace(report, created=False)
+    assert checksum(store) == before
+
+    with Session(store.engine) as session:
+        added = Organisation(name="Commune de Sessenheim")
+        session.add(added)
+        session.commit()
+        assert added.id == len(rows(store, "organisation"))
+
+
+def test_same_day_gives_identical_data(sqlite_url, demo):
+    other = open_store(sqlite_url, upgrade=True)
+    try:
+        seed_demo(other, today=TODAY)
+        assert checksum(other) == checksum(demo)
+    finally:
+        other.close()
+
+
+def test_rows_do_not_depend_on_string_hashing():
+    """Same day, two processes with different hash seeds: the same rows, byte for byte."""
+    script = (
+        "import hashlib, datetime, models.demo as d; "
+        "rows = d.build_demo(datetime.date(2026, 11, 27)); "
+        "print(hashlib.sha256(repr(rows).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
+
+
+def test_reset_restores_the_known_state(sqlite_url, demo):
+    store = open_store(sqlite_url, upgrade=True)
+    try:
+        seed_demo(store, today=TODAY)
+        with store.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE consultation SET title = 'Changé' WHERE id = 1"))
+            connection.execute(sa.text("DELETE FROM event WHERE id = 1"))
+            connection.execute(sa.text("INSERT INTO organisation (name) VALUES ('Ajoutée')"))
+        assert not seed_demo(store, today=TODAY).created
+        assert checksum(store) != checksum(demo)
+
+        assert seed_demo(store, today=TODAY, reset=True).created
+        assert checksum(store) == checksum(demo)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_a_store_with_real_data_is_refused(store, reset):
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO organisation (name) VALUES ('Ville de Colmar')"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO purchasing_entity (organisation_id, name, sender_email, "
+                "postal_address) VALUES (1, 'Marchés', 'marches@colmar.example', '68000 Colmar')"
+            )
+        )
+        connection.execute(
+            sa.insert(table("consultation")),
+            {
+                "reference": "VRAIE-01",
+                "title": "Une vraie consultation",
+                "object": "Une vraie consultation",
+                "procedure": Procedure.ADAPTED,
+                "status": S.OPEN,
+                "bid_deadline": datetime(2026, 12, 18, 12, tzinfo=PARIS),
+                "urgent": False,
+                "entity_id": 1,
+                "created_at": datetime(2026, 11, 2, 9, tzinfo=PARIS),
+                "search_text": "vraie-01",
+            },
+        )
+    with pytest.raises(StoreError, match="données réelles"):
+        seed_demo(store, today=TODAY, reset=reset)
+    assert [c["reference"] for c in rows(store, "consultation")] == ["VRAIE-01"]
+    assert store.meta(DEMO_MARKER_KEY) is None
+
+
+@pytest.mark.parametrize("today", [date(2026, 6, 15), date(2027, 6, 1)])
+def test_the_demo_stays_coherent_whichever_day_it_is_built(today):
+    tables = build_demo(today)
+    now = midnight(today)
+    assert len(tables["consultation"]) == 1395
+    check_lifecycle(tables["consultation"], now)
+    history = [e["at"] for e in tables["register_entry"]] + [e["at"] for e in tables["event"]]
+    assert max(history) < now
+    assert {r["status"] for r in tables["recipient"]} == set(RecipientStatus)

@@ -1,0 +1,44 @@
+"""The last first page of the dashboard, kept in the user cache folder between runs.
+
+Opening the store costs about 0.6 s of imports (SQLAlchemy, pydantic) that Python cannot run
+in parallel with Textual's own start. So the dashboard paints the page it showed last time,
+marked "actualisation…", and replaces it as soon as the store answers (about a second later).
+The snapshot is keyed by the launch configuration (flags and MESSAGERIE_* variables), so
+another database never shows this one's page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import platformdirs
+
+from models.views import DashboardPage, page_from_json, page_to_json
+
+KEY_VARIABLES = ("MESSAGERIE_DB", "MESSAGERIE_DATA_DIR")
+
+
+class StartupSnapshot:
+    def __init__(self, *launch_arguments: str | None, folder: Path | None = None) -> None:
+        launch = [*launch_arguments, *(os.environ.get(name) for name in KEY_VARIABLES)]
+        key = hashlib.sha256(json.dumps(launch).encode()).hexdigest()[:24]
+        folder = folder or platformdirs.user_cache_path("messagerie")
+        self.path = folder / f"dashboard-{key}.json"
+
+    def load(self) -> DashboardPage | None:
+        try:
+            return page_from_json(json.loads(self.path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no snapshot yet, or an unreadable one: wait for the store
+
+    def save(self, page: DashboardPage) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(page_to_json(page)), encoding="utf-8")
+            temporary.replace(self.path)
+        except OSError:
+            pass  # a read-only cache folder only costs a slower next start
