@@ -73,5 +73,6 @@ ensure_postgres() {
     if ! as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = 'messagerie_test'" | grep -q 1; then
         as_postgres createdb -p "$port" -O messagerie_test messagerie_test
     fi
+    as_postgres psql -q -p "$port" -c "ALTER DATABASE messagerie_test OWNER TO messagerie_test" >/dev/null
     export MESSAGERIE_TEST_PG_URL="postgresql+psycopg://messagerie_test:messagerie_test@127.0.0.1:$port/messagerie_test"
 }
