@@ -1,0 +1,54 @@
+"""The start-up snapshot: last run's first page painted at once, then replaced by the store's."""
+
+import threading
+
+from models.store import open_store
+from models.views import DashboardQuery
+from screens.dashboard import ConsultationItem
+from tests.pilot import settle
+from tui.app import MessagerieApp
+from tui.snapshot import StartupSnapshot
+
+
+def test_snapshot_round_trip_and_keys(demo_url, tmp_path, monkeypatch):
+    store = open_store(demo_url)
+    page = store.dashboard(DashboardQuery())
+    store.close()
+    monkeypatch.setenv("MESSAGERIE_DB", demo_url)
+    snapshot = StartupSnapshot(None, None, folder=tmp_path)
+    assert snapshot.load() is None
+    snapshot.save(page)
+    assert snapshot.load() == page
+    monkeypatch.setenv("MESSAGERIE_DB", "sqlite:////ailleurs.sqlite3")
+    assert StartupSnapshot(None, None, folder=tmp_path).load() is None  # another database
+    snapshot.path.write_text("{ pas du json")
+    assert snapshot.load() is None
+
+
+async def test_cached_page_first_then_the_stores(demo_url, tmp_path):
+    snapshot = StartupSnapshot("test", None, folder=tmp_path)
+    store = open_store(demo_url)
+    page = store.dashboard(DashboardQuery())
+    store.close()
+    stale = type(page)(
+        query=page.query, total=9999, status_counts=page.status_counts, items=page.items[:3]
+    )
+    snapshot.save(stale)
+    release = threading.Event()
+
+    def slow_store():
+        release.wait(10)
+        return open_store(demo_url)
+
+    app = MessagerieApp(open_store=slow_store, snapshot=snapshot)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        results = app.screen.query_one("#results")
+        assert results.border_title == "9\u202f999 Résultats de recherche"
+        assert results.border_subtitle == "Page 1 sur 1000 · actualisation…"
+        assert len(app.screen.query(ConsultationItem)) == 3
+        release.set()
+        await settle(pilot)
+        assert "actualisation" not in results.border_subtitle
+        assert len(app.screen.query(ConsultationItem)) == 10
+    assert snapshot.load().total == 1395  # the fresh page is remembered for next time
