@@ -89,8 +89,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     runs = parser.parse_args().runs
     # As an installed package would be: byte-compiled (this machine sets PYTHONDONTWRITEBYTECODE).
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "tui", "screens", "models"],
-                   cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "tui", "screens", "models"], cwd=ROOT, check=True
+    )
     with tempfile.TemporaryDirectory() as folder:
         cache = Path(folder) / "cache"
         env = {
