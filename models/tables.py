@@ -146,6 +146,20 @@ class RegisterEntryLot(SQLModel, table=True):
     lot_id: int = Field(foreign_key="lot.id", primary_key=True, index=True)
 
 
+class SuiteCandidate(SQLModel, table=True):
+    """A candidate admitted to a suite (restricted phase), chosen from the parent's dépôts."""
+
+    __tablename__ = "suite_candidate"
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "contact_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    contact_name: str = Field(max_length=200)
+    contact_email: str = Field(max_length=254)
+    source_entry_id: int | None = Field(default=None, foreign_key="register_entry.id")
+
+
 class Document(SQLModel, table=True):
     """A file of the document space; its bytes live content-addressed under the data folder."""
 
@@ -332,3 +346,8 @@ class StoreMeta(SQLModel, table=True):
 
     key: str = Field(max_length=60, primary_key=True)
     value: str = Field(sa_column=text_column())
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model: its `.c` columns are typed, unlike the class attributes."""
+    return model.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,142 @@
+"""Drafts, suites, the consultation detail and rules 1 and 4 (store on SQLite and PostgreSQL)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from models.consultations import consultation_detail
+from models.drafts import DraftRecipient, DraftRequest, Override, create_draft, list_drafts
+from models.enums import (
+    ConsultationStatus,
+    DeliveryState,
+    MessageState,
+    MessageType,
+    Procedure,
+    RegisterKind,
+)
+from models.rules import answer_to_one_company, asker_identified
+from models.suites import (
+    SuiteRefused,
+    SuiteRequest,
+    candidate_choices,
+    create_suite,
+    mask_access_code,
+    new_access_code,
+)
+from models.tables import AuditEntry, Message, Recipient, RegisterEntry, table_of
+from tests.factories import add_consultations, add_lot, add_register_entries, paris
+
+
+@pytest.fixture
+def wines(store):
+    (wines_id,) = add_consultations(
+        store,
+        [("2025VINS", "Achat de vins d'Alsace", ConsultationStatus.OPEN, paris(2027, 1, 25))],
+    )
+    add_lot(store, wines_id, 0, "Pinot gris")
+    add_lot(store, wines_id, 1, "Crémant")
+    add_register_entries(
+        store,
+        wines_id,
+        [RegisterKind.WITHDRAWAL, RegisterKind.QUESTION, RegisterKind.DEPOSIT],
+        paris(2025, 8, 22, 9, 31),
+    )
+    return wines_id
+
+
+def test_draft_holds_unique_recipients_and_records_overrides(store, wines):
+    request = DraftRequest(
+        consultation_id=wines,
+        type=MessageType.ANSWER,
+        recipients=(
+            DraftRecipient("jeanne.martin@nbc.example", contact_name="Jeanne Martin"),
+            DraftRecipient("Jeanne.Martin@NBC.example"),
+        ),
+        lot_numbers=(1,),
+        overrides=(Override(1, "La réponse contient des données personnelles"),),
+        origin="case B",
+    )
+    draft = create_draft(store, request, actor="marie")
+    assert draft.type is MessageType.ANSWER
+    assert draft.recipients == ("jeanne.martin@nbc.example",)
+    assert draft.lots == ("Lot n°1 - Crémant",)
+    assert draft.subject == "Réponse à votre question"
+    assert list_drafts(store, wines) == (draft,)
+    with store.engine.connect() as connection:
+        state = connection.execute(sa.select(table_of(Message).c.state)).scalar_one()
+        (row,) = connection.execute(sa.select(table_of(Recipient))).all()
+        audit = connection.execute(
+            sa.select(table_of(AuditEntry).c.rule, table_of(AuditEntry).c.override_reason)
+        ).all()
+    assert state == MessageState.DRAFT
+    assert row.delivery_state == DeliveryState.HELD
+    assert len(row.token) >= 32 and row.token not in row.message_id_header
+    assert (1, "La réponse contient des données personnelles") in audit
+
+
+def test_suite_with_candidates_lots_and_an_access_code(store, wines):
+    (choice,) = candidate_choices(store, wines)
+    assert choice.company_name == "N.B.C. FR"
+    deadline = datetime.now(UTC) + timedelta(days=20)
+    created = create_suite(
+        store,
+        SuiteRequest(wines, Procedure.NEGOTIATED, (1,), (choice.entry_id,), deadline),
+        actor="marie",
+    )
+    assert created.reference == "2025VINS-S1"
+    assert created.candidates == 1
+    suite = consultation_detail(store, created.consultation_id)
+    assert suite.parent.reference == "2025VINS"
+    assert suite.lots == ((1, "Crémant"),)
+    assert suite.access_code == created.access_code
+    assert suite.restricted
+    parent = consultation_detail(store, wines)
+    assert [s.reference for s in parent.suites] == ["2025VINS-S1"]
+    assert parent.counts[RegisterKind.DEPOSIT] == 1
+
+
+def test_suite_refusals(store, wines):
+    (choice,) = candidate_choices(store, wines)
+    future = datetime.now(UTC) + timedelta(days=5)
+    with pytest.raises(SuiteRefused, match="au moins un candidat"):
+        create_suite(store, SuiteRequest(wines, Procedure.NEGOTIATED, (), (), future), actor="m")
+    with pytest.raises(SuiteRefused, match="à venir"):
+        past = datetime.now(UTC) - timedelta(days=1)
+        create_suite(
+            store, SuiteRequest(wines, Procedure.NEGOTIATED, (), (choice.entry_id,), past),
+            actor="m",
+        )
+    with store.engine.connect() as connection:
+        question_id = connection.execute(
+            sa.select(table_of(RegisterEntry).c.id).where(
+                table_of(RegisterEntry).c.kind == RegisterKind.QUESTION
+            )
+        ).scalar_one()
+    with pytest.raises(SuiteRefused, match="registre des dépôts"):
+        create_suite(
+            store, SuiteRequest(wines, Procedure.NEGOTIATED, (), (question_id,), future),
+            actor="m",
+        )
+
+
+def test_access_codes_are_long_random_and_masked():
+    codes = {new_access_code() for _ in range(200)}
+    assert len(codes) == 200
+    code = codes.pop()
+    assert len(code.replace("-", "")) == 16 and not set(code) & set("01IO")
+    assert mask_access_code(code) == f"{code[:4]}-••••-••••-••••"
+
+
+def test_rule_1_needs_a_reason_to_answer_one_company():
+    verdict = answer_to_one_company(register_addresses=12, reason="")
+    assert verdict.blocks and "12 entreprises" in verdict.message
+    assert answer_to_one_company(12, "Données personnelles") is None
+    assert answer_to_one_company(1, "") is None  # the asker is the only company
+
+
+def test_rule_4_warns_when_the_asker_shows_in_a_broadcast():
+    verdict = asker_identified(("le nom de l'entreprise « N.B.C. FR »",), recipients=8)
+    assert verdict.level == "warning" and "N.B.C. FR" in verdict.message
+    assert asker_identified((), 8) is None
+    assert asker_identified(("x",), 1) is None
