@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from models.enums import ConsultationStatus, Procedure, RegisterKind
+from models.errors import Refusal
 from models.store import Store
 from models.tables import (
     AuditEntry,
@@ -39,7 +40,7 @@ ACCESS_CODE_LENGTH = 16  # 16 × 5 = 80 random bits
 SUITE_PROCEDURES = (Procedure.RESTRICTED_TENDER, Procedure.NEGOTIATED)
 
 
-class SuiteRefused(Exception):
+class SuiteRefused(Refusal):
     """The suite cannot be created as asked; the message (French) says why."""
 
 

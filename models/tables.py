@@ -160,6 +160,23 @@ class SuiteCandidate(SQLModel, table=True):
     source_entry_id: int | None = Field(default=None, foreign_key="register_entry.id")
 
 
+class QaItem(SQLModel, table=True):
+    """One question and its answer in the consultation's "Questions / réponses" document."""
+
+    __tablename__ = "qa_item"
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    number: int
+    # The register's question it answers; the text below is the buyer's anonymised copy.
+    question_entry_id: int | None = Field(default=None, foreign_key="register_entry.id")
+    question: str = Field(sa_column=text_column())
+    answer: str = Field(sa_column=text_column())
+    created_at: datetime = Field(default_factory=utc_now)
+    author: str = Field(max_length=100)
+
+
 class Document(SQLModel, table=True):
     """A file of the document space; its bytes live content-addressed under the data folder."""
 

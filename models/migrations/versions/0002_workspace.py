@@ -1,4 +1,4 @@
-"""suite candidates
+"""workspace: suite candidates and questions-answers
 
 Revision ID: 0002
 Revises: 0001
@@ -16,6 +16,34 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "qa_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("consultation_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("question_entry_id", sa.Integer(), nullable=True),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["consultation_id"],
+            ["consultation.id"],
+            name=op.f("fk_qa_item_consultation_id_consultation"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_entry_id"],
+            ["register_entry.id"],
+            name=op.f("fk_qa_item_question_entry_id_register_entry"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_qa_item")),
+        sa.UniqueConstraint("consultation_id", "number", name=op.f("uq_qa_item_consultation_id")),
+    )
+    with op.batch_alter_table("qa_item", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_qa_item_consultation_id"), ["consultation_id"], unique=False
+        )
+
     op.create_table(
         "suite_candidate",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,3 +85,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_suite_candidate_company_id"))
 
     op.drop_table("suite_candidate")
+    with op.batch_alter_table("qa_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_qa_item_consultation_id"))
+
+    op.drop_table("qa_item")
