@@ -27,5 +27,15 @@ def count(number: int) -> str:
     return format_decimal(number, locale=LOCALE)
 
 
+def size_text(size: int) -> str:
+    """A file size as the buyer reads it: "842 octets", "12,4 Ko", "3,1 Mo"."""
+    if size < 1024:
+        return f"{size} octets"
+    for unit, scale in (("Ko", 1024), ("Mo", 1024**2), ("Go", 1024**3)):
+        if size < scale * 1024 or unit == "Go":
+            return f"{format_decimal(round(size / scale, 1), locale=LOCALE)} {unit}"
+    raise AssertionError("unreachable")
+
+
 def lot_label(number: int, title: str) -> str:
     return f"Lot n°{number} - {title}"

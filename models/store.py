@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,10 +19,24 @@ from models.dashboard import DashboardPage, DashboardQuery, load_dashboard
 from models.engine import StoreError, create_store_engine, describe_url
 from models.tables import StoreMeta
 
+if TYPE_CHECKING:
+    from models.blobs import BlobStore
+
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    """The database, and the folder where the documents' bytes live (content-addressed)."""
+
+    def __init__(self, engine: Engine, documents_dir: Path | None = None) -> None:
         self.engine = engine
+        self.documents_dir = documents_dir
+
+    @property
+    def blobs(self) -> BlobStore:
+        from models.blobs import BlobStore
+
+        if self.documents_dir is None:
+            raise StoreError("Aucun dossier de documents n'est configuré (MESSAGERIE_DATA_DIR).")
+        return BlobStore(self.documents_dir)
 
     @property
     def description(self) -> str:
@@ -45,7 +61,7 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, *, upgrade: bool = False) -> Store:
+def open_store(url: str, *, upgrade: bool = False, documents_dir: Path | None = None) -> Store:
     """Open the store at `url`; with `upgrade`, apply pending migrations first.
 
     Without `upgrade`, a store that is empty or behind the code is refused with the command
@@ -54,7 +70,7 @@ def open_store(url: str, *, upgrade: bool = False) -> Store:
     engine = create_store_engine(url)
     if upgrade:
         migrate.upgrade(engine)
-        return Store(engine)
+        return Store(engine, documents_dir)
     revision = migrate.current_revision(engine)
     if revision is None:
         engine.dispose()
@@ -68,4 +84,4 @@ def open_store(url: str, *, upgrade: bool = False) -> Store:
             f"La base {describe_url(url)} est à la révision {revision}, le programme attend "
             f"{migrate.HEAD_REVISION} : lancez « messagerie db upgrade »."
         )
-    return Store(engine)
+    return Store(engine, documents_dir)

@@ -115,6 +115,9 @@ class ResultsList(ListView):
         Binding(
             "plus,i", "toggle_details", "Infos", key_display="+", tooltip="Plus d'informations"
         ),
+        Binding("d", "open('details')", "Détails", tooltip="Détails (ou Entrée)"),
+        Binding("q", "open('questions')", "Questions", tooltip="Questions"),
+        Binding("m", "open('modify')", "Modifier", tooltip="Modifier (DCE)"),
         Binding("home", "screen.first_page", "Première page", show=False),
         Binding("end", "screen.last_page", "Dernière page", show=False),
     ]
@@ -123,6 +126,29 @@ class ResultsList(ListView):
         item = self.highlighted_child
         if isinstance(item, ConsultationItem):
             item.expanded = not item.expanded
+
+    def on_list_view_selected(self) -> None:
+        self.action_open("details")
+
+    def action_open(self, action: str) -> None:
+        """The consultation's actions; their screens are imported when first used."""
+        item = self.highlighted_child
+        if not isinstance(item, ConsultationItem):
+            return
+        consultation_id = item.summary.id
+        if action == "details":
+            from screens.consultation import ConsultationScreen
+
+            self.app.push_screen(ConsultationScreen(consultation_id))
+        elif action == "questions":
+            from models.enums import RegisterKind
+            from screens.registers import RegisterScreen
+
+            self.app.push_screen(RegisterScreen(consultation_id, RegisterKind.QUESTION))
+        elif action == "modify":
+            from screens.dce import DceScreen
+
+            self.app.push_screen(DceScreen(consultation_id))
 
 
 class DashboardScreen(Screen[None]):

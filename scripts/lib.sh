@@ -16,6 +16,18 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# System libraries weasyprint renders with (Pango, HarfBuzz; subsetting 4x faster with
+# libharfbuzz-subset0, see shared/STACK-NOTES.md). Fonts ship with the package.
+PDF_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1"
+
+ensure_system_packages() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
 # ensure_venv [EXTRAS]: create .venv if needed and install the project (editable).
 ensure_venv() {
     local extras=${1:-}

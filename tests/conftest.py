@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -58,9 +59,9 @@ def store_url(request) -> str:
 
 
 @pytest.fixture
-def store(store_url) -> Iterator[Store]:
-    """An empty, migrated store on each backend."""
-    opened = open_store(store_url, upgrade=True)
+def store(store_url, tmp_path) -> Iterator[Store]:
+    """An empty, migrated store on each backend, with its documents folder."""
+    opened = open_store(store_url, upgrade=True, documents_dir=tmp_path / "documents")
     yield opened
     opened.close()
 
@@ -86,3 +87,36 @@ def demo_app(demo_url):
     from tui.app import MessagerieApp
 
     return MessagerieApp(open_store=lambda: open_store(demo_url))
+
+
+@pytest.fixture(scope="session")
+def live_demo_url(tmp_path_factory) -> str:
+    """A demo built for today, for flows that check deadlines against the real clock."""
+    from models.demo import seed_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('live-demo') / 'demo.sqlite3'}"
+    demo_store = open_store(url, upgrade=True)
+    seed_demo(demo_store, today=date.today())
+    demo_store.close()
+    return url
+
+
+@pytest.fixture
+def workspace(live_demo_url, tmp_path):
+    """A private copy of today's demo, with a documents folder: tests may write to it."""
+    import shutil
+
+    source = Path(live_demo_url.removeprefix("sqlite:///"))
+    copy = tmp_path / "workspace.sqlite3"
+    shutil.copyfile(source, copy)
+    opened = open_store(f"sqlite:///{copy}", documents_dir=tmp_path / "documents")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def workspace_app(workspace):
+    """The real application on the private demo copy."""
+    from tui.app import MessagerieApp
+
+    return MessagerieApp(open_store=lambda: workspace, actor="marie.dupont")

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from screens.dashboard import DashboardScreen
+from tui.actor import current_actor
 from tui.commands import binding_commands
 
 if TYPE_CHECKING:
@@ -31,9 +32,13 @@ class MessagerieApp(App[None]):
     ]
 
     def __init__(
-        self, open_store: Callable[[], Store], snapshot: StartupSnapshot | None = None
+        self,
+        open_store: Callable[[], Store],
+        snapshot: StartupSnapshot | None = None,
+        actor: str | None = None,
     ) -> None:
         super().__init__()
+        self.actor = actor or current_actor()
         self._open_store = open_store
         self._snapshot = snapshot
         self._store: Store | None = None

@@ -77,7 +77,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def open_store_for(args: argparse.Namespace, *, upgrade: bool = False) -> Store:
     from models.store import open_store
 
-    return open_store(load_settings(args).database_url, upgrade=upgrade)
+    settings = load_settings(args)
+    return open_store(
+        settings.database_url, upgrade=upgrade, documents_dir=settings.documents_dir
+    )
 
 
 def run_tui(args: argparse.Namespace) -> int:

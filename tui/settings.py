@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tui.actor import default_actor
+
 DATABASE_FILENAME = "messagerie.sqlite3"
-
-
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "acheteur"
 
 
 class Settings(BaseSettings):
@@ -34,9 +28,14 @@ class Settings(BaseSettings):
         description="Folder for the default SQLite file and stored documents.",
     )
     user: str = Field(
-        default_factory=_default_actor,
+        default_factory=default_actor,
         description="Name recorded as the author in the audit log (default: the login name).",
     )
+
+    @property
+    def documents_dir(self) -> Path:
+        """Where documents (DCE pieces, letters, attachments) are kept, by SHA-256."""
+        return self.data_dir / "documents"
 
     @property
     def database_url(self) -> str:

@@ -1,0 +1,145 @@
+""" "Détails" of a consultation: its identity, registers, documents, drafts and suites."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Header, Static
+
+from models.consultations import ConsultationDetail, consultation_detail
+from models.drafts import DraftView, list_drafts
+from models.enums import RegisterKind
+from models.formatting import lot_label, paris_minutes
+from models.suites import mask_access_code
+from screens.widgets import Footer, StoreWork
+
+
+def detail_text(detail: ConsultationDetail) -> Text:
+    """The "Détail de la consultation" block, as the platform lists it."""
+    text = Text()
+    for label, value in (
+        ("Référence", detail.reference),
+        ("Intitulé", detail.title),
+        ("Objet", detail.object),
+        ("Procédure", detail.procedure.label),
+        ("Statut", detail.status.label),
+        ("Date et heure limite de remise des plis", paris_minutes(detail.bid_deadline)),
+        ("Lot(s)", "; ".join(lot_label(*lot) for lot in detail.lots) or "non alloti"),
+        ("Organisme | Entité d'achat", f"{detail.organisation} | {detail.entity}"),
+    ):
+        text.append(f"{label} : ", style="bold")
+        text.append(f"{value}\n")
+    if detail.parent:
+        text.append("Suite de : ", style="bold")
+        text.append(f"{detail.parent.reference} | {detail.parent.title}\n")
+        text.append("Code d'accès restreint : ", style="bold")
+        text.append(f"{mask_access_code(detail.access_code or '')}\n")
+        text.append("Candidats admis : ", style="bold")
+        text.append(f"{detail.candidates}\n")
+    return text
+
+
+def drafts_text(drafts: tuple[DraftView, ...]) -> Text:
+    if not drafts:
+        return Text("Aucun brouillon.", style="dim")
+    text = Text()
+    for draft in drafts:
+        text.append(f"• {draft.type.label}", style="bold")
+        text.append(f" — {draft.subject}\n  ")
+        text.append(
+            f"{len(draft.recipients)} destinataire(s) · {', '.join(draft.lots)} · "
+            f"{paris_minutes(draft.created_at)} · {draft.author}\n",
+            style="dim",
+        )
+    return text
+
+
+class ConsultationScreen(StoreWork, Screen[None]):
+    """Détails de la consultation."""
+
+    TITLE = "Détails de la consultation"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        Binding("w", "register('withdrawal')", "Retraits", tooltip="Registre des retraits"),
+        Binding("q", "register('question')", "Questions", tooltip="Registre des questions"),
+        Binding("p", "register('deposit')", "Dépôts", tooltip="Registre des dépôts"),
+        Binding("d", "documents", "DCE", tooltip="Documents de la consultation"),
+        Binding("s", "create_suite", "Suite", tooltip="Créer une suite"),
+        Binding("f5", "refresh", "Actualiser", show=False),
+    ]
+
+    def __init__(self, consultation_id: int) -> None:
+        super().__init__()
+        self.consultation_id = consultation_id
+        self.detail: ConsultationDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="consultation"):
+            yield Static("Chargement…", id="identity", classes="section")
+            yield Static("", id="registers", classes="section")
+            yield Static("", id="exchanges", classes="section")
+            yield Static("", id="drafts", classes="section")
+            yield Static("", id="suites", classes="section")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for section, title in (
+            ("#identity", "Détail de la consultation"),
+            ("#registers", "Registres"),
+            ("#exchanges", "Suivi des messages échangés et documents joints"),
+            ("#drafts", "Brouillons de messages"),
+            ("#suites", "Suites"),
+        ):
+            self.query_one(section).border_title = title
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        if self.detail is not None:  # back from a register, the DCE or a suite: counts moved
+            self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.store_task(
+            lambda store: (
+                consultation_detail(store, self.consultation_id),
+                list_drafts(store, self.consultation_id),
+            ),
+            lambda loaded: self.show(*loaded),
+        )
+
+    def show(self, detail: ConsultationDetail, drafts: tuple[DraftView, ...]) -> None:
+        self.detail = detail
+        self.sub_title = f"{detail.reference} | {detail.title}"
+        self.query_one("#identity", Static).update(detail_text(detail))
+        counts = detail.counts
+        self.query_one("#registers", Static).update(
+            Text(
+                f"Retraits ({counts[RegisterKind.WITHDRAWAL]}) (w) | "
+                f"Questions ({counts[RegisterKind.QUESTION]}) (q) | "
+                f"Dépôts ({counts[RegisterKind.DEPOSIT]}) (p)"
+            )
+        )
+        self.query_one("#exchanges", Static).update(Text("Documents de la consultation (d)"))
+        self.query_one("#drafts", Static).update(drafts_text(drafts))
+        suites = Text("Créer une suite (s)\n")
+        for suite in detail.suites:
+            suites.append(f"• {suite.reference} | {suite.title}\n")
+        self.query_one("#suites", Static).update(suites)
+
+    def action_register(self, kind: str) -> None:
+        from screens.registers import RegisterScreen
+
+        self.app.push_screen(RegisterScreen(self.consultation_id, RegisterKind(kind)))
+
+    def action_documents(self) -> None:
+        from screens.dce import DceScreen
+
+        self.app.push_screen(DceScreen(self.consultation_id))
+
+    def action_create_suite(self) -> None:
+        from screens.suite import SuiteScreen
+
+        self.app.push_screen(SuiteScreen(self.consultation_id))

@@ -1,0 +1,338 @@
+""" "Modifier le DCE" (Identification tab, DCE section): pieces, changes, save, validate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Checkbox, Header, Input, Label, Static, Tree
+
+from models.consultations import ConsultationDetail, consultation_detail
+from models.dce import (
+    DceChanges,
+    DceVersionView,
+    NewFile,
+    PieceView,
+    current_dce,
+    dce_history,
+    modification_window_check,
+)
+from models.formatting import paris_minutes, size_text
+from models.validation import ValidationFailed, parse_paris_datetime
+from models.workspace import DceUpdate, publish_dce_update
+from screens.dialogs import ConfirmDialog, TextDialog
+from screens.files import FilePicker
+from screens.widgets import Footer, StoreWork
+
+NOTIFY_LABEL = (
+    "Envoi d'un message d'information de modification aux entreprises inscrites aux "
+    "registres (retraits, questions, dépôts)"
+)
+
+
+class DceScreen(StoreWork, Screen[None]):
+    """Modifier le DCE."""
+
+    TITLE = "Modifier le DCE"
+    BINDINGS = [
+        Binding("a", "add", "Ajouter", tooltip="Ajouter une pièce"),
+        Binding("r", "replace", "Remplacer", tooltip="Remplacer la pièce sélectionnée"),
+        Binding("d", "delete", "Supprimer", tooltip="Supprimer la pièce sélectionnée"),
+        Binding("z", "replace_all", "Remplacer le DCE", tooltip="Remplacer le DCE"),
+        Binding("ctrl+s", "save", "Enregistrer", key_display="^s"),
+        Binding("v", "validate", "Valider"),
+        Binding("h", "history", "Historique", tooltip="Historique des versions du DCE"),
+        Binding("escape", "leave", "Retour", key_display="Échap"),
+    ]
+
+    def __init__(self, consultation_id: int) -> None:
+        super().__init__()
+        self.consultation_id = consultation_id
+        self.detail: ConsultationDetail | None = None
+        self.version: DceVersionView | None = None
+        self.changes = DceChanges.starting_from(None)
+        self.saved_this_visit = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Chargement…", id="dce-info")
+        yield Tree("DCE", id="pieces")
+        yield Static("", id="changes")
+        yield Checkbox(NOTIFY_LABEL, value=True, id="notify")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#pieces", Tree).border_title = "Identification — DCE"
+        self.reload()
+
+    def reload(self) -> None:
+        self.store_task(
+            lambda store: (
+                consultation_detail(store, self.consultation_id),
+                current_dce(store, self.consultation_id),
+            ),
+            lambda loaded: self.show(*loaded),
+        )
+
+    def show(self, detail: ConsultationDetail, version: DceVersionView | None) -> None:
+        self.detail, self.version = detail, version
+        self.changes = DceChanges.starting_from(version)
+        self.sub_title = f"{detail.reference} | {detail.title}"
+        number = f"version {version.number}" if version else "aucune pièce"
+        self.query_one("#dce-info", Static).update(
+            f"DCE : {number} · Date et heure limite de remise des plis : "
+            f"{paris_minutes(detail.bid_deadline)}"
+        )
+        tree = self.query_one("#pieces", Tree)
+        tree.clear()
+        tree.root.expand()
+        for piece in version.pieces if version else ():
+            self._add_piece(tree.root, piece)
+        self.show_changes()
+
+    def _add_piece(self, parent: object, piece: PieceView) -> None:
+        label = Text(piece.path, style="bold" if piece.children else "")
+        label.append(f"  {size_text(piece.size)}", style="dim")
+        node = parent.add(label, data=piece, expand=True)  # type: ignore[attr-defined]
+        for child in piece.children:
+            node.add_leaf(Text(f"↳ {child.path}  {size_text(child.size)}"), data=child)
+
+    def show_changes(self) -> None:
+        lines = self.changes.summary()
+        text = "Modifications à enregistrer : " + " · ".join(lines) if lines else ""
+        self.query_one("#changes", Static).update(text)
+
+    # Staging changes ---------------------------------------------------------------------
+
+    def selected_piece(self) -> PieceView | None:
+        node = self.query_one("#pieces", Tree).cursor_node
+        piece = node.data if node is not None else None
+        if isinstance(piece, PieceView) and self.version and piece in self.version.pieces:
+            return piece
+        if isinstance(piece, PieceView):
+            self.notify(
+                "Choisissez une pièce du DCE, pas un fichier à l'intérieur d'un zip.",
+                severity="warning",
+            )
+        return None
+
+    def pick_file(self, title: str, then: object) -> None:
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                then(NewFile(path.name, path.read_bytes()))  # type: ignore[operator]
+
+        self.app.push_screen(FilePicker(title), picked)
+
+    def stage(self, changes: DceChanges) -> None:
+        self.changes = changes
+        self.show_changes()
+
+    def action_add(self) -> None:
+        self.pick_file("Ajouter une pièce au DCE", lambda f: self.stage(self.changes.add(f)))
+
+    def action_replace(self) -> None:
+        piece = self.selected_piece()
+        if piece is not None:
+            self.pick_file(
+                f"Remplacer {piece.path}",
+                lambda f: self.stage(self.changes.replace(piece.id, f)),
+            )
+
+    def action_replace_all(self) -> None:
+        self.pick_file(
+            "Remplacer le DCE (archive zip)", lambda f: self.stage(self.changes.replace_all(f))
+        )
+
+    def action_delete(self) -> None:
+        piece = self.selected_piece()
+        if piece is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.stage(self.changes.delete(piece.id))
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Supprimer une pièce", f"Supprimer « {piece.path} » du DCE ?", "Supprimer"
+            ),
+            confirmed,
+        )
+
+    # Saving and validating ---------------------------------------------------------------
+
+    def action_save(self, then_validate: bool = False) -> None:
+        if self.changes.is_empty() or self.detail is None:
+            if then_validate:
+                self.finish()
+            else:
+                self.notify("Aucune modification à enregistrer.")
+            return
+        changes = self.changes
+
+        def decided(decision: DeadlineDecision | None) -> None:
+            if decision is not None:
+                update = DceUpdate(
+                    self.consultation_id, changes, decision.new_deadline, decision.reason
+                )
+                self.save(update, then_validate)
+
+        ask_deadline_rule(self, self.detail.bid_deadline, decided)
+
+    def save(self, update: DceUpdate, then_validate: bool) -> None:
+        actor = self.app.actor  # type: ignore[attr-defined]
+
+        def saved(version: DceVersionView) -> None:
+            self.saved_this_visit = True
+            self.notify(f"DCE enregistré : version {version.number}.", title="Enregistrer")
+            if then_validate:
+                self.finish()
+            else:
+                self.reload()
+
+        self.store_task(lambda store: publish_dce_update(store, store.blobs, update, actor), saved)
+
+    def action_validate(self) -> None:
+        self.action_save(then_validate=True)
+
+    def finish(self) -> None:
+        """Valider: back to the consultation, with the information draft when asked."""
+        if not self.saved_this_visit:
+            self.notify("Aucune modification du DCE n'a été enregistrée.")
+            return
+        if not self.query_one("#notify", Checkbox).value:
+            self.app.pop_screen()
+            return
+        from screens.answer_flow import send_modification_draft
+
+        send_modification_draft(self, self.consultation_id, origin="modification du DCE")
+
+    def action_history(self) -> None:
+        self.store_task(
+            lambda store: dce_history(store, self.consultation_id),
+            lambda versions: self.app.push_screen(
+                TextDialog("Historique du DCE", history_text(versions))
+            ),
+        )
+
+    def action_leave(self) -> None:
+        if self.changes.is_empty():
+            self.app.pop_screen()
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Modifications non enregistrées",
+                "Quitter sans enregistrer les modifications du DCE ?",
+                "Quitter",
+            ),
+            confirmed,
+        )
+
+
+def ask_deadline_rule(
+    screen: Screen, deadline: datetime, then: Callable[[DeadlineDecision | None], None]
+) -> None:
+    """LEGAL rule 3 before changing the DCE: ask only when inside the 6-day window."""
+    verdict = modification_window_check(deadline, datetime.now(UTC))
+    if verdict is None:
+        then(DeadlineDecision(None, ""))
+    else:
+        screen.app.push_screen(DeadlineDialog(verdict.message), then)
+
+
+def history_text(versions: tuple[DceVersionView, ...]) -> Text:
+    text = Text()
+    if not versions:
+        return Text("Aucune version du DCE.")
+    for version in versions:
+        text.append(
+            f"Version {version.number} — {paris_minutes(version.created_at)} — {version.author}\n",
+            style="bold",
+        )
+        if version.comment:
+            text.append(f"  {version.comment}\n", style="italic")
+        for piece in version.pieces:
+            for indent, shown in ((2, piece), *((4, child) for child in piece.children)):
+                text.append(
+                    f"{' ' * indent}{shown.path}  {size_text(shown.size)}  SHA-256 {shown.sha256}\n"
+                )
+    return text
+
+
+@dataclass(frozen=True)
+class DeadlineDecision:
+    """How the buyer met LEGAL rule 3: a new deadline and its reason, or only a reason."""
+
+    new_deadline: datetime | None
+    reason: str
+
+
+class DeadlineDialog(ModalScreen[DeadlineDecision | None]):
+    """LEGAL rule 3: inside 6 days of the deadline, a new deadline or a written reason."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = "Délai de remise des plis (article R2151-4)"
+            yield Static(self.message)
+            yield Label("Nouvelle date et heure limite de remise des plis (JJ/MM/AAAA HH:MM)")
+            yield Input(id="new-deadline")
+            yield Label("Motif (report du délai, ou raison de ne pas le reporter) *")
+            yield Input(id="reason")
+            yield Label("", id="deadline-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button(
+                    "Reporter la date limite", id="extend", variant="primary", compact=True
+                )
+                yield Button(
+                    "Ne pas reporter (motif)", id="override", variant="warning", compact=True
+                )
+                yield Button("Annuler", id="cancel", compact=True)
+
+    @on(Button.Pressed, "#cancel")
+    def cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#extend")
+    def extend(self) -> None:
+        error = self.query_one("#deadline-error", Label)
+        reason = self.query_one("#reason", Input).value.strip()
+        try:
+            deadline = parse_paris_datetime(
+                self.query_one("#new-deadline", Input).value, field="bid_deadline"
+            )
+        except ValidationFailed as failed:
+            error.update(str(failed))
+            return
+        if not reason:
+            error.update("Indiquez le motif du report.")
+            return
+        self.dismiss(DeadlineDecision(deadline, reason))
+
+    @on(Button.Pressed, "#override")
+    def override(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.query_one("#deadline-error", Label).update(
+                "Écrivez pourquoi la date limite n'est pas reportée."
+            )
+            return
+        self.dismiss(DeadlineDecision(None, reason))

@@ -1,0 +1,159 @@
+"""Case A: the buyer writes the question (anonymised) and its answer; the "Questions /
+réponses" PDF joins the DCE and the information draft goes to every registered company."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Header, Label, Static, TextArea
+
+from letters.anonymise import identity_leaks
+from letters.publish import AnswerPublished, AnswerToAll, publish_answer_to_all
+from models.consultations import ConsultationDetail, consultation_detail
+from models.registers import RegisterRow
+from models.rules import asker_identified
+from screens.answer import question_text
+from screens.answer_flow import show_draft
+from screens.dce import DeadlineDecision, ask_deadline_rule
+from screens.dialogs import ConfirmDialog
+from screens.widgets import Footer, StoreWork
+
+
+class QaEditorScreen(StoreWork, Screen[None]):
+    """Questions / réponses: anonymise the question, write the answer, add it to the DCE."""
+
+    TITLE = "Répondre à tous — document questions / réponses"
+    BINDINGS = [
+        Binding(
+            "ctrl+s",
+            "publish",
+            "Ajouter au DCE",
+            key_display="^s",
+            tooltip="Générer le PDF questions / réponses et l'ajouter au DCE",
+        ),
+        Binding("escape", "leave", "Retour", key_display="Échap"),
+    ]
+
+    def __init__(self, question: RegisterRow) -> None:
+        super().__init__()
+        self.question = question
+        self.detail: ConsultationDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="qa-form"):
+            yield Static(question_text(self.question), id="original", classes="quoted")
+            yield Label("Question, anonymisée (elle sera diffusée à tous les candidats) *")
+            yield TextArea(self.question.question_text or "", id="question")
+            yield Static("", id="leaks", classes="warning")
+            yield Label("Réponse *")
+            yield TextArea("", id="answer")
+            yield Label("", id="qa-error", classes="error")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#original").border_title = "Question reçue (non diffusée)"
+        self.store_task(
+            lambda store: consultation_detail(store, self.question.consultation_id),
+            self.loaded,
+        )
+        self.check_leaks()
+
+    def loaded(self, detail: ConsultationDetail) -> None:
+        self.detail = detail
+        self.sub_title = f"{detail.reference} | {detail.title}"
+
+    def leaks(self) -> tuple[str, ...]:
+        asker = self.question
+        return identity_leaks(
+            self.query_one("#question", TextArea).text,
+            company_name=asker.company_name,
+            siret=asker.siret,
+            email=asker.contact_email,
+            contact_name=asker.contact_name,
+        )
+
+    @on(TextArea.Changed, "#question")
+    def check_leaks(self) -> None:
+        # The document goes to every company of the registers: rule 4 applies.
+        verdict = asker_identified(self.leaks(), recipients=2)
+        warning = self.query_one("#leaks", Static)
+        warning.update(Text(f"⚠ Règle 4 : {verdict.message}") if verdict else "")
+        warning.display = verdict is not None
+
+    def action_publish(self) -> None:
+        question = self.query_one("#question", TextArea).text.strip()
+        answer = self.query_one("#answer", TextArea).text.strip()
+        error = self.query_one("#qa-error", Label)
+        missing = [name for name, text in (("question", question), ("réponse", answer)) if not text]
+        if missing:
+            error.update("Champ obligatoire vide : " + ", ".join(missing) + ".")
+            return
+        if self.detail is None:
+            return
+        error.update("")
+        deadline = self.detail.bid_deadline
+
+        def decided(decision: DeadlineDecision | None) -> None:
+            if decision is not None:
+                self.publish(
+                    AnswerToAll(
+                        self.question.consultation_id,
+                        self.question.id,
+                        question,
+                        answer,
+                        decision.new_deadline,
+                        decision.reason,
+                    )
+                )
+
+        def confirmed(go: bool | None) -> None:
+            if go:
+                ask_deadline_rule(self, deadline, decided)
+
+        if self.leaks():
+            self.app.push_screen(
+                ConfirmDialog(
+                    "Anonymisation (règle 4)",
+                    "La question semble encore identifier le candidat :\n• "
+                    + "\n• ".join(self.leaks())
+                    + "\nDiffuser quand même à toutes les entreprises ?",
+                    "Diffuser",
+                ),
+                confirmed,
+            )
+        else:
+            confirmed(True)
+
+    def publish(self, answer: AnswerToAll) -> None:
+        actor = self.app.actor  # type: ignore[attr-defined]
+        self.store_task(
+            lambda store: publish_answer_to_all(store, answer, actor=actor), self.published
+        )
+
+    def published(self, result: AnswerPublished) -> None:
+        self.notify(
+            f"« {result.filename} » ajouté au DCE (version {result.dce_version}).",
+            title="Questions / réponses",
+        )
+        show_draft(self, result.draft, self.question.consultation_id)
+
+    def action_leave(self) -> None:
+        if not self.query_one("#answer", TextArea).text.strip():
+            self.app.pop_screen()
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Réponse non enregistrée", "Quitter sans ajouter la réponse au DCE ?", "Quitter"
+            ),
+            confirmed,
+        )

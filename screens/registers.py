@@ -1,0 +1,298 @@
+"""The three registers of a consultation (retraits, questions, dépôts) and their entry form."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Header, Input, Label, Static, TextArea
+
+from models.consultations import ConsultationDetail, consultation_detail
+from models.enums import RegisterKind
+from models.formatting import paris_minutes
+from models.registers import RegisterPage, RegisterRow, add_entry, list_register, update_entry
+from models.siret import format_siret
+from models.validation import (
+    LABELS,
+    RegisterEntryInput,
+    ValidationFailed,
+    ValidEntry,
+    validate_entry,
+)
+from screens.widgets import Footer, StoreWork
+
+REGISTER_TITLES = {
+    RegisterKind.WITHDRAWAL: "Registre des retraits",
+    RegisterKind.QUESTION: "Registre des questions",
+    RegisterKind.DEPOSIT: "Registre des dépôts",
+}
+PER_PAGE = 50
+
+
+class RegisterScreen(StoreWork, Screen[None]):
+    """One register of a consultation, filterable, paged in SQL."""
+
+    AUTO_FOCUS = "#register"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        Binding("slash", "focus_filter", "Filtrer", key_display="/"),
+        Binding("a", "add", "Ajouter", tooltip="Ajouter une inscription au registre"),
+        Binding("e", "edit", "Modifier", tooltip="Modifier l'inscription sélectionnée"),
+        Binding("r", "answer", "Répondre", tooltip="Répondre à une question"),
+        Binding("w", "switch('withdrawal')", "Retraits", tooltip="Registre des retraits"),
+        Binding("q", "switch('question')", "Questions", tooltip="Registre des questions"),
+        Binding("p", "switch('deposit')", "Dépôts", tooltip="Registre des dépôts"),
+        Binding(
+            "greater_than_sign",
+            "page(1)",
+            "Page suiv.",
+            key_display=">",
+            tooltip="Page suivante du registre",
+        ),
+        Binding(
+            "less_than_sign",
+            "page(-1)",
+            "Page préc.",
+            key_display="<",
+            tooltip="Page précédente du registre",
+        ),
+    ]
+
+    def __init__(self, consultation_id: int, kind: RegisterKind) -> None:
+        super().__init__()
+        self.consultation_id = consultation_id
+        self.kind = kind
+        self.page_number = 1
+        self.page: RegisterPage | None = None
+        self.detail: ConsultationDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filter-row"):
+            yield Static("Filtrer :", id="filter-label")
+            yield Input(
+                placeholder="entreprise, SIRET, contact, e-mail, question",
+                id="filter",
+                compact=True,
+            )
+        yield DataTable(id="register", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="question-text")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "answer":
+            return self.kind is RegisterKind.QUESTION
+        return True
+
+    def load(self) -> None:
+        text = self.query_one("#filter", Input).value
+        kind, page = self.kind, self.page_number
+        self.store_task(
+            lambda store: (
+                consultation_detail(store, self.consultation_id),
+                list_register(
+                    store, self.consultation_id, kind, text=text, page=page, per_page=PER_PAGE
+                ),
+            ),
+            lambda loaded: self.show(*loaded),
+        )
+
+    def show(self, detail: ConsultationDetail, page: RegisterPage) -> None:
+        self.detail, self.page, self.page_number = detail, page, page.page
+        self.title = REGISTER_TITLES[self.kind]
+        counts = page.counts
+        self.sub_title = (
+            f"{detail.reference} | Retraits ({counts[RegisterKind.WITHDRAWAL]}) · "
+            f"Questions ({counts[RegisterKind.QUESTION]}) · "
+            f"Dépôts ({counts[RegisterKind.DEPOSIT]})"
+        )
+        table = self.query_one(DataTable)
+        row_key = table.cursor_row
+        table.clear(columns=True)
+        questions = self.kind is RegisterKind.QUESTION
+        table.add_columns(
+            *(["N°"] if questions else []),
+            "Date/Heure",
+            "Entreprise - SIRET",
+            "Contact",
+            "E-mail",
+            "Lots",
+        )
+        for row in page.rows:
+            table.add_row(
+                *([str(row.number)] if questions else []),
+                paris_minutes(row.at),
+                f"{row.company_name} - {format_siret(row.siret)}",
+                row.contact_name,
+                row.contact_email,
+                ", ".join(str(number) for number in row.lot_numbers) or "—",
+                key=str(row.id),
+            )
+        table.border_title = f"{page.total} inscription(s) · page {page.page} sur {page.page_count}"
+        if page.rows:
+            table.move_cursor(row=min(row_key, len(page.rows) - 1))
+        self.refresh_bindings()
+        self.show_question()
+
+    def selected(self) -> RegisterRow | None:
+        table = self.query_one(DataTable)
+        if self.page is None or not self.page.rows:
+            return None
+        return self.page.rows[min(table.cursor_row, len(self.page.rows) - 1)]
+
+    @on(DataTable.RowHighlighted)
+    def show_question(self) -> None:
+        row = self.selected()
+        text = row.question_text if row and row.question_text else ""
+        self.query_one("#question-text", Static).update(text)
+        self.query_one("#question-text").display = bool(text)
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self) -> None:
+        self.page_number = 1
+        self.load()
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_page(self, step: int) -> None:
+        if self.page and 1 <= self.page.page + step <= self.page.page_count:
+            self.page_number = self.page.page + step
+            self.load()
+
+    def action_switch(self, kind: str) -> None:
+        self.kind = RegisterKind(kind)
+        self.page_number = 1
+        self.load()
+
+    def action_add(self) -> None:
+        self.open_form(None)
+
+    def action_edit(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.open_form(row)
+
+    @on(DataTable.RowSelected)
+    def row_chosen(self) -> None:
+        if self.kind is RegisterKind.QUESTION:
+            self.action_answer()
+        else:
+            self.action_edit()
+
+    def open_form(self, row: RegisterRow | None) -> None:
+        if self.detail is None:
+            return
+        self.app.push_screen(
+            EntryForm(self.detail, self.kind, row), lambda saved: saved and self.load()
+        )
+
+    def action_answer(self) -> None:
+        question = self.selected()
+        if question is None or self.kind is not RegisterKind.QUESTION:
+            return
+        from screens.answer_flow import answer_question
+
+        answer_question(self, question)
+
+
+FORM_FIELDS = (
+    ("company_name", "Entreprise *"),
+    ("siret", "SIRET * (14 chiffres)"),
+    ("contact_name", "Contact *"),
+    ("contact_email", "Adresse e-mail *"),
+    ("at", "Date et heure * (JJ/MM/AAAA HH:MM, heure de Paris)"),
+    ("lots", "Lots (numéros séparés par des virgules ; vide : aucun)"),
+    ("address", "Adresse"),
+    ("postal_code", "Code postal"),
+    ("city", "Ville"),
+)
+
+
+class EntryForm(StoreWork, ModalScreen[bool]):
+    """Add or edit an entry; a wrong field is named under it and nothing typed is lost."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Enregistrer", key_display="^s"),
+        Binding("escape", "dismiss(False)", "Annuler", key_display="Échap"),
+    ]
+
+    def __init__(
+        self, detail: ConsultationDetail, kind: RegisterKind, row: RegisterRow | None
+    ) -> None:
+        super().__init__()
+        self.detail = detail
+        self.kind = kind
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        verb = "Modifier" if self.row else "Ajouter"
+        with VerticalScroll(classes="dialog", id="entry-form") as dialog:
+            dialog.border_title = f"{verb} — {REGISTER_TITLES[self.kind]}"
+            yield Static("Les champs avec une * sont obligatoires")
+            for name, label in FORM_FIELDS:
+                yield Label(label)
+                yield Input(value=self._initial(name), id=name)
+                yield Label("", id=f"{name}-error", classes="error")
+            if self.kind is RegisterKind.QUESTION:
+                yield Label("Question *")
+                yield TextArea(self._initial("question_text"), id="question_text")
+                yield Label("", id="question_text-error", classes="error")
+            with Vertical(classes="buttons"):
+                yield Button("Enregistrer (Ctrl+S)", id="save", variant="primary", compact=True)
+
+    def _initial(self, name: str) -> str:
+        row = self.row
+        if row is None:
+            return ""
+        if name == "at":
+            return paris_minutes(row.at)
+        if name == "lots":
+            return ", ".join(str(number) for number in row.lot_numbers)
+        value = getattr(row, name, "")
+        return str(value or "")
+
+    def typed(self) -> RegisterEntryInput:
+        values = {name: self.query_one(f"#{name}", Input).value for name, _ in FORM_FIELDS}
+        if self.kind is RegisterKind.QUESTION:
+            values["question_text"] = self.query_one("#question_text", TextArea).text
+        return RegisterEntryInput(kind=self.kind, **values)
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        for error in self.query(".error"):
+            error.update("")  # type: ignore[attr-defined]
+        try:
+            entry = validate_entry(self.typed(), lot_numbers=[n for n, _ in self.detail.lots])
+        except ValidationFailed as failed:
+            self.show_errors(failed)
+            return
+        actor = self.app.actor  # type: ignore[attr-defined]
+        self.store_task(lambda store: self.write(store, entry, actor), lambda _: self.dismiss(True))
+
+    def write(self, store: object, entry: ValidEntry, actor: str) -> RegisterRow:
+        if self.row is None:
+            return add_entry(store, self.detail.id, entry, actor=actor)  # type: ignore[arg-type]
+        return update_entry(store, self.row.id, entry, actor=actor)  # type: ignore[arg-type]
+
+    def show_errors(self, failed: ValidationFailed) -> None:
+        known = {f.name for f in fields(RegisterEntryInput)}
+        for error in failed.errors:
+            target = error.field if error.field in known else "company_name"
+            label = self.query(f"#{target}-error")
+            if label:
+                label.first().update(f"{LABELS.get(error.field, error.label)} : {error.message}")
+        first = failed.errors[0].field
+        if self.query(f"#{first}"):
+            self.query_one(f"#{first}").focus()

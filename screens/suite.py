@@ -1,0 +1,164 @@
+""" "Créer une suite": a restricted phase or complex negotiation from this consultation."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import (
+    Button,
+    Header,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    SelectionList,
+    Static,
+)
+
+from models.consultations import ConsultationDetail, consultation_detail
+from models.errors import Refusal
+from models.formatting import lot_label, paris_minutes
+from models.siret import format_siret
+from models.suites import (
+    SUITE_PROCEDURES,
+    CandidateChoice,
+    SuiteCreated,
+    SuiteRequest,
+    candidate_choices,
+    create_suite,
+)
+from models.validation import ValidationFailed, parse_paris_datetime
+from screens.widgets import Footer, StoreWork
+
+
+class SuiteScreen(StoreWork, Screen[None]):
+    """Créer une suite."""
+
+    TITLE = "Créer une suite"
+    BINDINGS = [
+        Binding("ctrl+s", "create", "Créer la suite", key_display="^s"),
+        Binding("escape", "app.pop_screen", "Annuler", key_display="Échap"),
+    ]
+
+    def __init__(self, parent_id: int) -> None:
+        super().__init__()
+        self.parent_id = parent_id
+        self.origin: ConsultationDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="suite-form"):
+            yield Static("Chargement…", id="parent")
+            yield Label("Procédure de la suite *")
+            with RadioSet(id="procedure"):
+                for index, procedure in enumerate(SUITE_PROCEDURES):
+                    yield RadioButton(procedure.label, value=index == 0)
+            yield Label("Lot(s) concerné(s) (Espace pour cocher)")
+            yield SelectionList[int](id="lots")
+            yield Label("Candidats retenus parmi les dépôts * (Espace pour cocher)")
+            yield SelectionList[int](id="candidates")
+            yield Label("Date et heure limite de remise des plis * (JJ/MM/AAAA HH:MM)")
+            yield Input(placeholder="15/01/2027 12:00", id="deadline")
+            yield Label("Intitulé (par défaut : celui de la consultation)")
+            yield Input(id="title")
+            yield Label("", id="form-error", classes="error")
+            yield Button("Créer la suite (Ctrl+S)", id="create", variant="primary", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.store_task(
+            lambda store: (
+                consultation_detail(store, self.parent_id),
+                candidate_choices(store, self.parent_id),
+            ),
+            lambda loaded: self.show(*loaded),
+        )
+
+    def show(self, parent: ConsultationDetail, candidates: tuple[CandidateChoice, ...]) -> None:
+        self.origin = parent
+        self.sub_title = f"Suite de {parent.reference} | {parent.title}"
+        self.query_one("#parent", Static).update(
+            f"Consultation d'origine : {parent.reference} | {parent.title} — date limite "
+            f"{paris_minutes(parent.bid_deadline)}"
+        )
+        lots = self.query_one("#lots", SelectionList)
+        lots.add_options([(lot_label(*lot), lot[0], True) for lot in parent.lots])
+        lots.display = bool(parent.lots)
+        choices = self.query_one("#candidates", SelectionList)
+        choices.add_options(
+            [
+                (f"{c.company_name} - {format_siret(c.siret)} - {c.contact_email}", c.entry_id)
+                for c in candidates
+            ]
+        )
+        for selection in (lots, choices):
+            selection.highlighted = 0 if selection.option_count else None
+
+    def request(self) -> SuiteRequest:
+        """The form as a request; raises Refusal naming the field to fix."""
+        try:
+            deadline = parse_paris_datetime(self.query_one("#deadline", Input).value)
+        except ValidationFailed as failed:
+            raise Refusal(f"Date limite : {failed}") from None
+        radio = self.query_one("#procedure", RadioSet)
+        return SuiteRequest(
+            parent_id=self.parent_id,
+            procedure=SUITE_PROCEDURES[radio.pressed_index if radio.pressed_index >= 0 else 0],
+            lot_numbers=tuple(self.query_one("#lots", SelectionList).selected),
+            candidate_entry_ids=tuple(self.query_one("#candidates", SelectionList).selected),
+            bid_deadline=deadline,
+            title=self.query_one("#title", Input).value,
+        )
+
+    @on(Button.Pressed, "#create")
+    def action_create(self) -> None:
+        error = self.query_one("#form-error", Label)
+        try:
+            request = self.request()
+        except Refusal as refusal:
+            error.update(str(refusal))
+            return
+        error.update("")
+        actor = self.app.actor  # type: ignore[attr-defined]
+        self.store_task(
+            lambda store: create_suite(store, request, actor=actor),
+            self.created,
+            lambda refusal: error.update(str(refusal)),
+        )
+
+    def created(self, suite: SuiteCreated) -> None:
+        from screens.consultation import ConsultationScreen
+
+        def open_suite(_: None) -> None:
+            self.app.switch_screen(ConsultationScreen(suite.consultation_id))
+
+        self.app.push_screen(AccessCodeDialog(suite), open_suite)
+
+
+class AccessCodeDialog(ModalScreen[None]):
+    """The restricted access code, shown in full this once."""
+
+    BINDINGS = [Binding("escape,enter", "dismiss(None)", "J'ai noté le code")]
+
+    def __init__(self, suite: SuiteCreated) -> None:
+        super().__init__()
+        self.suite = suite
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = f"Suite {self.suite.reference} créée"
+            yield Static(f"{self.suite.candidates} candidat(s) admis.")
+            yield Static("Code d'accès restreint :")
+            yield Static(self.suite.access_code, id="access-code", classes="dialog-heading")
+            yield Static(
+                "Il ne sera plus affiché en entier : il figure dans l'invitation à concourir "
+                "envoyée aux candidats, et peut leur être renvoyé."
+            )
+            yield Button("J'ai noté le code", id="ok", variant="primary", compact=True)
+
+    @on(Button.Pressed)
+    def close(self) -> None:
+        self.dismiss(None)

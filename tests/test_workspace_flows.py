@@ -1,0 +1,296 @@
+"""Pilot tests of the consultation workspace on a private copy of today's demo:
+case A (Q/A document in the DCE, draft to all registers), case B (draft to the asker only),
+case C (DCE pieces, versions, information draft), suites, and the register entry form."""
+
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+from textual.widgets import Checkbox, DataTable, Input, SelectionList, TextArea, Tree
+
+from models.dce import current_dce, dce_history
+from models.drafts import list_drafts
+from models.enums import MessageType, RegisterKind
+from models.registers import list_register, register_addresses
+from models.suites import mask_access_code
+from models.tables import AuditEntry, Consultation, RegisterEntry, SuiteCandidate, table_of
+from screens.answer import AnswerDialog, SingleAnswerReasonDialog
+from screens.consultation import ConsultationScreen
+from screens.dce import DceScreen
+from screens.files import FilePicker
+from screens.qa import QaEditorScreen
+from screens.registers import EntryForm, RegisterScreen
+from screens.suite import AccessCodeDialog, SuiteScreen
+from tests.pilot import settle
+
+consultation = table_of(Consultation)
+entry = table_of(RegisterEntry)
+
+
+def pick(store, kind: RegisterKind, minimum: int, days_ahead: int = 10) -> tuple[int, str]:
+    """An open consultation whose deadline is well ahead, with `minimum` entries of `kind`."""
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            sa.select(consultation.c.id, consultation.c.reference)
+            .join(entry, entry.c.consultation_id == consultation.c.id)
+            .where(
+                entry.c.kind == kind,
+                consultation.c.bid_deadline > datetime.now(UTC) + timedelta(days=days_ahead),
+            )
+            .group_by(consultation.c.id, consultation.c.reference)
+            .having(sa.func.count(sa.distinct(entry.c.contact_email)) >= minimum)
+            .order_by(consultation.c.id)
+        ).first()
+    assert row is not None, "the demo should have such a consultation"
+    return row.id, row.reference
+
+
+async def open_from_dashboard(pilot, reference: str, key: str) -> None:
+    """Search the reference on the dashboard, then press the consultation's action key."""
+    await settle(pilot)
+    await pilot.press("slash", *reference.lower(), "enter")
+    await settle(pilot)
+    await pilot.press(key)
+    await settle(pilot)
+
+
+def audit_rows(store, consultation_id):
+    audit = table_of(AuditEntry)
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(audit.c.action, audit.c.rule, audit.c.override_reason).where(
+                audit.c.consultation_id == consultation_id
+            )
+        ).all()
+
+
+async def test_case_b_answers_the_asker_only_with_a_reason(workspace, workspace_app):
+    cid, reference = pick(workspace, RegisterKind.QUESTION, 1)
+    question = list_register(workspace, cid, RegisterKind.QUESTION).rows[0]
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        await open_from_dashboard(pilot, reference, "q")
+        assert isinstance(pilot.app.screen, RegisterScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, AnswerDialog)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, SingleAnswerReasonDialog)
+        await pilot.press("enter", "ctrl+s")  # the first reason: "données personnelles"
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    (draft,) = list_drafts(workspace, cid)
+    assert draft.type is MessageType.ANSWER
+    assert draft.recipients == (question.contact_email,)
+    assert ("rule.override", 1, "La réponse contient des données personnelles") in audit_rows(
+        workspace, cid
+    )
+
+
+async def test_case_a_question_to_qa_pdf_in_the_dce_and_draft_to_all(workspace, workspace_app):
+    cid, reference = pick(workspace, RegisterKind.QUESTION, 1)
+    question = list_register(workspace, cid, RegisterKind.QUESTION).rows[0]
+    registered = register_addresses(workspace, cid, tuple(RegisterKind))
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        await open_from_dashboard(pilot, reference, "q")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        editor = pilot.app.screen
+        assert isinstance(editor, QaEditorScreen)
+        area = editor.query_one("#question", TextArea)
+        assert area.text == question.question_text
+        # Rule 4: the asker's name left in the question is flagged.
+        area.focus()
+        await pilot.press("ctrl+end", *f" ({question.company_name})")
+        await pilot.pause()
+        assert editor.query_one("#leaks").display
+        await pilot.press(*["backspace"] * (len(question.company_name) + 3))
+        await pilot.pause()
+        assert not editor.query_one("#leaks").display
+        editor.query_one("#answer", TextArea).focus()
+        await pilot.press(*"Les cartons de six sont acceptés.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    version = current_dce(workspace, cid)
+    (piece,) = [p for p in version.pieces if p.path.startswith("Questions-reponses_")]
+    text = "".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(workspace.blobs.read(piece.sha256))).pages
+    )
+    assert "Les cartons de six sont acceptés." in text
+    assert question.question_text.split()[0] in text
+    assert question.company_name not in text
+    (draft,) = list_drafts(workspace, cid)
+    assert draft.type is MessageType.MODIFICATION
+    assert sorted(draft.recipients) == sorted(a.email for a in registered)
+
+
+@pytest.fixture
+def dce_files(tmp_path):
+    files = {}
+    for name in ("RC_2026.pdf", "CCAP_2026.pdf", "CCTP_v2.pdf"):
+        files[name] = tmp_path / name
+        files[name].write_bytes(b"%PDF-1.4\n% " + name.encode() + b"\n%%EOF\n")
+    archive = tmp_path / "dce_2026.zip"
+    with zipfile.ZipFile(archive, "w") as dce:
+        dce.writestr("AE_2026.pdf", b"%PDF-1.4 acte d'engagement")
+        dce.writestr("CCAP_2026.pdf", b"%PDF-1.4 cahier des clauses")
+        dce.writestr("RC_2026.pdf", b"%PDF-1.4 reglement")
+    files["zip"] = archive
+    return files
+
+
+async def pick_file(pilot, path) -> None:
+    assert isinstance(pilot.app.screen, FilePicker)
+    pilot.app.screen.query_one("#path", Input).focus()
+    await pilot.press(*str(path), "enter")
+    await settle(pilot)
+
+
+async def test_case_c_add_delete_replace_replace_all_history(workspace, workspace_app, dce_files):
+    cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 2)
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        await open_from_dashboard(pilot, reference, "m")
+        screen = pilot.app.screen
+        assert isinstance(screen, DceScreen)
+        for name in ("RC_2026.pdf", "CCAP_2026.pdf"):
+            await pilot.press("a")
+            await pick_file(pilot, dce_files[name])
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert [p.path for p in current_dce(workspace, cid).pieces] == [
+            "RC_2026.pdf", "CCAP_2026.pdf"
+        ]
+        tree = screen.query_one(Tree)
+        tree.focus()
+        tree.move_cursor(tree.root.children[1])  # CCAP
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("o")  # confirm
+        tree.move_cursor(tree.root.children[0])  # RC
+        await pilot.press("r")
+        await pick_file(pilot, dce_files["CCTP_v2.pdf"])
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert [p.path for p in current_dce(workspace, cid).pieces] == ["CCTP_v2.pdf"]
+        await pilot.press("z")
+        await pick_file(pilot, dce_files["zip"])
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        (archive,) = current_dce(workspace, cid).pieces
+        assert archive.path == "dce_2026.zip"
+        assert [c.path for c in archive.children] == ["AE_2026.pdf", "CCAP_2026.pdf", "RC_2026.pdf"]
+        await pilot.press("h")
+        await settle(pilot)
+        shown = str(pilot.app.screen.query_one("Static").render())
+        assert "Version 3" in shown and "SHA-256" in shown
+        await pilot.press("escape")
+        assert pilot.app.screen.query_one("#notify", Checkbox).value  # "Envoi…" checked
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    history = dce_history(workspace, cid)
+    assert [v.number for v in history] == [3, 2, 1]
+    assert [p.path for p in history[-1].pieces] == ["RC_2026.pdf", "CCAP_2026.pdf"]
+    old_rc = history[-1].pieces[0]
+    assert workspace.blobs.read(old_rc.sha256).startswith(b"%PDF")  # never overwritten
+    (draft,) = list_drafts(workspace, cid)
+    assert draft.type is MessageType.MODIFICATION
+    assert len(draft.recipients) == len(register_addresses(workspace, cid, tuple(RegisterKind)))
+
+
+async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace_app):
+    with workspace.engine.connect() as connection:
+        parent_id, reference = connection.execute(
+            sa.select(consultation.c.id, consultation.c.reference)
+            .join(entry, entry.c.consultation_id == consultation.c.id)
+            .where(entry.c.kind == RegisterKind.DEPOSIT)
+            .group_by(consultation.c.id, consultation.c.reference)
+            .having(sa.func.count(sa.distinct(entry.c.contact_email)) >= 2)
+            .order_by(consultation.c.id)
+        ).first()
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await open_from_dashboard(pilot, reference, "d")
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+        await pilot.press("s")
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, SuiteScreen)
+        candidates = form.query_one("#candidates", SelectionList)
+        candidates.focus()
+        await pilot.pause()
+        await pilot.press("space", "down", "space")
+        assert len(candidates.selected) == 2, candidates.selected
+        form.query_one("#deadline", Input).focus()
+        deadline = (datetime.now(UTC) + timedelta(days=30)).strftime("%d/%m/%Y 12:00")
+        await pilot.press(*deadline)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert isinstance(dialog, AccessCodeDialog)
+        code = dialog.suite.access_code
+        assert str(dialog.query_one("#access-code").render()) == code
+        await pilot.press("enter")
+        await settle(pilot)
+        suite_screen = pilot.app.screen
+        assert isinstance(suite_screen, ConsultationScreen)
+        identity = str(suite_screen.query_one("#identity").render())
+        assert mask_access_code(code) in identity and code not in identity
+        assert f"Suite de : {reference}" in identity
+    with workspace.engine.connect() as connection:
+        suite = connection.execute(
+            sa.select(consultation).where(consultation.c.parent_id == parent_id)
+        ).one()
+        candidates_count = connection.execute(
+            sa.select(sa.func.count()).where(
+                table_of(SuiteCandidate).c.consultation_id == suite.id
+            )
+        ).scalar_one()
+    assert suite.access_code == code and suite.reference == f"{reference}-S1"
+    assert candidates_count == 2
+
+
+async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspace, workspace_app):
+    cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
+    before = list_register(workspace, cid, RegisterKind.WITHDRAWAL).total
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await open_from_dashboard(pilot, reference, "d")
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, EntryForm)
+        typed = {
+            "company_name": "Les Vergers d'Alsace",
+            "siret": "476 460 110 00047",  # wrong check digit
+            "contact_name": "Élodie Muller",
+            "contact_email": "elodie@",
+            "at": "01/10/2026 10:15",
+        }
+        for field, value in typed.items():
+            form.query_one(f"#{field}", Input).focus()
+            await pilot.press(*value)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, EntryForm)
+        assert "SIRET" in str(form.query_one("#siret-error").render())
+        assert "Adresse e-mail" in str(form.query_one("#contact_email-error").render())
+        assert form.query_one("#company_name", Input).value == typed["company_name"]
+        form.query_one("#siret", Input).value = ""
+        form.query_one("#siret", Input).focus()
+        await pilot.press(*"476 460 118 00047")
+        form.query_one("#contact_email", Input).value = ""
+        form.query_one("#contact_email", Input).focus()
+        await pilot.press(*"elodie@vergers.example")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, RegisterScreen)
+        assert pilot.app.screen.query_one(DataTable).row_count == before + 1
+    assert list_register(workspace, cid, RegisterKind.WITHDRAWAL, text="vergers").total == 1
