@@ -39,6 +39,7 @@ def detail_text(detail: ConsultationDetail) -> Text:
         text.append(f"{mask_access_code(detail.access_code or '')}\n")
         text.append("Candidats admis : ", style="bold")
         text.append(f"{detail.candidates}\n")
+    text.rstrip()
     return text
 
 

@@ -32,10 +32,7 @@ from screens.dialogs import ConfirmDialog, TextDialog
 from screens.files import FilePicker
 from screens.widgets import Footer, StoreWork
 
-NOTIFY_LABEL = (
-    "Envoi d'un message d'information de modification aux entreprises inscrites aux "
-    "registres (retraits, questions, dépôts)"
-)
+NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"
 
 
 class DceScreen(StoreWork, Screen[None]):
@@ -45,8 +42,8 @@ class DceScreen(StoreWork, Screen[None]):
     BINDINGS = [
         Binding("a", "add", "Ajouter", tooltip="Ajouter une pièce"),
         Binding("r", "replace", "Remplacer", tooltip="Remplacer la pièce sélectionnée"),
-        Binding("d", "delete", "Supprimer", tooltip="Supprimer la pièce sélectionnée"),
-        Binding("z", "replace_all", "Remplacer le DCE", tooltip="Remplacer le DCE"),
+        Binding("d", "delete", "Suppr.", tooltip="Supprimer la pièce sélectionnée"),
+        Binding("z", "replace_all", "DCE entier", tooltip="Remplacer le DCE"),
         Binding("ctrl+s", "save", "Enregistrer", key_display="^s"),
         Binding("v", "validate", "Valider"),
         Binding("h", "history", "Historique", tooltip="Historique des versions du DCE"),

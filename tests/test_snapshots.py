@@ -24,3 +24,30 @@ def test_dashboard(snap_compare, demo_app, size):
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_dashboard_detailed_view(snap_compare, demo_app, size):
     assert snap_compare(demo_app, terminal_size=size, run_before=detailed_second_page)
+
+
+async def wines(pilot, *keys):
+    """2025VINS (the guide's example), then `keys`."""
+    await ready(pilot)
+    await pilot.press("slash", *"2025vins", "enter")
+    await settle(pilot)
+    await pilot.press(*keys)
+    await settle(pilot)
+    quiet_cursor(pilot)
+
+
+@pytest.mark.parametrize(
+    ("name", "keys"),
+    [
+        ("consultation", ("d",)),
+        ("questions_register", ("q",)),
+        ("answer_dialog", ("q", "enter")),
+        ("dce", ("m",)),
+        ("suite_form", ("d", "s")),
+    ],
+)
+def test_workspace_screens_80x24(snap_compare, demo_app, name, keys):
+    async def run_before(pilot):
+        await wines(pilot, *keys)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=run_before)

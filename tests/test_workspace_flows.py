@@ -294,3 +294,35 @@ async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspa
         assert isinstance(pilot.app.screen, RegisterScreen)
         assert pilot.app.screen.query_one(DataTable).row_count == before + 1
     assert list_register(workspace, cid, RegisterKind.WITHDRAWAL, text="vergers").total == 1
+
+
+async def test_rule_3_inside_six_days_needs_a_new_deadline_or_a_reason(
+    workspace, workspace_app, dce_files
+):
+    cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
+    soon = datetime.now(UTC) + timedelta(days=3)
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            sa.update(consultation).where(consultation.c.id == cid).values(bid_deadline=soon)
+        )
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        await open_from_dashboard(pilot, reference, "m")
+        await pilot.press("a")
+        await pick_file(pilot, dce_files["RC_2026.pdf"])
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert type(dialog).__name__ == "DeadlineDialog"
+        assert "6 jours" in str(dialog.query_one("Static").render())
+        dialog.query_one("#override").press()  # no reason yet: refused, the dialog stays
+        await settle(pilot)
+        assert pilot.app.screen is dialog
+        dialog.query_one("#reason", Input).focus()
+        await pilot.press(*"Ajout d'une pièce sans incidence sur les offres")
+        dialog.query_one("#override").press()
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DceScreen)
+    assert current_dce(workspace, cid).pieces[0].path == "RC_2026.pdf"
+    assert (
+        "rule.override", 3, "Ajout d'une pièce sans incidence sur les offres"
+    ) in audit_rows(workspace, cid)
