@@ -81,3 +81,21 @@ def test_demo_once_then_nothing_then_reset(tmp_path):
     reset = messagerie("demo", "--reset", env=env)
     assert reset.returncode == 0
     assert "Démonstration prête" in reset.stdout
+
+
+def test_import_then_again_then_a_bad_file(tmp_path):
+    env = {"MESSAGERIE_DB": f"sqlite:///{tmp_path / 'import.sqlite3'}"}
+    assert messagerie("db", "upgrade", env=env).returncode == 0
+    sample = ROOT / "tests" / "data" / "import-sample.json"
+    first = messagerie("import", str(sample), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "consultations : 2 créée(s)" in first.stdout
+    again = messagerie("import", str(sample), env=env)
+    assert "consultations : 0 créée(s)" in again.stdout and "2 inchangée(s)" in again.stdout
+    bad = tmp_path / "registres.json"
+    bad.write_text('{"consultations": [{"reference": "X"}]}', encoding="utf-8")
+    refused = messagerie("import", str(bad), env=env)
+    assert refused.returncode == 1
+    assert "rien n'a été écrit" in refused.stderr
+    assert "consultation n°1 (« X »), champ « title »" in refused.stderr
+    assert "Traceback" not in refused.stderr

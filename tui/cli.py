@@ -19,7 +19,7 @@ PROGRAM = "messagerie"
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, db, ou rien pour ouvrir l'application)",
+        r"sous-commande inconnue « \1 » (demo, import, db, ou rien pour ouvrir l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
@@ -57,6 +57,10 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=Parser)
     demo = commands.add_parser("demo", help="créer (ou --reset : recréer) la base de démonstration")
     demo.add_argument("--reset", action="store_true", help="reconstruire la démonstration")
+    importing = commands.add_parser(
+        "import", help="importer consultations, lots, entreprises et registres (JSON ou CSV)"
+    )
+    importing.add_argument("file", metavar="FICHIER", help="fichier .json ou .csv (voir README)")
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")
@@ -118,6 +122,24 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from models.errors import Refusal
+    from models.importing import import_file
+
+    store = open_store_for(args)
+    try:
+        report = import_file(store, Path(args.file), actor=load_settings(args).user)
+    except Refusal as refusal:
+        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"Import de « {args.file} » : {report.summary()}")
+    return 0
+
+
 def run_db(args: argparse.Namespace) -> int:
     store = open_store_for(args, upgrade=True)
     print(f"Base à jour : {store.description}.")
@@ -128,6 +150,7 @@ def run_db(args: argparse.Namespace) -> int:
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: run_tui,
     "demo": run_demo,
+    "import": run_import,
     "db": run_db,
 }
 
