@@ -15,6 +15,7 @@ from models.dce import (
     change_bid_deadline,
     modification_window_check,
     save_dce_changes,
+    validate_dce_changes,
 )
 from models.drafts import DraftRecipient, DraftRequest, DraftView, Override, create_draft
 from models.enums import MessageType, RegisterKind
@@ -48,6 +49,8 @@ def publish_dce_update(
     verdict = modification_window_check(detail.bid_deadline, now)
     if verdict is not None and not update.reason.strip():
         raise Refusal(verdict.message)
+    # Every check of the DCE first: the deadline must not move for a DCE that is refused.
+    validate_dce_changes(store, update.consultation_id, update.changes)
     if update.new_deadline is not None:
         change_bid_deadline(
             store,

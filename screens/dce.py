@@ -25,6 +25,7 @@ from models.dce import (
     dce_history,
     modification_window_check,
 )
+from models.errors import Refusal
 from models.formatting import paris_minutes, size_text
 from models.validation import ValidationFailed, parse_paris_datetime
 from models.workspace import DceUpdate, publish_dce_update
@@ -121,32 +122,47 @@ class DceScreen(StoreWork, Screen[None]):
             )
         return None
 
-    def pick_file(self, title: str, then: object) -> None:
+    def pick_file(self, title: str, then: Callable[[NewFile], DceChanges]) -> None:
+        """Choose a file, read it off the UI thread, and stage the change `then` makes."""
+
         def picked(path: Path | None) -> None:
             if path is not None:
-                then(NewFile(path.name, path.read_bytes()))  # type: ignore[operator]
+                self.run_worker(lambda: self._read(path, then), thread=True, group="read")
 
         self.app.push_screen(FilePicker(title), picked)
 
-    def stage(self, changes: DceChanges) -> None:
-        self.changes = changes
+    def _read(self, path: Path, then: Callable[[NewFile], DceChanges]) -> None:
+        try:
+            file = NewFile(path.name, path.read_bytes())
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"« {path} » illisible : {error.strerror}.", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.stage, lambda: then(file))
+
+    def stage(self, change: Callable[[], DceChanges]) -> None:
+        """Apply a staged change; a refused one (duplicate name, not a zip…) is shown."""
+        try:
+            self.changes = change()
+        except Refusal as refusal:
+            self.notify(str(refusal), title="Modification refusée", severity="error")
+            return
         self.show_changes()
 
     def action_add(self) -> None:
-        self.pick_file("Ajouter une pièce au DCE", lambda f: self.stage(self.changes.add(f)))
+        self.pick_file("Ajouter une pièce au DCE", lambda f: self.changes.add(f))
 
     def action_replace(self) -> None:
         piece = self.selected_piece()
         if piece is not None:
             self.pick_file(
                 f"Remplacer {piece.path}",
-                lambda f: self.stage(self.changes.replace(piece.id, f)),
+                lambda f: self.changes.replace(piece.id, f),
             )
 
     def action_replace_all(self) -> None:
-        self.pick_file(
-            "Remplacer le DCE (archive zip)", lambda f: self.stage(self.changes.replace_all(f))
-        )
+        self.pick_file("Remplacer le DCE (archive zip)", lambda f: self.changes.replace_all(f))
 
     def action_delete(self) -> None:
         piece = self.selected_piece()
@@ -155,7 +171,7 @@ class DceScreen(StoreWork, Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.stage(self.changes.delete(piece.id))
+                self.stage(lambda: self.changes.delete(piece.id))
 
         self.app.push_screen(
             ConfirmDialog(
