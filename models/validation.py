@@ -166,6 +166,24 @@ def parse_lot_numbers(text: str, *, field: str = "lots") -> tuple[int, ...]:
     return tuple(sorted({int(word) for word in words}))
 
 
+def check_lots(numbers: Iterable[int], known: Collection[int], *, field: str = "lots") -> None:
+    """Raise ValidationFailed unless every lot number is one of the consultation's."""
+    unknown = [number for number in numbers if number not in known]
+    if not unknown:
+        return
+    if not known:
+        raise ValidationFailed.one(
+            field, "Cette consultation n'est pas allotie : laissez les lots vides."
+        )
+    names = ", ".join(f"n°{number}" for number in unknown)
+    existing = ", ".join(str(number) for number in sorted(known))
+    unknown_words = "Lots {} inconnus" if len(unknown) > 1 else "Lot {} inconnu"
+    raise ValidationFailed.one(
+        field,
+        f"{unknown_words.format(names)} de cette consultation (lots existants : {existing}).",
+    )
+
+
 # --- A register entry ------------------------------------------------------------------------
 
 
@@ -244,7 +262,7 @@ def validate_entry(
         _check_time(entry.kind, at, deadline, now or datetime.now(UTC), errors)
     lots = errors.run(lambda: parse_lot_numbers(texts["lots"]))
     if lots is not None:
-        _check_lots(lots, lot_numbers, errors)
+        errors.run(lambda: check_lots(lots, lot_numbers))
     _check_question(entry.kind, texts["question_text"], errors)
     if errors.errors:
         raise ValidationFailed(errors.errors)
@@ -296,22 +314,6 @@ def _check_time(
             f"Un dépôt du {paris_minutes(at)} serait postérieur à la date limite de remise "
             f"des plis ({paris_minutes(deadline)}).",
         )
-
-
-def _check_lots(lots: tuple[int, ...], known: Collection[int], errors: _Collector) -> None:
-    unknown = [number for number in lots if number not in known]
-    if not unknown:
-        return
-    if not known:
-        errors.add("lots", "Cette consultation n'est pas allotie : laissez les lots vides.")
-        return
-    names = ", ".join(f"n°{number}" for number in unknown)
-    existing = ", ".join(str(number) for number in sorted(known))
-    unknown_words = "Lots {} inconnus" if len(unknown) > 1 else "Lot {} inconnu"
-    errors.add(
-        "lots",
-        f"{unknown_words.format(names)} de cette consultation (lots existants : {existing}).",
-    )
 
 
 def _check_question(kind: RegisterKind, text: str, errors: _Collector) -> None:

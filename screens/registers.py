@@ -274,7 +274,11 @@ class EntryForm(StoreWork, ModalScreen[bool]):
         for error in self.query(".error"):
             error.update("")  # type: ignore[attr-defined]
         try:
-            entry = validate_entry(self.typed(), lot_numbers=[n for n, _ in self.detail.lots])
+            entry = validate_entry(
+                self.typed(),
+                lot_numbers=[n for n, _ in self.detail.lots],
+                deadline=self.detail.bid_deadline,
+            )
         except ValidationFailed as failed:
             self.show_errors(failed)
             return

@@ -1,0 +1,490 @@
+"""`messagerie import FILE`: the sample files, idempotence, refusals, all or nothing."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from models.enums import ConsultationStatus, Procedure, RegisterKind
+from models.importing import ImportRefused, ImportReport, import_file
+from models.registers import list_register, register_addresses
+from models.store import open_store
+from models.tables import (
+    AuditEntry,
+    Company,
+    Consultation,
+    Lot,
+    Organisation,
+    PurchasingEntity,
+    RegisterEntry,
+    RegisterEntryLot,
+    table_of,
+)
+from models.text import search_text
+from models.views import DashboardQuery
+from tests.factories import paris
+
+DATA = Path(__file__).parent / "data"
+SAMPLE_JSON = DATA / "import-sample.json"
+SAMPLE_CSV = DATA / "import-sample.csv"
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+TABLES = (
+    Organisation,
+    PurchasingEntity,
+    Consultation,
+    Lot,
+    Company,
+    RegisterEntry,
+    RegisterEntryLot,
+    AuditEntry,
+)
+FIRST_IMPORT = ImportReport(
+    consultations_created=2,
+    lots_created=4,
+    companies_created=3,
+    entries_created=9,
+)
+SECOND_IMPORT = ImportReport(consultations_unchanged=2, entries_unchanged=9)
+
+
+def row_counts(store) -> dict[str, int]:
+    with store.engine.connect() as connection:
+        return {
+            model.__name__: connection.execute(
+                sa.select(sa.func.count()).select_from(table_of(model))
+            ).scalar_one()
+            for model in TABLES
+        }
+
+
+def consultation_id(store, reference: str) -> int:
+    table = table_of(Consultation)
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(table.c.id).where(table.c.reference == reference)
+        ).scalar_one()
+
+
+def run_import(store, path: Path) -> ImportReport:
+    return import_file(store, path, actor="import-test", now=NOW)
+
+
+# --- The samples -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", [SAMPLE_JSON, SAMPLE_CSV], ids=["json", "csv"])
+def test_a_sample_is_imported_then_found_unchanged(store, sample):
+    assert run_import(store, sample) == FIRST_IMPORT
+    after_first = row_counts(store)
+    assert after_first == {
+        "Organisation": 1,
+        "PurchasingEntity": 1,
+        "Consultation": 2,
+        "Lot": 4,
+        "Company": 3,
+        "RegisterEntry": 9,
+        "RegisterEntryLot": 6,
+        "AuditEntry": 1,
+    }
+    assert run_import(store, sample) == SECOND_IMPORT
+    assert row_counts(store) == after_first  # not even an audit row
+
+
+def test_the_csv_sample_says_the_same_as_the_json_one(store):
+    run_import(store, SAMPLE_JSON)
+    assert run_import(store, SAMPLE_CSV) == SECOND_IMPORT
+
+
+def test_a_comma_separated_file_is_read_too(sqlite_store, tmp_path):
+    rows = list(csv.reader(io.StringIO(SAMPLE_CSV.read_text(), newline=""), delimiter=";"))
+    path = tmp_path / "virgules.csv"
+    with path.open("w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(rows)
+    assert ";" not in path.read_text().splitlines()[0]
+    run_import(sqlite_store, SAMPLE_JSON)
+    assert run_import(sqlite_store, path) == SECOND_IMPORT
+
+
+def test_entries_are_matched_whatever_the_case_of_the_email(sqlite_store, tmp_path):
+    run_import(sqlite_store, SAMPLE_JSON)
+    path = tmp_path / "majuscules.csv"
+    path.write_text(SAMPLE_CSV.read_text().replace("nadia.becker@", "Nadia.Becker@"))
+    assert run_import(sqlite_store, path) == SECOND_IMPORT
+
+
+def readme_example(language: str) -> str:
+    """The ```language block of the README's import section."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Importing registers (messagerie import)")[1].split("\n## ")[0]
+    return section.split(f"```{language}\n")[1].split("```")[0]
+
+
+def test_the_readme_examples_import(sqlite_store, tmp_path):
+    for language in ("json", "csv"):
+        path = tmp_path / f"readme.{language}"
+        path.write_text(readme_example(language))
+        report = run_import(sqlite_store, path)
+        assert report.entries_created + report.entries_unchanged == 2
+
+
+def test_what_the_json_sample_writes(store):
+    run_import(store, SAMPLE_JSON)
+    chocolates = consultation_id(store, "202601")
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            sa.select(table_of(Consultation)).where(table_of(Consultation).c.id == chocolates)
+        ).one()
+        entity = connection.execute(sa.select(table_of(PurchasingEntity))).one()
+        audit = connection.execute(sa.select(table_of(AuditEntry))).one()
+    assert row.procedure == Procedure.ADAPTED
+    assert row.status == ConsultationStatus.OPENING_ANALYSIS
+    assert row.bid_deadline == paris(2026, 2, 14, 12, 0)
+    assert row.created_at == NOW
+    assert row.search_text == search_text(
+        "202601",
+        "Achat de chocolats",
+        "Achat de chocolats pour la restauration collective",
+        "Direction de la commande publique",
+        "Collectivité européenne d'Alsace",
+    )
+    assert (entity.sender_email, entity.postal_address) == (
+        "marches@alsace.example",
+        "1 place du Quartier Blanc, 67000 Strasbourg",
+    )
+    assert (audit.actor, audit.action) == ("import-test", "import")
+    assert audit.detail.startswith("Import de « import-sample.json » (202601, 2025VINS) : ")
+
+    questions = list_register(store, chocolates, RegisterKind.QUESTION).rows
+    assert [(q.number, q.company_name, q.lots) for q in questions] == [
+        (1, "N.B.C. FR", ("Lot n°2 - Chocolat noir",)),
+        (2, "Chocolaterie Schaal", ()),
+    ]
+    (deposit,) = list_register(store, chocolates, RegisterKind.DEPOSIT).rows
+    assert deposit.at == datetime(2026, 2, 13, 17, 2, 11, tzinfo=UTC)
+    assert deposit.lot_numbers == (1, 2)
+    nbc = list_register(store, chocolates, RegisterKind.WITHDRAWAL).rows[0]
+    assert (nbc.siret, nbc.city) == ("47646011800047", "Illkirch-Graffenstaden")
+    addresses = register_addresses(store, chocolates, list(RegisterKind))
+    assert [address.email for address in addresses] == [
+        "nadia.becker@nbc-fr.example",
+        "elodie.muller@schaal.example",
+    ]
+    assert store.dashboard(DashboardQuery(text="collectivite europeenne")).total == 2
+
+
+def test_a_changed_file_updates_and_adds(store, tmp_path):
+    run_import(store, SAMPLE_JSON)
+    document = json.loads(SAMPLE_JSON.read_text())
+    wines = document["consultations"][1]
+    wines["title"] = "Achat de vins d'Alsace et de Moselle"
+    wines["lots"].append({"number": 2, "title": "Riesling"})
+    wines["registers"]["questions"].append(
+        {
+            "company": "Domaine Weinbach",
+            "siret": "41903984700019",
+            "contact_name": "Luc Faller",
+            "contact_email": "luc.faller@weinbach.example",
+            "at": "03/09/2025 08:00",
+            "lots": [2],
+            "question": "Le Riesling peut-il être un grand cru ?",
+        }
+    )
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document, ensure_ascii=False))
+    assert run_import(store, changed) == ImportReport(
+        consultations_updated=1,
+        consultations_unchanged=1,
+        lots_created=1,
+        entries_created=1,
+        entries_unchanged=9,
+    )
+    wines_id = consultation_id(store, "2025VINS")
+    questions = list_register(store, wines_id, RegisterKind.QUESTION).rows
+    assert [(q.number, q.lots) for q in questions][-1] == (2, ("Lot n°2 - Riesling",))
+    assert store.dashboard(DashboardQuery(text="moselle")).total == 1
+
+
+def test_the_report_reads_in_french():
+    assert FIRST_IMPORT.summary() == (
+        "consultations : 2 créée(s), 0 mise(s) à jour, 0 inchangée(s) ; "
+        "lots : 4 créé(s), 0 renommé(s) ; entreprises : 3 créée(s), 0 mise(s) à jour ; "
+        "inscriptions aux registres : 9 créée(s), 0 déjà présente(s)."
+    )
+    assert FIRST_IMPORT.changed and not SECOND_IMPORT.changed
+
+
+# --- Refusals: the place and the field are named, nothing is written ----------------------
+
+
+def edited_csv(old: str, new: str, count: int = 1) -> str:
+    text = SAMPLE_CSV.read_text()
+    assert old in text
+    return text.replace(old, new, count)
+
+
+def edited_csv_line(number: int, old: str, new: str) -> str:
+    lines = SAMPLE_CSV.read_text().splitlines(keepends=True)
+    assert old in lines[number - 1]
+    lines[number - 1] = lines[number - 1].replace(old, new)
+    return "".join(lines)
+
+
+def edited_json(edit) -> str:
+    document = json.loads(SAMPLE_JSON.read_text())
+    edit(document)
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def first_question(document) -> dict:
+    return document["consultations"][0]["registers"]["questions"][0]
+
+
+BAD_FILES = {
+    "unknown extension": (
+        "registres.xlsx",
+        "",
+        "« registres.xlsx » : format non reconnu, l'import lit un fichier .json ou .csv.",
+    ),
+    "empty file": ("vide.csv", " \n", "« vide.csv » est vide."),
+    "malformed json": (
+        "bad.json",
+        '{"consultations": [\n  {"reference": "202601"\n   "title": "Achat"}\n]}',
+        "ligne 3, colonne 4 : JSON mal formé (virgule attendue).",
+    ),
+    "json without consultations": (
+        "bad.json",
+        "[]",
+        'document : le fichier JSON doit contenir un objet {"consultations": [ … ]}.',
+    ),
+    "missing columns": (
+        "bad.csv",
+        edited_csv("contact_email;at;", ""),
+        "ligne 1 (en-tête) : colonne(s) manquante(s) : contact_email, at.",
+    ),
+    "unknown column": (
+        "bad.csv",
+        edited_csv(";city\n", ";ville\n"),
+        "ligne 1 (en-tête) : colonne(s) inconnue(s) : ville",
+    ),
+    "invalid siret": (
+        "bad.csv",
+        edited_csv(
+            "41903984700019;Luc Faller;luc.faller@weinbach.example;24/12",
+            "41903984700018;Luc Faller;luc.faller@weinbach.example;24/12",
+        ),
+        "ligne 10, champ « siret » : « 41903984700018 » n'est pas un SIRET valide "
+        "(clé de contrôle).",
+    ),
+    "invalid e-mail": (
+        "bad.csv",
+        edited_csv("elodie.muller@schaal.example;2026-01-09", "elodie.muller@;2026-01-09"),
+        "ligne 3, champ « contact_email » : « elodie.muller@ » n'est pas une adresse e-mail "
+        "valide.",
+    ),
+    "invalid date": (
+        "bad.csv",
+        edited_csv("20/01/2026 09:31", "31/01/2026 25:00"),
+        "ligne 4, champ « at » : « 31/01/2026 25:00 » n'est pas une date valide",
+    ),
+    "date in the future": (
+        "bad.csv",
+        edited_csv("20/01/2026 09:31", "20/01/2027 09:31"),
+        "ligne 4, champ « at » : Le 20/01/2027 09:31 est dans le futur",
+    ),
+    "unknown lot": (
+        "bad.csv",
+        edited_csv("13/02/2026 18:02:11;1,2;", "13/02/2026 18:02:11;1,3;"),
+        "ligne 6, champ « entry_lots » : Lot n°3 inconnu de cette consultation "
+        "(lots existants : 1, 2).",
+    ),
+    "unknown register": (
+        "bad.csv",
+        edited_csv(";depot;Chocolaterie", ";offre;Chocolaterie"),
+        "ligne 6, champ « register » : « offre » : écrivez retrait, question ou depot.",
+    ),
+    "disagreeing consultation lines": (
+        "bad.csv",
+        edited_csv_line(4, "14/02/2026 12:00", "15/02/2026 12:00"),
+        "ligne 4, champ « bid_deadline » : « 15/02/2026 12:00 » diffère de la ligne 2 "
+        "(« 14/02/2026 12:00 ») : les colonnes de la consultation « 202601 » doivent être "
+        "identiques sur chacune de ses lignes.",
+    ),
+    "a line with too few values": (
+        "bad.csv",
+        edited_csv(";Kaysersberg\n", "\n"),
+        "ligne 8 : 21 valeurs pour 22 colonnes",
+    ),
+    "unknown procedure": (
+        "bad.json",
+        edited_json(lambda d: d["consultations"][0].update(procedure="Gré à gré")),
+        "consultation n°1 (« 202601 »), champ « procedure » : « Gré à gré » n'est pas une "
+        "procédure connue ; valeurs possibles : « Appel d'offres ouvert » (open_tender)",
+    ),
+    "unknown status": (
+        "bad.json",
+        edited_json(lambda d: d["consultations"][1].update(status="archivée")),
+        "consultation n°2 (« 2025VINS »), champ « status » : « archivée » n'est pas un "
+        "statut connu ; valeurs possibles : « Elaboration » (drafting)",
+    ),
+    "question without text": (
+        "bad.json",
+        edited_json(lambda d: first_question(d).pop("question")),
+        "consultation n°1 (« 202601 »), questions, élément n°1, champ « question » : "
+        "Le texte de la question est obligatoire.",
+    ),
+    "siret given as a number": (
+        "bad.json",
+        edited_json(lambda d: first_question(d).update(siret=47646011800047)),
+        "consultation n°1 (« 202601 »), questions, élément n°1, champ « siret » : "
+        "un texte entre guillemets est attendu, pas 47646011800047.",
+    ),
+    "misspelt field": (
+        "bad.json",
+        edited_json(lambda d: first_question(d).update(contact_mail="x@y.fr")),
+        "consultation n°1 (« 202601 »), questions, élément n°1 : champ inconnu « contact_mail »",
+    ),
+    "deposit after the deadline": (
+        "bad.json",
+        edited_json(
+            lambda d: d["consultations"][1]["registers"]["depots"][0].update(at="26/12/2025 10:00")
+        ),
+        "consultation n°2 (« 2025VINS »), depots, élément n°1, champ « at » : Un dépôt du "
+        "26/12/2025 10:00 serait postérieur à la date limite de remise des plis "
+        "(25/12/2025 17:30).",
+    ),
+    "a reference twice": (
+        "bad.json",
+        edited_json(lambda d: d["consultations"][1].update(reference="202601")),
+        "consultation n°2 (« 202601 »), champ « reference » : « 202601 » est déjà décrite "
+        "par consultation n°1 (« 202601 »).",
+    ),
+    "duplicate lot number": (
+        "bad.json",
+        edited_json(lambda d: d["consultations"][0]["lots"].append({"number": 1, "title": "Bis"})),
+        "consultation n°1 (« 202601 »), lots, élément n°3, champ « number » : le lot n°1 est "
+        "décrit deux fois.",
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), BAD_FILES.values(), ids=BAD_FILES)
+def test_a_bad_file_is_refused_with_its_place_and_nothing_is_written(
+    store, tmp_path, name, content, expected
+):
+    run_import(store, SAMPLE_JSON)
+    before = row_counts(store)
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ImportRefused) as refused:
+        run_import(store, path)
+    assert str(refused.value).startswith(f"Import de « {name} » refusé, rien n'a été écrit :\n")
+    assert any(error.startswith(expected) for error in refused.value.errors), refused.value.errors
+    assert row_counts(store) == before
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url):
+    """For refusals found before any writing: one backend is enough."""
+    store = open_store(sqlite_url, upgrade=True)
+    yield store
+    store.close()
+
+
+def test_a_file_that_is_not_utf8(sqlite_store, tmp_path):
+    store = sqlite_store
+    path = tmp_path / "excel.csv"
+    path.write_bytes(SAMPLE_CSV.read_text().encode("cp1252"))
+    with pytest.raises(ImportRefused) as refused:
+        run_import(store, path)
+    assert refused.value.errors == (
+        "ligne 2 : le fichier n'est pas encodé en UTF-8 (octet 0xE9) ; enregistrez-le en "
+        "UTF-8 et recommencez.",
+    )
+    assert set(row_counts(store).values()) == {0}
+
+
+def test_one_fault_is_reported_once(sqlite_store, tmp_path):
+    """A wrong lot list does not make every entry's lots unknown; an empty procedure is
+    missing, not unknown."""
+
+    def edit(document):
+        document["consultations"][0]["lots"] = "1:Chocolat au lait|2:Chocolat noir"
+        document["consultations"][0]["procedure"] = ""
+
+    path = tmp_path / "bad.json"
+    path.write_text(edited_json(edit))
+    with pytest.raises(ImportRefused) as refused:
+        run_import(sqlite_store, path)
+    assert refused.value.errors == (
+        "consultation n°1 (« 202601 »), champ « procedure » : ce champ est obligatoire.",
+        "consultation n°1 (« 202601 »), champ « lots » : une liste [ … ] est attendue.",
+    )
+
+
+def test_a_missing_file(sqlite_store, tmp_path):
+    with pytest.raises(ImportRefused, match=r"« .*absent\.json » : fichier introuvable\."):
+        run_import(sqlite_store, tmp_path / "absent.json")
+
+
+def test_every_fault_is_listed_up_to_twenty(sqlite_store, tmp_path):
+    store = sqlite_store
+    header, line = SAMPLE_CSV.read_text().splitlines()[:2]
+    bad_line = line.replace("476 460 118 00047", "476 460 118 00048")
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join([header, *[bad_line] * 25]) + "\n")
+    with pytest.raises(ImportRefused) as refused:
+        run_import(store, path)
+    assert len(refused.value.errors) == 25
+    assert refused.value.errors[0].startswith("ligne 2, champ « siret »")
+    assert refused.value.errors[-1].startswith("ligne 26, champ « siret »")
+    message = str(refused.value)
+    assert "ligne 21, champ « siret »" in message
+    assert "ligne 22, champ « siret »" not in message
+    assert message.endswith("… et 5 autre(s) erreur(s).")
+
+
+# --- All or nothing when the database refuses ----------------------------------------------
+
+REFUSE_RIESLING = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_riesling BEFORE INSERT ON lot WHEN NEW.title = 'Riesling' "
+        "BEGIN SELECT RAISE(ABORT, 'lot refusé par le test'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_riesling() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.title = 'Riesling' THEN RAISE EXCEPTION 'lot refusé par le test'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_riesling BEFORE INSERT ON lot FOR EACH ROW "
+        "EXECUTE FUNCTION refuse_riesling()",
+    ],
+}
+
+
+def test_a_write_refused_by_the_database_leaves_nothing(store, tmp_path):
+    """The second consultation breaks a constraint after the first one was updated."""
+    run_import(store, SAMPLE_JSON)
+    before = row_counts(store)
+    with store.engine.begin() as connection:
+        for statement in REFUSE_RIESLING[connection.dialect.name]:
+            connection.execute(sa.text(statement))
+
+    def edit(document):
+        chocolates, wines = document["consultations"]
+        chocolates["title"] = "Achat de chocolats fins"
+        chocolates["lots"].append({"number": 3, "title": "Chocolat blanc"})
+        chocolates["registers"]["retraits"][0]["at"] = "10/01/2026 08:00"
+        wines["lots"].append({"number": 2, "title": "Riesling"})
+
+    path = tmp_path / "refused.json"
+    path.write_text(edited_json(edit))
+    with pytest.raises(ImportRefused) as refused:
+        run_import(store, path)
+    (error,) = refused.value.errors
+    assert error.startswith("la base de données a refusé l'écriture (")
+    assert "lot refusé par le test" in error
+    assert row_counts(store) == before
+    assert store.dashboard(DashboardQuery(text="chocolats fins")).total == 0
