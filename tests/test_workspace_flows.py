@@ -165,7 +165,8 @@ async def test_case_c_add_delete_replace_replace_all_history(workspace, workspac
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert [p.path for p in current_dce(workspace, cid).pieces] == [
-            "RC_2026.pdf", "CCAP_2026.pdf"
+            "RC_2026.pdf",
+            "CCAP_2026.pdf",
         ]
         tree = screen.query_one(Tree)
         tree.focus()
@@ -248,9 +249,7 @@ async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace
             sa.select(consultation).where(consultation.c.parent_id == parent_id)
         ).one()
         candidates_count = connection.execute(
-            sa.select(sa.func.count()).where(
-                table_of(SuiteCandidate).c.consultation_id == suite.id
-            )
+            sa.select(sa.func.count()).where(table_of(SuiteCandidate).c.consultation_id == suite.id)
         ).scalar_one()
     assert suite.access_code == code and suite.reference == f"{reference}-S1"
     assert candidates_count == 2
@@ -323,6 +322,6 @@ async def test_rule_3_inside_six_days_needs_a_new_deadline_or_a_reason(
         await settle(pilot)
         assert isinstance(pilot.app.screen, DceScreen)
     assert current_dce(workspace, cid).pieces[0].path == "RC_2026.pdf"
-    assert (
-        "rule.override", 3, "Ajout d'une pièce sans incidence sur les offres"
-    ) in audit_rows(workspace, cid)
+    assert ("rule.override", 3, "Ajout d'une pièce sans incidence sur les offres") in audit_rows(
+        workspace, cid
+    )

@@ -104,7 +104,8 @@ def test_suite_refusals(store, wines):
     with pytest.raises(SuiteRefused, match="à venir"):
         past = datetime.now(UTC) - timedelta(days=1)
         create_suite(
-            store, SuiteRequest(wines, Procedure.NEGOTIATED, (), (choice.entry_id,), past),
+            store,
+            SuiteRequest(wines, Procedure.NEGOTIATED, (), (choice.entry_id,), past),
             actor="m",
         )
     with store.engine.connect() as connection:
@@ -115,7 +116,8 @@ def test_suite_refusals(store, wines):
         ).scalar_one()
     with pytest.raises(SuiteRefused, match="registre des dépôts"):
         create_suite(
-            store, SuiteRequest(wines, Procedure.NEGOTIATED, (), (question_id,), future),
+            store,
+            SuiteRequest(wines, Procedure.NEGOTIATED, (), (question_id,), future),
             actor="m",
         )
 

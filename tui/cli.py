@@ -82,9 +82,7 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = False) -> Store:
     from models.store import open_store
 
     settings = load_settings(args)
-    return open_store(
-        settings.database_url, upgrade=upgrade, documents_dir=settings.documents_dir
-    )
+    return open_store(settings.database_url, upgrade=upgrade, documents_dir=settings.documents_dir)
 
 
 def run_tui(args: argparse.Namespace) -> int:
