@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models.enums import ConsultationStatus, Procedure, RegisterKind
+from models.errors import Refusal
 from models.store import Store
 from models.tables import (
     Consultation,
@@ -25,6 +26,21 @@ organisation = table_of(Organisation)
 purchasing_entity = table_of(PurchasingEntity)
 register_entry = table_of(RegisterEntry)
 suite_candidate = table_of(SuiteCandidate)
+
+
+class ConsultationNotFound(Refusal):
+    """The consultation is not (or no longer) in the store."""
+
+
+def lock_consultation(connection: sa.Connection, consultation_id: int) -> None:
+    """Lock the consultation's row until the transaction ends (PostgreSQL; SQLite writes are
+    serialised anyway), so that concurrent changes to it (question numbers, DCE versions,
+    deadline) queue instead of colliding."""
+    found = connection.execute(
+        sa.select(consultation.c.id).where(consultation.c.id == consultation_id).with_for_update()
+    ).first()
+    if found is None:
+        raise ConsultationNotFound(f"La consultation n°{consultation_id} est introuvable.")
 
 
 @dataclass(frozen=True)

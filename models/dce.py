@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from models.blobs import BlobStore
+from models.consultations import lock_consultation
 from models.documents import (
     FILENAME_MAX,
     ZIP,
@@ -493,7 +494,7 @@ def _claim_version(
     comment: str | None,
 ) -> tuple[int, int]:
     """Insert the next version row, if the DCE is still at `changes.base_version`."""
-    _lock_consultation(connection, consultation_id)
+    lock_consultation(connection, consultation_id)
     current = connection.execute(
         sa.select(version_table.c.number, version_table.c.author, version_table.c.created_at)
         .where(version_table.c.consultation_id == consultation_id)
@@ -519,18 +520,6 @@ def _claim_version(
         # Another session took this number between our check and our insert.
         raise _conflict(changes.base_version, None) from None
     return version_id, number
-
-
-def _lock_consultation(connection: Connection, consultation_id: int) -> Any:
-    """The consultation's row, locked until the end of the transaction (on PostgreSQL)."""
-    row = connection.execute(
-        sa.select(consultation_table.c.id, consultation_table.c.bid_deadline)
-        .where(consultation_table.c.id == consultation_id)
-        .with_for_update()
-    ).first()
-    if row is None:
-        raise DceError(f"La consultation n°{consultation_id} est introuvable.")
-    return row
 
 
 def _insert_pieces(connection: Connection, version_id: int, plan: Sequence[_Planned]) -> None:
@@ -620,7 +609,7 @@ def change_bid_deadline(
             "déjà passée : choisissez une date à venir."
         )
     with store.engine.begin() as connection:
-        _lock_consultation(connection, consultation_id)
+        lock_consultation(connection, consultation_id)
         # Read the previous deadline in the insert itself: atomic on SQLite too.
         previous = connection.execute(
             sa.insert(deadline_table)

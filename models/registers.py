@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from models.consultations import lock_consultation
 from models.enums import RegisterKind
 from models.errors import Refusal
 from models.formatting import lot_label, paris_seconds
@@ -327,7 +328,7 @@ def _load_row(connection: Connection, entry_id: int) -> RegisterRow:
 def add_entry(store: Store, consultation_id: int, entry: ValidEntry, *, actor: str) -> RegisterRow:
     """Add `entry` to the consultation's register of its kind, in one transaction."""
     with store.engine.begin() as connection:
-        _lock_consultation(connection, consultation_id)
+        lock_consultation(connection, consultation_id)
         entry_id = connection.execute(
             sa.insert(register_entry)
             .values(
@@ -347,7 +348,7 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
     """Correct an entry in one transaction; a question keeps its number."""
     with store.engine.begin() as connection:
         current = _load_row(connection, entry_id)
-        _lock_consultation(connection, current.consultation_id)
+        lock_consultation(connection, current.consultation_id)
         number = (
             current.number
             if current.kind is RegisterKind.QUESTION and entry.kind is RegisterKind.QUESTION
@@ -365,15 +366,6 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
         row = _load_row(connection, entry_id)
         _audit(connection, row, actor=actor, action="register.update")
     return row
-
-
-def _lock_consultation(connection: Connection, consultation_id: int) -> None:
-    """Lock the consultation's row (PostgreSQL) so that question numbers never collide."""
-    found = connection.execute(
-        sa.select(consultation.c.id).where(consultation.c.id == consultation_id).with_for_update()
-    ).first()
-    if found is None:
-        raise EntryNotFound(f"La consultation n°{consultation_id} n'existe plus.")
 
 
 def _question_number(

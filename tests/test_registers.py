@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
+from models.consultations import ConsultationNotFound
 from models.enums import ConsultationStatus, RegisterKind
 from models.registers import (
     EntryNotFound,
@@ -192,7 +193,7 @@ def test_a_lot_gone_since_validation_writes_nothing(store, chocolates):
 def test_missing_entries_and_consultations(store, chocolates):
     with pytest.raises(EntryNotFound, match="n°999 n'existe plus"):
         get_entry(store, 999)
-    with pytest.raises(EntryNotFound, match="La consultation n°999 n'existe plus"):
+    with pytest.raises(ConsultationNotFound, match="La consultation n°999 est introuvable"):
         add_entry(store, 999, entry(R), actor="a")
     with pytest.raises(EntryNotFound):
         update_entry(store, 999, entry(R), actor="a")
