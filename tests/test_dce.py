@@ -468,7 +468,7 @@ def test_deadline_change_refusals(store, consultation):
         (DEADLINE + timedelta(days=7), "report", 999_999, "n°999999 est introuvable"),
     ]
     for new_deadline, reason, consultation_id, message in cases:
-        with pytest.raises(DceError, match=message):
+        with pytest.raises(Refusal, match=message):
             change_bid_deadline(
                 store, consultation_id, new_deadline, reason=reason, actor=BUYER, now=now
             )
