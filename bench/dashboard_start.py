@@ -58,8 +58,7 @@ from tui.snapshot import StartupSnapshot
 MODE = sys.argv[1]
 args = build_parser().parse_args([])
 class Timed(MessagerieApp):
-    def on_mount(self):
-        super().on_mount()
+    def on_mount(self):  # Textual calls MessagerieApp.on_mount too (handlers follow the MRO)
         if MODE == "frame":
             self.call_after_refresh(painted)
     def on_dashboard_screen_page_shown(self, event):

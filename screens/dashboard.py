@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Header, Input, ListItem, ListView, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -69,48 +69,33 @@ class StatusChart(OptionList):
         return text
 
 
-class ConsultationItem(ListItem):
+def consultation_text(item: ConsultationSummary, detailed: bool, expanded: bool) -> Text:
     """One consultation: "REFERENCE | Intitulé", its details on demand, its registers."""
-
-    expanded: reactive[bool] = reactive(False)
-
-    def __init__(self, summary: ConsultationSummary, detailed: bool) -> None:
-        super().__init__()
-        self.summary = summary
-        self.detailed = detailed
-
-    def compose(self) -> ComposeResult:
-        yield Static(self._render_text())
-
-    def watch_expanded(self) -> None:
-        if self.is_mounted:
-            self.query_one(Static).update(self._render_text())
-
-    def _render_text(self) -> Text:
-        item = self.summary
-        text = Text()
-        text.append(f"{item.reference} | {item.title}", style="bold")
-        if self.detailed:
-            text.append(f"\n{item.status.label} · {item.procedure.label}", style="dim")
-        if not self.detailed:  # the detailed view always shows everything
-            toggle = "− Moins d'informations" if self.expanded else "+ Plus d'informations"
-            text.append(f"\n{toggle}", style="underline")
-        if self.detailed or self.expanded:
-            text.append(f"\nObjet : {item.object}")
-            text.append(
-                f"\nDate et heure limite de remise des plis : {paris_minutes(item.bid_deadline)}"
-            )
-            text.append("\nLots : " + ("; ".join(item.lots) if item.lots else "non alloti"))
-            text.append(f"\nOrganisme | Entité d'achat : {item.organisation} | {item.entity}")
+    text = Text()
+    text.append(f"{item.reference} | {item.title}", style="bold")
+    if detailed:
+        text.append(f"\n{item.status.label} · {item.procedure.label}", style="dim")
+    else:  # the detailed view always shows everything
+        toggle = "− Moins d'informations" if expanded else "+ Plus d'informations"
+        text.append(f"\n{toggle}", style="underline")
+    if detailed or expanded:
+        text.append(f"\nObjet : {item.object}")
         text.append(
-            f"\nRetraits ({item.withdrawals}) | Questions ({item.questions}) | "
-            f"Dépôts ({item.deposits})",
-            style="italic",
+            f"\nDate et heure limite de remise des plis : {paris_minutes(item.bid_deadline)}"
         )
-        return text
+        text.append("\nLots : " + ("; ".join(item.lots) if item.lots else "non alloti"))
+        text.append(f"\nOrganisme | Entité d'achat : {item.organisation} | {item.entity}")
+    text.append(
+        f"\nRetraits ({item.withdrawals}) | Questions ({item.questions}) | "
+        f"Dépôts ({item.deposits})",
+        style="italic",
+    )
+    return text
 
 
-class ResultsList(ListView):
+class ResultsList(OptionList):
+    """The page of consultations, as one widget (ten widgets per page made start-up slower)."""
+
     BINDINGS = [
         Binding(
             "plus,i", "toggle_details", "Infos", key_display="+", tooltip="Plus d'informations"
@@ -122,20 +107,52 @@ class ResultsList(ListView):
         Binding("end", "screen.last_page", "Dernière page", show=False),
     ]
 
-    def action_toggle_details(self) -> None:
-        item = self.highlighted_child
-        if isinstance(item, ConsultationItem):
-            item.expanded = not item.expanded
+    def __init__(self, id: str) -> None:
+        super().__init__(id=id)
+        self.items: tuple[ConsultationSummary, ...] = ()
+        self.detailed = False
+        self.expanded: set[int] = set()
 
-    def on_list_view_selected(self) -> None:
+    def show(self, items: tuple[ConsultationSummary, ...], detailed: bool) -> None:
+        """Show a page; the highlighted row stays where it was when the page allows."""
+        position = self.highlighted or 0
+        self.items, self.detailed = items, detailed
+        self.expanded &= {item.id for item in items}
+        options: list[Option | None] = []
+        for item in items:
+            if options:
+                options.append(None)  # a separator line
+            options.append(Option(self._text(item), id=str(item.id)))
+        self.set_options(options)
+        self.highlighted = min(position, len(items) - 1) if items else None
+
+    def _text(self, item: ConsultationSummary) -> Text:
+        return consultation_text(item, self.detailed, item.id in self.expanded)
+
+    @property
+    def current(self) -> ConsultationSummary | None:
+        if self.highlighted is None or not self.items:
+            return None
+        option_id = self.get_option_at_index(self.highlighted).id
+        return next(item for item in self.items if str(item.id) == option_id)
+
+    def action_toggle_details(self) -> None:
+        item = self.current
+        if item is None:
+            return
+        self.expanded ^= {item.id}
+        self.replace_option_prompt(str(item.id), self._text(item))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
         self.action_open("details")
 
     def action_open(self, action: str) -> None:
         """The consultation's actions; their screens are imported when first used."""
-        item = self.highlighted_child
-        if not isinstance(item, ConsultationItem):
+        item = self.current
+        if item is None:
             return
-        consultation_id = item.summary.id
+        consultation_id = item.id
         if action == "details":
             from screens.consultation import ConsultationScreen
 
@@ -213,12 +230,12 @@ class DashboardScreen(Screen[None]):
             yield ResultsList(id="results")
         yield Footer(compact=True)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.query_one("#statuses-panel").border_title = "Statuts"
         self.query_one("#results").border_title = "Chargement…"
         cached = self.app.cached_start_page()
         if cached is not None:
-            await self.show_page(cached, stale=True)
+            self.show_page(cached, stale=True)
         # Opening the store is import-heavy: let the first frame be painted before it starts.
         self.call_after_refresh(self.load, self.request)
 
@@ -237,22 +254,18 @@ class DashboardScreen(Screen[None]):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show_page, page)
 
-    async def show_page(self, page: DashboardPage, stale: bool = False) -> None:
+    def show_page(self, page: DashboardPage, stale: bool = False) -> None:
         """Show a page of results; a stale one (from the last run) is marked as such."""
         self.page = page
         query = page.query
         self.query_one("#summary", Static).update(self._summary_text(page))
         self.query_one(StatusChart).show_counts(page.status_counts, query.status)
         results = self.query_one(ResultsList)
+        results.show(page.items, self.detailed)
         results.border_title = f"{count(page.total)} Résultats de recherche"
         results.border_subtitle = f"Page {query.page} sur {page.page_count}" + (
             " · actualisation…" if stale else ""
         )
-        index = results.index
-        await results.clear()
-        await results.extend(ConsultationItem(item, self.detailed) for item in page.items)
-        if page.items:
-            results.index = min(index or 0, len(page.items) - 1)
         self.post_message(self.PageShown(stale))
 
     class PageShown(Message):
@@ -303,9 +316,9 @@ class DashboardScreen(Screen[None]):
     def action_toggle_view(self) -> None:
         self.detailed = not self.detailed
 
-    async def watch_detailed(self) -> None:
+    def watch_detailed(self) -> None:
         if self.page is not None:
-            await self.show_page(self.page)
+            self.show_page(self.page)
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()

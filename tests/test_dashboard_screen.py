@@ -3,7 +3,7 @@
 from textual.command import CommandPalette
 from textual.widgets import Input
 
-from screens.dashboard import ConsultationItem, DashboardScreen, StatusChart
+from screens.dashboard import DashboardScreen, ResultsList, StatusChart
 from tests.pilot import settle, text_of
 
 NBSP = "\u202f"
@@ -16,7 +16,7 @@ def caption(pilot):
 
 
 def items(pilot):
-    return [item.summary for item in pilot.app.screen.query(ConsultationItem)]
+    return list(pilot.app.screen.query_one(ResultsList).items)
 
 
 async def test_first_page_of_the_demo(demo_app):
@@ -111,17 +111,21 @@ async def test_results_per_page_switch_10_20(demo_app):
 async def test_more_information_and_detailed_view(demo_app):
     async with demo_app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        pilot.app.screen.query_one("#results").focus()
-        first = pilot.app.screen.query(ConsultationItem).first()
-        assert "Date et heure limite" not in str(first.query_one("Static").render())
+        results = pilot.app.screen.query_one(ResultsList)
+        results.focus()
+
+        def first() -> str:
+            return str(results.get_option_at_index(0).prompt)
+
+        assert "Date et heure limite" not in first()
         await pilot.press("plus")
-        rendered = str(first.query_one("Static").render())
+        rendered = first()
         assert "Date et heure limite de remise des plis : 22/02/2027 09:55" in rendered
         assert "Moins d'informations" in rendered
         await pilot.press("v")
         await settle(pilot)
-        for item in pilot.app.screen.query(ConsultationItem):
-            assert "Objet :" in str(item.query_one("Static").render())
+        prompts = [str(option.prompt) for option in results.options if option is not None]
+        assert len(prompts) == 10 and all("Objet :" in prompt for prompt in prompts)
 
 
 async def test_every_key_has_a_palette_entry_and_help(demo_app):

@@ -4,7 +4,7 @@ import threading
 
 from models.store import open_store
 from models.views import DashboardQuery
-from screens.dashboard import ConsultationItem
+from screens.dashboard import ResultsList
 from tests.pilot import settle
 from tui.app import MessagerieApp
 from tui.snapshot import StartupSnapshot
@@ -46,9 +46,9 @@ async def test_cached_page_first_then_the_stores(demo_url, tmp_path):
         results = app.screen.query_one("#results")
         assert results.border_title == "9\u202f999 Résultats de recherche"
         assert results.border_subtitle == "Page 1 sur 1000 · actualisation…"
-        assert len(app.screen.query(ConsultationItem)) == 3
+        assert len(app.screen.query_one(ResultsList).items) == 3
         release.set()
         await settle(pilot)
         assert "actualisation" not in results.border_subtitle
-        assert len(app.screen.query(ConsultationItem)) == 10
+        assert len(app.screen.query_one(ResultsList).items) == 10
     assert snapshot.load().total == 1395  # the fresh page is remembered for next time
