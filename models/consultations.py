@@ -43,6 +43,18 @@ def lock_consultation(connection: sa.Connection, consultation_id: int) -> None:
         raise ConsultationNotFound(f"La consultation n°{consultation_id} est introuvable.")
 
 
+def register_counts(connection: sa.Connection, consultation_id: int) -> dict[RegisterKind, int]:
+    """How many retraits, questions and dépôts the consultation has."""
+    counts = dict.fromkeys(RegisterKind, 0)
+    for kind, number in connection.execute(
+        sa.select(register_entry.c.kind, sa.func.count())
+        .where(register_entry.c.consultation_id == consultation_id)
+        .group_by(register_entry.c.kind)
+    ):
+        counts[RegisterKind(kind)] = number
+    return counts
+
+
 @dataclass(frozen=True)
 class ConsultationRef:
     id: int
@@ -97,13 +109,7 @@ def consultation_detail(store: Store, consultation_id: int) -> ConsultationDetai
                 .order_by(lot.c.number)
             )
         )
-        counts = dict.fromkeys(RegisterKind, 0)
-        for kind, number in connection.execute(
-            sa.select(register_entry.c.kind, sa.func.count())
-            .where(register_entry.c.consultation_id == consultation_id)
-            .group_by(register_entry.c.kind)
-        ):
-            counts[RegisterKind(kind)] = number
+        counts = register_counts(connection, consultation_id)
         references = sa.select(consultation.c.id, consultation.c.reference, consultation.c.title)
         parent = (
             connection.execute(references.where(consultation.c.id == row.parent_id)).one()

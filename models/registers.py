@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from models.consultations import lock_consultation
+from models.consultations import lock_consultation, register_counts
 from models.enums import RegisterKind
 from models.errors import Refusal
 from models.formatting import lot_label, paris_seconds
@@ -122,7 +122,7 @@ def list_register(
             register_entry.c.kind == kind,
             _text_condition(connection, text),
         )
-        counts = _register_counts(connection, consultation_id)
+        counts = register_counts(connection, consultation_id)
         total = (
             connection.execute(
                 sa.select(sa.func.count())
@@ -247,17 +247,6 @@ def _text_condition(connection: Connection, text: str) -> sa.ColumnElement[bool]
 def _register_order(kind: RegisterKind) -> tuple[sa.ColumnElement, ...]:
     by_time = (register_entry.c.at, register_entry.c.id)
     return (register_entry.c.number, *by_time) if kind is RegisterKind.QUESTION else by_time
-
-
-def _register_counts(connection: Connection, consultation_id: int) -> dict[RegisterKind, int]:
-    counts = dict.fromkeys(RegisterKind, 0)
-    for kind, number in connection.execute(
-        sa.select(register_entry.c.kind, sa.func.count())
-        .where(register_entry.c.consultation_id == consultation_id)
-        .group_by(register_entry.c.kind)
-    ):
-        counts[RegisterKind(kind)] = number
-    return counts
 
 
 def _entry_select() -> sa.Select:
