@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -24,6 +25,9 @@ from models.validation import (
     validate_entry,
 )
 from screens.widgets import Footer, StoreWork
+
+if TYPE_CHECKING:
+    from models.store import Store
 
 REGISTER_TITLES = {
     RegisterKind.WITHDRAWAL: "Registre des retraits",
@@ -285,10 +289,10 @@ class EntryForm(StoreWork, ModalScreen[bool]):
         actor = self.app.actor  # type: ignore[attr-defined]
         self.store_task(lambda store: self.write(store, entry, actor), lambda _: self.dismiss(True))
 
-    def write(self, store: object, entry: ValidEntry, actor: str) -> RegisterRow:
+    def write(self, store: Store, entry: ValidEntry, actor: str) -> RegisterRow:
         if self.row is None:
-            return add_entry(store, self.detail.id, entry, actor=actor)  # type: ignore[arg-type]
-        return update_entry(store, self.row.id, entry, actor=actor)  # type: ignore[arg-type]
+            return add_entry(store, self.detail.id, entry, actor=actor)
+        return update_entry(store, self.row.id, entry, actor=actor)
 
     def show_errors(self, failed: ValidationFailed) -> None:
         known = {f.name for f in fields(RegisterEntryInput)}
