@@ -13,7 +13,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from models.documents import (
 )
 from models.enums import DocumentOrigin
 from models.errors import Refusal
-from models.formatting import paris_minutes
+from models.formatting import as_utc, duration_text, paris_minutes
 from models.rules import RuleVerdict
 from models.store import Store
 from models.tables import (
@@ -601,8 +601,8 @@ def change_bid_deadline(
             "Indiquez le motif du report de la date limite de remise des plis : il est "
             "conservé dans le journal."
         )
-    new_deadline = _as_utc(new_deadline)
-    now = _as_utc(now) if now else utc_now()
+    new_deadline = as_utc(new_deadline)
+    now = as_utc(now) if now else utc_now()
     if new_deadline <= now:
         raise DceError(
             f"La nouvelle date limite de remise des plis ({paris_minutes(new_deadline)}) est "
@@ -654,19 +654,19 @@ def modification_window_check(bid_deadline: datetime, now: datetime) -> RuleVerd
     None when the deadline is 6 days away or more; else a block that says how long is left
     and the two ways out: set a new deadline, or give the reason for going ahead.
     """
-    left = _as_utc(bid_deadline) - _as_utc(now)
+    left = as_utc(bid_deadline) - as_utc(now)
     if left >= MODIFICATION_WINDOW:
         return None
     deadline = paris_minutes(bid_deadline)
     if left > timedelta(0):
         situation = (
-            f"Il reste {_duration(left)} avant la date limite de remise des plis ({deadline}). "
+            f"Il reste {duration_text(left)} avant la date limite de remise des plis ({deadline}). "
             "À moins de 6 jours de cette date"
         )
     else:
         situation = (
             f"La date limite de remise des plis ({deadline}) est dépassée depuis "
-            f"{_duration(-left)}. Après cette date"
+            f"{duration_text(-left)}. Après cette date"
         )
     return RuleVerdict(
         rule=3,
@@ -678,20 +678,3 @@ def modification_window_check(bid_deadline: datetime, now: datetime) -> RuleVerd
         ),
         field="bid_deadline",
     )
-
-
-def _duration(span: timedelta) -> str:
-    """A span in French: "5 jours et 3 heures", "1 jour", "moins d'une heure"."""
-    days, hours = span.days, span.seconds // 3600
-    parts = [
-        f"{number} {unit}{'s' if number > 1 else ''}"
-        for number, unit in ((days, "jour"), (hours, "heure"))
-        if number
-    ]
-    return " et ".join(parts) or "moins d'une heure"
-
-
-def _as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime: {moment!r} (times are timezone-aware)")
-    return moment.astimezone(UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -48,3 +48,21 @@ def size_text(size: int) -> str:
 
 def lot_label(number: int, title: str) -> str:
     return f"Lot n°{number} - {title}"
+
+
+def duration_text(span: timedelta) -> str:
+    """A span in French: "5 jours et 3 heures", "1 jour", "moins d'une heure"."""
+    days, hours = span.days, span.seconds // 3600
+    parts = [
+        f"{number} {unit}{'s' if number > 1 else ''}"
+        for number, unit in ((days, "jour"), (hours, "heure"))
+        if number
+    ]
+    return " et ".join(parts) or "moins d'une heure"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive datetime is a bug (every time in the store is aware)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime: {moment!r} (times are timezone-aware)")
+    return moment.astimezone(UTC)

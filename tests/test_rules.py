@@ -1,0 +1,335 @@
+"""The rules of LEGAL.md 2 and 5 to 10, and check_message over a draft's facts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from models.enums import MessageType, SendMode
+from models.rules import (
+    MessageFacts,
+    RuleVerdict,
+    answer_countdown,
+    answer_timing,
+    cancellation_reasons,
+    cancellation_recipients,
+    check_message,
+    complement_batch_deadlines,
+    complement_reply_deadline,
+    invitation_body,
+    invitation_mentions,
+    notification_standstill,
+    receipt_provable,
+    rejection_letter,
+    standstill_signature_date,
+)
+from tests.factories import paris
+
+DEADLINE = paris(2026, 3, 20, 12)  # bid deadline, Friday 20/03/2026 12:00
+
+
+def assert_verdict(
+    verdict: RuleVerdict | None, rule: int, level: str, field: str, *fragments: str
+) -> None:
+    assert verdict is not None
+    assert (verdict.rule, verdict.level, verdict.field) == (rule, level, field)
+    for fragment in fragments:
+        assert fragment in verdict.message
+
+
+# Rule 2
+
+
+def test_rule_2_an_answer_6_days_ahead_is_in_time():
+    assert answer_timing(DEADLINE, paris(2026, 3, 14, 12), formalised=True, urgent=False) is None
+    assert answer_timing(DEADLINE, paris(2026, 3, 10), formalised=True, urgent=False) is None
+
+
+def test_rule_2_a_late_answer_warns_with_the_countdown():
+    verdict = answer_timing(DEADLINE, paris(2026, 3, 15, 15), formalised=True, urgent=False)
+    assert_verdict(
+        verdict,
+        2,
+        "warning",
+        "bid_deadline",
+        "R2132-6",
+        "dépassé de 1 jour et 3 heures",
+        "6 jours",
+        "14/03/2026 12:00",
+        "il reste 4 jours et 21 heures",
+    )
+
+
+def test_rule_2_after_the_bid_deadline_says_so():
+    verdict = answer_timing(DEADLINE, paris(2026, 3, 21), formalised=True, urgent=False)
+    assert_verdict(verdict, 2, "warning", "bid_deadline", "déjà passée")
+
+
+def test_rule_2_urgency_allows_4_days():
+    now = paris(2026, 3, 15, 15)
+    assert answer_timing(DEADLINE, now, formalised=True, urgent=True) is None
+    verdict = answer_timing(DEADLINE, paris(2026, 3, 17), formalised=True, urgent=True)
+    assert_verdict(verdict, 2, "warning", "bid_deadline", "4 jours", "16/03/2026 12:00")
+
+
+def test_rule_2_does_not_apply_to_an_adapted_procedure():
+    assert answer_timing(DEADLINE, paris(2026, 3, 19), formalised=False, urgent=False) is None
+
+
+def test_rule_2_countdown_before_the_limit():
+    text = answer_countdown(DEADLINE, paris(2026, 3, 12, 10), urgent=False)
+    assert text == "Il reste 2 jours et 2 heures pour répondre dans le délai."
+
+
+# Rule 5
+
+
+def test_rule_5_a_future_reply_deadline_passes():
+    assert complement_reply_deadline(paris(2026, 3, 10), paris(2026, 3, 2)) is None
+
+
+def test_rule_5_the_reply_deadline_is_required():
+    verdict = complement_reply_deadline(None, paris(2026, 3, 2))
+    assert_verdict(verdict, 5, "block", "reply_deadline", "Indiquez la date limite", "R2144-2")
+
+
+def test_rule_5_the_reply_deadline_is_not_in_the_past():
+    verdict = complement_reply_deadline(paris(2026, 3, 1), paris(2026, 3, 2))
+    assert_verdict(verdict, 5, "block", "reply_deadline", "01/03/2026 12:00", "déjà passée")
+
+
+def test_rule_5_one_batch_shares_one_deadline():
+    same = paris(2026, 3, 10)
+    assert complement_batch_deadlines([same, same.astimezone(UTC), same]) is None
+    assert complement_batch_deadlines([]) is None
+    verdict = complement_batch_deadlines([same, same + timedelta(hours=1), None])
+    assert_verdict(verdict, 5, "block", "reply_deadline", "3 dates limites", "même date")
+
+
+# Rule 6
+
+CODE = "ABCD-EFGH-JKLM-NPQR"
+
+
+def test_rule_6_a_complete_invitation_passes():
+    assert invitation_body(f"Code d'accès : {CODE}.", CODE, contextual_block=True) is None
+    assert invitation_mentions("2026-AO-012", DEADLINE, "Sur la plateforme", "AE, mémoire") is None
+
+
+def test_rule_6_the_access_code_must_be_in_the_body():
+    verdict = invitation_body("Bonjour", CODE, contextual_block=True)
+    assert_verdict(verdict, 6, "block", "body", "code d'accès restreint dans le corps", "R2144-8")
+
+
+def test_rule_6_names_every_gap_of_the_body():
+    verdict = invitation_body("Bonjour", None, contextual_block=False)
+    assert_verdict(verdict, 6, "block", "body", "aucun code n'a été généré", "bloc contextuel")
+
+
+def test_rule_6_names_each_missing_mention():
+    verdict = invitation_mentions("2026-AO-012", None, " ", "")
+    assert_verdict(
+        verdict,
+        6,
+        "block",
+        "bid_deadline",
+        "la date limite de remise des offres",
+        "l'adresse et les modalités de remise",
+        "les documents à fournir",
+        "R2144-9",
+    )
+    assert verdict is not None and "référence de l'avis" not in verdict.message
+    only_reference = invitation_mentions("", DEADLINE, "Plateforme", "AE")
+    assert_verdict(only_reference, 6, "block", "notice_reference", "référence de l'avis")
+
+
+# Rule 7
+
+
+def test_rule_7_standstill_is_11_days_electronically_and_16_otherwise():
+    sent = paris(2026, 1, 25, 18)
+    assert standstill_signature_date(sent, electronic=True) == date(2026, 2, 5)
+    assert standstill_signature_date(sent, electronic=False) == date(2026, 2, 10)
+
+
+def test_rule_7_standstill_counts_from_the_paris_day():
+    late_evening = datetime(2026, 4, 30, 22, 30, tzinfo=UTC)  # 01/05 00:30 in Paris
+    assert standstill_signature_date(late_evening, electronic=True) == date(2026, 5, 12)
+    assert standstill_signature_date(late_evening, electronic=False) == date(2026, 5, 17)
+
+
+NOW = paris(2026, 3, 2, 10)
+
+
+def test_rule_7_a_complete_letter_passes():
+    assert rejection_letter(NOW, formalised=True, reasons="Prix", awarded=False) is None
+    assert (
+        rejection_letter(
+            NOW,
+            formalised=True,
+            reasons="Offre classée 2e",
+            awarded=True,
+            awardee="BTP Ouest",
+            award_reasons="Meilleur rapport qualité-prix",
+            signature_date=date(2026, 3, 13),
+        )
+        is None
+    )
+    assert rejection_letter(NOW, formalised=False, reasons="", awarded=True) is None
+
+
+def test_rule_7_reasons_for_rejection_are_required():
+    verdict = rejection_letter(NOW, formalised=True, reasons=" ", awarded=False)
+    assert_verdict(verdict, 7, "block", "reasons", "motifs du rejet", "R2181-3")
+
+
+def test_rule_7_after_award_the_awardee_reasons_and_date_are_required():
+    verdict = rejection_letter(NOW, formalised=True, reasons="Prix", awarded=True)
+    assert_verdict(
+        verdict,
+        7,
+        "block",
+        "awardee",
+        "nom de l'attributaire",
+        "motifs du choix",
+        "peut être signé",
+    )
+
+
+def test_rule_7_the_signature_date_respects_the_standstill():
+    verdict = rejection_letter(
+        NOW,
+        formalised=True,
+        reasons="Prix",
+        awarded=True,
+        awardee="BTP Ouest",
+        award_reasons="Prix",
+        signature_date=date(2026, 3, 12),
+    )
+    assert_verdict(verdict, 7, "block", "signature_date", "13/03/2026", "R2182-1")
+
+
+# Rule 8
+
+
+def test_rule_8_notification_waits_11_days_after_the_rejections():
+    rejections = [paris(2026, 2, 20, 9), paris(2026, 2, 23, 17)]
+    verdict = notification_standstill(rejections, paris(2026, 3, 5), formalised=True)
+    assert_verdict(verdict, 8, "block", "exemption_reason", "à partir du 06/03/2026", "R2182-1")
+    assert notification_standstill(rejections, paris(2026, 3, 6, 0, 5), formalised=True) is None
+
+
+def test_rule_8_an_exemption_or_an_adapted_procedure_lifts_the_block():
+    rejections = [paris(2026, 3, 1)]
+    now = paris(2026, 3, 2)
+    assert (
+        notification_standstill(rejections, now, formalised=True, exemption_reason="1 offre")
+        is None
+    )
+    assert notification_standstill(rejections, now, formalised=False) is None
+    assert notification_standstill([], now, formalised=True) is None
+
+
+# Rule 9
+
+
+@pytest.mark.parametrize(
+    "kind", [MessageType.NOTIFICATION, MessageType.REJECTION, MessageType.AWARD]
+)
+def test_rule_9_warns_on_simple_mail_for_letters_with_effects(kind):
+    verdict = receipt_provable(kind, SendMode.SIMPLE)
+    assert_verdict(verdict, 9, "warning", "send_mode", "R2182-4", "accusé de réception")
+    assert receipt_provable(kind, SendMode.WITH_AR) is None
+
+
+def test_rule_9_leaves_other_types_alone():
+    assert receipt_provable(MessageType.FREE, SendMode.SIMPLE) is None
+
+
+# Rule 10
+
+
+def test_rule_10_reasons_are_required():
+    assert cancellation_reasons("Infructueux") is None
+    assert_verdict(cancellation_reasons(""), 10, "block", "reasons", "sans suite", "R2185-1")
+
+
+def test_rule_10_every_register_is_informed():
+    assert cancellation_recipients(14, 14) is None
+    verdict = cancellation_recipients(3, 14)
+    assert_verdict(verdict, 10, "block", "recipients", "3 destinataires sur les 14", "R2185-2")
+
+
+# check_message
+
+
+def rules_of(verdicts: tuple[RuleVerdict, ...]) -> list[tuple[int, str]]:
+    return [(verdict.rule, verdict.level) for verdict in verdicts]
+
+
+def test_check_message_for_a_late_answer_to_one_company():
+    facts = MessageFacts(
+        type=MessageType.ANSWER,
+        formalised=True,
+        bid_deadline=DEADLINE,
+        recipients=1,
+        register_addresses=12,
+    )
+    assert rules_of(check_message(facts, paris(2026, 3, 16))) == [(1, "block"), (2, "warning")]
+
+
+def test_check_message_for_a_broadcast_answer_in_time_is_clean():
+    facts = MessageFacts(
+        type=MessageType.ANSWER,
+        formalised=True,
+        bid_deadline=DEADLINE,
+        recipients=12,
+        register_addresses=12,
+    )
+    assert check_message(facts, paris(2026, 3, 1)) == ()
+    leaking = MessageFacts(
+        type=MessageType.ANSWER, recipients=12, register_addresses=12, asker_leaks=("SIRET",)
+    )
+    assert rules_of(check_message(leaking, paris(2026, 3, 1))) == [(4, "warning")]
+
+
+def test_check_message_for_a_dce_change_inside_the_window():
+    facts = MessageFacts(
+        type=MessageType.MODIFICATION,
+        bid_deadline=DEADLINE,
+        dce_changed=True,
+        recipients=12,
+        register_addresses=12,
+    )
+    assert rules_of(check_message(facts, paris(2026, 3, 17))) == [(3, "block")]
+    assert check_message(facts, paris(2026, 3, 1)) == ()
+
+
+def test_check_message_for_a_rejection_sent_as_simple_mail():
+    facts = MessageFacts(
+        type=MessageType.REJECTION, formalised=True, send_mode=SendMode.SIMPLE, awarded=True
+    )
+    verdicts = check_message(facts, NOW)
+    assert rules_of(verdicts) == [(7, "block"), (9, "warning")]
+    assert verdicts[0].field == "reasons"
+
+
+def test_check_message_for_a_notification_during_the_standstill():
+    facts = MessageFacts(
+        type=MessageType.NOTIFICATION, formalised=True, rejections_sent_at=(paris(2026, 2, 25),)
+    )
+    assert rules_of(check_message(facts, NOW)) == [(8, "block")]
+
+
+def test_check_message_for_an_invitation_a_complement_and_a_cancellation():
+    invitation = MessageFacts(type=MessageType.INVITATION, body="Bonjour", access_code=CODE)
+    assert [v.field for v in check_message(invitation, NOW)] == ["body", "notice_reference"]
+    complement = MessageFacts(
+        type=MessageType.COMPLEMENT_REQUEST,
+        reply_deadline=paris(2026, 3, 9),
+        batch_reply_deadlines=(paris(2026, 3, 9), paris(2026, 3, 10)),
+    )
+    assert rules_of(check_message(complement, NOW)) == [(5, "block")]
+    cancellation = MessageFacts(type=MessageType.CANCELLATION, recipients=2, register_addresses=9)
+    assert [v.field for v in check_message(cancellation, NOW)] == ["reasons", "recipients"]
