@@ -88,3 +88,53 @@ ensure_postgres() {
     as_postgres psql -q -p "$port" -c "ALTER DATABASE messagerie_test OWNER TO messagerie_test" >/dev/null
     export MESSAGERIE_TEST_PG_URL="postgresql+psycopg://messagerie_test:messagerie_test@127.0.0.1:$port/messagerie_test"
 }
+
+# ensure_clamd: start a clamd of our own whose only signature is EICAR (no network update
+# needed, see shared/STACK-NOTES.md), and export MESSAGERIE_TEST_CLAMD. A value already set is
+# used as it is.
+CLAMD_DIR="${TMPDIR:-/tmp}/messagerie-clamd"
+
+clamd_answers() {
+    "${PYTHON:-python3}" - "$1" <<'PY' 2>/dev/null
+import socket, sys
+with socket.socket(socket.AF_UNIX) as s:
+    s.settimeout(2)
+    s.connect(sys.argv[1])
+    s.sendall(b"zPING\0")
+    sys.exit(s.recv(16) != b"PONG\0")
+PY
+}
+
+ensure_clamd() {
+    if [ -n "${MESSAGERIE_TEST_CLAMD:-}" ]; then return; fi
+    ensure_system_packages clamav-daemon
+    local socket="$CLAMD_DIR/clamd.sock"
+    if ! clamd_answers "$socket"; then
+        say "starting clamd (EICAR signature only, $CLAMD_DIR)"
+        mkdir -p "$CLAMD_DIR/db"
+        # The EICAR test string anywhere in a file (.ndb: name, any target, any offset, hex).
+        echo "Eicar-Test-Signature:0:*:58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a" >"$CLAMD_DIR/db/eicar.ndb"
+        cat >"$CLAMD_DIR/clamd.conf" <<CONF
+LocalSocket $socket
+DatabaseDirectory $CLAMD_DIR/db
+LogFile $CLAMD_DIR/clamd.log
+PidFile $CLAMD_DIR/clamd.pid
+TemporaryDirectory $CLAMD_DIR
+Foreground no
+User $(id -un)
+StreamMaxLength 25M
+SelfCheck 0
+CONF
+        rm -f "$socket"
+        "$(command -v clamd || echo /usr/sbin/clamd)" -c "$CLAMD_DIR/clamd.conf"
+        for _ in $(seq 150); do
+            clamd_answers "$socket" && break
+            sleep 0.2
+        done
+        clamd_answers "$socket" || {
+            echo "clamd did not answer on $socket; see $CLAMD_DIR/clamd.log" >&2
+            exit 1
+        }
+    fi
+    export MESSAGERIE_TEST_CLAMD="unix://$socket"
+}

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         default_factory=lambda: platformdirs.user_data_path("messagerie"),
         description="Folder for the default SQLite file and stored documents.",
     )
+    clamd: str = Field(
+        default="unix:///run/clamav/clamd.ctl",
+        description="The clamd antivirus: unix:///path/clamd.ctl, tcp://host:3310, or 'off' "
+        "(files are then marked « non analysé »).",
+    )
     user: str = Field(
         default_factory=default_actor,
         description="Name recorded as the author in the audit log (default: the login name).",
