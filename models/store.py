@@ -5,14 +5,11 @@ Screens never see a session: they call a Store method (in a worker) and get plai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from models import migrate
 from models.dashboard import DashboardPage, DashboardQuery, load_dashboard
@@ -41,11 +38,6 @@ class Store:
     @property
     def description(self) -> str:
         return describe_url(str(self.engine.url))
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
 
     def meta(self, key: str) -> str | None:
         with self.engine.connect() as connection:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from models.audit import record_override
@@ -32,12 +32,6 @@ class DceUpdate:
     changes: DceChanges
     new_deadline: datetime | None = None
     reason: str = ""  # of the deadline change, or why the deadline is not moved
-
-    def with_new_deadline(self, deadline: datetime, reason: str) -> DceUpdate:
-        return replace(self, new_deadline=deadline, reason=reason)
-
-    def with_override(self, reason: str) -> DceUpdate:
-        return replace(self, new_deadline=None, reason=reason)
 
 
 def publish_dce_update(
