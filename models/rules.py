@@ -197,17 +197,8 @@ def invitation_mentions(
         )
         if not present
     ]
-    if not missing:
-        return None
-    return RuleVerdict(
-        rule=6,
-        level="block",
-        field=missing[0][0],
-        message=(
-            "Mentions obligatoires manquantes dans l'invitation à concourir : "
-            + " ; ".join(label for _, label in missing)
-            + " (article R2144-9)."
-        ),
+    return _missing_mentions(
+        6, missing, "Mentions obligatoires manquantes dans l'invitation à concourir", "R2144-9"
     )
 
 
@@ -263,18 +254,7 @@ def rejection_letter(
                     "(11 jours après l'envoi, article R2182-1)",
                 )
             )
-    if not gaps:
-        return None
-    return RuleVerdict(
-        rule=7,
-        level="block",
-        field=gaps[0][0],
-        message=(
-            "Courrier de rejet incomplet : "
-            + " ; ".join(text for _, text in gaps)
-            + " (article R2181-3)."
-        ),
-    )
+    return _missing_mentions(7, gaps, "Courrier de rejet incomplet", "R2181-3")
 
 
 # --- Rule 8: Courrier de notification (R2182-1) -----------------------------------------------
@@ -455,3 +435,17 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
 
 def _day(day: date) -> str:
     return day.strftime("%d/%m/%Y")
+
+
+def _missing_mentions(
+    rule: int, missing: list[tuple[str, str]], heading: str, article: str
+) -> RuleVerdict | None:
+    """One block naming every missing (field, French description); the first field is focused."""
+    if not missing:
+        return None
+    return RuleVerdict(
+        rule=rule,
+        level="block",
+        field=missing[0][0],
+        message=f"{heading} : {' ; '.join(text for _, text in missing)} (article {article}).",
+    )
