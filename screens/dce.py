@@ -29,7 +29,7 @@ from models.errors import Refusal
 from models.formatting import paris_minutes, size_text
 from models.validation import ValidationFailed, parse_paris_datetime
 from models.workspace import DceUpdate, publish_dce_update
-from screens.dialogs import ConfirmDialog, TextDialog
+from screens.dialogs import ConfirmDialog, TextDialog, leave_screen
 from screens.files import FilePicker
 from screens.widgets import Footer, StoreWork
 
@@ -237,21 +237,11 @@ class DceScreen(StoreWork, Screen[None]):
         )
 
     def action_leave(self) -> None:
-        if self.changes.is_empty():
-            self.app.pop_screen()
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.app.pop_screen()
-
-        self.app.push_screen(
-            ConfirmDialog(
-                "Modifications non enregistrées",
-                "Quitter sans enregistrer les modifications du DCE ?",
-                "Quitter",
-            ),
-            confirmed,
+        leave_screen(
+            self,
+            unsaved=not self.changes.is_empty(),
+            title="Modifications non enregistrées",
+            question="Quitter sans enregistrer les modifications du DCE ?",
         )
 
 

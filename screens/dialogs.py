@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 
@@ -48,3 +48,16 @@ class TextDialog(ModalScreen[None]):
         with Vertical(classes="dialog tall") as dialog:
             dialog.border_title = self.title_text
             yield Static(self.text)  # type: ignore[arg-type]
+
+
+def leave_screen(screen: Screen, *, unsaved: bool, title: str, question: str) -> None:
+    """Go back; with unsaved work, only once the buyer has confirmed it may be lost."""
+    if not unsaved:
+        screen.app.pop_screen()
+        return
+
+    def confirmed(yes: bool | None) -> None:
+        if yes:
+            screen.app.pop_screen()
+
+    screen.app.push_screen(ConfirmDialog(title, question, "Quitter"), confirmed)

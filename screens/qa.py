@@ -19,7 +19,7 @@ from models.rules import asker_identified
 from screens.answer import question_text
 from screens.answer_flow import show_draft
 from screens.dce import DeadlineDecision, ask_deadline_rule
-from screens.dialogs import ConfirmDialog
+from screens.dialogs import ConfirmDialog, leave_screen
 from screens.widgets import Footer, StoreWork
 
 
@@ -143,17 +143,9 @@ class QaEditorScreen(StoreWork, Screen[None]):
         show_draft(self, result.draft, self.question.consultation_id)
 
     def action_leave(self) -> None:
-        if not self.query_one("#answer", TextArea).text.strip():
-            self.app.pop_screen()
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.app.pop_screen()
-
-        self.app.push_screen(
-            ConfirmDialog(
-                "Réponse non enregistrée", "Quitter sans ajouter la réponse au DCE ?", "Quitter"
-            ),
-            confirmed,
+        leave_screen(
+            self,
+            unsaved=bool(self.query_one("#answer", TextArea).text.strip()),
+            title="Réponse non enregistrée",
+            question="Quitter sans ajouter la réponse au DCE ?",
         )
