@@ -3,7 +3,6 @@
 Each sample is a new Python process, run headless, that prints the wall-clock time at which
 its frame is painted and leaves at once (os._exit: tearing down is not counted):
 - minimal: a Textual app showing one label;
-- frame: our app's first dashboard frame;
 - snapshot: the dashboard painted with the first page of the previous run (tui/snapshot.py),
   the normal case from the second start on;
 - fresh: the dashboard painted with the store's answer, snapshot present;
@@ -58,12 +57,9 @@ from tui.snapshot import StartupSnapshot
 MODE = sys.argv[1]
 args = build_parser().parse_args([])
 class Timed(MessagerieApp):
-    def on_mount(self):  # Textual calls MessagerieApp.on_mount too (handlers follow the MRO)
-        if MODE == "frame":
-            self.call_after_refresh(painted)
     def on_dashboard_screen_page_shown(self, event):
-        if event.stale == (MODE == "snapshot"):
-            self.call_after_refresh(painted)
+        if event.stale == (MODE == "snapshot"):  # posted once the page has been painted
+            painted()
 app = Timed(open_store=lambda: open_store_for(args), snapshot=StartupSnapshot(None, None))
 app.run(headless=True)
 """
@@ -106,20 +102,19 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         timings: dict[str, list[float]] = {
-            name: [] for name in ("minimal", "frame", "snapshot", "fresh", "first start")
+            name: [] for name in ("minimal", "snapshot", "fresh", "first start")
         }
         for _ in range(runs):  # interleaved, so that machine noise hits every kind alike
             timings["minimal"].append(sample(MINIMAL, env=env))
             shutil.rmtree(cache, ignore_errors=True)
             timings["first start"].append(sample(DASHBOARD, "fresh", env=env))
-            for mode in ("frame", "snapshot", "fresh"):
+            for mode in ("snapshot", "fresh"):
                 timings[mode].append(sample(DASHBOARD, mode, env=env))
     medians = {name: statistics.median(values) for name, values in timings.items()}
     base = medians["minimal"]
     print(f"runs: {runs} of each, headless, demo database (1,395 consultations) on SQLite")
     print(f"minimal Textual app, first frame:          {base:.3f} s")
     for name, label in (
-        ("frame", "messagerie, first dashboard frame:"),
         ("snapshot", "messagerie, dashboard painted (snapshot):"),
         ("fresh", "messagerie, fresh page from the store:"),
         ("first start", "messagerie, fresh page, no snapshot yet:"),

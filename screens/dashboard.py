@@ -266,10 +266,10 @@ class DashboardScreen(Screen[None]):
         results.border_subtitle = f"Page {query.page} sur {page.page_count}" + (
             " · actualisation…" if stale else ""
         )
-        self.post_message(self.PageShown(stale))
+        self.call_after_refresh(self.post_message, self.PageShown(stale))
 
     class PageShown(Message):
-        """Posted once a page of results is on screen (tests and benchmarks wait for it)."""
+        """Posted once a page of results has been painted (tests and benchmarks wait for it)."""
 
         def __init__(self, stale: bool) -> None:
             super().__init__()
