@@ -2,7 +2,7 @@
 
 Guide, case A: copy the question, anonymise it, add the answer, save as PDF; a later
 document replaces the earlier one ("Version n°2"). LEGAL.md rule 4: the questions come
-here already anonymised (see `letters.anonymise.identity_leaks`).
+here already anonymised (see `models.anonymise.identity_leaks`).
 """
 
 from __future__ import annotations

@@ -242,3 +242,63 @@ def store_document(
     with store.engine.begin() as connection:
         (info,) = insert_documents(connection, [document])
     return info
+
+
+# --- Reading: the "espace documentaire" -------------------------------------------------------
+
+DOCUMENT_COLUMNS = (
+    document_table.c.id,
+    document_table.c.filename,
+    document_table.c.sha256,
+    document_table.c.size,
+    document_table.c.media_type,
+    document_table.c.antivirus,
+    document_table.c.origin,
+    document_table.c.created_at,
+)
+
+
+def _info(row: sa.Row) -> DocumentInfo:
+    return DocumentInfo(
+        id=row.id,
+        filename=row.filename,
+        sha256=row.sha256,
+        size=row.size,
+        media_type=row.media_type,
+        antivirus=AntivirusVerdict(row.antivirus),
+        origin=DocumentOrigin(row.origin),
+        created_at=row.created_at,
+    )
+
+
+def document_infos(store: Store, ids: Sequence[int]) -> tuple[DocumentInfo, ...]:
+    """The documents `ids`, in that order (a missing one is left out)."""
+    if not ids:
+        return ()
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(*DOCUMENT_COLUMNS).where(document_table.c.id.in_(ids))
+        ).all()
+    found = {row.id: _info(row) for row in rows}
+    return tuple(found[i] for i in ids if i in found)
+
+
+def document_space(
+    store: Store, consultation_id: int, *, text: str = "", limit: int = 50
+) -> tuple[DocumentInfo, ...]:
+    """The consultation's "espace documentaire" (DCE pieces, generated letters, earlier
+    attachments), newest first, filtered by file name; one SQL page of `limit` rows.
+    Infected files never reach the store, so every row here can be attached."""
+    query = sa.select(*DOCUMENT_COLUMNS).where(
+        document_table.c.consultation_id == consultation_id,
+        document_table.c.origin != DocumentOrigin.REPLY,
+    )
+    for word in text.split():
+        query = query.where(document_table.c.filename.icontains(word, autoescape=True))
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            query.order_by(document_table.c.created_at.desc(), document_table.c.id.desc()).limit(
+                limit
+            )
+        ).all()
+    return tuple(_info(row) for row in rows)

@@ -99,7 +99,6 @@ def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftVie
     now = datetime.now(UTC)
     recipients = unique_recipients(request.recipients)
     with store.engine.begin() as connection:
-        domain = _sender_domain(connection, request.consultation_id)
         message_id = connection.execute(
             sa.insert(message)
             .values(
@@ -122,11 +121,13 @@ def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftVie
             connection.execute(
                 sa.insert(message_lot), [{"message_id": message_id, "lot_id": i} for i in lot_ids]
             )
-        if recipients:
-            connection.execute(
-                sa.insert(recipient),
-                [_recipient_row(message_id, recipient, domain, now) for recipient in recipients],
-            )
+        insert_recipients(
+            connection,
+            message_id,
+            recipients,
+            sender_domain(connection, request.consultation_id),
+            now,
+        )
         audit = [
             {
                 "action": "draft.create",
@@ -160,6 +161,20 @@ def list_drafts(store: Store, consultation_id: int) -> tuple[DraftView, ...]:
         return _load_drafts(connection, consultation_id)
 
 
+def insert_recipients(
+    connection: Connection,
+    message_id: int,
+    recipients: Sequence[DraftRecipient],
+    domain: str,
+    now: datetime,
+) -> None:
+    """Held recipients, each with its secret token and its own stable Message-ID."""
+    if recipients:
+        connection.execute(
+            sa.insert(recipient), [_recipient_row(message_id, r, domain, now) for r in recipients]
+        )
+
+
 def _recipient_row(
     message_id: int, recipient: DraftRecipient, domain: str, now: datetime
 ) -> dict[str, object]:
@@ -176,7 +191,7 @@ def _recipient_row(
     }
 
 
-def _sender_domain(connection: Connection, consultation_id: int) -> str:
+def sender_domain(connection: Connection, consultation_id: int) -> str:
     sender = connection.execute(
         sa.select(purchasing_entity.c.sender_email)
         .join(consultation, consultation.c.entity_id == purchasing_entity.c.id)

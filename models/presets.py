@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from models.enums import MessageType, SendMode
 
 BODY_PLACEHOLDER = "[Contenu du message à renseigner]"
+SUBJECT_PLACEHOLDER = "[objet à adapter]"
 GREETING = "Bonjour,"
 CLOSING = "Merci de votre intérêt pour cette consultation citée en référence."
 

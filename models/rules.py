@@ -360,7 +360,7 @@ class MessageFacts:
     recipients: int = 0  # distinct recipient addresses (rules 1, 4, 10)
     register_addresses: int = 0  # union of the three registers, de-duplicated (rules 1, 10)
     single_answer_reason: str = ""  # rule 1: why only some companies are answered
-    asker_leaks: tuple[str, ...] = ()  # rule 4: letters.anonymise.identity_leaks
+    asker_leaks: tuple[str, ...] = ()  # rule 4: models.anonymise.identity_leaks
     dce_changed: bool = False  # rule 3: the modification changes the DCE
     reply_deadline: datetime | None = None  # rule 5
     batch_reply_deadlines: tuple[datetime | None, ...] = ()  # rule 5: the whole batch

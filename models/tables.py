@@ -250,6 +250,8 @@ class Message(SQLModel, table=True):
     author: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utc_now)
     queued_at: datetime | None = None
+    # The type's mandatory mentions (motifs, attributaire…), by key (models/compose.py).
+    mentions: dict[str, str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     # Subject and body folded without case or accents, for the tracking table's text filter.
     search_text: str = Field(sa_column=text_column())
 

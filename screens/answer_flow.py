@@ -77,17 +77,20 @@ def _create(screen: StoreWork, question: RegisterRow, reason: str | None) -> Non
 
 
 def show_draft(screen: StoreWork, draft: DraftView, consultation_id: int) -> None:
-    """Tell the buyer where the draft is, and show it on the consultation screen."""
+    """Open the prepared draft in the message form, over the consultation screen (where it
+    stays in « Brouillons de messages » if the buyer leaves without sending)."""
     from screens.consultation import ConsultationScreen
+    from screens.message_form import MessageFormScreen
 
     app = screen.app  # type: ignore[attr-defined]
     app.notify(
         f"Brouillon « {draft.type.label} » préparé pour {len(draft.recipients)} "
-        "destinataire(s) ; il figure dans « Brouillons de messages ».",
+        "destinataire(s) : vérifiez-le, puis envoyez-le (^e).",
         title="Brouillon enregistré",
     )
     # The flow's screen (register, DCE, Q/A editor) gives way to the consultation.
     app.switch_screen(ConsultationScreen(consultation_id))
+    app.push_screen(MessageFormScreen(consultation_id, draft_id=draft.id))
 
 
 def send_modification_draft(screen: StoreWork, consultation_id: int, *, origin: str) -> None:

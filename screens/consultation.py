@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Header, OptionList, Static
+from textual.widgets.option_list import Option
 
 from models.consultations import ConsultationDetail, consultation_detail
 from models.drafts import DraftView, list_drafts
-from models.enums import RegisterKind
+from models.enums import MessageType, RegisterKind
 from models.formatting import lot_label, paris_minutes
+from models.presets import SUBJECT_PLACEHOLDER
 from models.suites import mask_access_code
 from screens.widgets import Footer, StoreWork
+
+# Message types offered from the palette with their presets (the guide's cases C to I).
+FLOW_TYPES = (
+    MessageType.INVITATION,
+    MessageType.MODIFICATION,
+    MessageType.COMPLEMENT_REQUEST,
+    MessageType.REJECTION,
+    MessageType.AWARD,
+    MessageType.NOTIFICATION,
+    MessageType.CANCELLATION,
+)
+
+FLOW_TITLES = {MessageType.INVITATION: "Envoyer une invitation à concourir"}
 
 
 def detail_text(detail: ConsultationDetail) -> Text:
@@ -43,19 +61,28 @@ def detail_text(detail: ConsultationDetail) -> Text:
     return text
 
 
-def drafts_text(drafts: tuple[DraftView, ...]) -> Text:
-    if not drafts:
-        return Text("Aucun brouillon.", style="dim")
-    text = Text()
-    for draft in drafts:
-        text.append(f"• {draft.type.label}", style="bold")
-        text.append(f" — {draft.subject}\n  ")
-        text.append(
-            f"{len(draft.recipients)} destinataire(s) · {', '.join(draft.lots)} · "
-            f"{paris_minutes(draft.created_at)} · {draft.author}\n",
-            style="dim",
-        )
+def draft_text(draft: DraftView) -> Text:
+    text = Text(f"{draft.type.label}", style="bold")
+    text.append(f" — {draft.subject}\n")
+    text.append(
+        f"{len(draft.recipients)} destinataire(s) · {', '.join(draft.lots)} · "
+        f"{paris_minutes(draft.created_at)} · {draft.author}",
+        style="dim",
+    )
     return text
+
+
+class DraftList(OptionList):
+    """Brouillons de messages: Entrée reopens one in the message form."""
+
+    def __init__(self, id: str, classes: str) -> None:
+        super().__init__(id=id, classes=classes, compact=True)
+        self.drafts: tuple[DraftView, ...] = ()
+
+    def show(self, drafts: tuple[DraftView, ...]) -> None:
+        self.drafts = drafts
+        self.set_options([Option(draft_text(draft)) for draft in drafts])
+        self.border_subtitle = "Entrée : reprendre" if drafts else "Aucun brouillon"
 
 
 class ConsultationScreen(StoreWork, Screen[None]):
@@ -69,6 +96,9 @@ class ConsultationScreen(StoreWork, Screen[None]):
         Binding("p", "register('deposit')", "Dépôts", tooltip="Registre des dépôts"),
         Binding("d", "documents", "DCE", tooltip="Documents de la consultation"),
         Binding("s", "create_suite", "Suite", tooltip="Créer une suite"),
+        Binding("m", "message", "Message", tooltip="Envoyer un message"),
+        Binding("i", "invitation", "Invitation", tooltip="Envoyer une invitation à concourir"),
+        Binding("b", "focus_drafts", "Brouillons", tooltip="Brouillons de messages"),
         Binding("f5", "refresh", "Actualiser", show=False),
     ]
 
@@ -83,7 +113,7 @@ class ConsultationScreen(StoreWork, Screen[None]):
             yield Static("Chargement…", id="identity", classes="section")
             yield Static("", id="registers", classes="section")
             yield Static("", id="exchanges", classes="section")
-            yield Static("", id="drafts", classes="section")
+            yield DraftList(id="drafts", classes="section")
             yield Static("", id="suites", classes="section")
         yield Footer(compact=True)
 
@@ -123,8 +153,14 @@ class ConsultationScreen(StoreWork, Screen[None]):
                 f"Dépôts ({counts[RegisterKind.DEPOSIT]}) (p)"
             )
         )
-        self.query_one("#exchanges", Static).update(Text("Documents de la consultation (d)"))
-        self.query_one("#drafts", Static).update(drafts_text(drafts))
+        self.query_one("#exchanges", Static).update(
+            Text(
+                "Envoyer un message (m)"
+                + (" | Envoyer une invitation à concourir (i)" if detail.restricted else "")
+                + " | Documents de la consultation (d)"
+            )
+        )
+        self.query_one(DraftList).show(drafts)
         suites = Text("Créer une suite (s)\n")
         for suite in detail.suites:
             suites.append(f"• {suite.reference} | {suite.title}\n")
@@ -139,6 +175,56 @@ class ConsultationScreen(StoreWork, Screen[None]):
         from screens.dce import DceScreen
 
         self.app.push_screen(DceScreen(self.consultation_id))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if isinstance(event.option_list, DraftList):
+            draft = event.option_list.drafts[event.option_index]
+            self.open_form(draft_id=draft.id)
+
+    def action_focus_drafts(self) -> None:
+        drafts = self.query_one(DraftList)
+        drafts.focus()
+        if drafts.highlighted is None and drafts.option_count:
+            drafts.highlighted = 0
+
+    def open_form(self, **options: object) -> None:
+        from screens.message_form import MessageFormScreen
+
+        self.app.push_screen(MessageFormScreen(self.consultation_id, **options))  # type: ignore[arg-type]
+
+    def action_message(self) -> None:
+        self.open_form()
+
+    def action_invitation(self) -> None:
+        if self.detail is not None and not self.detail.restricted:
+            self.notify(
+                "Les invitations à concourir se font depuis une suite ou une procédure restreinte.",
+                title="Invitation à concourir",
+            )
+            return
+        self.open_form(message_type=MessageType.INVITATION)
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """The message flows of the guide, under the platform's labels."""
+        flows = [
+            ("Envoyer un message", "Courrier libre", {}),
+            (
+                "Négociation simple",
+                "Courrier libre (et non « Demande de négociation ») : adaptez l'objet",
+                {"subject": f"Négociation : {SUBJECT_PLACEHOLDER}", "reply_allowed": True},
+            ),
+        ] + [
+            (
+                FLOW_TITLES.get(kind, kind.label),
+                "Messagerie sécurisée, type pré-sélectionné",
+                {"message_type": kind},
+            )
+            for kind in FLOW_TYPES
+        ]
+        return [
+            (title, help_text, functools.partial(self.open_form, **options))
+            for title, help_text, options in flows
+        ]
 
     def action_create_suite(self) -> None:
         from screens.suite import SuiteScreen

@@ -103,6 +103,7 @@ class ResultsList(OptionList):
         Binding("d", "open('details')", "Détails", tooltip="Détails (ou Entrée)"),
         Binding("q", "open('questions')", "Questions", tooltip="Questions"),
         Binding("m", "open('modify')", "Modifier", tooltip="Modifier (DCE)"),
+        Binding("e", "open('messaging')", "Messagerie", tooltip="Messagerie sécurisée"),
         Binding("home", "screen.first_page", "Première page", show=False),
         Binding("end", "screen.last_page", "Dernière page", show=False),
     ]
@@ -166,6 +167,10 @@ class ResultsList(OptionList):
             from screens.dce import DceScreen
 
             self.app.push_screen(DceScreen(consultation_id))
+        elif action == "messaging":
+            from screens.message_form import MessageFormScreen
+
+            self.app.push_screen(MessageFormScreen(consultation_id))
 
 
 class DashboardScreen(Screen[None]):

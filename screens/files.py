@@ -16,6 +16,7 @@ class FilePicker(ModalScreen[Path | None]):
     """Type a path, or walk the folders: Enter on a file picks it."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+    AUTO_FOCUS = "#path"  # typing a path is the quickest way, over SSH too
 
     def __init__(self, title: str, start: Path | None = None) -> None:
         super().__init__()

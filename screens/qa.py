@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Label, Static, TextArea
 
-from letters.anonymise import identity_leaks
 from letters.publish import AnswerPublished, AnswerToAll, publish_answer_to_all
+from models.anonymise import identity_leaks
 from models.consultations import ConsultationDetail, consultation_detail
 from models.registers import RegisterRow
 from models.rules import asker_identified

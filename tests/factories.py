@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from models.enums import ConsultationStatus, Procedure, RegisterKind
+from models.enums import ConsultationStatus, MessageType, Procedure, RegisterKind, SendMode
 from models.store import Store
 from models.tables import (
+    Attachment,
     Company,
     Consultation,
+    Document,
     Lot,
+    Message,
+    MessageLot,
     Organisation,
     PurchasingEntity,
+    Recipient,
     RegisterEntry,
+    table_of,
 )
 from models.text import search_text
 
@@ -107,3 +114,65 @@ def add_register_entries(
                 for kind in kinds
             ],
         )
+
+
+@dataclass(frozen=True)
+class QueuedView:
+    type: MessageType
+    subject: str
+    recipients: tuple[str, ...]
+    lots: tuple[int, ...]
+    send_mode: SendMode
+    reply_allowed: bool
+    reply_deadline: datetime | None
+    mentions: dict[str, str]
+    attachments: tuple[str, ...]
+
+
+def queued_messages(
+    store: Store, consultation_id: int, author: str = "marie.dupont"
+) -> list[QueuedView]:
+    """The consultation's queued messages by `author` (the test's buyer; the demo has others),
+    oldest first, as the outbox will see them."""
+    message, recipient = table_of(Message), table_of(Recipient)
+    message_lot, lot = table_of(MessageLot), table_of(Lot)
+    attachment, document = table_of(Attachment), table_of(Document)
+    views = []
+    with store.engine.connect() as connection:
+        for row in connection.execute(
+            select(message)
+            .where(
+                message.c.consultation_id == consultation_id,
+                message.c.state == "queued",
+                message.c.author == author,
+            )
+            .order_by(message.c.id)
+        ):
+
+            def column(query, key, message_id=row.id):  # type: ignore[no-untyped-def]
+                return tuple(connection.execute(query.where(key == message_id)).scalars())
+
+            views.append(
+                QueuedView(
+                    type=MessageType(row.type),
+                    subject=row.subject,
+                    recipients=column(
+                        select(recipient.c.email)
+                        .where(recipient.c.delivery_state == "queued")
+                        .order_by(recipient.c.email),
+                        recipient.c.message_id,
+                    ),
+                    lots=column(
+                        select(lot.c.number).join(message_lot).order_by(lot.c.number),
+                        message_lot.c.message_id,
+                    ),
+                    send_mode=SendMode(row.send_mode),
+                    reply_allowed=row.reply_allowed,
+                    reply_deadline=row.reply_deadline,
+                    mentions=row.mentions or {},
+                    attachments=column(
+                        select(document.c.filename).join(attachment), attachment.c.message_id
+                    ),
+                )
+            )
+    return views

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TextArea
 
 
 async def settle(pilot: Pilot) -> None:
@@ -22,3 +22,23 @@ def quiet_cursor(pilot: Pilot) -> None:
     """No blinking cursor, so that screenshots are stable."""
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
+    for area in pilot.app.screen.query(TextArea):
+        area.cursor_blink = False
+
+
+BODY_TEXT = "Bonjour,\n\nNotre message."
+
+
+async def fill_body(pilot: Pilot, text: str = BODY_TEXT) -> None:
+    """Replace the message form's body, as the buyer would: select all (F7), then type."""
+    pilot.app.screen.query_one("#body").focus()
+    await pilot.press("f7", "delete", *("enter" if char == "\n" else char for char in text))
+    await pilot.pause(0.3)  # the live checks run after a short quiet time
+
+
+async def send_form(pilot: Pilot, body: str | None = BODY_TEXT) -> None:
+    """Fill the body when asked, then "Envoyer" (^e) and wait for the store."""
+    if body is not None:
+        await fill_body(pilot, body)
+    await pilot.press("ctrl+e")
+    await settle(pilot)

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 
-from letters.anonymise import identity_leaks
 from letters.qa import QaDocument, QaItem, qa_context, qa_filename, render_qa_document
 from letters.render import (
     TemplateProblem,
@@ -24,6 +23,7 @@ from letters.render import (
     render_html,
     render_pdf,
 )
+from models.anonymise import identity_leaks
 
 PARIS = ZoneInfo("Europe/Paris")
 HOSTILE = """<script>alert(1)</script> & "quotes" 'apostrophes'"""

@@ -1,4 +1,4 @@
-"""How the dashboard looks, at 80×24 and 120×40 (pytest-textual-snapshot)."""
+"""How the screens look, at 80×24 and 120×40 (pytest-textual-snapshot)."""
 
 import pytest
 
@@ -44,6 +44,7 @@ async def wines(pilot, *keys):
         ("answer_dialog", ("q", "enter")),
         ("dce", ("m",)),
         ("suite_form", ("d", "s")),
+        ("message_form", ("e",)),
     ],
 )
 def test_workspace_screens_80x24(snap_compare, demo_app, name, keys):
@@ -51,3 +52,17 @@ def test_workspace_screens_80x24(snap_compare, demo_app, name, keys):
         await wines(pilot, *keys)
 
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_message_form(snap_compare, demo_app, size):
+    """ "Messagerie sécurisée" on 2025VINS, with the dépôts added and the live checks shown."""
+
+    async def run_before(pilot):
+        await wines(pilot, "e")
+        await pilot.press("f3", "p")
+        await settle(pilot)
+        await pilot.pause(0.4)  # the live checks run after a short quiet time
+        quiet_cursor(pilot)
+
+    assert snap_compare(demo_app, terminal_size=size, run_before=run_before)

@@ -13,7 +13,7 @@ from textual.widgets import Checkbox, DataTable, Input, SelectionList, TextArea,
 
 from models.dce import current_dce, dce_history
 from models.drafts import list_drafts
-from models.enums import MessageType, RegisterKind
+from models.enums import MessageType, RegisterKind, SendMode
 from models.registers import list_register, register_addresses
 from models.suites import mask_access_code
 from models.tables import AuditEntry, Consultation, RegisterEntry, SuiteCandidate, table_of
@@ -21,10 +21,12 @@ from screens.answer import AnswerDialog, SingleAnswerReasonDialog
 from screens.consultation import ConsultationScreen
 from screens.dce import DceScreen
 from screens.files import FilePicker
+from screens.message_form import MessageFormScreen
 from screens.qa import QaEditorScreen
 from screens.registers import EntryForm, RegisterScreen
 from screens.suite import AccessCodeDialog, SuiteScreen
-from tests.pilot import settle
+from tests.factories import queued_messages
+from tests.pilot import send_form, settle
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
@@ -81,13 +83,15 @@ async def test_case_b_answers_the_asker_only_with_a_reason(workspace, workspace_
         assert isinstance(pilot.app.screen, SingleAnswerReasonDialog)
         await pilot.press("enter", "ctrl+s")  # the first reason: "données personnelles"
         await settle(pilot)
+        assert isinstance(pilot.app.screen, MessageFormScreen)  # the draft, ready to check
+        await send_form(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)
-    (draft,) = list_drafts(workspace, cid)
-    assert draft.type is MessageType.ANSWER
-    assert draft.recipients == (question.contact_email,)
-    assert ("rule.override", 1, "La réponse contient des données personnelles") in audit_rows(
-        workspace, cid
-    )
+    assert list_drafts(workspace, cid) == ()
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.type is MessageType.ANSWER and sent.send_mode is SendMode.WITH_AR
+    assert sent.recipients == (question.contact_email,)
+    overrides = [row for row in audit_rows(workspace, cid) if row.action == "rule.override"]
+    assert overrides == [("rule.override", 1, "La réponse contient des données personnelles")]
 
 
 async def test_case_a_question_to_qa_pdf_in_the_dce_and_draft_to_all(workspace, workspace_app):
@@ -116,6 +120,8 @@ async def test_case_a_question_to_qa_pdf_in_the_dce_and_draft_to_all(workspace, 
         await pilot.press(*"Les cartons de six sont acceptés.")
         await pilot.press("ctrl+s")
         await settle(pilot)
+        assert isinstance(pilot.app.screen, MessageFormScreen)
+        await send_form(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)
     version = current_dce(workspace, cid)
     (piece,) = [p for p in version.pieces if p.path.startswith("Questions-reponses_")]
@@ -126,9 +132,9 @@ async def test_case_a_question_to_qa_pdf_in_the_dce_and_draft_to_all(workspace, 
     assert "Les cartons de six sont acceptés." in text
     assert question.question_text.split()[0] in text
     assert question.company_name not in text
-    (draft,) = list_drafts(workspace, cid)
-    assert draft.type is MessageType.MODIFICATION
-    assert sorted(draft.recipients) == sorted(a.email for a in registered)
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.type is MessageType.MODIFICATION and not sent.reply_allowed
+    assert sent.recipients == tuple(sorted(a.email for a in registered))
 
 
 @pytest.fixture
@@ -195,15 +201,17 @@ async def test_case_c_add_delete_replace_replace_all_history(workspace, workspac
         assert pilot.app.screen.query_one("#notify", Checkbox).value  # "Envoi…" checked
         await pilot.press("v")
         await settle(pilot)
+        assert isinstance(pilot.app.screen, MessageFormScreen)
+        await send_form(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)
     history = dce_history(workspace, cid)
     assert [v.number for v in history] == [3, 2, 1]
     assert [p.path for p in history[-1].pieces] == ["RC_2026.pdf", "CCAP_2026.pdf"]
     old_rc = history[-1].pieces[0]
     assert workspace.blobs.read(old_rc.sha256).startswith(b"%PDF")  # never overwritten
-    (draft,) = list_drafts(workspace, cid)
-    assert draft.type is MessageType.MODIFICATION
-    assert len(draft.recipients) == len(register_addresses(workspace, cid, tuple(RegisterKind)))
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.type is MessageType.MODIFICATION and sent.lots == ()  # "Tous les lots"
+    assert len(sent.recipients) == len(register_addresses(workspace, cid, tuple(RegisterKind)))
 
 
 async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace_app):

@@ -16,8 +16,10 @@ from tui.actor import current_actor
 from tui.commands import binding_commands
 
 if TYPE_CHECKING:
+    from letters.intake import IntakeOptions
     from models.store import Store
     from models.views import DashboardPage
+    from tui.settings import Settings
     from tui.snapshot import StartupSnapshot
 
 T = TypeVar("T")
@@ -36,6 +38,7 @@ class MessagerieApp(App[None]):
         open_store: Callable[[], Store],
         snapshot: StartupSnapshot | None = None,
         actor: str | None = None,
+        settings: Callable[[], Settings] | None = None,
     ) -> None:
         super().__init__()
         self.actor = actor or current_actor()
@@ -43,6 +46,8 @@ class MessagerieApp(App[None]):
         self._snapshot = snapshot
         self._store: Store | None = None
         self._store_lock = threading.Lock()
+        self._load_settings = settings
+        self._settings: Settings | None = None
         # Why the app stopped early (the store could not be opened), for the CLI to print.
         self.failure: str | None = None
 
@@ -62,6 +67,21 @@ class MessagerieApp(App[None]):
             self.failure = str(error)
             self.call_from_thread(self.exit, return_code=2)
             return None
+
+    def settings(self) -> Settings:
+        """The MESSAGERIE_* settings, read on first use (pydantic is slow to import)."""
+        if self._settings is None:
+            from tui.settings import Settings
+
+            self._settings = self._load_settings() if self._load_settings else Settings()
+        return self._settings
+
+    def intake_options(self) -> IntakeOptions:
+        """Antivirus and size limit for attachments (call from a worker)."""
+        from letters.intake import IntakeOptions
+
+        settings = self.settings()
+        return IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
 
     def cached_start_page(self) -> DashboardPage | None:
         """The dashboard's first page as last seen, to paint before the store answers."""

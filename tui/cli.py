@@ -92,6 +92,7 @@ def run_tui(args: argparse.Namespace) -> int:
     app = MessagerieApp(
         open_store=lambda: open_store_for(args),
         snapshot=StartupSnapshot(args.db, args.data_dir),
+        settings=lambda: load_settings(args),
     )
     app.run()
     if app.failure:

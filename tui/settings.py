@@ -32,6 +32,15 @@ class Settings(BaseSettings):
         description="The clamd antivirus: unix:///path/clamd.ctl, tcp://host:3310, or 'off' "
         "(files are then marked « non analysé »).",
     )
+    attachment_max_mb: float = Field(
+        default=20,
+        gt=0,
+        description="Largest attachment accepted by the message form, in megabytes.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Base of the recipients' personal links (the recipients' web page).",
+    )
     user: str = Field(
         default_factory=default_actor,
         description="Name recorded as the author in the audit log (default: the login name).",

@@ -1,0 +1,108 @@
+"""What the message form costs the store with 100,000 messages in it.
+
+Builds the demo on a SQLite file, then copies its messages (with their recipients) until the
+store holds `--messages` of them, a tenth of the copies being rejection letters of the busiest
+consultation (the worst case of LEGAL rule 8's query). Then times, on that consultation:
+- opening the form: load_context (consultation, registers, candidates, rejections, askers);
+- one live check: check_form, as run after each pause in typing;
+- Envoyer: queue_message (checks again, then one transaction).
+Not a test: it prints medians.
+
+    python bench/message_form.py [--messages 100000] [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
+
+from models.compose import check_form, load_context, preset_form, queue_message
+from models.demo import seed_demo
+from models.enums import MessageState, MessageType
+from models.store import open_store
+from models.tables import Message, Recipient, table_of
+
+message = table_of(Message)
+recipient = table_of(Recipient)
+
+
+def fill(store, total: int) -> int:  # type: ignore[no-untyped-def]
+    """Copy the demo's messages until there are `total`; return the busiest consultation."""
+    with store.engine.begin() as connection:
+        busiest = connection.execute(
+            sa.select(message.c.consultation_id)
+            .group_by(message.c.consultation_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+        ).scalar_one()
+        template = connection.execute(sa.select(message).limit(1)).one()._asdict()
+        count = connection.execute(sa.select(sa.func.count()).select_from(message)).scalar_one()
+        rows = []
+        for number in range(total - count):
+            row = {key: value for key, value in template.items() if key != "id"}
+            if number % 10 == 0:
+                row.update(consultation_id=busiest, type=MessageType.REJECTION)
+            row.update(state=MessageState.QUEUED, queued_at=datetime.now(UTC))
+            rows.append(row)
+        for start in range(0, len(rows), 5000):
+            connection.execute(sa.insert(message), rows[start : start + 5000])
+    return busiest
+
+
+def median_ms(call, runs: int) -> float:  # type: ignore[no-untyped-def]
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=15)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(f"sqlite:///{folder}/bench.sqlite3", upgrade=True)
+        seed_demo(store, today=date(2026, 11, 27))
+        cid = fill(store, options.messages)
+        context = load_context(store, cid)
+        form = replace(
+            preset_form(context, MessageType.CANCELLATION),
+            body="Bonjour,\n\nLa procédure est déclarée sans suite.",
+            mentions={"reasons": "Besoin disparu"},
+        )
+        now = datetime.now(UTC)
+        with store.engine.connect() as connection:
+            total = connection.execute(sa.select(sa.func.count()).select_from(message)).scalar()
+            rejections = connection.execute(
+                sa.select(sa.func.count()).where(
+                    message.c.consultation_id == cid, message.c.type == MessageType.REJECTION
+                )
+            ).scalar()
+        print(
+            f"{total:,} messages; consultation {context.detail.reference}, "
+            f"{len(context.addresses)} register addresses, {rejections:,} rejection letters"
+        )
+        for label, call in (
+            ("open the form (load_context)", lambda: load_context(store, cid)),
+            ("one live check (check_form)", lambda: check_form(form, context, now)),
+            ("Envoyer (queue_message)", lambda: queue_message(store, form, actor="bench")),
+        ):
+            print(f"{label + ':':31}{median_ms(call, options.runs):7.2f} ms")
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

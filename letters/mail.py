@@ -1,0 +1,219 @@
+"""The e-mail a recipient receives for a secure message (ARCHITECTURE.md, "Messages and
+their life").
+
+`render_email` builds a stdlib `EmailMessage` (policy SMTP), multipart/alternative text +
+HTML from the jinja2 templates in `letters/templates/mail/`:
+
+- avec accusé de réception: a notice with the recipient's personal link; the content and the
+  attachments stay on the recipients' web page, whose first opening is the AR;
+- simple: the content, the mandatory mentions and the attachments travel in the e-mail.
+
+Both end with the reply information and the contextual block. No Textual, no database here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from models.enums import AntivirusVerdict, SendMode
+from models.formatting import paris_minutes, size_text
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+CONTEXT_HEADING = "Consultation concernée par cet échange"
+LINK_PLACEHOLDER = "[lien personnel créé à l'envoi]"
+NO_REPLY = "Ce message n'appelle pas de réponse par ce canal."
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+    autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class ContextBlock:
+    """The "bloc contextuel" appended to every message, in the e-mail and on the web page."""
+
+    reference: str
+    title: str
+    object: str
+    bid_deadline: datetime | None  # tz-aware UTC
+    organisation: str
+    entity: str
+
+    def lines(self) -> tuple[tuple[str, str], ...]:
+        """(label, value) in the order the platform prints them."""
+        deadline = paris_minutes(self.bid_deadline) if self.bid_deadline else "non renseignée"
+        return (
+            ("Référence | Intitulé", f"{self.reference} | {self.title}"),
+            ("Objet", self.object),
+            ("Date et heure limite de remise des plis", deadline),
+            ("Organisme | Entité d'achat", f"{self.organisation} | {self.entity}"),
+        )
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    filename: str
+    media_type: str  # e.g. "application/pdf"
+    size: int
+    antivirus: AntivirusVerdict
+    data: bytes | None = None  # None in previews: listed but not attached
+
+
+@dataclass(frozen=True)
+class MailContent:
+    subject: str
+    body: str  # plain text typed by the buyer, paragraphs separated by blank lines
+    type_label: str  # e.g. "Courrier de rejet"
+    send_mode: SendMode
+    reply_allowed: bool
+    reply_deadline: datetime | None
+    context: ContextBlock
+    sender_name: str  # the purchasing entity
+    sender_email: str
+    mentions: tuple[tuple[str, str], ...] = ()  # (label, value) mandatory mentions
+    attachments: tuple[MailAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class MailRecipient:
+    email: str
+    name: str | None = None
+    link: str | None = None  # personal link (WITH_AR mode), e.g. https://host/m/<token>
+    message_id_header: str | None = None  # e.g. "<abc@domain>"
+    reply_to: str | None = None  # reply address for e-mailed replies, when replies are allowed
+
+
+def render_parts(content: MailContent, recipient: MailRecipient) -> tuple[str, str]:
+    """(text, html) bodies exactly as render_email puts them in the message (for the preview)."""
+    _check(content)
+    with_ar = content.send_mode is SendMode.WITH_AR
+    variables = _variables(content, recipient, with_ar)
+    name = "mail/notice" if with_ar else "mail/content"
+    text = _ENVIRONMENT.get_template(f"{name}.txt").render(variables)
+    html = _ENVIRONMENT.get_template(f"{name}.html").render(variables)
+    return _tidy(text), _tidy(html)
+
+
+def render_email(content: MailContent, recipient: MailRecipient) -> EmailMessage:
+    """The e-mail for one recipient, ready for the SMTP relay."""
+    text, html = render_parts(content, recipient)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = formataddr((content.sender_name, content.sender_email))
+    if recipient.name:
+        message["To"] = formataddr((recipient.name, recipient.email))
+    else:
+        message["To"] = recipient.email
+    message["Subject"] = content.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    if recipient.message_id_header:
+        message["Message-ID"] = recipient.message_id_header
+    if content.reply_allowed and recipient.reply_to:
+        message["Reply-To"] = recipient.reply_to
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    if content.send_mode is SendMode.SIMPLE:
+        for attachment in content.attachments:
+            if attachment.data is None:
+                continue
+            maintype, _, subtype = attachment.media_type.partition("/")
+            if not subtype:
+                maintype, subtype = "application", "octet-stream"
+            message.add_attachment(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.filename,
+            )
+    return message
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _check(content: MailContent) -> None:
+    if "\r" in content.subject or "\n" in content.subject:
+        raise ValueError("L'objet du message ne peut pas contenir de retour à la ligne.")
+    if content.send_mode is SendMode.SIMPLE:
+        for attachment in content.attachments:
+            if attachment.antivirus is AntivirusVerdict.INFECTED and attachment.data is not None:
+                raise ValueError(
+                    f"La pièce jointe « {attachment.filename} » est infectée : "
+                    "elle ne peut pas être envoyée."
+                )
+
+
+def _variables(content: MailContent, recipient: MailRecipient, with_ar: bool) -> dict[str, Any]:
+    return {
+        "subject": content.subject,
+        "type_label": content.type_label,
+        "sender_name": content.sender_name,
+        "reference": content.context.reference,
+        "link": recipient.link,
+        "link_placeholder": LINK_PLACEHOLDER,
+        "attachments_phrase": _attachments_phrase(len(content.attachments)),
+        "paragraphs": _paragraphs(content.body),
+        "mentions": [(label, _lines(value)) for label, value in content.mentions],
+        "attachments": [(a.filename, _attachment_note(a)) for a in content.attachments],
+        "reply": _reply_sentence(content, with_ar),
+        "context_heading": CONTEXT_HEADING,
+        "context_lines": content.context.lines(),
+    }
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of typed text, with any line ending, trailing spaces removed."""
+    return [line.rstrip() for line in text.strip().splitlines()]
+
+
+def _paragraphs(text: str) -> list[list[str]]:
+    """Typed text as paragraphs (separated by blank lines), each a list of lines."""
+    blocks = re.split(r"\n[ \t]*\n", "\n".join(_lines(text)))
+    return [_lines(block) for block in blocks if block.strip()]
+
+
+def _attachments_phrase(count: int) -> str:
+    """ "Le contenu de ce message (avec 2 pièces jointes) est accessible"."""
+    if count == 0:
+        return "Le contenu de ce message est accessible"
+    noun = "pièce jointe" if count == 1 else "pièces jointes"
+    return f"Le contenu de ce message (avec {count} {noun}) est accessible"
+
+
+def _attachment_note(attachment: MailAttachment) -> str:
+    note = size_text(attachment.size)
+    if attachment.antivirus is AntivirusVerdict.NOT_SCANNED:
+        note += ", non analysé par l'antivirus"
+    elif attachment.antivirus is AntivirusVerdict.INFECTED:
+        note += ", infecté"
+    return note
+
+
+def _reply_sentence(content: MailContent, with_ar: bool) -> str:
+    if not content.reply_allowed:
+        return NO_REPLY
+    sentence = "Vous pouvez répondre à ce message"
+    if content.reply_deadline:
+        sentence += f" jusqu'au {paris_minutes(content.reply_deadline)}"
+    sentence += " en suivant le lien personnel" if with_ar else " en répondant à ce courriel"
+    return sentence + "."
+
+
+def _tidy(rendered: str) -> str:
+    """At most one blank line in a row, no trailing spaces, one final newline: the form
+    `EmailMessage.get_content()` gives back."""
+    lines = [line.rstrip() for line in rendered.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"

@@ -1,0 +1,89 @@
+"""What one recipient of the message form will receive: the e-mail, in either send mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from letters.mail import ContextBlock, MailAttachment, MailContent, MailRecipient, render_parts
+from models.compose import MENTIONS, ComposeContext, FormInput
+from models.documents import DocumentInfo
+from models.drafts import unique_recipients
+from models.enums import SendMode
+from models.validation import ValidationFailed, parse_paris_datetime
+
+
+def context_block(context: ComposeContext) -> ContextBlock:
+    detail = context.detail
+    return ContextBlock(
+        reference=detail.reference,
+        title=detail.title,
+        object=detail.object,
+        bid_deadline=detail.bid_deadline,
+        organisation=detail.organisation,
+        entity=detail.entity,
+    )
+
+
+def mention_lines(form: FormInput) -> tuple[tuple[str, str], ...]:
+    """The type's mentions the buyer filled, as printed after the body."""
+    return tuple(
+        (mention.label, "Oui" if mention.kind == "flag" else form.mention(mention.key))
+        for mention in MENTIONS.get(form.type, ())
+        if form.mention(mention.key)
+    )
+
+
+def mail_content(
+    context: ComposeContext,
+    form: FormInput,
+    attachments: tuple[DocumentInfo, ...],
+    send_mode: SendMode,
+) -> MailContent:
+    try:
+        deadline = (
+            parse_paris_datetime(form.reply_deadline) if form.reply_deadline.strip() else None
+        )
+    except ValidationFailed:
+        deadline = None  # the form shows the error; the preview shows no deadline
+    return MailContent(
+        subject=" ".join(form.subject.split()),
+        body=form.body,
+        type_label=form.type.label,
+        send_mode=send_mode,
+        reply_allowed=form.reply_allowed,
+        reply_deadline=deadline,
+        context=context_block(context),
+        sender_name=context.detail.entity,
+        sender_email=context.detail.sender_email,
+        mentions=mention_lines(form),
+        attachments=tuple(
+            MailAttachment(d.filename, d.media_type, d.size, d.antivirus) for d in attachments
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def preview(
+    context: ComposeContext,
+    form: FormInput,
+    attachments: tuple[DocumentInfo, ...],
+    *,
+    recipient_index: int,
+    send_mode: SendMode,
+) -> Preview | None:
+    """The e-mail of the form's recipient number `recipient_index`; None without recipients.
+    The personal link is created when the message is queued: the preview shows where it goes."""
+    recipients = unique_recipients(form.recipients)
+    if not recipients:
+        return None
+    chosen = recipients[recipient_index % len(recipients)]
+    content = mail_content(context, form, attachments, send_mode)
+    text, html = render_parts(content, MailRecipient(chosen.email, chosen.contact_name))
+    return Preview(to=chosen.email, subject=content.subject, text=text, html=html)

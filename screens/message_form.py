@@ -1,0 +1,661 @@
+""" "Messagerie sécurisée": the message form (type, lots, recipients, options, subject, body,
+mentions, attachments), checked live against LEGAL.md, previewed, saved or queued."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import (
+    Checkbox,
+    Header,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Select,
+    SelectionList,
+    Static,
+    TextArea,
+)
+from textual.widgets.option_list import Option
+
+from letters.preview import context_block
+from models.compose import (
+    FORM_LABELS,
+    MENTIONS,
+    ComposeContext,
+    FormCheck,
+    FormInput,
+    FormRefused,
+    QueuedMessage,
+    change_type,
+    check_form,
+    form_attachments,
+    load_context,
+    load_form,
+    preset_form,
+    queue_message,
+    save_draft,
+)
+from models.documents import DocumentInfo
+from models.drafts import DraftRecipient, Override, unique_recipients
+from models.enums import AntivirusVerdict, MessageType, SendMode
+from models.errors import Refusal
+from models.formatting import lot_label, paris_minutes, size_text
+from models.validation import ValidationFailed, check_email
+from screens.dialogs import leave_screen
+from screens.widgets import Footer, StoreWork
+
+# Verdicts about something the form has no field for are shown next to the closest one.
+VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "type"}
+MENTION_KEYS = tuple(dict.fromkeys(m.key for fields in MENTIONS.values() for m in fields))
+CHECK_DELAY = 0.25  # seconds of quiet typing before the rules run again
+
+
+class RemovableList(OptionList):
+    """A list the buyer trims with Suppr (recipients, attachments)."""
+
+    BINDINGS = [Binding("delete,backspace", "remove", "Retirer", key_display="Suppr")]
+
+    def action_remove(self) -> None:
+        index = self.highlighted
+        if index is not None:
+            self.post_message(self.Remove(self, self.get_option_at_index(index), index))
+
+    class Remove(OptionList.OptionMessage):
+        pass
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id=id, compact=True)
+
+    def show(self, lines: list[Text]) -> None:
+        position = self.highlighted
+        self.set_options([Option(line) for line in lines])
+        if lines:
+            self.highlighted = min(position or 0, len(lines) - 1)
+
+
+class MessageFormScreen(StoreWork, Screen[None]):
+    """Messagerie sécurisée: compose one message for one consultation."""
+
+    TITLE = "Messagerie sécurisée"
+    BINDINGS = [
+        Binding("ctrl+e", "send", "Envoyer", key_display="^e", priority=True),
+        Binding(
+            "ctrl+s", "save", "Brouillon", key_display="^s", priority=True,
+            tooltip="Enregistrer le brouillon",
+        ),
+        Binding("f2", "preview", "Aperçu", tooltip="Aperçu du message reçu"),
+        Binding(
+            "f3", "pick_recipients", "Registres",
+            tooltip="Ajouter des destinataires depuis les registres",
+        ),
+        Binding(
+            "f4", "attach_local", "Fichier",
+            tooltip="Importer un fichier depuis le poste local",
+        ),
+        Binding(
+            "f5", "attach_space", "Espace doc.",
+            tooltip="Importer un fichier depuis l'espace documentaire",
+        ),
+        Binding("f8", "override", "Passer outre", tooltip="Passer outre une règle, motivé"),
+        Binding("escape", "leave", "Retour", key_display="Échap"),
+    ]  # fmt: skip
+
+    def __init__(
+        self,
+        consultation_id: int,
+        *,
+        draft_id: int | None = None,
+        message_type: MessageType = MessageType.FREE,
+        subject: str | None = None,
+        reply_allowed: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.consultation_id = consultation_id
+        self.draft_id = draft_id
+        self.start_type = message_type
+        self.start_subject = subject
+        self.start_reply = reply_allowed
+        self.context: ComposeContext | None = None
+        self.recipients: tuple[DraftRecipient, ...] = ()
+        self.attachments: tuple[DocumentInfo, ...] = ()
+        self.overrides: tuple[Override, ...] = ()
+        self.applied: FormInput | None = None  # the presets (or draft) last put in the fields
+        self.saved: FormInput | None = None  # what the store holds, to know what is unsaved
+        self.check: FormCheck | None = None
+        self.busy = False  # a save or send is running: a second press does nothing
+
+    # Layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="message-form"):
+            yield Static("Chargement…", id="identity", classes="section")
+            yield Static("Les champs avec une * sont obligatoires", id="required-note")
+            yield from _field("type", Select(
+                [(t.label, t) for t in MessageType], allow_blank=False, id="type",
+                value=self.start_type, compact=True,
+            ))  # fmt: skip
+            yield from _field("lots", SelectionList[int](id="lots", compact=True))
+            with Vertical(id="recipients-box", classes="box"):
+                yield RemovableList(id="recipients")
+                yield Input(
+                    placeholder="Ajouter une adresse e-mail puis Entrée",
+                    id="new-address",
+                    compact=True,
+                )
+                yield Static("", id="address-error")
+                yield Static("", id="problem-recipients", classes="problem")
+            with Vertical(id="options-box", classes="box"):
+                yield Label("Modalité d'envoi :")
+                with RadioSet(id="send-mode", compact=True):
+                    for mode in SendMode:
+                        yield RadioButton(mode.label, value=mode is SendMode.WITH_AR)
+                yield Static("", id="problem-send_mode", classes="problem")
+                yield Label("Le destinataire doit pouvoir répondre à ce message :")
+                with RadioSet(id="reply", compact=True):
+                    yield RadioButton("Non", value=True)
+                    yield RadioButton("Oui")
+                yield Label("Définir une date limite de réponse (JJ/MM/AAAA HH:MM) :")
+                yield Input(placeholder="JJ/MM/AAAA HH:MM", id="reply-deadline", compact=True)
+                yield Static("", id="problem-reply_deadline", classes="problem")
+            with Vertical(id="mentions-box", classes="box"):
+                for key in MENTION_KEYS:
+                    with Vertical(id=f"mention-{key}", classes="mention"):
+                        if key == "awarded":
+                            yield Checkbox("Courrier envoyé après attribution", id="awarded")
+                        else:
+                            yield Label("", id=f"label-{key}")
+                            yield Input(id=f"input-{key}", compact=True)
+                        yield Static("", id=f"problem-{key}", classes="problem")
+            yield from _field("subject", Input(id="subject", compact=True), required=True)
+            yield from _field("body", TextArea(id="body", soft_wrap=True), required=True)
+            yield Static("", id="block", classes="section")
+            with Vertical(id="attachments-box", classes="box"):
+                yield Static("Les fichiers seront analysés avec un antivirus", id="av-note")
+                yield RemovableList(id="attachment-list")
+                yield Static(
+                    "Importer un fichier depuis le poste local (F4) ou depuis l'espace "
+                    "documentaire (F5)",
+                    classes="hint",
+                )
+                yield Static("", id="attachment-error")
+                yield Static("", id="problem-attachments", classes="problem")
+            yield Static("", id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for box, title in (
+            ("#identity", "Détail de la consultation"),
+            ("#recipients-box", "Destinataires *"),
+            ("#options-box", "Options d'envoi et de réponse"),
+            ("#mentions-box", "Mentions obligatoires"),
+            ("#block", "Le bloc contextuel suivant est automatiquement intégré à votre message"),
+            ("#attachments-box", "Pièces jointes"),
+        ):
+            self.query_one(box).border_title = title
+        self.query_one("#body", TextArea).show_line_numbers = False
+        draft_id = self.draft_id
+
+        def load(store):  # type: ignore[no-untyped-def]
+            context = load_context(store, self.consultation_id)
+            if draft_id is None:
+                return context, None, ()
+            form = load_form(store, draft_id)
+            return context, form, form_attachments(store, form)
+
+        self.store_task(load, lambda loaded: self.loaded(*loaded), self.load_failed)
+
+    def load_failed(self, refusal: Refusal) -> None:
+        self.query_one("#identity", Static).update(str(refusal))
+
+    def loaded(
+        self,
+        context: ComposeContext,
+        form: FormInput | None,
+        attachments: tuple[DocumentInfo, ...],
+    ) -> None:
+        self.context = context
+        detail = context.detail
+        self.sub_title = f"{detail.reference} | {detail.title}"
+        self.query_one("#identity", Static).update(_identity(context))
+        lots = self.query_one("#lots", SelectionList)
+        lots.add_options([(lot_label(number, title), number) for number, title in detail.lots])
+        self.query_one("#field-lots").display = bool(detail.lots)
+        block = Text("Consultation concernée par cet échange\n", style="bold")
+        for label, value in context_block(context).lines():
+            block.append(f"{label} : ", style="bold")
+            block.append(f"{value}\n")
+        block.rstrip()
+        self.query_one("#block", Static).update(block)
+        if form is None:
+            form = preset_form(context, self.start_type)
+            form = replace(
+                form,
+                subject=self.start_subject or form.subject,
+                reply_allowed=form.reply_allowed if self.start_reply is None else self.start_reply,
+            )
+        else:
+            self.saved = form
+        self.attachments = attachments
+        self.fill(form)
+        self.query_one("#subject" if form.draft_id else "#type").focus()
+
+    # Between the widgets and FormInput ----------------------------------------------------
+
+    def fill(self, form: FormInput) -> None:
+        """Put `form` in the widgets; it becomes the reference for "touched" fields."""
+        self.applied = form
+        self.draft_id = form.draft_id
+        self.recipients = unique_recipients(form.recipients)
+        self.overrides = form.overrides
+        with self.prevent(Select.Changed):
+            self.query_one("#type", Select).value = form.type
+        lots = self.query_one("#lots", SelectionList)
+        lots.deselect_all()
+        for number in form.lot_numbers:
+            lots.select(number)
+        _press(self.query_one("#send-mode", RadioSet), list(SendMode).index(form.send_mode))
+        _press(self.query_one("#reply", RadioSet), int(form.reply_allowed))
+        self.query_one("#reply-deadline", Input).value = form.reply_deadline
+        self.query_one("#subject", Input).value = form.subject
+        self.query_one("#body", TextArea).text = form.body
+        for key in MENTION_KEYS:
+            value = form.mentions.get(key, "")
+            if key == "awarded":
+                self.query_one("#awarded", Checkbox).value = bool(value)
+            else:
+                self.query_one(f"#input-{key}", Input).value = value
+        self.show_type(form.type)
+        self.show_recipients()
+        self.show_attachments()
+        self.schedule_check()
+
+    def form(self) -> FormInput:
+        mentions = {
+            key: self.query_one(f"#input-{key}", Input).value
+            for key in MENTION_KEYS
+            if key != "awarded"
+        }
+        mentions["awarded"] = "oui" if self.query_one("#awarded", Checkbox).value else ""
+        kind = self.query_one("#type", Select).value
+        return FormInput(
+            consultation_id=self.consultation_id,
+            type=kind if isinstance(kind, MessageType) else MessageType.FREE,
+            recipients=self.recipients,
+            lot_numbers=tuple(sorted(self.query_one("#lots", SelectionList).selected)),
+            send_mode=list(SendMode)[self.query_one("#send-mode", RadioSet).pressed_index],
+            reply_allowed=self.query_one("#reply", RadioSet).pressed_index == 1,
+            reply_deadline=self.query_one("#reply-deadline", Input).value,
+            subject=self.query_one("#subject", Input).value,
+            body=self.query_one("#body", TextArea).text,
+            mentions={
+                key: value
+                for key, value in mentions.items()
+                if key in {m.key for m in MENTIONS.get(kind, ())}  # type: ignore[arg-type]
+            },
+            attachment_ids=tuple(document.id for document in self.attachments),
+            overrides=self.overrides,
+            draft_id=self.draft_id,
+        )
+
+    def touched(self, form: FormInput) -> frozenset[str]:
+        """The preset fields the buyer changed since the presets were applied."""
+        applied = self.applied or form
+        touched = {
+            name
+            for name in ("subject", "body", "send_mode")
+            if getattr(form, name) != getattr(applied, name)
+        }
+        if form.recipients != applied.recipients:
+            touched.add("recipients")
+        if form.reply_allowed != applied.reply_allowed:
+            touched.add("reply")
+        return frozenset(touched)
+
+    # Type, lots, mentions -----------------------------------------------------------------
+
+    def show_type(self, kind: MessageType) -> None:
+        shown = {m.key: m for m in MENTIONS.get(kind, ())}
+        self.query_one("#mentions-box").display = bool(shown)
+        for key in MENTION_KEYS:
+            self.query_one(f"#mention-{key}").display = key in shown
+            if key in shown and key != "awarded":
+                mention = shown[key]
+                star = " *" if mention.required else ""
+                hint = " (JJ/MM/AAAA)" if mention.kind == "date" else ""
+                self.query_one(f"#label-{key}", Label).update(f"{mention.label}{hint}{star}")
+
+    @on(Select.Changed, "#type")
+    def type_changed(self, event: Select.Changed) -> None:
+        if self.context is None or not isinstance(event.value, MessageType):
+            return
+        form = self.form()
+        changed = change_type(form, self.context, event.value, self.touched(form))
+        # Fields the buyer touched stay touched: compare them to what they were, not to the
+        # new presets.
+        self.fill(changed)
+        self.applied = replace(
+            changed,
+            **{
+                name: getattr(preset_form(self.context, event.value), name)
+                for name in ("subject", "body", "send_mode", "recipients")
+            },
+            reply_allowed=preset_form(self.context, event.value).reply_allowed,
+        )
+
+    # Recipients ---------------------------------------------------------------------------
+
+    def show_recipients(self) -> None:
+        addresses = self.context.addresses if self.context else ()
+        names = {a.email.casefold(): a.company_name for a in addresses}
+        lines = []
+        for recipient in self.recipients:
+            line = Text(recipient.email)
+            company = names.get(recipient.email.casefold())
+            if company:
+                line.append(f" — {company}", style="dim")
+            lines.append(line)
+        self.query_one("#recipients", RemovableList).show(lines)
+        self.query_one("#recipients-box").border_title = f"Destinataires * ({len(self.recipients)})"
+
+    def add_recipients(self, added: tuple[DraftRecipient, ...]) -> int:
+        """Add, merging duplicates (case ignored); returns how many were new."""
+        before = len(self.recipients)
+        self.recipients = unique_recipients(self.recipients + added)
+        self.show_recipients()
+        self.schedule_check()
+        return len(self.recipients) - before
+
+    @on(Input.Submitted, "#new-address")
+    def address_typed(self, event: Input.Submitted) -> None:
+        problem = self.query_one("#address-error", Static)
+        try:
+            address = check_email(event.value, field="recipients")
+        except ValidationFailed as failed:
+            wrong = failed.errors[0].message
+        else:
+            added = self.add_recipients((DraftRecipient(address),))
+            wrong = "" if added else f"« {address} » est déjà destinataire."
+        problem.update(Text(f"Destinataires : {wrong}", style="red") if wrong else "")
+        problem.display = bool(wrong)
+        if not wrong:  # a wrong address stays in the field, to be corrected
+            event.input.value = ""
+
+    @on(RemovableList.Remove)
+    def remove_item(self, event: RemovableList.Remove) -> None:
+        if event.option_list.id == "recipients":
+            del_at = event.option_index
+            self.recipients = self.recipients[:del_at] + self.recipients[del_at + 1 :]
+            self.show_recipients()
+        else:
+            index = event.option_index
+            self.attachments = self.attachments[:index] + self.attachments[index + 1 :]
+            self.show_attachments()
+        self.schedule_check()
+
+    def action_pick_recipients(self) -> None:
+        from screens.recipients import RecipientPicker
+
+        if self.context is None:
+            return
+
+        def picked(chosen: tuple[DraftRecipient, ...] | None) -> None:
+            if chosen:
+                added = self.add_recipients(chosen)
+                self.notify(
+                    f"{added} destinataire(s) ajouté(s)"
+                    + (f", {len(chosen) - added} déjà présent(s)" if added < len(chosen) else "")
+                    + ".",
+                    title="Destinataires",
+                )
+
+        self.app.push_screen(RecipientPicker(self.context), picked)
+
+    # Attachments --------------------------------------------------------------------------
+
+    def show_attachments(self) -> None:
+        lines = []
+        for document in self.attachments:
+            line = Text(f"{document.filename} ({size_text(document.size)})")
+            if document.antivirus is AntivirusVerdict.NOT_SCANNED:
+                line.append(" — non analysé", style="bold yellow")
+            lines.append(line)
+        self.query_one("#attachment-list", RemovableList).show(lines)
+        self.query_one("#attachments-box").border_title = f"Pièces jointes ({len(lines)})"
+
+    def attachment_note(self, note: str | Text) -> None:
+        """What happened to the last file (scanning, refused); kept apart from the checks."""
+        widget = self.query_one("#attachment-error", Static)
+        widget.update(note)
+        widget.display = bool(note)
+
+    def attached(self, document: DocumentInfo) -> None:
+        self.attachment_note("")
+        if any(d.id == document.id or d.sha256 == document.sha256 for d in self.attachments):
+            self.notify(f"« {document.filename} » est déjà joint.", title="Pièces jointes")
+            return
+        self.attachments += (document,)
+        self.show_attachments()
+        self.schedule_check()
+
+    def attach_refused(self, refusal: Refusal) -> None:
+        self.attachment_note(Text(f"Pièces jointes : {refusal}", style="red"))
+
+    def action_attach_local(self) -> None:
+        from letters.intake import attach_file
+        from screens.files import FilePicker
+
+        actor = self.app.actor  # type: ignore[attr-defined]
+
+        def chosen(path) -> None:  # type: ignore[no-untyped-def]
+            if path is None:
+                return
+            self.attachment_note(f"Analyse de « {path.name} » par l'antivirus…")
+            self.store_task(
+                lambda store: attach_file(
+                    store,
+                    path,
+                    options=self.app.intake_options(),  # type: ignore[attr-defined]
+                    consultation_id=self.consultation_id,
+                    actor=actor,
+                ),
+                self.attached,
+                self.attach_refused,
+                group="attach",
+            )
+
+        self.app.push_screen(FilePicker("Importer un fichier depuis le poste local"), chosen)
+
+    def action_attach_space(self) -> None:
+        from screens.recipients import DocumentSpacePicker
+
+        def chosen(document: DocumentInfo | None) -> None:
+            if document is not None:
+                self.attached(document)
+
+        self.app.push_screen(DocumentSpacePicker(self.consultation_id), chosen)
+
+    # Live checks --------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(RadioSet.Changed)
+    @on(Checkbox.Changed)
+    @on(SelectionList.SelectedChanged)
+    def edited(self) -> None:
+        self.show_lots()
+        self.schedule_check()
+
+    def show_lots(self) -> None:
+        selected = self.query_one("#lots", SelectionList).selected
+        self.query_one("#field-lots > Label", Label).update(
+            f"{FORM_LABELS['lots']} : "
+            + (f"{len(selected)} lot(s) coché(s)" if selected else "Tous les lots")
+        )
+
+    def schedule_check(self) -> None:
+        if hasattr(self, "_check_timer"):
+            self._check_timer.stop()
+        self._check_timer = self.set_timer(CHECK_DELAY, self.run_checks)
+
+    def run_checks(self) -> FormCheck | None:
+        """Show each wrong field and each rule next to the field it concerns."""
+        if self.context is None:
+            return None
+        form = self.form()
+        check = check_form(form, self.context, datetime.now(UTC))
+        self.check = check
+        slots: dict[str, Text] = {}
+
+        def add(field: str, text: str, style: str) -> None:
+            slot = VERDICT_SLOT.get(field, field)
+            if not self.query(f"#problem-{slot}"):
+                slot = "type"
+            line = slots.setdefault(slot, Text())
+            if line:
+                line.append("\n")
+            line.append(text, style=style)
+
+        for error in check.errors:
+            add(error.field, f"{error.label} : {error.message}", "red")
+        for verdict in check.verdicts:
+            if verdict.rule in check.overridden:
+                reason = next(o.reason for o in self.overrides if o.rule == verdict.rule)
+                add(verdict.field or "type", f"Règle {verdict.rule} levée : {reason}", "dim")
+            elif verdict.blocks:
+                add(verdict.field or "type", f"Bloquant : {verdict.message}", "bold red")
+            else:
+                add(verdict.field or "type", f"Attention : {verdict.message}", "yellow")
+        for problem in self.query(".problem").results(Static):
+            slot = (problem.id or "").removeprefix("problem-")
+            problem.update(slots.get(slot, ""))
+            problem.display = slot in slots
+        status = self.query_one("#status", Static)
+        if check.ready:
+            status.update(Text("Prêt à envoyer (^e).", style="green"))
+        else:
+            count = len(check.errors) + len(check.blocks)
+            status.update(Text(f"{count} point(s) à corriger avant l'envoi.", style="bold red"))
+        return check
+
+    # Actions ------------------------------------------------------------------------------
+
+    def action_override(self) -> None:
+        from screens.recipients import OverrideDialog
+
+        check = self.run_checks()
+        if check is None or not check.blocks:
+            self.notify("Aucune règle bloquante à lever.", title="Passer outre")
+            return
+
+        def given(override: Override | None) -> None:
+            if override is not None:
+                kept = (o for o in self.overrides if o.rule != override.rule)
+                self.overrides = (*kept, override)
+                self.run_checks()
+
+        self.app.push_screen(OverrideDialog(check.blocks), given)
+
+    def action_preview(self) -> None:
+        from screens.preview import PreviewScreen
+
+        if self.context is not None:
+            self.app.push_screen(PreviewScreen(self.context, self.form(), self.attachments))
+
+    def action_save(self) -> None:
+        if self.context is None or self.busy:
+            return
+        self.busy = True
+        form = self.form()
+        actor = self.app.actor  # type: ignore[attr-defined]
+        self.store_task(
+            lambda store: save_draft(store, form, actor=actor), self.draft_saved, self.failed
+        )
+
+    def draft_saved(self, form: FormInput) -> None:
+        self.busy = False
+        self.draft_id = form.draft_id
+        self.saved = self.form()
+        self.notify("Brouillon enregistré.", title="Messagerie sécurisée")
+
+    def action_send(self) -> None:
+        if self.context is None or self.busy:
+            return
+        check = self.run_checks()
+        if check is not None and not check.ready:
+            shown = [p for p in self.query(".problem") if p.display]
+            if shown:
+                shown[0].scroll_visible()
+            self.notify(
+                "Corrigez les points signalés (en rouge) avant l'envoi.",
+                title="Envoi impossible",
+                severity="error",
+            )
+            return
+        self.busy = True
+        form = self.form()
+        actor = self.app.actor  # type: ignore[attr-defined]
+        self.store_task(
+            lambda store: queue_message(store, form, actor=actor), self.queued, self.failed
+        )
+
+    def queued(self, queued: QueuedMessage) -> None:
+        self.saved = self.form()
+        self.app.notify(
+            f"« {queued.type.label} » validé pour {queued.recipients} destinataire(s) : il "
+            "part avec la file d'envoi.",
+            title="Message envoyé",
+        )
+        self.dismiss()
+
+    def failed(self, refusal: Refusal) -> None:
+        self.busy = False
+        if isinstance(refusal, FormRefused):
+            self.run_checks()
+
+    def action_leave(self) -> None:
+        unsaved = self.context is not None and self.form() != (self.saved or self.applied)
+        leave_screen(
+            self,
+            unsaved=unsaved,
+            title="Quitter la messagerie",
+            question="Le message n'est ni envoyé ni enregistré. Quitter sans l'enregistrer ?",
+        )
+
+
+def _field(name: str, widget: Widget, *, required: bool = False) -> ComposeResult:
+    with Vertical(id=f"field-{name}", classes="field"):
+        yield Label(FORM_LABELS[name] + (" *" if required or name == "type" else ""))
+        yield widget
+        yield Static("", id=f"problem-{name}", classes="problem")
+
+
+def _press(radios: RadioSet, index: int) -> None:
+    buttons = list(radios.query(RadioButton))
+    buttons[index].value = True
+
+
+def _identity(context: ComposeContext) -> Text:
+    detail = context.detail
+    text = Text()
+    for label, value in (
+        ("Référence", detail.reference),
+        ("Intitulé", detail.title),
+        ("Objet", detail.object),
+        ("Date et heure limite de remise des plis", paris_minutes(detail.bid_deadline)),
+    ):
+        text.append(f"{label} : ", style="bold")
+        text.append(f"{value}\n")
+    text.rstrip()
+    return text

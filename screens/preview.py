@@ -1,0 +1,88 @@
+""" "Aperçu": the e-mail one recipient receives, in either send mode, as text or HTML."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from letters.preview import preview
+from models.compose import ComposeContext, FormInput
+from models.documents import DocumentInfo
+from models.enums import SendMode
+from screens.widgets import Footer
+
+
+class PreviewScreen(ModalScreen[None]):
+    """n / p: next or previous recipient; m: the other send mode; h: text or HTML."""
+
+    BINDINGS = [
+        Binding("n", "recipient(1)", "Suivant", tooltip="Destinataire suivant"),
+        Binding("p", "recipient(-1)", "Précédent", tooltip="Destinataire précédent"),
+        Binding("m", "toggle_mode", "Mode d'envoi", tooltip="Avec AR / simple"),
+        Binding("h", "toggle_html", "Texte/HTML", tooltip="Partie texte ou HTML"),
+        Binding("escape", "dismiss(None)", "Fermer", key_display="Échap"),
+    ]
+
+    def __init__(
+        self, context: ComposeContext, form: FormInput, attachments: tuple[DocumentInfo, ...]
+    ) -> None:
+        super().__init__()
+        self.context, self.form, self.attachments = context, form, attachments
+        self.index = 0
+        self.mode = form.send_mode
+        self.html = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog tall", id="preview") as box:
+            box.border_title = "Aperçu du message reçu"
+            yield Static(id="preview-head")
+            yield Static(id="preview-text")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        shown = preview(
+            self.context,
+            self.form,
+            self.attachments,
+            recipient_index=self.index,
+            send_mode=self.mode,
+        )
+        head, body = (
+            self.query_one("#preview-head", Static),
+            self.query_one("#preview-text", Static),
+        )
+        if shown is None:
+            head.update("Ajoutez un destinataire pour voir le message qu'il recevra.")
+            body.update("")
+            return
+        count = len({r.email.casefold() for r in self.form.recipients})
+        text = Text()
+        for label, value in (
+            ("À", f"{shown.to} ({self.index % count + 1}/{count})"),
+            ("Objet", shown.subject),
+            ("Mode", self.mode.label),
+            ("Partie", "HTML (source)" if self.html else "texte"),
+        ):
+            text.append(f"{label} : ", style="bold")
+            text.append(f"{value}\n")
+        head.update(text)
+        body.update(Text(shown.html if self.html else shown.text))
+
+    def action_recipient(self, step: int) -> None:
+        self.index += step
+        self.show()
+
+    def action_toggle_mode(self) -> None:
+        self.mode = SendMode.SIMPLE if self.mode is SendMode.WITH_AR else SendMode.WITH_AR
+        self.show()
+
+    def action_toggle_html(self) -> None:
+        self.html = not self.html
+        self.show()

@@ -1,0 +1,196 @@
+"""Pickers of the message form: recipients from the registers, a document of the
+"espace documentaire", and the reason of an override."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from models.compose import ComposeContext
+from models.documents import DocumentInfo, document_space
+from models.drafts import DraftRecipient, Override
+from models.enums import AntivirusVerdict, RegisterKind
+from models.formatting import paris_minutes, size_text
+from models.rules import RuleVerdict
+from screens.widgets import Footer, StoreWork
+
+REGISTER_KEYS = {
+    "w": RegisterKind.WITHDRAWAL,
+    "q": RegisterKind.QUESTION,
+    "p": RegisterKind.DEPOSIT,
+}
+KIND_LETTERS = {RegisterKind.WITHDRAWAL: "R", RegisterKind.QUESTION: "Q", RegisterKind.DEPOSIT: "D"}
+
+
+class RecipientPicker(ModalScreen[tuple[DraftRecipient, ...] | None]):
+    """The registers' addresses: Entrée adds one, w / q / p a whole register, a all three."""
+
+    BINDINGS = [
+        Binding("enter", "add_one", "Ajouter", key_display="Entrée", priority=True),
+        *(
+            Binding(
+                key, f"add_register('{kind.value}')", kind.label, tooltip=f"Registre {kind.label}"
+            )
+            for key, kind in REGISTER_KEYS.items()
+        ),
+        Binding("a", "add_all", "Tous", tooltip="Tous les registres"),
+        Binding("c", "add_candidates", "Candidats", tooltip="Candidats admis (suite)"),
+        Binding("escape", "dismiss(None)", "Annuler", key_display="Échap"),
+    ]  # fmt: skip
+
+    def __init__(self, context: ComposeContext) -> None:
+        super().__init__()
+        self.context = context
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog tall", id="recipient-picker") as dialog:
+            dialog.border_title = "Ajouter des destinataires depuis les registres"
+            yield Static(
+                "R : retrait, Q : question, D : dépôt. Entrée : cette adresse ; w, q, p : tout "
+                "un registre ; a : tous les registres"
+                + (" ; c : les candidats admis." if self.context.candidates else ".")
+            )
+            options = [
+                Option(_address_line(a.email, a.company_name, a.contact_name, a.kinds))
+                for a in self.context.addresses
+            ]
+            yield OptionList(*options, id="addresses", compact=True)
+            if not options:
+                yield Static("Les registres de cette consultation sont vides.")
+        yield Footer(compact=True)
+
+    def action_add_one(self) -> None:
+        index = self.query_one("#addresses", OptionList).highlighted
+        if index is not None:
+            address = self.context.addresses[index]
+            self.dismiss((DraftRecipient(address.email, address.company_id, address.contact_name),))
+
+    def action_add_register(self, kind: str) -> None:
+        self.dismiss(self.context.register_recipients((RegisterKind(kind),)))
+
+    def action_add_all(self) -> None:
+        self.dismiss(self.context.register_recipients(tuple(RegisterKind)))
+
+    def action_add_candidates(self) -> None:
+        self.dismiss(self.context.candidates)
+
+
+def _address_line(email: str, company: str, contact: str, kinds: frozenset[RegisterKind]) -> Text:
+    marks = "".join(letter if kind in kinds else "·" for kind, letter in KIND_LETTERS.items())
+    line = Text(f"{marks} ", style="bold")
+    line.append(email)
+    line.append(f" — {company} ({contact})", style="dim")
+    return line
+
+
+class DocumentSpacePicker(StoreWork, ModalScreen[DocumentInfo | None]):
+    """The consultation's documents (DCE, letters, attachments), filtered by name."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+
+    def __init__(self, consultation_id: int) -> None:
+        super().__init__()
+        self.consultation_id = consultation_id
+        self.documents: tuple[DocumentInfo, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog tall", id="document-picker") as dialog:
+            dialog.border_title = "Importer un fichier depuis l'espace documentaire"
+            yield Input(placeholder="Filtrer par nom de fichier", id="filter")
+            yield OptionList(id="documents", compact=True)
+            yield Static("", id="empty")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.load("")
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.load(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def to_list(self) -> None:
+        self.query_one("#documents").focus()
+
+    def load(self, text: str) -> None:
+        cid = self.consultation_id
+        self.store_task(lambda store: document_space(store, cid, text=text), self.show)
+
+    def show(self, documents: tuple[DocumentInfo, ...]) -> None:
+        self.documents = documents
+        listing = self.query_one("#documents", OptionList)
+        listing.set_options(Option(_document_line(d)) for d in documents)
+        self.query_one("#empty", Static).update(
+            "" if documents else "Aucun document ne correspond."
+        )
+
+    @on(OptionList.OptionSelected, "#documents")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.documents[event.option_index])
+
+
+def _document_line(document: DocumentInfo) -> Text:
+    line = Text(f"{document.filename}", style="bold")
+    line.append(
+        f" — {document.origin.label}, {size_text(document.size)}, "
+        f"{paris_minutes(document.created_at)}",
+        style="dim",
+    )
+    if document.antivirus is AntivirusVerdict.NOT_SCANNED:
+        line.append(" — non analysé", style="yellow")
+    return line
+
+
+class OverrideDialog(ModalScreen[Override | None]):
+    """Pass a blocking rule with a written reason (kept in the audit log, printed on the AR)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+
+    def __init__(self, blocks: tuple[RuleVerdict, ...]) -> None:
+        super().__init__()
+        self.blocks = blocks
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="override") as dialog:
+            dialog.border_title = "Passer outre une règle"
+            yield Select(
+                [(f"Règle {b.rule} : {b.message[:60]}…", b.rule) for b in self.blocks],
+                value=self.blocks[0].rule,
+                allow_blank=False,
+                id="rule",
+                compact=True,
+            )
+            yield Static("", id="rule-text")
+            yield Label("Motif (obligatoire, conservé dans le journal et imprimé sur l'AR) :")
+            yield Input(id="reason")
+            yield Static("", id="reason-error", classes="error")
+
+    def on_mount(self) -> None:
+        self.show_rule(self.blocks[0].rule)
+        self.query_one("#reason").focus()
+
+    @on(Select.Changed, "#rule")
+    def rule_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, int):
+            self.show_rule(event.value)
+
+    def show_rule(self, rule: int) -> None:
+        verdict = next(b for b in self.blocks if b.rule == rule)
+        self.query_one("#rule-text", Static).update(verdict.message)
+
+    @on(Input.Submitted, "#reason")
+    def submitted(self, event: Input.Submitted) -> None:
+        reason = " ".join(event.value.split())
+        if len(reason) < 10:
+            self.query_one("#reason-error", Static).update(
+                "Écrivez un motif d'au moins 10 caractères : il engage l'acheteur."
+            )
+            return
+        rule = self.query_one("#rule", Select).value
+        self.dismiss(Override(int(rule), reason))  # type: ignore[arg-type]

@@ -1,0 +1,224 @@
+"""The message form's model on both stores: checks, type presets, drafts and the queue."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from models.compose import (
+    FormRefused,
+    change_type,
+    check_form,
+    load_context,
+    load_form,
+    preset_form,
+    queue_message,
+    save_draft,
+)
+from models.drafts import DraftRecipient, Override
+from models.enums import (
+    ConsultationStatus,
+    DeliveryState,
+    MessageState,
+    MessageType,
+    Procedure,
+    RegisterKind,
+    SendMode,
+)
+from models.tables import AuditEntry, Consultation, Message, MessageLot, Recipient, table_of
+from tests.factories import add_consultations, add_lot, add_register_entries, paris
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+message = table_of(Message)
+recipient = table_of(Recipient)
+audit = table_of(AuditEntry)
+
+
+@pytest.fixture
+def cid(store) -> int:
+    """An open tender 30 days from NOW, two lots, one company in the three registers."""
+    (cid,) = add_consultations(
+        store, [("2026FORM", "Fournitures", ConsultationStatus.OPEN, paris(2026, 12, 27))]
+    )
+    add_lot(store, cid, 1, "Papier")
+    add_lot(store, cid, 2, "Encre")
+    add_register_entries(store, cid, list(RegisterKind), paris(2026, 11, 20))
+    return cid
+
+
+def filled(store, cid, kind=MessageType.FREE, **changes):
+    form = preset_form(load_context(store, cid), kind)
+    defaults = dict(
+        body="Bonjour,\n\nVoici notre message.\n\nCordialement.",
+        recipients=(DraftRecipient("jeanne.martin@nbc.example"),),
+    )
+    return replace(form, **{**defaults, **changes})
+
+
+def errors(store, cid, form):
+    return {(e.field, e.message) for e in check_form(form, load_context(store, cid), NOW).errors}
+
+
+def error_fields(store, cid, form):
+    return {field for field, _ in errors(store, cid, form)}
+
+
+def test_a_complete_form_is_ready(store, cid):
+    check = check_form(filled(store, cid), load_context(store, cid), NOW)
+    assert check.errors == () and check.ready
+
+
+@pytest.mark.parametrize(
+    "subject, fragment",
+    [
+        ("", "obligatoire"),
+        ("Objet\r\nBcc: victime@example.org", "retour à la ligne"),
+        ("Objet\x07", "caractère de contrôle"),
+        ("Négociation : [objet à adapter]", "Adaptez l'objet"),
+        ("x" * 301, "300 caractères"),
+    ],
+)
+def test_bad_subjects_are_named(store, cid, subject, fragment):
+    (problem,) = errors(store, cid, filled(store, cid, subject=subject))
+    assert problem[0] == "subject" and fragment in problem[1]
+
+
+def test_the_body_template_must_be_filled_in(store, cid):
+    form = preset_form(load_context(store, cid), MessageType.FREE)
+    assert "[Contenu du message à renseigner]" in form.body
+    form = replace(form, recipients=filled(store, cid).recipients)
+    assert "body" in error_fields(store, cid, form)
+
+
+def test_invalid_address_and_no_recipient(store, cid):
+    bad = filled(store, cid, recipients=(DraftRecipient("pas-une-adresse"),))
+    assert any("pas-une-adresse" in text for _, text in errors(store, cid, bad))
+    assert "recipients" in error_fields(store, cid, filled(store, cid, recipients=()))
+
+
+@pytest.mark.parametrize(
+    "allowed, deadline, fragment",
+    [
+        (True, "01/01/2020 10:00", "déjà passée"),
+        (True, "31/02/2026 10:00", "n'est pas une date valide"),
+        (False, "01/12/2026 10:00", "choisissez « Oui »"),
+    ],
+)
+def test_reply_deadline_problems(store, cid, allowed, deadline, fragment):
+    form = filled(store, cid, reply_allowed=allowed, reply_deadline=deadline)
+    (problem,) = errors(store, cid, form)
+    assert problem[0] == "reply_deadline" and fragment in problem[1]
+
+
+def test_reply_deadline_after_the_bid_deadline_is_illogical_for_an_answer(store, cid):
+    form = filled(
+        store, cid, MessageType.ANSWER, reply_allowed=True, reply_deadline="05/01/2027 10:00"
+    )
+    (problem,) = errors(store, cid, form)
+    assert "postérieure à la date limite de remise des plis (27/12/2026 12:00)" in problem[1]
+
+
+def test_type_change_keeps_what_the_buyer_touched(store, cid):
+    context = load_context(store, cid)
+    form = replace(preset_form(context, MessageType.FREE), subject="Mon objet à moi")
+    changed = change_type(form, context, MessageType.CANCELLATION, frozenset({"subject"}))
+    assert changed.type is MessageType.CANCELLATION
+    assert changed.subject == "Mon objet à moi"
+    # Untouched fields take the new type's presets: all the registers for a cancellation.
+    assert [r.email for r in changed.recipients] == ["jeanne.martin@nbc.example"]
+    untouched = change_type(form, context, MessageType.COMPLEMENT_REQUEST, frozenset())
+    assert untouched.subject == "Demande de complément" and untouched.reply_allowed
+
+
+def test_queue_commits_everything_once(store, cid):
+    form = filled(
+        store,
+        cid,
+        MessageType.COMPLEMENT_REQUEST,
+        lot_numbers=(2,),
+        reply_allowed=True,
+        reply_deadline="10/12/2026 12:00",
+        recipients=(
+            DraftRecipient("jeanne.martin@nbc.example"),
+            DraftRecipient("JEANNE.MARTIN@nbc.example"),  # the same address: merged
+            DraftRecipient("autre@example.org"),
+        ),
+    )
+    queued = queue_message(store, form, actor="marie.dupont", now=NOW)
+    assert queued.recipients == 2
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(message).where(message.c.id == queued.message_id)).one()
+        rows = connection.execute(
+            sa.select(recipient.c.email, recipient.c.delivery_state, recipient.c.token).where(
+                recipient.c.message_id == queued.message_id
+            )
+        ).all()
+        lots = connection.execute(
+            sa.select(sa.func.count()).where(table_of(MessageLot).c.message_id == queued.message_id)
+        ).scalar_one()
+    assert row.state == MessageState.QUEUED and row.type == MessageType.COMPLEMENT_REQUEST
+    assert row.reply_allowed and row.reply_deadline.astimezone(UTC) == datetime(
+        2026, 12, 10, 11, 0, tzinfo=UTC
+    )
+    assert not row.all_lots and lots == 1
+    assert {r.email for r in rows} == {"jeanne.martin@nbc.example", "autre@example.org"}
+    assert {r.delivery_state for r in rows} == {DeliveryState.QUEUED}
+    assert len({r.token for r in rows}) == 2
+
+
+def test_a_blocking_rule_refuses_the_queue_until_overridden(store, cid):
+    # Rule 5: a request for complements needs a reply deadline.
+    form = filled(store, cid, MessageType.COMPLEMENT_REQUEST, reply_allowed=True)
+    with pytest.raises(FormRefused, match="date limite de réponse"):
+        queue_message(store, form, actor="marie.dupont", now=NOW)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(message)).scalar() == 0
+    reason = Override(5, "Délai fixé par téléphone avec chaque candidat")
+    queued = queue_message(store, replace(form, overrides=(reason,)), actor="m.d", now=NOW)
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(audit.c.action, audit.c.rule, audit.c.override_reason).where(
+                audit.c.message_id == queued.message_id
+            )
+        ).all()
+    assert ("rule.override", 5, reason.reason) in rows
+
+
+def test_draft_saved_resumed_then_queued_only_once(store, cid):
+    form = filled(store, cid, MessageType.CANCELLATION, mentions={"reasons": "Besoin disparu"})
+    saved = save_draft(store, form, actor="marie.dupont")
+    again = save_draft(store, replace(saved, subject="Annulation"), actor="marie.dupont")
+    assert again.draft_id == saved.draft_id
+    resumed = load_form(store, saved.draft_id)
+    assert resumed.subject == "Annulation" and resumed.mention("reasons") == "Besoin disparu"
+    assert resumed.type is MessageType.CANCELLATION
+    queue_message(store, resumed, actor="marie.dupont", now=NOW)
+    with pytest.raises(FormRefused, match="déjà été envoyé"):
+        queue_message(store, resumed, actor="marie.dupont", now=NOW)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(message)).scalar() == 1
+
+
+def test_notification_waits_for_the_standstill_of_the_same_lot(store, cid):
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(table_of(Consultation))
+            .where(table_of(Consultation).c.id == cid)
+            .values(procedure=Procedure.OPEN_TENDER)
+        )
+    rejection = filled(
+        store, cid, MessageType.REJECTION, lot_numbers=(1,), mentions={"reasons": "Prix"}
+    )
+    queue_message(store, rejection, actor="m.d", now=NOW - timedelta(days=3))
+    context = load_context(store, cid)
+    lot_1 = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(1,))
+    assert [v.rule for v in check_form(lot_1, context, NOW).blocks] == [8]
+    lot_2 = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(2,))
+    assert check_form(lot_2, context, NOW).ready
+
+
+def test_simple_mode_for_a_notification_warns(store, cid):
+    form = filled(store, cid, MessageType.AWARD, send_mode=SendMode.SIMPLE)
+    check = check_form(form, load_context(store, cid), NOW)
+    assert check.ready and [v.rule for v in check.verdicts] == [9]

@@ -1,0 +1,490 @@
+"""Pilot tests of the message form ("Messagerie sécurisée") on a private copy of today's demo:
+the guide's cases D to I and the cancellation (A, B and C are in test_workspace_flows.py),
+type changes that keep typed text, attachments through the real clamd, overrides, preview,
+drafts, and the bad input of the form."""
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from textual.widgets import Input, Select
+
+from models.compose import load_context
+from models.drafts import list_drafts
+from models.enums import MessageType, Procedure, RegisterKind, SendMode
+from models.registers import register_addresses
+from models.suites import SuiteRequest, candidate_choices, create_suite
+from models.tables import AuditEntry, Consultation, RegisterEntry, table_of
+from screens.consultation import ConsultationScreen
+from screens.dialogs import ConfirmDialog
+from screens.files import FilePicker
+from screens.message_form import MessageFormScreen
+from screens.preview import PreviewScreen
+from screens.recipients import OverrideDialog, RecipientPicker
+from tests.factories import queued_messages
+from tests.pilot import fill_body, send_form, settle
+from tests.test_antivirus import EICAR
+from tui.app import MessagerieApp
+from tui.settings import Settings
+
+consultation = table_of(Consultation)
+entry = table_of(RegisterEntry)
+
+
+def deposits_consultation(store, *, formalised: bool | None = None, lots: bool = False):
+    """A consultation with at least two dépôts (and lots, a formalised procedure if asked)."""
+    query = (
+        sa.select(consultation.c.id, consultation.c.reference)
+        .join(entry, entry.c.consultation_id == consultation.c.id)
+        .where(entry.c.kind == RegisterKind.DEPOSIT, consultation.c.parent_id.is_(None))
+        .group_by(consultation.c.id, consultation.c.reference)
+        .having(sa.func.count(sa.distinct(entry.c.contact_email)) >= 2)
+        .order_by(consultation.c.id)
+    )
+    if formalised is not None:
+        adapted = consultation.c.procedure == Procedure.ADAPTED
+        query = query.where(~adapted if formalised else adapted)
+    if lots:
+        query = query.where(
+            sa.text("exists (select 1 from lot where lot.consultation_id = consultation.id)")
+        )
+    with store.engine.connect() as connection:
+        row = connection.execute(query).first()
+    assert row is not None, "the demo should have such a consultation"
+    return row.id, row.reference
+
+
+async def open_form(pilot, consultation_id: int, **options) -> MessageFormScreen:
+    await settle(pilot)
+    pilot.app.push_screen(ConsultationScreen(consultation_id))
+    await settle(pilot)
+    if options:
+        pilot.app.screen.open_form(**options)
+    else:
+        await pilot.press("m")  # "Envoyer un message"
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, MessageFormScreen)
+    return form
+
+
+async def choose_type(pilot, form: MessageFormScreen, kind: MessageType) -> None:
+    """Pick the type in "Type de message" with the keyboard."""
+    select = form.query_one("#type", Select)
+    select.focus()
+    steps = list(MessageType).index(kind) - list(MessageType).index(select.value)
+    await pilot.press("enter", *(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+    await settle(pilot)
+    assert select.value is kind
+
+
+async def type_into(pilot, form, selector: str, text: str) -> None:
+    field = form.query_one(selector, Input)
+    field.focus()
+    field.clear()
+    await pilot.press(*text)
+    await pilot.pause(0.3)
+
+
+def shown(form, widget_id: str) -> str:
+    """The text of a message widget of the form, or "" when it is hidden."""
+    widget = form.query_one(f"#{widget_id}")
+    return str(widget.render()) if widget.display else ""
+
+
+def problem(form, field: str) -> str:
+    """What the live checks say next to `field`."""
+    return shown(form, f"problem-{field}")
+
+
+def deposit_emails(store, cid) -> list[str]:
+    return sorted(a.email for a in register_addresses(store, cid, (RegisterKind.DEPOSIT,)))
+
+
+# --- The guide's cases D to I, and the cancellation -------------------------------------------
+
+
+async def test_case_d_complement_request_to_the_deposits_with_a_deadline(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        assert form.query_one("#type", Select).value is MessageType.FREE
+        await choose_type(pilot, form, MessageType.COMPLEMENT_REQUEST)
+        await fill_body(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, MessageFormScreen)  # rule 5: no deadline yet
+        assert "Indiquez la date limite de réponse" in problem(form, "reply_deadline")
+        deadline = (datetime.now(UTC) + timedelta(days=8)).strftime("%d/%m/%Y 12:00")
+        await type_into(pilot, form, "#reply-deadline", deadline)
+        assert problem(form, "reply_deadline") == ""
+        await send_form(pilot, body=None)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.type is MessageType.COMPLEMENT_REQUEST
+    assert list(sent.recipients) == deposit_emails(workspace, cid)
+    assert sent.reply_allowed and sent.reply_deadline is not None
+
+
+async def test_case_e_negotiation_is_a_free_letter_with_its_subject_adapted(
+    workspace, workspace_app
+):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        pilot.app.push_screen(ConsultationScreen(cid))
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"Négociation simple")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, MessageFormScreen)
+        assert form.query_one("#type", Select).value is MessageType.FREE  # not "négociation"
+        await pilot.press("f3")  # the dépôts register, whole
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, RecipientPicker)
+        await pilot.press("p")
+        await settle(pilot)
+        await fill_body(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert "Adaptez l'objet" in problem(form, "subject")
+        await type_into(pilot, form, "#subject", "Négociation sur le prix du lot unique")
+        await send_form(pilot, body=None)
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.type is MessageType.FREE and sent.subject.startswith("Négociation sur le prix")
+    assert list(sent.recipients) == deposit_emails(workspace, cid) and sent.reply_allowed
+
+
+async def test_case_f_invitation_with_the_access_code_to_the_candidates(workspace, workspace_app):
+    parent_id, _ = deposits_consultation(workspace)
+    choices = candidate_choices(workspace, parent_id)[:2]
+    with workspace.engine.connect() as connection:
+        lots = tuple(
+            connection.execute(
+                sa.text("select number from lot where consultation_id = :c"), {"c": parent_id}
+            ).scalars()
+        )
+    suite = create_suite(
+        workspace,
+        SuiteRequest(
+            parent_id=parent_id,
+            procedure=Procedure.RESTRICTED_TENDER,
+            lot_numbers=lots,
+            candidate_entry_ids=tuple(c.entry_id for c in choices),
+            bid_deadline=datetime.now(UTC) + timedelta(days=40),
+        ),
+        actor="marie.dupont",
+    )
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        pilot.app.push_screen(ConsultationScreen(suite.consultation_id))
+        await settle(pilot)
+        await pilot.press("i")  # "Envoyer une invitation à concourir"
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, MessageFormScreen)
+        assert form.query_one("#type", Select).value is MessageType.INVITATION
+        assert suite.access_code in form.query_one("#body").text
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert "référence de l'avis publié" in problem(form, "notice_reference")  # rule 6
+        for key, text in (
+            ("notice_reference", "BOAMP 26-123456"),
+            ("submission", "Sur la plateforme, avec le code d'accès"),
+            ("documents", "DC1, DC2, mémoire technique, BPU"),
+        ):
+            await type_into(pilot, form, f"#input-{key}", text)
+        await send_form(pilot, body=None)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    (sent,) = queued_messages(workspace, suite.consultation_id)
+    assert sent.type is MessageType.INVITATION
+    assert sorted(sent.recipients) == sorted(c.contact_email for c in choices)
+    assert sent.mentions["notice_reference"] == "BOAMP 26-123456"
+
+
+async def test_cases_g_h_i_rejection_award_notification_with_the_standstill(
+    workspace, workspace_app
+):
+    cid, _ = deposits_consultation(workspace, formalised=True)
+    deposits = deposit_emails(workspace, cid)
+    awardee, rejected = deposits[0], deposits[1:]
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        # G: the rejection to the dépôts, less the awardee (removed with Suppr).
+        form = await open_form(pilot, cid, message_type=MessageType.REJECTION)
+        recipients = form.query_one("#recipients")
+        recipients.focus()
+        recipients.highlighted = [r.email for r in form.recipients].index(awardee)
+        await pilot.press("delete")
+        await type_into(pilot, form, "#input-reasons", "Offre moins bien classée sur le prix")
+        await send_form(pilot)
+        # H: the award to the awardee, picked in the registers with Entrée.
+        form = await open_form(pilot, cid, message_type=MessageType.AWARD)
+        assert form.recipients == ()
+        await pilot.press("f3")
+        await settle(pilot)
+        picker = pilot.app.screen
+        assert isinstance(picker, RecipientPicker)
+        emails = [a.email for a in picker.context.addresses]
+        picker.query_one("#addresses").highlighted = emails.index(awardee)
+        await pilot.press("enter")
+        await settle(pilot)
+        await send_form(pilot)
+        # I: the notification waits for the standstill (rule 8), unless overridden.
+        form = await open_form(pilot, cid, message_type=MessageType.NOTIFICATION)
+        await pilot.press("f3")
+        await settle(pilot)
+        pilot.app.screen.query_one("#addresses").highlighted = emails.index(awardee)
+        await pilot.press("enter")
+        await settle(pilot)
+        await fill_body(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, MessageFormScreen)
+        assert "Délai de suspension en cours" in problem(form, "exemption_reason")
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, OverrideDialog)
+        await pilot.press(*"Une seule offre reçue pour ce lot", "enter")
+        await settle(pilot)
+        assert "Règle 8 levée" in problem(form, "exemption_reason")
+        await send_form(pilot, body=None)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    rejection, award, notification = queued_messages(workspace, cid)
+    assert rejection.type is MessageType.REJECTION and list(rejection.recipients) == rejected
+    assert rejection.mentions == {"reasons": "Offre moins bien classée sur le prix"}
+    assert award.type is MessageType.AWARD and award.recipients == (awardee,)
+    assert notification.type is MessageType.NOTIFICATION and notification.recipients == (awardee,)
+    assert {m.send_mode for m in (rejection, award, notification)} == {SendMode.WITH_AR}
+    audit = table_of(AuditEntry)
+    with workspace.engine.connect() as connection:
+        overrides = connection.execute(
+            sa.select(audit.c.rule, audit.c.override_reason, audit.c.actor).where(
+                audit.c.action == "rule.override", audit.c.consultation_id == cid
+            )
+        ).all()
+    assert overrides == [(8, "Une seule offre reçue pour ce lot", "marie.dupont")]
+
+
+async def test_cancellation_goes_to_all_registers_with_its_reasons(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    everyone = sorted(a.email for a in register_addresses(workspace, cid, tuple(RegisterKind)))
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await choose_type(pilot, form, MessageType.CANCELLATION)
+        await fill_body(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert "Indiquez les motifs" in problem(form, "reasons")  # rule 10
+        await type_into(pilot, form, "#input-reasons", "Besoin disparu (article R2185-1)")
+        await send_form(pilot, body=None)
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.type is MessageType.CANCELLATION and list(sent.recipients) == everyone
+
+
+async def test_lots_chosen_are_kept_with_the_message(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace, lots=True)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        assert "Tous les lots" in str(form.query_one("#field-lots Label").render())
+        lots = form.query_one("#lots")
+        lots.focus()
+        lots.highlighted = 0
+        await pilot.press("space")  # the first lot only
+        await pilot.press("f3", "p")
+        await settle(pilot)
+        await send_form(pilot)
+    (sent,) = queued_messages(workspace, cid)
+    first_lot = load_context(workspace, cid).detail.lots[0][0]
+    assert sent.lots == (first_lot,)
+
+
+# --- Type change, recipients, bad input --------------------------------------------------------
+
+
+async def test_type_change_keeps_typed_text(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await type_into(pilot, form, "#subject", "Visite du site le 3 décembre")
+        await type_into(pilot, form, "#new-address", "visite@example.org")
+        await pilot.press("enter")
+        await choose_type(pilot, form, MessageType.COMPLEMENT_REQUEST)
+        assert form.query_one("#subject", Input).value == "Visite du site le 3 décembre"
+        assert [r.email for r in form.recipients] == ["visite@example.org"]  # kept, not preset
+        # Untouched: the body and the reply option take the new type's presets.
+        assert "[Contenu du message à renseigner]" in form.query_one("#body").text
+        assert form.form().reply_allowed
+        await fill_body(pilot, "Mon texte à moi.")
+        await choose_type(pilot, form, MessageType.FREE)
+        assert form.query_one("#body").text == "Mon texte à moi."
+
+
+async def test_bad_addresses_are_named_and_kept(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await type_into(pilot, form, "#new-address", "jean.dupont@@exemple")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "n'est pas une adresse e-mail valide" in shown(form, "address-error")
+        assert form.query_one("#new-address", Input).value == "jean.dupont@@exemple"
+        await type_into(pilot, form, "#new-address", "Jean.Dupont@Exemple.fr")
+        await pilot.press("enter")
+        await type_into(pilot, form, "#new-address", "jean.dupont@exemple.fr")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "est déjà destinataire" in shown(form, "address-error")
+        assert len(form.recipients) == 1
+        await send_form(pilot, body="")  # an empty body: nothing is queued
+        assert isinstance(pilot.app.screen, MessageFormScreen)
+        assert "obligatoire" in problem(form, "body")
+    assert queued_messages(workspace, cid) == []
+
+
+async def test_a_second_press_never_queues_twice(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await open_form(pilot, cid, message_type=MessageType.COMPLEMENT_REQUEST)
+        deadline = (datetime.now(UTC) + timedelta(days=8)).strftime("%d/%m/%Y 12:00")
+        await type_into(pilot, pilot.app.screen, "#reply-deadline", deadline)
+        await fill_body(pilot)
+        await pilot.press("ctrl+e", "ctrl+e", "ctrl+e")
+        await settle(pilot)
+    assert len(queued_messages(workspace, cid)) == 1
+
+
+# --- Drafts, leaving, preview ------------------------------------------------------------------
+
+
+async def test_leaving_asks_then_a_saved_draft_is_resumed(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await type_into(pilot, form, "#subject", "Précision sur le calendrier")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await pilot.press("n")  # stay: nothing typed is lost
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("escape")  # saved: leaves without asking
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsultationScreen)
+        (draft,) = list_drafts(workspace, cid)
+        assert draft.subject == "Précision sur le calendrier"
+        await pilot.press("b", "enter")
+        await settle(pilot)
+        resumed = pilot.app.screen
+        assert isinstance(resumed, MessageFormScreen) and resumed.draft_id == draft.id
+        assert resumed.query_one("#subject", Input).value == "Précision sur le calendrier"
+        await pilot.press("f3", "p")
+        await settle(pilot)
+        await send_form(pilot)
+    assert list_drafts(workspace, cid) == ()
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.subject == "Précision sur le calendrier"
+
+
+async def test_preview_shows_both_send_modes(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await pilot.press("f3", "p")
+        await settle(pilot)
+        await fill_body(pilot, "Le texte confidentiel.")
+        await pilot.press("f2")
+        await settle(pilot)
+        preview = pilot.app.screen
+        assert isinstance(preview, PreviewScreen)
+        shown = str(preview.query_one("#preview-text").render())
+        assert "lien personnel" in shown and "Le texte confidentiel." not in shown
+        assert "Consultation concernée par cet échange" in shown
+        await pilot.press("m")  # "simple sans accusé de réception": the content is in the mail
+        shown = str(preview.query_one("#preview-text").render())
+        assert "Le texte confidentiel." in shown
+        await pilot.press("h")
+        html = str(preview.query_one("#preview-text").render())
+        assert html.startswith("<!DOCTYPE html>") and "Le texte confidentiel.</p>" in html
+        await pilot.press("escape")
+        assert pilot.app.screen is form
+
+
+# --- Attachments through the real clamd --------------------------------------------------------
+
+
+@pytest.fixture
+def clamd_app(workspace):
+    address = os.environ.get("MESSAGERIE_TEST_CLAMD")
+    if not address:
+        pytest.fail("MESSAGERIE_TEST_CLAMD is not set: run the tests with scripts/test.")
+
+    def app(clamd: str = address) -> MessagerieApp:
+        return MessagerieApp(
+            open_store=lambda: workspace,
+            actor="marie.dupont",
+            settings=lambda: Settings(clamd=clamd, attachment_max_mb=0.01),
+        )
+
+    return app
+
+
+async def pick_local_file(pilot, path) -> None:
+    await pilot.press("f4")
+    await pilot.pause()  # no settle: the folder tree's loader worker runs until it closes
+    assert isinstance(pilot.app.screen, FilePicker)
+    await pilot.press(*str(path), "enter")
+    await settle(pilot)
+
+
+async def test_attachments_are_scanned_and_infected_files_refused(workspace, clamd_app, tmp_path):
+    cid, _ = deposits_consultation(workspace)
+    infected = tmp_path / "facture.pdf"
+    infected.write_bytes(b"%PDF-1.4\n" + EICAR)
+    clean = tmp_path / "annexe.txt"  # a PDF, whatever its name says
+    clean.write_bytes(b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n")
+    big = tmp_path / "gros.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * 20_000)
+    async with clamd_app().run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await pick_local_file(pilot, infected)
+        assert "« facture.pdf » est infecté (Eicar-Test-Signature" in shown(
+            form, "attachment-error"
+        )
+        await pick_local_file(pilot, big)
+        assert "la limite est de" in shown(form, "attachment-error")
+        await pick_local_file(pilot, clean)
+        assert shown(form, "attachment-error") == ""
+        (attached,) = form.attachments
+        assert attached.filename == "annexe.txt" and attached.media_type == "application/pdf"
+        await pilot.press("f3", "p")
+        await settle(pilot)
+        await send_form(pilot)
+    (sent,) = queued_messages(workspace, cid)
+    assert sent.attachments == ("annexe.txt",)
+
+
+async def test_unreachable_antivirus_refuses_and_off_marks_not_scanned(
+    workspace, clamd_app, tmp_path
+):
+    cid, _ = deposits_consultation(workspace)
+    document = tmp_path / "note.pdf"
+    document.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    async with clamd_app(f"unix://{tmp_path}/absent.sock").run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await pick_local_file(pilot, document)
+        assert "L'antivirus est injoignable" in shown(form, "attachment-error")
+        assert form.attachments == ()
+    async with clamd_app("off").run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await pick_local_file(pilot, document)
+        assert "non analysé" in str(form.query_one("#attachment-list").render_line(0).text)
+        # The espace documentaire offers it to the next message, still "non analysé".
+        await pilot.press("f5")
+        await settle(pilot)
+        picker = pilot.app.screen
+        assert "note.pdf" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
+        assert "non analysé" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
