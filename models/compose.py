@@ -163,6 +163,7 @@ class ComposeContext:
     candidates: tuple[DraftRecipient, ...]  # a suite's admitted candidates
     rejections: tuple[tuple[frozenset[int], datetime], ...]  # (lots, empty = all; queued at)
     askers: tuple[tuple[str, str, str, str], ...]  # (company, SIRET, e-mail, contact), rule 4
+    awardees: tuple[DraftRecipient, ...] = ()  # recipients of the award letters already sent
 
     def register_recipients(self, kinds: tuple[RegisterKind, ...]) -> tuple[DraftRecipient, ...]:
         return tuple(
@@ -199,12 +200,24 @@ def load_context(store: Store, consultation_id: int) -> ComposeContext:
             )
         )  # fmt: skip
         rejections = _rejections(connection, consultation_id)
+        awardees = _draft_recipients(
+            connection,
+            sa.select(recipient.c.email, recipient.c.company_id, recipient.c.contact_name)
+            .join(message, message.c.id == recipient.c.message_id)
+            .where(
+                message.c.consultation_id == consultation_id,
+                message.c.type == MessageType.AWARD,
+                message.c.state == MessageState.QUEUED,
+            )
+            .order_by(recipient.c.id),
+        )
     return ComposeContext(
         detail=detail,
         addresses=register_addresses(store, consultation_id, ALL_REGISTERS),
         candidates=candidates,
         rejections=rejections,
         askers=askers,
+        awardees=unique_recipients(awardees),
     )
 
 
@@ -260,9 +273,17 @@ def preset_form(context: ComposeContext, message_type: MessageType) -> FormInput
 def preset_recipients(
     context: ComposeContext, message_type: MessageType
 ) -> tuple[DraftRecipient, ...]:
+    """Who the type goes to when the buyer has not chosen. Once an award letter has been
+    sent, the notification goes to its recipient and the rejections to the other dépôts."""
     if message_type is MessageType.INVITATION and context.candidates:
         return context.candidates
-    return context.register_recipients(PRESET_REGISTERS.get(message_type, ()))
+    if message_type is MessageType.NOTIFICATION:
+        return context.awardees
+    registered = context.register_recipients(PRESET_REGISTERS.get(message_type, ()))
+    if message_type is MessageType.REJECTION:
+        retained = {awardee.email.casefold() for awardee in context.awardees}
+        return tuple(r for r in registered if r.email.casefold() not in retained)
+    return registered
 
 
 def preset_body(context: ComposeContext, message_type: MessageType) -> str:

@@ -86,14 +86,21 @@ def add_lot(store: Store, consultation_id: int, number: int, title: str) -> None
 
 
 def add_register_entries(
-    store: Store, consultation_id: int, kinds: list[RegisterKind], at: datetime
+    store: Store,
+    consultation_id: int,
+    kinds: list[RegisterKind],
+    at: datetime,
+    *,
+    email: str = "jeanne.martin@nbc.example",
+    company: tuple[str, str] = ("N.B.C. FR", "47646011800047"),
 ) -> None:
+    """Entries of one company (name, SIRET) and contact address in the given registers."""
     with store.engine.begin() as connection:
         company_id = connection.execute(
             insert(Company)
             .values(
-                name="N.B.C. FR",
-                siret="47646011800047",
+                name=company[0],
+                siret=company[1],
                 address="2 rue du Vignoble",
                 postal_code="68000",
                 city="Colmar",
@@ -108,7 +115,7 @@ def add_register_entries(
                     kind=kind,
                     company_id=company_id,
                     contact_name="Jeanne Martin",
-                    contact_email="jeanne.martin@nbc.example",
+                    contact_email=email,
                     at=at,
                 )
                 for kind in kinds

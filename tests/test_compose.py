@@ -222,3 +222,21 @@ def test_simple_mode_for_a_notification_warns(store, cid):
     form = filled(store, cid, MessageType.AWARD, send_mode=SendMode.SIMPLE)
     check = check_form(form, load_context(store, cid), NOW)
     assert check.ready and [v.rule for v in check.verdicts] == [9]
+
+
+def test_after_the_award_notification_and_rejections_know_the_awardee(store, cid):
+    add_register_entries(
+        store,
+        cid,
+        [RegisterKind.DEPOSIT],
+        paris(2026, 11, 21),
+        email="autre@example.org",
+        company=("Autre SARL", "73282932000074"),
+    )
+    award = filled(store, cid, MessageType.AWARD)  # to jeanne.martin@nbc.example
+    queue_message(store, award, actor="m.d", now=NOW)
+    context = load_context(store, cid)
+    notification = preset_form(context, MessageType.NOTIFICATION)
+    assert [r.email for r in notification.recipients] == ["jeanne.martin@nbc.example"]
+    rejection = preset_form(context, MessageType.REJECTION)
+    assert [r.email for r in rejection.recipients] == ["autre@example.org"]
