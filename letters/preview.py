@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from letters.mail import ContextBlock, MailAttachment, MailContent, MailRecipient, render_parts
 from models.compose import MENTIONS, ComposeContext, FormInput
+from models.consultations import ConsultationDetail
 from models.documents import DocumentInfo
 from models.drafts import unique_recipients
-from models.enums import SendMode
+from models.enums import MessageType, SendMode
 from models.validation import ValidationFailed, parse_paris_datetime
 
 
-def context_block(context: ComposeContext) -> ContextBlock:
-    detail = context.detail
+def context_block(detail: ConsultationDetail) -> ContextBlock:
     return ContextBlock(
         reference=detail.reference,
         title=detail.title,
@@ -24,12 +25,14 @@ def context_block(context: ComposeContext) -> ContextBlock:
     )
 
 
-def mention_lines(form: FormInput) -> tuple[tuple[str, str], ...]:
+def mention_lines(
+    message_type: MessageType, mentions: Mapping[str, str]
+) -> tuple[tuple[str, str], ...]:
     """The type's mentions the buyer filled, as printed after the body."""
     return tuple(
-        (mention.label, "Oui" if mention.kind == "flag" else form.mention(mention.key))
-        for mention in MENTIONS.get(form.type, ())
-        if form.mention(mention.key)
+        (mention.label, "Oui" if mention.kind == "flag" else mentions[mention.key].strip())
+        for mention in MENTIONS.get(message_type, ())
+        if mentions.get(mention.key, "").strip()
     )
 
 
@@ -52,10 +55,10 @@ def mail_content(
         send_mode=send_mode,
         reply_allowed=form.reply_allowed,
         reply_deadline=deadline,
-        context=context_block(context),
+        context=context_block(context.detail),
         sender_name=context.detail.entity,
         sender_email=context.detail.sender_email,
-        mentions=mention_lines(form),
+        mentions=mention_lines(form.type, form.mentions),
         attachments=tuple(
             MailAttachment(d.filename, d.media_type, d.size, d.antivirus) for d in attachments
         ),

@@ -233,7 +233,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         lots.add_options([(lot_label(number, title), number) for number, title in detail.lots])
         self.query_one("#field-lots").display = bool(detail.lots)
         block = Text("Consultation concernée par cet échange\n", style="bold")
-        for label, value in context_block(context).lines():
+        for label, value in context_block(context.detail).lines():
             block.append(f"{label} : ", style="bold")
             block.append(f"{value}\n")
         block.rstrip()

@@ -19,7 +19,8 @@ PROGRAM = "messagerie"
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, import, db, ou rien pour ouvrir l'application)",
+        r"sous-commande inconnue « \1 » (demo, import, outbox, db, ou rien pour ouvrir "
+        r"l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
@@ -61,6 +62,11 @@ def build_parser() -> Parser:
         "import", help="importer consultations, lots, entreprises et registres (JSON ou CSV)"
     )
     importing.add_argument("file", metavar="FICHIER", help="fichier .json ou .csv (voir README)")
+    outbox = commands.add_parser("outbox", help="envoyer ce qui est en file d'attente")
+    outbox.add_argument("--once", action="store_true", help="envoyer ce qui est dû, puis s'arrêter")
+    outbox.add_argument(
+        "--every", type=float, default=30, metavar="SECONDES", help="intervalle sans --once"
+    )
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")
@@ -139,6 +145,31 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_outbox(args: argparse.Namespace) -> int:
+    """Send what is due (--once), or keep sending every --every seconds until interrupted."""
+    from letters.outbox import run_once_blocking
+    from letters.transport import parse_smtp_url
+    from models.errors import Refusal
+
+    settings = load_settings(args)
+    store = open_store_for(args)
+    try:
+        relay = parse_smtp_url(settings.smtp_url)
+        while True:
+            report = run_once_blocking(store, relay, public_url=settings.public_url)
+            print(f"File d'envoi ({relay}) : {report}", flush=True)
+            if args.once:
+                return 0
+            time.sleep(args.every)
+    except Refusal as refusal:
+        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        store.close()
+
+
 def run_db(args: argparse.Namespace) -> int:
     store = open_store_for(args, upgrade=True)
     print(f"Base à jour : {store.description}.")
@@ -151,6 +182,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "demo": run_demo,
     "import": run_import,
     "db": run_db,
+    "outbox": run_outbox,
 }
 
 

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest attachment accepted by the message form, in megabytes.",
     )
+    smtp_url: str = Field(
+        default="smtp://127.0.0.1:25",
+        description="The SMTP relay: smtp://host:25, smtp+starttls://user:password@host:587 or "
+        "smtps://host:465; add ?final=1 when the relay is the recipients' final mailbox.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8080",
         description="Base of the recipients' personal links (the recipients' web page).",

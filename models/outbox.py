@@ -1,0 +1,274 @@
+"""The outbox's bookkeeping: claim queued recipients, then record what the relay answered.
+
+Each recipient moves queued → claimed (with a lease) → accepted or refused, and each move is
+committed on its own, around the hand-off to the relay. A worker that dies leaves claimed
+recipients whose lease runs out: they are claimed again and resent with the same Message-ID,
+the only duplicate possible (the relay accepted, the worker died before committing). Claims
+use `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the single conditional UPDATE is atomic
+because writers are serialised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from models.consultations import ConsultationDetail, consultation_detail
+from models.documents import DocumentInfo, document_infos
+from models.enums import (
+    DeliveryState,
+    EventKind,
+    MessageState,
+    MessageType,
+    RecipientStatus,
+    SendMode,
+)
+from models.store import Store
+from models.tables import Attachment, Event, Message, Recipient, table_of
+
+message = table_of(Message)
+recipient = table_of(Recipient)
+event = table_of(Event)
+attachment = table_of(Attachment)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(minutes=1)  # then doubled at each attempt: 1, 2, 4, 8 minutes
+
+
+@dataclass(frozen=True)
+class OutgoingRecipient:
+    id: int
+    email: str
+    contact_name: str | None
+    token: str
+    message_id_header: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    id: int
+    type: MessageType
+    subject: str
+    body: str
+    send_mode: SendMode
+    reply_allowed: bool
+    reply_deadline: datetime | None
+    mentions: dict[str, str]
+    consultation: ConsultationDetail
+    attachments: tuple[DocumentInfo, ...]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message: OutgoingMessage
+    recipients: tuple[OutgoingRecipient, ...]
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    queued = sa.and_(
+        recipient.c.delivery_state == DeliveryState.QUEUED,
+        sa.or_(recipient.c.next_attempt_at.is_(None), recipient.c.next_attempt_at <= now),
+    )
+    abandoned = sa.and_(
+        recipient.c.delivery_state == DeliveryState.CLAIMED, recipient.c.lease_until < now
+    )
+    return sa.or_(queued, abandoned)
+
+
+def claim(
+    store: Store, *, limit: int = 100, now: datetime | None = None, lease: timedelta = LEASE
+) -> tuple[Claimed, ...]:
+    """Claim up to `limit` due recipients (oldest first), grouped by message."""
+    now = now or datetime.now(UTC)
+    with store.engine.begin() as connection:
+        candidates = (
+            sa.select(recipient.c.id)
+            .where(_due(now))
+            .order_by(recipient.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claimed_ids = (
+            connection.execute(
+                sa.update(recipient)
+                .where(recipient.c.id.in_(candidates.scalar_subquery()), _due(now))
+                .values(
+                    delivery_state=DeliveryState.CLAIMED,
+                    lease_until=now + lease,
+                    attempts=recipient.c.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(recipient.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        if not claimed_ids:
+            return ()
+        rows = connection.execute(
+            sa.select(recipient).where(recipient.c.id.in_(claimed_ids)).order_by(recipient.c.id)
+        ).all()
+    by_message: dict[int, list[OutgoingRecipient]] = {}
+    for row in rows:
+        by_message.setdefault(row.message_id, []).append(
+            OutgoingRecipient(
+                row.id, row.email, row.contact_name, row.token, row.message_id_header, row.attempts
+            )
+        )
+    return tuple(
+        Claimed(load_outgoing(store, message_id), tuple(items))
+        for message_id, items in by_message.items()
+    )
+
+
+def load_outgoing(store: Store, message_id: int) -> OutgoingMessage:
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(message).where(message.c.id == message_id)).one()
+        document_ids = (
+            connection.execute(
+                sa.select(attachment.c.document_id)
+                .where(attachment.c.message_id == message_id, attachment.c.recipient_id.is_(None))
+                .order_by(attachment.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    return OutgoingMessage(
+        id=row.id,
+        type=MessageType(row.type),
+        subject=row.subject,
+        body=row.body,
+        send_mode=SendMode(row.send_mode),
+        reply_allowed=row.reply_allowed,
+        reply_deadline=row.reply_deadline,
+        mentions=dict(row.mentions or {}),
+        consultation=consultation_detail(store, row.consultation_id),
+        attachments=document_infos(store, document_ids),
+    )
+
+
+# --- What the relay answered -----------------------------------------------------------------
+
+
+def _move(
+    connection: Connection, recipient_id: int, values: dict[str, object], *events: tuple
+) -> bool:
+    """Apply `values` to a recipient still claimed; False when it is no longer ours."""
+    moved = connection.execute(
+        sa.update(recipient)
+        .where(
+            recipient.c.id == recipient_id,
+            recipient.c.delivery_state == DeliveryState.CLAIMED,
+        )
+        .values(**values)
+    ).rowcount
+    if moved:
+        connection.execute(
+            sa.insert(event),
+            [
+                {"recipient_id": recipient_id, "kind": k, "at": at, "detail": d}
+                for k, at, d in events
+            ],
+        )
+    return bool(moved)
+
+
+def record_accepted(
+    store: Store, recipient_id: int, *, answer: str, final_mailbox: bool, at: datetime | None = None
+) -> bool:
+    """E: the relay accepted the recipient; D at once when the relay is the final mailbox."""
+    at = at or datetime.now(UTC)
+    events = [(EventKind.SENT, at, answer)]
+    values: dict[str, object] = {
+        "delivery_state": DeliveryState.ACCEPTED,
+        "status": RecipientStatus.SENT,
+        "sent_at": at,
+        "lease_until": None,
+        "updated_at": at,
+    }
+    if final_mailbox:
+        events.append((EventKind.DELIVERED, at, "Remis dans la boîte du destinataire"))
+        values.update(status=RecipientStatus.DELIVERED, delivered_at=at)
+    with store.engine.begin() as connection:
+        return _move(connection, recipient_id, values, *events)
+
+
+def record_failure(
+    store: Store,
+    recipient_id: int,
+    *,
+    answer: str,
+    permanent: bool,
+    attempts: int,
+    at: datetime | None = None,
+) -> bool:
+    """A refusal: "Non délivré" when permanent or out of attempts, else a retry with backoff.
+    Returns True when the recipient will be tried again."""
+    at = at or datetime.now(UTC)
+    retry = not permanent and attempts < MAX_ATTEMPTS
+    with store.engine.begin() as connection:
+        if retry:
+            _move(
+                connection,
+                recipient_id,
+                {
+                    "delivery_state": DeliveryState.QUEUED,
+                    "next_attempt_at": at + FIRST_RETRY * 2 ** (attempts - 1),
+                    "lease_until": None,
+                    "updated_at": at,
+                },
+                (EventKind.RETRY, at, f"Tentative {attempts} : {answer}"),
+            )
+        else:
+            _move(
+                connection,
+                recipient_id,
+                {
+                    "delivery_state": DeliveryState.REFUSED,
+                    "status": RecipientStatus.NOT_DELIVERED,
+                    "not_delivered_at": at,
+                    "lease_until": None,
+                    "updated_at": at,
+                },
+                (EventKind.NOT_DELIVERED, at, answer),
+            )
+    return retry
+
+
+def release(store: Store, recipient_ids: list[int]) -> None:
+    """Give claimed recipients back to the queue untouched (the relay could not be reached:
+    nothing was attempted, so no attempt is counted)."""
+    if not recipient_ids:
+        return
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(recipient)
+            .where(
+                recipient.c.id.in_(recipient_ids),
+                recipient.c.delivery_state == DeliveryState.CLAIMED,
+            )
+            .values(
+                delivery_state=DeliveryState.QUEUED,
+                lease_until=None,
+                attempts=recipient.c.attempts - 1,
+            )
+        )
+
+
+def outbox_counts(store: Store) -> dict[DeliveryState, int]:
+    """How many recipients of queued messages are in each outbox state."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(recipient.c.delivery_state, sa.func.count())
+            .join(message, message.c.id == recipient.c.message_id)
+            .where(message.c.state == MessageState.QUEUED)
+            .group_by(recipient.c.delivery_state)
+        ).all()
+    counts = dict.fromkeys(DeliveryState, 0)
+    counts.update({DeliveryState(state): number for state, number in rows})
+    return counts

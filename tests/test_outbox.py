@@ -1,0 +1,212 @@
+"""The outbox against a real aiosmtpd relay on 127.0.0.1, on both stores: E, retries after a
+4xx, "Non délivré" after a 5xx, D from a final mailbox, and an unreachable relay."""
+
+import socket
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from letters.outbox import run_once
+from letters.transport import RelayProblem, parse_smtp_url
+from models.compose import load_context, preset_form, queue_message
+from models.drafts import DraftRecipient
+from models.enums import (
+    ConsultationStatus,
+    DeliveryState,
+    EventKind,
+    MessageType,
+    RecipientStatus,
+    RegisterKind,
+    SendMode,
+)
+from models.tables import Event, Recipient, table_of
+from tests.factories import add_consultations, add_register_entries, paris
+
+recipient = table_of(Recipient)
+event = table_of(Event)
+PUBLIC_URL = "https://messagerie.example/"
+
+
+class Relay:
+    """An aiosmtpd handler that keeps what it receives, with faults by recipient address:
+    temp… gets a 451 at the first RCPT, perm… always a 550."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str, bytes]] = []  # (envelope sender, rcpt, data)
+        self.refused_once: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("perm"):
+            return "550 5.1.1 Utilisateur inconnu"
+        if address.startswith("temp") and address not in self.refused_once:
+            self.refused_once.add(address)
+            return "451 4.3.0 Réessayez plus tard"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        for rcpt in envelope.rcpt_tos:
+            self.received.append((envelope.mail_from, rcpt, envelope.original_content))
+        return "250 2.0.0 Accepté"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def relay():
+    handler = Relay()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, f"smtp://127.0.0.1:{controller.port}"
+    controller.stop()
+
+
+def queue(store, emails, send_mode=SendMode.WITH_AR) -> int:
+    (cid,) = add_consultations(
+        store, [("2026POST", "Courrier", ConsultationStatus.OPEN, paris(2026, 12, 27))]
+    )
+    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
+    form = replace(
+        preset_form(load_context(store, cid), MessageType.FREE),
+        body="Bonjour,\n\nLe contenu confidentiel.",
+        recipients=tuple(DraftRecipient(email) for email in emails),
+        send_mode=send_mode,
+    )
+    return queue_message(store, form, actor="marie.dupont").message_id
+
+
+def states(store, message_id):
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(recipient).where(recipient.c.message_id == message_id)
+        ).all()
+        kinds = connection.execute(
+            sa.select(recipient.c.email, event.c.kind)
+            .join(event, event.c.recipient_id == recipient.c.id)
+            .where(recipient.c.message_id == message_id)
+            .order_by(event.c.id)
+        ).all()
+    return {row.email: row for row in rows}, [(email, EventKind(kind)) for email, kind in kinds]
+
+
+async def test_each_recipient_gets_its_own_mail_and_e(store, relay):
+    handler, url = relay
+    message_id = queue(store, ["a@entreprise.example", "b@entreprise.example"])
+    report = await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)
+    assert (report.sent, report.retried, report.refused) == (2, 0, 0)
+    rows, events = states(store, message_id)
+    assert events == [
+        ("a@entreprise.example", EventKind.SENT),
+        ("b@entreprise.example", EventKind.SENT),
+    ]
+    for sender, rcpt, data in handler.received:
+        row = rows[rcpt]
+        mail = message_from_bytes(data, policy=default)
+        assert sender == f"bounce+{row.token}@alsace.example"
+        assert mail["Message-ID"] == row.message_id_header
+        assert mail["Reply-To"] is None  # this message allows no reply
+        text = mail.get_body(("plain",)).get_content()
+        assert f"https://messagerie.example/m/{row.token}" in text  # avec AR: the link…
+        assert "Le contenu confidentiel." not in text  # …never the content
+        assert row.delivery_state == DeliveryState.ACCEPTED and row.status == RecipientStatus.SENT
+    assert await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL) == type(report)()
+
+
+async def test_a_4xx_is_retried_with_the_same_message_id(store, relay):
+    handler, url = relay
+    message_id = queue(store, ["temp@entreprise.example"], SendMode.SIMPLE)
+    report = await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)
+    assert report.retried == 1 and handler.received == []
+    rows, events = states(store, message_id)
+    row = rows["temp@entreprise.example"]
+    assert row.delivery_state == DeliveryState.QUEUED and row.attempts == 1
+    assert row.next_attempt_at.astimezone(UTC) > datetime.now(UTC)
+    assert events == [("temp@entreprise.example", EventKind.RETRY)]
+    # Not due yet: nothing is sent before the backoff has run.
+    assert (await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)).sent == 0
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(recipient).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert (await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)).sent == 1
+    ((_, _, data),) = handler.received
+    mail = message_from_bytes(data, policy=default)
+    assert mail["Message-ID"] == row.message_id_header
+    assert "Le contenu confidentiel." in mail.get_body(("plain",)).get_content()  # simple mode
+    rows, events = states(store, message_id)
+    assert rows["temp@entreprise.example"].attempts == 2
+    assert [kind for _, kind in events] == [EventKind.RETRY, EventKind.SENT]
+
+
+async def test_a_5xx_is_not_delivered_with_the_server_answer(store, relay):
+    handler, url = relay
+    message_id = queue(store, ["perm@entreprise.example", "ok@entreprise.example"])
+    report = await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)
+    assert (report.sent, report.refused) == (1, 1)
+    rows, _ = states(store, message_id)
+    refused = rows["perm@entreprise.example"]
+    assert refused.status == RecipientStatus.NOT_DELIVERED
+    with store.engine.connect() as connection:
+        detail = connection.execute(
+            sa.select(event.c.detail).where(
+                event.c.recipient_id == refused.id, event.c.kind == EventKind.NOT_DELIVERED
+            )
+        ).scalar_one()
+    assert detail.startswith("550") and "Utilisateur inconnu" in detail
+    assert [rcpt for _, rcpt, _ in handler.received] == ["ok@entreprise.example"]
+
+
+async def test_a_final_mailbox_records_d_at_acceptance(store, relay):
+    _, url = relay
+    message_id = queue(store, ["a@entreprise.example"])
+    await run_once(store, parse_smtp_url(url + "?final=1"), public_url=PUBLIC_URL)
+    rows, events = states(store, message_id)
+    assert rows["a@entreprise.example"].status == RecipientStatus.DELIVERED
+    assert [kind for _, kind in events] == [EventKind.SENT, EventKind.DELIVERED]
+
+
+async def test_an_unreachable_relay_keeps_everything_queued(store):
+    message_id = queue(store, ["a@entreprise.example"])
+    with pytest.raises(RelayProblem, match="injoignable"):
+        await run_once(
+            store, parse_smtp_url(f"smtp://127.0.0.1:{free_port()}"), public_url=PUBLIC_URL
+        )
+    rows, events = states(store, message_id)
+    assert rows["a@entreprise.example"].delivery_state == DeliveryState.QUEUED and events == []
+
+
+@pytest.mark.parametrize("url", ["http://relais", "smtp://", "smtp://hote:port"])
+def test_smtp_urls_that_name_no_relay(url):
+    with pytest.raises(RelayProblem):
+        parse_smtp_url(url)
+
+
+def test_smtp_url_forms():
+    relay = parse_smtp_url("smtp+starttls://marie%40ville.fr:s3cret@relais.ville.fr")
+    assert (relay.host, relay.port, relay.security) == ("relais.ville.fr", 587, "starttls")
+    assert (relay.username, relay.password) == ("marie@ville.fr", "s3cret")
+    assert parse_smtp_url("smtps://relais").port == 465
+    assert parse_smtp_url("smtp://relais:2525?final=1").final_mailbox
+
+
+def test_cli_outbox_once_sends_and_reports(store, store_url, relay, monkeypatch, capsys):
+    from tui.cli import main
+
+    handler, url = relay
+    queue(store, ["a@entreprise.example"])
+    monkeypatch.setenv("MESSAGERIE_SMTP_URL", url)
+    assert main(["--db", store_url, "outbox", "--once"]) == 0
+    assert "1 envoyé(s), 0 à réessayer, 0 non délivré(s)." in capsys.readouterr().out
+    assert len(handler.received) == 1
+    monkeypatch.setenv("MESSAGERIE_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
+    assert main(["--db", store_url, "outbox", "--once"]) == 1
+    assert "injoignable" in capsys.readouterr().err
