@@ -8,13 +8,16 @@ replies and bounces come back to the right recipient.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from letters.mail import MailAttachment, MailContent, MailRecipient, render_email
 from letters.preview import context_block, mention_lines
-from letters.transport import Envelope, Relay, connect, send_batch
+from letters.transport import Envelope, Outcome, Relay, connect, send_batch
 from models.enums import SendMode
 from models.outbox import (
+    LEASE,
     Claimed,
     OutgoingMessage,
     OutgoingRecipient,
@@ -22,6 +25,7 @@ from models.outbox import (
     record_accepted,
     record_failure,
     release,
+    renew,
 )
 from models.store import Store
 
@@ -98,22 +102,39 @@ def envelope(
 
 
 async def send_claimed(
-    store: Store, relay: Relay, claimed: tuple[Claimed, ...], public_url: str
+    store: Store, relay: Relay, claimed: tuple[Claimed, ...], public_url: str, lease: timedelta
 ) -> Report:
-    envelopes: list[Envelope] = []
-    attempts: dict[int, int] = {}
-    for batch in claimed:
-        content = mail_content(store, batch.message)
-        for one in batch.recipients:
-            envelopes.append(envelope(content, batch.message, one, public_url))
-            attempts[one.id] = one.attempts
-    report = Report()
-    for outcome in await send_batch(relay, envelopes):
+    """Send the claimed recipients, committing each answer as soon as the relay gives it.
+
+    The claim's lease is renewed every third of its length; a recipient whose lease was lost
+    meanwhile (another worker took it over) is skipped, never handed over twice."""
+    attempts = {one.id: one.attempts for batch in claimed for one in batch.recipients}
+    tally = {"sent": 0, "retried": 0, "refused": 0}
+    held = {"lease": claimed[0].lease_until, "renewed": datetime.now(UTC)}
+    owned = set(attempts)
+    pending = set(attempts)
+
+    def still_ours(recipient_id: int) -> bool:
+        now = datetime.now(UTC)
+        if now - held["renewed"] > lease / 3:
+            owned.intersection_update(renew(store, sorted(pending), held["lease"], now + lease))
+            held.update(lease=now + lease, renewed=now)
+        return recipient_id in owned
+
+    def envelopes() -> Iterator[Envelope]:  # rendered one by one, just before its hand-off
+        for batch in claimed:
+            content = mail_content(store, batch.message)
+            for one in batch.recipients:
+                if still_ours(one.id):
+                    yield envelope(content, batch.message, one, public_url)
+
+    def record(outcome: Outcome) -> None:
+        pending.discard(outcome.key)
         if outcome.accepted:
             record_accepted(
                 store, outcome.key, answer=outcome.answer, final_mailbox=relay.final_mailbox
             )
-            report += Report(sent=1)
+            tally["sent"] += 1
         elif record_failure(
             store,
             outcome.key,
@@ -121,26 +142,32 @@ async def send_claimed(
             permanent=outcome.permanent,
             attempts=attempts[outcome.key],
         ):
-            report += Report(retried=1)
+            tally["retried"] += 1
         else:
-            report += Report(refused=1)
-    return report
+            tally["refused"] += 1
+
+    await send_batch(relay, envelopes(), record)
+    return Report(**tally)
 
 
-async def run_once(store: Store, relay: Relay, *, public_url: str, batch: int = 100) -> Report:
+async def run_once(
+    store: Store, relay: Relay, *, public_url: str, batch: int = 100, lease: timedelta = LEASE
+) -> Report:
     """Send everything that is due now, batch by batch. The relay is tried first: when it
     cannot be used, RelayProblem says why and every message stays queued."""
     client = await connect(relay)
     await client.quit()
     report = Report()
-    while claimed := claim(store, limit=batch):
+    while claimed := claim(store, limit=batch, lease=lease):
         try:
-            report += await send_claimed(store, relay, claimed, public_url)
+            report += await send_claimed(store, relay, claimed, public_url, lease)
         except BaseException:
             release(store, [one.id for c in claimed for one in c.recipients])
             raise
     return report
 
 
-def run_once_blocking(store: Store, relay: Relay, *, public_url: str) -> Report:
-    return asyncio.run(run_once(store, relay, public_url=public_url))
+def run_once_blocking(
+    store: Store, relay: Relay, *, public_url: str, lease: timedelta = LEASE
+) -> Report:
+    return asyncio.run(run_once(store, relay, public_url=public_url, lease=lease))

@@ -8,6 +8,7 @@ acceptance is also delivery: D at once).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -105,10 +106,12 @@ async def connect(relay: Relay) -> aiosmtplib.SMTP:
     return client
 
 
-async def send_batch(relay: Relay, envelopes: list[Envelope]) -> list[Outcome]:
-    """Send each envelope on one reused connection; a dropped connection is reopened once
-    per envelope. Never raises for an envelope: every one gets an outcome."""
-    outcomes: list[Outcome] = []
+async def send_batch(
+    relay: Relay, envelopes: Iterable[Envelope], record: Callable[[Outcome], object]
+) -> None:
+    """Send each envelope on one reused connection (reopened when it drops), and `record`
+    each outcome as soon as the relay has answered, before the next hand-off: a crash then
+    leaves at most the envelope in flight unrecorded. Every envelope gets an outcome."""
     client: aiosmtplib.SMTP | None = None
     try:
         for envelope in envelopes:
@@ -116,16 +119,15 @@ async def send_batch(relay: Relay, envelopes: list[Envelope]) -> list[Outcome]:
                 try:
                     client = await connect(relay)
                 except RelayProblem as problem:
-                    outcomes.append(Outcome(envelope.key, False, False, str(problem)))
+                    record(Outcome(envelope.key, False, False, str(problem)))
                     continue
-            outcomes.append(await _send_one(client, envelope))
+            record(await _send_one(client, envelope))
     finally:
         if client is not None and client.is_connected:
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
-    return outcomes
 
 
 async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope) -> Outcome:

@@ -67,6 +67,7 @@ class OutgoingMessage:
 class Claimed:
     message: OutgoingMessage
     recipients: tuple[OutgoingRecipient, ...]
+    lease_until: datetime  # also the claim's mark: another worker's claim has another one
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -85,6 +86,7 @@ def claim(
 ) -> tuple[Claimed, ...]:
     """Claim up to `limit` due recipients (oldest first), grouped by message."""
     now = now or datetime.now(UTC)
+    lease_until = now + lease
     with store.engine.begin() as connection:
         candidates = (
             sa.select(recipient.c.id)
@@ -99,7 +101,7 @@ def claim(
                 .where(recipient.c.id.in_(candidates.scalar_subquery()), _due(now))
                 .values(
                     delivery_state=DeliveryState.CLAIMED,
-                    lease_until=now + lease,
+                    lease_until=lease_until,
                     attempts=recipient.c.attempts + 1,
                     updated_at=now,
                 )
@@ -121,9 +123,32 @@ def claim(
             )
         )
     return tuple(
-        Claimed(load_outgoing(store, message_id), tuple(items))
+        Claimed(load_outgoing(store, message_id), tuple(items), lease_until)
         for message_id, items in by_message.items()
     )
+
+
+def renew(
+    store: Store, recipient_ids: list[int], lease_until: datetime, new_lease_until: datetime
+) -> set[int]:
+    """Extend the lease of the recipients still held under `lease_until`; returns their ids.
+    A recipient missing from the answer was reclaimed by another worker after our lease ran
+    out: it must not be handed over by us any more."""
+    if not recipient_ids:
+        return set()
+    with store.engine.begin() as connection:
+        return set(
+            connection.execute(
+                sa.update(recipient)
+                .where(
+                    recipient.c.id.in_(recipient_ids),
+                    recipient.c.delivery_state == DeliveryState.CLAIMED,
+                    recipient.c.lease_until == lease_until,
+                )
+                .values(lease_until=new_lease_until)
+                .returning(recipient.c.id)
+            ).scalars()
+        )
 
 
 def load_outgoing(store: Store, message_id: int) -> OutgoingMessage:

@@ -147,6 +147,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_outbox(args: argparse.Namespace) -> int:
     """Send what is due (--once), or keep sending every --every seconds until interrupted."""
+    from datetime import timedelta
+
     from letters.outbox import run_once_blocking
     from letters.transport import parse_smtp_url
     from models.errors import Refusal
@@ -156,7 +158,12 @@ def run_outbox(args: argparse.Namespace) -> int:
     try:
         relay = parse_smtp_url(settings.smtp_url)
         while True:
-            report = run_once_blocking(store, relay, public_url=settings.public_url)
+            report = run_once_blocking(
+                store,
+                relay,
+                public_url=settings.public_url,
+                lease=timedelta(seconds=settings.outbox_lease),
+            )
             print(f"File d'envoi ({relay}) : {report}", flush=True)
             if args.once:
                 return 0

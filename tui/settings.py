@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="The SMTP relay: smtp://host:25, smtp+starttls://user:password@host:587 or "
         "smtps://host:465; add ?final=1 when the relay is the recipients' final mailbox.",
     )
+    outbox_lease: float = Field(
+        default=300,
+        gt=0,
+        description="Seconds a claimed recipient stays reserved to one outbox worker; after a "
+        "crash, the recipients it held are sent again once their lease has run out.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8080",
         description="Base of the recipients' personal links (the recipients' web page).",

@@ -1,0 +1,143 @@
+"""The outbox's promise, with real processes: kill it (SIGKILL) in the middle of a
+1,000-recipient send and restart it, or run two of them on one PostgreSQL store; a relay in
+another process counts what it receives. Nothing is lost; the only duplicate possible is the
+e-mail in flight when a worker was killed, resent with the same Message-ID."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from models.compose import load_context, preset_form, queue_message
+from models.drafts import DraftRecipient
+from models.enums import ConsultationStatus, DeliveryState, MessageType, RegisterKind
+from models.tables import Recipient, table_of
+from tests.factories import add_consultations, add_register_entries, paris
+from tests.test_outbox import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPIENTS = 1000
+recipient = table_of(Recipient)
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    received = tmp_path / "received.txt"
+    received.touch()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c",
+         "tests.smtp_recorder.Recorder", str(received)],
+        cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            import socket
+
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"smtp://127.0.0.1:{port}", received
+    server.terminate()
+    server.wait()
+
+
+def queue_thousand(store) -> None:
+    (cid,) = add_consultations(
+        store, [("2026MASS", "Envoi en nombre", ConsultationStatus.OPEN, paris(2026, 12, 27))]
+    )
+    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
+    form = replace(
+        preset_form(load_context(store, cid), MessageType.FREE),
+        body="Bonjour,\n\nUn message à beaucoup d'entreprises.",
+        recipients=tuple(DraftRecipient(f"r{n:04}@entreprise.example") for n in range(RECIPIENTS)),
+    )
+    queue_message(store, form, actor="marie.dupont")
+
+
+def outbox(store_url: str, smtp_url: str) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "MESSAGERIE_SMTP_URL": smtp_url,
+        "MESSAGERIE_OUTBOX_LEASE": "1",  # a killed worker's claims come back after a second
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", store_url, "outbox", "--once"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def accepted(store) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.count()).where(recipient.c.delivery_state == DeliveryState.ACCEPTED)
+        ).scalar_one()
+
+
+def finish(store, store_url, smtp_url) -> None:
+    """Run the outbox until every recipient is accepted (leases of the killed run out)."""
+    for _ in range(20):
+        if accepted(store) == RECIPIENTS:
+            return
+        time.sleep(1.1)
+        assert outbox(store_url, smtp_url).wait(timeout=120) == 0
+    assert accepted(store) == RECIPIENTS
+
+
+def received(path: Path) -> Counter:
+    return Counter(line.split()[0] for line in path.read_text().splitlines())
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_killed_and_restarted_loses_nothing(store, store_url, recorder):
+    smtp_url, path = recorder
+    queue_thousand(store)
+    kills = 0
+    rng = random.Random(20261127)
+    for _ in range(4):
+        before = len(path.read_text().splitlines())
+        worker = outbox(store_url, smtp_url)
+        # Kill it while it sends: after it has handed over a few more e-mails.
+        deadline = time.monotonic() + 30
+        wanted = before + rng.randint(20, 150)
+        while len(path.read_text().splitlines()) < wanted and time.monotonic() < deadline:
+            if worker.poll() is not None:
+                break
+            time.sleep(0.01)
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGKILL)
+            kills += 1
+        worker.wait()
+        time.sleep(1.1)  # the lease of what it held runs out
+    assert kills >= 3, "the outbox should still have been sending when killed"
+    finish(store, store_url, smtp_url)
+    counts = received(path)
+    with store.engine.connect() as connection:
+        headers = set(connection.execute(sa.select(recipient.c.message_id_header)).scalars())
+    assert set(counts) == headers  # 0 lost: every recipient's Message-ID reached the relay
+    duplicates = sum(count - 1 for count in counts.values())
+    assert duplicates <= kills  # at most the e-mail in flight at each kill
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_two_workers_on_postgresql_never_send_twice(store, store_url, recorder):
+    smtp_url, path = recorder
+    queue_thousand(store)
+    workers = [outbox(store_url, smtp_url) for _ in range(2)]
+    assert [worker.wait(timeout=300) for worker in workers] == [0, 0]
+    finish(store, store_url, smtp_url)
+    counts = received(path)
+    assert len(counts) == RECIPIENTS and max(counts.values()) == 1
