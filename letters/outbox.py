@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from letters.mail import MailAttachment, MailContent, MailRecipient, render_email
+from letters.mail import MailAttachment, MailContent, MailRecipient, render_bytes
 from letters.preview import context_block, mention_lines
 from letters.transport import Envelope, Outcome, Relay, connect, send_batch
 from models.enums import SendMode
@@ -86,7 +86,7 @@ def envelope(
     content: MailContent, outgoing: OutgoingMessage, one: OutgoingRecipient, public_url: str
 ) -> Envelope:
     domain = domain_of(content.sender_email)
-    mail = render_email(
+    mail = render_bytes(
         content,
         MailRecipient(
             email=one.email,
@@ -98,7 +98,7 @@ def envelope(
             reply_to=f"reply+{one.token}@{domain}",
         ),
     )
-    return Envelope(one.id, f"bounce+{one.token}@{domain}", one.email, bytes(mail))
+    return Envelope(one.id, f"bounce+{one.token}@{domain}", one.email, mail)
 
 
 async def send_claimed(

@@ -8,6 +8,7 @@ acceptance is also delivery: D at once).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -106,28 +107,41 @@ async def connect(relay: Relay) -> aiosmtplib.SMTP:
     return client
 
 
+CONNECTIONS = 4  # concurrent connections to the relay, each reused for its share
+
+
 async def send_batch(
-    relay: Relay, envelopes: Iterable[Envelope], record: Callable[[Outcome], object]
+    relay: Relay,
+    envelopes: Iterable[Envelope],
+    record: Callable[[Outcome], object],
+    *,
+    connections: int = CONNECTIONS,
 ) -> None:
-    """Send each envelope on one reused connection (reopened when it drops), and `record`
-    each outcome as soon as the relay has answered, before the next hand-off: a crash then
-    leaves at most the envelope in flight unrecorded. Every envelope gets an outcome."""
-    client: aiosmtplib.SMTP | None = None
-    try:
-        for envelope in envelopes:
-            if client is None or not client.is_connected:
+    """Send the envelopes over at most `connections` concurrent connections, each reused
+    (and reopened when it drops), and `record` each outcome as soon as the relay has
+    answered: a crash then leaves only the envelopes in flight unrecorded. Every envelope
+    gets an outcome."""
+    queue = iter(envelopes)  # shared: each connection takes the next envelope when free
+
+    async def one_connection() -> None:
+        client: aiosmtplib.SMTP | None = None
+        try:
+            for envelope in queue:
+                if client is None or not client.is_connected:
+                    try:
+                        client = await connect(relay)
+                    except RelayProblem as problem:
+                        record(Outcome(envelope.key, False, False, str(problem)))
+                        continue
+                record(await _send_one(client, envelope))
+        finally:
+            if client is not None and client.is_connected:
                 try:
-                    client = await connect(relay)
-                except RelayProblem as problem:
-                    record(Outcome(envelope.key, False, False, str(problem)))
-                    continue
-            record(await _send_one(client, envelope))
-    finally:
-        if client is not None and client.is_connected:
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    client.close()
+
+    await asyncio.gather(*(one_connection() for _ in range(max(1, connections))))
 
 
 async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope) -> Outcome:
