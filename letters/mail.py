@@ -106,6 +106,14 @@ class MailRecipient:
     reply_to: str | None = None  # reply address for e-mailed replies, when replies are allowed
 
 
+TOKEN_PLACEHOLDER = "[jeton-personnel-créé-à-l-envoi]"
+
+
+def personal_link(public_url: str, token: str = TOKEN_PLACEHOLDER) -> str:
+    """The recipient's link to the web page (the placeholder token in previews)."""
+    return f"{public_url.rstrip('/')}/m/{token}"
+
+
 def render_parts(content: MailContent, recipient: MailRecipient) -> tuple[str, str]:
     """(text, html) bodies exactly as render_email puts them in the message (for the preview)."""
     _check(content)

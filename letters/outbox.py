@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from letters.mail import MailAttachment, MailContent, MailRecipient, render_bytes
+from letters.mail import (
+    MailAttachment,
+    MailContent,
+    MailRecipient,
+    personal_link,
+    render_bytes,
+)
 from letters.preview import context_block, mention_lines
 from letters.transport import Envelope, Outcome, Relay, connect, send_batch
 from models.enums import SendMode
@@ -49,10 +55,6 @@ class Report:
 
 def domain_of(address: str) -> str:
     return address.rpartition("@")[2] or "messagerie.invalid"
-
-
-def personal_link(public_url: str, token: str) -> str:
-    return f"{public_url.rstrip('/')}/m/{token}"
 
 
 def mail_content(store: Store, outgoing: OutgoingMessage) -> MailContent:

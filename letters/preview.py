@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from letters.mail import ContextBlock, MailAttachment, MailContent, MailRecipient, render_parts
+from letters.mail import (
+    ContextBlock,
+    MailAttachment,
+    MailContent,
+    MailRecipient,
+    personal_link,
+    render_parts,
+)
 from models.compose import MENTIONS, ComposeContext, FormInput
 from models.consultations import ConsultationDetail
 from models.documents import DocumentInfo
@@ -80,13 +87,16 @@ def preview(
     *,
     recipient_index: int,
     send_mode: SendMode,
+    public_url: str,
 ) -> Preview | None:
     """The e-mail of the form's recipient number `recipient_index`; None without recipients.
-    The personal link is created when the message is queued: the preview shows where it goes."""
+    The personal token is drawn when the message is queued: the preview shows the link with
+    a placeholder in its place."""
     recipients = unique_recipients(form.recipients)
     if not recipients:
         return None
     chosen = recipients[recipient_index % len(recipients)]
     content = mail_content(context, form, attachments, send_mode)
-    text, html = render_parts(content, MailRecipient(chosen.email, chosen.contact_name))
+    link = personal_link(public_url) if send_mode is SendMode.WITH_AR else None
+    text, html = render_parts(content, MailRecipient(chosen.email, chosen.contact_name, link))
     return Preview(to=chosen.email, subject=content.subject, text=text, html=html)

@@ -571,7 +571,10 @@ class MessageFormScreen(StoreWork, Screen[None]):
         from screens.preview import PreviewScreen
 
         if self.context is not None:
-            self.app.push_screen(PreviewScreen(self.context, self.form(), self.attachments))
+            public_url = self.app.settings().public_url  # type: ignore[attr-defined]
+            self.app.push_screen(
+                PreviewScreen(self.context, self.form(), self.attachments, public_url)
+            )
 
     def action_save(self) -> None:
         if self.context is None or self.busy:

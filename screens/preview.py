@@ -28,10 +28,15 @@ class PreviewScreen(ModalScreen[None]):
     ]
 
     def __init__(
-        self, context: ComposeContext, form: FormInput, attachments: tuple[DocumentInfo, ...]
+        self,
+        context: ComposeContext,
+        form: FormInput,
+        attachments: tuple[DocumentInfo, ...],
+        public_url: str,
     ) -> None:
         super().__init__()
         self.context, self.form, self.attachments = context, form, attachments
+        self.public_url = public_url
         self.index = 0
         self.mode = form.send_mode
         self.html = False
@@ -53,6 +58,7 @@ class PreviewScreen(ModalScreen[None]):
             self.attachments,
             recipient_index=self.index,
             send_mode=self.mode,
+            public_url=self.public_url,
         )
         head, body = (
             self.query_one("#preview-head", Static),

@@ -398,7 +398,9 @@ async def test_preview_shows_both_send_modes(workspace, workspace_app):
         preview = pilot.app.screen
         assert isinstance(preview, PreviewScreen)
         shown = str(preview.query_one("#preview-text").render())
-        assert "lien personnel" in shown and "Le texte confidentiel." not in shown
+        link = f"{Settings().public_url.rstrip('/')}/m/[jeton-personnel-créé-à-l-envoi]"
+        assert link in shown  # the link's form; its token is drawn when the message is queued
+        assert "Le texte confidentiel." not in shown
         assert "Consultation concernée par cet échange" in shown
         await pilot.press("m")  # "simple sans accusé de réception": the content is in the mail
         shown = str(preview.query_one("#preview-text").render())
