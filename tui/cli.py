@@ -19,7 +19,7 @@ PROGRAM = "messagerie"
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, import, outbox, db, ou rien pour ouvrir "
+        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, db, ou rien pour ouvrir "
         r"l'application)",
     ),
     (
@@ -67,6 +67,11 @@ def build_parser() -> Parser:
     outbox.add_argument(
         "--every", type=float, default=30, metavar="SECONDES", help="intervalle sans --once"
     )
+    inbound = commands.add_parser(
+        "inbound", help="recevoir avis de remise et réponses par courriel (SMTP)"
+    )
+    inbound.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
+    inbound.add_argument("--port", type=int, default=2525, help="port d'écoute (2525)")
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")
@@ -177,6 +182,40 @@ def run_outbox(args: argparse.Namespace) -> int:
         store.close()
 
 
+def run_inbound(args: argparse.Namespace) -> int:
+    """Listen for delivery reports and e-mailed replies until interrupted."""
+    from aiosmtpd.controller import Controller
+
+    from letters.inbound import MAX_MESSAGE_BYTES, InboundHandler
+    from letters.intake import IntakeOptions
+
+    settings = load_settings(args)
+    store = open_store_for(args)
+    intake = IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
+    controller = Controller(
+        InboundHandler(store, intake),
+        hostname=args.host,
+        port=args.port,
+        data_size_limit=MAX_MESSAGE_BYTES,
+    )
+    try:
+        controller.start()
+    except (OSError, RuntimeError) as error:
+        print(f"{PROGRAM} : impossible d'écouter sur {args.host}:{args.port} ({error}).",
+              file=sys.stderr)  # fmt: skip
+        store.close()
+        return 1
+    print(f"Réception SMTP sur {args.host}:{args.port} (Ctrl+C pour arrêter).", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        controller.stop()
+        store.close()
+
+
 def run_db(args: argparse.Namespace) -> int:
     store = open_store_for(args, upgrade=True)
     print(f"Base à jour : {store.description}.")
@@ -190,6 +229,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "import": run_import,
     "db": run_db,
     "outbox": run_outbox,
+    "inbound": run_inbound,
 }
 
 
