@@ -22,6 +22,7 @@ from letters.mail import (
 from letters.preview import context_block, mention_lines
 from letters.transport import Envelope, Outcome, Relay, connect, send_batch
 from models.enums import SendMode
+from models.errors import Refusal
 from models.outbox import (
     LEASE,
     Claimed,
@@ -125,7 +126,12 @@ async def send_claimed(
 
     def envelopes() -> Iterator[Envelope]:  # rendered one by one, just before its hand-off
         for batch in claimed:
-            content = mail_content(store, batch.message)
+            try:
+                content = mail_content(store, batch.message)
+            except (Refusal, OSError) as problem:  # an attachment missing from the store
+                for one in batch.recipients:
+                    record(Outcome(one.id, False, False, f"Message illisible : {problem}"))
+                continue
             for one in batch.recipients:
                 if still_ours(one.id):
                     yield envelope(content, batch.message, one, public_url)

@@ -1,6 +1,7 @@
 """The outbox against a real aiosmtpd relay on 127.0.0.1, on both stores: E, retries after a
 4xx, "Non délivré" after a 5xx, D from a final mailbox, and an unreachable relay."""
 
+import asyncio
 import socket
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from models.enums import (
     RegisterKind,
     SendMode,
 )
-from models.tables import Event, Recipient, table_of
+from models.tables import Attachment, Event, Recipient, table_of
 from tests.factories import add_consultations, add_register_entries, paris
 
 recipient = table_of(Recipient)
@@ -210,3 +211,97 @@ def test_cli_outbox_once_sends_and_reports(store, store_url, relay, monkeypatch,
     monkeypatch.setenv("MESSAGERIE_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     assert main(["--db", store_url, "outbox", "--once"]) == 1
     assert "injoignable" in capsys.readouterr().err
+
+
+class Faulty(Relay):
+    """Drops the connection in the middle of DATA for `drop…` recipients, and stalls for
+    `slow…` ones, once each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faulted: set[str] = set()
+
+    async def handle_DATA(self, server, session, envelope):
+        (address,) = envelope.rcpt_tos
+        if address not in self.faulted and address.startswith(("drop", "slow")):
+            self.faulted.add(address)
+            if address.startswith("drop"):
+                server.transport.close()
+                return "421 closing"
+            await asyncio.sleep(5)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_a_dropped_or_stalled_connection_is_retried_not_lost(store):
+    handler = Faulty()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        message_id = queue(
+            store, ["drop@entreprise.example", "slow@entreprise.example", "ok@entreprise.example"]
+        )
+        relay = replace(parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"), timeout=1.0)
+        report = await run_once(store, relay, public_url=PUBLIC_URL)
+        assert (report.sent, report.retried, report.refused) == (1, 2, 0)
+        rows, _ = states(store, message_id)
+        assert rows["drop@entreprise.example"].delivery_state == DeliveryState.QUEUED
+        assert rows["slow@entreprise.example"].delivery_state == DeliveryState.QUEUED
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.update(recipient).values(next_attempt_at=datetime.now(UTC) - timedelta(1))
+            )
+        assert (await run_once(store, relay, public_url=PUBLIC_URL)).sent == 2
+    finally:
+        controller.stop()
+    rows, _ = states(store, message_id)
+    assert {row.status for row in rows.values()} == {RecipientStatus.SENT}
+
+
+async def test_a_refused_login_is_a_clear_message_and_nothing_moves(store):
+    from aiosmtpd.smtp import AuthResult
+
+    def refuse(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=False, handled=False)
+
+    controller = Controller(
+        Relay(),
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=refuse,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        message_id = queue(store, ["a@entreprise.example"])
+        relay = parse_smtp_url(f"smtp://marie:faux@127.0.0.1:{controller.port}")
+        with pytest.raises(RelayProblem, match="refuse l'identifiant ou le mot de passe"):
+            await run_once(store, relay, public_url=PUBLIC_URL)
+    finally:
+        controller.stop()
+    rows, events = states(store, message_id)
+    assert rows["a@entreprise.example"].delivery_state == DeliveryState.QUEUED and events == []
+
+
+async def test_a_missing_attachment_keeps_the_message_queued_with_a_reason(store, relay, tmp_path):
+    from letters.intake import IntakeOptions, take_attachment
+
+    handler, url = relay
+    message_id = queue(store, ["a@entreprise.example"], SendMode.SIMPLE)
+    document = take_attachment(
+        store,
+        filename="annexe.pdf",
+        data=b"%PDF-1.4\n%%EOF\n",
+        options=IntakeOptions(None),
+        consultation_id=1,
+        actor="marie.dupont",
+    )
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.insert(table_of(Attachment)).values(message_id=message_id, document_id=document.id)
+        )
+    store.blobs.path(document.sha256).unlink()  # the documents folder lost the file
+    report = await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)
+    assert (report.sent, report.retried) == (0, 1) and handler.received == []
+    rows, events = states(store, message_id)
+    assert rows["a@entreprise.example"].delivery_state == DeliveryState.QUEUED
+    assert events == [("a@entreprise.example", EventKind.RETRY)]
