@@ -25,7 +25,6 @@ from models.enums import SendMode
 from models.errors import Refusal
 from models.outbox import (
     LEASE,
-    Claimed,
     OutgoingMessage,
     OutgoingRecipient,
     claim,
@@ -104,75 +103,88 @@ def envelope(
     return Envelope(one.id, f"bounce+{one.token}@{domain}", one.email, mail)
 
 
-async def send_claimed(
-    store: Store, relay: Relay, claimed: tuple[Claimed, ...], public_url: str, lease: timedelta
-) -> Report:
-    """Send the claimed recipients, committing each answer as soon as the relay gives it.
+class Pass:
+    """One pass of the outbox: claims batch after batch, renders each e-mail just before its
+    hand-off, and records each answer as soon as the relay gives it.
 
-    The claim's lease is renewed every third of its length; a recipient whose lease was lost
-    meanwhile (another worker took it over) is skipped, never handed over twice."""
-    attempts = {one.id: one.attempts for batch in claimed for one in batch.recipients}
-    tally = {"sent": 0, "retried": 0, "refused": 0}
-    held = {"lease": claimed[0].lease_until, "renewed": datetime.now(UTC)}
-    owned = set(attempts)
-    pending = set(attempts)
+    Every claim's lease is renewed every third of its length; a recipient whose lease was
+    lost meanwhile (another worker took it over) is skipped, never handed over twice."""
 
-    def still_ours(recipient_id: int) -> bool:
+    def __init__(self, store: Store, relay: Relay, public_url: str, lease: timedelta) -> None:
+        self.store, self.relay, self.public_url, self.lease = store, relay, public_url, lease
+        self.tally = {"sent": 0, "retried": 0, "refused": 0}
+        self.attempts: dict[int, int] = {}
+        self.held: dict[int, datetime] = {}  # claimed and not answered yet → its lease
+        self.renewed = datetime.now(UTC)
+
+    def envelopes(self, batch: int) -> Iterator[Envelope]:
+        while claimed := claim(self.store, limit=batch, lease=self.lease):
+            for part in claimed:
+                for one in part.recipients:
+                    self.attempts[one.id] = one.attempts
+                    self.held[one.id] = part.lease_until
+            for part in claimed:
+                try:
+                    content = mail_content(self.store, part.message)
+                except (Refusal, OSError) as problem:  # an attachment missing from the store
+                    for one in part.recipients:
+                        self.record(Outcome(one.id, False, False, f"Message illisible : {problem}"))
+                    continue
+                for one in part.recipients:
+                    if self.still_ours(one.id):
+                        yield envelope(content, part.message, one, self.public_url)
+
+    def still_ours(self, recipient_id: int) -> bool:
         now = datetime.now(UTC)
-        if now - held["renewed"] > lease / 3:
-            owned.intersection_update(renew(store, sorted(pending), held["lease"], now + lease))
-            held.update(lease=now + lease, renewed=now)
-        return recipient_id in owned
+        if now - self.renewed > self.lease / 3:
+            self.renewed = now
+            by_lease: dict[datetime, list[int]] = {}
+            for held_id, lease_until in self.held.items():
+                by_lease.setdefault(lease_until, []).append(held_id)
+            self.held = {
+                kept: now + self.lease
+                for lease_until, ids in by_lease.items()
+                for kept in renew(self.store, ids, lease_until, now + self.lease)
+            }
+        return recipient_id in self.held
 
-    def envelopes() -> Iterator[Envelope]:  # rendered one by one, just before its hand-off
-        for batch in claimed:
-            try:
-                content = mail_content(store, batch.message)
-            except (Refusal, OSError) as problem:  # an attachment missing from the store
-                for one in batch.recipients:
-                    record(Outcome(one.id, False, False, f"Message illisible : {problem}"))
-                continue
-            for one in batch.recipients:
-                if still_ours(one.id):
-                    yield envelope(content, batch.message, one, public_url)
-
-    def record(outcome: Outcome) -> None:
-        pending.discard(outcome.key)
+    def record(self, outcome: Outcome) -> None:
+        self.held.pop(outcome.key, None)
         if outcome.accepted:
             record_accepted(
-                store, outcome.key, answer=outcome.answer, final_mailbox=relay.final_mailbox
+                self.store,
+                outcome.key,
+                answer=outcome.answer,
+                final_mailbox=self.relay.final_mailbox,
             )
-            tally["sent"] += 1
+            self.tally["sent"] += 1
         elif record_failure(
-            store,
+            self.store,
             outcome.key,
             answer=outcome.answer,
             permanent=outcome.permanent,
-            attempts=attempts[outcome.key],
+            attempts=self.attempts[outcome.key],
         ):
-            tally["retried"] += 1
+            self.tally["retried"] += 1
         else:
-            tally["refused"] += 1
-
-    await send_batch(relay, envelopes(), record)
-    return Report(**tally)
+            self.tally["refused"] += 1
 
 
 async def run_once(
     store: Store, relay: Relay, *, public_url: str, batch: int = 100, lease: timedelta = LEASE
 ) -> Report:
-    """Send everything that is due now, batch by batch. The relay is tried first: when it
-    cannot be used, RelayProblem says why and every message stays queued."""
+    """Send everything that is due now. The relay is tried first: when it cannot be used,
+    RelayProblem says why and every message stays queued. The connections stay open from one
+    claimed batch to the next."""
     client = await connect(relay)
     await client.quit()
-    report = Report()
-    while claimed := claim(store, limit=batch, lease=lease):
-        try:
-            report += await send_claimed(store, relay, claimed, public_url, lease)
-        except BaseException:
-            release(store, [one.id for c in claimed for one in c.recipients])
-            raise
-    return report
+    sending = Pass(store, relay, public_url, lease)
+    try:
+        await send_batch(relay, sending.envelopes(batch), sending.record)
+    except BaseException:
+        release(store, list(sending.held))
+        raise
+    return Report(**sending.tally)
 
 
 def run_once_blocking(
