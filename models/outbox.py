@@ -285,15 +285,28 @@ def release(store: Store, recipient_ids: list[int]) -> None:
         )
 
 
-def outbox_counts(store: Store) -> dict[DeliveryState, int]:
-    """How many recipients of queued messages are in each outbox state."""
+def outbox_counts(store: Store, consultation_id: int | None = None) -> dict[DeliveryState, int]:
+    """How many recipients of queued messages (of one consultation, or all) are in each
+    outbox state: what the TUI shows as the outbox's progress."""
+    query = (
+        sa.select(recipient.c.delivery_state, sa.func.count())
+        .join(message, message.c.id == recipient.c.message_id)
+        .where(message.c.state == MessageState.QUEUED)
+        .group_by(recipient.c.delivery_state)
+    )
+    if consultation_id is not None:
+        query = query.where(message.c.consultation_id == consultation_id)
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(recipient.c.delivery_state, sa.func.count())
-            .join(message, message.c.id == recipient.c.message_id)
-            .where(message.c.state == MessageState.QUEUED)
-            .group_by(recipient.c.delivery_state)
-        ).all()
+        rows = connection.execute(query).all()
     counts = dict.fromkeys(DeliveryState, 0)
     counts.update({DeliveryState(state): number for state, number in rows})
     return counts
+
+
+def progress_text(counts: dict[DeliveryState, int]) -> str:
+    """ "File d'envoi : 3 en attente · 1 en cours · 120 envoyés · 2 non délivrés"."""
+    return (
+        f"File d'envoi : {counts[DeliveryState.QUEUED]} en attente · "
+        f"{counts[DeliveryState.CLAIMED]} en cours · {counts[DeliveryState.ACCEPTED]} envoyé(s) · "
+        f"{counts[DeliveryState.REFUSED]} non délivré(s)"
+    )

@@ -15,8 +15,9 @@ from textual.widgets.option_list import Option
 
 from models.consultations import ConsultationDetail, consultation_detail
 from models.drafts import DraftView, list_drafts
-from models.enums import MessageType, RegisterKind
+from models.enums import DeliveryState, MessageType, RegisterKind
 from models.formatting import lot_label, paris_minutes
+from models.outbox import outbox_counts, progress_text
 from models.presets import SUBJECT_PLACEHOLDER
 from models.suites import mask_access_code
 from screens.widgets import Footer, StoreWork
@@ -137,11 +138,17 @@ class ConsultationScreen(StoreWork, Screen[None]):
             lambda store: (
                 consultation_detail(store, self.consultation_id),
                 list_drafts(store, self.consultation_id),
+                outbox_counts(store, self.consultation_id),
             ),
             lambda loaded: self.show(*loaded),
         )
 
-    def show(self, detail: ConsultationDetail, drafts: tuple[DraftView, ...]) -> None:
+    def show(
+        self,
+        detail: ConsultationDetail,
+        drafts: tuple[DraftView, ...],
+        outbox: dict[DeliveryState, int],
+    ) -> None:
         self.detail = detail
         self.sub_title = f"{detail.reference} | {detail.title}"
         self.query_one("#identity", Static).update(detail_text(detail))
@@ -157,7 +164,8 @@ class ConsultationScreen(StoreWork, Screen[None]):
             Text(
                 "Envoyer un message (m)"
                 + (" | Envoyer une invitation à concourir (i)" if detail.restricted else "")
-                + " | Documents de la consultation (d)"
+                + " | Documents de la consultation (d)\n"
+                + progress_text(outbox)
             )
         )
         self.query_one(DraftList).show(drafts)

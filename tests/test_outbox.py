@@ -25,7 +25,7 @@ from models.enums import (
     RegisterKind,
     SendMode,
 )
-from models.tables import Attachment, Event, Recipient, table_of
+from models.tables import Attachment, Event, Message, Recipient, table_of
 from tests.factories import add_consultations, add_register_entries, paris
 
 recipient = table_of(Recipient)
@@ -305,3 +305,39 @@ async def test_a_missing_attachment_keeps_the_message_queued_with_a_reason(store
     rows, events = states(store, message_id)
     assert rows["a@entreprise.example"].delivery_state == DeliveryState.QUEUED
     assert events == [("a@entreprise.example", EventKind.RETRY)]
+
+
+async def test_the_tui_runs_the_outbox_and_shows_its_progress(workspace, relay):
+    from models.outbox import outbox_counts
+    from screens.consultation import ConsultationScreen
+    from tui.app import MessagerieApp
+    from tui.settings import Settings
+
+    handler, url = relay
+    queued = outbox_counts(workspace)[DeliveryState.QUEUED]
+    assert queued > 0, "the demo keeps a few messages queued"
+    app = MessagerieApp(
+        open_store=lambda: workspace,
+        actor="marie.dupont",
+        settings=lambda: Settings(smtp_url=url, outbox_in_tui=True, outbox_every=0.5),
+    )
+    async with app.run_test(size=(100, 32)) as pilot:
+        for _ in range(100):  # no settle(): the outbox worker runs until the app stops
+            await pilot.pause(0.1)
+            if len(handler.received) == queued:
+                break
+        assert len(handler.received) == queued
+        with workspace.engine.connect() as connection:
+            cid = connection.execute(
+                sa.select(recipient.c.id, sa.literal_column("message.consultation_id"))
+                .select_from(recipient.join(table_of(Message)))
+                .where(recipient.c.email == handler.received[0][1])
+            ).first()[1]
+        app.push_screen(ConsultationScreen(cid))
+        for _ in range(20):
+            await pilot.pause(0.1)
+            shown = str(app.screen.query_one("#exchanges").render())
+            if "File d'envoi" in shown:
+                break
+        assert "0 en attente" in shown and "envoyé(s)" in shown
+    assert outbox_counts(workspace)[DeliveryState.QUEUED] == 0

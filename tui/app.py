@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from screens.dashboard import DashboardScreen
 from tui.actor import current_actor
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from tui.snapshot import StartupSnapshot
 
 T = TypeVar("T")
+OUTBOX_START_DELAY = 2.0  # seconds after start-up
 
 
 class MessagerieApp(App[None]):
@@ -53,6 +56,50 @@ class MessagerieApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(DashboardScreen())
+        # After the first frames: reading the settings imports pydantic.
+        self.set_timer(OUTBOX_START_DELAY, self.start_outbox)
+
+    def start_outbox(self) -> None:
+        self.run_worker(self.outbox_loop, thread=True, group="outbox", exclusive=True)
+
+    def outbox_loop(self) -> None:
+        """With MESSAGERIE_OUTBOX_IN_TUI, send what is due every MESSAGERIE_OUTBOX_EVERY
+        seconds; each pass that did something is notified, a relay problem once."""
+        from datetime import timedelta
+
+        from letters.outbox import run_once_blocking
+        from letters.transport import parse_smtp_url
+        from models.errors import Refusal
+
+        settings = self.settings()
+        if not settings.outbox_in_tui:
+            return
+        worker = get_current_worker()
+        told = ""
+        while not worker.is_cancelled:
+            try:
+                relay = parse_smtp_url(settings.smtp_url)
+                report = self.store_call(
+                    lambda store, relay=relay: run_once_blocking(  # type: ignore[misc]
+                        store,
+                        relay,
+                        public_url=settings.public_url,
+                        lease=timedelta(seconds=settings.outbox_lease),
+                    )
+                )
+                told = ""
+                if report and (report.sent or report.retried or report.refused):
+                    self.call_from_thread(self.notify, str(report), title="File d'envoi")
+            except Refusal as problem:
+                if str(problem) != told:  # once per problem, not every pass
+                    told = str(problem)
+                    self.call_from_thread(
+                        self.notify, told, title="File d'envoi", severity="warning", timeout=12
+                    )
+            for _ in range(int(settings.outbox_every * 10)):
+                if worker.is_cancelled:
+                    return
+                time.sleep(0.1)
 
     def store_call(self, call: Callable[[Store], T]) -> T | None:
         """Run `call` on the store, from a worker thread; a store fault ends the app cleanly."""

@@ -65,7 +65,10 @@ def build_parser() -> Parser:
     outbox = commands.add_parser("outbox", help="envoyer ce qui est en file d'attente")
     outbox.add_argument("--once", action="store_true", help="envoyer ce qui est dû, puis s'arrêter")
     outbox.add_argument(
-        "--every", type=float, default=30, metavar="SECONDES", help="intervalle sans --once"
+        "--every",
+        type=float,
+        metavar="SECONDES",
+        help="intervalle sans --once (sinon MESSAGERIE_OUTBOX_EVERY, 30)",
     )
     inbound = commands.add_parser(
         "inbound", help="recevoir avis de remise et réponses par courriel (SMTP)"
@@ -172,7 +175,7 @@ def run_outbox(args: argparse.Namespace) -> int:
             print(f"File d'envoi ({relay}) : {report}", flush=True)
             if args.once:
                 return 0
-            time.sleep(args.every)
+            time.sleep(args.every or settings.outbox_every)
     except Refusal as refusal:
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
         description="Seconds a claimed recipient stays reserved to one outbox worker; after a "
         "crash, the recipients it held are sent again once their lease has run out.",
     )
+    outbox_in_tui: bool = Field(
+        default=False,
+        description="Run the outbox inside the TUI too (a background thread sending what is "
+        "due every MESSAGERIE_OUTBOX_EVERY seconds); otherwise `messagerie outbox` does it.",
+    )
+    outbox_every: float = Field(
+        default=30, gt=0, description="Seconds between two passes of the outbox."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8080",
         description="Base of the recipients' personal links (the recipients' web page).",
