@@ -9,6 +9,7 @@ acceptance is also delivery: D at once).
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -92,6 +93,8 @@ async def connect(relay: Relay) -> aiosmtplib.SMTP:
     )
     try:
         await client.connect()
+        if client.is_ehlo_or_helo_needed:  # now, so that its extensions (DSN) are known
+            await client.ehlo()
         if relay.username:
             await client.login(relay.username, relay.password or "")
     except aiosmtplib.SMTPAuthenticationError as error:
@@ -100,11 +103,28 @@ async def connect(relay: Relay) -> aiosmtplib.SMTP:
             "vérifiez MESSAGERIE_SMTP_URL. Les messages restent en file d'attente."
         ) from error
     except (aiosmtplib.SMTPException, OSError) as error:
+        # aiosmtplib wraps a failed handshake, and says "STARTTLS … not supported" in words.
+        starttls_refused = relay.security == "starttls" and "STARTTLS" in str(error)
+        if not (starttls_refused or _tls_failure(error)):
+            raise RelayProblem(
+                f"Le relais SMTP {relay} est injoignable ({error}) : les messages restent en "
+                "file d'attente et partiront quand il répondra."
+            ) from error
         raise RelayProblem(
-            f"Le relais SMTP {relay} est injoignable ({error}) : les messages restent en file "
-            "d'attente et partiront quand il répondra."
+            f"La connexion chiffrée (TLS) avec le relais SMTP {relay} a échoué ({error}) : "
+            "vérifiez le port et le mode dans MESSAGERIE_SMTP_URL (smtps:// pour le port 465, "
+            "smtp+starttls:// pour le port 587). Les messages restent en file d'attente."
         ) from error
     return client
+
+
+def _tls_failure(error: BaseException) -> bool:
+    """A TLS handshake that failed, somewhere in the exception's causes."""
+    while error is not None:
+        if isinstance(error, ssl.SSLError):
+            return True
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return False
 
 
 CONNECTIONS = 4  # concurrent connections to the relay, each reused for its share
@@ -144,10 +164,24 @@ async def send_batch(
     await asyncio.gather(*(one_connection() for _ in range(max(1, connections))))
 
 
+def _dsn_options(client: aiosmtplib.SMTP, envelope: Envelope) -> dict[str, list[str]]:
+    """Ask for delivery reports (to the bounce address) only from a relay that offers DSN:
+    others refuse the parameters."""
+    if not client.supports_extension("dsn"):
+        return {}
+    return {
+        "mail_options": ["RET=HDRS", f"ENVID={envelope.key}"],
+        "rcpt_options": ["NOTIFY=SUCCESS,FAILURE,DELAY"],
+    }
+
+
 async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope) -> Outcome:
     try:
         errors, response = await client.sendmail(
-            envelope.sender, [envelope.recipient], envelope.data
+            envelope.sender,
+            [envelope.recipient],
+            envelope.data,
+            **_dsn_options(client, envelope),  # type: ignore[arg-type]
         )
     except aiosmtplib.SMTPRecipientsRefused as refused:
         first = refused.recipients[0] if refused.recipients else None

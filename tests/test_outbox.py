@@ -11,6 +11,7 @@ from email.policy import default
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from letters.outbox import run_once
 from letters.transport import RelayProblem, parse_smtp_url
@@ -341,3 +342,60 @@ async def test_the_tui_runs_the_outbox_and_shows_its_progress(workspace, relay):
                 break
         assert "0 en attente" in shown and "envoyé(s)" in shown
     assert outbox_counts(workspace)[DeliveryState.QUEUED] == 0
+
+
+@pytest.mark.parametrize("scheme", ["smtps", "smtp+starttls"])
+async def test_a_tls_failure_is_named_and_nothing_moves(store, relay, scheme):
+    _, url = relay  # a plain relay: no TLS from the start, no STARTTLS offered
+    message_id = queue(store, ["a@entreprise.example"])
+    with pytest.raises(RelayProblem, match="La connexion chiffrée \\(TLS\\)"):
+        await run_once(store, parse_smtp_url(url.replace("smtp", scheme, 1)), public_url=PUBLIC_URL)
+    rows, events = states(store, message_id)
+    assert rows["a@entreprise.example"].delivery_state == DeliveryState.QUEUED and events == []
+
+
+class DsnRelay(Relay):
+    """A relay that offers DSN and keeps the parameters it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: list[tuple[list[str], list[str]]] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return [*responses[:-1], "250-DSN", responses[-1]]
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        envelope.rcpt_options.extend(rcpt_options)
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.options.append((list(envelope.mail_options), list(envelope.rcpt_options)))
+        return await super().handle_DATA(server, session, envelope)
+
+
+class DsnServer(SMTP):
+    def _getparams(self, params):  # aiosmtpd itself implements no DSN parameter
+        found = super()._getparams(params)
+        if found is None:
+            return None
+        return {k: v for k, v in found.items() if k not in {"RET", "ENVID", "NOTIFY"}}
+
+
+class DsnController(Controller):
+    def factory(self):
+        return DsnServer(self.handler, **self.SMTP_kwargs)
+
+
+async def test_delivery_reports_are_requested_only_from_a_relay_offering_dsn(store):
+    handler = DsnRelay()
+    controller = DsnController(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        queue(store, ["a@entreprise.example"])
+        relay = parse_smtp_url(f"smtp://127.0.0.1:{controller.port}")
+        assert (await run_once(store, relay, public_url=PUBLIC_URL)).sent == 1
+    finally:
+        controller.stop()
+    ((mail_options, rcpt_options),) = handler.options
+    assert "RET=HDRS" in mail_options and "NOTIFY=SUCCESS,FAILURE,DELAY" in rcpt_options
