@@ -30,15 +30,18 @@ class IntakeOptions:
         return cls(parse_clamd_address(clamd), int(max_megabytes * 1024 * 1024))
 
 
+def check_size(filename: str, size: int, options: IntakeOptions) -> None:
+    if size > options.max_bytes:
+        raise DocumentRefused(
+            f"Le fichier « {filename} » pèse {size_text(size)} : la limite est de "
+            f"{size_text(options.max_bytes)} par pièce jointe."
+        )
+
+
 def read_attachment(path: Path, options: IntakeOptions) -> bytes:
     """The file's bytes, or DocumentRefused (French) when it cannot or must not be read."""
     try:
-        size = path.stat().st_size
-        if size > options.max_bytes:
-            raise DocumentRefused(
-                f"Le fichier « {path.name} » pèse {size_text(size)} : la limite est de "
-                f"{size_text(options.max_bytes)} par pièce jointe."
-            )
+        check_size(path.name, path.stat().st_size, options)
         return path.read_bytes()
     except OSError as error:
         raise DocumentRefused(
@@ -57,11 +60,7 @@ def take_attachment(
 ) -> DocumentInfo:
     """Scan, then store the file as an attachment of the consultation's document space."""
     check_filename(filename)
-    if len(data) > options.max_bytes:
-        raise DocumentRefused(
-            f"Le fichier « {filename} » pèse {size_text(len(data))} : la limite est de "
-            f"{size_text(options.max_bytes)} par pièce jointe."
-        )
+    check_size(filename, len(data), options)
     if not data:
         raise DocumentRefused(f"Le fichier « {filename} » est vide.")
     verdict = check_attachment(data, filename, options.clamd)
