@@ -19,7 +19,7 @@ from letters.mail import (
     personal_link,
     render_bytes,
 )
-from letters.preview import context_block, mention_lines
+from letters.preview import message_content
 from letters.transport import Envelope, Outcome, Relay, connect, send_batch
 from models.enums import SendMode
 from models.errors import Refusal
@@ -44,11 +44,6 @@ class Report:
     retried: int = 0
     refused: int = 0
 
-    def __add__(self, other: Report) -> Report:
-        return Report(
-            self.sent + other.sent, self.retried + other.retried, self.refused + other.refused
-        )
-
     def __str__(self) -> str:
         return f"{self.sent} envoyé(s), {self.retried} à réessayer, {self.refused} non délivré(s)."
 
@@ -58,19 +53,16 @@ def domain_of(address: str) -> str:
 
 
 def mail_content(store: Store, outgoing: OutgoingMessage) -> MailContent:
-    detail = outgoing.consultation
     simple = outgoing.send_mode is SendMode.SIMPLE
-    return MailContent(
+    return message_content(
+        outgoing.consultation,
+        outgoing.type,
         subject=outgoing.subject,
         body=outgoing.body,
-        type_label=outgoing.type.label,
         send_mode=outgoing.send_mode,
         reply_allowed=outgoing.reply_allowed,
         reply_deadline=outgoing.reply_deadline,
-        context=context_block(detail),
-        sender_name=detail.entity,
-        sender_email=detail.sender_email,
-        mentions=mention_lines(outgoing.type, outgoing.mentions),
+        mentions=outgoing.mentions,
         attachments=tuple(
             MailAttachment(
                 d.filename,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from letters.mail import (
     ContextBlock,
@@ -43,6 +44,34 @@ def mention_lines(
     )
 
 
+def message_content(
+    detail: ConsultationDetail,
+    message_type: MessageType,
+    *,
+    subject: str,
+    body: str,
+    send_mode: SendMode,
+    reply_allowed: bool,
+    reply_deadline: datetime | None,
+    mentions: Mapping[str, str],
+    attachments: tuple[MailAttachment, ...],
+) -> MailContent:
+    """What every e-mail of a message shares, from the form (preview) or the store (outbox)."""
+    return MailContent(
+        subject=subject,
+        body=body,
+        type_label=message_type.label,
+        send_mode=send_mode,
+        reply_allowed=reply_allowed,
+        reply_deadline=reply_deadline,
+        context=context_block(detail),
+        sender_name=detail.entity,
+        sender_email=detail.sender_email,
+        mentions=mention_lines(message_type, mentions),
+        attachments=attachments,
+    )
+
+
 def mail_content(
     context: ComposeContext,
     form: FormInput,
@@ -55,17 +84,15 @@ def mail_content(
         )
     except ValidationFailed:
         deadline = None  # the form shows the error; the preview shows no deadline
-    return MailContent(
+    return message_content(
+        context.detail,
+        form.type,
         subject=" ".join(form.subject.split()),
         body=form.body,
-        type_label=form.type.label,
         send_mode=send_mode,
         reply_allowed=form.reply_allowed,
         reply_deadline=deadline,
-        context=context_block(context.detail),
-        sender_name=context.detail.entity,
-        sender_email=context.detail.sender_email,
-        mentions=mention_lines(form.type, form.mentions),
+        mentions=form.mentions,
         attachments=tuple(
             MailAttachment(d.filename, d.media_type, d.size, d.antivirus) for d in attachments
         ),

@@ -342,16 +342,16 @@ class MessageFormScreen(StoreWork, Screen[None]):
             return
         form = self.form()
         changed = change_type(form, self.context, event.value, self.touched(form))
-        # Fields the buyer touched stay touched: compare them to what they were, not to the
-        # new presets.
         self.fill(changed)
+        # A field stays touched while it differs from the new type's presets.
+        preset = preset_form(self.context, event.value)
         self.applied = replace(
             changed,
-            **{
-                name: getattr(preset_form(self.context, event.value), name)
-                for name in ("subject", "body", "send_mode", "recipients")
-            },
-            reply_allowed=preset_form(self.context, event.value).reply_allowed,
+            subject=preset.subject,
+            body=preset.body,
+            send_mode=preset.send_mode,
+            recipients=preset.recipients,
+            reply_allowed=preset.reply_allowed,
         )
 
     # Recipients ---------------------------------------------------------------------------
