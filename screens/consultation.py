@@ -34,6 +34,7 @@ FLOW_TYPES = (
 )
 
 FLOW_TITLES = {MessageType.INVITATION: "Envoyer une invitation à concourir"}
+OUTBOX_POLL_SECONDS = 2.0  # how soon the outbox line follows a send in progress
 
 
 def detail_text(detail: ConsultationDetail) -> Text:
@@ -107,6 +108,7 @@ class ConsultationScreen(StoreWork, Screen[None]):
         super().__init__()
         self.consultation_id = consultation_id
         self.detail: ConsultationDetail | None = None
+        self.outbox: dict[DeliveryState, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -128,6 +130,20 @@ class ConsultationScreen(StoreWork, Screen[None]):
         ):
             self.query_one(section).border_title = title
         self.action_refresh()
+        self.set_interval(OUTBOX_POLL_SECONDS, self.poll_outbox)
+
+    def poll_outbox(self) -> None:
+        """While this consultation has e-mails waiting or being sent, follow the outbox
+        (another process or the TUI's own worker) without a keystroke."""
+        pending = self.outbox.get(DeliveryState.QUEUED, 0) + self.outbox.get(
+            DeliveryState.CLAIMED, 0
+        )
+        if pending and self.detail is not None and self.is_current:
+            self.store_task(
+                lambda store: outbox_counts(store, self.consultation_id),
+                self.show_outbox,
+                group="outbox-progress",
+            )
 
     def on_screen_resume(self) -> None:
         if self.detail is not None:  # back from a register, the DCE or a suite: counts moved
@@ -150,6 +166,7 @@ class ConsultationScreen(StoreWork, Screen[None]):
         outbox: dict[DeliveryState, int],
     ) -> None:
         self.detail = detail
+        self.outbox = outbox
         self.sub_title = f"{detail.reference} | {detail.title}"
         self.query_one("#identity", Static).update(detail_text(detail))
         counts = detail.counts
@@ -160,19 +177,24 @@ class ConsultationScreen(StoreWork, Screen[None]):
                 f"Dépôts ({counts[RegisterKind.DEPOSIT]}) (p)"
             )
         )
-        self.query_one("#exchanges", Static).update(
-            Text(
-                "Envoyer un message (m)"
-                + (" | Envoyer une invitation à concourir (i)" if detail.restricted else "")
-                + " | Documents de la consultation (d)\n"
-                + progress_text(outbox)
-            )
-        )
+        self.show_outbox(outbox)
         self.query_one(DraftList).show(drafts)
         suites = Text("Créer une suite (s)\n")
         for suite in detail.suites:
             suites.append(f"• {suite.reference} | {suite.title}\n")
         self.query_one("#suites", Static).update(suites)
+
+    def show_outbox(self, outbox: dict[DeliveryState, int]) -> None:
+        assert self.detail is not None
+        self.outbox = outbox
+        self.query_one("#exchanges", Static).update(
+            Text(
+                "Envoyer un message (m)"
+                + (" | Envoyer une invitation à concourir (i)" if self.detail.restricted else "")
+                + " | Documents de la consultation (d)\n"
+                + progress_text(outbox)
+            )
+        )
 
     def action_register(self, kind: str) -> None:
         from screens.registers import RegisterScreen

@@ -273,3 +273,26 @@ def test_preview_parts_are_exactly_the_mail_bodies():
     simple = replace(REJECTION, body="Été\r\nà Strasbourg\n\n\n\nFin")
     simple_text, _ = render_parts(simple, RECIPIENT)
     assert simple_text.startswith("Été\nà Strasbourg\n\nFin\n")
+
+
+def test_each_recipient_of_one_message_gets_only_their_own_link_and_headers():
+    content = replace(REJECTION, send_mode=SendMode.WITH_AR, reply_allowed=True)
+    other = MailRecipient(
+        email="offres@menuiserie-alsace.example",
+        link="https://messagerie.example/m/Zz9-77",
+        message_id_header="<msg-17.rcpt-4@messagerie.example>",
+        reply_to="reponse+17.4@messagerie.example",
+    )
+    first, second = received(content), received(content, other)  # the same message, cached
+
+    assert (first["To"], second["To"]) == (
+        "BTP Rhin <contact@btp-rhin.example>",
+        "offres@menuiserie-alsace.example",
+    )
+    assert second["Message-ID"] == "<msg-17.rcpt-4@messagerie.example>"
+    assert second["Reply-To"] == "reponse+17.4@messagerie.example"
+    for part in bodies(second):
+        assert "Zz9-77" in part and "Tk3n-42" not in part
+    for part in bodies(first):
+        assert "Tk3n-42" in part and "Zz9-77" not in part
+    assert first["Subject"] == second["Subject"] == REJECTION.subject

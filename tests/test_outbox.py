@@ -26,6 +26,7 @@ from models.enums import (
     RegisterKind,
     SendMode,
 )
+from models.outbox import outbox_counts
 from models.tables import Attachment, Event, Message, Recipient, table_of
 from tests.factories import add_consultations, add_register_entries, paris
 
@@ -309,7 +310,7 @@ async def test_a_missing_attachment_keeps_the_message_queued_with_a_reason(store
 
 
 async def test_the_tui_runs_the_outbox_and_shows_its_progress(workspace, relay):
-    from models.outbox import outbox_counts
+
     from screens.consultation import ConsultationScreen
     from tui.app import MessagerieApp
     from tui.settings import Settings
@@ -342,6 +343,45 @@ async def test_the_tui_runs_the_outbox_and_shows_its_progress(workspace, relay):
                 break
         assert "0 en attente" in shown and "envoyé(s)" in shown
     assert outbox_counts(workspace)[DeliveryState.QUEUED] == 0
+
+
+async def test_the_consultation_screen_follows_an_outbox_running_elsewhere(workspace, relay):
+    """The outbox runs in another process (here: outside the app); the open consultation
+    screen's line moves from queued to sent without a keystroke."""
+    from screens.consultation import ConsultationScreen
+    from tui.app import MessagerieApp
+    from tui.settings import Settings
+
+    _, url = relay
+    with workspace.engine.connect() as connection:
+        cid = connection.execute(
+            sa.select(table_of(Message).c.consultation_id)
+            .join(recipient)
+            .where(recipient.c.delivery_state == DeliveryState.QUEUED)
+            .limit(1)
+        ).scalar_one()
+    waiting = outbox_counts(workspace, cid)[DeliveryState.QUEUED]
+    app = MessagerieApp(
+        open_store=lambda: workspace, actor="marie.dupont", settings=lambda: Settings(smtp_url=url)
+    )
+
+    def line() -> str:
+        return str(app.screen.query_one("#exchanges").render())
+
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.push_screen(ConsultationScreen(cid))
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if "File d'envoi" in line():
+                break
+        assert f"{waiting} en attente · 0 en cours · 0 envoyé(s)" in line()
+        report = await run_once(workspace, parse_smtp_url(url), public_url=PUBLIC_URL)
+        assert report.sent >= waiting > 0
+        for _ in range(40):  # polled every 2 s
+            await pilot.pause(0.1)
+            if "0 en attente" in line():
+                break
+        assert f"0 en attente · 0 en cours · {waiting} envoyé(s)" in line()
 
 
 @pytest.mark.parametrize("scheme", ["smtps", "smtp+starttls"])
