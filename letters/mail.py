@@ -230,6 +230,17 @@ def render_email(content: MailContent, recipient: MailRecipient) -> EmailMessage
     return parsed
 
 
+def page_variables(content: MailContent) -> dict[str, Any]:
+    """What the recipients' web page shows of the message: the content, as the simple e-mail
+    carries it (paragraphs, mentions, contextual block)."""
+    return _variables(content, MailRecipient(""), with_ar=False)
+
+
+def template(name: str) -> jinja2.Template:
+    """A template of letters/templates (autoescaped when HTML, strict about missing names)."""
+    return _ENVIRONMENT.get_template(name)
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 

@@ -19,8 +19,8 @@ PROGRAM = "messagerie"
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, db, ou rien pour ouvrir "
-        r"l'application)",
+        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, db, "
+        r"ou rien pour ouvrir l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
@@ -75,6 +75,11 @@ def build_parser() -> Parser:
     )
     inbound.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
     inbound.add_argument("--port", type=int, default=2525, help="port d'écoute (2525)")
+    portal = commands.add_parser("portal", help="servir la page web des destinataires")
+    portal.add_argument("--host", help="adresse d'écoute (sinon MESSAGERIE_PORTAL_HOST, 127.0.0.1)")
+    portal.add_argument(
+        "--port", type=int, help="port d'écoute (sinon MESSAGERIE_PORTAL_PORT, 8080)"
+    )
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")
@@ -219,6 +224,32 @@ def run_inbound(args: argparse.Namespace) -> int:
         store.close()
 
 
+def run_portal(args: argparse.Namespace) -> int:
+    """Serve the recipients' web page until interrupted."""
+    import logging
+
+    import uvicorn
+
+    from letters.intake import IntakeOptions
+    from letters.portal import create_portal
+
+    settings = load_settings(args)
+    store = open_store_for(args)
+    host, port = args.host or settings.portal_host, args.port or settings.portal_port
+    intake = IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    print(f"Page des destinataires sur http://{host}:{port} (liens : {settings.public_url}/m/…; "
+          "Ctrl+C pour arrêter).", flush=True)  # fmt: skip
+    try:
+        uvicorn.run(create_portal(store, intake), host=host, port=port, access_log=False)
+    except (OSError, SystemExit) as error:
+        print(f"{PROGRAM} : impossible d'écouter sur {host}:{port} ({error}).", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
 def run_db(args: argparse.Namespace) -> int:
     store = open_store_for(args, upgrade=True)
     print(f"Base à jour : {store.description}.")
@@ -233,6 +264,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "db": run_db,
     "outbox": run_outbox,
     "inbound": run_inbound,
+    "portal": run_portal,
 }
 
 

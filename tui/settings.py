@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080",
         description="Base of the recipients' personal links (the recipients' web page).",
     )
+    portal_host: str = Field(
+        default="127.0.0.1",
+        description="Address the recipients' web page listens on (`messagerie portal`); "
+        "behind a reverse proxy, keep 127.0.0.1 and set MESSAGERIE_PUBLIC_URL to the proxy's.",
+    )
+    portal_port: int = Field(
+        default=8080, ge=1, le=65535, description="Port of the recipients' web page."
+    )
     user: str = Field(
         default_factory=default_actor,
         description="Name recorded as the author in the audit log (default: the login name).",

@@ -1,0 +1,235 @@
+"""The recipients' web page, on the store's side: what a personal link shows, the opening that
+is the acknowledgement of receipt (L), and the attachments a recipient may download.
+
+A link is only good for its own recipient of a message sent "avec AR": a simple e-mail
+carries no link, and a held (draft) recipient has received nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from models.enums import (
+    AntivirusVerdict,
+    DeliveryState,
+    EventKind,
+    RecipientStatus,
+    ReplyDisposition,
+    SendMode,
+)
+from models.formatting import lot_label
+from models.inbound import InboundRecipient
+from models.outbox import OutgoingMessage, load_outgoing
+from models.store import Store
+from models.tables import (
+    Attachment,
+    Company,
+    Document,
+    Event,
+    Lot,
+    Message,
+    MessageLot,
+    Recipient,
+    Reply,
+    StoreMeta,
+    table_of,
+)
+
+message = table_of(Message)
+recipient = table_of(Recipient)
+event = table_of(Event)
+attachment = table_of(Attachment)
+document = table_of(Document)
+reply = table_of(Reply)
+company = table_of(Company)
+
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22,64}")  # token_urlsafe of 16 to 48 bytes
+SECRET_KEY = "portal_secret"
+# A first opening moves these statuses to "Lu"; a reply already received keeps its own.
+READABLE = (
+    RecipientStatus.PENDING,
+    RecipientStatus.SENT,
+    RecipientStatus.DELIVERED,
+    RecipientStatus.NOT_DELIVERED,
+)
+
+
+@dataclass(frozen=True)
+class PortalFile:
+    id: int  # the attachment row: the download URL names it
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    antivirus: AntivirusVerdict
+
+
+@dataclass(frozen=True)
+class PortalReply:
+    received_at: datetime
+    body: str
+    disposition: ReplyDisposition
+
+
+@dataclass(frozen=True)
+class PortalView:
+    recipient_id: int
+    email: str
+    company: str | None
+    message: OutgoingMessage
+    lots: tuple[str, ...]
+    files: tuple[PortalFile, ...]
+    read_at: datetime | None
+    replies: tuple[PortalReply, ...]
+
+    def accepts_reply(self, now: datetime) -> bool:
+        deadline = self.message.reply_deadline
+        return self.message.reply_allowed and (deadline is None or now <= deadline)
+
+    def inbound(self) -> InboundRecipient:
+        """The recipient as `models.inbound.record_reply` keeps a reply for it."""
+        return InboundRecipient(
+            self.recipient_id,
+            self.email,
+            self.message.consultation.id,
+            self.message.reply_allowed,
+            self.message.reply_deadline,
+        )
+
+
+def _recipient_row(connection: sa.Connection, token: str) -> sa.Row | None:
+    if not TOKEN_SHAPE.fullmatch(token):
+        return None
+    return connection.execute(
+        sa.select(
+            recipient.c.id,
+            recipient.c.email,
+            recipient.c.message_id,
+            recipient.c.read_at,
+            company.c.name.label("company"),
+        )
+        .join(message, message.c.id == recipient.c.message_id)
+        .outerjoin(company, company.c.id == recipient.c.company_id)
+        .where(
+            recipient.c.token == token,
+            recipient.c.delivery_state != DeliveryState.HELD,
+            message.c.send_mode == SendMode.WITH_AR,
+        )
+    ).first()
+
+
+def find_view(store: Store, token: str) -> PortalView | None:
+    """What the link shows; None for a token that names nothing reachable."""
+    with store.engine.connect() as connection:
+        row = _recipient_row(connection, token)
+        if row is None:
+            return None
+        lots = connection.execute(
+            sa.select(table_of(Lot).c.number, table_of(Lot).c.title)
+            .join(table_of(MessageLot))
+            .where(table_of(MessageLot).c.message_id == row.message_id)
+            .order_by(table_of(Lot).c.number)
+        ).all()
+        files = connection.execute(_files_query(row.message_id, row.id)).all()
+        replies = connection.execute(
+            sa.select(reply.c.received_at, reply.c.body, reply.c.disposition)
+            .where(reply.c.recipient_id == row.id)
+            .order_by(reply.c.received_at)
+        ).all()
+    return PortalView(
+        recipient_id=row.id,
+        email=row.email,
+        company=row.company,
+        message=load_outgoing(store, row.message_id),
+        lots=tuple(lot_label(number, title) for number, title in lots),
+        files=tuple(PortalFile(*f) for f in files),
+        read_at=row.read_at,
+        replies=tuple(PortalReply(at, body, ReplyDisposition(kind)) for at, body, kind in replies),
+    )
+
+
+def _files_query(message_id: int, recipient_id: int) -> sa.Select:
+    """The message's attachments, and those made for this recipient alone."""
+    return (
+        sa.select(
+            attachment.c.id,
+            document.c.filename,
+            document.c.media_type,
+            document.c.size,
+            document.c.sha256,
+            document.c.antivirus,
+        )
+        .join(document, document.c.id == attachment.c.document_id)
+        .where(
+            attachment.c.message_id == message_id,
+            sa.or_(attachment.c.recipient_id.is_(None), attachment.c.recipient_id == recipient_id),
+        )
+        .order_by(attachment.c.id)
+    )
+
+
+def find_file(store: Store, token: str, attachment_id: int) -> PortalFile | None:
+    """One attachment, only when it belongs to this link's message (and recipient)."""
+    with store.engine.connect() as connection:
+        row = _recipient_row(connection, token)
+        if row is None:
+            return None
+        found = connection.execute(
+            _files_query(row.message_id, row.id).where(attachment.c.id == attachment_id)
+        ).first()
+    return PortalFile(*found) if found else None
+
+
+def record_opening(
+    store: Store,
+    recipient_id: int,
+    *,
+    client_address: str | None,
+    user_agent: str | None,
+    at: datetime | None = None,
+) -> bool:
+    """L on the first opening, with the client's address and user agent as evidence; later
+    openings are kept as events and change no date. True when this was the first."""
+    at = at or datetime.now(UTC)
+    with store.engine.begin() as connection:
+        first = connection.execute(  # one conditional UPDATE: two openings at once give one L
+            sa.update(recipient)
+            .where(recipient.c.id == recipient_id, recipient.c.read_at.is_(None))
+            .values(
+                read_at=at,
+                updated_at=at,
+                status=sa.case(
+                    (recipient.c.status.in_(READABLE), RecipientStatus.READ),
+                    else_=recipient.c.status,
+                ),
+            )
+        ).rowcount
+        connection.execute(
+            sa.insert(event).values(
+                recipient_id=recipient_id,
+                kind=EventKind.READ if first else EventKind.OPENED_AGAIN,
+                at=at,
+                detail="Ouverture par le lien personnel",
+                client_address=(client_address or "")[:64] or None,
+                user_agent=(user_agent or "")[:500] or None,
+            )
+        )
+    return bool(first)
+
+
+def portal_secret(store: Store) -> bytes:
+    """The key behind the reply form's anti-forgery field, shared by every server of a store."""
+    meta = table_of(StoreMeta)
+    with store.engine.begin() as connection:
+        found = connection.execute(
+            sa.select(meta.c.value).where(meta.c.key == SECRET_KEY)
+        ).scalar_one_or_none()
+        if found is None:
+            found = secrets.token_hex(32)
+            connection.execute(sa.insert(meta).values(key=SECRET_KEY, value=found))
+    return bytes.fromhex(found)

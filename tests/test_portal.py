@@ -1,0 +1,409 @@
+"""The recipients' web page: over HTTP (urllib) and in a real headless Chromium (Playwright).
+
+Each opening, reply and download goes through uvicorn on 127.0.0.1 to a real store; the
+only fake is the portal's clock, moved past the reply deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+import re
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from letters.antivirus import parse_clamd_address
+from letters.intake import IntakeOptions, take_attachment
+from letters.portal import create_portal
+from models.compose import load_context, preset_form, queue_message
+from models.drafts import DraftRecipient
+from models.enums import (
+    ConsultationStatus,
+    EventKind,
+    MessageType,
+    RecipientStatus,
+    RegisterKind,
+    ReplyChannel,
+    ReplyDisposition,
+    SendMode,
+)
+from models.tables import Attachment, Event, Recipient, Reply, ReplyAttachment, table_of
+from tests.factories import PARIS, add_consultations, add_register_entries, paris
+from tests.test_antivirus import EICAR
+from tests.test_inbound import send_out
+from tests.test_outbox import free_port
+from tests.web import CHROMIUM_FLAGS, Clock, Served, chromium_path
+
+recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
+A, B = "a@entreprise.example", "b@entreprise.example"
+DEADLINE = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+
+
+def paris_text(moment: datetime) -> str:
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def intake(max_bytes: int = 2_000_000) -> IntakeOptions:
+    clamd = os.environ.get("MESSAGERIE_TEST_CLAMD")
+    if not clamd:
+        pytest.fail("MESSAGERIE_TEST_CLAMD is not set: run the tests with scripts/test.")
+    return IntakeOptions(parse_clamd_address(clamd), max_bytes)
+
+
+async def sent_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> dict[str, str]:
+    """A complement request (a letter when no reply is allowed) with one attachment, sent to
+    A and B: their tokens."""
+    (cid,) = add_consultations(
+        store, [("2026WEB", "Page web", ConsultationStatus.OPEN, paris(2026, 12, 27))]
+    )
+    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
+    piece = take_attachment(
+        store,
+        filename="attestation-modèle.pdf",
+        data=b"%PDF-1.4 modele",
+        options=intake(),
+        consultation_id=cid,
+        actor="marie.dupont",
+    )
+    form = replace(
+        preset_form(
+            load_context(store, cid),
+            MessageType.COMPLEMENT_REQUEST if reply_allowed else MessageType.FREE,
+        ),
+        body="Bonjour,\n\nMerci de nous adresser votre attestation d'assurance.",
+        recipients=(DraftRecipient(A), DraftRecipient(B)),
+        send_mode=mode,
+        reply_allowed=reply_allowed,
+        reply_deadline=paris_text(DEADLINE) if reply_allowed else "",
+        attachment_ids=(piece.id,),
+    )
+    message_id = queue_message(store, form, actor="marie.dupont").message_id
+    rows = await send_out(store, message_id)
+    return {email: row.token for email, row in rows.items()}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def portal(store, clock):
+    with Served(create_portal(store, intake(), clock=clock), free_port()) as served:
+        yield served.url
+
+
+def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None):
+    """(status, headers, body) of one request; errors are answers too."""
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def events_of(store, email: str) -> list[tuple[EventKind, str | None, str | None]]:
+    with store.engine.connect() as connection:
+        return [
+            (EventKind(kind), address, agent)
+            for kind, address, agent in connection.execute(
+                sa.select(event.c.kind, event.c.client_address, event.c.user_agent)
+                .join(recipient)
+                .where(recipient.c.email == email)
+                .order_by(event.c.id)
+            )
+        ]
+
+
+def shown(body: bytes) -> str:
+    """The page's text as a reader sees it (entities decoded)."""
+    return html.unescape(body.decode())
+
+
+def row_of(store, email: str):
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(recipient).where(recipient.c.email == email)).one()
+
+
+def replies_of(store, email: str):
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(reply.c.body, reply.c.channel, reply.c.disposition, reply.c.id)
+            .join(recipient)
+            .where(recipient.c.email == email)
+        ).all()
+
+
+def reply_form(html: str) -> dict[str, str]:
+    return {"cle": re.search(r'name="cle" value="([0-9a-f]+)"', html)[1]}
+
+
+def multipart(fields: dict[str, str], files: list[tuple[str, bytes]] = ()) -> tuple[bytes, str]:
+    boundary = "----portail-test"
+    chunks = []
+    for name, value in fields.items():
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        chunks.append(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
+    for filename, data in files:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="fichiers"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+def post_reply(url: str, fields: dict[str, str], files=()):
+    body, content_type = multipart(fields, list(files))
+    return fetch(url, body, {"Content-Type": content_type})
+
+
+# --- over HTTP -------------------------------------------------------------------------------
+
+
+async def test_first_opening_is_the_ar_later_ones_are_logged_not_redated(store, portal):
+    tokens = await sent_message(store)
+    for agent in ("Navigateur-1", "Navigateur-2"):
+        status, headers, body = fetch(f"{portal}/m/{tokens[A]}", headers={"User-Agent": agent})
+        assert status == 200
+    page = shown(body)
+    assert "Demande de complément" in page and "attestation d'assurance" in page
+    assert "attestation-modèle.pdf" in page and "Consultation concernée" in page
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    opened = [e for e in events_of(store, A) if e[0] in (EventKind.READ, EventKind.OPENED_AGAIN)]
+    assert opened == [
+        (EventKind.READ, "127.0.0.1", "Navigateur-1"),
+        (EventKind.OPENED_AGAIN, "127.0.0.1", "Navigateur-2"),
+    ]
+    first = row_of(store, A)
+    assert first.status == RecipientStatus.READ and first.read_at is not None
+    assert row_of(store, B).read_at is None  # B has not opened anything
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/m/inconnu", "/m/" + "A" * 32, "/m/../../etc/passwd", "/", "/m/", "/documents/"],
+)
+async def test_unknown_or_malformed_paths_get_a_plain_404(store, portal, path):
+    await sent_message(store)
+    status, headers, body = fetch(portal + path)
+    assert (status, shown(body)) == (404, "Page introuvable.")
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+async def test_a_recipient_reaches_only_their_own_attachments(store, portal):
+    tokens = await sent_message(store)
+    page = fetch(f"{portal}/m/{tokens[A]}")[2].decode()
+    (number,) = re.findall(r"/pj/(\d+)", page)
+    status, headers, data = fetch(f"{portal}/m/{tokens[A]}/pj/{number}")
+    assert (status, data) == (200, b"%PDF-1.4 modele")
+    assert "attestation-mod%C3%A8le.pdf" in headers["Content-Disposition"]
+    with store.engine.connect() as connection:
+        others = connection.execute(sa.select(table_of(Attachment).c.id)).scalars().all()
+    for other in set(others) - {int(number)}:  # attachments of the demo's other messages
+        assert fetch(f"{portal}/m/{tokens[A]}/pj/{other}")[0] == 404
+    assert fetch(f"{portal}/m/{tokens[B]}/pj/{int(number) + 1000}")[0] == 404
+
+
+async def test_a_simple_mail_has_no_page(store, portal):
+    tokens = await sent_message(store, mode=SendMode.SIMPLE)
+    assert fetch(f"{portal}/m/{tokens[A]}")[0] == 404
+    assert events_of(store, A)[-1][0] != EventKind.READ
+
+
+async def test_reply_over_http_gives_r_and_keeps_scanned_files(store, portal):
+    tokens = await sent_message(store)
+    page = fetch(f"{portal}/m/{tokens[A]}")[2].decode()
+    status, _, body = post_reply(
+        f"{portal}/m/{tokens[A]}/reponse",
+        reply_form(page) | {"texte": "Voici notre attestation."},
+        [("attestation.pdf", b"%PDF-1.4 assurance")],
+    )
+    assert status == 200 and "Votre réponse a bien été transmise" in shown(body)
+    ((text, channel, disposition, reply_id),) = replies_of(store, A)
+    assert (text, channel, disposition) == (
+        "Voici notre attestation.",
+        ReplyChannel.WEB,
+        ReplyDisposition.ON_TIME,
+    )
+    assert row_of(store, A).status == RecipientStatus.REPLY_UNREAD
+    with store.engine.connect() as connection:
+        kept = connection.execute(
+            sa.select(table_of(ReplyAttachment).c.document_id).where(
+                table_of(ReplyAttachment).c.reply_id == reply_id
+            )
+        ).all()
+    assert len(kept) == 1
+
+
+async def test_a_forged_or_late_or_unallowed_reply_is_refused_and_not_kept(store, portal, clock):
+    tokens = await sent_message(store)
+    url = f"{portal}/m/{tokens[A]}/reponse"
+    assert post_reply(url, {"cle": "0" * 64, "texte": "Forgé"})[0] == 403
+    key = reply_form(fetch(f"{portal}/m/{tokens[A]}")[2].decode())
+    other = f"{portal}/m/{tokens[B]}/reponse"
+    assert post_reply(other, key | {"texte": "Clé d'un autre"})[0] == 403
+    clock.now = DEADLINE + timedelta(minutes=1)
+    status, _, body = post_reply(url, key | {"texte": "Trop tard"})
+    assert status == 403 and "date limite de réponse est dépassée" in shown(body)
+    assert replies_of(store, A) == [] and replies_of(store, B) == []
+    assert "<form" not in fetch(f"{portal}/m/{tokens[A]}")[2].decode()
+
+
+async def test_no_form_when_the_message_calls_for_no_reply(store, portal):
+    tokens = await sent_message(store, reply_allowed=False)
+    page = shown(fetch(f"{portal}/m/{tokens[A]}")[2])
+    assert "<form" not in page and "n'appelle pas de réponse" in page
+    key = {"cle": re.sub(r"\D", "", "0")}  # no key is ever given out: any POST is refused
+    assert post_reply(f"{portal}/m/{tokens[A]}/reponse", key | {"texte": "?"})[0] == 403
+    assert replies_of(store, A) == []
+
+
+async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
+    small = intake(max_bytes=1_000)
+    tokens = await sent_message(store)
+    with Served(create_portal(store, small, clock=clock), free_port()) as served:
+        url = f"{served.url}/m/{tokens[A]}"
+        key = reply_form(fetch(url)[2].decode())
+        status, _, body = post_reply(f"{url}/reponse", key | {"texte": "  "})
+        assert status == 422 and "Écrivez votre réponse" in shown(body)
+        status, _, body = post_reply(
+            f"{url}/reponse", key | {"texte": "Avec virus"}, [("virus.com", EICAR)]
+        )
+        assert status == 422 and "Avec virus</textarea>" in shown(body)
+        assert "infect" in shown(body).lower()
+        status, _, body = post_reply(
+            f"{url}/reponse", key | {"texte": "Trop gros"}, [("gros.bin", b"x" * 5_000)]
+        )
+        assert status == 422 and "Trop gros</textarea>" in shown(body)
+        status, _, body = post_reply(
+            f"{url}/reponse", key | {"texte": "Énorme"}, [("enorme.bin", b"x" * 2_100_000)]
+        )
+        assert status == 413 and "taille maximale" in shown(body)
+    assert replies_of(store, A) == []
+
+
+# --- in a real browser -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="fr-FR", accept_downloads=True)
+    yield context.new_page()
+    context.close()
+
+
+def sent_now(store) -> dict[str, str]:
+    """sent_message from a plain test: in a thread, Playwright's loop owning this one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, sent_message(store)).result()
+
+
+def test_browser_open_gives_one_l_and_a_reply_with_a_file_gives_r(store, portal, page, tmp_path):
+    tokens = sent_now(store)
+    page.goto(f"{portal}/m/{tokens[A]}")
+    assert page.title().startswith("Demande de complément")
+    page.reload()
+    kinds = [kind for kind, *_ in events_of(store, A)]
+    assert kinds.count(EventKind.READ) == 1 and kinds.count(EventKind.OPENED_AGAIN) == 1
+    (agent,) = [agent for kind, _, agent in events_of(store, A) if kind is EventKind.READ]
+    assert "Chrome" in agent
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="attestation-modèle.pdf").click()
+    assert download.value.suggested_filename == "attestation-modèle.pdf"
+
+    upload = tmp_path / "kbis.pdf"
+    upload.write_bytes(b"%PDF-1.4 extrait kbis")
+    page.get_by_label("Votre réponse").fill("Bonjour,\nvoici notre Kbis.")
+    page.get_by_label("Fichiers joints").set_input_files(upload)
+    page.get_by_role("button", name="Envoyer la réponse").click()
+    assert page.get_by_role("status").inner_text() == (
+        "Votre réponse a bien été transmise à l'acheteur."
+    )
+    assert "voici notre Kbis." in page.locator(".reply").inner_text()
+    ((text, channel, disposition, _),) = replies_of(store, A)
+    assert (text, channel) == ("Bonjour,\r\nvoici notre Kbis.", ReplyChannel.WEB)
+    assert disposition is ReplyDisposition.ON_TIME
+    assert row_of(store, A).status == RecipientStatus.REPLY_UNREAD
+    assert EventKind.REPLIED in [kind for kind, *_ in events_of(store, A)]
+
+
+def test_browser_after_the_deadline_shows_no_form(store, portal, page, clock):
+    tokens = sent_now(store)
+    clock.now = DEADLINE + timedelta(seconds=1)
+    page.goto(f"{portal}/m/{tokens[A]}")
+    assert page.locator("form").count() == 0
+    assert "il n'est plus possible de répondre" in page.locator(".closed").inner_text()
+
+
+def test_browser_another_recipients_attachment_is_a_404(store, portal, page):
+    tokens = sent_now(store)
+    page.goto(f"{portal}/m/{tokens[A]}")
+    href = page.get_by_role("link", name="attestation-modèle.pdf").get_attribute("href")
+    answer = page.goto(portal + href.replace(tokens[A], tokens[B][:-1] + "x"))
+    assert answer.status == 404 and page.locator("body").inner_text() == "Page introuvable."
+
+
+async def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
+    """`messagerie portal` on a SQLite file: a link opens (L), an unknown one is a 404, and
+    the log names each access without the token."""
+    import subprocess
+    import sys
+    import time
+
+    from models.store import open_store
+    from tests.test_cli import ROOT
+
+    url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
+    store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")
+    tokens = await sent_message(store)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "portal", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "MESSAGERIE_DB": url, "MESSAGERIE_DATA_DIR": str(tmp_path),
+             "MESSAGERIE_CLAMD": "off"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                status = fetch(f"http://127.0.0.1:{port}/m/{tokens[A]}")[0]
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        assert status == 200
+        assert fetch(f"http://127.0.0.1:{port}/m/{'Z' * 32}")[0] == 404
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert row_of(store, A).status == RecipientStatus.READ
+    assert f"GET /m/{tokens[A][:6]}… 200" in output and "GET /m/ZZZZZZ… 404" in output
+    assert tokens[A] not in output
+    store.close()
