@@ -179,8 +179,11 @@ def render_pdf(
     return html_to_pdf(html, extra_roots=(templates_dir,) if templates_dir else ())
 
 
-def html_to_pdf(html: str, *, extra_roots: tuple[Path, ...] = ()) -> bytes:
-    """HTML (already rendered) to PDF; relative URLs resolve against `letters/templates/`."""
+def html_to_pdf(
+    html: str, *, extra_roots: tuple[Path, ...] = (), pdf_variant: str | None = None
+) -> bytes:
+    """HTML (already rendered) to PDF; relative URLs resolve against `letters/templates/`.
+    `pdf_variant` e.g. "pdf/a-3b" for documents kept as proof."""
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
@@ -188,6 +191,6 @@ def html_to_pdf(html: str, *, extra_roots: tuple[Path, ...] = ()) -> bytes:
 
     fetcher = OfflineFetcher(roots=(PACKAGE_DIR, *extra_roots))
     document = HTML(string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher)
-    pdf = document.write_pdf(font_config=FontConfiguration())
+    pdf = document.write_pdf(font_config=FontConfiguration(), pdf_variant=pdf_variant)
     assert pdf is not None  # write_pdf returns the bytes when no target is given
     return pdf

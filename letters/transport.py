@@ -40,7 +40,13 @@ class Relay:
         return f"{self.host}:{self.port}"
 
 
-def parse_smtp_url(text: str) -> Relay:
+def parse_smtp_url(text: str | None) -> Relay:
+    if not text:
+        raise RelayProblem(
+            "Aucun relais SMTP n'est configuré : définissez MESSAGERIE_SMTP_URL "
+            "(par exemple smtp://relais.ville.fr:25). Sans relais, l'application (messagerie) "
+            "garde les courriels dans sa boîte locale de démonstration."
+        )
     parts = urlsplit(text.strip())
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise RelayProblem(

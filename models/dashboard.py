@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from models.enums import ConsultationStatus, Procedure, RegisterKind
 from models.formatting import lot_label
 from models.tables import Consultation, Lot, Organisation, PurchasingEntity, RegisterEntry
-from models.text import search_words
+from models.text import words_condition
 from models.views import ConsultationSummary, DashboardPage, DashboardQuery
 
 consultation = Consultation.__table__  # type: ignore[attr-defined]
@@ -20,24 +20,8 @@ lot = Lot.__table__  # type: ignore[attr-defined]
 register_entry = RegisterEntry.__table__  # type: ignore[attr-defined]
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _text_condition(text: str) -> sa.ColumnElement[bool]:
-    """Every word must appear in the folded search column (case and accents ignored)."""
-    words = search_words(text)
-    return sa.and_(
-        sa.true(),
-        *(
-            consultation.c.search_text.like(f"%{_escape_like(word)}%", escape="\\")
-            for word in words
-        ),
-    )
-
-
 def load_dashboard(connection: Connection, query: DashboardQuery) -> DashboardPage:
-    text_condition = _text_condition(query.text)
+    text_condition = words_condition(consultation.c.search_text, query.text)
     counts = dict.fromkeys(ConsultationStatus, 0)
     for status, number in connection.execute(
         sa.select(consultation.c.status, sa.func.count())

@@ -223,13 +223,20 @@ def record_opening(
 
 
 def portal_secret(store: Store) -> bytes:
-    """The key behind the reply form's anti-forgery field, shared by every server of a store."""
+    """The key behind the reply form's anti-forgery field, shared by every server of a store
+    (the first one to start draws it; one starting at the same moment reads the winner's)."""
     meta = table_of(StoreMeta)
-    with store.engine.begin() as connection:
-        found = connection.execute(
-            sa.select(meta.c.value).where(meta.c.key == SECRET_KEY)
-        ).scalar_one_or_none()
-        if found is None:
-            found = secrets.token_hex(32)
-            connection.execute(sa.insert(meta).values(key=SECRET_KEY, value=found))
+    read = sa.select(meta.c.value).where(meta.c.key == SECRET_KEY)
+    with store.engine.connect() as connection:
+        found = connection.execute(read).scalar_one_or_none()
+    if found is None:
+        try:
+            with store.engine.begin() as connection:
+                connection.execute(
+                    sa.insert(meta).values(key=SECRET_KEY, value=secrets.token_hex(32))
+                )
+        except sa.exc.IntegrityError:
+            pass  # another server drew it first
+        with store.engine.connect() as connection:
+            found = connection.execute(read).scalar_one()
     return bytes.fromhex(found)

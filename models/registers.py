@@ -213,7 +213,7 @@ def register_addresses(
     )
 
 
-def _folded(connection: Connection, expression: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+def folded(connection: Connection, expression: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     """`expression` without accents nor case, computed by the database."""
     if connection.dialect.name == "sqlite":
         raw: Any = connection.connection.driver_connection
@@ -229,7 +229,7 @@ def _text_condition(connection: Connection, text: str) -> sa.ColumnElement[bool]
     words = search_words(text)
     if not words:
         return sa.true()
-    searched = _folded(
+    searched = folded(
         connection,
         company.c.name
         + " "

@@ -2,6 +2,8 @@
 
 import unicodedata
 
+import sqlalchemy as sa
+
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "’": "'"})
 
 
@@ -30,3 +32,15 @@ def search_words(query: str) -> list[str]:
             stem = stem[:-1]
         words.append(stem)
     return words
+
+
+def escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def words_condition(column: sa.ColumnElement[str], query: str) -> sa.ColumnElement[bool]:
+    """Every word of `query` appears in the folded search `column` (case, accents ignored)."""
+    return sa.and_(
+        sa.true(),
+        *(column.like(f"%{escape_like(word)}%", escape="\\") for word in search_words(query)),
+    )

@@ -101,6 +101,7 @@ class ConsultationScreen(StoreWork, Screen[None]):
         Binding("m", "message", "Message", tooltip="Envoyer un message"),
         Binding("i", "invitation", "Invitation", tooltip="Envoyer une invitation à concourir"),
         Binding("b", "focus_drafts", "Brouillons", tooltip="Brouillons de messages"),
+        Binding("t", "tracking", "Suivi", tooltip="Suivi des messages"),
         Binding("f5", "refresh", "Actualiser", show=False),
     ]
 
@@ -189,12 +190,17 @@ class ConsultationScreen(StoreWork, Screen[None]):
         self.outbox = outbox
         self.query_one("#exchanges", Static).update(
             Text(
-                "Envoyer un message (m)"
+                "Suivi des messages (t) | Envoyer un message (m)"
                 + (" | Envoyer une invitation à concourir (i)" if self.detail.restricted else "")
                 + " | Documents de la consultation (d)\n"
                 + progress_text(outbox)
             )
         )
+
+    def action_tracking(self) -> None:
+        from screens.tracking import TrackingScreen
+
+        self.app.push_screen(TrackingScreen(self.consultation_id))
 
     def action_register(self, kind: str) -> None:
         from screens.registers import RegisterScreen

@@ -104,6 +104,7 @@ class ResultsList(OptionList):
         Binding("q", "open('questions')", "Questions", tooltip="Questions"),
         Binding("m", "open('modify')", "Modifier", tooltip="Modifier (DCE)"),
         Binding("e", "open('messaging')", "Messagerie", tooltip="Messagerie sécurisée"),
+        Binding("t", "open('tracking')", "Suivi", tooltip="Suivi des messages de la consultation"),
         Binding("home", "screen.first_page", "Première page", show=False),
         Binding("end", "screen.last_page", "Dernière page", show=False),
     ]
@@ -171,6 +172,10 @@ class ResultsList(OptionList):
             from screens.message_form import MessageFormScreen
 
             self.app.push_screen(MessageFormScreen(consultation_id))
+        elif action == "tracking":
+            from screens.tracking import TrackingScreen
+
+            self.app.push_screen(TrackingScreen(consultation_id))
 
 
 class DashboardScreen(Screen[None]):
@@ -202,6 +207,12 @@ class DashboardScreen(Screen[None]):
         Binding("r", "toggle_page_size", "10/20", tooltip="Résultats par page : 10 / 20"),
         Binding("v", "toggle_view", "Vue", tooltip="Vue liste / Vue détaillée"),
         Binding(
+            "a",
+            "all_tracking",
+            "Suivi global",
+            tooltip="Suivi des messages de toutes les consultations",
+        ),
+        Binding(
             "escape", "clear_filters", "Effacer", key_display="Échap", tooltip="Effacer les filtres"
         ),
         *(
@@ -218,6 +229,11 @@ class DashboardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.page: DashboardPage | None = None
+
+    def action_all_tracking(self) -> None:
+        from screens.tracking import TrackingScreen
+
+        self.app.push_screen(TrackingScreen())
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -571,7 +571,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         from screens.preview import PreviewScreen
 
         if self.context is not None:
-            public_url = self.app.settings().public_url  # type: ignore[attr-defined]
+            public_url = self.app.settings().link_base  # type: ignore[attr-defined]
             self.app.push_screen(
                 PreviewScreen(self.context, self.form(), self.attachments, public_url)
             )
@@ -615,6 +615,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
 
     def queued(self, queued: QueuedMessage) -> None:
         self.saved = self.form()
+        self.app.wake_outbox()  # type: ignore[attr-defined]
         self.app.notify(
             f"« {queued.type.label} » validé pour {queued.recipients} destinataire(s) : il "
             "part avec la file d'envoi.",

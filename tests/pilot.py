@@ -42,3 +42,25 @@ async def send_form(pilot: Pilot, body: str | None = BODY_TEXT) -> None:
         await fill_body(pilot, body)
     await pilot.press("ctrl+e")
     await settle(pilot)
+
+
+async def pick_path(pilot: Pilot, path: object) -> None:
+    """In the open file picker: type the path, Entrée. No settle() while the picker is open:
+    its folder tree's loader worker runs until it closes, so wait for the screens instead
+    (a loaded machine takes longer to show and to close it)."""
+    from screens.files import FilePicker
+
+    for _ in range(100):
+        if isinstance(pilot.app.screen, FilePicker) and pilot.app.screen.query("#path"):
+            break
+        await pilot.pause(0.05)
+    picker = pilot.app.screen
+    assert isinstance(picker, FilePicker)
+    picker.query_one("#path", Input).focus()
+    await pilot.press(*str(path), "enter")
+    for _ in range(200):
+        if pilot.app.screen is not picker:
+            break
+        await pilot.pause(0.05)
+    assert pilot.app.screen is not picker, "the file picker did not close"
+    await settle(pilot)

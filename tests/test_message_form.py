@@ -18,12 +18,11 @@ from models.suites import SuiteRequest, candidate_choices, create_suite
 from models.tables import AuditEntry, Consultation, RegisterEntry, table_of
 from screens.consultation import ConsultationScreen
 from screens.dialogs import ConfirmDialog
-from screens.files import FilePicker
 from screens.message_form import MessageFormScreen
 from screens.preview import PreviewScreen
 from screens.recipients import OverrideDialog, RecipientPicker
 from tests.factories import queued_messages
-from tests.pilot import fill_body, send_form, settle
+from tests.pilot import fill_body, pick_path, send_form, settle
 from tests.test_antivirus import EICAR
 from tui.app import MessagerieApp
 from tui.settings import Settings
@@ -398,7 +397,7 @@ async def test_preview_shows_both_send_modes(workspace, workspace_app):
         preview = pilot.app.screen
         assert isinstance(preview, PreviewScreen)
         shown = str(preview.query_one("#preview-text").render())
-        link = f"{Settings().public_url.rstrip('/')}/m/[jeton-personnel-créé-à-l-envoi]"
+        link = f"{Settings().link_base.rstrip('/')}/m/[jeton-personnel-créé-à-l-envoi]"
         assert link in shown  # the link's form; its token is drawn when the message is queued
         assert "Le texte confidentiel." not in shown
         assert "Consultation concernée par cet échange" in shown
@@ -433,10 +432,7 @@ def clamd_app(workspace):
 
 async def pick_local_file(pilot, path) -> None:
     await pilot.press("f4")
-    await pilot.pause()  # no settle: the folder tree's loader worker runs until it closes
-    assert isinstance(pilot.app.screen, FilePicker)
-    await pilot.press(*str(path), "enter")
-    await settle(pilot)
+    await pick_path(pilot, path)
 
 
 async def test_attachments_are_scanned_and_infected_files_refused(workspace, clamd_app, tmp_path):

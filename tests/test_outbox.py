@@ -187,7 +187,7 @@ async def test_an_unreachable_relay_keeps_everything_queued(store):
     assert rows["a@entreprise.example"].delivery_state == DeliveryState.QUEUED and events == []
 
 
-@pytest.mark.parametrize("url", ["http://relais", "smtp://", "smtp://hote:port"])
+@pytest.mark.parametrize("url", ["http://relais", "smtp://", "smtp://hote:port", None, ""])
 def test_smtp_urls_that_name_no_relay(url):
     with pytest.raises(RelayProblem):
         parse_smtp_url(url)

@@ -66,3 +66,29 @@ def test_message_form(snap_compare, demo_app, size):
         quiet_cursor(pilot)
 
     assert snap_compare(demo_app, terminal_size=size, run_before=run_before)
+
+
+async def tracking_of(pilot, reference: str | None):
+    """ "Suivi des messages" of one consultation (t), or of all of them (a)."""
+    await ready(pilot)
+    if reference is None:
+        await pilot.press("a")
+    else:
+        await pilot.press("slash", *reference.lower(), "enter")
+        await settle(pilot)
+        await pilot.press("t")
+    for _ in range(3):  # the page, then the selected message's summary
+        await settle(pilot)
+    quiet_cursor(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("reference", ["MAPA25-011", None], ids=["consultation", "all"])
+def test_tracking(snap_compare, demo_app, size, reference):
+    """MAPA25-011 has every sent status (Envoyé, Délivré, Non délivré, Lu, Réponse non lue,
+    Réponse lue); the view across consultations starts with messages still "En attente"."""
+
+    async def run_before(pilot):
+        await tracking_of(pilot, reference)
+
+    assert snap_compare(demo_app, terminal_size=size, run_before=run_before)

@@ -20,13 +20,12 @@ from models.tables import AuditEntry, Consultation, RegisterEntry, SuiteCandidat
 from screens.answer import AnswerDialog, SingleAnswerReasonDialog
 from screens.consultation import ConsultationScreen
 from screens.dce import DceScreen
-from screens.files import FilePicker
 from screens.message_form import MessageFormScreen
 from screens.qa import QaEditorScreen
 from screens.registers import EntryForm, RegisterScreen
 from screens.suite import AccessCodeDialog, SuiteScreen
 from tests.factories import queued_messages
-from tests.pilot import send_form, settle
+from tests.pilot import pick_path, send_form, settle
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
@@ -152,13 +151,6 @@ def dce_files(tmp_path):
     return files
 
 
-async def pick_file(pilot, path) -> None:
-    assert isinstance(pilot.app.screen, FilePicker)
-    pilot.app.screen.query_one("#path", Input).focus()
-    await pilot.press(*str(path), "enter")
-    await settle(pilot)
-
-
 async def test_case_c_add_delete_replace_replace_all_history(workspace, workspace_app, dce_files):
     cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 2)
     async with workspace_app.run_test(size=(100, 32)) as pilot:
@@ -167,7 +159,7 @@ async def test_case_c_add_delete_replace_replace_all_history(workspace, workspac
         assert isinstance(screen, DceScreen)
         for name in ("RC_2026.pdf", "CCAP_2026.pdf"):
             await pilot.press("a")
-            await pick_file(pilot, dce_files[name])
+            await pick_path(pilot, dce_files[name])
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert [p.path for p in current_dce(workspace, cid).pieces] == [
@@ -182,12 +174,12 @@ async def test_case_c_add_delete_replace_replace_all_history(workspace, workspac
         await pilot.press("o")  # confirm
         tree.move_cursor(tree.root.children[0])  # RC
         await pilot.press("r")
-        await pick_file(pilot, dce_files["CCTP_v2.pdf"])
+        await pick_path(pilot, dce_files["CCTP_v2.pdf"])
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert [p.path for p in current_dce(workspace, cid).pieces] == ["CCTP_v2.pdf"]
         await pilot.press("z")
-        await pick_file(pilot, dce_files["zip"])
+        await pick_path(pilot, dce_files["zip"])
         await pilot.press("ctrl+s")
         await settle(pilot)
         (archive,) = current_dce(workspace, cid).pieces
@@ -315,7 +307,7 @@ async def test_rule_3_inside_six_days_needs_a_new_deadline_or_a_reason(
     async with workspace_app.run_test(size=(100, 32)) as pilot:
         await open_from_dashboard(pilot, reference, "m")
         await pilot.press("a")
-        await pick_file(pilot, dce_files["RC_2026.pdf"])
+        await pick_path(pilot, dce_files["RC_2026.pdf"])
         await pilot.press("ctrl+s")
         await settle(pilot)
         dialog = pilot.app.screen

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from letters.intake import IntakeOptions
     from models.store import Store
     from models.views import DashboardPage
+    from tui.embedded import Embedded
     from tui.settings import Settings
     from tui.snapshot import StartupSnapshot
 
@@ -42,7 +42,10 @@ class MessagerieApp(App[None]):
         snapshot: StartupSnapshot | None = None,
         actor: str | None = None,
         settings: Callable[[], Settings] | None = None,
+        embedded: bool = False,
     ) -> None:
+        """`embedded`: with no relay configured, run the local mailbox and web page
+        (tui/embedded.py). The CLI asks for it; tests that don't want servers leave it off."""
         super().__init__()
         self.actor = actor or current_actor()
         self._open_store = open_store
@@ -51,6 +54,10 @@ class MessagerieApp(App[None]):
         self._store_lock = threading.Lock()
         self._load_settings = settings
         self._settings: Settings | None = None
+        self._settings_lock = threading.Lock()
+        self._embed = embedded
+        self.embedded: Embedded | None = None
+        self._outbox_wake = threading.Event()
         # Why the app stopped early (the store could not be opened), for the CLI to print.
         self.failure: str | None = None
 
@@ -75,15 +82,19 @@ class MessagerieApp(App[None]):
         if not settings.outbox_in_tui:
             return
         worker = get_current_worker()
+        if self.embedded:
+            self.embedded.ready.wait(timeout=30)
         told = ""
         while not worker.is_cancelled:
             try:
+                if self.embedded and self.embedded.problem:
+                    raise Refusal(self.embedded.problem)
                 relay = parse_smtp_url(settings.smtp_url)
                 report = self.store_call(
                     lambda store, relay=relay: run_once_blocking(  # type: ignore[misc]
                         store,
                         relay,
-                        public_url=settings.public_url,
+                        public_url=settings.link_base,
                         lease=timedelta(seconds=settings.outbox_lease),
                     )
                 )
@@ -99,7 +110,13 @@ class MessagerieApp(App[None]):
             for _ in range(int(settings.outbox_every * 10)):
                 if worker.is_cancelled:
                     return
-                time.sleep(0.1)
+                if self._outbox_wake.wait(0.1):
+                    self._outbox_wake.clear()
+                    break
+
+    def wake_outbox(self) -> None:
+        """A message was just queued: the outbox running in the TUI sends it now."""
+        self._outbox_wake.set()
 
     def store_call(self, call: Callable[[Store], T]) -> T | None:
         """Run `call` on the store, from a worker thread; a store fault ends the app cleanly."""
@@ -116,12 +133,23 @@ class MessagerieApp(App[None]):
             return None
 
     def settings(self) -> Settings:
-        """The MESSAGERIE_* settings, read on first use (pydantic is slow to import)."""
-        if self._settings is None:
-            from tui.settings import Settings
+        """The MESSAGERIE_* settings, read on first use (pydantic is slow to import); with
+        the embedded services, pointing at them (started then, in the background)."""
+        with self._settings_lock:
+            if self._settings is None:
+                from tui.settings import Settings
 
-            self._settings = self._load_settings() if self._load_settings else Settings()
-        return self._settings
+                settings = self._load_settings() if self._load_settings else Settings()
+                if self._embed:
+                    from tui.embedded import embed
+
+                    settings, self.embedded = embed(settings)
+                    if self.embedded:
+                        threading.Thread(
+                            target=self.embedded.start, name="embedded", daemon=True
+                        ).start()
+                self._settings = settings
+            return self._settings
 
     def intake_options(self) -> IntakeOptions:
         """Antivirus and size limit for attachments (call from a worker)."""
@@ -139,6 +167,8 @@ class MessagerieApp(App[None]):
             self._snapshot.save(page)
 
     def on_unmount(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
         if self._store is not None:
             self._store.close()
 

@@ -19,7 +19,7 @@ PROGRAM = "messagerie"
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, db, "
+        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, db, "
         r"ou rien pour ouvrir l'application)",
     ),
     (
@@ -80,6 +80,11 @@ def build_parser() -> Parser:
     portal.add_argument(
         "--port", type=int, help="port d'écoute (sinon MESSAGERIE_PORTAL_PORT, 8080)"
     )
+    ar = commands.add_parser("ar", help="écrire l'accusé de réception (PDF) d'un destinataire")
+    ar.add_argument("recipient_id", type=int, metavar="ID", help="numéro du destinataire")
+    ar.add_argument(
+        "--out", metavar="FICHIER.pdf", help="fichier à écrire (sinon AR-<référence>-<ID>.pdf ici)"
+    )
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")
@@ -112,6 +117,7 @@ def run_tui(args: argparse.Namespace) -> int:
         open_store=lambda: open_store_for(args),
         snapshot=StartupSnapshot(args.db, args.data_dir),
         settings=lambda: load_settings(args),
+        embedded=True,
     )
     app.run()
     if app.failure:
@@ -174,7 +180,7 @@ def run_outbox(args: argparse.Namespace) -> int:
             report = run_once_blocking(
                 store,
                 relay,
-                public_url=settings.public_url,
+                public_url=settings.link_base,
                 lease=timedelta(seconds=settings.outbox_lease),
             )
             print(f"File d'envoi ({relay}) : {report}", flush=True)
@@ -238,7 +244,7 @@ def run_portal(args: argparse.Namespace) -> int:
     host, port = args.host or settings.portal_host, args.port or settings.portal_port
     intake = IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    print(f"Page des destinataires sur http://{host}:{port} (liens : {settings.public_url}/m/…; "
+    print(f"Page des destinataires sur http://{host}:{port} (liens : {settings.link_base}/m/…; "
           "Ctrl+C pour arrêter).", flush=True)  # fmt: skip
     try:
         uvicorn.run(create_portal(store, intake), host=host, port=port, access_log=False)
@@ -247,6 +253,32 @@ def run_portal(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+    return 0
+
+
+def run_ar(args: argparse.Namespace) -> int:
+    """Write the AR of one recipient; one French line when there is none to write."""
+    from pathlib import Path
+
+    from letters.ar import ar_filename, render_ar
+    from models.ar import ar_data
+    from models.errors import Refusal
+
+    store = open_store_for(args)
+    try:
+        data = ar_data(store, args.recipient_id)
+    except Refusal as refusal:
+        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    path = Path(args.out or ar_filename(data))
+    try:
+        path.write_bytes(render_ar(data))
+    except OSError as error:
+        print(f"{PROGRAM} : impossible d'écrire « {path} » ({error.strerror}).", file=sys.stderr)
+        return 1
+    print(f"Accusé de réception du destinataire n° {data.recipient.id} écrit dans « {path} ».")
     return 0
 
 
@@ -265,6 +297,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "outbox": run_outbox,
     "inbound": run_inbound,
     "portal": run_portal,
+    "ar": run_ar,
 }
 
 

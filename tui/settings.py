@@ -37,10 +37,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest attachment accepted by the message form, in megabytes.",
     )
-    smtp_url: str = Field(
-        default="smtp://127.0.0.1:25",
+    smtp_url: str | None = Field(
+        default=None,
         description="The SMTP relay: smtp://host:25, smtp+starttls://user:password@host:587 or "
-        "smtps://host:465; add ?final=1 when the relay is the recipients' final mailbox.",
+        "smtps://host:465; add ?final=1 when the relay is the recipients' final mailbox. "
+        "Unset: the TUI keeps every e-mail in its own local mailbox (data folder) and serves "
+        "the recipients' page itself, for a demo on one machine.",
     )
     outbox_lease: float = Field(
         default=300,
@@ -56,9 +58,10 @@ class Settings(BaseSettings):
     outbox_every: float = Field(
         default=30, gt=0, description="Seconds between two passes of the outbox."
     )
-    public_url: str = Field(
-        default="http://127.0.0.1:8080",
-        description="Base of the recipients' personal links (the recipients' web page).",
+    public_url: str | None = Field(
+        default=None,
+        description="Base of the recipients' personal links (the recipients' web page), e.g. "
+        "https://messagerie.ville.fr behind a reverse proxy. Unset: the page's own address.",
     )
     portal_host: str = Field(
         default="127.0.0.1",
@@ -77,6 +80,16 @@ class Settings(BaseSettings):
     def documents_dir(self) -> Path:
         """Where documents (DCE pieces, letters, attachments) are kept, by SHA-256."""
         return self.data_dir / "documents"
+
+    @property
+    def link_base(self) -> str:
+        """Where the personal links point: MESSAGERIE_PUBLIC_URL, else the page itself."""
+        return self.public_url or f"http://{self.portal_host}:{self.portal_port}"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        """The embedded local mailbox (a Maildir), used when no relay is configured."""
+        return self.data_dir / "boite-locale"
 
     @property
     def database_url(self) -> str:

@@ -1,0 +1,144 @@
+"""The tracking table's queries: filters that combine, keyset pages with no gap nor repeat,
+what changed since, replies and their read mark — on the demo and on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from models.enums import MessageType, RecipientStatus, ReplyChannel
+from models.formatting import PARIS
+from models.inbound import find_recipient, record_reply
+from models.store import open_store
+from models.tables import Message, MessageLot, Recipient, table_of
+from models.tracking import (
+    TrackingQuery,
+    changed_since,
+    mark_reply_read,
+    message_summary,
+    replies_of,
+    tracking_count,
+    tracking_page,
+)
+from tests.test_portal import A, B, sent_message
+
+recipient, message = table_of(Recipient), table_of(Message)
+
+
+@pytest.fixture(scope="module")
+def demo(demo_url):
+    opened = open_store(demo_url)
+    yield opened
+    opened.close()
+
+
+def every_row(store, query: TrackingQuery):
+    rows, before = [], None
+    while page := tracking_page(store, query, before=before, limit=37):
+        rows.extend(page)
+        before = page[-1].recipient_id
+    return rows
+
+
+def sql_count(store, *conditions) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.count())
+            .select_from(recipient.join(message))
+            .where(recipient.c.delivery_state != "held", *conditions)
+        ).scalar_one()
+
+
+def test_pages_cover_every_row_once_newest_first(demo):
+    rows = every_row(demo, TrackingQuery())
+    ids = [row.recipient_id for row in rows]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
+    assert len(ids) == tracking_count(demo, TrackingQuery()) == sql_count(demo)
+
+
+@pytest.mark.parametrize("status", list(RecipientStatus))
+def test_status_filter(demo, status):
+    query = TrackingQuery(status=status)
+    rows = tracking_page(demo, query, limit=10_000)
+    assert {row.status for row in rows} <= {status}
+    assert len(rows) == tracking_count(demo, query) == sql_count(demo, recipient.c.status == status)
+    if status is not RecipientStatus.PENDING:
+        assert rows, f"the demo has recipients at {status.label}"
+
+
+def test_filters_combine_and_clear(demo):
+    everything = tracking_count(demo, TrackingQuery())
+    query = TrackingQuery(message_type=MessageType.REJECTION, status=RecipientStatus.READ)
+    rows = tracking_page(demo, query, limit=10_000)
+    assert rows and all(
+        r.type is MessageType.REJECTION and r.status is RecipientStatus.READ for r in rows
+    )
+    assert 0 < tracking_count(demo, query) < everything
+    assert query.filtered() and not query.cleared().filtered()
+    assert tracking_count(demo, query.cleared()) == everything
+
+
+def test_company_filter_ignores_case_and_accents(demo):
+    rows = tracking_page(demo, TrackingQuery(company="LEFEVRE"), limit=10_000)
+    assert rows and all("Lefèvre" in (r.company or "") or "lefevre" in r.email for r in rows)
+
+
+def test_text_filter_reads_subject_and_body(demo):
+    rows = tracking_page(demo, TrackingQuery(text="attribution"), limit=10_000)
+    assert rows and tracking_count(demo, TrackingQuery(text="attribution")) == len(rows)
+    assert not tracking_page(demo, TrackingQuery(text="zzz-introuvable"))
+
+
+def test_lot_and_date_range(demo):
+    with demo.engine.connect() as connection:
+        message_id, lot_id = connection.execute(
+            sa.select(table_of(MessageLot).c.message_id, table_of(MessageLot).c.lot_id).limit(1)
+        ).one()
+        queued_at = connection.execute(
+            sa.select(message.c.queued_at).where(message.c.id == message_id)
+        ).scalar_one()
+    day = queued_at.replace(tzinfo=UTC).astimezone(PARIS).date()
+    rows = tracking_page(
+        demo, TrackingQuery(lot_id=lot_id, sent_from=day, sent_to=day), limit=10_000
+    )
+    assert message_id in {row.message_id for row in rows}
+    assert not tracking_page(
+        demo, TrackingQuery(lot_id=lot_id, sent_from=day + timedelta(days=1), sent_to=day)
+    )
+
+
+def test_summary_counts_each_badge(demo):
+    row = tracking_page(demo, TrackingQuery(status=RecipientStatus.REPLY_READ), limit=1)[0]
+    summary = message_summary(demo, row.message_id)
+    assert summary.recipients >= summary.sent >= summary.delivered >= 0
+    assert summary.replied >= 1 and summary.read >= 1
+    assert summary.text().endswith("Non délivré") and f"{summary.sent} E" in summary.text()
+
+
+async def test_changes_replies_and_read_mark_on_both_backends(store):
+    await sent_message(store)
+    query = TrackingQuery(company="entreprise.example")
+    shown = tracking_page(store, query)
+    assert {row.email for row in shown} == {A, B}
+    mark = max(row.updated_at for row in shown)
+    target = find_recipient(store, token=_token(store, A))
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    record_reply(store, target, body="Réponse", files=[], channel=ReplyChannel.WEB, at=later)
+    changed = changed_since(store, query, mark.replace(tzinfo=UTC) + timedelta(seconds=10))
+    assert [row.email for row in changed] == [A]
+    assert changed[0].status is RecipientStatus.REPLY_UNREAD
+    ((line,),) = replies_of(store, [changed[0].recipient_id]).values()
+    assert (line.body, line.read) == ("Réponse", False)
+    mark_reply_read(store, line.id)
+    row = tracking_page(store, TrackingQuery(company=A))[0]
+    assert row.status is RecipientStatus.REPLY_READ
+    assert replies_of(store, [row.recipient_id])[row.recipient_id][0].read
+
+
+def _token(store, email: str) -> str:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(recipient.c.token).where(recipient.c.email == email)
+        ).scalar_one()
