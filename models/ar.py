@@ -167,44 +167,9 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
             .where(recipient.c.id == recipient_id)
         ).first()
         row = _row_with_ar(found, recipient_id)
-        events = connection.execute(
-            sa.select(
-                event.c.kind, event.c.at, event.c.detail, event.c.client_address, event.c.user_agent
-            )
-            .where(event.c.recipient_id == recipient_id)
-            .order_by(event.c.at, event.c.id)
-        ).all()
-        files = connection.execute(
-            sa.select(
-                document.c.filename,
-                document.c.size,
-                document.c.sha256,
-                document.c.antivirus,
-                attachment.c.recipient_id.is_not(None),
-            )
-            .join(document, document.c.id == attachment.c.document_id)
-            .where(
-                attachment.c.message_id == row.message_id,
-                sa.or_(
-                    attachment.c.recipient_id.is_(None), attachment.c.recipient_id == recipient_id
-                ),
-            )
-            .order_by(attachment.c.id)
-        ).all()
-        overrides = connection.execute(
-            sa.select(
-                audit_entry.c.at,
-                audit_entry.c.actor,
-                audit_entry.c.action,
-                audit_entry.c.rule,
-                audit_entry.c.override_reason,
-            )
-            .where(
-                audit_entry.c.message_id == row.message_id,
-                audit_entry.c.override_reason.is_not(None),
-            )
-            .order_by(audit_entry.c.at, audit_entry.c.id)
-        ).all()
+        events = events_of(connection, recipient_id)
+        files = files_of(connection, row.message_id, recipient_id)
+        overrides = overrides_of(connection, row.message_id)
     return ArData(
         platform=PLATFORM,
         sender=ArSender(row.organisation, row.entity, row.postal_address, row.sender_email),
@@ -228,17 +193,70 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
             address=f"{row.street}, {row.postal_code} {row.city}" if row.company else None,
             read_at=row.read_at,
         ),
-        events=tuple(
-            ArEvent(EventKind(kind), at, detail, address, agent)
-            for kind, at, detail, address, agent in events
-        ),
-        files=tuple(
-            ArFile(name, size, sha256, AntivirusVerdict(verdict), bool(personal))
-            for name, size, sha256, verdict, personal in files
-        ),
-        overrides=tuple(ArOverride(*override) for override in overrides),
+        events=events,
+        files=files,
+        overrides=overrides,
         issued_at=now or datetime.now(UTC),
     )
+
+
+def events_of(connection: sa.Connection, recipient_id: int) -> tuple[ArEvent, ...]:
+    """Every event of one recipient, in time order (each attempt, each server answer)."""
+    rows = connection.execute(
+        sa.select(
+            event.c.kind, event.c.at, event.c.detail, event.c.client_address, event.c.user_agent
+        )
+        .where(event.c.recipient_id == recipient_id)
+        .order_by(event.c.at, event.c.id)
+    )
+    return tuple(
+        ArEvent(EventKind(kind), at, detail, address, agent)
+        for kind, at, detail, address, agent in rows
+    )
+
+
+def files_of(
+    connection: sa.Connection, message_id: int, recipient_id: int | None = None
+) -> tuple[ArFile, ...]:
+    """The message's attachments, and those of one recipient's copy (all of them when
+    `recipient_id` is None), with size, SHA-256 and antivirus verdict."""
+    shown = attachment.c.message_id == message_id
+    if recipient_id is not None:
+        shown &= sa.or_(
+            attachment.c.recipient_id.is_(None), attachment.c.recipient_id == recipient_id
+        )
+    rows = connection.execute(
+        sa.select(
+            document.c.filename,
+            document.c.size,
+            document.c.sha256,
+            document.c.antivirus,
+            attachment.c.recipient_id.is_not(None),
+        )
+        .join(document, document.c.id == attachment.c.document_id)
+        .where(shown)
+        .order_by(attachment.c.id)
+    )
+    return tuple(
+        ArFile(name, size, sha256, AntivirusVerdict(verdict), bool(own))
+        for name, size, sha256, verdict, own in rows
+    )
+
+
+def overrides_of(connection: sa.Connection, message_id: int) -> tuple[ArOverride, ...]:
+    """The rules passed for this message, with the buyer's written reasons."""
+    rows = connection.execute(
+        sa.select(
+            audit_entry.c.at,
+            audit_entry.c.actor,
+            audit_entry.c.action,
+            audit_entry.c.rule,
+            audit_entry.c.override_reason,
+        )
+        .where(audit_entry.c.message_id == message_id, audit_entry.c.override_reason.is_not(None))
+        .order_by(audit_entry.c.at, audit_entry.c.id)
+    )
+    return tuple(ArOverride(*override) for override in rows)
 
 
 def _row_with_ar(row: sa.Row | None, recipient_id: int) -> sa.Row:

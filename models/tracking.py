@@ -19,6 +19,7 @@ from models.store import Store
 from models.tables import (
     Company,
     Consultation,
+    Lot,
     Message,
     MessageLot,
     Recipient,
@@ -32,6 +33,7 @@ recipient = table_of(Recipient)
 company = table_of(Company)
 consultation = table_of(Consultation)
 message_lot = table_of(MessageLot)
+lot = table_of(Lot)
 reply = table_of(Reply)
 
 PAGE = 100
@@ -47,7 +49,7 @@ class TrackingQuery:
     message_type: MessageType | None = None
     status: RecipientStatus | None = None
     company: str = ""  # part of the company's name or of the address
-    lot_id: int | None = None
+    lot_number: int | None = None  # within the consultation
     sent_from: date | None = None  # Paris days, inclusive
     sent_to: date | None = None
     text: str = ""  # words of the subject or the body
@@ -152,10 +154,12 @@ def _conditions(connection: sa.Connection, query: TrackingQuery) -> list[sa.Colu
             connection, recipient.c.email + " " + sa.func.coalesce(company.c.name, "")
         )
         conditions.append(searched.contains(fold(query.company.strip()), autoescape=True))
-    if query.lot_id is not None:
+    if query.lot_number is not None:
         conditions.append(
             sa.exists().where(
-                message_lot.c.message_id == message.c.id, message_lot.c.lot_id == query.lot_id
+                message_lot.c.message_id == message.c.id,
+                message_lot.c.lot_id == lot.c.id,
+                lot.c.number == query.lot_number,
             )
         )
     if query.sent_from is not None:

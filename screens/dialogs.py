@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -48,6 +50,50 @@ class TextDialog(ModalScreen[None]):
         with Vertical(classes="dialog tall") as dialog:
             dialog.border_title = self.title_text
             yield Static(self.text)  # type: ignore[arg-type]
+
+
+class InputDialog(ModalScreen[str | None]):
+    """One line to type (a path, an address), with the problem of the last try above it;
+    Entrée confirms, Échap gives up."""
+
+    AUTO_FOCUS = "#answer"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+
+    def __init__(self, title: str, prompt: str, value: str, problem: str | None = None) -> None:
+        super().__init__()
+        self.title_text, self.prompt, self.value, self.problem = title, prompt, value, problem
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = self.title_text
+            yield Static(self.prompt)
+            yield Input(self.value, id="answer")
+            if self.problem:
+                yield Static(self.problem, classes="problem")
+            yield Static("Entrée : valider · Échap : annuler", classes="hint")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+def ask_until_valid(
+    screen: Screen,
+    dialog: Callable[[str, str | None], InputDialog],
+    attempt: Callable[[str], str | None],
+    value: str,
+) -> None:
+    """Open `dialog(value, problem)` until `attempt(answer)` returns no problem (None) or
+    the buyer gives up; the typed answer is kept from one try to the next."""
+
+    def answered(answer: str | None) -> None:
+        if answer is None:
+            return
+        problem = attempt(answer)
+        if problem is not None:
+            screen.app.push_screen(dialog(answer, problem), answered)
+
+    screen.app.push_screen(dialog(value, None), answered)
 
 
 def leave_screen(screen: Screen, *, unsaved: bool, title: str, question: str) -> None:

@@ -1,33 +1,47 @@
-"""'Suivi des messages': one row per recipient of a message, with its status word and its E, D,
-L, R badges (each with its date and time), the selected message's summary above the table,
-and rows that follow the outbox, the inbound listener and the web page live."""
+"""'Suivi des messages' (case J of the guide): one row per recipient of a message, with its
+status word and its E, D, L, R badges (each with its date and time), the replies under the
+row of the message they answer, combinable filters, the selected message's summary, and rows
+that follow the outbox, the inbound listener and the web page live.
+
+Rows are read by pages of an indexed query (models/tracking.py), never all at once."""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
 
 from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
-from models.enums import RecipientStatus
+from models.enums import MessageType, RecipientStatus
+from models.errors import Refusal
 from models.formatting import paris_minutes, paris_seconds
 from models.tracking import (
     PAGE,
     MessageSummary,
+    ReplyLine,
     TrackingQuery,
     TrackingRow,
     changed_since,
     message_summary,
     recipient_token,
+    replies_of,
+    tracking_count,
     tracking_page,
 )
+from screens.dialogs import InputDialog, ask_until_valid
 from screens.widgets import Footer, StoreWork
 
 POLL_SECONDS = 1.0  # rows follow events within two seconds
+FILTER_DELAY = 0.3  # seconds of quiet typing before a text filter applies
 STATUS_STYLES = {
     RecipientStatus.PENDING: "dim",
     RecipientStatus.SENT: "",
@@ -37,31 +51,35 @@ STATUS_STYLES = {
     RecipientStatus.REPLY_UNREAD: "bold yellow",
     RecipientStatus.REPLY_READ: "yellow",
 }
-COLUMNS = (  # the platform's headings, on two lines; widths for 80 columns
-    ("Statut\nEvénements", "status", 23),
-    ("Type de message\nObjet", "message", 19),
-    ("Destinataire\nEntreprise", "recipient", 16),
-    ("Date limite\nde réponse", "deadline", 11),
+FIXED_WIDTHS = {"status": 23, "deadline": 11}
+COLUMNS = (  # the platform's headings, on two lines
+    ("Statut\nEvénements", "status"),
+    ("Type de message\nObjet", "message"),
+    ("Destinataire\nEntreprise", "recipient"),
+    ("Date limite\nde réponse", "deadline"),
 )
 
 
+def lines(*texts: str, style: str = "") -> Text:
+    """One line per text, cut with an ellipsis: rows keep a predictable height."""
+    return Text("\n".join(texts), style=style, no_wrap=True, overflow="ellipsis")
+
+
 def status_cell(row: TrackingRow) -> Text:
-    """The status word, then one line per badge: "E 10/02/2026 - 16:41:11"."""
+    """The status word, then one line per badge: "E 10/02/2026 - 16:41:11"; a failure is
+    written out in full, its time on the next line."""
     cell = Text(row.status.label, style=STATUS_STYLES[row.status], no_wrap=True)
     for mark, at in row.badges():
-        style = "bold red" if mark == "Non délivré" else "bold"
         cell.append("\n")
-        cell.append(mark, style=style)
-        cell.append(f" {paris_seconds(at)}")
+        if mark == "Non délivré":
+            cell.append(f"{mark}\n  {paris_seconds(at)}", style="bold red")
+        else:
+            cell.append(mark, style="bold")
+            cell.append(f" {paris_seconds(at)}")
     return cell
 
 
-def lines(*texts: str) -> Text:
-    """One line per text, cut with an ellipsis: rows keep a predictable height."""
-    return Text("\n".join(texts), no_wrap=True, overflow="ellipsis")
-
-
-def cells(row: TrackingRow) -> tuple[Text, ...]:
+def row_cells(row: TrackingRow) -> tuple[Text, ...]:
     deadline = paris_minutes(row.reply_deadline).split(" ") if row.reply_deadline else []
     return (
         status_cell(row),
@@ -71,118 +89,368 @@ def cells(row: TrackingRow) -> tuple[Text, ...]:
     )
 
 
+def reply_cells(line: ReplyLine) -> tuple[Text, ...]:
+    """A reply, under its message: "↳ Réponse non lue" and when it came."""
+    word = "Réponse lue" if line.read else "Réponse non lue"
+    first = " ".join(line.body.split()) or "(sans texte)"
+    weight = "" if line.read else "bold"
+    return (
+        lines(f"↳ {word}", f"  {paris_seconds(line.received_at)}", style=weight),
+        lines(line.disposition.label, first, style="italic"),
+        lines("Entrée : lire la réponse", ""),
+        lines(),
+    )
+
+
+def paris_day(text: str) -> date | None:
+    """ "JJ/MM/AAAA" → date; "" → None; ValueError (French) when unreadable."""
+    if not text.strip():
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        raise ValueError(f"« {text.strip()} » n'est pas une date JJ/MM/AAAA.") from None
+
+
 class TrackingScreen(StoreWork, Screen[None]):
     """The tracking table of one consultation, or of all of them."""
 
     AUTO_FOCUS = "#tracking"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
-        Binding("f5", "refresh", "Actualiser", tooltip="Relire le suivi"),
+        Binding("f", "toggle_filters", "Filtres", tooltip="Filtrer le suivi"),
+        Binding("e", "clear_filters", "Effacer", tooltip="Effacer les filtres"),
+        Binding("enter", "open", "Loupe", tooltip="Détail du message, ou lire la réponse"),
+        Binding("p", "ar", "AR (PDF)", tooltip="Télécharger l'AR du destinataire (PDF)"),
+        Binding("n", "resend", "Renvoyer", tooltip="Renvoyer un message non délivré"),
+        Binding("x", "export", "CSV", tooltip="Exporter le suivi filtré (CSV)"),
         Binding(
             "o",
             "open_link",
-            "Page destinataire",
+            "Lien",
             tooltip="Ouvrir la page du destinataire (démonstration locale seulement)",
         ),
+        Binding("f5", "refresh", "Actualiser", show=False, tooltip="Relire le suivi"),
     ]
+
+    class Shown(Message):
+        """Fresh rows have been painted (benchmarks and tests wait for it)."""
 
     def __init__(self, consultation_id: int | None = None) -> None:
         super().__init__()
         self.query_ = TrackingQuery(consultation_id)
         self.rows: dict[int, TrackingRow] = {}  # shown, newest first
+        self.replies: dict[int, tuple[ReplyLine, ...]] = {}
+        self.count = 0
         self.newest_change: datetime | None = None
-        self.summary_for: int | None = None
         self.complete = False  # every older page loaded
+        self.filter_problem: str | None = None
+        self.widths = (19, 16)
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Chargement…", id="summary")
+        yield Vertical(id="filters")  # filled on first use: it halves the time to open
+        yield Static("", id="filter-line")
         table: DataTable[Text] = DataTable(
             id="tracking", cursor_type="row", zebra_stripes=True, header_height=2
         )
-        for label, key, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
         yield table
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Suivi des messages"
+        self.query_one("#filters").display = False
+        self.set_columns(self.app.size.width)
         self.action_refresh()
         self.set_interval(POLL_SECONDS, self.poll)
+
+    def filter_widgets(self) -> ComposeResult:
+        with Horizontal():
+            yield Select(
+                [(kind.label, kind) for kind in MessageType],
+                prompt="Type de message",
+                id="filter-type",
+                compact=True,
+            )
+            yield Select(
+                [(status.label, status) for status in RecipientStatus],
+                prompt="Statut",
+                id="filter-status",
+                compact=True,
+            )
+            yield Select(
+                [],
+                prompt="Lot",
+                id="filter-lot",
+                compact=True,
+                disabled=self.query_.consultation_id is None,
+            )
+        with Horizontal():
+            yield Input(placeholder="Entreprise ou adresse", id="filter-company", compact=True)
+            yield Input(placeholder="Du JJ/MM/AAAA", id="filter-from", compact=True)
+            yield Input(placeholder="Au JJ/MM/AAAA", id="filter-to", compact=True)
+            yield Input(placeholder="Mots de l'objet ou du texte", id="filter-text", compact=True)
+
+    def load_lots(self) -> None:
+        from models.consultations import consultation_detail
+
+        cid = self.query_.consultation_id
+        assert cid is not None
+        self.store_task(
+            lambda store: consultation_detail(store, cid).lots,
+            lambda lots: self.query_one("#filter-lot", Select).set_options(
+                [(f"Lot n°{number} - {title}", number) for number, title in lots]
+            ),
+            group="lots",
+        )
+
+    # --- columns sized to the terminal ------------------------------------------------------
+
+    def set_columns(self, width: int) -> None:
+        """The two text columns share what the status and the deadline leave."""
+        free = max(30, width - sum(FIXED_WIDTHS.values()) - 2 * len(COLUMNS) - 2)
+        widths = (free * 11 // 20, free - free * 11 // 20)
+        table = self.query_one(DataTable)
+        if table.columns and widths == self.widths:
+            return
+        self.widths = widths
+        table.clear(columns=True)
+        sizes = {**FIXED_WIDTHS, "message": widths[0], "recipient": widths[1]}
+        for label, key in COLUMNS:
+            table.add_column(label, key=key, width=sizes[key])
+        self.redraw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_columns(event.size.width)
 
     # --- loading ----------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        self.store_task(lambda store: tracking_page(store, self.query_), self.show_first)
+        query = self.query_
 
-    def show_first(self, rows: tuple[TrackingRow, ...]) -> None:
+        def load(store):  # type: ignore[no-untyped-def]
+            rows = tracking_page(store, query)
+            replies = replies_of(store, [r.recipient_id for r in rows])
+            return query, rows, replies, tracking_count(store, query)
+
+        self.store_task(load, lambda found: self.show_first(*found))
+
+    def show_first(
+        self,
+        query: TrackingQuery,
+        rows: tuple[TrackingRow, ...],
+        replies: dict[int, tuple[ReplyLine, ...]],
+        count: int,
+    ) -> None:
+        if query != self.query_:
+            return  # the filters moved on meanwhile
         self.rows = {row.recipient_id: row for row in rows}
+        self.replies, self.count = replies, count
         self.complete = len(rows) < PAGE
         self.newest_change = max((r.updated_at for r in rows), default=None)
         self.redraw()
+        self.call_after_refresh(self.post_message, self.Shown())
 
     def load_more(self) -> None:
         if self.complete or not self.rows:
             return
-        oldest = min(self.rows)
-        self.store_task(
-            lambda store: tracking_page(store, self.query_, before=oldest),
-            self.show_more,
-            group="tracking-more",
-        )
+        oldest, query = min(self.rows), self.query_
 
-    def show_more(self, rows: tuple[TrackingRow, ...]) -> None:
+        def load(store):  # type: ignore[no-untyped-def]
+            rows = tracking_page(store, query, before=oldest)
+            return query, rows, replies_of(store, [r.recipient_id for r in rows])
+
+        self.store_task(load, lambda found: self.show_more(*found), group="tracking-more")
+
+    def show_more(
+        self,
+        query: TrackingQuery,
+        rows: tuple[TrackingRow, ...],
+        replies: dict[int, tuple[ReplyLine, ...]],
+    ) -> None:
+        if query != self.query_:
+            return
         self.complete = len(rows) < PAGE
+        self.replies.update(replies)
         table = self.query_one(DataTable)
         for row in rows:
             if row.recipient_id not in self.rows:
                 self.rows[row.recipient_id] = row
-                table.add_row(*cells(row), height=None, key=str(row.recipient_id))
+                self.add_rows(table, row)
+        self.show_filter_line()
+
+    def add_rows(self, table: DataTable[Text], row: TrackingRow) -> None:
+        cells = row_cells(row)  # heights given: measuring 100 rows' cells costs 70 ms
+        height = max(2, *(len(cell.plain.splitlines()) for cell in cells))
+        table.add_row(*cells, height=height, key=str(row.recipient_id))
+        for line in self.replies.get(row.recipient_id, ()):
+            table.add_row(*reply_cells(line), height=2, key=f"reply-{line.id}")
 
     def redraw(self) -> None:
-        """Rebuild the table from `rows`, keeping the cursor on the same recipient."""
+        """Rebuild the table from `rows`, keeping the cursor on the same line."""
         table = self.query_one(DataTable)
-        current = self.current
+        if not table.columns:
+            return
+        key = self.cursor_key()
         table.clear()
         for row in self.rows.values():
-            table.add_row(*cells(row), height=None, key=str(row.recipient_id))
-        if current is not None and current.recipient_id in self.rows:
-            table.move_cursor(row=list(self.rows).index(current.recipient_id))
+            self.add_rows(table, row)
+        if key is not None and key in table.rows:
+            table.move_cursor(row=table.get_row_index(key))
+        self.show_filter_line()
         self.show_summary()
 
     # --- live -------------------------------------------------------------------------------
 
     def poll(self) -> None:
-        if not self.is_current or self.newest_change is None:
-            if self.is_current and not self.rows:
-                self.action_refresh()  # nothing yet: the first message may arrive
+        if not self.is_current:
             return
-        since = self.newest_change
-        self.store_task(
-            lambda store: changed_since(store, self.query_, since), self.merge, group="poll"
-        )
+        if self.newest_change is None:
+            self.action_refresh()  # nothing shown yet: the first message may arrive
+            return
+        since, query = self.newest_change, self.query_
 
-    def merge(self, changed: tuple[TrackingRow, ...]) -> None:
-        moved = [row for row in changed if self.rows.get(row.recipient_id) != row]
-        if not moved:
+        def load(store):  # type: ignore[no-untyped-def]
+            rows = changed_since(store, query, since)
+            return query, rows, replies_of(store, [r.recipient_id for r in rows])
+
+        self.store_task(load, lambda found: self.merge(*found), group="poll")
+
+    def merge(
+        self,
+        query: TrackingQuery,
+        changed: tuple[TrackingRow, ...],
+        replies: dict[int, tuple[ReplyLine, ...]],
+    ) -> None:
+        moved = [
+            row
+            for row in changed
+            if self.rows.get(row.recipient_id) != row
+            or replies.get(row.recipient_id, ()) != self.replies.get(row.recipient_id, ())
+        ]
+        if query != self.query_ or not moved:
             return
         self.newest_change = max(r.updated_at for r in (*moved, *self.rows.values()))
         newest_shown = max(self.rows, default=0)
         for row in moved:
+            if row.recipient_id not in self.rows and row.recipient_id > newest_shown:
+                self.count += 1  # a new recipient, above the first page
             if row.recipient_id in self.rows or row.recipient_id > newest_shown:
                 self.rows[row.recipient_id] = row
+                self.replies[row.recipient_id] = replies.get(row.recipient_id, ())
         self.rows = dict(sorted(self.rows.items(), reverse=True))
         self.redraw()
 
-    # --- the selected message -----------------------------------------------------------
+    # --- filters ----------------------------------------------------------------------------
 
-    @property
-    def current(self) -> TrackingRow | None:
+    async def action_toggle_filters(self) -> None:
+        panel = self.query_one("#filters")
+        if not panel.children:
+            await panel.mount_compose(self.filter_widgets())
+            if self.query_.consultation_id is not None:
+                self.load_lots()
+        panel.display = not panel.display
+        if panel.display:
+            self.query_one("#filter-type").focus()
+        else:
+            self.query_one(DataTable).focus()
+
+    def action_clear_filters(self) -> None:
+        if not self.query_one("#filters").children:
+            return  # never opened: nothing to clear
+        for select in self.query("#filters Select").results(Select):
+            select.clear()
+        for field in self.query("#filters Input").results(Input):
+            field.value = ""
+        self.apply_filters()
+
+    @on(Select.Changed)
+    def select_changed(self) -> None:
+        self.apply_filters()
+
+    @on(Input.Changed)
+    def input_changed(self, event: Input.Changed) -> None:
+        if event.input.id and event.input.id.startswith("filter-"):
+            self.set_timer(FILTER_DELAY, self.apply_filters, name="filter")
+
+    def apply_filters(self) -> None:
+        def chosen(selector: str):  # type: ignore[no-untyped-def]
+            select = self.query_one(selector, Select)
+            return None if select.is_blank() else select.value
+
+        def typed(selector: str) -> str:
+            return self.query_one(selector, Input).value
+
+        try:
+            query = replace(
+                self.query_,
+                message_type=chosen("#filter-type"),
+                status=chosen("#filter-status"),
+                lot_number=chosen("#filter-lot"),
+                company=typed("#filter-company"),
+                sent_from=paris_day(typed("#filter-from")),
+                sent_to=paris_day(typed("#filter-to")),
+                text=typed("#filter-text"),
+            )
+        except ValueError as problem:
+            self.filter_problem = str(problem)
+            self.show_filter_line()
+            return
+        self.filter_problem = None
+        if query != self.query_:
+            self.query_ = query
+            self.newest_change = None
+            self.action_refresh()
+        else:
+            self.show_filter_line()
+
+    def show_filter_line(self) -> None:
+        line = Text()
+        if self.filter_problem:
+            line.append(self.filter_problem, style="bold red")
+            line.append(" · ")
+        line.append(
+            f"{self.count} ligne(s)" + (" filtrée(s)" if self.query_.filtered() else ""),
+            style="bold",
+        )
+        line.append(" · f : filtres · e : effacer" if self.query_.filtered() else " · f : filtrer")
+        self.query_one("#filter-line", Static).update(line)
+
+    # --- the line under the cursor ----------------------------------------------------------
+
+    def cursor_key(self) -> str | None:
         table = self.query_one(DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(int(key)) if key is not None else None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @property
+    def current(self) -> TrackingRow | None:
+        """The recipient of the line under the cursor (a reply's line gives its recipient)."""
+        key = self.cursor_key()
+        if key is None:
+            return None
+        if key.startswith("reply-"):
+            reply_id = int(key.removeprefix("reply-"))
+            for recipient_id, lines_ in self.replies.items():
+                if any(line.id == reply_id for line in lines_):
+                    return self.rows.get(recipient_id)
+            return None
+        return self.rows.get(int(key))
+
+    def current_reply(self) -> ReplyLine | None:
+        key = self.cursor_key()
+        if key is None or not key.startswith("reply-"):
+            return None
+        reply_id = int(key.removeprefix("reply-"))
+        return next(
+            (line for lines_ in self.replies.values() for line in lines_ if line.id == reply_id),
+            None,
+        )
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()  # Entrée on the table
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_summary()
@@ -192,7 +460,7 @@ class TrackingScreen(StoreWork, Screen[None]):
     def show_summary(self) -> None:
         row = self.current
         if row is None:
-            self.query_one("#summary", Static).update("Aucun message envoyé.")
+            self.query_one("#summary", Static).update("Aucun message dans ce suivi.")
             return
         self.store_task(
             lambda store: (row, message_summary(store, row.message_id)),
@@ -206,10 +474,139 @@ class TrackingScreen(StoreWork, Screen[None]):
                 ("Message sélectionné : ", "bold"),
                 f"{counts.recipients} dest. · {counts.text()}\n",
                 (row.reference, "bold"),
-                f" · {len(self.rows)} ligne(s) affichée(s)"
-                + ("" if self.complete else ", la suite en descendant"),
+                f" · {row.type.label} · {row.subject}",
             )
         )
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        reply = self.current_reply()
+        if reply is not None:
+            from screens.message_detail import ReplyScreen
+
+            self.app.push_screen(ReplyScreen(reply.id), lambda _: self.poll())
+            return
+        row = self.current
+        if row is not None:
+            from screens.message_detail import MessageDetailScreen
+
+            self.app.push_screen(MessageDetailScreen(row.message_id, row.recipient_id))
+
+    def action_ar(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        from letters.ar import ar_filename, render_ar
+        from models.ar import ar_data
+
+        def prepare(store):  # type: ignore[no-untyped-def]
+            return ar_data(store, row.recipient_id)
+
+        def ask(data) -> None:  # type: ignore[no-untyped-def]
+            def write(answer: str) -> str | None:
+                path, problem = writable_path(answer)
+                if path is not None:
+                    self.run_blocking(
+                        lambda: path.write_bytes(render_ar(data)),
+                        f"AR écrit dans « {path} ».",
+                    )
+                return problem
+
+            ask_until_valid(
+                self,
+                lambda value, problem: InputDialog(
+                    "Télécharger l'AR (PDF)", "Enregistrer l'AR sous :", value, problem
+                ),
+                write,
+                str(Path.cwd() / ar_filename(data)),
+            )
+
+        self.store_task(prepare, ask, group="ar")
+
+    def action_export(self) -> None:
+        from models.detail import export_csv
+
+        query = self.query_
+
+        def write(answer: str) -> str | None:
+            path, problem = writable_path(answer)
+            if path is not None:
+                self.store_task(
+                    lambda store: export_csv(store, query, path),
+                    lambda count: self.notify(
+                        f"{count} ligne(s) exportée(s) dans « {path} ».", title="Export CSV"
+                    ),
+                    group="export",
+                )
+            return problem
+
+        ask_until_valid(
+            self,
+            lambda value, problem: InputDialog(
+                "Exporter le suivi (CSV)", "Enregistrer le suivi filtré sous :", value, problem
+            ),
+            write,
+            str(Path.cwd() / "suivi-des-messages.csv"),
+        )
+
+    def action_resend(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        if row.status is not RecipientStatus.NOT_DELIVERED:
+            self.notify(
+                "Seul un message non délivré peut être renvoyé.", title="Renvoyer", timeout=6
+            )
+            return
+        from models.detail import resend
+        from models.validation import ValidationFailed, check_email
+
+        actor = self.app.actor  # type: ignore[attr-defined]
+
+        def send(answer: str) -> str | None:
+            try:
+                check_email(answer, field="email")
+            except ValidationFailed as problem:
+                return str(problem)  # the dialog opens again with what was typed
+            self.store_task(
+                lambda store: resend(store, row.recipient_id, actor=actor, email=answer),
+                lambda _: self.resent(answer),
+                group="resend",
+            )
+            return None
+
+        ask_until_valid(
+            self,
+            lambda value, problem: InputDialog(
+                "Renvoyer",
+                f"Renvoyer « {row.type.label} » à (corrigez l'adresse si elle était fausse) :",
+                value,
+                problem,
+            ),
+            send,
+            row.email,
+        )
+
+    def resent(self, address: str) -> None:
+        self.notify(f"Renvoi à « {address} » mis en file d'envoi.", title="Renvoyer")
+        self.app.wake_outbox()  # type: ignore[attr-defined]
+        self.action_refresh()
+
+    def run_blocking(self, work, done: str) -> None:  # type: ignore[no-untyped-def]
+        """A file to write (PDF rendering included) off the UI thread; errors are shown."""
+
+        def run() -> None:
+            try:
+                work()
+            except (OSError, Refusal) as problem:
+                self.app.call_from_thread(
+                    self.notify, f"Écriture impossible : {problem}", severity="error"
+                )
+                return
+            self.app.call_from_thread(self.notify, done, title="Fichier écrit")
+
+        self.run_worker(run, thread=True, group="write")
 
     # --- demo -----------------------------------------------------------------------------------
 
@@ -238,6 +635,18 @@ class TrackingScreen(StoreWork, Screen[None]):
     def show_link(self, link: str) -> None:
         self.notify(link, title="Page du destinataire (démonstration)", timeout=30)
         self.run_worker(lambda: _open_in_browser(link), thread=True, group="browser")
+
+
+def writable_path(answer: str) -> tuple[Path | None, str | None]:
+    """(path, None) when a file can be written there, else (None, what to fix)."""
+    path = Path(answer.strip()).expanduser()
+    if not answer.strip():
+        return None, "Indiquez un chemin de fichier."
+    if path.is_dir():
+        return None, f"« {path} » est un dossier : ajoutez un nom de fichier."
+    if not path.parent.is_dir():
+        return None, f"Le dossier « {path.parent} » n'existe pas."
+    return path, None
 
 
 def _open_in_browser(link: str) -> None:

@@ -68,6 +68,33 @@ def test_message_form(snap_compare, demo_app, size):
     assert snap_compare(demo_app, terminal_size=size, run_before=run_before)
 
 
+@pytest.fixture
+def every_status_app(demo_url, tmp_path):
+    """The demo, where MAPA25-011 (Envoyé, Délivré, Non délivré, Lu, Réponse non lue, Réponse
+    lue) also has a recipient still "En attente": every status in one table."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from models.store import open_store
+    from tui.app import MessagerieApp
+
+    copy = tmp_path / "every-status.sqlite3"
+    shutil.copyfile(demo_url.removeprefix("sqlite:///"), copy)
+    store = open_store(f"sqlite:///{copy}")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "update recipient set status = 'pending', delivery_state = 'queued', "
+                "sent_at = null, delivered_at = null where id = (select min(r.id) from "
+                "recipient r join message m on m.id = r.message_id join consultation c on "
+                "c.id = m.consultation_id where c.reference = 'MAPA25-011' and r.status = 'sent')"
+            )
+        )
+    yield MessagerieApp(open_store=lambda: store)
+    store.close()
+
+
 async def tracking_of(pilot, reference: str | None):
     """ "Suivi des messages" of one consultation (t), or of all of them (a)."""
     await ready(pilot)
@@ -83,12 +110,32 @@ async def tracking_of(pilot, reference: str | None):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-@pytest.mark.parametrize("reference", ["MAPA25-011", None], ids=["consultation", "all"])
-def test_tracking(snap_compare, demo_app, size, reference):
-    """MAPA25-011 has every sent status (Envoyé, Délivré, Non délivré, Lu, Réponse non lue,
-    Réponse lue); the view across consultations starts with messages still "En attente"."""
+def test_tracking_with_every_status(snap_compare, every_status_app, size):
+    async def run_before(pilot):
+        await tracking_of(pilot, "MAPA25-011")
+
+    assert snap_compare(every_status_app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_tracking_across_consultations_with_filters(snap_compare, demo_app, size):
+    """The view of every consultation, filters open, narrowed to the rejections."""
 
     async def run_before(pilot):
-        await tracking_of(pilot, reference)
+        await tracking_of(pilot, None)
+        await pilot.press("f", "enter", *["down"] * 8, "enter")  # Type: Courrier de rejet
+        for _ in range(3):
+            await settle(pilot)
+        quiet_cursor(pilot)
+
+    assert snap_compare(demo_app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_message_detail(snap_compare, demo_app, size):
+    async def run_before(pilot):
+        await tracking_of(pilot, "MAPA25-011")
+        await pilot.press("enter")
+        await settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=size, run_before=run_before)

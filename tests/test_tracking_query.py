@@ -3,6 +3,7 @@ what changed since, replies and their read mark — on the demo and on both back
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from models.enums import MessageType, RecipientStatus, ReplyChannel
 from models.formatting import PARIS
 from models.inbound import find_recipient, record_reply
 from models.store import open_store
-from models.tables import Message, MessageLot, Recipient, table_of
+from models.tables import Lot, Message, MessageLot, Recipient, table_of
 from models.tracking import (
     TrackingQuery,
     changed_since,
@@ -93,20 +94,25 @@ def test_text_filter_reads_subject_and_body(demo):
 
 def test_lot_and_date_range(demo):
     with demo.engine.connect() as connection:
-        message_id, lot_id = connection.execute(
-            sa.select(table_of(MessageLot).c.message_id, table_of(MessageLot).c.lot_id).limit(1)
+        message_id, lot_number, consultation_id = connection.execute(
+            sa.select(
+                table_of(MessageLot).c.message_id,
+                table_of(Lot).c.number,
+                table_of(Lot).c.consultation_id,
+            )
+            .join(table_of(Lot))
+            .limit(1)
         ).one()
         queued_at = connection.execute(
             sa.select(message.c.queued_at).where(message.c.id == message_id)
         ).scalar_one()
     day = queued_at.replace(tzinfo=UTC).astimezone(PARIS).date()
-    rows = tracking_page(
-        demo, TrackingQuery(lot_id=lot_id, sent_from=day, sent_to=day), limit=10_000
-    )
+    query = TrackingQuery(consultation_id, lot_number=lot_number, sent_from=day, sent_to=day)
+    rows = tracking_page(demo, query, limit=10_000)
     assert message_id in {row.message_id for row in rows}
-    assert not tracking_page(
-        demo, TrackingQuery(lot_id=lot_id, sent_from=day + timedelta(days=1), sent_to=day)
-    )
+    assert not tracking_page(demo, replace(query, sent_from=day + timedelta(days=1)))
+    other_lot = tracking_page(demo, replace(query, lot_number=lot_number + 100), limit=10_000)
+    assert message_id not in {row.message_id for row in other_lot}
 
 
 def test_summary_counts_each_badge(demo):

@@ -1,0 +1,218 @@
+""" "La loupe": one message in full (as sent, in both modes), its lots and attachments (size,
+SHA-256, antivirus verdict), every recipient with its whole event timeline, the replies with
+their files, and the overrides recorded for it. And one reply, opened (then marked read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Header, Static
+
+from letters.mail import MailAttachment, MailContent, MailRecipient, personal_link, render_parts
+from letters.preview import message_content
+from models.detail import MessageDetail, ReplyView, message_detail, open_reply, save_files
+from models.documents import DocumentInfo
+from models.enums import SendMode
+from models.formatting import paris_minutes, paris_seconds, size_text
+from screens.dialogs import InputDialog, ask_until_valid
+from screens.widgets import Footer, StoreWork
+
+LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a real link
+
+
+def heading(text: str) -> Text:
+    return Text(f"\n{text}\n", style="bold underline")
+
+
+def files_text(files: tuple[DocumentInfo, ...]) -> Text:
+    shown = Text()
+    for info in files:
+        shown.append(f"• {info.filename}", style="bold")
+        shown.append(f" ({size_text(info.size)}, antivirus : {info.antivirus.label})\n")
+        shown.append(f"  SHA-256 {info.sha256}\n", style="dim")
+    return shown
+
+
+def content_in(detail: MessageDetail, mode: SendMode) -> MailContent:
+    """The message's e-mail content in one send mode: the simple one shows the content
+    itself, the "avec AR" one the notice the recipients received."""
+    outgoing = detail.message
+    return message_content(
+        outgoing.consultation,
+        outgoing.type,
+        subject=outgoing.subject,
+        body=outgoing.body,
+        send_mode=mode,
+        reply_allowed=outgoing.reply_allowed,
+        reply_deadline=outgoing.reply_deadline,
+        mentions=outgoing.mentions,
+        attachments=tuple(
+            MailAttachment(f.filename, "application/octet-stream", f.size, f.antivirus)
+            for f in detail.files
+        ),
+    )
+
+
+def detail_text(detail: MessageDetail, focused: int | None) -> Text:
+    outgoing = detail.message
+    text = Text()
+    text.append(f"{outgoing.type.label}\n", style="bold")
+    text.append(f"Objet : {outgoing.subject}\n")
+    text.append(f"Envoyé par {detail.author}")
+    text.append(f" le {paris_seconds(detail.queued_at)}\n" if detail.queued_at else "\n")
+    text.append(f"Mode : {outgoing.send_mode.label}\n")
+    if outgoing.reply_allowed:
+        deadline = outgoing.reply_deadline
+        text.append("Réponse attendue" + (f" avant le {paris_minutes(deadline)}\n" if deadline
+                                           else " sans date limite\n"))  # fmt: skip
+    if detail.lots:
+        text.append("Lots : " + ", ".join(detail.lots) + "\n")
+
+    body, _ = render_parts(content_in(detail, SendMode.SIMPLE), MailRecipient(""))
+    text.append_text(heading("Contenu du message"))
+    text.append(body)
+    if outgoing.send_mode is SendMode.WITH_AR:
+        notice = content_in(detail, SendMode.WITH_AR)
+        mail, _ = render_parts(notice, MailRecipient("", link=personal_link(LINK_BASE)))
+        text.append_text(heading("Courriel envoyé (avis avec lien personnel)"))
+        text.append(mail, style="dim")
+
+    text.append_text(heading(f"Pièces jointes ({len(detail.files)})"))
+    for file in detail.files:
+        text.append(f"• {file.filename}", style="bold")
+        text.append(f" ({size_text(file.size)}, antivirus : {file.antivirus.label})")
+        text.append(" — pièce propre à un destinataire\n" if file.personal else "\n")
+        text.append(f"  SHA-256 {file.sha256}\n", style="dim")
+
+    text.append_text(heading(f"Destinataires ({len(detail.recipients)})"))
+    for one in detail.recipients:
+        style = "bold reverse" if one.id == focused else "bold"
+        text.append(f"{one.email}", style=style)
+        text.append(f" — {one.company or 'entreprise non renseignée'} — {one.status.label}")
+        if one.resent_from_id:
+            text.append(f" (renvoi du destinataire n° {one.resent_from_id})")
+        text.append("\n")
+        for event in one.events:
+            text.append(f"  {paris_seconds(event.at)}  ")
+            text.append(f"{event.kind.label:<11}", style="bold")
+            text.append(f" {event.detail or ''}")
+            if event.client_address or event.user_agent:
+                text.append(f" [{event.client_address or '?'} · {event.user_agent or '?'}]")
+            text.append("\n")
+
+    text.append_text(heading(f"Réponses ({len(detail.replies)})"))
+    emails = {one.id: one.email for one in detail.recipients}
+    for reply in detail.replies:
+        text.append(f"{emails.get(reply.recipient_id, '?')}", style="bold")
+        text.append(f" — {paris_seconds(reply.received_at)} — {reply.disposition.label}")
+        text.append(" — lue\n" if reply.read_at else " — non lue\n")
+        text.append(reply.body.strip() + "\n")
+        text.append_text(files_text(reply.files))
+
+    text.append_text(heading("Dérogations"))
+    if not detail.overrides:
+        text.append("Aucune règle n'a été levée pour ce message.\n")
+    for override in detail.overrides:
+        rule = f"règle {override.rule}" if override.rule else override.action
+        text.append(f"{paris_seconds(override.at)} — {override.actor} — {rule} : ")
+        text.append(f"{override.reason}\n", style="italic")
+    return text
+
+
+class MessageDetailScreen(StoreWork, Screen[None]):
+    """Everything about one message, read-only; Échap goes back to the table."""
+
+    AUTO_FOCUS = "#detail"
+    BINDINGS = [Binding("escape", "app.pop_screen", "Retour", key_display="Échap")]
+
+    def __init__(self, message_id: int, recipient_id: int | None = None) -> None:
+        super().__init__()
+        self.message_id, self.recipient_id = message_id, recipient_id
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="detail", can_focus=True):
+            yield Static("Chargement…", id="detail-text")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = "Détail du message"
+        self.store_task(lambda store: message_detail(store, self.message_id), self.show)
+
+    def show(self, detail: MessageDetail) -> None:
+        self.sub_title = f"{detail.message.consultation.reference} | Détail du message"
+        self.query_one("#detail-text", Static).update(detail_text(detail, self.recipient_id))
+
+
+class ReplyScreen(StoreWork, Screen[None]):
+    """One reply, opened: it becomes "lue"; its files can be saved to a folder."""
+
+    AUTO_FOCUS = "#reply"
+    BINDINGS = [
+        Binding("escape", "dismiss", "Retour", key_display="Échap"),
+        Binding("s", "save", "Enregistrer", tooltip="Enregistrer les pièces de la réponse"),
+    ]
+
+    def __init__(self, reply_id: int) -> None:
+        super().__init__()
+        self.reply_id = reply_id
+        self.view: ReplyView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="reply", can_focus=True):
+            yield Static("Chargement…", id="reply-text")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = "Réponse"
+        actor = self.app.actor  # type: ignore[attr-defined]
+        self.store_task(lambda store: open_reply(store, self.reply_id, actor=actor), self.show)
+
+    def show(self, view: ReplyView) -> None:
+        self.view = view
+        reply = view.reply
+        text = Text()
+        text.append(f"Réponse de {view.company or view.email}", style="bold")
+        text.append(f" ({view.email})\n")
+        text.append(f"à « {view.subject} »\n")
+        text.append(f"Reçue le {paris_seconds(reply.received_at)} — {reply.disposition.label}\n\n")
+        text.append(reply.body.strip() + "\n")
+        text.append_text(heading(f"Pièces jointes ({len(reply.files)})"))
+        text.append_text(files_text(reply.files))
+        if reply.files:
+            text.append("\ns : enregistrer les pièces dans un dossier\n", style="dim")
+        self.query_one("#reply-text", Static).update(text)
+
+    def action_save(self) -> None:
+        if self.view is None or not self.view.reply.files:
+            self.notify("Cette réponse n'a pas de pièce jointe.", title="Enregistrer")
+            return
+        files = self.view.reply.files
+
+        def save(answer: str) -> str | None:
+            folder = Path(answer.strip()).expanduser()
+            if not folder.is_dir():
+                return f"Le dossier « {folder} » n'existe pas."
+            self.store_task(
+                lambda store: save_files(store, files, folder),
+                lambda written: self.notify(
+                    "\n".join(str(path) for path in written), title="Pièces enregistrées"
+                ),
+                group="save",
+            )
+            return None
+
+        ask_until_valid(
+            self,
+            lambda value, problem: InputDialog(
+                "Enregistrer les pièces", "Dossier où enregistrer les pièces :", value, problem
+            ),
+            save,
+            str(Path.cwd()),
+        )

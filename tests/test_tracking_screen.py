@@ -1,0 +1,262 @@
+"""'Suivi des messages' driven with the Pilot on a private copy of the demo: filters narrow and
+clear, replies sit under their message and turn read, la loupe, Renvoyer, the CSV export,
+the AR from the table, and a row that changes when another connection records an event."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+from textual.widgets import DataTable, Input, Select
+
+from models.enums import DeliveryState, MessageType, RecipientStatus
+from models.portal import record_opening
+from models.store import open_store
+from models.tables import Consultation, Message, Recipient, table_of
+from screens.dialogs import InputDialog
+from screens.message_detail import MessageDetailScreen, ReplyScreen
+from screens.tracking import TrackingScreen
+from tests.pilot import settle, text_of
+
+recipient, message = table_of(Recipient), table_of(Message)
+consultation = table_of(Consultation)
+
+
+def consultation_with(store, *statuses: RecipientStatus) -> int:
+    """A consultation of the demo whose recipients include every one of `statuses`."""
+    query = (
+        sa.select(message.c.consultation_id)
+        .join(recipient)
+        .where(recipient.c.status.in_(statuses))
+        .group_by(message.c.consultation_id)
+        .having(sa.func.count(sa.distinct(recipient.c.status)) == len(statuses))
+        .order_by(sa.func.count())
+        .limit(1)
+    )
+    with store.engine.connect() as connection:
+        found = connection.execute(query).scalar_one_or_none()
+    assert found is not None, "the demo should have such a consultation"
+    return found
+
+
+async def open_tracking(pilot, consultation_id: int | None) -> TrackingScreen:
+    await settle(pilot)
+    pilot.app.push_screen(TrackingScreen(consultation_id))
+    await settle(pilot)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, TrackingScreen)
+    return screen
+
+
+def keys_of(screen: TrackingScreen) -> list[str]:
+    table = screen.query_one(DataTable)
+    return [row.key.value for row in table.ordered_rows]
+
+
+async def move_to(pilot, screen: TrackingScreen, key: str) -> None:
+    table = screen.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(key))
+    await settle(pilot)
+
+
+async def answer_dialog(pilot, text: str) -> None:
+    dialog = pilot.app.screen
+    assert isinstance(dialog, InputDialog)
+    field = dialog.query_one(Input)
+    field.value = text
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_filters_narrow_combine_and_clear(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.READ, RecipientStatus.NOT_DELIVERED)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        everything = screen.count
+        assert f"{everything} ligne(s)" in text_of(pilot, "#filter-line")
+
+        await pilot.press("f")
+        status = screen.query_one("#filter-status", Select)
+        status.value = RecipientStatus.NOT_DELIVERED
+        await settle(pilot)
+        assert 0 < screen.count < everything
+        assert {r.status for r in screen.rows.values()} == {RecipientStatus.NOT_DELIVERED}
+        assert f"{screen.count} ligne(s) filtrée(s)" in text_of(pilot, "#filter-line")
+
+        company = next(iter(screen.rows.values())).email.split("@")[0]
+        screen.query_one("#filter-company", Input).value = company
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert screen.rows and all(company in r.email for r in screen.rows.values())
+
+        screen.query_one("#filter-from", Input).value = "31/02/2026"
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert "« 31/02/2026 » n'est pas une date JJ/MM/AAAA." in text_of(pilot, "#filter-line")
+        assert screen.query_one("#filter-from", Input).value == "31/02/2026"  # kept
+
+        screen.query_one(DataTable).focus()
+        await pilot.press("e")
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert screen.count == everything and not screen.query_.filtered()
+        assert f"{everything} ligne(s) ·" in text_of(pilot, "#filter-line")
+
+
+async def test_a_reply_sits_under_its_message_and_turns_read_when_opened(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.REPLY_UNREAD)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        unread = next(r for r in screen.rows.values() if r.status is RecipientStatus.REPLY_UNREAD)
+        (reply, *_) = screen.replies[unread.recipient_id]
+        keys = keys_of(screen)
+        assert keys[keys.index(str(unread.recipient_id)) + 1] == f"reply-{reply.id}"
+
+        await move_to(pilot, screen, f"reply-{reply.id}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ReplyScreen)
+        assert reply.body.strip()[:30] in text_of(pilot, "#reply-text")
+        await pilot.press("escape")
+        await pilot.pause(1.5)  # the table follows the change by itself
+        await settle(pilot)
+        if len(screen.replies[unread.recipient_id]) == 1:
+            assert screen.rows[unread.recipient_id].status is RecipientStatus.REPLY_READ
+        assert screen.replies[unread.recipient_id][0].read
+
+
+async def test_la_loupe_shows_content_files_and_every_event(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.NOT_DELIVERED)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        failed = next(r for r in screen.rows.values() if r.status is RecipientStatus.NOT_DELIVERED)
+        await move_to(pilot, screen, str(failed.recipient_id))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, MessageDetailScreen)
+        shown = text_of(pilot, "#detail-text")
+        assert failed.subject in shown and "Contenu du message" in shown
+        assert failed.email in shown and "Non délivré" in shown
+        assert "Consultation concernée" in shown
+        assert "Dérogations" in shown
+
+
+async def test_resend_to_a_corrected_address_keeps_the_failure(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.NOT_DELIVERED)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        failed = next(r for r in screen.rows.values() if r.status is RecipientStatus.NOT_DELIVERED)
+        await move_to(pilot, screen, str(failed.recipient_id))
+        await pilot.press("n")
+        await settle(pilot)
+        await answer_dialog(pilot, "pas-une-adresse")
+        dialog = pilot.app.screen  # asked again, with what was typed and what to fix
+        assert isinstance(dialog, InputDialog)
+        assert dialog.query_one(Input).value == "pas-une-adresse"
+        assert "n'est pas une adresse e-mail valide" in str(dialog.query_one(".problem").render())
+        await answer_dialog(pilot, "contact@corrigee.example")
+        await pilot.pause(0.5)
+        await settle(pilot)
+    with workspace.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(recipient.c.email, recipient.c.status, recipient.c.delivery_state,
+                      recipient.c.resent_from_id)
+            .where(recipient.c.message_id == failed.message_id)
+        ).all()  # fmt: skip
+    by_email = {row.email: row for row in rows}
+    assert by_email[failed.email].status == RecipientStatus.NOT_DELIVERED  # the failure kept
+    new = by_email["contact@corrigee.example"]
+    assert (new.status, new.delivery_state, new.resent_from_id) == (
+        RecipientStatus.PENDING,
+        DeliveryState.QUEUED,
+        failed.recipient_id,
+    )
+    assert "pas-une-adresse" not in by_email
+
+
+async def test_csv_export_holds_the_filtered_rows(workspace, workspace_app, tmp_path):
+    cid = consultation_with(workspace, RecipientStatus.READ)
+    target = tmp_path / "suivi.csv"
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        await pilot.press("f")
+        screen.query_one("#filter-status", Select).value = RecipientStatus.READ
+        await settle(pilot)
+        expected = screen.count
+        screen.query_one(DataTable).focus()
+        await pilot.press("x")
+        await settle(pilot)
+        await answer_dialog(pilot, str(tmp_path / "absent" / "suivi.csv"))
+        assert "n'existe pas" in str(pilot.app.screen.query_one(".problem").render())
+        await answer_dialog(pilot, str(target))
+        await pilot.pause(0.3)
+        await settle(pilot)
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        header, *rows = list(csv.reader(handle, delimiter=";"))
+    assert header[:6] == ["Référence", "Type de message", "Objet", "Destinataire", "Entreprise",
+                          "Statut"]  # fmt: skip
+    assert len(rows) == expected and {row[5] for row in rows} == {"Lu"}
+    assert all(row[9] for row in rows)  # the L column has a date and time
+
+
+async def test_ar_from_the_table_and_its_refusal_before_any_opening(
+    workspace, workspace_app, tmp_path
+):
+    cid = consultation_with(workspace, RecipientStatus.READ, RecipientStatus.SENT)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        read = next(r for r in screen.rows.values() if r.status is RecipientStatus.READ)
+        unopened = next(r for r in screen.rows.values() if r.status is RecipientStatus.SENT)
+        await move_to(pilot, screen, str(unopened.recipient_id))
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, TrackingScreen)  # refused: nothing to prove yet
+        await move_to(pilot, screen, str(read.recipient_id))
+        await pilot.press("p")
+        await settle(pilot)
+        await answer_dialog(pilot, str(tmp_path / "ar.pdf"))
+        for _ in range(100):  # weasyprint renders in a worker thread
+            if (tmp_path / "ar.pdf").exists():
+                break
+            await pilot.pause(0.1)
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "ar.pdf").pages)
+    assert "Accusé de réception" in text and read.reference in text
+
+
+async def test_a_row_follows_an_event_recorded_by_another_connection(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.DELIVERED)
+    other = open_store(workspace.engine.url.render_as_string(hide_password=False))
+    try:
+        async with workspace_app.run_test(size=(100, 36)) as pilot:
+            screen = await open_tracking(pilot, cid)
+            delivered = next(
+                r for r in screen.rows.values() if r.status is RecipientStatus.DELIVERED
+            )
+            record_opening(
+                other, delivered.recipient_id, client_address="198.51.100.4", user_agent="Test"
+            )
+            started = time.monotonic()
+            while screen.rows[delivered.recipient_id].status is not RecipientStatus.READ:
+                assert time.monotonic() - started < 2.5, "the row did not follow within 2 s"
+                await pilot.pause(0.1)
+            table = screen.query_one(DataTable)
+            cell = table.get_cell(str(delivered.recipient_id), "status")
+            assert str(cell).startswith("Lu") and "\nL " in str(cell)
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("kind", [MessageType.REJECTION])
+async def test_the_view_across_consultations_mixes_references(workspace, workspace_app, kind):
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, None)
+        await pilot.press("f")
+        screen.query_one("#filter-type", Select).value = kind
+        await settle(pilot)
+        assert len({r.reference for r in screen.rows.values()}) > 1
+        assert {r.type for r in screen.rows.values()} == {kind}
+        assert screen.query_one("#filter-lot", Select).disabled
