@@ -36,15 +36,21 @@ message = table_of(Message)
 recipient = table_of(Recipient)
 
 
+def busiest_consultation(connection: sa.Connection) -> int:
+    """The consultation with the most messages (the worst case of the per-consultation
+    queries); bench/tracking.py uses it too."""
+    return connection.execute(
+        sa.select(message.c.consultation_id)
+        .group_by(message.c.consultation_id)
+        .order_by(sa.func.count().desc())
+        .limit(1)
+    ).scalar_one()
+
+
 def fill(store, total: int) -> int:  # type: ignore[no-untyped-def]
     """Copy the demo's messages until there are `total`; return the busiest consultation."""
     with store.engine.begin() as connection:
-        busiest = connection.execute(
-            sa.select(message.c.consultation_id)
-            .group_by(message.c.consultation_id)
-            .order_by(sa.func.count().desc())
-            .limit(1)
-        ).scalar_one()
+        busiest = busiest_consultation(connection)
         template = connection.execute(sa.select(message).limit(1)).one()._asdict()
         count = connection.execute(sa.select(sa.func.count()).select_from(message)).scalar_one()
         rows = []

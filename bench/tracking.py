@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
+from message_form import busiest_consultation  # bench/ is this script's folder
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
@@ -54,12 +55,7 @@ def fill(store: Store, total: int) -> int:
     """Copy demo messages and recipients until `total` recipient rows; return the busiest
     consultation, which gets a tenth of the copies."""
     with store.engine.begin() as connection:
-        busiest = connection.execute(
-            sa.select(message.c.consultation_id)
-            .group_by(message.c.consultation_id)
-            .order_by(sa.func.count().desc())
-            .limit(1)
-        ).scalar_one()
+        busiest = busiest_consultation(connection)
         messages = [m._asdict() for m in connection.execute(sa.select(message).limit(200))]
         people = [r._asdict() for r in connection.execute(
             sa.select(recipient).where(recipient.c.delivery_state != "held").limit(2000)

@@ -104,6 +104,8 @@ class ArFile:
     sha256: str
     antivirus: AntivirusVerdict
     personal: bool  # attached to this recipient's copy alone
+    id: int = 0  # the attachment row: the recipients' page names it in download links
+    media_type: str = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -232,14 +234,16 @@ def files_of(
             document.c.sha256,
             document.c.antivirus,
             attachment.c.recipient_id.is_not(None),
+            attachment.c.id,
+            document.c.media_type,
         )
         .join(document, document.c.id == attachment.c.document_id)
         .where(shown)
         .order_by(attachment.c.id)
     )
     return tuple(
-        ArFile(name, size, sha256, AntivirusVerdict(verdict), bool(own))
-        for name, size, sha256, verdict, own in rows
+        ArFile(name, size, sha256, AntivirusVerdict(verdict), bool(own), id_, media_type)
+        for name, size, sha256, verdict, own, id_, media_type in rows
     )
 
 

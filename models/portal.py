@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from models.ar import ArFile, files_of
 from models.enums import (
-    AntivirusVerdict,
     DeliveryState,
     EventKind,
     RecipientStatus,
@@ -27,9 +27,7 @@ from models.inbound import InboundRecipient
 from models.outbox import OutgoingMessage, load_outgoing
 from models.store import Store
 from models.tables import (
-    Attachment,
     Company,
-    Document,
     Event,
     Lot,
     Message,
@@ -43,8 +41,6 @@ from models.tables import (
 message = table_of(Message)
 recipient = table_of(Recipient)
 event = table_of(Event)
-attachment = table_of(Attachment)
-document = table_of(Document)
 reply = table_of(Reply)
 company = table_of(Company)
 
@@ -57,16 +53,6 @@ READABLE = (
     RecipientStatus.DELIVERED,
     RecipientStatus.NOT_DELIVERED,
 )
-
-
-@dataclass(frozen=True)
-class PortalFile:
-    id: int  # the attachment row: the download URL names it
-    filename: str
-    media_type: str
-    size: int
-    sha256: str
-    antivirus: AntivirusVerdict
 
 
 @dataclass(frozen=True)
@@ -83,7 +69,7 @@ class PortalView:
     company: str | None
     message: OutgoingMessage
     lots: tuple[str, ...]
-    files: tuple[PortalFile, ...]
+    files: tuple[ArFile, ...]
     read_at: datetime | None
     replies: tuple[PortalReply, ...]
 
@@ -135,7 +121,7 @@ def find_view(store: Store, token: str) -> PortalView | None:
             .where(table_of(MessageLot).c.message_id == row.message_id)
             .order_by(table_of(Lot).c.number)
         ).all()
-        files = connection.execute(_files_query(row.message_id, row.id)).all()
+        files = files_of(connection, row.message_id, row.id)
         replies = connection.execute(
             sa.select(reply.c.received_at, reply.c.body, reply.c.disposition)
             .where(reply.c.recipient_id == row.id)
@@ -147,42 +133,20 @@ def find_view(store: Store, token: str) -> PortalView | None:
         company=row.company,
         message=load_outgoing(store, row.message_id),
         lots=tuple(lot_label(number, title) for number, title in lots),
-        files=tuple(PortalFile(*f) for f in files),
+        files=files,
         read_at=row.read_at,
         replies=tuple(PortalReply(at, body, ReplyDisposition(kind)) for at, body, kind in replies),
     )
 
 
-def _files_query(message_id: int, recipient_id: int) -> sa.Select:
-    """The message's attachments, and those made for this recipient alone."""
-    return (
-        sa.select(
-            attachment.c.id,
-            document.c.filename,
-            document.c.media_type,
-            document.c.size,
-            document.c.sha256,
-            document.c.antivirus,
-        )
-        .join(document, document.c.id == attachment.c.document_id)
-        .where(
-            attachment.c.message_id == message_id,
-            sa.or_(attachment.c.recipient_id.is_(None), attachment.c.recipient_id == recipient_id),
-        )
-        .order_by(attachment.c.id)
-    )
-
-
-def find_file(store: Store, token: str, attachment_id: int) -> PortalFile | None:
+def find_file(store: Store, token: str, attachment_id: int) -> ArFile | None:
     """One attachment, only when it belongs to this link's message (and recipient)."""
     with store.engine.connect() as connection:
         row = _recipient_row(connection, token)
         if row is None:
             return None
-        found = connection.execute(
-            _files_query(row.message_id, row.id).where(attachment.c.id == attachment_id)
-        ).first()
-    return PortalFile(*found) if found else None
+        files = files_of(connection, row.message_id, row.id)
+    return next((f for f in files if f.id == attachment_id), None)
 
 
 def record_opening(

@@ -368,7 +368,7 @@ def test_browser_another_recipients_attachment_is_a_404(store, portal, page):
     assert answer.status == 404 and page.locator("body").inner_text() == "Page introuvable."
 
 
-async def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
+def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
     """`messagerie portal` on a SQLite file: a link opens (L), an unknown one is a 404, and
     the log names each access without the token."""
     import subprocess
@@ -380,7 +380,7 @@ async def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
     store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")
-    tokens = await sent_message(store)
+    tokens = sent_now(store)  # a plain test: Playwright's loop may own this thread
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "portal", "--port", str(port)],

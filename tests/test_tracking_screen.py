@@ -63,6 +63,13 @@ async def move_to(pilot, screen: TrackingScreen, key: str) -> None:
     await settle(pilot)
 
 
+async def first_at(pilot, screen: TrackingScreen, status: RecipientStatus):  # type: ignore[no-untyped-def]
+    """The cursor on the first row at `status`; that row."""
+    row = next(r for r in screen.rows.values() if r.status is status)
+    await move_to(pilot, screen, str(row.recipient_id))
+    return row
+
+
 async def answer_dialog(pilot, text: str) -> None:
     dialog = pilot.app.screen
     assert isinstance(dialog, InputDialog)
@@ -133,8 +140,7 @@ async def test_la_loupe_shows_content_files_and_every_event(workspace, workspace
     cid = consultation_with(workspace, RecipientStatus.NOT_DELIVERED)
     async with workspace_app.run_test(size=(100, 36)) as pilot:
         screen = await open_tracking(pilot, cid)
-        failed = next(r for r in screen.rows.values() if r.status is RecipientStatus.NOT_DELIVERED)
-        await move_to(pilot, screen, str(failed.recipient_id))
+        failed = await first_at(pilot, screen, RecipientStatus.NOT_DELIVERED)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(pilot.app.screen, MessageDetailScreen)
@@ -149,8 +155,7 @@ async def test_resend_to_a_corrected_address_keeps_the_failure(workspace, worksp
     cid = consultation_with(workspace, RecipientStatus.NOT_DELIVERED)
     async with workspace_app.run_test(size=(100, 36)) as pilot:
         screen = await open_tracking(pilot, cid)
-        failed = next(r for r in screen.rows.values() if r.status is RecipientStatus.NOT_DELIVERED)
-        await move_to(pilot, screen, str(failed.recipient_id))
+        failed = await first_at(pilot, screen, RecipientStatus.NOT_DELIVERED)
         await pilot.press("n")
         await settle(pilot)
         await answer_dialog(pilot, "pas-une-adresse")
