@@ -103,8 +103,12 @@ class ResultsList(OptionList):
         Binding("d", "open('details')", "Détails", tooltip="Détails (ou Entrée)"),
         Binding("q", "open('questions')", "Questions", tooltip="Questions"),
         Binding("m", "open('modify')", "Modifier", tooltip="Modifier (DCE)"),
-        Binding("e", "open('messaging')", "Messagerie", tooltip="Messagerie sécurisée"),
-        Binding("t", "open('tracking')", "Suivi", tooltip="Suivi des messages de la consultation"),
+        Binding(
+            "e",
+            "open('messaging')",
+            "Messagerie",
+            tooltip="Messagerie sécurisée : suivi des messages (m : envoyer un message)",
+        ),
         Binding("home", "screen.first_page", "Première page", show=False),
         Binding("end", "screen.last_page", "Dernière page", show=False),
     ]
@@ -168,11 +172,7 @@ class ResultsList(OptionList):
             from screens.dce import DceScreen
 
             self.app.push_screen(DceScreen(consultation_id))
-        elif action == "messaging":
-            from screens.message_form import MessageFormScreen
-
-            self.app.push_screen(MessageFormScreen(consultation_id))
-        elif action == "tracking":
+        elif action == "messaging":  # as on the platform: the tracking, then "Envoyer"
             from screens.tracking import TrackingScreen
 
             self.app.push_screen(TrackingScreen(consultation_id))

@@ -118,11 +118,12 @@ class TrackingScreen(StoreWork, Screen[None]):
     AUTO_FOCUS = "#tracking"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        Binding("m", "message", "Écrire", tooltip="Envoyer un message"),
         Binding("f", "toggle_filters", "Filtres", tooltip="Filtrer le suivi"),
         Binding("e", "clear_filters", "Effacer", tooltip="Effacer les filtres"),
         Binding("enter", "open", "Loupe", tooltip="Détail du message, ou lire la réponse"),
-        Binding("p", "ar", "AR (PDF)", tooltip="Télécharger l'AR du destinataire (PDF)"),
-        Binding("n", "resend", "Renvoyer", tooltip="Renvoyer un message non délivré"),
+        Binding("p", "ar", "AR", tooltip="Télécharger l'AR du destinataire (PDF)"),
+        Binding("n", "resend", "Renvoi", tooltip="Renvoyer un message non délivré"),
         Binding("x", "export", "CSV", tooltip="Exporter le suivi filtré (CSV)"),
         Binding(
             "o",
@@ -141,7 +142,7 @@ class TrackingScreen(StoreWork, Screen[None]):
         self.query_ = TrackingQuery(consultation_id)
         self.rows: dict[int, TrackingRow] = {}  # shown, newest first
         self.replies: dict[int, tuple[ReplyLine, ...]] = {}
-        self.count = 0
+        self.count: int | None = None  # matching rows, once counted
         self.newest_change: datetime | None = None
         self.complete = False  # every older page loaded
         self.filter_problem: str | None = None
@@ -231,22 +232,32 @@ class TrackingScreen(StoreWork, Screen[None]):
 
         def load(store):  # type: ignore[no-untyped-def]
             rows = tracking_page(store, query)
-            replies = replies_of(store, [r.recipient_id for r in rows])
-            return query, rows, replies, tracking_count(store, query)
+            return query, rows, replies_of(store, [r.recipient_id for r in rows])
 
+        self.count = None
         self.store_task(load, lambda found: self.show_first(*found))
+        # Counting every match costs more than the first page: it comes after it.
+        self.store_task(
+            lambda store: (query, tracking_count(store, query)),
+            lambda found: self.show_count(*found),
+            group="count",
+        )
+
+    def show_count(self, query: TrackingQuery, count: int) -> None:
+        if query == self.query_:
+            self.count = count
+            self.show_filter_line()
 
     def show_first(
         self,
         query: TrackingQuery,
         rows: tuple[TrackingRow, ...],
         replies: dict[int, tuple[ReplyLine, ...]],
-        count: int,
     ) -> None:
         if query != self.query_:
             return  # the filters moved on meanwhile
         self.rows = {row.recipient_id: row for row in rows}
-        self.replies, self.count = replies, count
+        self.replies = replies
         self.complete = len(rows) < PAGE
         self.newest_change = max((r.updated_at for r in rows), default=None)
         self.redraw()
@@ -335,7 +346,7 @@ class TrackingScreen(StoreWork, Screen[None]):
         newest_shown = max(self.rows, default=0)
         for row in moved:
             if row.recipient_id not in self.rows and row.recipient_id > newest_shown:
-                self.count += 1  # a new recipient, above the first page
+                self.count = None if self.count is None else self.count + 1  # a new recipient
             if row.recipient_id in self.rows or row.recipient_id > newest_shown:
                 self.rows[row.recipient_id] = row
                 self.replies[row.recipient_id] = replies.get(row.recipient_id, ())
@@ -410,10 +421,8 @@ class TrackingScreen(StoreWork, Screen[None]):
         if self.filter_problem:
             line.append(self.filter_problem, style="bold red")
             line.append(" · ")
-        line.append(
-            f"{self.count} ligne(s)" + (" filtrée(s)" if self.query_.filtered() else ""),
-            style="bold",
-        )
+        counted = "… ligne(s)" if self.count is None else f"{self.count} ligne(s)"
+        line.append(counted + (" filtrée(s)" if self.query_.filtered() else ""), style="bold")
         line.append(" · f : filtres · e : effacer" if self.query_.filtered() else " · f : filtrer")
         self.query_one("#filter-line", Static).update(line)
 
@@ -492,6 +501,19 @@ class TrackingScreen(StoreWork, Screen[None]):
             from screens.message_detail import MessageDetailScreen
 
             self.app.push_screen(MessageDetailScreen(row.message_id, row.recipient_id))
+
+    def action_message(self) -> None:
+        """ "Envoyer un message" from the consultation's tracking, as on the platform."""
+        cid = self.query_.consultation_id
+        if cid is None:
+            self.notify(
+                "Choisissez d'abord une consultation (Échap, puis e sur sa ligne).",
+                title="Envoyer un message",
+            )
+            return
+        from screens.message_form import MessageFormScreen
+
+        self.app.push_screen(MessageFormScreen(cid))
 
     def action_ar(self) -> None:
         row = self.current

@@ -31,8 +31,9 @@ async def wines(pilot, *keys):
     await ready(pilot)
     await pilot.press("slash", *"2025vins", "enter")
     await settle(pilot)
-    await pilot.press(*keys)
-    await settle(pilot)
+    for key in keys:  # each key once the screen it opens is there
+        await pilot.press(key)
+        await settle(pilot)
     quiet_cursor(pilot)
 
 
@@ -44,7 +45,7 @@ async def wines(pilot, *keys):
         ("answer_dialog", ("q", "enter")),
         ("dce", ("m",)),
         ("suite_form", ("d", "s")),
-        ("message_form", ("e",)),
+        ("message_form", ("e", "m")),
     ],
 )
 def test_workspace_screens_80x24(snap_compare, demo_app, name, keys):
@@ -59,7 +60,7 @@ def test_message_form(snap_compare, demo_app, size):
     """ "Messagerie sécurisée" on 2025VINS, with the dépôts added and the live checks shown."""
 
     async def run_before(pilot):
-        await wines(pilot, "e")
+        await wines(pilot, "e", "m")
         await pilot.press("f3", "p")
         await settle(pilot)
         await pilot.pause(0.4)  # the live checks run after a short quiet time
@@ -96,14 +97,14 @@ def every_status_app(demo_url, tmp_path):
 
 
 async def tracking_of(pilot, reference: str | None):
-    """ "Suivi des messages" of one consultation (t), or of all of them (a)."""
+    """ "Suivi des messages" of one consultation (e), or of all of them (a)."""
     await ready(pilot)
     if reference is None:
         await pilot.press("a")
     else:
         await pilot.press("slash", *reference.lower(), "enter")
         await settle(pilot)
-        await pilot.press("t")
+        await pilot.press("e")  # "Messagerie sécurisée": its tracking
     for _ in range(3):  # the page, then the selected message's summary
         await settle(pilot)
     quiet_cursor(pilot)
