@@ -310,3 +310,67 @@ def progress_text(counts: dict[DeliveryState, int]) -> str:
         f"{counts[DeliveryState.CLAIMED]} en cours · {counts[DeliveryState.ACCEPTED]} envoyé(s) · "
         f"{counts[DeliveryState.REFUSED]} non délivré(s)"
     )
+
+
+# --- Health, for `messagerie status` ----------------------------------------------------------
+
+STUCK_AFTER = timedelta(minutes=15)  # due and not sent for this long: no outbox is running
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    counts: dict[DeliveryState, int]
+    oldest_due: datetime | None  # the longest-waiting recipient that could be sent now
+    expired_claims: int  # claimed by a worker whose lease ran out (it died)
+    last_sent: datetime | None
+    last_problem: tuple[datetime, str] | None
+
+    def stuck(self, now: datetime) -> str | None:
+        """Why the outbox looks stuck (French), or None."""
+        if self.oldest_due is not None and now - _aware(self.oldest_due) > STUCK_AFTER:
+            waited = int((now - _aware(self.oldest_due)).total_seconds() // 60)
+            return f"un destinataire attend l'envoi depuis {waited} min : aucun envoi ne tourne ?"
+        if self.expired_claims:
+            return (
+                f"{self.expired_claims} destinataire(s) réservé(s) par un envoi interrompu "
+                "(ils repartiront au prochain passage)"
+            )
+        return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def outbox_health(store: Store, now: datetime | None = None) -> OutboxHealth:
+    now = now or datetime.now(UTC)
+    with store.engine.connect() as connection:
+        oldest_due = connection.execute(
+            sa.select(
+                sa.func.min(sa.func.coalesce(recipient.c.next_attempt_at, message.c.queued_at))
+            )
+            .join(message, message.c.id == recipient.c.message_id)
+            .where(
+                recipient.c.delivery_state == DeliveryState.QUEUED,
+                sa.or_(recipient.c.next_attempt_at.is_(None), recipient.c.next_attempt_at <= now),
+            )
+        ).scalar_one()
+        expired = connection.execute(
+            sa.select(sa.func.count()).where(
+                recipient.c.delivery_state == DeliveryState.CLAIMED, recipient.c.lease_until < now
+            )
+        ).scalar_one()
+        last_sent = connection.execute(sa.select(sa.func.max(recipient.c.sent_at))).scalar_one()
+        problem = connection.execute(
+            sa.select(event.c.at, event.c.detail)
+            .where(event.c.kind.in_([EventKind.RETRY, EventKind.NOT_DELIVERED]))
+            .order_by(event.c.at.desc())
+            .limit(1)
+        ).first()
+    return OutboxHealth(
+        counts=outbox_counts(store),
+        oldest_due=oldest_due,
+        expired_claims=expired,
+        last_sent=last_sent,
+        last_problem=(problem.at, problem.detail or "") if problem else None,
+    )

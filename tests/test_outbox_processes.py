@@ -21,7 +21,7 @@ from letters.transport import CONNECTIONS
 from models.compose import load_context, preset_form, queue_message
 from models.drafts import DraftRecipient
 from models.enums import ConsultationStatus, DeliveryState, MessageType, RegisterKind
-from models.tables import Recipient, table_of
+from models.tables import Message, Recipient, table_of
 from tests.factories import add_consultations, add_register_entries, paris
 from tests.test_outbox import free_port
 
@@ -143,3 +143,77 @@ def test_two_workers_on_postgresql_never_send_twice(store, store_url, recorder):
     finish(store, store_url, smtp_url)
     counts = received(path)
     assert len(counts) == RECIPIENTS and max(counts.values()) == 1
+
+
+def claimed(store) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.count()).where(recipient.c.delivery_state == DeliveryState.CLAIMED)
+        ).scalar_one()
+
+
+def status(store_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--db", store_url, "status"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_sigterm_releases_what_it_holds_and_status_tells_a_stuck_queue(store, store_url, recorder):
+    smtp_url, path = recorder
+    queue_thousand(store)
+    with store.engine.begin() as connection:  # queued twenty minutes ago, nothing sent since
+        connection.execute(sa.update(table_of(Message)).values(queued_at=paris(2026, 1, 1)))
+    stuck = status(store_url)
+    assert stuck.returncode == 1 and "État : BLOQUÉ" in stuck.stdout
+    assert f"{RECIPIENTS} en attente" in stuck.stdout
+
+    worker = subprocess.Popen(  # the default lease (5 min): only a release frees its claims
+        [sys.executable, "-m", "tui.cli", "--db", store_url, "outbox", "--once"],
+        cwd=ROOT, env={**os.environ, "MESSAGERIE_SMTP_URL": smtp_url}, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    while accepted(store) < 100:
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=15) == 0
+    assert claimed(store) == 0, "a stopped outbox must not keep recipients reserved"
+    assert accepted(store) < RECIPIENTS
+
+    assert outbox(store_url, smtp_url).wait(timeout=120) == 0
+    assert accepted(store) == RECIPIENTS
+    counts = received(path)
+    assert len(counts) == RECIPIENTS
+    assert sum(n - 1 for n in counts.values()) <= CONNECTIONS  # only what was in flight
+    healthy = status(store_url)
+    assert healthy.returncode == 0 and "État : normal" in healthy.stdout
+    assert "Dernier envoi : " in healthy.stdout and f"{RECIPIENTS} envoyé(s)" not in stuck.stdout
+
+
+@pytest.mark.parametrize("service", ["inbound", "portal"])
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_listeners_stop_cleanly_on_sigterm(store, store_url, service):
+    import socket
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", store_url, service, "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "MESSAGERIE_CLAMD": "off"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, f"{service} did not listen"
+            time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=10)
+    output = process.stdout.read() if process.stdout else ""
+    assert "Traceback" not in output
+    if service == "portal":  # uvicorn shuts down, then re-raises the signal (systemd: clean)
+        assert code in (0, -signal.SIGTERM) and "Finished server process" in output
+    else:
+        assert code == 0

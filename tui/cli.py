@@ -19,8 +19,8 @@ PROGRAM = "messagerie"
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, db, "
-        r"ou rien pour ouvrir l'application)",
+        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, status, "
+        r"db, ou rien pour ouvrir l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
@@ -84,6 +84,9 @@ def build_parser() -> Parser:
     ar.add_argument("recipient_id", type=int, metavar="ID", help="numéro du destinataire")
     ar.add_argument(
         "--out", metavar="FICHIER.pdf", help="fichier à écrire (sinon AR-<référence>-<ID>.pdf ici)"
+    )
+    commands.add_parser(
+        "status", help="état de la file d'envoi (code de sortie 1 quand elle est bloquée)"
     )
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
@@ -164,6 +167,39 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def stop_on_sigterm() -> None:
+    """A service ends on SIGTERM (systemd stop) as on Ctrl+C: the recipients a pass holds are
+    released at once instead of waiting for their lease to run out."""
+    import signal
+
+    def interrupt(*_: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """The outbox's health, for a person or a monitoring probe: exit 1 when it is stuck."""
+    from datetime import UTC, datetime
+
+    from models.formatting import paris_seconds
+    from models.outbox import outbox_health, progress_text
+
+    store = open_store_for(args)
+    try:
+        health = outbox_health(store)
+    finally:
+        store.close()
+    print(progress_text(health.counts))
+    print("Dernier envoi : " + (paris_seconds(health.last_sent) if health.last_sent else "aucun"))
+    if health.last_problem:
+        at, detail = health.last_problem
+        print(f"Dernier incident : {paris_seconds(at)} — {detail}")
+    stuck = health.stuck(datetime.now(UTC))
+    print(f"État : BLOQUÉ — {stuck}" if stuck else "État : normal")
+    return 1 if stuck else 0
+
+
 def run_outbox(args: argparse.Namespace) -> int:
     """Send what is due (--once), or keep sending every --every seconds until interrupted."""
     from datetime import timedelta
@@ -174,6 +210,7 @@ def run_outbox(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     store = open_store_for(args)
+    stop_on_sigterm()
     try:
         relay = parse_smtp_url(settings.smtp_url)
         while True:
@@ -220,6 +257,7 @@ def run_inbound(args: argparse.Namespace) -> int:
         store.close()
         return 1
     print(f"Réception SMTP sur {args.host}:{args.port} (Ctrl+C pour arrêter).", flush=True)
+    stop_on_sigterm()
     try:
         while True:
             time.sleep(3600)
@@ -297,6 +335,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "outbox": run_outbox,
     "inbound": run_inbound,
     "portal": run_portal,
+    "status": run_status,
     "ar": run_ar,
 }
 
