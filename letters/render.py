@@ -16,11 +16,13 @@ import re
 import traceback
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
 import jinja2
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
 
 from models.formatting import LOCALE, PARIS, paris_minutes
 
@@ -82,11 +84,26 @@ def _required(value: Any, filter_name: str) -> Any:
     return value
 
 
+# --- French numbers --------------------------------------------------------------------------
+
+
+def number_fr(value: Decimal | int | float) -> str:
+    """ "14,5", "1 200" (French decimal comma and digit grouping)."""
+    return format_decimal(_required(value, "number_fr"), locale=LOCALE)
+
+
+def amount_fr(value: Decimal | int | float) -> str:
+    """ "12 345,60 €" (a narrow no-break space groups the digits, as babel writes it)."""
+    return format_currency(_required(value, "amount_fr"), "EUR", locale=LOCALE)
+
+
 FILTERS = {
     "date_fr": date_fr,
     "datetime_fr": datetime_fr,
     "time_fr": time_fr,
     "long_date_fr": long_date_fr,
+    "number_fr": number_fr,
+    "amount_fr": amount_fr,
 }
 
 
@@ -122,7 +139,13 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 def render_html(
     template_name: str, context: Mapping[str, Any], *, templates_dir: Path | None = None
 ) -> str:
-    """The HTML of a letter; any template problem is raised as a `TemplateProblem`."""
+    """The HTML of a letter; any template problem is raised as a `TemplateProblem`.
+
+    A template of `templates_dir` (the organisation's override folder) wins over the built-in
+    one; a broken override is reported, never silently replaced by the built-in template."""
+    if templates_dir is not None and not templates_dir.is_dir():
+        # Otherwise every template would quietly come from the package.
+        raise TemplateProblem(f"Le dossier des modèles « {templates_dir} » est introuvable.")
     env = environment(templates_dir)
     try:
         template = env.get_template(template_name)
@@ -131,7 +154,7 @@ def render_html(
         name = error.name or template_name
         raise TemplateProblem(
             f"Le modèle « {name} » contient une erreur de syntaxe à la ligne {error.lineno} : "
-            f"{error.message}",
+            f"{error.message}{_overridden(error.filename, templates_dir)}",
             template=name,
             line=error.lineno,
         ) from error
@@ -139,23 +162,42 @@ def render_html(
         raise TemplateProblem(
             f"Le modèle « {error.name} » est introuvable.", template=str(error.name)
         ) from error
+    except UnicodeDecodeError as error:
+        raise TemplateProblem(
+            f"Un modèle utilisé par « {template_name} » n'est pas encodé en UTF-8 "
+            f"(octet 0x{error.object[error.start]:02X}) : enregistrez-le en UTF-8.",
+            template=template_name,
+        ) from error
     except jinja2.UndefinedError as error:
-        _raise_undefined(error, template_name)
+        _raise_undefined(error, template_name, templates_dir)
 
 
-def _raise_undefined(error: jinja2.UndefinedError, template_name: str) -> NoReturn:
-    name, line = template_name, None
+def _raise_undefined(
+    error: jinja2.UndefinedError, template_name: str, templates_dir: Path | None
+) -> NoReturn:
+    name, line, path = template_name, None, None
     # jinja2 rewrites the traceback so that template frames carry the template's file and line.
     for frame, lineno in traceback.walk_tb(error.__traceback__):
         filename = frame.f_code.co_filename
         if filename.endswith(".html"):
-            name, line = Path(filename).name, lineno
+            name, line, path = Path(filename).name, lineno, filename
     where = f" (ligne {line})" if line else ""
     raise TemplateProblem(
-        f"Le modèle « {name} »{where} utilise une donnée absente : {_in_french(error.message)}",
+        f"Le modèle « {name} »{where} utilise une donnée absente : {_in_french(error.message)}"
+        f"{_overridden(path, templates_dir)}",
         template=name,
         line=line,
     ) from error
+
+
+def _overridden(filename: str | None, templates_dir: Path | None) -> str:
+    """Says the faulty template is the organisation's own copy, so nobody hunts for a bug."""
+    if filename is None or templates_dir is None:
+        return ""
+    path = Path(filename).resolve()
+    if not path.is_relative_to(templates_dir.resolve()):
+        return ""
+    return f" (modèle de l'organisme : {path})"
 
 
 def _in_french(message: str | None) -> str:
