@@ -9,7 +9,7 @@ in one transaction. Everything here is plain data: no Textual, no SMTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -146,6 +146,8 @@ class FormInput:
     body: str = ""
     mentions: Mapping[str, str] = field(default_factory=dict)
     attachment_ids: tuple[int, ...] = ()
+    # "Générer le courrier": (recipient's e-mail, document) attached to that copy alone
+    letters: tuple[tuple[str, int], ...] = ()
     overrides: tuple[Override, ...] = ()
     draft_id: int | None = None
 
@@ -372,6 +374,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
         wrong("body", f"Remplacez « {BODY_PLACEHOLDER} » par le contenu du message.")
     elif _CONTROL.search(form.body):
         wrong("body", "Le corps du message contient un caractère de contrôle : retirez-le.")
+    _check_letters(form, recipients, wrong)
     reply_deadline = _reply_deadline(form, context, now, errors)
     signature_date = _mention_dates(form, errors)
     for mention in MENTIONS.get(form.type, ()):
@@ -600,7 +603,46 @@ def _write(
         sender_domain(connection, form.consultation_id),
         now,
     )
+    if form.letters:
+        copies = dict(
+            connection.execute(
+                sa.select(sa.func.lower(recipient.c.email), recipient.c.id).where(
+                    recipient.c.message_id == message_id
+                )
+            ).all()
+        )
+        connection.execute(
+            sa.insert(attachment),
+            [
+                {"message_id": message_id, "document_id": document_id, "recipient_id": copy}
+                for email, document_id in form.letters
+                if (copy := copies.get(email.lower())) is not None
+            ],
+        )
     return message_id
+
+
+def _check_letters(
+    form: FormInput,
+    recipients: tuple[DraftRecipient, ...],
+    wrong: Callable[[str, str], None],
+) -> None:
+    """Personal letters go only where each company reads its own: one per recipient, sent
+    "avec AR" (a simple e-mail carries the message's common attachments only)."""
+    if not form.letters:
+        return
+    if form.send_mode is SendMode.SIMPLE:
+        wrong(
+            "attachments",
+            "Les courriers personnalisés partent avec accusé de réception : choisissez ce mode "
+            "d'envoi, ou retirez les courriers.",
+        )
+    if {email.lower() for email, _ in form.letters} != {r.email.lower() for r in recipients}:
+        wrong(
+            "attachments",
+            "Les destinataires ont changé depuis la génération des courriers : générez-les de "
+            "nouveau (Ctrl+G).",
+        )
 
 
 def _deadline_or_none(text: str) -> datetime | None:
@@ -678,6 +720,15 @@ def load_form(store: Store, message_id: int) -> FormInput:
                 .order_by(attachment.c.id)
             ).scalars()
         )
+        letters = tuple(
+            (email, document_id)
+            for email, document_id in connection.execute(
+                sa.select(recipient.c.email, attachment.c.document_id)
+                .join(recipient, recipient.c.id == attachment.c.recipient_id)
+                .where(attachment.c.message_id == message_id)
+                .order_by(attachment.c.id)
+            )
+        )
         overrides = _recorded_overrides(connection, message_id)
     return FormInput(
         consultation_id=row.consultation_id,
@@ -691,6 +742,7 @@ def load_form(store: Store, message_id: int) -> FormInput:
         body=row.body,
         mentions=dict(row.mentions or {}),
         attachment_ids=attachment_ids,
+        letters=letters,
         overrides=overrides,
         draft_id=message_id,
     )
@@ -698,3 +750,9 @@ def load_form(store: Store, message_id: int) -> FormInput:
 
 def form_attachments(store: Store, form: FormInput) -> tuple[DocumentInfo, ...]:
     return document_infos(store, form.attachment_ids)
+
+
+def form_letters(store: Store, form: FormInput) -> tuple[tuple[str, DocumentInfo], ...]:
+    """The generated letters of a draft, each with the recipient whose copy carries it."""
+    documents = {d.id: d for d in document_infos(store, [i for _, i in form.letters])}
+    return tuple((email, documents[i]) for email, i in form.letters if i in documents)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -40,6 +41,7 @@ from models.compose import (
     change_type,
     check_form,
     form_attachments,
+    form_letters,
     load_context,
     load_form,
     preset_form,
@@ -50,10 +52,13 @@ from models.documents import DocumentInfo
 from models.drafts import DraftRecipient, Override, unique_recipients
 from models.enums import AntivirusVerdict, MessageType, SendMode
 from models.errors import Refusal
-from models.formatting import lot_label, paris_minutes, size_text
+from models.formatting import PARIS, lot_label, paris_minutes, size_text
 from models.validation import ValidationFailed, check_email
 from screens.dialogs import leave_screen
 from screens.widgets import Footer, StoreWork
+
+if TYPE_CHECKING:
+    from letters.generate import PersonalLetter
 
 # Verdicts about something the form has no field for are shown next to the closest one.
 VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "type"}
@@ -107,6 +112,10 @@ class MessageFormScreen(StoreWork, Screen[None]):
             "f5", "attach_space", "Espace doc.",
             tooltip="Importer un fichier depuis l'espace documentaire",
         ),
+        Binding(
+            "ctrl+g", "generate_letters", "Courrier", key_display="^g", priority=True,
+            tooltip="Générer le courrier (un par destinataire, joint à son exemplaire)",
+        ),
         Binding("f8", "override", "Passer outre", tooltip="Passer outre une règle, motivé"),
         Binding("escape", "leave", "Retour", key_display="Échap"),
     ]  # fmt: skip
@@ -129,6 +138,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         self.context: ComposeContext | None = None
         self.recipients: tuple[DraftRecipient, ...] = ()
         self.attachments: tuple[DocumentInfo, ...] = ()
+        self.letters: tuple[tuple[str, DocumentInfo], ...] = ()  # (recipient, its own letter)
         self.overrides: tuple[Override, ...] = ()
         self.applied: FormInput | None = None  # the presets (or draft) last put in the fields
         self.saved: FormInput | None = None  # what the store holds, to know what is unsaved
@@ -210,9 +220,9 @@ class MessageFormScreen(StoreWork, Screen[None]):
         def load(store):  # type: ignore[no-untyped-def]
             context = load_context(store, self.consultation_id)
             if draft_id is None:
-                return context, None, ()
+                return context, None, (), ()
             form = load_form(store, draft_id)
-            return context, form, form_attachments(store, form)
+            return context, form, form_attachments(store, form), form_letters(store, form)
 
         self.store_task(load, lambda loaded: self.loaded(*loaded), self.load_failed)
 
@@ -224,6 +234,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         context: ComposeContext,
         form: FormInput | None,
         attachments: tuple[DocumentInfo, ...],
+        letters: tuple[tuple[str, DocumentInfo], ...],
     ) -> None:
         self.context = context
         detail = context.detail
@@ -247,7 +258,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
             )
         else:
             self.saved = form
-        self.attachments = attachments
+        self.attachments, self.letters = attachments, letters
         self.fill(form)
         self.query_one("#subject" if form.draft_id else "#type").focus()
 
@@ -305,6 +316,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
                 if key in {m.key for m in MENTIONS.get(kind, ())}  # type: ignore[arg-type]
             },
             attachment_ids=tuple(document.id for document in self.attachments),
+            letters=tuple((email, document.id) for email, document in self.letters),
             overrides=self.overrides,
             draft_id=self.draft_id,
         )
@@ -398,9 +410,13 @@ class MessageFormScreen(StoreWork, Screen[None]):
             del_at = event.option_index
             self.recipients = self.recipients[:del_at] + self.recipients[del_at + 1 :]
             self.show_recipients()
-        else:
+        elif event.option_index < len(self.attachments):
             index = event.option_index
             self.attachments = self.attachments[:index] + self.attachments[index + 1 :]
+            self.show_attachments()
+        else:  # a generated letter
+            index = event.option_index - len(self.attachments)
+            self.letters = self.letters[:index] + self.letters[index + 1 :]
             self.show_attachments()
         self.schedule_check()
 
@@ -431,6 +447,13 @@ class MessageFormScreen(StoreWork, Screen[None]):
             if document.antivirus is AntivirusVerdict.NOT_SCANNED:
                 line.append(" — non analysé", style="bold yellow")
             lines.append(line)
+        for email, document in self.letters:
+            lines.append(
+                Text.assemble(
+                    f"{document.filename} ({size_text(document.size)})",
+                    (f" — pour {email} seulement", "italic"),
+                )
+            )
         self.query_one("#attachment-list", RemovableList).show(lines)
         self.query_one("#attachments-box").border_title = f"Pièces jointes ({len(lines)})"
 
@@ -448,6 +471,49 @@ class MessageFormScreen(StoreWork, Screen[None]):
         self.attachments += (document,)
         self.show_attachments()
         self.schedule_check()
+
+    def action_generate_letters(self) -> None:
+        """The type's model letter, one per recipient, attached to that recipient's copy."""
+        if self.context is None:
+            return
+        from letters.generate import generate_letters
+
+        context, form = self.context, self.form()
+        settings = self.app.settings()  # type: ignore[attr-defined]
+        actor = self.app.actor  # type: ignore[attr-defined]
+        today = datetime.now(PARIS).date()
+        self.attachment_note(Text(f"Génération de {len(self.recipients)} courrier(s)…"))
+        self.store_task(
+            lambda store: generate_letters(
+                store,
+                context,
+                form,
+                dated=today,
+                platform_url=settings.link_base,
+                actor=actor,
+                templates_dir=settings.templates_dir,
+            ),
+            self.letters_generated,
+            self.letters_refused,
+            group="letters",
+        )
+
+    def letters_generated(self, letters: tuple[PersonalLetter, ...]) -> None:
+        self.letters = tuple((letter.email, letter.document) for letter in letters)
+        self.attachment_note("")
+        self.show_attachments()
+        self.schedule_check()
+        self.notify(
+            f"{len(letters)} courrier(s) généré(s), chacun joint à l'exemplaire de son "
+            "destinataire.",
+            title="Générer le courrier",
+        )
+
+    def letters_refused(self, refusal: Refusal) -> None:
+        self.attachment_note(Text(f"Courrier : {refusal}", style="red"))
+        field = getattr(refusal, "field", None)
+        if field and self.query(f"#input-{field}"):
+            self.query_one(f"#input-{field}").focus()
 
     def attach_refused(self, refusal: Refusal) -> None:
         self.attachment_note(Text(f"Pièces jointes : {refusal}", style="red"))

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         description="Base of the recipients' personal links (the recipients' web page), e.g. "
         "https://messagerie.ville.fr behind a reverse proxy. Unset: the page's own address.",
     )
+    templates_dir: Path | None = Field(
+        default=None,
+        description="A folder of the organisation's own letter templates: a file named like a "
+        "built-in one (rejet.html, courrier.html, base.html…) replaces it.",
+    )
     portal_host: str = Field(
         default="127.0.0.1",
         description="Address the recipients' web page listens on (`messagerie portal`); "

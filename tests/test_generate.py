@@ -1,0 +1,134 @@
+""" "Générer le courrier": one letter per recipient from the form's mentions, stored, attached
+to that recipient's copy alone, kept in drafts, and read back from the PDF."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from io import BytesIO
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from letters.documents import LetterRefused
+from letters.generate import generate_letters
+from models.compose import (
+    check_form,
+    load_context,
+    load_form,
+    preset_form,
+    queue_message,
+    save_draft,
+)
+from models.drafts import DraftRecipient
+from models.enums import MessageType, SendMode
+from models.errors import Refusal
+from models.portal import find_view
+from models.tables import Attachment, Recipient, table_of
+from screens.message_form import MessageFormScreen
+from tests.pilot import send_form, settle
+from tests.test_message_form import deposit_emails, deposits_consultation, open_form, type_into
+
+attachment, recipient = table_of(Attachment), table_of(Recipient)
+TODAY = date(2026, 11, 27)
+
+
+def rejection_form(store, cid, emails, reasons="Offre classée 3e sur le critère du prix."):
+    form = preset_form(load_context(store, cid), MessageType.REJECTION)
+    return replace(
+        form,
+        recipients=tuple(DraftRecipient(e) for e in emails),
+        body="Bonjour,\n\nVeuillez trouver ci-joint notre courrier.",
+        mentions={"reasons": reasons},
+    )
+
+
+def pdf_text(store, document) -> str:
+    reader = PdfReader(BytesIO(store.blobs.read(document.sha256)))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def test_one_letter_per_recipient_then_attached_to_that_copy_alone(workspace):
+    cid, reference = deposits_consultation(workspace)
+    emails = deposit_emails(workspace, cid)[:2]
+    context = load_context(workspace, cid)
+    form = rejection_form(workspace, cid, emails)
+    letters = generate_letters(
+        workspace, context, form, dated=TODAY, platform_url="https://x", actor="marie.dupont"
+    )
+    assert [letter.email for letter in letters] == emails
+    first = pdf_text(workspace, letters[0].document)
+    assert reference in first and "Offre classée 3e sur le critère du prix." in first
+    assert letters[0].document.sha256 != letters[1].document.sha256  # each its own company
+
+    form = replace(form, letters=tuple((one.email, one.document.id) for one in letters))
+    saved = save_draft(workspace, form, actor="marie.dupont")
+    assert load_form(workspace, saved.draft_id).letters == form.letters  # kept in the draft
+    queued = queue_message(workspace, saved, actor="marie.dupont")
+    with workspace.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(recipient.c.email, recipient.c.token, attachment.c.document_id)
+            .join(attachment, attachment.c.recipient_id == recipient.c.id)
+            .where(recipient.c.message_id == queued.message_id)
+        ).all()
+    by_email = {row.email: row for row in rows}
+    assert {e: by_email[e].document_id for e in emails} == dict(form.letters)
+    view = find_view(workspace, by_email[emails[0]].token)
+    assert view is not None and [f.filename for f in view.files] == [letters[0].document.filename]
+
+
+def test_a_missing_mention_refuses_every_letter_naming_it(workspace):
+    cid, _ = deposits_consultation(workspace)
+    form = rejection_form(workspace, cid, deposit_emails(workspace, cid)[:2], reasons="")
+    with pytest.raises(LetterRefused, match="Motifs du rejet") as refused:
+        generate_letters(
+            workspace, load_context(workspace, cid), form, dated=TODAY, platform_url="x",
+            actor="marie.dupont",
+        )  # fmt: skip
+    assert refused.value.field == "reasons"
+    with pytest.raises(Refusal, match="pas de modèle de courrier"):
+        generate_letters(
+            workspace, load_context(workspace, cid), replace(form, type=MessageType.FREE),
+            dated=TODAY, platform_url="x", actor="marie.dupont",
+        )  # fmt: skip
+
+
+def test_letters_need_avec_ar_and_the_same_recipients(workspace):
+    cid, _ = deposits_consultation(workspace)
+    emails = deposit_emails(workspace, cid)[:2]
+    context = load_context(workspace, cid)
+    form = replace(rejection_form(workspace, cid, emails), letters=((emails[0], 1), (emails[1], 2)))
+    now = datetime.now(UTC)
+    assert not [e for e in check_form(form, context, now).errors if e.field == "attachments"]
+    simple = check_form(replace(form, send_mode=SendMode.SIMPLE), context, now)
+    assert any("avec accusé de réception" in e.message for e in simple.errors)
+    fewer = check_form(replace(form, recipients=form.recipients[:1]), context, now)
+    assert any("générez-les de nouveau" in e.message for e in fewer.errors)
+
+
+async def test_ctrl_g_in_the_form_generates_then_sends_them(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid, message_type=MessageType.REJECTION)
+        assert form.recipients, "the rejection is preset to the dépôts"
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert form.letters == () and "Motifs du rejet" in str(
+            form.query_one("#attachment-error").render()
+        )
+        assert form.focused is form.query_one("#input-reasons")
+        await type_into(pilot, form, "#input-reasons", "Offre moins bien classée sur le prix")
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert len(form.letters) == len(form.recipients)
+        listed = form.query_one("#attachment-list")
+        assert listed.option_count == len(form.recipients)
+        assert "seulement" in str(listed.get_option_at_index(0).prompt)
+        await send_form(pilot)
+        assert not isinstance(pilot.app.screen, MessageFormScreen)
+    with workspace.engine.connect() as connection:
+        personal = connection.execute(
+            sa.select(sa.func.count()).where(attachment.c.recipient_id.is_not(None))
+        ).scalar_one()
+    assert personal == len(form.recipients)
