@@ -9,7 +9,7 @@ in one transaction. Everything here is plain data: no Textual, no SMTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -520,25 +520,39 @@ def queue_message(
     A form already queued (a second press, another window on the same draft) is refused:
     a message is never queued twice.
     """
+    return queue_messages(store, (form,), actor=actor, now=now)[0]
+
+
+def queue_messages(
+    store: Store, forms: Sequence[FormInput], *, actor: str, now: datetime | None = None
+) -> tuple[QueuedMessage, ...]:
+    """Several messages of one consultation (a mail-merge), all queued or none: every form
+    is checked first, then one transaction writes them all."""
     now = now or datetime.now(UTC)
-    context = load_context(store, form.consultation_id)
-    check = check_form(form, context, now)
-    if check.errors:
-        raise FormRefused("\n".join(error.message for error in check.errors), check)
-    if check.blocks:
-        raise FormRefused("\n".join(verdict.message for verdict in check.blocks), check)
+    checks = []
+    for form in forms:
+        context = load_context(store, form.consultation_id)
+        check = check_form(form, context, now)
+        problems = [e.message for e in check.errors] or [v.message for v in check.blocks]
+        if problems:
+            whom = f"{form.recipients[0].email} : " if len(forms) > 1 and form.recipients else ""
+            raise FormRefused(whom + "\n".join(problems), check)
+        checks.append(check)
+    queued = []
     with store.engine.begin() as connection:
-        lock_consultation(connection, form.consultation_id)
-        message_id = _write(connection, form, MessageState.QUEUED, actor, now)
-        recipients = connection.execute(
-            sa.update(recipient)
-            .where(recipient.c.message_id == message_id)
-            .values(delivery_state=DeliveryState.QUEUED, updated_at=now)
-        ).rowcount
-        overrides = tuple(o for o in form.overrides if o.rule in check.overridden)
-        _audit(connection, form, message_id, actor, "message.queue",
-               f"{form.type.label}, {recipients} destinataire(s)", overrides)  # fmt: skip
-    return QueuedMessage(message_id, recipients, form.type)
+        for form, check in zip(forms, checks, strict=True):
+            lock_consultation(connection, form.consultation_id)
+            message_id = _write(connection, form, MessageState.QUEUED, actor, now)
+            recipients = connection.execute(
+                sa.update(recipient)
+                .where(recipient.c.message_id == message_id)
+                .values(delivery_state=DeliveryState.QUEUED, updated_at=now)
+            ).rowcount
+            overrides = tuple(o for o in form.overrides if o.rule in check.overridden)
+            _audit(connection, form, message_id, actor, "message.queue",
+                   f"{form.type.label}, {recipients} destinataire(s)", overrides)  # fmt: skip
+            queued.append(QueuedMessage(message_id, recipients, form.type))
+    return tuple(queued)
 
 
 def _write(

@@ -102,6 +102,7 @@ class ConsultationScreen(StoreWork, Screen[None]):
         Binding("i", "invitation", "Invitation", tooltip="Envoyer une invitation à concourir"),
         Binding("b", "focus_drafts", "Brouillons", tooltip="Brouillons de messages"),
         Binding("t", "tracking", "Suivi", tooltip="Suivi des messages"),
+        Binding("r", "merge", "Rejets", tooltip="Rejets en nombre (fichier d'analyse)"),
         Binding("f5", "refresh", "Actualiser", show=False),
     ]
 
@@ -196,6 +197,11 @@ class ConsultationScreen(StoreWork, Screen[None]):
                 + progress_text(outbox)
             )
         )
+
+    def action_merge(self) -> None:
+        from screens.merge import MergeScreen
+
+        self.app.push_screen(MergeScreen(self.consultation_id))
 
     def action_tracking(self) -> None:
         from screens.tracking import TrackingScreen

@@ -19,8 +19,8 @@ PROGRAM = "messagerie"
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, status, "
-        r"db, ou rien pour ouvrir l'application)",
+        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, export, "
+        r"verify, status, db, ou rien pour ouvrir l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
@@ -85,6 +85,13 @@ def build_parser() -> Parser:
     ar.add_argument(
         "--out", metavar="FICHIER.pdf", help="fichier à écrire (sinon AR-<référence>-<ID>.pdf ici)"
     )
+    export = commands.add_parser("export", help="écrire le lot de preuves (zip) d'une consultation")
+    export.add_argument("reference", metavar="REFERENCE", help="référence de la consultation")
+    export.add_argument("--out", required=True, metavar="FICHIER.zip", help="fichier à écrire")
+    verify = commands.add_parser(
+        "verify", help="vérifier un lot de preuves (code de sortie 1 s'il a été modifié)"
+    )
+    verify.add_argument("bundle", metavar="FICHIER.zip", help="lot de preuves à vérifier")
     commands.add_parser(
         "status", help="état de la file d'envoi (code de sortie 1 quand elle est bloquée)"
     )
@@ -320,6 +327,45 @@ def run_ar(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export(args: argparse.Namespace) -> int:
+    """Write the proof bundle of one consultation; one French line when it cannot."""
+    from pathlib import Path
+
+    from letters.bundle import export_bundle
+    from models.errors import Refusal
+
+    store = open_store_for(args)
+    try:
+        summary = export_bundle(store, args.reference, Path(args.out))
+    except Refusal as refusal:
+        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"Lot de preuves de « {args.reference} » écrit dans « {summary.path} » : "
+          f"{summary.files} fichiers dont {summary.ars} AR, {summary.size} octets.")  # fmt: skip
+    print(f"Empreinte SHA-256 du manifeste (à conserver à part) : {summary.manifest_sha256}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Check a proof bundle against its manifest: exit 1 when altered, 2 when unreadable."""
+    from pathlib import Path
+
+    from letters.bundle import BundleUnreadable, verify_bundle
+
+    try:
+        check = verify_bundle(Path(args.bundle))
+    except BundleUnreadable as problem:
+        print(f"{PROGRAM} : {problem}", file=sys.stderr)
+        return 2
+    if check.intact:
+        print(f"Lot de preuves intact : {check.checked} fichiers vérifiés.")
+        return 0
+    print("\n".join(check.problems))
+    return 1
+
+
 def run_db(args: argparse.Namespace) -> int:
     store = open_store_for(args, upgrade=True)
     print(f"Base à jour : {store.description}.")
@@ -337,6 +383,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "portal": run_portal,
     "status": run_status,
     "ar": run_ar,
+    "export": run_export,
+    "verify": run_verify,
 }
 
 

@@ -1,0 +1,213 @@
+""" "Rejets en nombre" (mail-merge): the analysis file of a consultation gives, in one action,
+a personalised rejection message and letter for every non-retained bidder of a lot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Input, ProgressBar, Select, Static
+
+from letters.merge import MergeLine, plan_rejections, queue_rejections
+from models.compose import ComposeContext, QueuedMessage, load_context
+from models.errors import Refusal
+from models.formatting import PARIS
+from models.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
+from screens.dialogs import TextDialog
+from screens.widgets import Footer, StoreWork
+
+
+def french_number(value: Decimal | None) -> str:
+    """ "18,5" (babel, fr_FR); "—" when the offer was not scored."""
+    from babel.numbers import format_decimal
+
+    return "—" if value is None else format_decimal(value, locale="fr_FR")
+
+
+def letter_preview(line: MergeLine) -> Text:
+    """What the letter says to this bidder, field by field."""
+    letter = line.letter
+    text = Text()
+    for label, value in (
+        ("Destinataire", f"{letter.company} <{line.recipient.email}>"),
+        ("Lot", ", ".join(letter.lots) or "—"),
+        ("Classement", f"{letter.rank_text} sur {letter.ranked_offers}" if letter.rank else "—"),
+        ("Note", french_number(letter.score)),
+        ("Motifs du rejet", letter.reasons),
+        ("Attributaire", letter.awardee or "—"),
+        ("Motifs du choix", letter.award_reasons or "—"),
+        ("Signature possible à partir du",
+         letter.signing_from.strftime("%d/%m/%Y") if letter.signing_from else "—"),
+    ):  # fmt: skip
+        text.append(f"{label} : ", style="bold")
+        text.append(f"{value}\n")
+    return text
+
+
+class MergeScreen(StoreWork, Screen[None]):
+    AUTO_FOCUS = "#path"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        Binding("f2", "preview", "Aperçu", tooltip="Aperçu du courrier de l'entreprise choisie"),
+        Binding(
+            "ctrl+e", "queue", "Tout envoyer", key_display="^e", priority=True,
+            tooltip="Mettre en file tous les courriers de rejet du lot",
+        ),
+    ]  # fmt: skip
+
+    def __init__(self, consultation_id: int) -> None:
+        super().__init__()
+        self.consultation_id = consultation_id
+        self.context: ComposeContext | None = None
+        self.lots: dict[str, tuple[AnalysisRow, ...]] = {}
+        self.lines: tuple[MergeLine, ...] = ()
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="merge"):
+            yield Static("Fichier d'analyse CSV (entreprise;lot;note;rang;motifs), puis Entrée :")
+            yield Input(placeholder="/chemin/analyse.csv", id="path", compact=True)
+            with Horizontal(id="merge-choices"):
+                yield Select([], prompt="Lot", id="lot", compact=True)
+                yield Select([], prompt="Entreprise retenue", id="retained", compact=True)
+            yield Static("", id="merge-problem")
+            table: DataTable[str] = DataTable(id="bids", cursor_type="row", zebra_stripes=True)
+            table.add_columns("Entreprise", "Adresse (dépôts)", "Rang", "Note", "Motifs du rejet")
+            yield table
+            yield ProgressBar(id="progress", show_eta=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = "Rejets en nombre"
+        self.query_one("#progress").display = False
+        self.store_task(lambda store: load_context(store, self.consultation_id), self.loaded)
+
+    def loaded(self, context: ComposeContext) -> None:
+        self.context = context
+        self.sub_title = f"{context.detail.reference} | Rejets en nombre"
+
+    # --- the file, the lot, the retained offer ----------------------------------------------
+
+    @on(Input.Submitted, "#path")
+    def read_file(self, event: Input.Submitted) -> None:
+        path = Path(event.value.strip()).expanduser()
+
+        def read(_store):  # type: ignore[no-untyped-def]
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                raise Refusal(f"Impossible de lire « {path} » : {error.strerror}.") from error
+            return rows_by_lot(read_analysis(data))
+
+        self.store_task(read, self.show_lots, self.problem)
+
+    def show_lots(self, lots: dict[str, tuple[AnalysisRow, ...]]) -> None:
+        self.lots = lots
+        self.problem(None)
+        select = self.query_one("#lot", Select)
+        select.set_options([(f"Lot {lot}" if lot else "Marché sans lot", lot) for lot in lots])
+        select.value = next(iter(lots))
+        select.focus()
+
+    @on(Select.Changed, "#lot")
+    def lot_chosen(self, event: Select.Changed) -> None:
+        rows = self.lots.get(event.value) if isinstance(event.value, str) else None
+        if not rows:
+            return
+        retained = self.query_one("#retained", Select)
+        retained.set_options([(row.company, row.company) for row in rows])
+        try:
+            retained.value = ranked_first(rows).company
+        except Refusal as refusal:
+            self.problem(refusal)
+
+    @on(Select.Changed, "#retained")
+    def retained_chosen(self) -> None:
+        self.plan()
+
+    def plan(self) -> None:
+        lot, retained = self.query_one("#lot", Select), self.query_one("#retained", Select)
+        if self.context is None or lot.is_blank() or retained.is_blank():
+            return
+        try:
+            self.lines = plan_rejections(
+                self.context,
+                self.lots[str(lot.value)],
+                str(retained.value),
+                dated=datetime.now(PARIS).date(),
+            )
+        except Refusal as refusal:
+            self.lines = ()
+            self.problem(refusal)
+        else:
+            self.problem(None)
+        table = self.query_one("#bids", DataTable)
+        table.clear()
+        for line in self.lines:
+            table.add_row(
+                line.letter.company,
+                line.recipient.email,
+                line.letter.rank_text or "—",
+                french_number(line.letter.score),
+                " ".join(line.letter.reasons.split())[:60],
+            )
+
+    def problem(self, refusal: Refusal | None) -> None:
+        shown = self.query_one("#merge-problem", Static)
+        shown.update(Text(str(refusal), style="bold red") if refusal else "")
+
+    # --- preview and queue ------------------------------------------------------------------
+
+    def action_preview(self) -> None:
+        table = self.query_one("#bids", DataTable)
+        if not self.lines:
+            return
+        line = self.lines[min(table.cursor_row, len(self.lines) - 1)]
+        self.app.push_screen(TextDialog(f"Courrier de rejet — {line.letter.company}",
+                                        letter_preview(line)))  # fmt: skip
+
+    def action_queue(self) -> None:
+        if self.busy or self.context is None or not self.lines:
+            if not self.lines:
+                self.notify("Chargez d'abord le fichier d'analyse.", title="Rejets en nombre")
+            return
+        self.busy = True
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = True
+        bar.update(total=len(self.lines), progress=0)
+        context, lines = self.context, self.lines
+        actor = self.app.actor  # type: ignore[attr-defined]
+        templates_dir = self.app.settings().templates_dir  # type: ignore[attr-defined]
+
+        def advance(done: int, _total: int) -> None:
+            self.app.call_from_thread(bar.update, progress=done)
+
+        self.store_task(
+            lambda store: queue_rejections(
+                store, context, lines, actor=actor, progress=advance, templates_dir=templates_dir
+            ),
+            self.queued,
+            self.failed,
+            group="queue",
+        )
+
+    def queued(self, queued: tuple[QueuedMessage, ...]) -> None:
+        self.app.wake_outbox()  # type: ignore[attr-defined]
+        self.app.notify(
+            f"{len(queued)} courrier(s) de rejet mis en file d'envoi, chacun avec son courrier.",
+            title="Rejets en nombre",
+        )
+        self.app.pop_screen()
+
+    def failed(self, refusal: Refusal) -> None:
+        self.busy = False
+        self.query_one("#progress").display = False
+        self.problem(refusal)

@@ -1,0 +1,289 @@
+"""The proof bundle of a consultation: exported from real stores (the demo, and a message sent
+through aiosmtpd, opened and answered with a file on SQLite and PostgreSQL), checked back
+with `verify_bundle`, tampered with, and the `messagerie export` / `verify` commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import pypdf
+import pytest
+import sqlalchemy as sa
+
+from letters.bundle import MANIFEST, BundleUnreadable, export_bundle, verify_bundle
+from models.blobs import BlobCorrupted
+from models.dce import DceChanges, NewFile, current_dce, save_dce_changes
+from models.documents import NewDocument, insert_documents, put_bytes
+from models.enums import AntivirusVerdict, DocumentOrigin, MessageState, ReplyChannel, SendMode
+from models.errors import Refusal
+from models.inbound import find_recipient, record_reply
+from models.portal import record_opening
+from models.store import open_store
+from models.tables import Attachment, Consultation, Message, Recipient, table_of
+from tests.test_cli import messagerie
+from tests.test_dce import DCE_ZIP
+from tests.test_portal import A, B, row_of, sent_message
+
+DEMO_REFERENCE = "2025VINS"  # the guide's example: ARs, an unopened letter, a reply, overrides
+CLIENT_ADDRESS, USER_AGENT = "203.0.113.7", "Mozilla/5.0 Test"
+QUOTE = b"%PDF-1.4 devis sign\xc3\xa9"
+LETTER = b"%PDF-1.4 courrier pour B"
+
+
+def members(bundle: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(bundle) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def manifest_paths(bundle: Path) -> list[str]:
+    return [file["path"] for file in json.loads(members(bundle)[MANIFEST])["files"]]
+
+
+def pdf_text(pdf: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def rewritten(
+    bundle: Path,
+    out: Path,
+    *,
+    changed: dict[str, bytes] | None = None,
+    removed: tuple[str, ...] = (),
+    added: dict[str, bytes] | None = None,
+) -> Path:
+    """A copy of the zip with some members' bytes replaced, some left out, some added."""
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.filename not in removed:
+                target.writestr(info, (changed or {}).get(info.filename, source.read(info)))
+        for name, data in (added or {}).items():
+            target.writestr(name, data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_bundle(live_demo_url, tmp_path_factory) -> Path:
+    """The demo consultation's bundle, exported once (the export only reads the store)."""
+    folder = tmp_path_factory.mktemp("bundle")
+    store = open_store(live_demo_url, documents_dir=folder / "documents")
+    try:
+        return export_bundle(store, DEMO_REFERENCE, folder / "preuves.zip").path
+    finally:
+        store.close()
+
+
+# --- On a message sent, opened and answered (SQLite and PostgreSQL) ---------------------------
+
+
+async def answered(store) -> tuple[int, int]:
+    """test_portal's complement request to A and B, with an attachment; B's copy also carries
+    a letter of its own whose name differs from it only by case. A opens it (L) and replies
+    with a file (R); B never opens it. Two DCE versions, the second a zip. Returns the ids of
+    A and B."""
+    tokens = await sent_message(store)
+    a, b = row_of(store, A), row_of(store, B)
+    letter = NewDocument(
+        stored=put_bytes(store.blobs, LETTER, "courrier.pdf"),
+        filename="ATTESTATION-MODÈLE.pdf",
+        origin=DocumentOrigin.LETTER,
+        consultation_id=None,
+        actor="marie.dupont",
+    )
+    with store.engine.begin() as connection:
+        (document,) = insert_documents(connection, [letter])
+        connection.execute(
+            sa.insert(table_of(Attachment)).values(
+                message_id=b.message_id, document_id=document.id, recipient_id=b.id
+            )
+        )
+    record_opening(
+        store,
+        a.id,
+        client_address=CLIENT_ADDRESS,
+        user_agent=USER_AGENT,
+        at=a.sent_at + timedelta(minutes=5),
+    )
+    record_reply(
+        store,
+        find_recipient(store, token=tokens[A]),
+        body="Voici notre devis signé.",
+        files=[("devis.pdf", put_bytes(store.blobs, QUOTE, "devis.pdf"), AntivirusVerdict.CLEAN)],
+        channel=ReplyChannel.WEB,
+        at=a.sent_at + timedelta(minutes=9),
+    )
+    with store.engine.connect() as connection:
+        consultation_id = connection.execute(
+            sa.select(table_of(Message).c.consultation_id).where(
+                table_of(Message).c.id == a.message_id
+            )
+        ).scalar_one()
+    first = DceChanges.starting_from(None).add(NewFile("RC.pdf", b"%PDF-1.4 reglement"))
+    save_dce_changes(store, store.blobs, consultation_id, first, actor="marie.dupont")
+    whole = DceChanges.starting_from(current_dce(store, consultation_id)).replace_all(DCE_ZIP)
+    save_dce_changes(store, store.blobs, consultation_id, whole, actor="marie.dupont")
+    return a.id, b.id
+
+
+async def test_a_bundle_holds_the_whole_consultation_and_verifies(store, tmp_path):
+    a, b = await answered(store)
+    bundle = export_bundle(store, "2026WEB", tmp_path / "preuves.zip")
+
+    check = verify_bundle(bundle.path)
+    assert check.intact, check.problems
+    content = members(bundle.path)
+    assert sorted(manifest_paths(bundle.path)) == sorted(set(content) - {MANIFEST})
+    assert check.checked == bundle.files == len(content) - 1
+    assert not (tmp_path / "preuves.zip.partiel").exists()
+
+    message = json.loads(content[next(name for name in content if name.endswith("message.json"))])
+    folder = f"messages/{message['id']}"
+    assert content[f"{folder}/attachments/attestation-modèle.pdf"] == b"%PDF-1.4 modele"
+    assert content[f"{folder}/attachments/ATTESTATION-MODÈLE (2).pdf"] == LETTER
+    assert [file["recipient_id"] for file in message["attachments"]] == [None, b]
+    with zipfile.ZipFile(bundle.path) as archive:  # the UTF-8 flag: unzip shows "modèle"
+        assert archive.getinfo(f"{folder}/attachments/attestation-modèle.pdf").flag_bits & 0x800
+    (reply,) = message["replies"]
+    assert reply["body"] == "Voici notre devis signé."
+    assert reply["files"][0]["path"] == f"{folder}/replies/{reply['id']}/devis.pdf"
+    assert content[reply["files"][0]["path"]] == QUOTE
+    opening = next(
+        event
+        for recipient in message["recipients"]
+        if recipient["id"] == a
+        for event in recipient["events"]
+        if event["kind"] == "read"
+    )
+    assert (opening["client_address"], opening["user_agent"]) == (CLIENT_ADDRESS, USER_AGENT)
+    assert opening["at"].endswith("+00:00") and message["queued_at"].endswith("+00:00")
+
+    # A opened it: an AR naming the consultation; B did not: no AR at all.
+    assert "2026WEB" in pdf_text(content[f"{folder}/ar/AR-{a}.pdf"])
+    assert f"{folder}/ar/AR-{b}.pdf" not in content
+    assert bundle.ars == 1
+
+    history = json.loads(content["dce/history.json"])
+    assert [version["number"] for version in history] == [1, 2]
+    assert content["dce/v1/RC.pdf"] == b"%PDF-1.4 reglement"
+    (zip_piece,) = history[1]["pieces"]
+    assert content[zip_piece["file"]] == DCE_ZIP.data and zip_piece["children"]
+    assert len(json.loads(content["registers.json"])["deposit"]) == 1
+    actions = [entry["action"] for entry in json.loads(content["audit.json"])]
+    assert actions.count("dce.version") == 2 and "message.queue" in actions
+
+    # A failure half-way (a stored file gone) leaves neither the bundle nor its partial file.
+    store.blobs.path(reply["files"][0]["sha256"]).unlink()
+    with pytest.raises(BlobCorrupted):
+        export_bundle(store, "2026WEB", tmp_path / "second.zip")
+    assert list(tmp_path.glob("second.zip*")) == []
+
+
+def test_an_unknown_reference_is_refused_by_name(store, tmp_path):
+    with pytest.raises(Refusal, match="Aucune consultation n'a la référence « INCONNUE »"):
+        export_bundle(store, "INCONNUE", tmp_path / "preuves.zip")
+    assert list(tmp_path.glob("preuves.zip*")) == []
+
+
+# --- On the demo -------------------------------------------------------------------------------
+
+
+def test_the_demo_bundle_has_an_ar_for_every_opening_and_none_other(demo_bundle, live_demo_url):
+    assert verify_bundle(demo_bundle).intact
+    content = members(demo_bundle)
+    assert set(manifest_paths(demo_bundle)) == set(content) - {MANIFEST}
+    store = open_store(live_demo_url)
+    message, recipient = table_of(Message), table_of(Recipient)
+    with store.engine.connect() as connection:
+        opened = connection.execute(
+            sa.select(message.c.id, recipient.c.id)
+            .join(recipient, recipient.c.message_id == message.c.id)
+            .join(table_of(Consultation))
+            .where(
+                table_of(Consultation).c.reference == DEMO_REFERENCE,
+                message.c.state != MessageState.DRAFT,
+                message.c.send_mode == SendMode.WITH_AR,
+                recipient.c.read_at.is_not(None),
+            )
+        ).all()
+    store.close()
+    ars = {name for name in content if "/ar/" in name}
+    assert ars == {f"messages/{m}/ar/AR-{r}.pdf" for m, r in opened} and ars
+    first = content[min(ars)]
+    assert DEMO_REFERENCE in pdf_text(first)
+    replies = [
+        reply
+        for name in content
+        if name.endswith("message.json")
+        for reply in json.loads(content[name])["replies"]
+    ]
+    assert replies, "the demo consultation should have a reply"
+
+
+def test_an_altered_file_is_named(demo_bundle, tmp_path):
+    name = "consultation.json"
+    original = members(demo_bundle)[name]
+    forged = original.replace(b'"status": "decision"', b'"status": "drafting"')
+    assert forged != original
+    check = verify_bundle(rewritten(demo_bundle, tmp_path / "forged.zip", changed={name: forged}))
+    (problem,) = check.problems
+    assert problem.startswith(f"« {name} » : fichier altéré")
+
+
+def test_a_removed_file_and_an_added_file_are_named(demo_bundle, tmp_path):
+    ar = next(name for name in members(demo_bundle) if "/ar/" in name)
+    check = verify_bundle(
+        rewritten(
+            demo_bundle,
+            tmp_path / "changed.zip",
+            removed=(ar,),
+            added={"messages/0/faux.pdf": b"%PDF-1.4"},
+        )
+    )
+    assert check.problems == (
+        f"« {ar} » : fichier manquant (listé dans le manifeste).",
+        "« messages/0/faux.pdf » : fichier absent du manifeste (ajouté au lot).",
+    )
+
+
+def test_a_bundle_without_manifest_or_not_a_zip(demo_bundle, tmp_path):
+    check = verify_bundle(rewritten(demo_bundle, tmp_path / "nu.zip", removed=(MANIFEST,)))
+    assert not check.intact and check.problems[0].startswith(f"« {MANIFEST} » : manquant")
+    (tmp_path / "texte.zip").write_text("pas un zip")
+    with pytest.raises(BundleUnreadable, match=r"texte\.zip » illisible"):
+        verify_bundle(tmp_path / "texte.zip")
+
+
+def test_the_export_and_verify_commands(live_demo_url, tmp_path):
+    env = {"MESSAGERIE_DB": live_demo_url, "MESSAGERIE_DATA_DIR": str(tmp_path)}
+    out = tmp_path / "preuves.zip"
+    exported = messagerie("export", DEMO_REFERENCE, "--out", str(out), env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert f"Lot de preuves de « {DEMO_REFERENCE} » écrit dans « {out} »" in exported.stdout
+
+    verified = messagerie("verify", str(out))
+    count = len(manifest_paths(out))
+    assert (verified.returncode, verified.stdout.strip()) == (
+        0,
+        f"Lot de preuves intact : {count} fichiers vérifiés.",
+    )
+
+    forged = rewritten(out, tmp_path / "forged.zip", changed={"audit.json": b"[]\n"})
+    altered = messagerie("verify", str(forged))
+    assert altered.returncode == 1
+    assert altered.stdout.strip().splitlines()[0].startswith("« audit.json » : fichier altéré")
+
+    (tmp_path / "texte.zip").write_text("pas un zip")
+    unreadable = messagerie("verify", str(tmp_path / "texte.zip"))
+    assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr
+    assert "illisible" in unreadable.stderr
+
+    unknown = messagerie("export", "INCONNUE", "--out", str(tmp_path / "x.zip"), env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == (
+        "messagerie : Aucune consultation n'a la référence « INCONNUE »."
+    )
+    assert not (tmp_path / "x.zip").exists()

@@ -1,0 +1,154 @@
+""" "Rejets en nombre": one analysis file gives a personalised rejection message and letter
+for every non-retained bidder, all queued together — or, for a bad row, none."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from textual.widgets import DataTable, Input
+
+from letters.merge import plan_rejections
+from models.compose import load_context
+from models.enums import MessageState, MessageType, RegisterKind
+from models.merge import read_analysis, rows_by_lot
+from models.tables import Attachment, Message, Recipient, table_of
+from screens.consultation import ConsultationScreen
+from screens.dialogs import TextDialog
+from screens.merge import MergeScreen
+from tests.pilot import quiet_cursor, settle
+from tests.test_message_form import deposits_consultation
+
+message, recipient, attachment = table_of(Message), table_of(Recipient), table_of(Attachment)
+
+
+def analysis(store, cid, *, unknown: bool = False) -> str:
+    """entreprise;lot;note;rang;motifs for the consultation's dépôts, the first retained."""
+    companies = sorted(
+        {a.company_name for a in load_context(store, cid).addresses
+         if RegisterKind.DEPOSIT in a.kinds}
+    )[:4]  # fmt: skip
+    lines = ["entreprise;lot;note;rang;motifs"]
+    for rank, company in enumerate(companies, start=1):
+        why = "Meilleur rapport qualité-prix" if rank == 1 else f"Prix plus élevé ({rank}e)"
+        lines.append(f"{company};;{20 - rank},5;{rank};{why}")
+    if unknown:
+        lines.append("Entreprise Fantôme;;9,0;9;Hors délai")
+    return "\n".join(lines) + "\n"
+
+
+def rejections(store, cid) -> list:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(message.c.id, recipient.c.email, attachment.c.document_id)
+            .join(recipient, recipient.c.message_id == message.c.id)
+            .outerjoin(attachment, attachment.c.recipient_id == recipient.c.id)
+            .where(
+                message.c.consultation_id == cid,
+                message.c.type == MessageType.REJECTION,
+                message.c.state == MessageState.QUEUED,
+                message.c.mentions["reasons"].as_string().like("Prix plus élevé%"),
+            )
+        ).all()
+
+
+def test_plan_finds_each_bidder_in_the_deposits(workspace):
+    cid, _ = deposits_consultation(workspace)
+    rows = rows_by_lot(read_analysis(analysis(workspace, cid)))[""]
+    context = load_context(workspace, cid)
+    lines = plan_rejections(context, rows, rows[0].company, dated=date(2026, 11, 27))
+    assert [line.letter.company for line in lines] == [row.company for row in rows[1:]]
+    assert all(line.letter.awardee == rows[0].company for line in lines)
+    assert len({line.recipient.email for line in lines}) == len(lines)
+
+
+async def run_merge(pilot, cid, path) -> MergeScreen:
+    await settle(pilot)
+    pilot.app.push_screen(ConsultationScreen(cid))
+    await settle(pilot)
+    await pilot.press("r")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, MergeScreen)
+    screen.query_one("#path", Input).value = str(path)
+    await pilot.press("enter")
+    for _ in range(4):
+        await settle(pilot)
+    return screen
+
+
+async def test_one_action_queues_a_letter_per_rejected_bidder(workspace, workspace_app, tmp_path):
+    cid, _ = deposits_consultation(workspace)
+    path = tmp_path / "analyse.csv"
+    path.write_text(analysis(workspace, cid), encoding="utf-8")
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        screen = await run_merge(pilot, cid, path)
+        bidders = screen.query_one("#bids", DataTable).row_count
+        assert bidders == len(screen.lines) >= 1
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, TextDialog)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        for _ in range(100):  # weasyprint renders in a worker
+            await settle(pilot)
+            if not isinstance(pilot.app.screen, MergeScreen):
+                break
+        assert not isinstance(pilot.app.screen, MergeScreen), str(
+            screen.query_one("#merge-problem").render()
+        )
+    queued = rejections(workspace, cid)
+    assert len(queued) == bidders  # one message each, each with its own letter
+    assert len({row.id for row in queued}) == bidders
+    assert all(row.document_id for row in queued)
+    assert len({row.document_id for row in queued}) == bidders
+
+
+async def test_a_bidder_missing_from_the_deposits_stops_everything(
+    workspace, workspace_app, tmp_path
+):
+    cid, _ = deposits_consultation(workspace)
+    path = tmp_path / "analyse.csv"
+    path.write_text(analysis(workspace, cid, unknown=True), encoding="utf-8")
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        screen = await run_merge(pilot, cid, path)
+        problem = str(screen.query_one("#merge-problem").render())
+        assert "« Entreprise Fantôme » n'est pas dans le registre des dépôts" in problem
+        assert "Ligne " in problem
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, MergeScreen)
+    assert rejections(workspace, cid) == []
+
+
+@pytest.fixture
+def fixed_demo(demo_url, tmp_path):
+    """A copy of the demo built for a fixed day: the same screen every day."""
+    import shutil
+
+    from models.store import open_store
+
+    copy = tmp_path / "demo.sqlite3"
+    shutil.copyfile(demo_url.removeprefix("sqlite:///"), copy)
+    store = open_store(f"sqlite:///{copy}", documents_dir=tmp_path / "documents")
+    yield store
+    store.close()
+
+
+def test_merge_screen_snapshot(snap_compare, fixed_demo, tmp_path):
+    from tui.app import MessagerieApp
+
+    cid, _ = deposits_consultation(fixed_demo)
+    path = tmp_path / "analyse.csv"
+    path.write_text(analysis(fixed_demo, cid), encoding="utf-8")
+    app = MessagerieApp(open_store=lambda: fixed_demo, actor="marie.dupont")
+
+    async def run_before(pilot):
+        screen = await run_merge(pilot, cid, path)
+        screen.query_one("#path", Input).value = "analyse.csv"  # the temporary folder varies
+        quiet_cursor(pilot)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
