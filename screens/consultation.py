@@ -103,6 +103,7 @@ class ConsultationScreen(StoreWork, Screen[None]):
         Binding("b", "focus_drafts", "Brouillons", tooltip="Brouillons de messages"),
         Binding("t", "tracking", "Suivi", tooltip="Suivi des messages"),
         Binding("r", "merge", "Rejets", tooltip="Rejets en nombre (fichier d'analyse)"),
+        Binding("x", "export_bundle", "Preuves", tooltip="Exporter le lot de preuves (zip)"),
         Binding("f5", "refresh", "Actualiser", show=False),
     ]
 
@@ -196,6 +197,42 @@ class ConsultationScreen(StoreWork, Screen[None]):
                 + " | Documents de la consultation (d)\n"
                 + progress_text(outbox)
             )
+        )
+
+    def action_export_bundle(self) -> None:
+        """Everything that proves what was sent, in one zip with its manifest of SHA-256."""
+        if self.detail is None:
+            return
+        from pathlib import Path
+
+        from letters.bundle import export_bundle
+        from screens.dialogs import InputDialog, ask_until_valid, writable_path
+
+        reference = self.detail.reference
+
+        def write(answer: str) -> str | None:
+            path, problem = writable_path(answer)
+            if path is not None:
+                self.notify("Export en cours (les AR sont dessinés un à un)…", title="Preuves")
+                self.store_task(
+                    lambda store: export_bundle(store, reference, path),
+                    lambda done: self.notify(
+                        f"{done.files} fichiers dont {done.ars} AR dans « {done.path} ». "
+                        f"Empreinte du manifeste, à conserver à part : {done.manifest_sha256}",
+                        title="Lot de preuves",
+                        timeout=30,
+                    ),
+                    group="bundle",
+                )
+            return problem
+
+        ask_until_valid(
+            self,
+            lambda value, problem: InputDialog(
+                "Lot de preuves", "Enregistrer le lot de preuves (zip) sous :", value, problem
+            ),
+            write,
+            str(Path.cwd() / f"preuves-{reference}.zip"),
         )
 
     def action_merge(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -94,6 +95,18 @@ def ask_until_valid(
             screen.app.push_screen(dialog(answer, problem), answered)
 
     screen.app.push_screen(dialog(value, None), answered)
+
+
+def writable_path(answer: str) -> tuple[Path | None, str | None]:
+    """(path, None) when a file can be written there, else (None, what to fix)."""
+    path = Path(answer.strip()).expanduser()
+    if not answer.strip():
+        return None, "Indiquez un chemin de fichier."
+    if path.is_dir():
+        return None, f"« {path} » est un dossier : ajoutez un nom de fichier."
+    if not path.parent.is_dir():
+        return None, f"Le dossier « {path.parent} » n'existe pas."
+    return path, None
 
 
 def leave_screen(screen: Screen, *, unsaved: bool, title: str, question: str) -> None:

@@ -37,7 +37,7 @@ from models.tracking import (
     tracking_count,
     tracking_page,
 )
-from screens.dialogs import InputDialog, ask_until_valid
+from screens.dialogs import InputDialog, ask_until_valid, writable_path
 from screens.widgets import Footer, StoreWork
 
 POLL_SECONDS = 1.0  # rows follow events within two seconds
@@ -657,18 +657,6 @@ class TrackingScreen(StoreWork, Screen[None]):
     def show_link(self, link: str) -> None:
         self.notify(link, title="Page du destinataire (démonstration)", timeout=30)
         self.run_worker(lambda: _open_in_browser(link), thread=True, group="browser")
-
-
-def writable_path(answer: str) -> tuple[Path | None, str | None]:
-    """(path, None) when a file can be written there, else (None, what to fix)."""
-    path = Path(answer.strip()).expanduser()
-    if not answer.strip():
-        return None, "Indiquez un chemin de fichier."
-    if path.is_dir():
-        return None, f"« {path} » est un dossier : ajoutez un nom de fichier."
-    if not path.parent.is_dir():
-        return None, f"Le dossier « {path.parent} » n'existe pas."
-    return path, None
 
 
 def _open_in_browser(link: str) -> None:

@@ -20,8 +20,9 @@ apt_install() {
 # libharfbuzz-subset0, see shared/STACK-NOTES.md). Fonts ship with the package.
 PDF_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1"
 
-# The real browser the recipients' web page is tested in (Playwright drives /usr/bin/chromium).
-BROWSER_PACKAGES="chromium"
+# The real browser the recipients' web page is tested in (Playwright drives /usr/bin/chromium),
+# and the real terminal the TUI is tested in (tmux).
+BROWSER_PACKAGES="chromium tmux"
 
 ensure_system_packages() {
     local missing=()

@@ -287,3 +287,35 @@ def test_the_export_and_verify_commands(live_demo_url, tmp_path):
         "messagerie : Aucune consultation n'a la référence « INCONNUE »."
     )
     assert not (tmp_path / "x.zip").exists()
+
+
+async def test_the_consultation_screen_exports_its_bundle(workspace, workspace_app, tmp_path):
+    """x on the consultation, a path confirmed: the bundle is written and verifies."""
+    from textual.widgets import Input
+
+    from screens.consultation import ConsultationScreen
+    from tests.pilot import settle
+
+    with workspace.engine.connect() as connection:
+        cid = connection.execute(
+            sa.select(table_of(Consultation).c.id).where(
+                table_of(Consultation).c.reference == "2025VINS"
+            )
+        ).scalar_one()
+    target = tmp_path / "preuves.zip"
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        pilot.app.push_screen(ConsultationScreen(cid))
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        pilot.app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        for _ in range(300):  # the AR are drawn one by one in a worker
+            await pilot.pause(0.1)
+            if target.exists():
+                break
+        await settle(pilot)
+    check = verify_bundle(target)
+    assert check.intact and check.checked > 1
+    assert any(name.startswith("messages/") for name in manifest_paths(target))

@@ -20,7 +20,7 @@ _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
         r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, export, "
-        r"verify, status, db, ou rien pour ouvrir l'application)",
+        r"verify, status, serve, db, ou rien pour ouvrir l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
@@ -95,6 +95,11 @@ def build_parser() -> Parser:
     commands.add_parser(
         "status", help="état de la file d'envoi (code de sortie 1 quand elle est bloquée)"
     )
+    serve = commands.add_parser(
+        "serve", help="l'application dans un navigateur, pour les démonstrations (textual-serve)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port d'écoute (8000)")
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")
@@ -183,6 +188,27 @@ def stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """The TUI in a browser (textual-serve): each visitor gets their own TUI process on the
+    same store. No authentication: 127.0.0.1 unless the host is chosen deliberately."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    command = [sys.executable, "-m", "tui.cli"]
+    for flag, value in (("--db", args.db), ("--data-dir", args.data_dir)):
+        if value:
+            command += [flag, value]
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"{PROGRAM} : attention, {args.host} expose l'application sans authentification.",
+              file=sys.stderr)  # fmt: skip
+    server = Server(
+        shlex.join(command), host=args.host, port=args.port, title="Messagerie sécurisée"
+    )
+    server.serve()
+    return 0
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -382,6 +408,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "inbound": run_inbound,
     "portal": run_portal,
     "status": run_status,
+    "serve": run_serve,
     "ar": run_ar,
     "export": run_export,
     "verify": run_verify,
