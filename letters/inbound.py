@@ -33,7 +33,7 @@ from models.inbound import (
 )
 from models.store import Store
 
-LOGGER = logging.getLogger(__name__)
+LOGGER = logging.getLogger("messagerie.inbound")
 ADDRESS = re.compile(r"^(?P<kind>reply|bounce)\+(?P<token>[A-Za-z0-9_-]{16,64})@", re.IGNORECASE)
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
 

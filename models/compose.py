@@ -150,6 +150,7 @@ class FormInput:
     letters: tuple[tuple[str, int], ...] = ()
     overrides: tuple[Override, ...] = ()
     draft_id: int | None = None
+    revision: int = 0  # of the draft as this form last read or saved it
 
     def mention(self, key: str) -> str:
         return self.mentions.get(key, "").strip()
@@ -504,12 +505,14 @@ class QueuedMessage:
 
 
 def save_draft(store: Store, form: FormInput, *, actor: str) -> FormInput:
-    """Store the form as a draft (created or replaced) and return it with its `draft_id`."""
+    """Store the form as a draft (created or replaced) and return it with its `draft_id` and
+    new `revision`."""
     with store.engine.begin() as connection:
         message_id = _write(connection, form, MessageState.DRAFT, actor, datetime.now(UTC))
         _audit(connection, form, message_id, actor, "draft.save", "brouillon enregistré",
                form.overrides)  # fmt: skip
-    return replace(form, draft_id=message_id)
+    revision = form.revision + 1 if form.draft_id is not None else 0
+    return replace(form, draft_id=message_id, revision=revision)
 
 
 def queue_message(
@@ -582,14 +585,15 @@ def _write(
         message_id = form.draft_id
         updated = connection.execute(
             sa.update(message)
-            .where(message.c.id == message_id, message.c.state == MessageState.DRAFT)
-            .values(**values)
+            .where(
+                message.c.id == message_id,
+                message.c.state == MessageState.DRAFT,
+                message.c.revision == form.revision,  # nobody saved it since we read it
+            )
+            .values(**values, revision=form.revision + 1)
         ).rowcount
         if not updated:
-            raise FormRefused(
-                "Ce message a déjà été envoyé (ou son brouillon supprimé) : il n'est pas "
-                "renvoyé. Consultez le suivi des messages."
-            )
+            raise _stale_draft(connection, message_id)
         for table in (message_lot, attachment, recipient):
             connection.execute(sa.delete(table).where(table.c.message_id == message_id))
     lot_ids = (
@@ -657,6 +661,23 @@ def _check_letters(
             "Les destinataires ont changé depuis la génération des courriers : générez-les de "
             "nouveau (Ctrl+G).",
         )
+
+
+def _stale_draft(connection: Connection, message_id: int) -> FormRefused:
+    """Why a draft could not be written: sent meanwhile, or saved by someone else."""
+    found = connection.execute(
+        sa.select(message.c.state).where(message.c.id == message_id)
+    ).scalar_one_or_none()
+    if found == MessageState.DRAFT:
+        return FormRefused(
+            "Ce brouillon a été modifié entre-temps depuis un autre poste : rien n'a été "
+            "écrasé. Votre saisie reste à l'écran ; rouvrez le brouillon pour voir l'autre "
+            "version, puis reportez-y vos changements."
+        )
+    return FormRefused(
+        "Ce message a déjà été envoyé (ou son brouillon supprimé) : il n'est pas renvoyé. "
+        "Consultez le suivi des messages."
+    )
 
 
 def _deadline_or_none(text: str) -> datetime | None:
@@ -759,6 +780,7 @@ def load_form(store: Store, message_id: int) -> FormInput:
         letters=letters,
         overrides=overrides,
         draft_id=message_id,
+        revision=row.revision,
     )
 
 

@@ -254,6 +254,8 @@ class Message(SQLModel, table=True):
     mentions: dict[str, str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     # Subject and body folded without case or accents, for the tracking table's text filter.
     search_text: str = Field(sa_column=text_column())
+    # A draft's version: a save from a form opened on an older one is refused, not merged.
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class MessageLot(SQLModel, table=True):

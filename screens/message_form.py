@@ -132,6 +132,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         super().__init__()
         self.consultation_id = consultation_id
         self.draft_id = draft_id
+        self.revision = 0
         self.start_type = message_type
         self.start_subject = subject
         self.start_reply = reply_allowed
@@ -267,7 +268,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
     def fill(self, form: FormInput) -> None:
         """Put `form` in the widgets; it becomes the reference for "touched" fields."""
         self.applied = form
-        self.draft_id = form.draft_id
+        self.draft_id, self.revision = form.draft_id, form.revision
         self.recipients = unique_recipients(form.recipients)
         self.overrides = form.overrides
         with self.prevent(Select.Changed):
@@ -319,6 +320,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
             letters=tuple((email, document.id) for email, document in self.letters),
             overrides=self.overrides,
             draft_id=self.draft_id,
+            revision=self.revision,
         )
 
     def touched(self, form: FormInput) -> frozenset[str]:
@@ -654,7 +656,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
 
     def draft_saved(self, form: FormInput) -> None:
         self.busy = False
-        self.draft_id = form.draft_id
+        self.draft_id, self.revision = form.draft_id, form.revision
         self.saved = self.form()
         self.notify("Brouillon enregistré.", title="Messagerie sécurisée")
 

@@ -200,6 +200,20 @@ def test_draft_saved_resumed_then_queued_only_once(store, cid):
         assert connection.execute(sa.select(sa.func.count()).select_from(message)).scalar() == 1
 
 
+def test_two_buyers_on_one_draft_never_overwrite_each_other(store, cid):
+    form = filled(store, cid, MessageType.CANCELLATION, mentions={"reasons": "Besoin disparu"})
+    draft_id = save_draft(store, form, actor="marie.dupont").draft_id
+    mine, theirs = load_form(store, draft_id), load_form(store, draft_id)
+    saved = save_draft(store, replace(mine, subject="Annulation (Marie)"), actor="marie.dupont")
+    with pytest.raises(FormRefused, match="modifié entre-temps depuis un autre poste"):
+        save_draft(store, replace(theirs, subject="Annulation (Paul)"), actor="paul.martin")
+    with pytest.raises(FormRefused, match="modifié entre-temps"):
+        queue_message(store, replace(theirs, subject="Annulation (Paul)"), actor="p.m", now=NOW)
+    assert load_form(store, draft_id).subject == "Annulation (Marie)"
+    again = save_draft(store, replace(saved, body=saved.body + "\nPS"), actor="marie.dupont")
+    assert again.revision == load_form(store, draft_id).revision  # her own saves go on
+
+
 def test_notification_waits_for_the_standstill_of_the_same_lot(store, cid):
     with store.engine.begin() as connection:
         connection.execute(

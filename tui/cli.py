@@ -11,6 +11,8 @@ from datetime import date
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    import logging
+
     from models.store import Store
     from tui.settings import Settings
 
@@ -179,6 +181,32 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def service_logging() -> logging.Logger:
+    """Services log one line per event on stderr, as key=value pairs a log collector parses
+    (journald keeps them as they are); the human summary stays on stdout."""
+    import logging
+
+    class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+        """Whatever sys.stderr is when a line is written (a caller may swap it)."""
+
+        @property  # type: ignore[override]
+        def stream(self):  # type: ignore[no-untyped-def]
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    logging.basicConfig(
+        level=logging.WARNING,  # the libraries' warnings; our own events below
+        format='time=%(asctime)s level=%(levelname)s logger=%(name)s message="%(message)s"',
+        handlers=[CurrentStderr()],
+        force=True,
+    )
+    logging.getLogger("messagerie").setLevel(logging.INFO)
+    return logging.getLogger("messagerie.service")
+
+
 def stop_on_sigterm() -> None:
     """A service ends on SIGTERM (systemd stop) as on Ctrl+C: the recipients a pass holds are
     released at once instead of waiting for their lease to run out."""
@@ -244,6 +272,7 @@ def run_outbox(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     store = open_store_for(args)
     stop_on_sigterm()
+    log = service_logging()
     try:
         relay = parse_smtp_url(settings.smtp_url)
         while True:
@@ -254,13 +283,17 @@ def run_outbox(args: argparse.Namespace) -> int:
                 lease=timedelta(seconds=settings.outbox_lease),
             )
             print(f"File d'envoi ({relay}) : {report}", flush=True)
+            log.info("outbox pass relay=%s sent=%d retried=%d refused=%d", relay,
+                     report.sent, report.retried, report.refused)  # fmt: skip
             if args.once:
                 return 0
             time.sleep(args.every or settings.outbox_every)
     except Refusal as refusal:
+        log.error("outbox stopped: %s", refusal)
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        log.info("outbox stopped by a signal; what it held was given back")
         return 0
     finally:
         store.close()
@@ -291,6 +324,7 @@ def run_inbound(args: argparse.Namespace) -> int:
         return 1
     print(f"Réception SMTP sur {args.host}:{args.port} (Ctrl+C pour arrêter).", flush=True)
     stop_on_sigterm()
+    service_logging().info("inbound listening host=%s port=%d", args.host, args.port)
     try:
         while True:
             time.sleep(3600)
@@ -303,7 +337,6 @@ def run_inbound(args: argparse.Namespace) -> int:
 
 def run_portal(args: argparse.Namespace) -> int:
     """Serve the recipients' web page until interrupted."""
-    import logging
 
     import uvicorn
 
@@ -314,7 +347,7 @@ def run_portal(args: argparse.Namespace) -> int:
     store = open_store_for(args)
     host, port = args.host or settings.portal_host, args.port or settings.portal_port
     intake = IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    service_logging()
     print(f"Page des destinataires sur http://{host}:{port} (liens : {settings.link_base}/m/…; "
           "Ctrl+C pour arrêter).", flush=True)  # fmt: skip
     try:
