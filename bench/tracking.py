@@ -94,7 +94,7 @@ async def time_screen(store: Store, cid: int, runs: int) -> dict[str, list[float
     timings: dict[str, list[float]] = {"open": [], "open_all": [], "filter": []}
     app = MessagerieApp(open_store=lambda: store, actor="bench")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.5)
+        await pilot.pause(3.0)  # past the app's own start-up work (settings, outbox timer)
         for _ in range(runs):
             for name, scope in (("open", cid), ("open_all", None)):
                 screen = TimedTracking(scope)

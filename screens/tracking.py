@@ -236,7 +236,11 @@ class TrackingScreen(StoreWork, Screen[None]):
 
         self.count = None
         self.store_task(load, lambda found: self.show_first(*found))
-        # Counting every match costs more than the first page: it comes after it.
+
+    def load_count(self) -> None:
+        """Counting every match costs more than the first page: it starts once that page is
+        painted, not beside it."""
+        query = self.query_
         self.store_task(
             lambda store: (query, tracking_count(store, query)),
             lambda found: self.show_count(*found),
@@ -262,6 +266,7 @@ class TrackingScreen(StoreWork, Screen[None]):
         self.newest_change = max((r.updated_at for r in rows), default=None)
         self.redraw()
         self.call_after_refresh(self.post_message, self.Shown())
+        self.call_after_refresh(self.load_count)
 
     def load_more(self) -> None:
         if self.complete or not self.rows:

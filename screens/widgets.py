@@ -65,7 +65,13 @@ class StoreWork:
                 app.call_from_thread(self._refused, refusal, failed)
                 return
             if result is not None and not get_current_worker().is_cancelled:
-                app.call_from_thread(done, result)
+                app.call_from_thread(deliver, result)
+
+        def deliver(result: T) -> None:
+            # The buyer may have left the screen meanwhile; `display` is False too while it
+            # is being taken down (its widgets already gone).
+            if screen.is_attached and screen.display:
+                done(result)
 
         screen.run_worker(work, thread=True, group=group, exclusive=True)
 

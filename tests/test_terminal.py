@@ -18,28 +18,48 @@ import pytest
 from tests.test_cli import ROOT
 from tests.test_outbox import free_port
 
-# Colours as tmux writes them back: 256 colours ("38;5;N") or true colour ("38;2;R;G;B").
-PALETTE = re.compile(r"[34]8;5;(\d+)")
-TRUE_COLOUR = re.compile(r"[34]8;2;(\d+);(\d+);(\d+)")
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
-def is_hue(index: int) -> bool:
-    """A colour of the 256 palette that is not a grey (basic colours, or the 6×6×6 cube
-    off its diagonal); 232-255 are greys."""
-    if index < 16:
-        return index not in (0, 7, 8, 15)
-    if index < 232:
-        cube = index - 16
+def colours(screen: str):  # type: ignore[no-untyped-def]
+    """Every colour the screen sets, from its SGR sequences: ("16", code), ("256", index)
+    or ("rgb", (r, g, b))."""
+    for sequence in SGR.findall(screen):
+        params = [int(p or 0) for p in sequence.split(";")]
+        i = 0
+        while i < len(params):
+            code = params[i]
+            if code in (38, 48) and params[i + 1 : i + 2] == [5]:
+                yield "256", params[i + 2]
+                i += 3
+            elif code in (38, 48) and params[i + 1 : i + 2] == [2]:
+                yield "rgb", tuple(params[i + 2 : i + 5])
+                i += 5
+            else:
+                if 30 <= code <= 37 or 40 <= code <= 47 or 90 <= code <= 97 or 100 <= code <= 107:
+                    yield "16", code
+                i += 1
+
+
+def is_hue(kind: str, value) -> bool:  # type: ignore[no-untyped-def]
+    """Not a grey: black, white and greys carry no hue (256 colours: 232-255 are greys,
+    and the 6×6×6 cube's diagonal)."""
+    if kind == "rgb":
+        return len(set(value)) > 1
+    if kind == "16":
+        return value % 10 in range(1, 7)
+    if value < 16:
+        return value not in (0, 7, 8, 15)
+    if value < 232:
+        cube = value - 16
         return len({cube // 36, (cube // 6) % 6, cube % 6}) > 1
     return False
 
 
-def hues(screen: str) -> set[str]:
+def hues(screen: str) -> set:  # type: ignore[type-arg]
     """The colours used that are not greys: NO_COLOR leaves only greys (Textual's
     monochrome filter keeps contrast, drops hue)."""
-    found = {m.group(0) for m in PALETTE.finditer(screen) if is_hue(int(m.group(1)))}
-    found |= {m.group(0) for m in TRUE_COLOUR.finditer(screen) if len(set(m.groups())) > 1}
-    return found
+    return {(kind, value) for kind, value in colours(screen) if is_hue(kind, value)}
 
 
 class Tmux:
@@ -90,9 +110,15 @@ def terminal_env(demo_url, tmp_path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
-@pytest.mark.parametrize("colour", [True, False], ids=["colour", "NO_COLOR"])
-def test_keys_and_screens_in_a_real_terminal(terminal_env, size, colour):
-    environment = dict(terminal_env) if colour else {**terminal_env, "NO_COLOR": "1"}
+@pytest.mark.parametrize(
+    ("term", "colour"),
+    [("xterm-256color", True), ("xterm-256color", False)],
+    ids=["colour", "NO_COLOR"],
+)
+def test_keys_and_screens_in_a_real_terminal(terminal_env, size, term, colour):
+    environment = {**terminal_env, "TERM": term, "COLORTERM": ""}  # no true colour claimed
+    if not colour:
+        environment["NO_COLOR"] = "1"
     tmux = Tmux(*size, environment)
     try:
         tmux.wait_for("Tableau de bord")

@@ -265,3 +265,18 @@ async def test_the_view_across_consultations_mixes_references(workspace, workspa
         assert len({r.reference for r in screen.rows.values()}) > 1
         assert {r.type for r in screen.rows.values()} == {kind}
         assert screen.query_one("#filter-lot", Select).disabled
+
+
+async def test_leaving_at_once_while_the_store_answers_never_crashes(workspace, workspace_app):
+    """Échap pressed before the page, the count and the summary have come back: their answers
+    must find no screen to update, not crash the app (seen with 100,000 rows)."""
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        await settle(pilot)
+        for _ in range(6):
+            pilot.app.push_screen(TrackingScreen(None))
+            await pilot.pause(0.01)
+            await pilot.press("escape")
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, TrackingScreen)
+    assert workspace_app.return_code in (None, 0)
