@@ -8,9 +8,11 @@ Rows are read by pages of an indexed query (models/tracking.py), never all at on
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on
@@ -39,6 +41,9 @@ from models.tracking import (
 )
 from screens.dialogs import InputDialog, ask_until_valid, writable_path
 from screens.widgets import Footer, StoreWork
+
+if TYPE_CHECKING:
+    from models.store import Store
 
 POLL_SECONDS = 1.0  # rows follow events within two seconds
 FILTER_DELAY = 0.3  # seconds of quiet typing before a text filter applies
@@ -227,15 +232,25 @@ class TrackingScreen(StoreWork, Screen[None]):
 
     # --- loading ----------------------------------------------------------------------------
 
-    def action_refresh(self) -> None:
+    def fetch(
+        self,
+        read: Callable[[Store, TrackingQuery], tuple[TrackingRow, ...]],
+        show: Callable[..., object],
+        group: str,
+    ) -> None:
+        """Rows read for the current filters, with their replies, handed to `show` with the
+        filters they were read for (a late answer to older filters is dropped there)."""
         query = self.query_
 
-        def load(store):  # type: ignore[no-untyped-def]
-            rows = tracking_page(store, query)
+        def load(store: Store) -> tuple[TrackingQuery, tuple[TrackingRow, ...], dict]:  # type: ignore[type-arg]
+            rows = read(store, query)
             return query, rows, replies_of(store, [r.recipient_id for r in rows])
 
+        self.store_task(load, lambda found: show(*found), group=group)
+
+    def action_refresh(self) -> None:
         self.count = None
-        self.store_task(load, lambda found: self.show_first(*found))
+        self.fetch(tracking_page, self.show_first, "store")
 
     def load_count(self) -> None:
         """Counting every match costs more than the first page: it starts once that page is
@@ -271,13 +286,12 @@ class TrackingScreen(StoreWork, Screen[None]):
     def load_more(self) -> None:
         if self.complete or not self.rows:
             return
-        oldest, query = min(self.rows), self.query_
-
-        def load(store):  # type: ignore[no-untyped-def]
-            rows = tracking_page(store, query, before=oldest)
-            return query, rows, replies_of(store, [r.recipient_id for r in rows])
-
-        self.store_task(load, lambda found: self.show_more(*found), group="tracking-more")
+        oldest = min(self.rows)
+        self.fetch(
+            lambda store, query: tracking_page(store, query, before=oldest),
+            self.show_more,
+            "tracking-more",
+        )
 
     def show_more(
         self,
@@ -325,13 +339,8 @@ class TrackingScreen(StoreWork, Screen[None]):
         if self.newest_change is None:
             self.action_refresh()  # nothing shown yet: the first message may arrive
             return
-        since, query = self.newest_change, self.query_
-
-        def load(store):  # type: ignore[no-untyped-def]
-            rows = changed_since(store, query, since)
-            return query, rows, replies_of(store, [r.recipient_id for r in rows])
-
-        self.store_task(load, lambda found: self.merge(*found), group="poll")
+        since = self.newest_change
+        self.fetch(lambda store, query: changed_since(store, query, since), self.merge, "poll")
 
     def merge(
         self,
