@@ -1428,7 +1428,7 @@ class _Builder:
                     "id": len(self.tables["audit_log"]) + 1,
                     "at": message.queued,
                     "actor": message.author,
-                    "action": "message.queued",
+                    "action": "message.queue",  # as models/compose.py writes it
                     "consultation_id": message.consultation.id,
                     "message_id": message_id,
                     "rule": 1 if message.override else None,
