@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from models.enums import AntivirusVerdict, DeliveryState, EventKind, MessageType, SendMode
 from models.errors import Refusal
+from models.formatting import lot_label
 from models.store import Store
 from models.tables import (
     Attachment,
@@ -24,7 +25,9 @@ from models.tables import (
     Consultation,
     Document,
     Event,
+    Lot,
     Message,
+    MessageLot,
     Organisation,
     PurchasingEntity,
     Recipient,
@@ -245,6 +248,18 @@ def files_of(
         ArFile(name, size, sha256, AntivirusVerdict(verdict), bool(own), id_, media_type)
         for name, size, sha256, verdict, own, id_, media_type in rows
     )
+
+
+def lots_of(connection: sa.Connection, message_id: int) -> tuple[str, ...]:
+    """The labels of the lots a message concerns ("Lot n°2 - Vins"); () for all lots."""
+    lot, message_lot = table_of(Lot), table_of(MessageLot)
+    rows = connection.execute(
+        sa.select(lot.c.number, lot.c.title)
+        .join(message_lot, message_lot.c.lot_id == lot.c.id)
+        .where(message_lot.c.message_id == message_id)
+        .order_by(lot.c.number)
+    )
+    return tuple(lot_label(number, title) for number, title in rows)
 
 
 def overrides_of(connection: sa.Connection, message_id: int) -> tuple[ArOverride, ...]:

@@ -17,21 +17,19 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from models.ar import ArEvent, ArFile, ArOverride, events_of, files_of, overrides_of
+from models.ar import ArEvent, ArFile, ArOverride, events_of, files_of, lots_of, overrides_of
 from models.documents import DocumentInfo, document_infos
 from models.drafts import TOKEN_BYTES, sender_domain
 from models.enums import DeliveryState, EventKind, RecipientStatus, ReplyDisposition
 from models.errors import Refusal
-from models.formatting import lot_label, paris_seconds
+from models.formatting import paris_seconds
 from models.outbox import OutgoingMessage, load_outgoing
 from models.store import Store
 from models.tables import (
     AuditEntry,
     Company,
     Event,
-    Lot,
     Message,
-    MessageLot,
     Recipient,
     Reply,
     ReplyAttachment,
@@ -91,12 +89,7 @@ def message_detail(store: Store, message_id: int) -> MessageDetail:
         author, queued_at = connection.execute(
             sa.select(message.c.author, message.c.queued_at).where(message.c.id == message_id)
         ).one()
-        lots = connection.execute(
-            sa.select(table_of(Lot).c.number, table_of(Lot).c.title)
-            .join(table_of(MessageLot))
-            .where(table_of(MessageLot).c.message_id == message_id)
-            .order_by(table_of(Lot).c.number)
-        ).all()
+        lots = lots_of(connection, message_id)
         rows = connection.execute(
             sa.select(
                 recipient.c.id,
@@ -135,7 +128,7 @@ def message_detail(store: Store, message_id: int) -> MessageDetail:
         message=outgoing,
         author=author,
         queued_at=queued_at,
-        lots=tuple(lot_label(number, title) for number, title in lots),
+        lots=lots,
         files=files,
         recipients=recipients,
         replies=tuple(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from models.ar import ArFile, files_of
+from models.ar import ArFile, files_of, lots_of
 from models.enums import (
     DeliveryState,
     EventKind,
@@ -22,16 +22,13 @@ from models.enums import (
     ReplyDisposition,
     SendMode,
 )
-from models.formatting import lot_label
 from models.inbound import InboundRecipient
 from models.outbox import OutgoingMessage, load_outgoing
 from models.store import Store
 from models.tables import (
     Company,
     Event,
-    Lot,
     Message,
-    MessageLot,
     Recipient,
     Reply,
     StoreMeta,
@@ -115,12 +112,7 @@ def find_view(store: Store, token: str) -> PortalView | None:
         row = _recipient_row(connection, token)
         if row is None:
             return None
-        lots = connection.execute(
-            sa.select(table_of(Lot).c.number, table_of(Lot).c.title)
-            .join(table_of(MessageLot))
-            .where(table_of(MessageLot).c.message_id == row.message_id)
-            .order_by(table_of(Lot).c.number)
-        ).all()
+        lots = lots_of(connection, row.message_id)
         files = files_of(connection, row.message_id, row.id)
         replies = connection.execute(
             sa.select(reply.c.received_at, reply.c.body, reply.c.disposition)
@@ -132,7 +124,7 @@ def find_view(store: Store, token: str) -> PortalView | None:
         email=row.email,
         company=row.company,
         message=load_outgoing(store, row.message_id),
-        lots=tuple(lot_label(number, title) for number, title in lots),
+        lots=lots,
         files=files,
         read_at=row.read_at,
         replies=tuple(PortalReply(at, body, ReplyDisposition(kind)) for at, body, kind in replies),
