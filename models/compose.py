@@ -533,8 +533,10 @@ def queue_messages(
     is checked first, then one transaction writes them all."""
     now = now or datetime.now(UTC)
     checks = []
+    contexts: dict[int, ComposeContext] = {}  # a mail-merge: one consultation, read once
     for form in forms:
-        context = load_context(store, form.consultation_id)
+        cid = form.consultation_id
+        context = contexts.get(cid) or contexts.setdefault(cid, load_context(store, cid))
         check = check_form(form, context, now)
         problems = [e.message for e in check.errors] or [v.message for v in check.blocks]
         if problems:
