@@ -23,6 +23,7 @@ from typing import Any
 from letters.ar import render_ar
 from models.ar import ArRefused, ar_data
 from models.bundle import ArItem, BundleItem, JsonItem, bundle_items, find_consultation, utc_iso
+from models.clock import utc_now
 from models.errors import Refusal
 from models.store import Store
 
@@ -70,7 +71,7 @@ def export_bundle(
     Files go into the zip one at a time, so memory holds one file at most. The zip is written
     to `<out>.partiel` and renamed at the end: a failure never leaves half a bundle."""
     consultation_id = find_consultation(store, reference)
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     partial = out.with_name(out.name + ".partiel")
     try:
         entries, ars = [], 0

@@ -18,7 +18,7 @@ import functools
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email import message_from_bytes
 from email.base64mime import body_encode
 from email.encoders import encode_base64
@@ -35,6 +35,7 @@ from typing import Any
 import jinja2
 from markupsafe import escape
 
+from models.clock import utc_now
 from models.enums import AntivirusVerdict, SendMode
 from models.formatting import paris_minutes, size_text
 
@@ -163,7 +164,7 @@ def render_bytes(content: MailContent, recipient: MailRecipient) -> bytes:
     headers = [
         ("To", formataddr((recipient.name, recipient.email), charset="utf-8")
          if recipient.name else recipient.email),
-        ("Date", format_datetime(datetime.now(UTC))),
+        ("Date", format_datetime(utc_now())),
         ("Message-ID", recipient.message_id_header),
         ("Reply-To", recipient.reply_to if content.reply_allowed else None),
     ]  # fmt: skip

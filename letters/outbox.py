@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from letters.mail import (
     MailAttachment,
@@ -21,6 +21,7 @@ from letters.mail import (
 )
 from letters.preview import message_content
 from letters.transport import Envelope, Outcome, Relay, connect, send_batch
+from models.clock import utc_now
 from models.enums import SendMode
 from models.errors import Refusal
 from models.outbox import (
@@ -107,7 +108,7 @@ class Pass:
         self.tally = {"sent": 0, "retried": 0, "refused": 0}
         self.attempts: dict[int, int] = {}
         self.held: dict[int, datetime] = {}  # claimed and not answered yet → its lease
-        self.renewed = datetime.now(UTC)
+        self.renewed = utc_now()
 
     def envelopes(self, batch: int) -> Iterator[Envelope]:
         while claimed := claim(self.store, limit=batch, lease=self.lease):
@@ -127,7 +128,7 @@ class Pass:
                         yield envelope(content, part.message, one, self.public_url)
 
     def still_ours(self, recipient_id: int) -> bool:
-        now = datetime.now(UTC)
+        now = utc_now()
         if now - self.renewed > self.lease / 3:
             self.renewed = now
             by_lease: dict[datetime, list[int]] = {}

@@ -5,6 +5,8 @@
 - `GET /m/TOKEN/pj/N` downloads one of that message's attachments.
 - `POST /m/TOKEN/reponse` keeps a reply (text and files scanned by clamd) → R, only while
   replies are allowed and the deadline has not passed, and with the form's anti-forgery field.
+  When clamd cannot be asked, the company reads only that its file could not be checked yet
+  (its text kept in the form, nothing recorded); the log names the cause for the operator.
 
 Anything else, an unknown or malformed token among them, is a plain 404 that tells nothing.
 Plain HTML and one stylesheet, no JavaScript. Every access is logged (token shortened).
@@ -16,7 +18,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,10 +31,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from letters.antivirus import check_attachment
+from letters.antivirus import AntivirusUnavailable, check_attachment
 from letters.intake import IntakeOptions, check_size
 from letters.mail import page_variables, template
 from letters.outbox import mail_content
+from models.clock import utc_now
 from models.documents import check_filename, put_bytes
 from models.enums import ReplyChannel
 from models.errors import Refusal
@@ -56,17 +59,26 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 NOT_FOUND = "Page introuvable."
+NOT_CHECKED_YET = "Le fichier n'a pas pu être vérifié pour l'instant, réessayez plus tard."
 
 
 class ReplyRefused(Exception):
     """What the recipient must fix in the reply form (French)."""
+
+    status = 422
+
+
+class ReplyNotCheckedYet(ReplyRefused):
+    """The antivirus could not be asked: the company may try again later (never told why)."""
+
+    status = 503
 
 
 def create_portal(
     store: Store, intake: IntakeOptions, *, clock: Callable[[], datetime] | None = None
 ) -> Starlette:
     """The page for one store. `clock` gives the current time (tests move it)."""
-    now = clock or (lambda: datetime.now(UTC))
+    now = clock or utc_now
     secret = portal_secret(store)
 
     def form_key(token: str) -> str:
@@ -142,7 +154,7 @@ def create_portal(
                 files = [(u.filename or "piece-jointe", await u.read()) for u in uploads]
                 await run_in_threadpool(keep_reply, view, typed, files)
             except ReplyRefused as refused:
-                return page(view, token, status=422, typed=typed, problem=str(refused))
+                return page(view, token, status=refused.status, typed=typed, problem=str(refused))
         return RedirectResponse(f"/m/{token}?envoye=1", status_code=303)
 
     def keep_reply(view: PortalView, typed: str, files: list[tuple[str, bytes]]) -> None:
@@ -150,15 +162,24 @@ def create_portal(
             raise ReplyRefused("Écrivez votre réponse ou joignez au moins un fichier.")
         if len(typed) > MAX_TEXT:
             raise ReplyRefused(f"La réponse dépasse {MAX_TEXT:,} caractères.".replace(",", " "))
-        kept = []
+        checked = []
         for filename, data in files:
             try:
                 check_filename(filename)
                 check_size(filename, len(data), intake)
-                verdict = check_attachment(data, filename, intake.clamd)
-            except Refusal as refusal:  # too big, unreadable name, infected, antivirus down
+                checked.append((filename, data, check_attachment(data, filename, intake.clamd)))
+            except AntivirusUnavailable as unavailable:  # configuration: the operator's
+                LOGGER.warning(
+                    "reply refused, antivirus unreachable recipient=%d clamd=%s error=%s",
+                    view.recipient_id, unavailable.address, unavailable.error,
+                )  # fmt: skip
+                raise ReplyNotCheckedYet(NOT_CHECKED_YET) from unavailable
+            except Refusal as refusal:  # too big, unreadable name, infected
                 raise ReplyRefused(str(refusal)) from refusal
-            kept.append((filename, put_bytes(store.blobs, data, filename), verdict))
+        kept = [
+            (filename, put_bytes(store.blobs, data, filename), verdict)
+            for filename, data, verdict in checked
+        ]
         record_reply(
             store, view.inbound(), body=typed, files=kept, channel=ReplyChannel.WEB, at=now()
         )

@@ -4,9 +4,10 @@ previous one in the DCE, and the "Information de modification" draft goes to all
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from letters.qa import QaDocument, QaItem, qa_filename, render_qa_document
+from models.clock import utc_now
 from models.consultations import consultation_detail
 from models.dce import DceChanges, NewFile, current_dce
 from models.drafts import DraftView
@@ -57,7 +58,7 @@ def qa_document(store: Store, answer: AnswerToAll, now: datetime) -> tuple[QaDoc
 
 
 def publish_answer_to_all(store: Store, answer: AnswerToAll, *, actor: str) -> AnswerPublished:
-    now = datetime.now(UTC)
+    now = utc_now()
     document, number = qa_document(store, answer, now)
     pdf = render_qa_document(document)
     filename = qa_filename(document.reference, number)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
+from models.clock import utc_now
 from models.enums import AntivirusVerdict, DeliveryState, EventKind, MessageType, SendMode
 from models.errors import Refusal
 from models.formatting import lot_label
@@ -201,7 +202,7 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
         events=events,
         files=files,
         overrides=overrides,
-        issued_at=now or datetime.now(UTC),
+        issued_at=now or utc_now(),
     )
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 
+from models.clock import utc_now
 from models.store import Store
 from models.tables import AuditEntry, table_of
 
@@ -17,7 +16,7 @@ def record_override(
     with store.engine.begin() as connection:
         connection.execute(
             sa.insert(table_of(AuditEntry)).values(
-                at=datetime.now(UTC),
+                at=utc_now(),
                 actor=actor,
                 action="rule.override",
                 consultation_id=consultation_id,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models.anonymise import identity_leaks
+from models.clock import utc_now
 from models.consultations import ConsultationDetail, consultation_detail, lock_consultation
 from models.documents import DocumentInfo, document_infos
 from models.drafts import (
@@ -508,7 +509,7 @@ def save_draft(store: Store, form: FormInput, *, actor: str) -> FormInput:
     """Store the form as a draft (created or replaced) and return it with its `draft_id` and
     new `revision`."""
     with store.engine.begin() as connection:
-        message_id = _write(connection, form, MessageState.DRAFT, actor, datetime.now(UTC))
+        message_id = _write(connection, form, MessageState.DRAFT, actor, utc_now())
         _audit(connection, form, message_id, actor, "draft.save", "brouillon enregistré",
                form.overrides)  # fmt: skip
     revision = form.revision + 1 if form.draft_id is not None else 0
@@ -531,7 +532,7 @@ def queue_messages(
 ) -> tuple[QueuedMessage, ...]:
     """Several messages of one consultation (a mail-merge), all queued or none: every form
     is checked first, then one transaction writes them all."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     checks = []
     contexts: dict[int, ComposeContext] = {}  # a mail-merge: one consultation, read once
     for form in forms:
@@ -697,7 +698,7 @@ def _audit(
 ) -> None:
     """The action, and each override not yet recorded for this message (drafts are saved
     again and again; the AR prints each override once)."""
-    now = datetime.now(UTC)
+    now = utc_now()
     recorded = set(_recorded_overrides(connection, message_id))
     rows = [{"action": action, "rule": None, "override_reason": None, "detail": detail}] + [
         {"action": "rule.override", "rule": o.rule, "override_reason": o.reason, "detail": None}

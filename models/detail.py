@@ -12,12 +12,13 @@ import csv
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from models.ar import ArEvent, ArFile, ArOverride, events_of, files_of, lots_of, overrides_of
+from models.clock import utc_now
 from models.documents import DocumentInfo, document_infos
 from models.drafts import TOKEN_BYTES, sender_domain
 from models.enums import DeliveryState, EventKind, RecipientStatus, ReplyDisposition
@@ -215,7 +216,7 @@ def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = N
     The failure is kept: the same address is queued again on its own row (its events keep
     every attempt); a corrected address gets a new row linked to the failed one. Returns the
     id of the row that will be sent."""
-    now = datetime.now(UTC)
+    now = utc_now()
     with store.engine.begin() as connection:
         failed = connection.execute(
             sa.select(recipient, message.c.consultation_id)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models.clock import utc_now
 from models.enums import DeliveryState, MessageState, MessageType, RecipientStatus
 from models.formatting import lot_label
 from models.presets import PRESETS
@@ -96,7 +97,7 @@ def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftVie
     preset = PRESETS[request.type]
     subject = request.subject if request.subject is not None else preset.subject
     body = request.body if request.body is not None else preset.body
-    now = datetime.now(UTC)
+    now = utc_now()
     recipients = unique_recipients(request.recipients)
     with store.engine.begin() as connection:
         message_id = connection.execute(

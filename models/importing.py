@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeGuard, TypeVar
 
@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from models.clock import utc_now
 from models.enums import ConsultationStatus, LabelledEnum, Procedure, RegisterKind
 from models.errors import Refusal
 from models.store import Store
@@ -168,7 +169,7 @@ def import_file(
     store: Store, path: Path, *, actor: str, now: datetime | None = None
 ) -> ImportReport:
     """Check the whole file, then write it in one transaction; ImportRefused on any fault."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     consultations = read_file(path, now=now)
     try:
         with store.engine.begin() as connection:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
+from models.clock import utc_now
 from models.documents import NewDocument, StoredBytes, insert_documents
 from models.enums import (
     AntivirusVerdict,
@@ -72,7 +73,7 @@ def record_delivery_report(
 ) -> None:
     """D, or "Non délivré" with the report's reason. A later read or reply keeps its status:
     only the event and the time are added then."""
-    at = at or datetime.now(UTC)
+    at = at or utc_now()
     kind = EventKind.DELIVERED if delivered else EventKind.NOT_DELIVERED
     status = RecipientStatus.DELIVERED if delivered else RecipientStatus.NOT_DELIVERED
     time_column = "delivered_at" if delivered else "not_delivered_at"
@@ -104,7 +105,7 @@ def record_note(store: Store, recipient_id: int, detail: str, at: datetime | Non
             sa.insert(event).values(
                 recipient_id=recipient_id,
                 kind=EventKind.RETRY,
-                at=at or datetime.now(UTC),
+                at=at or utc_now(),
                 detail=detail,
             )
         )
@@ -120,7 +121,7 @@ def record_reply(
     at: datetime | None = None,
 ) -> ReplyDisposition:
     """Keep the reply and its files (already scanned and in the blob store); R when allowed."""
-    at = at or datetime.now(UTC)
+    at = at or utc_now()
     if not target.reply_allowed:
         disposition = ReplyDisposition.NOT_ALLOWED
     elif target.reply_deadline is not None and at > target.reply_deadline:

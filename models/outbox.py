@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models.clock import utc_now
 from models.consultations import ConsultationDetail, consultation_detail
 from models.documents import DocumentInfo, document_infos
 from models.enums import (
@@ -85,7 +86,7 @@ def claim(
     store: Store, *, limit: int = 100, now: datetime | None = None, lease: timedelta = LEASE
 ) -> tuple[Claimed, ...]:
     """Claim up to `limit` due recipients (oldest first), grouped by message."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     lease_until = now + lease
     with store.engine.begin() as connection:
         candidates = (
@@ -207,7 +208,7 @@ def record_accepted(
     store: Store, recipient_id: int, *, answer: str, final_mailbox: bool, at: datetime | None = None
 ) -> bool:
     """E: the relay accepted the recipient; D at once when the relay is the final mailbox."""
-    at = at or datetime.now(UTC)
+    at = at or utc_now()
     events = [(EventKind.SENT, at, answer)]
     values: dict[str, object] = {
         "delivery_state": DeliveryState.ACCEPTED,
@@ -234,7 +235,7 @@ def record_failure(
 ) -> bool:
     """A refusal: "Non délivré" when permanent or out of attempts, else a retry with backoff.
     Returns True when the recipient will be tried again."""
-    at = at or datetime.now(UTC)
+    at = at or utc_now()
     retry = not permanent and attempts < MAX_ATTEMPTS
     with store.engine.begin() as connection:
         if retry:
@@ -343,7 +344,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def outbox_health(store: Store, now: datetime | None = None) -> OutboxHealth:
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     with store.engine.connect() as connection:
         oldest_due = connection.execute(
             sa.select(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from models.ar import ArFile, files_of, lots_of
+from models.clock import utc_now
 from models.enums import (
     DeliveryState,
     EventKind,
@@ -151,7 +152,7 @@ def record_opening(
 ) -> bool:
     """L on the first opening, with the client's address and user agent as evidence; later
     openings are kept as events and change no date. True when this was the first."""
-    at = at or datetime.now(UTC)
+    at = at or utc_now()
     with store.engine.begin() as connection:
         first = connection.execute(  # one conditional UPDATE: two openings at once give one L
             sa.update(recipient)

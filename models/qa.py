@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
+from models.clock import utc_now
 from models.store import Store
 from models.tables import QaItem, table_of
 
@@ -46,7 +47,7 @@ def add_qa_entry(
     actor: str,
 ) -> QaEntry:
     """Record the answered question under `number` (the unique key refuses a double)."""
-    now = datetime.now(UTC)
+    now = utc_now()
     with store.engine.begin() as connection:
         connection.execute(
             sa.insert(qa_item).values(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from models.clock import utc_now
 from models.consultations import lock_consultation, register_counts
 from models.enums import RegisterKind
 from models.errors import Refusal
@@ -439,7 +440,7 @@ def entry_description(row: RegisterRow) -> str:
 def _audit(connection: Connection, row: RegisterRow, *, actor: str, action: str) -> None:
     connection.execute(
         sa.insert(audit_entry).values(
-            at=datetime.now(UTC),
+            at=utc_now(),
             actor=actor,
             action=action,
             consultation_id=row.consultation_id,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
+from models.clock import utc_now
 from models.enums import ConsultationStatus, Procedure, RegisterKind
 from models.errors import Refusal
 from models.store import Store
@@ -113,7 +114,7 @@ def create_suite(
     store: Store, request: SuiteRequest, *, actor: str, now: datetime | None = None
 ) -> SuiteCreated:
     """Create the suite, its lots and candidates, and its access code, in one transaction."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     _check(request, now)
     code = new_access_code()
     with store.engine.begin() as connection:

@@ -7,12 +7,13 @@ member needs no type migration.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from models.clock import utc_now
 from models.enums import (
     AntivirusVerdict,
     ConsultationStatus,
@@ -37,10 +38,6 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def enum_type(enum: type[Enum]) -> sa.Enum:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from models.clock import utc_now
 from models.enums import DeliveryState, MessageType, RecipientStatus, ReplyDisposition
 from models.formatting import PARIS
 from models.registers import folded
@@ -275,7 +276,7 @@ def replies_of(store: Store, recipient_ids: list[int]) -> dict[int, tuple[ReplyL
 def mark_reply_read(store: Store, reply_id: int, *, at: datetime | None = None) -> None:
     """The buyer opened a reply: "Réponse non lue" becomes "Réponse lue" once every reply of
     that recipient has been read."""
-    at = at or datetime.now(UTC)
+    at = at or utc_now()
     with store.engine.begin() as connection:
         recipient_id = connection.execute(
             sa.update(reply)

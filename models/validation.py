@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
+from models.clock import utc_now
 from models.enums import RegisterKind
 from models.errors import Refusal
 from models.formatting import PARIS, paris_minutes
@@ -259,7 +260,7 @@ def validate_entry(
     )
     at = errors.run(lambda: parse_paris_datetime(texts["at"])) if texts["at"] else None
     if at is not None:
-        _check_time(entry.kind, at, deadline, now or datetime.now(UTC), errors)
+        _check_time(entry.kind, at, deadline, now or utc_now(), errors)
     lots = errors.run(lambda: parse_lot_numbers(texts["lots"]))
     if lots is not None:
         errors.run(lambda: check_lots(lots, lot_numbers))

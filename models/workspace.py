@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from models.audit import record_override
 from models.blobs import BlobStore
+from models.clock import utc_now
 from models.consultations import consultation_detail
 from models.dce import (
     DceChanges,
@@ -38,7 +39,7 @@ def publish_dce_update(
     store: Store, blobs: BlobStore, update: DceUpdate, actor: str, now: datetime | None = None
 ) -> DceVersionView:
     """Check rule 3, move the deadline if asked, save the new DCE version, log any override."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     detail = consultation_detail(store, update.consultation_id)
     verdict = modification_window_check(detail.bid_deadline, now)
     if verdict is not None and not update.reason.strip():

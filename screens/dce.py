@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
@@ -249,7 +249,7 @@ def ask_deadline_rule(
     screen: Screen, deadline: datetime, then: Callable[[DeadlineDecision | None], None]
 ) -> None:
     """LEGAL rule 3 before changing the DCE: ask only when inside the 6-day window."""
-    verdict = modification_window_check(deadline, datetime.now(UTC))
+    verdict = modification_window_check(deadline, screen.app.clock())  # type: ignore[attr-defined]
     if verdict is None:
         then(DeadlineDecision(None, ""))
     else:

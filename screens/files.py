@@ -1,15 +1,58 @@
-"""Choosing a local file ("Importer un fichier depuis le poste local"), without a mouse."""
+"""Choosing a local file ("Importer un fichier depuis le poste local"), without a mouse, and
+the line that says which antivirus will scan it."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Input, Label, Static
+from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from letters.antivirus import AntivirusStatus
+
+
+class AntivirusLine(Static):
+    """ "Antivirus : …": which antivirus is in force, asked of clamd in a worker thread (the
+    settings and the socket are never touched on the UI thread)."""
+
+    PENDING = "Antivirus : interrogation en cours…"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text(self.PENDING), id=id, classes="antivirus")
+        self.status: AntivirusStatus | None = None
+
+    def on_mount(self) -> None:
+        self.run_worker(self._probe, thread=True, group="antivirus", exclusive=True)
+
+    def _probe(self) -> None:
+        from letters.antivirus import antivirus_status
+
+        clamd = self.app.settings().clamd  # type: ignore[attr-defined]
+        status = antivirus_status(clamd)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, status)
+
+    def _show(self, status: AntivirusStatus) -> None:
+        from letters.antivirus import AntivirusState
+
+        if not self.is_attached:
+            return
+        self.status = status
+        if status.state is AntivirusState.UNREACHABLE:
+            style = "bold red"
+        elif status.state is AntivirusState.OFF or status.database is None:
+            style = "yellow"  # nothing scanned, or a test antivirus that knows no real virus
+        else:
+            style = ""
+        self.update(Text(status.line, style=style))
 
 
 class FilePicker(ModalScreen[Path | None]):
@@ -18,14 +61,18 @@ class FilePicker(ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
     AUTO_FOCUS = "#path"  # typing a path is the quickest way, over SSH too
 
-    def __init__(self, title: str, start: Path | None = None) -> None:
+    def __init__(self, title: str, start: Path | None = None, *, antivirus: bool = False) -> None:
+        """`antivirus`: the chosen file will be scanned; say by which antivirus."""
         super().__init__()
         self.title_text = title
         self.start = start or Path.cwd()
+        self.antivirus = antivirus
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="file-picker") as dialog:
             dialog.border_title = self.title_text
+            if self.antivirus:
+                yield AntivirusLine(id="picker-antivirus")
             yield Static("Chemin du fichier (Entrée pour valider), ou choisissez ci-dessous :")
             yield Input(placeholder=str(self.start), id="path")
             yield Label("", id="path-error", classes="error")

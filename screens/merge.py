@@ -3,7 +3,6 @@ a personalised rejection message and letter for every non-retained bidder of a l
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,9 +15,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, ProgressBar, Select, Static
 
 from letters.merge import MergeLine, plan_rejections, queue_rejections
+from models.clock import paris_today
 from models.compose import ComposeContext, QueuedMessage, load_context
 from models.errors import Refusal
-from models.formatting import PARIS
 from models.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
 from screens.dialogs import TextDialog
 from screens.widgets import Footer, StoreWork
@@ -142,7 +141,7 @@ class MergeScreen(StoreWork, Screen[None]):
                 self.context,
                 self.lots[str(lot.value)],
                 str(retained.value),
-                dated=datetime.now(PARIS).date(),
+                dated=paris_today(self.app.clock()),  # type: ignore[attr-defined]
             )
         except Refusal as refusal:
             self.lines = ()

@@ -4,7 +4,6 @@ mentions, attachments), checked live against LEGAL.md, previewed, saved or queue
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -30,6 +29,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from letters.preview import context_block
+from models.clock import paris_today
 from models.compose import (
     FORM_LABELS,
     MENTIONS,
@@ -52,9 +52,10 @@ from models.documents import DocumentInfo
 from models.drafts import DraftRecipient, Override, unique_recipients
 from models.enums import AntivirusVerdict, MessageType, SendMode
 from models.errors import Refusal
-from models.formatting import PARIS, lot_label, paris_minutes, size_text
+from models.formatting import lot_label, paris_minutes, size_text
 from models.validation import ValidationFailed, check_email
 from screens.dialogs import leave_screen
+from screens.files import AntivirusLine
 from screens.widgets import Footer, StoreWork
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
             yield from _field("body", TextArea(id="body", soft_wrap=True), required=True)
             yield Static("", id="block", classes="section")
             with Vertical(id="attachments-box", classes="box"):
-                yield Static("Les fichiers seront analysés avec un antivirus", id="av-note")
+                yield AntivirusLine(id="av-note")
                 yield RemovableList(id="attachment-list")
                 yield Static(
                     "Importer un fichier depuis le poste local (F4) ou depuis l'espace "
@@ -483,7 +484,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         context, form = self.context, self.form()
         settings = self.app.settings()  # type: ignore[attr-defined]
         actor = self.app.actor  # type: ignore[attr-defined]
-        today = datetime.now(PARIS).date()
+        today = paris_today(self.app.clock())  # type: ignore[attr-defined]
         self.attachment_note(Text(f"Génération de {len(self.recipients)} courrier(s)…"))
         self.store_task(
             lambda store: generate_letters(
@@ -543,7 +544,8 @@ class MessageFormScreen(StoreWork, Screen[None]):
                 group="attach",
             )
 
-        self.app.push_screen(FilePicker("Importer un fichier depuis le poste local"), chosen)
+        picker = FilePicker("Importer un fichier depuis le poste local", antivirus=True)
+        self.app.push_screen(picker, chosen)
 
     def action_attach_space(self) -> None:
         from screens.recipients import DocumentSpacePicker
@@ -582,7 +584,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         if self.context is None:
             return None
         form = self.form()
-        check = check_form(form, self.context, datetime.now(UTC))
+        check = check_form(form, self.context, self.app.clock())  # type: ignore[attr-defined]
         self.check = check
         slots: dict[str, Text] = {}
 

@@ -9,16 +9,35 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
+from models.clock import paris_today
 from models.store import Store, open_store
+from tests.helpers.clock import paris_moment, shift_session
 
 PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shift-days",
+        type=int,
+        default=0,
+        help="run the whole session with the clock N days ahead (negative: back), in this "
+        "process and in the Python processes the tests start",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = config.getoption("--shift-days")
+    if days:
+        shift_session(days)
 
 
 def postgres_server_url() -> str:
@@ -66,7 +85,9 @@ def store(store_url, tmp_path) -> Iterator[Store]:
     opened.close()
 
 
+# The fixed demo and the time its tests run at: what they show never depends on the day.
 DEMO_TODAY = date(2026, 11, 27)
+DEMO_NOW = paris_moment(DEMO_TODAY, time(10, 0))
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +103,15 @@ def demo_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def demo_app(demo_url):
-    """The real application on the demo database."""
+def on_demo_day() -> Iterator[None]:
+    """The clock at 10:00 (Paris) on the fixed demo's day, ticking."""
+    with time_machine.travel(DEMO_NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+def demo_app(demo_url, on_demo_day):
+    """The real application on the demo database, on the demo's day."""
     from tui.app import MessagerieApp
 
     return MessagerieApp(open_store=lambda: open_store(demo_url))
@@ -91,12 +119,13 @@ def demo_app(demo_url):
 
 @pytest.fixture(scope="session")
 def live_demo_url(tmp_path_factory) -> str:
-    """A demo built for today, for flows that check deadlines against the real clock."""
+    """A demo built for the session's today (the clock as --shift-days moved it), for flows
+    that check deadlines against the clock: its tests assert what holds on any day."""
     from models.demo import seed_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('live-demo') / 'demo.sqlite3'}"
     demo_store = open_store(url, upgrade=True)
-    seed_demo(demo_store, today=date.today())
+    seed_demo(demo_store, today=paris_today())
     demo_store.close()
     return url
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
@@ -11,6 +14,17 @@ async def settle(pilot: Pilot) -> None:
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def wait_until(
+    pilot: Pilot, condition: Callable[[], object], what: str, seconds: float = 15
+) -> None:
+    """Poll until `condition()` holds: a fixed pause is too long on a quiet machine and too
+    short on a busy one."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not seen within {seconds} s: {what}"
+        await pilot.pause(0.05)
 
 
 def text_of(pilot: Pilot, selector: str) -> str:

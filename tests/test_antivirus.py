@@ -8,9 +8,13 @@ import pytest
 
 from letters.antivirus import (
     AntivirusRefusal,
+    AntivirusState,
+    AntivirusUnavailable,
     ClamdAddress,
+    antivirus_status,
     check_attachment,
     parse_clamd_address,
+    read_version,
     scan,
 )
 from models.enums import AntivirusVerdict
@@ -134,3 +138,61 @@ def test_unreadable_addresses_are_refused(text):
 def test_addresses_print_back():
     assert str(parse_clamd_address("/run/clamd.ctl")) == "unix:///run/clamd.ctl"
     assert str(parse_clamd_address("tcp://127.0.0.1:3310")) == "tcp://127.0.0.1:3310"
+
+
+# --- Which antivirus is in force (the line the buyer reads, and `messagerie status`) ----------
+
+
+def test_the_status_of_a_running_clamd_names_it(clamd):
+    status = antivirus_status(str(clamd))
+    assert status.state is AntivirusState.ON and status.usable and status.problem is None
+    assert status.engine is not None and status.engine.startswith("ClamAV ")
+    # The EICAR-only clamd of scripts/test loads no official base: VERSION says only
+    # "ClamAV x.y.z", and the line says it is a test antivirus.
+    assert status.database is None
+    assert status.line == f"Antivirus : {status.engine}, sans base officielle (antivirus de test)"
+
+
+def test_the_status_of_off_and_of_an_absent_clamd(tmp_path):
+    off = antivirus_status("off")
+    assert (off.state, off.usable, off.line) == (
+        AntivirusState.OFF,
+        True,
+        "Antivirus désactivé — fichiers non analysés",
+    )
+    absent = antivirus_status(f"unix://{tmp_path}/absent.sock")
+    assert (absent.state, absent.usable) == (AntivirusState.UNREACHABLE, False)
+    assert absent.line == "Antivirus injoignable — les pièces jointes seront refusées"
+    assert absent.problem == f"unix://{tmp_path}/absent.sock : No such file or directory"
+    refused = antivirus_status("tcp://127.0.0.1:1", timeout=2)
+    assert refused.state is AntivirusState.UNREACHABLE and "tcp://127.0.0.1:1" in refused.problem
+    unreadable = antivirus_status("clamd.ctl")
+    assert unreadable.state is AntivirusState.UNREACHABLE and "illisible" in unreadable.problem
+
+
+@pytest.mark.parametrize(
+    ("reply", "line"),
+    [
+        (
+            "ClamAV 1.4.6/27500/Mon Dec  1 08:30:00 2026",
+            "Antivirus : ClamAV 1.4.6, base de signatures n° 27500 du 01/12/2026",
+        ),
+        ("ClamAV 1.4.6", "Antivirus : ClamAV 1.4.6, sans base officielle (antivirus de test)"),
+        (
+            "ClamAV 1.0.7/1/Thu Jan  1 00:00:00 1970",
+            "Antivirus : ClamAV 1.0.7, base de signatures n° 1 (non datée)",
+        ),
+        ("UNKNOWN COMMAND", "Antivirus injoignable — les pièces jointes seront refusées"),
+    ],
+)
+def test_what_clamds_version_answer_tells(reply, line):
+    """clamd's VERSION answers as clamd writes them (no count of signatures in any)."""
+    assert read_version(reply).line == line
+
+
+def test_an_unreachable_antivirus_names_its_address_and_error_apart(tmp_path):
+    address = parse_clamd_address(f"unix://{tmp_path}/absent.sock")
+    with pytest.raises(AntivirusUnavailable) as caught:
+        check_attachment(CLEAN_PDF, "mémoire.pdf", address)
+    assert caught.value.address == f"unix://{tmp_path}/absent.sock"
+    assert caught.value.error == "No such file or directory"

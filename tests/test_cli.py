@@ -99,3 +99,36 @@ def test_import_then_again_then_a_bad_file(tmp_path):
     assert "rien n'a été écrit" in refused.stderr
     assert "consultation n°1 (« X »), champ « title »" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_status_says_which_antivirus_is_in_force(tmp_path):
+    """`messagerie status` prints the line the buyer reads where files are attached; an
+    antivirus that is configured but does not answer is a fault (exit 1, like a stuck
+    outbox: every attachment is refused), `off` a deliberate choice (exit 0)."""
+    clamd = os.environ.get("MESSAGERIE_TEST_CLAMD")
+    if not clamd:
+        pytest.fail("MESSAGERIE_TEST_CLAMD is not set: run the tests with scripts/test.")
+    env = {"MESSAGERIE_DB": f"sqlite:///{tmp_path / 'status.sqlite3'}"}
+    assert messagerie("db", "upgrade", env=env).returncode == 0
+
+    running = messagerie("status", env=env | {"MESSAGERIE_CLAMD": clamd})
+    assert running.returncode == 0, running.stdout + running.stderr
+    lines = running.stdout.splitlines()
+    (line,) = [line for line in lines if line.startswith("Antivirus")]
+    assert line.startswith("Antivirus : ClamAV ")
+    assert line.endswith(", sans base officielle (antivirus de test)")  # the EICAR-only clamd
+    assert lines[-1] == "État : normal"
+
+    off = messagerie("status", env=env | {"MESSAGERIE_CLAMD": "off"})
+    assert off.returncode == 0
+    assert "Antivirus désactivé — fichiers non analysés\n" in off.stdout
+    assert off.stdout.endswith("État : normal\n")
+
+    absent = tmp_path / "absent.sock"
+    down = messagerie("status", env=env | {"MESSAGERIE_CLAMD": f"unix://{absent}"})
+    assert down.returncode == 1 and "Traceback" not in down.stderr
+    assert (
+        "Antivirus injoignable — les pièces jointes seront refusées\n"
+        f"Cause : unix://{absent} : No such file or directory\n"
+        "État : ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées\n"
+    ) in down.stdout

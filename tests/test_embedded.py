@@ -20,9 +20,9 @@ from screens.tracking import TrackingScreen
 from tests.factories import PARIS
 from tests.pilot import fill_body
 from tests.test_message_form import deposits_consultation, type_into
-from tests.test_outbox import free_port
 from tests.test_portal import fetch, post_reply, reply_form, shown
 from tui.app import MessagerieApp
+from tui.embedded import free_port
 from tui.settings import Settings
 
 

@@ -31,8 +31,9 @@ from models.enums import (
 from models.tables import Document, Event, Recipient, Reply, ReplyAttachment, table_of
 from tests.factories import add_consultations, add_register_entries, paris
 from tests.test_antivirus import EICAR
-from tests.test_outbox import PUBLIC_URL, free_port
+from tests.test_outbox import PUBLIC_URL
 from tests.test_outbox import Relay as RecordingRelay
+from tui.embedded import free_port
 
 recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
 

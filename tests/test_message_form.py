@@ -15,7 +15,7 @@ from models.drafts import list_drafts
 from models.enums import MessageType, Procedure, RegisterKind, SendMode
 from models.registers import register_addresses
 from models.suites import SuiteRequest, candidate_choices, create_suite
-from models.tables import AuditEntry, Consultation, RegisterEntry, table_of
+from models.tables import AuditEntry, Consultation, Message, RegisterEntry, table_of
 from screens.consultation import ConsultationScreen
 from screens.dialogs import ConfirmDialog
 from screens.message_form import MessageFormScreen
@@ -29,10 +29,14 @@ from tui.settings import Settings
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
+message = table_of(Message)
 
 
-def deposits_consultation(store, *, formalised: bool | None = None, lots: bool = False):
-    """A consultation with at least two dépôts (and lots, a formalised procedure if asked)."""
+def deposits_consultation(
+    store, *, formalised: bool | None = None, lots: bool = False, undecided: bool = False
+):
+    """A consultation with at least two dépôts (and lots, a formalised procedure if asked;
+    with `undecided`, no decision letter sent yet)."""
     query = (
         sa.select(consultation.c.id, consultation.c.reference)
         .join(entry, entry.c.consultation_id == consultation.c.id)
@@ -44,6 +48,13 @@ def deposits_consultation(store, *, formalised: bool | None = None, lots: bool =
     if formalised is not None:
         adapted = consultation.c.procedure == Procedure.ADAPTED
         query = query.where(~adapted if formalised else adapted)
+    if undecided:
+        decisions = (MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION)
+        query = query.where(
+            ~sa.exists().where(
+                message.c.consultation_id == consultation.c.id, message.c.type.in_(decisions)
+            )
+        )
     if lots:
         query = query.where(
             sa.text("exists (select 1 from lot where lot.consultation_id = consultation.id)")
@@ -207,7 +218,7 @@ async def test_case_f_invitation_with_the_access_code_to_the_candidates(workspac
 async def test_cases_g_h_i_rejection_award_notification_with_the_standstill(
     workspace, workspace_app
 ):
-    cid, _ = deposits_consultation(workspace, formalised=True)
+    cid, _ = deposits_consultation(workspace, formalised=True, undecided=True)
     deposits = deposit_emails(workspace, cid)
     awardee, rejected = deposits[0], deposits[1:]
     async with workspace_app.run_test(size=(100, 40)) as pilot:

@@ -2,7 +2,6 @@
 4xx, "Non délivré" after a 5xx, D from a final mailbox, and an unreachable relay."""
 
 import asyncio
-import socket
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -29,6 +28,7 @@ from models.enums import (
 from models.outbox import outbox_counts
 from models.tables import Attachment, Event, Message, Recipient, table_of
 from tests.factories import add_consultations, add_register_entries, paris
+from tui.embedded import free_port
 
 recipient = table_of(Recipient)
 event = table_of(Event)
@@ -56,12 +56,6 @@ class Relay:
         for rcpt in envelope.rcpt_tos:
             self.received.append((envelope.mail_from, rcpt, envelope.original_content))
         return "250 2.0.0 Accepté"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -360,7 +354,8 @@ async def test_the_consultation_screen_follows_an_outbox_running_elsewhere(works
             .where(recipient.c.delivery_state == DeliveryState.QUEUED)
             .limit(1)
         ).scalar_one()
-    waiting = outbox_counts(workspace, cid)[DeliveryState.QUEUED]
+    before = outbox_counts(workspace, cid)
+    waiting, sent = before[DeliveryState.QUEUED], before[DeliveryState.ACCEPTED]
     app = MessagerieApp(
         open_store=lambda: workspace, actor="marie.dupont", settings=lambda: Settings(smtp_url=url)
     )
@@ -374,14 +369,14 @@ async def test_the_consultation_screen_follows_an_outbox_running_elsewhere(works
             await pilot.pause(0.1)
             if "File d'envoi" in line():
                 break
-        assert f"{waiting} en attente · 0 en cours · 0 envoyé(s)" in line()
+        assert f"{waiting} en attente · 0 en cours · {sent} envoyé(s)" in line()
         report = await run_once(workspace, parse_smtp_url(url), public_url=PUBLIC_URL)
         assert report.sent >= waiting > 0
         for _ in range(40):  # polled every 2 s
             await pilot.pause(0.1)
             if "0 en attente" in line():
                 break
-        assert f"0 en attente · 0 en cours · {waiting} envoyé(s)" in line()
+        assert f"0 en attente · 0 en cours · {sent + waiting} envoyé(s)" in line()
 
 
 @pytest.mark.parametrize("scheme", ["smtps", "smtp+starttls"])

@@ -23,7 +23,7 @@ from models.drafts import DraftRecipient
 from models.enums import ConsultationStatus, DeliveryState, MessageType, RegisterKind
 from models.tables import Message, Recipient, table_of
 from tests.factories import add_consultations, add_register_entries, paris
-from tests.test_outbox import free_port
+from tui.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPIENTS = 1000

@@ -37,8 +37,8 @@ from models.tables import Attachment, Event, Recipient, Reply, ReplyAttachment, 
 from tests.factories import PARIS, add_consultations, add_register_entries, paris
 from tests.test_antivirus import EICAR
 from tests.test_inbound import send_out
-from tests.test_outbox import free_port
 from tests.web import CHROMIUM_FLAGS, Clock, Served, chromium_path
+from tui.embedded import free_port
 
 recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
 A, B = "a@entreprise.example", "b@entreprise.example"
@@ -407,3 +407,94 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
     assert f"GET /m/{tokens[A][:6]}… 200" in output and "GET /m/ZZZZZZ… 404" in output
     assert tokens[A] not in output
     store.close()
+
+
+# --- An antivirus that does not answer: the company is told to retry, the operator why --------
+
+NOT_CHECKED = "Le fichier n'a pas pu être vérifié pour l'instant, réessayez plus tard."
+CONFIGURATION_WORDS = ("absent.sock", "unix:", "clamd", "MESSAGERIE", "injoignable", "socket")
+
+
+def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tmp_path):
+    """`messagerie portal` with MESSAGERIE_CLAMD naming a socket that does not exist: a reply
+    with a file is not recorded (no R), the page keeps the typed text and says only to retry
+    later; the cause (address, error) is in the service's log on stderr."""
+    import subprocess
+    import sys
+    import time
+
+    from models.store import open_store
+    from tests.test_cli import ROOT
+
+    url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
+    store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")
+    tokens = sent_now(store)  # a plain test: Playwright's loop may own this thread
+    absent = tmp_path / "absent.sock"
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "portal", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "MESSAGERIE_DB": url, "MESSAGERIE_DATA_DIR": str(tmp_path),
+             "MESSAGERIE_CLAMD": f"unix://{absent}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    page_url = f"http://127.0.0.1:{port}/m/{tokens[A]}"
+    try:
+        for _ in range(100):
+            try:
+                status, _, body = fetch(page_url)
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        assert status == 200
+        key = reply_form(body.decode())
+        typed = "Voici notre attestation <signée> & datée."
+        status, _, body = post_reply(
+            f"{page_url}/reponse", key | {"texte": typed}, [("attestation.pdf", b"%PDF-1.4 a")]
+        )
+        page = shown(body)
+        assert status == 503
+        assert f'<p class="problem" role="alert">{NOT_CHECKED}</p>' in page
+        assert f">{typed}</textarea>" in page  # what the company typed, to send again
+        for word in CONFIGURATION_WORDS:
+            assert word not in page
+        assert replies_of(store, A) == []
+        assert EventKind.REPLIED not in [kind for kind, *_ in events_of(store, A)]
+        # Without a file there is nothing to scan: the reply goes through.
+        status, _, body = post_reply(f"{page_url}/reponse", key | {"texte": "Sans pièce."})
+        assert status == 200 and "Votre réponse a bien été transmise" in shown(body)
+        assert [text for text, *_ in replies_of(store, A)] == ["Sans pièce."]
+        recipient_id = row_of(store, A).id
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=10)[1]
+        store.close()
+    (line,) = [line for line in log.splitlines() if "antivirus unreachable" in line]
+    assert "level=WARNING logger=messagerie.portal" in line
+    assert f"recipient={recipient_id} clamd=unix://{absent}" in line
+    assert line.endswith('error=No such file or directory"')
+    assert tokens[A] not in log
+
+
+def test_browser_reply_with_a_file_when_the_antivirus_is_down(store, page, tmp_path):
+    """In Chromium: the company sees the French sentence in the alert, its text still in the
+    form, and nothing about the configuration; nothing is recorded."""
+    unreachable = IntakeOptions(parse_clamd_address(f"unix://{tmp_path}/absent.sock"), 2_000_000)
+    tokens = sent_now(store)
+    with Served(create_portal(store, unreachable), free_port()) as served:
+        page.goto(f"{served.url}/m/{tokens[A]}")
+        upload = tmp_path / "kbis.pdf"
+        upload.write_bytes(b"%PDF-1.4 extrait kbis")
+        page.get_by_label("Votre réponse").fill("Bonjour,\nvoici notre Kbis.")
+        page.get_by_label("Fichiers joints").set_input_files(upload)
+        page.get_by_role("button", name="Envoyer la réponse").click()
+        assert page.get_by_role("alert").inner_text() == NOT_CHECKED
+        assert page.get_by_label("Votre réponse").input_value() == "Bonjour,\nvoici notre Kbis."
+        text = page.locator("body").inner_text()
+        for word in CONFIGURATION_WORDS:
+            assert word not in text
+    assert replies_of(store, A) == []
+    assert EventKind.REPLIED not in [kind for kind, *_ in events_of(store, A)]
+    assert row_of(store, A).status is not RecipientStatus.REPLY_UNREAD

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from tests.test_cli import ROOT
-from tests.test_outbox import free_port
+from tui.embedded import free_port
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 

@@ -19,7 +19,7 @@ from models.tables import Consultation, Message, Recipient, table_of
 from screens.dialogs import InputDialog
 from screens.message_detail import MessageDetailScreen, ReplyScreen
 from screens.tracking import TrackingScreen
-from tests.pilot import settle, text_of
+from tests.pilot import settle, text_of, wait_until
 
 recipient, message = table_of(Recipient), table_of(Message)
 consultation = table_of(Consultation)
@@ -96,21 +96,24 @@ async def test_filters_narrow_combine_and_clear(workspace, workspace_app):
 
         company = next(iter(screen.rows.values())).email.split("@")[0]
         screen.query_one("#filter-company", Input).value = company
-        await pilot.pause(0.5)
-        await settle(pilot)
-        assert screen.rows and all(company in r.email for r in screen.rows.values())
+        await wait_until(
+            pilot,
+            lambda: screen.rows and all(company in r.email for r in screen.rows.values()),
+            "the rows of that company only",
+        )
 
         screen.query_one("#filter-from", Input).value = "31/02/2026"
-        await pilot.pause(0.5)
-        await settle(pilot)
-        assert "« 31/02/2026 » n'est pas une date JJ/MM/AAAA." in text_of(pilot, "#filter-line")
+        problem = "« 31/02/2026 » n'est pas une date JJ/MM/AAAA."
+        await wait_until(pilot, lambda: problem in text_of(pilot, "#filter-line"), problem)
         assert screen.query_one("#filter-from", Input).value == "31/02/2026"  # kept
 
         screen.query_one(DataTable).focus()
         await pilot.press("e")
-        await pilot.pause(0.5)
-        await settle(pilot)
-        assert screen.count == everything and not screen.query_.filtered()
+        await wait_until(
+            pilot,
+            lambda: screen.count == everything and not screen.query_.filtered(),
+            "every row back",
+        )
         assert f"{everything} ligne(s) ·" in text_of(pilot, "#filter-line")
 
 
@@ -129,8 +132,9 @@ async def test_a_reply_sits_under_its_message_and_turns_read_when_opened(workspa
         assert isinstance(pilot.app.screen, ReplyScreen)
         assert reply.body.strip()[:30] in text_of(pilot, "#reply-text")
         await pilot.press("escape")
-        await pilot.pause(1.5)  # the table follows the change by itself
-        await settle(pilot)
+        await wait_until(  # the table follows the change by itself (polled every second)
+            pilot, lambda: screen.replies[unread.recipient_id][0].read, "the reply read"
+        )
         if len(screen.replies[unread.recipient_id]) == 1:
             assert screen.rows[unread.recipient_id].status is RecipientStatus.REPLY_READ
         assert screen.replies[unread.recipient_id][0].read
@@ -164,7 +168,9 @@ async def test_resend_to_a_corrected_address_keeps_the_failure(workspace, worksp
         assert dialog.query_one(Input).value == "pas-une-adresse"
         assert "n'est pas une adresse e-mail valide" in str(dialog.query_one(".problem").render())
         await answer_dialog(pilot, "contact@corrigee.example")
-        await pilot.pause(0.5)
+        await wait_until(
+            pilot, lambda: not isinstance(pilot.app.screen, InputDialog), "the dialog closed"
+        )
         await settle(pilot)
     with workspace.engine.connect() as connection:
         rows = connection.execute(
@@ -198,7 +204,7 @@ async def test_csv_export_holds_the_filtered_rows(workspace, workspace_app, tmp_
         await answer_dialog(pilot, str(tmp_path / "absent" / "suivi.csv"))
         assert "n'existe pas" in str(pilot.app.screen.query_one(".problem").render())
         await answer_dialog(pilot, str(target))
-        await pilot.pause(0.3)
+        await wait_until(pilot, target.exists, "the CSV file written")  # written whole, renamed
         await settle(pilot)
     with target.open(encoding="utf-8-sig", newline="") as handle:
         header, *rows = list(csv.reader(handle, delimiter=";"))
@@ -276,7 +282,6 @@ async def test_leaving_at_once_while_the_store_answers_never_crashes(workspace, 
             pilot.app.push_screen(TrackingScreen(None))
             await pilot.pause(0.01)
             await pilot.press("escape")
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await settle(pilot)  # every late answer has come back
         assert not isinstance(pilot.app.screen, TrackingScreen)
     assert workspace_app.return_code in (None, 0)

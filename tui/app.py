@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -12,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from models.clock import utc_now
 from screens.dashboard import DashboardScreen
 from tui.actor import current_actor
 from tui.commands import binding_commands
@@ -43,10 +45,12 @@ class MessagerieApp(App[None]):
         actor: str | None = None,
         settings: Callable[[], Settings] | None = None,
         embedded: bool = False,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """`embedded`: with no relay configured, run the local mailbox and web page
         (tui/embedded.py). The CLI asks for it; tests that don't want servers leave it off."""
         super().__init__()
+        self.clock = clock  # the screens' one clock: tests hand a frozen one
         self.actor = actor or current_actor()
         self._open_store = open_store
         self._snapshot = snapshot

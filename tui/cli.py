@@ -7,8 +7,9 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import TYPE_CHECKING, NoReturn
+
+from models.clock import paris_today, utc_now
 
 if TYPE_CHECKING:
     import logging
@@ -95,7 +96,9 @@ def build_parser() -> Parser:
     )
     verify.add_argument("bundle", metavar="FICHIER.zip", help="lot de preuves à vérifier")
     commands.add_parser(
-        "status", help="état de la file d'envoi (code de sortie 1 quand elle est bloquée)"
+        "status",
+        help="état de la file d'envoi et de l'antivirus (code de sortie 1 quand la file est "
+        "bloquée ou l'antivirus injoignable)",
     )
     serve = commands.add_parser(
         "serve", help="l'application dans un navigateur, pour les démonstrations (textual-serve)"
@@ -148,7 +151,7 @@ def run_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     store = open_store_for(args, upgrade=True)
     try:
-        report = seed_demo(store, today=date.today(), reset=args.reset)
+        report = seed_demo(store, today=paris_today(), reset=args.reset)
     finally:
         store.close()
     elapsed = time.perf_counter() - started
@@ -240,9 +243,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    """The outbox's health, for a person or a monitoring probe: exit 1 when it is stuck."""
-    from datetime import UTC, datetime
+    """The outbox's and the antivirus's health, for a person or a monitoring probe: exit 1
+    when the outbox is stuck or the antivirus configured but not answering (every attachment
+    is then refused: the buyer's, and the companies' on the recipients' page); `off` is a
+    deliberate choice, not a fault."""
 
+    from letters.antivirus import antivirus_status
     from models.formatting import paris_seconds
     from models.outbox import outbox_health, progress_text
 
@@ -251,14 +257,23 @@ def run_status(args: argparse.Namespace) -> int:
         health = outbox_health(store)
     finally:
         store.close()
+    antivirus = antivirus_status(load_settings(args).clamd)
     print(progress_text(health.counts))
     print("Dernier envoi : " + (paris_seconds(health.last_sent) if health.last_sent else "aucun"))
     if health.last_problem:
         at, detail = health.last_problem
         print(f"Dernier incident : {paris_seconds(at)} — {detail}")
-    stuck = health.stuck(datetime.now(UTC))
-    print(f"État : BLOQUÉ — {stuck}" if stuck else "État : normal")
-    return 1 if stuck else 0
+    print(antivirus.line)
+    if antivirus.problem:
+        print(f"Cause : {antivirus.problem}")
+    problems = []
+    stuck = health.stuck(utc_now())
+    if stuck:
+        problems.append(f"BLOQUÉ — {stuck}")
+    if not antivirus.usable:
+        problems.append("ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées")
+    print("État : " + (" ; ".join(problems) or "normal"))
+    return 1 if problems else 0
 
 
 def run_outbox(args: argparse.Namespace) -> int:

@@ -1,0 +1,28 @@
+"""Moving the clock for the tests: `--shift-days N` runs the whole session N days away, in
+this process (time-machine) and in every Python process the tests start (sitecustomize)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import time_machine
+
+from models.clock import PARIS
+
+SHIFT_VARIABLE = "MESSAGERIE_TEST_SHIFT_DAYS"
+SITECUSTOMIZE_DIR = Path(__file__).with_name("clockshift")
+
+
+def shift_session(days: int) -> None:
+    """Move this process's clock `days` ahead (or back), and hand the shift to children."""
+    os.environ[SHIFT_VARIABLE] = str(days)
+    inherited = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SITECUSTOMIZE_DIR), inherited]))
+    time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True).start()
+
+
+def paris_moment(day: date, at: time) -> datetime:
+    """A Paris wall-clock time on `day`, aware."""
+    return datetime.combine(day, at, tzinfo=PARIS)

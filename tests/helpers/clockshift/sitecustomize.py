@@ -1,0 +1,12 @@
+"""Loaded by the Python processes that tests start, when the suite runs with --shift-days:
+their clock moves with the suite's (see tests/helpers/clock.py)."""
+
+import os
+
+if os.environ.get("MESSAGERIE_TEST_SHIFT_DAYS"):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    days = int(os.environ["MESSAGERIE_TEST_SHIFT_DAYS"])
+    time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True).start()
