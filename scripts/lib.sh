@@ -93,9 +93,10 @@ ensure_postgres() {
     export MESSAGERIE_TEST_PG_URL="postgresql+psycopg://messagerie_test:messagerie_test@127.0.0.1:$port/messagerie_test"
 }
 
-# ensure_clamd: start a clamd of our own whose only signature is EICAR (no network update
-# needed, see shared/STACK-NOTES.md), and export MESSAGERIE_TEST_CLAMD. A value already set is
-# used as it is.
+# The EICAR-only clamd, shared by scripts/test (MESSAGERIE_TEST_CLAMD) and scripts/demo
+# (MESSAGERIE_CLAMD). Its only signature is the EICAR test file's, so it needs no network
+# update (see shared/STACK-NOTES.md), and it detects nothing else: a test and demo
+# antivirus, never a real one. It keeps running after the script ends, and is reused.
 CLAMD_DIR="${TMPDIR:-/tmp}/messagerie-clamd"
 
 clamd_answers() {
@@ -109,16 +110,22 @@ with socket.socket(socket.AF_UNIX) as s:
 PY
 }
 
-ensure_clamd() {
-    if [ -n "${MESSAGERIE_TEST_CLAMD:-}" ]; then return; fi
-    ensure_system_packages clamav-daemon
+# start_eicar_clamd: start (or find running) the EICAR-only clamd under $CLAMD_DIR and set
+# CLAMD_URL to its address (unix://…). When clamd cannot be installed or started, it says why
+# on stderr and returns 1; it never exits (scripts/demo goes on without it).
+start_eicar_clamd() {
     local socket="$CLAMD_DIR/clamd.sock"
+    CLAMD_URL=""
+    ensure_system_packages clamav-daemon || {
+        echo "clamd could not be installed (Debian package clamav-daemon)." >&2
+        return 1
+    }
     if ! clamd_answers "$socket"; then
         say "starting clamd (EICAR signature only, $CLAMD_DIR)"
-        mkdir -p "$CLAMD_DIR/db"
+        mkdir -p "$CLAMD_DIR/db" || return 1
         # The EICAR test string anywhere in a file (.ndb: name, any target, any offset, hex).
-        echo "Eicar-Test-Signature:0:*:58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a" >"$CLAMD_DIR/db/eicar.ndb"
-        cat >"$CLAMD_DIR/clamd.conf" <<CONF
+        echo "Eicar-Test-Signature:0:*:58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a" >"$CLAMD_DIR/db/eicar.ndb" || return 1
+        cat >"$CLAMD_DIR/clamd.conf" <<CONF || return 1
 LocalSocket $socket
 DatabaseDirectory $CLAMD_DIR/db
 LogFile $CLAMD_DIR/clamd.log
@@ -130,15 +137,53 @@ StreamMaxLength 25M
 SelfCheck 0
 CONF
         rm -f "$socket"
-        "$(command -v clamd || echo /usr/sbin/clamd)" -c "$CLAMD_DIR/clamd.conf"
+        # clamd forks into the background; its exit status says whether it started. Its
+        # output goes to stderr, never into a caller's $(…).
+        if ! "$(command -v clamd || echo /usr/sbin/clamd)" -c "$CLAMD_DIR/clamd.conf" </dev/null >&2; then
+            echo "clamd did not start; see $CLAMD_DIR/clamd.log" >&2
+            return 1
+        fi
         for _ in $(seq 150); do
             clamd_answers "$socket" && break
             sleep 0.2
         done
         clamd_answers "$socket" || {
             echo "clamd did not answer on $socket; see $CLAMD_DIR/clamd.log" >&2
-            exit 1
+            return 1
         }
     fi
-    export MESSAGERIE_TEST_CLAMD="unix://$socket"
+    CLAMD_URL="unix://$socket"
+}
+
+# clamd_signatures: how many signatures that clamd loaded, from its log ("Loaded 1 signatures.").
+clamd_signatures() {
+    grep -o 'Loaded [0-9]* signatures' "$CLAMD_DIR/clamd.log" 2>/dev/null | tail -n 1 | tr -dc '0-9'
+}
+
+# ensure_clamd (scripts/test): export MESSAGERIE_TEST_CLAMD, the EICAR-only clamd. A value
+# already set is used as it is. No clamd, no tests: it exits.
+ensure_clamd() {
+    if [ -n "${MESSAGERIE_TEST_CLAMD:-}" ]; then return; fi
+    start_eicar_clamd || exit 1
+    export MESSAGERIE_TEST_CLAMD="$CLAMD_URL"
+}
+
+# ensure_demo_clamd (scripts/demo): export MESSAGERIE_CLAMD for the app and say which antivirus
+# it is on stderr. The user's own value is kept; otherwise the EICAR-only clamd; when that one
+# cannot run, `off` (files kept as « non analysé ») rather than an address that refuses every
+# attachment.
+ensure_demo_clamd() {
+    if [ -n "${MESSAGERIE_CLAMD:-}" ]; then
+        say "antivirus: MESSAGERIE_CLAMD=$MESSAGERIE_CLAMD (yours)"
+        return
+    fi
+    if start_eicar_clamd; then
+        export MESSAGERIE_CLAMD="$CLAMD_URL"
+        local count
+        count=$(clamd_signatures || true)
+        say "antivirus: demo clamd on $CLAMD_URL with ${count:-?} signature(s), the EICAR test file's only: it detects no real virus. Set MESSAGERIE_CLAMD for a real clamd; stop this one with: kill \$(cat $CLAMD_DIR/clamd.pid)"
+    else
+        export MESSAGERIE_CLAMD=off
+        echo "antivirus: clamd could not be started, so the demo runs with scanning off (MESSAGERIE_CLAMD=off): attachments are accepted unscanned, marked « non analysé »." >&2
+    fi
 }

@@ -1,23 +1,22 @@
 """Where the buyer attaches files, the app says which antivirus is in force: the message
-form's "Pièces jointes" box and the F4 file picker, with the real app (Pilot) on the fixed
-demo and a real clamd (MESSAGERIE_TEST_CLAMD), `off`, or a socket that does not exist."""
+form's "Pièces jointes" box and the F4 file picker, with the real app (Pilot) on a store of
+one consultation and a real clamd (MESSAGERIE_TEST_CLAMD), `off`, or a socket that does not
+exist."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-import sqlalchemy as sa
 
+from models.enums import ConsultationStatus
 from models.store import open_store
-from models.tables import Consultation, table_of
 from screens.files import AntivirusLine, FilePicker
 from screens.message_form import MessageFormScreen
+from tests.factories import add_consultations, paris
 from tests.pilot import settle, wait_until
 from tui.app import MessagerieApp
 from tui.settings import Settings
-
-consultation = table_of(Consultation)
 
 
 def running_clamd() -> str:
@@ -27,21 +26,24 @@ def running_clamd() -> str:
     return address
 
 
-def wines_id(demo_url: str) -> int:
-    store = open_store(demo_url)
+@pytest.fixture
+def one_consultation(tmp_path) -> tuple[str, int]:
+    """A SQLite store holding one open consultation: its URL and the consultation's id."""
+    url = f"sqlite:///{tmp_path / 'antivirus.sqlite3'}"
+    store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")
     try:
-        with store.engine.connect() as connection:
-            return connection.execute(
-                sa.select(consultation.c.id).where(consultation.c.reference == "2025VINS")
-            ).scalar_one()
+        (cid,) = add_consultations(
+            store, [("2026AV", "Pièces jointes", ConsultationStatus.OPEN, paris(2026, 12, 27))]
+        )
     finally:
         store.close()
+    return url, cid
 
 
-def app_with(demo_url: str, clamd: str) -> MessagerieApp:
-    """The real app on the fixed demo (only read here), with MESSAGERIE_CLAMD=clamd."""
+def app_with(url: str, clamd: str) -> MessagerieApp:
+    """The real app on that store, with MESSAGERIE_CLAMD=clamd."""
     return MessagerieApp(
-        open_store=lambda: open_store(demo_url),
+        open_store=lambda: open_store(url),
         actor="marie.dupont",
         settings=lambda: Settings(clamd=clamd),
     )
@@ -51,10 +53,10 @@ def line_of(widget: AntivirusLine) -> str:
     return str(widget.render())
 
 
-async def antivirus_lines(demo_url: str, clamd: str) -> tuple[str, str]:
+async def antivirus_lines(one_consultation: tuple[str, int], clamd: str) -> tuple[str, str]:
     """The line in the form's "Pièces jointes" box, and the one in the F4 file picker."""
-    cid = wines_id(demo_url)
-    async with app_with(demo_url, clamd).run_test(size=(100, 40)) as pilot:
+    url, cid = one_consultation
+    async with app_with(url, clamd).run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         pilot.app.push_screen(MessageFormScreen(cid))
         await settle(pilot)
@@ -72,25 +74,25 @@ async def antivirus_lines(demo_url: str, clamd: str) -> tuple[str, str]:
     return lines
 
 
-async def test_a_running_clamd_is_named_with_what_it_knows(demo_url):
-    in_form, in_picker = await antivirus_lines(demo_url, running_clamd())
+async def test_a_running_clamd_is_named_with_what_it_knows(one_consultation):
+    in_form, in_picker = await antivirus_lines(one_consultation, running_clamd())
     # The EICAR-only clamd of scripts/test: clamd says it runs no official signature base.
     assert in_form.startswith("Antivirus : ClamAV ")
     assert in_form.endswith(", sans base officielle (antivirus de test)")
     assert in_picker == in_form
 
 
-async def test_off_says_files_are_not_scanned(demo_url):
-    lines = await antivirus_lines(demo_url, "off")
+async def test_off_says_files_are_not_scanned(one_consultation):
+    lines = await antivirus_lines(one_consultation, "off")
     assert lines == ("Antivirus désactivé — fichiers non analysés",) * 2
 
 
-async def test_an_absent_clamd_says_attachments_will_be_refused(demo_url, tmp_path):
-    lines = await antivirus_lines(demo_url, f"unix://{tmp_path}/absent.sock")
+async def test_an_absent_clamd_says_attachments_will_be_refused(one_consultation, tmp_path):
+    lines = await antivirus_lines(one_consultation, f"unix://{tmp_path}/absent.sock")
     assert lines == ("Antivirus injoignable — les pièces jointes seront refusées",) * 2
 
 
-async def test_the_probe_leaves_the_screen_responsive(demo_url, tmp_path):
+async def test_the_probe_leaves_the_screen_responsive(one_consultation):
     """clamd is asked in a worker thread: until it answers, the line says so and the form
     takes keys (a TCP clamd that never answers would otherwise freeze the screen)."""
     import socket
@@ -99,8 +101,8 @@ async def test_the_probe_leaves_the_screen_responsive(demo_url, tmp_path):
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        cid = wines_id(demo_url)
-        async with app_with(demo_url, f"tcp://127.0.0.1:{port}").run_test(size=(100, 40)) as pilot:
+        url, cid = one_consultation
+        async with app_with(url, f"tcp://127.0.0.1:{port}").run_test(size=(100, 40)) as pilot:
             pilot.app.push_screen(MessageFormScreen(cid))
             await wait_until(
                 pilot, lambda: pilot.app.screen.query("#av-note"), "the form's antivirus line"

@@ -155,7 +155,8 @@ def claimed(store) -> int:
 def status(store_url: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tui.cli", "--db", store_url, "status"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env={**os.environ, "MESSAGERIE_CLAMD": "off"},
+        capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
 
