@@ -29,7 +29,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
-from letters.outbox import envelope, mail_content, run_once
+from letters.outbox import envelope, run_once
+from letters.preview import content_of
 from letters.transport import parse_smtp_url
 from models.compose import load_context, preset_form, queue_message
 from models.demo import seed_demo
@@ -66,7 +67,7 @@ async def raw_send(port: int, store: Store) -> tuple[float, int]:
     """The same e-mails, rendered beforehand, on one connection: seconds and count."""
     claimed = claim(store, limit=10**9)
     envelopes = [
-        envelope(mail_content(store, batch.message), batch.message, one, PUBLIC_URL)
+        envelope(content_of(batch.message, store.blobs.read), batch.message, one, PUBLIC_URL)
         for batch in claimed
         for one in batch.recipients
     ]

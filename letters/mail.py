@@ -234,7 +234,13 @@ def render_email(content: MailContent, recipient: MailRecipient) -> EmailMessage
 def page_variables(content: MailContent) -> dict[str, Any]:
     """What the recipients' web page shows of the message: the content, as the simple e-mail
     carries it (paragraphs, mentions, contextual block)."""
-    return _variables(content, MailRecipient(""), with_ar=False)
+    with_ar = content.send_mode is SendMode.WITH_AR
+    return _variables(content, MailRecipient(""), with_ar=with_ar)
+
+
+def page_text(content: MailContent) -> str:
+    """The content the recipients' page shows, as text (la loupe of an "avec AR" message)."""
+    return _tidy(template("mail/content.txt").render(page_variables(content)))
 
 
 def template(name: str) -> jinja2.Template:

@@ -12,17 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from letters.mail import (
-    MailAttachment,
-    MailContent,
-    MailRecipient,
-    personal_link,
-    render_bytes,
-)
-from letters.preview import message_content
+from letters.mail import MailContent, render_bytes
+from letters.preview import content_of, domain_of, recipient_of
 from letters.transport import Envelope, Outcome, Relay, connect, send_batch
 from models.clock import utc_now
-from models.enums import SendMode
 from models.errors import Refusal
 from models.outbox import (
     LEASE,
@@ -49,50 +42,19 @@ class Report:
         return f"{self.sent} envoyé(s), {self.retried} à réessayer, {self.refused} non délivré(s)."
 
 
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2] or "messagerie.invalid"
-
-
-def mail_content(store: Store, outgoing: OutgoingMessage) -> MailContent:
-    simple = outgoing.send_mode is SendMode.SIMPLE
-    return message_content(
-        outgoing.consultation,
-        outgoing.type,
-        subject=outgoing.subject,
-        body=outgoing.body,
-        send_mode=outgoing.send_mode,
-        reply_allowed=outgoing.reply_allowed,
-        reply_deadline=outgoing.reply_deadline,
-        mentions=outgoing.mentions,
-        attachments=tuple(
-            MailAttachment(
-                d.filename,
-                d.media_type,
-                d.size,
-                d.antivirus,
-                store.blobs.read(d.sha256) if simple else None,  # "avec AR": on the web page
-            )
-            for d in outgoing.attachments
-        ),
-    )
-
-
 def envelope(
     content: MailContent, outgoing: OutgoingMessage, one: OutgoingRecipient, public_url: str
 ) -> Envelope:
-    domain = domain_of(content.sender_email)
-    mail = render_bytes(
-        content,
-        MailRecipient(
-            email=one.email,
-            name=one.contact_name,
-            link=personal_link(public_url, one.token)
-            if outgoing.send_mode is SendMode.WITH_AR
-            else None,
-            message_id_header=one.message_id_header,
-            reply_to=f"reply+{one.token}@{domain}",
-        ),
+    recipient = recipient_of(
+        outgoing,
+        one.email,
+        one.contact_name,
+        public_url=public_url,
+        token=one.token,
+        message_id_header=one.message_id_header,
     )
+    mail = render_bytes(content, recipient)
+    domain = domain_of(content.sender_email)
     return Envelope(one.id, f"bounce+{one.token}@{domain}", one.email, mail)
 
 
@@ -118,7 +80,7 @@ class Pass:
                     self.held[one.id] = part.lease_until
             for part in claimed:
                 try:
-                    content = mail_content(self.store, part.message)
+                    content = content_of(part.message, self.store.blobs.read)
                 except (Refusal, OSError) as problem:  # an attachment missing from the store
                     for one in part.recipients:
                         self.record(Outcome(one.id, False, False, f"Message illisible : {problem}"))

@@ -34,7 +34,7 @@ from starlette.routing import Route
 from letters.antivirus import AntivirusUnavailable, check_attachment
 from letters.intake import IntakeOptions, check_size
 from letters.mail import page_variables, template
-from letters.outbox import mail_content
+from letters.preview import content_of
 from models.clock import utc_now
 from models.documents import check_filename, put_bytes
 from models.enums import ReplyChannel
@@ -85,7 +85,7 @@ def create_portal(
         return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
 
     def page(view: PortalView, token: str, *, status: int = 200, **extra: object) -> Response:
-        variables = page_variables(mail_content(store, view.message))
+        variables = page_variables(content_of(view.message))
         html = template("portal/page.html").render(
             variables,
             view=view,

@@ -1,12 +1,13 @@
-"""What one recipient of the message form will receive: the e-mail, in either send mode."""
+"""A message's e-mail content, one mapping for the outbox, the preview and la loupe; and
+what one recipient of the message form will receive, in either send mode."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from letters.mail import (
+    TOKEN_PLACEHOLDER,
     ContextBlock,
     MailAttachment,
     MailContent,
@@ -19,6 +20,7 @@ from models.consultations import ConsultationDetail
 from models.documents import DocumentInfo
 from models.drafts import unique_recipients
 from models.enums import MessageType, SendMode
+from models.outbox import OutgoingMessage
 from models.validation import ValidationFailed, parse_paris_datetime
 
 
@@ -44,58 +46,82 @@ def mention_lines(
     )
 
 
-def message_content(
-    detail: ConsultationDetail,
-    message_type: MessageType,
-    *,
-    subject: str,
-    body: str,
-    send_mode: SendMode,
-    reply_allowed: bool,
-    reply_deadline: datetime | None,
-    mentions: Mapping[str, str],
-    attachments: tuple[MailAttachment, ...],
-) -> MailContent:
-    """What every e-mail of a message shares, from the form (preview) or the store (outbox)."""
+def content_of(message: OutgoingMessage, read: Callable[[str], bytes] | None = None) -> MailContent:
+    """What every e-mail of `message` shares: the one mapping from a message (stored, or the
+    form's as `form_message` builds it) to its e-mail, used by the outbox, the form's preview
+    and la loupe. `read` gives a file's bytes from its SHA-256: the outbox attaches them in
+    simple mode; elsewhere files are listed, not attached."""
+    attach = read if read and message.send_mode is SendMode.SIMPLE else None
+    detail = message.consultation
     return MailContent(
-        subject=subject,
-        body=body,
-        type_label=message_type.label,
-        send_mode=send_mode,
-        reply_allowed=reply_allowed,
-        reply_deadline=reply_deadline,
+        subject=message.subject,
+        body=message.body,
+        type_label=message.type.label,
+        send_mode=message.send_mode,
+        reply_allowed=message.reply_allowed,
+        reply_deadline=message.reply_deadline,
         context=context_block(detail),
         sender_name=detail.entity,
         sender_email=detail.sender_email,
-        mentions=mention_lines(message_type, mentions),
-        attachments=attachments,
+        mentions=mention_lines(message.type, message.mentions),
+        attachments=tuple(
+            MailAttachment(
+                d.filename, d.media_type, d.size, d.antivirus, attach(d.sha256) if attach else None
+            )
+            for d in message.attachments
+        ),
     )
 
 
-def mail_content(
+def recipient_of(
+    message: OutgoingMessage,
+    email: str,
+    name: str | None = None,
+    *,
+    public_url: str,
+    token: str = TOKEN_PLACEHOLDER,
+    message_id_header: str | None = None,
+) -> MailRecipient:
+    """One recipient's own part of the e-mail: the personal link ("avec AR" only) and the
+    reply address. Without `token`, a placeholder (the preview and la loupe)."""
+    domain = domain_of(message.consultation.sender_email)
+    return MailRecipient(
+        email=email,
+        name=name,
+        link=personal_link(public_url, token) if message.send_mode is SendMode.WITH_AR else None,
+        message_id_header=message_id_header,
+        reply_to=f"reply+{token}@{domain}",
+    )
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2] or "messagerie.invalid"
+
+
+def form_message(
     context: ComposeContext,
     form: FormInput,
     attachments: tuple[DocumentInfo, ...],
     send_mode: SendMode,
-) -> MailContent:
+) -> OutgoingMessage:
+    """The message the form would queue, for its preview."""
     try:
         deadline = (
             parse_paris_datetime(form.reply_deadline) if form.reply_deadline.strip() else None
         )
     except ValidationFailed:
         deadline = None  # the form shows the error; the preview shows no deadline
-    return message_content(
-        context.detail,
-        form.type,
+    return OutgoingMessage(
+        id=0,
+        type=form.type,
         subject=" ".join(form.subject.split()),
         body=form.body,
         send_mode=send_mode,
         reply_allowed=form.reply_allowed,
         reply_deadline=deadline,
-        mentions=form.mentions,
-        attachments=tuple(
-            MailAttachment(d.filename, d.media_type, d.size, d.antivirus) for d in attachments
-        ),
+        mentions=dict(form.mentions),
+        consultation=context.detail,
+        attachments=attachments,
     )
 
 
@@ -123,7 +149,8 @@ def preview(
     if not recipients:
         return None
     chosen = recipients[recipient_index % len(recipients)]
-    content = mail_content(context, form, attachments, send_mode)
-    link = personal_link(public_url) if send_mode is SendMode.WITH_AR else None
-    text, html = render_parts(content, MailRecipient(chosen.email, chosen.contact_name, link))
+    message = form_message(context, form, attachments, send_mode)
+    content = content_of(message)
+    one = recipient_of(message, chosen.email, chosen.contact_name, public_url=public_url)
+    text, html = render_parts(content, one)
     return Preview(to=chosen.email, subject=content.subject, text=text, html=html)

@@ -13,8 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from letters.mail import MailAttachment, MailContent, MailRecipient, personal_link, render_parts
-from letters.preview import message_content
+from letters.mail import page_text, render_parts
+from letters.preview import content_of, recipient_of
 from models.detail import MessageDetail, ReplyView, message_detail, open_reply, save_files
 from models.documents import DocumentInfo
 from models.enums import SendMode
@@ -38,24 +38,12 @@ def files_text(files: tuple[DocumentInfo, ...]) -> Text:
     return shown
 
 
-def content_in(detail: MessageDetail, mode: SendMode) -> MailContent:
-    """The message's e-mail content in one send mode: the simple one shows the content
-    itself, the "avec AR" one the notice the recipients received."""
-    outgoing = detail.message
-    return message_content(
-        outgoing.consultation,
-        outgoing.type,
-        subject=outgoing.subject,
-        body=outgoing.body,
-        send_mode=mode,
-        reply_allowed=outgoing.reply_allowed,
-        reply_deadline=outgoing.reply_deadline,
-        mentions=outgoing.mentions,
-        attachments=tuple(
-            MailAttachment(f.filename, "application/octet-stream", f.size, f.antivirus)
-            for f in detail.files
-        ),
-    )
+def sent_text(detail: MessageDetail) -> str:
+    """The e-mail's text exactly as the outbox renders it, the personal token left out."""
+    message = detail.message
+    to = next((one.email for one in detail.recipients), "")
+    text, _ = render_parts(content_of(message), recipient_of(message, to, public_url=LINK_BASE))
+    return text
 
 
 def detail_text(detail: MessageDetail, focused: int | None) -> Text:
@@ -73,14 +61,13 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
     if detail.lots:
         text.append("Lots : " + ", ".join(detail.lots) + "\n")
 
-    body, _ = render_parts(content_in(detail, SendMode.SIMPLE), MailRecipient(""))
     text.append_text(heading("Contenu du message"))
-    text.append(body)
-    if outgoing.send_mode is SendMode.WITH_AR:
-        notice = content_in(detail, SendMode.WITH_AR)
-        mail, _ = render_parts(notice, MailRecipient("", link=personal_link(LINK_BASE)))
+    if outgoing.send_mode is SendMode.WITH_AR:  # on the page; the e-mail is a notice
+        text.append(page_text(content_of(outgoing)))
         text.append_text(heading("Courriel envoyé (avis avec lien personnel)"))
-        text.append(mail, style="dim")
+        text.append(sent_text(detail), style="dim")
+    else:
+        text.append(sent_text(detail))
 
     text.append_text(heading(f"Pièces jointes ({len(detail.files)})"))
     for file in detail.files:

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
+from letters.mail import personal_link
 from letters.outbox import run_once
 from letters.transport import RelayProblem, parse_smtp_url
+from models.clock import utc_now
 from models.compose import load_context, preset_form, queue_message
 from models.drafts import DraftRecipient
 from models.enums import (
@@ -25,6 +27,7 @@ from models.enums import (
     RegisterKind,
     SendMode,
 )
+from models.formatting import paris_minutes
 from models.outbox import outbox_counts
 from models.tables import Attachment, Event, Message, Recipient, table_of
 from tests.factories import add_consultations, add_register_entries, paris
@@ -434,3 +437,41 @@ async def test_delivery_reports_are_requested_only_from_a_relay_offering_dsn(sto
         controller.stop()
     ((mail_options, rcpt_options),) = handler.options
     assert "RET=HDRS" in mail_options and "NOTIFY=SUCCESS,FAILURE,DELAY" in rcpt_options
+
+
+@pytest.mark.parametrize("mode", list(SendMode))
+async def test_la_loupe_shows_the_email_the_outbox_sent(store, relay, mode):
+    """One mapping from a message to its e-mail: la loupe shows, word for word, the text part
+    the relay received (the personal token aside), in both send modes."""
+    from screens.message_detail import LINK_BASE, MessageDetailScreen
+    from tests.pilot import settle, text_of
+    from tui.app import MessagerieApp
+
+    handler, url = relay
+    (cid,) = add_consultations(
+        store, [("2026LOUPE", "Loupe", ConsultationStatus.OPEN, utc_now() + timedelta(days=30))]
+    )
+    add_register_entries(store, cid, [RegisterKind.DEPOSIT], utc_now() - timedelta(days=2))
+    form = replace(
+        preset_form(load_context(store, cid), MessageType.FREE),
+        body="Bonjour,\n\nMerci de confirmer votre présence.",
+        recipients=(DraftRecipient("a@entreprise.example"),),
+        send_mode=mode,
+        reply_allowed=True,
+        reply_deadline=paris_minutes(utc_now() + timedelta(days=5)),
+    )
+    message_id = queue_message(store, form, actor="marie.dupont").message_id
+    await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)
+    ((_, _, data),) = handler.received
+    sent = message_from_bytes(data, policy=default).get_body(("plain",)).get_content()
+    (row,) = states(store, message_id)[0].values()
+    sent = sent.replace(personal_link(PUBLIC_URL, row.token), personal_link(LINK_BASE))
+    app = MessagerieApp(open_store=lambda: store)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await settle(pilot)
+        app.push_screen(MessageDetailScreen(message_id))
+        await settle(pilot)
+        shown = text_of(pilot, "#detail-text")
+    assert sent.strip() in shown
+    expected = "en suivant le lien personnel" if mode is SendMode.WITH_AR else "en répondant"
+    assert expected in sent
