@@ -16,6 +16,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models import audit
 from models.anonymise import identity_leaks
 from models.clock import utc_now
 from models.consultations import ConsultationDetail, consultation_detail, lock_consultation
@@ -42,7 +43,6 @@ from models.rules import MessageFacts, RuleVerdict, check_message
 from models.store import Store
 from models.tables import (
     Attachment,
-    AuditEntry,
     Company,
     Lot,
     Message,
@@ -59,7 +59,6 @@ message = table_of(Message)
 message_lot = table_of(MessageLot)
 recipient = table_of(Recipient)
 attachment = table_of(Attachment)
-audit_entry = table_of(AuditEntry)
 lot = table_of(Lot)
 suite_candidate = table_of(SuiteCandidate)
 register_entry = table_of(RegisterEntry)
@@ -698,25 +697,19 @@ def _audit(
 ) -> None:
     """The action, and each override not yet recorded for this message (drafts are saved
     again and again; the AR prints each override once)."""
-    now = utc_now()
     recorded = set(_recorded_overrides(connection, message_id))
-    rows = [{"action": action, "rule": None, "override_reason": None, "detail": detail}] + [
-        {"action": "rule.override", "rule": o.rule, "override_reason": o.reason, "detail": None}
-        for o in dict.fromkeys(overrides)
-        if o.reason.strip() and o not in recorded
-    ]
-    connection.execute(
-        sa.insert(audit_entry),
-        [
-            {
-                **row,
-                "at": now,
-                "actor": actor,
-                "consultation_id": form.consultation_id,
-                "message_id": message_id,
-            }
-            for row in rows
-        ],
+    audit.append(
+        connection,
+        action=action,
+        actor=actor,
+        consultation_id=form.consultation_id,
+        message_id=message_id,
+        detail=detail,
+        overrides=tuple(
+            {"rule": o.rule, "override_reason": o.reason}
+            for o in dict.fromkeys(overrides)
+            if o.reason.strip() and o not in recorded
+        ),
     )
 
 
@@ -724,9 +717,12 @@ def _recorded_overrides(connection: Connection, message_id: int) -> tuple[Overri
     return tuple(
         Override(row.rule, row.override_reason)
         for row in connection.execute(
-            sa.select(audit_entry.c.rule, audit_entry.c.override_reason)
-            .where(audit_entry.c.message_id == message_id, audit_entry.c.action == "rule.override")
-            .order_by(audit_entry.c.id)
+            sa.select(audit.audit_entry.c.rule, audit.audit_entry.c.override_reason)
+            .where(
+                audit.audit_entry.c.message_id == message_id,
+                audit.audit_entry.c.action == audit.OVERRIDE,
+            )
+            .order_by(audit.audit_entry.c.id)
         )
     )
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from models import audit
 from models.blobs import BlobStore
 from models.consultations import lock_consultation
 from models.documents import (
@@ -38,7 +39,6 @@ from models.formatting import as_utc, duration_text, paris_minutes
 from models.rules import RuleVerdict
 from models.store import Store
 from models.tables import (
-    AuditEntry,
     Consultation,
     DcePiece,
     DceVersion,
@@ -59,7 +59,6 @@ version_table = table_of(DceVersion)
 piece_table = table_of(DcePiece)
 document_table = table_of(Document)
 deadline_table = table_of(DeadlineChange)
-audit_table = table_of(AuditEntry)
 
 
 class DceError(Refusal):
@@ -358,10 +357,10 @@ def save_dce_changes(
     with store.engine.begin() as connection:
         version_id, number = _claim_version(connection, consultation_id, changes, actor, comment)
         _insert_pieces(connection, version_id, plan)
-        _append_audit(
+        audit.append(
             connection,
-            actor=actor,
             action=ACTION_VERSION,
+            actor=actor,
             consultation_id=consultation_id,
             detail=_version_detail(number, changes, plan),
         )
@@ -578,10 +577,6 @@ def _version_detail(number: int, changes: DceChanges, plan: Sequence[_Planned]) 
     )
 
 
-def _append_audit(connection: Connection, **values: object) -> None:
-    connection.execute(sa.insert(audit_table).values({"at": utc_now(), **values}))
-
-
 # --- Bid deadline and LEGAL rule 3 ----------------------------------------------------------
 
 
@@ -634,11 +629,11 @@ def change_bid_deadline(
             .where(consultation_table.c.id == consultation_id)
             .values(bid_deadline=new_deadline)
         )
-        _append_audit(
+        audit.append(
             connection,
-            at=now,
-            actor=actor,
             action=ACTION_DEADLINE,
+            actor=actor,
+            at=now,
             consultation_id=consultation_id,
             rule=3,
             detail=(

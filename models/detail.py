@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from models import audit
 from models.ar import ArEvent, ArFile, ArOverride, events_of, files_of, lots_of, overrides_of
 from models.clock import utc_now
 from models.documents import DocumentInfo, document_infos
@@ -27,7 +28,6 @@ from models.formatting import paris_seconds
 from models.outbox import OutgoingMessage, load_outgoing
 from models.store import Store
 from models.tables import (
-    AuditEntry,
     Company,
     Event,
     Message,
@@ -277,15 +277,14 @@ def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = N
                 recipient_id=recipient_id, kind=EventKind.RETRY, at=now, detail=detail
             )
         )
-        connection.execute(
-            sa.insert(table_of(AuditEntry)).values(
-                at=now,
-                actor=actor,
-                action="message.resend",
-                consultation_id=failed.consultation_id,
-                message_id=failed.message_id,
-                detail=detail,
-            )
+        audit.append(
+            connection,
+            action="message.resend",
+            actor=actor,
+            at=now,
+            consultation_id=failed.consultation_id,
+            message_id=failed.message_id,
+            detail=detail,
         )
     return target
 

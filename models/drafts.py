@@ -14,13 +14,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models import audit
 from models.clock import utc_now
 from models.enums import DeliveryState, MessageState, MessageType, RecipientStatus
 from models.formatting import lot_label
 from models.presets import PRESETS
 from models.store import Store
 from models.tables import (
-    AuditEntry,
     Consultation,
     Lot,
     Message,
@@ -37,7 +37,6 @@ purchasing_entity = table_of(PurchasingEntity)
 message = table_of(Message)
 message_lot = table_of(MessageLot)
 recipient = table_of(Recipient)
-audit_entry = table_of(AuditEntry)
 
 TOKEN_BYTES = 24  # 192 random bits, for the personal link and the reply/bounce addresses
 
@@ -129,30 +128,17 @@ def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftVie
             sender_domain(connection, request.consultation_id),
             now,
         )
-        audit = [
-            {
-                "action": "draft.create",
-                "rule": None,
-                "override_reason": None,
-                "detail": f"{request.type.label}, {len(recipients)} destinataire(s), "
-                f"{request.origin}",
-            }
-        ] + [
-            {"action": "rule.override", "rule": o.rule, "override_reason": o.reason, "detail": None}
-            for o in request.overrides
-        ]
-        connection.execute(
-            sa.insert(audit_entry),
-            [
-                {
-                    **row,
-                    "at": now,
-                    "actor": actor,
-                    "consultation_id": request.consultation_id,
-                    "message_id": message_id,
-                }
-                for row in audit
-            ],
+        audit.append(
+            connection,
+            action="draft.create",
+            actor=actor,
+            at=now,
+            consultation_id=request.consultation_id,
+            message_id=message_id,
+            detail=f"{request.type.label}, {len(recipients)} destinataire(s), {request.origin}",
+            overrides=tuple(
+                {"rule": o.rule, "override_reason": o.reason} for o in request.overrides
+            ),
         )
         return _load_drafts(connection, request.consultation_id, message_id)[0]
 

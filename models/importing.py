@@ -24,12 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from models import audit
 from models.clock import utc_now
 from models.enums import ConsultationStatus, LabelledEnum, Procedure, RegisterKind
 from models.errors import Refusal
 from models.store import Store
 from models.tables import (
-    AuditEntry,
     Company,
     Consultation,
     Lot,
@@ -53,7 +53,6 @@ from models.validation import (
 E = TypeVar("E", bound=LabelledEnum)
 T = TypeVar("T")
 
-audit_entry = table_of(AuditEntry)
 company = table_of(Company)
 consultation = table_of(Consultation)
 lot = table_of(Lot)
@@ -994,11 +993,10 @@ def _audit(
     now: datetime,
 ) -> None:
     references = ", ".join(imported.fields.reference for imported in consultations)
-    connection.execute(
-        sa.insert(audit_entry).values(
-            at=now,
-            actor=actor,
-            action="import",
-            detail=f"Import de « {file_name} » ({references}) : {report.summary()}",
-        )
+    audit.append(
+        connection,
+        action="import",
+        actor=actor,
+        at=now,
+        detail=f"Import de « {file_name} » ({references}) : {report.summary()}",
     )

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from models.clock import utc_now
+from models import audit
 from models.consultations import lock_consultation, register_counts
 from models.enums import RegisterKind
 from models.errors import Refusal
@@ -24,7 +24,6 @@ from models.formatting import lot_label, paris_seconds
 from models.siret import format_siret
 from models.store import Store
 from models.tables import (
-    AuditEntry,
     Company,
     Consultation,
     Lot,
@@ -40,7 +39,6 @@ lot = table_of(Lot)
 company = table_of(Company)
 register_entry = table_of(RegisterEntry)
 register_entry_lot = table_of(RegisterEntryLot)
-audit_entry = table_of(AuditEntry)
 
 # How PostgreSQL folds text like `models.text.fold`: translate() drops the accents of both
 # cases (its lower() under the C locale leaves "É" alone, and `unaccent` is not always
@@ -438,12 +436,10 @@ def entry_description(row: RegisterRow) -> str:
 
 
 def _audit(connection: Connection, row: RegisterRow, *, actor: str, action: str) -> None:
-    connection.execute(
-        sa.insert(audit_entry).values(
-            at=utc_now(),
-            actor=actor,
-            action=action,
-            consultation_id=row.consultation_id,
-            detail=entry_description(row),
-        )
+    audit.append(
+        connection,
+        action=action,
+        actor=actor,
+        consultation_id=row.consultation_id,
+        detail=entry_description(row),
     )

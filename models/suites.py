@@ -9,12 +9,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from models import audit
 from models.clock import utc_now
 from models.enums import ConsultationStatus, Procedure, RegisterKind
 from models.errors import Refusal
 from models.store import Store
 from models.tables import (
-    AuditEntry,
     Company,
     Consultation,
     Lot,
@@ -33,7 +33,6 @@ purchasing_entity = table_of(PurchasingEntity)
 register_entry = table_of(RegisterEntry)
 suite_candidate = table_of(SuiteCandidate)
 company = table_of(Company)
-audit_entry = table_of(AuditEntry)
 
 # No 0/O or 1/I: the code is read out and typed by companies.
 ACCESS_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -173,14 +172,13 @@ def create_suite(
         connection.execute(
             sa.insert(suite_candidate), [{**c, "consultation_id": suite_id} for c in candidates]
         )
-        connection.execute(
-            sa.insert(audit_entry).values(
-                at=now,
-                actor=actor,
-                action="suite.create",
-                consultation_id=suite_id,
-                detail=f"Suite {reference} de {parent.reference}, {len(candidates)} candidat(s)",
-            )
+        audit.append(
+            connection,
+            action="suite.create",
+            actor=actor,
+            at=now,
+            consultation_id=suite_id,
+            detail=f"Suite {reference} de {parent.reference}, {len(candidates)} candidat(s)",
         )
     return SuiteCreated(suite_id, reference, code, len(candidates))
 
