@@ -76,11 +76,8 @@ class MessagerieApp(App[None]):
     def outbox_loop(self) -> None:
         """With MESSAGERIE_OUTBOX_IN_TUI, send what is due every MESSAGERIE_OUTBOX_EVERY
         seconds; each pass that did something is notified, a relay problem once."""
-        from datetime import timedelta
-
-        from letters.outbox import run_once_blocking
-        from letters.transport import parse_smtp_url
         from models.errors import Refusal
+        from tui import services
 
         settings = self.settings()
         if not settings.outbox_in_tui:
@@ -93,13 +90,10 @@ class MessagerieApp(App[None]):
             try:
                 if self.embedded and self.embedded.problem:
                     raise Refusal(self.embedded.problem)
-                relay = parse_smtp_url(settings.smtp_url)
+                relay = services.relay(settings)
                 report = self.store_call(
-                    lambda store, relay=relay: run_once_blocking(  # type: ignore[misc]
-                        store,
-                        relay,
-                        public_url=settings.link_base,
-                        lease=timedelta(seconds=settings.outbox_lease),
+                    lambda store, relay=relay: services.outbox_pass(  # type: ignore[misc]
+                        store, settings, relay
                     )
                 )
                 told = ""
@@ -157,10 +151,9 @@ class MessagerieApp(App[None]):
 
     def intake_options(self) -> IntakeOptions:
         """Antivirus and size limit for attachments (call from a worker)."""
-        from letters.intake import IntakeOptions
+        from tui import services
 
-        settings = self.settings()
-        return IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
+        return services.intake_options(self.settings())
 
     def cached_start_page(self) -> DashboardPage | None:
         """The dashboard's first page as last seen, to paint before the store answers."""

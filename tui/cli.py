@@ -278,25 +278,17 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_outbox(args: argparse.Namespace) -> int:
     """Send what is due (--once), or keep sending every --every seconds until interrupted."""
-    from datetime import timedelta
-
-    from letters.outbox import run_once_blocking
-    from letters.transport import parse_smtp_url
     from models.errors import Refusal
+    from tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
     stop_on_sigterm()
     log = service_logging()
     try:
-        relay = parse_smtp_url(settings.smtp_url)
+        relay = services.relay(settings)
         while True:
-            report = run_once_blocking(
-                store,
-                relay,
-                public_url=settings.link_base,
-                lease=timedelta(seconds=settings.outbox_lease),
-            )
+            report = services.outbox_pass(store, settings, relay)
             print(f"File d'envoi ({relay}) : {report}", flush=True)
             log.info("outbox pass relay=%s sent=%d retried=%d refused=%d", relay,
                      report.sent, report.retried, report.refused)  # fmt: skip
@@ -319,13 +311,12 @@ def run_inbound(args: argparse.Namespace) -> int:
     from aiosmtpd.controller import Controller
 
     from letters.inbound import MAX_MESSAGE_BYTES, InboundHandler
-    from letters.intake import IntakeOptions
+    from tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
-    intake = IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
     controller = Controller(
-        InboundHandler(store, intake),
+        InboundHandler(store, services.intake_options(settings)),
         hostname=args.host,
         port=args.port,
         data_size_limit=MAX_MESSAGE_BYTES,
@@ -355,18 +346,16 @@ def run_portal(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from letters.intake import IntakeOptions
-    from letters.portal import create_portal
+    from tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
     host, port = args.host or settings.portal_host, args.port or settings.portal_port
-    intake = IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
     service_logging()
     print(f"Page des destinataires sur http://{host}:{port} (liens : {settings.link_base}/m/…; "
           "Ctrl+C pour arrêter).", flush=True)  # fmt: skip
     try:
-        uvicorn.run(create_portal(store, intake), host=host, port=port, access_log=False)
+        uvicorn.run(services.portal(store, settings), host=host, port=port, access_log=False)
     except (OSError, SystemExit) as error:
         print(f"{PROGRAM} : impossible d'écouter sur {host}:{port} ({error}).", file=sys.stderr)
         return 1

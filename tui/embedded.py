@@ -66,15 +66,13 @@ class Embedded:
     def _start_portal(self) -> None:
         import uvicorn
 
-        from letters.intake import IntakeOptions
-        from letters.portal import create_portal
         from models.store import open_store
+        from tui import services
 
         store = open_store(self.settings.database_url, documents_dir=self.settings.documents_dir)
-        intake = IntakeOptions.from_settings(self.settings.clamd, self.settings.attachment_max_mb)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_portal(store, intake),
+                services.portal(store, self.settings),
                 host="127.0.0.1",
                 port=self.portal_port,
                 log_level="warning",
