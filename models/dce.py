@@ -13,7 +13,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,8 +35,7 @@ from models.documents import (
 )
 from models.enums import DocumentOrigin
 from models.errors import Refusal
-from models.formatting import as_utc, duration_text, paris_minutes
-from models.rules import RuleVerdict
+from models.formatting import as_utc, paris_minutes
 from models.store import Store
 from models.tables import (
     Consultation,
@@ -49,7 +48,6 @@ from models.tables import (
 )
 from models.zipcheck import DEFAULT_LIMITS, ZipLimits, ZipRefused, inspect_zip, read_members
 
-MODIFICATION_WINDOW = timedelta(days=6)
 PATH_MAX = 500  # DcePiece.path
 ACTION_VERSION = "dce.version"
 ACTION_DEADLINE = "consultation.deadline"
@@ -641,35 +639,3 @@ def change_bid_deadline(
                 f"{paris_minutes(new_deadline)}\nMotif : {reason}"
             ),
         )
-
-
-def modification_window_check(bid_deadline: datetime, now: datetime) -> RuleVerdict | None:
-    """LEGAL.md rule 3 (R2151-4): inside 6 days of the deadline a DCE change is blocked.
-
-    None when the deadline is 6 days away or more; else a block that says how long is left
-    and the two ways out: set a new deadline, or give the reason for going ahead.
-    """
-    left = as_utc(bid_deadline) - as_utc(now)
-    if left >= MODIFICATION_WINDOW:
-        return None
-    deadline = paris_minutes(bid_deadline)
-    if left > timedelta(0):
-        situation = (
-            f"Il reste {duration_text(left)} avant la date limite de remise des plis ({deadline}). "
-            "À moins de 6 jours de cette date"
-        )
-    else:
-        situation = (
-            f"La date limite de remise des plis ({deadline}) est dépassée depuis "
-            f"{duration_text(-left)}. Après cette date"
-        )
-    return RuleVerdict(
-        rule=3,
-        level="block",
-        message=(
-            f"{situation}, une modification du DCE impose de reporter la date limite en "
-            "proportion (article R2151-4 du code de la commande publique) : fixez une nouvelle "
-            "date limite, ou indiquez le motif pour lequel vous ne la reportez pas."
-        ),
-        field="bid_deadline",
-    )

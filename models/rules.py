@@ -347,6 +347,42 @@ def cancellation_recipients(recipients: int, register_addresses: int) -> RuleVer
 # --- All the rules of one message -------------------------------------------------------------
 
 
+# Rule 3: inside this many days of the bid deadline, a DCE change is blocked.
+MODIFICATION_WINDOW = timedelta(days=6)
+
+
+def modification_window_check(bid_deadline: datetime, now: datetime) -> RuleVerdict | None:
+    """LEGAL.md rule 3 (R2151-4): inside 6 days of the deadline a DCE change is blocked.
+
+    None when the deadline is 6 days away or more; else a block that says how long is left
+    and the two ways out: set a new deadline, or give the reason for going ahead.
+    """
+    left = as_utc(bid_deadline) - as_utc(now)
+    if left >= MODIFICATION_WINDOW:
+        return None
+    deadline = paris_minutes(bid_deadline)
+    if left > timedelta(0):
+        situation = (
+            f"Il reste {duration_text(left)} avant la date limite de remise des plis ({deadline}). "
+            "À moins de 6 jours de cette date"
+        )
+    else:
+        situation = (
+            f"La date limite de remise des plis ({deadline}) est dépassée depuis "
+            f"{duration_text(-left)}. Après cette date"
+        )
+    return RuleVerdict(
+        rule=3,
+        level="block",
+        message=(
+            f"{situation}, une modification du DCE impose de reporter la date limite en "
+            "proportion (article R2151-4 du code de la commande publique) : fixez une nouvelle "
+            "date limite, ou indiquez le motif pour lequel vous ne la reportez pas."
+        ),
+        field="bid_deadline",
+    )
+
+
 @dataclass(frozen=True)
 class MessageFacts:
     """The plain facts of a draft the rules need; those a type does not use keep defaults."""
@@ -380,8 +416,6 @@ class MessageFacts:
 
 def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]:
     """Every rule that applies to the draft's type, in rule order; empty when all are met."""
-    from models.dce import modification_window_check  # models.dce imports this module
-
     kind = draft.type
     verdicts: list[RuleVerdict | None] = []
     if kind in (MessageType.ANSWER, MessageType.MODIFICATION) and (

@@ -14,7 +14,6 @@ from models.dce import (
     DceChanges,
     DceVersionView,
     change_bid_deadline,
-    modification_window_check,
     save_dce_changes,
     validate_dce_changes,
 )
@@ -22,6 +21,7 @@ from models.drafts import DraftRecipient, DraftRequest, DraftView, Override, cre
 from models.enums import MessageType, RegisterKind
 from models.errors import Refusal
 from models.registers import register_addresses
+from models.rules import modification_window_check
 from models.store import Store
 
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from models.compose import ALL_REGISTERS
 from models.drafts import DraftRecipient, DraftRequest, DraftView, Override, create_draft
-from models.enums import MessageType, RegisterKind
+from models.enums import MessageType
 from models.registers import RegisterAddress, RegisterRow, register_addresses
 from models.rules import answer_to_one_company
 from screens.answer import AnswerChoice, AnswerDialog, SingleAnswerReasonDialog
 
 if TYPE_CHECKING:
     from screens.widgets import StoreWork
-
-ALL_REGISTERS = tuple(RegisterKind)
 
 
 def answer_question(screen: StoreWork, question: RegisterRow) -> None:

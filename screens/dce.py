@@ -23,10 +23,10 @@ from models.dce import (
     PieceView,
     current_dce,
     dce_history,
-    modification_window_check,
 )
 from models.errors import Refusal
 from models.formatting import paris_minutes, size_text
+from models.rules import modification_window_check
 from models.validation import ValidationFailed, parse_paris_datetime
 from models.workspace import DceUpdate, publish_dce_update
 from screens.dialogs import ConfirmDialog, TextDialog, leave_screen

@@ -23,17 +23,16 @@ from models.dce import (
     DceError,
     DceVersionView,
     NewFile,
-    RuleVerdict,
     change_bid_deadline,
     current_dce,
     dce_history,
     deadline_history,
-    modification_window_check,
     save_dce_changes,
     validate_dce_changes,
 )
 from models.enums import ConsultationStatus, DocumentOrigin
 from models.errors import Refusal
+from models.rules import RuleVerdict, modification_window_check
 from models.tables import AuditEntry, Consultation, DcePiece, DceVersion, DeadlineChange, Document
 from tests.factories import add_consultations
 
