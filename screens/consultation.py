@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -20,7 +19,9 @@ from models.formatting import lot_label, paris_minutes
 from models.outbox import outbox_counts, progress_text
 from models.presets import SUBJECT_PLACEHOLDER
 from models.suites import mask_access_code
-from screens.widgets import Footer, StoreWork
+from screens.base import StoreScreen
+from screens.dialogs import InputDialog, ask_until_valid, writable_path
+from screens.widgets import Footer
 
 # Message types offered from the palette with their presets (the guide's cases C to I).
 FLOW_TYPES = (
@@ -87,7 +88,7 @@ class DraftList(OptionList):
         self.border_subtitle = "Entrée : reprendre" if drafts else "Aucun brouillon"
 
 
-class ConsultationScreen(StoreWork, Screen[None]):
+class ConsultationScreen(StoreScreen[None]):
     """Détails de la consultation."""
 
     TITLE = "Détails de la consultation"
@@ -206,7 +207,6 @@ class ConsultationScreen(StoreWork, Screen[None]):
         from pathlib import Path
 
         from letters.bundle import export_bundle
-        from screens.dialogs import InputDialog, ask_until_valid, writable_path
 
         reference = self.detail.reference
 
@@ -236,24 +236,16 @@ class ConsultationScreen(StoreWork, Screen[None]):
         )
 
     def action_merge(self) -> None:
-        from screens.merge import MergeScreen
-
-        self.app.push_screen(MergeScreen(self.consultation_id))
+        self.app.open_merge(self.consultation_id)
 
     def action_tracking(self) -> None:
-        from screens.tracking import TrackingScreen
-
-        self.app.push_screen(TrackingScreen(self.consultation_id))
+        self.app.open_tracking(self.consultation_id)
 
     def action_register(self, kind: str) -> None:
-        from screens.registers import RegisterScreen
-
-        self.app.push_screen(RegisterScreen(self.consultation_id, RegisterKind(kind)))
+        self.app.open_registers(self.consultation_id, RegisterKind(kind))
 
     def action_documents(self) -> None:
-        from screens.dce import DceScreen
-
-        self.app.push_screen(DceScreen(self.consultation_id))
+        self.app.open_dce(self.consultation_id)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if isinstance(event.option_list, DraftList):
@@ -267,9 +259,7 @@ class ConsultationScreen(StoreWork, Screen[None]):
             drafts.highlighted = 0
 
     def open_form(self, **options: object) -> None:
-        from screens.message_form import MessageFormScreen
-
-        self.app.push_screen(MessageFormScreen(self.consultation_id, **options))  # type: ignore[arg-type]
+        self.app.open_form(self.consultation_id, **options)
 
     def action_message(self) -> None:
         self.open_form()
@@ -306,6 +296,4 @@ class ConsultationScreen(StoreWork, Screen[None]):
         ]
 
     def action_create_suite(self) -> None:
-        from screens.suite import SuiteScreen
-
-        self.app.push_screen(SuiteScreen(self.consultation_id))
+        self.app.open_suite_creation(self.consultation_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -11,7 +12,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
@@ -19,7 +19,11 @@ from textual.worker import get_current_worker
 from models.enums import ConsultationStatus
 from models.formatting import count, paris_minutes
 from models.views import PAGE_SIZES, ConsultationSummary, DashboardPage, DashboardQuery
+from screens.base import StoreScreen
 from screens.widgets import Footer
+
+if TYPE_CHECKING:
+    from tui.app import MessagerieApp
 
 ALL_STATUSES = "all"
 BAR_WIDTH = 14
@@ -159,26 +163,20 @@ class ResultsList(OptionList):
         if item is None:
             return
         consultation_id = item.id
+        app = cast("MessagerieApp", self.app)
         if action == "details":
-            from screens.consultation import ConsultationScreen
-
-            self.app.push_screen(ConsultationScreen(consultation_id))
+            app.open_consultation(consultation_id)
         elif action == "questions":
             from models.enums import RegisterKind
-            from screens.registers import RegisterScreen
 
-            self.app.push_screen(RegisterScreen(consultation_id, RegisterKind.QUESTION))
+            app.open_registers(consultation_id, RegisterKind.QUESTION)
         elif action == "modify":
-            from screens.dce import DceScreen
-
-            self.app.push_screen(DceScreen(consultation_id))
+            app.open_dce(consultation_id)
         elif action == "messaging":  # as on the platform: the tracking, then "Envoyer"
-            from screens.tracking import TrackingScreen
-
-            self.app.push_screen(TrackingScreen(consultation_id))
+            app.open_tracking(consultation_id)
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(StoreScreen[None]):
     """Tableau de bord des consultations."""
 
     TITLE = "Tableau de bord"
@@ -231,9 +229,7 @@ class DashboardScreen(Screen[None]):
         self.page: DashboardPage | None = None
 
     def action_all_tracking(self) -> None:
-        from screens.tracking import TrackingScreen
-
-        self.app.push_screen(TrackingScreen())
+        self.app.open_tracking()
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, Header, Input, Label, Static, Tree
+from textual.widgets import Checkbox, Header, Static, Tree
 
 from models.consultations import ConsultationDetail, consultation_detail
 from models.dce import (
@@ -26,17 +21,18 @@ from models.dce import (
 )
 from models.errors import Refusal
 from models.formatting import paris_minutes, size_text
-from models.rules import modification_window_check
-from models.validation import ValidationFailed, parse_paris_datetime
 from models.workspace import DceUpdate, publish_dce_update
+from screens.answer_flow import send_modification_draft
+from screens.base import StoreScreen
+from screens.deadline import DeadlineDecision, ask_deadline_rule
 from screens.dialogs import ConfirmDialog, TextDialog, leave_screen
 from screens.files import FilePicker
-from screens.widgets import Footer, StoreWork
+from screens.widgets import Footer
 
 NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"
 
 
-class DceScreen(StoreWork, Screen[None]):
+class DceScreen(StoreScreen[None]):
     """Modifier le DCE."""
 
     TITLE = "Modifier le DCE"
@@ -99,7 +95,7 @@ class DceScreen(StoreWork, Screen[None]):
     def _add_piece(self, parent: object, piece: PieceView) -> None:
         label = Text(piece.path, style="bold" if piece.children else "")
         label.append(f"  {size_text(piece.size)}", style="dim")
-        node = parent.add(label, data=piece, expand=True)  # type: ignore[attr-defined]
+        node = parent.add(label, data=piece, expand=True)
         for child in piece.children:
             node.add_leaf(Text(f"↳ {child.path}  {size_text(child.size)}"), data=child)
 
@@ -201,7 +197,7 @@ class DceScreen(StoreWork, Screen[None]):
         ask_deadline_rule(self, self.detail.bid_deadline, decided)
 
     def save(self, update: DceUpdate, then_validate: bool) -> None:
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
 
         def saved(version: DceVersionView) -> None:
             self.saved_this_visit = True
@@ -224,8 +220,6 @@ class DceScreen(StoreWork, Screen[None]):
         if not self.query_one("#notify", Checkbox).value:
             self.app.pop_screen()
             return
-        from screens.answer_flow import send_modification_draft
-
         send_modification_draft(self, self.consultation_id, origin="modification du DCE")
 
     def action_history(self) -> None:
@@ -245,17 +239,6 @@ class DceScreen(StoreWork, Screen[None]):
         )
 
 
-def ask_deadline_rule(
-    screen: Screen, deadline: datetime, then: Callable[[DeadlineDecision | None], None]
-) -> None:
-    """LEGAL rule 3 before changing the DCE: ask only when inside the 6-day window."""
-    verdict = modification_window_check(deadline, screen.app.clock())  # type: ignore[attr-defined]
-    if verdict is None:
-        then(DeadlineDecision(None, ""))
-    else:
-        screen.app.push_screen(DeadlineDialog(verdict.message), then)
-
-
 def history_text(versions: tuple[DceVersionView, ...]) -> Text:
     text = Text()
     if not versions:
@@ -273,69 +256,3 @@ def history_text(versions: tuple[DceVersionView, ...]) -> Text:
                     f"{' ' * indent}{shown.path}  {size_text(shown.size)}  SHA-256 {shown.sha256}\n"
                 )
     return text
-
-
-@dataclass(frozen=True)
-class DeadlineDecision:
-    """How the buyer met LEGAL rule 3: a new deadline and its reason, or only a reason."""
-
-    new_deadline: datetime | None
-    reason: str
-
-
-class DeadlineDialog(ModalScreen[DeadlineDecision | None]):
-    """LEGAL rule 3: inside 6 days of the deadline, a new deadline or a written reason."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
-
-    def __init__(self, message: str) -> None:
-        super().__init__()
-        self.message = message
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Délai de remise des plis (article R2151-4)"
-            yield Static(self.message)
-            yield Label("Nouvelle date et heure limite de remise des plis (JJ/MM/AAAA HH:MM)")
-            yield Input(id="new-deadline")
-            yield Label("Motif (report du délai, ou raison de ne pas le reporter) *")
-            yield Input(id="reason")
-            yield Label("", id="deadline-error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button(
-                    "Reporter la date limite", id="extend", variant="primary", compact=True
-                )
-                yield Button(
-                    "Ne pas reporter (motif)", id="override", variant="warning", compact=True
-                )
-                yield Button("Annuler", id="cancel", compact=True)
-
-    @on(Button.Pressed, "#cancel")
-    def cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#extend")
-    def extend(self) -> None:
-        error = self.query_one("#deadline-error", Label)
-        reason = self.query_one("#reason", Input).value.strip()
-        try:
-            deadline = parse_paris_datetime(
-                self.query_one("#new-deadline", Input).value, field="bid_deadline"
-            )
-        except ValidationFailed as failed:
-            error.update(str(failed))
-            return
-        if not reason:
-            error.update("Indiquez le motif du report.")
-            return
-        self.dismiss(DeadlineDecision(deadline, reason))
-
-    @on(Button.Pressed, "#override")
-    def override(self) -> None:
-        reason = self.query_one("#reason", Input).value.strip()
-        if not reason:
-            self.query_one("#deadline-error", Label).update(
-                "Écrivez pourquoi la date limite n'est pas reportée."
-            )
-            return
-        self.dismiss(DeadlineDecision(None, reason))

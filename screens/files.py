@@ -35,7 +35,7 @@ class AntivirusLine(Static):
     def _probe(self) -> None:
         from letters.antivirus import antivirus_status
 
-        clamd = self.app.settings().clamd  # type: ignore[attr-defined]
+        clamd = self.app.settings().clamd
         status = antivirus_status(clamd)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, status)

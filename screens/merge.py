@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, ProgressBar, Select, Static
 
 from letters.merge import MergeLine, plan_rejections, queue_rejections
@@ -19,8 +18,9 @@ from models.clock import paris_today
 from models.compose import ComposeContext, QueuedMessage, load_context
 from models.errors import Refusal
 from models.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
+from screens.base import StoreScreen
 from screens.dialogs import TextDialog
-from screens.widgets import Footer, StoreWork
+from screens.widgets import Footer
 
 
 def french_number(value: Decimal | None) -> str:
@@ -50,7 +50,7 @@ def letter_preview(line: MergeLine) -> Text:
     return text
 
 
-class MergeScreen(StoreWork, Screen[None]):
+class MergeScreen(StoreScreen[None]):
     AUTO_FOCUS = "#path"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
@@ -141,7 +141,7 @@ class MergeScreen(StoreWork, Screen[None]):
                 self.context,
                 self.lots[str(lot.value)],
                 str(retained.value),
-                dated=paris_today(self.app.clock()),  # type: ignore[attr-defined]
+                dated=paris_today(self.app.clock()),
             )
         except Refusal as refusal:
             self.lines = ()
@@ -183,8 +183,8 @@ class MergeScreen(StoreWork, Screen[None]):
         bar.display = True
         bar.update(total=len(self.lines), progress=0)
         context, lines = self.context, self.lines
-        actor = self.app.actor  # type: ignore[attr-defined]
-        templates_dir = self.app.settings().templates_dir  # type: ignore[attr-defined]
+        actor = self.app.actor
+        templates_dir = self.app.settings().templates_dir
 
         def advance(done: int, _total: int) -> None:
             self.app.call_from_thread(bar.update, progress=done)
@@ -199,7 +199,7 @@ class MergeScreen(StoreWork, Screen[None]):
         )
 
     def queued(self, queued: tuple[QueuedMessage, ...]) -> None:
-        self.app.wake_outbox()  # type: ignore[attr-defined]
+        self.app.wake_outbox()
         self.app.notify(
             f"{len(queued)} courrier(s) de rejet mis en file d'envoi, chacun avec son courrier.",
             title="Rejets en nombre",

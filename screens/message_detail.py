@@ -10,7 +10,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from letters.mail import page_text, render_parts
@@ -19,8 +18,9 @@ from models.detail import MessageDetail, ReplyView, message_detail, open_reply, 
 from models.documents import DocumentInfo
 from models.enums import SendMode
 from models.formatting import paris_minutes, paris_seconds, size_text
+from screens.base import StoreScreen
 from screens.dialogs import InputDialog, ask_until_valid
-from screens.widgets import Footer, StoreWork
+from screens.widgets import Footer
 
 LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a real link
 
@@ -111,7 +111,7 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
     return text
 
 
-class MessageDetailScreen(StoreWork, Screen[None]):
+class MessageDetailScreen(StoreScreen[None]):
     """Everything about one message, read-only; Échap goes back to the table."""
 
     AUTO_FOCUS = "#detail"
@@ -136,7 +136,7 @@ class MessageDetailScreen(StoreWork, Screen[None]):
         self.query_one("#detail-text", Static).update(detail_text(detail, self.recipient_id))
 
 
-class ReplyScreen(StoreWork, Screen[None]):
+class ReplyScreen(StoreScreen[None]):
     """One reply, opened: it becomes "lue"; its files can be saved to a folder."""
 
     AUTO_FOCUS = "#reply"
@@ -158,7 +158,7 @@ class ReplyScreen(StoreWork, Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "Réponse"
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
         self.store_task(lambda store: open_reply(store, self.reply_id, actor=actor), self.show)
 
     def show(self, view: ReplyView) -> None:

@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
     Checkbox,
@@ -54,9 +53,12 @@ from models.enums import AntivirusVerdict, MessageType, SendMode
 from models.errors import Refusal
 from models.formatting import lot_label, paris_minutes, size_text
 from models.validation import ValidationFailed, check_email
+from screens.base import StoreScreen
 from screens.dialogs import leave_screen
-from screens.files import AntivirusLine
-from screens.widgets import Footer, StoreWork
+from screens.files import AntivirusLine, FilePicker
+from screens.preview import PreviewScreen
+from screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
+from screens.widgets import Footer
 
 if TYPE_CHECKING:
     from letters.generate import PersonalLetter
@@ -90,7 +92,7 @@ class RemovableList(OptionList):
             self.highlighted = min(position or 0, len(lines) - 1)
 
 
-class MessageFormScreen(StoreWork, Screen[None]):
+class MessageFormScreen(StoreScreen[None]):
     """Messagerie sécurisée: compose one message for one consultation."""
 
     TITLE = "Messagerie sécurisée"
@@ -424,7 +426,6 @@ class MessageFormScreen(StoreWork, Screen[None]):
         self.schedule_check()
 
     def action_pick_recipients(self) -> None:
-        from screens.recipients import RecipientPicker
 
         if self.context is None:
             return
@@ -482,9 +483,9 @@ class MessageFormScreen(StoreWork, Screen[None]):
         from letters.generate import generate_letters
 
         context, form = self.context, self.form()
-        settings = self.app.settings()  # type: ignore[attr-defined]
-        actor = self.app.actor  # type: ignore[attr-defined]
-        today = paris_today(self.app.clock())  # type: ignore[attr-defined]
+        settings = self.app.settings()
+        actor = self.app.actor
+        today = paris_today(self.app.clock())
         self.attachment_note(Text(f"Génération de {len(self.recipients)} courrier(s)…"))
         self.store_task(
             lambda store: generate_letters(
@@ -523,9 +524,8 @@ class MessageFormScreen(StoreWork, Screen[None]):
 
     def action_attach_local(self) -> None:
         from letters.intake import attach_file
-        from screens.files import FilePicker
 
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
 
         def chosen(path) -> None:  # type: ignore[no-untyped-def]
             if path is None:
@@ -535,7 +535,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
                 lambda store: attach_file(
                     store,
                     path,
-                    options=self.app.intake_options(),  # type: ignore[attr-defined]
+                    options=self.app.intake_options(),
                     consultation_id=self.consultation_id,
                     actor=actor,
                 ),
@@ -548,7 +548,6 @@ class MessageFormScreen(StoreWork, Screen[None]):
         self.app.push_screen(picker, chosen)
 
     def action_attach_space(self) -> None:
-        from screens.recipients import DocumentSpacePicker
 
         def chosen(document: DocumentInfo | None) -> None:
             if document is not None:
@@ -584,7 +583,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
         if self.context is None:
             return None
         form = self.form()
-        check = check_form(form, self.context, self.app.clock())  # type: ignore[attr-defined]
+        check = check_form(form, self.context, self.app.clock())
         self.check = check
         slots: dict[str, Text] = {}
 
@@ -622,7 +621,6 @@ class MessageFormScreen(StoreWork, Screen[None]):
     # Actions ------------------------------------------------------------------------------
 
     def action_override(self) -> None:
-        from screens.recipients import OverrideDialog
 
         check = self.run_checks()
         if check is None or not check.blocks:
@@ -638,10 +636,9 @@ class MessageFormScreen(StoreWork, Screen[None]):
         self.app.push_screen(OverrideDialog(check.blocks), given)
 
     def action_preview(self) -> None:
-        from screens.preview import PreviewScreen
 
         if self.context is not None:
-            public_url = self.app.settings().link_base  # type: ignore[attr-defined]
+            public_url = self.app.settings().link_base
             self.app.push_screen(
                 PreviewScreen(self.context, self.form(), self.attachments, public_url)
             )
@@ -651,7 +648,7 @@ class MessageFormScreen(StoreWork, Screen[None]):
             return
         self.busy = True
         form = self.form()
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
         self.store_task(
             lambda store: save_draft(store, form, actor=actor), self.draft_saved, self.failed
         )
@@ -678,14 +675,14 @@ class MessageFormScreen(StoreWork, Screen[None]):
             return
         self.busy = True
         form = self.form()
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
         self.store_task(
             lambda store: queue_message(store, form, actor=actor), self.queued, self.failed
         )
 
     def queued(self, queued: QueuedMessage) -> None:
         self.saved = self.form()
-        self.app.wake_outbox()  # type: ignore[attr-defined]
+        self.app.wake_outbox()
         self.app.notify(
             f"« {queued.type.label} » validé pour {queued.recipients} destinataire(s) : il "
             "part avec la file d'envoi.",

@@ -8,7 +8,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Header, Label, Static, TextArea
 
 from letters.publish import AnswerPublished, AnswerToAll, publish_answer_to_all
@@ -17,13 +16,13 @@ from models.consultations import ConsultationDetail, consultation_detail
 from models.registers import RegisterRow
 from models.rules import asker_identified
 from screens.answer import question_text
-from screens.answer_flow import show_draft
-from screens.dce import DeadlineDecision, ask_deadline_rule
+from screens.base import StoreScreen
+from screens.deadline import DeadlineDecision, ask_deadline_rule
 from screens.dialogs import ConfirmDialog, leave_screen
-from screens.widgets import Footer, StoreWork
+from screens.widgets import Footer
 
 
-class QaEditorScreen(StoreWork, Screen[None]):
+class QaEditorScreen(StoreScreen[None]):
     """Questions / réponses: anonymise the question, write the answer, add it to the DCE."""
 
     TITLE = "Répondre à tous — document questions / réponses"
@@ -130,7 +129,7 @@ class QaEditorScreen(StoreWork, Screen[None]):
             confirmed(True)
 
     def publish(self, answer: AnswerToAll) -> None:
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
         self.store_task(
             lambda store: publish_answer_to_all(store, answer, actor=actor), self.published
         )
@@ -140,7 +139,7 @@ class QaEditorScreen(StoreWork, Screen[None]):
             f"« {result.filename} » ajouté au DCE (version {result.dce_version}).",
             title="Questions / réponses",
         )
-        show_draft(self, result.draft, self.question.consultation_id)
+        self.app.open_draft(self.question.consultation_id, result.draft)
 
     def action_leave(self) -> None:
         leave_screen(

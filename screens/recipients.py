@@ -18,7 +18,8 @@ from models.drafts import DraftRecipient, Override
 from models.enums import AntivirusVerdict, RegisterKind
 from models.formatting import paris_minutes, size_text
 from models.rules import RuleVerdict
-from screens.widgets import Footer, StoreWork
+from screens.base import StoreModal
+from screens.widgets import Footer
 
 REGISTER_KEYS = {
     "w": RegisterKind.WITHDRAWAL,
@@ -89,7 +90,7 @@ def _address_line(email: str, company: str, contact: str, kinds: frozenset[Regis
     return line
 
 
-class DocumentSpacePicker(StoreWork, ModalScreen[DocumentInfo | None]):
+class DocumentSpacePicker(StoreModal[DocumentInfo | None]):
     """The consultation's documents (DCE, letters, attachments), filtered by name."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]

@@ -9,7 +9,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Static, TextArea
 
 from models.consultations import ConsultationDetail, consultation_detail
@@ -24,7 +23,9 @@ from models.validation import (
     ValidEntry,
     validate_entry,
 )
-from screens.widgets import Footer, StoreWork
+from screens.answer_flow import answer_question
+from screens.base import StoreModal, StoreScreen
+from screens.widgets import Footer
 
 if TYPE_CHECKING:
     from models.store import Store
@@ -37,7 +38,7 @@ REGISTER_TITLES = {
 PER_PAGE = 50
 
 
-class RegisterScreen(StoreWork, Screen[None]):
+class RegisterScreen(StoreScreen[None]):
     """One register of a consultation, filterable, paged in SQL."""
 
     AUTO_FOCUS = "#register"
@@ -206,8 +207,6 @@ class RegisterScreen(StoreWork, Screen[None]):
         question = self.selected()
         if question is None or self.kind is not RegisterKind.QUESTION:
             return
-        from screens.answer_flow import answer_question
-
         answer_question(self, question)
 
 
@@ -224,7 +223,7 @@ FORM_FIELDS = (
 )
 
 
-class EntryForm(StoreWork, ModalScreen[bool]):
+class EntryForm(StoreModal[bool]):
     """Add or edit an entry; a wrong field is named under it and nothing typed is lost."""
 
     BINDINGS = [
@@ -276,7 +275,7 @@ class EntryForm(StoreWork, ModalScreen[bool]):
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         for error in self.query(".error"):
-            error.update("")  # type: ignore[attr-defined]
+            error.update("")
         try:
             entry = validate_entry(
                 self.typed(),
@@ -286,7 +285,7 @@ class EntryForm(StoreWork, ModalScreen[bool]):
         except ValidationFailed as failed:
             self.show_errors(failed)
             return
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
         self.store_task(lambda store: self.write(store, entry, actor), lambda _: self.dismiss(True))
 
     def write(self, store: Store, entry: ValidEntry, actor: str) -> RegisterRow:

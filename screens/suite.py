@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     Header,
@@ -31,10 +31,11 @@ from models.suites import (
     create_suite,
 )
 from models.validation import ValidationFailed, parse_paris_datetime
-from screens.widgets import Footer, StoreWork
+from screens.base import StoreScreen
+from screens.widgets import Footer
 
 
-class SuiteScreen(StoreWork, Screen[None]):
+class SuiteScreen(StoreScreen[None]):
     """Créer une suite."""
 
     TITLE = "Créer une suite"
@@ -122,7 +123,7 @@ class SuiteScreen(StoreWork, Screen[None]):
             error.update(str(refusal))
             return
         error.update("")
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
         self.store_task(
             lambda store: create_suite(store, request, actor=actor),
             self.created,
@@ -130,10 +131,8 @@ class SuiteScreen(StoreWork, Screen[None]):
         )
 
     def created(self, suite: SuiteCreated) -> None:
-        from screens.consultation import ConsultationScreen
-
         def open_suite(_: None) -> None:
-            self.app.switch_screen(ConsultationScreen(suite.consultation_id))
+            self.app.open_consultation(suite.consultation_id, instead=True)
 
         self.app.push_screen(AccessCodeDialog(suite), open_suite)
 

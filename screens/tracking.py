@@ -20,7 +20,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
 
 from models.enums import MessageType, RecipientStatus
@@ -39,8 +38,9 @@ from models.tracking import (
     tracking_count,
     tracking_page,
 )
+from screens.base import StoreScreen
 from screens.dialogs import InputDialog, ask_until_valid, writable_path
-from screens.widgets import Footer, StoreWork
+from screens.widgets import Footer
 
 if TYPE_CHECKING:
     from models.store import Store
@@ -117,7 +117,7 @@ def paris_day(text: str) -> date | None:
         raise ValueError(f"« {text.strip()} » n'est pas une date JJ/MM/AAAA.") from None
 
 
-class TrackingScreen(StoreWork, Screen[None]):
+class TrackingScreen(StoreScreen[None]):
     """The tracking table of one consultation, or of all of them."""
 
     AUTO_FOCUS = "#tracking"
@@ -506,15 +506,11 @@ class TrackingScreen(StoreWork, Screen[None]):
     def action_open(self) -> None:
         reply = self.current_reply()
         if reply is not None:
-            from screens.message_detail import ReplyScreen
-
-            self.app.push_screen(ReplyScreen(reply.id), lambda _: self.poll())
+            self.app.open_reply(reply.id, lambda _: self.poll())
             return
         row = self.current
         if row is not None:
-            from screens.message_detail import MessageDetailScreen
-
-            self.app.push_screen(MessageDetailScreen(row.message_id, row.recipient_id))
+            self.app.open_message(row.message_id, row.recipient_id)
 
     def action_message(self) -> None:
         """ "Envoyer un message" from the consultation's tracking, as on the platform."""
@@ -525,9 +521,7 @@ class TrackingScreen(StoreWork, Screen[None]):
                 title="Envoyer un message",
             )
             return
-        from screens.message_form import MessageFormScreen
-
-        self.app.push_screen(MessageFormScreen(cid))
+        self.app.open_form(cid)
 
     def action_ar(self) -> None:
         row = self.current
@@ -598,7 +592,7 @@ class TrackingScreen(StoreWork, Screen[None]):
         from models.detail import resend
         from models.validation import ValidationFailed, check_email
 
-        actor = self.app.actor  # type: ignore[attr-defined]
+        actor = self.app.actor
 
         def send(answer: str) -> str | None:
             try:
@@ -626,7 +620,7 @@ class TrackingScreen(StoreWork, Screen[None]):
 
     def resent(self, address: str) -> None:
         self.notify(f"Renvoi à « {address} » mis en file d'envoi.", title="Renvoyer")
-        self.app.wake_outbox()  # type: ignore[attr-defined]
+        self.app.wake_outbox()
         self.action_refresh()
 
     def run_blocking(self, work, done: str) -> None:  # type: ignore[no-untyped-def]
@@ -661,7 +655,7 @@ class TrackingScreen(StoreWork, Screen[None]):
                 severity="warning",
             )
             return
-        base = self.app.settings().link_base  # type: ignore[attr-defined]
+        base = self.app.settings().link_base
         self.store_task(
             lambda store: f"{base}/m/{recipient_token(store, row.recipient_id)}",
             self.show_link,

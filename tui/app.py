@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import get_current_worker
@@ -17,6 +17,7 @@ from models.clock import utc_now
 from screens.dashboard import DashboardScreen
 from tui.actor import current_actor
 from tui.commands import binding_commands
+from tui.navigation import Navigation
 
 if TYPE_CHECKING:
     from letters.intake import IntakeOptions
@@ -30,7 +31,7 @@ T = TypeVar("T")
 OUTBOX_START_DELAY = 2.0  # seconds after start-up
 
 
-class MessagerieApp(App[None]):
+class MessagerieApp(Navigation):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Messagerie sécurisée"
     BINDINGS = [

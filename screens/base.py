@@ -1,0 +1,81 @@
+"""What every screen of the app stands on: store calls in workers, and the application typed.
+
+Screens reach the app's services (actor, clock, settings, store) and its navigation
+(`open_consultation`, `open_form`… in tui/navigation.py) through `self.app`, typed here: a
+screen never imports another screen to open it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from textual.screen import ModalScreen, Screen
+from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from models.errors import Refusal
+    from models.store import Store
+    from tui.app import MessagerieApp
+
+T = TypeVar("T")
+ResultType = TypeVar("ResultType")
+
+
+class StoreWork:
+    """For screens: run a store call in a worker thread and handle its answer on the UI side.
+
+    A `Refusal` (French message for the buyer) is shown as an error notification and passed
+    to `failed`, so the screen keeps what the buyer typed; store faults end the app cleanly
+    (MessagerieApp.store_call); anything else is a bug and surfaces.
+    """
+
+    def store_task(
+        self,
+        call: Callable[[Store], T],
+        done: Callable[[T], object],
+        failed: Callable[[Refusal], object] | None = None,
+        *,
+        group: str = "store",
+    ) -> None:
+        screen = cast("StoreScreen[object]", self)
+        app = screen.app
+
+        def work() -> None:
+            from models.errors import Refusal
+
+            try:
+                result = app.store_call(call)
+            except Refusal as refusal:
+                app.call_from_thread(self._refused, refusal, failed)
+                return
+            if result is not None and not get_current_worker().is_cancelled:
+                app.call_from_thread(deliver, result)
+
+        def deliver(result: T) -> None:
+            # The buyer may have left the screen meanwhile; `display` is False too while it
+            # is being taken down (its widgets already gone).
+            if screen.is_attached and screen.display:
+                done(result)
+
+        screen.run_worker(work, thread=True, group=group, exclusive=True)
+
+    def _refused(self, refusal: Refusal, failed: Callable[[Refusal], object] | None) -> None:
+        cast(Screen, self).notify(str(refusal), title="Impossible", severity="error", timeout=12)
+        if failed is not None:
+            failed(refusal)
+
+
+class StoreScreen(StoreWork, Screen[ResultType]):
+    """A screen of the app."""
+
+    @property
+    def app(self) -> MessagerieApp:
+        return cast("MessagerieApp", super().app)
+
+
+class StoreModal(StoreWork, ModalScreen[ResultType]):
+    """A dialog of the app that calls the store."""
+
+    @property
+    def app(self) -> MessagerieApp:
+        return cast("MessagerieApp", super().app)
