@@ -20,33 +20,21 @@ from models.errors import Refusal
 from models.formatting import lot_label
 from models.store import Store
 from models.tables import (
-    Attachment,
-    AuditEntry,
-    Company,
-    Consultation,
-    Document,
-    Event,
-    Lot,
-    Message,
-    MessageLot,
-    Organisation,
-    PurchasingEntity,
-    Recipient,
-    table_of,
+    attachment,
+    audit_entry,
+    company,
+    consultation,
+    document,
+    event,
+    lot,
+    message,
+    message_lot,
+    organisation,
+    recipient,
 )
+from models.tables import purchasing_entity as entity
 
 PLATFORM = "Messagerie sécurisée"
-
-recipient = table_of(Recipient)
-message = table_of(Message)
-consultation = table_of(Consultation)
-entity = table_of(PurchasingEntity)
-organisation = table_of(Organisation)
-company = table_of(Company)
-event = table_of(Event)
-attachment = table_of(Attachment)
-document = table_of(Document)
-audit_entry = table_of(AuditEntry)
 
 
 class ArRefused(Refusal):
@@ -253,7 +241,6 @@ def files_of(
 
 def lots_of(connection: sa.Connection, message_id: int) -> tuple[str, ...]:
     """The labels of the lots a message concerns ("Lot n°2 - Vins"); () for all lots."""
-    lot, message_lot = table_of(Lot), table_of(MessageLot)
     rows = connection.execute(
         sa.select(lot.c.number, lot.c.title)
         .join(message_lot, message_lot.c.lot_id == lot.c.id)

@@ -13,9 +13,8 @@ from sqlalchemy.engine import Connection
 
 from models.clock import utc_now
 from models.store import Store
-from models.tables import AuditEntry, table_of
+from models.tables import audit_entry
 
-audit_entry = table_of(AuditEntry)
 OVERRIDE = "rule.override"  # a rule the buyer passed, with a written reason
 
 

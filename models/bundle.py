@@ -24,12 +24,12 @@ from models.enums import MessageState, RegisterKind, SendMode
 from models.formatting import as_utc
 from models.registers import RegisterRow, list_register
 from models.store import Store
-from models.tables import Attachment, AuditEntry, Consultation, Message, table_of
-
-consultation = table_of(Consultation)
-message = table_of(Message)
-attachment = table_of(Attachment)
-audit_entry = table_of(AuditEntry)
+from models.tables import (
+    attachment,
+    audit_entry,
+    consultation,
+    message,
+)
 
 REGISTER_PAGE = 500  # rows read per query when copying a register
 _File = TypeVar("_File", ArFile, DocumentInfo)

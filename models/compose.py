@@ -42,27 +42,17 @@ from models.registers import RegisterAddress, register_addresses
 from models.rules import MessageFacts, RuleVerdict, check_message
 from models.store import Store
 from models.tables import (
-    Attachment,
-    Company,
-    Lot,
-    Message,
-    MessageLot,
-    Recipient,
-    RegisterEntry,
-    SuiteCandidate,
-    table_of,
+    attachment,
+    company,
+    lot,
+    message,
+    message_lot,
+    recipient,
+    register_entry,
+    suite_candidate,
 )
 from models.text import search_text
 from models.validation import FieldError, ValidationFailed, check_email, parse_paris_datetime
-
-message = table_of(Message)
-message_lot = table_of(MessageLot)
-recipient = table_of(Recipient)
-attachment = table_of(Attachment)
-lot = table_of(Lot)
-suite_candidate = table_of(SuiteCandidate)
-register_entry = table_of(RegisterEntry)
-company = table_of(Company)
 
 SUBJECT_MAX = 300  # models/tables.py Message.subject
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tabs and line feeds are text in a body

@@ -12,20 +12,13 @@ from models.errors import Refusal
 from models.store import Store
 from models.tables import (
     Consultation,
-    Lot,
-    Organisation,
-    PurchasingEntity,
-    RegisterEntry,
-    SuiteCandidate,
-    table_of,
+    consultation,
+    lot,
+    organisation,
+    purchasing_entity,
+    register_entry,
+    suite_candidate,
 )
-
-consultation = table_of(Consultation)
-lot = table_of(Lot)
-organisation = table_of(Organisation)
-purchasing_entity = table_of(PurchasingEntity)
-register_entry = table_of(RegisterEntry)
-suite_candidate = table_of(SuiteCandidate)
 
 
 class ConsultationNotFound(Refusal):

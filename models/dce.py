@@ -37,26 +37,19 @@ from models.enums import DocumentOrigin
 from models.errors import Refusal
 from models.formatting import as_utc, paris_minutes
 from models.store import Store
+from models.tables import consultation as consultation_table
 from models.tables import (
-    Consultation,
-    DcePiece,
-    DceVersion,
-    DeadlineChange,
-    Document,
-    table_of,
+    dce_piece,
+    dce_version,
+    deadline_change,
     utc_now,
 )
+from models.tables import document as document_table
 from models.zipcheck import DEFAULT_LIMITS, ZipLimits, ZipRefused, inspect_zip, read_members
 
 PATH_MAX = 500  # DcePiece.path
 ACTION_VERSION = "dce.version"
 ACTION_DEADLINE = "consultation.deadline"
-
-consultation_table = table_of(Consultation)
-version_table = table_of(DceVersion)
-piece_table = table_of(DcePiece)
-document_table = table_of(Document)
-deadline_table = table_of(DeadlineChange)
 
 
 class DceError(Refusal):
@@ -117,12 +110,12 @@ def dce_history(store: Store, consultation_id: int) -> tuple[DceVersionView, ...
 
 def deadline_history(store: Store, consultation_id: int) -> tuple[DeadlineChangeView, ...]:
     """The changes of the bid deadline, newest first, with their reasons."""
-    columns = [deadline_table.c[name] for name in DeadlineChangeView.__dataclass_fields__]
+    columns = [deadline_change.c[name] for name in DeadlineChangeView.__dataclass_fields__]
     with store.engine.connect() as connection:
         rows = connection.execute(
             sa.select(*columns)
-            .where(deadline_table.c.consultation_id == consultation_id)
-            .order_by(deadline_table.c.at.desc(), deadline_table.c.id.desc())
+            .where(deadline_change.c.consultation_id == consultation_id)
+            .order_by(deadline_change.c.at.desc(), deadline_change.c.id.desc())
         ).all()
     return tuple(DeadlineChangeView(**row._mapping) for row in rows)
 
@@ -136,9 +129,9 @@ def _load_versions(
     connection: Connection, consultation_id: int, *, latest_only: bool = False
 ) -> tuple[DceVersionView, ...]:
     query = (
-        sa.select(version_table)
-        .where(version_table.c.consultation_id == consultation_id)
-        .order_by(version_table.c.number.desc())
+        sa.select(dce_version)
+        .where(dce_version.c.consultation_id == consultation_id)
+        .order_by(dce_version.c.number.desc())
     )
     versions = connection.execute(query.limit(1) if latest_only else query).all()
     if not versions:
@@ -162,18 +155,18 @@ def _load_pieces(
     """The top-level pieces of each version, with their children, in their order."""
     rows = connection.execute(
         sa.select(
-            piece_table.c.id,
-            piece_table.c.version_id,
-            piece_table.c.parent_id,
-            piece_table.c.path,
+            dce_piece.c.id,
+            dce_piece.c.version_id,
+            dce_piece.c.parent_id,
+            dce_piece.c.path,
             document_table.c.id.label("document_id"),
             document_table.c.sha256,
             document_table.c.size,
             document_table.c.media_type,
         )
-        .join(document_table, document_table.c.id == piece_table.c.document_id)
-        .where(piece_table.c.version_id.in_(version_ids))
-        .order_by(piece_table.c.version_id, piece_table.c.position, piece_table.c.id)
+        .join(document_table, document_table.c.id == dce_piece.c.document_id)
+        .where(dce_piece.c.version_id.in_(version_ids))
+        .order_by(dce_piece.c.version_id, dce_piece.c.position, dce_piece.c.id)
     ).all()
     tops: dict[int, list[Any]] = defaultdict(list)
     children: dict[int, list[Any]] = defaultdict(list)
@@ -493,9 +486,9 @@ def _claim_version(
     """Insert the next version row, if the DCE is still at `changes.base_version`."""
     lock_consultation(connection, consultation_id)
     current = connection.execute(
-        sa.select(version_table.c.number, version_table.c.author, version_table.c.created_at)
-        .where(version_table.c.consultation_id == consultation_id)
-        .order_by(version_table.c.number.desc())
+        sa.select(dce_version.c.number, dce_version.c.author, dce_version.c.created_at)
+        .where(dce_version.c.consultation_id == consultation_id)
+        .order_by(dce_version.c.number.desc())
         .limit(1)
     ).first()
     if (current.number if current else None) != changes.base_version:
@@ -503,7 +496,7 @@ def _claim_version(
     number = (current.number if current else 0) + 1
     try:
         version_id = connection.execute(
-            sa.insert(version_table)
+            sa.insert(dce_version)
             .values(
                 consultation_id=consultation_id,
                 number=number,
@@ -511,7 +504,7 @@ def _claim_version(
                 author=actor,
                 comment=(comment or "").strip() or None,
             )
-            .returning(version_table.c.id)
+            .returning(dce_version.c.id)
         ).scalar_one()
     except IntegrityError:
         # Another session took this number between our check and our insert.
@@ -524,7 +517,7 @@ def _insert_pieces(connection: Connection, version_id: int, plan: Sequence[_Plan
     document_ids = iter(info.id for info in insert_documents(connection, new_documents))
     resolved = [_resolve(piece, document_ids) for piece in plan]
     top_ids = connection.execute(
-        sa.insert(piece_table).returning(piece_table.c.id, sort_by_parameter_order=True),
+        sa.insert(dce_piece).returning(dce_piece.c.id, sort_by_parameter_order=True),
         [_piece_row(version_id, piece, None, position) for position, piece in enumerate(resolved)],
     ).scalars()
     child_rows = [
@@ -533,7 +526,7 @@ def _insert_pieces(connection: Connection, version_id: int, plan: Sequence[_Plan
         for position, child in enumerate(piece.children)
     ]
     if child_rows:
-        connection.execute(sa.insert(piece_table), child_rows)
+        connection.execute(sa.insert(dce_piece), child_rows)
 
 
 def _documents(plan: Sequence[_Planned]) -> Iterator[int | NewDocument]:
@@ -605,7 +598,7 @@ def change_bid_deadline(
         lock_consultation(connection, consultation_id)
         # Read the previous deadline in the insert itself: atomic on SQLite too.
         previous = connection.execute(
-            sa.insert(deadline_table)
+            sa.insert(deadline_change)
             .values(
                 consultation_id=consultation_id,
                 previous_deadline=sa.select(consultation_table.c.bid_deadline)
@@ -616,7 +609,7 @@ def change_bid_deadline(
                 at=now,
                 author=actor,
             )
-            .returning(deadline_table.c.previous_deadline)
+            .returning(deadline_change.c.previous_deadline)
         ).scalar_one()
         if previous == new_deadline:
             raise DceError(

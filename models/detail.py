@@ -28,23 +28,15 @@ from models.formatting import paris_seconds
 from models.outbox import OutgoingMessage, load_outgoing
 from models.store import Store
 from models.tables import (
-    Company,
-    Event,
-    Message,
-    Recipient,
-    Reply,
-    ReplyAttachment,
-    table_of,
+    company,
+    event,
+    message,
+    recipient,
+    reply,
+    reply_attachment,
 )
 from models.tracking import PAGE, TrackingQuery, TrackingRow, tracking_page
 from models.validation import ValidationFailed, check_email
-
-message = table_of(Message)
-recipient = table_of(Recipient)
-company = table_of(Company)
-reply = table_of(Reply)
-reply_attachment = table_of(ReplyAttachment)
-event = table_of(Event)
 
 
 class ResendRefused(Refusal):

@@ -23,7 +23,8 @@ from models.blobs import BlobStore
 from models.enums import AntivirusVerdict, DocumentOrigin
 from models.errors import Refusal
 from models.store import Store
-from models.tables import Document, table_of, utc_now
+from models.tables import document as document_table
+from models.tables import utc_now
 from models.zipcheck import DAMAGED_ZIP_ERRORS
 
 PDF = "application/pdf"
@@ -56,8 +57,6 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _OOXML_FOLDERS = (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX))
 FILENAME_MAX = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-document_table = table_of(Document)
 
 
 class DocumentRefused(Refusal):

@@ -21,22 +21,14 @@ from models.formatting import lot_label
 from models.presets import PRESETS
 from models.store import Store
 from models.tables import (
-    Consultation,
-    Lot,
-    Message,
-    MessageLot,
-    PurchasingEntity,
-    Recipient,
-    table_of,
+    consultation,
+    lot,
+    message,
+    message_lot,
+    purchasing_entity,
+    recipient,
 )
 from models.text import search_text
-
-consultation = table_of(Consultation)
-lot = table_of(Lot)
-purchasing_entity = table_of(PurchasingEntity)
-message = table_of(Message)
-message_lot = table_of(MessageLot)
-recipient = table_of(Recipient)
 
 TOKEN_BYTES = 24  # 192 random bits, for the personal link and the reply/bounce addresses
 
@@ -83,11 +75,11 @@ def unique_recipients(recipients: Sequence[DraftRecipient]) -> tuple[DraftRecipi
     """One recipient per address, whatever its case; the first occurrence wins."""
     seen: set[str] = set()
     unique = []
-    for recipient in recipients:
-        key = recipient.email.strip().casefold()
+    for one in recipients:
+        key = one.email.strip().casefold()
         if key not in seen:
             seen.add(key)
-            unique.append(recipient)
+            unique.append(one)
     return tuple(unique)
 
 

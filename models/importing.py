@@ -30,14 +30,13 @@ from models.enums import ConsultationStatus, LabelledEnum, Procedure, RegisterKi
 from models.errors import Refusal
 from models.store import Store
 from models.tables import (
-    Company,
-    Consultation,
-    Lot,
-    Organisation,
-    PurchasingEntity,
-    RegisterEntry,
-    RegisterEntryLot,
-    table_of,
+    company,
+    consultation,
+    lot,
+    organisation,
+    purchasing_entity,
+    register_entry,
+    register_entry_lot,
 )
 from models.text import fold, search_text
 from models.validation import (
@@ -53,13 +52,6 @@ from models.validation import (
 E = TypeVar("E", bound=LabelledEnum)
 T = TypeVar("T")
 
-company = table_of(Company)
-consultation = table_of(Consultation)
-lot = table_of(Lot)
-organisation = table_of(Organisation)
-purchasing_entity = table_of(PurchasingEntity)
-register_entry = table_of(RegisterEntry)
-register_entry_lot = table_of(RegisterEntryLot)
 
 MAX_SHOWN_ERRORS = 20
 LOT_TITLE_LENGTH = 300

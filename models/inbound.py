@@ -25,13 +25,13 @@ from models.enums import (
     ReplyDisposition,
 )
 from models.store import Store
-from models.tables import Event, Message, Recipient, Reply, ReplyAttachment, table_of
-
-message = table_of(Message)
-recipient = table_of(Recipient)
-event = table_of(Event)
-reply = table_of(Reply)
-reply_attachment = table_of(ReplyAttachment)
+from models.tables import (
+    event,
+    message,
+    recipient,
+    reply,
+    reply_attachment,
+)
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,12 @@ from models.enums import (
     SendMode,
 )
 from models.store import Store
-from models.tables import Attachment, Event, Message, Recipient, table_of
-
-message = table_of(Message)
-recipient = table_of(Recipient)
-event = table_of(Event)
-attachment = table_of(Attachment)
+from models.tables import (
+    attachment,
+    event,
+    message,
+    recipient,
+)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5

@@ -27,20 +27,13 @@ from models.inbound import InboundRecipient
 from models.outbox import OutgoingMessage, load_outgoing
 from models.store import Store
 from models.tables import (
-    Company,
-    Event,
-    Message,
-    Recipient,
-    Reply,
-    StoreMeta,
-    table_of,
+    company,
+    event,
+    message,
+    recipient,
+    reply,
+    store_meta,
 )
-
-message = table_of(Message)
-recipient = table_of(Recipient)
-event = table_of(Event)
-reply = table_of(Reply)
-company = table_of(Company)
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22,64}")  # token_urlsafe of 16 to 48 bytes
 SECRET_KEY = "portal_secret"
@@ -182,15 +175,14 @@ def record_opening(
 def portal_secret(store: Store) -> bytes:
     """The key behind the reply form's anti-forgery field, shared by every server of a store
     (the first one to start draws it; one starting at the same moment reads the winner's)."""
-    meta = table_of(StoreMeta)
-    read = sa.select(meta.c.value).where(meta.c.key == SECRET_KEY)
+    read = sa.select(store_meta.c.value).where(store_meta.c.key == SECRET_KEY)
     with store.engine.connect() as connection:
         found = connection.execute(read).scalar_one_or_none()
     if found is None:
         try:
             with store.engine.begin() as connection:
                 connection.execute(
-                    sa.insert(meta).values(key=SECRET_KEY, value=secrets.token_hex(32))
+                    sa.insert(store_meta).values(key=SECRET_KEY, value=secrets.token_hex(32))
                 )
         except sa.exc.IntegrityError:
             pass  # another server drew it first

@@ -9,9 +9,7 @@ import sqlalchemy as sa
 
 from models.clock import utc_now
 from models.store import Store
-from models.tables import QaItem, table_of
-
-qa_item = table_of(QaItem)
+from models.tables import qa_item
 
 
 @dataclass(frozen=True)

@@ -24,21 +24,13 @@ from models.formatting import lot_label, paris_seconds
 from models.siret import format_siret
 from models.store import Store
 from models.tables import (
-    Company,
-    Consultation,
-    Lot,
-    RegisterEntry,
-    RegisterEntryLot,
-    table_of,
+    company,
+    lot,
+    register_entry,
+    register_entry_lot,
 )
 from models.text import fold, search_words
 from models.validation import ValidEntry, check_lots
-
-consultation = table_of(Consultation)
-lot = table_of(Lot)
-company = table_of(Company)
-register_entry = table_of(RegisterEntry)
-register_entry_lot = table_of(RegisterEntryLot)
 
 # How PostgreSQL folds text like `models.text.fold`: translate() drops the accents of both
 # cases (its lower() under the C locale leaves "É" alone, and `unaccent` is not always

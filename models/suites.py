@@ -15,24 +15,16 @@ from models.enums import ConsultationStatus, Procedure, RegisterKind
 from models.errors import Refusal
 from models.store import Store
 from models.tables import (
-    Company,
     Consultation,
-    Lot,
-    Organisation,
-    PurchasingEntity,
-    RegisterEntry,
-    SuiteCandidate,
-    table_of,
+    company,
+    consultation,
+    lot,
+    organisation,
+    purchasing_entity,
+    register_entry,
+    suite_candidate,
 )
 from models.text import search_text
-
-consultation = table_of(Consultation)
-lot = table_of(Lot)
-organisation = table_of(Organisation)
-purchasing_entity = table_of(PurchasingEntity)
-register_entry = table_of(RegisterEntry)
-suite_candidate = table_of(SuiteCandidate)
-company = table_of(Company)
 
 # No 0/O or 1/I: the code is read out and typed by companies.
 ACCESS_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

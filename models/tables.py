@@ -369,3 +369,30 @@ class StoreMeta(SQLModel, table=True):
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The Core table of a model: its `.c` columns are typed, unlike the class attributes."""
     return model.__table__  # type: ignore[attr-defined]
+
+
+# --- The Core tables, typed (`.c` columns are typed, unlike the models' class attributes):
+# every query reaches a table through one of these names.
+
+organisation = table_of(Organisation)
+purchasing_entity = table_of(PurchasingEntity)
+consultation = table_of(Consultation)
+lot = table_of(Lot)
+company = table_of(Company)
+register_entry = table_of(RegisterEntry)
+register_entry_lot = table_of(RegisterEntryLot)
+suite_candidate = table_of(SuiteCandidate)
+qa_item = table_of(QaItem)
+document = table_of(Document)
+dce_version = table_of(DceVersion)
+dce_piece = table_of(DcePiece)
+deadline_change = table_of(DeadlineChange)
+message = table_of(Message)
+message_lot = table_of(MessageLot)
+recipient = table_of(Recipient)
+attachment = table_of(Attachment)
+event = table_of(Event)
+reply = table_of(Reply)
+reply_attachment = table_of(ReplyAttachment)
+audit_entry = table_of(AuditEntry)
+store_meta = table_of(StoreMeta)

@@ -18,24 +18,15 @@ from models.formatting import PARIS
 from models.registers import folded
 from models.store import Store
 from models.tables import (
-    Company,
-    Consultation,
-    Lot,
-    Message,
-    MessageLot,
-    Recipient,
-    Reply,
-    table_of,
+    company,
+    consultation,
+    lot,
+    message,
+    message_lot,
+    recipient,
+    reply,
 )
 from models.text import fold, words_condition
-
-message = table_of(Message)
-recipient = table_of(Recipient)
-company = table_of(Company)
-consultation = table_of(Consultation)
-message_lot = table_of(MessageLot)
-lot = table_of(Lot)
-reply = table_of(Reply)
 
 PAGE = 100
 # Two writers' clocks and commit order may differ slightly: look back a little further.
