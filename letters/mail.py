@@ -38,6 +38,7 @@ from markupsafe import escape
 from models.clock import utc_now
 from models.enums import AntivirusVerdict, SendMode
 from models.formatting import paris_minutes, size_text
+from models.text import one_line
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 CONTEXT_HEADING = "Consultation concernée par cet échange"
@@ -162,7 +163,7 @@ def render_bytes(content: MailContent, recipient: MailRecipient) -> bytes:
         body = body.replace(skeleton.text_block, _base64(text), 1)
         body = body.replace(skeleton.html_block, _base64(html), 1)
     headers = [
-        ("To", formataddr((recipient.name, recipient.email), charset="utf-8")
+        ("To", formataddr((one_line(recipient.name), recipient.email), charset="utf-8")
          if recipient.name else recipient.email),
         ("Date", format_datetime(utc_now())),
         ("Message-ID", recipient.message_id_header),
@@ -202,7 +203,7 @@ def _skeleton(content: MailContent, with_link: bool) -> _Skeleton:
                 "Content-Disposition", "attachment", filename=("utf-8", "", attachment.filename)
             )
             message.attach(part)
-    sender = formataddr((content.sender_name, content.sender_email), charset="utf-8")
+    sender = formataddr((one_line(content.sender_name), content.sender_email), charset="utf-8")
     subject = Header(content.subject, "utf-8").encode(linesep="\r\n")
     return _Skeleton(
         f"From: {sender}\r\nSubject: {subject}\r\n".encode("ascii"),

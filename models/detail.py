@@ -35,6 +35,7 @@ from models.tables import (
     reply,
     reply_attachment,
 )
+from models.text import spreadsheet_cell
 from models.tracking import PAGE, TrackingQuery, TrackingRow, tracking_page
 from models.validation import ValidationFailed, check_email
 
@@ -314,11 +315,11 @@ def csv_lines(row: TrackingRow) -> list[str]:
         return paris_seconds(moment) if moment else ""
 
     return [
-        row.reference,
+        spreadsheet_cell(row.reference),
         row.type.label,
-        row.subject,
-        row.email,
-        row.company or "",
+        spreadsheet_cell(row.subject),
+        spreadsheet_cell(row.email),
+        spreadsheet_cell(row.company or ""),
         row.status.label,
         when(row.sent_at),
         when(row.delivered_at),

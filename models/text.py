@@ -44,3 +44,22 @@ def words_condition(column: sa.ColumnElement[str], query: str) -> sa.ColumnEleme
         sa.true(),
         *(column.like(f"%{escape_like(word)}%", escape="\\") for word in search_words(query)),
     )
+
+
+# --- Text from outside, made safe where it lands (ARCHITECTURE.md, "Text and files from
+# outside"): it stays data, never a header line or a formula.
+
+# What spreadsheet software reads as the start of a formula (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: each control character (CR, LF, ESC, BEL…) becomes a space, so a
+    name can never add a line to an e-mail's headers."""
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+
+
+def spreadsheet_cell(text: str) -> str:
+    """`text` as a CSV cell that a spreadsheet shows as text and never runs: a leading
+    formula sign gets a quote in front (=1+1 → '=1+1)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text

@@ -1,0 +1,74 @@
+"""Text a company or an import wrote stays data where it lands: one line in an e-mail header,
+a plain cell in a spreadsheet (ARCHITECTURE.md, "Text and files from outside")."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import unicodedata
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from letters.mail import ContextBlock, MailContent, MailRecipient, render_bytes
+from models.enums import SendMode
+from models.text import one_line, spreadsheet_cell
+
+CONTENT = MailContent(
+    subject="Courrier libre",
+    body="Bonjour,\n\nLe contenu.",
+    type_label="Courrier libre",
+    send_mode=SendMode.SIMPLE,
+    reply_allowed=False,
+    reply_deadline=None,
+    context=ContextBlock(
+        "2026-01", "Titre", "Objet", datetime(2027, 1, 4, 11, tzinfo=UTC), "Ville", "Achats"
+    ),
+    sender_name="Entité d'achat",
+    sender_email="achats@ville.example",
+)
+INJECTION = "Jean\r\nBcc: espion@attacker.example\r\nX-Injected: 1"
+
+
+def headers_of(content: MailContent, name: str) -> email.message.Message:
+    wire = render_bytes(content, MailRecipient("jean@entreprise.example", name))
+    return email.message_from_bytes(wire, policy=email.policy.default)
+
+
+def test_a_name_cannot_add_a_header_line():
+    sent = headers_of(replace(CONTENT, sender_name="Entité\r\nBcc: entity@attacker.example"),
+                      INJECTION)  # fmt: skip
+    assert sent["Bcc"] is None and sent["X-Injected"] is None
+    assert len(sent.get_all("To")) == 1 and len(sent.get_all("From")) == 1
+    assert "espion@attacker.example" in str(sent["To"])  # kept, as part of the name only
+    assert sent["To"].addresses[0].addr_spec == "jean@entreprise.example"
+    assert sent["From"].addresses[0].addr_spec == "achats@ville.example"
+
+
+@given(st.text())
+def test_one_line_leaves_no_control_character(text):
+    line = one_line(text)
+    assert not any(unicodedata.category(c) == "Cc" for c in line)
+    assert line == line.strip() and "  " not in line
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_any_name_gives_one_to_and_one_from(name):
+    sent = headers_of(CONTENT, name)
+    assert len(sent.get_all("To")) == 1 and len(sent.get_all("From")) == 1
+    assert sent["To"].addresses[0].addr_spec == "jean@entreprise.example"
+
+
+def test_a_formula_is_shown_as_text():
+    assert spreadsheet_cell("=cmd|'/C calc'!A0") == "'=cmd|'/C calc'!A0"
+    assert spreadsheet_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert spreadsheet_cell("BTP Rhin") == "BTP Rhin"
+
+
+@given(st.text())
+def test_no_cell_starts_a_formula(text):
+    cell = spreadsheet_cell(text)
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert cell.removeprefix("'") == text or cell == text
