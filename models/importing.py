@@ -38,7 +38,7 @@ from models.tables import (
     register_entry,
     register_entry_lot,
 )
-from models.text import fold, search_text
+from models.text import control_character_problem, fold, search_text
 from models.validation import (
     RegisterEntryInput,
     ValidationFailed,
@@ -71,6 +71,8 @@ CONSULTATION_FIELDS: dict[str, int | None] = {
     "postal_address": 400,
 }
 REQUIRED_CONSULTATION_FIELDS = tuple(CONSULTATION_FIELDS)[:8]
+# Fields that may hold several lines; in every other field a line break is refused.
+MULTILINE_FIELDS = ("object", "postal_address")
 ENTRY_FIELDS = (
     "company",
     "siret",
@@ -247,8 +249,11 @@ class _Reading:
         """A consultation's text field, reported when missing (if required) or too long."""
         value = values.get(name, "")
         limit = CONSULTATION_FIELDS[name]
+        problem = control_character_problem(value, multiline=name in MULTILINE_FIELDS)
         if not value and name in REQUIRED_CONSULTATION_FIELDS:
             self.add(where, name, "ce champ est obligatoire.")
+        elif problem:
+            self.add(where, name, f"ce champ {problem}")
         elif limit and len(value) > limit:
             self.add(where, name, f"{len(value)} caractères, au plus {limit}.")
         return value
@@ -359,6 +364,8 @@ def _add_lot(group: _Group, number: int, title: str, where: str, reading: _Readi
         reading.add(where, "number", f"le lot n°{number} est décrit deux fois.")
     elif not title:
         reading.add(where, "title", f"l'intitulé du lot n°{number} est obligatoire.")
+    elif problem := control_character_problem(title):
+        reading.add(where, "title", f"ce champ {problem}")
     elif len(title) > LOT_TITLE_LENGTH:
         reading.add(where, "title", f"{len(title)} caractères, au plus {LOT_TITLE_LENGTH}.")
     else:

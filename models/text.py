@@ -63,3 +63,19 @@ def spreadsheet_cell(text: str) -> str:
     """`text` as a CSV cell that a spreadsheet shows as text and never runs: a leading
     formula sign gets a quote in front (=1+1 → '=1+1)."""
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def control_character(text: str, *, multiline: bool = False) -> str | None:
+    """The first control character of `text` as "U+001B" (line feeds and tabs are allowed
+    in multi-line text); None when there is none."""
+    allowed = "\n\t" if multiline else ""
+    found = next((c for c in text if unicodedata.category(c) == "Cc" and c not in allowed), None)
+    return None if found is None else f"U+{ord(found):04X}"
+
+
+def control_character_problem(text: str, *, multiline: bool = False) -> str | None:
+    """What to fix, in French, when `text` holds a control character."""
+    found = control_character(text, multiline=multiline)
+    if found is None:
+        return None
+    return f"contient un caractère de contrôle ({found}) : retirez-le."

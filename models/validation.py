@@ -20,6 +20,7 @@ from models.enums import RegisterKind
 from models.errors import Refusal
 from models.formatting import PARIS, paris_minutes
 from models.siret import luhn_valid, normalise_siret
+from models.text import control_character_problem
 
 T = TypeVar("T")
 
@@ -287,6 +288,10 @@ def _check_presence_and_length(texts: dict[str, str], errors: _Collector) -> Non
     for name in REQUIRED:
         if not texts[name]:
             errors.add(name, f"Le champ « {LABELS[name]} » est obligatoire.")
+    for name, text in texts.items():
+        problem = control_character_problem(text, multiline=name == "question_text")
+        if problem:
+            errors.add(name, f"Le champ « {LABELS[name]} » {problem}")
     for name, limit in MAX_LENGTHS.items():
         if len(texts[name]) > limit:
             errors.add(

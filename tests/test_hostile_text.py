@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from letters.mail import ContextBlock, MailContent, MailRecipient, render_bytes
 from models.enums import SendMode
-from models.text import one_line, spreadsheet_cell
+from models.importing import ImportRefused, read_file
+from models.text import control_character, one_line, spreadsheet_cell
 
 CONTENT = MailContent(
     subject="Courrier libre",
@@ -72,3 +76,35 @@ def test_no_cell_starts_a_formula(text):
     cell = spreadsheet_cell(text)
     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert cell.removeprefix("'") == text or cell == text
+
+
+SAMPLE = Path(__file__).with_name("data") / "import-sample.json"
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "code"),
+    [
+        ("company", "ACME\r\nBcc: x@attacker.example", "U+000D"),
+        ("contact_name", "Jean\x1b[31m", "U+001B"),
+        ("title", "Achat\x07", "U+0007"),
+    ],
+)
+def test_the_import_refuses_control_characters_in_names(tmp_path, where, text, code):
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    consultation = data["consultations"][0]
+    if where == "title":
+        consultation["title"] = text
+    else:
+        consultation["registers"]["retraits"][0][where] = text
+    path = tmp_path / "registres.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ImportRefused) as refused:
+        read_file(path, now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert f"« {where} »" in str(refused.value)
+    assert f"contient un caractère de contrôle ({code}) : retirez-le." in str(refused.value)
+
+
+def test_a_question_keeps_its_lines_but_no_escape():
+    assert control_character("Première ligne\nseconde\tligne", multiline=True) is None
+    assert control_character("Première ligne\nseconde", multiline=False) == "U+000A"
+    assert control_character("Question\x1b[2J", multiline=True) == "U+001B"
