@@ -34,9 +34,10 @@ TARGET_SECONDS = 10
 PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"
 
 
-def time_resets(url: str, today: date, runs: int) -> list[float]:
-    """Seconds taken by each of `runs` resets of the demo stored at `url`."""
-    store = open_store(url, upgrade=True)
+def time_resets(url: str, documents: Path, today: date, runs: int) -> list[float]:
+    """Seconds taken by each of `runs` resets of the demo stored at `url` (its files in
+    `documents`)."""
+    store = open_store(url, upgrade=True, documents_dir=documents)
     try:
         seed_demo(store, today=today)
         timings = []
@@ -80,13 +81,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'demo.sqlite3'}"
-        print_figures("demo --reset", time_resets(url, args.today, args.runs))
-    server_url = os.environ.get(PG_URL_VARIABLE)
-    if server_url:
-        with postgres_schema(server_url) as url:
-            print_figures("demo --reset (PostgreSQL)", time_resets(url, args.today, args.runs))
-    else:
-        print(f"PostgreSQL skipped: {PG_URL_VARIABLE} is not set.")
+        documents = Path(folder) / "documents"
+        print_figures("demo --reset", time_resets(url, documents, args.today, args.runs))
+        server_url = os.environ.get(PG_URL_VARIABLE)
+        if server_url:
+            with postgres_schema(server_url) as url:
+                timings = time_resets(url, documents, args.today, args.runs)
+                print_figures("demo --reset (PostgreSQL)", timings)
+        else:
+            print(f"PostgreSQL skipped: {PG_URL_VARIABLE} is not set.")
 
 
 if __name__ == "__main__":

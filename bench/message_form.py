@@ -80,7 +80,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        store = open_store(f"sqlite:///{folder}/bench.sqlite3", upgrade=True)
+        url, documents = f"sqlite:///{folder}/bench.sqlite3", Path(folder) / "documents"
+        store = open_store(url, upgrade=True, documents_dir=documents)
         seed_demo(store, today=date(2026, 11, 27))
         cid = fill(store, options.messages)
         context = load_context(store, cid)

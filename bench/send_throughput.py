@@ -98,7 +98,11 @@ def main() -> None:
     try:
         for _ in range(options.runs):
             with tempfile.TemporaryDirectory() as folder:
-                store = open_store(f"sqlite:///{folder}/bench.sqlite3", upgrade=True)
+                store = open_store(
+                    f"sqlite:///{folder}/bench.sqlite3",
+                    upgrade=True,
+                    documents_dir=Path(folder) / "documents",
+                )
                 seed_demo(store, today=date(2026, 11, 27))
                 with store.engine.begin() as connection:  # only our message is queued
                     connection.execute(sa.text("update recipient set delivery_state='accepted'"))

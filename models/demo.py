@@ -1,18 +1,27 @@
-"""The demo database: 1,395 consultations, their registers and years of secure messages.
+"""The demo database: 1,395 consultations, their registers, DCE and years of secure messages.
 
-`seed_demo(store, today)` fills an empty (or demo) store in one transaction. Every row is a
-function of `today` alone: the generators are seeded, history is placed relative to `today`
-(Europe/Paris) and nothing reads the clock, so the same day always gives the same rows.
+`seed_demo(store, today)` fills an empty (or demo) store in one transaction, and puts the
+documents' bytes in the store's blob store. Every row is a function of `today` alone: the
+generators are seeded, history is placed relative to `today` (Europe/Paris) and nothing reads
+the clock, so the same day always gives the same rows.
+
+Most consultations are drawn at random; those that tell the guide's cases (A to J) are
+written on purpose by `models.demo_showcase`, for any day: TEST SUPPORT open with its three
+registers and its DCE, questions 3 and 20 days before a deadline, DCE versions, a restricted
+procedure and its suite, letters in and after the standstill, every status of the tracking,
+and 2025VINS's messaging (the same whatever the day).
 
 Conventions of the data:
 - An unallotted consultation has no Lot row; an allotted one has lots 1..n. Lot titles are
   stored without their "Lot n°X - " prefix, which `models.formatting.lot_label` adds.
 - A retrait concerns the whole DCE (no lot row); a question names its lot when it is about
   one; a dépôt names the lots bid for. Consultations in Elaboration or awaiting validation
-  have no register entry; only those past their deadline have dépôts.
+  have no register entry. Dépôts are made before the deadline: those drawn at random only on
+  consultations past it, a few of the showcase's on open ones (TEST SUPPORT among them).
 - History (registers, events, replies) lies before `today` 00:00 Paris; deadlines of
-  consultations still open lie after it. The guide's own examples keep their dates, and no
-  generated deadline is later than TEST SUPPORT's (22/02/2027 09:55), so that it sorts first.
+  consultations still open lie after it. The guide's own examples keep their dates; TEST
+  SUPPORT keeps 22/02/2027 09:55 while that is 30 days ahead or more, and moves by whole
+  years otherwise. No other deadline is later than TEST SUPPORT's, so that it sorts first.
 - Sent messages are QUEUED ("Validé") with recipients ACCEPTED or REFUSED by the relay; a few
   messages still wait in the outbox (no event yet) and two are drafts (recipients HELD).
 """
@@ -22,8 +31,8 @@ from __future__ import annotations
 import random
 import re
 import string
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -32,10 +41,42 @@ from sqlalchemy.engine import Connection
 
 from models import demo_corpus as corpus
 from models import migrate
+from models.blobs import BlobStore
+from models.demo_documents import DemoDocuments
+from models.demo_files import reply_file
+from models.demo_plans import (
+    DAY,
+    CompanyPlan,
+    ConsultationPlan,
+    Contact,
+    EntityPlan,
+    EntryPlan,
+    EventPlan,
+    Intent,
+    Life,
+    LotPlan,
+    MessagePlan,
+    Outcome,
+    RecipientPlan,
+    ReplyPlan,
+    between,
+    distinct_contacts,
+    later,
+    office_time,
+    paris_at,
+    paris_day,
+    paris_text,
+    question_fields,
+    status_for,
+    workday,
+)
+from models.demo_showcase import Showcase
 from models.engine import StoreError
 from models.enums import (
+    AntivirusVerdict,
     ConsultationStatus,
     DeliveryState,
+    DocumentOrigin,
     EventKind,
     MessageState,
     MessageType,
@@ -53,17 +94,23 @@ from models.tables import (
     AuditEntry,
     Company,
     Consultation,
+    DcePiece,
+    DceVersion,
+    Document,
     Event,
     Lot,
     Message,
     MessageLot,
     Organisation,
     PurchasingEntity,
+    QaItem,
     Recipient,
     RegisterEntry,
     RegisterEntryLot,
     Reply,
+    ReplyAttachment,
     StoreMeta,
+    SuiteCandidate,
 )
 from models.text import fold, search_text
 
@@ -98,10 +145,10 @@ TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 # What the relay answers when it takes a copy (E), and what a delivery report says (D).
 ACCEPTED = "250 2.0.0 Ok: queued as {}"
 DELIVERED = "2.0.0 delivered"
-DAY = timedelta(days=1)
 
 SCENARIO_TYPES = {
     "visit": MessageType.FREE,
+    "visit_form": MessageType.FREE,
     "reminder": MessageType.FREE,
     "negotiation": MessageType.FREE,
     "clarification": MessageType.FREE,
@@ -127,11 +174,17 @@ TABLES: tuple[sa.Table, ...] = tuple(
         Company,
         RegisterEntry,
         RegisterEntryLot,
+        SuiteCandidate,
+        QaItem,
+        Document,
+        DceVersion,
+        DcePiece,
         Message,
         MessageLot,
         Recipient,
         Event,
         Reply,
+        ReplyAttachment,
         AuditEntry,
         StoreMeta,
     )
@@ -159,19 +212,26 @@ def seed_demo(store: Store, today: date, reset: bool = False) -> DemoReport:
     """Build the demo in `store` (migrated to head), or leave an existing demo untouched.
 
     A store holding real data (rows but no demo marker) is refused, reset or not. With
-    `reset`, the store is emptied (migrations down and up) and built again.
+    `reset`, the store is emptied (migrations down and up) and built again. Building needs
+    the store's documents folder, where the demo's files go (DCE, files of replies); an
+    existing demo left as it is does not.
     """
     marker = store.meta(DEMO_MARKER_KEY)
     if marker is None:
         _refuse_real_data(store)
     elif not reset:
         return _read_report(store)
+    blobs = _blob_store(store)
     if reset:
         migrate.reset(store.engine)
-    tables = build_demo(today)
+    builder = _Builder(today)
+    tables = builder.build()
+    for data in builder.files.values():
+        blobs.put(data)  # content-addressed: a file already there is left as it is
     with store.engine.begin() as connection:
         for table in TABLES:
-            connection.execute(sa.insert(table), tables[table.name])
+            if tables[table.name]:
+                connection.execute(sa.insert(table), tables[table.name])
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection)
     return _report(tables, created=True)
@@ -180,6 +240,17 @@ def seed_demo(store: Store, today: date, reset: bool = False) -> DemoReport:
 def build_demo(today: date) -> dict[str, list[dict[str, Any]]]:
     """Every row of the demo, by table name (no database needed)."""
     return _Builder(today).build()
+
+
+def _blob_store(store: Store) -> BlobStore:
+    """Where the demo's files go; StoreError, before anything is changed, when none is set."""
+    if store.documents_dir is None:
+        raise StoreError(
+            "La démonstration enregistre des documents (DCE, pièces jointes des réponses) : "
+            "indiquez le dossier des données (--data-dir ou MESSAGERIE_DATA_DIR). La base "
+            f"{store.description} n'a pas été modifiée."
+        )
+    return store.blobs
 
 
 def _refuse_real_data(store: Store) -> None:
@@ -238,202 +309,6 @@ def _advance_sequences(connection: Connection) -> None:
             )
 
 
-# --- Time -----------------------------------------------------------------------------------
-
-
-def _paris_at(day: date, hour: int, minute: int, second: int = 0) -> datetime:
-    """A Paris wall-clock time on `day`, as an aware UTC datetime (as stored)."""
-    local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=corpus.PARIS)
-    return local.astimezone(UTC)
-
-
-def _paris_day(moment: datetime) -> date:
-    return moment.astimezone(corpus.PARIS).date()
-
-
-def _paris_text(moment: datetime) -> str:
-    """A time as the messages write it: "14/02/2026 à 12:00" (Paris)."""
-    local = moment.astimezone(corpus.PARIS)
-    return f"{local:%d/%m/%Y} à {local:%H:%M}"
-
-
-def _between(rng: random.Random, low: datetime, high: datetime) -> datetime:
-    """A whole second in [low, high), or `low` when the interval is empty."""
-    seconds = int((high - low).total_seconds())
-    return low + timedelta(seconds=rng.randrange(seconds)) if seconds > 0 else low
-
-
-def _later(rng: random.Random, start: datetime, low: float, high: float) -> datetime:
-    """`start` plus a delay of `low` to `high` seconds, log-uniform: short delays dominate."""
-    seconds = low * (high / low) ** rng.random()
-    return start + timedelta(seconds=max(1, round(seconds)))
-
-
-def _workday(rng: random.Random, first: date, last: date) -> date:
-    """A day in [first, last], a weekday when a few draws find one."""
-    span = max(0, (last - first).days)
-    day = first
-    for _ in range(8):
-        day = first + timedelta(days=rng.randint(0, span))
-        if day.weekday() < 5:
-            break
-    return day
-
-
-def _office_time(rng: random.Random, low: datetime, high: datetime) -> datetime:
-    """An office time (weekday, 8:00-18:00 Paris) in [low, high) when there is one."""
-    day = _workday(rng, _paris_day(low), _paris_day(high))
-    moment = _paris_at(day, rng.randint(8, 17), rng.randint(0, 59), rng.randint(0, 59))
-    return moment if low <= moment < high else _between(rng, low, high)
-
-
-# --- Plans: what the generator decides before writing rows ----------------------------------
-
-
-@dataclass
-class _Contact:
-    name: str
-    email: str
-
-
-@dataclass
-class _Company:
-    id: int
-    name: str
-    contacts: tuple[_Contact, ...]
-
-
-@dataclass
-class _Entity:
-    id: int
-    spec: corpus.EntitySpec
-    organisation: corpus.OrganisationSpec
-    authors: tuple[str, ...]
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        return self.spec.categories or corpus.KIND_CATEGORIES[self.organisation.kind]
-
-
-@dataclass
-class _Lot:
-    number: int
-    title: str
-    id: int = 0
-
-
-@dataclass
-class _Consultation:
-    title: str
-    object: str
-    procedure: Procedure
-    status: ConsultationStatus
-    deadline: datetime
-    created: datetime
-    entity: _Entity
-    category: str
-    lots: list[_Lot]
-    reference: str = ""
-    access_code: str | None = None
-    urgent: bool = False
-    # Draws a crowd: 40-80 retraits, and a DCE modification sent to them all.
-    popular: bool = False
-    registers: bool = True
-    guide: corpus.GuideConsultation | None = None
-    id: int = 0
-
-    @property
-    def published(self) -> datetime:
-        """When companies could first see it (a day after creation, or sooner if rushed)."""
-        rushed = timedelta(seconds=(self.deadline - self.created).total_seconds() // 4)
-        return self.created + min(DAY, rushed)
-
-
-@dataclass
-class _Entry:
-    consultation: _Consultation
-    kind: RegisterKind
-    company: _Company
-    contact: _Contact
-    at: datetime
-    lots: tuple[_Lot, ...] = ()
-    qa: tuple[str, str] | None = None
-    number: int | None = None
-    id: int = 0
-
-
-@dataclass
-class _Event:
-    kind: EventKind
-    at: datetime
-    detail: str | None = None
-    client_address: str | None = None
-    user_agent: str | None = None
-
-
-@dataclass
-class _Reply:
-    at: datetime
-    channel: ReplyChannel
-    body: str
-    read_at: datetime | None
-
-
-@dataclass
-class _Life:
-    """One recipient's copy: its events and where the outbox left it."""
-
-    status: RecipientStatus
-    delivery: DeliveryState
-    events: list[_Event] = field(default_factory=list)
-    attempts: int = 1
-    reply: _Reply | None = None
-
-
-@dataclass
-class _Recipient:
-    company: _Company
-    contact: _Contact
-    life: _Life
-
-
-@dataclass
-class _Message:
-    consultation: _Consultation
-    type: MessageType
-    subject: str
-    body: str
-    mode: SendMode
-    reply_allowed: bool
-    reply_deadline: datetime | None
-    lots: tuple[_Lot, ...]
-    state: MessageState
-    author: str
-    created: datetime
-    queued: datetime | None
-    recipients: list[_Recipient]
-    override: str | None = None
-
-
-@dataclass
-class _Intent:
-    """What a scenario wants sent; `_Builder.compose` writes the message."""
-
-    scenario: str
-    at: datetime
-    contacts: list[tuple[_Company, _Contact]]
-    mode: SendMode = SendMode.WITH_AR
-    reply_allowed: bool = False
-    reply_deadline: datetime | None = None
-    lots: tuple[_Lot, ...] = ()
-    fields: dict[str, str] = field(default_factory=dict)
-    override: str | None = None
-    # Which of the scenario's contents; None draws one.
-    content: int | None = None
-    # Not sent yet: QUEUED (validated, in the outbox) or HELD (a draft).
-    waiting: DeliveryState | None = None
-
-
 # --- Small generators -----------------------------------------------------------------------
 
 
@@ -489,15 +364,15 @@ def _company_name(rng: random.Random, trades: Sequence[str]) -> str:
     )
 
 
-def _contacts(rng: random.Random, domain: str) -> tuple[_Contact, ...]:
+def _contacts(rng: random.Random, domain: str) -> tuple[Contact, ...]:
     """One to three people; the first often writes from the company's shared mailbox."""
-    contacts: dict[str, _Contact] = {}
+    contacts: dict[str, Contact] = {}
     for index in range(rng.choices((1, 2, 3), weights=(5, 3, 1))[0]):
         name = _person(rng)
         local = _slug(name).replace("-", ".", 1)
         if index == 0 and rng.random() < 0.25:
             local = rng.choice(("contact", "marches", "appels-offres", "commercial"))
-        contacts.setdefault(f"{local}@{domain}", _Contact(name, f"{local}@{domain}"))
+        contacts.setdefault(f"{local}@{domain}", Contact(name, f"{local}@{domain}"))
     return tuple(contacts.values())
 
 
@@ -505,7 +380,12 @@ def _token(rng: random.Random) -> str:
     return "".join(rng.choices(TOKEN_ALPHABET, k=32))
 
 
-def _lots_phrase(title: str, lots: Sequence[_Lot]) -> str:
+def _queue_id(rng: random.Random) -> str:
+    """The relay's id of a queued copy, as Postfix writes it."""
+    return "".join(rng.choices(string.hexdigits[:16].upper(), k=10))
+
+
+def _lots_phrase(title: str, lots: Sequence[LotPlan]) -> str:
     """What a letter is about: "le lot n°2 - Chocolat noir", or the whole consultation."""
     labels = [lot_label(lot.number, lot.title) for lot in lots]
     if not labels:
@@ -515,26 +395,9 @@ def _lots_phrase(title: str, lots: Sequence[_Lot]) -> str:
     return "les lots suivants : " + ", ".join(labels)
 
 
-def _lots_scope(lots: Sequence[_Lot]) -> str:
+def _lots_scope(lots: Sequence[LotPlan]) -> str:
     """ ", Lot n°1 - Chocolat au lait" after a contract's name, or nothing when unallotted."""
     return "".join(f", {lot_label(lot.number, lot.title)}" for lot in lots)
-
-
-def _status_for(deadline: datetime, now: datetime) -> ConsultationStatus:
-    """The status a consultation of the guide has on the demo's day."""
-    if deadline > now:
-        return ConsultationStatus.OPEN
-    if deadline > now - timedelta(days=30):
-        return ConsultationStatus.OPENING_ANALYSIS
-    return ConsultationStatus.DECISION
-
-
-def _distinct_contacts(entries: Iterable[_Entry]) -> list[tuple[_Company, _Contact]]:
-    """The companies of some register entries, once per address, in register order."""
-    seen: dict[str, tuple[_Company, _Contact]] = {}
-    for entry in entries:
-        seen.setdefault(entry.contact.email, (entry.company, entry.contact))
-    return list(seen.values())
 
 
 # --- The builder ----------------------------------------------------------------------------
@@ -545,12 +408,17 @@ class _Builder:
 
     def __init__(self, today: date) -> None:
         self.today = today
-        self.now = _paris_at(today, 0, 0)
+        self.now = paris_at(today, 0, 0)
         self.latest_sending = self.now - SENDING_MARGIN
+        self.test_support_deadline = self.rolled(corpus.TEST_SUPPORT.deadline.astimezone(UTC))
         self.tokens: set[str] = set()
         # Tokens have a generator of their own, so that they do not shift the rest of the data.
         self.token_rng = self.rng("tokens")
         self.tables: dict[str, list[dict[str, Any]]] = {table.name: [] for table in TABLES}
+        # The bytes of the documents, by SHA-256, for the store's blob store.
+        self.files: dict[str, bytes] = {}
+        self.documents = DemoDocuments(self.tables, self.files)
+        self.showcase = Showcase(self)
 
     def rng(self, section: str) -> random.Random:
         # One generator per section, so that a change in one leaves the others as they were.
@@ -562,20 +430,36 @@ class _Builder:
         consultations = self.consultations(entities)
         registers = self.registers(consultations, pools)
         self.messages(consultations, registers)
+        # The journal is appended to as things happen: its ids follow time.
+        self.tables["audit_log"].sort(key=lambda row: row["at"])
+        for audit_id, row in enumerate(self.tables["audit_log"], start=1):
+            row["id"] = audit_id
         self.tables["store_meta"].append(
             {"key": DEMO_MARKER_KEY, "value": f"{DEMO_VERSION}, today={self.today.isoformat()}"}
         )
         return self.tables
 
+    def rolled(self, deadline: datetime) -> datetime:
+        """TEST SUPPORT's deadline: the guide's own while it is comfortably ahead (30 days or
+        more), else the same day and time of a later year, so that it is always open."""
+        notice = timedelta(days=corpus.TEST_SUPPORT_NOTICE_DAYS)
+        local = deadline.astimezone(corpus.PARIS)
+        years = 0
+        while local.replace(year=local.year + years) - self.now < notice:
+            years += 1
+        return local.replace(year=local.year + years).astimezone(UTC)
+
     # Organisations and companies
 
-    def organisations(self) -> list[_Entity]:
+    def organisations(self) -> list[EntityPlan]:
         rng = self.rng("organisations")
-        entities: list[_Entity] = []
+        entities: list[EntityPlan] = []
         for org_id, spec in enumerate(corpus.ORGANISATIONS, start=1):
             self.tables["organisation"].append({"id": org_id, "name": spec.name})
             for entity_spec in spec.entities:
-                entity = _Entity(len(entities) + 1, entity_spec, spec, (_person(rng), _person(rng)))
+                entity = EntityPlan(
+                    len(entities) + 1, entity_spec, spec, (_person(rng), _person(rng))
+                )
                 entities.append(entity)
                 self.tables["purchasing_entity"].append(
                     {
@@ -588,14 +472,14 @@ class _Builder:
                 )
         return entities
 
-    def companies(self) -> dict[str, list[_Company]]:
+    def companies(self) -> dict[str, list[CompanyPlan]]:
         """The companies by trade; N.B.C. FR of the guide first, outside the trades."""
         rng = self.rng("companies")
         guide = corpus.NBC_FR
         self.nbc = self.add_company(
             guide.name,
             guide.siret,
-            (_Contact(guide.contact_name, guide.contact_email),),
+            (Contact(guide.contact_name, guide.contact_email),),
             (guide.address, guide.postal_code, guide.city),
         )
         names, sirets = {_name_key(guide.name)}, {guide.siret}
@@ -608,7 +492,7 @@ class _Builder:
 
     def random_company(
         self, rng: random.Random, category: corpus.Category, names: set[str], sirets: set[str]
-    ) -> _Company:
+    ) -> CompanyPlan:
         name = _unique(lambda: _company_name(rng, category.trades), names, _name_key)
         siret = _unique(lambda: _siret(rng), sirets)
         postal_code, city = rng.choice(corpus.TOWNS)
@@ -617,9 +501,9 @@ class _Builder:
         return self.add_company(name, siret, contacts, (address, postal_code, city))
 
     def add_company(
-        self, name: str, siret: str, contacts: tuple[_Contact, ...], place: tuple[str, str, str]
-    ) -> _Company:
-        company = _Company(len(self.tables["company"]) + 1, name, contacts)
+        self, name: str, siret: str, contacts: tuple[Contact, ...], place: tuple[str, str, str]
+    ) -> CompanyPlan:
+        company = CompanyPlan(len(self.tables["company"]) + 1, name, contacts, siret)
         address, postal_code, city = place
         self.tables["company"].append(
             {
@@ -635,14 +519,24 @@ class _Builder:
 
     # Consultations
 
-    def consultations(self, entities: list[_Entity]) -> list[_Consultation]:
-        """The guide's four, then generated ones; ids and references in creation order."""
+    def consultations(self, entities: list[EntityPlan]) -> list[ConsultationPlan]:
+        """The guide's four, generated ones and the showcase's; ids and references in creation
+        order.
+
+        The showcase's consultations take the place of the last drafts drawn: a draft draws
+        nothing once created (no register, no message), so every other generated consultation
+        keeps the data it had before the showcase existed.
+        """
         rng = self.rng("consultations")
         cea = next(e for e in entities if e.spec.name == corpus.CEA_PROCUREMENT)
         plans = [self.guide_consultation(guide, cea) for guide in corpus.GUIDE_CONSULTATIONS]
         remaining = CONSULTATION_COUNT - len(plans) - sum(STATUS_COUNTS.values())
         for status, count in [*STATUS_COUNTS.items(), (ConsultationStatus.DECISION, remaining)]:
             plans += [self.random_consultation(rng, status, entities) for _ in range(count)]
+        showcase = self.showcase.consultations(entities)
+        drafts = [plan for plan in plans if plan.status is ConsultationStatus.DRAFTING]
+        replaced = {id(plan) for plan in drafts[len(drafts) - len(showcase) :]}
+        plans = [plan for plan in plans if id(plan) not in replaced] + showcase
         plans.sort(key=lambda plan: plan.created)
         self.number(plans)
         self.showcase_broadcast(plans)
@@ -650,26 +544,31 @@ class _Builder:
             self.write_consultation(plan)
         return plans
 
-    def guide_consultation(self, guide: corpus.GuideConsultation, entity: _Entity) -> _Consultation:
+    def guide_consultation(
+        self, guide: corpus.GuideConsultation, entity: EntityPlan
+    ) -> ConsultationPlan:
         deadline, created = guide.deadline.astimezone(UTC), guide.created.astimezone(UTC)
-        return _Consultation(
+        if guide is corpus.TEST_SUPPORT:
+            deadline = self.test_support_deadline
+        return ConsultationPlan(
             title=guide.title,
             object=guide.object,
             procedure=guide.procedure,
-            status=_status_for(deadline, self.now),
+            status=status_for(deadline, self.now),
             deadline=deadline,
             created=created,
             entity=entity,
             category=guide.category,
-            lots=[_Lot(number, title) for number, title in guide.lots],
+            lots=[LotPlan(number, title) for number, title in guide.lots],
             reference=guide.reference,
-            registers=guide.registers,
             guide=guide,
+            # TEST SUPPORT's registers and 2025VINS's messages tell the guide's cases.
+            scripted=guide in (corpus.TEST_SUPPORT, corpus.WINES),
         )
 
     def random_consultation(
-        self, rng: random.Random, status: ConsultationStatus, entities: list[_Entity]
-    ) -> _Consultation:
+        self, rng: random.Random, status: ConsultationStatus, entities: list[EntityPlan]
+    ) -> ConsultationPlan:
         entity = rng.choice(entities)
         key = rng.choice(entity.categories)
         category = corpus.CATEGORIES[key]
@@ -685,7 +584,7 @@ class _Builder:
         allotted = rng.random() < (0.8 if key == "batiment" else 0.4)
         lot_count = rng.randint(2, min(6, len(category.lots))) if allotted else 0
         lots = sorted(rng.sample(range(len(category.lots)), lot_count))
-        return _Consultation(
+        return ConsultationPlan(
             title=title,
             object=f"{title}. {rng.choice(category.details)}.",
             procedure=procedure,
@@ -694,7 +593,7 @@ class _Builder:
             created=created,
             entity=entity,
             category=key,
-            lots=[_Lot(n, category.lots[index]) for n, index in enumerate(lots, start=1)],
+            lots=[LotPlan(n, category.lots[index]) for n, index in enumerate(lots, start=1)],
             access_code=(
                 "".join(rng.choices(string.ascii_uppercase + string.digits, k=8))
                 if procedure.restricted
@@ -719,37 +618,40 @@ class _Builder:
             )
         else:
             oldest, newest = (30, 1) if status is ConsultationStatus.OPENING_ANALYSIS else (730, 31)
-            deadline_day = _workday(
+            deadline_day = workday(
                 rng, today - timedelta(days=oldest), today - timedelta(days=newest)
             )
             created_day = deadline_day - timedelta(days=rng.randint(21, 70))
-        deadline = _paris_at(deadline_day, *rng.choice(DEADLINE_HOURS))
-        created = _paris_at(created_day, rng.randint(8, 17), rng.randint(0, 59), rng.randint(0, 59))
+        deadline = paris_at(deadline_day, *rng.choice(DEADLINE_HOURS))
+        created = paris_at(created_day, rng.randint(8, 17), rng.randint(0, 59), rng.randint(0, 59))
         return created, deadline
 
     def future_day(self, rng: random.Random, first: int, last: int) -> date:
         """A weekday `first`..`last` days ahead, but before TEST SUPPORT's deadline day.
 
-        Once `today` comes too close to that deadline, the guide's ordering cannot hold and
-        the cap is dropped.
+        That deadline is always 30 days ahead or more (see `rolled`), so the cap leaves room
+        for every `first` asked here (20 days at most).
         """
         first_day = self.today + timedelta(days=first)
         last_day = self.today + timedelta(days=last)
-        cap = _paris_day(corpus.TEST_SUPPORT.deadline) - DAY
+        cap = paris_day(self.test_support_deadline) - DAY
         if cap >= first_day:
             last_day = min(last_day, cap)
-        return _workday(rng, first_day, last_day)
+        return workday(rng, first_day, last_day)
 
-    def number(self, plans: list[_Consultation]) -> None:
-        """Ids 1..N and references, each organisation numbering in its own style."""
+    def number(self, plans: list[ConsultationPlan]) -> None:
+        """Ids 1..N and references, each organisation numbering in its own style; a suite
+        takes its parent's reference followed by "-S1" (models.suites.create_suite)."""
         counters: dict[tuple[str, str, str], int] = {}
         references: set[str] = {plan.reference for plan in plans if plan.reference}
         for plan_id, plan in enumerate(plans, start=1):
             plan.id = plan_id
+            if plan.parent is not None:
+                plan.reference = f"{plan.parent.reference}-S1"
             if plan.reference:
                 continue
             style = plan.entity.organisation.reference
-            year = _paris_day(plan.created).year
+            year = paris_day(plan.created).year
             proc = corpus.PROCEDURE_CODES[plan.procedure]
             key = (style, str(year), proc if "{proc}" in style else "")
             counters[key] = counters.get(key, 0) + 1
@@ -759,13 +661,17 @@ class _Builder:
             assert plan.reference not in references, plan.reference
             references.add(plan.reference)
 
-    def showcase_broadcast(self, plans: list[_Consultation]) -> None:
+    def showcase_broadcast(self, plans: list[ConsultationPlan]) -> None:
         """Make sure one open building consultation draws a crowd (a broadcast of 40-80)."""
-        open_plans = [p for p in plans if p.status is ConsultationStatus.OPEN and not p.guide]
+        open_plans = [
+            p
+            for p in plans
+            if p.status is ConsultationStatus.OPEN and not p.guide and not p.scripted
+        ]
         building = [p for p in open_plans if p.category == "batiment"]
         (building or open_plans)[0].popular = True
 
-    def write_consultation(self, plan: _Consultation) -> None:
+    def write_consultation(self, plan: ConsultationPlan) -> None:
         organisation = plan.entity.organisation.name
         self.tables["consultation"].append(
             {
@@ -778,7 +684,7 @@ class _Builder:
                 "bid_deadline": plan.deadline,
                 "urgent": plan.urgent,
                 "entity_id": plan.entity.id,
-                "parent_id": None,
+                "parent_id": plan.parent.id if plan.parent else None,
                 "access_code": plan.access_code,
                 "created_at": plan.created,
                 "search_text": search_text(
@@ -795,11 +701,19 @@ class _Builder:
     # Registers
 
     def registers(
-        self, plans: list[_Consultation], pools: dict[str, list[_Company]]
-    ) -> dict[int, list[_Entry]]:
-        """Each consultation's entries in time order; ids follow time across the platform."""
+        self, plans: list[ConsultationPlan], pools: dict[str, list[CompanyPlan]]
+    ) -> dict[int, list[EntryPlan]]:
+        """Each consultation's entries in time order; ids follow time across the platform.
+
+        The guide's examples draw theirs from generators of their own, so that they are the
+        same whatever the day; the showcase writes those of its consultations.
+        """
         rng = self.rng("registers")
-        registers = {plan.id: self.register(rng, plan, pools[plan.category]) for plan in plans}
+        registers = self.showcase.registers(plans, pools)
+        for plan in plans:
+            if plan.id not in registers:
+                own = self.rng(f"guide/{plan.reference}") if plan.guide else rng
+                registers[plan.id] = self.register(own, plan, pools[plan.category])
         everything = sorted(
             (entry for entries in registers.values() for entry in entries),
             key=lambda entry: (entry.at, entry.consultation.id),
@@ -810,14 +724,14 @@ class _Builder:
         return registers
 
     def register(
-        self, rng: random.Random, plan: _Consultation, pool: list[_Company]
-    ) -> list[_Entry]:
-        if plan.status not in WITH_REGISTERS or not plan.registers:
+        self, rng: random.Random, plan: ConsultationPlan, pool: list[CompanyPlan]
+    ) -> list[EntryPlan]:
+        if plan.status not in WITH_REGISTERS:
             return []
         withdrawals = [
-            _Entry(plan, RegisterKind.WITHDRAWAL, company, rng.choice(company.contacts), at)
+            EntryPlan(plan, RegisterKind.WITHDRAWAL, company, rng.choice(company.contacts), at)
             for company in rng.sample(pool, self.withdrawal_count(rng, plan, len(pool)))
-            if (at := _office_time(rng, plan.published, plan.deadline)) < self.now
+            if (at := office_time(rng, plan.published, plan.deadline)) < self.now
         ]
         if plan.guide is corpus.WINES:
             withdrawals.append(
@@ -831,7 +745,7 @@ class _Builder:
         return sorted(entries, key=lambda entry: entry.at)
 
     @staticmethod
-    def withdrawal_count(rng: random.Random, plan: _Consultation, available: int) -> int:
+    def withdrawal_count(rng: random.Random, plan: ConsultationPlan, available: int) -> int:
         if plan.popular:
             count = rng.randint(40, 80)
         elif plan.procedure.restricted:
@@ -840,17 +754,17 @@ class _Builder:
             count = round(rng.triangular(2, 25, 7))
         return min(available, max(count, 8 if plan.guide else 0))
 
-    def nbc_entry(self, plan: _Consultation, kind: RegisterKind, at: datetime) -> _Entry:
-        return _Entry(plan, kind, self.nbc, self.nbc.contacts[0], at.astimezone(UTC))
+    def nbc_entry(self, plan: ConsultationPlan, kind: RegisterKind, at: datetime) -> EntryPlan:
+        return EntryPlan(plan, kind, self.nbc, self.nbc.contacts[0], at.astimezone(UTC))
 
-    def nbc_question(self, plan: _Consultation) -> _Entry:
+    def nbc_question(self, plan: ConsultationPlan) -> EntryPlan:
         question = self.nbc_entry(plan, RegisterKind.QUESTION, corpus.NBC_QUESTION_AT)
         question.qa, question.number = (corpus.NBC_QUESTION, corpus.NBC_ANSWER), 1
         return question
 
     def questions(
-        self, rng: random.Random, plan: _Consultation, withdrawals: list[_Entry]
-    ) -> list[_Entry]:
+        self, rng: random.Random, plan: ConsultationPlan, withdrawals: list[EntryPlan]
+    ) -> list[EntryPlan]:
         """Questions numbered 1..n by time, asked in time (8 days before the deadline)."""
         if not withdrawals:
             return []
@@ -860,9 +774,9 @@ class _Builder:
         questions = []
         for asker in rng.choices(withdrawals, k=count):
             lots = (rng.choice(plan.lots),) if plan.lots and rng.random() < 0.4 else ()
-            at = _office_time(rng, asker.at, min(last_day, plan.deadline))
+            at = office_time(rng, asker.at, min(last_day, plan.deadline))
             questions.append(
-                _Entry(
+                EntryPlan(
                     plan,
                     RegisterKind.QUESTION,
                     asker.company,
@@ -878,8 +792,8 @@ class _Builder:
         return questions
 
     def deposits(
-        self, rng: random.Random, plan: _Consultation, withdrawals: list[_Entry]
-    ) -> list[_Entry]:
+        self, rng: random.Random, plan: ConsultationPlan, withdrawals: list[EntryPlan]
+    ) -> list[EntryPlan]:
         """Bids from some of the companies that withdrew the DCE, in the last ten days."""
         if not withdrawals:
             return []
@@ -888,18 +802,20 @@ class _Builder:
         for withdrawal in rng.sample(withdrawals, count):
             low = max(withdrawal.at + timedelta(minutes=1), plan.deadline - timedelta(days=10))
             high = plan.deadline - timedelta(minutes=1)
-            at = _between(rng, *((low, high) if low < high else (withdrawal.at, plan.deadline)))
+            at = between(rng, *((low, high) if low < high else (withdrawal.at, plan.deadline)))
             lots = tuple(plan.lots)
             if lots and rng.random() < 0.5:
                 lots = tuple(
                     sorted(rng.sample(lots, rng.randint(1, len(lots))), key=lambda lot: lot.number)
                 )
             deposits.append(
-                _Entry(plan, RegisterKind.DEPOSIT, withdrawal.company, withdrawal.contact, at, lots)
+                EntryPlan(
+                    plan, RegisterKind.DEPOSIT, withdrawal.company, withdrawal.contact, at, lots
+                )
             )
         return deposits
 
-    def write_entry(self, entry: _Entry) -> None:
+    def write_entry(self, entry: EntryPlan) -> None:
         question = entry.qa[0] if entry.qa else None
         self.tables["register_entry"].append(
             {
@@ -920,29 +836,39 @@ class _Builder:
 
     # Messages
 
-    def messages(self, plans: list[_Consultation], registers: dict[int, list[_Entry]]) -> None:
-        """History of the messaging, then the outbox's last messages, ids in time order."""
+    def messages(
+        self, plans: list[ConsultationPlan], registers: dict[int, list[EntryPlan]]
+    ) -> None:
+        """History of the messaging, the outbox's last messages and the showcase's, ids in
+        time order.
+
+        The random draw sees no register entry on the showcase's consultations, so it writes
+        nothing there; they still take their turn in it, so that the consultations after them
+        keep the messages they had.
+        """
         rng = self.rng("messages")
-        messages: list[_Message] = []
+        messages: list[MessagePlan] = []
         for plan in plans:
+            entries = [] if plan.scripted else registers[plan.id]
             if plan.status in WITH_REGISTERS and (plan.popular or rng.random() < MESSAGING_SHARE):
-                intents = self.before_deadline(rng, plan, registers[plan.id])
+                intents = self.before_deadline(rng, plan, entries)
                 if plan.status in CLOSED:
-                    intents += self.after_deadline(rng, plan, registers[plan.id])
+                    intents += self.after_deadline(rng, plan, entries)
                 messages += [self.compose(rng, plan, intent) for intent in intents]
         chocolates = next(plan for plan in plans if plan.guide is corpus.CHOCOLATES)
         messages += self.guide_tracking(rng, chocolates, registers[chocolates.id])
         messages += self.outbox(rng, plans, registers)
+        messages += self.showcase.messages(plans, registers)
         messages.sort(key=lambda message: message.created)
         for message_id, message in enumerate(messages, start=1):
             self.write_message(message_id, message)
 
     def before_deadline(
-        self, rng: random.Random, plan: _Consultation, entries: list[_Entry]
-    ) -> list[_Intent]:
+        self, rng: random.Random, plan: ConsultationPlan, entries: list[EntryPlan]
+    ) -> list[Intent]:
         """Invitation, answers, DCE modification, visit and reminder: all before the deadline."""
         latest = min(plan.deadline - timedelta(days=7), self.latest_sending)
-        intents: list[_Intent] = []
+        intents: list[Intent] = []
         if plan.access_code:
             intents += self.invitation(rng, plan, entries)
         questions = [entry for entry in entries if entry.kind is RegisterKind.QUESTION]
@@ -956,33 +882,27 @@ class _Builder:
         return intents
 
     def invitation(
-        self, rng: random.Random, plan: _Consultation, entries: list[_Entry]
-    ) -> list[_Intent]:
+        self, rng: random.Random, plan: ConsultationPlan, entries: list[EntryPlan]
+    ) -> list[Intent]:
         """All admitted candidates at once, with the restricted access code (LEGAL.md 6)."""
         at = plan.published - timedelta(hours=rng.randint(1, 5))
-        invited = _distinct_contacts(e for e in entries if e.kind is RegisterKind.WITHDRAWAL)
+        invited = distinct_contacts(e for e in entries if e.kind is RegisterKind.WITHDRAWAL)
         if not invited or at >= self.latest_sending or at <= plan.created:
             return []
-        return [_Intent("invitation", at, invited)]
+        return [Intent("invitation", at, invited)]
 
     def answer(
-        self, rng: random.Random, question: _Entry, entries: list[_Entry], latest: datetime
-    ) -> list[_Intent]:
+        self, rng: random.Random, question: EntryPlan, entries: list[EntryPlan], latest: datetime
+    ) -> list[Intent]:
         """Now and then a direct answer: to the asker alone (case B, a reason) or to all."""
         roll = rng.random()
-        at = _office_time(rng, question.at + timedelta(hours=2), question.at + timedelta(days=6))
+        at = office_time(rng, question.at + timedelta(hours=2), question.at + timedelta(days=6))
         if roll >= 0.3 or at >= latest:
             return []
-        assert question.qa is not None and question.number is not None
-        fields = {
-            "number": str(question.number),
-            "question": question.qa[0],
-            "answer": question.qa[1],
-            "question_date": _paris_text(question.at),
-        }
+        fields = question_fields(question)
         if roll < 0.2:
             return [
-                _Intent(
+                Intent(
                     "answer_one",
                     at,
                     [(question.company, question.contact)],
@@ -993,19 +913,19 @@ class _Builder:
                 )
             ]
         return [
-            _Intent(
-                "answer_all", at, _distinct_contacts(e for e in entries if e.at < at), fields=fields
+            Intent(
+                "answer_all", at, distinct_contacts(e for e in entries if e.at < at), fields=fields
             )
         ]
 
     def modification(
         self,
         rng: random.Random,
-        plan: _Consultation,
-        entries: list[_Entry],
-        questions: list[_Entry],
+        plan: ConsultationPlan,
+        entries: list[EntryPlan],
+        questions: list[EntryPlan],
         latest: datetime,
-    ) -> list[_Intent]:
+    ) -> list[Intent]:
         """The DCE changed: a questions/answers document, or a corrected price schedule."""
         if not (plan.popular or rng.random() < (0.8 if questions else 0.25)) or not entries:
             return []
@@ -1015,24 +935,24 @@ class _Builder:
             earliest = max(earliest, latest - timedelta(days=5))
         if earliest >= latest:
             return []
-        at = _office_time(rng, earliest, latest)
-        contacts = _distinct_contacts(e for e in entries if e.at < at)
+        at = office_time(rng, earliest, latest)
+        contacts = distinct_contacts(e for e in entries if e.at < at)
         if not contacts:
             return []
-        return [_Intent("modification", at, contacts, content=0 if questions else 1)]
+        return [Intent("modification", at, contacts, content=0 if questions else 1)]
 
     def visit(
-        self, rng: random.Random, plan: _Consultation, entries: list[_Entry]
-    ) -> list[_Intent]:
+        self, rng: random.Random, plan: ConsultationPlan, entries: list[EntryPlan]
+    ) -> list[Intent]:
         """An optional site visit, the companies asked to confirm."""
         latest = min(plan.deadline - timedelta(days=12), self.latest_sending)
         if plan.published + DAY >= latest:
             return []
-        at = _office_time(rng, plan.published + DAY, latest)
-        contacts = _distinct_contacts(e for e in entries if e.at < at)
+        at = office_time(rng, plan.published + DAY, latest)
+        contacts = distinct_contacts(e for e in entries if e.at < at)
         if not contacts:
             return []
-        visit_day = _paris_day(at) + timedelta(days=rng.randint(4, 6))
+        visit_day = paris_day(at) + timedelta(days=rng.randint(4, 6))
         intent = self.with_reply(
             rng, "visit", at, contacts, {"visit_date": f"{visit_day:%d/%m/%Y}"}, days=(2, 3)
         )
@@ -1040,25 +960,25 @@ class _Builder:
         return [intent]
 
     def reminder(
-        self, rng: random.Random, plan: _Consultation, entries: list[_Entry]
-    ) -> list[_Intent]:
+        self, rng: random.Random, plan: ConsultationPlan, entries: list[EntryPlan]
+    ) -> list[Intent]:
         """A reminder of the deadline in its last days, without acknowledgement."""
         earliest = plan.deadline - timedelta(days=6)
         latest = min(plan.deadline - DAY, self.latest_sending)
         if earliest >= latest:
             return []
-        at = _office_time(rng, earliest, latest)
-        contacts = _distinct_contacts(e for e in entries if e.at < at)
-        return [_Intent("reminder", at, contacts, mode=SendMode.SIMPLE)] if contacts else []
+        at = office_time(rng, earliest, latest)
+        contacts = distinct_contacts(e for e in entries if e.at < at)
+        return [Intent("reminder", at, contacts, mode=SendMode.SIMPLE)] if contacts else []
 
     def after_deadline(
-        self, rng: random.Random, plan: _Consultation, entries: list[_Entry]
-    ) -> list[_Intent]:
+        self, rng: random.Random, plan: ConsultationPlan, entries: list[EntryPlan]
+    ) -> list[Intent]:
         """Complements and negotiation during the analysis; then the decision letters."""
         deposits = [entry for entry in entries if entry.kind is RegisterKind.DEPOSIT]
         if not deposits:
             return []
-        decision = _office_time(
+        decision = office_time(
             rng, plan.deadline + timedelta(days=12), plan.deadline + timedelta(days=35)
         )
         analysis_end = min(decision - DAY, self.latest_sending)
@@ -1069,8 +989,8 @@ class _Builder:
             reason = rng.choice(corpus.CANCELLATION_REASONS)
             return [
                 *intents,
-                _Intent(
-                    "cancellation", decision, _distinct_contacts(entries), fields={"reason": reason}
+                Intent(
+                    "cancellation", decision, distinct_contacts(entries), fields={"reason": reason}
                 ),
             ]
         return intents + self.decision_letters(rng, plan, deposits, decision)
@@ -1078,18 +998,18 @@ class _Builder:
     def analysis(
         self,
         rng: random.Random,
-        plan: _Consultation,
-        deposits: list[_Entry],
+        plan: ConsultationPlan,
+        deposits: list[EntryPlan],
         earliest: datetime,
         latest: datetime,
-    ) -> list[_Intent]:
+    ) -> list[Intent]:
         """While the bids are analysed: missing pieces, negotiation, a point to clarify."""
         if earliest >= latest:
             return []
-        bidders = _distinct_contacts(deposits)
+        bidders = distinct_contacts(deposits)
         intents = []
         if rng.random() < 0.3:
-            at = _office_time(rng, earliest, latest)
+            at = office_time(rng, earliest, latest)
             missing = rng.choice(corpus.MISSING_PIECES)
             intents.append(
                 # One batch, one reply deadline for all (LEGAL.md 5).
@@ -1103,10 +1023,10 @@ class _Builder:
                 )
             )
         if plan.procedure in (Procedure.ADAPTED, Procedure.NEGOTIATED) and rng.random() < 0.25:
-            at = _office_time(rng, earliest, latest)
+            at = office_time(rng, earliest, latest)
             intents.append(self.with_reply(rng, "negotiation", at, bidders[:6], {}, days=(7, 10)))
         if rng.random() < 0.1:
-            at = _office_time(rng, earliest, latest)
+            at = office_time(rng, earliest, latest)
             intent = self.with_reply(
                 rng, "clarification", at, [rng.choice(bidders)], {}, days=(3, 6)
             )
@@ -1119,25 +1039,35 @@ class _Builder:
         rng: random.Random,
         scenario: str,
         at: datetime,
-        contacts: list[tuple[_Company, _Contact]],
+        contacts: list[tuple[CompanyPlan, Contact]],
         fields: dict[str, str],
         days: tuple[int, int],
-    ) -> _Intent:
+    ) -> Intent:
         """A message expecting an answer by noon, a few days later."""
-        deadline = _paris_at(_paris_day(at) + timedelta(days=rng.randint(*days)), 12, 0)
-        fields = {**fields, "reply_deadline": _paris_text(deadline)}
-        return _Intent(
+        deadline = paris_at(paris_day(at) + timedelta(days=rng.randint(*days)), 12, 0)
+        fields = {**fields, "reply_deadline": paris_text(deadline)}
+        return Intent(
             scenario, at, contacts, reply_allowed=True, reply_deadline=deadline, fields=fields
         )
 
     def decision_letters(
-        self, rng: random.Random, plan: _Consultation, deposits: list[_Entry], at: datetime
-    ) -> list[_Intent]:
+        self, rng: random.Random, plan: ConsultationPlan, deposits: list[EntryPlan], at: datetime
+    ) -> list[Intent]:
         """Per lot, one winner; the others get a rejection, the winner an award then the
         notification, after the eleven days of standstill in formalised procedures."""
-        won: dict[int, tuple[_Entry, list[_Lot]]] = {}
+        intents, won = self.rejections(rng, plan, deposits, at)
+        for winner, lots in won:
+            intents += self.winner_letters(rng, plan, winner, lots, at)
+        return intents
+
+    def rejections(
+        self, rng: random.Random, plan: ConsultationPlan, deposits: list[EntryPlan], at: datetime
+    ) -> tuple[list[Intent], list[tuple[EntryPlan, tuple[LotPlan, ...]]]]:
+        """Per lot, one winner drawn among its bidders: the rejections of the others, and
+        each winner with the lots it won."""
+        won: dict[int, tuple[EntryPlan, list[LotPlan]]] = {}
         intents = []
-        parts: list[_Lot | None] = [*plan.lots] or [None]  # None: the whole consultation
+        parts: list[LotPlan | None] = [*plan.lots] or [None]  # None: the whole consultation
         for lot in parts:
             bidders = [d for d in deposits if lot is None or lot in d.lots]
             if not bidders:
@@ -1145,48 +1075,46 @@ class _Builder:
             winner = rng.choice(bidders)
             lots = [lot] if lot else []
             won.setdefault(winner.company.id, (winner, []))[1].extend(lots)
-            losers = _distinct_contacts(d for d in bidders if d is not winner)
+            losers = distinct_contacts(d for d in bidders if d is not winner)
             if losers:
                 fields = {
                     "winner": winner.company.name,
-                    "signature_date": f"{_paris_day(at) + timedelta(days=11):%d/%m/%Y}",
+                    "signature_date": f"{paris_day(at) + timedelta(days=11):%d/%m/%Y}",
                 }
-                intents.append(_Intent("rejection", at, losers, lots=tuple(lots), fields=fields))
-        for winner, lots in won.values():
-            intents += self.winner_letters(rng, plan, winner, tuple(lots), at)
-        return intents
+                intents.append(Intent("rejection", at, losers, lots=tuple(lots), fields=fields))
+        return intents, [(winner, tuple(lots)) for winner, lots in won.values()]
 
     def winner_letters(
         self,
         rng: random.Random,
-        plan: _Consultation,
-        winner: _Entry,
-        lots: tuple[_Lot, ...],
+        plan: ConsultationPlan,
+        winner: EntryPlan,
+        lots: tuple[LotPlan, ...],
         at: datetime,
-    ) -> list[_Intent]:
+    ) -> list[Intent]:
         """The award, then the notification once the standstill has run (LEGAL.md 8)."""
         contacts = [(winner.company, winner.contact)]
-        award_at = _later(rng, at, 120, 3600)
+        award_at = later(rng, at, 120, 3600)
         if rng.random() < 0.3:
             award = self.with_reply(rng, "award", award_at, contacts, {}, days=(7, 10))
         else:
-            award = _Intent("award", award_at, contacts)
+            award = Intent("award", award_at, contacts)
         award.lots = lots
         low, high = (11, 20) if plan.procedure.formalised else (2, 10)
-        notified = _office_time(rng, at + timedelta(days=low), at + timedelta(days=high))
+        notified = office_time(rng, at + timedelta(days=low), at + timedelta(days=high))
         if notified >= self.latest_sending:
             return [award]
-        return [award, _Intent("notification", notified, contacts, lots=lots)]
+        return [award, Intent("notification", notified, contacts, lots=lots)]
 
     # From an intent to a message and its recipients' lives
 
-    def compose(self, rng: random.Random, plan: _Consultation, intent: _Intent) -> _Message:
+    def compose(self, rng: random.Random, plan: ConsultationPlan, intent: Intent) -> MessagePlan:
         """The message a buyer would have written for `intent`, sent at `intent.at`."""
         texts = corpus.MESSAGE_TEXTS[intent.scenario]
         fields = {
             "reference": plan.reference,
             "title": plan.title,
-            "deadline": _paris_text(plan.deadline),
+            "deadline": paris_text(plan.deadline),
             "access_code": plan.access_code or "",
             "lots": _lots_phrase(plan.title, intent.lots),
             "scope": _lots_scope(intent.lots),
@@ -1200,17 +1128,22 @@ class _Builder:
         replies = texts.replies or (corpus.GENERIC_REPLY,)
         reply_until = (intent.reply_deadline or self.now) if intent.reply_allowed else None
         recipients = []
-        for company, contact in intent.contacts:
+        for index, (company, contact) in enumerate(intent.contacts):
             if intent.waiting:
-                life = _Life(RecipientStatus.PENDING, intent.waiting, attempts=0)
+                life = Life(RecipientStatus.PENDING, intent.waiting, attempts=0)
             else:
                 reply = rng.choice(replies).format(
                     contact=contact.name, discount=rng.choice(("2", "3", "5")), **fields
                 )
-                life = self.life(rng, intent.at, contact.email, intent.mode, reply_until, reply)
-            recipients.append(_Recipient(company, contact, life))
+                if intent.outcomes:
+                    outcome = intent.outcomes[index % len(intent.outcomes)]
+                    sending = (intent.at, intent.mode, reply_until)
+                    life = self.scripted_life(rng, sending, company, contact, reply, outcome)
+                else:
+                    life = self.life(rng, intent.at, contact.email, intent.mode, reply_until, reply)
+            recipients.append(RecipientPlan(company, contact, life))
         held = intent.waiting is DeliveryState.HELD
-        return _Message(
+        return MessagePlan(
             consultation=plan,
             type=SCENARIO_TYPES[intent.scenario],
             subject=rng.choice(texts.subjects).format(**fields),
@@ -1225,6 +1158,8 @@ class _Builder:
             queued=None if held else intent.at,
             recipients=recipients,
             override=intent.override,
+            override_rule=intent.override_rule,
+            mentions=intent.mentions,
         )
 
     def life(
@@ -1235,44 +1170,94 @@ class _Builder:
         mode: SendMode,
         reply_until: datetime | None,
         reply_body: str,
-    ) -> _Life:
+    ) -> Life:
         """E, D, L, R of one copy: most are read; some are refused, some never confirmed."""
         roll = rng.random()
         if roll < 0.03:
             return self.refused(rng, queued, email)
-        sent = _later(rng, queued, 2, 40)
-        queue_id = "".join(rng.choices(string.hexdigits[:16].upper(), k=10))
-        life = _Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
+        sent = later(rng, queued, 2, 40)
+        queue_id = _queue_id(rng)
+        life = Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
         self.step(life, sent, EventKind.SENT, RecipientStatus.SENT, ACCEPTED.format(queue_id))
         if roll < 0.08:
             return life  # the relay took it, no delivery report ever came back
-        delivered = _later(rng, sent, 3, 90)
+        delivered = later(rng, sent, 3, 90)
         self.step(life, delivered, EventKind.DELIVERED, RecipientStatus.DELIVERED, DELIVERED)
         if mode is SendMode.WITH_AR:
-            read = _later(rng, delivered, 20, 5 * 86400)
+            read = later(rng, delivered, 20, 5 * 86400)
             if rng.random() > 0.85 or read >= self.now:
                 return life
             self.step(life, read, EventKind.READ, RecipientStatus.READ, None, self.client(rng))
         if reply_until is not None and rng.random() < 0.6:
-            replied = _later(rng, life.events[-1].at, 60, 2 * 86400)
+            replied = later(rng, life.events[-1].at, 60, 2 * 86400)
             if replied < min(self.now, reply_until):
                 return self.replied(rng, life, replied, mode, reply_body)
         if life.status is RecipientStatus.READ and rng.random() < 0.12:
-            again = _later(rng, life.events[-1].at, 600, 10 * 86400)
+            again = later(rng, life.events[-1].at, 600, 10 * 86400)
             if again < self.now:
-                life.events.append(_Event(EventKind.OPENED_AGAIN, again, None, *self.client(rng)))
+                life.events.append(
+                    EventPlan(EventKind.OPENED_AGAIN, again, None, *self.client(rng))
+                )
+        return life
+
+    def scripted_life(
+        self,
+        rng: random.Random,
+        sending: tuple[datetime, SendMode, datetime | None],
+        company: CompanyPlan,
+        contact: Contact,
+        reply_body: str,
+        outcome: Outcome,
+    ) -> Life:
+        """A copy that ends at `outcome.status`, its times drawn (queued at, send mode, reply
+        allowed until): the showcase's statuses do not depend on chance."""
+        queued, mode, reply_until = sending
+        status = outcome.status
+        if status is RecipientStatus.NOT_DELIVERED:
+            return self.refused(rng, queued, contact.email)
+        life = Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
+        sent = later(rng, queued, 2, 40)
+        self.step(life, sent, EventKind.SENT, RecipientStatus.SENT, ACCEPTED.format(_queue_id(rng)))
+        if status is RecipientStatus.SENT:
+            return life
+        delivered = later(rng, sent, 3, 90)
+        self.step(life, delivered, EventKind.DELIVERED, RecipientStatus.DELIVERED, DELIVERED)
+        if status is RecipientStatus.DELIVERED:
+            return life
+        if mode is SendMode.WITH_AR:
+            read = later(rng, delivered, 20, 3 * 3600)
+            self.step(life, read, EventKind.READ, RecipientStatus.READ, None, self.client(rng))
+        if status is RecipientStatus.READ:
+            assert mode is SendMode.WITH_AR, "only a message avec AR shows when it was read"
+            return life
+        assert reply_until is not None, "a reply needs a message the recipient may answer"
+        limit = min(reply_until, self.latest_sending)
+        replied = between(rng, life.events[-1].at + timedelta(minutes=30), limit)
+        read_at = None
+        if status is RecipientStatus.REPLY_READ:
+            read_at = later(rng, replied, 300, 2 * 86400)
+            if read_at >= self.latest_sending:
+                read_at = between(rng, replied + timedelta(minutes=5), self.latest_sending)
+        assert life.events[-1].at < replied < limit and (read_at is None or read_at < self.now)
+        self.step(life, replied, EventKind.REPLIED, status)
+        files = tuple(
+            reply_file(kind, company.name, company.siret, contact.name, replied)
+            for kind in outcome.files
+        )
+        channel = ReplyChannel.WEB if mode is SendMode.WITH_AR else ReplyChannel.EMAIL
+        life.reply = ReplyPlan(replied, channel, reply_body, read_at, files)
         return life
 
     @staticmethod
     def step(
-        life: _Life,
+        life: Life,
         at: datetime,
         kind: EventKind,
         status: RecipientStatus,
         detail: str | None = None,
         client: tuple[str | None, str | None] = (None, None),
     ) -> None:
-        life.events.append(_Event(kind, at, detail, *client))
+        life.events.append(EventPlan(kind, at, detail, *client))
         life.status = status
 
     @staticmethod
@@ -1282,80 +1267,85 @@ class _Builder:
         return address, rng.choice(corpus.USER_AGENTS)
 
     def replied(
-        self, rng: random.Random, life: _Life, at: datetime, mode: SendMode, body: str
-    ) -> _Life:
+        self, rng: random.Random, life: Life, at: datetime, mode: SendMode, body: str
+    ) -> Life:
         """An R, and the buyer opening the reply later (or not yet)."""
         self.step(life, at, EventKind.REPLIED, RecipientStatus.REPLY_UNREAD)
         web = mode is SendMode.WITH_AR and rng.random() < 0.75
-        opened = _later(rng, at, 300, 3 * 86400)
+        opened = later(rng, at, 300, 3 * 86400)
         read_at = opened if rng.random() < 0.7 and opened < self.now else None
         if read_at:
             life.status = RecipientStatus.REPLY_READ
-        life.reply = _Reply(at, ReplyChannel.WEB if web else ReplyChannel.EMAIL, body, read_at)
+        life.reply = ReplyPlan(at, ReplyChannel.WEB if web else ReplyChannel.EMAIL, body, read_at)
         return life
 
-    def refused(self, rng: random.Random, queued: datetime, email: str) -> _Life:
+    def refused(self, rng: random.Random, queued: datetime, email: str) -> Life:
         """Non délivré: refused for good at once, or after temporary failures ran out."""
-        life = _Life(RecipientStatus.NOT_DELIVERED, DeliveryState.REFUSED)
-        at = _later(rng, queued, 2, 40)
+        life = Life(RecipientStatus.NOT_DELIVERED, DeliveryState.REFUSED)
+        at = later(rng, queued, 2, 40)
         if rng.random() < 0.7:
             detail = rng.choice(corpus.REFUSALS).format(email=email)
-            life.events.append(_Event(EventKind.NOT_DELIVERED, at, detail))
+            life.events.append(EventPlan(EventKind.NOT_DELIVERED, at, detail))
             return life
         for _ in range(rng.randint(1, 3)):
             life.events.append(
-                _Event(EventKind.RETRY, at, corpus.TEMPORARY_FAILURE.format(email=email))
+                EventPlan(EventKind.RETRY, at, corpus.TEMPORARY_FAILURE.format(email=email))
             )
-            at = _later(rng, at, 300, 3600)
+            at = later(rng, at, 300, 3600)
         life.attempts = len(life.events) + 1
         detail = corpus.RETRIES_EXHAUSTED.format(attempts=life.attempts)
-        life.events.append(_Event(EventKind.NOT_DELIVERED, at, detail))
+        life.events.append(EventPlan(EventKind.NOT_DELIVERED, at, detail))
         return life
 
     # The guide's tracking table and the outbox's last messages
 
     def guide_tracking(
-        self, rng: random.Random, plan: _Consultation, entries: list[_Entry]
-    ) -> list[_Message]:
+        self, rng: random.Random, plan: ConsultationPlan, entries: list[EntryPlan]
+    ) -> list[MessagePlan]:
         """The five "Courrier libre" of the guide's tracking table, at their own times."""
         if self.now <= corpus.GUIDE_TRACKING_REPLY_DEADLINE:
             return []
         first_sending = corpus.GUIDE_TRACKING_REFUSED_AT.astimezone(UTC)
-        contacts = _distinct_contacts(e for e in entries if e.at < first_sending)
+        contacts = distinct_contacts(e for e in entries if e.at < first_sending)
         rows = corpus.GUIDE_TRACKING_ROWS
         messages = []
         for index, (company, contact) in enumerate(contacts[: len(rows) + 1]):
             if index < len(rows):
                 life = self.guide_life(rng, rows[index], contact)
             else:
-                life = _Life(RecipientStatus.NOT_DELIVERED, DeliveryState.REFUSED)
+                life = Life(RecipientStatus.NOT_DELIVERED, DeliveryState.REFUSED)
                 detail = corpus.REFUSALS[1].format(email=contact.email)
-                life.events.append(_Event(EventKind.NOT_DELIVERED, first_sending, detail))
+                life.events.append(EventPlan(EventKind.NOT_DELIVERED, first_sending, detail))
             messages.append(self.guide_message(plan, company, contact, life, first=index == 0))
         return messages
 
     def guide_life(
-        self, rng: random.Random, times: tuple[datetime | None, ...], contact: _Contact
-    ) -> _Life:
+        self, rng: random.Random, times: tuple[datetime | None, ...], contact: Contact
+    ) -> Life:
         """E, D, L and maybe R of one row of the guide's table."""
         sent, delivered, read, replied, reply_read = (t and t.astimezone(UTC) for t in times)
         assert sent and delivered and read
-        life = _Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
+        life = Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
         self.step(life, sent, EventKind.SENT, RecipientStatus.SENT, ACCEPTED.format("4F2B81C3A0"))
         self.step(life, delivered, EventKind.DELIVERED, RecipientStatus.DELIVERED, DELIVERED)
         self.step(life, read, EventKind.READ, RecipientStatus.READ, None, self.client(rng))
         if replied:
             self.step(life, replied, EventKind.REPLIED, RecipientStatus.REPLY_READ)
             body = corpus.GUIDE_TRACKING_REPLY.format(contact=contact.name)
-            life.reply = _Reply(replied, ReplyChannel.WEB, body, reply_read)
+            life.reply = ReplyPlan(replied, ReplyChannel.WEB, body, reply_read)
         return life
 
     def guide_message(
-        self, plan: _Consultation, company: _Company, contact: _Contact, life: _Life, first: bool
-    ) -> _Message:
+        self,
+        plan: ConsultationPlan,
+        company: CompanyPlan,
+        contact: Contact,
+        life: Life,
+        first: bool,
+    ) -> MessagePlan:
         body = corpus.GUIDE_TRACKING_BODY + (corpus.GUIDE_TRACKING_CONFIRMATION if first else "")
         queued = life.events[0].at - timedelta(seconds=2)
-        return _Message(
+        return MessagePlan(
             consultation=plan,
             type=MessageType.FREE,
             subject=corpus.GUIDE_TRACKING_SUBJECT,
@@ -1368,12 +1358,15 @@ class _Builder:
             author=plan.entity.authors[0],
             created=queued - timedelta(minutes=3),
             queued=queued,
-            recipients=[_Recipient(company, contact, life)],
+            recipients=[RecipientPlan(company, contact, life)],
         )
 
     def outbox(
-        self, rng: random.Random, plans: list[_Consultation], registers: dict[int, list[_Entry]]
-    ) -> list[_Message]:
+        self,
+        rng: random.Random,
+        plans: list[ConsultationPlan],
+        registers: dict[int, list[EntryPlan]],
+    ) -> list[MessagePlan]:
         """Four messages validated yesterday evening and not sent yet, and two drafts."""
         candidates = [
             plan
@@ -1381,24 +1374,25 @@ class _Builder:
             if plan.status is ConsultationStatus.OPEN
             and plan.deadline > self.now + timedelta(days=8)
             and registers[plan.id]
+            and not plan.scripted
         ]
         chosen = rng.sample(candidates, min(6, len(candidates)))
         messages = []
         for index, plan in enumerate(chosen):
             at = self.now - timedelta(hours=6, minutes=rng.randint(30, 59))
-            contacts = _distinct_contacts(registers[plan.id])
+            contacts = distinct_contacts(registers[plan.id])
             if index < 4:
-                intent = _Intent("modification", at, contacts, content=1)
+                intent = Intent("modification", at, contacts, content=1)
                 intent.waiting = DeliveryState.QUEUED
             else:
-                intent = _Intent("reminder", at, contacts, mode=SendMode.SIMPLE)
+                intent = Intent("reminder", at, contacts, mode=SendMode.SIMPLE)
                 intent.waiting = DeliveryState.HELD
             messages.append(self.compose(rng, plan, intent))
         return messages
 
     # Rows of a message
 
-    def write_message(self, message_id: int, message: _Message) -> None:
+    def write_message(self, message_id: int, message: MessagePlan) -> None:
         self.tables["message"].append(
             {
                 "id": message_id,
@@ -1414,6 +1408,8 @@ class _Builder:
                 "author": message.author,
                 "created_at": message.created,
                 "queued_at": message.queued,
+                # As models/compose.py writes them: the type's mentions, or none ({}).
+                "mentions": dict(message.mentions or {}),
                 "search_text": search_text(message.subject, message.body),
             }
         )
@@ -1425,19 +1421,20 @@ class _Builder:
         if message.queued:
             self.tables["audit_log"].append(
                 {
-                    "id": len(self.tables["audit_log"]) + 1,
                     "at": message.queued,
                     "actor": message.author,
                     "action": "message.queue",  # as models/compose.py writes it
                     "consultation_id": message.consultation.id,
                     "message_id": message_id,
-                    "rule": 1 if message.override else None,
+                    "rule": message.override_rule if message.override else None,
                     "override_reason": message.override,
                     "detail": f"{message.type.label} : {len(message.recipients)} destinataire(s)",
                 }
             )
 
-    def write_recipient(self, message_id: int, message: _Message, recipient: _Recipient) -> None:
+    def write_recipient(
+        self, message_id: int, message: MessagePlan, recipient: RecipientPlan
+    ) -> None:
         life = recipient.life
         recipient_id = len(self.tables["recipient"]) + 1
         token = self.unique_token()
@@ -1483,16 +1480,36 @@ class _Builder:
                 }
             )
         if life.reply:
-            self.tables["reply"].append(
-                {
-                    "id": len(self.tables["reply"]) + 1,
-                    "recipient_id": recipient_id,
-                    "received_at": life.reply.at,
-                    "channel": life.reply.channel,
-                    "disposition": ReplyDisposition.ON_TIME,
-                    "body": life.reply.body,
-                    "read_at": life.reply.read_at,
-                }
+            self.write_reply(recipient_id, message, recipient.contact, life.reply)
+
+    def write_reply(
+        self, recipient_id: int, message: MessagePlan, contact: Contact, reply: ReplyPlan
+    ) -> None:
+        """The reply, and its files as models.inbound.record_reply keeps them (scanned clean:
+        an infected file never reaches the store)."""
+        reply_id = len(self.tables["reply"]) + 1
+        self.tables["reply"].append(
+            {
+                "id": reply_id,
+                "recipient_id": recipient_id,
+                "received_at": reply.at,
+                "channel": reply.channel,
+                "disposition": ReplyDisposition.ON_TIME,
+                "body": reply.body,
+                "read_at": reply.read_at,
+            }
+        )
+        for file in reply.files:
+            document_id = self.documents.add(
+                file,
+                origin=DocumentOrigin.REPLY,
+                consultation_id=message.consultation.id,
+                actor=contact.email,
+                at=reply.at,
+                antivirus=AntivirusVerdict.CLEAN,
+            )
+            self.tables["reply_attachment"].append(
+                {"reply_id": reply_id, "document_id": document_id}
             )
 
     def unique_token(self) -> str:

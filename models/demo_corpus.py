@@ -1382,6 +1382,19 @@ MESSAGE_TEXTS: dict[str, MessageTexts] = {
             "d'organiser une visite la semaine suivante ?\n\nBien cordialement,\n{contact}",
         ),
     ),
+    # The showcase's site visit: companies register by returning a form.
+    "visit_form": MessageTexts(
+        subjects=("Visite de site - {reference}",),
+        contents=(
+            "Une visite du site est organisée le {visit_date} à 10h00. Pour y participer, "
+            "merci de répondre à ce message avant le {reply_deadline} en joignant le "
+            "formulaire d'inscription complété (nom des participants).",
+        ),
+        replies=(
+            "Bonjour,\n\nVeuillez trouver ci-joint notre formulaire d'inscription à la visite "
+            "du {visit_date}.\n\nCordialement,\n{contact}",
+        ),
+    ),
     "reminder": MessageTexts(
         subjects=("Rappel de la date limite de remise des plis", "Rappel - {reference}"),
         contents=(
@@ -1430,6 +1443,14 @@ MESSAGE_TEXTS: dict[str, MessageTexts] = {
             "Une version corrigée du bordereau des prix unitaires a été mise en ligne et "
             "remplace la précédente. Merci d'utiliser exclusivement cette nouvelle version. La "
             "date limite de remise des plis reste fixée au {deadline}.",
+            # The showcase's (models.demo_showcase), always chosen by their index.
+            "Le dossier de consultation a été modifié : le plan des locaux a été remplacé par "
+            "une version à jour et l'inventaire du parc, devenu sans objet, a été retiré. La "
+            "date limite de remise des plis reste fixée au {deadline}.",
+            "Le dossier de consultation a été entièrement remplacé : le CCTP et le bordereau "
+            "des prix unitaires ont été mis à jour. Merci de télécharger le nouveau DCE et de "
+            "n'utiliser que ses pièces. La date limite de remise des plis reste fixée au "
+            "{deadline}.",
         ),
     ),
     "answer_all": MessageTexts(
@@ -1578,8 +1599,6 @@ class GuideConsultation:
     created: datetime
     lots: tuple[tuple[int, str], ...]
     category: str
-    # False for TEST SUPPORT, whose registers the guide shows empty ("Retraits (0)").
-    registers: bool = True
 
 
 def paris(year: int, month: int, day: int, hour: int, minute: int, second: int = 0) -> datetime:
@@ -1616,7 +1635,6 @@ TEST_SUPPORT = GuideConsultation(
     paris(2025, 3, 10, 15, 20),
     (),
     "informatique",
-    registers=False,
 )
 JL_TEST = GuideConsultation(
     "ALT821-20260331",
@@ -1712,3 +1730,389 @@ GUIDE_TRACKING_ROWS: tuple[tuple[datetime | None, ...], ...] = (
 )
 # The fifth row of the guide: refused by the recipient's server ("Non délivré").
 GUIDE_TRACKING_REFUSED_AT = paris(2026, 2, 10, 16, 31, 54)
+
+# TEST SUPPORT keeps the guide's deadline while it is at least this far ahead; closer (or
+# past), it moves by whole years, so that the guide's first consultation is always open.
+TEST_SUPPORT_NOTICE_DAYS = 30
+# Its retraits, questions (not answered yet: cases A and B start there) and dépôts.
+TEST_SUPPORT_COUNTS = (11, 2, 2)
+
+
+# --- 2025VINS: the guide's case B and what followed, the same whatever the day -------------
+
+# Case B: the answer to N.B.C. FR alone, "avec AR" (rule 1 overridden with a reason).
+WINES_ANSWER_AT = paris(2025, 8, 25, 10, 14, 27)
+# A corrected price schedule four days before the deadline: rule 3 overridden.
+WINES_MODIFICATION_AT = paris(2025, 12, 22, 10, 12, 5)
+WINES_MODIFICATION_REASON = (
+    "Correction d'une erreur matérielle du bordereau des prix, sans incidence sur le contenu "
+    "des offres : la date limite de remise des plis est maintenue."
+)
+# After the opening: a missing piece asked of two bidders, one of whom answers.
+WINES_COMPLEMENT_AT = paris(2026, 1, 7, 9, 40, 12)
+WINES_COMPLEMENT_DEADLINE = paris(2026, 1, 14, 12, 0)
+WINES_COMPLEMENT_PIECE = "l'attestation d'assurance responsabilité civile professionnelle"
+# The decision (rejections and awards), then the notification (a MAPA: no standstill).
+WINES_DECISION_AT = paris(2026, 1, 20, 14, 5, 40)
+WINES_NOTIFICATION_AT = paris(2026, 1, 27, 10, 30, 18)
+
+
+# --- The guide's other cases, on consultations dated from the demo's day ------------------
+
+
+@dataclass(frozen=True)
+class ShowcaseSpec:
+    """A consultation written for one of the guide's cases. Days count from the demo's day
+    (negative: in the past); `entity` is (organisation, purchasing entity)."""
+
+    key: str
+    title: str
+    detail: str
+    procedure: Procedure
+    entity: tuple[str, str]
+    category: str
+    lots: tuple[str, ...]
+    deadline_days: int
+    created_days: int
+    withdrawals: int
+    questions: int
+    deposits: int
+    deadline_time: tuple[int, int] = (12, 0)
+
+
+SHOWCASES: tuple[ShowcaseSpec, ...] = (
+    # "Répondre à une question" 3 days before the deadline: rule 2 warns.
+    ShowcaseSpec(
+        "answer_soon",
+        "Fourniture de mobilier scolaire pour les collèges",
+        "Accord-cadre à bons de commande d'une durée d'un an reconductible trois fois",
+        Procedure.OPEN_TENDER,
+        (CEA, "Direction de l'éducation et des collèges"),
+        "fournitures",
+        ("Mobilier scolaire", "Mobilier de bureau"),
+        deadline_days=3,
+        created_days=40,
+        withdrawals=12,
+        questions=2,
+        deposits=1,
+    ),
+    # The same 20 days before: no warning. Case A twice (Q/R document v1 then v2), and the
+    # tracking table's every status on its site visit.
+    ShowcaseSpec(
+        "answer_later",
+        "Rénovation énergétique du gymnase du collège Vauban",
+        "Travaux en site occupé, phasage imposé pendant les vacances scolaires",
+        Procedure.OPEN_TENDER,
+        ("Ville de Strasbourg", "Direction des constructions et du patrimoine bâti"),
+        "batiment",
+        (
+            "Menuiseries extérieures aluminium",
+            "Plâtrerie - Isolation - Faux plafonds",
+            "Chauffage - Ventilation - Plomberie sanitaire",
+        ),
+        deadline_days=20,
+        created_days=30,
+        withdrawals=16,
+        questions=3,
+        deposits=0,
+    ),
+    # Case C, "Remplacer le DCE": a whole new archive.
+    ShowcaseSpec(
+        "dce_replaced",
+        "Maintenance des installations de chauffage, ventilation et climatisation",
+        "Accord-cadre mono-attributaire d'une durée de deux ans",
+        Procedure.OPEN_TENDER,
+        ("Hôpitaux Universitaires de Strasbourg", "Direction des travaux et du patrimoine"),
+        "energie",
+        (),
+        deadline_days=12,
+        created_days=35,
+        withdrawals=9,
+        questions=1,
+        deposits=0,
+        deadline_time=(16, 0),
+    ),
+    # Case C, piece by piece: a plan replaced, an annex deleted.
+    ShowcaseSpec(
+        "dce_pieces",
+        "Acquisition de postes de travail et de périphériques pour les lycées",
+        "Accord-cadre à bons de commande d'une durée de quatre ans",
+        Procedure.ADAPTED,
+        ("Région Grand Est", "Direction des lycées"),
+        "informatique",
+        ("Postes de travail", "Impression et numérisation"),
+        deadline_days=27,
+        created_days=21,
+        withdrawals=7,
+        questions=1,
+        deposits=0,
+        deadline_time=(10, 0),
+    ),
+    # Case F: the candidatures of a restricted procedure, then its suite (below).
+    ShowcaseSpec(
+        "restricted",
+        "Construction du centre technique municipal",
+        "Appel d'offres restreint : sélection de quatre candidats au plus",
+        Procedure.RESTRICTED_TENDER,
+        ("Ville de Colmar", "Service des marchés publics"),
+        "batiment",
+        (),
+        deadline_days=-24,
+        created_days=75,
+        withdrawals=10,
+        questions=1,
+        deposits=5,
+    ),
+    # Case G then I: rejections sent 3 days ago, the standstill runs.
+    ShowcaseSpec(
+        "standstill",
+        "Fourniture de denrées alimentaires pour la restauration scolaire",
+        "Accord-cadre à bons de commande, 50 % de produits durables dont 20 % biologiques",
+        Procedure.OPEN_TENDER,
+        ("Eurométropole de Strasbourg", "Service de la commande publique"),
+        "restauration",
+        ("Fruits et légumes", "Produits laitiers"),
+        deadline_days=-40,
+        created_days=90,
+        withdrawals=12,
+        questions=1,
+        deposits=5,
+    ),
+    # Rejections sent 14 days ago: the standstill is over, the notification may go.
+    ShowcaseSpec(
+        "standstill_over",
+        "Entretien des espaces verts et des parcs urbains",
+        "Accord-cadre à bons de commande, prestations d'insertion réservées pour partie",
+        Procedure.OPEN_TENDER,
+        ("Eurométropole de Strasbourg", "Direction de l'espace public et naturel"),
+        "espaces_verts",
+        (),
+        deadline_days=-55,
+        created_days=100,
+        withdrawals=10,
+        questions=1,
+        deposits=4,
+    ),
+    # Case H in a MAPA: the award letter sent, the awardee's attestations received.
+    ShowcaseSpec(
+        "mapa_award",
+        "Impression des supports de communication de la Ville",
+        "Marché d'une durée d'un an reconductible trois fois",
+        Procedure.ADAPTED,
+        ("Ville de Mulhouse", "Direction de la commande publique"),
+        "fournitures",
+        (),
+        deadline_days=-38,
+        created_days=70,
+        withdrawals=8,
+        questions=0,
+        deposits=4,
+    ),
+)
+
+# The suite of "restricted": created 10 days ago for the admitted candidates, open 22 days on.
+SUITE_CREATED_DAYS = 10
+SUITE_DEADLINE_DAYS = 22
+SUITE_CANDIDATES = 4
+INVITATION_MENTIONS = {
+    "notice_reference": "Avis n°26-{number} publié au BOAMP",
+    "submission": "Dépôt électronique sur la plateforme de dématérialisation, avec le code "
+    "d'accès restreint",
+    "documents": "Acte d'engagement, mémoire technique, bordereau des prix unitaires",
+}
+# What formalised rejection letters state (LEGAL.md rule 7), besides the awardee.
+REJECTION_REASONS = (
+    "Votre offre est classée deuxième au regard des critères de jugement des offres.",
+    "Votre offre obtient une note technique inférieure à celle de l'offre retenue.",
+)
+AWARD_REASONS = (
+    "Offre économiquement la plus avantageuse : meilleure note globale (prix 40 %, valeur "
+    "technique 60 %)."
+)
+# The missing piece asked in the showcase's analyses (the replies join it).
+SHOWCASE_COMPLEMENT_PIECE = "l'attestation de vigilance URSSAF de moins de six mois"
+# Comments of the showcase's DCE versions, as the buyer types them.
+BPU_CORRECTED_COMMENT = "Bordereau des prix unitaires corrigé (unité de la ligne 2)"
+PIECES_COMMENT = "Plan des locaux mis à jour ; inventaire du parc retiré"
+
+
+# --- The documents' wording ---------------------------------------------------------------
+
+PRODUCER = "Messagerie sécurisée - base de démonstration"
+NOT_A_REAL_DOCUMENT = "Document de démonstration, sans valeur juridique."
+CORRECTED_EDITION = "Version corrigée : elle annule et remplace la version précédente."
+
+
+@dataclass(frozen=True)
+class PieceSpec:
+    """A piece of a DCE: its folder in the archive ("" at the root), its name ({ref} is the
+    reference, {suffix} a version mark), its title and its lines ({reference}, {title}…)."""
+
+    folder: str
+    name: str
+    title: str
+    lines: tuple[str, ...]
+
+
+DCE_PIECES: dict[str, PieceSpec] = {
+    "rc": PieceSpec(
+        "1-Reglement_de_consultation",
+        "RC_{ref}.pdf",
+        "Règlement de la consultation",
+        (
+            "Référence : {reference}",
+            "Objet : {title}",
+            "Pouvoir adjudicateur : {organisation} - {entity}",
+            "Procédure : {procedure}",
+            "Allotissement : {lots}",
+            "Date et heure limite de remise des plis : {deadline}",
+            "",
+            "Article 1 - Les offres sont déposées exclusivement sur la plateforme de "
+            "dématérialisation, avant la date et l'heure limites.",
+            "Article 2 - Les questions sont posées sur la plateforme au plus tard dix jours "
+            "avant la date limite ; les réponses sont communiquées à tous les candidats.",
+            "Article 3 - Critères de jugement des offres : prix 40 %, valeur technique 60 %.",
+        ),
+    ),
+    "ae": PieceSpec(
+        "2-Pieces_administratives",
+        "AE_{ref}.pdf",
+        "Acte d'engagement",
+        (
+            "Marché : {reference} - {title}",
+            "Lots : {lots}",
+            "Le candidat s'engage, sans réserve, à exécuter les prestations dans les conditions "
+            "du CCAP et du CCTP, aux prix de son bordereau.",
+            "Nom, qualité et signature du représentant habilité : ............................",
+        ),
+    ),
+    "ccap": PieceSpec(
+        "2-Pieces_administratives",
+        "CCAP_{ref}.pdf",
+        "Cahier des clauses administratives particulières",
+        (
+            "Marché : {reference} - {title}",
+            "Article 1 - Pièces constitutives du marché : acte d'engagement, CCAP, CCTP, "
+            "bordereau des prix unitaires.",
+            "Article 2 - Prix : les prix sont fermes la première année, puis révisables.",
+            "Article 3 - Délai de paiement : trente jours à compter de la réception de la facture.",
+            "Article 4 - Pénalités de retard : 1/1000 du montant de la commande par jour.",
+        ),
+    ),
+    "cctp": PieceSpec(
+        "3-Pieces_techniques",
+        "CCTP_{ref}.pdf",
+        "Cahier des clauses techniques particulières",
+        (
+            "Marché : {reference} - {title}",
+            "Article 1 - Description des prestations attendues.",
+            "Article 2 - Normes et labels : les produits respectent les normes en vigueur ou "
+            "des normes équivalentes.",
+            "Article 3 - Conditions d'exécution, de livraison et de réception.",
+        ),
+    ),
+    "bpu": PieceSpec(
+        "4-Pieces_financieres",
+        "BPU_{ref}.pdf",
+        "Bordereau des prix unitaires",
+        (
+            "Marché : {reference} - {title}",
+            "Lots : {lots}",
+            "Les prix unitaires sont exprimés en euros hors taxes, pour l'unité indiquée à "
+            "chaque ligne.",
+            "Ligne 1 - Prestation de base ............ € HT / unité",
+            "Ligne 2 - Option ......................... € HT / unité",
+        ),
+    ),
+    "dqe": PieceSpec(
+        "4-Pieces_financieres",
+        "DQE_{ref}.csv",
+        "Détail quantitatif estimatif",
+        (
+            "ligne;designation;unite;quantite;prix_unitaire_ht",
+            "1;Prestation de base;unité;120;",
+            "2;Option;unité;15;",
+        ),
+    ),
+    "readme": PieceSpec(
+        "",
+        "Lisez-moi.txt",
+        "Lisez-moi",
+        (
+            "Dossier de consultation des entreprises - {reference}",
+            "{title}",
+            "",
+            "1-Reglement_de_consultation : le règlement de la consultation (RC).",
+            "2-Pieces_administratives : l'acte d'engagement (AE) et le CCAP.",
+            "3-Pieces_techniques : le CCTP.",
+            "4-Pieces_financieres : le bordereau des prix (BPU) et le détail estimatif (DQE).",
+            "",
+            "Date et heure limite de remise des plis : {deadline}",
+        ),
+    ),
+}
+
+# Pieces a buyer puts beside the archive, one by one (case C).
+EXTRA_PIECES: dict[str, PieceSpec] = {
+    "plan": PieceSpec(
+        "",
+        "Plan_des_locaux_{ref}{suffix}.pdf",
+        "Plan des locaux et des points de livraison",
+        (
+            "Consultation {reference} - {title}",
+            "Bâtiment A : salles de cours, rez-de-chaussée et étages 1 et 2.",
+            "Bâtiment B : centre de documentation et d'information.",
+            "Accès des livraisons par la rue arrière, quai de déchargement.",
+        ),
+    ),
+    "inventory": PieceSpec(
+        "",
+        "Inventaire_du_parc_{ref}{suffix}.csv",
+        "Inventaire du parc existant",
+        (
+            "site;postes;imprimantes;annee_moyenne",
+            "Lycée Kléber;412;36;2019",
+            "Lycée Fustel de Coulanges;288;21;2018",
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ReplyFileSpec:
+    """A file a company joins to its reply ({company}, {siret}, {contact}, {day}, {year})."""
+
+    filename: str
+    title: str
+    lines: tuple[str, ...]
+
+
+REPLY_FILES: dict[str, ReplyFileSpec] = {
+    "urssaf": ReplyFileSpec(
+        "Attestation_vigilance_URSSAF.pdf",
+        "Attestation de vigilance",
+        (
+            "L'URSSAF atteste que l'entreprise {company} (SIRET {siret}) est à jour de ses "
+            "obligations de déclaration et de paiement des cotisations sociales au {day}.",
+        ),
+    ),
+    "insurance": ReplyFileSpec(
+        "Attestation_assurance_RC_pro.pdf",
+        "Attestation d'assurance responsabilité civile professionnelle",
+        (
+            "L'assureur soussigné atteste que {company} (SIRET {siret}) est titulaire d'un "
+            "contrat d'assurance responsabilité civile professionnelle en cours de validité "
+            "pour l'année {year}.",
+        ),
+    ),
+    "visit_form": ReplyFileSpec(
+        "Formulaire_inscription_visite.pdf",
+        "Formulaire d'inscription à la visite de site",
+        (
+            "Entreprise : {company}",
+            "SIRET : {siret}",
+            "Participant(s) : {contact} et un conducteur de travaux",
+            "Formulaire complété le {day}.",
+        ),
+    ),
+}

@@ -90,16 +90,26 @@ DEMO_TODAY = date(2026, 11, 27)
 DEMO_NOW = paris_moment(DEMO_TODAY, time(10, 0))
 
 
+def demo_documents(url: str) -> Path:
+    """The documents folder of a demo built by the fixtures below: next to its SQLite file."""
+    return Path(url.removeprefix("sqlite:///")).parent / "documents"
+
+
+def built_demo(folder: Path, today: date) -> str:
+    """The URL of a SQLite demo built in `folder` for `today`, its files in its documents."""
+    from models.demo import seed_demo
+
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
+    demo_store = open_store(url, upgrade=True, documents_dir=demo_documents(url))
+    seed_demo(demo_store, today=today)
+    demo_store.close()
+    return url
+
+
 @pytest.fixture(scope="session")
 def demo_url(tmp_path_factory) -> str:
     """A SQLite demo database built once per test session; tests must only read it."""
-    from models.demo import seed_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
-    demo_store = open_store(url, upgrade=True)
-    seed_demo(demo_store, today=DEMO_TODAY)
-    demo_store.close()
-    return url
+    return built_demo(tmp_path_factory.mktemp("demo"), DEMO_TODAY)
 
 
 @pytest.fixture
@@ -114,20 +124,16 @@ def demo_app(demo_url, on_demo_day):
     """The real application on the demo database, on the demo's day."""
     from tui.app import MessagerieApp
 
-    return MessagerieApp(open_store=lambda: open_store(demo_url))
+    return MessagerieApp(
+        open_store=lambda: open_store(demo_url, documents_dir=demo_documents(demo_url))
+    )
 
 
 @pytest.fixture(scope="session")
 def live_demo_url(tmp_path_factory) -> str:
     """A demo built for the session's today (the clock as --shift-days moved it), for flows
     that check deadlines against the clock: its tests assert what holds on any day."""
-    from models.demo import seed_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('live-demo') / 'demo.sqlite3'}"
-    demo_store = open_store(url, upgrade=True)
-    seed_demo(demo_store, today=paris_today())
-    demo_store.close()
-    return url
+    return built_demo(tmp_path_factory.mktemp("live-demo"), paris_today())
 
 
 @pytest.fixture
@@ -138,6 +144,7 @@ def workspace(live_demo_url, tmp_path):
     source = Path(live_demo_url.removeprefix("sqlite:///"))
     copy = tmp_path / "workspace.sqlite3"
     shutil.copyfile(source, copy)
+    shutil.copytree(demo_documents(live_demo_url), tmp_path / "documents")
     opened = open_store(f"sqlite:///{copy}", documents_dir=tmp_path / "documents")
     yield opened
     opened.close()

@@ -19,11 +19,12 @@ from letters.antivirus import (
 )
 from models.enums import AntivirusVerdict
 from models.errors import Refusal
+from tests.helpers.antivirus import EICAR
+
+pytestmark = pytest.mark.services  # the real clamd
 
 CLAMD_VARIABLE = "MESSAGERIE_TEST_CLAMD"
 
-# The standard EICAR test string, in two halves so that this file is not flagged itself.
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 CLEAN_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 

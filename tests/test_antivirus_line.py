@@ -13,10 +13,12 @@ from models.enums import ConsultationStatus
 from models.store import open_store
 from screens.files import AntivirusLine, FilePicker
 from screens.message_form import MessageFormScreen
-from tests.factories import add_consultations, paris
-from tests.pilot import settle, wait_until
+from tests.helpers.factories import add_consultations, paris
+from tests.helpers.pilot import settle, wait_until
 from tui.app import MessagerieApp
 from tui.settings import Settings
+
+pytestmark = pytest.mark.services  # the real clamd, and a socket that never answers
 
 
 def running_clamd() -> str:

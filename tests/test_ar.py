@@ -36,9 +36,11 @@ from models.tables import (
     Recipient,
     table_of,
 )
-from tests.factories import PARIS
-from tests.test_cli import messagerie
-from tests.test_portal import A, B, row_of, sent_message
+from tests.helpers.cli import messagerie
+from tests.helpers.factories import PARIS
+from tests.helpers.messages import A, B, row_of, sent_message
+
+pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd, the `messagerie ar` command
 
 recipient = table_of(Recipient)
 CLIENT_ADDRESS, USER_AGENT = "203.0.113.7", "Mozilla/5.0 Test"

@@ -24,9 +24,11 @@ from models.inbound import find_recipient, record_reply
 from models.portal import record_opening
 from models.store import open_store
 from models.tables import Attachment, Consultation, Message, Recipient, table_of
-from tests.test_cli import messagerie
-from tests.test_dce import DCE_ZIP
-from tests.test_portal import A, B, row_of, sent_message
+from tests.helpers.cli import messagerie
+from tests.helpers.dce import DCE_ZIP
+from tests.helpers.messages import A, B, row_of, sent_message
+
+pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd, the `messagerie` commands
 
 DEMO_REFERENCE = "2025VINS"  # the guide's example: ARs, an unopened letter, a reply, overrides
 CLIENT_ADDRESS, USER_AGENT = "203.0.113.7", "Mozilla/5.0 Test"
@@ -294,7 +296,7 @@ async def test_the_consultation_screen_exports_its_bundle(workspace, workspace_a
     from textual.widgets import Input
 
     from screens.consultation import ConsultationScreen
-    from tests.pilot import settle
+    from tests.helpers.pilot import settle
 
     with workspace.engine.connect() as connection:
         cid = connection.execute(

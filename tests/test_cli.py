@@ -2,23 +2,12 @@
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.cli import ROOT, messagerie
 
-
-def messagerie(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *arguments],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+pytestmark = pytest.mark.services  # the `messagerie` command in child processes
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, expected: str) -> None:

@@ -27,7 +27,7 @@ from models.enums import (
     SendMode,
 )
 from models.tables import AuditEntry, Consultation, Message, MessageLot, Recipient, table_of
-from tests.factories import add_consultations, add_lot, add_register_entries, paris
+from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 message = table_of(Message)

@@ -4,7 +4,7 @@ import pytest
 
 from models.enums import ConsultationStatus, RegisterKind
 from models.views import DashboardQuery
-from tests.factories import add_consultations, add_lot, add_register_entries, paris
+from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
 
 S = ConsultationStatus
 

@@ -4,7 +4,7 @@ from textual.command import CommandPalette
 from textual.widgets import Input
 
 from screens.dashboard import DashboardScreen, ResultsList, StatusChart
-from tests.pilot import settle, text_of
+from tests.helpers.pilot import settle, text_of
 
 NBSP = "\u202f"
 

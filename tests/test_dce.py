@@ -6,11 +6,9 @@ Runs on a SQLite file and on PostgreSQL (the `store` fixture), with blobs in a t
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import threading
 import time
-import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,31 +32,12 @@ from models.enums import ConsultationStatus, DocumentOrigin
 from models.errors import Refusal
 from models.rules import RuleVerdict, modification_window_check
 from models.tables import AuditEntry, Consultation, DcePiece, DceVersion, DeadlineChange, Document
-from tests.factories import add_consultations
+from tests.helpers.dce import DCE_MEMBERS, DCE_ZIP, pdf, zip_of
+from tests.helpers.factories import add_consultations
 
 BUYER = "j.dupont@alsace.example"
 DEADLINE = datetime(2026, 2, 14, 11, 0, tzinfo=UTC)  # 14/02/2026 12:00 in Paris
 TABLES = (Document, DceVersion, DcePiece, AuditEntry, DeadlineChange)
-
-
-def pdf(text: str) -> bytes:
-    return f"%PDF-1.7\n% {text}\n".encode() * 20
-
-
-def zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-DCE_MEMBERS = {
-    "AE_P_JLT20240229-1_L01-02.pdf": pdf("acte d'engagement"),
-    "CCAP_JLT20240229-1.pdf": pdf("cahier des clauses administratives"),
-    "RC_P_JLT20240229-1.pdf": pdf("règlement de consultation"),
-}
-DCE_ZIP = NewFile("dce12027816979540161188.zip", zip_of(DCE_MEMBERS))
 
 
 @pytest.fixture

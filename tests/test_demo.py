@@ -88,10 +88,17 @@ NOW = midnight(TODAY)
 # --- Helpers --------------------------------------------------------------------------------
 
 
+def open_with_documents(folder: Path) -> Store:
+    """A migrated SQLite store in `folder`, with its documents folder (the demo needs one)."""
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
+    return open_store(url, upgrade=True, documents_dir=folder / "documents")
+
+
 @pytest.fixture(scope="module")
-def demo(demo_url) -> Iterator[Store]:
-    """The session's SQLite demo (conftest, built for 2026-11-27); tests only read it."""
-    store = open_store(demo_url)
+def demo(tmp_path_factory) -> Iterator[Store]:
+    """The module's SQLite demo, built for 2026-11-27 with its documents; tests only read it."""
+    store = open_with_documents(tmp_path_factory.mktemp("demo"))
+    seed_demo(store, today=TODAY)
     assert store.meta(DEMO_MARKER_KEY) == f"messagerie-demo v1, today={TODAY.isoformat()}"
     yield store
     store.close()
@@ -235,9 +242,10 @@ def test_the_guides_consultations_have_their_exact_values(demo):
     organisations = {o["id"]: o["name"] for o in rows(demo, "organisation")}
     jl_test = entities[consultations["ALT821-20260331"]["entity_id"]]
     assert organisations[jl_test["organisation_id"]] == "Collectivité européenne d'Alsace"
-    # The guide shows "Retraits (0) | Questions (0) | Dépôts (0)" for TEST SUPPORT.
+    # The guide shows TEST SUPPORT's registers empty; the demo fills all three (cases A, B).
     test_support = consultations["C2025ADM"]["id"]
-    assert not [e for e in rows(demo, "register_entry") if e["consultation_id"] == test_support]
+    entries = rows(demo, "register_entry")
+    assert {e["kind"] for e in entries if e["consultation_id"] == test_support} == set(RegisterKind)
 
 
 def test_the_question_of_nbc_fr_is_in_the_wines_register(demo):
@@ -290,7 +298,15 @@ def test_registers_follow_the_consultation_lifecycle(demo):
         if is_question:
             numbers[c["id"]].append((entry["at"], entry["number"]))
     assert S.DRAFTING not in kinds_by_status and S.AWAITING_VALIDATION not in kinds_by_status
-    assert RegisterKind.DEPOSIT not in kinds_by_status[S.OPEN]
+    # Bids come in before the deadline: a few open consultations (TEST SUPPORT among them)
+    # already have some, all of them dated before the demo's day (checked above).
+    open_with_bids = {
+        consultations[e["consultation_id"]]["reference"]
+        for e in entries
+        if e["kind"] is RegisterKind.DEPOSIT
+        and consultations[e["consultation_id"]]["status"] is S.OPEN
+    }
+    assert "C2025ADM" in open_with_bids and len(open_with_bids) <= 3
     for status in (S.OPEN, S.OPENING_ANALYSIS, S.DECISION):
         assert kinds_by_status[status][RegisterKind.WITHDRAWAL] > 0
     assert kinds_by_status[S.DECISION][RegisterKind.DEPOSIT] > 0
@@ -403,6 +419,9 @@ def test_message_types_go_to_the_right_companies(demo):
     registers: dict[tuple[int, RegisterKind], set[int]] = defaultdict(set)
     for entry in rows(demo, "register_entry"):
         registers[entry["consultation_id"], entry["kind"]].add(entry["company_id"])
+    candidates: dict[int, set[int]] = defaultdict(set)
+    for candidate in rows(demo, "suite_candidate"):
+        candidates[candidate["consultation_id"]].add(candidate["company_id"])
     recipients = defaultdict(list)
     for r in rows(demo, "recipient"):
         recipients[r["message_id"]].append(r)
@@ -420,7 +439,8 @@ def test_message_types_go_to_the_right_companies(demo):
         )
         companies = {r["company_id"] for r in recipients[m["id"]]}
         everyone = set().union(*(registers[c["id"], kind] for kind in RegisterKind))
-        assert companies <= everyone
+        # A suite's invitation goes to its admitted candidates (models.compose presets).
+        assert companies <= everyone | candidates[c["id"]]
         if m["type"] in (MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION):
             assert c["status"] is S.DECISION
             assert companies <= registers[c["id"], RegisterKind.DEPOSIT]
@@ -489,6 +509,8 @@ def test_demo_on_each_backend_is_idempotent_and_leaves_sequences_usable(store):
     assert report.created and report.consultations == 1395
     assert store.meta(DEMO_MARKER_KEY) == "messagerie-demo v1, today=2026-11-27"
     assert by_reference(store)["C2025ADM"]["bid_deadline"] == TEST_SUPPORT_DEADLINE
+    documents = rows(store, "document")
+    assert documents and all(store.blobs.read(d["sha256"]) for d in documents)
     before = checksum(store)
 
     again = seed_demo(store, today=TODAY)
@@ -502,8 +524,8 @@ def test_demo_on_each_backend_is_idempotent_and_leaves_sequences_usable(store):
         assert added.id == len(rows(store, "organisation"))
 
 
-def test_same_day_gives_identical_data(sqlite_url, demo):
-    other = open_store(sqlite_url, upgrade=True)
+def test_same_day_gives_identical_data(tmp_path, demo):
+    other = open_with_documents(tmp_path)
     try:
         seed_demo(other, today=TODAY)
         assert checksum(other) == checksum(demo)
@@ -532,8 +554,8 @@ def test_rows_do_not_depend_on_string_hashing():
     assert len(digests) == 1
 
 
-def test_reset_restores_the_known_state(sqlite_url, demo):
-    store = open_store(sqlite_url, upgrade=True)
+def test_reset_restores_the_known_state(tmp_path, demo):
+    store = open_with_documents(tmp_path)
     try:
         seed_demo(store, today=TODAY)
         with store.engine.begin() as connection:
@@ -578,6 +600,16 @@ def test_a_store_with_real_data_is_refused(store, reset):
         seed_demo(store, today=TODAY, reset=reset)
     assert [c["reference"] for c in rows(store, "consultation")] == ["VRAIE-01"]
     assert store.meta(DEMO_MARKER_KEY) is None
+
+
+def test_building_without_a_documents_folder_is_refused_before_any_change(sqlite_url):
+    store = open_store(sqlite_url, upgrade=True)
+    try:
+        with pytest.raises(StoreError, match="dossier des données"):
+            seed_demo(store, today=TODAY)
+        assert store.meta(DEMO_MARKER_KEY) is None and not rows(store, "consultation")
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("today", [date(2026, 6, 15), date(2027, 6, 1)])

@@ -11,7 +11,9 @@ from models.errors import Refusal
 from models.outbox import record_failure
 from models.tables import Recipient, table_of
 from models.tracking import TrackingQuery
-from tests.test_portal import A, B, sent_message
+from tests.helpers.messages import A, B, sent_message
+
+pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd
 
 recipient = table_of(Recipient)
 

@@ -11,19 +11,22 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from textual.widgets import DataTable
 
 from letters.mailbox import MailboxHandler
 from models.enums import MessageType, RecipientStatus
 from screens.message_form import MessageFormScreen
 from screens.tracking import TrackingScreen
-from tests.factories import PARIS
-from tests.pilot import fill_body
-from tests.test_message_form import deposits_consultation, type_into
-from tests.test_portal import fetch, post_reply, reply_form, shown
+from tests.helpers.factories import PARIS
+from tests.helpers.message_form import deposits_consultation, type_into
+from tests.helpers.pilot import fill_body
+from tests.helpers.portal import fetch, post_reply, reply_form, shown
 from tui.app import MessagerieApp
 from tui.embedded import free_port
 from tui.settings import Settings
+
+pytestmark = pytest.mark.services  # the embedded mailbox (SMTP) and web page, clamd
 
 
 async def until(pilot, condition, seconds: float = 15.0, what: str = "") -> None:

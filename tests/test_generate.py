@@ -27,8 +27,8 @@ from models.errors import Refusal
 from models.portal import find_view
 from models.tables import Attachment, Recipient, table_of
 from screens.message_form import MessageFormScreen
-from tests.pilot import send_form, settle
-from tests.test_message_form import deposit_emails, deposits_consultation, open_form, type_into
+from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
+from tests.helpers.pilot import send_form, settle
 
 attachment, recipient = table_of(Attachment), table_of(Recipient)
 TODAY = date(2026, 11, 27)

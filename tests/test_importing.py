@@ -26,7 +26,7 @@ from models.tables import (
 )
 from models.text import search_text
 from models.views import DashboardQuery
-from tests.factories import paris
+from tests.helpers.factories import paris
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_JSON = DATA / "import-sample.json"

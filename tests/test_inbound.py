@@ -15,8 +15,6 @@ from aiosmtpd.controller import Controller
 from letters.antivirus import parse_clamd_address
 from letters.inbound import MAX_MESSAGE_BYTES, InboundHandler
 from letters.intake import IntakeOptions
-from letters.outbox import run_once
-from letters.transport import parse_smtp_url
 from models.compose import load_context, preset_form, queue_message
 from models.drafts import DraftRecipient
 from models.enums import (
@@ -29,11 +27,12 @@ from models.enums import (
     ReplyDisposition,
 )
 from models.tables import Document, Event, Recipient, Reply, ReplyAttachment, table_of
-from tests.factories import add_consultations, add_register_entries, paris
-from tests.test_antivirus import EICAR
-from tests.test_outbox import PUBLIC_URL
-from tests.test_outbox import Relay as RecordingRelay
+from tests.helpers.antivirus import EICAR
+from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.smtp import send_out
 from tui.embedded import free_port
+
+pytestmark = pytest.mark.services  # aiosmtpd relays and listeners, clamd
 
 recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
 
@@ -107,24 +106,6 @@ def listener(store):
     controller.start()
     yield controller.port
     controller.stop()
-
-
-async def send_out(store, message_id):
-    controller = Controller(RecordingRelay(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        await run_once(
-            store, parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"), public_url=PUBLIC_URL
-        )
-    finally:
-        controller.stop()
-    with store.engine.connect() as connection:
-        return {
-            row.email: row
-            for row in connection.execute(
-                sa.select(recipient).where(recipient.c.message_id == message_id)
-            )
-        }
 
 
 def deliver(port: int, to: str, data: str | bytes) -> None:

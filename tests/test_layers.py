@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.services  # a child Python process imports models/ and letters/
+
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN_IN_SCREENS = (
     "sqlalchemy",
@@ -81,3 +83,56 @@ def test_the_layer_check_sees_a_violation(tmp_path):
     offender = tmp_path / "offender.py"
     offender.write_text("from sqlmodel import Session\nSession(engine).execute('SELECT 1')\n")
     assert "sqlmodel" in imported_modules(offender)
+
+
+def imported_test_modules(path: Path, package: tuple[str, ...] = ("tests",)) -> set[str]:
+    """The tests/test_*.py modules that `path` (a module of `package`) imports, however the
+    import is spelled: `tests.test_x`, `from tests import test_x`, `from .test_x import y`."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join((*base, *([node.module] if node.module else [])))
+            names = [module, *(f"{module}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "tests" and len(parts) > 1 and parts[1].startswith("test_"):
+                found.add(".".join(parts[:2]))
+    return found
+
+
+def test_no_test_module_imports_another():
+    """Shared test helpers live in tests/helpers/: no test module imports another one (nor
+    does a helper or conftest.py), so that each runs, moves or goes alone."""
+    offenders = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if "__snapshots__" in path.parts:
+            continue
+        package = path.relative_to(ROOT).parent.parts
+        itself = ".".join((*package, path.stem))
+        imported = imported_test_modules(path, package) - {itself}
+        if imported:
+            offenders[str(path.relative_to(ROOT))] = sorted(imported)
+    assert not offenders, f"move what they share to tests/helpers/: {offenders}"
+
+
+def test_the_cross_import_check_sees_a_violation(tmp_path):
+    """The check above would catch a test module importing another, however spelled."""
+    offender = tmp_path / "test_offender.py"
+    offender.write_text(
+        "from tests.test_portal import A, sent_message\n"
+        "import tests.test_outbox as outbox\n"
+        "from tests import test_cli, helpers\n"
+        "from .test_dce import DCE_ZIP\n"
+        "from tests.helpers.factories import paris\n"
+    )
+    assert imported_test_modules(offender) == {
+        "tests.test_portal",
+        "tests.test_outbox",
+        "tests.test_cli",
+        "tests.test_dce",
+    }

@@ -17,8 +17,8 @@ from models.tables import Attachment, Message, Recipient, table_of
 from screens.consultation import ConsultationScreen
 from screens.dialogs import TextDialog
 from screens.merge import MergeScreen
-from tests.pilot import quiet_cursor, settle
-from tests.test_message_form import deposits_consultation
+from tests.helpers.message_form import deposits_consultation
+from tests.helpers.pilot import quiet_cursor, settle
 
 message, recipient, attachment = table_of(Message), table_of(Recipient), table_of(Attachment)
 

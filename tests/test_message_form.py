@@ -15,68 +15,20 @@ from models.drafts import list_drafts
 from models.enums import MessageType, Procedure, RegisterKind, SendMode
 from models.registers import register_addresses
 from models.suites import SuiteRequest, candidate_choices, create_suite
-from models.tables import AuditEntry, Consultation, Message, RegisterEntry, table_of
+from models.tables import AuditEntry, table_of
 from screens.consultation import ConsultationScreen
 from screens.dialogs import ConfirmDialog
 from screens.message_form import MessageFormScreen
 from screens.preview import PreviewScreen
 from screens.recipients import OverrideDialog, RecipientPicker
-from tests.factories import queued_messages
-from tests.pilot import fill_body, pick_path, send_form, settle
-from tests.test_antivirus import EICAR
+from tests.helpers.antivirus import EICAR
+from tests.helpers.factories import queued_messages
+from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
+from tests.helpers.pilot import fill_body, pick_path, send_form, settle
 from tui.app import MessagerieApp
 from tui.settings import Settings
 
-consultation = table_of(Consultation)
-entry = table_of(RegisterEntry)
-message = table_of(Message)
-
-
-def deposits_consultation(
-    store, *, formalised: bool | None = None, lots: bool = False, undecided: bool = False
-):
-    """A consultation with at least two dépôts (and lots, a formalised procedure if asked;
-    with `undecided`, no decision letter sent yet)."""
-    query = (
-        sa.select(consultation.c.id, consultation.c.reference)
-        .join(entry, entry.c.consultation_id == consultation.c.id)
-        .where(entry.c.kind == RegisterKind.DEPOSIT, consultation.c.parent_id.is_(None))
-        .group_by(consultation.c.id, consultation.c.reference)
-        .having(sa.func.count(sa.distinct(entry.c.contact_email)) >= 2)
-        .order_by(consultation.c.id)
-    )
-    if formalised is not None:
-        adapted = consultation.c.procedure == Procedure.ADAPTED
-        query = query.where(~adapted if formalised else adapted)
-    if undecided:
-        decisions = (MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION)
-        query = query.where(
-            ~sa.exists().where(
-                message.c.consultation_id == consultation.c.id, message.c.type.in_(decisions)
-            )
-        )
-    if lots:
-        query = query.where(
-            sa.text("exists (select 1 from lot where lot.consultation_id = consultation.id)")
-        )
-    with store.engine.connect() as connection:
-        row = connection.execute(query).first()
-    assert row is not None, "the demo should have such a consultation"
-    return row.id, row.reference
-
-
-async def open_form(pilot, consultation_id: int, **options) -> MessageFormScreen:
-    await settle(pilot)
-    pilot.app.push_screen(ConsultationScreen(consultation_id))
-    await settle(pilot)
-    if options:
-        pilot.app.screen.open_form(**options)
-    else:
-        await pilot.press("m")  # "Envoyer un message"
-    await settle(pilot)
-    form = pilot.app.screen
-    assert isinstance(form, MessageFormScreen)
-    return form
+pytestmark = pytest.mark.services  # attachments through the real clamd
 
 
 async def choose_type(pilot, form: MessageFormScreen, kind: MessageType) -> None:
@@ -89,14 +41,6 @@ async def choose_type(pilot, form: MessageFormScreen, kind: MessageType) -> None
     assert select.value is kind
 
 
-async def type_into(pilot, form, selector: str, text: str) -> None:
-    field = form.query_one(selector, Input)
-    field.focus()
-    field.clear()
-    await pilot.press(*text)
-    await pilot.pause(0.3)
-
-
 def shown(form, widget_id: str) -> str:
     """The text of a message widget of the form, or "" when it is hidden."""
     widget = form.query_one(f"#{widget_id}")
@@ -106,10 +50,6 @@ def shown(form, widget_id: str) -> str:
 def problem(form, field: str) -> str:
     """What the live checks say next to `field`."""
     return shown(form, f"problem-{field}")
-
-
-def deposit_emails(store, cid) -> list[str]:
-    return sorted(a.email for a in register_addresses(store, cid, (RegisterKind.DEPOSIT,)))
 
 
 # --- The guide's cases D to I, and the cancellation -------------------------------------------

@@ -30,35 +30,14 @@ from models.enums import (
 from models.formatting import paris_minutes
 from models.outbox import outbox_counts
 from models.tables import Attachment, Event, Message, Recipient, table_of
-from tests.factories import add_consultations, add_register_entries, paris
+from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.smtp import PUBLIC_URL, Relay
 from tui.embedded import free_port
+
+pytestmark = pytest.mark.services  # aiosmtpd relays
 
 recipient = table_of(Recipient)
 event = table_of(Event)
-PUBLIC_URL = "https://messagerie.example/"
-
-
-class Relay:
-    """An aiosmtpd handler that keeps what it receives, with faults by recipient address:
-    temp… gets a 451 at the first RCPT, perm… always a 550."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, str, bytes]] = []  # (envelope sender, rcpt, data)
-        self.refused_once: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("perm"):
-            return "550 5.1.1 Utilisateur inconnu"
-        if address.startswith("temp") and address not in self.refused_once:
-            self.refused_once.add(address)
-            return "451 4.3.0 Réessayez plus tard"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        for rcpt in envelope.rcpt_tos:
-            self.received.append((envelope.mail_from, rcpt, envelope.original_content))
-        return "250 2.0.0 Accepté"
 
 
 @pytest.fixture
@@ -444,7 +423,7 @@ async def test_la_loupe_shows_the_email_the_outbox_sent(store, relay, mode):
     """One mapping from a message to its e-mail: la loupe shows, word for word, the text part
     the relay received (the personal token aside), in both send modes."""
     from screens.message_detail import LINK_BASE, MessageDetailScreen
-    from tests.pilot import settle, text_of
+    from tests.helpers.pilot import settle, text_of
     from tui.app import MessagerieApp
 
     handler, url = relay

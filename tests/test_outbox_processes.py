@@ -22,8 +22,10 @@ from models.compose import load_context, preset_form, queue_message
 from models.drafts import DraftRecipient
 from models.enums import ConsultationStatus, DeliveryState, MessageType, RegisterKind
 from models.tables import Message, Recipient, table_of
-from tests.factories import add_consultations, add_register_entries, paris
+from tests.helpers.factories import add_consultations, add_register_entries, paris
 from tui.embedded import free_port
+
+pytestmark = pytest.mark.services  # outbox processes, an aiosmtpd process, a web server
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPIENTS = 1000
@@ -37,7 +39,7 @@ def recorder(tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c",
-         "tests.smtp_recorder.Recorder", str(received)],
+         "tests.helpers.smtp_recorder.Recorder", str(received)],
         cwd=ROOT,
     )  # fmt: skip
     deadline = time.monotonic() + 10

@@ -6,86 +6,36 @@ only fake is the portal's clock, moved past the reply deadline."""
 from __future__ import annotations
 
 import asyncio
-import html
 import os
 import re
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from letters.antivirus import parse_clamd_address
-from letters.intake import IntakeOptions, take_attachment
+from letters.intake import IntakeOptions
 from letters.portal import create_portal
-from models.compose import load_context, preset_form, queue_message
-from models.drafts import DraftRecipient
 from models.enums import (
-    ConsultationStatus,
     EventKind,
-    MessageType,
     RecipientStatus,
-    RegisterKind,
     ReplyChannel,
     ReplyDisposition,
     SendMode,
 )
 from models.tables import Attachment, Event, Recipient, Reply, ReplyAttachment, table_of
-from tests.factories import PARIS, add_consultations, add_register_entries, paris
-from tests.test_antivirus import EICAR
-from tests.test_inbound import send_out
-from tests.web import CHROMIUM_FLAGS, Clock, Served, chromium_path
+from tests.helpers.antivirus import EICAR, intake
+from tests.helpers.messages import DEADLINE, A, B, row_of, sent_message
+from tests.helpers.portal import fetch, post_reply, reply_form, shown
+from tests.helpers.web import CHROMIUM_FLAGS, Clock, Served, chromium_path
 from tui.embedded import free_port
 
+pytestmark = pytest.mark.services  # uvicorn, Chromium, aiosmtpd, clamd, `messagerie portal`
+
 recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
-A, B = "a@entreprise.example", "b@entreprise.example"
-DEADLINE = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-
-
-def paris_text(moment: datetime) -> str:
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
-
-
-def intake(max_bytes: int = 2_000_000) -> IntakeOptions:
-    clamd = os.environ.get("MESSAGERIE_TEST_CLAMD")
-    if not clamd:
-        pytest.fail("MESSAGERIE_TEST_CLAMD is not set: run the tests with scripts/test.")
-    return IntakeOptions(parse_clamd_address(clamd), max_bytes)
-
-
-async def sent_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> dict[str, str]:
-    """A complement request (a letter when no reply is allowed) with one attachment, sent to
-    A and B: their tokens."""
-    (cid,) = add_consultations(
-        store, [("2026WEB", "Page web", ConsultationStatus.OPEN, paris(2026, 12, 27))]
-    )
-    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
-    piece = take_attachment(
-        store,
-        filename="attestation-modèle.pdf",
-        data=b"%PDF-1.4 modele",
-        options=intake(),
-        consultation_id=cid,
-        actor="marie.dupont",
-    )
-    form = replace(
-        preset_form(
-            load_context(store, cid),
-            MessageType.COMPLEMENT_REQUEST if reply_allowed else MessageType.FREE,
-        ),
-        body="Bonjour,\n\nMerci de nous adresser votre attestation d'assurance.",
-        recipients=(DraftRecipient(A), DraftRecipient(B)),
-        send_mode=mode,
-        reply_allowed=reply_allowed,
-        reply_deadline=paris_text(DEADLINE) if reply_allowed else "",
-        attachment_ids=(piece.id,),
-    )
-    message_id = queue_message(store, form, actor="marie.dupont").message_id
-    rows = await send_out(store, message_id)
-    return {email: row.token for email, row in rows.items()}
 
 
 @pytest.fixture
@@ -97,16 +47,6 @@ def clock() -> Clock:
 def portal(store, clock):
     with Served(create_portal(store, intake(), clock=clock), free_port()) as served:
         yield served.url
-
-
-def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None):
-    """(status, headers, body) of one request; errors are answers too."""
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.headers, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def events_of(store, email: str) -> list[tuple[EventKind, str | None, str | None]]:
@@ -122,16 +62,6 @@ def events_of(store, email: str) -> list[tuple[EventKind, str | None, str | None
         ]
 
 
-def shown(body: bytes) -> str:
-    """The page's text as a reader sees it (entities decoded)."""
-    return html.unescape(body.decode())
-
-
-def row_of(store, email: str):
-    with store.engine.connect() as connection:
-        return connection.execute(sa.select(recipient).where(recipient.c.email == email)).one()
-
-
 def replies_of(store, email: str):
     with store.engine.connect() as connection:
         return connection.execute(
@@ -139,32 +69,6 @@ def replies_of(store, email: str):
             .join(recipient)
             .where(recipient.c.email == email)
         ).all()
-
-
-def reply_form(html: str) -> dict[str, str]:
-    return {"cle": re.search(r'name="cle" value="([0-9a-f]+)"', html)[1]}
-
-
-def multipart(fields: dict[str, str], files: list[tuple[str, bytes]] = ()) -> tuple[bytes, str]:
-    boundary = "----portail-test"
-    chunks = []
-    for name, value in fields.items():
-        disposition = f'Content-Disposition: form-data; name="{name}"'
-        chunks.append(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
-    for filename, data in files:
-        chunks.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="fichiers"; '
-            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
-            + data
-            + b"\r\n"
-        )
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
-
-
-def post_reply(url: str, fields: dict[str, str], files=()):
-    body, content_type = multipart(fields, list(files))
-    return fetch(url, body, {"Content-Type": content_type})
 
 
 # --- over HTTP -------------------------------------------------------------------------------
@@ -376,7 +280,7 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
     import time
 
     from models.store import open_store
-    from tests.test_cli import ROOT
+    from tests.helpers.cli import ROOT
 
     url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
     store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")
@@ -424,7 +328,7 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
     import time
 
     from models.store import open_store
-    from tests.test_cli import ROOT
+    from tests.helpers.cli import ROOT
 
     url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
     store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")

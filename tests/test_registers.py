@@ -19,7 +19,7 @@ from models.registers import (
 from models.siret import format_siret, luhn_valid
 from models.tables import AuditEntry, Company, RegisterEntry, RegisterEntryLot, table_of
 from models.validation import RegisterEntryInput, ValidationFailed, ValidEntry, validate_entry
-from tests.factories import add_consultations, add_lot, paris
+from tests.helpers.factories import add_consultations, add_lot, paris
 
 R, Q, D = RegisterKind.WITHDRAWAL, RegisterKind.QUESTION, RegisterKind.DEPOSIT
 

@@ -24,7 +24,7 @@ from models.rules import (
     rejection_letter,
     standstill_signature_date,
 )
-from tests.factories import paris
+from tests.helpers.factories import paris
 
 DEADLINE = paris(2026, 3, 20, 12)  # bid deadline, Friday 20/03/2026 12:00
 

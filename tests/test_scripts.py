@@ -17,7 +17,9 @@ import pytest
 
 from letters.antivirus import AntivirusState, antivirus_status, parse_clamd_address, scan
 from models.enums import AntivirusVerdict
-from tests.test_antivirus import EICAR
+from tests.helpers.antivirus import EICAR
+
+pytestmark = pytest.mark.services  # the scripts' shell functions, clamd
 
 ROOT = Path(__file__).resolve().parents[1]
 

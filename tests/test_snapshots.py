@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.pilot import quiet_cursor, settle
+from tests.helpers.pilot import quiet_cursor, settle
 
 
 async def ready(pilot):

@@ -5,7 +5,7 @@ import threading
 from models.store import open_store
 from models.views import DashboardQuery
 from screens.dashboard import ResultsList
-from tests.pilot import settle
+from tests.helpers.pilot import settle
 from tui.app import MessagerieApp
 from tui.snapshot import StartupSnapshot
 

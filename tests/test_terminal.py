@@ -15,8 +15,10 @@ import uuid
 
 import pytest
 
-from tests.test_cli import ROOT
+from tests.helpers.cli import ROOT
 from tui.embedded import free_port
+
+pytestmark = pytest.mark.services  # tmux, the `messagerie` TUI and `serve` in child processes
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 

@@ -3,7 +3,7 @@ import pytest
 from models.formatting import count, lot_label, paris_minutes, paris_seconds
 from models.siret import format_siret, normalise_siret, siret_is_valid
 from models.text import fold, search_words
-from tests.factories import paris
+from tests.helpers.factories import paris
 
 
 def test_fold_removes_case_accents_and_ligatures():

@@ -23,7 +23,9 @@ from models.tracking import (
     tracking_count,
     tracking_page,
 )
-from tests.test_portal import A, B, sent_message
+from tests.helpers.messages import A, B, sent_message
+
+pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd
 
 recipient, message = table_of(Recipient), table_of(Message)
 

@@ -19,7 +19,7 @@ from models.tables import Consultation, Message, Recipient, table_of
 from screens.dialogs import InputDialog
 from screens.message_detail import MessageDetailScreen, ReplyScreen
 from screens.tracking import TrackingScreen
-from tests.pilot import settle, text_of, wait_until
+from tests.helpers.pilot import settle, text_of, wait_until
 
 recipient, message = table_of(Recipient), table_of(Message)
 consultation = table_of(Consultation)

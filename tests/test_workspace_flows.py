@@ -16,7 +16,14 @@ from models.drafts import list_drafts
 from models.enums import MessageType, RegisterKind, SendMode
 from models.registers import list_register, register_addresses
 from models.suites import mask_access_code
-from models.tables import AuditEntry, Consultation, RegisterEntry, SuiteCandidate, table_of
+from models.tables import (
+    AuditEntry,
+    Consultation,
+    RegisterEntry,
+    SuiteCandidate,
+    dce_version,
+    table_of,
+)
 from screens.answer import AnswerDialog, SingleAnswerReasonDialog
 from screens.consultation import ConsultationScreen
 from screens.dce import DceScreen
@@ -24,15 +31,16 @@ from screens.message_form import MessageFormScreen
 from screens.qa import QaEditorScreen
 from screens.registers import EntryForm, RegisterScreen
 from screens.suite import AccessCodeDialog, SuiteScreen
-from tests.factories import queued_messages
-from tests.pilot import pick_path, send_form, settle
+from tests.helpers.factories import queued_messages
+from tests.helpers.pilot import pick_path, send_form, settle
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
 
 
 def pick(store, kind: RegisterKind, minimum: int, days_ahead: int = 10) -> tuple[int, str]:
-    """An open consultation whose deadline is well ahead, with `minimum` entries of `kind`."""
+    """An open consultation whose deadline is well ahead, with `minimum` entries of `kind`,
+    and no DCE yet (the tests build it from nothing)."""
     with store.engine.connect() as connection:
         row = connection.execute(
             sa.select(consultation.c.id, consultation.c.reference)
@@ -40,6 +48,7 @@ def pick(store, kind: RegisterKind, minimum: int, days_ahead: int = 10) -> tuple
             .where(
                 entry.c.kind == kind,
                 consultation.c.bid_deadline > datetime.now(UTC) + timedelta(days=days_ahead),
+                ~sa.exists().where(dce_version.c.consultation_id == consultation.c.id),
             )
             .group_by(consultation.c.id, consultation.c.reference)
             .having(sa.func.count(sa.distinct(entry.c.contact_email)) >= minimum)

@@ -25,7 +25,7 @@ from models.suites import (
     new_access_code,
 )
 from models.tables import AuditEntry, Message, Recipient, RegisterEntry, table_of
-from tests.factories import add_consultations, add_lot, add_register_entries, paris
+from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
 
 
 @pytest.fixture

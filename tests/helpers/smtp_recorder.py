@@ -1,7 +1,7 @@
 """An SMTP relay for tests that run the outbox in other processes: every accepted recipient
 is appended to a file as "Message-ID recipient", flushed at once.
 
-    python -m aiosmtpd -n -l 127.0.0.1:PORT -c tests.smtp_recorder.Recorder FILE
+    python -m aiosmtpd -n -l 127.0.0.1:PORT -c tests.helpers.smtp_recorder.Recorder FILE
 """
 
 from __future__ import annotations

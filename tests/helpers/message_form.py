@@ -1,0 +1,77 @@
+"""The message form on a private copy of the demo, driven with Pilot: a consultation with
+dépôts and their addresses, the form opened on it, a field typed into."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from textual.widgets import Input
+
+from models.enums import MessageType, Procedure, RegisterKind
+from models.registers import register_addresses
+from models.tables import Consultation, Message, RegisterEntry, table_of
+from screens.consultation import ConsultationScreen
+from screens.message_form import MessageFormScreen
+from tests.helpers.pilot import settle
+
+consultation = table_of(Consultation)
+entry = table_of(RegisterEntry)
+message = table_of(Message)
+
+
+def deposits_consultation(
+    store, *, formalised: bool | None = None, lots: bool = False, undecided: bool = False
+):
+    """A consultation with at least two dépôts (and lots, a formalised procedure if asked;
+    with `undecided`, no decision letter sent yet)."""
+    query = (
+        sa.select(consultation.c.id, consultation.c.reference)
+        .join(entry, entry.c.consultation_id == consultation.c.id)
+        .where(entry.c.kind == RegisterKind.DEPOSIT, consultation.c.parent_id.is_(None))
+        .group_by(consultation.c.id, consultation.c.reference)
+        .having(sa.func.count(sa.distinct(entry.c.contact_email)) >= 2)
+        .order_by(consultation.c.id)
+    )
+    if formalised is not None:
+        adapted = consultation.c.procedure == Procedure.ADAPTED
+        query = query.where(~adapted if formalised else adapted)
+    if undecided:
+        decisions = (MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION)
+        query = query.where(
+            ~sa.exists().where(
+                message.c.consultation_id == consultation.c.id, message.c.type.in_(decisions)
+            )
+        )
+    if lots:
+        query = query.where(
+            sa.text("exists (select 1 from lot where lot.consultation_id = consultation.id)")
+        )
+    with store.engine.connect() as connection:
+        row = connection.execute(query).first()
+    assert row is not None, "the demo should have such a consultation"
+    return row.id, row.reference
+
+
+async def open_form(pilot, consultation_id: int, **options) -> MessageFormScreen:
+    await settle(pilot)
+    pilot.app.push_screen(ConsultationScreen(consultation_id))
+    await settle(pilot)
+    if options:
+        pilot.app.screen.open_form(**options)
+    else:
+        await pilot.press("m")  # "Envoyer un message"
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, MessageFormScreen)
+    return form
+
+
+def deposit_emails(store, cid) -> list[str]:
+    return sorted(a.email for a in register_addresses(store, cid, (RegisterKind.DEPOSIT,)))
+
+
+async def type_into(pilot, form, selector: str, text: str) -> None:
+    field = form.query_one(selector, Input)
+    field.focus()
+    field.clear()
+    await pilot.press(*text)
+    await pilot.pause(0.3)

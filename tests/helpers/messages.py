@@ -1,0 +1,63 @@
+"""A real message to two companies, A and B: queued on the store, its attachment scanned by
+the tests' clamd, sent through a real relay; and a recipient's row by address."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from letters.intake import take_attachment
+from models.compose import load_context, preset_form, queue_message
+from models.drafts import DraftRecipient
+from models.enums import ConsultationStatus, MessageType, RegisterKind, SendMode
+from models.tables import Recipient, table_of
+from tests.helpers.antivirus import intake
+from tests.helpers.factories import PARIS, add_consultations, add_register_entries, paris
+from tests.helpers.smtp import send_out
+
+recipient = table_of(Recipient)
+A, B = "a@entreprise.example", "b@entreprise.example"
+DEADLINE = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+
+
+def paris_text(moment: datetime) -> str:
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+async def sent_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> dict[str, str]:
+    """A complement request (a letter when no reply is allowed) with one attachment, sent to
+    A and B: their tokens."""
+    (cid,) = add_consultations(
+        store, [("2026WEB", "Page web", ConsultationStatus.OPEN, paris(2026, 12, 27))]
+    )
+    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
+    piece = take_attachment(
+        store,
+        filename="attestation-modèle.pdf",
+        data=b"%PDF-1.4 modele",
+        options=intake(),
+        consultation_id=cid,
+        actor="marie.dupont",
+    )
+    form = replace(
+        preset_form(
+            load_context(store, cid),
+            MessageType.COMPLEMENT_REQUEST if reply_allowed else MessageType.FREE,
+        ),
+        body="Bonjour,\n\nMerci de nous adresser votre attestation d'assurance.",
+        recipients=(DraftRecipient(A), DraftRecipient(B)),
+        send_mode=mode,
+        reply_allowed=reply_allowed,
+        reply_deadline=paris_text(DEADLINE) if reply_allowed else "",
+        attachment_ids=(piece.id,),
+    )
+    message_id = queue_message(store, form, actor="marie.dupont").message_id
+    rows = await send_out(store, message_id)
+    return {email: row.token for email, row in rows.items()}
+
+
+def row_of(store, email: str):
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(recipient).where(recipient.c.email == email)).one()
