@@ -6,6 +6,7 @@ it). Each test gets its own schema there, dropped afterwards.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -106,10 +107,26 @@ def built_demo(folder: Path, today: date) -> str:
     return url
 
 
+def shared_demo(tmp_path_factory: pytest.TempPathFactory, name: str, today: date) -> str:
+    """A demo built once per run for `today`: the first xdist worker to ask builds it, the
+    others wait for it and read the same file (a build costs seconds of CPU each)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by its workers
+    folder = root / f"shared-{name}-{today.isoformat()}"
+    with (root / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "built").exists():
+            folder.mkdir(exist_ok=True)
+            built_demo(folder, today)
+            (folder / "built").touch()
+    return f"sqlite:///{folder / 'demo.sqlite3'}"
+
+
 @pytest.fixture(scope="session")
 def demo_url(tmp_path_factory) -> str:
-    """A SQLite demo database built once per test session; tests must only read it."""
-    return built_demo(tmp_path_factory.mktemp("demo"), DEMO_TODAY)
+    """A SQLite demo database built once per test run; tests must only read it."""
+    return shared_demo(tmp_path_factory, "demo", DEMO_TODAY)
 
 
 @pytest.fixture
@@ -133,7 +150,7 @@ def demo_app(demo_url, on_demo_day):
 def live_demo_url(tmp_path_factory) -> str:
     """A demo built for the session's today (the clock as --shift-days moved it), for flows
     that check deadlines against the clock: its tests assert what holds on any day."""
-    return built_demo(tmp_path_factory.mktemp("live-demo"), paris_today())
+    return shared_demo(tmp_path_factory, "live-demo", paris_today())
 
 
 @pytest.fixture

@@ -28,7 +28,10 @@ from tests.helpers.cli import messagerie
 from tests.helpers.dce import DCE_ZIP
 from tests.helpers.messages import A, B, row_of, sent_message
 
-pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd, the `messagerie` commands
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.xdist_group("test_bundle"),
+]  # a send through aiosmtpd, clamd, the `messagerie` commands
 
 DEMO_REFERENCE = "2025VINS"  # the guide's example: ARs, an unopened letter, a reply, overrides
 CLIENT_ADDRESS, USER_AGENT = "203.0.113.7", "Mozilla/5.0 Test"

@@ -39,6 +39,9 @@ from models.store import Store, open_store
 from models.tables import Organisation
 from models.text import search_text
 
+# Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_demo")
+
 ROOT = Path(__file__).resolve().parents[1]
 PARIS = ZoneInfo("Europe/Paris")
 TODAY = date(2026, 11, 27)

@@ -65,6 +65,9 @@ from models.tables import (
 from models.tracking import TrackingQuery, tracking_count, tracking_page
 from tests.helpers.factories import add_consultations
 
+# Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_demo_days")
+
 REFERENCE_DAY = date(2026, 12, 1)
 DAYS = (REFERENCE_DAY - timedelta(days=40), REFERENCE_DAY, REFERENCE_DAY + timedelta(days=400))
 GUIDE_TEST_SUPPORT = datetime(2027, 2, 22, 9, 55, tzinfo=PARIS)

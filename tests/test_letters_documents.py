@@ -44,6 +44,9 @@ CONSULTATION = ConsultationFacts(
     organisation="Collectivité européenne d'Alsace",
     entity="Direction de la commande publique",
 )
+
+# Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_letters_documents")
 LOT = ("Lot n°1 - Chocolat au lait",)
 
 

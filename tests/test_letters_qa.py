@@ -36,6 +36,9 @@ ANSWER_1 = (
     "Le volume annuel estimé est de 1 200 kg.\n"
     "Les boîtes de 250 g sont acceptées, comme celles de 500 g."
 )
+
+# Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_letters_qa")
 QUESTION_2 = "Un échantillon doit-il être joint à l'offre ?"
 ANSWER_2 = "Oui, un échantillon par lot, à déposer avant la date limite de remise des plis."
 

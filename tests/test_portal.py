@@ -33,7 +33,10 @@ from tests.helpers.portal import fetch, post_reply, reply_form, shown
 from tests.helpers.web import CHROMIUM_FLAGS, Clock, Served, chromium_path
 from tui.embedded import free_port
 
-pytestmark = pytest.mark.services  # uvicorn, Chromium, aiosmtpd, clamd, `messagerie portal`
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.xdist_group("test_portal"),
+]  # uvicorn, Chromium, aiosmtpd, clamd, `messagerie portal`
 
 recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
 

@@ -25,7 +25,10 @@ from models.tracking import (
 )
 from tests.helpers.messages import A, B, sent_message
 
-pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.xdist_group("test_tracking_query"),
+]  # a send through aiosmtpd, clamd
 
 recipient, message = table_of(Recipient), table_of(Message)
 
