@@ -51,9 +51,9 @@ DASHBOARD = (
     PAINTED
     + """
 import sys
-from tui.app import MessagerieApp
-from tui.cli import build_parser, open_store_for
-from tui.snapshot import StartupSnapshot
+from messagerie.tui.app import MessagerieApp
+from messagerie.tui.cli import build_parser, open_store_for
+from messagerie.tui.snapshot import StartupSnapshot
 MODE = sys.argv[1]
 args = build_parser().parse_args([])
 class Timed(MessagerieApp):
@@ -95,7 +95,7 @@ def main() -> None:
             "XDG_CACHE_HOME": str(cache),
         }
         subprocess.run(
-            [sys.executable, "-m", "tui.cli", "demo"],
+            [sys.executable, "-m", "messagerie.tui.cli", "demo"],
             cwd=ROOT,
             env=env,
             check=True,

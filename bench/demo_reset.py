@@ -27,8 +27,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
-from models.demo import seed_demo
-from models.store import open_store
+from messagerie.models.demo.builder import seed_demo
+from messagerie.models.store.database import open_store
 
 TARGET_SECONDS = 10
 PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"

@@ -24,15 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from an
 
 from weasyprint import HTML
 
-from letters.documents import (
+from messagerie.letters.pdf.documents import (
     ConsultationFacts,
     RejectionLetter,
     letter_html,
     rejection_letters,
     render_letter,
 )
-from letters.render import TEMPLATES_DIR
-from models.merge import read_analysis, rejected_bids
+from messagerie.letters.pdf.render import TEMPLATES_DIR
+from messagerie.models.messages.merge import read_analysis, rejected_bids
 
 CONSULTATION = ConsultationFacts(
     reference="202601",

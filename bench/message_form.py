@@ -26,11 +26,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
-from models.compose import check_form, load_context, preset_form, queue_message
-from models.demo import seed_demo
-from models.enums import MessageState, MessageType
-from models.store import open_store
-from models.tables import Message, Recipient, table_of
+from messagerie.models.demo.builder import seed_demo
+from messagerie.models.messages.compose import check_form, load_context, preset_form, queue_message
+from messagerie.models.store.database import open_store
+from messagerie.models.store.enums import MessageState, MessageType
+from messagerie.models.store.tables import Message, Recipient, table_of
 
 message = table_of(Message)
 recipient = table_of(Recipient)

@@ -29,16 +29,16 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
-from letters.outbox import envelope, run_once
-from letters.preview import content_of
-from letters.transport import parse_smtp_url
-from models.compose import load_context, preset_form, queue_message
-from models.demo import seed_demo
-from models.drafts import DraftRecipient
-from models.enums import MessageType
-from models.outbox import claim, release
-from models.store import Store, open_store
-from models.tables import Consultation, table_of
+from messagerie.letters.mail.content import content_of
+from messagerie.letters.mail.outbox import envelope, run_once
+from messagerie.letters.mail.transport import parse_smtp_url
+from messagerie.models.demo.builder import seed_demo
+from messagerie.models.messages.compose import load_context, preset_form, queue_message
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.outbox import claim, release
+from messagerie.models.store.database import Store, open_store
+from messagerie.models.store.enums import MessageType
+from messagerie.models.store.tables import Consultation, table_of
 
 PUBLIC_URL = "https://messagerie.example"
 

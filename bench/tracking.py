@@ -38,13 +38,13 @@ from message_form import busiest_consultation  # bench/ is this script's folder
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from models.demo import seed_demo
-from models.enums import RecipientStatus
-from models.store import Store, open_store
-from models.tables import Message, Recipient, table_of
-from models.tracking import TrackingQuery, tracking_page
-from screens.tracking import TrackingScreen, row_cells
-from tui.app import MessagerieApp
+from messagerie.models.demo.builder import seed_demo
+from messagerie.models.messages.tracking import TrackingQuery, tracking_page
+from messagerie.models.store.database import Store, open_store
+from messagerie.models.store.enums import RecipientStatus
+from messagerie.models.store.tables import Message, Recipient, table_of
+from messagerie.screens.tracking import TrackingScreen, row_cells
+from messagerie.tui.app import MessagerieApp
 
 message = table_of(Message)
 recipient = table_of(Recipient)

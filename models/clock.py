@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from models.formatting import PARIS
+from messagerie.models.formatting import PARIS
 
 
 def utc_now() -> datetime:

@@ -13,10 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from models.formatting import paris_minutes
-from models.registers import RegisterRow
-from models.rules import SINGLE_ANSWER_REASONS
-from models.siret import format_siret
+from messagerie.models.consultations.registers import RegisterRow
+from messagerie.models.formatting import paris_minutes
+from messagerie.models.rules.checks import SINGLE_ANSWER_REASONS
+from messagerie.models.rules.siret import format_siret
 
 AnswerChoice = Literal["dce", "messaging"]
 

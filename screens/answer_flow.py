@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from models.compose import ALL_REGISTERS
-from models.drafts import DraftRecipient, DraftRequest, Override, create_draft
-from models.enums import MessageType
-from models.registers import RegisterAddress, RegisterRow, register_addresses
-from models.rules import answer_to_one_company
-from screens.answer import AnswerChoice, AnswerDialog, SingleAnswerReasonDialog
+from messagerie.models.consultations.registers import (
+    RegisterAddress,
+    RegisterRow,
+    register_addresses,
+)
+from messagerie.models.messages.compose import ALL_REGISTERS
+from messagerie.models.messages.drafts import DraftRecipient, DraftRequest, Override, create_draft
+from messagerie.models.rules.checks import answer_to_one_company
+from messagerie.models.store.enums import MessageType
+from messagerie.screens.answer import AnswerChoice, AnswerDialog, SingleAnswerReasonDialog
 
 if TYPE_CHECKING:
-    from screens.base import StoreScreen
+    from messagerie.screens.base import StoreScreen
 
 
 def answer_question(screen: StoreScreen[None], question: RegisterRow) -> None:
@@ -75,7 +79,7 @@ def send_modification_draft(
     screen: StoreScreen[None], consultation_id: int, *, origin: str
 ) -> None:
     """After a DCE change: the "Information de modification" draft to all registers."""
-    from models.workspace import prepare_modification_draft
+    from messagerie.models.consultations.workspace import prepare_modification_draft
 
     actor = screen.app.actor
     screen.store_task(

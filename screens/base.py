@@ -13,9 +13,9 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
 if TYPE_CHECKING:
-    from models.errors import Refusal
-    from models.store import Store
-    from tui.app import MessagerieApp
+    from messagerie.models.errors import Refusal
+    from messagerie.models.store.database import Store
+    from messagerie.tui.app import MessagerieApp
 
 T = TypeVar("T")
 ResultType = TypeVar("ResultType")
@@ -41,7 +41,7 @@ class StoreWork:
         app = screen.app
 
         def work() -> None:
-            from models.errors import Refusal
+            from messagerie.models.errors import Refusal
 
             try:
                 result = app.store_call(call)

@@ -12,16 +12,16 @@ from textual.containers import VerticalScroll
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from models.consultations import ConsultationDetail, consultation_detail
-from models.drafts import DraftView, list_drafts
-from models.enums import DeliveryState, MessageType, RegisterKind
-from models.formatting import lot_label, paris_minutes
-from models.outbox import outbox_counts, progress_text
-from models.presets import SUBJECT_PLACEHOLDER
-from models.suites import mask_access_code
-from screens.base import StoreScreen
-from screens.dialogs import InputDialog, ask_until_valid, writable_path
-from screens.widgets import Footer
+from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
+from messagerie.models.consultations.suites import mask_access_code
+from messagerie.models.formatting import lot_label, paris_minutes
+from messagerie.models.messages.drafts import DraftView, list_drafts
+from messagerie.models.messages.outbox import outbox_counts, progress_text
+from messagerie.models.rules.presets import SUBJECT_PLACEHOLDER
+from messagerie.models.store.enums import DeliveryState, MessageType, RegisterKind
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
+from messagerie.screens.widgets import Footer
 
 # Message types offered from the palette with their presets (the guide's cases C to I).
 FLOW_TYPES = (
@@ -206,7 +206,7 @@ class ConsultationScreen(StoreScreen[None]):
             return
         from pathlib import Path
 
-        from letters.bundle import export_bundle
+        from messagerie.letters.pdf.bundle import export_bundle
 
         reference = self.detail.reference
 

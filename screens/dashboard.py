@@ -16,14 +16,20 @@ from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from models.enums import ConsultationStatus
-from models.formatting import count, paris_minutes
-from models.views import PAGE_SIZES, ConsultationSummary, DashboardPage, DashboardQuery
-from screens.base import StoreScreen
-from screens.widgets import Footer
+from messagerie.models.consultations.dashboard import dashboard_page
+from messagerie.models.consultations.views import (
+    PAGE_SIZES,
+    ConsultationSummary,
+    DashboardPage,
+    DashboardQuery,
+)
+from messagerie.models.formatting import count, paris_minutes
+from messagerie.models.store.enums import ConsultationStatus
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.widgets import Footer
 
 if TYPE_CHECKING:
-    from tui.app import MessagerieApp
+    from messagerie.tui.app import MessagerieApp
 
 ALL_STATUSES = "all"
 BAR_WIDTH = 14
@@ -167,7 +173,7 @@ class ResultsList(OptionList):
         if action == "details":
             app.open_consultation(consultation_id)
         elif action == "questions":
-            from models.enums import RegisterKind
+            from messagerie.models.store.enums import RegisterKind
 
             app.open_registers(consultation_id, RegisterKind.QUESTION)
         elif action == "modify":
@@ -263,7 +269,7 @@ class DashboardScreen(StoreScreen[None]):
 
     @work(thread=True, exclusive=True, group="dashboard")
     def load(self, query: DashboardQuery) -> None:
-        page = self.app.store_call(lambda store: store.dashboard(query))
+        page = self.app.store_call(lambda store: dashboard_page(store, query))
         if page is None:
             return
         if query == DashboardQuery():

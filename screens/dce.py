@@ -10,8 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Checkbox, Header, Static, Tree
 
-from models.consultations import ConsultationDetail, consultation_detail
-from models.dce import (
+from messagerie.models.consultations.dce import (
     DceChanges,
     DceVersionView,
     NewFile,
@@ -19,15 +18,16 @@ from models.dce import (
     current_dce,
     dce_history,
 )
-from models.errors import Refusal
-from models.formatting import paris_minutes, size_text
-from models.workspace import DceUpdate, publish_dce_update
-from screens.answer_flow import send_modification_draft
-from screens.base import StoreScreen
-from screens.deadline import DeadlineDecision, ask_deadline_rule
-from screens.dialogs import ConfirmDialog, TextDialog, leave_screen
-from screens.files import FilePicker
-from screens.widgets import Footer
+from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
+from messagerie.models.consultations.workspace import DceUpdate, publish_dce_update
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import paris_minutes, size_text
+from messagerie.screens.answer_flow import send_modification_draft
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
+from messagerie.screens.dialogs import ConfirmDialog, TextDialog, leave_screen
+from messagerie.screens.files import FilePicker
+from messagerie.screens.widgets import Footer
 
 NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"
 

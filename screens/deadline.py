@@ -14,9 +14,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from models.rules import modification_window_check
-from models.validation import ValidationFailed, parse_paris_datetime
-from screens.base import StoreScreen
+from messagerie.models.rules.checks import modification_window_check
+from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
+from messagerie.screens.base import StoreScreen
 
 
 def ask_deadline_rule(

@@ -16,7 +16,7 @@ from textual.widgets import DirectoryTree, Input, Label, Static
 from textual.worker import get_current_worker
 
 if TYPE_CHECKING:
-    from letters.antivirus import AntivirusStatus
+    from messagerie.letters.intake.antivirus import AntivirusStatus
 
 
 class AntivirusLine(Static):
@@ -33,7 +33,7 @@ class AntivirusLine(Static):
         self.run_worker(self._probe, thread=True, group="antivirus", exclusive=True)
 
     def _probe(self) -> None:
-        from letters.antivirus import antivirus_status
+        from messagerie.letters.intake.antivirus import antivirus_status
 
         clamd = self.app.settings().clamd
         status = antivirus_status(clamd)
@@ -41,7 +41,7 @@ class AntivirusLine(Static):
             self.app.call_from_thread(self._show, status)
 
     def _show(self, status: AntivirusStatus) -> None:
-        from letters.antivirus import AntivirusState
+        from messagerie.letters.intake.antivirus import AntivirusState
 
         if not self.is_attached:
             return

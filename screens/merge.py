@@ -13,14 +13,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Input, ProgressBar, Select, Static
 
-from letters.merge import MergeLine, plan_rejections, queue_rejections
-from models.clock import paris_today
-from models.compose import ComposeContext, QueuedMessage, load_context
-from models.errors import Refusal
-from models.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
-from screens.base import StoreScreen
-from screens.dialogs import TextDialog
-from screens.widgets import Footer
+from messagerie.letters.pdf.merge import MergeLine, plan_rejections, queue_rejections
+from messagerie.models.clock import paris_today
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.compose import ComposeContext, QueuedMessage, load_context
+from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.dialogs import TextDialog
+from messagerie.screens.widgets import Footer
 
 
 def french_number(value: Decimal | None) -> str:

@@ -12,15 +12,21 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Static
 
-from letters.mail import page_text, render_parts
-from letters.preview import content_of, recipient_of
-from models.detail import MessageDetail, ReplyView, message_detail, open_reply, save_files
-from models.documents import DocumentInfo
-from models.enums import SendMode
-from models.formatting import paris_minutes, paris_seconds, size_text
-from screens.base import StoreScreen
-from screens.dialogs import InputDialog, ask_until_valid
-from screens.widgets import Footer
+from messagerie.letters.mail.content import content_of, recipient_of
+from messagerie.letters.mail.mime import page_text, render_parts
+from messagerie.models.formatting import paris_minutes, paris_seconds, size_text
+from messagerie.models.messages.detail import (
+    MessageDetail,
+    ReplyView,
+    message_detail,
+    open_reply,
+    save_files,
+)
+from messagerie.models.store.documents import DocumentInfo
+from messagerie.models.store.enums import SendMode
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.dialogs import InputDialog, ask_until_valid
+from messagerie.screens.widgets import Footer
 
 LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a real link
 

@@ -27,9 +27,11 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from letters.preview import context_block
-from models.clock import paris_today
-from models.compose import (
+from messagerie.letters.mail.content import context_block
+from messagerie.models.clock import paris_today
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import lot_label, paris_minutes, size_text
+from messagerie.models.messages.compose import (
     FORM_LABELS,
     MENTIONS,
     ComposeContext,
@@ -47,21 +49,19 @@ from models.compose import (
     queue_message,
     save_draft,
 )
-from models.documents import DocumentInfo
-from models.drafts import DraftRecipient, Override, unique_recipients
-from models.enums import AntivirusVerdict, MessageType, SendMode
-from models.errors import Refusal
-from models.formatting import lot_label, paris_minutes, size_text
-from models.validation import ValidationFailed, check_email
-from screens.base import StoreScreen
-from screens.dialogs import leave_screen
-from screens.files import AntivirusLine, FilePicker
-from screens.preview import PreviewScreen
-from screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
-from screens.widgets import Footer
+from messagerie.models.messages.drafts import DraftRecipient, Override, unique_recipients
+from messagerie.models.rules.validation import ValidationFailed, check_email
+from messagerie.models.store.documents import DocumentInfo
+from messagerie.models.store.enums import AntivirusVerdict, MessageType, SendMode
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.dialogs import leave_screen
+from messagerie.screens.files import AntivirusLine, FilePicker
+from messagerie.screens.preview import PreviewScreen
+from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
+from messagerie.screens.widgets import Footer
 
 if TYPE_CHECKING:
-    from letters.generate import PersonalLetter
+    from messagerie.letters.pdf.generate import PersonalLetter
 
 # Verdicts about something the form has no field for are shown next to the closest one.
 VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "type"}
@@ -480,7 +480,7 @@ class MessageFormScreen(StoreScreen[None]):
         """The type's model letter, one per recipient, attached to that recipient's copy."""
         if self.context is None:
             return
-        from letters.generate import generate_letters
+        from messagerie.letters.pdf.generate import generate_letters
 
         context, form = self.context, self.form()
         settings = self.app.settings()
@@ -523,7 +523,7 @@ class MessageFormScreen(StoreScreen[None]):
         self.attachment_note(Text(f"Pièces jointes : {refusal}", style="red"))
 
     def action_attach_local(self) -> None:
-        from letters.intake import attach_file
+        from messagerie.letters.intake.files import attach_file
 
         actor = self.app.actor
 

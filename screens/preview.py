@@ -9,11 +9,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from letters.preview import preview
-from models.compose import ComposeContext, FormInput
-from models.documents import DocumentInfo
-from models.enums import SendMode
-from screens.widgets import Footer
+from messagerie.letters.mail.content import preview
+from messagerie.models.messages.compose import ComposeContext, FormInput
+from messagerie.models.store.documents import DocumentInfo
+from messagerie.models.store.enums import SendMode
+from messagerie.screens.widgets import Footer
 
 
 class PreviewScreen(ModalScreen[None]):

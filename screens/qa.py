@@ -10,16 +10,16 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Label, Static, TextArea
 
-from letters.publish import AnswerPublished, AnswerToAll, publish_answer_to_all
-from models.anonymise import identity_leaks
-from models.consultations import ConsultationDetail, consultation_detail
-from models.registers import RegisterRow
-from models.rules import asker_identified
-from screens.answer import question_text
-from screens.base import StoreScreen
-from screens.deadline import DeadlineDecision, ask_deadline_rule
-from screens.dialogs import ConfirmDialog, leave_screen
-from screens.widgets import Footer
+from messagerie.letters.pdf.publish import AnswerPublished, AnswerToAll, publish_answer_to_all
+from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
+from messagerie.models.consultations.registers import RegisterRow
+from messagerie.models.rules.anonymise import identity_leaks
+from messagerie.models.rules.checks import asker_identified
+from messagerie.screens.answer import question_text
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
+from messagerie.screens.dialogs import ConfirmDialog, leave_screen
+from messagerie.screens.widgets import Footer
 
 
 class QaEditorScreen(StoreScreen[None]):

@@ -12,14 +12,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from models.compose import ComposeContext
-from models.documents import DocumentInfo, document_space
-from models.drafts import DraftRecipient, Override
-from models.enums import AntivirusVerdict, RegisterKind
-from models.formatting import paris_minutes, size_text
-from models.rules import RuleVerdict
-from screens.base import StoreModal
-from screens.widgets import Footer
+from messagerie.models.formatting import paris_minutes, size_text
+from messagerie.models.messages.compose import ComposeContext
+from messagerie.models.messages.drafts import DraftRecipient, Override
+from messagerie.models.rules.checks import RuleVerdict
+from messagerie.models.store.documents import DocumentInfo, document_space
+from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
+from messagerie.screens.base import StoreModal
+from messagerie.screens.widgets import Footer
 
 REGISTER_KEYS = {
     "w": RegisterKind.WITHDRAWAL,

@@ -11,24 +11,30 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Header, Input, Label, Static, TextArea
 
-from models.consultations import ConsultationDetail, consultation_detail
-from models.enums import RegisterKind
-from models.formatting import paris_minutes
-from models.registers import RegisterPage, RegisterRow, add_entry, list_register, update_entry
-from models.siret import format_siret
-from models.validation import (
+from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
+from messagerie.models.consultations.registers import (
+    RegisterPage,
+    RegisterRow,
+    add_entry,
+    list_register,
+    update_entry,
+)
+from messagerie.models.formatting import paris_minutes
+from messagerie.models.rules.siret import format_siret
+from messagerie.models.rules.validation import (
     LABELS,
     RegisterEntryInput,
     ValidationFailed,
     ValidEntry,
     validate_entry,
 )
-from screens.answer_flow import answer_question
-from screens.base import StoreModal, StoreScreen
-from screens.widgets import Footer
+from messagerie.models.store.enums import RegisterKind
+from messagerie.screens.answer_flow import answer_question
+from messagerie.screens.base import StoreModal, StoreScreen
+from messagerie.screens.widgets import Footer
 
 if TYPE_CHECKING:
-    from models.store import Store
+    from messagerie.models.store.database import Store
 
 REGISTER_TITLES = {
     RegisterKind.WITHDRAWAL: "Registre des retraits",

@@ -18,11 +18,8 @@ from textual.widgets import (
     Static,
 )
 
-from models.consultations import ConsultationDetail, consultation_detail
-from models.errors import Refusal
-from models.formatting import lot_label, paris_minutes
-from models.siret import format_siret
-from models.suites import (
+from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
+from messagerie.models.consultations.suites import (
     SUITE_PROCEDURES,
     CandidateChoice,
     SuiteCreated,
@@ -30,9 +27,12 @@ from models.suites import (
     candidate_choices,
     create_suite,
 )
-from models.validation import ValidationFailed, parse_paris_datetime
-from screens.base import StoreScreen
-from screens.widgets import Footer
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import lot_label, paris_minutes
+from messagerie.models.rules.siret import format_siret
+from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.widgets import Footer
 
 
 class SuiteScreen(StoreScreen[None]):

@@ -22,10 +22,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Select, Static
 
-from models.enums import MessageType, RecipientStatus
-from models.errors import Refusal
-from models.formatting import paris_minutes, paris_seconds
-from models.tracking import (
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import paris_minutes, paris_seconds
+from messagerie.models.messages.tracking import (
     PAGE,
     MessageSummary,
     ReplyLine,
@@ -38,12 +37,13 @@ from models.tracking import (
     tracking_count,
     tracking_page,
 )
-from screens.base import StoreScreen
-from screens.dialogs import InputDialog, ask_until_valid, writable_path
-from screens.widgets import Footer
+from messagerie.models.store.enums import MessageType, RecipientStatus
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
+from messagerie.screens.widgets import Footer
 
 if TYPE_CHECKING:
-    from models.store import Store
+    from messagerie.models.store.database import Store
 
 POLL_SECONDS = 1.0  # rows follow events within two seconds
 FILTER_DELAY = 0.3  # seconds of quiet typing before a text filter applies
@@ -199,7 +199,7 @@ class TrackingScreen(StoreScreen[None]):
             yield Input(placeholder="Mots de l'objet ou du texte", id="filter-text", compact=True)
 
     def load_lots(self) -> None:
-        from models.consultations import consultation_detail
+        from messagerie.models.consultations.detail import consultation_detail
 
         cid = self.query_.consultation_id
         assert cid is not None
@@ -527,8 +527,8 @@ class TrackingScreen(StoreScreen[None]):
         row = self.current
         if row is None:
             return
-        from letters.ar import ar_filename, render_ar
-        from models.ar import ar_data
+        from messagerie.letters.pdf.ar import ar_filename, render_ar
+        from messagerie.models.messages.ar import ar_data
 
         def prepare(store):  # type: ignore[no-untyped-def]
             return ar_data(store, row.recipient_id)
@@ -555,7 +555,7 @@ class TrackingScreen(StoreScreen[None]):
         self.store_task(prepare, ask, group="ar")
 
     def action_export(self) -> None:
-        from models.detail import export_csv
+        from messagerie.models.messages.detail import export_csv
 
         query = self.query_
 
@@ -589,8 +589,8 @@ class TrackingScreen(StoreScreen[None]):
                 "Seul un message non délivré peut être renvoyé.", title="Renvoyer", timeout=6
             )
             return
-        from models.detail import resend
-        from models.validation import ValidationFailed, check_email
+        from messagerie.models.messages.detail import resend
+        from messagerie.models.rules.validation import ValidationFailed, check_email
 
         actor = self.app.actor
 

@@ -57,6 +57,20 @@ ensure_venv() {
         rm -f "$VENV"/.installed-*
         touch "$stamp"
     fi
+    ensure_source_links
+}
+
+# The checkout seen as the package `messagerie` (messagerie.models is models/, …) by every
+# tool: pip's editable install maps the names with an import hook that mypy and
+# import-linter cannot follow, so a folder of links goes on the venv's path as well.
+ensure_source_links() {
+    local links="$VENV/messagerie-src/messagerie" site package
+    mkdir -p "$links"
+    for package in tui screens models letters; do
+        ln -sfn "$ROOT/$package" "$links/$package"
+    done
+    site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    echo "$VENV/messagerie-src" >"$site/messagerie-src.pth"
 }
 
 as_postgres() {

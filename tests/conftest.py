@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from models.clock import paris_today
-from models.store import Store, open_store
+from messagerie.models.clock import paris_today
+from messagerie.models.store.database import Store, open_store
 from tests.helpers.clock import paris_moment, shift_session
 
 PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"
@@ -98,7 +98,7 @@ def demo_documents(url: str) -> Path:
 
 def built_demo(folder: Path, today: date) -> str:
     """The URL of a SQLite demo built in `folder` for `today`, its files in its documents."""
-    from models.demo import seed_demo
+    from messagerie.models.demo.builder import seed_demo
 
     url = f"sqlite:///{folder / 'demo.sqlite3'}"
     demo_store = open_store(url, upgrade=True, documents_dir=demo_documents(url))
@@ -139,7 +139,7 @@ def on_demo_day() -> Iterator[None]:
 @pytest.fixture
 def demo_app(demo_url, on_demo_day):
     """The real application on the demo database, on the demo's day."""
-    from tui.app import MessagerieApp
+    from messagerie.tui.app import MessagerieApp
 
     return MessagerieApp(
         open_store=lambda: open_store(demo_url, documents_dir=demo_documents(demo_url))
@@ -170,6 +170,6 @@ def workspace(live_demo_url, tmp_path):
 @pytest.fixture
 def workspace_app(workspace):
     """The real application on the private demo copy."""
-    from tui.app import MessagerieApp
+    from messagerie.tui.app import MessagerieApp
 
     return MessagerieApp(open_store=lambda: workspace, actor="marie.dupont")

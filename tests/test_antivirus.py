@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from letters.antivirus import (
+from messagerie.letters.intake.antivirus import (
     AntivirusRefusal,
     AntivirusState,
     AntivirusUnavailable,
@@ -17,8 +17,8 @@ from letters.antivirus import (
     read_version,
     scan,
 )
-from models.enums import AntivirusVerdict
-from models.errors import Refusal
+from messagerie.models.errors import Refusal
+from messagerie.models.store.enums import AntivirusVerdict
 from tests.helpers.antivirus import EICAR
 
 pytestmark = pytest.mark.services  # the real clamd

@@ -9,14 +9,14 @@ import os
 
 import pytest
 
-from models.enums import ConsultationStatus
-from models.store import open_store
-from screens.files import AntivirusLine, FilePicker
-from screens.message_form import MessageFormScreen
+from messagerie.models.store.database import open_store
+from messagerie.models.store.enums import ConsultationStatus
+from messagerie.screens.files import AntivirusLine, FilePicker
+from messagerie.screens.message_form import MessageFormScreen
+from messagerie.tui.app import MessagerieApp
+from messagerie.tui.settings import Settings
 from tests.helpers.factories import add_consultations, paris
 from tests.helpers.pilot import settle, wait_until
-from tui.app import MessagerieApp
-from tui.settings import Settings
 
 pytestmark = pytest.mark.services  # the real clamd, and a socket that never answers
 

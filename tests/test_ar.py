@@ -13,9 +13,12 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
-from letters.ar import ar_filename, render_ar
-from models.ar import ArRefused, ar_data
-from models.enums import (
+from messagerie.letters.pdf.ar import ar_filename, render_ar
+from messagerie.models.messages.ar import ArRefused, ar_data
+from messagerie.models.messages.inbound import find_recipient, record_delivery_report, record_reply
+from messagerie.models.messages.portal import record_opening
+from messagerie.models.store.database import open_store
+from messagerie.models.store.enums import (
     AntivirusVerdict,
     DocumentOrigin,
     EventKind,
@@ -23,10 +26,7 @@ from models.enums import (
     ReplyChannel,
     SendMode,
 )
-from models.inbound import find_recipient, record_delivery_report, record_reply
-from models.portal import record_opening
-from models.store import open_store
-from models.tables import (
+from messagerie.models.store.tables import (
     Attachment,
     AuditEntry,
     Company,

@@ -9,16 +9,16 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
-from models.blobs import BlobCorrupted, BlobStore
-from models.documents import (
+from messagerie.models.store.blobs import BlobCorrupted, BlobStore
+from messagerie.models.store.documents import (
     DOCX,
     XLSX,
     DocumentRefused,
     detect_media_type,
     store_document,
 )
-from models.enums import AntivirusVerdict, DocumentOrigin
-from models.tables import Document
+from messagerie.models.store.enums import AntivirusVerdict, DocumentOrigin
+from messagerie.models.store.tables import Document
 
 PDF_BYTES = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 

@@ -14,16 +14,22 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
-from letters.bundle import MANIFEST, BundleUnreadable, export_bundle, verify_bundle
-from models.blobs import BlobCorrupted
-from models.dce import DceChanges, NewFile, current_dce, save_dce_changes
-from models.documents import NewDocument, insert_documents, put_bytes
-from models.enums import AntivirusVerdict, DocumentOrigin, MessageState, ReplyChannel, SendMode
-from models.errors import Refusal
-from models.inbound import find_recipient, record_reply
-from models.portal import record_opening
-from models.store import open_store
-from models.tables import Attachment, Consultation, Message, Recipient, table_of
+from messagerie.letters.pdf.bundle import MANIFEST, BundleUnreadable, export_bundle, verify_bundle
+from messagerie.models.consultations.dce import DceChanges, NewFile, current_dce, save_dce_changes
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.inbound import find_recipient, record_reply
+from messagerie.models.messages.portal import record_opening
+from messagerie.models.store.blobs import BlobCorrupted
+from messagerie.models.store.database import open_store
+from messagerie.models.store.documents import NewDocument, insert_documents, put_bytes
+from messagerie.models.store.enums import (
+    AntivirusVerdict,
+    DocumentOrigin,
+    MessageState,
+    ReplyChannel,
+    SendMode,
+)
+from messagerie.models.store.tables import Attachment, Consultation, Message, Recipient, table_of
 from tests.helpers.cli import messagerie
 from tests.helpers.dce import DCE_ZIP
 from tests.helpers.messages import A, B, row_of, sent_message
@@ -298,7 +304,7 @@ async def test_the_consultation_screen_exports_its_bundle(workspace, workspace_a
     """x on the consultation, a path confirmed: the bundle is written and verifies."""
     from textual.widgets import Input
 
-    from screens.consultation import ConsultationScreen
+    from messagerie.screens.consultation import ConsultationScreen
     from tests.helpers.pilot import settle
 
     with workspace.engine.connect() as connection:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models.compose import (
+from messagerie.models.messages.compose import (
     FormRefused,
     change_type,
     check_form,
@@ -16,8 +16,8 @@ from models.compose import (
     queue_message,
     save_draft,
 )
-from models.drafts import DraftRecipient, Override
-from models.enums import (
+from messagerie.models.messages.drafts import DraftRecipient, Override
+from messagerie.models.store.enums import (
     ConsultationStatus,
     DeliveryState,
     MessageState,
@@ -26,7 +26,14 @@ from models.enums import (
     RegisterKind,
     SendMode,
 )
-from models.tables import AuditEntry, Consultation, Message, MessageLot, Recipient, table_of
+from messagerie.models.store.tables import (
+    AuditEntry,
+    Consultation,
+    Message,
+    MessageLot,
+    Recipient,
+    table_of,
+)
 from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

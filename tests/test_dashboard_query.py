@@ -2,8 +2,9 @@
 
 import pytest
 
-from models.enums import ConsultationStatus, RegisterKind
-from models.views import DashboardQuery
+from messagerie.models.consultations.dashboard import dashboard_page
+from messagerie.models.consultations.views import DashboardQuery
+from messagerie.models.store.enums import ConsultationStatus, RegisterKind
 from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
 
 S = ConsultationStatus
@@ -38,59 +39,63 @@ def references(page):
 
 
 def test_search_ignores_case_and_accents(dataset):
-    assert references(dataset.dashboard(DashboardQuery(text="creme"))) == ["CREM-02"]
-    assert references(dataset.dashboard(DashboardQuery(text="elaboration"))) == ["ELAB-01"]
-    assert references(dataset.dashboard(DashboardQuery(text="ÉLABORATION SCHEMA"))) == ["ELAB-01"]
+    assert references(dashboard_page(dataset, DashboardQuery(text="creme"))) == ["CREM-02"]
+    assert references(dashboard_page(dataset, DashboardQuery(text="elaboration"))) == ["ELAB-01"]
+    assert references(dashboard_page(dataset, DashboardQuery(text="ÉLABORATION SCHEMA"))) == [
+        "ELAB-01"
+    ]
 
 
 def test_search_covers_reference_and_purchasing_entity(dataset):
-    assert references(dataset.dashboard(DashboardQuery(text="2025vins"))) == ["2025VINS"]
-    assert dataset.dashboard(DashboardQuery(text="commande publique")).total == 25
+    assert references(dashboard_page(dataset, DashboardQuery(text="2025vins"))) == ["2025VINS"]
+    assert dashboard_page(dataset, DashboardQuery(text="commande publique")).total == 25
 
 
 def test_search_treats_like_wildcards_as_text(dataset):
-    assert dataset.dashboard(DashboardQuery(text="%")).total == 0
-    assert dataset.dashboard(DashboardQuery(text="_")).total == 0
+    assert dashboard_page(dataset, DashboardQuery(text="%")).total == 0
+    assert dashboard_page(dataset, DashboardQuery(text="_")).total == 0
 
 
 def test_status_counts_follow_the_search_and_filter_the_results(dataset):
-    page = dataset.dashboard(DashboardQuery())
+    page = dashboard_page(dataset, DashboardQuery())
     assert page.total == 25
     assert page.status_counts[S.OPEN] == 22
     assert page.status_counts[S.AWAITING_VALIDATION] == 0
-    filtered = dataset.dashboard(DashboardQuery(status=S.DECISION))
+    filtered = dashboard_page(dataset, DashboardQuery(status=S.DECISION))
     assert references(filtered) == ["2025VINS"]
     assert filtered.status_counts[S.OPEN] == 22  # the chart still shows every status
-    searched = dataset.dashboard(DashboardQuery(text="alsace"))
+    searched = dashboard_page(dataset, DashboardQuery(text="alsace"))
     assert searched.total == 25  # the organisation's name matches everything here
-    assert dataset.dashboard(DashboardQuery(text="vins")).status_counts[S.OPEN] == 0
+    assert dashboard_page(dataset, DashboardQuery(text="vins")).status_counts[S.OPEN] == 0
 
 
 def test_pages_of_10_and_20_sorted_by_deadline(dataset):
-    first = dataset.dashboard(DashboardQuery(per_page=10))
+    first = dashboard_page(dataset, DashboardQuery(per_page=10))
     assert (first.page_count, len(first.items)) == (3, 10)
     assert first.items[0].reference == "ELAB-01"  # latest deadline first
     deadlines = [item.bid_deadline for item in first.items]
     assert deadlines == sorted(deadlines, reverse=True)
-    last = dataset.dashboard(DashboardQuery(per_page=10, page=3))
+    last = dashboard_page(dataset, DashboardQuery(per_page=10, page=3))
     assert len(last.items) == 5
     assert references(last)[-1] == "2025VINS"
-    twenty = dataset.dashboard(DashboardQuery(per_page=20, page=2))
+    twenty = dashboard_page(dataset, DashboardQuery(per_page=20, page=2))
     assert (twenty.page_count, len(twenty.items)) == (2, 5)
     seen = (
-        references(first) + references(dataset.dashboard(DashboardQuery(page=2))) + references(last)
+        references(first)
+        + references(dashboard_page(dataset, DashboardQuery(page=2)))
+        + references(last)
     )
     assert len(set(seen)) == 25
 
 
 def test_a_page_beyond_the_last_is_brought_back(dataset):
-    page = dataset.dashboard(DashboardQuery(page=99))
+    page = dashboard_page(dataset, DashboardQuery(page=99))
     assert page.query.page == 3
-    assert dataset.dashboard(DashboardQuery(text="introuvable", page=4)).query.page == 1
+    assert dashboard_page(dataset, DashboardQuery(text="introuvable", page=4)).query.page == 1
 
 
 def test_summary_carries_lots_registers_and_entity(dataset):
-    (wines,) = dataset.dashboard(DashboardQuery(text="vins")).items
+    (wines,) = dashboard_page(dataset, DashboardQuery(text="vins")).items
     assert wines.lots == ("Lot n°0 - Pinot gris", "Lot n°1 - Crémant")
     assert (wines.withdrawals, wines.questions, wines.deposits) == (2, 1, 0)
     assert wines.entity == "Direction de la commande publique"

@@ -3,7 +3,7 @@
 from textual.command import CommandPalette
 from textual.widgets import Input
 
-from screens.dashboard import DashboardScreen, ResultsList, StatusChart
+from messagerie.screens.dashboard import DashboardScreen, ResultsList, StatusChart
 from tests.helpers.pilot import settle, text_of
 
 NBSP = "\u202f"
@@ -166,8 +166,8 @@ async def test_every_key_has_a_palette_entry_and_help(demo_app):
 
 
 async def test_a_bad_store_ends_the_app_with_one_clear_line(tmp_path):
-    from models.store import open_store
-    from tui.app import MessagerieApp
+    from messagerie.models.store.database import open_store
+    from messagerie.tui.app import MessagerieApp
 
     url = f"sqlite:///{tmp_path / 'vide.sqlite3'}"
     app = MessagerieApp(open_store=lambda: open_store(url))

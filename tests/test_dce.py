@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models.blobs import BlobStore
-from models.dce import (
+from messagerie.models.consultations.dce import (
     DceChanges,
     DceConflict,
     DceError,
@@ -28,10 +27,18 @@ from models.dce import (
     save_dce_changes,
     validate_dce_changes,
 )
-from models.enums import ConsultationStatus, DocumentOrigin
-from models.errors import Refusal
-from models.rules import RuleVerdict, modification_window_check
-from models.tables import AuditEntry, Consultation, DcePiece, DceVersion, DeadlineChange, Document
+from messagerie.models.errors import Refusal
+from messagerie.models.rules.checks import RuleVerdict, modification_window_check
+from messagerie.models.store.blobs import BlobStore
+from messagerie.models.store.enums import ConsultationStatus, DocumentOrigin
+from messagerie.models.store.tables import (
+    AuditEntry,
+    Consultation,
+    DcePiece,
+    DceVersion,
+    DeadlineChange,
+    Document,
+)
 from tests.helpers.dce import DCE_MEMBERS, DCE_ZIP, pdf, zip_of
 from tests.helpers.factories import add_consultations
 

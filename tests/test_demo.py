@@ -19,9 +19,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models.demo import DEMO_MARKER_KEY, TABLES, build_demo, seed_demo
-from models.engine import StoreError
-from models.enums import (
+from messagerie.models.demo.builder import DEMO_MARKER_KEY, TABLES, build_demo, seed_demo
+from messagerie.models.formatting import lot_label
+from messagerie.models.rules.siret import luhn_valid, siret_is_valid
+from messagerie.models.store.database import Store, open_store
+from messagerie.models.store.engine import StoreError
+from messagerie.models.store.enums import (
     ConsultationStatus,
     DeliveryState,
     EventKind,
@@ -33,11 +36,8 @@ from models.enums import (
     ReplyDisposition,
     SendMode,
 )
-from models.formatting import lot_label
-from models.siret import luhn_valid, siret_is_valid
-from models.store import Store, open_store
-from models.tables import Organisation
-from models.text import search_text
+from messagerie.models.store.tables import Organisation
+from messagerie.models.text import search_text
 
 # Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_demo")
@@ -539,7 +539,7 @@ def test_same_day_gives_identical_data(tmp_path, demo):
 def test_rows_do_not_depend_on_string_hashing():
     """Same day, two processes with different hash seeds: the same rows, byte for byte."""
     script = (
-        "import hashlib, datetime, models.demo as d; "
+        "import hashlib, datetime, messagerie.models.demo.builder as d; "
         "rows = d.build_demo(datetime.date(2026, 11, 27)); "
         "print(hashlib.sha256(repr(rows).encode()).hexdigest())"
     )

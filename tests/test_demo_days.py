@@ -21,10 +21,7 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
-from models import demo_corpus as corpus
-from models.compose import check_form, load_context, preset_form
-from models.consultations import consultation_detail
-from models.dce import (
+from messagerie.models.consultations.dce import (
     DceChanges,
     DceVersionView,
     NewFile,
@@ -33,10 +30,20 @@ from models.dce import (
     dce_history,
     save_dce_changes,
 )
-from models.demo import build_demo, seed_demo
-from models.detail import message_detail
-from models.documents import PDF, TEXT, ZIP, detect_media_type, document_space
-from models.enums import (
+from messagerie.models.consultations.detail import consultation_detail
+from messagerie.models.consultations.qa import qa_entries
+from messagerie.models.consultations.registers import list_register
+from messagerie.models.consultations.suites import SUITE_PROCEDURES, candidate_choices
+from messagerie.models.demo import corpus
+from messagerie.models.demo.builder import build_demo, seed_demo
+from messagerie.models.formatting import PARIS
+from messagerie.models.messages.compose import check_form, load_context, preset_form
+from messagerie.models.messages.detail import message_detail
+from messagerie.models.messages.tracking import TrackingQuery, tracking_count, tracking_page
+from messagerie.models.rules.checks import invitation_body, invitation_mentions
+from messagerie.models.store.database import Store, open_store
+from messagerie.models.store.documents import PDF, TEXT, ZIP, detect_media_type, document_space
+from messagerie.models.store.enums import (
     AntivirusVerdict,
     ConsultationStatus,
     DeliveryState,
@@ -48,13 +55,7 @@ from models.enums import (
     RegisterKind,
     SendMode,
 )
-from models.formatting import PARIS
-from models.qa import qa_entries
-from models.registers import list_register
-from models.rules import invitation_body, invitation_mentions
-from models.store import Store, open_store
-from models.suites import SUITE_PROCEDURES, candidate_choices
-from models.tables import (
+from messagerie.models.store.tables import (
     audit_entry,
     consultation,
     message,
@@ -62,7 +63,6 @@ from models.tables import (
     reply,
     reply_attachment,
 )
-from models.tracking import TrackingQuery, tracking_count, tracking_page
 from tests.helpers.factories import add_consultations
 
 # Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).

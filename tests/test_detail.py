@@ -5,12 +5,18 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from models.detail import ResendRefused, export_csv, message_detail, resend, save_files
-from models.enums import DeliveryState, EventKind, RecipientStatus
-from models.errors import Refusal
-from models.outbox import record_failure
-from models.tables import Recipient, table_of
-from models.tracking import TrackingQuery
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.detail import (
+    ResendRefused,
+    export_csv,
+    message_detail,
+    resend,
+    save_files,
+)
+from messagerie.models.messages.outbox import record_failure
+from messagerie.models.messages.tracking import TrackingQuery
+from messagerie.models.store.enums import DeliveryState, EventKind, RecipientStatus
+from messagerie.models.store.tables import Recipient, table_of
 from tests.helpers.messages import A, B, sent_message
 
 pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd
@@ -89,8 +95,8 @@ async def test_csv_export_is_whole_or_absent(store, tmp_path):
 async def test_saved_files_never_overwrite(store, tmp_path):
     await sent_message(store)
     detail = message_detail(store, row(store, A).message_id)
-    from models.documents import document_infos
-    from models.tables import Attachment
+    from messagerie.models.store.documents import document_infos
+    from messagerie.models.store.tables import Attachment
 
     with store.engine.connect() as connection:
         ids = list(connection.execute(sa.select(table_of(Attachment).c.document_id)).scalars())

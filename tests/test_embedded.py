@@ -14,17 +14,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from textual.widgets import DataTable
 
-from letters.mailbox import MailboxHandler
-from models.enums import MessageType, RecipientStatus
-from screens.message_form import MessageFormScreen
-from screens.tracking import TrackingScreen
+from messagerie.letters.mail.mailbox import MailboxHandler
+from messagerie.models.store.enums import MessageType, RecipientStatus
+from messagerie.screens.message_form import MessageFormScreen
+from messagerie.screens.tracking import TrackingScreen
+from messagerie.tui.app import MessagerieApp
+from messagerie.tui.embedded import free_port
+from messagerie.tui.settings import Settings
 from tests.helpers.factories import PARIS
 from tests.helpers.message_form import deposits_consultation, type_into
 from tests.helpers.pilot import fill_body
 from tests.helpers.portal import fetch, post_reply, reply_form, shown
-from tui.app import MessagerieApp
-from tui.embedded import free_port
-from tui.settings import Settings
 
 pytestmark = pytest.mark.services  # the embedded mailbox (SMTP) and web page, clamd
 

@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from letters.documents import LetterRefused
-from letters.generate import generate_letters
-from models.compose import (
+from messagerie.letters.pdf.documents import LetterRefused
+from messagerie.letters.pdf.generate import generate_letters
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.compose import (
     check_form,
     load_context,
     load_form,
@@ -21,12 +22,11 @@ from models.compose import (
     queue_message,
     save_draft,
 )
-from models.drafts import DraftRecipient
-from models.enums import MessageType, SendMode
-from models.errors import Refusal
-from models.portal import find_view
-from models.tables import Attachment, Recipient, table_of
-from screens.message_form import MessageFormScreen
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.portal import find_view
+from messagerie.models.store.enums import MessageType, SendMode
+from messagerie.models.store.tables import Attachment, Recipient, table_of
+from messagerie.screens.message_form import MessageFormScreen
 from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
 from tests.helpers.pilot import send_form, settle
 

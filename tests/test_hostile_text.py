@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from letters.mail import ContextBlock, MailContent, MailRecipient, render_bytes
-from models.enums import SendMode
-from models.importing import ImportRefused, read_file
-from models.text import control_character, one_line, spreadsheet_cell
+from messagerie.letters.mail.mime import ContextBlock, MailContent, MailRecipient, render_bytes
+from messagerie.models.importing.registers import ImportRefused, read_file
+from messagerie.models.store.enums import SendMode
+from messagerie.models.text import control_character, one_line, spreadsheet_cell
 
 CONTENT = MailContent(
     subject="Courrier libre",

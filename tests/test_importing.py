@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from models.enums import ConsultationStatus, Procedure, RegisterKind
-from models.importing import ImportRefused, ImportReport, import_file
-from models.registers import list_register, register_addresses
-from models.store import open_store
-from models.tables import (
+from messagerie.models.consultations.dashboard import dashboard_page
+from messagerie.models.consultations.registers import list_register, register_addresses
+from messagerie.models.consultations.views import DashboardQuery
+from messagerie.models.importing.registers import ImportRefused, ImportReport, import_file
+from messagerie.models.store.database import open_store
+from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
+from messagerie.models.store.tables import (
     AuditEntry,
     Company,
     Consultation,
@@ -24,8 +26,7 @@ from models.tables import (
     RegisterEntryLot,
     table_of,
 )
-from models.text import search_text
-from models.views import DashboardQuery
+from messagerie.models.text import search_text
 from tests.helpers.factories import paris
 
 DATA = Path(__file__).parent / "data"
@@ -173,7 +174,7 @@ def test_what_the_json_sample_writes(store):
         "nadia.becker@nbc-fr.example",
         "elodie.muller@schaal.example",
     ]
-    assert store.dashboard(DashboardQuery(text="collectivite europeenne")).total == 2
+    assert dashboard_page(store, DashboardQuery(text="collectivite europeenne")).total == 2
 
 
 def test_a_changed_file_updates_and_adds(store, tmp_path):
@@ -205,7 +206,7 @@ def test_a_changed_file_updates_and_adds(store, tmp_path):
     wines_id = consultation_id(store, "2025VINS")
     questions = list_register(store, wines_id, RegisterKind.QUESTION).rows
     assert [(q.number, q.lots) for q in questions][-1] == (2, ("Lot n°2 - Riesling",))
-    assert store.dashboard(DashboardQuery(text="moselle")).total == 1
+    assert dashboard_page(store, DashboardQuery(text="moselle")).total == 1
 
 
 def test_the_report_reads_in_french():
@@ -487,4 +488,4 @@ def test_a_write_refused_by_the_database_leaves_nothing(store, tmp_path):
     assert error.startswith("la base de données a refusé l'écriture (")
     assert "lot refusé par le test" in error
     assert row_counts(store) == before
-    assert store.dashboard(DashboardQuery(text="chocolats fins")).total == 0
+    assert dashboard_page(store, DashboardQuery(text="chocolats fins")).total == 0

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from letters.antivirus import parse_clamd_address
-from letters.inbound import MAX_MESSAGE_BYTES, InboundHandler
-from letters.intake import IntakeOptions
-from models.compose import load_context, preset_form, queue_message
-from models.drafts import DraftRecipient
-from models.enums import (
+from messagerie.letters.intake.antivirus import parse_clamd_address
+from messagerie.letters.intake.files import IntakeOptions
+from messagerie.letters.mail.inbound import MAX_MESSAGE_BYTES, InboundHandler
+from messagerie.models.messages.compose import load_context, preset_form, queue_message
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.store.enums import (
     AntivirusVerdict,
     ConsultationStatus,
     EventKind,
@@ -26,11 +26,18 @@ from models.enums import (
     RegisterKind,
     ReplyDisposition,
 )
-from models.tables import Document, Event, Recipient, Reply, ReplyAttachment, table_of
+from messagerie.models.store.tables import (
+    Document,
+    Event,
+    Recipient,
+    Reply,
+    ReplyAttachment,
+    table_of,
+)
+from messagerie.tui.embedded import free_port
 from tests.helpers.antivirus import EICAR
 from tests.helpers.factories import add_consultations, add_register_entries, paris
 from tests.helpers.smtp import send_out
-from tui.embedded import free_port
 
 pytestmark = pytest.mark.services  # aiosmtpd relays and listeners, clamd
 

@@ -18,9 +18,9 @@ FORBIDDEN_IN_SCREENS = (
     "sqlite3",
     "aiosmtplib",
     "smtplib",
-    "models.tables",
-    "models.engine",
-    "models.migrate",
+    "messagerie.models.store.tables",
+    "messagerie.models.store.engine",
+    "messagerie.models.store.migrate",
 )
 FORBIDDEN_CALLS_IN_SCREENS = ("Session", "execute", "exec", "create_engine", "connect")
 
@@ -42,7 +42,7 @@ def imported_modules(path: Path) -> set[str]:
 @pytest.mark.parametrize("package", ["models", "letters"])
 def test_domain_packages_never_load_textual(package):
     modules = [
-        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        ".".join(("messagerie", *path.relative_to(ROOT).with_suffix("").parts))
         for path in python_files(package)
         if "migrations" not in path.parts
     ]
@@ -136,3 +136,32 @@ def test_the_cross_import_check_sees_a_violation(tmp_path):
         "tests.test_cli",
         "tests.test_dce",
     }
+
+
+def bare_imports(path: Path) -> set[str]:
+    """Imports of the repository's folders under their bare names ("models.x", "tui")."""
+    return {
+        name
+        for name in imported_modules(path)
+        if name.split(".")[0] in ("models", "letters", "tui", "screens")
+    }
+
+
+def test_everything_imports_the_installed_names():
+    """The code is the package `messagerie` (messagerie.models is models/…): a bare `models`
+    import would load a second copy of a module beside the first, with its own state."""
+    paths = [
+        path
+        for folder in ("models", "letters", "tui", "screens", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+    ]
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(bare_imports(p)) for p in paths if bare_imports(p)
+    }
+    assert not offenders, f"import them as messagerie.…: {offenders}"
+
+
+def test_the_bare_import_check_sees_a_violation(tmp_path):
+    offender = tmp_path / "offender.py"
+    offender.write_text("from models.store.tables import Message\nimport tui.cli\n")
+    assert bare_imports(offender) == {"models.store.tables", "tui.cli"}

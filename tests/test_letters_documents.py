@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 
-from letters.documents import (
+from messagerie.letters.pdf.documents import (
     AwardLetter,
     CancellationLetter,
     ConsultationFacts,
@@ -28,9 +28,9 @@ from letters.documents import (
     render_letter,
     standstill_end,
 )
-from letters.render import TemplateProblem
-from models.errors import Refusal
-from models.merge import read_analysis, rejected_bids, rows_by_lot
+from messagerie.letters.pdf.render import TemplateProblem
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.merge import read_analysis, rejected_bids, rows_by_lot
 
 PARIS = ZoneInfo("Europe/Paris")
 HOSTILE = """<script>alert(1)</script> & "Fils" 'associés'"""

@@ -14,8 +14,14 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 
-from letters.qa import QaDocument, QaItem, qa_context, qa_filename, render_qa_document
-from letters.render import (
+from messagerie.letters.pdf.qa import (
+    QaDocument,
+    QaItem,
+    qa_context,
+    qa_filename,
+    render_qa_document,
+)
+from messagerie.letters.pdf.render import (
     TemplateProblem,
     date_fr,
     datetime_fr,
@@ -23,7 +29,7 @@ from letters.render import (
     render_html,
     render_pdf,
 )
-from models.anonymise import identity_leaks
+from messagerie.models.rules.anonymise import identity_leaks
 
 PARIS = ZoneInfo("Europe/Paris")
 HOSTILE = """<script>alert(1)</script> & "quotes" 'apostrophes'"""
@@ -208,7 +214,7 @@ def test_rendering_never_touches_the_network(tmp_path, caplog, no_network):
         '<link rel="stylesheet" href="https://example.com/evil.css">{% endblock %}'
     )
     context = {"organisation": "O", "entity": "E", "text": "Bonjour"}
-    with caplog.at_level(logging.DEBUG, logger="letters.render"):
+    with caplog.at_level(logging.DEBUG, logger="messagerie.letters.pdf.render"):
         pdf = render_pdf("remote.html", context, templates_dir=tmp_path)
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert any("http://example.com/x.png" in message for message in refused)
@@ -221,7 +227,7 @@ def test_rendering_never_touches_the_network(tmp_path, caplog, no_network):
 
 
 def test_the_fonts_come_from_the_package(caplog, example_pdf):
-    with caplog.at_level(logging.DEBUG, logger="letters.render"):
+    with caplog.at_level(logging.DEBUG, logger="messagerie.letters.pdf.render"):
         render_qa_document(example_document())
     fetched = " ".join(r.getMessage() for r in caplog.records if "fetched" in r.getMessage())
     assert "letters/fonts/DejaVuSans.ttf" in fetched

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from letters.mail import (
+from messagerie.letters.mail.mime import (
     CONTEXT_HEADING,
     ContextBlock,
     MailAttachment,
@@ -19,7 +19,7 @@ from letters.mail import (
     render_email,
     render_parts,
 )
-from models.enums import AntivirusVerdict, SendMode
+from messagerie.models.store.enums import AntivirusVerdict, SendMode
 
 PDF_BYTES = b"%PDF-1.7\n\x00\xff binary \r\n payload\n%%EOF"
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from models.errors import Refusal
-from models.merge import (
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.merge import (
     AnalysisRefused,
     AnalysisRow,
     ranked_first,

@@ -9,14 +9,14 @@ import pytest
 import sqlalchemy as sa
 from textual.widgets import DataTable, Input
 
-from letters.merge import plan_rejections
-from models.compose import load_context
-from models.enums import MessageState, MessageType, RegisterKind
-from models.merge import read_analysis, rows_by_lot
-from models.tables import Attachment, Message, Recipient, table_of
-from screens.consultation import ConsultationScreen
-from screens.dialogs import TextDialog
-from screens.merge import MergeScreen
+from messagerie.letters.pdf.merge import plan_rejections
+from messagerie.models.messages.compose import load_context
+from messagerie.models.messages.merge import read_analysis, rows_by_lot
+from messagerie.models.store.enums import MessageState, MessageType, RegisterKind
+from messagerie.models.store.tables import Attachment, Message, Recipient, table_of
+from messagerie.screens.consultation import ConsultationScreen
+from messagerie.screens.dialogs import TextDialog
+from messagerie.screens.merge import MergeScreen
 from tests.helpers.message_form import deposits_consultation
 from tests.helpers.pilot import quiet_cursor, settle
 
@@ -128,7 +128,7 @@ def fixed_demo(demo_url, tmp_path):
     """A copy of the demo built for a fixed day: the same screen every day."""
     import shutil
 
-    from models.store import open_store
+    from messagerie.models.store.database import open_store
 
     copy = tmp_path / "demo.sqlite3"
     shutil.copyfile(demo_url.removeprefix("sqlite:///"), copy)
@@ -138,7 +138,7 @@ def fixed_demo(demo_url, tmp_path):
 
 
 def test_merge_screen_snapshot(snap_compare, fixed_demo, tmp_path):
-    from tui.app import MessagerieApp
+    from messagerie.tui.app import MessagerieApp
 
     cid, _ = deposits_consultation(fixed_demo)
     path = tmp_path / "analyse.csv"

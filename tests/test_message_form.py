@@ -10,23 +10,23 @@ import pytest
 import sqlalchemy as sa
 from textual.widgets import Input, Select
 
-from models.compose import load_context
-from models.drafts import list_drafts
-from models.enums import MessageType, Procedure, RegisterKind, SendMode
-from models.registers import register_addresses
-from models.suites import SuiteRequest, candidate_choices, create_suite
-from models.tables import AuditEntry, table_of
-from screens.consultation import ConsultationScreen
-from screens.dialogs import ConfirmDialog
-from screens.message_form import MessageFormScreen
-from screens.preview import PreviewScreen
-from screens.recipients import OverrideDialog, RecipientPicker
+from messagerie.models.consultations.registers import register_addresses
+from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
+from messagerie.models.messages.compose import load_context
+from messagerie.models.messages.drafts import list_drafts
+from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
+from messagerie.models.store.tables import AuditEntry, table_of
+from messagerie.screens.consultation import ConsultationScreen
+from messagerie.screens.dialogs import ConfirmDialog
+from messagerie.screens.message_form import MessageFormScreen
+from messagerie.screens.preview import PreviewScreen
+from messagerie.screens.recipients import OverrideDialog, RecipientPicker
+from messagerie.tui.app import MessagerieApp
+from messagerie.tui.settings import Settings
 from tests.helpers.antivirus import EICAR
 from tests.helpers.factories import queued_messages
 from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
 from tests.helpers.pilot import fill_body, pick_path, send_form, settle
-from tui.app import MessagerieApp
-from tui.settings import Settings
 
 pytestmark = pytest.mark.services  # attachments through the real clamd
 

@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
-from models import migrate
-from models.engine import StoreError, create_store_engine
-from models.store import open_store
-from models.tables import AuditEntry
+from messagerie.models.store import migrate
+from messagerie.models.store.database import open_store
+from messagerie.models.store.engine import StoreError, create_store_engine
+from messagerie.models.store.tables import AuditEntry
 
 
 def test_upgrading_an_empty_database_yields_the_models_schema(store_url):

@@ -12,13 +12,15 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from letters.mail import personal_link
-from letters.outbox import run_once
-from letters.transport import RelayProblem, parse_smtp_url
-from models.clock import utc_now
-from models.compose import load_context, preset_form, queue_message
-from models.drafts import DraftRecipient
-from models.enums import (
+from messagerie.letters.mail.mime import personal_link
+from messagerie.letters.mail.outbox import run_once
+from messagerie.letters.mail.transport import RelayProblem, parse_smtp_url
+from messagerie.models.clock import utc_now
+from messagerie.models.formatting import paris_minutes
+from messagerie.models.messages.compose import load_context, preset_form, queue_message
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.outbox import outbox_counts
+from messagerie.models.store.enums import (
     ConsultationStatus,
     DeliveryState,
     EventKind,
@@ -27,12 +29,10 @@ from models.enums import (
     RegisterKind,
     SendMode,
 )
-from models.formatting import paris_minutes
-from models.outbox import outbox_counts
-from models.tables import Attachment, Event, Message, Recipient, table_of
+from messagerie.models.store.tables import Attachment, Event, Message, Recipient, table_of
+from messagerie.tui.embedded import free_port
 from tests.helpers.factories import add_consultations, add_register_entries, paris
 from tests.helpers.smtp import PUBLIC_URL, Relay
-from tui.embedded import free_port
 
 pytestmark = pytest.mark.services  # aiosmtpd relays
 
@@ -178,7 +178,7 @@ def test_smtp_url_forms():
 
 
 def test_cli_outbox_once_sends_and_reports(store, store_url, relay, monkeypatch, capsys):
-    from tui.cli import main
+    from messagerie.tui.cli import main
 
     handler, url = relay
     queue(store, ["a@entreprise.example"])
@@ -261,7 +261,7 @@ async def test_a_refused_login_is_a_clear_message_and_nothing_moves(store):
 
 
 async def test_a_missing_attachment_keeps_the_message_queued_with_a_reason(store, relay, tmp_path):
-    from letters.intake import IntakeOptions, take_attachment
+    from messagerie.letters.intake.files import IntakeOptions, take_attachment
 
     handler, url = relay
     message_id = queue(store, ["a@entreprise.example"], SendMode.SIMPLE)
@@ -287,9 +287,9 @@ async def test_a_missing_attachment_keeps_the_message_queued_with_a_reason(store
 
 async def test_the_tui_runs_the_outbox_and_shows_its_progress(workspace, relay):
 
-    from screens.consultation import ConsultationScreen
-    from tui.app import MessagerieApp
-    from tui.settings import Settings
+    from messagerie.screens.consultation import ConsultationScreen
+    from messagerie.tui.app import MessagerieApp
+    from messagerie.tui.settings import Settings
 
     handler, url = relay
     queued = outbox_counts(workspace)[DeliveryState.QUEUED]
@@ -324,9 +324,9 @@ async def test_the_tui_runs_the_outbox_and_shows_its_progress(workspace, relay):
 async def test_the_consultation_screen_follows_an_outbox_running_elsewhere(workspace, relay):
     """The outbox runs in another process (here: outside the app); the open consultation
     screen's line moves from queued to sent without a keystroke."""
-    from screens.consultation import ConsultationScreen
-    from tui.app import MessagerieApp
-    from tui.settings import Settings
+    from messagerie.screens.consultation import ConsultationScreen
+    from messagerie.tui.app import MessagerieApp
+    from messagerie.tui.settings import Settings
 
     _, url = relay
     with workspace.engine.connect() as connection:
@@ -422,9 +422,9 @@ async def test_delivery_reports_are_requested_only_from_a_relay_offering_dsn(sto
 async def test_la_loupe_shows_the_email_the_outbox_sent(store, relay, mode):
     """One mapping from a message to its e-mail: la loupe shows, word for word, the text part
     the relay received (the personal token aside), in both send modes."""
-    from screens.message_detail import LINK_BASE, MessageDetailScreen
+    from messagerie.screens.message_detail import LINK_BASE, MessageDetailScreen
+    from messagerie.tui.app import MessagerieApp
     from tests.helpers.pilot import settle, text_of
-    from tui.app import MessagerieApp
 
     handler, url = relay
     (cid,) = add_consultations(

@@ -16,22 +16,29 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from letters.antivirus import parse_clamd_address
-from letters.intake import IntakeOptions
-from letters.portal import create_portal
-from models.enums import (
+from messagerie.letters.intake.antivirus import parse_clamd_address
+from messagerie.letters.intake.files import IntakeOptions
+from messagerie.letters.portal.app import create_portal
+from messagerie.models.store.enums import (
     EventKind,
     RecipientStatus,
     ReplyChannel,
     ReplyDisposition,
     SendMode,
 )
-from models.tables import Attachment, Event, Recipient, Reply, ReplyAttachment, table_of
+from messagerie.models.store.tables import (
+    Attachment,
+    Event,
+    Recipient,
+    Reply,
+    ReplyAttachment,
+    table_of,
+)
+from messagerie.tui.embedded import free_port
 from tests.helpers.antivirus import EICAR, intake
 from tests.helpers.messages import DEADLINE, A, B, row_of, sent_message
 from tests.helpers.portal import fetch, post_reply, reply_form, shown
 from tests.helpers.web import CHROMIUM_FLAGS, Clock, Served, chromium_path
-from tui.embedded import free_port
 
 pytestmark = [
     pytest.mark.services,
@@ -282,7 +289,7 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
     import sys
     import time
 
-    from models.store import open_store
+    from messagerie.models.store.database import open_store
     from tests.helpers.cli import ROOT
 
     url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
@@ -290,7 +297,7 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
     tokens = sent_now(store)  # a plain test: Playwright's loop may own this thread
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "portal", "--port", str(port)],
+        [sys.executable, "-m", "messagerie.tui.cli", "portal", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, "MESSAGERIE_DB": url, "MESSAGERIE_DATA_DIR": str(tmp_path),
              "MESSAGERIE_CLAMD": "off"},
@@ -330,7 +337,7 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
     import sys
     import time
 
-    from models.store import open_store
+    from messagerie.models.store.database import open_store
     from tests.helpers.cli import ROOT
 
     url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
@@ -339,7 +346,7 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
     absent = tmp_path / "absent.sock"
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "portal", "--port", str(port)],
+        [sys.executable, "-m", "messagerie.tui.cli", "portal", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, "MESSAGERIE_DB": url, "MESSAGERIE_DATA_DIR": str(tmp_path),
              "MESSAGERIE_CLAMD": f"unix://{absent}"},

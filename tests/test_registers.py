@@ -5,9 +5,8 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from models.consultations import ConsultationNotFound
-from models.enums import ConsultationStatus, RegisterKind
-from models.registers import (
+from messagerie.models.consultations.detail import ConsultationNotFound
+from messagerie.models.consultations.registers import (
     EntryNotFound,
     add_entry,
     consultation_lots,
@@ -16,9 +15,21 @@ from models.registers import (
     register_addresses,
     update_entry,
 )
-from models.siret import format_siret, luhn_valid
-from models.tables import AuditEntry, Company, RegisterEntry, RegisterEntryLot, table_of
-from models.validation import RegisterEntryInput, ValidationFailed, ValidEntry, validate_entry
+from messagerie.models.rules.siret import format_siret, luhn_valid
+from messagerie.models.rules.validation import (
+    RegisterEntryInput,
+    ValidationFailed,
+    ValidEntry,
+    validate_entry,
+)
+from messagerie.models.store.enums import ConsultationStatus, RegisterKind
+from messagerie.models.store.tables import (
+    AuditEntry,
+    Company,
+    RegisterEntry,
+    RegisterEntryLot,
+    table_of,
+)
 from tests.helpers.factories import add_consultations, add_lot, paris
 
 R, Q, D = RegisterKind.WITHDRAWAL, RegisterKind.QUESTION, RegisterKind.DEPOSIT

@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from models.enums import MessageType, SendMode
-from models.rules import (
+from messagerie.models.rules.checks import (
     MessageFacts,
     RuleVerdict,
     answer_countdown,
@@ -24,6 +23,7 @@ from models.rules import (
     rejection_letter,
     standstill_signature_date,
 )
+from messagerie.models.store.enums import MessageType, SendMode
 from tests.helpers.factories import paris
 
 DEADLINE = paris(2026, 3, 20, 12)  # bid deadline, Friday 20/03/2026 12:00

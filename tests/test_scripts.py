@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from letters.antivirus import AntivirusState, antivirus_status, parse_clamd_address, scan
-from models.enums import AntivirusVerdict
+from messagerie.letters.intake.antivirus import (
+    AntivirusState,
+    antivirus_status,
+    parse_clamd_address,
+    scan,
+)
+from messagerie.models.store.enums import AntivirusVerdict
 from tests.helpers.antivirus import EICAR
 
 pytestmark = pytest.mark.services  # the scripts' shell functions, clamd

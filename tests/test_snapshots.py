@@ -77,8 +77,8 @@ def every_status_app(demo_url, tmp_path):
 
     import sqlalchemy as sa
 
-    from models.store import open_store
-    from tui.app import MessagerieApp
+    from messagerie.models.store.database import open_store
+    from messagerie.tui.app import MessagerieApp
 
     copy = tmp_path / "every-status.sqlite3"
     shutil.copyfile(demo_url.removeprefix("sqlite:///"), copy)

@@ -2,17 +2,18 @@
 
 import threading
 
-from models.store import open_store
-from models.views import DashboardQuery
-from screens.dashboard import ResultsList
+from messagerie.models.consultations.dashboard import dashboard_page
+from messagerie.models.consultations.views import DashboardQuery
+from messagerie.models.store.database import open_store
+from messagerie.screens.dashboard import ResultsList
+from messagerie.tui.app import MessagerieApp
+from messagerie.tui.snapshot import StartupSnapshot
 from tests.helpers.pilot import settle
-from tui.app import MessagerieApp
-from tui.snapshot import StartupSnapshot
 
 
 def test_snapshot_round_trip_and_keys(demo_url, tmp_path, monkeypatch):
     store = open_store(demo_url)
-    page = store.dashboard(DashboardQuery())
+    page = dashboard_page(store, DashboardQuery())
     store.close()
     monkeypatch.setenv("MESSAGERIE_DB", demo_url)
     snapshot = StartupSnapshot(None, None, folder=tmp_path)
@@ -28,7 +29,7 @@ def test_snapshot_round_trip_and_keys(demo_url, tmp_path, monkeypatch):
 async def test_cached_page_first_then_the_stores(demo_url, tmp_path):
     snapshot = StartupSnapshot("test", None, folder=tmp_path)
     store = open_store(demo_url)
-    page = store.dashboard(DashboardQuery())
+    page = dashboard_page(store, DashboardQuery())
     store.close()
     stale = type(page)(
         query=page.query, total=9999, status_counts=page.status_counts, items=page.items[:3]

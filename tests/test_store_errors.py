@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.engine import StoreError, create_store_engine
+from messagerie.models.store.engine import StoreError, create_store_engine
 
 
 @pytest.mark.parametrize(

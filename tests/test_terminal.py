@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
+from messagerie.tui.embedded import free_port
 from tests.helpers.cli import ROOT
-from tui.embedded import free_port
 
 pytestmark = pytest.mark.services  # tmux, the `messagerie` TUI and `serve` in child processes
 
@@ -71,7 +71,7 @@ class Tmux:
         if shutil.which("tmux") is None:
             pytest.fail("tmux is missing: scripts/test installs it.")
         self.socket = f"messagerie-{uuid.uuid4().hex[:8]}"
-        command = [sys.executable, "-m", "tui.cli"]
+        command = [sys.executable, "-m", "messagerie.tui.cli"]
         variables = [f"-e{name}={value}" for name, value in environment.items()]
         self.run("new-session", "-d", "-x", str(width), "-y", str(height), *variables,
                  "-c", str(ROOT), " ".join(command))  # fmt: skip
@@ -149,7 +149,7 @@ def test_keys_and_screens_in_a_real_terminal(terminal_env, size, colour_system, 
 def test_serve_gives_the_app_to_a_browser(demo_url, tmp_path):
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "--db", demo_url, "--data-dir", str(tmp_path),
+        [sys.executable, "-m", "messagerie.tui.cli", "--db", demo_url, "--data-dir", str(tmp_path),
          "serve", "--port", str(port)],
         cwd=ROOT, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -1,8 +1,8 @@
 import pytest
 
-from models.formatting import count, lot_label, paris_minutes, paris_seconds
-from models.siret import format_siret, normalise_siret, siret_is_valid
-from models.text import fold, search_words
+from messagerie.models.formatting import count, lot_label, paris_minutes, paris_seconds
+from messagerie.models.rules.siret import format_siret, normalise_siret, siret_is_valid
+from messagerie.models.text import fold, search_words
 from tests.helpers.factories import paris
 
 

@@ -9,12 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models.enums import MessageType, RecipientStatus, ReplyChannel
-from models.formatting import PARIS
-from models.inbound import find_recipient, record_reply
-from models.store import open_store
-from models.tables import Lot, Message, MessageLot, Recipient, table_of
-from models.tracking import (
+from messagerie.models.formatting import PARIS
+from messagerie.models.messages.inbound import find_recipient, record_reply
+from messagerie.models.messages.tracking import (
     TrackingQuery,
     changed_since,
     mark_reply_read,
@@ -23,6 +20,9 @@ from models.tracking import (
     tracking_count,
     tracking_page,
 )
+from messagerie.models.store.database import open_store
+from messagerie.models.store.enums import MessageType, RecipientStatus, ReplyChannel
+from messagerie.models.store.tables import Lot, Message, MessageLot, Recipient, table_of
 from tests.helpers.messages import A, B, sent_message
 
 pytestmark = [

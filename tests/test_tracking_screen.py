@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from textual.widgets import DataTable, Input, Select
 
-from models.enums import DeliveryState, MessageType, RecipientStatus
-from models.portal import record_opening
-from models.store import open_store
-from models.tables import Consultation, Message, Recipient, table_of
-from screens.dialogs import InputDialog
-from screens.message_detail import MessageDetailScreen, ReplyScreen
-from screens.tracking import TrackingScreen
+from messagerie.models.messages.portal import record_opening
+from messagerie.models.store.database import open_store
+from messagerie.models.store.enums import DeliveryState, MessageType, RecipientStatus
+from messagerie.models.store.tables import Consultation, Message, Recipient, table_of
+from messagerie.screens.dialogs import InputDialog
+from messagerie.screens.message_detail import MessageDetailScreen, ReplyScreen
+from messagerie.screens.tracking import TrackingScreen
 from tests.helpers.pilot import settle, text_of, wait_until
 
 recipient, message = table_of(Recipient), table_of(Message)

@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models.enums import RegisterKind
-from models.validation import (
+from messagerie.models.rules.validation import (
     FieldError,
     RegisterEntryInput,
     ValidationFailed,
@@ -17,6 +16,7 @@ from models.validation import (
     parse_paris_datetime,
     validate_entry,
 )
+from messagerie.models.store.enums import RegisterKind
 
 NOW = datetime(2025, 9, 1, 10, 0, tzinfo=UTC)
 QUESTION = RegisterEntryInput(
@@ -253,6 +253,6 @@ def test_every_wrong_field_is_reported_at_once():
 
 
 def test_validation_failures_are_refusals_the_screens_show():
-    from models.errors import Refusal
+    from messagerie.models.errors import Refusal
 
     assert issubclass(ValidationFailed, Refusal)

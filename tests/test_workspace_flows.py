@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from textual.widgets import Checkbox, DataTable, Input, SelectionList, TextArea, Tree
 
-from models.dce import current_dce, dce_history
-from models.drafts import list_drafts
-from models.enums import MessageType, RegisterKind, SendMode
-from models.registers import list_register, register_addresses
-from models.suites import mask_access_code
-from models.tables import (
+from messagerie.models.consultations.dce import current_dce, dce_history
+from messagerie.models.consultations.registers import list_register, register_addresses
+from messagerie.models.consultations.suites import mask_access_code
+from messagerie.models.messages.drafts import list_drafts
+from messagerie.models.store.enums import MessageType, RegisterKind, SendMode
+from messagerie.models.store.tables import (
     AuditEntry,
     Consultation,
     RegisterEntry,
@@ -24,13 +24,13 @@ from models.tables import (
     dce_version,
     table_of,
 )
-from screens.answer import AnswerDialog, SingleAnswerReasonDialog
-from screens.consultation import ConsultationScreen
-from screens.dce import DceScreen
-from screens.message_form import MessageFormScreen
-from screens.qa import QaEditorScreen
-from screens.registers import EntryForm, RegisterScreen
-from screens.suite import AccessCodeDialog, SuiteScreen
+from messagerie.screens.answer import AnswerDialog, SingleAnswerReasonDialog
+from messagerie.screens.consultation import ConsultationScreen
+from messagerie.screens.dce import DceScreen
+from messagerie.screens.message_form import MessageFormScreen
+from messagerie.screens.qa import QaEditorScreen
+from messagerie.screens.registers import EntryForm, RegisterScreen
+from messagerie.screens.suite import AccessCodeDialog, SuiteScreen
 from tests.helpers.factories import queued_messages
 from tests.helpers.pilot import pick_path, send_form, settle
 

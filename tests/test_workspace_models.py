@@ -5,18 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models.consultations import consultation_detail
-from models.drafts import DraftRecipient, DraftRequest, Override, create_draft, list_drafts
-from models.enums import (
-    ConsultationStatus,
-    DeliveryState,
-    MessageState,
-    MessageType,
-    Procedure,
-    RegisterKind,
-)
-from models.rules import answer_to_one_company, asker_identified
-from models.suites import (
+from messagerie.models.consultations.detail import consultation_detail
+from messagerie.models.consultations.suites import (
     SuiteRefused,
     SuiteRequest,
     candidate_choices,
@@ -24,7 +14,23 @@ from models.suites import (
     mask_access_code,
     new_access_code,
 )
-from models.tables import AuditEntry, Message, Recipient, RegisterEntry, table_of
+from messagerie.models.messages.drafts import (
+    DraftRecipient,
+    DraftRequest,
+    Override,
+    create_draft,
+    list_drafts,
+)
+from messagerie.models.rules.checks import answer_to_one_company, asker_identified
+from messagerie.models.store.enums import (
+    ConsultationStatus,
+    DeliveryState,
+    MessageState,
+    MessageType,
+    Procedure,
+    RegisterKind,
+)
+from messagerie.models.store.tables import AuditEntry, Message, Recipient, RegisterEntry, table_of
 from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
 
 

@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 
-from models.zipcheck import (
+from messagerie.models.rules.zipcheck import (
     DEFAULT_LIMITS,
     ZipLimits,
     ZipMember,

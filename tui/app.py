@@ -13,19 +13,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from models.clock import utc_now
-from screens.dashboard import DashboardScreen
-from tui.actor import current_actor
-from tui.commands import binding_commands
-from tui.navigation import Navigation
+from messagerie.models.clock import utc_now
+from messagerie.screens.dashboard import DashboardScreen
+from messagerie.tui.actor import current_actor
+from messagerie.tui.commands import binding_commands
+from messagerie.tui.navigation import Navigation
 
 if TYPE_CHECKING:
-    from letters.intake import IntakeOptions
-    from models.store import Store
-    from models.views import DashboardPage
-    from tui.embedded import Embedded
-    from tui.settings import Settings
-    from tui.snapshot import StartupSnapshot
+    from messagerie.letters.intake.files import IntakeOptions
+    from messagerie.models.consultations.views import DashboardPage
+    from messagerie.models.store.database import Store
+    from messagerie.tui.embedded import Embedded
+    from messagerie.tui.settings import Settings
+    from messagerie.tui.snapshot import StartupSnapshot
 
 T = TypeVar("T")
 OUTBOX_START_DELAY = 2.0  # seconds after start-up
@@ -77,8 +77,8 @@ class MessagerieApp(Navigation):
     def outbox_loop(self) -> None:
         """With MESSAGERIE_OUTBOX_IN_TUI, send what is due every MESSAGERIE_OUTBOX_EVERY
         seconds; each pass that did something is notified, a relay problem once."""
-        from models.errors import Refusal
-        from tui import services
+        from messagerie.models.errors import Refusal
+        from messagerie.tui import services
 
         settings = self.settings()
         if not settings.outbox_in_tui:
@@ -119,7 +119,7 @@ class MessagerieApp(Navigation):
 
     def store_call(self, call: Callable[[Store], T]) -> T | None:
         """Run `call` on the store, from a worker thread; a store fault ends the app cleanly."""
-        from models.engine import StoreError
+        from messagerie.models.store.engine import StoreError
 
         try:
             with self._store_lock:
@@ -136,11 +136,11 @@ class MessagerieApp(Navigation):
         the embedded services, pointing at them (started then, in the background)."""
         with self._settings_lock:
             if self._settings is None:
-                from tui.settings import Settings
+                from messagerie.tui.settings import Settings
 
                 settings = self._load_settings() if self._load_settings else Settings()
                 if self._embed:
-                    from tui.embedded import embed
+                    from messagerie.tui.embedded import embed
 
                     settings, self.embedded = embed(settings)
                     if self.embedded:
@@ -152,7 +152,7 @@ class MessagerieApp(Navigation):
 
     def intake_options(self) -> IntakeOptions:
         """Antivirus and size limit for attachments (call from a worker)."""
-        from tui import services
+        from messagerie.tui import services
 
         return services.intake_options(self.settings())
 

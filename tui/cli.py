@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from models.clock import paris_today, utc_now
+from messagerie.models.clock import paris_today, utc_now
 
 if TYPE_CHECKING:
     import logging
 
-    from models.store import Store
-    from tui.settings import Settings
+    from messagerie.models.store.database import Store
+    from messagerie.tui.settings import Settings
 
 PROGRAM = "messagerie"
 
@@ -112,7 +112,7 @@ def build_parser() -> Parser:
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    from tui.settings import Settings
+    from messagerie.tui.settings import Settings
 
     overrides = {
         name: value
@@ -123,15 +123,15 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def open_store_for(args: argparse.Namespace, *, upgrade: bool = False) -> Store:
-    from models.store import open_store
+    from messagerie.models.store.database import open_store
 
     settings = load_settings(args)
     return open_store(settings.database_url, upgrade=upgrade, documents_dir=settings.documents_dir)
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    from tui.app import MessagerieApp
-    from tui.snapshot import StartupSnapshot
+    from messagerie.tui.app import MessagerieApp
+    from messagerie.tui.snapshot import StartupSnapshot
 
     app = MessagerieApp(
         open_store=lambda: open_store_for(args),
@@ -146,7 +146,7 @@ def run_tui(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from models.demo import seed_demo
+    from messagerie.models.demo.builder import seed_demo
 
     started = time.perf_counter()
     store = open_store_for(args, upgrade=True)
@@ -169,8 +169,8 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from models.errors import Refusal
-    from models.importing import import_file
+    from messagerie.models.errors import Refusal
+    from messagerie.models.importing.registers import import_file
 
     store = open_store_for(args)
     try:
@@ -228,7 +228,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from textual_serve.server import Server
 
-    command = [sys.executable, "-m", "tui.cli"]
+    command = [sys.executable, "-m", "messagerie.tui.cli"]
     for flag, value in (("--db", args.db), ("--data-dir", args.data_dir)):
         if value:
             command += [flag, value]
@@ -248,9 +248,9 @@ def run_status(args: argparse.Namespace) -> int:
     is then refused: the buyer's, and the companies' on the recipients' page); `off` is a
     deliberate choice, not a fault."""
 
-    from letters.antivirus import antivirus_status
-    from models.formatting import paris_seconds
-    from models.outbox import outbox_health, progress_text
+    from messagerie.letters.intake.antivirus import antivirus_status
+    from messagerie.models.formatting import paris_seconds
+    from messagerie.models.messages.outbox import outbox_health, progress_text
 
     store = open_store_for(args)
     try:
@@ -278,8 +278,8 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_outbox(args: argparse.Namespace) -> int:
     """Send what is due (--once), or keep sending every --every seconds until interrupted."""
-    from models.errors import Refusal
-    from tui import services
+    from messagerie.models.errors import Refusal
+    from messagerie.tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
@@ -310,8 +310,8 @@ def run_inbound(args: argparse.Namespace) -> int:
     """Listen for delivery reports and e-mailed replies until interrupted."""
     from aiosmtpd.controller import Controller
 
-    from letters.inbound import MAX_MESSAGE_BYTES, InboundHandler
-    from tui import services
+    from messagerie.letters.mail.inbound import MAX_MESSAGE_BYTES, InboundHandler
+    from messagerie.tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
@@ -346,7 +346,7 @@ def run_portal(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from tui import services
+    from messagerie.tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
@@ -368,9 +368,9 @@ def run_ar(args: argparse.Namespace) -> int:
     """Write the AR of one recipient; one French line when there is none to write."""
     from pathlib import Path
 
-    from letters.ar import ar_filename, render_ar
-    from models.ar import ar_data
-    from models.errors import Refusal
+    from messagerie.letters.pdf.ar import ar_filename, render_ar
+    from messagerie.models.errors import Refusal
+    from messagerie.models.messages.ar import ar_data
 
     store = open_store_for(args)
     try:
@@ -394,8 +394,8 @@ def run_export(args: argparse.Namespace) -> int:
     """Write the proof bundle of one consultation; one French line when it cannot."""
     from pathlib import Path
 
-    from letters.bundle import export_bundle
-    from models.errors import Refusal
+    from messagerie.letters.pdf.bundle import export_bundle
+    from messagerie.models.errors import Refusal
 
     store = open_store_for(args)
     try:
@@ -415,7 +415,7 @@ def run_verify(args: argparse.Namespace) -> int:
     """Check a proof bundle against its manifest: exit 1 when altered, 2 when unreadable."""
     from pathlib import Path
 
-    from letters.bundle import BundleUnreadable, verify_bundle
+    from messagerie.letters.pdf.bundle import BundleUnreadable, verify_bundle
 
     try:
         check = verify_bundle(Path(args.bundle))
@@ -463,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Faults the user can fix get one line, not a traceback.
         from pydantic import ValidationError
 
-        from models.engine import StoreError
+        from messagerie.models.store.engine import StoreError
 
         if isinstance(error, StoreError):
             print(f"{PROGRAM} : {error}", file=sys.stderr)

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-OUR_PACKAGES = ("screens.", "tui.")
+OUR_PACKAGES = ("messagerie.screens.", "messagerie.tui.")
 
 
 def own_bindings(node: DOMNode) -> Iterator[Binding]:

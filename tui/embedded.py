@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tui.settings import Settings
+from messagerie.tui.settings import Settings
 
 EMBEDDED_OUTBOX_EVERY = 3.0  # seconds: the demo shows E and D soon after the send
 
@@ -55,7 +55,7 @@ class Embedded:
     def _start_mailbox(self) -> None:
         from aiosmtpd.controller import Controller
 
-        from letters.mailbox import MailboxHandler
+        from messagerie.letters.mail.mailbox import MailboxHandler
 
         controller = Controller(
             MailboxHandler(self.settings.mailbox_dir), hostname="127.0.0.1", port=self.smtp_port
@@ -66,8 +66,8 @@ class Embedded:
     def _start_portal(self) -> None:
         import uvicorn
 
-        from models.store import open_store
-        from tui import services
+        from messagerie.models.store.database import open_store
+        from messagerie.tui import services
 
         store = open_store(self.settings.database_url, documents_dir=self.settings.documents_dir)
         server = uvicorn.Server(

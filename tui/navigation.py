@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 
 if TYPE_CHECKING:
-    from models.drafts import DraftView
-    from models.enums import RegisterKind
-    from models.registers import RegisterRow
+    from messagerie.models.consultations.registers import RegisterRow
+    from messagerie.models.messages.drafts import DraftView
+    from messagerie.models.store.enums import RegisterKind
 
 
 class Navigation(App[None]):
@@ -22,7 +22,7 @@ class Navigation(App[None]):
 
     def open_consultation(self, consultation_id: int, *, instead: bool = False) -> None:
         """The consultation; `instead` of the current screen (a flow that ends there)."""
-        from screens.consultation import ConsultationScreen
+        from messagerie.screens.consultation import ConsultationScreen
 
         screen = ConsultationScreen(consultation_id)
         if instead:
@@ -31,24 +31,24 @@ class Navigation(App[None]):
             self.push_screen(screen)
 
     def open_registers(self, consultation_id: int, kind: RegisterKind) -> None:
-        from screens.registers import RegisterScreen
+        from messagerie.screens.registers import RegisterScreen
 
         self.push_screen(RegisterScreen(consultation_id, kind))
 
     def open_dce(self, consultation_id: int) -> None:
-        from screens.dce import DceScreen
+        from messagerie.screens.dce import DceScreen
 
         self.push_screen(DceScreen(consultation_id))
 
     def open_tracking(self, consultation_id: int | None = None) -> None:
         """Suivi des messages of one consultation, or of all (None)."""
-        from screens.tracking import TrackingScreen
+        from messagerie.screens.tracking import TrackingScreen
 
         self.push_screen(TrackingScreen(consultation_id))
 
     def open_form(self, consultation_id: int, **options: Any) -> None:
         """The message form (options: draft_id, message_type, subject, reply_allowed…)."""
-        from screens.message_form import MessageFormScreen
+        from messagerie.screens.message_form import MessageFormScreen
 
         self.push_screen(MessageFormScreen(consultation_id, **options))
 
@@ -65,30 +65,30 @@ class Navigation(App[None]):
         self.open_form(consultation_id, draft_id=draft.id)
 
     def open_suite_creation(self, consultation_id: int) -> None:
-        from screens.suite import SuiteScreen
+        from messagerie.screens.suite import SuiteScreen
 
         self.push_screen(SuiteScreen(consultation_id))
 
     def open_merge(self, consultation_id: int) -> None:
         """Rejets en nombre (the mail-merge of rejection letters)."""
-        from screens.merge import MergeScreen
+        from messagerie.screens.merge import MergeScreen
 
         self.push_screen(MergeScreen(consultation_id))
 
     def open_qa_editor(self, question: RegisterRow) -> None:
         """Case A: the question's answer in the Q/A document of the DCE."""
-        from screens.qa import QaEditorScreen
+        from messagerie.screens.qa import QaEditorScreen
 
         self.push_screen(QaEditorScreen(question))
 
     def open_message(self, message_id: int, recipient_id: int | None = None) -> None:
         """La loupe on one message (on one of its recipients)."""
-        from screens.message_detail import MessageDetailScreen
+        from messagerie.screens.message_detail import MessageDetailScreen
 
         self.push_screen(MessageDetailScreen(message_id, recipient_id))
 
     def open_reply(self, reply_id: int, then: Callable[[None], object]) -> None:
         """One reply, opened (then marked read); `then` when the buyer leaves it."""
-        from screens.message_detail import ReplyScreen
+        from messagerie.screens.message_detail import ReplyScreen
 
         self.push_screen(ReplyScreen(reply_id), then)

@@ -11,30 +11,30 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from letters.intake import IntakeOptions
-    from letters.outbox import Report
-    from letters.transport import Relay
-    from models.store import Store
-    from tui.settings import Settings
+    from messagerie.letters.intake.files import IntakeOptions
+    from messagerie.letters.mail.outbox import Report
+    from messagerie.letters.mail.transport import Relay
+    from messagerie.models.store.database import Store
+    from messagerie.tui.settings import Settings
 
 
 def intake_options(settings: Settings) -> IntakeOptions:
     """The antivirus and the size limit every incoming file goes through."""
-    from letters.intake import IntakeOptions
+    from messagerie.letters.intake.files import IntakeOptions
 
     return IntakeOptions.from_settings(settings.clamd, settings.attachment_max_mb)
 
 
 def relay(settings: Settings) -> Relay:
     """The SMTP relay of MESSAGERIE_SMTP_URL; a Refusal names what is wrong with it."""
-    from letters.transport import parse_smtp_url
+    from messagerie.letters.mail.transport import parse_smtp_url
 
     return parse_smtp_url(settings.smtp_url)
 
 
 def outbox_pass(store: Store, settings: Settings, through: Relay | None = None) -> Report:
     """Send what is due once, through `through` (default: the settings' relay)."""
-    from letters.outbox import run_once_blocking
+    from messagerie.letters.mail.outbox import run_once_blocking
 
     return run_once_blocking(
         store,
@@ -46,6 +46,6 @@ def outbox_pass(store: Store, settings: Settings, through: Relay | None = None) 
 
 def portal(store: Store, settings: Settings) -> Starlette:
     """The recipients' web page on `store`."""
-    from letters.portal import create_portal
+    from messagerie.letters.portal.app import create_portal
 
     return create_portal(store, intake_options(settings))

@@ -8,7 +8,7 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tui.actor import default_actor
+from messagerie.tui.actor import default_actor
 
 DATABASE_FILENAME = "messagerie.sqlite3"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
-from models.views import DashboardPage, page_from_json, page_to_json
+from messagerie.models.consultations.views import DashboardPage, page_from_json, page_to_json
 
 KEY_VARIABLES = ("MESSAGERIE_DB", "MESSAGERIE_DATA_DIR")
 

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from letters.antivirus import parse_clamd_address
-from letters.intake import IntakeOptions
+from messagerie.letters.intake.antivirus import parse_clamd_address
+from messagerie.letters.intake.files import IntakeOptions
 
 # The standard EICAR test string, in two halves so that this file is not flagged itself.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def messagerie(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *arguments],
+        [sys.executable, "-m", "messagerie.tui.cli", *arguments],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import time_machine
 
-from models.clock import PARIS
+from messagerie.models.clock import PARIS
 
 SHIFT_VARIABLE = "MESSAGERIE_TEST_SHIFT_DAYS"
 SITECUSTOMIZE_DIR = Path(__file__).with_name("clockshift")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from models.dce import NewFile
+from messagerie.models.consultations.dce import NewFile
 
 
 def pdf(text: str) -> bytes:

@@ -8,9 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
-from models.enums import ConsultationStatus, MessageType, Procedure, RegisterKind, SendMode
-from models.store import Store
-from models.tables import (
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import (
+    ConsultationStatus,
+    MessageType,
+    Procedure,
+    RegisterKind,
+    SendMode,
+)
+from messagerie.models.store.tables import (
     Attachment,
     Company,
     Consultation,
@@ -24,7 +30,7 @@ from models.tables import (
     RegisterEntry,
     table_of,
 )
-from models.text import search_text
+from messagerie.models.text import search_text
 
 PARIS = ZoneInfo("Europe/Paris")
 

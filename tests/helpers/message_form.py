@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from textual.widgets import Input
 
-from models.enums import MessageType, Procedure, RegisterKind
-from models.registers import register_addresses
-from models.tables import Consultation, Message, RegisterEntry, table_of
-from screens.consultation import ConsultationScreen
-from screens.message_form import MessageFormScreen
+from messagerie.models.consultations.registers import register_addresses
+from messagerie.models.store.enums import MessageType, Procedure, RegisterKind
+from messagerie.models.store.tables import Consultation, Message, RegisterEntry, table_of
+from messagerie.screens.consultation import ConsultationScreen
+from messagerie.screens.message_form import MessageFormScreen
 from tests.helpers.pilot import settle
 
 consultation = table_of(Consultation)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from letters.intake import take_attachment
-from models.compose import load_context, preset_form, queue_message
-from models.drafts import DraftRecipient
-from models.enums import ConsultationStatus, MessageType, RegisterKind, SendMode
-from models.tables import Recipient, table_of
+from messagerie.letters.intake.files import take_attachment
+from messagerie.models.messages.compose import load_context, preset_form, queue_message
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.store.enums import ConsultationStatus, MessageType, RegisterKind, SendMode
+from messagerie.models.store.tables import Recipient, table_of
 from tests.helpers.antivirus import intake
 from tests.helpers.factories import PARIS, add_consultations, add_register_entries, paris
 from tests.helpers.smtp import send_out

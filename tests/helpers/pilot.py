@@ -64,7 +64,7 @@ async def pick_path(pilot: Pilot, path: object) -> None:
     Entrée. Typing 80 characters one key at a time took 7 s. No settle() while the picker is open:
     its folder tree's loader worker runs until it closes, so wait for the screens instead
     (a loaded machine takes longer to show and to close it)."""
-    from screens.files import FilePicker
+    from messagerie.screens.files import FilePicker
 
     for _ in range(100):
         if isinstance(pilot.app.screen, FilePicker) and pilot.app.screen.query("#path"):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from letters.outbox import run_once
-from letters.transport import parse_smtp_url
-from models.tables import Recipient, table_of
-from tui.embedded import free_port
+from messagerie.letters.mail.outbox import run_once
+from messagerie.letters.mail.transport import parse_smtp_url
+from messagerie.models.store.tables import Recipient, table_of
+from messagerie.tui.embedded import free_port
 
 recipient = table_of(Recipient)
 PUBLIC_URL = "https://messagerie.example/"

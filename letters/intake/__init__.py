@@ -1,0 +1,1 @@
+"""Files coming in: size, type, antivirus."""

@@ -1,0 +1,94 @@
+"""Taking in an attachment of the message form: size, name, antivirus, type, store.
+
+A file is stored only once clamd has called it clean, or when the antivirus was turned off
+deliberately (MESSAGERIE_CLAMD=off: the document is then "non analysé" wherever it appears).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from messagerie.letters.intake.antivirus import ClamdAddress, check_attachment, parse_clamd_address
+from messagerie.models.formatting import size_text
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import (
+    DocumentInfo,
+    DocumentRefused,
+    check_filename,
+    store_document,
+)
+from messagerie.models.store.enums import DocumentOrigin
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IntakeOptions:
+    """The antivirus address (None: "off") and the size limit of one attachment."""
+
+    clamd: ClamdAddress | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @classmethod
+    def from_settings(cls, clamd: str, max_megabytes: float) -> IntakeOptions:
+        return cls(parse_clamd_address(clamd), int(max_megabytes * 1024 * 1024))
+
+
+def check_size(filename: str, size: int, options: IntakeOptions) -> None:
+    if size > options.max_bytes:
+        raise DocumentRefused(
+            f"Le fichier « {filename} » pèse {size_text(size)} : la limite est de "
+            f"{size_text(options.max_bytes)} par pièce jointe."
+        )
+
+
+def read_attachment(path: Path, options: IntakeOptions) -> bytes:
+    """The file's bytes, or DocumentRefused (French) when it cannot or must not be read."""
+    try:
+        check_size(path.name, path.stat().st_size, options)
+        return path.read_bytes()
+    except OSError as error:
+        raise DocumentRefused(
+            f"Le fichier « {path.name} » ne peut pas être lu ({error.strerror or error})."
+        ) from error
+
+
+def take_attachment(
+    store: Store,
+    *,
+    filename: str,
+    data: bytes,
+    options: IntakeOptions,
+    consultation_id: int,
+    actor: str,
+) -> DocumentInfo:
+    """Scan, then store the file as an attachment of the consultation's document space."""
+    check_filename(filename)
+    check_size(filename, len(data), options)
+    if not data:
+        raise DocumentRefused(f"Le fichier « {filename} » est vide.")
+    verdict = check_attachment(data, filename, options.clamd)
+    return store_document(
+        store,
+        store.blobs,
+        filename=filename,
+        data=data,
+        origin=DocumentOrigin.ATTACHMENT,
+        consultation_id=consultation_id,
+        actor=actor,
+        antivirus=verdict,
+    )
+
+
+def attach_file(
+    store: Store, path: Path, *, options: IntakeOptions, consultation_id: int, actor: str
+) -> DocumentInfo:
+    return take_attachment(
+        store,
+        filename=path.name,
+        data=read_attachment(path, options),
+        options=options,
+        consultation_id=consultation_id,
+        actor=actor,
+    )

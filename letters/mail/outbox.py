@@ -1,0 +1,148 @@
+"""The outbox: claim queued recipients, render each one's e-mail, hand it to the relay, record.
+
+Every recipient gets its own e-mail: its Message-ID (stable, stored when the message was
+queued), a Reply-To `reply+TOKEN@domain` and an envelope sender `bounce+TOKEN@domain`, so that
+replies and bounces come back to the right recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from messagerie.letters.mail.content import content_of, domain_of, recipient_of
+from messagerie.letters.mail.mime import MailContent, render_bytes
+from messagerie.letters.mail.transport import Envelope, Outcome, Relay, connect, send_batch
+from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.outbox import (
+    LEASE,
+    OutgoingMessage,
+    OutgoingRecipient,
+    claim,
+    record_accepted,
+    record_failure,
+    release,
+    renew,
+)
+from messagerie.models.store.database import Store
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one pass of the outbox did."""
+
+    sent: int = 0
+    retried: int = 0
+    refused: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.sent} envoyé(s), {self.retried} à réessayer, {self.refused} non délivré(s)."
+
+
+def envelope(
+    content: MailContent, outgoing: OutgoingMessage, one: OutgoingRecipient, public_url: str
+) -> Envelope:
+    recipient = recipient_of(
+        outgoing,
+        one.email,
+        one.contact_name,
+        public_url=public_url,
+        token=one.token,
+        message_id_header=one.message_id_header,
+    )
+    mail = render_bytes(content, recipient)
+    domain = domain_of(content.sender_email)
+    return Envelope(one.id, f"bounce+{one.token}@{domain}", one.email, mail)
+
+
+class Pass:
+    """One pass of the outbox: claims batch after batch, renders each e-mail just before its
+    hand-off, and records each answer as soon as the relay gives it.
+
+    Every claim's lease is renewed every third of its length; a recipient whose lease was
+    lost meanwhile (another worker took it over) is skipped, never handed over twice."""
+
+    def __init__(self, store: Store, relay: Relay, public_url: str, lease: timedelta) -> None:
+        self.store, self.relay, self.public_url, self.lease = store, relay, public_url, lease
+        self.tally = {"sent": 0, "retried": 0, "refused": 0}
+        self.attempts: dict[int, int] = {}
+        self.held: dict[int, datetime] = {}  # claimed and not answered yet → its lease
+        self.renewed = utc_now()
+
+    def envelopes(self, batch: int) -> Iterator[Envelope]:
+        while claimed := claim(self.store, limit=batch, lease=self.lease):
+            for part in claimed:
+                for one in part.recipients:
+                    self.attempts[one.id] = one.attempts
+                    self.held[one.id] = part.lease_until
+            for part in claimed:
+                try:
+                    content = content_of(part.message, self.store.blobs.read)
+                except (Refusal, OSError) as problem:  # an attachment missing from the store
+                    for one in part.recipients:
+                        self.record(Outcome(one.id, False, False, f"Message illisible : {problem}"))
+                    continue
+                for one in part.recipients:
+                    if self.still_ours(one.id):
+                        yield envelope(content, part.message, one, self.public_url)
+
+    def still_ours(self, recipient_id: int) -> bool:
+        now = utc_now()
+        if now - self.renewed > self.lease / 3:
+            self.renewed = now
+            by_lease: dict[datetime, list[int]] = {}
+            for held_id, lease_until in self.held.items():
+                by_lease.setdefault(lease_until, []).append(held_id)
+            self.held = {
+                kept: now + self.lease
+                for lease_until, ids in by_lease.items()
+                for kept in renew(self.store, ids, lease_until, now + self.lease)
+            }
+        return recipient_id in self.held
+
+    def record(self, outcome: Outcome) -> None:
+        self.held.pop(outcome.key, None)
+        if outcome.accepted:
+            record_accepted(
+                self.store,
+                outcome.key,
+                answer=outcome.answer,
+                final_mailbox=self.relay.final_mailbox,
+            )
+            self.tally["sent"] += 1
+        elif record_failure(
+            self.store,
+            outcome.key,
+            answer=outcome.answer,
+            permanent=outcome.permanent,
+            attempts=self.attempts[outcome.key],
+        ):
+            self.tally["retried"] += 1
+        else:
+            self.tally["refused"] += 1
+
+
+async def run_once(
+    store: Store, relay: Relay, *, public_url: str, batch: int = 100, lease: timedelta = LEASE
+) -> Report:
+    """Send everything that is due now. The relay is tried first: when it cannot be used,
+    RelayProblem says why and every message stays queued. The connections stay open from one
+    claimed batch to the next."""
+    client = await connect(relay)
+    await client.quit()
+    sending = Pass(store, relay, public_url, lease)
+    try:
+        await send_batch(relay, sending.envelopes(batch), sending.record)
+    except BaseException:
+        release(store, list(sending.held))
+        raise
+    return Report(**sending.tally)
+
+
+def run_once_blocking(
+    store: Store, relay: Relay, *, public_url: str, lease: timedelta = LEASE
+) -> Report:
+    return asyncio.run(run_once(store, relay, public_url=public_url, lease=lease))

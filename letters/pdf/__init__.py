@@ -1,0 +1,1 @@
+"""Letters and AR as PDF: jinja2 templates rendered by weasyprint."""

@@ -1,0 +1,221 @@
+"""The proof bundle of one consultation, as a zip, and its verification.
+
+The zip holds what `models.bundle.bundle_items` lists — the consultation, every message with
+its recipients' events, replies and files, the AR of each recipient who opened an "avec AR"
+message, the DCE history with its files, the registers and the audit log — and, last,
+`manifest.json`, which gives the size and SHA-256 of every other file: `verify_bundle` then
+detects a file altered, removed or added after the export (LEGAL.md rule 11).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from messagerie.letters.pdf.ar import render_ar
+from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.ar import ArRefused, ar_data
+from messagerie.models.messages.bundle import (
+    ArItem,
+    BundleItem,
+    JsonItem,
+    bundle_items,
+    find_consultation,
+    utc_iso,
+)
+from messagerie.models.store.database import Store
+
+MANIFEST = "manifest.json"
+FORMAT = "messagerie/lot-de-preuves/1"
+DISTRIBUTION = "messagerie-securisee"
+CHUNK = 1 << 20  # verification reads members by the megabyte, whatever their size
+
+
+class BundleUnreadable(Refusal):
+    """The file is not a zip that can be read at all; str() says why, in French."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    path: Path
+    files: int  # besides the manifest
+    ars: int
+    size: int  # of the zip, in bytes
+    manifest_sha256: str  # to note elsewhere: it seals the manifest itself
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    checked: int  # files listed in the manifest
+    problems: tuple[str, ...]  # one French line per problem, naming the file
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def export_bundle(
+    store: Store, reference: str, out: Path, *, now: datetime | None = None
+) -> ExportSummary:
+    """Write the proof bundle of consultation `reference` to `out`.
+
+    Files go into the zip one at a time, so memory holds one file at most. The zip is written
+    to `<out>.partiel` and renamed at the end: a failure never leaves half a bundle."""
+    consultation_id = find_consultation(store, reference)
+    now = now or utc_now()
+    partial = out.with_name(out.name + ".partiel")
+    try:
+        entries, ars = [], 0
+        with zipfile.ZipFile(partial, "w") as archive:
+            for item in bundle_items(store, consultation_id):
+                data = _content(store, item, now)
+                if data is not None:
+                    entries.append(_write(archive, item.path, data, now))
+                    ars += isinstance(item, ArItem)
+            manifest = _json_bytes(_manifest(reference, now, entries))
+            _write(archive, MANIFEST, manifest, now)
+        partial.replace(out)
+        size = out.stat().st_size
+    except OSError as error:
+        raise Refusal(f"Impossible d'écrire « {out} » : {error.strerror or error}.") from error
+    finally:
+        partial.unlink(missing_ok=True)
+    return ExportSummary(out, len(entries), ars, size, hashlib.sha256(manifest).hexdigest())
+
+
+def _content(store: Store, item: BundleItem, now: datetime) -> bytes | None:
+    """The bytes of one entry; None for a recipient who has no AR to show."""
+    if isinstance(item, JsonItem):
+        return _json_bytes(item.content)
+    if isinstance(item, ArItem):
+        try:
+            return render_ar(ar_data(store, item.recipient_id, now=now))
+        except ArRefused:  # not opened (yet): no AR rather than a misleading one
+            return None
+    return store.blobs.read(item.sha256)  # checked against its SHA-256 on the way
+
+
+def _json_bytes(content: Any) -> bytes:
+    return (json.dumps(content, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _write(archive: zipfile.ZipFile, path: str, data: bytes, now: datetime) -> ManifestEntry:
+    info = zipfile.ZipInfo(path, date_time=now.astimezone(UTC).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16  # readable once unpacked
+    info.file_size = len(data)  # lets zipfile choose ZIP64 for a member over 2 GiB
+    with archive.open(info, "w") as member:
+        member.write(data)
+    return ManifestEntry(path, len(data), hashlib.sha256(data).hexdigest())
+
+
+def _manifest(reference: str, now: datetime, entries: list[ManifestEntry]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "reference": reference,
+        "exported_at": utc_iso(now),
+        "tool": {"name": "messagerie", "version": tool_version()},
+        "files": [
+            {"path": entry.path, "size": entry.size, "sha256": entry.sha256} for entry in entries
+        ],
+    }
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "inconnue"
+
+
+# --- Verification ----------------------------------------------------------------------------
+
+
+def verify_bundle(path: Path) -> BundleCheck:
+    """Every file of the bundle against the manifest; `BundleUnreadable` when the zip itself
+    cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _check(archive)
+    except FileNotFoundError:
+        raise BundleUnreadable(f"Lot de preuves « {path} » introuvable.") from None
+    except OSError as error:
+        raise BundleUnreadable(f"Lot de preuves « {path} » illisible : {error.strerror}.") from None
+    except zipfile.BadZipFile:
+        raise BundleUnreadable(
+            f"Lot de preuves « {path} » illisible : ce n'est pas une archive zip intacte."
+        ) from None
+
+
+def _check(archive: zipfile.ZipFile) -> BundleCheck:
+    listed = _manifest_entries(archive)
+    if isinstance(listed, str):
+        return BundleCheck(0, (listed,))
+    names = Counter(info.filename for info in archive.infolist() if not info.is_dir())
+    problems = [
+        f"« {name} » : figure plusieurs fois dans le lot." for name, n in names.items() if n > 1
+    ]
+    for entry in listed:
+        if entry.path not in names:
+            problems.append(f"« {entry.path} » : fichier manquant (listé dans le manifeste).")
+            continue
+        found = _measure(archive, entry.path)
+        if found is None:
+            problems.append(f"« {entry.path} » : fichier altéré (données illisibles).")
+        elif found != (entry.size, entry.sha256):
+            size, sha256 = found
+            problems.append(
+                f"« {entry.path} » : fichier altéré ({size} octets, SHA-256 {sha256} ; le "
+                f"manifeste indique {entry.size} octets, SHA-256 {entry.sha256})."
+            )
+    known = {entry.path for entry in listed} | {MANIFEST}
+    problems.extend(
+        f"« {name} » : fichier absent du manifeste (ajouté au lot)."
+        for name in sorted(names.keys() - known)
+    )
+    return BundleCheck(len(listed), tuple(problems))
+
+
+def _manifest_entries(archive: zipfile.ZipFile) -> list[ManifestEntry] | str:
+    """The manifest's list of files, or the French line saying why it cannot be used."""
+    try:
+        manifest = json.loads(archive.read(MANIFEST))
+        return [
+            ManifestEntry(str(file["path"]), int(file["size"]), str(file["sha256"]))
+            for file in manifest["files"]
+        ]
+    except KeyError:
+        if MANIFEST not in archive.namelist():
+            return f"« {MANIFEST} » : manquant, aucun fichier du lot ne peut être vérifié."
+        return f"« {MANIFEST} » : illisible (champ manquant), le lot ne peut être vérifié."
+    except (ValueError, TypeError, zipfile.BadZipFile, zlib.error):
+        return f"« {MANIFEST} » : illisible (altéré), le lot ne peut être vérifié."
+
+
+def _measure(archive: zipfile.ZipFile, name: str) -> tuple[int, str] | None:
+    """Size and SHA-256 of one member, read in chunks; None when its data is damaged."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with archive.open(name) as member:
+            while chunk := member.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        return None
+    return size, digest.hexdigest()

@@ -1,0 +1,366 @@
+"""The buyer's model letters (Kit Les Essentiels): rejection, award, notification, invitation
+to tender and cancellation, as PDFs with their mandatory mentions checked (LEGAL.md rules 6,
+7, 8 and 10).
+
+Each letter is a frozen dataclass of what it prints. `missing_mentions()` names the mandatory
+mentions left empty as (field, French label); `render_letter` refuses to generate a letter
+while one is missing (`LetterRefused`, naming the field), then renders its template
+(`letters/templates/<kind>.html`, which extends `courrier.html`) through the shared pipeline.
+An organisation's own templates, in `templates_dir`, win over the built-in ones.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+from messagerie.letters.pdf.render import render_html, render_pdf
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import PARIS
+from messagerie.models.messages.merge import RejectedBid
+from messagerie.models.rules.checks import PAPER_STANDSTILL, STANDSTILL
+from messagerie.models.store.enums import MessageType
+
+DEFAULT_SIGNATORY = "Le représentant du pouvoir adjudicateur"
+
+
+def standstill_end(sent: date, electronic: bool) -> date:
+    """R2182-1: the first day the contract may be signed after the rejection letters sent on
+    `sent`: 11 days later, 16 when they were not sent electronically."""
+    return sent + timedelta(days=STANDSTILL if electronic else PAPER_STANDSTILL)
+
+
+class Mention(NamedTuple):
+    """A mandatory mention: the letter's field and its French label."""
+
+    field: str
+    label: str
+
+
+class LetterRefused(Refusal):
+    """A letter that may not be generated yet; `field` is the first field to fill in."""
+
+    def __init__(self, kind: MessageType, missing: tuple[Mention, ...], detail: str = ""):
+        self.kind = kind
+        self.missing = missing
+        self.field = missing[0].field
+        labels = ", ".join(f"« {mention.label} »" for mention in missing)
+        plural = "s" if len(missing) > 1 else ""
+        super().__init__(
+            f"{kind.label} : génération impossible, mention{plural} obligatoire{plural} "
+            f"manquante{plural} : {labels}.{detail}"
+        )
+
+
+@dataclass(frozen=True)
+class ConsultationFacts:
+    """The consultation a letter is about, and the letterhead."""
+
+    reference: str
+    title: str
+    object: str
+    organisation: str
+    entity: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Letter:
+    """What every letter holds: sender, consultation, addressee, date and signatory."""
+
+    kind: ClassVar[MessageType]
+    template: ClassVar[str]
+    # The mentions that must never be blank, in the order of the form.
+    required: ClassVar[tuple[Mention, ...]] = ()
+
+    consultation: ConsultationFacts
+    company: str  # the addressee
+    dated: date  # the letter's date, which is its send date
+    lots: tuple[str, ...] = ()  # lot labels ("Lot n°1 - Chocolat au lait"); () = no lots
+    address: str = ""  # postal address of the addressee, several lines
+    signatory: str = DEFAULT_SIGNATORY
+
+    def missing_mentions(self) -> tuple[Mention, ...]:
+        """The mandatory mentions left empty (LEGAL.md), in the order of the form."""
+        return self._blank_among(Mention("company", "Entreprise destinataire"), *self.required)
+
+    def refusal_detail(self) -> str:
+        """A sentence added to the refusal, when the missing mention needs explaining."""
+        return ""
+
+    def _blank_among(self, *mentions: Mention) -> tuple[Mention, ...]:
+        return tuple(mention for mention in mentions if _blank(getattr(self, mention.field)))
+
+
+def _blank(value: object) -> bool:
+    return not value.strip() if isinstance(value, str) else value is None
+
+
+# --- The five letters ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectionLetter(Letter):
+    """Courrier de rejet (guide, case G; R2181-3): the reasons for rejecting this bidder and,
+    once the award is decided, the awardee, the reasons for its choice and the date from which
+    the contract may be signed (R2182-1)."""
+
+    kind = MessageType.REJECTION
+    template = "rejet.html"
+    required = (Mention("reasons", "Motifs du rejet"),)
+
+    reasons: str
+    score: Decimal | None = None
+    rank: int | None = None
+    ranked_offers: int | None = None  # "classée 3e sur 5"
+    awardee: str = ""  # empty while the award is not decided
+    award_reasons: str = ""
+    awardee_score: Decimal | None = None
+    electronic: bool = True  # sent by the platform: 11 days of standstill, else 16
+
+    @property
+    def award_known(self) -> bool:
+        return bool(self.awardee.strip() or self.award_reasons.strip())
+
+    @property
+    def signing_from(self) -> date | None:
+        """The date printed as the earliest signature of the contract, once awarded."""
+        return standstill_end(self.dated, self.electronic) if self.award_known else None
+
+    @property
+    def standstill_days(self) -> int:
+        return STANDSTILL if self.electronic else PAPER_STANDSTILL
+
+    @property
+    def rank_text(self) -> str:
+        """ "1re", "3e" (an offer is feminine)."""
+        return "" if self.rank is None else ("1re" if self.rank == 1 else f"{self.rank}e")
+
+    def missing_mentions(self) -> tuple[Mention, ...]:
+        missing = super().missing_mentions()
+        if self.award_known:  # R2181-3: once awarded, the letter names the awardee and why
+            missing += self._blank_among(
+                Mention("awardee", "Attributaire"),
+                Mention("award_reasons", "Motifs du choix de l'attributaire"),
+            )
+        return missing
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwardLetter(Letter):
+    """Courrier d'attribution (guide, case H): the offer of `company` is retained for the lots,
+    and the pieces it must provide before the contract is signed (R2144-4, R2144-7)."""
+
+    kind = MessageType.AWARD
+    template = "attribution.html"
+
+    amount: Decimal | None = None  # the retained offer, excluding VAT
+    pieces: tuple[str, ...] = ()  # pieces to provide, e.g. "Attestation de régularité fiscale"
+    pieces_deadline: date | None = None  # required when pieces are asked for
+
+    def missing_mentions(self) -> tuple[Mention, ...]:
+        missing = super().missing_mentions()
+        if self.pieces and self.pieces_deadline is None:
+            missing += (Mention("pieces_deadline", "Date limite de remise des pièces"),)
+        return missing
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationLetter(Letter):
+    """Courrier de notification (guide, case I): the contract is notified to `company`; it
+    takes effect on receipt (R2182-4). Refused while the standstill runs (LEGAL.md rule 8)
+    unless an exemption is given."""
+
+    kind = MessageType.NOTIFICATION
+    template = "notification.html"
+
+    amount: Decimal | None = None  # the contract, excluding VAT
+    last_rejection_sent: date | None = None  # None: no rejection letter was sent
+    rejections_electronic: bool = True
+    exemption_reason: str = ""  # e.g. "Une seule offre reçue" (R2182-1)
+
+    @property
+    def notifiable_from(self) -> date | None:
+        if self.last_rejection_sent is None:
+            return None
+        return standstill_end(self.last_rejection_sent, self.rejections_electronic)
+
+    @property
+    def in_standstill(self) -> bool:
+        first_day = self.notifiable_from
+        return first_day is not None and self.dated < first_day
+
+    def missing_mentions(self) -> tuple[Mention, ...]:
+        missing = super().missing_mentions()
+        if self.in_standstill and _blank(self.exemption_reason):
+            missing += (Mention("exemption_reason", "Motif de dispense du délai de suspension"),)
+        return missing
+
+    def refusal_detail(self) -> str:
+        if not (self.in_standstill and _blank(self.exemption_reason)):
+            return ""
+        assert self.last_rejection_sent is not None and self.notifiable_from is not None
+        days = STANDSTILL if self.rejections_electronic else PAPER_STANDSTILL
+        return (
+            f" Délai de suspension en cours : les courriers de rejet ont été envoyés le "
+            f"{_day(self.last_rejection_sent)} ; le marché peut être notifié à partir du "
+            f"{_day(self.notifiable_from)} ({days} jours, article R2182-1), sauf dispense "
+            "prévue par le code (par exemple une seule offre reçue)."
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvitationLetter(Letter):
+    """Invitation à concourir (guide, case F; R2144-8 / R2144-9, LEGAL.md rule 6): the
+    candidates admitted are invited, all at once, to submit an offer on the restricted
+    consultation."""
+
+    kind = MessageType.INVITATION
+    template = "invitation.html"
+    required = (
+        Mention("notice_reference", "Référence de l'avis publié"),
+        Mention("bid_deadline", "Date et heure limite de remise des plis"),
+        Mention("platform_url", "Adresse de la plateforme"),
+        Mention("access_code", "Code d'accès restreint"),
+        Mention("submission", "Adresse et modalités de remise des offres"),
+        Mention("documents", "Documents à fournir"),
+    )
+
+    notice_reference: str
+    bid_deadline: datetime | None
+    platform_url: str
+    access_code: str
+    submission: str  # where and how to submit the offer
+    documents: str  # the documents to provide with it
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancellationLetter(Letter):
+    """Information d'annulation (LEGAL.md rule 10; R2185-1 / R2185-2): the procedure, or some
+    of its lots, is declared "sans suite", with its reasons."""
+
+    kind = MessageType.CANCELLATION
+    template = "annulation.html"
+    required = (Mention("reasons", "Motifs de la déclaration sans suite"),)
+
+    reasons: str
+
+
+LETTER_KINDS: tuple[type[Letter], ...] = (
+    RejectionLetter,
+    AwardLetter,
+    NotificationLetter,
+    InvitationLetter,
+    CancellationLetter,
+)
+
+
+# --- Checking and rendering ---------------------------------------------------------------
+
+
+def check_letter(letter: Letter) -> None:
+    """Raises `LetterRefused` naming the missing mandatory mentions, if any."""
+    missing = letter.missing_mentions()
+    if missing:
+        raise LetterRefused(letter.kind, missing, letter.refusal_detail())
+
+
+def letter_context(letter: Letter) -> dict[str, Any]:
+    """What the templates read: `letter` (the dataclass, with its properties) and the
+    letterhead of `base.html`."""
+    created = datetime.combine(letter.dated, time(9, 0), tzinfo=PARIS)
+    return {
+        "letter": letter,
+        "consultation": letter.consultation,
+        "kind_label": letter.kind.label,
+        "organisation": letter.consultation.organisation,
+        "entity": letter.consultation.entity,
+        # The PDF's creation date is the letter's date: the same letter gives the same bytes,
+        # so the SHA-256 printed on the AR identifies it.
+        "created_w3c": created.isoformat(),
+    }
+
+
+def letter_html(letter: Letter, *, templates_dir: Path | None = None) -> str:
+    """The HTML of a letter (its mentions checked first), for a preview or a test."""
+    check_letter(letter)
+    return render_html(letter.template, letter_context(letter), templates_dir=templates_dir)
+
+
+def render_letter(letter: Letter, *, templates_dir: Path | None = None) -> bytes:
+    """The PDF of a letter. Raises `LetterRefused` (a mention is missing) or
+    `letters.render.TemplateProblem` (an override template is broken)."""
+    check_letter(letter)
+    return render_pdf(letter.template, letter_context(letter), templates_dir=templates_dir)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._]+")
+
+
+def _safe(text: str, limit: int = 40) -> str:
+    ascii_text = (
+        unicodedata.normalize("NFKD", text.replace("°", "o")).encode("ascii", "ignore").decode()
+    )
+    return _UNSAFE.sub("-", ascii_text)[:limit].strip(".-_")
+
+
+def letter_filename(letter: Letter) -> str:
+    """A safe ASCII file name, distinct per kind, consultation, lot and company:
+    "Courrier-de-rejet_202601_Lot-no1_N.B.C.-FR.pdf"."""
+    parts = [
+        _safe(letter.kind.label),
+        _safe(letter.consultation.reference) or "consultation",
+        *(_safe(lot, 20) for lot in letter.lots[:1] if len(letter.lots) == 1),
+        _safe(letter.company) or "entreprise",
+    ]
+    return "_".join(part for part in parts if part) + ".pdf"
+
+
+# --- The mail-merge of rejections ---------------------------------------------------------
+
+
+def rejection_letters(
+    bids: Iterable[RejectedBid],
+    *,
+    consultation: ConsultationFacts,
+    dated: date,
+    lots: tuple[str, ...] | None = None,
+    electronic: bool = True,
+    signatory: str = DEFAULT_SIGNATORY,
+) -> tuple[RejectionLetter, ...]:
+    """One rejection letter per bid of `models.merge.rejected_bids`. `lots` is the lot's label
+    for the letters; None prints the lot as written in the analysis file."""
+    return tuple(
+        RejectionLetter(
+            consultation=consultation,
+            company=bid.company,
+            dated=dated,
+            lots=lots if lots is not None else _lot_as_written(bid.lot),
+            signatory=signatory,
+            reasons=bid.reasons,
+            score=bid.score,
+            rank=bid.rank,
+            ranked_offers=bid.ranked_offers,
+            awardee=bid.awardee,
+            award_reasons=bid.award_reasons,
+            awardee_score=bid.awardee_score,
+            electronic=electronic,
+        )
+        for bid in bids
+    )
+
+
+def _lot_as_written(lot: str) -> tuple[str, ...]:
+    """ "2" → ("Lot n°2",); "Lot 2 - Vins" stays as it is; "" → () (no lots)."""
+    if not lot:
+        return ()
+    return (f"Lot n°{lot}",) if lot.isdigit() else (lot,)
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d/%m/%Y")

@@ -1,0 +1,134 @@
+""" "Générer le courrier": the message type's model letter, filled from the message form for
+each recipient, rendered, kept in the document space (origin "Courrier généré") and attached
+to that recipient's copy only. Sent "avec AR", each company reads its own letter on its page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from messagerie.letters.pdf.documents import (
+    AwardLetter,
+    CancellationLetter,
+    ConsultationFacts,
+    InvitationLetter,
+    Letter,
+    NotificationLetter,
+    RejectionLetter,
+    letter_filename,
+    render_letter,
+)
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import PARIS, lot_label
+from messagerie.models.messages.compose import ComposeContext, FormInput, unique_recipients
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import DocumentInfo, store_document
+from messagerie.models.store.enums import DocumentOrigin, MessageType
+
+WITH_LETTER = (
+    MessageType.REJECTION,
+    MessageType.AWARD,
+    MessageType.NOTIFICATION,
+    MessageType.INVITATION,
+    MessageType.CANCELLATION,
+)
+
+
+@dataclass(frozen=True)
+class PersonalLetter:
+    email: str  # the recipient whose copy carries it
+    document: DocumentInfo
+
+
+def letter_for(
+    context: ComposeContext, form: FormInput, email: str, *, dated: date, platform_url: str
+) -> Letter:
+    """The letter of `form`'s type for one recipient, from the form's mentions."""
+    detail = context.detail
+    company = next(
+        (a.company_name for a in context.addresses if a.email.lower() == email.lower()), email
+    )
+    common: dict[str, Any] = {  # what every letter has
+        "consultation": ConsultationFacts(
+            detail.reference, detail.title, detail.object, detail.organisation, detail.entity
+        ),
+        "company": company,
+        "dated": dated,
+        "lots": tuple(
+            lot_label(number, title) for number, title in detail.lots if number in form.lot_numbers
+        ),
+    }
+    awarded = form.mention("awarded") not in ("", "non")
+    if form.type is MessageType.REJECTION:
+        return RejectionLetter(
+            **common,
+            reasons=form.mention("reasons"),
+            awardee=form.mention("awardee") if awarded else "",
+            award_reasons=form.mention("award_reasons") if awarded else "",
+        )
+    if form.type is MessageType.AWARD:
+        return AwardLetter(**common)
+    if form.type is MessageType.NOTIFICATION:
+        last = max((at for _, at in context.rejections), default=None)
+        return NotificationLetter(
+            **common,
+            last_rejection_sent=last.astimezone(PARIS).date() if last else None,
+            exemption_reason=form.mention("exemption_reason"),
+        )
+    if form.type is MessageType.INVITATION:
+        return InvitationLetter(
+            **common,
+            notice_reference=form.mention("notice_reference"),
+            bid_deadline=detail.bid_deadline,
+            platform_url=platform_url,
+            access_code=detail.access_code or "",
+            submission=form.mention("submission"),
+            documents=form.mention("documents"),
+        )
+    if form.type is MessageType.CANCELLATION:
+        return CancellationLetter(**common, reasons=form.mention("reasons"))
+    raise Refusal(
+        f"Il n'y a pas de modèle de courrier pour « {form.type.label} » : joignez votre "
+        "document (F4)."
+    )
+
+
+def generate_letters(
+    store: Store,
+    context: ComposeContext,
+    form: FormInput,
+    *,
+    dated: date,
+    platform_url: str,
+    actor: str,
+    templates_dir: Path | None = None,
+) -> tuple[PersonalLetter, ...]:
+    """One letter per recipient of the form, checked (a missing mention refuses them all,
+    naming the field, before anything is stored), rendered and stored."""
+    recipients = unique_recipients(form.recipients)
+    if not recipients:
+        raise Refusal("Ajoutez d'abord les destinataires : un courrier est fait pour chacun.")
+    letters = [
+        (r.email, letter_for(context, form, r.email, dated=dated, platform_url=platform_url))
+        for r in recipients
+    ]
+    rendered = [(email, letter, render_letter(letter, templates_dir=templates_dir))
+                for email, letter in letters]  # fmt: skip
+    return tuple(
+        PersonalLetter(
+            email,
+            store_document(
+                store,
+                store.blobs,
+                filename=letter_filename(letter),
+                data=pdf,
+                origin=DocumentOrigin.LETTER,
+                consultation_id=form.consultation_id,
+                actor=actor,
+            ),
+        )
+        for email, letter, pdf in rendered
+    )

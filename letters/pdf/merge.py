@@ -1,0 +1,144 @@
+"""Rejections in one action (mail-merge): from the analysis file, one rejection message per
+non-retained bidder of a lot, each with its own letter (its reasons, score and rank), all
+queued together or none.
+
+The bidders are found in the consultation's dépôts by company name (case and accents
+ignored); a bidder with no address there stops the batch, naming its line in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from messagerie.letters.pdf.documents import (
+    ConsultationFacts,
+    RejectionLetter,
+    letter_filename,
+    rejection_letters,
+    render_letter,
+)
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import lot_label
+from messagerie.models.messages.compose import (
+    ComposeContext,
+    FormInput,
+    QueuedMessage,
+    preset_form,
+    queue_messages,
+)
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.merge import AnalysisRow, rejected_bids
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import store_document
+from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind
+from messagerie.models.text import fold
+
+
+@dataclass(frozen=True)
+class MergeLine:
+    """One bidder to reject: its letter and the address it goes to."""
+
+    row: AnalysisRow
+    letter: RejectionLetter
+    recipient: DraftRecipient
+
+
+def plan_rejections(
+    context: ComposeContext,
+    rows: Sequence[AnalysisRow],
+    retained: str,
+    *,
+    dated: date,
+) -> tuple[MergeLine, ...]:
+    """The letters of one lot's non-retained bidders, each with its dépôt's address."""
+    detail = context.detail
+    facts = ConsultationFacts(
+        detail.reference, detail.title, detail.object, detail.organisation, detail.entity
+    )
+    lot_number = _lot_number(rows[0].lot) if rows else None
+    lots = tuple(lot_label(n, t) for n, t in detail.lots if n == lot_number) or None
+    bids = rejected_bids(rows, retained)
+    letters = rejection_letters(bids, consultation=facts, dated=dated, lots=lots)
+    by_company = {fold(row.company): row for row in rows}
+    deposits = {
+        fold(a.company_name): a for a in context.addresses if RegisterKind.DEPOSIT in a.kinds
+    }
+    lines = []
+    for letter in letters:
+        row = by_company[fold(letter.company)]
+        address = deposits.get(fold(letter.company))
+        if address is None:
+            raise Refusal(
+                f"Ligne {row.line}, colonne « entreprise » : « {row.company} » n'est pas dans "
+                "le registre des dépôts de cette consultation ; corrigez le nom."
+            )
+        lines.append(
+            MergeLine(
+                row,
+                letter,
+                DraftRecipient(address.email, address.company_id, address.contact_name),
+            )
+        )
+    return tuple(lines)
+
+
+def queue_rejections(
+    store: Store,
+    context: ComposeContext,
+    lines: Sequence[MergeLine],
+    *,
+    actor: str,
+    progress: Callable[[int, int], object] = lambda done, total: None,
+    templates_dir: Path | None = None,
+) -> tuple[QueuedMessage, ...]:
+    """Render every letter (telling `progress` after each), keep them in the document space,
+    then queue one rejection per bidder, each letter attached to its copy: all or none."""
+    preset = preset_form(context, MessageType.REJECTION)
+    forms: list[FormInput] = []
+    for done, line in enumerate(lines, start=1):
+        pdf = render_letter(line.letter, templates_dir=templates_dir)
+        document = store_document(
+            store,
+            store.blobs,
+            filename=letter_filename(line.letter),
+            data=pdf,
+            origin=DocumentOrigin.LETTER,
+            consultation_id=context.detail.id,
+            actor=actor,
+        )
+        forms.append(_form(preset, line, document.id))
+        progress(done, len(lines))
+    return queue_messages(store, forms, actor=actor)
+
+
+def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:
+    letter = line.letter
+    number = _lot_number(line.row.lot)
+    return replace(
+        preset,
+        recipients=(line.recipient,),
+        lot_numbers=(number,) if number is not None else (),
+        body=(
+            "Bonjour,\n\nVeuillez trouver ci-joint notre courrier relatif à votre offre.\n\n"
+            "Cordialement."
+        ),
+        mentions={
+            "reasons": letter.reasons,
+            "awarded": "oui" if letter.award_known else "",
+            "awardee": letter.awardee,
+            "award_reasons": letter.award_reasons,
+            "signature_date": (
+                letter.signing_from.strftime("%d/%m/%Y") if letter.signing_from else ""
+            ),
+        },
+        letters=((line.recipient.email, document_id),),
+    )
+
+
+def _lot_number(lot: str) -> int | None:
+    """ "2", "Lot 2", "Lot n°2 - Vins" → 2; "" → None."""
+    digits = "".join(c if c.isdigit() else " " for c in lot).split()
+    return int(digits[0]) if digits else None

@@ -1,0 +1,93 @@
+"""Case A of the guide: the answer joins the "Questions / réponses" document, which replaces the
+previous one in the DCE, and the "Information de modification" draft goes to all registers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from messagerie.letters.pdf.qa import QaDocument, QaItem, qa_filename, render_qa_document
+from messagerie.models.clock import utc_now
+from messagerie.models.consultations.dce import DceChanges, NewFile, current_dce
+from messagerie.models.consultations.detail import consultation_detail
+from messagerie.models.consultations.qa import add_qa_entry, qa_entries
+from messagerie.models.consultations.workspace import (
+    DceUpdate,
+    prepare_modification_draft,
+    publish_dce_update,
+)
+from messagerie.models.messages.drafts import DraftView
+from messagerie.models.store.database import Store
+
+QA_PREFIX = "Questions-reponses_"
+
+
+@dataclass(frozen=True)
+class AnswerToAll:
+    consultation_id: int
+    question_entry_id: int | None
+    question: str  # anonymised by the buyer
+    answer: str
+    new_deadline: datetime | None = None  # LEGAL rule 3, when inside the 6-day window
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerPublished:
+    dce_version: int
+    filename: str
+    pdf: bytes
+    draft: DraftView
+
+
+def qa_document(store: Store, answer: AnswerToAll, now: datetime) -> tuple[QaDocument, int]:
+    """The document with every earlier answer and this one, and the new item's number."""
+    detail = consultation_detail(store, answer.consultation_id)
+    earlier = qa_entries(store, answer.consultation_id)
+    number = len(earlier) + 1
+    items = tuple(QaItem(e.number, e.question, e.answer) for e in earlier)
+    items += (QaItem(number, answer.question.strip(), answer.answer.strip()),)
+    document = QaDocument(
+        reference=detail.reference,
+        title=detail.title,
+        object=detail.object,
+        bid_deadline=answer.new_deadline or detail.bid_deadline,
+        organisation=detail.organisation,
+        entity=detail.entity,
+        items=items,
+        issued_at=now,
+        version=number,
+    )
+    return document, number
+
+
+def publish_answer_to_all(store: Store, answer: AnswerToAll, *, actor: str) -> AnswerPublished:
+    now = utc_now()
+    document, number = qa_document(store, answer, now)
+    pdf = render_qa_document(document)
+    filename = qa_filename(document.reference, number)
+    changes = DceChanges.starting_from(current_dce(store, answer.consultation_id))
+    previous = next(
+        (piece for piece in changes.base_pieces if piece.path.startswith(QA_PREFIX)), None
+    )
+    new_file = NewFile(filename, pdf)
+    # The guide's tip: a new Q/A document replaces the previous one.
+    changes = changes.replace(previous.id, new_file) if previous else changes.add(new_file)
+    update = DceUpdate(answer.consultation_id, changes, answer.new_deadline, answer.reason)
+    version = publish_dce_update(store, store.blobs, update, actor, now)
+    add_qa_entry(
+        store,
+        answer.consultation_id,
+        number=number,
+        question=document.items[-1].question,
+        answer=document.items[-1].answer,
+        question_entry_id=answer.question_entry_id,
+        actor=actor,
+    )
+    draft = prepare_modification_draft(
+        store,
+        answer.consultation_id,
+        actor=actor,
+        origin=f"document questions/réponses, question n°{number}",
+    )
+    return AnswerPublished(version.number, filename, pdf, draft)

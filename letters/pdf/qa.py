@@ -1,0 +1,83 @@
+"""The "Questions / Réponses" document a buyer adds to the DCE to answer every candidate.
+
+Guide, case A: copy the question, anonymise it, add the answer, save as PDF; a later
+document replaces the earlier one ("Version n°2"). LEGAL.md rule 4: the questions come
+here already anonymised (see `models.anonymise.identity_leaks`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from messagerie.letters.pdf.render import render_pdf
+
+TEMPLATE = "questions_reponses.html"
+
+
+@dataclass(frozen=True)
+class QaItem:
+    number: int
+    question: str  # already anonymised by the buyer
+    answer: str
+    asked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QaDocument:
+    reference: str
+    title: str
+    object: str
+    bid_deadline: datetime
+    organisation: str
+    entity: str
+    items: tuple[QaItem, ...]
+    issued_at: datetime  # "Document mis à jour le …"
+    version: int = 1  # "Version n°2" when it replaces an earlier Q/A document
+
+    def __post_init__(self) -> None:
+        if self.version < 1:
+            raise ValueError(f"version must be 1 or more, not {self.version}")
+
+
+def qa_context(document: QaDocument) -> dict[str, Any]:
+    """What `questions_reponses.html` reads."""
+    issued = (
+        document.issued_at if document.issued_at.tzinfo else document.issued_at.replace(tzinfo=UTC)
+    )
+    return {
+        "reference": document.reference,
+        "title": document.title,
+        "object": document.object,
+        "bid_deadline": document.bid_deadline,
+        "organisation": document.organisation,
+        "entity": document.entity,
+        "items": document.items,
+        "issued_at": document.issued_at,
+        "version": document.version,
+        # The PDF's creation date is the document's date, so the same document gives the same
+        # bytes whenever it is rendered.
+        "created_w3c": issued.replace(microsecond=0).isoformat(),
+    }
+
+
+def render_qa_document(document: QaDocument) -> bytes:
+    """The PDF of the Q/A document."""
+    return render_pdf(TEMPLATE, qa_context(document))
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._]+")
+
+
+def qa_filename(reference: str, version: int) -> str:
+    """A safe ASCII file name: "Questions-reponses_202601_v2.pdf"."""
+    ascii_reference = (
+        unicodedata.normalize("NFKD", reference.replace("°", "o"))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    safe = _UNSAFE.sub("-", ascii_reference)[:60].strip(".-_") or "consultation"
+    return f"Questions-reponses_{safe}_v{version}.pdf"

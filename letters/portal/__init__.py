@@ -1,0 +1,1 @@
+"""The recipients' web page (Starlette)."""

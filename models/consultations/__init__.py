@@ -1,0 +1,1 @@
+"""Consultations: dashboard, detail, registers, suites, DCE, questions/answers."""

@@ -1,0 +1,138 @@
+"""One consultation as the "Détails" screen shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from messagerie.models.errors import Refusal
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
+from messagerie.models.store.tables import (
+    Consultation,
+    consultation,
+    lot,
+    organisation,
+    purchasing_entity,
+    register_entry,
+    suite_candidate,
+)
+
+
+class ConsultationNotFound(Refusal):
+    """The consultation is not (or no longer) in the store."""
+
+
+def lock_consultation(connection: sa.Connection, consultation_id: int) -> None:
+    """Lock the consultation's row until the transaction ends (PostgreSQL; SQLite writes are
+    serialised anyway), so that concurrent changes to it (question numbers, DCE versions,
+    deadline) queue instead of colliding."""
+    found = connection.execute(
+        sa.select(consultation.c.id).where(consultation.c.id == consultation_id).with_for_update()
+    ).first()
+    if found is None:
+        raise ConsultationNotFound(f"La consultation n°{consultation_id} est introuvable.")
+
+
+def register_counts(connection: sa.Connection, consultation_id: int) -> dict[RegisterKind, int]:
+    """How many retraits, questions and dépôts the consultation has."""
+    counts = dict.fromkeys(RegisterKind, 0)
+    for kind, number in connection.execute(
+        sa.select(register_entry.c.kind, sa.func.count())
+        .where(register_entry.c.consultation_id == consultation_id)
+        .group_by(register_entry.c.kind)
+    ):
+        counts[RegisterKind(kind)] = number
+    return counts
+
+
+@dataclass(frozen=True)
+class ConsultationRef:
+    id: int
+    reference: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ConsultationDetail:
+    id: int
+    reference: str
+    title: str
+    object: str
+    procedure: Procedure
+    status: ConsultationStatus
+    bid_deadline: datetime
+    urgent: bool
+    organisation: str
+    entity: str
+    sender_email: str
+    lots: tuple[tuple[int, str], ...]
+    counts: dict[RegisterKind, int]
+    parent: ConsultationRef | None
+    suites: tuple[ConsultationRef, ...]
+    access_code: str | None
+    candidates: int  # suites only: candidates admitted
+
+    @property
+    def restricted(self) -> bool:
+        """Restricted consultations and suites: the only ones invited to tender."""
+        return self.procedure.restricted or self.parent is not None
+
+
+def consultation_detail(store: Store, consultation_id: int) -> ConsultationDetail:
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            sa.select(
+                Consultation,
+                organisation.c.name.label("organisation"),
+                purchasing_entity.c.name.label("entity"),
+                purchasing_entity.c.sender_email,
+            )
+            .join(purchasing_entity, purchasing_entity.c.id == consultation.c.entity_id)
+            .join(organisation, organisation.c.id == purchasing_entity.c.organisation_id)
+            .where(consultation.c.id == consultation_id)
+        ).one()
+        lots = tuple(
+            (row.number, row.title)
+            for row in connection.execute(
+                sa.select(lot.c.number, lot.c.title)
+                .where(lot.c.consultation_id == consultation_id)
+                .order_by(lot.c.number)
+            )
+        )
+        counts = register_counts(connection, consultation_id)
+        references = sa.select(consultation.c.id, consultation.c.reference, consultation.c.title)
+        parent = (
+            connection.execute(references.where(consultation.c.id == row.parent_id)).one()
+            if row.parent_id
+            else None
+        )
+        suites = connection.execute(
+            references.where(consultation.c.parent_id == consultation_id).order_by(
+                consultation.c.id
+            )
+        ).all()
+        candidates = connection.execute(
+            sa.select(sa.func.count()).where(suite_candidate.c.consultation_id == consultation_id)
+        ).scalar_one()
+    return ConsultationDetail(
+        id=row.id,
+        reference=row.reference,
+        title=row.title,
+        object=row.object,
+        procedure=Procedure(row.procedure),
+        status=ConsultationStatus(row.status),
+        bid_deadline=row.bid_deadline,
+        urgent=row.urgent,
+        organisation=row.organisation,
+        entity=row.entity,
+        sender_email=row.sender_email,
+        lots=lots,
+        counts=counts,
+        parent=ConsultationRef(*parent) if parent else None,
+        suites=tuple(ConsultationRef(*suite) for suite in suites),
+        access_code=row.access_code,
+        candidates=candidates,
+    )

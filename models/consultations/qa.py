@@ -1,0 +1,61 @@
+"""The questions and answers of a consultation's "Questions / réponses" document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from messagerie.models.clock import utc_now
+from messagerie.models.store.database import Store
+from messagerie.models.store.tables import qa_item
+
+
+@dataclass(frozen=True)
+class QaEntry:
+    number: int
+    question: str
+    answer: str
+    question_entry_id: int | None
+    created_at: datetime
+
+
+def qa_entries(store: Store, consultation_id: int) -> tuple[QaEntry, ...]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(qa_item)
+            .where(qa_item.c.consultation_id == consultation_id)
+            .order_by(qa_item.c.number)
+        ).all()
+    return tuple(
+        QaEntry(row.number, row.question, row.answer, row.question_entry_id, row.created_at)
+        for row in rows
+    )
+
+
+def add_qa_entry(
+    store: Store,
+    consultation_id: int,
+    *,
+    number: int,
+    question: str,
+    answer: str,
+    question_entry_id: int | None,
+    actor: str,
+) -> QaEntry:
+    """Record the answered question under `number` (the unique key refuses a double)."""
+    now = utc_now()
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.insert(qa_item).values(
+                consultation_id=consultation_id,
+                number=number,
+                question=question,
+                answer=answer,
+                question_entry_id=question_entry_id,
+                created_at=now,
+                author=actor,
+            )
+        )
+    return QaEntry(number, question, answer, question_entry_id, now)

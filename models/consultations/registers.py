@@ -1,0 +1,437 @@
+"""The three registers of a consultation (retraits, questions, dépôts): read, add, correct.
+
+Reading pages in SQL, with a text filter blind to case and accents; writing is one
+transaction per entry that finds or creates the company by SIRET, numbers the questions,
+links the lots and appends an audit row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from messagerie.models.consultations.detail import lock_consultation, register_counts
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import lot_label, paris_seconds
+from messagerie.models.rules.siret import format_siret
+from messagerie.models.rules.validation import ValidEntry, check_lots
+from messagerie.models.store import audit
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import RegisterKind
+from messagerie.models.store.tables import (
+    company,
+    lot,
+    register_entry,
+    register_entry_lot,
+)
+from messagerie.models.text import fold, search_words
+
+# How PostgreSQL folds text like `models.text.fold`: translate() drops the accents of both
+# cases (its lower() under the C locale leaves "É" alone, and `unaccent` is not always
+# installed), replace() opens the ligatures, then lower() folds the ASCII case. SQLite calls
+# `fold` itself, registered on the connection: it has no translate(), and its parser refuses
+# the sixty nested replace() calls that would do instead.
+_ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ"
+_ACCENTED = _ACCENTED + _ACCENTED.upper()
+_UNACCENTED = "".join(fold(letter) for letter in _ACCENTED)
+_LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"), ("’", "'"))
+SQLITE_FOLD = "messagerie_fold"
+
+
+class EntryNotFound(Refusal):
+    """The entry or consultation asked for no longer exists (the message says which)."""
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One line of a register, as the register tables and the edit form show it."""
+
+    id: int
+    kind: RegisterKind
+    number: int | None  # questions only: "Question n°N"
+    at: datetime  # aware UTC
+    company_id: int
+    company_name: str
+    siret: str
+    contact_name: str
+    contact_email: str
+    lots: tuple[str, ...]  # "Lot n°1 - Chocolat au lait"
+    lot_numbers: tuple[int, ...]
+    question_text: str | None
+    consultation_id: int
+    address: str  # the company's address, to fill the edit form
+    postal_code: str
+    city: str
+
+
+@dataclass(frozen=True)
+class RegisterPage:
+    rows: tuple[RegisterRow, ...]
+    total: int  # rows matching the filter
+    page: int
+    page_count: int
+    counts: dict[RegisterKind, int]  # the three registers of the consultation, unfiltered
+
+
+@dataclass(frozen=True)
+class RegisterAddress:
+    """One recipient address of the registers, with where it appears."""
+
+    company_id: int
+    company_name: str
+    contact_name: str
+    email: str
+    kinds: frozenset[RegisterKind]
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def list_register(
+    store: Store,
+    consultation_id: int,
+    kind: RegisterKind,
+    *,
+    text: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> RegisterPage:
+    """One page of a register, filtered by `text` (every word, case and accents ignored).
+
+    Questions come by number, the other registers by time; counts cover the 3 registers.
+    """
+    per_page = max(1, per_page)
+    with store.engine.connect() as connection:
+        condition = sa.and_(
+            register_entry.c.consultation_id == consultation_id,
+            register_entry.c.kind == kind,
+            _text_condition(connection, text),
+        )
+        counts = register_counts(connection, consultation_id)
+        total = (
+            connection.execute(
+                sa.select(sa.func.count())
+                .select_from(register_entry.join(company))
+                .where(condition)
+            ).scalar_one()
+            if text.strip()
+            else counts[kind]
+        )
+        page_count = max(1, math.ceil(total / per_page))
+        page = min(max(page, 1), page_count)
+        rows = connection.execute(
+            _entry_select()
+            .where(condition)
+            .order_by(*_register_order(kind))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        return RegisterPage(
+            rows=_register_rows(connection, rows),
+            total=total,
+            page=page,
+            page_count=page_count,
+            counts=counts,
+        )
+
+
+def get_entry(store: Store, entry_id: int) -> RegisterRow:
+    """One entry by id; EntryNotFound when it no longer exists."""
+    with store.engine.connect() as connection:
+        return _load_row(connection, entry_id)
+
+
+def consultation_lots(store: Store, consultation_id: int) -> tuple[tuple[int, str], ...]:
+    """The consultation's lots as (number, title), by number; empty when not allotted."""
+    with store.engine.connect() as connection:
+        return tuple(
+            (row.number, row.title)
+            for row in connection.execute(
+                sa.select(lot.c.number, lot.c.title)
+                .where(lot.c.consultation_id == consultation_id)
+                .order_by(lot.c.number)
+            )
+        )
+
+
+def register_addresses(
+    store: Store, consultation_id: int, kinds: Collection[RegisterKind]
+) -> tuple[RegisterAddress, ...]:
+    """The contact addresses of the given registers, one per address whatever its case.
+
+    In order of first appearance (time, then entry); that first entry names the company and
+    the contact; `kinds` tells every register the address appears in (LEGAL.md rule 1).
+    """
+    if not kinds:
+        return ()
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                register_entry.c.kind,
+                register_entry.c.company_id,
+                company.c.name,
+                register_entry.c.contact_name,
+                register_entry.c.contact_email,
+            )
+            .join(company, company.c.id == register_entry.c.company_id)
+            .where(
+                register_entry.c.consultation_id == consultation_id,
+                register_entry.c.kind.in_([RegisterKind(kind) for kind in kinds]),
+            )
+            .order_by(register_entry.c.at, register_entry.c.id)
+        ).all()
+    first: dict[str, Row] = {}
+    seen_in: dict[str, set[RegisterKind]] = {}
+    for row in rows:
+        key = row.contact_email.casefold()
+        first.setdefault(key, row)
+        seen_in.setdefault(key, set()).add(RegisterKind(row.kind))
+    return tuple(
+        RegisterAddress(
+            company_id=row.company_id,
+            company_name=row.name,
+            contact_name=row.contact_name,
+            email=row.contact_email,
+            kinds=frozenset(seen_in[key]),
+        )
+        for key, row in first.items()
+    )
+
+
+def folded(connection: Connection, expression: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """`expression` without accents nor case, computed by the database."""
+    if connection.dialect.name == "sqlite":
+        raw: Any = connection.connection.driver_connection
+        raw.create_function(SQLITE_FOLD, 1, fold, deterministic=True)
+        return getattr(sa.func, SQLITE_FOLD)(expression)
+    for ligature, letters in _LIGATURES:
+        expression = sa.func.replace(expression, ligature, letters)
+    return sa.func.lower(sa.func.translate(expression, _ACCENTED, _UNACCENTED))
+
+
+def _text_condition(connection: Connection, text: str) -> sa.ColumnElement[bool]:
+    """Every search word appears in the company, SIRET, contact, e-mail or question."""
+    words = search_words(text)
+    if not words:
+        return sa.true()
+    searched = folded(
+        connection,
+        company.c.name
+        + " "
+        + company.c.siret
+        + " "
+        + register_entry.c.contact_name
+        + " "
+        + register_entry.c.contact_email
+        + " "
+        + sa.func.coalesce(register_entry.c.question_text, ""),
+    )
+    return sa.and_(*(searched.contains(word, autoescape=True) for word in words))
+
+
+def _register_order(kind: RegisterKind) -> tuple[sa.ColumnElement, ...]:
+    by_time = (register_entry.c.at, register_entry.c.id)
+    return (register_entry.c.number, *by_time) if kind is RegisterKind.QUESTION else by_time
+
+
+def _entry_select() -> sa.Select:
+    return sa.select(
+        register_entry.c.id,
+        register_entry.c.consultation_id,
+        register_entry.c.kind,
+        register_entry.c.number,
+        register_entry.c.at,
+        register_entry.c.company_id,
+        company.c.name.label("company_name"),
+        company.c.siret,
+        company.c.address,
+        company.c.postal_code,
+        company.c.city,
+        register_entry.c.contact_name,
+        register_entry.c.contact_email,
+        register_entry.c.question_text,
+    ).join(company, company.c.id == register_entry.c.company_id)
+
+
+def _register_rows(connection: Connection, rows: Sequence[Row]) -> tuple[RegisterRow, ...]:
+    """The rows with their lots (one query for the whole page)."""
+    lots: dict[int, list[tuple[int, str]]] = {row.id: [] for row in rows}
+    if lots:
+        for link in connection.execute(
+            sa.select(register_entry_lot.c.register_entry_id, lot.c.number, lot.c.title)
+            .join(lot, lot.c.id == register_entry_lot.c.lot_id)
+            .where(register_entry_lot.c.register_entry_id.in_(lots))
+            .order_by(lot.c.number)
+        ):
+            lots[link.register_entry_id].append((link.number, link.title))
+    return tuple(
+        RegisterRow(
+            id=row.id,
+            kind=RegisterKind(row.kind),
+            number=row.number,
+            at=row.at,
+            company_id=row.company_id,
+            company_name=row.company_name,
+            siret=row.siret,
+            contact_name=row.contact_name,
+            contact_email=row.contact_email,
+            lots=tuple(lot_label(number, title) for number, title in lots[row.id]),
+            lot_numbers=tuple(number for number, _ in lots[row.id]),
+            question_text=row.question_text,
+            consultation_id=row.consultation_id,
+            address=row.address,
+            postal_code=row.postal_code,
+            city=row.city,
+        )
+        for row in rows
+    )
+
+
+def _load_row(connection: Connection, entry_id: int) -> RegisterRow:
+    row = connection.execute(_entry_select().where(register_entry.c.id == entry_id)).first()
+    if row is None:
+        raise EntryNotFound(
+            f"L'inscription n°{entry_id} n'existe plus dans les registres : actualisez le registre."
+        )
+    return _register_rows(connection, [row])[0]
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+def add_entry(store: Store, consultation_id: int, entry: ValidEntry, *, actor: str) -> RegisterRow:
+    """Add `entry` to the consultation's register of its kind, in one transaction."""
+    with store.engine.begin() as connection:
+        lock_consultation(connection, consultation_id)
+        entry_id = connection.execute(
+            sa.insert(register_entry)
+            .values(
+                consultation_id=consultation_id,
+                number=_question_number(connection, consultation_id, entry.kind),
+                **_entry_values(connection, entry),
+            )
+            .returning(register_entry.c.id)
+        ).scalar_one()
+        _link_lots(connection, consultation_id, entry_id, entry.lot_numbers)
+        row = _load_row(connection, entry_id)
+        _audit(connection, row, actor=actor, action="register.add")
+    return row
+
+
+def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) -> RegisterRow:
+    """Correct an entry in one transaction; a question keeps its number."""
+    with store.engine.begin() as connection:
+        current = _load_row(connection, entry_id)
+        lock_consultation(connection, current.consultation_id)
+        number = (
+            current.number
+            if current.kind is RegisterKind.QUESTION and entry.kind is RegisterKind.QUESTION
+            else _question_number(connection, current.consultation_id, entry.kind)
+        )
+        connection.execute(
+            sa.update(register_entry)
+            .where(register_entry.c.id == entry_id)
+            .values(number=number, **_entry_values(connection, entry))
+        )
+        connection.execute(
+            sa.delete(register_entry_lot).where(register_entry_lot.c.register_entry_id == entry_id)
+        )
+        _link_lots(connection, current.consultation_id, entry_id, entry.lot_numbers)
+        row = _load_row(connection, entry_id)
+        _audit(connection, row, actor=actor, action="register.update")
+    return row
+
+
+def _question_number(
+    connection: Connection, consultation_id: int, kind: RegisterKind
+) -> int | None:
+    """The next number of the consultation's question register; None for other registers."""
+    if kind is not RegisterKind.QUESTION:
+        return None
+    highest = connection.execute(
+        sa.select(sa.func.max(register_entry.c.number)).where(
+            register_entry.c.consultation_id == consultation_id,
+            register_entry.c.kind == RegisterKind.QUESTION,
+        )
+    ).scalar()
+    return (highest or 0) + 1
+
+
+def _entry_values(connection: Connection, entry: ValidEntry) -> dict[str, object]:
+    """The register_entry columns of `entry`, its company found or created by SIRET."""
+    return {
+        "kind": entry.kind,
+        "company_id": _company_id(connection, entry),
+        "contact_name": entry.contact_name,
+        "contact_email": entry.contact_email,
+        "at": entry.at,
+        "question_text": entry.question_text,
+    }
+
+
+def _company_id(connection: Connection, entry: ValidEntry) -> int:
+    """The id of the company with the entry's SIRET, created or brought up to date."""
+    given = {"name": entry.company_name, **_given_address(entry)}
+    found = connection.execute(sa.select(company).where(company.c.siret == entry.siret)).first()
+    if found is None:
+        blank_address = {"address": "", "postal_code": "", "city": ""}
+        return connection.execute(
+            sa.insert(company)
+            .values({**blank_address, **given, "siret": entry.siret})
+            .returning(company.c.id)
+        ).scalar_one()
+    changes = {name: value for name, value in given.items() if getattr(found, name) != value}
+    if changes:
+        connection.execute(sa.update(company).where(company.c.id == found.id).values(changes))
+    return found.id
+
+
+def _given_address(entry: ValidEntry) -> dict[str, str]:
+    """The address fields the entry gives (an empty field leaves the known one alone)."""
+    fields = {"address": entry.address, "postal_code": entry.postal_code, "city": entry.city}
+    return {name: value for name, value in fields.items() if value}
+
+
+def _link_lots(
+    connection: Connection, consultation_id: int, entry_id: int, numbers: tuple[int, ...]
+) -> None:
+    if not numbers:
+        return
+    ids = dict(
+        connection.execute(
+            sa.select(lot.c.number, lot.c.id).where(
+                lot.c.consultation_id == consultation_id, lot.c.number.in_(numbers)
+            )
+        ).all()
+    )
+    check_lots(numbers, ids)
+    connection.execute(
+        sa.insert(register_entry_lot),
+        [{"register_entry_id": entry_id, "lot_id": ids[number]} for number in numbers],
+    )
+
+
+def entry_description(row: RegisterRow) -> str:
+    """The entry as the audit log names it (French)."""
+    number = f", question n°{row.number}" if row.number else ""
+    return (
+        f"Registre des {row.kind.label.lower()}, inscription n°{row.id}{number} : "
+        f"{row.company_name} (SIRET {format_siret(row.siret)}), {row.contact_email}, "
+        f"{paris_seconds(row.at)}"
+    )
+
+
+def _audit(connection: Connection, row: RegisterRow, *, actor: str, action: str) -> None:
+    audit.append(
+        connection,
+        action=action,
+        actor=actor,
+        consultation_id=row.consultation_id,
+        detail=entry_description(row),
+    )

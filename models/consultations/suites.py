@@ -1,0 +1,214 @@
+"""Suites ("Créer une suite"): a restricted follow-up consultation with its own access code."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
+from messagerie.models.store import audit
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
+from messagerie.models.store.tables import (
+    Consultation,
+    company,
+    consultation,
+    lot,
+    organisation,
+    purchasing_entity,
+    register_entry,
+    suite_candidate,
+)
+from messagerie.models.text import search_text
+
+# No 0/O or 1/I: the code is read out and typed by companies.
+ACCESS_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ACCESS_CODE_LENGTH = 16  # 16 × 5 = 80 random bits
+SUITE_PROCEDURES = (Procedure.RESTRICTED_TENDER, Procedure.NEGOTIATED)
+
+
+class SuiteRefused(Refusal):
+    """The suite cannot be created as asked; the message (French) says why."""
+
+
+@dataclass(frozen=True)
+class CandidateChoice:
+    entry_id: int
+    company_name: str
+    siret: str
+    contact_email: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SuiteRequest:
+    parent_id: int
+    procedure: Procedure
+    lot_numbers: tuple[int, ...]  # empty: the parent is not allotted
+    candidate_entry_ids: tuple[int, ...]
+    bid_deadline: datetime
+    title: str = ""  # default: the parent's title
+
+
+@dataclass(frozen=True)
+class SuiteCreated:
+    consultation_id: int
+    reference: str
+    access_code: str  # shown once in full to the buyer; stored so that it can be re-sent
+    candidates: int
+
+
+def new_access_code() -> str:
+    code = "".join(secrets.choice(ACCESS_CODE_ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
+    return "-".join(code[i : i + 4] for i in range(0, ACCESS_CODE_LENGTH, 4))
+
+
+def mask_access_code(code: str) -> str:
+    """What screens show after creation: the first group only."""
+    first, *rest = code.split("-")
+    return "-".join([first, *("••••" for _ in rest)])
+
+
+def candidate_choices(store: Store, parent_id: int) -> tuple[CandidateChoice, ...]:
+    """The parent's dépôts, one per address (the latest deposit of each)."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                register_entry.c.id,
+                register_entry.c.contact_email,
+                register_entry.c.at,
+                company.c.name,
+                company.c.siret,
+            )
+            .join(company, company.c.id == register_entry.c.company_id)
+            .where(
+                register_entry.c.consultation_id == parent_id,
+                register_entry.c.kind == RegisterKind.DEPOSIT,
+            )
+            .order_by(company.c.name, register_entry.c.at.desc())
+        ).all()
+    seen: set[str] = set()
+    choices = []
+    for row in rows:
+        if row.contact_email.casefold() not in seen:
+            seen.add(row.contact_email.casefold())
+            choices.append(CandidateChoice(row.id, row.name, row.siret, row.contact_email, row.at))
+    return tuple(choices)
+
+
+def create_suite(
+    store: Store, request: SuiteRequest, *, actor: str, now: datetime | None = None
+) -> SuiteCreated:
+    """Create the suite, its lots and candidates, and its access code, in one transaction."""
+    now = now or utc_now()
+    _check(request, now)
+    code = new_access_code()
+    with store.engine.begin() as connection:
+        parent = connection.execute(
+            sa.select(
+                Consultation,
+                purchasing_entity.c.name.label("entity"),
+                organisation.c.name.label("organisation"),
+            )
+            .join(purchasing_entity, purchasing_entity.c.id == consultation.c.entity_id)
+            .join(organisation, organisation.c.id == purchasing_entity.c.organisation_id)
+            .where(consultation.c.id == request.parent_id)
+        ).one()
+        parent_lots = dict(
+            connection.execute(
+                sa.select(lot.c.number, lot.c.title).where(lot.c.consultation_id == parent.id)
+            ).all()
+        )
+        unknown = set(request.lot_numbers) - set(parent_lots)
+        if unknown:
+            raise SuiteRefused(f"Lot(s) inconnu(s) dans {parent.reference} : {sorted(unknown)}.")
+        suites = connection.execute(
+            sa.select(sa.func.count()).where(consultation.c.parent_id == parent.id)
+        ).scalar_one()
+        reference = f"{parent.reference}-S{suites + 1}"
+        title = request.title.strip() or parent.title
+        suite_id = connection.execute(
+            sa.insert(consultation)
+            .values(
+                reference=reference,
+                title=title,
+                object=parent.object,
+                procedure=request.procedure,
+                status=ConsultationStatus.OPEN,
+                bid_deadline=request.bid_deadline,
+                urgent=False,
+                entity_id=parent.entity_id,
+                parent_id=parent.id,
+                access_code=code,
+                created_at=now,
+                search_text=search_text(
+                    reference, title, parent.object, parent.entity, parent.organisation
+                ),
+            )
+            .returning(consultation.c.id)
+        ).scalar_one()
+        if request.lot_numbers:
+            connection.execute(
+                sa.insert(lot),
+                [
+                    {"consultation_id": suite_id, "number": n, "title": parent_lots[n]}
+                    for n in sorted(request.lot_numbers)
+                ],
+            )
+        candidates = _chosen_candidates(connection, parent.id, request.candidate_entry_ids)
+        connection.execute(
+            sa.insert(suite_candidate), [{**c, "consultation_id": suite_id} for c in candidates]
+        )
+        audit.append(
+            connection,
+            action="suite.create",
+            actor=actor,
+            at=now,
+            consultation_id=suite_id,
+            detail=f"Suite {reference} de {parent.reference}, {len(candidates)} candidat(s)",
+        )
+    return SuiteCreated(suite_id, reference, code, len(candidates))
+
+
+def _check(request: SuiteRequest, now: datetime) -> None:
+    if request.procedure not in SUITE_PROCEDURES:
+        raise SuiteRefused("Une suite est une phase restreinte ou une négociation.")
+    if not request.candidate_entry_ids:
+        raise SuiteRefused("Choisissez au moins un candidat dans le registre des dépôts.")
+    if request.bid_deadline <= now:
+        raise SuiteRefused("La date limite de remise des plis de la suite doit être à venir.")
+
+
+def _chosen_candidates(
+    connection: sa.Connection, parent_id: int, entry_ids: Collection[int]
+) -> list[dict[str, object]]:
+    rows = connection.execute(
+        sa.select(register_entry)
+        .where(
+            register_entry.c.id.in_(entry_ids),
+            register_entry.c.consultation_id == parent_id,
+            register_entry.c.kind == RegisterKind.DEPOSIT,
+        )
+        .order_by(register_entry.c.id)
+    ).all()
+    if len(rows) != len(set(entry_ids)):
+        raise SuiteRefused("Un candidat choisi n'est pas dans le registre des dépôts.")
+    seen: set[str] = set()
+    chosen = []
+    for row in rows:
+        if row.contact_email.casefold() not in seen:
+            seen.add(row.contact_email.casefold())
+            chosen.append(
+                {
+                    "company_id": row.company_id,
+                    "contact_name": row.contact_name,
+                    "contact_email": row.contact_email,
+                    "source_entry_id": row.id,
+                }
+            )
+    return chosen

@@ -1,0 +1,111 @@
+"""The consultation workspace's compound steps: a DCE change with its deadline rule, and the
+"Information de modification" draft to every company of the registers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from messagerie.models.clock import utc_now
+from messagerie.models.consultations.dce import (
+    DceChanges,
+    DceVersionView,
+    change_bid_deadline,
+    save_dce_changes,
+    validate_dce_changes,
+)
+from messagerie.models.consultations.detail import consultation_detail
+from messagerie.models.consultations.registers import register_addresses
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.drafts import (
+    DraftRecipient,
+    DraftRequest,
+    DraftView,
+    Override,
+    create_draft,
+)
+from messagerie.models.rules.checks import modification_window_check
+from messagerie.models.store.audit import record_override
+from messagerie.models.store.blobs import BlobStore
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import MessageType, RegisterKind
+
+
+@dataclass(frozen=True)
+class DceUpdate:
+    """Staged DCE changes, with how LEGAL rule 3 was met when inside the 6-day window."""
+
+    consultation_id: int
+    changes: DceChanges
+    new_deadline: datetime | None = None
+    reason: str = ""  # of the deadline change, or why the deadline is not moved
+
+
+def publish_dce_update(
+    store: Store, blobs: BlobStore, update: DceUpdate, actor: str, now: datetime | None = None
+) -> DceVersionView:
+    """Check rule 3, move the deadline if asked, save the new DCE version, log any override."""
+    now = now or utc_now()
+    detail = consultation_detail(store, update.consultation_id)
+    verdict = modification_window_check(detail.bid_deadline, now)
+    if verdict is not None and not update.reason.strip():
+        raise Refusal(verdict.message)
+    # Every check of the DCE first: the deadline must not move for a DCE that is refused.
+    validate_dce_changes(store, update.consultation_id, update.changes)
+    if update.new_deadline is not None:
+        change_bid_deadline(
+            store,
+            update.consultation_id,
+            update.new_deadline,
+            reason=update.reason,
+            actor=actor,
+            now=now,
+        )
+    version = save_dce_changes(
+        store,
+        blobs,
+        update.consultation_id,
+        update.changes,
+        actor=actor,
+        comment=update.reason or None,
+    )
+    if verdict is not None and update.new_deadline is None:
+        record_override(
+            store,
+            consultation_id=update.consultation_id,
+            rule=3,
+            reason=update.reason,
+            actor=actor,
+            detail=f"DCE version {version.number} sans report de la date limite",
+        )
+    return version
+
+
+def all_register_recipients(store: Store, consultation_id: int) -> tuple[DraftRecipient, ...]:
+    """LEGAL rule 1: every company of the three registers, once per address."""
+    return tuple(
+        DraftRecipient(address.email, address.company_id, address.contact_name)
+        for address in register_addresses(store, consultation_id, tuple(RegisterKind))
+    )
+
+
+def prepare_modification_draft(
+    store: Store,
+    consultation_id: int,
+    *,
+    actor: str,
+    origin: str,
+    overrides: tuple[Override, ...] = (),
+) -> DraftView:
+    """The draft "Information de modification de la consultation" to all registers."""
+    return create_draft(
+        store,
+        DraftRequest(
+            consultation_id=consultation_id,
+            type=MessageType.MODIFICATION,
+            recipients=all_register_recipients(store, consultation_id),
+            overrides=overrides,
+            origin=origin,
+        ),
+        actor=actor,
+    )

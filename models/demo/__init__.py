@@ -1,0 +1,1 @@
+"""The demo database: its builder and its corpus of names and texts."""

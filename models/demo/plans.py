@@ -1,0 +1,276 @@
+"""What the demo generator decides before writing rows: plans of consultations, register
+entries and messages, and the time helpers they are placed with (Europe/Paris office hours).
+
+`models.demo` draws the plans; `models.demo_showcase` writes those of the guide's cases. Every
+time is an aware UTC datetime, as stored.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from messagerie.models.consultations.dce import NewFile
+from messagerie.models.demo import corpus
+from messagerie.models.store.enums import (
+    ConsultationStatus,
+    DeliveryState,
+    EventKind,
+    MessageState,
+    MessageType,
+    Procedure,
+    RecipientStatus,
+    RegisterKind,
+    ReplyChannel,
+    SendMode,
+)
+
+DAY = timedelta(days=1)
+
+
+# --- Time -----------------------------------------------------------------------------------
+
+
+def paris_at(day: date, hour: int, minute: int, second: int = 0) -> datetime:
+    """A Paris wall-clock time on `day`, as an aware UTC datetime (as stored)."""
+    local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=corpus.PARIS)
+    return local.astimezone(UTC)
+
+
+def paris_day(moment: datetime) -> date:
+    return moment.astimezone(corpus.PARIS).date()
+
+
+def paris_text(moment: datetime) -> str:
+    """A time as the messages write it: "14/02/2026 à 12:00" (Paris)."""
+    local = moment.astimezone(corpus.PARIS)
+    return f"{local:%d/%m/%Y} à {local:%H:%M}"
+
+
+def between(rng: random.Random, low: datetime, high: datetime) -> datetime:
+    """A whole second in [low, high), or `low` when the interval is empty."""
+    seconds = int((high - low).total_seconds())
+    return low + timedelta(seconds=rng.randrange(seconds)) if seconds > 0 else low
+
+
+def later(rng: random.Random, start: datetime, low: float, high: float) -> datetime:
+    """`start` plus a delay of `low` to `high` seconds, log-uniform: short delays dominate."""
+    seconds = low * (high / low) ** rng.random()
+    return start + timedelta(seconds=max(1, round(seconds)))
+
+
+def workday(rng: random.Random, first: date, last: date) -> date:
+    """A day in [first, last], a weekday when a few draws find one."""
+    span = max(0, (last - first).days)
+    day = first
+    for _ in range(8):
+        day = first + timedelta(days=rng.randint(0, span))
+        if day.weekday() < 5:
+            break
+    return day
+
+
+def office_time(rng: random.Random, low: datetime, high: datetime) -> datetime:
+    """An office time (weekday, 8:00-18:00 Paris) in [low, high) when there is one."""
+    day = workday(rng, paris_day(low), paris_day(high))
+    moment = paris_at(day, rng.randint(8, 17), rng.randint(0, 59), rng.randint(0, 59))
+    return moment if low <= moment < high else between(rng, low, high)
+
+
+# --- Plans: what the generator decides before writing rows ----------------------------------
+
+
+@dataclass
+class Contact:
+    name: str
+    email: str
+
+
+@dataclass
+class CompanyPlan:
+    id: int
+    name: str
+    contacts: tuple[Contact, ...]
+    siret: str = ""
+
+
+@dataclass
+class EntityPlan:
+    id: int
+    spec: corpus.EntitySpec
+    organisation: corpus.OrganisationSpec
+    authors: tuple[str, ...]
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.spec.categories or corpus.KIND_CATEGORIES[self.organisation.kind]
+
+
+@dataclass
+class LotPlan:
+    number: int
+    title: str
+    id: int = 0
+
+
+@dataclass
+class ConsultationPlan:
+    title: str
+    object: str
+    procedure: Procedure
+    status: ConsultationStatus
+    deadline: datetime
+    created: datetime
+    entity: EntityPlan
+    category: str
+    lots: list[LotPlan]
+    reference: str = ""
+    access_code: str | None = None
+    urgent: bool = False
+    # Draws a crowd: 40-80 retraits, and a DCE modification sent to them all.
+    popular: bool = False
+    guide: corpus.GuideConsultation | None = None
+    # Written by models.demo_showcase (the guide's cases), not drawn at random.
+    scripted: bool = False
+    # A suite: the consultation it follows.
+    parent: ConsultationPlan | None = None
+    id: int = 0
+
+    @property
+    def published(self) -> datetime:
+        """When companies could first see it (a day after creation, or sooner if rushed)."""
+        rushed = timedelta(seconds=(self.deadline - self.created).total_seconds() // 4)
+        return self.created + min(DAY, rushed)
+
+
+@dataclass
+class EntryPlan:
+    consultation: ConsultationPlan
+    kind: RegisterKind
+    company: CompanyPlan
+    contact: Contact
+    at: datetime
+    lots: tuple[LotPlan, ...] = ()
+    qa: tuple[str, str] | None = None
+    number: int | None = None
+    id: int = 0
+
+
+@dataclass
+class EventPlan:
+    kind: EventKind
+    at: datetime
+    detail: str | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass
+class ReplyPlan:
+    at: datetime
+    channel: ReplyChannel
+    body: str
+    read_at: datetime | None
+    files: tuple[NewFile, ...] = ()
+
+
+@dataclass
+class Life:
+    """One recipient's copy: its events and where the outbox left it."""
+
+    status: RecipientStatus
+    delivery: DeliveryState
+    events: list[EventPlan] = field(default_factory=list)
+    attempts: int = 1
+    reply: ReplyPlan | None = None
+
+
+@dataclass
+class RecipientPlan:
+    company: CompanyPlan
+    contact: Contact
+    life: Life
+
+
+@dataclass
+class MessagePlan:
+    consultation: ConsultationPlan
+    type: MessageType
+    subject: str
+    body: str
+    mode: SendMode
+    reply_allowed: bool
+    reply_deadline: datetime | None
+    lots: tuple[LotPlan, ...]
+    state: MessageState
+    author: str
+    created: datetime
+    queued: datetime | None
+    recipients: list[RecipientPlan]
+    override: str | None = None
+    override_rule: int = 1
+    mentions: dict[str, str] | None = None
+
+
+@dataclass
+class Intent:
+    """What a scenario wants sent; `_Builder.compose` writes the message."""
+
+    scenario: str
+    at: datetime
+    contacts: list[tuple[CompanyPlan, Contact]]
+    mode: SendMode = SendMode.WITH_AR
+    reply_allowed: bool = False
+    reply_deadline: datetime | None = None
+    lots: tuple[LotPlan, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+    # The written reason of a rule's block passed over (LEGAL.md), and that rule.
+    override: str | None = None
+    override_rule: int = 1
+    # Which of the scenario's contents; None draws one.
+    content: int | None = None
+    # Not sent yet: QUEUED (validated, in the outbox) or HELD (a draft).
+    waiting: DeliveryState | None = None
+    # What becomes of each copy, in turn (scripted cases); empty: drawn at random.
+    outcomes: tuple[Outcome, ...] = ()
+    # The type's mandatory mentions, as the message form records them.
+    mentions: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A scripted copy's status in the tracking table, and the files of its reply
+    (models.demo_corpus.REPLY_FILES keys) when it has one."""
+
+    status: RecipientStatus
+    files: tuple[str, ...] = ()
+
+
+def question_fields(question: EntryPlan) -> dict[str, str]:
+    """What an answer to `question` quotes of it."""
+    assert question.qa is not None and question.number is not None
+    return {
+        "number": str(question.number),
+        "question": question.qa[0],
+        "answer": question.qa[1],
+        "question_date": paris_text(question.at),
+    }
+
+
+def status_for(deadline: datetime, now: datetime) -> ConsultationStatus:
+    """The status a consultation placed by hand has on the demo's day."""
+    if deadline > now:
+        return ConsultationStatus.OPEN
+    if deadline > now - timedelta(days=30):
+        return ConsultationStatus.OPENING_ANALYSIS
+    return ConsultationStatus.DECISION
+
+
+def distinct_contacts(entries: Iterable[EntryPlan]) -> list[tuple[CompanyPlan, Contact]]:
+    """The companies of some register entries, once per address, in register order."""
+    seen: dict[str, tuple[CompanyPlan, Contact]] = {}
+    for entry in entries:
+        seen.setdefault(entry.contact.email, (entry.company, entry.contact))
+    return list(seen.values())

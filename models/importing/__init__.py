@@ -1,0 +1,1 @@
+"""Importing consultations and registers from JSON or CSV files."""

@@ -1,0 +1,291 @@
+"""The acknowledgement of receipt (AR) of one recipient, on the store's side: everything the
+PDF proves, gathered in one read.
+
+An AR only exists for a message sent "avec accusé de réception" once its recipient has opened
+it through the personal link (L): before that, or for a simple e-mail, there is nothing to
+prove, and a document saying otherwise would mislead whoever reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import lot_label
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import (
+    AntivirusVerdict,
+    DeliveryState,
+    EventKind,
+    MessageType,
+    SendMode,
+)
+from messagerie.models.store.tables import (
+    attachment,
+    audit_entry,
+    company,
+    consultation,
+    document,
+    event,
+    lot,
+    message,
+    message_lot,
+    organisation,
+    recipient,
+)
+from messagerie.models.store.tables import purchasing_entity as entity
+
+PLATFORM = "Messagerie sécurisée"
+
+
+class ArRefused(Refusal):
+    """No AR can be produced for this recipient; str() says why, in French."""
+
+
+@dataclass(frozen=True)
+class ArSender:
+    organisation: str
+    entity: str
+    postal_address: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ArConsultation:
+    reference: str
+    title: str
+    object: str
+    bid_deadline: datetime
+
+
+@dataclass(frozen=True)
+class ArMessage:
+    id: int
+    type: MessageType
+    subject: str
+    sent_at: datetime  # when the buyer sent it (queued_at)
+    author: str
+    send_mode: SendMode
+    reply_allowed: bool
+    reply_deadline: datetime | None
+    body_sha256: str
+
+
+@dataclass(frozen=True)
+class ArRecipient:
+    id: int
+    email: str
+    company: str | None  # None: an address typed by hand, not a known company
+    siret: str | None
+    address: str | None
+    read_at: datetime
+
+
+@dataclass(frozen=True)
+class ArEvent:
+    kind: EventKind
+    at: datetime
+    detail: str | None
+    client_address: str | None  # evidence of an opening
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class ArFile:
+    filename: str
+    size: int
+    sha256: str
+    antivirus: AntivirusVerdict
+    personal: bool  # attached to this recipient's copy alone
+    id: int = 0  # the attachment row: the recipients' page names it in download links
+    media_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class ArOverride:
+    at: datetime
+    actor: str
+    action: str
+    rule: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ArData:
+    platform: str
+    sender: ArSender
+    consultation: ArConsultation
+    message: ArMessage
+    recipient: ArRecipient
+    events: tuple[ArEvent, ...]  # in time order
+    files: tuple[ArFile, ...]
+    overrides: tuple[ArOverride, ...]
+    issued_at: datetime  # when the AR was drawn up
+
+
+def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> ArData:
+    """What the AR of `recipient_id` shows; `ArRefused` when there is no AR to show."""
+    with store.engine.connect() as connection:
+        found = connection.execute(
+            sa.select(
+                recipient.c.email,
+                recipient.c.delivery_state,
+                recipient.c.read_at,
+                message.c.id.label("message_id"),
+                message.c.type,
+                message.c.subject,
+                message.c.body,
+                message.c.queued_at,
+                message.c.author,
+                message.c.send_mode,
+                message.c.reply_allowed,
+                message.c.reply_deadline,
+                consultation.c.reference,
+                consultation.c.title,
+                consultation.c.object,
+                consultation.c.bid_deadline,
+                organisation.c.name.label("organisation"),
+                entity.c.name.label("entity"),
+                entity.c.postal_address,
+                entity.c.sender_email,
+                company.c.name.label("company"),
+                company.c.siret,
+                company.c.address.label("street"),
+                company.c.postal_code,
+                company.c.city,
+            )
+            .join(message, message.c.id == recipient.c.message_id)
+            .join(consultation, consultation.c.id == message.c.consultation_id)
+            .join(entity, entity.c.id == consultation.c.entity_id)
+            .join(organisation, organisation.c.id == entity.c.organisation_id)
+            .outerjoin(company, company.c.id == recipient.c.company_id)
+            .where(recipient.c.id == recipient_id)
+        ).first()
+        row = _row_with_ar(found, recipient_id)
+        events = events_of(connection, recipient_id)
+        files = files_of(connection, row.message_id, recipient_id)
+        overrides = overrides_of(connection, row.message_id)
+    return ArData(
+        platform=PLATFORM,
+        sender=ArSender(row.organisation, row.entity, row.postal_address, row.sender_email),
+        consultation=ArConsultation(row.reference, row.title, row.object, row.bid_deadline),
+        message=ArMessage(
+            id=row.message_id,
+            type=MessageType(row.type),
+            subject=row.subject,
+            sent_at=row.queued_at,
+            author=row.author,
+            send_mode=SendMode(row.send_mode),
+            reply_allowed=row.reply_allowed,
+            reply_deadline=row.reply_deadline,
+            body_sha256=hashlib.sha256(row.body.encode("utf-8")).hexdigest(),
+        ),
+        recipient=ArRecipient(
+            id=recipient_id,
+            email=row.email,
+            company=row.company,
+            siret=row.siret,
+            address=f"{row.street}, {row.postal_code} {row.city}" if row.company else None,
+            read_at=row.read_at,
+        ),
+        events=events,
+        files=files,
+        overrides=overrides,
+        issued_at=now or utc_now(),
+    )
+
+
+def events_of(connection: sa.Connection, recipient_id: int) -> tuple[ArEvent, ...]:
+    """Every event of one recipient, in time order (each attempt, each server answer)."""
+    rows = connection.execute(
+        sa.select(
+            event.c.kind, event.c.at, event.c.detail, event.c.client_address, event.c.user_agent
+        )
+        .where(event.c.recipient_id == recipient_id)
+        .order_by(event.c.at, event.c.id)
+    )
+    return tuple(
+        ArEvent(EventKind(kind), at, detail, address, agent)
+        for kind, at, detail, address, agent in rows
+    )
+
+
+def files_of(
+    connection: sa.Connection, message_id: int, recipient_id: int | None = None
+) -> tuple[ArFile, ...]:
+    """The message's attachments, and those of one recipient's copy (all of them when
+    `recipient_id` is None), with size, SHA-256 and antivirus verdict."""
+    shown = attachment.c.message_id == message_id
+    if recipient_id is not None:
+        shown &= sa.or_(
+            attachment.c.recipient_id.is_(None), attachment.c.recipient_id == recipient_id
+        )
+    rows = connection.execute(
+        sa.select(
+            document.c.filename,
+            document.c.size,
+            document.c.sha256,
+            document.c.antivirus,
+            attachment.c.recipient_id.is_not(None),
+            attachment.c.id,
+            document.c.media_type,
+        )
+        .join(document, document.c.id == attachment.c.document_id)
+        .where(shown)
+        .order_by(attachment.c.id)
+    )
+    return tuple(
+        ArFile(name, size, sha256, AntivirusVerdict(verdict), bool(own), id_, media_type)
+        for name, size, sha256, verdict, own, id_, media_type in rows
+    )
+
+
+def lots_of(connection: sa.Connection, message_id: int) -> tuple[str, ...]:
+    """The labels of the lots a message concerns ("Lot n°2 - Vins"); () for all lots."""
+    rows = connection.execute(
+        sa.select(lot.c.number, lot.c.title)
+        .join(message_lot, message_lot.c.lot_id == lot.c.id)
+        .where(message_lot.c.message_id == message_id)
+        .order_by(lot.c.number)
+    )
+    return tuple(lot_label(number, title) for number, title in rows)
+
+
+def overrides_of(connection: sa.Connection, message_id: int) -> tuple[ArOverride, ...]:
+    """The rules passed for this message, with the buyer's written reasons."""
+    rows = connection.execute(
+        sa.select(
+            audit_entry.c.at,
+            audit_entry.c.actor,
+            audit_entry.c.action,
+            audit_entry.c.rule,
+            audit_entry.c.override_reason,
+        )
+        .where(audit_entry.c.message_id == message_id, audit_entry.c.override_reason.is_not(None))
+        .order_by(audit_entry.c.at, audit_entry.c.id)
+    )
+    return tuple(ArOverride(*override) for override in rows)
+
+
+def _row_with_ar(row: sa.Row | None, recipient_id: int) -> sa.Row:
+    """The recipient's row when it has an AR; otherwise `ArRefused` says why not."""
+    if row is None:
+        raise ArRefused(f"Destinataire n° {recipient_id} introuvable.")
+    if row.send_mode == SendMode.SIMPLE:
+        raise ArRefused(
+            "Ce message a été envoyé en courrier électronique simple, sans accusé de réception : "
+            "il n'y a pas d'AR pour ce destinataire."
+        )
+    if row.delivery_state == DeliveryState.HELD:
+        raise ArRefused("Ce message est un brouillon : il n'a pas été envoyé, il n'a pas d'AR.")
+    if row.read_at is None:
+        raise ArRefused(
+            "Le destinataire n'a pas encore ouvert ce message : il n'y a pas encore d'accusé de "
+            "réception (L)."
+        )
+    return row

@@ -1,0 +1,369 @@
+"""The proof bundle of one consultation, on the store's side: what goes into the zip, in order.
+
+`bundle_items` yields the bundle's entries one at a time (one message after the other), so
+that a consultation with thousands of messages never sits in memory at once. Each entry is a
+JSON document ready to be written, a stored file named by its SHA-256, or a recipient whose
+AR may be drawn up; `letters.bundle` turns them into bytes and writes the zip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from messagerie.models.consultations.dce import PieceView, dce_history, deadline_history
+from messagerie.models.consultations.detail import ConsultationNotFound, consultation_detail
+from messagerie.models.consultations.registers import RegisterRow, list_register
+from messagerie.models.formatting import as_utc
+from messagerie.models.messages.ar import ArEvent, ArFile
+from messagerie.models.messages.detail import ReplyDetail, message_detail
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import DocumentInfo
+from messagerie.models.store.enums import MessageState, RegisterKind, SendMode
+from messagerie.models.store.tables import (
+    attachment,
+    audit_entry,
+    consultation,
+    message,
+)
+
+REGISTER_PAGE = 500  # rows read per query when copying a register
+_File = TypeVar("_File", ArFile, DocumentInfo)
+
+
+@dataclass(frozen=True)
+class JsonItem:
+    path: str
+    content: Any  # dicts, lists, str, int, bool, None only: json.dumps takes it as it is
+
+
+@dataclass(frozen=True)
+class StoredFileItem:
+    path: str
+    sha256: str  # the blob in the store's documents folder
+
+
+@dataclass(frozen=True)
+class ArItem:
+    """A recipient of a message sent "avec AR": its AR is written only if `ar_data` has one."""
+
+    path: str
+    recipient_id: int
+
+
+BundleItem = JsonItem | StoredFileItem | ArItem
+
+
+def find_consultation(store: Store, reference: str) -> int:
+    """The id of the consultation named `reference`; a French refusal naming it otherwise."""
+    with store.engine.connect() as connection:
+        found = connection.execute(
+            sa.select(consultation.c.id).where(consultation.c.reference == reference)
+        ).scalar()
+    if found is None:
+        raise ConsultationNotFound(f"Aucune consultation n'a la référence « {reference} ».")
+    return found
+
+
+def bundle_items(store: Store, consultation_id: int) -> Iterator[BundleItem]:
+    """Every entry of the bundle but the manifest, in a stable order."""
+    yield JsonItem("consultation.json", consultation_record(store, consultation_id))
+    for message_id in sent_message_ids(store, consultation_id):
+        yield from message_items(store, message_id)
+    yield from dce_items(store, consultation_id)
+    yield JsonItem("registers.json", registers_record(store, consultation_id))
+    yield JsonItem("audit.json", audit_record(store, consultation_id))
+
+
+def utc_iso(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment else None
+
+
+# --- The consultation ----------------------------------------------------------------------
+
+
+def consultation_record(store: Store, consultation_id: int) -> dict[str, Any]:
+    detail = consultation_detail(store, consultation_id)
+    return {
+        "reference": detail.reference,
+        "title": detail.title,
+        "object": detail.object,
+        "procedure": detail.procedure,
+        "status": detail.status,
+        "bid_deadline": utc_iso(detail.bid_deadline),
+        "urgent": detail.urgent,
+        "organisation": detail.organisation,
+        "entity": detail.entity,
+        "sender_email": detail.sender_email,
+        "lots": [{"number": number, "title": title} for number, title in detail.lots],
+        "parent": detail.parent.reference if detail.parent else None,
+        "suites": [suite.reference for suite in detail.suites],
+        "bid_deadline_changes": [
+            {
+                "previous_deadline": utc_iso(change.previous_deadline),
+                "new_deadline": utc_iso(change.new_deadline),
+                "reason": change.reason,
+                "at": utc_iso(change.at),
+                "author": change.author,
+            }
+            for change in reversed(deadline_history(store, consultation_id))
+        ],
+    }
+
+
+# --- Messages ------------------------------------------------------------------------------
+
+
+def sent_message_ids(store: Store, consultation_id: int) -> list[int]:
+    """The consultation's messages that left the buyer's hands (drafts prove nothing)."""
+    with store.engine.connect() as connection:
+        return list(
+            connection.execute(
+                sa.select(message.c.id)
+                .where(
+                    message.c.consultation_id == consultation_id,
+                    message.c.state != MessageState.DRAFT,
+                )
+                .order_by(message.c.id)
+            ).scalars()
+        )
+
+
+def message_items(store: Store, message_id: int) -> Iterator[BundleItem]:
+    """messages/<id>/: message.json, then the attachments, the replies' files and the ARs."""
+    detail = message_detail(store, message_id)
+    folder = f"messages/{message_id}"
+    owners = _personal_attachment_owners(store, message_id)
+    attachments = _placed(f"{folder}/attachments", detail.files)
+    replies = [
+        (reply, _placed(f"{folder}/replies/{reply.id}", reply.files)) for reply in detail.replies
+    ]
+    outgoing = detail.message
+    yield JsonItem(
+        f"{folder}/message.json",
+        {
+            "id": message_id,
+            "type": outgoing.type,
+            "subject": outgoing.subject,
+            "body": outgoing.body,
+            "send_mode": outgoing.send_mode,
+            "reply_allowed": outgoing.reply_allowed,
+            "reply_deadline": utc_iso(outgoing.reply_deadline),
+            "mentions": outgoing.mentions,
+            "lots": list(detail.lots),
+            "author": detail.author,
+            "queued_at": utc_iso(detail.queued_at),
+            "attachments": [
+                {**_file_record(file, path), "recipient_id": owners.get(file.id)}
+                for file, path in attachments
+            ],
+            "recipients": [
+                {
+                    "id": recipient.id,
+                    "email": recipient.email,
+                    "company": recipient.company,
+                    "status": recipient.status,
+                    "resent_from_id": recipient.resent_from_id,
+                    "events": [_event_record(event) for event in recipient.events],
+                }
+                for recipient in detail.recipients
+            ],
+            "replies": [_reply_record(reply, files) for reply, files in replies],
+            "overrides": [
+                {
+                    "at": utc_iso(override.at),
+                    "actor": override.actor,
+                    "action": override.action,
+                    "rule": override.rule,
+                    "reason": override.reason,
+                }
+                for override in detail.overrides
+            ],
+        },
+    )
+    for file, path in attachments:
+        yield StoredFileItem(path, file.sha256)
+    for _, files in replies:
+        for document, path in files:
+            yield StoredFileItem(path, document.sha256)
+    if outgoing.send_mode is SendMode.WITH_AR:
+        for recipient in detail.recipients:
+            yield ArItem(f"{folder}/ar/AR-{recipient.id}.pdf", recipient.id)
+
+
+def _personal_attachment_owners(store: Store, message_id: int) -> dict[int, int]:
+    """Attachment id → the recipient whose copy alone carries it (a personalised letter)."""
+    with store.engine.connect() as connection:
+        return dict(
+            connection.execute(
+                sa.select(attachment.c.id, attachment.c.recipient_id).where(
+                    attachment.c.message_id == message_id, attachment.c.recipient_id.is_not(None)
+                )
+            ).all()
+        )
+
+
+def _event_record(event: ArEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "at": utc_iso(event.at),
+        "detail": event.detail,
+        "client_address": event.client_address,
+        "user_agent": event.user_agent,
+    }
+
+
+def _reply_record(reply: ReplyDetail, files: list[tuple[DocumentInfo, str]]) -> dict[str, Any]:
+    return {
+        "id": reply.id,
+        "recipient_id": reply.recipient_id,
+        "received_at": utc_iso(reply.received_at),
+        "disposition": reply.disposition,
+        "body": reply.body,
+        "read_at": utc_iso(reply.read_at),
+        "files": [_file_record(document, path) for document, path in files],
+    }
+
+
+def _file_record(file: ArFile | DocumentInfo, path: str) -> dict[str, Any]:
+    return {
+        "filename": file.filename,
+        "path": path,
+        "size": file.size,
+        "sha256": file.sha256,
+        "media_type": file.media_type,
+        "antivirus": file.antivirus,
+    }
+
+
+def _placed(folder: str, files: tuple[_File, ...]) -> list[tuple[_File, str]]:
+    """Each file with its path in `folder`; two files of the same name get "name (2).ext"."""
+    taken: set[str] = set()
+    placed = []
+    for file in files:
+        name = safe_name(file.filename)
+        stem, dot, suffix = name.rpartition(".")
+        if not stem:
+            stem, dot, suffix = name, "", ""
+        number = 1
+        while name.casefold() in taken:  # case-blind: Windows and macOS unpack it too
+            number += 1
+            name = f"{stem} ({number}){dot}{suffix}"
+        taken.add(name.casefold())
+        placed.append((file, f"{folder}/{name}"))
+    return placed
+
+
+def safe_name(filename: str) -> str:
+    """A file name that stays in its folder when the zip is unpacked."""
+    name = filename.replace("/", "_").replace("\\", "_").strip()
+    return "fichier" if name in ("", ".", "..") else name
+
+
+# --- DCE, registers, audit log -------------------------------------------------------------
+
+
+def dce_items(store: Store, consultation_id: int) -> Iterator[BundleItem]:
+    """dce/history.json, then dce/v<n>/<piece> for every version, oldest first."""
+    versions = tuple(reversed(dce_history(store, consultation_id)))
+    files = [
+        [(piece, f"dce/v{version.number}/{safe_path(piece.path)}") for piece in version.pieces]
+        for version in versions
+    ]
+    yield JsonItem(
+        "dce/history.json",
+        [
+            {
+                "number": version.number,
+                "created_at": utc_iso(version.created_at),
+                "author": version.author,
+                "comment": version.comment,
+                "pieces": [_piece_record(piece, path) for piece, path in pieces],
+            }
+            for version, pieces in zip(versions, files, strict=True)
+        ],
+    )
+    for pieces in files:
+        for piece, path in pieces:
+            yield StoredFileItem(path, piece.sha256)
+
+
+def _piece_record(piece: PieceView, path: str | None) -> dict[str, Any]:
+    """A piece; the files inside a zip piece are listed (with their hashes), not copied."""
+    return {
+        "path": piece.path,
+        "file": path,
+        "size": piece.size,
+        "sha256": piece.sha256,
+        "media_type": piece.media_type,
+        "children": [_piece_record(child, None) for child in piece.children],
+    }
+
+
+def safe_path(path: str) -> str:
+    """A piece's path without a leading "/" nor ".." parts."""
+    parts = [part for part in path.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+    return "/".join(parts) or "fichier"
+
+
+def registers_record(store: Store, consultation_id: int) -> dict[str, list[dict[str, Any]]]:
+    return {
+        kind.value: [_register_record(row) for row in register_rows(store, consultation_id, kind)]
+        for kind in RegisterKind
+    }
+
+
+def register_rows(store: Store, consultation_id: int, kind: RegisterKind) -> Iterator[RegisterRow]:
+    """Every row of one register, in the register's order, read page by page."""
+    page, page_count = 1, 1
+    while page <= page_count:
+        result = list_register(store, consultation_id, kind, page=page, per_page=REGISTER_PAGE)
+        yield from result.rows
+        page, page_count = page + 1, result.page_count
+
+
+def _register_record(row: RegisterRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "number": row.number,
+        "at": utc_iso(row.at),
+        "company": row.company_name,
+        "siret": row.siret,
+        "contact_name": row.contact_name,
+        "contact_email": row.contact_email,
+        "lots": list(row.lots),
+        "question": row.question_text,
+    }
+
+
+def audit_record(store: Store, consultation_id: int) -> list[dict[str, Any]]:
+    """The audit log entries of the consultation and of its messages, in time order."""
+    its_messages = sa.select(message.c.id).where(message.c.consultation_id == consultation_id)
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(audit_entry)
+            .where(
+                sa.or_(
+                    audit_entry.c.consultation_id == consultation_id,
+                    audit_entry.c.message_id.in_(its_messages),
+                )
+            )
+            .order_by(audit_entry.c.at, audit_entry.c.id)
+        ).all()
+    return [
+        {
+            "id": row.id,
+            "at": utc_iso(row.at),
+            "actor": row.actor,
+            "action": row.action,
+            "message_id": row.message_id,
+            "rule": row.rule,
+            "override_reason": row.override_reason,
+            "detail": row.detail,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,371 @@
+""" "La loupe": one message with everything the buyer may have to prove — its content and
+lots, its attachments (size, SHA-256, antivirus verdict), every recipient with the full event
+timeline, the replies with their files, and the overrides recorded for it.
+
+Also the two actions taken from the tracking table: "Renvoyer" a non-delivered recipient,
+and the CSV export of the filtered table.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import paris_seconds
+from messagerie.models.messages.ar import (
+    ArEvent,
+    ArFile,
+    ArOverride,
+    events_of,
+    files_of,
+    lots_of,
+    overrides_of,
+)
+from messagerie.models.messages.drafts import TOKEN_BYTES, sender_domain
+from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
+from messagerie.models.messages.tracking import PAGE, TrackingQuery, TrackingRow, tracking_page
+from messagerie.models.rules.validation import ValidationFailed, check_email
+from messagerie.models.store import audit
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import DocumentInfo, document_infos
+from messagerie.models.store.enums import (
+    DeliveryState,
+    EventKind,
+    RecipientStatus,
+    ReplyDisposition,
+)
+from messagerie.models.store.tables import (
+    company,
+    event,
+    message,
+    recipient,
+    reply,
+    reply_attachment,
+)
+from messagerie.models.text import spreadsheet_cell
+
+
+class ResendRefused(Refusal):
+    """Why a recipient cannot be sent again (French)."""
+
+
+@dataclass(frozen=True)
+class RecipientDetail:
+    id: int
+    email: str
+    company: str | None
+    status: RecipientStatus
+    resent_from_id: int | None
+    events: tuple[ArEvent, ...]
+
+
+@dataclass(frozen=True)
+class ReplyDetail:
+    id: int
+    recipient_id: int
+    received_at: datetime
+    disposition: ReplyDisposition
+    body: str
+    read_at: datetime | None
+    files: tuple[DocumentInfo, ...]
+
+
+@dataclass(frozen=True)
+class MessageDetail:
+    message: OutgoingMessage
+    author: str
+    queued_at: datetime | None
+    lots: tuple[str, ...]
+    files: tuple[ArFile, ...]
+    recipients: tuple[RecipientDetail, ...]
+    replies: tuple[ReplyDetail, ...]
+    overrides: tuple[ArOverride, ...]
+
+
+def message_detail(store: Store, message_id: int) -> MessageDetail:
+    outgoing = load_outgoing(store, message_id)
+    with store.engine.connect() as connection:
+        author, queued_at = connection.execute(
+            sa.select(message.c.author, message.c.queued_at).where(message.c.id == message_id)
+        ).one()
+        lots = lots_of(connection, message_id)
+        rows = connection.execute(
+            sa.select(
+                recipient.c.id,
+                recipient.c.email,
+                company.c.name,
+                recipient.c.status,
+                recipient.c.resent_from_id,
+            )
+            .outerjoin(company, company.c.id == recipient.c.company_id)
+            .where(
+                recipient.c.message_id == message_id,
+                recipient.c.delivery_state != DeliveryState.HELD,
+            )
+            .order_by(recipient.c.id)
+        ).all()
+        recipients = tuple(
+            RecipientDetail(id_, email, name, RecipientStatus(status), resent_from, events)
+            for id_, email, name, status, resent_from in rows
+            for events in [events_of(connection, id_)]
+        )
+        replies = connection.execute(
+            sa.select(reply)
+            .where(reply.c.recipient_id.in_([r.id for r in recipients]))
+            .order_by(reply.c.received_at, reply.c.id)
+        ).all()
+        reply_files: dict[int, list[int]] = {}
+        for reply_id, document_id in connection.execute(
+            sa.select(reply_attachment.c.reply_id, reply_attachment.c.document_id).where(
+                reply_attachment.c.reply_id.in_([r.id for r in replies])
+            )
+        ):
+            reply_files.setdefault(reply_id, []).append(document_id)
+        files = files_of(connection, message_id)
+        overrides = overrides_of(connection, message_id)
+    return MessageDetail(
+        message=outgoing,
+        author=author,
+        queued_at=queued_at,
+        lots=lots,
+        files=files,
+        recipients=recipients,
+        replies=tuple(
+            ReplyDetail(
+                r.id,
+                r.recipient_id,
+                r.received_at,
+                ReplyDisposition(r.disposition),
+                r.body,
+                r.read_at,
+                document_infos(store, reply_files.get(r.id, [])),
+            )
+            for r in replies
+        ),
+        overrides=overrides,
+    )
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    reply: ReplyDetail
+    email: str
+    company: str | None
+    subject: str
+
+
+def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
+    """A reply as the buyer opens it: marked read ("Réponse lue" once all are read)."""
+    from messagerie.models.messages.tracking import mark_reply_read
+
+    mark_reply_read(store, reply_id)
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            sa.select(reply, recipient.c.email, company.c.name, message.c.subject)
+            .join(recipient, recipient.c.id == reply.c.recipient_id)
+            .join(message, message.c.id == recipient.c.message_id)
+            .outerjoin(company, company.c.id == recipient.c.company_id)
+            .where(reply.c.id == reply_id)
+        ).one()
+        document_ids = list(
+            connection.execute(
+                sa.select(reply_attachment.c.document_id).where(
+                    reply_attachment.c.reply_id == reply_id
+                )
+            ).scalars()
+        )
+    detail = ReplyDetail(
+        row.id,
+        row.recipient_id,
+        row.received_at,
+        ReplyDisposition(row.disposition),
+        row.body,
+        row.read_at,
+        document_infos(store, document_ids),
+    )
+    return ReplyView(detail, row.email, row.name, row.subject)
+
+
+def save_files(store: Store, files: tuple[DocumentInfo, ...], folder: Path) -> list[Path]:
+    """Copy documents out of the store into `folder`, never over an existing file."""
+    if not folder.is_dir():
+        raise Refusal(f"Le dossier « {folder} » n'existe pas.")
+    written = []
+    for info in files:
+        target = folder / Path(info.filename).name
+        stem, suffix, number = target.stem, target.suffix, 1
+        while target.exists():
+            number += 1
+            target = folder / f"{stem} ({number}){suffix}"
+        try:
+            target.write_bytes(store.blobs.read(info.sha256))
+        except OSError as error:
+            raise Refusal(f"Impossible d'écrire « {target} » : {error.strerror}.") from error
+        written.append(target)
+    return written
+
+
+# --- Renvoyer ---------------------------------------------------------------------------------
+
+
+def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = None) -> int:
+    """Send a non-delivered recipient again, to the same address or to a corrected one.
+
+    The failure is kept: the same address is queued again on its own row (its events keep
+    every attempt); a corrected address gets a new row linked to the failed one. Returns the
+    id of the row that will be sent."""
+    now = utc_now()
+    with store.engine.begin() as connection:
+        failed = connection.execute(
+            sa.select(recipient, message.c.consultation_id)
+            .join(message, message.c.id == recipient.c.message_id)
+            .where(recipient.c.id == recipient_id)
+            .with_for_update()
+        ).first()
+        if failed is None:
+            raise ResendRefused(f"Destinataire n° {recipient_id} introuvable.")
+        if failed.status != RecipientStatus.NOT_DELIVERED:
+            raise ResendRefused(
+                f"« {failed.email} » est au statut « {RecipientStatus(failed.status).label} » : "
+                "seul un message non délivré peut être renvoyé."
+            )
+        corrected = _corrected(email, failed.email)
+        if corrected is None:
+            connection.execute(
+                sa.update(recipient)
+                .where(recipient.c.id == recipient_id)
+                .values(
+                    delivery_state=DeliveryState.QUEUED,
+                    status=RecipientStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+            )
+            target = recipient_id
+        else:
+            taken = connection.execute(
+                sa.select(recipient.c.id).where(
+                    recipient.c.message_id == failed.message_id,
+                    sa.func.lower(recipient.c.email) == corrected.lower(),
+                )
+            ).first()
+            if taken is not None:
+                raise ResendRefused(f"« {corrected} » est déjà destinataire de ce message.")
+            domain = sender_domain(connection, failed.consultation_id)
+            target = connection.execute(
+                sa.insert(recipient)
+                .values(
+                    message_id=failed.message_id,
+                    email=corrected,
+                    company_id=failed.company_id,
+                    contact_name=failed.contact_name,
+                    token=secrets.token_urlsafe(TOKEN_BYTES),
+                    message_id_header=f"<{secrets.token_urlsafe(18)}@{domain}>",
+                    delivery_state=DeliveryState.QUEUED,
+                    status=RecipientStatus.PENDING,
+                    resent_from_id=recipient_id,
+                    updated_at=now,
+                )
+                .returning(recipient.c.id)
+            ).scalar_one()
+        detail = f"Renvoi demandé par {actor}" + (f" à « {corrected} »" if corrected else "")
+        connection.execute(
+            sa.insert(event).values(
+                recipient_id=recipient_id, kind=EventKind.RETRY, at=now, detail=detail
+            )
+        )
+        audit.append(
+            connection,
+            action="message.resend",
+            actor=actor,
+            at=now,
+            consultation_id=failed.consultation_id,
+            message_id=failed.message_id,
+            detail=detail,
+        )
+    return target
+
+
+def _corrected(typed: str | None, failed: str) -> str | None:
+    """The corrected address, or None to resend to the same one."""
+    if typed is None or typed.strip().lower() == failed.lower():
+        return None
+    try:
+        return check_email(typed, field="email")
+    except ValidationFailed as problem:
+        raise ResendRefused(str(problem)) from None
+
+
+# --- Exporter (CSV) ---------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "Référence",
+    "Type de message",
+    "Objet",
+    "Destinataire",
+    "Entreprise",
+    "Statut",
+    "E",
+    "D",
+    "Non délivré",
+    "L",
+    "R",
+    "Date limite de réponse",
+)
+
+
+def csv_lines(row: TrackingRow) -> list[str]:
+    def when(moment: datetime | None) -> str:
+        return paris_seconds(moment) if moment else ""
+
+    return [
+        spreadsheet_cell(row.reference),
+        row.type.label,
+        spreadsheet_cell(row.subject),
+        spreadsheet_cell(row.email),
+        spreadsheet_cell(row.company or ""),
+        row.status.label,
+        when(row.sent_at),
+        when(row.delivered_at),
+        when(row.not_delivered_at),
+        when(row.read_at),
+        when(row.replied_at),
+        when(row.reply_deadline),
+    ]
+
+
+def matching_rows(store: Store, query: TrackingQuery) -> Iterator[TrackingRow]:
+    """Every row the filters keep, newest first, read page by page."""
+    before = None
+    while page := tracking_page(store, query, before=before, limit=PAGE * 10):
+        yield from page
+        before = page[-1].recipient_id
+
+
+def export_csv(store: Store, query: TrackingQuery, path: Path) -> int:
+    """Write the filtered table to `path` (UTF-8 with BOM and ";" for spreadsheet software
+    set to French); returns the number of rows. Written beside, then moved into place: a
+    failure never leaves half a file."""
+    partial = path.with_name(path.name + ".partiel")
+    count = 0
+    try:
+        with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, delimiter=";")
+            writer.writerow(CSV_HEADER)
+            for row in matching_rows(store, query):
+                writer.writerow(csv_lines(row))
+                count += 1
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise Refusal(f"Impossible d'écrire « {path} » : {error.strerror or error}.") from error
+    return count

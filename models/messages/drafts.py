@@ -1,0 +1,232 @@
+"""Draft messages prepared by the flows (answer a question, DCE modified, suite created).
+
+A draft is a stored message in state "draft" whose recipients are held (not queued): the
+message form opens it, and sending it queues it for the outbox.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from messagerie.models.clock import utc_now
+from messagerie.models.formatting import lot_label
+from messagerie.models.rules.presets import PRESETS
+from messagerie.models.store import audit
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import DeliveryState, MessageState, MessageType, RecipientStatus
+from messagerie.models.store.tables import (
+    consultation,
+    lot,
+    message,
+    message_lot,
+    purchasing_entity,
+    recipient,
+)
+from messagerie.models.text import search_text
+
+TOKEN_BYTES = 24  # 192 random bits, for the personal link and the reply/bounce addresses
+
+
+@dataclass(frozen=True)
+class DraftRecipient:
+    email: str
+    company_id: int | None = None
+    contact_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Override:
+    """A rule the buyer chose to pass, with the written reason (kept in the audit log)."""
+
+    rule: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    consultation_id: int
+    type: MessageType
+    recipients: tuple[DraftRecipient, ...]
+    lot_numbers: tuple[int, ...] = ()  # empty: "Tous les lots"
+    subject: str | None = None  # None: the type's preset
+    body: str | None = None
+    overrides: tuple[Override, ...] = ()
+    origin: str = ""  # which flow prepared it, for the audit log
+
+
+@dataclass(frozen=True)
+class DraftView:
+    id: int
+    type: MessageType
+    subject: str
+    recipients: tuple[str, ...]
+    lots: tuple[str, ...]
+    created_at: datetime
+    author: str
+
+
+def unique_recipients(recipients: Sequence[DraftRecipient]) -> tuple[DraftRecipient, ...]:
+    """One recipient per address, whatever its case; the first occurrence wins."""
+    seen: set[str] = set()
+    unique = []
+    for one in recipients:
+        key = one.email.strip().casefold()
+        if key not in seen:
+            seen.add(key)
+            unique.append(one)
+    return tuple(unique)
+
+
+def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftView:
+    """Store the draft, its lots, its held recipients and the audit rows, in one transaction."""
+    preset = PRESETS[request.type]
+    subject = request.subject if request.subject is not None else preset.subject
+    body = request.body if request.body is not None else preset.body
+    now = utc_now()
+    recipients = unique_recipients(request.recipients)
+    with store.engine.begin() as connection:
+        message_id = connection.execute(
+            sa.insert(message)
+            .values(
+                consultation_id=request.consultation_id,
+                type=request.type,
+                subject=subject,
+                body=body,
+                send_mode=preset.send_mode,
+                reply_allowed=preset.reply_allowed,
+                all_lots=not request.lot_numbers,
+                state=MessageState.DRAFT,
+                author=actor,
+                created_at=now,
+                search_text=search_text(subject, body),
+            )
+            .returning(message.c.id)
+        ).scalar_one()
+        lot_ids = _lot_ids(connection, request.consultation_id, request.lot_numbers)
+        if lot_ids:
+            connection.execute(
+                sa.insert(message_lot), [{"message_id": message_id, "lot_id": i} for i in lot_ids]
+            )
+        insert_recipients(
+            connection,
+            message_id,
+            recipients,
+            sender_domain(connection, request.consultation_id),
+            now,
+        )
+        audit.append(
+            connection,
+            action="draft.create",
+            actor=actor,
+            at=now,
+            consultation_id=request.consultation_id,
+            message_id=message_id,
+            detail=f"{request.type.label}, {len(recipients)} destinataire(s), {request.origin}",
+            overrides=tuple(
+                {"rule": o.rule, "override_reason": o.reason} for o in request.overrides
+            ),
+        )
+        return _load_drafts(connection, request.consultation_id, message_id)[0]
+
+
+def list_drafts(store: Store, consultation_id: int) -> tuple[DraftView, ...]:
+    with store.engine.connect() as connection:
+        return _load_drafts(connection, consultation_id)
+
+
+def insert_recipients(
+    connection: Connection,
+    message_id: int,
+    recipients: Sequence[DraftRecipient],
+    domain: str,
+    now: datetime,
+) -> None:
+    """Held recipients, each with its secret token and its own stable Message-ID."""
+    if recipients:
+        connection.execute(
+            sa.insert(recipient), [_recipient_row(message_id, r, domain, now) for r in recipients]
+        )
+
+
+def _recipient_row(
+    message_id: int, recipient: DraftRecipient, domain: str, now: datetime
+) -> dict[str, object]:
+    return {
+        "message_id": message_id,
+        "email": recipient.email.strip(),
+        "company_id": recipient.company_id,
+        "contact_name": recipient.contact_name,
+        "token": secrets.token_urlsafe(TOKEN_BYTES),
+        "message_id_header": f"<{secrets.token_urlsafe(18)}@{domain}>",
+        "delivery_state": DeliveryState.HELD,
+        "status": RecipientStatus.PENDING,
+        "updated_at": now,
+    }
+
+
+def sender_domain(connection: Connection, consultation_id: int) -> str:
+    sender = connection.execute(
+        sa.select(purchasing_entity.c.sender_email)
+        .join(consultation, consultation.c.entity_id == purchasing_entity.c.id)
+        .where(consultation.c.id == consultation_id)
+    ).scalar_one()
+    return sender.rpartition("@")[2] or "messagerie.invalid"
+
+
+def _lot_ids(connection: Connection, consultation_id: int, numbers: tuple[int, ...]) -> list[int]:
+    if not numbers:
+        return []
+    return list(
+        connection.execute(
+            sa.select(lot.c.id).where(
+                lot.c.consultation_id == consultation_id, lot.c.number.in_(numbers)
+            )
+        ).scalars()
+    )
+
+
+def _load_drafts(
+    connection: Connection, consultation_id: int, message_id: int | None = None
+) -> tuple[DraftView, ...]:
+    query = (
+        sa.select(message)
+        .where(message.c.consultation_id == consultation_id, message.c.state == MessageState.DRAFT)
+        .order_by(message.c.created_at.desc(), message.c.id.desc())
+    )
+    if message_id is not None:
+        query = query.where(message.c.id == message_id)
+    messages = connection.execute(query).all()
+    ids = [m.id for m in messages]
+    recipients: dict[int, list[str]] = {}
+    for row in connection.execute(
+        sa.select(recipient.c.message_id, recipient.c.email)
+        .where(recipient.c.message_id.in_(ids))
+        .order_by(recipient.c.id)
+    ):
+        recipients.setdefault(row.message_id, []).append(row.email)
+    lots: dict[int, list[str]] = {}
+    for lot_row in connection.execute(
+        sa.select(message_lot.c.message_id, lot.c.number, lot.c.title)
+        .join(lot, lot.c.id == message_lot.c.lot_id)
+        .where(message_lot.c.message_id.in_(ids))
+        .order_by(lot.c.number)
+    ):
+        lots.setdefault(lot_row.message_id, []).append(lot_label(lot_row.number, lot_row.title))
+    return tuple(
+        DraftView(
+            id=m.id,
+            type=MessageType(m.type),
+            subject=m.subject,
+            recipients=tuple(recipients.get(m.id, ())),
+            lots=tuple(lots.get(m.id, ())) or ("Tous les lots",),
+            created_at=m.created_at,
+            author=m.author,
+        )
+        for m in messages
+    )

@@ -1,0 +1,292 @@
+"""The "Suivi des messages" table: one row per recipient of a message, newest first, read in
+pages over indexed queries (never every row), and what changed since the last look.
+
+The badges' times live on the recipient row itself (sent_at, delivered_at, read_at,
+replied_at): the table reads one row per line, the event log stays for the detail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from messagerie.models.clock import utc_now
+from messagerie.models.consultations.registers import folded
+from messagerie.models.formatting import PARIS
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import (
+    DeliveryState,
+    MessageType,
+    RecipientStatus,
+    ReplyDisposition,
+)
+from messagerie.models.store.tables import (
+    company,
+    consultation,
+    lot,
+    message,
+    message_lot,
+    recipient,
+    reply,
+)
+from messagerie.models.text import fold, words_condition
+
+PAGE = 100
+# Two writers' clocks and commit order may differ slightly: look back a little further.
+CHANGE_OVERLAP = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class TrackingQuery:
+    """The table's scope and its filters; every filter is optional and they combine."""
+
+    consultation_id: int | None = None  # None: every consultation
+    message_type: MessageType | None = None
+    status: RecipientStatus | None = None
+    company: str = ""  # part of the company's name or of the address
+    lot_number: int | None = None  # within the consultation
+    sent_from: date | None = None  # Paris days, inclusive
+    sent_to: date | None = None
+    text: str = ""  # words of the subject or the body
+
+    def filtered(self) -> bool:
+        scope = {"consultation_id"}
+        return any(
+            getattr(self, f.name) not in (None, "") for f in fields(self) if f.name not in scope
+        )
+
+    def cleared(self) -> TrackingQuery:
+        return TrackingQuery(self.consultation_id)
+
+
+@dataclass(frozen=True)
+class TrackingRow:
+    recipient_id: int
+    message_id: int
+    reference: str
+    type: MessageType
+    subject: str
+    email: str
+    company: str | None
+    status: RecipientStatus
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    not_delivered_at: datetime | None
+    read_at: datetime | None
+    replied_at: datetime | None
+    reply_deadline: datetime | None
+    updated_at: datetime
+
+    def badges(self) -> tuple[tuple[str, datetime], ...]:
+        """("E", time), ("D", time)… in the platform's order; "Non délivré" in place of D."""
+        marks = (
+            ("E", self.sent_at),
+            ("D", self.delivered_at),
+            ("Non délivré", self.not_delivered_at),
+            ("L", self.read_at),
+            ("R", self.replied_at),
+        )
+        return tuple((mark, at) for mark, at in marks if at is not None)
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    recipients: int
+    sent: int
+    delivered: int
+    read: int
+    replied: int
+    not_delivered: int
+
+    def text(self) -> str:
+        """ "80 E · 78 D · 41 L · 3 R · 2 Non délivré" for 80 recipients."""
+        return (
+            f"{self.sent} E · {self.delivered} D · {self.read} L · {self.replied} R · "
+            f"{self.not_delivered} Non délivré"
+        )
+
+
+_COLUMNS = (
+    recipient.c.id,
+    recipient.c.message_id,
+    consultation.c.reference,
+    message.c.type,
+    message.c.subject,
+    recipient.c.email,
+    company.c.name,
+    recipient.c.status,
+    recipient.c.sent_at,
+    recipient.c.delivered_at,
+    recipient.c.not_delivered_at,
+    recipient.c.read_at,
+    recipient.c.replied_at,
+    message.c.reply_deadline,
+    recipient.c.updated_at,
+)
+
+
+def _select(connection: sa.Connection, query: TrackingQuery) -> sa.Select:
+    select = (
+        sa.select(*_COLUMNS)
+        .join(message, message.c.id == recipient.c.message_id)
+        .join(consultation, consultation.c.id == message.c.consultation_id)
+        .outerjoin(company, company.c.id == recipient.c.company_id)
+        .where(recipient.c.delivery_state != DeliveryState.HELD)
+    )
+    return select.where(*_conditions(connection, query))
+
+
+def _conditions(connection: sa.Connection, query: TrackingQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.consultation_id is not None:
+        conditions.append(message.c.consultation_id == query.consultation_id)
+    if query.message_type is not None:
+        conditions.append(message.c.type == query.message_type)
+    if query.status is not None:
+        conditions.append(recipient.c.status == query.status)
+    if query.company.strip():
+        searched = folded(
+            connection, recipient.c.email + " " + sa.func.coalesce(company.c.name, "")
+        )
+        conditions.append(searched.contains(fold(query.company.strip()), autoescape=True))
+    if query.lot_number is not None:
+        conditions.append(
+            sa.exists().where(
+                message_lot.c.message_id == message.c.id,
+                message_lot.c.lot_id == lot.c.id,
+                lot.c.number == query.lot_number,
+            )
+        )
+    if query.sent_from is not None:
+        conditions.append(message.c.queued_at >= _paris_midnight(query.sent_from))
+    if query.sent_to is not None:
+        conditions.append(message.c.queued_at < _paris_midnight(query.sent_to + timedelta(days=1)))
+    if query.text.strip():
+        conditions.append(words_condition(message.c.search_text, query.text))
+    return conditions
+
+
+def _paris_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=PARIS).astimezone(UTC)
+
+
+def _row(values: sa.Row) -> TrackingRow:
+    fields = list(values)
+    fields[3], fields[7] = MessageType(fields[3]), RecipientStatus(fields[7])
+    return TrackingRow(*fields)
+
+
+def tracking_page(
+    store: Store, query: TrackingQuery, *, before: int | None = None, limit: int = PAGE
+) -> tuple[TrackingRow, ...]:
+    """Up to `limit` rows, newest first, older than the recipient `before` (keyset paging)."""
+    with store.engine.connect() as connection:
+        select = _select(connection, query).order_by(recipient.c.id.desc()).limit(limit)
+        if before is not None:
+            select = select.where(recipient.c.id < before)
+        return tuple(_row(r) for r in connection.execute(select))
+
+
+def tracking_count(store: Store, query: TrackingQuery) -> int:
+    """How many rows match: shown above the table."""
+    with store.engine.connect() as connection:
+        counted = _select(connection, query).with_only_columns(sa.func.count()).order_by(None)
+        return connection.execute(counted).scalar_one()
+
+
+def changed_since(
+    store: Store, query: TrackingQuery, since: datetime, *, limit: int = PAGE
+) -> tuple[TrackingRow, ...]:
+    """Rows updated at `since` or later (with a small overlap), by the index on updated_at:
+    what the table polls to follow the outbox, the listener and the web page live."""
+    with store.engine.connect() as connection:
+        select = (
+            _select(connection, query)
+            .where(recipient.c.updated_at >= since - CHANGE_OVERLAP)
+            .order_by(recipient.c.updated_at.desc())
+            .limit(limit)
+        )
+        return tuple(_row(r) for r in connection.execute(select))
+
+
+def message_summary(store: Store, message_id: int) -> MessageSummary:
+    """How many recipients of one message are at E, D, L, R and Non délivré."""
+    counted = sa.select(
+        sa.func.count(),
+        sa.func.count(recipient.c.sent_at),
+        sa.func.count(recipient.c.delivered_at),
+        sa.func.count(recipient.c.read_at),
+        sa.func.count(recipient.c.replied_at),
+        sa.func.count(recipient.c.not_delivered_at),
+    ).where(recipient.c.message_id == message_id, recipient.c.delivery_state != DeliveryState.HELD)
+    with store.engine.connect() as connection:
+        return MessageSummary(*connection.execute(counted).one())
+
+
+def recipient_token(store: Store, recipient_id: int) -> str:
+    """The personal token of one recipient (for the demo's "open the recipient's page")."""
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(recipient.c.token).where(recipient.c.id == recipient_id)
+        ).scalar_one()
+
+
+@dataclass(frozen=True)
+class ReplyLine:
+    """A reply, shown under the row of the message it answers."""
+
+    id: int
+    recipient_id: int
+    received_at: datetime
+    disposition: ReplyDisposition
+    body: str
+    read: bool
+
+
+def replies_of(store: Store, recipient_ids: list[int]) -> dict[int, tuple[ReplyLine, ...]]:
+    """The replies of the shown recipients, oldest first, by recipient."""
+    if not recipient_ids:
+        return {}
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                reply.c.id,
+                reply.c.recipient_id,
+                reply.c.received_at,
+                reply.c.disposition,
+                reply.c.body,
+                reply.c.read_at.is_not(None),
+            )
+            .where(reply.c.recipient_id.in_(recipient_ids))
+            .order_by(reply.c.received_at, reply.c.id)
+        ).all()
+    found: dict[int, list[ReplyLine]] = {}
+    for id_, recipient_id, at, disposition, body, read in rows:
+        line = ReplyLine(id_, recipient_id, at, ReplyDisposition(disposition), body, bool(read))
+        found.setdefault(recipient_id, []).append(line)
+    return {key: tuple(lines) for key, lines in found.items()}
+
+
+def mark_reply_read(store: Store, reply_id: int, *, at: datetime | None = None) -> None:
+    """The buyer opened a reply: "Réponse non lue" becomes "Réponse lue" once every reply of
+    that recipient has been read."""
+    at = at or utc_now()
+    with store.engine.begin() as connection:
+        recipient_id = connection.execute(
+            sa.update(reply)
+            .where(reply.c.id == reply_id)
+            .values(read_at=sa.func.coalesce(reply.c.read_at, at))
+            .returning(reply.c.recipient_id)
+        ).scalar_one()
+        unread = sa.exists().where(reply.c.recipient_id == recipient_id, reply.c.read_at.is_(None))
+        connection.execute(
+            sa.update(recipient)
+            .where(
+                recipient.c.id == recipient_id,
+                recipient.c.status == RecipientStatus.REPLY_UNREAD,
+                ~unread,
+            )
+            .values(status=RecipientStatus.REPLY_READ, updated_at=at)
+        )

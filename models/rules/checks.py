@@ -1,0 +1,485 @@
+"""The rules of the Code de la commande publique the messaging checks (LEGAL.md).
+
+Each rule is a plain function over plain data returning a verdict, or None when it is met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from messagerie.models.formatting import PARIS, as_utc, duration_text, paris_minutes
+from messagerie.models.store.enums import MessageType, SendMode
+
+SINGLE_ANSWER_REASONS = (
+    "La réponse contient des données personnelles",
+    "La question ne concerne que ce candidat",
+)
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    rule: int
+    level: Literal["warning", "block"]
+    message: str
+    field: str | None = None  # the form field it concerns, when there is one
+
+    @property
+    def blocks(self) -> bool:
+        return self.level == "block"
+
+
+def answer_to_one_company(register_addresses: int, reason: str) -> RuleVerdict | None:
+    """Rule 1: an answer goes to every company of the registers unless a reason is given."""
+    if register_addresses <= 1 or reason.strip():
+        return None
+    return RuleVerdict(
+        rule=1,
+        level="block",
+        field="reason",
+        message=(
+            "Égalité de traitement : une réponse utile à tous doit être envoyée aux "
+            f"{register_addresses} entreprises des registres. Pour ne répondre qu'à ce "
+            "candidat, indiquez la raison (données personnelles, question qui ne concerne "
+            "que lui)."
+        ),
+    )
+
+
+def asker_identified(leaks: tuple[str, ...], recipients: int) -> RuleVerdict | None:
+    """Rule 4: a document sent to several companies must not reveal who asked."""
+    if not leaks or recipients <= 1:
+        return None
+    return RuleVerdict(
+        rule=4,
+        level="warning",
+        field="question",
+        message="Anonymisez la question avant diffusion : " + " ; ".join(leaks) + ".",
+    )
+
+
+# --- Rule 2: answers in time (R2132-6) -------------------------------------------------------
+
+ANSWER_NOTICE = timedelta(days=6)
+URGENT_ANSWER_NOTICE = timedelta(days=4)
+
+
+def answer_limit(bid_deadline: datetime, *, urgent: bool) -> datetime:
+    """The last moment an answer can go out: 6 days before the bid deadline (4 if urgent)."""
+    return bid_deadline - (URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE)
+
+
+def answer_countdown(bid_deadline: datetime, now: datetime, *, urgent: bool) -> str:
+    """The countdown the answer form shows: time left before the rule 2 limit, or how late."""
+    left = as_utc(answer_limit(bid_deadline, urgent=urgent)) - as_utc(now)
+    if left >= timedelta(0):
+        return f"Il reste {duration_text(left)} pour répondre dans le délai."
+    return f"Le délai de réponse est dépassé de {duration_text(-left)}."
+
+
+def answer_timing(
+    bid_deadline: datetime, now: datetime, *, formalised: bool, urgent: bool
+) -> RuleVerdict | None:
+    """Rule 2: in a formalised procedure, an answer sent later than 6 days (4 if urgent)
+    before the bid deadline is a warning, with the countdown."""
+    limit = answer_limit(bid_deadline, urgent=urgent)
+    if not formalised or as_utc(now) <= as_utc(limit):
+        return None
+    days = (URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE).days
+    left = as_utc(bid_deadline) - as_utc(now)
+    after = (
+        f"il reste {duration_text(left)} avant la date limite de remise des plis"
+        if left > timedelta(0)
+        else "la date limite de remise des plis est déjà passée"
+    )
+    return RuleVerdict(
+        rule=2,
+        level="warning",
+        field="bid_deadline",
+        message=(
+            f"{answer_countdown(bid_deadline, now, urgent=urgent)} Les réponses doivent être "
+            f"envoyées au plus tard {days} jours avant la date limite de remise des plis "
+            f"({paris_minutes(bid_deadline)}), soit le {paris_minutes(limit)} "
+            f"(article R2132-6) ; {after}. Envisagez de reporter la date limite "
+            "(article R2151-4)."
+        ),
+    )
+
+
+# --- Rule 5: Demande de complément (R2144-2 / R2152-2) ----------------------------------------
+
+
+def complement_reply_deadline(reply_deadline: datetime | None, now: datetime) -> RuleVerdict | None:
+    """Rule 5: a request for complements needs a reply deadline, in the future."""
+    if reply_deadline is None:
+        problem = "Indiquez la date limite de réponse"
+    elif as_utc(reply_deadline) <= as_utc(now):
+        problem = (
+            f"La date limite de réponse ({paris_minutes(reply_deadline)}) est déjà passée : "
+            "fixez une date à venir"
+        )
+    else:
+        return None
+    return RuleVerdict(
+        rule=5,
+        level="block",
+        field="reply_deadline",
+        message=(
+            f"{problem}. Une demande de complément laisse à chaque candidat concerné un même "
+            "délai approprié (articles R2144-2 et R2152-2)."
+        ),
+    )
+
+
+def complement_batch_deadlines(deadlines: Iterable[datetime | None]) -> RuleVerdict | None:
+    """Rule 5: the requests of one batch share one reply deadline."""
+    distinct = {None if moment is None else as_utc(moment) for moment in deadlines}
+    if len(distinct) <= 1:
+        return None
+    return RuleVerdict(
+        rule=5,
+        level="block",
+        field="reply_deadline",
+        message=(
+            f"Les demandes de complément de cet envoi ont {len(distinct)} dates limites de "
+            "réponse différentes : fixez la même date pour tous les candidats concernés "
+            "(articles R2144-2 et R2152-2)."
+        ),
+    )
+
+
+# --- Rule 6: Invitation à concourir (R2144-8 / R2144-9) ---------------------------------------
+
+
+def invitation_body(
+    body: str, access_code: str | None, contextual_block: bool
+) -> RuleVerdict | None:
+    """Rule 6: the invitation carries the restricted access code and the contextual block."""
+    missing = []
+    code = (access_code or "").strip()
+    if not code:
+        missing.append("le code d'accès restreint (aucun code n'a été généré)")
+    elif code not in body:
+        missing.append("le code d'accès restreint dans le corps du message")
+    if not contextual_block:
+        missing.append("le bloc contextuel de la consultation")
+    if not missing:
+        return None
+    return RuleVerdict(
+        rule=6,
+        level="block",
+        field="body",
+        message=(
+            "Invitation à concourir incomplète : ajoutez " + " ; ".join(missing) + " "
+            "(articles R2144-8 et R2144-9)."
+        ),
+    )
+
+
+def invitation_mentions(
+    notice_reference: str, bid_deadline: datetime | None, submission: str, documents: str
+) -> RuleVerdict | None:
+    """Rule 6: the invitation names the notice, the bid deadline, where and how to submit and
+    the documents to provide. `field` is the first mention missing."""
+    missing = [
+        (field, label)
+        for field, label, present in (
+            ("notice_reference", "la référence de l'avis publié", bool(notice_reference.strip())),
+            ("bid_deadline", "la date limite de remise des offres", bid_deadline is not None),
+            (
+                "submission",
+                "l'adresse et les modalités de remise des offres",
+                bool(submission.strip()),
+            ),
+            ("documents", "les documents à fournir", bool(documents.strip())),
+        )
+        if not present
+    ]
+    return _missing_mentions(
+        6, missing, "Mentions obligatoires manquantes dans l'invitation à concourir", "R2144-9"
+    )
+
+
+# --- Rule 7: Courrier de rejet (R2181-3, R2182-1) ---------------------------------------------
+
+STANDSTILL = 11  # days, letters sent electronically
+PAPER_STANDSTILL = 16  # days, letters not sent electronically
+
+
+def standstill_signature_date(sent_at: datetime, electronic: bool) -> date:
+    """R2182-1: the contract may be signed from the send date (Europe/Paris) + 11 days, or
+    + 16 days when the rejection letters were not sent electronically."""
+    days = STANDSTILL if electronic else PAPER_STANDSTILL
+    return sent_at.astimezone(PARIS).date() + timedelta(days=days)
+
+
+def rejection_letter(
+    now: datetime,
+    *,
+    formalised: bool,
+    reasons: str,
+    awarded: bool,
+    awardee: str = "",
+    award_reasons: str = "",
+    signature_date: date | None = None,
+) -> RuleVerdict | None:
+    """Rule 7: a rejection letter (formalised procedure) states the reasons for rejection and,
+    after award, the awardee, the reasons for that choice and the signature date, which may not
+    be earlier than the standstill allows for a letter sent `now`. `field` is the first gap."""
+    if not formalised:
+        return None
+    gaps: list[tuple[str, str]] = []
+    if not reasons.strip():
+        gaps.append(("reasons", "indiquez les motifs du rejet de la candidature ou de l'offre"))
+    if awarded:
+        earliest = standstill_signature_date(now, electronic=True)
+        if not awardee.strip():
+            gaps.append(("awardee", "indiquez le nom de l'attributaire"))
+        if not award_reasons.strip():
+            gaps.append(("award_reasons", "indiquez les motifs du choix de son offre"))
+        if signature_date is None:
+            gaps.append(
+                (
+                    "signature_date",
+                    "indiquez la date à partir de laquelle le marché peut être signé",
+                )
+            )
+        elif signature_date < earliest:
+            gaps.append(
+                (
+                    "signature_date",
+                    f"la date de signature ne peut être antérieure au {_day(earliest)} "
+                    "(11 jours après l'envoi, article R2182-1)",
+                )
+            )
+    return _missing_mentions(7, gaps, "Courrier de rejet incomplet", "R2181-3")
+
+
+# --- Rule 8: Courrier de notification (R2182-1) -----------------------------------------------
+
+
+def notification_standstill(
+    rejections_sent_at: Iterable[datetime],
+    now: datetime,
+    *,
+    formalised: bool,
+    exemption_reason: str = "",
+) -> RuleVerdict | None:
+    """Rule 8: in a formalised procedure, no notification before 11 days have run since the
+    lot's rejection letters (sent electronically), unless an exemption reason is recorded."""
+    sent = list(rejections_sent_at)
+    if not formalised or not sent or exemption_reason.strip():
+        return None
+    first_allowed = max(standstill_signature_date(moment, electronic=True) for moment in sent)
+    if now.astimezone(PARIS).date() >= first_allowed:
+        return None
+    return RuleVerdict(
+        rule=8,
+        level="block",
+        field="exemption_reason",
+        message=(
+            "Délai de suspension en cours : les courriers de rejet de ce lot ont été envoyés il "
+            f"y a moins de 11 jours. La notification est possible à partir du "
+            f"{_day(first_allowed)} (article R2182-1). Pour notifier plus tôt, indiquez le motif "
+            "de dispense prévu par le code (par exemple une seule offre reçue)."
+        ),
+    )
+
+
+# --- Rule 9: proof of receipt (R2182-4) -------------------------------------------------------
+
+RECEIPT_TYPES = frozenset({MessageType.NOTIFICATION, MessageType.REJECTION, MessageType.AWARD})
+
+
+def receipt_provable(message_type: MessageType, send_mode: SendMode) -> RuleVerdict | None:
+    """Rule 9: notification, rejection and award letters go with an acknowledgement."""
+    if message_type not in RECEIPT_TYPES or send_mode is not SendMode.SIMPLE:
+        return None
+    return RuleVerdict(
+        rule=9,
+        level="warning",
+        field="send_mode",
+        message=(
+            f"Un {message_type.label.lower()} envoyé sans accusé de réception ne permet pas de "
+            "prouver sa date de réception, qui fait courir ses effets (article R2182-4) : "
+            "choisissez l'envoi avec accusé de réception."
+        ),
+    )
+
+
+# --- Rule 10: Information d'annulation (R2185-1 / R2185-2) -----------------------------------
+
+
+def cancellation_reasons(reasons: str) -> RuleVerdict | None:
+    """Rule 10: a procedure declared "sans suite" is communicated with its reasons."""
+    if reasons.strip():
+        return None
+    return RuleVerdict(
+        rule=10,
+        level="block",
+        field="reasons",
+        message=(
+            "Indiquez les motifs pour lesquels la procédure est déclarée sans suite "
+            "(articles R2185-1 et R2185-2)."
+        ),
+    )
+
+
+def cancellation_recipients(recipients: int, register_addresses: int) -> RuleVerdict | None:
+    """Rule 10: the cancellation goes to every address of the three registers."""
+    if recipients >= register_addresses:
+        return None
+    return RuleVerdict(
+        rule=10,
+        level="block",
+        field="recipients",
+        message=(
+            f"L'information d'annulation doit être envoyée à tous les participants : "
+            f"{recipients} destinataire{'s' if recipients > 1 else ''} sur les "
+            f"{register_addresses} adresses des registres (retraits, questions, dépôts). "
+            "Sélectionnez tous les registres (articles R2185-1 et R2185-2)."
+        ),
+    )
+
+
+# --- All the rules of one message -------------------------------------------------------------
+
+
+# Rule 3: inside this many days of the bid deadline, a DCE change is blocked.
+MODIFICATION_WINDOW = timedelta(days=6)
+
+
+def modification_window_check(bid_deadline: datetime, now: datetime) -> RuleVerdict | None:
+    """LEGAL.md rule 3 (R2151-4): inside 6 days of the deadline a DCE change is blocked.
+
+    None when the deadline is 6 days away or more; else a block that says how long is left
+    and the two ways out: set a new deadline, or give the reason for going ahead.
+    """
+    left = as_utc(bid_deadline) - as_utc(now)
+    if left >= MODIFICATION_WINDOW:
+        return None
+    deadline = paris_minutes(bid_deadline)
+    if left > timedelta(0):
+        situation = (
+            f"Il reste {duration_text(left)} avant la date limite de remise des plis ({deadline}). "
+            "À moins de 6 jours de cette date"
+        )
+    else:
+        situation = (
+            f"La date limite de remise des plis ({deadline}) est dépassée depuis "
+            f"{duration_text(-left)}. Après cette date"
+        )
+    return RuleVerdict(
+        rule=3,
+        level="block",
+        message=(
+            f"{situation}, une modification du DCE impose de reporter la date limite en "
+            "proportion (article R2151-4 du code de la commande publique) : fixez une nouvelle "
+            "date limite, ou indiquez le motif pour lequel vous ne la reportez pas."
+        ),
+        field="bid_deadline",
+    )
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """The plain facts of a draft the rules need; those a type does not use keep defaults."""
+
+    type: MessageType
+    formalised: bool = False  # Procedure.formalised (rules 2, 7, 8)
+    urgent: bool = False  # urgency declared (rule 2: 4 days instead of 6)
+    bid_deadline: datetime | None = None  # rules 2, 3 and 6
+    send_mode: SendMode = SendMode.WITH_AR  # rule 9
+    body: str = ""  # rule 6: must hold the access code
+    recipients: int = 0  # distinct recipient addresses (rules 1, 4, 10)
+    register_addresses: int = 0  # union of the three registers, de-duplicated (rules 1, 10)
+    single_answer_reason: str = ""  # rule 1: why only some companies are answered
+    asker_leaks: tuple[str, ...] = ()  # rule 4: models.anonymise.identity_leaks
+    dce_changed: bool = False  # rule 3: the modification changes the DCE
+    reply_deadline: datetime | None = None  # rule 5
+    batch_reply_deadlines: tuple[datetime | None, ...] = ()  # rule 5: the whole batch
+    access_code: str | None = None  # rule 6
+    contextual_block: bool = False  # rule 6: the consultation block is in the message
+    notice_reference: str = ""  # rule 6
+    submission: str = ""  # rule 6: where and how to submit
+    documents: str = ""  # rule 6: documents to provide
+    reasons: str = ""  # rules 7 (rejection) and 10 (cancellation)
+    awarded: bool = False  # rule 7: the letter is sent after award
+    awardee: str = ""  # rule 7
+    award_reasons: str = ""  # rule 7
+    signature_date: date | None = None  # rule 7
+    rejections_sent_at: tuple[datetime, ...] = ()  # rule 8: the lot's rejection letters
+    exemption_reason: str = ""  # rule 8
+
+
+def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]:
+    """Every rule that applies to the draft's type, in rule order; empty when all are met."""
+    kind = draft.type
+    verdicts: list[RuleVerdict | None] = []
+    if kind in (MessageType.ANSWER, MessageType.MODIFICATION) and (
+        draft.recipients < draft.register_addresses
+    ):
+        verdicts.append(answer_to_one_company(draft.register_addresses, draft.single_answer_reason))
+    if kind is MessageType.ANSWER and draft.bid_deadline is not None:
+        verdicts.append(
+            answer_timing(draft.bid_deadline, now, formalised=draft.formalised, urgent=draft.urgent)
+        )
+    if kind is MessageType.MODIFICATION and draft.dce_changed and draft.bid_deadline is not None:
+        verdicts.append(modification_window_check(draft.bid_deadline, now))
+    verdicts.append(asker_identified(draft.asker_leaks, draft.recipients))
+    if kind is MessageType.COMPLEMENT_REQUEST:
+        verdicts.append(complement_reply_deadline(draft.reply_deadline, now))
+        verdicts.append(complement_batch_deadlines(draft.batch_reply_deadlines))
+    if kind is MessageType.INVITATION:
+        verdicts.append(invitation_body(draft.body, draft.access_code, draft.contextual_block))
+        verdicts.append(
+            invitation_mentions(
+                draft.notice_reference, draft.bid_deadline, draft.submission, draft.documents
+            )
+        )
+    if kind is MessageType.REJECTION:
+        verdicts.append(
+            rejection_letter(
+                now,
+                formalised=draft.formalised,
+                reasons=draft.reasons,
+                awarded=draft.awarded,
+                awardee=draft.awardee,
+                award_reasons=draft.award_reasons,
+                signature_date=draft.signature_date,
+            )
+        )
+    if kind is MessageType.NOTIFICATION:
+        verdicts.append(
+            notification_standstill(
+                draft.rejections_sent_at,
+                now,
+                formalised=draft.formalised,
+                exemption_reason=draft.exemption_reason,
+            )
+        )
+    verdicts.append(receipt_provable(kind, draft.send_mode))
+    if kind is MessageType.CANCELLATION:
+        verdicts.append(cancellation_reasons(draft.reasons))
+        verdicts.append(cancellation_recipients(draft.recipients, draft.register_addresses))
+    return tuple(verdict for verdict in verdicts if verdict is not None)
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _missing_mentions(
+    rule: int, missing: list[tuple[str, str]], heading: str, article: str
+) -> RuleVerdict | None:
+    """One block naming every missing (field, French description); the first field is focused."""
+    if not missing:
+        return None
+    return RuleVerdict(
+        rule=rule,
+        level="block",
+        field=missing[0][0],
+        message=f"{heading} : {' ; '.join(text for _, text in missing)} (article {article}).",
+    )

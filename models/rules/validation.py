@@ -1,0 +1,333 @@
+"""Field checks shared by the TUI forms and the import: e-mail, SIRET, Paris times, entries.
+
+Every check either returns the cleaned value or raises `ValidationFailed` carrying one
+`FieldError` per wrong field, each with its French label and a message saying what to fix.
+`validate_entry` runs every check of a register entry and reports all the wrong fields at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+
+from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import PARIS, paris_minutes
+from messagerie.models.rules.siret import luhn_valid, normalise_siret
+from messagerie.models.store.enums import RegisterKind
+from messagerie.models.text import control_character_problem
+
+T = TypeVar("T")
+
+# The French label of every field of a register entry, as the form shows it.
+LABELS = {
+    "kind": "Registre",
+    "company_name": "Entreprise",
+    "siret": "SIRET",
+    "contact_name": "Contact",
+    "contact_email": "Adresse e-mail",
+    "at": "Date et heure",
+    "lots": "Lots",
+    "question_text": "Question",
+    "address": "Adresse",
+    "postal_code": "Code postal",
+    "city": "Ville",
+    "bid_deadline": "Date limite de remise des plis",
+    "sender_email": "Adresse d'envoi",
+}
+# The text fields of RegisterEntryInput.
+ENTRY_TEXTS = (
+    "company_name",
+    "siret",
+    "contact_name",
+    "contact_email",
+    "at",
+    "lots",
+    "question_text",
+    "address",
+    "postal_code",
+    "city",
+)
+# Longest text each column holds (models/tables.py).
+MAX_LENGTHS = {
+    "company_name": 200,
+    "contact_name": 200,
+    "contact_email": 254,
+    "address": 300,
+    "postal_code": 10,
+    "city": 100,
+}
+REQUIRED = ("company_name", "siret", "contact_name", "contact_email", "at")
+
+_PARIS_FORMAT = re.compile(
+    r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})"
+    r"(?:\s*(?:-|à)\s*|\s+)"
+    r"(?P<hour>\d{1,2})[:h](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+)
+_LOT_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One wrong field: its key, its French label and what to fix (in French)."""
+
+    field: str
+    label: str
+    message: str
+
+
+class ValidationFailed(Refusal):
+    """One or more wrong fields; `str()` gives their messages, one per line."""
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__("\n".join(error.message for error in self.errors))
+
+    @classmethod
+    def one(cls, field: str, message: str) -> ValidationFailed:
+        return cls([FieldError(field, LABELS.get(field, field), message)])
+
+
+# --- Single fields ---------------------------------------------------------------------------
+
+
+def check_email(text: str, *, field: str = "contact_email") -> str:
+    """The address, its domain normalised, or ValidationFailed (syntax only, no DNS)."""
+    address = text.strip()
+    if not address:
+        raise ValidationFailed.one(field, "L'adresse e-mail est obligatoire.")
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValidationFailed.one(
+            field, f"« {address} » n'est pas une adresse e-mail valide."
+        ) from None
+
+
+def check_siret(text: str, *, field: str = "siret") -> str:
+    """The 14 digits of a SIRET typed with or without spaces and dots, Luhn key checked."""
+    digits = normalise_siret(text)
+    shown = text.strip()
+    if not digits:
+        raise ValidationFailed.one(field, "Le SIRET est obligatoire.")
+    if not digits.isdigit():
+        message = f"« {shown} » n'est pas un SIRET : il ne doit contenir que des chiffres."
+    elif len(digits) != 14:
+        message = f"« {shown} » compte {len(digits)} chiffres : un SIRET en compte 14."
+    elif not luhn_valid(digits):
+        message = f"« {shown} » n'est pas un SIRET valide (clé de contrôle)."
+    else:
+        return digits
+    raise ValidationFailed.one(field, message)
+
+
+def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
+    """An aware UTC time from "22/08/2025 09:31[:05]" or ISO 8601 (no offset means Paris)."""
+    shown = text.strip()
+    if not shown:
+        raise ValidationFailed.one(field, "La date et l'heure sont obligatoires.")
+    try:
+        moment = _parse_moment(shown)
+    except ValueError:
+        raise ValidationFailed.one(
+            field,
+            f"« {shown} » n'est pas une date valide : écrivez JJ/MM/AAAA HH:MM "
+            "(heure de Paris), par exemple 22/08/2025 09:31.",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(UTC)
+
+
+def _parse_moment(text: str) -> datetime:
+    """A datetime, naive when the text names no offset; ValueError when unreadable."""
+    french = _PARIS_FORMAT.fullmatch(text)
+    if french:
+        day, month, year, hour, minute, second = (int(part or 0) for part in french.groups())
+        return datetime(year, month, day, hour, minute, second)
+    if len(text) <= len("2025-08-22"):
+        raise ValueError("a date without a time")
+    return datetime.fromisoformat(text)
+
+
+def parse_lot_numbers(text: str, *, field: str = "lots") -> tuple[int, ...]:
+    """Lot numbers typed as "1, 2" or "1 2", sorted, without repeats; empty means none."""
+    words = [word for word in _LOT_SEPARATORS.split(text.strip()) if word]
+    wrong = [word for word in words if not word.isdigit()]
+    if wrong:
+        raise ValidationFailed.one(
+            field,
+            f"« {wrong[0]} » n'est pas un numéro de lot : "
+            "indiquez des numéros séparés par des virgules (par exemple 1, 2).",
+        )
+    return tuple(sorted({int(word) for word in words}))
+
+
+def check_lots(numbers: Iterable[int], known: Collection[int], *, field: str = "lots") -> None:
+    """Raise ValidationFailed unless every lot number is one of the consultation's."""
+    unknown = [number for number in numbers if number not in known]
+    if not unknown:
+        return
+    if not known:
+        raise ValidationFailed.one(
+            field, "Cette consultation n'est pas allotie : laissez les lots vides."
+        )
+    names = ", ".join(f"n°{number}" for number in unknown)
+    existing = ", ".join(str(number) for number in sorted(known))
+    unknown_words = "Lots {} inconnus" if len(unknown) > 1 else "Lot {} inconnu"
+    raise ValidationFailed.one(
+        field,
+        f"{unknown_words.format(names)} de cette consultation (lots existants : {existing}).",
+    )
+
+
+# --- A register entry ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterEntryInput:
+    """What a buyer types in the add/edit form of a register, as text."""
+
+    kind: RegisterKind
+    company_name: str
+    siret: str
+    contact_name: str
+    contact_email: str
+    at: str
+    lots: str = ""
+    question_text: str = ""
+    address: str = ""
+    postal_code: str = ""
+    city: str = ""
+
+
+@dataclass(frozen=True)
+class ValidEntry:
+    """A checked register entry: trimmed texts, SIRET digits, aware UTC time, lot numbers."""
+
+    kind: RegisterKind
+    company_name: str
+    siret: str
+    contact_name: str
+    contact_email: str
+    at: datetime
+    lot_numbers: tuple[int, ...] = ()
+    question_text: str | None = None
+    address: str = ""
+    postal_code: str = ""
+    city: str = ""
+
+
+class _Collector:
+    """Runs checks, keeping each one's value and every FieldError they raise."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def run(self, check: Callable[[], T]) -> T | None:
+        try:
+            return check()
+        except ValidationFailed as failed:
+            self.errors.extend(failed.errors)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append(FieldError(field, LABELS[field], message))
+
+
+def validate_entry(
+    entry: RegisterEntryInput,
+    *,
+    lot_numbers: Collection[int],
+    deadline: datetime | None = None,
+    now: datetime | None = None,
+) -> ValidEntry:
+    """Check every field of `entry`; raise ValidationFailed listing all wrong fields.
+
+    `lot_numbers` are the consultation's lots; `deadline` its bid deadline, after which no
+    dépôt can be registered; `now` (default: the clock) bounds every time from above.
+    """
+    texts = {name: getattr(entry, name).strip() for name in ENTRY_TEXTS}
+    errors = _Collector()
+    _check_presence_and_length(texts, errors)
+    siret = errors.run(lambda: check_siret(texts["siret"])) if texts["siret"] else None
+    email = (
+        errors.run(lambda: check_email(texts["contact_email"])) if texts["contact_email"] else None
+    )
+    at = errors.run(lambda: parse_paris_datetime(texts["at"])) if texts["at"] else None
+    if at is not None:
+        _check_time(entry.kind, at, deadline, now or utc_now(), errors)
+    lots = errors.run(lambda: parse_lot_numbers(texts["lots"]))
+    if lots is not None:
+        errors.run(lambda: check_lots(lots, lot_numbers))
+    _check_question(entry.kind, texts["question_text"], errors)
+    if errors.errors:
+        raise ValidationFailed(errors.errors)
+    assert siret is not None and email is not None and at is not None and lots is not None
+    return ValidEntry(
+        kind=entry.kind,
+        company_name=texts["company_name"],
+        siret=siret,
+        contact_name=texts["contact_name"],
+        contact_email=email,
+        at=at,
+        lot_numbers=lots,
+        question_text=texts["question_text"] or None,
+        address=texts["address"],
+        postal_code=texts["postal_code"],
+        city=texts["city"],
+    )
+
+
+def _check_presence_and_length(texts: dict[str, str], errors: _Collector) -> None:
+    for name in REQUIRED:
+        if not texts[name]:
+            errors.add(name, f"Le champ « {LABELS[name]} » est obligatoire.")
+    for name, text in texts.items():
+        problem = control_character_problem(text, multiline=name == "question_text")
+        if problem:
+            errors.add(name, f"Le champ « {LABELS[name]} » {problem}")
+    for name, limit in MAX_LENGTHS.items():
+        if len(texts[name]) > limit:
+            errors.add(
+                name,
+                f"Le champ « {LABELS[name]} » compte {len(texts[name])} caractères "
+                f"(au plus {limit}).",
+            )
+
+
+def _check_time(
+    kind: RegisterKind,
+    at: datetime,
+    deadline: datetime | None,
+    now: datetime,
+    errors: _Collector,
+) -> None:
+    if at > now:
+        errors.add(
+            "at",
+            f"Le {paris_minutes(at)} est dans le futur : indiquez une date passée "
+            f"(nous sommes le {paris_minutes(now)}).",
+        )
+    elif kind is RegisterKind.DEPOSIT and deadline is not None and at > deadline:
+        errors.add(
+            "at",
+            f"Un dépôt du {paris_minutes(at)} serait postérieur à la date limite de remise "
+            f"des plis ({paris_minutes(deadline)}).",
+        )
+
+
+def _check_question(kind: RegisterKind, text: str, errors: _Collector) -> None:
+    if kind is RegisterKind.QUESTION and not text:
+        errors.add("question_text", "Le texte de la question est obligatoire.")
+    elif kind is not RegisterKind.QUESTION and text:
+        errors.add(
+            "question_text",
+            f"Seul le registre des questions porte un texte de question "
+            f"(registre : {kind.label}) : laissez ce champ vide.",
+        )

@@ -1,0 +1,59 @@
+"""Appending to the audit log (append-only: the database refuses updates and deletes).
+
+Every row goes through `append`, in the caller's transaction, so that an action and its
+audit row are written together or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from messagerie.models.clock import utc_now
+from messagerie.models.store.database import Store
+from messagerie.models.store.tables import audit_entry
+
+OVERRIDE = "rule.override"  # a rule the buyer passed, with a written reason
+
+
+def append(
+    connection: Connection,
+    *,
+    action: str,
+    actor: str,
+    at: datetime | None = None,
+    overrides: tuple[Mapping[str, object], ...] = (),
+    **fields: object,
+) -> None:
+    """One row for `action` (fields: consultation_id, message_id, rule, override_reason,
+    detail), then one "rule.override" row for each of `overrides` (rule, override_reason),
+    sharing its time, actor, consultation and message."""
+    at = at or utc_now()
+    shared = {
+        "at": at,
+        "actor": actor,
+        "consultation_id": fields.get("consultation_id"),
+        "message_id": fields.get("message_id"),
+    }
+    blank = dict.fromkeys(("rule", "override_reason", "detail"))
+    rows = [{**blank, **shared, **fields, "action": action}]
+    rows += [{**blank, **shared, **override, "action": OVERRIDE} for override in overrides]
+    connection.execute(sa.insert(audit_entry), rows)
+
+
+def record_override(
+    store: Store, *, consultation_id: int, rule: int, reason: str, actor: str, detail: str
+) -> None:
+    """A rule the buyer chose to pass, with the written reason (later printed on the AR)."""
+    with store.engine.begin() as connection:
+        append(
+            connection,
+            action=OVERRIDE,
+            actor=actor,
+            consultation_id=consultation_id,
+            rule=rule,
+            override_reason=reason,
+            detail=detail,
+        )

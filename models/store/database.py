@@ -1,0 +1,73 @@
+"""The store: opening it, its schema check, and the queries the screens need.
+
+Screens never see a session: they call a Store method (in a worker) and get plain data back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from messagerie.models.store import migrate
+from messagerie.models.store.engine import StoreError, create_store_engine, describe_url
+from messagerie.models.store.tables import StoreMeta
+
+if TYPE_CHECKING:
+    from messagerie.models.store.blobs import BlobStore
+
+
+class Store:
+    """The database, and the folder where the documents' bytes live (content-addressed)."""
+
+    def __init__(self, engine: Engine, documents_dir: Path | None = None) -> None:
+        self.engine = engine
+        self.documents_dir = documents_dir
+
+    @property
+    def blobs(self) -> BlobStore:
+        from messagerie.models.store.blobs import BlobStore
+
+        if self.documents_dir is None:
+            raise StoreError("Aucun dossier de documents n'est configuré (MESSAGERIE_DATA_DIR).")
+        return BlobStore(self.documents_dir)
+
+    @property
+    def description(self) -> str:
+        return describe_url(str(self.engine.url))
+
+    def meta(self, key: str) -> str | None:
+        with self.engine.connect() as connection:
+            table = StoreMeta.__table__  # type: ignore[attr-defined]
+            return connection.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, upgrade: bool = False, documents_dir: Path | None = None) -> Store:
+    """Open the store at `url`; with `upgrade`, apply pending migrations first.
+
+    Without `upgrade`, a store that is empty or behind the code is refused with the command
+    that fixes it, rather than failing later on a missing column.
+    """
+    engine = create_store_engine(url)
+    if upgrade:
+        migrate.upgrade(engine)
+        return Store(engine, documents_dir)
+    revision = migrate.current_revision(engine)
+    if revision is None:
+        engine.dispose()
+        raise StoreError(
+            f"La base {describe_url(url)} est vide : lancez « messagerie db upgrade » "
+            "(ou « messagerie demo » pour la base de démonstration)."
+        )
+    if revision != migrate.HEAD_REVISION:
+        engine.dispose()
+        raise StoreError(
+            f"La base {describe_url(url)} est à la révision {revision}, le programme attend "
+            f"{migrate.HEAD_REVISION} : lancez « messagerie db upgrade »."
+        )
+    return Store(engine, documents_dir)
