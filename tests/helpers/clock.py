@@ -4,6 +4,7 @@ this process (time-machine) and in every Python process the tests start (sitecus
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -16,7 +17,10 @@ SITECUSTOMIZE_DIR = Path(__file__).with_name("clockshift")
 
 
 def shift_session(days: int) -> None:
-    """Move this process's clock `days` ahead (or back), and hand the shift to children."""
+    """Move this process's clock `days` ahead (or back), and hand the shift to children.
+    An xdist worker was started shifted already (by the sitecustomize): not twice."""
+    if getattr(sys.modules.get("sitecustomize"), "SHIFTED_DAYS", None) is not None:
+        return
     os.environ[SHIFT_VARIABLE] = str(days)
     inherited = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SITECUSTOMIZE_DIR), inherited]))

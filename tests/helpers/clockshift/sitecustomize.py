@@ -8,5 +8,5 @@ if os.environ.get("MESSAGERIE_TEST_SHIFT_DAYS"):
 
     import time_machine
 
-    days = int(os.environ["MESSAGERIE_TEST_SHIFT_DAYS"])
-    time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True).start()
+    SHIFTED_DAYS = int(os.environ["MESSAGERIE_TEST_SHIFT_DAYS"])
+    time_machine.travel(datetime.now(UTC) + timedelta(days=SHIFTED_DAYS), tick=True).start()
