@@ -26,6 +26,7 @@ from messagerie.models.store.tables import (
 )
 from messagerie.screens.answer import AnswerDialog, SingleAnswerReasonDialog
 from messagerie.screens.consultation import ConsultationScreen
+from messagerie.screens.dashboard import ResultsList
 from messagerie.screens.dce import DceScreen
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.qa import QaEditorScreen
@@ -59,10 +60,17 @@ def pick(store, kind: RegisterKind, minimum: int, days_ahead: int = 10) -> tuple
 
 
 async def open_from_dashboard(pilot, reference: str, key: str) -> None:
-    """Search the reference on the dashboard, then press the consultation's action key."""
+    """Search the reference on the dashboard, move to its row (another reference may contain
+    it: "2024-0001" finds "SDEA-2024-0001" too), then press the consultation's action key."""
     await settle(pilot)
     await pilot.press("slash", *reference.lower(), "enter")
     await settle(pilot)
+    results = pilot.app.screen.query_one(ResultsList)
+    while results.current is None or results.current.reference != reference:
+        assert results.highlighted is not None, f"{reference} is not among the results"
+        before = results.highlighted
+        await pilot.press("down")
+        assert results.highlighted != before, f"{reference} is not among the results"
     await pilot.press(key)
     await settle(pilot)
 
