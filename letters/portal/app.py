@@ -80,55 +80,55 @@ class ReplyNotCheckedYet(ReplyRefused):
     status = 503
 
 
-def create_portal(
-    store: Store, intake: IntakeOptions, *, clock: Callable[[], datetime] | None = None
-) -> Starlette:
-    """The page for one store. `clock` gives the current time (tests move it)."""
-    now = clock or utc_now
-    secret = portal_secret(store)
+class Portal:
+    """The page's handlers for one store: the message, its files, the reply form."""
 
-    def form_key(token: str) -> str:
-        return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
+    def __init__(self, store: Store, intake: IntakeOptions, now: Callable[[], datetime]) -> None:
+        self.store, self.intake, self.now = store, intake, now
+        self.secret = portal_secret(store)
 
-    def page(view: PortalView, token: str, *, status: int = 200, **extra: object) -> Response:
+    def form_key(self, token: str) -> str:
+        return hmac.new(self.secret, token.encode(), hashlib.sha256).hexdigest()
+
+    def page(self, view: PortalView, token: str, *, status: int = 200, **extra: object) -> Response:
         variables = page_variables(content_of(view.message))
         html = template("portal/page.html").render(
             variables,
             view=view,
             token=token,
-            form_key=form_key(token),
-            open_for_reply=view.accepts_reply(now()),
+            form_key=self.form_key(token),
+            open_for_reply=view.accepts_reply(self.now()),
             reply_deadline=paris_minutes(view.message.reply_deadline)
             if view.message.reply_deadline
             else None,
             files=[(f.id, f.filename, size_text(f.size)) for f in view.files],
             replies=[(paris_seconds(r.received_at), r.body, r.disposition) for r in view.replies],
-            max_mb=intake.max_bytes / 1_000_000,
+            max_mb=self.intake.max_bytes / 1_000_000,
             **{"typed": "", "problem": None, "sent": False} | extra,
         )
         return Response(html, status_code=status, media_type="text/html; charset=utf-8")
 
-    async def show(request: Request) -> Response:
+    async def show(self, request: Request) -> Response:
         token = request.path_params["token"]
-        view = await run_in_threadpool(find_view, store, token)
+        view = await run_in_threadpool(find_view, self.store, token)
         if view is None:
             return _not_found()
         await run_in_threadpool(
             record_opening,
-            store,
+            self.store,
             view.recipient_id,
             client_address=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
-            at=now(),
+            at=self.now(),
         )
-        return page(view, token, sent=request.query_params.get("envoye") == "1")
+        return self.page(view, token, sent=request.query_params.get("envoye") == "1")
 
-    async def download(request: Request) -> Response:
+    async def download(self, request: Request) -> Response:
         token, number = request.path_params["token"], request.path_params["number"]
-        found = await run_in_threadpool(find_file, store, token, number)
+        found = await run_in_threadpool(find_file, self.store, token, number)
         if found is None:
             return _not_found()
-        data = await run_in_threadpool(store.blobs.read, found.sha256)
+        data = await run_in_threadpool(self.store.blobs.read, found.sha256)
         return Response(
             data,
             media_type=found.media_type,
@@ -137,33 +137,35 @@ def create_portal(
             },
         )
 
-    async def answer(request: Request) -> Response:
+    async def answer(self, request: Request) -> Response:
         token = request.path_params["token"]
-        view = await run_in_threadpool(find_view, store, token)
+        view = await run_in_threadpool(find_view, self.store, token)
         if view is None:
             return _not_found()
         length = request.headers.get("content-length", "")
         if not length.isdigit():
             return PlainTextResponse("Longueur de la requête manquante.", status_code=411)
-        if int(length) > intake.max_bytes + 1_000_000:  # room for the text and the fields
-            return page(view, token, status=413, problem=_too_big(intake))
+        if int(length) > self.intake.max_bytes + 1_000_000:  # room for the text and the fields
+            return self.page(view, token, status=413, problem=_too_big(self.intake))
         async with request.form(max_files=MAX_FILES, max_part_size=MAX_TEXT * 4) as form:
-            if not hmac.compare_digest(str(form.get("cle", "")), form_key(token)):
+            if not hmac.compare_digest(str(form.get("cle", "")), self.form_key(token)):
                 return PlainTextResponse("Formulaire expiré ou falsifié.", status_code=403)
             typed = str(form.get("texte", ""))[: MAX_TEXT + 1]
-            if not view.accepts_reply(now()):
-                return page(view, token, status=403, typed=typed, problem=_closed(view))
+            if not view.accepts_reply(self.now()):
+                return self.page(view, token, status=403, typed=typed, problem=_closed(view))
             uploads = [
                 u for u in form.getlist("fichiers") if isinstance(u, UploadFile) and u.filename
             ]
             try:
                 files = [(u.filename or "piece-jointe", await u.read()) for u in uploads]
-                await run_in_threadpool(keep_reply, view, typed, files)
+                await run_in_threadpool(self.keep_reply, view, typed, files)
             except ReplyRefused as refused:
-                return page(view, token, status=refused.status, typed=typed, problem=str(refused))
+                return self.page(
+                    view, token, status=refused.status, typed=typed, problem=str(refused)
+                )
         return RedirectResponse(f"/m/{token}?envoye=1", status_code=303)
 
-    def keep_reply(view: PortalView, typed: str, files: list[tuple[str, bytes]]) -> None:
+    def keep_reply(self, view: PortalView, typed: str, files: list[tuple[str, bytes]]) -> None:
         if not typed.strip() and not files:
             raise ReplyRefused("Écrivez votre réponse ou joignez au moins un fichier.")
         if len(typed) > MAX_TEXT:
@@ -172,8 +174,10 @@ def create_portal(
         for filename, data in files:
             try:
                 check_filename(filename)
-                check_size(filename, len(data), intake)
-                checked.append((filename, data, check_attachment(data, filename, intake.clamd)))
+                check_size(filename, len(data), self.intake)
+                checked.append(
+                    (filename, data, check_attachment(data, filename, self.intake.clamd))
+                )
             except AntivirusUnavailable as unavailable:  # configuration: the operator's
                 LOGGER.warning(
                     "reply refused, antivirus unreachable recipient=%d clamd=%s error=%s",
@@ -183,22 +187,33 @@ def create_portal(
             except Refusal as refusal:  # too big, unreadable name, infected
                 raise ReplyRefused(str(refusal)) from refusal
         kept = [
-            (filename, put_bytes(store.blobs, data, filename), verdict)
+            (filename, put_bytes(self.store.blobs, data, filename), verdict)
             for filename, data, verdict in checked
         ]
         record_reply(
-            store, view.inbound(), body=typed, files=kept, channel=ReplyChannel.WEB, at=now()
+            self.store,
+            view.inbound(),
+            body=typed,
+            files=kept,
+            channel=ReplyChannel.WEB,
+            at=self.now(),
         )
 
-    async def stylesheet(_: Request) -> Response:
+    async def stylesheet(self, _: Request) -> Response:
         return Response(STYLESHEET, media_type="text/css")
 
+
+def create_portal(
+    store: Store, intake: IntakeOptions, *, clock: Callable[[], datetime] | None = None
+) -> Starlette:
+    """The page for one store. `clock` gives the current time (tests move it)."""
+    portal = Portal(store, intake, clock or utc_now)
     app = Starlette(
         routes=[
-            Route("/m/{token}", show, methods=["GET"]),
-            Route("/m/{token}/pj/{number:int}", download, methods=["GET"]),
-            Route("/m/{token}/reponse", answer, methods=["POST"]),
-            Route("/portail.css", stylesheet, methods=["GET"]),
+            Route("/m/{token}", portal.show, methods=["GET"]),
+            Route("/m/{token}/pj/{number:int}", portal.download, methods=["GET"]),
+            Route("/m/{token}/reponse", portal.answer, methods=["POST"]),
+            Route("/portail.css", portal.stylesheet, methods=["GET"]),
         ],
         exception_handlers={404: _on_404, 405: _on_404},
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=_guarded)],
