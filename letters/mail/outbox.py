@@ -19,6 +19,7 @@ from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.outbox import (
     LEASE,
+    Claimed,
     OutgoingMessage,
     OutgoingRecipient,
     claim,
@@ -71,9 +72,17 @@ class Pass:
         self.attempts: dict[int, int] = {}
         self.held: dict[int, datetime] = {}  # claimed and not answered yet → its lease
         self.renewed = utc_now()
+        self.marks: list[datetime] = []  # lease_until of each claim: the claim's mark
+
+    def claim(self, batch: int) -> tuple[Claimed, ...]:
+        """The next batch; its mark is kept before the claim commits, so that a stop before
+        the claim answers still finds what it took (run_once releases by mark too)."""
+        now = utc_now()
+        self.marks.append(now + self.lease)
+        return claim(self.store, limit=batch, now=now, lease=self.lease)
 
     def envelopes(self, batch: int) -> Iterator[Envelope]:
-        while claimed := claim(self.store, limit=batch, lease=self.lease):
+        while claimed := self.claim(batch):
             for part in claimed:
                 for one in part.recipients:
                     self.attempts[one.id] = one.attempts
@@ -137,7 +146,7 @@ async def run_once(
     try:
         await send_batch(relay, sending.envelopes(batch), sending.record)
     except BaseException:
-        release(store, list(sending.held))
+        release(store, list(sending.held), marks=sending.marks)
         raise
     return Report(**sending.tally)
 

@@ -10,6 +10,7 @@ because writers are serialised.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -266,16 +267,19 @@ def record_failure(
     return retry
 
 
-def release(store: Store, recipient_ids: list[int]) -> None:
-    """Give claimed recipients back to the queue untouched (the relay could not be reached:
-    nothing was attempted, so no attempt is counted)."""
-    if not recipient_ids:
+def release(store: Store, recipient_ids: list[int], *, marks: Sequence[datetime] = ()) -> None:
+    """Give claimed recipients back to the queue untouched (the relay could not be reached,
+    or the worker was stopped: nothing was attempted, so no attempt is counted): those of
+    `recipient_ids`, and those still bearing one of the worker's claim `marks` (its
+    lease_until when it claimed them: a stop between a claim's commit and its answer leaves
+    recipients the worker never heard of)."""
+    if not recipient_ids and not marks:
         return
     with store.engine.begin() as connection:
         connection.execute(
             sa.update(recipient)
             .where(
-                recipient.c.id.in_(recipient_ids),
+                sa.or_(recipient.c.id.in_(recipient_ids), recipient.c.lease_until.in_(marks)),
                 recipient.c.delivery_state == DeliveryState.CLAIMED,
             )
             .values(
