@@ -147,6 +147,7 @@ class MessageFormScreen(StoreScreen[None]):
         self.applied: FormInput | None = None  # the presets (or draft) last put in the fields
         self.saved: FormInput | None = None  # what the store holds, to know what is unsaved
         self.check: FormCheck | None = None
+        self.checks_due = False  # typed since the live checks last ran (they wait for quiet)
         self.busy = False  # a save or send is running: a second press does nothing
 
     # Layout -------------------------------------------------------------------------------
@@ -576,10 +577,12 @@ class MessageFormScreen(StoreScreen[None]):
     def schedule_check(self) -> None:
         if hasattr(self, "_check_timer"):
             self._check_timer.stop()
+        self.checks_due = True
         self._check_timer = self.set_timer(CHECK_DELAY, self.run_checks)
 
     def run_checks(self) -> FormCheck | None:
         """Show each wrong field and each rule next to the field it concerns."""
+        self.checks_due = False
         if self.context is None:
             return None
         form = self.form()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers.pilot import quiet_cursor, settle
+from tests.helpers.pilot import checks_done, quiet_cursor, settle
 
 
 async def ready(pilot):
@@ -63,7 +63,7 @@ def test_message_form(snap_compare, demo_app, size):
         await wines(pilot, "e", "m")
         await pilot.press("f3", "p")
         await settle(pilot)
-        await pilot.pause(0.4)  # the live checks run after a short quiet time
+        await checks_done(pilot)
         quiet_cursor(pilot)
 
     assert snap_compare(demo_app, terminal_size=size, run_before=run_before)

@@ -11,7 +11,7 @@ from messagerie.models.store.enums import MessageType, Procedure, RegisterKind
 from messagerie.models.store.tables import Consultation, Message, RegisterEntry, table_of
 from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.message_form import MessageFormScreen
-from tests.helpers.pilot import settle
+from tests.helpers.pilot import checks_done, settle
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
@@ -74,4 +74,4 @@ async def type_into(pilot, form, selector: str, text: str) -> None:
     field.focus()
     field.clear()
     await pilot.press(*text)
-    await pilot.pause(0.3)
+    await checks_done(pilot)

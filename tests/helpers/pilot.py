@@ -28,6 +28,14 @@ async def wait_until(
         await pilot.pause(0.05)
 
 
+async def checks_done(pilot: Pilot) -> None:
+    """Until the message form's live checks have run on what was typed (they wait for a
+    short quiet time)."""
+    form = pilot.app.screen
+    await pilot.pause()
+    await wait_until(pilot, lambda: not getattr(form, "checks_due", False), "the live checks")
+
+
 def text_of(pilot: Pilot, selector: str) -> str:
     widget = pilot.app.screen.query_one(selector, Static)
     return str(widget.render())
@@ -48,7 +56,7 @@ async def fill_body(pilot: Pilot, text: str = BODY_TEXT) -> None:
     """Replace the message form's body, as the buyer would: select all (F7), then type."""
     pilot.app.screen.query_one("#body").focus()
     await pilot.press("f7", "delete", *("enter" if char == "\n" else char for char in text))
-    await pilot.pause(0.3)  # the live checks run after a short quiet time
+    await checks_done(pilot)
 
 
 async def send_form(pilot: Pilot, body: str | None = BODY_TEXT) -> None:
