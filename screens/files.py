@@ -24,6 +24,7 @@ class AntivirusLine(Static):
     settings and the socket are never touched on the UI thread)."""
 
     PENDING = "Antivirus : interrogation en cours…"
+    PROBE_TIMEOUT = 3.0  # seconds clamd may take to answer VERSION
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text(self.PENDING), id=id, classes="antivirus")
@@ -36,7 +37,7 @@ class AntivirusLine(Static):
         from messagerie.letters.intake.antivirus import antivirus_status
 
         clamd = self.app.settings().clamd
-        status = antivirus_status(clamd)
+        status = antivirus_status(clamd, timeout=self.PROBE_TIMEOUT)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, status)
 
