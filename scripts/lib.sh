@@ -21,8 +21,9 @@ apt_install() {
 PDF_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1"
 
 # The real browser the recipients' web page is tested in (Playwright drives /usr/bin/chromium),
-# and the real terminal the TUI is tested in (tmux).
-BROWSER_PACKAGES="chromium tmux"
+# the real terminal the TUI is tested in (tmux), and the independent PDF signature checker
+# (poppler's pdfsig).
+BROWSER_PACKAGES="chromium tmux poppler-utils"
 
 ensure_system_packages() {
     local missing=()
