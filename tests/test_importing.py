@@ -3,16 +3,24 @@
 import csv
 import io
 import json
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from messagerie.models.consultations.dashboard import dashboard_page
 from messagerie.models.consultations.registers import list_register, register_addresses
 from messagerie.models.consultations.views import DashboardQuery
-from messagerie.models.importing.registers import ImportRefused, ImportReport, import_file
+from messagerie.models.importing.registers import (
+    ImportRefused,
+    ImportReport,
+    import_file,
+    read_file,
+)
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
 from messagerie.models.store.tables import (
@@ -369,6 +377,42 @@ BAD_FILES = {
         "consultation n°1 (« 202601 »), lots, élément n°3, champ « number » : le lot n°1 est "
         "décrit deux fois.",
     ),
+    "a key written twice": (
+        "bad.json",
+        '{"consultations": [{"reference": "202601", "reference": "202699"}]}',
+        "document : JSON refusé : le champ « reference » est écrit deux fois dans un même objet.",
+    ),
+    "a lot number beyond any consultation's": (
+        "bad.json",
+        edited_json(lambda d: d["consultations"][0]["lots"][0].update(number=10**6)),
+        "consultation n°1 (« 202601 »), lots, élément n°1, champ « number » : "
+        "1000000 : un numéro de lot va de 0 à 9999.",
+    ),
+    "a number of five thousand digits": (
+        "bad.json",
+        '{"consultations": [{"reference": "202601", "lots": [{"number": 1' + "0" * 5000 + "}]}]}",
+        "document : JSON refusé : le nombre 10000000000000000000… a plus de 18 chiffres.",
+    ),
+    "NaN": (
+        "bad.json",
+        '{"consultations": [{"reference": "202601", "lots": [{"number": NaN}]}]}',
+        "document : JSON refusé : « NaN » n'est pas une valeur JSON permise.",
+    ),
+    "nesting deeper than Python's stack": (
+        "bad.json",
+        '{"consultations": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "document : JSON refusé : des objets ou listes imbriqués trop profond.",
+    ),
+    "a huge lot number in the CSV": (
+        "bad.csv",
+        edited_csv("1:", "9" * 5000 + ":", 1),
+        "ligne 2, champ « number » : 99999999999999999999… : un numéro de lot va de 0 à 9999.",
+    ),
+    "a superscript digit as an entry's lot": (
+        "bad.csv",
+        edited_csv("13/02/2026 18:02:11;1,2;", "13/02/2026 18:02:11;1,²;"),
+        "ligne 6, champ « entry_lots » : « ² » n'est pas un numéro de lot",
+    ),
 }
 
 
@@ -489,3 +533,55 @@ def test_a_write_refused_by_the_database_leaves_nothing(store, tmp_path):
     assert "lot refusé par le test" in error
     assert row_counts(store) == before
     assert dashboard_page(store, DashboardQuery(text="chocolats fins")).total == 0
+
+
+# --- Any file: read, or refused in French ---------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=30,
+)
+# Documents shaped like the format, so that the readers' deeper checks are reached too.
+SHAPED_JSON = st.fixed_dictionaries(
+    {
+        "consultations": st.lists(
+            st.dictionaries(
+                st.sampled_from(["reference", "title", "lots", "registers", "status", "x"]),
+                JSON_VALUES,
+            ),
+            max_size=3,
+        )
+    }
+)
+
+
+def read_or_refuse(tmp: Path, name: str, content: str) -> None:
+    """The reader's verdict on one file: consultations, or ImportRefused naming the file."""
+    path = tmp / name
+    path.write_text(content, encoding="utf-8", errors="surrogatepass")
+    try:
+        read_file(path, now=NOW)
+    except ImportRefused as refused:
+        assert refused.errors and str(refused).startswith(f"Import de « {name} » refusé")
+
+
+@settings(max_examples=150, deadline=None)
+@given(content=st.text(max_size=400) | JSON_VALUES.map(json.dumps) | SHAPED_JSON.map(json.dumps))
+def test_any_json_file_is_read_or_refused_in_french(content):
+    with tempfile.TemporaryDirectory() as tmp:
+        read_or_refuse(Path(tmp), "registres.json", content)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(st.lists(st.text(max_size=30), max_size=24), max_size=5),
+    delimiter=st.sampled_from([";", ","]),
+)
+def test_any_csv_file_is_read_or_refused_in_french(lines, delimiter):
+    original = SAMPLE_CSV.read_text().splitlines()
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        read_or_refuse(Path(tmp), "registres.csv", buffer.getvalue() or " ")
+        read_or_refuse(Path(tmp), "registres.csv", "\n".join([original[0], buffer.getvalue()]))

@@ -155,17 +155,30 @@ def _parse_moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+MAX_LOT_NUMBER = 9999  # the lot numbers a consultation can have: 0 to 9999
+
+
 def parse_lot_numbers(text: str, *, field: str = "lots") -> tuple[int, ...]:
     """Lot numbers typed as "1, 2" or "1 2", sorted, without repeats; empty means none."""
     words = [word for word in _LOT_SEPARATORS.split(text.strip()) if word]
-    wrong = [word for word in words if not word.isdigit()]
+    # Digits 0-9 only: "²" is a digit to str.isdigit() but not to int().
+    wrong = [word for word in words if not (word.isascii() and word.isdigit())]
     if wrong:
         raise ValidationFailed.one(
             field,
             f"« {wrong[0]} » n'est pas un numéro de lot : "
             "indiquez des numéros séparés par des virgules (par exemple 1, 2).",
         )
+    too_high = [word for word in words if len(word) > 4 or int(word) > MAX_LOT_NUMBER]
+    if too_high:
+        raise ValidationFailed.one(field, lot_number_problem(too_high[0]))
     return tuple(sorted({int(word) for word in words}))
+
+
+def lot_number_problem(number: object) -> str:
+    """Why a lot number is refused: beyond the highest a consultation can have."""
+    shown = str(number) if len(str(number)) <= 20 else f"{str(number)[:20]}…"
+    return f"{shown} : un numéro de lot va de 0 à {MAX_LOT_NUMBER}."
 
 
 def check_lots(numbers: Iterable[int], known: Collection[int], *, field: str = "lots") -> None:
