@@ -1,6 +1,8 @@
 """Delivery reports and e-mailed replies delivered to the real inbound listener (aiosmtpd on
 127.0.0.1), on both stores: D, Non délivré, a delay notice, a non-standard bounce, replies on
-time, late and not allowed, attachments through the real clamd, unknown tokens refused."""
+time, late and not allowed, attachments through the real clamd, unknown tokens refused; each
+address by its own token (and the page's token for e-mails sent before migration 0005);
+reports that do not name the e-mail set aside, failures after D, L or R kept without effect."""
 
 import os
 import smtplib
@@ -17,6 +19,8 @@ from messagerie.letters.intake.files import IntakeOptions
 from messagerie.letters.mail.inbound import MAX_MESSAGE_BYTES, InboundHandler
 from messagerie.models.messages.compose import load_context, preset_form, queue_message
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.portal import record_opening
+from messagerie.models.messages.recipient_secrets import envelope_id
 from messagerie.models.store.enums import (
     AntivirusVerdict,
     ConsultationStatus,
@@ -37,52 +41,16 @@ from messagerie.models.store.tables import (
 from messagerie.tui.embedded import free_port
 from tests.helpers.antivirus import EICAR
 from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.reports import EXIM_STYLE_BOUNCE, FAILED, bounce_of, dsn
 from tests.helpers.smtp import send_out
 
 pytestmark = pytest.mark.services  # aiosmtpd relays and listeners, clamd
 
 recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
 
-DSN = """\
-From: MAILER-DAEMON@relais.example (Mail Delivery System)
-To: {bounce}
-Subject: {subject}
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B"
 
---B
-Content-Type: text/plain
-
-This is the mail system at host relais.example.
-
---B
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; relais.example
-Arrival-Date: Fri, 27 Nov 2026 10:00:00 +0100
-
-Final-Recipient: rfc822; {rcpt}
-Action: {action}
-Status: {status}
-Diagnostic-Code: smtp; {diagnostic}
-
---B--
-"""
-
-EXIM_STYLE_BOUNCE = """\
-From: Mail Delivery System <Mailer-Daemon@relais.example>
-To: {bounce}
-Subject: Mail delivery failed: returning message to sender
-
-This message was created automatically by mail delivery software.
-
-A message that you sent could not be delivered to one or more of its
-recipients. This is a permanent error. The following address(es) failed:
-
-  {rcpt}
-    SMTP error from remote mail server after RCPT TO:<{rcpt}>:
-    550 5.1.1 User unknown
-"""
+def reply_to(row) -> str:
+    return f"reply+{row.reply_token}@alsace.example"
 
 
 @pytest.fixture
@@ -129,6 +97,11 @@ def events_of(store, recipient_id):
         ).all()
 
 
+def row_of(store, recipient_id):
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(recipient).where(recipient.c.id == recipient_id)).one()
+
+
 def status_of(store, recipient_id) -> RecipientStatus:
     with store.engine.connect() as connection:
         return RecipientStatus(
@@ -141,16 +114,12 @@ def status_of(store, recipient_id) -> RecipientStatus:
 async def test_delivery_reports_give_d_non_delivre_and_delay(store, sent, listener):
     rows = await send_out(store, sent)
     a, b = rows["a@entreprise.example"], rows["b@entreprise.example"]
-    bounce_a, bounce_b = f"bounce+{a.token}@alsace.example", f"bounce+{b.token}@alsace.example"
-    deliver(listener, bounce_a, DSN.format(bounce=bounce_a, rcpt=a.email, subject="Delivered",
-            action="delivered", status="2.0.0", diagnostic="250 2.0.0 Ok: queued"))  # fmt: skip
-    deliver(listener, bounce_b, DSN.format(bounce=bounce_b, rcpt=b.email, subject="Delayed",
-            action="delayed", status="4.4.1", diagnostic="Connection timed out"))  # fmt: skip
+    deliver(listener, bounce_of(a), dsn(a, "delivered", "2.0.0", "250 2.0.0 Ok: queued"))
+    deliver(listener, bounce_of(b), dsn(b, "delayed", "4.4.1", "Connection timed out"))
     assert status_of(store, a.id) is RecipientStatus.DELIVERED
     assert status_of(store, b.id) is RecipientStatus.SENT  # a delay changes nothing yet…
     assert "Connection timed out" in events_of(store, b.id)[-1].detail  # …but is kept
-    deliver(listener, bounce_b, DSN.format(bounce=bounce_b, rcpt=b.email, subject="Undelivered",
-            action="failed", status="5.1.1", diagnostic="550 5.1.1 User unknown"))  # fmt: skip
+    deliver(listener, bounce_of(b), dsn(b, *FAILED))
     assert status_of(store, b.id) is RecipientStatus.NOT_DELIVERED
     kind, detail = events_of(store, b.id)[-1]
     assert kind == EventKind.NOT_DELIVERED and "5.1.1" in detail and "User unknown" in detail
@@ -159,9 +128,62 @@ async def test_delivery_reports_give_d_non_delivre_and_delay(store, sent, listen
 async def test_a_non_standard_bounce_is_read_by_flufl_bounce(store, sent, listener):
     rows = await send_out(store, sent)
     a = rows["a@entreprise.example"]
-    bounce = f"bounce+{a.token}@alsace.example"
-    deliver(listener, bounce, EXIM_STYLE_BOUNCE.format(bounce=bounce, rcpt=a.email))
+    bounce = bounce_of(a)
+    report = EXIM_STYLE_BOUNCE.format(bounce=bounce, rcpt=a.email, message_id=a.message_id_header)
+    deliver(listener, bounce, report)
     assert status_of(store, a.id) is RecipientStatus.NOT_DELIVERED
+
+
+async def test_a_report_naming_the_envid_alone_counts(store, sent, listener):
+    """A relay that returns no headers (RET=HDRS not honoured) still names the ENVID."""
+    rows = await send_out(store, sent)
+    a = rows["a@entreprise.example"]
+    envid = envelope_id(a.message_id_header)
+    deliver(listener, bounce_of(a), dsn(a, *FAILED, message_id="", envid=envid))
+    assert status_of(store, a.id) is RecipientStatus.NOT_DELIVERED
+
+
+async def test_a_forged_report_with_the_bounce_token_changes_nothing(store, sent, listener):
+    """Whoever read the Return-Path knows the bounce address; a report that does not name
+    the e-mail sent to that recipient is set aside: kept as an event, no status, no date."""
+    rows = await send_out(store, sent)
+    a, b = rows["a@entreprise.example"], rows["b@entreprise.example"]
+    bounce = bounce_of(a)
+    deliver(listener, bounce, dsn(a, *FAILED, message_id="<forge@relais.example>"))
+    deliver(listener, bounce, dsn(a, *FAILED, message_id=b.message_id_header))  # b's e-mail
+    deliver(listener, bounce, dsn(a, *FAILED, message_id="", envid=str(a.id)))  # old ENVID
+    exim = EXIM_STYLE_BOUNCE.format(bounce=bounce, rcpt=a.email, message_id="<x@relais.example>")
+    deliver(listener, bounce, exim)
+    assert status_of(store, a.id) is RecipientStatus.SENT
+    assert row_of(store, a.id).not_delivered_at is None
+    events = events_of(store, a.id)
+    assert [kind for kind, _ in events] == [EventKind.SENT] + [EventKind.REPORT_SET_ASIDE] * 4
+    assert all("ni le Message-ID ni l'ENVID" in detail for _, detail in events[1:])
+    assert EventKind.REPORT_SET_ASIDE.label == "Rapport non rattaché"
+    assert [kind for kind, _ in events_of(store, b.id)] == [EventKind.SENT]
+
+
+async def test_a_failure_after_l_r_or_d_is_kept_and_changes_no_status(store, sent, listener):
+    rows = await send_out(store, sent)
+    a, b = rows["a@entreprise.example"], rows["b@entreprise.example"]
+    record_opening(store, a.id, client_address="192.0.2.7", user_agent="Mozilla/5.0")  # L
+    deliver(listener, bounce_of(a), dsn(a, *FAILED))
+    deliver(listener, reply_to(a), reply_mail(reply_to(a), "Voici la pièce."))  # R
+    deliver(listener, bounce_of(a), dsn(a, *FAILED))
+    deliver(listener, bounce_of(b), dsn(b, "delivered", "2.0.0", "250 2.0.0 Ok"))  # D
+    deliver(listener, bounce_of(b), dsn(b, *FAILED))
+    assert status_of(store, a.id) is RecipientStatus.REPLY_UNREAD
+    assert status_of(store, b.id) is RecipientStatus.DELIVERED
+    assert row_of(store, a.id).not_delivered_at is row_of(store, b.id).not_delivered_at is None
+    assert [kind for kind, _ in events_of(store, a.id)][1:] == [
+        EventKind.READ,
+        EventKind.REPORT_IGNORED,
+        EventKind.REPLIED,
+        EventKind.REPORT_IGNORED,
+    ]
+    kind, detail = events_of(store, b.id)[-1]
+    assert kind is EventKind.REPORT_IGNORED and "User unknown" in detail
+    assert kind.label == "Rapport de non-remise ignoré"
 
 
 def reply_mail(to: str, body: str, attachment: tuple[str, bytes] | None = None) -> bytes:
@@ -179,7 +201,7 @@ def reply_mail(to: str, body: str, attachment: tuple[str, bytes] | None = None) 
 async def test_replies_on_time_with_files_scanned_and_late_ones_kept(store, sent, listener):
     rows = await send_out(store, sent)
     a, b = rows["a@entreprise.example"], rows["b@entreprise.example"]
-    to_a = f"reply+{a.token}@alsace.example"
+    to_a = reply_to(a)
     deliver(
         listener,
         to_a,
@@ -200,7 +222,7 @@ async def test_replies_on_time_with_files_scanned_and_late_ones_kept(store, sent
     assert kept.disposition == ReplyDisposition.ON_TIME
     assert files == [("attestation.pdf", AntivirusVerdict.CLEAN)]
     # An infected file is set aside (and named); the reply itself is kept.
-    to_b = f"reply+{b.token}@alsace.example"
+    to_b = reply_to(b)
     deliver(listener, to_b, reply_mail(to_b, "Pièce jointe.", ("virus.pdf", EICAR)))
     with store.engine.connect() as connection:
         body = connection.execute(
@@ -217,7 +239,7 @@ async def test_late_and_not_allowed_replies_are_kept_without_r(store, sent, list
             sa.text("update message set reply_deadline = :past where id = :id"),
             {"past": datetime.now(UTC) - timedelta(hours=1), "id": sent},
         )
-    to_a = f"reply+{a.token}@alsace.example"
+    to_a = reply_to(a)
     deliver(listener, to_a, reply_mail(to_a, "Réponse tardive."))
     with store.engine.begin() as connection:
         connection.execute(
@@ -249,7 +271,7 @@ async def test_unknown_tokens_and_malformed_input_never_crash_the_listener(store
         deliver(listener, "reply+AAAAAAAAAAAAAAAAAAAAAAAA@alsace.example", reply_mail("x", "y"))
     rows = await send_out(store, sent)
     a = rows["a@entreprise.example"]
-    to_a = f"reply+{a.token}@alsace.example"
+    to_a = reply_to(a)
     deliver(listener, to_a, b'Content-Type: multipart/mixed; boundary="X"\r\n\r\n--X\r\nbroken')
     deliver(listener, to_a, reply_mail(to_a, "Toujours là."))
     with store.engine.connect() as connection:
@@ -259,3 +281,34 @@ async def test_unknown_tokens_and_malformed_input_never_crash_the_listener(store
             .all()
         )
     assert any("Toujours là." in body for body in bodies)
+
+
+async def test_each_address_answers_only_to_its_own_token(store, sent, listener):
+    """The page's token is no address, and neither address token opens the other."""
+    rows = await send_out(store, sent)
+    a = rows["a@entreprise.example"]
+    for address in (
+        f"reply+{a.token}@alsace.example",
+        f"bounce+{a.token}@alsace.example",
+        f"reply+{a.bounce_token}@alsace.example",
+        f"bounce+{a.reply_token}@alsace.example",
+    ):
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            deliver(listener, address, dsn(a, *FAILED))
+    assert [kind for kind, _ in events_of(store, a.id)] == [EventKind.SENT]
+    deliver(listener, reply_to(a), reply_mail(reply_to(a), "Par la bonne adresse."))
+    assert status_of(store, a.id) is RecipientStatus.REPLY_UNREAD
+
+
+async def test_the_addresses_of_an_e_mail_sent_before_0005_still_work(store, sent, listener):
+    """A row written before migration 0005 has no address tokens: the e-mail it was sent
+    carried its page token in reply+…@ and bounce+…@, and those still reach it."""
+    rows = await send_out(store, sent)
+    a, b = rows["a@entreprise.example"], rows["b@entreprise.example"]
+    with store.engine.begin() as connection:
+        connection.execute(sa.update(recipient).values(reply_token=None, bounce_token=None))
+    old_reply, old_bounce = f"reply+{a.token}@alsace.example", f"bounce+{b.token}@alsace.example"
+    deliver(listener, old_reply, reply_mail(old_reply, "Réponse à l'ancienne adresse."))
+    deliver(listener, old_bounce, dsn(b, *FAILED).replace(bounce_of(b), old_bounce))
+    assert status_of(store, a.id) is RecipientStatus.REPLY_UNREAD
+    assert status_of(store, b.id) is RecipientStatus.NOT_DELIVERED

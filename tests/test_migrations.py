@@ -1,15 +1,27 @@
 """Migrations produce exactly the models' schema, on SQLite and on PostgreSQL."""
 
+import secrets
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
+from messagerie.models.messages.inbound import find_recipient
+from messagerie.models.messages.outbox import claim
 from messagerie.models.store import migrate
-from messagerie.models.store.database import open_store
+from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.engine import StoreError, create_store_engine
-from messagerie.models.store.tables import AuditEntry
+from messagerie.models.store.enums import (
+    ConsultationStatus,
+    DeliveryState,
+    MessageState,
+    MessageType,
+    RecipientStatus,
+    SendMode,
+)
+from messagerie.models.store.tables import AuditEntry, message, recipient
+from tests.helpers.factories import add_consultations
 
 
 def test_upgrading_an_empty_database_yields_the_models_schema(store_url):
@@ -90,3 +102,76 @@ def test_sqlite_runs_with_foreign_keys_and_wal(sqlite_url):
                 sa.text("INSERT INTO lot (consultation_id, number, title) VALUES (999, 1, 'x')")
             )
     store.close()
+
+
+def test_upgrading_a_0004_store_keeps_every_address_already_sent(store_url):
+    """0005 adds the reply and bounce tokens: a store of 0004 with messages keeps its rows,
+    the addresses its e-mails carried (with the page's token) still find their recipient,
+    and a recipient still to be sent gets tokens of its own before its e-mail leaves."""
+    engine = create_store_engine(store_url)
+    migrate.upgrade(engine, "0004")
+    sent_token, queued_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    message_id = _message_of_0004(Store(engine), sent_token, queued_token)
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0005"
+    assert migrate.schema_differences(engine) == []
+    engine.dispose()
+    store = open_store(store_url)
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(recipient.c.token, recipient.c.reply_token, recipient.c.bounce_token)
+            .where(recipient.c.message_id == message_id)
+            .order_by(recipient.c.id)
+        ).all()
+    assert rows == [(sent_token, None, None), (queued_token, None, None)]
+    sent = find_recipient(store, reply_token=sent_token)
+    assert sent is not None and sent.email == "a@entreprise.example"
+    assert find_recipient(store, bounce_token=sent_token) == sent
+    ((claimed,),) = [part.recipients for part in claim(store)]  # the queued one only
+    assert claimed.email == "b@entreprise.example" and claimed.token == queued_token
+    assert len({claimed.token, claimed.reply_token, claimed.bounce_token}) == 3
+    assert find_recipient(store, reply_token=queued_token) is None  # never sent: retired
+    assert find_recipient(store, reply_token=claimed.reply_token).email == claimed.email
+    assert find_recipient(store, reply_token=sent_token) == sent  # still the old addresses
+    store.close()
+
+
+def _message_of_0004(store: Store, sent_token: str, queued_token: str) -> int:
+    """A message as 0004 stored it: one recipient sent (E), one still queued."""
+    (cid,) = add_consultations(
+        store, [("2026OLD", "Avant 0005", ConsultationStatus.OPEN, datetime.now(UTC))]
+    )
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        message_id = connection.execute(
+            sa.insert(message)
+            .values(
+                consultation_id=cid,
+                type=MessageType.FREE,
+                subject="Avant la migration",
+                body="Bonjour.",
+                send_mode=SendMode.WITH_AR,
+                reply_allowed=True,
+                state=MessageState.QUEUED,
+                author="marie.dupont",
+                queued_at=now,
+                search_text="avant la migration bonjour",
+            )
+            .returning(message.c.id)
+        ).scalar_one()
+        for email, token, state, status in (
+            ("a@entreprise.example", sent_token, DeliveryState.ACCEPTED, RecipientStatus.SENT),
+            ("b@entreprise.example", queued_token, DeliveryState.QUEUED, RecipientStatus.PENDING),
+        ):
+            connection.execute(
+                sa.insert(recipient).values(
+                    message_id=message_id,
+                    email=email,
+                    token=token,
+                    message_id_header=f"<{secrets.token_urlsafe(18)}@alsace.example>",
+                    delivery_state=state,
+                    status=status,
+                    sent_at=now if status is RecipientStatus.SENT else None,
+                )
+            )
+    return message_id

@@ -20,6 +20,7 @@ from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.compose import load_context, preset_form, queue_message
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.outbox import outbox_counts
+from messagerie.models.messages.recipient_secrets import envelope_id
 from messagerie.models.store.enums import (
     ConsultationStatus,
     DeliveryState,
@@ -90,7 +91,7 @@ async def test_each_recipient_gets_its_own_mail_and_e(store, relay):
     for sender, rcpt, data in handler.received:
         row = rows[rcpt]
         mail = message_from_bytes(data, policy=default)
-        assert sender == f"bounce+{row.token}@alsace.example"
+        assert sender == f"bounce+{row.bounce_token}@alsace.example"
         assert mail["Message-ID"] == row.message_id_header
         assert mail["Reply-To"] is None  # this message allows no reply
         text = mail.get_body(("plain",)).get_content()
@@ -98,6 +99,21 @@ async def test_each_recipient_gets_its_own_mail_and_e(store, relay):
         assert "Le contenu confidentiel." not in text  # …never the content
         assert row.delivery_state == DeliveryState.ACCEPTED and row.status == RecipientStatus.SENT
     assert await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL) == type(report)()
+
+
+async def test_a_recipient_queued_before_0005_gets_address_tokens_of_its_own(store, relay):
+    """A row written before migration 0005 has no address tokens; its e-mail must still not
+    carry the page's token in the envelope sender: the outbox draws its tokens first."""
+    handler, url = relay
+    message_id = queue(store, ["a@entreprise.example"])
+    with store.engine.begin() as connection:
+        connection.execute(sa.update(recipient).values(reply_token=None, bounce_token=None))
+    assert (await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)).sent == 1
+    ((sender, _, data),) = handler.received
+    (row,) = states(store, message_id)[0].values()
+    assert row.reply_token and row.bounce_token and row.token not in sender
+    assert sender == f"bounce+{row.bounce_token}@alsace.example"
+    assert row.token not in data.split(b"\r\n\r\n", 1)[0].decode()  # in no header
 
 
 async def test_a_4xx_is_retried_with_the_same_message_id(store, relay):
@@ -409,13 +425,19 @@ async def test_delivery_reports_are_requested_only_from_a_relay_offering_dsn(sto
     controller = DsnController(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        queue(store, ["a@entreprise.example"])
+        message_id = queue(store, ["a@entreprise.example"])
         relay = parse_smtp_url(f"smtp://127.0.0.1:{controller.port}")
         assert (await run_once(store, relay, public_url=PUBLIC_URL)).sent == 1
     finally:
         controller.stop()
     ((mail_options, rcpt_options),) = handler.options
     assert "RET=HDRS" in mail_options and "NOTIFY=SUCCESS,FAILURE,DELAY" in rcpt_options
+    # The ENVID a report must name: the Message-ID's random part, not a guessable row number
+    # (aiosmtpd upper-cases the parameters it keeps).
+    (row,) = states(store, message_id)[0].values()
+    assert f"ENVID={envelope_id(row.message_id_header)}".upper() in mail_options
+    assert row.message_id_header.startswith(f"<{envelope_id(row.message_id_header)}@")
+    assert f"ENVID={row.id}" not in mail_options
 
 
 @pytest.mark.parametrize("mode", list(SendMode))

@@ -80,17 +80,19 @@ def recipient_of(
     *,
     public_url: str,
     token: str = TOKEN_PLACEHOLDER,
+    reply_token: str = TOKEN_PLACEHOLDER,
     message_id_header: str | None = None,
 ) -> MailRecipient:
-    """One recipient's own part of the e-mail: the personal link ("avec AR" only) and the
-    reply address. Without `token`, a placeholder (the preview and la loupe)."""
+    """One recipient's own part of the e-mail: the personal link ("avec AR" only, from the
+    page's `token`) and the reply address (from `reply_token`, another secret). Without
+    them, a placeholder (the preview and la loupe)."""
     domain = domain_of(message.consultation.sender_email)
     return MailRecipient(
         email=email,
         name=name,
         link=personal_link(public_url, token) if message.send_mode is SendMode.WITH_AR else None,
         message_id_header=message_id_header,
-        reply_to=f"reply+{token}@{domain}",
+        reply_to=f"reply+{reply_token}@{domain}",
     )
 
 

@@ -1,8 +1,10 @@
 """The outbox: claim queued recipients, render each one's e-mail, hand it to the relay, record.
 
 Every recipient gets its own e-mail: its Message-ID (stable, stored when the message was
-queued), a Reply-To `reply+TOKEN@domain` and an envelope sender `bounce+TOKEN@domain`, so that
-replies and bounces come back to the right recipient.
+queued), a Reply-To `reply+REPLY_TOKEN@domain` and an envelope sender
+`bounce+BOUNCE_TOKEN@domain`, so that replies and bounces come back to the right recipient.
+The page's token is in none of them (models/messages/recipient_secrets.py); the ENVID, when
+the relay offers DSN, is the Message-ID's random part.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from messagerie.models.messages.outbox import (
     release,
     renew,
 )
+from messagerie.models.messages.recipient_secrets import envelope_id
 from messagerie.models.store.database import Store
 
 
@@ -52,11 +55,13 @@ def envelope(
         one.contact_name,
         public_url=public_url,
         token=one.token,
+        reply_token=one.reply_token,
         message_id_header=one.message_id_header,
     )
     mail = render_bytes(content, recipient)
     domain = domain_of(content.sender_email)
-    return Envelope(one.id, f"bounce+{one.token}@{domain}", one.email, mail)
+    sender = f"bounce+{one.bounce_token}@{domain}"
+    return Envelope(one.id, sender, one.email, mail, envelope_id(one.message_id_header))
 
 
 class Pass:

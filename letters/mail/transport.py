@@ -74,6 +74,7 @@ class Envelope:
     sender: str  # envelope sender (bounces come back to it)
     recipient: str
     data: bytes
+    envelope_id: str  # ENVID (xtext): a delivery report names it, or the Message-ID
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def _dsn_options(client: aiosmtplib.SMTP, envelope: Envelope) -> dict[str, list[
     if not client.supports_extension("dsn"):
         return {}
     return {
-        "mail_options": ["RET=HDRS", f"ENVID={envelope.key}"],
+        "mail_options": ["RET=HDRS", f"ENVID={envelope.envelope_id}"],
         "rcpt_options": ["NOTIFY=SUCCESS,FAILURE,DELAY"],
     }
 

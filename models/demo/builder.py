@@ -70,6 +70,7 @@ from messagerie.models.demo.plans import (
 )
 from messagerie.models.demo.showcase import Showcase
 from messagerie.models.formatting import lot_label
+from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.rules.siret import luhn_valid
 from messagerie.models.store import migrate
 from messagerie.models.store.blobs import BlobStore
@@ -218,9 +219,9 @@ def seed_demo(store: Store, today: date, reset: bool = False) -> DemoReport:
     """
     marker = store.meta(DEMO_MARKER_KEY)
     if marker is None:
-        _refuse_real_data(store)
+        refuse_real_data(store)
     elif not reset:
-        return _read_report(store)
+        return read_report(store)
     blobs = _blob_store(store)
     if reset:
         migrate.reset(store.engine)
@@ -253,7 +254,7 @@ def _blob_store(store: Store) -> BlobStore:
     return store.blobs
 
 
-def _refuse_real_data(store: Store) -> None:
+def refuse_real_data(store: Store) -> None:
     """Raise StoreError when the store holds rows the demo did not write."""
     with store.engine.connect() as connection:
         for name in REAL_DATA_TABLES:
@@ -266,7 +267,7 @@ def _refuse_real_data(store: Store) -> None:
                 )
 
 
-def _read_report(store: Store) -> DemoReport:
+def read_report(store: Store) -> DemoReport:
     with store.engine.connect() as connection:
 
         def count(name: str) -> int:
@@ -1437,7 +1438,6 @@ class _Builder:
     ) -> None:
         life = recipient.life
         recipient_id = len(self.tables["recipient"]) + 1
-        token = self.unique_token()
         first: dict[EventKind, datetime] = {}
         for event in life.events:
             first.setdefault(event.kind, event.at)
@@ -1448,9 +1448,10 @@ class _Builder:
                 "email": recipient.contact.email,
                 "company_id": recipient.company.id,
                 "contact_name": recipient.contact.name,
-                "token": token,
-                # Its own random id: the Message-ID travels in clear, the token must not.
-                "message_id_header": f"<{self.unique_token()}@messagerie.invalid>",
+                # Page token, address tokens and Message-ID: each its own draw, as a real
+                # recipient's (the Message-ID and the addresses travel in clear, the page's
+                # token must not).
+                **new_secrets("messagerie.invalid", lambda _bytes: self.unique_token()),
                 "delivery_state": life.delivery,
                 "lease_until": None,
                 "attempts": life.attempts,

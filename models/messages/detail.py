@@ -9,7 +9,6 @@ and the CSV export of the filtered table.
 from __future__ import annotations
 
 import csv
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,8 +28,9 @@ from messagerie.models.messages.ar import (
     lots_of,
     overrides_of,
 )
-from messagerie.models.messages.drafts import TOKEN_BYTES, sender_domain
+from messagerie.models.messages.drafts import sender_domain
 from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
+from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.messages.tracking import PAGE, TrackingQuery, TrackingRow, tracking_page
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store import audit
@@ -268,8 +268,7 @@ def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = N
                     email=corrected,
                     company_id=failed.company_id,
                     contact_name=failed.contact_name,
-                    token=secrets.token_urlsafe(TOKEN_BYTES),
-                    message_id_header=f"<{secrets.token_urlsafe(18)}@{domain}>",
+                    **new_secrets(domain),
                     delivery_state=DeliveryState.QUEUED,
                     status=RecipientStatus.PENDING,
                     resent_from_id=recipient_id,

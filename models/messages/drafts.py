@@ -6,7 +6,6 @@ message form opens it, and sending it queues it for the outbox.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from messagerie.models.clock import utc_now
 from messagerie.models.formatting import lot_label
+from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store import audit
 from messagerie.models.store.database import Store
@@ -29,8 +29,6 @@ from messagerie.models.store.tables import (
     recipient,
 )
 from messagerie.models.text import search_text
-
-TOKEN_BYTES = 24  # 192 random bits, for the personal link and the reply/bounce addresses
 
 
 @dataclass(frozen=True)
@@ -147,7 +145,7 @@ def insert_recipients(
     domain: str,
     now: datetime,
 ) -> None:
-    """Held recipients, each with its secret token and its own stable Message-ID."""
+    """Held recipients, each with its own secrets and its own stable Message-ID."""
     if recipients:
         connection.execute(
             sa.insert(recipient), [_recipient_row(message_id, r, domain, now) for r in recipients]
@@ -162,8 +160,7 @@ def _recipient_row(
         "email": recipient.email.strip(),
         "company_id": recipient.company_id,
         "contact_name": recipient.contact_name,
-        "token": secrets.token_urlsafe(TOKEN_BYTES),
-        "message_id_header": f"<{secrets.token_urlsafe(18)}@{domain}>",
+        **new_secrets(domain),
         "delivery_state": DeliveryState.HELD,
         "status": RecipientStatus.PENDING,
         "updated_at": now,

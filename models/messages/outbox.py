@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
+from messagerie.models.messages.recipient_secrets import new_address_tokens
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos
 from messagerie.models.store.enums import (
@@ -46,7 +47,9 @@ class OutgoingRecipient:
     id: int
     email: str
     contact_name: str | None
-    token: str
+    token: str  # the personal page's: only ever in the body of an "avec AR" e-mail
+    reply_token: str
+    bounce_token: str
     message_id_header: str
     attempts: int
 
@@ -114,6 +117,7 @@ def claim(
         )
         if not claimed_ids:
             return ()
+        _give_address_tokens(connection, claimed_ids)
         rows = connection.execute(
             sa.select(recipient).where(recipient.c.id.in_(claimed_ids)).order_by(recipient.c.id)
         ).all()
@@ -121,13 +125,39 @@ def claim(
     for row in rows:
         by_message.setdefault(row.message_id, []).append(
             OutgoingRecipient(
-                row.id, row.email, row.contact_name, row.token, row.message_id_header, row.attempts
+                row.id,
+                row.email,
+                row.contact_name,
+                row.token,
+                row.reply_token,
+                row.bounce_token,
+                row.message_id_header,
+                row.attempts,
             )
         )
     return tuple(
         Claimed(load_outgoing(store, message_id), tuple(items), lease_until)
         for message_id, items in by_message.items()
     )
+
+
+def _give_address_tokens(connection: Connection, recipient_ids: Sequence[int]) -> None:
+    """Rows written before migration 0005 have no address tokens: they get theirs before
+    their next e-mail, so that no new e-mail carries the page's token in a header. Such a row
+    has not been delivered (queued before the upgrade, retried after a 4xx, or resent after
+    « Non délivré »): no e-mail in a mailbox loses its reply address."""
+    missing = connection.execute(
+        sa.select(recipient.c.id).where(
+            recipient.c.id.in_(recipient_ids),
+            sa.or_(recipient.c.reply_token.is_(None), recipient.c.bounce_token.is_(None)),
+        )
+    ).scalars()
+    for recipient_id in missing.all():
+        connection.execute(
+            sa.update(recipient)
+            .where(recipient.c.id == recipient_id)
+            .values(**new_address_tokens())
+        )
 
 
 def renew(

@@ -106,6 +106,8 @@ class RecipientStatus(LabelledEnum):
 
 
 class EventKind(LabelledEnum):
+    """What happened to one recipient's copy; L only by the recipient's own act on the page."""
+
     SENT = "sent", "E"
     DELIVERED = "delivered", "D"
     NOT_DELIVERED = "not_delivered", "Non délivré"
@@ -113,6 +115,14 @@ class EventKind(LabelledEnum):
     REPLIED = "replied", "R"
     RETRY = "retry", "Nouvelle tentative"
     OPENED_AGAIN = "opened_again", "Nouvelle consultation"
+    # A GET of the personal link before L: the landing page was shown, never the content.
+    LINK_VISITED = "link_visited", "Lien visité"
+    # A fetch by a mail security gateway, a crawler or a script: kept for information only.
+    LINK_SCANNED = "link_scanned", "Analyse automatique du lien"
+    # A delivery report naming neither the Message-ID nor the ENVID sent to the recipient.
+    REPORT_SET_ASIDE = "report_set_aside", "Rapport non rattaché"
+    # A failure report contradicting a later D, L or R: kept, status unchanged.
+    REPORT_IGNORED = "report_ignored", "Rapport de non-remise ignoré"
 
 
 class ReplyChannel(LabelledEnum):

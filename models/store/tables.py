@@ -280,8 +280,12 @@ class Recipient(SQLModel, table=True):
     email: str = Field(max_length=254)
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     contact_name: str | None = Field(default=None, max_length=200)
-    # Secret of the personal link and of the reply/bounce addresses (>= 128 random bits).
+    # One secret per purpose (models/messages/recipient_secrets.py), each >= 128 random bits:
+    # the personal page's (never in a header), the reply address's and the bounce address's.
     token: str = Field(max_length=64, unique=True)
+    # NULL on rows written before migration 0005: their addresses carry `token`.
+    reply_token: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    bounce_token: str | None = Field(default=None, max_length=64, unique=True, index=True)
     message_id_header: str = Field(max_length=255, unique=True)
     delivery_state: DeliveryState = Field(sa_type=enum_type(DeliveryState))
     lease_until: datetime | None = None

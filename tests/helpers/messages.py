@@ -29,6 +29,13 @@ def paris_text(moment: datetime) -> str:
 async def sent_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> dict[str, str]:
     """A complement request (a letter when no reply is allowed) with one attachment, sent to
     A and B: their tokens."""
+    message_id = queued_message(store, mode=mode, reply_allowed=reply_allowed)
+    rows = await send_out(store, message_id)
+    return {email: row.token for email, row in rows.items()}
+
+
+def queued_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> int:
+    """The same message, queued and not sent yet: its id."""
     (cid,) = add_consultations(
         store, [("2026WEB", "Page web", ConsultationStatus.OPEN, paris(2026, 12, 27))]
     )
@@ -53,9 +60,7 @@ async def sent_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> d
         reply_deadline=paris_text(DEADLINE) if reply_allowed else "",
         attachment_ids=(piece.id,),
     )
-    message_id = queue_message(store, form, actor="marie.dupont").message_id
-    rows = await send_out(store, message_id)
-    return {email: row.token for email, row in rows.items()}
+    return queue_message(store, form, actor="marie.dupont").message_id
 
 
 def row_of(store, email: str):

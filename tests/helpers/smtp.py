@@ -38,8 +38,10 @@ class Relay:
         return "250 2.0.0 Accepté"
 
 
-async def send_out(store, message_id):
-    controller = Controller(Relay(), hostname="127.0.0.1", port=free_port())
+async def send_out(store, message_id, relay: Relay | None = None):
+    """One pass of the outbox through `relay` (a fresh one unless given, to read what it
+    received); the message's recipients by address, as stored afterwards."""
+    controller = Controller(relay or Relay(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         await run_once(
