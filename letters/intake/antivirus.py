@@ -17,6 +17,7 @@ from datetime import date
 from enum import Enum
 
 from messagerie.models.errors import Refusal
+from messagerie.models.rules.filetype import FileRefused, check_file
 from messagerie.models.store.enums import AntivirusVerdict
 
 CHUNK_SIZE = 64 * 1024
@@ -24,7 +25,8 @@ OFF = "off"
 
 
 class AntivirusRefusal(Refusal):
-    """An attachment refused by the antivirus step; str(error) says why, in French."""
+    """An attachment refused by check_attachment (infected, or not what its name says: see
+    models.rules.filetype); str(error) says why, in French."""
 
 
 class AntivirusUnavailable(AntivirusRefusal):
@@ -177,7 +179,10 @@ def _french_number(value: int) -> str:
 def check_attachment(
     data: bytes, filename: str, address: ClamdAddress | None, *, timeout: float = 10.0
 ) -> AntivirusVerdict:
-    """CLEAN or NOT_SCANNED (address None, i.e. ``off``); AntivirusRefusal otherwise."""
+    """CLEAN or NOT_SCANNED (address None, i.e. ``off``); AntivirusRefusal otherwise.
+
+    Once clamd has called it clean, the file must also be what its name says (filetype).
+    """
     try:
         result = scan(data, filename, address, timeout=timeout)
     except ClamdSizeLimit as error:
@@ -191,6 +196,10 @@ def check_attachment(
         raise AntivirusRefusal(
             f"Le fichier « {filename} » est infecté ({result.signature}) : il est refusé."
         )
+    try:
+        check_file(data, filename)
+    except FileRefused as refused:
+        raise AntivirusRefusal(refused.message) from refused
     return result.verdict
 
 

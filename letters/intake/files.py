@@ -1,7 +1,9 @@
 """Taking in an attachment of the message form: size, name, antivirus, type, store.
 
 A file is stored only once clamd has called it clean, or when the antivirus was turned off
-deliberately (MESSAGERIE_CLAMD=off: the document is then "non analysé" wherever it appears).
+deliberately (MESSAGERIE_CLAMD=off: the document is then "non analysé" wherever it appears),
+and once its content is what its name says, any archive in it inspected
+(models.rules.filetype).
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ def take_attachment(
     consultation_id: int,
     actor: str,
 ) -> DocumentInfo:
-    """Scan, then store the file as an attachment of the consultation's document space."""
+    """Scan the file and check that it is what its name says (check_attachment: the check of
+    every file that comes in, replies included), then store it as an attachment of the
+    consultation's document space."""
     check_filename(filename)
     check_size(filename, len(data), options)
     if not data:

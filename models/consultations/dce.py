@@ -23,13 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from messagerie.models.consultations.detail import lock_consultation
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import as_utc, paris_minutes
-from messagerie.models.rules.zipcheck import (
-    DEFAULT_LIMITS,
-    ZipLimits,
-    ZipRefused,
-    inspect_zip,
-    read_members,
-)
+from messagerie.models.rules import filetype
+from messagerie.models.rules.zipcheck import DEFAULT_LIMITS, ZipLimits, read_members
 from messagerie.models.store import audit
 from messagerie.models.store.blobs import BlobStore
 from messagerie.models.store.database import Store
@@ -425,21 +420,16 @@ def _validate_file(file: NewFile, limits: ZipLimits) -> None:
         raise DceError(error.message) from error
     if not file.data:
         raise DceError(f"Le fichier « {file.filename} » est vide.")
-    if detect_media_type(file.data, file.filename) != ZIP:
-        return
-    try:
-        members = inspect_zip(file.data, limits)
-    except ZipRefused as error:
-        raise DceError(f"L'archive « {file.filename} » est refusée. {error.message}") from error
-    if not members:
+    try:  # its type, and any archive in it (the paths of its files must fit a DcePiece)
+        checked = filetype.check_file(
+            file.data,
+            file.filename,
+            dataclasses.replace(limits, max_path=PATH_MAX, max_name=FILENAME_MAX),
+        )
+    except filetype.FileRefused as error:
+        raise DceError(error.message) from error
+    if checked.kind is filetype.ZIP and not checked.members:
         raise DceError(f"L'archive « {file.filename} » ne contient aucun fichier.")
-    for member in members:
-        if len(member.path) > PATH_MAX or len(posixpath.basename(member.path)) > FILENAME_MAX:
-            raise DceError(
-                f"L'archive « {file.filename} » est refusée. Le chemin « {member.path[:60]}… » "
-                f"est trop long ({PATH_MAX} caractères au plus, dont {FILENAME_MAX} pour le nom "
-                "du fichier)."
-            )
 
 
 def _plan_entry(
