@@ -24,7 +24,7 @@ from messagerie.tui.settings import Settings
 from tests.helpers.factories import PARIS
 from tests.helpers.message_form import deposits_consultation, type_into
 from tests.helpers.pilot import fill_body
-from tests.helpers.portal import fetch, post_reply, reply_form, shown
+from tests.helpers.portal import post_reply, reply_form, shown, take_notice
 
 pytestmark = pytest.mark.services  # the embedded mailbox (SMTP) and web page, clamd
 
@@ -81,13 +81,14 @@ async def test_embedded_loop_e_d_l_r_on_one_machine(workspace, tmp_path):
         app.push_screen(TrackingScreen(cid))
         await until(pilot, lambda: status_of_row(app, company) == "Délivré E D", what="E and D")
 
-        # The company reads its e-mail in the local mailbox, opens its link: L.
+        # The company reads its e-mail in the local mailbox, opens its link and presses
+        # « Prendre connaissance du message »: L.
         mailbox = MailboxHandler(local.mailbox_dir)
         mail = next(m for m in mailbox.messages() if m["X-Envelope-To"] == company
                     and m["Subject"] == "Demande de complément")  # fmt: skip
         text = mail.get_body(("plain",)).get_content()
         link = re.search(r"http://127\.0\.0\.1:\d+/m/[\w-]+", text)[0]
-        status, _, body = await asyncio.to_thread(fetch, link)
+        status, _, body = await asyncio.to_thread(take_notice, link)
         assert status == 200 and "Merci de nous transmettre votre attestation." in shown(body)
         await until(pilot, lambda: status_of_row(app, company) == "Lu E D L", what="L")
 

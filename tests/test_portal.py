@@ -5,12 +5,10 @@ only fake is the portal's clock, moved past the reply deadline."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -28,7 +26,6 @@ from messagerie.models.store.enums import (
 )
 from messagerie.models.store.tables import (
     Attachment,
-    Event,
     Recipient,
     Reply,
     ReplyAttachment,
@@ -37,39 +34,25 @@ from messagerie.models.store.tables import (
 from messagerie.tui.embedded import free_port
 from tests.helpers.antivirus import EICAR, intake
 from tests.helpers.messages import DEADLINE, A, B, row_of, sent_message
-from tests.helpers.portal import fetch, post_reply, reply_form, shown
-from tests.helpers.web import CHROMIUM_FLAGS, Clock, Served, chromium_path
+from tests.helpers.portal import (
+    events_of,
+    fetch,
+    post_reply,
+    reply_form,
+    sent_now,
+    shown,
+    take_notice,
+)
+from tests.helpers.web import Served, press_the_button
+
+pytest_plugins = ["tests.helpers.web"]  # the fixtures clock, portal, browser and page
 
 pytestmark = [
     pytest.mark.services,
     pytest.mark.xdist_group("test_portal"),
 ]  # uvicorn, Chromium, aiosmtpd, clamd, `messagerie portal`
 
-recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def portal(store, clock):
-    with Served(create_portal(store, intake(), clock=clock), free_port()) as served:
-        yield served.url
-
-
-def events_of(store, email: str) -> list[tuple[EventKind, str | None, str | None]]:
-    with store.engine.connect() as connection:
-        return [
-            (EventKind(kind), address, agent)
-            for kind, address, agent in connection.execute(
-                sa.select(event.c.kind, event.c.client_address, event.c.user_agent)
-                .join(recipient)
-                .where(recipient.c.email == email)
-                .order_by(event.c.id)
-            )
-        ]
+recipient, reply = table_of(Recipient), table_of(Reply)
 
 
 def replies_of(store, email: str):
@@ -86,9 +69,11 @@ def replies_of(store, email: str):
 
 async def test_first_opening_is_the_ar_later_ones_are_logged_not_redated(store, portal):
     tokens = await sent_message(store)
-    for agent in ("Navigateur-1", "Navigateur-2"):
-        status, headers, body = fetch(f"{portal}/m/{tokens[A]}", headers={"User-Agent": agent})
-        assert status == 200
+    url = f"{portal}/m/{tokens[A]}"
+    status, headers, body = take_notice(url, headers={"User-Agent": "Navigateur-1"})
+    assert status == 200
+    status, headers, body = fetch(url, headers={"User-Agent": "Navigateur-2"})
+    assert status == 200
     page = shown(body)
     assert "Demande de complément" in page and "attestation d'assurance" in page
     assert "attestation-modèle.pdf" in page and "Consultation concernée" in page
@@ -118,7 +103,7 @@ async def test_unknown_or_malformed_paths_get_a_plain_404(store, portal, path):
 
 async def test_a_recipient_reaches_only_their_own_attachments(store, portal):
     tokens = await sent_message(store)
-    page = fetch(f"{portal}/m/{tokens[A]}")[2].decode()
+    page = take_notice(f"{portal}/m/{tokens[A]}")[2].decode()
     (number,) = re.findall(r"/pj/(\d+)", page)
     status, headers, data = fetch(f"{portal}/m/{tokens[A]}/pj/{number}")
     assert (status, data) == (200, b"%PDF-1.4 modele")
@@ -138,7 +123,7 @@ async def test_a_simple_mail_has_no_page(store, portal):
 
 async def test_reply_over_http_gives_r_and_keeps_scanned_files(store, portal):
     tokens = await sent_message(store)
-    page = fetch(f"{portal}/m/{tokens[A]}")[2].decode()
+    page = take_notice(f"{portal}/m/{tokens[A]}")[2].decode()
     status, _, body = post_reply(
         f"{portal}/m/{tokens[A]}/reponse",
         reply_form(page) | {"texte": "Voici notre attestation."},
@@ -165,7 +150,7 @@ async def test_a_forged_or_late_or_unallowed_reply_is_refused_and_not_kept(store
     tokens = await sent_message(store)
     url = f"{portal}/m/{tokens[A]}/reponse"
     assert post_reply(url, {"cle": "0" * 64, "texte": "Forgé"})[0] == 403
-    key = reply_form(fetch(f"{portal}/m/{tokens[A]}")[2].decode())
+    key = reply_form(take_notice(f"{portal}/m/{tokens[A]}")[2].decode())
     other = f"{portal}/m/{tokens[B]}/reponse"
     assert post_reply(other, key | {"texte": "Clé d'un autre"})[0] == 403
     clock.now = DEADLINE + timedelta(minutes=1)
@@ -177,7 +162,7 @@ async def test_a_forged_or_late_or_unallowed_reply_is_refused_and_not_kept(store
 
 async def test_no_form_when_the_message_calls_for_no_reply(store, portal):
     tokens = await sent_message(store, reply_allowed=False)
-    page = shown(fetch(f"{portal}/m/{tokens[A]}")[2])
+    page = shown(take_notice(f"{portal}/m/{tokens[A]}")[2])
     assert "<form" not in page and "n'appelle pas de réponse" in page
     key = {"cle": re.sub(r"\D", "", "0")}  # no key is ever given out: any POST is refused
     assert post_reply(f"{portal}/m/{tokens[A]}/reponse", key | {"texte": "?"})[0] == 403
@@ -189,7 +174,7 @@ async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
     tokens = await sent_message(store)
     with Served(create_portal(store, small, clock=clock), free_port()) as served:
         url = f"{served.url}/m/{tokens[A]}"
-        key = reply_form(fetch(url)[2].decode())
+        key = reply_form(take_notice(url)[2].decode())
         status, _, body = post_reply(f"{url}/reponse", key | {"texte": "  "})
         assert status == 422 and "Écrivez votre réponse" in shown(body)
         status, _, body = post_reply(
@@ -211,34 +196,9 @@ async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
 # --- in a real browser -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="fr-FR", accept_downloads=True)
-    yield context.new_page()
-    context.close()
-
-
-def sent_now(store) -> dict[str, str]:
-    """sent_message from a plain test: in a thread, Playwright's loop owning this one."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, sent_message(store)).result()
-
-
 def test_browser_open_gives_one_l_and_a_reply_with_a_file_gives_r(store, portal, page, tmp_path):
     tokens = sent_now(store)
-    page.goto(f"{portal}/m/{tokens[A]}")
+    press_the_button(page, f"{portal}/m/{tokens[A]}")
     assert page.title().startswith("Demande de complément")
     page.reload()
     kinds = [kind for kind, *_ in events_of(store, A)]
@@ -269,22 +229,22 @@ def test_browser_open_gives_one_l_and_a_reply_with_a_file_gives_r(store, portal,
 def test_browser_after_the_deadline_shows_no_form(store, portal, page, clock):
     tokens = sent_now(store)
     clock.now = DEADLINE + timedelta(seconds=1)
-    page.goto(f"{portal}/m/{tokens[A]}")
+    press_the_button(page, f"{portal}/m/{tokens[A]}")
     assert page.locator("form").count() == 0
     assert "il n'est plus possible de répondre" in page.locator(".closed").inner_text()
 
 
 def test_browser_another_recipients_attachment_is_a_404(store, portal, page):
     tokens = sent_now(store)
-    page.goto(f"{portal}/m/{tokens[A]}")
+    press_the_button(page, f"{portal}/m/{tokens[A]}")
     href = page.get_by_role("link", name="attestation-modèle.pdf").get_attribute("href")
     answer = page.goto(portal + href.replace(tokens[A], tokens[B][:-1] + "x"))
     assert answer.status == 404 and page.locator("body").inner_text() == "Page introuvable."
 
 
 def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
-    """`messagerie portal` on a SQLite file: a link opens (L), an unknown one is a 404, and
-    the log names each access without the token."""
+    """`messagerie portal` on a SQLite file: a link opens (L, by its button), an unknown one
+    is a 404, and the log names each access without the token."""
     import subprocess
     import sys
     import time
@@ -308,7 +268,7 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
     try:
         for _ in range(100):
             try:
-                status = fetch(f"http://127.0.0.1:{port}/m/{tokens[A]}")[0]
+                status = take_notice(f"http://127.0.0.1:{port}/m/{tokens[A]}")[0]
                 break
             except urllib.error.URLError:
                 time.sleep(0.1)
@@ -319,6 +279,7 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
         output = server.communicate(timeout=10)[0]
     assert row_of(store, A).status == RecipientStatus.READ
     assert f"GET /m/{tokens[A][:6]}… 200" in output and "GET /m/ZZZZZZ… 404" in output
+    assert f"POST /m/{tokens[A][:6]}… 303" in output
     assert tokens[A] not in output
     store.close()
 
@@ -358,7 +319,7 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
     try:
         for _ in range(100):
             try:
-                status, _, body = fetch(page_url)
+                status, _, body = take_notice(page_url)
                 break
             except urllib.error.URLError:
                 time.sleep(0.1)
@@ -398,7 +359,7 @@ def test_browser_reply_with_a_file_when_the_antivirus_is_down(store, page, tmp_p
     unreachable = IntakeOptions(parse_clamd_address(f"unix://{tmp_path}/absent.sock"), 2_000_000)
     tokens = sent_now(store)
     with Served(create_portal(store, unreachable), free_port()) as served:
-        page.goto(f"{served.url}/m/{tokens[A]}")
+        press_the_button(page, f"{served.url}/m/{tokens[A]}")
         upload = tmp_path / "kbis.pdf"
         upload.write_bytes(b"%PDF-1.4 extrait kbis")
         page.get_by_label("Votre réponse").fill("Bonjour,\nvoici notre Kbis.")

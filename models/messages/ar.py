@@ -1,9 +1,11 @@
 """The acknowledgement of receipt (AR) of one recipient, on the store's side: everything the
 PDF proves, gathered in one read.
 
-An AR only exists for a message sent "avec accusé de réception" once its recipient has opened
-it through the personal link (L): before that, or for a simple e-mail, there is nothing to
-prove, and a document saying otherwise would mislead whoever reads it.
+An AR only exists for a message sent "avec accusé de réception" once its recipient has
+pressed « Prendre connaissance du message » on the page of the personal link (L): before that,
+or for a simple e-mail, there is nothing to prove, and a document saying otherwise would
+mislead whoever reads it. A mere visit of the link (a mail gateway fetches every link) is
+listed among the events, never taken for the opening. The AR says how the opening was made.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ from messagerie.models.store.tables import (
 from messagerie.models.store.tables import purchasing_entity as entity
 
 PLATFORM = "Messagerie sécurisée"
+BUTTON = "Prendre connaissance du message"
+# The detail of an L recorded by the page's button (models.messages.portal.record_opening).
+OPENED_BY_BUTTON = f"Bouton « {BUTTON} »"
 
 
 class ArRefused(Refusal):
@@ -96,6 +101,23 @@ class ArEvent:
 
 
 @dataclass(frozen=True)
+class ArOpening:
+    """How the recipient opened the message (L): the act, its time and its evidence."""
+
+    at: datetime
+    by_button: bool  # False: an L recorded by a visit of the link, before the button existed
+    client_address: str | None
+    user_agent: str | None
+
+    @property
+    def method(self) -> str:
+        """The act, as the AR names it."""
+        if self.by_button:
+            return f"bouton « {BUTTON} »"
+        return "consultation du lien personnel"
+
+
+@dataclass(frozen=True)
 class ArFile:
     filename: str
     size: int
@@ -123,6 +145,7 @@ class ArData:
     message: ArMessage
     recipient: ArRecipient
     events: tuple[ArEvent, ...]  # in time order
+    opening: ArOpening
     files: tuple[ArFile, ...]
     overrides: tuple[ArOverride, ...]
     issued_at: datetime  # when the AR was drawn up
@@ -194,6 +217,7 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
             read_at=row.read_at,
         ),
         events=events,
+        opening=opening_of(events, row.read_at),
         files=files,
         overrides=overrides,
         issued_at=now or utc_now(),
@@ -213,6 +237,16 @@ def events_of(connection: sa.Connection, recipient_id: int) -> tuple[ArEvent, ..
         ArEvent(EventKind(kind), at, detail, address, agent)
         for kind, at, detail, address, agent in rows
     )
+
+
+def opening_of(events: tuple[ArEvent, ...], read_at: datetime) -> ArOpening:
+    """The opening that is the AR: its L event (the demo writes L without detail, as the
+    button records it), or the recipient's read date alone should no L event be found."""
+    read = next((e for e in events if e.kind is EventKind.READ), None)
+    if read is None:
+        return ArOpening(read_at, False, None, None)
+    by_button = read.detail in (OPENED_BY_BUTTON, None)
+    return ArOpening(read_at, by_button, read.client_address, read.user_agent)
 
 
 def files_of(

@@ -1,8 +1,15 @@
 """The recipients' web page, on the store's side: what a personal link shows, the opening that
-is the acknowledgement of receipt (L), and the attachments a recipient may download.
+is the acknowledgement of receipt (L), the visits that are not, and the attachments a
+recipient may download.
 
 A link is only good for its own recipient of a message sent "avec AR": a simple e-mail
 carries no link, and a held (draft) recipient has received nothing.
+
+L is only ever the recipient's act: pressing « Prendre connaissance du message »
+(`record_opening`). Mail security gateways fetch every link of every e-mail, so a visit of the
+link is only "Lien visité", and a fetch that `automatic_fetch` recognises (a known scanner's
+user agent, a HEAD, a burst of cookie-less fetches) is "Analyse automatique du lien"
+(`record_visit`), kept for information.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
-from messagerie.models.messages.ar import ArFile, files_of, lots_of
+from messagerie.models.messages.ar import OPENED_BY_BUTTON, ArFile, files_of, lots_of
 from messagerie.models.messages.inbound import InboundRecipient
 from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
 from messagerie.models.store.database import Store
@@ -58,7 +65,9 @@ class PortalView:
     recipient_id: int
     email: str
     company: str | None
+    message_id_header: str  # the e-mail's Message-ID, which record_reply may need
     message: OutgoingMessage
+    sent_at: datetime | None  # when the buyer sent it (queued_at)
     lots: tuple[str, ...]
     files: tuple[ArFile, ...]
     read_at: datetime | None
@@ -76,6 +85,7 @@ class PortalView:
             self.message.consultation.id,
             self.message.reply_allowed,
             self.message.reply_deadline,
+            self.message_id_header,
         )
 
 
@@ -88,6 +98,8 @@ def _recipient_row(connection: sa.Connection, token: str) -> sa.Row | None:
             recipient.c.email,
             recipient.c.message_id,
             recipient.c.read_at,
+            message.c.queued_at,
+            recipient.c.message_id_header,
             company.c.name.label("company"),
         )
         .join(message, message.c.id == recipient.c.message_id)
@@ -117,7 +129,9 @@ def find_view(store: Store, token: str) -> PortalView | None:
         recipient_id=row.id,
         email=row.email,
         company=row.company,
+        message_id_header=row.message_id_header,
         message=load_outgoing(store, row.message_id),
+        sent_at=row.queued_at,
         lots=lots,
         files=files,
         read_at=row.read_at,
@@ -126,10 +140,11 @@ def find_view(store: Store, token: str) -> PortalView | None:
 
 
 def find_file(store: Store, token: str, attachment_id: int) -> ArFile | None:
-    """One attachment, only when it belongs to this link's message (and recipient)."""
+    """One attachment, only when it belongs to this link's message (and recipient), and only
+    once the recipient has taken notice of the message (L): a file is content too."""
     with store.engine.connect() as connection:
         row = _recipient_row(connection, token)
-        if row is None:
+        if row is None or row.read_at is None:
             return None
         files = files_of(connection, row.message_id, row.id)
     return next((f for f in files if f.id == attachment_id), None)
@@ -143,11 +158,12 @@ def record_opening(
     user_agent: str | None,
     at: datetime | None = None,
 ) -> bool:
-    """L on the first opening, with the client's address and user agent as evidence; later
-    openings are kept as events and change no date. True when this was the first."""
+    """L when the recipient presses « Prendre connaissance du message » for the first time,
+    with the client's address and user agent as evidence; a later press is kept as a
+    "Nouvelle consultation" and changes no date. True when this was the first."""
     at = at or utc_now()
     with store.engine.begin() as connection:
-        first = connection.execute(  # one conditional UPDATE: two openings at once give one L
+        first = connection.execute(  # one conditional UPDATE: two presses at once give one L
             sa.update(recipient)
             .where(recipient.c.id == recipient_id, recipient.c.read_at.is_(None))
             .values(
@@ -159,17 +175,128 @@ def record_opening(
                 ),
             )
         ).rowcount
-        connection.execute(
-            sa.insert(event).values(
-                recipient_id=recipient_id,
-                kind=EventKind.READ if first else EventKind.OPENED_AGAIN,
-                at=at,
-                detail="Ouverture par le lien personnel",
-                client_address=(client_address or "")[:64] or None,
-                user_agent=(user_agent or "")[:500] or None,
-            )
+        _insert_event(
+            connection,
+            recipient_id,
+            EventKind.READ if first else EventKind.OPENED_AGAIN,
+            OPENED_BY_BUTTON,
+            (client_address, user_agent, at),
         )
     return bool(first)
+
+
+VISIT_KINDS = (EventKind.LINK_VISITED, EventKind.LINK_SCANNED, EventKind.OPENED_AGAIN)
+
+
+def record_visit(
+    store: Store,
+    recipient_id: int,
+    kind: EventKind,
+    detail: str,
+    *,
+    client_address: str | None,
+    user_agent: str | None,
+    at: datetime | None = None,
+) -> None:
+    """A visit of the link that is not the acknowledgement of receipt: the landing page shown
+    ("Lien visité"), an automatic fetch ("Analyse automatique du lien"), or the content shown
+    again after L ("Nouvelle consultation"). Never L, never a status or a date."""
+    if kind not in VISIT_KINDS:
+        raise ValueError(f"{kind.label} n'est pas une visite du lien.")
+    with store.engine.begin() as connection:
+        _insert_event(
+            connection, recipient_id, kind, detail, (client_address, user_agent, at or utc_now())
+        )
+
+
+def _insert_event(
+    connection: sa.Connection,
+    recipient_id: int,
+    kind: EventKind,
+    detail: str,
+    client: tuple[str | None, str | None, datetime],
+) -> None:
+    address, agent, at = client
+    connection.execute(
+        sa.insert(event).values(
+            recipient_id=recipient_id,
+            kind=kind,
+            at=at,
+            detail=detail,
+            client_address=(address or "")[:64] or None,
+            user_agent=(agent or "")[:500] or None,
+        )
+    )
+
+
+# --- Link scanners ----------------------------------------------------------------------------
+
+# Who fetches links by itself, recognised by a piece of its user agent (compared in lower
+# case). Only names no browser carries: a headless Chromium, or a browser opened from an
+# e-mail client, is a person until proven otherwise.
+SCANNER_AGENTS: tuple[tuple[str, str], ...] = (
+    ("safelinks", "Microsoft Safe Links"),
+    ("ms-office", "Microsoft Office (vérification du lien)"),
+    ("msoffice", "Microsoft Office (vérification du lien)"),
+    ("microsoft office", "Microsoft Office (vérification du lien)"),
+    ("office protocol discovery", "Microsoft Office (vérification du lien)"),
+    ("bingpreview", "Microsoft Bing (aperçu du lien)"),
+    ("skypeuripreview", "Microsoft Teams/Skype (aperçu du lien)"),
+    ("proofpoint", "Proofpoint"),
+    ("mimecast", "Mimecast"),
+    ("barracuda", "Barracuda"),
+    ("bot/", "robot d'indexation"),
+    ("crawler", "robot d'indexation"),
+    ("spider", "robot d'indexation"),
+    ("+http", "robot d'indexation"),
+    ("facebookexternalhit", "aperçu de lien (réseau social)"),
+    ("whatsapp", "aperçu de lien (messagerie instantanée)"),
+    ("preview", "aperçu de lien"),
+    ("curl/", "curl (script)"),
+    ("wget/", "Wget (script)"),
+    ("python-requests", "Python requests (script)"),
+    ("python-urllib", "Python urllib (script)"),
+    ("python-httpx", "Python httpx (script)"),
+    ("aiohttp", "Python aiohttp (script)"),
+    ("go-http-client", "Go (script)"),
+    ("okhttp", "OkHttp (script)"),
+    ("apache-httpclient", "Apache HttpClient (script)"),
+    ("libwww-perl", "Perl LWP (script)"),
+    ("java/", "Java (script)"),
+)
+# This many fetches of one message's links from one address within a second, without the
+# page's cookie, are a gateway checking links, not a person clicking.
+BURST = 3
+
+
+@dataclass(frozen=True)
+class LinkFetch:
+    """One request for a personal link, as the page sees it."""
+
+    method: str
+    user_agent: str | None
+    has_cookie: bool = False  # the page's cookie: a browser that has been here before
+    burst: int = 1  # fetches of this message's links from this address within a second
+
+
+def automatic_fetch(fetch: LinkFetch) -> str | None:
+    """Why `fetch` looks automatic, in French (the event's detail); None when a person may
+    have made it. Pure, and total: any user agent gets a verdict."""
+    if fetch.method.upper() == "HEAD":
+        return "Requête HEAD : vérification automatique du lien"
+    agent = (fetch.user_agent or "").strip()
+    if not agent:
+        return "Aucun agent utilisateur : outil automatique"
+    lowered = agent.lower()
+    for piece, who in SCANNER_AGENTS:
+        if piece in lowered:
+            return f"Analyseur de liens reconnu par son agent utilisateur : {who}"
+    if fetch.method.upper() == "GET" and not fetch.has_cookie and fetch.burst >= BURST:
+        return (
+            f"{fetch.burst} accès aux liens de ce message en moins d'une seconde depuis la "
+            "même adresse, sans cookie de la page"
+        )
+    return None
 
 
 def portal_secret(store: Store) -> bytes:

@@ -1,4 +1,7 @@
-"""The recipients' web page served for real (uvicorn on 127.0.0.1) and a headless Chromium."""
+"""The recipients' web page served for real (uvicorn on 127.0.0.1) and a headless Chromium.
+
+The page's test modules take its fixtures (`clock`, `portal`, `browser`, `page`) with
+`pytest_plugins = ["tests.helpers.web"]`."""
 
 from __future__ import annotations
 
@@ -10,6 +13,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+
+from messagerie.letters.portal.app import create_portal
+from messagerie.tui.embedded import free_port
+from tests.helpers.antivirus import intake
 
 CHROMIUM_VARIABLE = "MESSAGERIE_TEST_CHROMIUM"
 CHROMIUM_FLAGS = [  # the machine has no internet: no background connections, no sandbox as root
@@ -60,3 +67,45 @@ def chromium_path() -> str:
     if not Path(path).exists():
         pytest.fail(f"Chromium is missing ({path}): .ci/run installs Debian's chromium package.")
     return path
+
+
+BUTTON = "Prendre connaissance du message"
+
+
+def press_the_button(page, url: str) -> None:
+    """What the recipient does in the browser: the link, then « Prendre connaissance du
+    message » (L); the page then shows the message."""
+    page.goto(url)
+    page.get_by_role("button", name=BUTTON).click()
+    page.get_by_role("region", name="Contenu du message").wait_for()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def portal(store, clock):
+    """The page of the test's store, served by uvicorn: its base URL."""
+    with Served(create_portal(store, intake(), clock=clock), free_port()) as served:
+        yield served.url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="fr-FR", accept_downloads=True)
+    yield context.new_page()
+    context.close()
