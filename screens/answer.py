@@ -17,6 +17,7 @@ from messagerie.models.consultations.registers import RegisterRow
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.rules.checks import SINGLE_ANSWER_REASONS
 from messagerie.models.rules.siret import format_siret
+from messagerie.screens.widgets import literal
 
 AnswerChoice = Literal["dce", "messaging"]
 
@@ -43,7 +44,7 @@ def question_text(question: RegisterRow) -> Text:
     text.append("Entreprise : ", style="bold")
     text.append(f"{question.company_name} - {format_siret(question.siret)}\n")
     text.append(question.question_text or "", style="italic")
-    return text
+    return literal(text)
 
 
 class AnswerDialog(ModalScreen[AnswerChoice | None]):
@@ -98,9 +99,11 @@ class SingleAnswerReasonDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = "Répondre uniquement à ce candidat"
             yield Static(
-                f"Égalité de traitement : {self.others} autre(s) entreprise(s) figurent aux "
-                f"registres. Indiquez pourquoi la réponse ne va qu'à {self.company} ; la "
-                "raison est conservée dans le journal et imprimée sur l'accusé de réception."
+                literal(
+                    f"Égalité de traitement : {self.others} autre(s) entreprise(s) figurent aux "
+                    f"registres. Indiquez pourquoi la réponse ne va qu'à {self.company} ; la "
+                    "raison est conservée dans le journal et imprimée sur l'accusé de réception."
+                )
             )
             with RadioSet(id="reasons"):
                 for reason in SINGLE_ANSWER_REASONS:

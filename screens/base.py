@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
+from messagerie.screens.widgets import notify_literal
+
 if TYPE_CHECKING:
     from messagerie.models.errors import Refusal
     from messagerie.models.store.database import Store
@@ -60,7 +62,9 @@ class StoreWork:
         screen.run_worker(work, thread=True, group=group, exclusive=True)
 
     def _refused(self, refusal: Refusal, failed: Callable[[Refusal], object] | None) -> None:
-        cast(Screen, self).notify(str(refusal), title="Impossible", severity="error", timeout=12)
+        notify_literal(
+            cast(Screen, self), str(refusal), title="Impossible", severity="error", timeout=12
+        )
         if failed is not None:
             failed(refusal)
 

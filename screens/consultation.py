@@ -21,7 +21,7 @@ from messagerie.models.rules.presets import SUBJECT_PLACEHOLDER
 from messagerie.models.store.enums import DeliveryState, MessageType, RegisterKind
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 # Message types offered from the palette with their presets (the guide's cases C to I).
 FLOW_TYPES = (
@@ -61,7 +61,7 @@ def detail_text(detail: ConsultationDetail) -> Text:
         text.append("Candidats admis : ", style="bold")
         text.append(f"{detail.candidates}\n")
     text.rstrip()
-    return text
+    return literal(text)
 
 
 def draft_text(draft: DraftView) -> Text:
@@ -72,7 +72,7 @@ def draft_text(draft: DraftView) -> Text:
         f"{paris_minutes(draft.created_at)} · {draft.author}",
         style="dim",
     )
-    return text
+    return literal(text)
 
 
 class DraftList(OptionList):
@@ -171,7 +171,7 @@ class ConsultationScreen(StoreScreen[None]):
     ) -> None:
         self.detail = detail
         self.outbox = outbox
-        self.sub_title = f"{detail.reference} | {detail.title}"
+        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
         self.query_one("#identity", Static).update(detail_text(detail))
         counts = detail.counts
         self.query_one("#registers", Static).update(
@@ -186,7 +186,7 @@ class ConsultationScreen(StoreScreen[None]):
         suites = Text("Créer une suite (s)\n")
         for suite in detail.suites:
             suites.append(f"• {suite.reference} | {suite.title}\n")
-        self.query_one("#suites", Static).update(suites)
+        self.query_one("#suites", Static).update(literal(suites))
 
     def show_outbox(self, outbox: dict[DeliveryState, int]) -> None:
         assert self.detail is not None
@@ -215,8 +215,11 @@ class ConsultationScreen(StoreScreen[None]):
             if path is not None:
                 self.notify("Export en cours (les AR sont dessinés un à un)…", title="Preuves")
                 self.store_task(
-                    lambda store: export_bundle(store, reference, path),
-                    lambda done: self.notify(
+                    lambda store: export_bundle(
+                        store, reference, path, signer=self.app.platform_signer()
+                    ),
+                    lambda done: notify_literal(
+                        self,
                         f"{done.files} fichiers dont {done.ars} AR dans « {done.path} ». "
                         f"Empreinte du manifeste, à conserver à part : {done.manifest_sha256}",
                         title="Lot de preuves",

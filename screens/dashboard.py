@@ -26,7 +26,7 @@ from messagerie.models.consultations.views import (
 from messagerie.models.formatting import count, paris_minutes
 from messagerie.models.store.enums import ConsultationStatus
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, literal
 
 if TYPE_CHECKING:
     from messagerie.tui.app import MessagerieApp
@@ -100,7 +100,7 @@ def consultation_text(item: ConsultationSummary, detailed: bool, expanded: bool)
         f"Dépôts ({item.deposits})",
         style="italic",
     )
-    return text
+    return literal(text)
 
 
 class ResultsList(OptionList):

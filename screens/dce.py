@@ -27,7 +27,7 @@ from messagerie.screens.base import StoreScreen
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, TextDialog, leave_screen
 from messagerie.screens.files import FilePicker
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"
 
@@ -79,7 +79,7 @@ class DceScreen(StoreScreen[None]):
     def show(self, detail: ConsultationDetail, version: DceVersionView | None) -> None:
         self.detail, self.version = detail, version
         self.changes = DceChanges.starting_from(version)
-        self.sub_title = f"{detail.reference} | {detail.title}"
+        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
         number = f"version {version.number}" if version else "aucune pièce"
         self.query_one("#dce-info", Static).update(
             f"DCE : {number} · Date et heure limite de remise des plis : "
@@ -95,14 +95,14 @@ class DceScreen(StoreScreen[None]):
     def _add_piece(self, parent: object, piece: PieceView) -> None:
         label = Text(piece.path, style="bold" if piece.children else "")
         label.append(f"  {size_text(piece.size)}", style="dim")
-        node = parent.add(label, data=piece, expand=True)
+        node = parent.add(literal(label), data=piece, expand=True)
         for child in piece.children:
-            node.add_leaf(Text(f"↳ {child.path}  {size_text(child.size)}"), data=child)
+            node.add_leaf(literal(f"↳ {child.path}  {size_text(child.size)}"), data=child)
 
     def show_changes(self) -> None:
         lines = self.changes.summary()
         text = "Modifications à enregistrer : " + " · ".join(lines) if lines else ""
-        self.query_one("#changes", Static).update(text)
+        self.query_one("#changes", Static).update(literal(text))
 
     # Staging changes ---------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class DceScreen(StoreScreen[None]):
             file = NewFile(path.name, path.read_bytes())
         except OSError as error:
             self.app.call_from_thread(
-                self.notify, f"« {path} » illisible : {error.strerror}.", severity="error"
+                notify_literal, self, f"« {path} » illisible : {error.strerror}.", severity="error"
             )
             return
         self.app.call_from_thread(self.stage, lambda: then(file))
@@ -142,7 +142,7 @@ class DceScreen(StoreScreen[None]):
         try:
             self.changes = change()
         except Refusal as refusal:
-            self.notify(str(refusal), title="Modification refusée", severity="error")
+            notify_literal(self, str(refusal), title="Modification refusée", severity="error")
             return
         self.show_changes()
 
@@ -255,4 +255,4 @@ def history_text(versions: tuple[DceVersionView, ...]) -> Text:
                 text.append(
                     f"{' ' * indent}{shown.path}  {size_text(shown.size)}  SHA-256 {shown.sha256}\n"
                 )
-    return text
+    return literal(text)

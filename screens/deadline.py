@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 from messagerie.models.rules.checks import modification_window_check
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.screens.base import StoreScreen
+from messagerie.screens.widgets import literal
 
 
 def ask_deadline_rule(
@@ -50,7 +51,7 @@ class DeadlineDialog(ModalScreen[DeadlineDecision | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = "Délai de remise des plis (article R2151-4)"
-            yield Static(self.message)
+            yield Static(literal(self.message))
             yield Label("Nouvelle date et heure limite de remise des plis (JJ/MM/AAAA HH:MM)")
             yield Input(id="new-deadline")
             yield Label("Motif (report du délai, ou raison de ne pas le reporter) *")
@@ -78,7 +79,7 @@ class DeadlineDialog(ModalScreen[DeadlineDecision | None]):
                 self.query_one("#new-deadline", Input).value, field="bid_deadline"
             )
         except ValidationFailed as failed:
-            error.update(str(failed))
+            error.update(literal(str(failed)))
             return
         if not reason:
             error.update("Indiquez le motif du report.")

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Static
+
+from messagerie.screens.widgets import literal
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -27,8 +30,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
-            dialog.border_title = self.title_text
-            yield Static(self.question)
+            dialog.border_title = literal(self.title_text)
+            yield Static(literal(self.question))
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.yes} (o)", id="yes", variant="error", compact=True)
                 yield Button("Non (n)", id="no", compact=True)
@@ -43,14 +46,14 @@ class TextDialog(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,enter", "dismiss(None)", "Fermer")]
 
-    def __init__(self, title: str, text: object) -> None:
+    def __init__(self, title: str, text: str | Text) -> None:
         super().__init__()
         self.title_text, self.text = title, text
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog tall") as dialog:
-            dialog.border_title = self.title_text
-            yield Static(self.text)  # type: ignore[arg-type]
+            dialog.border_title = literal(self.title_text)
+            yield Static(literal(self.text))
 
 
 class InputDialog(ModalScreen[str | None]):
@@ -66,11 +69,11 @@ class InputDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
-            dialog.border_title = self.title_text
-            yield Static(self.prompt)
+            dialog.border_title = literal(self.title_text)
+            yield Static(literal(self.prompt))
             yield Input(self.value, id="answer")
             if self.problem:
-                yield Static(self.problem, classes="problem")
+                yield Static(literal(self.problem), classes="problem")
             yield Static("Entrée : valider · Échap : annuler", classes="hint")
 
     @on(Input.Submitted)

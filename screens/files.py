@@ -15,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Input, Label, Static
 from textual.worker import get_current_worker
 
+from messagerie.screens.widgets import literal
+
 if TYPE_CHECKING:
     from messagerie.letters.intake.antivirus import AntivirusStatus
 
@@ -53,7 +55,15 @@ class AntivirusLine(Static):
             style = "yellow"  # nothing scanned, or a test antivirus that knows no real virus
         else:
             style = ""
-        self.update(Text(status.line, style=style))
+        self.update(literal(status.line, style=style))
+
+
+class FileTree(DirectoryTree):
+    """The folders, each name shown as it is (a reply's file saved here may be named by a
+    company)."""
+
+    def process_label(self, label: str | Text) -> Text:
+        return super().process_label(literal(label))
 
 
 class FilePicker(ModalScreen[Path | None]):
@@ -71,13 +81,13 @@ class FilePicker(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="file-picker") as dialog:
-            dialog.border_title = self.title_text
+            dialog.border_title = literal(self.title_text)
             if self.antivirus:
                 yield AntivirusLine(id="picker-antivirus")
             yield Static("Chemin du fichier (Entrée pour valider), ou choisissez ci-dessous :")
             yield Input(placeholder=str(self.start), id="path")
             yield Label("", id="path-error", classes="error")
-            yield DirectoryTree(self.start, id="tree")
+            yield FileTree(self.start, id="tree")
 
     @on(DirectoryTree.FileSelected)
     def file_selected(self, event: DirectoryTree.FileSelected) -> None:
@@ -91,9 +101,9 @@ class FilePicker(ModalScreen[Path | None]):
     def choose(self, path: Path) -> None:
         error = self.query_one("#path-error", Label)
         if not path.is_file():
-            error.update(f"« {path} » n'est pas un fichier.")
+            error.update(literal(f"« {path} » n'est pas un fichier."))
         elif not _readable(path):
-            error.update(f"« {path} » ne peut pas être lu (droits d'accès).")
+            error.update(literal(f"« {path} » ne peut pas être lu (droits d'accès)."))
         else:
             self.dismiss(path)
 

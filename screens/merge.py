@@ -20,7 +20,7 @@ from messagerie.models.messages.compose import ComposeContext, QueuedMessage, lo
 from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, cell, harmless, literal
 
 
 def french_number(value: Decimal | None) -> str:
@@ -47,7 +47,7 @@ def letter_preview(line: MergeLine) -> Text:
     ):  # fmt: skip
         text.append(f"{label} : ", style="bold")
         text.append(f"{value}\n")
-    return text
+    return literal(text)
 
 
 class MergeScreen(StoreScreen[None]):
@@ -78,7 +78,7 @@ class MergeScreen(StoreScreen[None]):
                 yield Select([], prompt="Lot", id="lot", compact=True)
                 yield Select([], prompt="Entreprise retenue", id="retained", compact=True)
             yield Static("", id="merge-problem")
-            table: DataTable[str] = DataTable(id="bids", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Text] = DataTable(id="bids", cursor_type="row", zebra_stripes=True)
             table.add_columns("Entreprise", "Adresse (dépôts)", "Rang", "Note", "Motifs du rejet")
             yield table
             yield ProgressBar(id="progress", show_eta=False)
@@ -91,7 +91,7 @@ class MergeScreen(StoreScreen[None]):
 
     def loaded(self, context: ComposeContext) -> None:
         self.context = context
-        self.sub_title = f"{context.detail.reference} | Rejets en nombre"
+        self.sub_title = harmless(f"{context.detail.reference} | Rejets en nombre")
 
     # --- the file, the lot, the retained offer ----------------------------------------------
 
@@ -112,7 +112,9 @@ class MergeScreen(StoreScreen[None]):
         self.lots = lots
         self.problem(None)
         select = self.query_one("#lot", Select)
-        select.set_options([(f"Lot {lot}" if lot else "Marché sans lot", lot) for lot in lots])
+        select.set_options(
+            [(literal(f"Lot {lot}" if lot else "Marché sans lot"), lot) for lot in lots]
+        )
         select.value = next(iter(lots))
         select.focus()
 
@@ -122,7 +124,7 @@ class MergeScreen(StoreScreen[None]):
         if not rows:
             return
         retained = self.query_one("#retained", Select)
-        retained.set_options([(row.company, row.company) for row in rows])
+        retained.set_options([(literal(row.company), row.company) for row in rows])
         try:
             retained.value = ranked_first(rows).company
         except Refusal as refusal:
@@ -152,16 +154,16 @@ class MergeScreen(StoreScreen[None]):
         table.clear()
         for line in self.lines:
             table.add_row(
-                line.letter.company,
-                line.recipient.email,
-                line.letter.rank_text or "—",
-                french_number(line.letter.score),
-                " ".join(line.letter.reasons.split())[:60],
+                cell(line.letter.company),
+                cell(line.recipient.email),
+                cell(line.letter.rank_text or "—"),
+                cell(french_number(line.letter.score)),
+                cell(" ".join(line.letter.reasons.split())[:60]),
             )
 
     def problem(self, refusal: Refusal | None) -> None:
         shown = self.query_one("#merge-problem", Static)
-        shown.update(Text(str(refusal), style="bold red") if refusal else "")
+        shown.update(literal(str(refusal), style="bold red") if refusal else "")
 
     # --- preview and queue ------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a real link
 
@@ -41,7 +41,7 @@ def files_text(files: tuple[DocumentInfo, ...]) -> Text:
         shown.append(f"• {info.filename}", style="bold")
         shown.append(f" ({size_text(info.size)}, antivirus : {info.antivirus.label})\n")
         shown.append(f"  SHA-256 {info.sha256}\n", style="dim")
-    return shown
+    return literal(shown)
 
 
 def sent_text(detail: MessageDetail) -> str:
@@ -114,7 +114,7 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
         rule = f"règle {override.rule}" if override.rule else override.action
         text.append(f"{paris_seconds(override.at)} — {override.actor} — {rule} : ")
         text.append(f"{override.reason}\n", style="italic")
-    return text
+    return literal(text)
 
 
 class MessageDetailScreen(StoreScreen[None]):
@@ -138,7 +138,7 @@ class MessageDetailScreen(StoreScreen[None]):
         self.store_task(lambda store: message_detail(store, self.message_id), self.show)
 
     def show(self, detail: MessageDetail) -> None:
-        self.sub_title = f"{detail.message.consultation.reference} | Détail du message"
+        self.sub_title = harmless(f"{detail.message.consultation.reference} | Détail du message")
         self.query_one("#detail-text", Static).update(detail_text(detail, self.recipient_id))
 
 
@@ -180,7 +180,7 @@ class ReplyScreen(StoreScreen[None]):
         text.append_text(files_text(reply.files))
         if reply.files:
             text.append("\ns : enregistrer les pièces dans un dossier\n", style="dim")
-        self.query_one("#reply-text", Static).update(text)
+        self.query_one("#reply-text", Static).update(literal(text))
 
     def action_save(self) -> None:
         if self.view is None or not self.view.reply.files:
@@ -194,8 +194,8 @@ class ReplyScreen(StoreScreen[None]):
                 return f"Le dossier « {folder} » n'existe pas."
             self.store_task(
                 lambda store: save_files(store, files, folder),
-                lambda written: self.notify(
-                    "\n".join(str(path) for path in written), title="Pièces enregistrées"
+                lambda written: notify_literal(
+                    self, "\n".join(str(path) for path in written), title="Pièces enregistrées"
                 ),
                 group="save",
             )

@@ -58,7 +58,7 @@ from messagerie.screens.dialogs import leave_screen
 from messagerie.screens.files import AntivirusLine, FilePicker
 from messagerie.screens.preview import PreviewScreen
 from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.generate import PersonalLetter
@@ -87,7 +87,7 @@ class RemovableList(OptionList):
 
     def show(self, lines: list[Text]) -> None:
         position = self.highlighted
-        self.set_options([Option(line) for line in lines])
+        self.set_options([Option(literal(line)) for line in lines])
         if lines:
             self.highlighted = min(position or 0, len(lines) - 1)
 
@@ -232,7 +232,7 @@ class MessageFormScreen(StoreScreen[None]):
         self.store_task(load, lambda loaded: self.loaded(*loaded), self.load_failed)
 
     def load_failed(self, refusal: Refusal) -> None:
-        self.query_one("#identity", Static).update(str(refusal))
+        self.query_one("#identity", Static).update(literal(str(refusal)))
 
     def loaded(
         self,
@@ -243,17 +243,19 @@ class MessageFormScreen(StoreScreen[None]):
     ) -> None:
         self.context = context
         detail = context.detail
-        self.sub_title = f"{detail.reference} | {detail.title}"
+        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
         self.query_one("#identity", Static).update(_identity(context))
         lots = self.query_one("#lots", SelectionList)
-        lots.add_options([(lot_label(number, title), number) for number, title in detail.lots])
+        lots.add_options(
+            [(literal(lot_label(number, title)), number) for number, title in detail.lots]
+        )
         self.query_one("#field-lots").display = bool(detail.lots)
         block = Text("Consultation concernée par cet échange\n", style="bold")
         for label, value in context_block(context.detail).lines():
             block.append(f"{label} : ", style="bold")
             block.append(f"{value}\n")
         block.rstrip()
-        self.query_one("#block", Static).update(block)
+        self.query_one("#block", Static).update(literal(block))
         if form is None:
             form = preset_form(context, self.start_type)
             form = replace(
@@ -284,14 +286,14 @@ class MessageFormScreen(StoreScreen[None]):
         _press(self.query_one("#send-mode", RadioSet), list(SendMode).index(form.send_mode))
         _press(self.query_one("#reply", RadioSet), int(form.reply_allowed))
         self.query_one("#reply-deadline", Input).value = form.reply_deadline
-        self.query_one("#subject", Input).value = form.subject
-        self.query_one("#body", TextArea).text = form.body
+        self.query_one("#subject", Input).value = harmless(form.subject)
+        self.query_one("#body", TextArea).text = harmless(form.body)
         for key in MENTION_KEYS:
             value = form.mentions.get(key, "")
             if key == "awarded":
                 self.query_one("#awarded", Checkbox).value = bool(value)
             else:
-                self.query_one(f"#input-{key}", Input).value = value
+                self.query_one(f"#input-{key}", Input).value = harmless(value)
         self.show_type(form.type)
         self.show_recipients()
         self.show_attachments()
@@ -405,7 +407,7 @@ class MessageFormScreen(StoreScreen[None]):
         else:
             added = self.add_recipients((DraftRecipient(address),))
             wrong = "" if added else f"« {address} » est déjà destinataire."
-        problem.update(Text(f"Destinataires : {wrong}", style="red") if wrong else "")
+        problem.update(literal(f"Destinataires : {wrong}", style="red") if wrong else "")
         problem.display = bool(wrong)
         if not wrong:  # a wrong address stays in the field, to be corrected
             event.input.value = ""
@@ -465,13 +467,13 @@ class MessageFormScreen(StoreScreen[None]):
     def attachment_note(self, note: str | Text) -> None:
         """What happened to the last file (scanning, refused); kept apart from the checks."""
         widget = self.query_one("#attachment-error", Static)
-        widget.update(note)
+        widget.update(literal(note))
         widget.display = bool(note)
 
     def attached(self, document: DocumentInfo) -> None:
         self.attachment_note("")
         if any(d.id == document.id or d.sha256 == document.sha256 for d in self.attachments):
-            self.notify(f"« {document.filename} » est déjà joint.", title="Pièces jointes")
+            notify_literal(self, f"« {document.filename} » est déjà joint.", title="Pièces jointes")
             return
         self.attachments += (document,)
         self.show_attachments()
@@ -611,7 +613,7 @@ class MessageFormScreen(StoreScreen[None]):
                 add(verdict.field or "type", f"Attention : {verdict.message}", "yellow")
         for problem in self.query(".problem").results(Static):
             slot = (problem.id or "").removeprefix("problem-")
-            problem.update(slots.get(slot, ""))
+            problem.update(literal(slots.get(slot, "")))
             problem.display = slot in slots
         status = self.query_one("#status", Static)
         if check.ready:
@@ -732,4 +734,4 @@ def _identity(context: ComposeContext) -> Text:
         text.append(f"{label} : ", style="bold")
         text.append(f"{value}\n")
     text.rstrip()
-    return text
+    return literal(text)

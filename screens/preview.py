@@ -13,7 +13,7 @@ from messagerie.letters.mail.content import preview
 from messagerie.models.messages.compose import ComposeContext, FormInput
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, literal
 
 
 class PreviewScreen(ModalScreen[None]):
@@ -78,8 +78,8 @@ class PreviewScreen(ModalScreen[None]):
         ):
             text.append(f"{label} : ", style="bold")
             text.append(f"{value}\n")
-        head.update(text)
-        body.update(Text(shown.html if self.html else shown.text))
+        head.update(literal(text))
+        body.update(literal(shown.html if self.html else shown.text))
 
     def action_recipient(self, step: int) -> None:
         self.index += step

@@ -3,7 +3,6 @@ réponses" PDF joins the DCE and the information draft goes to every registered 
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +18,7 @@ from messagerie.screens.answer import question_text
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, leave_screen
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 
 class QaEditorScreen(StoreScreen[None]):
@@ -47,7 +46,7 @@ class QaEditorScreen(StoreScreen[None]):
         with VerticalScroll(id="qa-form"):
             yield Static(question_text(self.question), id="original", classes="quoted")
             yield Label("Question, anonymisée (elle sera diffusée à tous les candidats) *")
-            yield TextArea(self.question.question_text or "", id="question")
+            yield TextArea(harmless(self.question.question_text or ""), id="question")
             yield Static("", id="leaks", classes="warning")
             yield Label("Réponse *")
             yield TextArea("", id="answer")
@@ -64,7 +63,7 @@ class QaEditorScreen(StoreScreen[None]):
 
     def loaded(self, detail: ConsultationDetail) -> None:
         self.detail = detail
-        self.sub_title = f"{detail.reference} | {detail.title}"
+        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
 
     def leaks(self) -> tuple[str, ...]:
         asker = self.question
@@ -81,7 +80,7 @@ class QaEditorScreen(StoreScreen[None]):
         # The document goes to every company of the registers: rule 4 applies.
         verdict = asker_identified(self.leaks(), recipients=2)
         warning = self.query_one("#leaks", Static)
-        warning.update(Text(f"⚠ Règle 4 : {verdict.message}") if verdict else "")
+        warning.update(literal(f"⚠ Règle 4 : {verdict.message}") if verdict else "")
         warning.display = verdict is not None
 
     def action_publish(self) -> None:
@@ -135,7 +134,8 @@ class QaEditorScreen(StoreScreen[None]):
         )
 
     def published(self, result: AnswerPublished) -> None:
-        self.notify(
+        notify_literal(
+            self,
             f"« {result.filename} » ajouté au DCE (version {result.dce_version}).",
             title="Questions / réponses",
         )

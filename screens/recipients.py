@@ -19,7 +19,7 @@ from messagerie.models.rules.checks import RuleVerdict
 from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
 from messagerie.screens.base import StoreModal
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, literal
 
 REGISTER_KEYS = {
     "w": RegisterKind.WITHDRAWAL,
@@ -87,7 +87,7 @@ def _address_line(email: str, company: str, contact: str, kinds: frozenset[Regis
     line = Text(f"{marks} ", style="bold")
     line.append(email)
     line.append(f" — {company} ({contact})", style="dim")
-    return line
+    return literal(line)
 
 
 class DocumentSpacePicker(StoreModal[DocumentInfo | None]):
@@ -145,7 +145,7 @@ def _document_line(document: DocumentInfo) -> Text:
     )
     if document.antivirus is AntivirusVerdict.NOT_SCANNED:
         line.append(" — non analysé", style="yellow")
-    return line
+    return literal(line)
 
 
 class OverrideDialog(ModalScreen[Override | None]):
@@ -161,7 +161,7 @@ class OverrideDialog(ModalScreen[Override | None]):
         with Vertical(classes="dialog", id="override") as dialog:
             dialog.border_title = "Passer outre une règle"
             yield Select(
-                [(f"Règle {b.rule} : {b.message[:60]}…", b.rule) for b in self.blocks],
+                [(literal(f"Règle {b.rule} : {b.message[:60]}…"), b.rule) for b in self.blocks],
                 value=self.blocks[0].rule,
                 allow_blank=False,
                 id="rule",
@@ -183,7 +183,7 @@ class OverrideDialog(ModalScreen[Override | None]):
 
     def show_rule(self, rule: int) -> None:
         verdict = next(b for b in self.blocks if b.rule == rule)
-        self.query_one("#rule-text", Static).update(verdict.message)
+        self.query_one("#rule-text", Static).update(literal(verdict.message))
 
     @on(Input.Submitted, "#reason")
     def submitted(self, event: Input.Submitted) -> None:

@@ -31,7 +31,7 @@ from messagerie.models.rules.validation import (
 from messagerie.models.store.enums import RegisterKind
 from messagerie.screens.answer_flow import answer_question
 from messagerie.screens.base import StoreModal, StoreScreen
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, cell, harmless, literal
 
 if TYPE_CHECKING:
     from messagerie.models.store.database import Store
@@ -119,7 +119,7 @@ class RegisterScreen(StoreScreen[None]):
         self.detail, self.page, self.page_number = detail, page, page.page
         self.title = REGISTER_TITLES[self.kind]
         counts = page.counts
-        self.sub_title = (
+        self.sub_title = harmless(
             f"{detail.reference} | Retraits ({counts[RegisterKind.WITHDRAWAL]}) · "
             f"Questions ({counts[RegisterKind.QUESTION]}) · "
             f"Dépôts ({counts[RegisterKind.DEPOSIT]})"
@@ -140,9 +140,9 @@ class RegisterScreen(StoreScreen[None]):
             table.add_row(
                 *([str(row.number)] if questions else []),
                 paris_minutes(row.at),
-                f"{row.company_name} - {format_siret(row.siret)}",
-                row.contact_name,
-                row.contact_email,
+                cell(f"{row.company_name} - {format_siret(row.siret)}"),
+                cell(row.contact_name),
+                cell(row.contact_email),
                 ", ".join(str(number) for number in row.lot_numbers) or "—",
                 key=str(row.id),
             )
@@ -162,7 +162,7 @@ class RegisterScreen(StoreScreen[None]):
     def show_question(self) -> None:
         row = self.selected()
         text = row.question_text if row and row.question_text else ""
-        self.query_one("#question-text", Static).update(text)
+        self.query_one("#question-text", Static).update(literal(text))
         self.query_one("#question-text").display = bool(text)
 
     @on(Input.Changed, "#filter")
@@ -270,7 +270,7 @@ class EntryForm(StoreModal[bool]):
         if name == "lots":
             return ", ".join(str(number) for number in row.lot_numbers)
         value = getattr(row, name, "")
-        return str(value or "")
+        return harmless(str(value or ""))  # a field shows its control characters too
 
     def typed(self) -> RegisterEntryInput:
         values = {name: self.query_one(f"#{name}", Input).value for name, _ in FORM_FIELDS}
@@ -305,7 +305,9 @@ class EntryForm(StoreModal[bool]):
             target = error.field if error.field in known else "company_name"
             label = self.query(f"#{target}-error")
             if label:
-                label.first().update(f"{LABELS.get(error.field, error.label)} : {error.message}")
+                label.first().update(
+                    literal(f"{LABELS.get(error.field, error.label)} : {error.message}")
+                )
         first = failed.errors[0].field
         if self.query(f"#{first}"):
             self.query_one(f"#{first}").focus()

@@ -32,7 +32,7 @@ from messagerie.models.formatting import lot_label, paris_minutes
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, harmless, literal
 
 
 class SuiteScreen(StoreScreen[None]):
@@ -80,18 +80,23 @@ class SuiteScreen(StoreScreen[None]):
 
     def show(self, parent: ConsultationDetail, candidates: tuple[CandidateChoice, ...]) -> None:
         self.origin = parent
-        self.sub_title = f"Suite de {parent.reference} | {parent.title}"
+        self.sub_title = harmless(f"Suite de {parent.reference} | {parent.title}")
         self.query_one("#parent", Static).update(
-            f"Consultation d'origine : {parent.reference} | {parent.title} — date limite "
-            f"{paris_minutes(parent.bid_deadline)}"
+            literal(
+                f"Consultation d'origine : {parent.reference} | {parent.title} — date limite "
+                f"{paris_minutes(parent.bid_deadline)}"
+            )
         )
         lots = self.query_one("#lots", SelectionList)
-        lots.add_options([(lot_label(*lot), lot[0], True) for lot in parent.lots])
+        lots.add_options([(literal(lot_label(*lot)), lot[0], True) for lot in parent.lots])
         lots.display = bool(parent.lots)
         choices = self.query_one("#candidates", SelectionList)
         choices.add_options(
             [
-                (f"{c.company_name} - {format_siret(c.siret)} - {c.contact_email}", c.entry_id)
+                (
+                    literal(f"{c.company_name} - {format_siret(c.siret)} - {c.contact_email}"),
+                    c.entry_id,
+                )
                 for c in candidates
             ]
         )
@@ -120,14 +125,14 @@ class SuiteScreen(StoreScreen[None]):
         try:
             request = self.request()
         except Refusal as refusal:
-            error.update(str(refusal))
+            error.update(literal(str(refusal)))
             return
         error.update("")
         actor = self.app.actor
         self.store_task(
             lambda store: create_suite(store, request, actor=actor),
             self.created,
-            lambda refusal: error.update(str(refusal)),
+            lambda refusal: error.update(literal(str(refusal))),
         )
 
     def created(self, suite: SuiteCreated) -> None:
@@ -148,10 +153,12 @@ class AccessCodeDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
-            dialog.border_title = f"Suite {self.suite.reference} créée"
+            dialog.border_title = literal(f"Suite {self.suite.reference} créée")
             yield Static(f"{self.suite.candidates} candidat(s) admis.")
             yield Static("Code d'accès restreint :")
-            yield Static(self.suite.access_code, id="access-code", classes="dialog-heading")
+            yield Static(
+                literal(self.suite.access_code), id="access-code", classes="dialog-heading"
+            )
             yield Static(
                 "Il ne sera plus affiché en entier : il figure dans l'invitation à concourir "
                 "envoyée aux candidats, et peut leur être renvoyé."

@@ -40,7 +40,7 @@ from messagerie.models.messages.tracking import (
 from messagerie.models.store.enums import MessageType, RecipientStatus
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
-from messagerie.screens.widgets import Footer
+from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
     from messagerie.models.store.database import Store
@@ -67,7 +67,7 @@ COLUMNS = (  # the platform's headings, on two lines
 
 def lines(*texts: str, style: str = "") -> Text:
     """One line per text, cut with an ellipsis: rows keep a predictable height."""
-    return Text("\n".join(texts), style=style, no_wrap=True, overflow="ellipsis")
+    return Text(harmless("\n".join(texts)), style=style, no_wrap=True, overflow="ellipsis")
 
 
 def status_cell(row: TrackingRow) -> Text:
@@ -206,7 +206,7 @@ class TrackingScreen(StoreScreen[None]):
         self.store_task(
             lambda store: consultation_detail(store, cid).lots,
             lambda lots: self.query_one("#filter-lot", Select).set_options(
-                [(f"Lot n°{number} - {title}", number) for number, title in lots]
+                [(literal(f"Lot n°{number} - {title}"), number) for number, title in lots]
             ),
             group="lots",
         )
@@ -438,7 +438,7 @@ class TrackingScreen(StoreScreen[None]):
         counted = "… ligne(s)" if self.count is None else f"{self.count} ligne(s)"
         line.append(counted + (" filtrée(s)" if self.query_.filtered() else ""), style="bold")
         line.append(" · f : filtres · e : effacer" if self.query_.filtered() else " · f : filtrer")
-        self.query_one("#filter-line", Static).update(line)
+        self.query_one("#filter-line", Static).update(literal(line))
 
     # --- the line under the cursor ----------------------------------------------------------
 
@@ -493,11 +493,13 @@ class TrackingScreen(StoreScreen[None]):
 
     def summary(self, row: TrackingRow, counts: MessageSummary) -> None:
         self.query_one("#summary", Static).update(
-            Text.assemble(
-                ("Message sélectionné : ", "bold"),
-                f"{counts.recipients} dest. · {counts.text()}\n",
-                (row.reference, "bold"),
-                f" · {row.type.label} · {row.subject}",
+            literal(
+                Text.assemble(
+                    ("Message sélectionné : ", "bold"),
+                    f"{counts.recipients} dest. · {counts.text()}\n",
+                    (row.reference, "bold"),
+                    f" · {row.type.label} · {row.subject}",
+                )
             )
         )
 
@@ -527,7 +529,7 @@ class TrackingScreen(StoreScreen[None]):
         row = self.current
         if row is None:
             return
-        from messagerie.letters.pdf.ar import ar_filename, render_ar
+        from messagerie.letters.pdf.ar import ar_filename, signed_ar
         from messagerie.models.messages.ar import ar_data
 
         def prepare(store):  # type: ignore[no-untyped-def]
@@ -538,7 +540,7 @@ class TrackingScreen(StoreScreen[None]):
                 path, problem = writable_path(answer)
                 if path is not None:
                     self.run_blocking(
-                        lambda: path.write_bytes(render_ar(data)),
+                        lambda: path.write_bytes(signed_ar(data, self.app.platform_signer())),
                         f"AR écrit dans « {path} ».",
                     )
                 return problem
@@ -564,8 +566,8 @@ class TrackingScreen(StoreScreen[None]):
             if path is not None:
                 self.store_task(
                     lambda store: export_csv(store, query, path),
-                    lambda count: self.notify(
-                        f"{count} ligne(s) exportée(s) dans « {path} ».", title="Export CSV"
+                    lambda count: notify_literal(
+                        self, f"{count} ligne(s) exportée(s) dans « {path} ».", title="Export CSV"
                     ),
                     group="export",
                 )
@@ -619,7 +621,7 @@ class TrackingScreen(StoreScreen[None]):
         )
 
     def resent(self, address: str) -> None:
-        self.notify(f"Renvoi à « {address} » mis en file d'envoi.", title="Renvoyer")
+        notify_literal(self, f"Renvoi à « {address} » mis en file d'envoi.", title="Renvoyer")
         self.app.wake_outbox()
         self.action_refresh()
 
@@ -631,10 +633,10 @@ class TrackingScreen(StoreScreen[None]):
                 work()
             except (OSError, Refusal) as problem:
                 self.app.call_from_thread(
-                    self.notify, f"Écriture impossible : {problem}", severity="error"
+                    notify_literal, self, f"Écriture impossible : {problem}", severity="error"
                 )
                 return
-            self.app.call_from_thread(self.notify, done, title="Fichier écrit")
+            self.app.call_from_thread(notify_literal, self, done, title="Fichier écrit")
 
         self.run_worker(run, thread=True, group="write")
 
@@ -663,7 +665,7 @@ class TrackingScreen(StoreScreen[None]):
         )
 
     def show_link(self, link: str) -> None:
-        self.notify(link, title="Page du destinataire (démonstration)", timeout=30)
+        notify_literal(self, link, title="Page du destinataire (démonstration)", timeout=30)
         self.run_worker(lambda: _open_in_browser(link), thread=True, group="browser")
 
 

@@ -1,9 +1,57 @@
-"""Widgets shared by several screens."""
+"""Widgets shared by several screens, and how text from outside is shown."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from rich.style import StyleType
+from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.widget import Widget
+
+# C0 and C1 control characters but line feed and tab, each shown as one visible symbol:
+# ESC written raw would reach the terminal (colours, cursor moves), CR would be dropped.
+CONTROL_PICTURES = {
+    **{code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\t\n"},
+    0x7F: "\u2421",  # ␡
+    **{code: "\ufffd" for code in range(0x80, 0xA0)},
+}
+
+
+def harmless(text: str) -> str:
+    """`text` with each control character (ESC, CR…) replaced by one visible symbol: what
+    remains cannot drive the terminal. For strings Textual never reads as markup (the
+    screen's `sub_title`)."""
+    return text.translate(CONTROL_PICTURES)
+
+
+def literal(text: str | Text | None, style: StyleType = "") -> Text:
+    """Text from outside (names, titles, questions, replies, file names…) shown as typed.
+
+    Widgets, toasts and table cells read a plain `str` as Textual markup: "[/oops]" raises
+    MarkupError, "[@click=app.quit]" becomes an action. A `Text` is never parsed; its
+    control characters are shown by `harmless`. A `Text` built from several parts keeps its
+    styles (the symbols replace characters one for one)."""
+    if isinstance(text, Text):
+        shown = text.copy()
+        shown.plain = harmless(text.plain)
+        return shown
+    return Text(harmless(text or ""), style=style)
+
+
+def cell(text: str) -> Text:
+    """A one-line DataTable cell of text from outside, cut as Textual cuts a plain one."""
+    return Text(harmless(text), no_wrap=True, end="")
+
+
+def notify_literal(target: Widget | App[Any], message: str, **options: Any) -> None:
+    """A toast whose message holds text from outside (a name, a path, a relay's error such
+    as "[Errno 111] …"): shown as typed, never read as markup."""
+    target.notify(harmless(message), markup=False, **options)
 
 
 class Footer(TextualFooter):

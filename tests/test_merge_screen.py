@@ -14,9 +14,9 @@ from messagerie.models.messages.compose import load_context
 from messagerie.models.messages.merge import read_analysis, rows_by_lot
 from messagerie.models.store.enums import MessageState, MessageType, RegisterKind
 from messagerie.models.store.tables import Attachment, Message, Recipient, table_of
-from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.merge import MergeScreen
+from tests.helpers.merge import run_merge
 from tests.helpers.message_form import deposits_consultation
 from tests.helpers.pilot import quiet_cursor, settle
 
@@ -61,21 +61,6 @@ def test_plan_finds_each_bidder_in_the_deposits(workspace):
     assert [line.letter.company for line in lines] == [row.company for row in rows[1:]]
     assert all(line.letter.awardee == rows[0].company for line in lines)
     assert len({line.recipient.email for line in lines}) == len(lines)
-
-
-async def run_merge(pilot, cid, path) -> MergeScreen:
-    await settle(pilot)
-    pilot.app.push_screen(ConsultationScreen(cid))
-    await settle(pilot)
-    await pilot.press("r")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, MergeScreen)
-    screen.query_one("#path", Input).value = str(path)
-    await pilot.press("enter")
-    for _ in range(4):
-        await settle(pilot)
-    return screen
 
 
 async def test_one_action_queues_a_letter_per_rejected_bidder(workspace, workspace_app, tmp_path):

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 
 import pytest
 
 from messagerie.tui.embedded import free_port
 from tests.helpers.cli import ROOT
+from tests.helpers.terminal import Tmux
 
 pytestmark = pytest.mark.services  # tmux, the `messagerie` TUI and `serve` in child processes
 
@@ -62,43 +61,6 @@ def hues(screen: str) -> set:  # type: ignore[type-arg]
     """The colours used that are not greys: NO_COLOR leaves only greys (Textual's
     monochrome filter keeps contrast, drops hue)."""
     return {(kind, value) for kind, value in colours(screen) if is_hue(kind, value)}
-
-
-class Tmux:
-    """One tmux server of our own, one session running the TUI."""
-
-    def __init__(self, width: int, height: int, environment: dict[str, str]) -> None:
-        if shutil.which("tmux") is None:
-            pytest.fail("tmux is missing: scripts/test installs it.")
-        self.socket = f"messagerie-{uuid.uuid4().hex[:8]}"
-        command = [sys.executable, "-m", "messagerie.tui.cli"]
-        variables = [f"-e{name}={value}" for name, value in environment.items()]
-        self.run("new-session", "-d", "-x", str(width), "-y", str(height), *variables,
-                 "-c", str(ROOT), " ".join(command))  # fmt: skip
-
-    def run(self, *arguments: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *arguments],
-            check=True, capture_output=True, text=True, timeout=20,
-        ).stdout  # fmt: skip
-
-    def screen(self, escapes: bool = False) -> str:
-        return self.run("capture-pane", "-p", *(["-e"] if escapes else []))
-
-    def wait_for(self, text: str, seconds: float = 30) -> str:
-        deadline = time.monotonic() + seconds
-        while True:
-            shown = self.screen()
-            if text in shown:
-                return shown
-            assert time.monotonic() < deadline, f"« {text} » never appeared:\n{shown}"
-            time.sleep(0.2)
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", *keys)
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
 @pytest.fixture

@@ -1,0 +1,50 @@
+"""A real terminal: tmux running the TUI, read back with capture-pane."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tests.helpers.cli import ROOT
+
+
+class Tmux:
+    """One tmux server of our own, one session running the TUI."""
+
+    def __init__(self, width: int, height: int, environment: dict[str, str]) -> None:
+        if shutil.which("tmux") is None:
+            pytest.fail("tmux is missing: scripts/test installs it.")
+        self.socket = f"messagerie-{uuid.uuid4().hex[:8]}"
+        command = [sys.executable, "-m", "messagerie.tui.cli"]
+        variables = [f"-e{name}={value}" for name, value in environment.items()]
+        self.run("new-session", "-d", "-x", str(width), "-y", str(height), *variables,
+                 "-c", str(ROOT), " ".join(command))  # fmt: skip
+
+    def run(self, *arguments: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *arguments],
+            check=True, capture_output=True, text=True, timeout=20,
+        ).stdout  # fmt: skip
+
+    def screen(self, escapes: bool = False) -> str:
+        return self.run("capture-pane", "-p", *(["-e"] if escapes else []))
+
+    def wait_for(self, text: str, seconds: float = 30) -> str:
+        deadline = time.monotonic() + seconds
+        while True:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            assert time.monotonic() < deadline, f"« {text} » never appeared:\n{shown}"
+            time.sleep(0.2)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", *keys)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
