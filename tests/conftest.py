@@ -17,12 +17,21 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 import time_machine
+from hypothesis import HealthCheck, settings
 
 from messagerie.models.clock import paris_today
 from messagerie.models.store.database import Store, open_store
 from tests.helpers.clock import paris_moment, shift_session
 
 PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"
+
+# Property tests judge what comes out, never how fast: a deadline or a "too slow" health check
+# fails on a busy machine (seen: 367 ms against Hypothesis's default 200 ms, four workers on
+# two cores).
+settings.register_profile(
+    "messagerie", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("messagerie")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
+from textual.worker import WorkerCancelled
 
 
 async def settle(pilot: Pilot) -> None:
     """Wait until the store has answered and the screen has been repainted."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        for worker in list(pilot.app.workers):
+            # A newer worker of an exclusive group cancels the older one: nothing to wait for.
+            with contextlib.suppress(WorkerCancelled):
+                await worker.wait()
         await pilot.pause()
 
 
