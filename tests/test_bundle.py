@@ -1,9 +1,12 @@
 """The proof bundle of a consultation: exported from real stores (the demo, and a message sent
 through aiosmtpd, opened and answered with a file on SQLite and PostgreSQL), checked back
-with `verify_bundle`, tampered with, and the `messagerie export` / `verify` commands."""
+with `verify_bundle`, tampered with, forged (manifest recomputed, re-signed or not), and the
+`messagerie export` / `verify` commands. The manifest's signature is checked by openssl too,
+the ARs' by pdfsig."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -14,7 +17,15 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
-from messagerie.letters.pdf.bundle import MANIFEST, BundleUnreadable, export_bundle, verify_bundle
+from messagerie.letters.pdf.bundle import (
+    MANIFEST,
+    SIGNATURE,
+    BundleUnreadable,
+    export_bundle,
+    verify_bundle,
+)
+from messagerie.letters.pdf.certificate import CertificateSource, read_certificate
+from messagerie.letters.pdf.sign import PlatformSigner, platform_signer
 from messagerie.models.consultations.dce import DceChanges, NewFile, current_dce, save_dce_changes
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.inbound import find_recipient, record_reply
@@ -33,6 +44,13 @@ from messagerie.models.store.tables import Attachment, Consultation, Message, Re
 from tests.helpers.cli import messagerie
 from tests.helpers.dce import DCE_ZIP
 from tests.helpers.messages import A, B, row_of, sent_message
+from tests.helpers.signing import (
+    made_by_openssl,
+    openssl,
+    openssl_fingerprint,
+    pdfsig,
+    report_line,
+)
 
 pytestmark = [
     pytest.mark.services,
@@ -78,12 +96,18 @@ def rewritten(
 
 
 @pytest.fixture(scope="module")
-def demo_bundle(live_demo_url, tmp_path_factory) -> Path:
+def signer(tmp_path_factory) -> PlatformSigner:
+    """The platform's signer, on a demonstration certificate of the module's own."""
+    return platform_signer(CertificateSource(demo_dir=tmp_path_factory.mktemp("signature")))
+
+
+@pytest.fixture(scope="module")
+def demo_bundle(live_demo_url, tmp_path_factory, signer) -> Path:
     """The demo consultation's bundle, exported once (the export only reads the store)."""
     folder = tmp_path_factory.mktemp("bundle")
     store = open_store(live_demo_url, documents_dir=folder / "documents")
     try:
-        return export_bundle(store, DEMO_REFERENCE, folder / "preuves.zip").path
+        return export_bundle(store, DEMO_REFERENCE, folder / "preuves.zip", signer=signer).path
     finally:
         store.close()
 
@@ -140,15 +164,15 @@ async def answered(store) -> tuple[int, int]:
     return a.id, b.id
 
 
-async def test_a_bundle_holds_the_whole_consultation_and_verifies(store, tmp_path):
+async def test_a_bundle_holds_the_whole_consultation_and_verifies(store, tmp_path, signer):
     a, b = await answered(store)
-    bundle = export_bundle(store, "2026WEB", tmp_path / "preuves.zip")
+    bundle = export_bundle(store, "2026WEB", tmp_path / "preuves.zip", signer=signer)
 
-    check = verify_bundle(bundle.path)
+    check = verify_bundle(bundle.path, signer.certificate)
     assert check.intact, check.problems
     content = members(bundle.path)
-    assert sorted(manifest_paths(bundle.path)) == sorted(set(content) - {MANIFEST})
-    assert check.checked == bundle.files == len(content) - 1
+    assert sorted(manifest_paths(bundle.path)) == sorted(set(content) - {MANIFEST, SIGNATURE})
+    assert check.checked == bundle.files == len(content) - 2
     assert not (tmp_path / "preuves.zip.partiel").exists()
 
     message = json.loads(content[next(name for name in content if name.endswith("message.json"))])
@@ -189,23 +213,25 @@ async def test_a_bundle_holds_the_whole_consultation_and_verifies(store, tmp_pat
     # A failure half-way (a stored file gone) leaves neither the bundle nor its partial file.
     store.blobs.path(reply["files"][0]["sha256"]).unlink()
     with pytest.raises(BlobCorrupted):
-        export_bundle(store, "2026WEB", tmp_path / "second.zip")
+        export_bundle(store, "2026WEB", tmp_path / "second.zip", signer=signer)
     assert list(tmp_path.glob("second.zip*")) == []
 
 
-def test_an_unknown_reference_is_refused_by_name(store, tmp_path):
+def test_an_unknown_reference_is_refused_by_name(store, tmp_path, signer):
     with pytest.raises(Refusal, match="Aucune consultation n'a la référence « INCONNUE »"):
-        export_bundle(store, "INCONNUE", tmp_path / "preuves.zip")
+        export_bundle(store, "INCONNUE", tmp_path / "preuves.zip", signer=signer)
     assert list(tmp_path.glob("preuves.zip*")) == []
 
 
 # --- On the demo -------------------------------------------------------------------------------
 
 
-def test_the_demo_bundle_has_an_ar_for_every_opening_and_none_other(demo_bundle, live_demo_url):
-    assert verify_bundle(demo_bundle).intact
+def test_the_demo_bundle_has_an_ar_for_every_opening_and_none_other(
+    demo_bundle, live_demo_url, signer
+):
+    assert verify_bundle(demo_bundle, signer.certificate).intact
     content = members(demo_bundle)
-    assert set(manifest_paths(demo_bundle)) == set(content) - {MANIFEST}
+    assert set(manifest_paths(demo_bundle)) == set(content) - {MANIFEST, SIGNATURE}
     store = open_store(live_demo_url)
     message, recipient = table_of(Message), table_of(Recipient)
     with store.engine.connect() as connection:
@@ -234,17 +260,19 @@ def test_the_demo_bundle_has_an_ar_for_every_opening_and_none_other(demo_bundle,
     assert replies, "the demo consultation should have a reply"
 
 
-def test_an_altered_file_is_named(demo_bundle, tmp_path):
+def test_an_altered_file_is_named(demo_bundle, tmp_path, signer):
     name = "consultation.json"
     original = members(demo_bundle)[name]
     forged = original.replace(b'"status": "decision"', b'"status": "drafting"')
     assert forged != original
-    check = verify_bundle(rewritten(demo_bundle, tmp_path / "forged.zip", changed={name: forged}))
+    check = verify_bundle(
+        rewritten(demo_bundle, tmp_path / "forged.zip", changed={name: forged}), signer.certificate
+    )
     (problem,) = check.problems
     assert problem.startswith(f"« {name} » : fichier altéré")
 
 
-def test_a_removed_file_and_an_added_file_are_named(demo_bundle, tmp_path):
+def test_a_removed_file_and_an_added_file_are_named(demo_bundle, tmp_path, signer):
     ar = next(name for name in members(demo_bundle) if "/ar/" in name)
     check = verify_bundle(
         rewritten(
@@ -252,7 +280,8 @@ def test_a_removed_file_and_an_added_file_are_named(demo_bundle, tmp_path):
             tmp_path / "changed.zip",
             removed=(ar,),
             added={"messages/0/faux.pdf": b"%PDF-1.4"},
-        )
+        ),
+        signer.certificate,
     )
     assert check.problems == (
         f"« {ar} » : fichier manquant (listé dans le manifeste).",
@@ -260,12 +289,15 @@ def test_a_removed_file_and_an_added_file_are_named(demo_bundle, tmp_path):
     )
 
 
-def test_a_bundle_without_manifest_or_not_a_zip(demo_bundle, tmp_path):
-    check = verify_bundle(rewritten(demo_bundle, tmp_path / "nu.zip", removed=(MANIFEST,)))
-    assert not check.intact and check.problems[0].startswith(f"« {MANIFEST} » : manquant")
+def test_a_bundle_without_manifest_or_not_a_zip(demo_bundle, tmp_path, signer):
+    bare = rewritten(demo_bundle, tmp_path / "nu.zip", removed=(MANIFEST,))
+    check = verify_bundle(bare, signer.certificate)
+    assert check.problems == (
+        f"« {MANIFEST} » : manquant, aucun fichier du lot ne peut être vérifié.",
+    )
     (tmp_path / "texte.zip").write_text("pas un zip")
     with pytest.raises(BundleUnreadable, match=r"texte\.zip » illisible"):
-        verify_bundle(tmp_path / "texte.zip")
+        verify_bundle(tmp_path / "texte.zip", signer.certificate)
 
 
 def test_the_export_and_verify_commands(live_demo_url, tmp_path):
@@ -274,38 +306,158 @@ def test_the_export_and_verify_commands(live_demo_url, tmp_path):
     exported = messagerie("export", DEMO_REFERENCE, "--out", str(out), env=env)
     assert exported.returncode == 0, exported.stderr
     assert f"Lot de preuves de « {DEMO_REFERENCE} » écrit dans « {out} »" in exported.stdout
-
-    verified = messagerie("verify", str(out))
-    count = len(manifest_paths(out))
-    assert (verified.returncode, verified.stdout.strip()) == (
-        0,
-        f"Lot de preuves intact : {count} fichiers vérifiés.",
+    platform = tmp_path / "signature" / "plateforme-demonstration.crt.pem"
+    fingerprint = openssl_fingerprint(platform)
+    assert exported.stdout.splitlines()[-1] == (
+        "Signé par : CN=Plateforme de démonstration,O=messagerie (démonstration) "
+        f"(certificat SHA-256 {fingerprint})"
     )
 
+    verified = messagerie("verify", str(out), env=env)
+    count = len(manifest_paths(out))
+    lines = verified.stdout.splitlines()
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert lines[0] == (
+        "Manifeste signé par : CN=Plateforme de démonstration,O=messagerie (démonstration)"
+    )
+    assert lines[1] == (f"Empreinte SHA-256 du certificat : {fingerprint} (celui de la plateforme)")
+    assert lines[2].startswith("Date de signature : ") and lines[2].endswith(" (Paris)")
+    assert lines[3:] == [
+        "Signature du manifeste : valide",
+        f"Lot de preuves intact et signé par la plateforme : {count} fichiers vérifiés.",
+    ]
+    # Elsewhere, with the platform's certificate given: the same verdict.
+    elsewhere = messagerie("verify", str(out), "--cert", str(platform),
+                           env={"MESSAGERIE_DATA_DIR": str(tmp_path / "ailleurs")})  # fmt: skip
+    assert elsewhere.returncode == 0 and elsewhere.stdout == verified.stdout
+    unknown = messagerie("verify", str(out), env={"MESSAGERIE_DATA_DIR": str(tmp_path / "vide")})
+    assert unknown.returncode == 1
+    assert "Authenticité invérifiable : aucun certificat de la plateforme" in unknown.stdout
+
     forged = rewritten(out, tmp_path / "forged.zip", changed={"audit.json": b"[]\n"})
-    altered = messagerie("verify", str(forged))
+    altered = messagerie("verify", str(forged), env=env)
     assert altered.returncode == 1
-    assert altered.stdout.strip().splitlines()[0].startswith("« audit.json » : fichier altéré")
+    assert "« audit.json » : fichier altéré" in altered.stdout
 
     (tmp_path / "texte.zip").write_text("pas un zip")
-    unreadable = messagerie("verify", str(tmp_path / "texte.zip"))
+    unreadable = messagerie("verify", str(tmp_path / "texte.zip"), env=env)
     assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr
     assert "illisible" in unreadable.stderr
 
-    unknown = messagerie("export", "INCONNUE", "--out", str(tmp_path / "x.zip"), env=env)
-    assert unknown.returncode == 1
-    assert unknown.stderr.strip() == (
+    missing = messagerie("export", "INCONNUE", "--out", str(tmp_path / "x.zip"), env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
         "messagerie : Aucune consultation n'a la référence « INCONNUE »."
     )
     assert not (tmp_path / "x.zip").exists()
 
 
-async def test_the_consultation_screen_exports_its_bundle(workspace, workspace_app, tmp_path):
-    """x on the consultation, a path confirmed: the bundle is written and verifies."""
-    from textual.widgets import Input
+# --- The signature: checked independently, and forgeries ----------------------------------------
 
+
+def test_the_manifest_and_the_ars_carry_the_platforms_signature(demo_bundle, tmp_path, signer):
+    """openssl checks the detached manifest signature; pdfsig each AR's."""
+    content = members(demo_bundle)
+    for name in (MANIFEST, SIGNATURE):
+        (tmp_path / name).write_bytes(content[name])
+    signed_by = tmp_path / "signataire.pem"
+    checked = openssl("cms", "-verify", "-binary", "-inform", "DER", "-noverify",
+                      "-in", str(tmp_path / SIGNATURE), "-content", str(tmp_path / MANIFEST),
+                      "-certsout", str(signed_by), "-out", "/dev/null")  # fmt: skip
+    assert "Verification successful" in checked
+    assert openssl_fingerprint(signed_by) == signer.info.fingerprint
+    ars = sorted(name for name in content if "/ar/" in name)
+    for name in ars[:3]:
+        (tmp_path / "ar.pdf").write_bytes(content[name])
+        report = pdfsig(tmp_path / "ar.pdf")
+        assert report_line(report, "Signature Validation") == "Signature is Valid.", name
+        assert (
+            report_line(report, "Signer Certificate Common Name") == "Plateforme de démonstration"
+        )
+
+
+def forgery(bundle: Path, out: Path, signature: bytes | None) -> tuple[Path, str]:
+    """The bundle with the events' dates of one message.json changed and one of its ARs
+    deleted, its manifest recomputed to match, re-zipped with `signature` (None: without any).
+    Also the AR deleted."""
+    content = members(bundle)
+    ar = min(name for name in content if "/ar/" in name)
+    message_json = ar.split("/ar/")[0] + "/message.json"
+    record = json.loads(content[message_json])
+    for recipient in record["recipients"]:
+        for event in recipient["events"]:
+            event["at"] = event["at"].replace("20", "19", 1)  # a century earlier, same shape
+    content[message_json] = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
+    del content[ar], content[SIGNATURE]
+    manifest = json.loads(content[MANIFEST])
+    manifest["files"] = [
+        {"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for name, data in content.items()
+        if name != MANIFEST
+    ]
+    content[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+    if signature is not None:
+        content[SIGNATURE] = signature
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in content.items():
+            archive.writestr(name, data)
+    return out, ar
+
+
+def test_a_forged_bundle_is_refused_with_or_without_its_old_signature(
+    demo_bundle, tmp_path, signer
+):
+    original = members(demo_bundle)[SIGNATURE]
+    kept, ar = forgery(demo_bundle, tmp_path / "garde.zip", original)
+    check = verify_bundle(kept, signer.certificate)
+    assert check.problems == (
+        f"« {MANIFEST} » : ne correspond plus à sa signature (modifié après l'export).",
+    )
+    assert check.signature is not None and not check.signature.authentic
+    assert f"{ar}" not in members(kept) and check.checked == len(members(kept)) - 2
+
+    unsigned, _ = forgery(demo_bundle, tmp_path / "sans.zip", None)
+    assert verify_bundle(unsigned, signer.certificate).problems == (
+        f"« {SIGNATURE} » : manquant, le manifeste n'est pas signé.",
+    )
+
+
+def test_a_bundle_resigned_with_another_key_is_not_authentic(demo_bundle, tmp_path, signer):
+    """The forger recomputes the manifest and signs it with openssl and a key of their own:
+    the signature is sound, the certificate is not the platform's."""
+    key, certificate = made_by_openssl(tmp_path / "faussaire", "Plateforme de démonstration")
+    unsigned, _ = forgery(demo_bundle, tmp_path / "brouillon.zip", None)
+    (tmp_path / MANIFEST).write_bytes(members(unsigned)[MANIFEST])
+    openssl("cms", "-sign", "-binary", "-in", str(tmp_path / MANIFEST), "-signer",
+            str(certificate), "-inkey", str(key), "-outform", "DER",
+            "-out", str(tmp_path / SIGNATURE))  # fmt: skip
+    forged, _ = forgery(demo_bundle, tmp_path / "resigne.zip", (tmp_path / SIGNATURE).read_bytes())
+    (tmp_path / "plateforme.cer").write_bytes(signer.certificate.dump())
+
+    verified = messagerie("verify", str(forged), "--cert", str(tmp_path / "plateforme.cer"))
+    assert verified.returncode == 1 and "Traceback" not in verified.stderr
+    forger = openssl_fingerprint(certificate)
+    assert f"Empreinte SHA-256 du certificat : {forger} (« non authentique »" in verified.stdout
+    assert "Signature du manifeste : valide" in verified.stdout
+    assert (
+        "Lot de preuves « non authentique » : signé par un autre certificat que celui de la "
+        f"plateforme (empreinte attendue {signer.info.fingerprint})."
+    ) in verified.stdout.splitlines()
+
+    genuine = messagerie("verify", str(demo_bundle), "--cert", str(tmp_path / "plateforme.cer"))
+    assert genuine.returncode == 0, genuine.stdout
+    assert read_certificate(tmp_path / "plateforme.cer").dump() == signer.certificate.dump()
+
+
+async def test_the_consultation_screen_exports_its_bundle(
+    workspace, workspace_app, tmp_path, monkeypatch
+):
+    """x on the consultation, a path confirmed: the bundle is written, signed by the
+    platform's (demonstration) certificate of the data folder, and verifies."""
+    monkeypatch.setenv("MESSAGERIE_DATA_DIR", str(tmp_path / "donnees"))
     from messagerie.screens.consultation import ConsultationScreen
     from tests.helpers.pilot import settle
+    from tests.helpers.saving import save_as
 
     with workspace.engine.connect() as connection:
         cid = connection.execute(
@@ -318,15 +470,9 @@ async def test_the_consultation_screen_exports_its_bundle(workspace, workspace_a
         await settle(pilot)
         pilot.app.push_screen(ConsultationScreen(cid))
         await settle(pilot)
-        await pilot.press("x")
-        await settle(pilot)
-        pilot.app.screen.query_one(Input).value = str(target)
-        await pilot.press("enter")
-        for _ in range(300):  # the AR are drawn one by one in a worker
-            await pilot.pause(0.1)
-            if target.exists():
-                break
-        await settle(pilot)
-    check = verify_bundle(target)
+        await save_as(pilot, "x", target)  # the AR are drawn and signed one by one
+    platform = tmp_path / "donnees" / "signature" / "plateforme-demonstration.crt.pem"
+    check = verify_bundle(target, read_certificate(platform))
     assert check.intact and check.checked > 1
+    assert check.signature is not None and check.signature.authentic
     assert any(name.startswith("messages/") for name in manifest_paths(target))

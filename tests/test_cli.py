@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -121,3 +122,18 @@ def test_status_says_which_antivirus_is_in_force(tmp_path):
         f"Cause : unix://{absent} : No such file or directory\n"
         "État : ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées\n"
     ) in down.stdout
+
+
+def test_letters_render_from_any_folder(tmp_path):
+    """Installed, the code is `messagerie.letters`: the templates are found from any working
+    folder, not only from the checkout's (`messagerie ar` failed with "No module named
+    'letters'" outside it)."""
+    script = (
+        "from messagerie.letters.pdf.render import environment; "
+        "print(environment().get_template('ar.html').name)"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "ar.html"

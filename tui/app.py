@@ -15,12 +15,14 @@ from textual.worker import get_current_worker
 
 from messagerie.models.clock import utc_now
 from messagerie.screens.dashboard import DashboardScreen
+from messagerie.screens.widgets import notify_literal
 from messagerie.tui.actor import current_actor
 from messagerie.tui.commands import binding_commands
 from messagerie.tui.navigation import Navigation
 
 if TYPE_CHECKING:
     from messagerie.letters.intake.files import IntakeOptions
+    from messagerie.letters.pdf.sign import PlatformSigner
     from messagerie.models.consultations.views import DashboardPage
     from messagerie.models.store.database import Store
     from messagerie.tui.embedded import Embedded
@@ -99,12 +101,17 @@ class MessagerieApp(Navigation):
                 )
                 told = ""
                 if report and (report.sent or report.retried or report.refused):
-                    self.call_from_thread(self.notify, str(report), title="File d'envoi")
+                    self.call_from_thread(notify_literal, self, str(report), title="File d'envoi")
             except Refusal as problem:
                 if str(problem) != told:  # once per problem, not every pass
                     told = str(problem)
                     self.call_from_thread(
-                        self.notify, told, title="File d'envoi", severity="warning", timeout=12
+                        notify_literal,
+                        self,
+                        told,
+                        title="File d'envoi",
+                        severity="warning",
+                        timeout=12,
                     )
             for _ in range(int(settings.outbox_every * 10)):
                 if worker.is_cancelled:
@@ -155,6 +162,12 @@ class MessagerieApp(Navigation):
         from messagerie.tui import services
 
         return services.intake_options(self.settings())
+
+    def platform_signer(self) -> PlatformSigner:
+        """The platform's signer of ARs and bundles, built once (call from a worker)."""
+        from messagerie.tui import services
+
+        return services.platform_signer(self.settings())
 
     def cached_start_page(self) -> DashboardPage | None:
         """The dashboard's first page as last seen, to paint before the store answers."""

@@ -14,6 +14,7 @@ from messagerie.models.clock import paris_today, utc_now
 if TYPE_CHECKING:
     import logging
 
+    from messagerie.models.messages.bundle import ManifestSignature
     from messagerie.models.store.database import Store
     from messagerie.tui.settings import Settings
 
@@ -23,7 +24,7 @@ _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
         r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, export, "
-        r"verify, status, serve, db, ou rien pour ouvrir l'application)",
+        r"verify, dkim-record, status, serve, db, ou rien pour ouvrir l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
@@ -95,10 +96,24 @@ def build_parser() -> Parser:
         "verify", help="vérifier un lot de preuves (code de sortie 1 s'il a été modifié)"
     )
     verify.add_argument("bundle", metavar="FICHIER.zip", help="lot de preuves à vérifier")
+    verify.add_argument(
+        "--cert",
+        metavar="FICHIER",
+        help="certificat de la plateforme (PEM ou DER) ; sinon celui des réglages",
+    )
+    dkim_record = commands.add_parser(
+        "dkim-record", help="l'enregistrement DNS (TXT) qui publie la clé DKIM"
+    )
+    dkim_record.add_argument(
+        "--domain",
+        metavar="DOMAINE",
+        help="domaine d'envoi (sinon ceux des entités d'achat de la base)",
+    )
     commands.add_parser(
         "status",
-        help="état de la file d'envoi et de l'antivirus (code de sortie 1 quand la file est "
-        "bloquée ou l'antivirus injoignable)",
+        help="état de la file d'envoi, de l'antivirus et du certificat de signature (code de "
+        "sortie 1 quand la file est bloquée, l'antivirus injoignable ou le certificat "
+        "inutilisable)",
     )
     serve = commands.add_parser(
         "serve", help="l'application dans un navigateur, pour les démonstrations (textual-serve)"
@@ -146,23 +161,24 @@ def run_tui(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from messagerie.models.demo.builder import seed_demo
+    from messagerie.models.demo.install import install_demo
+    from messagerie.models.store.engine import describe_url
 
     started = time.perf_counter()
-    store = open_store_for(args, upgrade=True)
-    try:
-        report = seed_demo(store, today=paris_today(), reset=args.reset)
-    finally:
-        store.close()
+    settings = load_settings(args)
+    report = install_demo(
+        settings.database_url, settings.documents_dir, paris_today(), reset=args.reset
+    )
     elapsed = time.perf_counter() - started
+    where = describe_url(settings.database_url)
     if report.created:
         print(
-            f"Démonstration prête dans {store.description} : {report.consultations} "
+            f"Démonstration prête dans {where} : {report.consultations} "
             f"consultations, {report.companies} entreprises, {report.messages} messages "
             f"({elapsed:.1f} s)."
         )
     else:
-        print(f"La démonstration est déjà en place dans {store.description} (rien à faire).")
+        print(f"La démonstration est déjà en place dans {where} (rien à faire).")
     return 0
 
 
@@ -263,6 +279,8 @@ def run_status(args: argparse.Namespace) -> int:
     if health.last_problem:
         at, detail = health.last_problem
         print(f"Dernier incident : {paris_seconds(at)} — {detail}")
+    lines, signing_problem = signing_status(load_settings(args))
+    print("\n".join(lines))
     print(antivirus.line)
     if antivirus.problem:
         print(f"Cause : {antivirus.problem}")
@@ -272,8 +290,42 @@ def run_status(args: argparse.Namespace) -> int:
         problems.append(f"BLOQUÉ — {stuck}")
     if not antivirus.usable:
         problems.append("ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées")
+    if signing_problem:
+        problems.append(signing_problem)
     print("État : " + (" ; ".join(problems) or "normal"))
     return 1 if problems else 0
+
+
+def signing_status(settings: Settings) -> tuple[list[str], str | None]:
+    """The signing certificate in two lines (subject and expiry, fingerprint), and what stops
+    the ARs from being signed, if anything. The demonstration certificate is not made here."""
+    from messagerie.letters.pdf.certificate import certificate_info
+    from messagerie.models.errors import Refusal
+    from messagerie.models.formatting import paris_time
+    from messagerie.tui import services
+
+    demo = not services.certificate_source(settings).configured
+    try:
+        if demo:
+            certificate = services.reference_certificate(settings)
+            if certificate is None:
+                return [
+                    "Certificat de signature : démonstration, créé au premier AR dans "
+                    f"« {settings.signing_dir} »"
+                ], None
+            info = certificate_info(certificate)
+        else:
+            info = services.platform_signer(settings).info
+    except Refusal as problem:
+        return [f"Certificat de signature : {problem}"], "CERTIFICAT DE SIGNATURE INUTILISABLE"
+    kind = " (autosigné)" if demo else ""
+    lines = [
+        f"Certificat de signature : {info.subject}{kind}, expire le "
+        f"{paris_time(info.not_after, 'dd/MM/yyyy')}",
+        f"Empreinte SHA-256 : {info.fingerprint}",
+    ]
+    expired = info.not_after <= utc_now()
+    return lines, "CERTIFICAT DE SIGNATURE EXPIRÉ — les AR ne sont plus signés" if expired else None
 
 
 def run_outbox(args: argparse.Namespace) -> int:
@@ -321,23 +373,21 @@ def run_inbound(args: argparse.Namespace) -> int:
         port=args.port,
         data_size_limit=MAX_MESSAGE_BYTES,
     )
+    stop_on_sigterm()  # before the port opens: a stop as soon as it answers is clean too
     try:
         controller.start()
+        print(f"Réception SMTP sur {args.host}:{args.port} (Ctrl+C pour arrêter).", flush=True)
+        service_logging().info("inbound listening host=%s port=%d", args.host, args.port)
+        while True:
+            time.sleep(3600)
     except (OSError, RuntimeError) as error:
         print(f"{PROGRAM} : impossible d'écouter sur {args.host}:{args.port} ({error}).",
               file=sys.stderr)  # fmt: skip
-        store.close()
         return 1
-    print(f"Réception SMTP sur {args.host}:{args.port} (Ctrl+C pour arrêter).", flush=True)
-    stop_on_sigterm()
-    service_logging().info("inbound listening host=%s port=%d", args.host, args.port)
-    try:
-        while True:
-            time.sleep(3600)
     except KeyboardInterrupt:
         return 0
     finally:
-        controller.stop()
+        controller.stop(no_assert=True)  # also after a start that failed or was interrupted
         store.close()
 
 
@@ -365,16 +415,18 @@ def run_portal(args: argparse.Namespace) -> int:
 
 
 def run_ar(args: argparse.Namespace) -> int:
-    """Write the AR of one recipient; one French line when there is none to write."""
+    """Write the signed AR of one recipient; one French line when there is none to write."""
     from pathlib import Path
 
-    from messagerie.letters.pdf.ar import ar_filename, render_ar
+    from messagerie.letters.pdf.ar import ar_filename, signed_ar
     from messagerie.models.errors import Refusal
     from messagerie.models.messages.ar import ar_data
+    from messagerie.tui import services
 
     store = open_store_for(args)
     try:
         data = ar_data(store, args.recipient_id)
+        pdf = signed_ar(data, services.platform_signer(load_settings(args)))
     except Refusal as refusal:
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
@@ -382,7 +434,7 @@ def run_ar(args: argparse.Namespace) -> int:
         store.close()
     path = Path(args.out or ar_filename(data))
     try:
-        path.write_bytes(render_ar(data))
+        path.write_bytes(pdf)
     except OSError as error:
         print(f"{PROGRAM} : impossible d'écrire « {path} » ({error.strerror}).", file=sys.stderr)
         return 1
@@ -396,10 +448,12 @@ def run_export(args: argparse.Namespace) -> int:
 
     from messagerie.letters.pdf.bundle import export_bundle
     from messagerie.models.errors import Refusal
+    from messagerie.tui import services
 
     store = open_store_for(args)
     try:
-        summary = export_bundle(store, args.reference, Path(args.out))
+        signer = services.platform_signer(load_settings(args))
+        summary = export_bundle(store, args.reference, Path(args.out), signer=signer)
     except Refusal as refusal:
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
@@ -408,25 +462,93 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"Lot de preuves de « {args.reference} » écrit dans « {summary.path} » : "
           f"{summary.files} fichiers dont {summary.ars} AR, {summary.size} octets.")  # fmt: skip
     print(f"Empreinte SHA-256 du manifeste (à conserver à part) : {summary.manifest_sha256}")
+    print(f"Signé par : {summary.signer.subject} (certificat SHA-256 {summary.signer.fingerprint})")
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    """Check a proof bundle against its manifest: exit 1 when altered, 2 when unreadable."""
+    """Check a proof bundle against its manifest, and the manifest against its signature by the
+    platform's certificate (or --cert): exit 1 when altered or not authentic, 2 when
+    unreadable."""
     from pathlib import Path
 
     from messagerie.letters.pdf.bundle import BundleUnreadable, verify_bundle
+    from messagerie.letters.pdf.certificate import read_certificate
+    from messagerie.models.errors import Refusal
+    from messagerie.tui import services
 
     try:
-        check = verify_bundle(Path(args.bundle))
+        if args.cert:
+            platform = read_certificate(Path(args.cert))
+        else:
+            platform = services.reference_certificate(load_settings(args))
+        check = verify_bundle(Path(args.bundle), platform)
     except BundleUnreadable as problem:
         print(f"{PROGRAM} : {problem}", file=sys.stderr)
         return 2
+    except Refusal as problem:  # the certificate to compare with cannot be read
+        print(f"{PROGRAM} : {problem}", file=sys.stderr)
+        return 2
+    if check.signature is not None:
+        print("\n".join(signature_lines(check.signature)))
     if check.intact:
-        print(f"Lot de preuves intact : {check.checked} fichiers vérifiés.")
+        print(f"Lot de preuves intact et signé par la plateforme : {check.checked} fichiers "
+              "vérifiés.")  # fmt: skip
         return 0
     print("\n".join(check.problems))
     return 1
+
+
+def signature_lines(signature: ManifestSignature) -> list[str]:
+    from messagerie.models.formatting import paris_seconds
+
+    if signature.authentic:
+        verdict = "celui de la plateforme"
+    elif signature.expected is None:
+        verdict = "aucun certificat de la plateforme à comparer"
+    else:
+        verdict = "« non authentique », ce n'est pas celui de la plateforme"
+    signed_at = paris_seconds(signature.signed_at) if signature.signed_at else "non indiquée"
+    return [
+        f"Manifeste signé par : {signature.signer}",
+        f"Empreinte SHA-256 du certificat : {signature.fingerprint} ({verdict})",
+        f"Date de signature : {signed_at} (Paris)",
+        "Signature du manifeste : "
+        + ("valide" if signature.intact else "INVALIDE (manifeste modifié)"),
+    ]
+
+
+def run_dkim_record(args: argparse.Namespace) -> int:
+    """The DNS TXT record(s) publishing the DKIM key, one per sending domain."""
+    from messagerie.letters.mail.dkim import sender_domains
+    from messagerie.models.errors import Refusal
+    from messagerie.tui import services
+
+    settings = load_settings(args)
+    try:
+        key = services.dkim_key(settings)
+    except Refusal as problem:
+        print(f"{PROGRAM} : {problem}", file=sys.stderr)
+        return 1
+    if key is None:
+        print(f"{PROGRAM} : aucune clé DKIM : définissez MESSAGERIE_DKIM_KEY (clé RSA privée, "
+              "PEM) et MESSAGERIE_DKIM_SELECTOR.", file=sys.stderr)  # fmt: skip
+        return 1
+    if args.domain:
+        domains = [args.domain.strip().lower()]
+    else:
+        store = open_store_for(args)
+        try:
+            domains = sender_domains(store)
+        finally:
+            store.close()
+    if not domains:
+        print(f"{PROGRAM} : aucune adresse d'envoi dans la base : indiquez --domain DOMAINE.",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    for domain in domains:
+        print(key.record(domain))
+    return 0
 
 
 def run_db(args: argparse.Namespace) -> int:
@@ -449,6 +571,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "ar": run_ar,
     "export": run_export,
     "verify": run_verify,
+    "dkim-record": run_dkim_record,
 }
 
 

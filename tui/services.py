@@ -1,19 +1,25 @@
 """What the settings make of the letters' services, built in one place for the CLI, the TUI
-and the embedded demo: the attachments' checks, the relay, one pass of the outbox, the page.
+and the embedded demo: the attachments' checks, the relay, one pass of the outbox, the page,
+the platform's signer (ARs, bundles) and the DKIM key (e-mails).
 
 Imports are lazy: the TUI's first frame must not wait for aiosmtplib or Starlette."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from asn1crypto import x509
     from starlette.applications import Starlette
 
     from messagerie.letters.intake.files import IntakeOptions
+    from messagerie.letters.mail.dkim import DkimKey
     from messagerie.letters.mail.outbox import Report
     from messagerie.letters.mail.transport import Relay
+    from messagerie.letters.pdf.certificate import CertificateSource
+    from messagerie.letters.pdf.sign import PlatformSigner
     from messagerie.models.store.database import Store
     from messagerie.tui.settings import Settings
 
@@ -41,6 +47,7 @@ def outbox_pass(store: Store, settings: Settings, through: Relay | None = None) 
         through or relay(settings),
         public_url=settings.link_base,
         lease=timedelta(seconds=settings.outbox_lease),
+        dkim=dkim_key(settings),
     )
 
 
@@ -49,3 +56,49 @@ def portal(store: Store, settings: Settings) -> Starlette:
     from messagerie.letters.portal.app import create_portal
 
     return create_portal(store, intake_options(settings))
+
+
+# --- Signatures ----------------------------------------------------------------------------------
+
+_signers: dict[tuple[CertificateSource, str | None], PlatformSigner] = {}
+_signers_lock = threading.Lock()
+
+
+def certificate_source(settings: Settings) -> CertificateSource:
+    """The MESSAGERIE_SIGNING_* settings; with none, the demonstration certificate's folder."""
+    from messagerie.letters.pdf.certificate import CertificateSource
+
+    password = settings.signing_p12_password
+    return CertificateSource(
+        key=settings.signing_key,
+        cert=settings.signing_cert,
+        p12=settings.signing_p12,
+        p12_password=password.get_secret_value() if password else None,
+        demo_dir=settings.signing_dir,
+    )
+
+
+def platform_signer(settings: Settings) -> PlatformSigner:
+    """The platform's signer, built once per process (the demonstration certificate is made
+    the first time, in the data folder); a Refusal names what is wrong with the settings."""
+    from messagerie.letters.pdf.sign import platform_signer as build
+
+    key = (certificate_source(settings), settings.tsa_url)
+    with _signers_lock:
+        if key not in _signers:
+            _signers[key] = build(key[0], settings.tsa_url)
+        return _signers[key]
+
+
+def reference_certificate(settings: Settings) -> x509.Certificate | None:
+    """The platform's own certificate, to recognise its bundles; never made here."""
+    from messagerie.letters.pdf.certificate import reference_certificate as read
+
+    return read(certificate_source(settings))
+
+
+def dkim_key(settings: Settings) -> DkimKey | None:
+    """The DKIM key of MESSAGERIE_DKIM_KEY and MESSAGERIE_DKIM_SELECTOR, None when unset."""
+    from messagerie.letters.mail.dkim import load_dkim_key
+
+    return load_dkim_key(settings.dkim_key, settings.dkim_selector)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messagerie.tui.actor import default_actor
@@ -80,6 +80,51 @@ class Settings(BaseSettings):
         default_factory=default_actor,
         description="Name recorded as the author in the audit log (default: the login name).",
     )
+    signing_key: Path | None = Field(
+        default=None,
+        description="The platform's private key (PEM), with MESSAGERIE_SIGNING_CERT: it signs "
+        "every AR (PAdES) and every proof bundle's manifest. Unset (and no PKCS#12): a "
+        "self-signed « Plateforme de démonstration » certificate made once in the data folder.",
+    )
+    signing_cert: Path | None = Field(
+        default=None, description="The certificate (PEM) of MESSAGERIE_SIGNING_KEY."
+    )
+    signing_p12: Path | None = Field(
+        default=None,
+        description="The platform's key and certificate as one PKCS#12 file (.p12, .pfx), "
+        "instead of MESSAGERIE_SIGNING_KEY and MESSAGERIE_SIGNING_CERT.",
+    )
+    signing_p12_password: SecretStr | None = Field(
+        default=None, description="Password of MESSAGERIE_SIGNING_P12."
+    )
+    tsa_url: str | None = Field(
+        default=None,
+        description="An RFC 3161 timestamping authority (http://…): every signature then "
+        "carries its timestamp (PAdES B-T).",
+    )
+    dkim_key: Path | None = Field(
+        default=None,
+        description="A private RSA key (PEM) that DKIM-signs every outgoing e-mail, with "
+        "MESSAGERIE_DKIM_SELECTOR, for the domain of its sender (`messagerie dkim-record`).",
+    )
+    dkim_selector: str | None = Field(
+        default=None, description="The DKIM selector of MESSAGERIE_DKIM_KEY (e.g. messagerie)."
+    )
+
+    @field_validator(
+        "signing_key",
+        "signing_cert",
+        "signing_p12",
+        "signing_p12_password",
+        "tsa_url",
+        "dkim_key",
+        "dkim_selector",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`MESSAGERIE_DKIM_KEY=` (an environment file's empty line) means unset, not "."."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def documents_dir(self) -> Path:
@@ -95,6 +140,11 @@ class Settings(BaseSettings):
     def mailbox_dir(self) -> Path:
         """The embedded local mailbox (a Maildir), used when no relay is configured."""
         return self.data_dir / "boite-locale"
+
+    @property
+    def signing_dir(self) -> Path:
+        """Where the demonstration certificate is made, once, when no certificate is set."""
+        return self.data_dir / "signature"
 
     @property
     def database_url(self) -> str:

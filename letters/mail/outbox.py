@@ -4,7 +4,8 @@ Every recipient gets its own e-mail: its Message-ID (stable, stored when the mes
 queued), a Reply-To `reply+REPLY_TOKEN@domain` and an envelope sender
 `bounce+BOUNCE_TOKEN@domain`, so that replies and bounces come back to the right recipient.
 The page's token is in none of them (models/messages/recipient_secrets.py); the ENVID, when
-the relay offers DSN, is the Message-ID's random part.
+the relay offers DSN, is the Message-ID's random part. With a DKIM key, each e-mail is signed
+for its sender's domain once its bytes are final (letters/mail/dkim.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from messagerie.letters.mail.content import content_of, domain_of, recipient_of
+from messagerie.letters.mail.dkim import DkimKey
 from messagerie.letters.mail.mime import MailContent, render_bytes
 from messagerie.letters.mail.transport import Envelope, Outcome, Relay, connect, send_batch
 from messagerie.models.clock import utc_now
@@ -47,7 +49,11 @@ class Report:
 
 
 def envelope(
-    content: MailContent, outgoing: OutgoingMessage, one: OutgoingRecipient, public_url: str
+    content: MailContent,
+    outgoing: OutgoingMessage,
+    one: OutgoingRecipient,
+    public_url: str,
+    dkim: DkimKey | None = None,
 ) -> Envelope:
     recipient = recipient_of(
         outgoing,
@@ -58,8 +64,10 @@ def envelope(
         reply_token=one.reply_token,
         message_id_header=one.message_id_header,
     )
-    mail = render_bytes(content, recipient)
     domain = domain_of(content.sender_email)
+    mail = render_bytes(content, recipient)
+    if dkim is not None:
+        mail = dkim.sign(mail, domain)
     sender = f"bounce+{one.bounce_token}@{domain}"
     return Envelope(one.id, sender, one.email, mail, envelope_id(one.message_id_header))
 
@@ -71,8 +79,16 @@ class Pass:
     Every claim's lease is renewed every third of its length; a recipient whose lease was
     lost meanwhile (another worker took it over) is skipped, never handed over twice."""
 
-    def __init__(self, store: Store, relay: Relay, public_url: str, lease: timedelta) -> None:
+    def __init__(
+        self,
+        store: Store,
+        relay: Relay,
+        public_url: str,
+        lease: timedelta,
+        dkim: DkimKey | None = None,
+    ) -> None:
         self.store, self.relay, self.public_url, self.lease = store, relay, public_url, lease
+        self.dkim = dkim
         self.tally = {"sent": 0, "retried": 0, "refused": 0}
         self.attempts: dict[int, int] = {}
         self.held: dict[int, datetime] = {}  # claimed and not answered yet → its lease
@@ -101,7 +117,7 @@ class Pass:
                     continue
                 for one in part.recipients:
                     if self.still_ours(one.id):
-                        yield envelope(content, part.message, one, self.public_url)
+                        yield envelope(content, part.message, one, self.public_url, self.dkim)
 
     def still_ours(self, recipient_id: int) -> bool:
         now = utc_now()
@@ -140,14 +156,20 @@ class Pass:
 
 
 async def run_once(
-    store: Store, relay: Relay, *, public_url: str, batch: int = 100, lease: timedelta = LEASE
+    store: Store,
+    relay: Relay,
+    *,
+    public_url: str,
+    batch: int = 100,
+    lease: timedelta = LEASE,
+    dkim: DkimKey | None = None,
 ) -> Report:
     """Send everything that is due now. The relay is tried first: when it cannot be used,
     RelayProblem says why and every message stays queued. The connections stay open from one
     claimed batch to the next."""
     client = await connect(relay)
     await client.quit()
-    sending = Pass(store, relay, public_url, lease)
+    sending = Pass(store, relay, public_url, lease, dkim)
     try:
         await send_batch(relay, sending.envelopes(batch), sending.record)
     except BaseException:
@@ -157,6 +179,11 @@ async def run_once(
 
 
 def run_once_blocking(
-    store: Store, relay: Relay, *, public_url: str, lease: timedelta = LEASE
+    store: Store,
+    relay: Relay,
+    *,
+    public_url: str,
+    lease: timedelta = LEASE,
+    dkim: DkimKey | None = None,
 ) -> Report:
-    return asyncio.run(run_once(store, relay, public_url=public_url, lease=lease))
+    return asyncio.run(run_once(store, relay, public_url=public_url, lease=lease, dkim=dkim))

@@ -2,7 +2,8 @@
 
 It names the message, the recipient, each event with its time in Europe/Paris and in UTC,
 the evidence of the opening, and the SHA-256 of the content and of each attachment. The data
-comes from `models.ar.ar_data`, which refuses when there is nothing to prove yet.
+comes from `models.ar.ar_data`, which refuses when there is nothing to prove yet. Every AR that
+leaves the application is `signed_ar`: the drawn document, signed by the platform (PAdES).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from messagerie.letters.pdf.render import html_to_pdf, render_html
+from messagerie.letters.pdf.sign import PlatformSigner, sign_pdf
 from messagerie.models.formatting import as_utc, paris_time, size_text
 from messagerie.models.messages.ar import ArData
 from messagerie.models.rules.siret import format_siret
@@ -75,9 +77,16 @@ def ar_context(data: ArData) -> dict[str, Any]:
 
 
 def render_ar(data: ArData) -> bytes:
-    """The PDF of the AR, as PDF/A-3b: a proof is archived for years, so fonts are embedded
-    and colours and metadata are self-described (same cost as a plain PDF)."""
+    """The PDF of the AR as drawn, unsigned, as PDF/A-3b: a proof is archived for years, so
+    fonts are embedded and colours and metadata are self-described (same cost as a plain
+    PDF). What leaves the application is `signed_ar`."""
     return html_to_pdf(render_html(TEMPLATE, ar_context(data)), pdf_variant="pdf/a-3b")
+
+
+def signed_ar(data: ArData, signer: PlatformSigner) -> bytes:
+    """The AR, signed by the platform's certificate (PAdES B-B, B-T with a timestamping
+    authority) by incremental update: it stays the PDF/A-3b document drawn."""
+    return sign_pdf(render_ar(data), signer)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._]+")

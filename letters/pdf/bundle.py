@@ -2,9 +2,12 @@
 
 The zip holds what `models.bundle.bundle_items` lists — the consultation, every message with
 its recipients' events, replies and files, the AR of each recipient who opened an "avec AR"
-message, the DCE history with its files, the registers and the audit log — and, last,
-`manifest.json`, which gives the size and SHA-256 of every other file: `verify_bundle` then
-detects a file altered, removed or added after the export (LEGAL.md rule 11).
+message, the DCE history with its files, the registers and the audit log — then
+`manifest.json`, which gives the size and SHA-256 of every other file, and, last,
+`manifest.json.p7s`, the platform's detached CMS signature of the manifest. `verify_bundle`
+detects a file altered, removed or added after the export (LEGAL.md rule 11), and a manifest
+rewritten to match: its signature no longer matches it, or is made by another certificate than
+the platform's (« non authentique »).
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from messagerie.letters.pdf.ar import render_ar
+from asn1crypto import x509
+
+from messagerie.letters.pdf.ar import signed_ar
+from messagerie.letters.pdf.certificate import CertificateInfo, fingerprint
+from messagerie.letters.pdf.sign import (
+    PlatformSigner,
+    UnreadableSignature,
+    read_detached,
+    sign_detached,
+)
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.ar import ArRefused, ar_data
@@ -28,6 +40,7 @@ from messagerie.models.messages.bundle import (
     ArItem,
     BundleItem,
     JsonItem,
+    ManifestSignature,
     bundle_items,
     find_consultation,
     utc_iso,
@@ -35,6 +48,7 @@ from messagerie.models.messages.bundle import (
 from messagerie.models.store.database import Store
 
 MANIFEST = "manifest.json"
+SIGNATURE = MANIFEST + ".p7s"  # detached CMS (PKCS#7) signature of the manifest
 FORMAT = "messagerie/lot-de-preuves/1"
 DISTRIBUTION = "messagerie-securisee"
 CHUNK = 1 << 20  # verification reads members by the megabyte, whatever their size
@@ -54,16 +68,18 @@ class ManifestEntry:
 @dataclass(frozen=True)
 class ExportSummary:
     path: Path
-    files: int  # besides the manifest
+    files: int  # besides the manifest and its signature
     ars: int
     size: int  # of the zip, in bytes
     manifest_sha256: str  # to note elsewhere: it seals the manifest itself
+    signer: CertificateInfo  # whose certificate signed the manifest and the ARs
 
 
 @dataclass(frozen=True)
 class BundleCheck:
     checked: int  # files listed in the manifest
     problems: tuple[str, ...]  # one French line per problem, naming the file
+    signature: ManifestSignature | None = None  # None: absent or unreadable (a problem)
 
     @property
     def intact(self) -> bool:
@@ -71,9 +87,15 @@ class BundleCheck:
 
 
 def export_bundle(
-    store: Store, reference: str, out: Path, *, now: datetime | None = None
+    store: Store,
+    reference: str,
+    out: Path,
+    *,
+    signer: PlatformSigner,
+    now: datetime | None = None,
 ) -> ExportSummary:
-    """Write the proof bundle of consultation `reference` to `out`.
+    """Write the proof bundle of consultation `reference` to `out`; `signer` signs each AR
+    and the manifest.
 
     Files go into the zip one at a time, so memory holds one file at most. The zip is written
     to `<out>.partiel` and renamed at the end: a failure never leaves half a bundle."""
@@ -84,28 +106,31 @@ def export_bundle(
         entries, ars = [], 0
         with zipfile.ZipFile(partial, "w") as archive:
             for item in bundle_items(store, consultation_id):
-                data = _content(store, item, now)
+                data = _content(store, item, signer, now)
                 if data is not None:
                     entries.append(_write(archive, item.path, data, now))
                     ars += isinstance(item, ArItem)
             manifest = _json_bytes(_manifest(reference, now, entries))
             _write(archive, MANIFEST, manifest, now)
+            _write(archive, SIGNATURE, sign_detached(manifest, signer, now=now), now)
         partial.replace(out)
         size = out.stat().st_size
     except OSError as error:
         raise Refusal(f"Impossible d'écrire « {out} » : {error.strerror or error}.") from error
     finally:
         partial.unlink(missing_ok=True)
-    return ExportSummary(out, len(entries), ars, size, hashlib.sha256(manifest).hexdigest())
+    return ExportSummary(
+        out, len(entries), ars, size, hashlib.sha256(manifest).hexdigest(), signer.info
+    )
 
 
-def _content(store: Store, item: BundleItem, now: datetime) -> bytes | None:
+def _content(store: Store, item: BundleItem, signer: PlatformSigner, now: datetime) -> bytes | None:
     """The bytes of one entry; None for a recipient who has no AR to show."""
     if isinstance(item, JsonItem):
         return _json_bytes(item.content)
     if isinstance(item, ArItem):
         try:
-            return render_ar(ar_data(store, item.recipient_id, now=now))
+            return signed_ar(ar_data(store, item.recipient_id, now=now), signer)
         except ArRefused:  # not opened (yet): no AR rather than a misleading one
             return None
     return store.blobs.read(item.sha256)  # checked against its SHA-256 on the way
@@ -147,12 +172,17 @@ def tool_version() -> str:
 # --- Verification ----------------------------------------------------------------------------
 
 
-def verify_bundle(path: Path) -> BundleCheck:
-    """Every file of the bundle against the manifest; `BundleUnreadable` when the zip itself
-    cannot be read."""
+def verify_bundle(path: Path, platform: x509.Certificate | None) -> BundleCheck:
+    """Every file of the bundle against the manifest, and the manifest against its signature,
+    which must be made by `platform` (the platform's certificate; None: none known, so the
+    bundle cannot be recognised as authentic). `BundleUnreadable` when the zip itself cannot
+    be read."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return _check(archive)
+            check = _check(archive)
+            signature, problem = _check_signature(archive, platform)
+            problems = (problem, *check.problems) if problem else check.problems
+            return BundleCheck(check.checked, problems, signature)
     except FileNotFoundError:
         raise BundleUnreadable(f"Lot de preuves « {path} » introuvable.") from None
     except OSError as error:
@@ -184,7 +214,7 @@ def _check(archive: zipfile.ZipFile) -> BundleCheck:
                 f"« {entry.path} » : fichier altéré ({size} octets, SHA-256 {sha256} ; le "
                 f"manifeste indique {entry.size} octets, SHA-256 {entry.sha256})."
             )
-    known = {entry.path for entry in listed} | {MANIFEST}
+    known = {entry.path for entry in listed} | {MANIFEST, SIGNATURE}
     problems.extend(
         f"« {name} » : fichier absent du manifeste (ajouté au lot)."
         for name in sorted(names.keys() - known)
@@ -219,3 +249,45 @@ def _measure(archive: zipfile.ZipFile, name: str) -> tuple[int, str] | None:
     except (zipfile.BadZipFile, zlib.error, EOFError):
         return None
     return size, digest.hexdigest()
+
+
+def _check_signature(
+    archive: zipfile.ZipFile, platform: x509.Certificate | None
+) -> tuple[ManifestSignature | None, str | None]:
+    """The manifest's signature, and the French line saying why the bundle is refused on its
+    account (None when it is the platform's, over this very manifest)."""
+    if MANIFEST not in archive.namelist():
+        return None, None  # the manifest's own check says so
+    try:
+        manifest, signature = archive.read(MANIFEST), archive.read(SIGNATURE)
+    except KeyError:
+        return None, f"« {SIGNATURE} » : manquant, le manifeste n'est pas signé."
+    except (zipfile.BadZipFile, zlib.error):
+        return None, f"« {SIGNATURE} » : illisible (altéré)."
+    try:
+        found = read_detached(manifest, signature)
+    except UnreadableSignature as error:
+        return None, f"« {SIGNATURE} » : {error}."
+    info = found.info
+    facts = ManifestSignature(
+        signer=info.subject,
+        fingerprint=info.fingerprint,
+        signed_at=found.signed_at,
+        intact=found.intact,
+        expected=fingerprint(platform) if platform is not None else None,
+    )
+    if not facts.intact:
+        return facts, (
+            f"« {MANIFEST} » : ne correspond plus à sa signature (modifié après l'export)."
+        )
+    if facts.expected is None:
+        return facts, (
+            "Authenticité invérifiable : aucun certificat de la plateforme à comparer "
+            "(MESSAGERIE_SIGNING_CERT, ou --cert FICHIER)."
+        )
+    if not facts.authentic:
+        return facts, (
+            f"Lot de preuves « non authentique » : signé par un autre certificat que celui de "
+            f"la plateforme (empreinte attendue {facts.expected})."
+        )
+    return facts, None

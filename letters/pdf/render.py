@@ -117,10 +117,12 @@ def _refuse_none(value: Any) -> Any:
 @functools.cache
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     """The environment of the letters; a file of `templates_dir` wins over the built-in one."""
-    package_loader = jinja2.PackageLoader("letters", "templates")
-    loader: jinja2.BaseLoader = package_loader
+    # By path, not by package name: installed, the package is `messagerie.letters`, and a
+    # loader naming `letters` worked only from the checkout's folder.
+    built_in = jinja2.FileSystemLoader(TEMPLATES_DIR)
+    loader: jinja2.BaseLoader = built_in
     if templates_dir is not None:
-        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates_dir), package_loader])
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates_dir), built_in])
     env = jinja2.Environment(
         loader=loader,
         autoescape=True,

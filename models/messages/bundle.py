@@ -58,6 +58,23 @@ class ArItem:
 BundleItem = JsonItem | StoredFileItem | ArItem
 
 
+@dataclass(frozen=True)
+class ManifestSignature:
+    """What the manifest's signature says, as `verify` reports it (letters/pdf/bundle.py
+    checks it): who signed, which certificate exactly, when, and whether it is the
+    platform's."""
+
+    signer: str  # the certificate's subject, "CN=…,O=…"
+    fingerprint: str  # SHA-256 of the signer's certificate, "AB:CD:…"
+    signed_at: datetime | None  # the signer's own clock
+    intact: bool  # the manifest is the one that was signed
+    expected: str | None  # fingerprint of the platform's certificate; None: none to compare
+
+    @property
+    def authentic(self) -> bool:
+        return self.intact and self.expected == self.fingerprint
+
+
 def find_consultation(store: Store, reference: str) -> int:
     """The id of the consultation named `reference`; a French refusal naming it otherwise."""
     with store.engine.connect() as connection:

@@ -1,0 +1,206 @@
+"""The platform's signatures: every AR PDF is signed PAdES (baseline B-B, or B-T with the
+RFC 3161 timestamp of MESSAGERIE_TSA_URL) by incremental update, so the document stays the
+PDF/A-3b weasyprint drew; the proof bundle's manifest gets a detached CMS signature.
+
+One `PlatformSigner` is built per process (tui/services.py) and handed to every AR.
+pyHanko works with coroutines: each signature runs in its own event loop, in a helper thread
+when the caller already runs one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from asn1crypto import cms, x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from messagerie.letters.pdf.certificate import (
+    CertificateInfo,
+    CertificateSource,
+    certificate_info,
+    load_key_pair,
+)
+from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
+
+T = TypeVar("T")
+FIELD = "Signature-plateforme"
+DIGEST = "sha256"
+REASON = "Accusé de réception établi par la plateforme de messagerie sécurisée"
+
+
+class SigningProblem(Refusal):
+    """A signature could not be made (timestamping authority, damaged PDF); str() in French."""
+
+
+@dataclass(frozen=True, eq=False)
+class PlatformSigner:
+    """The platform's key and certificate, ready to sign, and its timestamping authority."""
+
+    signer: signers.SimpleSigner
+    info: CertificateInfo
+    demo: bool  # the self-signed demonstration certificate
+    timestamper: TimeStamper | None = None
+    tsa_url: str | None = None
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        certificate = self.signer.signing_cert
+        assert certificate is not None
+        return certificate
+
+
+def platform_signer(
+    source: CertificateSource, tsa_url: str | None = None, *, now: datetime | None = None
+) -> PlatformSigner:
+    """The signer of `source` (the demonstration certificate is made on first use)."""
+    pair = load_key_pair(source, now=now)
+    signer = signers.SimpleSigner(
+        signing_cert=pair.certificate,
+        signing_key=pair.key,
+        cert_registry=SimpleCertificateStore.from_certs(pair.chain),
+    )
+    return PlatformSigner(
+        signer=signer,
+        info=certificate_info(pair.certificate),
+        demo=pair.demo,
+        timestamper=HTTPTimeStamper(tsa_url, timeout=10) if tsa_url else None,
+        tsa_url=tsa_url,
+    )
+
+
+def sign_pdf(data: bytes, signer: PlatformSigner) -> bytes:
+    """`data` (a PDF) signed PAdES by incremental update: every byte of `data` is kept, and
+    the signature covers all of them."""
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    except (PdfError, ValueError) as error:
+        raise SigningProblem(f"Le PDF à signer est illisible ({error}).") from error
+    _same_producer(writer)
+    pdf_signer = signers.PdfSigner(
+        signers.PdfSignatureMetadata(
+            field_name=FIELD,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm=DIGEST,
+            reason=REASON,
+        ),
+        signer.signer,
+        timestamper=signer.timestamper,
+    )
+    output = _run(lambda: pdf_signer.async_sign_pdf(writer), signer)
+    return output.getvalue()
+
+
+def _same_producer(writer: IncrementalPdfFileWriter) -> None:
+    """pyHanko writes its name as pdf:Producer in the XMP and appends it to the Info
+    dictionary's: PDF/A wants both to say the same, so the Info one says it alone."""
+    try:
+        info = writer.trailer["/Info"]
+    except KeyError:
+        return
+    if isinstance(info, generic.DictionaryObject):
+        info["/Producer"] = generic.TextStringObject(VENDOR)
+        writer.update_container(info)
+
+
+def sign_detached(data: bytes, signer: PlatformSigner, *, now: datetime | None = None) -> bytes:
+    """A detached CMS signature (DER, as in a .p7s file) of `data`, dated `now`."""
+    attributes = PdfCMSSignedAttributes(signing_time=now or utc_now())
+    content = _run(
+        lambda: signer.signer.async_sign_general_data(
+            data,
+            DIGEST,
+            detached=True,
+            timestamper=signer.timestamper,
+            signed_attr_settings=attributes,
+        ),
+        signer,
+    )
+    return content.dump()
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]], signer: PlatformSigner) -> T:
+    """Run pyHanko's coroutine to its end, in a thread of its own when this one already runs
+    an event loop (an async caller); the timestamping authority's failure said in French."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        running = False
+    else:
+        running = True
+    try:
+        if not running:
+            return asyncio.run(make())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(lambda: asyncio.run(make())).result()
+    except TimestampRequestError as error:
+        raise SigningProblem(
+            f"L'autorité d'horodatage {signer.tsa_url} (MESSAGERIE_TSA_URL) n'a pas répondu "
+            f"({error}) : rien n'a été signé."
+        ) from error
+    except SigningError as error:
+        raise SigningProblem(f"La signature a échoué : {error}.") from error
+
+
+# --- Reading a detached signature back ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetachedSignature:
+    """What a detached signature says of itself, once checked against the signed data."""
+
+    intact: bool  # the data are those that were signed, and the signature is the key's
+    certificate: x509.Certificate
+    signed_at: datetime | None  # the signer's own clock (signingTime attribute)
+
+    @property
+    def info(self) -> CertificateInfo:
+        return certificate_info(self.certificate)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.info.fingerprint
+
+
+class UnreadableSignature(Refusal):
+    """Not a CMS signature at all, or one without its signer's certificate."""
+
+
+def read_detached(data: bytes, signature: bytes) -> DetachedSignature:
+    """Check the detached CMS `signature` over `data`: integrity and the signer's key, not
+    trust (whose certificate it is, the caller compares)."""
+    from pyhanko.sign.validation.generic_cms import (
+        extract_certs_for_validation,
+        extract_self_reported_ts,
+        validate_sig_integrity,
+    )
+
+    try:
+        content = cms.ContentInfo.load(signature)
+        signed_data = content["content"]
+        if content["content_type"].native != "signed_data":
+            raise ValueError("not signed data")
+        (signer_info,) = signed_data["signer_infos"]
+        certificate = extract_certs_for_validation(signed_data).signer_cert
+        algorithm = signer_info["digest_algorithm"]["algorithm"].native
+        digest = hashlib.new(algorithm, data).digest()
+        intact, valid = validate_sig_integrity(signer_info, certificate, "data", digest)
+        signed_at = extract_self_reported_ts(signer_info)
+    except Exception as error:  # asn1crypto and pyHanko raise many kinds on garbage
+        raise UnreadableSignature(f"signature illisible ({type(error).__name__})") from error
+    return DetachedSignature(intact and valid, certificate, signed_at)
