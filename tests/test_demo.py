@@ -19,7 +19,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from messagerie.models.demo.builder import DEMO_MARKER_KEY, TABLES, build_demo, seed_demo
+from messagerie.models.demo.builder import (
+    DEMO_MARKER_KEY,
+    SECRET_COLUMNS,
+    TABLES,
+    build_demo,
+    seed_demo,
+)
 from messagerie.models.formatting import lot_label
 from messagerie.models.rules.siret import luhn_valid, siret_is_valid
 from messagerie.models.store.database import Store, open_store
@@ -120,11 +126,12 @@ def rows(store: Store, name: str) -> list[Mapping[str, Any]]:
 
 
 def checksum(store: Store) -> str:
-    """A digest of every row of every demo table."""
+    """A digest of every row of every demo table, its secrets left out (drawn afresh)."""
     digest = hashlib.sha256()
     for t in TABLES:
         for row in rows(store, t.name):
-            digest.update(repr(tuple(row.values())).encode())
+            kept = [value for name, value in row.items() if name not in SECRET_COLUMNS]
+            digest.update(repr(kept).encode())
     return digest.hexdigest()
 
 
@@ -411,7 +418,7 @@ def test_badge_times_match_the_events_and_strictly_increase(demo):
             )
             assert reply["read_at"] is None or r["replied_at"] < reply["read_at"] < NOW
         assert re.fullmatch(r"[A-Za-z0-9_-]{32}", r["token"])
-        assert re.fullmatch(r"<[A-Za-z0-9_-]{32}@messagerie\.invalid>", r["message_id_header"])
+        assert re.fullmatch(r"<[A-Za-z0-9_-]{24}@messagerie\.invalid>", r["message_id_header"])
         assert r["token"] not in r["message_id_header"]  # the link's secret never travels
     assert any(detail.startswith("550 5.1.1 <") for detail in refusals)
 
@@ -541,7 +548,9 @@ def test_rows_do_not_depend_on_string_hashing():
     script = (
         "import hashlib, datetime, messagerie.models.demo.builder as d; "
         "rows = d.build_demo(datetime.date(2026, 11, 27)); "
-        "print(hashlib.sha256(repr(rows).encode()).hexdigest())"
+        "kept = [{k: v for k, v in row.items() if k not in d.SECRET_COLUMNS} "
+        "for table in rows.values() for row in table]; "
+        "print(hashlib.sha256(repr(kept).encode()).hexdigest())"
     )
     digests = {
         subprocess.run(
@@ -555,6 +564,19 @@ def test_rows_do_not_depend_on_string_hashing():
         for seed in ("1", "2")
     }
     assert len(digests) == 1
+
+
+def test_two_installs_share_no_secret():
+    """The recipients' tokens and Message-IDs come from the system's random source: another
+    install's demo opens none of this one's pages or addresses."""
+
+    def secrets_of(rows: dict) -> set[str]:
+        return {row[name] for row in rows["recipient"] for name in SECRET_COLUMNS}
+
+    built = build_demo(TODAY)
+    first, second = secrets_of(built), secrets_of(build_demo(TODAY))
+    assert len(first) == 4 * len(built["recipient"])  # none repeated either
+    assert first.isdisjoint(second)
 
 
 def test_reset_restores_the_known_state(tmp_path, demo):

@@ -1,9 +1,11 @@
 """The demo database: 1,395 consultations, their registers, DCE and years of secure messages.
 
 `seed_demo(store, today)` fills an empty (or demo) store in one transaction, and puts the
-documents' bytes in the store's blob store. Every row is a function of `today` alone: the
-generators are seeded, history is placed relative to `today` (Europe/Paris) and nothing reads
-the clock, so the same day always gives the same rows.
+documents' bytes in the store's blob store. Every row is a function of `today` alone, its
+secrets excepted: the generators are seeded, history is placed relative to `today`
+(Europe/Paris) and nothing reads the clock, so the same day always gives the same rows; the
+recipients' tokens and Message-IDs come from the system's random source, so that no two
+installs share a secret (SECRET_COLUMNS).
 
 Most consultations are drawn at random; those that tell the guide's cases (A to J) are
 written on purpose by `models.demo_showcase`, for any day: TEST SUPPORT open with its three
@@ -141,8 +143,6 @@ MESSAGING_SHARE = 0.55
 # Nothing is sent later than this before `today`, so that retries and bounces are over too.
 SENDING_MARGIN = timedelta(hours=12)
 DEADLINE_HOURS = ((12, 0), (12, 0), (12, 0), (16, 0), (17, 30), (11, 45), (10, 0), (14, 0))
-# 64 url-safe symbols: a token of 32 of them carries 192 random bits.
-TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 # What the relay answers when it takes a copy (E), and what a delivery report says (D).
 ACCEPTED = "250 2.0.0 Ok: queued as {}"
 DELIVERED = "2.0.0 delivered"
@@ -191,6 +191,8 @@ TABLES: tuple[sa.Table, ...] = tuple(
     )
 )
 # Tables whose rows real buyers create: any of them filled without the marker means real data.
+# Drawn afresh by every build: the personal link's token, the address tokens, the Message-ID.
+SECRET_COLUMNS = ("token", "reply_token", "bounce_token", "message_id_header")
 REAL_DATA_TABLES = ("consultation", "organisation", "company", "message")
 
 
@@ -377,10 +379,6 @@ def _contacts(rng: random.Random, domain: str) -> tuple[Contact, ...]:
     return tuple(contacts.values())
 
 
-def _token(rng: random.Random) -> str:
-    return "".join(rng.choices(TOKEN_ALPHABET, k=32))
-
-
 def _queue_id(rng: random.Random) -> str:
     """The relay's id of a queued copy, as Postfix writes it."""
     return "".join(rng.choices(string.hexdigits[:16].upper(), k=10))
@@ -412,9 +410,6 @@ class _Builder:
         self.now = paris_at(today, 0, 0)
         self.latest_sending = self.now - SENDING_MARGIN
         self.test_support_deadline = self.rolled(corpus.TEST_SUPPORT.deadline.astimezone(UTC))
-        self.tokens: set[str] = set()
-        # Tokens have a generator of their own, so that they do not shift the rest of the data.
-        self.token_rng = self.rng("tokens")
         self.tables: dict[str, list[dict[str, Any]]] = {table.name: [] for table in TABLES}
         # The bytes of the documents, by SHA-256, for the store's blob store.
         self.files: dict[str, bytes] = {}
@@ -1448,10 +1443,10 @@ class _Builder:
                 "email": recipient.contact.email,
                 "company_id": recipient.company.id,
                 "contact_name": recipient.contact.name,
-                # Page token, address tokens and Message-ID: each its own draw, as a real
-                # recipient's (the Message-ID and the addresses travel in clear, the page's
-                # token must not).
-                **new_secrets("messagerie.invalid", lambda _bytes: self.unique_token()),
+                # Page token, address tokens and Message-ID: drawn by the system's random
+                # source like a real recipient's, so no two installs share a secret (the
+                # rest of the demo is a function of the day).
+                **new_secrets("messagerie.invalid"),
                 "delivery_state": life.delivery,
                 "lease_until": None,
                 "attempts": life.attempts,
@@ -1512,10 +1507,3 @@ class _Builder:
             self.tables["reply_attachment"].append(
                 {"reply_id": reply_id, "document_id": document_id}
             )
-
-    def unique_token(self) -> str:
-        token = _token(self.token_rng)
-        while token in self.tokens:
-            token = _token(self.token_rng)
-        self.tokens.add(token)
-        return token
