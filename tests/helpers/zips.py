@@ -23,9 +23,20 @@ def make_zip(
         warnings.simplefilter("ignore")  # zipfile warns about duplicate names
         with zipfile.ZipFile(buffer, "w", compression=method) as archive:
             for name, data in items:
-                archive.writestr(name, data)
+                archive.writestr(_dated(name, method), data)
             archive.comment = comment
     return buffer.getvalue()
+
+
+def _dated(name: str | zipfile.ZipInfo, method: int) -> str | zipfile.ZipInfo:
+    """A member written as zipfile writes one by name, but with a fixed date: the same call
+    gives the same bytes (pytest's test ids hold them; xdist workers must agree)."""
+    if isinstance(name, zipfile.ZipInfo):
+        return name
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 5, 9, 30, 0))
+    info.compress_type = method
+    info.external_attr = (0o40775 << 16 | 0x10) if name.endswith("/") else 0o600 << 16
+    return info
 
 
 class _Pipe(io.RawIOBase):
