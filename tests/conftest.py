@@ -28,9 +28,7 @@ PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"
 # Property tests judge what comes out, never how fast: a deadline or a "too slow" health check
 # fails on a busy machine (seen: 367 ms against Hypothesis's default 200 ms, four workers on
 # two cores).
-settings.register_profile(
-    "messagerie", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("messagerie", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("messagerie")
 
 
