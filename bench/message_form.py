@@ -27,7 +27,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
 from messagerie.models.demo.builder import seed_demo
-from messagerie.models.messages.compose import check_form, load_context, preset_form, queue_message
+from messagerie.models.messages.form import check_form, load_context
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import MessageState, MessageType
 from messagerie.models.store.tables import Message, Recipient, table_of

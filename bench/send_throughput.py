@@ -33,9 +33,11 @@ from messagerie.letters.mail.content import content_of
 from messagerie.letters.mail.outbox import envelope, run_once
 from messagerie.letters.mail.transport import parse_smtp_url
 from messagerie.models.demo.builder import seed_demo
-from messagerie.models.messages.compose import load_context, preset_form, queue_message
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import load_context
 from messagerie.models.messages.outbox import claim, release
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.enums import MessageType
 from messagerie.models.store.tables import Consultation, table_of

@@ -36,11 +36,18 @@ def count(number: int) -> str:
     return f"{number:,}".replace(",", NARROW_NO_BREAK_SPACE)
 
 
+# One « Mo » everywhere: 1,048,576 bytes (1 Mo = 1 024 Ko, as the file managers of the
+# buyers and companies show sizes). MESSAGERIE_ATTACHMENT_MAX_MB counts in it, and every
+# size and every size limit is written by size_text: 20 Mo is « 20 Mo » on the page, in the
+# message form, in the errors and in the README.
+MEGABYTE = 1024**2
+
+
 def size_text(size: int) -> str:
     """A file size as the buyer reads it: "842 octets", "12,4 Ko", "3,1 Mo"."""
     if size < 1024:
         return f"{size} octets"
-    for unit, scale in (("Ko", 1024), ("Mo", 1024**2), ("Go", 1024**3)):
+    for unit, scale in (("Ko", 1024), ("Mo", MEGABYTE), ("Go", 1024 * MEGABYTE)):
         if size < scale * 1024 or unit == "Go":
             return f"{round(size / scale, 1):g}".replace(".", ",") + f" {unit}"
     raise AssertionError("unreachable")

@@ -10,8 +10,8 @@ from messagerie.models.consultations.registers import (
     RegisterRow,
     register_addresses,
 )
-from messagerie.models.messages.compose import ALL_REGISTERS
 from messagerie.models.messages.drafts import DraftRecipient, DraftRequest, Override, create_draft
+from messagerie.models.messages.form import ALL_REGISTERS
 from messagerie.models.rules.checks import answer_to_one_company
 from messagerie.models.store.enums import MessageType
 from messagerie.screens.answer import AnswerChoice, AnswerDialog, SingleAnswerReasonDialog

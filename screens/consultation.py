@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, OptionList, Static
+from textual.widgets import Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
@@ -22,6 +23,9 @@ from messagerie.models.store.enums import DeliveryState, MessageType, RegisterKi
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+
+if TYPE_CHECKING:
+    from messagerie.letters.pdf.bundle import ExportSummary
 
 # Message types offered from the palette with their presets (the guide's cases C to I).
 FLOW_TYPES = (
@@ -122,6 +126,8 @@ class ConsultationScreen(StoreScreen[None]):
             yield Static("", id="exchanges", classes="section")
             yield DraftList(id="drafts", classes="section")
             yield Static("", id="suites", classes="section")
+        yield Static("", id="export-label")
+        yield ProgressBar(id="export-progress", show_eta=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -133,6 +139,7 @@ class ConsultationScreen(StoreScreen[None]):
             ("#suites", "Suites"),
         ):
             self.query_one(section).border_title = title
+        self.show_export(visible=False)
         self.action_refresh()
         self.set_interval(OUTBOX_POLL_SECONDS, self.poll_outbox)
 
@@ -156,7 +163,7 @@ class ConsultationScreen(StoreScreen[None]):
     def action_refresh(self) -> None:
         self.store_task(
             lambda store: (
-                consultation_detail(store, self.consultation_id),
+                consultation_detail(store, self.consultation_id, account=self.app.account),
                 list_drafts(store, self.consultation_id),
                 outbox_counts(store, self.consultation_id),
             ),
@@ -201,7 +208,8 @@ class ConsultationScreen(StoreScreen[None]):
         )
 
     def action_export_bundle(self) -> None:
-        """Everything that proves what was sent, in one zip with its manifest of SHA-256."""
+        """Everything that proves what was sent, in one zip with its manifest of SHA-256; a
+        bar follows the ARs, drawn and signed by one process per core."""
         if self.detail is None:
             return
         from pathlib import Path
@@ -210,21 +218,20 @@ class ConsultationScreen(StoreScreen[None]):
 
         reference = self.detail.reference
 
+        def advance(done: int, total: int) -> None:  # in the worker's thread
+            self.app.call_from_thread(self.export_progress, done, total)
+
         def write(answer: str) -> str | None:
             path, problem = writable_path(answer)
             if path is not None:
-                self.notify("Export en cours (les AR sont dessinés un à un)…", title="Preuves")
+                self.show_export(visible=True)
+                self.export_progress(0, None)
                 self.store_task(
                     lambda store: export_bundle(
-                        store, reference, path, signer=self.app.platform_signer()
+                        store, reference, path, signer=self.app.platform_signer(), progress=advance
                     ),
-                    lambda done: notify_literal(
-                        self,
-                        f"{done.files} fichiers dont {done.ars} AR dans « {done.path} ». "
-                        f"Empreinte du manifeste, à conserver à part : {done.manifest_sha256}",
-                        title="Lot de preuves",
-                        timeout=30,
-                    ),
+                    self.exported,
+                    lambda _refusal: self.show_export(visible=False),
                     group="bundle",
                 )
             return problem
@@ -236,6 +243,35 @@ class ConsultationScreen(StoreScreen[None]):
             ),
             write,
             str(Path.cwd() / f"preuves-{reference}.zip"),
+        )
+
+    def show_export(self, *, visible: bool) -> None:
+        for widget in ("#export-label", "#export-progress"):
+            self.query_one(widget).display = visible
+
+    def export_progress(self, done: int, total: int | None) -> None:
+        """The bar and its line: « Lot de preuves : 120/1000 AR dessinés et signés »."""
+        if not (self.is_attached and self.display):  # the buyer left while it was exported
+            return
+        if total is None:
+            text = "Lot de preuves : export en cours…"
+        elif total:
+            text = f"Lot de preuves : {done}/{total} AR dessinés et signés"
+        else:
+            text = "Lot de preuves : aucun AR à dessiner"
+        self.query_one("#export-label", Static).update(text)
+        self.query_one("#export-progress", ProgressBar).update(total=total, progress=done)
+
+    def exported(self, done: ExportSummary) -> None:
+        self.query_one("#export-label", Static).update(
+            literal(Text(f"Lot de preuves écrit : {done.ars} AR dans « {done.path} »"))
+        )
+        notify_literal(
+            self,
+            f"{done.files} fichiers dont {done.ars} AR dans « {done.path} ». "
+            f"Empreinte du manifeste, à conserver à part : {done.manifest_sha256}",
+            title="Lot de preuves",
+            timeout=30,
         )
 
     def action_merge(self) -> None:

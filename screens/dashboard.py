@@ -269,7 +269,9 @@ class DashboardScreen(StoreScreen[None]):
 
     @work(thread=True, exclusive=True, group="dashboard")
     def load(self, query: DashboardQuery) -> None:
-        page = self.app.store_call(lambda store: dashboard_page(store, query))
+        page = self.app.store_call(
+            lambda store: dashboard_page(store, query, account=self.app.account)
+        )
         if page is None:
             return
         if query == DashboardQuery():

@@ -16,8 +16,9 @@ from textual.widgets import DataTable, Header, Input, ProgressBar, Select, Stati
 from messagerie.letters.pdf.merge import MergeLine, plan_rejections, queue_rejections
 from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
-from messagerie.models.messages.compose import ComposeContext, QueuedMessage, load_context
+from messagerie.models.messages.form import ComposeContext, load_context
 from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
+from messagerie.models.messages.queue import QueuedMessage
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.widgets import Footer, cell, harmless, literal

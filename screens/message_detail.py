@@ -24,6 +24,7 @@ from messagerie.models.messages.detail import (
 )
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
+from messagerie.screens.ar_download import download_ar
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
@@ -85,6 +86,7 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
     text.append_text(heading(f"Destinataires ({len(detail.recipients)})"))
     for one in detail.recipients:
         style = "bold reverse" if one.id == focused else "bold"
+        text.append(f"n° {one.id} ", style="dim")  # what `messagerie ar ID` asks for
         text.append(f"{one.email}", style=style)
         text.append(f" — {one.company or 'entreprise non renseignée'} — {one.status.label}")
         if one.resent_from_id:
@@ -121,7 +123,10 @@ class MessageDetailScreen(StoreScreen[None]):
     """Everything about one message, read-only; Échap goes back to the table."""
 
     AUTO_FOCUS = "#detail"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Retour", key_display="Échap")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        Binding("p", "ar", "AR", tooltip="Télécharger l'AR du destinataire (PDF)"),
+    ]
 
     def __init__(self, message_id: int, recipient_id: int | None = None) -> None:
         super().__init__()
@@ -140,6 +145,16 @@ class MessageDetailScreen(StoreScreen[None]):
     def show(self, detail: MessageDetail) -> None:
         self.sub_title = harmless(f"{detail.message.consultation.reference} | Détail du message")
         self.query_one("#detail-text", Static).update(detail_text(detail, self.recipient_id))
+
+    def action_ar(self) -> None:
+        """The AR of the recipient whose line la loupe was opened on (shown reversed)."""
+        if self.recipient_id is None:
+            self.notify(
+                "Ouvrez la loupe depuis la ligne du destinataire, dans le suivi des messages.",
+                title="Télécharger l'AR",
+            )
+            return
+        download_ar(self, self.recipient_id)
 
 
 class ReplyScreen(StoreScreen[None]):

@@ -31,25 +31,26 @@ from messagerie.letters.mail.content import context_block
 from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label, paris_minutes, size_text
-from messagerie.models.messages.compose import (
+from messagerie.models.messages.drafts import DraftRecipient, Override, unique_recipients
+from messagerie.models.messages.form import (
     FORM_LABELS,
     MENTIONS,
     ComposeContext,
     FormCheck,
     FormInput,
+    check_form,
+    load_context,
+)
+from messagerie.models.messages.presets import change_type, preset_form
+from messagerie.models.messages.queue import (
     FormRefused,
     QueuedMessage,
-    change_type,
-    check_form,
     form_attachments,
     form_letters,
-    load_context,
     load_form,
-    preset_form,
     queue_message,
     save_draft,
 )
-from messagerie.models.messages.drafts import DraftRecipient, Override, unique_recipients
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import AntivirusVerdict, MessageType, SendMode
@@ -58,7 +59,7 @@ from messagerie.screens.dialogs import leave_screen
 from messagerie.screens.files import AntivirusLine, FilePicker
 from messagerie.screens.preview import PreviewScreen
 from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
-from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+from messagerie.screens.widgets import Footer, TextField, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.generate import PersonalLetter
@@ -66,11 +67,15 @@ if TYPE_CHECKING:
 # Verdicts about something the form has no field for are shown next to the closest one.
 VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "type"}
 MENTION_KEYS = tuple(dict.fromkeys(m.key for fields in MENTIONS.values() for m in fields))
+# Printed in a rejection only when "Courrier envoyé après attribution" is ticked (R2181-3).
+AWARD_MENTIONS = ("awardee", "award_reasons", "signature_date")
 CHECK_DELAY = 0.25  # seconds of quiet typing before the rules run again
 
 
 class RemovableList(OptionList):
-    """A list the buyer trims with Suppr (recipients, attachments)."""
+    """A list the buyer trims with Suppr (recipients, attachments). Empty, it is no Tab stop
+    (a focused list of no line showed nothing); its row looks chosen only while focused, when
+    Suppr would remove it."""
 
     BINDINGS = [Binding("delete,backspace", "remove", "Retirer", key_display="Suppr")]
 
@@ -82,20 +87,43 @@ class RemovableList(OptionList):
     class Remove(OptionList.OptionMessage):
         pass
 
-    def __init__(self, id: str) -> None:
+    def __init__(self, id: str, *, emptied: str) -> None:
+        """`emptied`: the field that takes the focus when the last line is removed."""
         super().__init__(id=id, compact=True)
+        self.emptied = emptied
+        self.can_focus = False
 
     def show(self, lines: list[Text]) -> None:
         position = self.highlighted
         self.set_options([Option(literal(line)) for line in lines])
         if lines:
             self.highlighted = min(position or 0, len(lines) - 1)
+        elif self.has_focus:
+            self.screen.query_one(self.emptied).focus()
+        self.can_focus = bool(lines)
+
+
+class TypeSelect(Select[MessageType], inherit_bindings=False):
+    """ "Type de message": its list opens with Entrée only. A new type replaces the preset
+    subject and body: arrows or a space pressed in passing (Textual opens the list with
+    them) changed a negotiation into another type unseen."""
+
+    BINDINGS = [Binding("enter", "show_overlay", "Choisir le type", show=False)]
+
+
+class FlagBox(Checkbox, inherit_bindings=False):
+    """A box ticked with Entrée (or the mouse), not with a space typed in passing."""
+
+    BINDINGS = [Binding("enter", "toggle_button", "Cocher", key_display="Entrée")]
 
 
 class MessageFormScreen(StoreScreen[None]):
     """Messagerie sécurisée: compose one message for one consultation."""
 
     TITLE = "Messagerie sécurisée"
+    # No field at once: the type field, focused while "Chargement…" was shown (its place
+    # not final), was scrolled to the middle, the consultation's details out of sight.
+    AUTO_FOCUS = ""  # `loaded` focuses the first field
     BINDINGS = [
         Binding("ctrl+e", "send", "Envoyer", key_display="^e", priority=True),
         Binding(
@@ -154,20 +182,18 @@ class MessageFormScreen(StoreScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="message-form"):
+        with VerticalScroll(id="message-form", can_focus=False):  # no Tab stop of its own
             yield Static("Chargement…", id="identity", classes="section")
             yield Static("Les champs avec une * sont obligatoires", id="required-note")
-            yield from _field("type", Select(
+            yield from _field("type", TypeSelect(
                 [(t.label, t) for t in MessageType], allow_blank=False, id="type",
-                value=self.start_type, compact=True,
+                value=self.start_type,
             ))  # fmt: skip
             yield from _field("lots", SelectionList[int](id="lots", compact=True))
             with Vertical(id="recipients-box", classes="box"):
-                yield RemovableList(id="recipients")
-                yield Input(
-                    placeholder="Ajouter une adresse e-mail puis Entrée",
-                    id="new-address",
-                    compact=True,
+                yield RemovableList(id="recipients", emptied="#new-address")
+                yield TextField(
+                    placeholder="Ajouter une adresse e-mail puis Entrée", id="new-address"
                 )
                 yield Static("", id="address-error")
                 yield Static("", id="problem-recipients", classes="problem")
@@ -182,23 +208,23 @@ class MessageFormScreen(StoreScreen[None]):
                     yield RadioButton("Non", value=True)
                     yield RadioButton("Oui")
                 yield Label("Définir une date limite de réponse (JJ/MM/AAAA HH:MM) :")
-                yield Input(placeholder="JJ/MM/AAAA HH:MM", id="reply-deadline", compact=True)
+                yield TextField(placeholder="JJ/MM/AAAA HH:MM", id="reply-deadline", disabled=True)
                 yield Static("", id="problem-reply_deadline", classes="problem")
             with Vertical(id="mentions-box", classes="box"):
                 for key in MENTION_KEYS:
                     with Vertical(id=f"mention-{key}", classes="mention"):
                         if key == "awarded":
-                            yield Checkbox("Courrier envoyé après attribution", id="awarded")
+                            yield FlagBox("Courrier envoyé après attribution", id="awarded")
                         else:
                             yield Label("", id=f"label-{key}")
-                            yield Input(id=f"input-{key}", compact=True)
+                            yield TextField(id=f"input-{key}", disabled=key in AWARD_MENTIONS)
                         yield Static("", id=f"problem-{key}", classes="problem")
-            yield from _field("subject", Input(id="subject", compact=True), required=True)
+            yield from _field("subject", TextField(id="subject"), required=True)
             yield from _field("body", TextArea(id="body", soft_wrap=True), required=True)
             yield Static("", id="block", classes="section")
             with Vertical(id="attachments-box", classes="box"):
                 yield AntivirusLine(id="av-note")
-                yield RemovableList(id="attachment-list")
+                yield RemovableList(id="attachment-list", emptied="#body")
                 yield Static(
                     "Importer un fichier depuis le poste local (F4) ou depuis l'espace "
                     "documentaire (F5)",
@@ -285,15 +311,18 @@ class MessageFormScreen(StoreScreen[None]):
             lots.select(number)
         _press(self.query_one("#send-mode", RadioSet), list(SendMode).index(form.send_mode))
         _press(self.query_one("#reply", RadioSet), int(form.reply_allowed))
+        self.show_reply(form.reply_allowed)
         self.query_one("#reply-deadline", Input).value = form.reply_deadline
         self.query_one("#subject", Input).value = harmless(form.subject)
         self.query_one("#body", TextArea).text = harmless(form.body)
         for key in MENTION_KEYS:
             value = form.mentions.get(key, "")
             if key == "awarded":
-                self.query_one("#awarded", Checkbox).value = bool(value)
+                with self.prevent(Checkbox.Changed):  # set, not unticked: no warning
+                    self.query_one("#awarded", Checkbox).value = bool(value)
             else:
                 self.query_one(f"#input-{key}", Input).value = harmless(value)
+        self.show_awarded()
         self.show_type(form.type)
         self.show_recipients()
         self.show_attachments()
@@ -307,14 +336,16 @@ class MessageFormScreen(StoreScreen[None]):
         }
         mentions["awarded"] = "oui" if self.query_one("#awarded", Checkbox).value else ""
         kind = self.query_one("#type", Select).value
+        reply_allowed = self.query_one("#reply", RadioSet).pressed_index == 1
         return FormInput(
             consultation_id=self.consultation_id,
             type=kind if isinstance(kind, MessageType) else MessageType.FREE,
             recipients=self.recipients,
             lot_numbers=tuple(sorted(self.query_one("#lots", SelectionList).selected)),
             send_mode=list(SendMode)[self.query_one("#send-mode", RadioSet).pressed_index],
-            reply_allowed=self.query_one("#reply", RadioSet).pressed_index == 1,
-            reply_deadline=self.query_one("#reply-deadline", Input).value,
+            reply_allowed=reply_allowed,
+            # Kept in its (disabled) field while replies are "Non", but not a deadline then.
+            reply_deadline=self.query_one("#reply-deadline", Input).value if reply_allowed else "",
             subject=self.query_one("#subject", Input).value,
             body=self.query_one("#body", TextArea).text,
             mentions={
@@ -355,6 +386,37 @@ class MessageFormScreen(StoreScreen[None]):
                 star = " *" if mention.required else ""
                 hint = " (JJ/MM/AAAA)" if mention.kind == "date" else ""
                 self.query_one(f"#label-{key}", Label).update(f"{mention.label}{hint}{star}")
+
+    @on(RadioSet.Changed, "#reply")
+    def reply_changed(self, event: RadioSet.Changed) -> None:
+        self.show_reply(event.index == 1)
+
+    def show_reply(self, allowed: bool) -> None:
+        """A reply deadline is typed only when the recipient may reply."""
+        self.query_one("#reply-deadline", Input).disabled = not allowed
+
+    @on(Checkbox.Changed, "#awarded")
+    def awarded_changed(self, event: Checkbox.Changed) -> None:
+        self.show_awarded()
+        typed = [
+            f"« {FORM_LABELS[key]} »"
+            for key in AWARD_MENTIONS
+            if self.query_one(f"#input-{key}", Input).value.strip()
+        ]
+        if not event.value and typed:  # said, never dropped silently
+            self.notify(
+                "« Courrier envoyé après attribution » décoché : le courrier n'imprimera pas "
+                + ", ".join(typed)
+                + ". Ces mentions restent saisies ; Entrée sur la case les rétablit.",
+                title="Mentions obligatoires",
+                severity="warning",
+            )
+
+    def show_awarded(self) -> None:
+        """The awardee's mentions are typed (and printed) only after the award."""
+        awarded = self.query_one("#awarded", Checkbox).value
+        for key in AWARD_MENTIONS:
+            self.query_one(f"#input-{key}", Input).disabled = not awarded
 
     @on(Select.Changed, "#type")
     def type_changed(self, event: Select.Changed) -> None:

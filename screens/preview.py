@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from messagerie.letters.mail.content import preview
-from messagerie.models.messages.compose import ComposeContext, FormInput
+from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
 from messagerie.screens.widgets import Footer, literal

@@ -25,6 +25,7 @@ class QaEditorScreen(StoreScreen[None]):
     """Questions / réponses: anonymise the question, write the answer, add it to the DCE."""
 
     TITLE = "Répondre à tous — document questions / réponses"
+    AUTO_FOCUS = "#question"  # the first keys typed land there, the cursor shown
     BINDINGS = [
         Binding(
             "ctrl+s",
@@ -43,7 +44,7 @@ class QaEditorScreen(StoreScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="qa-form"):
+        with VerticalScroll(id="qa-form", can_focus=False):  # no Tab stop that shows nothing
             yield Static(question_text(self.question), id="original", classes="quoted")
             yield Label("Question, anonymisée (elle sera diffusée à tous les candidats) *")
             yield TextArea(harmless(self.question.question_text or ""), id="question")

@@ -13,8 +13,8 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from messagerie.models.formatting import paris_minutes, size_text
-from messagerie.models.messages.compose import ComposeContext
 from messagerie.models.messages.drafts import DraftRecipient, Override
+from messagerie.models.messages.form import ComposeContext
 from messagerie.models.rules.checks import RuleVerdict
 from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
@@ -127,6 +127,8 @@ class DocumentSpacePicker(StoreModal[DocumentInfo | None]):
         self.documents = documents
         listing = self.query_one("#documents", OptionList)
         listing.set_options(Option(_document_line(d)) for d in documents)
+        if documents:  # Entrée on the list picks the line shown under its cursor
+            listing.highlighted = 0
         self.query_one("#empty", Static).update(
             "" if documents else "Aucun document ne correspond."
         )

@@ -22,7 +22,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Select, Static
 
-from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_minutes, paris_seconds
 from messagerie.models.messages.tracking import (
     PAGE,
@@ -38,6 +37,7 @@ from messagerie.models.messages.tracking import (
     tracking_page,
 )
 from messagerie.models.store.enums import MessageType, RecipientStatus
+from messagerie.screens.ar_download import download_ar
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
@@ -63,6 +63,7 @@ COLUMNS = (  # the platform's headings, on two lines
     ("Destinataire\nEntreprise", "recipient"),
     ("Date limite\nde réponse", "deadline"),
 )
+REFERENCE = ("Référence", "reference")  # first, in the view across consultations
 
 
 def lines(*texts: str, style: str = "") -> Text:
@@ -117,12 +118,28 @@ def paris_day(text: str) -> date | None:
         raise ValueError(f"« {text.strip()} » n'est pas une date JJ/MM/AAAA.") from None
 
 
+class TrackingTable(DataTable[Text]):
+    """The rows: Début and Fin move the cursor to the first and the last row shown (Textual's
+    table scrolls sideways with them)."""
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "Première ligne", show=False),
+        Binding("end", "scroll_bottom", "Dernière ligne", show=False),
+    ]
+
+
 class TrackingScreen(StoreScreen[None]):
     """The tracking table of one consultation, or of all of them."""
 
     AUTO_FOCUS = "#tracking"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        Binding(
+            "escape",
+            "back",
+            "Retour",
+            key_display="Échap",
+            tooltip="Vider le filtre, puis fermer les filtres, puis revenir",
+        ),
         Binding("m", "message", "Écrire", tooltip="Envoyer un message"),
         Binding("f", "toggle_filters", "Filtres", tooltip="Filtrer le suivi"),
         Binding("e", "clear_filters", "Effacer", tooltip="Effacer les filtres"),
@@ -151,16 +168,14 @@ class TrackingScreen(StoreScreen[None]):
         self.newest_change: datetime | None = None
         self.complete = False  # every older page loaded
         self.filter_problem: str | None = None
-        self.widths = (19, 16)
+        self.widths: tuple[int, ...] = ()  # of the columns shown
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Chargement…", id="summary")
         yield Vertical(id="filters")  # filled on first use: it halves the time to open
         yield Static("", id="filter-line")
-        table: DataTable[Text] = DataTable(
-            id="tracking", cursor_type="row", zebra_stripes=True, header_height=2
-        )
+        table = TrackingTable(id="tracking", cursor_type="row", zebra_stripes=True, header_height=2)
         yield table
         yield Footer(compact=True)
 
@@ -213,17 +228,27 @@ class TrackingScreen(StoreScreen[None]):
 
     # --- columns sized to the terminal ------------------------------------------------------
 
+    @property
+    def across(self) -> bool:
+        """The view across consultations: each row says its consultation's reference."""
+        return self.query_.consultation_id is None
+
     def set_columns(self, width: int) -> None:
-        """The two text columns share what the status and the deadline leave."""
-        free = max(30, width - sum(FIXED_WIDTHS.values()) - 2 * len(COLUMNS) - 2)
-        widths = (free * 11 // 20, free - free * 11 // 20)
+        """The two text columns share what the status, the deadline (and the reference)
+        leave."""
+        shown = (REFERENCE, *COLUMNS) if self.across else COLUMNS
+        fixed = {**FIXED_WIDTHS, "reference": min(16, max(10, width // 8))}
+        taken = sum(fixed[key] for _, key in shown if key in fixed)
+        free = max(24, width - taken - 2 * len(shown) - 2)
+        recipient = max(12, free - free * 11 // 20)  # "Destinataire", never cut in two
+        sizes = {**fixed, "message": free - recipient, "recipient": recipient}
+        widths = tuple(sizes[key] for _, key in shown)
         table = self.query_one(DataTable)
         if table.columns and widths == self.widths:
             return
         self.widths = widths
         table.clear(columns=True)
-        sizes = {**FIXED_WIDTHS, "message": widths[0], "recipient": widths[1]}
-        for label, key in COLUMNS:
+        for label, key in shown:
             table.add_column(label, key=key, width=sizes[key])
         self.redraw()
 
@@ -313,9 +338,11 @@ class TrackingScreen(StoreScreen[None]):
     def add_rows(self, table: DataTable[Text], row: TrackingRow) -> None:
         cells = row_cells(row)  # heights given: measuring 100 rows' cells costs 70 ms
         height = max(2, *(len(cell.plain.splitlines()) for cell in cells))
-        table.add_row(*cells, height=height, key=str(row.recipient_id))
+        lead = (lines(row.reference),) if self.across else ()
+        table.add_row(*lead, *cells, height=height, key=str(row.recipient_id))
         for line in self.replies.get(row.recipient_id, ()):
-            table.add_row(*reply_cells(line), height=2, key=f"reply-{line.id}")
+            lead = (lines(),) if self.across else ()
+            table.add_row(*lead, *reply_cells(line), height=2, key=f"reply-{line.id}")
 
     def redraw(self) -> None:
         """Rebuild the table from `rows`, keeping the cursor on the same line."""
@@ -381,6 +408,24 @@ class TrackingScreen(StoreScreen[None]):
         else:
             self.query_one(DataTable).focus()
 
+    def action_back(self) -> None:
+        """Échap, one step at a time: empties the filter field under the cursor, then closes
+        the filters (those set stay applied), then leaves."""
+        panel = self.query_one("#filters")
+        field = self.focused
+        if field is not None and panel in field.ancestors:
+            if isinstance(field, Input) and field.value:
+                field.value = ""  # applied as any typing is
+                return
+            if isinstance(field, Select) and not field.is_blank():
+                field.clear()
+                return
+        if panel.display:
+            panel.display = False
+            self.query_one(DataTable).focus()
+            return
+        self.app.pop_screen()
+
     def action_clear_filters(self) -> None:
         if not self.query_one("#filters").children:
             return  # never opened: nothing to clear
@@ -418,6 +463,7 @@ class TrackingScreen(StoreScreen[None]):
                 sent_to=paris_day(typed("#filter-to")),
                 text=typed("#filter-text"),
             )
+            query.check_days()
         except ValueError as problem:
             self.filter_problem = str(problem)
             self.show_filter_line()
@@ -492,11 +538,12 @@ class TrackingScreen(StoreScreen[None]):
         )
 
     def summary(self, row: TrackingRow, counts: MessageSummary) -> None:
+        plural = "s" if counts.recipients > 1 else ""
         self.query_one("#summary", Static).update(
             literal(
                 Text.assemble(
                     ("Message sélectionné : ", "bold"),
-                    f"{counts.recipients} dest. · {counts.text()}\n",
+                    f"{counts.recipients} destinataire{plural} · {counts.text()}\n",
                     (row.reference, "bold"),
                     f" · {row.type.label} · {row.subject}",
                 )
@@ -527,34 +574,8 @@ class TrackingScreen(StoreScreen[None]):
 
     def action_ar(self) -> None:
         row = self.current
-        if row is None:
-            return
-        from messagerie.letters.pdf.ar import ar_filename, signed_ar
-        from messagerie.models.messages.ar import ar_data
-
-        def prepare(store):  # type: ignore[no-untyped-def]
-            return ar_data(store, row.recipient_id)
-
-        def ask(data) -> None:  # type: ignore[no-untyped-def]
-            def write(answer: str) -> str | None:
-                path, problem = writable_path(answer)
-                if path is not None:
-                    self.run_blocking(
-                        lambda: path.write_bytes(signed_ar(data, self.app.platform_signer())),
-                        f"AR écrit dans « {path} ».",
-                    )
-                return problem
-
-            ask_until_valid(
-                self,
-                lambda value, problem: InputDialog(
-                    "Télécharger l'AR (PDF)", "Enregistrer l'AR sous :", value, problem
-                ),
-                write,
-                str(Path.cwd() / ar_filename(data)),
-            )
-
-        self.store_task(prepare, ask, group="ar")
+        if row is not None:
+            download_ar(self, row.recipient_id)
 
     def action_export(self) -> None:
         from messagerie.models.messages.detail import export_csv
@@ -624,21 +645,6 @@ class TrackingScreen(StoreScreen[None]):
         notify_literal(self, f"Renvoi à « {address} » mis en file d'envoi.", title="Renvoyer")
         self.app.wake_outbox()
         self.action_refresh()
-
-    def run_blocking(self, work, done: str) -> None:  # type: ignore[no-untyped-def]
-        """A file to write (PDF rendering included) off the UI thread; errors are shown."""
-
-        def run() -> None:
-            try:
-                work()
-            except (OSError, Refusal) as problem:
-                self.app.call_from_thread(
-                    notify_literal, self, f"Écriture impossible : {problem}", severity="error"
-                )
-                return
-            self.app.call_from_thread(notify_literal, self, done, title="Fichier écrit")
-
-        self.run_worker(run, thread=True, group="write")
 
     # --- demo -----------------------------------------------------------------------------------
 

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from rich.style import StyleType
 from rich.text import Text
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
+from textual.widgets import Input
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -73,3 +75,17 @@ class Footer(TextualFooter):
     def _rebuild(self, screen: Screen) -> None:
         self._rebuild_pending = False
         super().bindings_changed(screen)
+
+
+class TextField(Input):
+    """A one-line field that adds to what it holds: Tab into it puts the cursor at the end
+    and selects nothing (Textual selects the whole text on focus: the first key typed then
+    replaced a preset subject)."""
+
+    def __init__(self, value: str | None = None, **options: Any) -> None:
+        options.setdefault("select_on_focus", False)
+        super().__init__(value, **options)
+
+    def on_focus(self, event: events.Focus) -> None:
+        if not event.from_app_focus:  # back from another window: the cursor stays put
+            self.cursor_position = len(self.value)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +30,7 @@ from messagerie.letters.pdf.bundle import (
 )
 from messagerie.letters.pdf.certificate import CertificateSource, read_certificate
 from messagerie.letters.pdf.sign import PlatformSigner, platform_signer
+from messagerie.models.clock import utc_now
 from messagerie.models.consultations.dce import DceChanges, NewFile, current_dce, save_dce_changes
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.inbound import find_recipient, record_reply
@@ -41,7 +46,7 @@ from messagerie.models.store.enums import (
     SendMode,
 )
 from messagerie.models.store.tables import Attachment, Consultation, Message, Recipient, table_of
-from tests.helpers.cli import messagerie
+from tests.helpers.cli import ROOT, messagerie
 from tests.helpers.dce import DCE_ZIP
 from tests.helpers.messages import A, B, row_of, sent_message
 from tests.helpers.signing import (
@@ -306,6 +311,11 @@ def test_the_export_and_verify_commands(live_demo_url, tmp_path):
     exported = messagerie("export", DEMO_REFERENCE, "--out", str(out), env=env)
     assert exported.returncode == 0, exported.stderr
     assert f"Lot de preuves de « {DEMO_REFERENCE} » écrit dans « {out} »" in exported.stdout
+    # Not a terminal (a log): the ARs' progress a line at each tenth, to the last AR.
+    ars = ars_written(exported.stdout)
+    progress = exported.stderr.splitlines()
+    assert progress[0] == f"AR : 0/{ars}" and progress[-1] == f"AR : {ars}/{ars}"
+    assert len(progress) <= 11 and all(line.startswith("AR : ") for line in progress)
     platform = tmp_path / "signature" / "plateforme-demonstration.crt.pem"
     fingerprint = openssl_fingerprint(platform)
     assert exported.stdout.splitlines()[-1] == (
@@ -350,6 +360,99 @@ def test_the_export_and_verify_commands(live_demo_url, tmp_path):
         "messagerie : Aucune consultation n'a la référence « INCONNUE »."
     )
     assert not (tmp_path / "x.zip").exists()
+
+
+def ars_written(summary: str) -> int:
+    """The count of ARs in `messagerie export`'s summary (« … fichiers dont 14 AR, … »)."""
+    found = re.search(r"dont (\d+) AR,", summary)
+    assert found, summary
+    return int(found[1])
+
+
+def test_the_export_command_rewrites_its_progress_line_on_a_terminal(live_demo_url, tmp_path):
+    """On a terminal (a real one, a pseudo-terminal), « AR : k/n » is rewritten in place for
+    every AR, then the line is ended before the summary."""
+    env = {"MESSAGERIE_DB": live_demo_url, "MESSAGERIE_DATA_DIR": str(tmp_path)}
+    out = tmp_path / "preuves.zip"
+    controller, terminal = os.openpty()
+    try:
+        exported = subprocess.run(
+            [sys.executable, "-m", "messagerie.tui.cli", "export", DEMO_REFERENCE, "--out",
+             str(out)],
+            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=terminal,
+            text=True, timeout=120,
+        )  # fmt: skip
+        os.close(terminal)
+        shown = read_terminal(controller)
+    finally:
+        os.close(controller)
+    assert exported.returncode == 0, shown
+    ars = ars_written(exported.stdout)
+    assert ars > 1
+    assert shown.endswith("\r\n")  # the line ended (the terminal turns \n into \r\n)
+    assert shown.rstrip("\r\n").split("\r") == ["", *(f"AR : {k}/{ars}" for k in range(ars + 1))]
+
+
+def read_terminal(controller: int) -> str:
+    """Everything written to the pseudo-terminal, once the program has closed it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: no program holds the terminal any more
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def test_a_parallel_export_holds_what_the_serial_one_holds(live_demo_url, tmp_path, signer):
+    """The ARs drawn by two worker processes: the same entries in the same order, the same
+    bytes but for the ARs' signatures (each AR is the same document as drawn, signed at
+    another moment), both bundles verify; the progress goes AR by AR up to the total."""
+    store = open_store(live_demo_url, documents_dir=demo_documents(live_demo_url))
+    now = utc_now()
+    try:
+        (serial, serial_progress), (parallel, parallel_progress) = (
+            export_followed(store, tmp_path / f"preuves-{workers}.zip", signer, now, workers)
+            for workers in (1, 2)
+        )
+    finally:
+        store.close()
+    assert serial.ars == parallel.ars > 1 and serial.files == parallel.files
+    expected = [(done, serial.ars) for done in range(serial.ars + 1)]
+    assert serial_progress == parallel_progress == expected
+    for summary in (serial, parallel):
+        assert verify_bundle(summary.path, signer.certificate).intact
+    one, other = members(serial.path), members(parallel.path)
+    assert manifest_paths(serial.path) == manifest_paths(parallel.path)
+    ars = [name for name in one if "/ar/" in name]
+    assert len(ars) == serial.ars
+    for name in set(one) - set(ars) - {MANIFEST, SIGNATURE}:
+        assert one[name] == other[name], name
+    for name in ars:
+        assert as_drawn(one[name]) == as_drawn(other[name]), name
+        assert as_drawn(one[name]) != one[name]  # a signature was added after it
+
+
+def demo_documents(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///")).parent / "documents"
+
+
+def export_followed(store, out, signer, now, workers):  # type: ignore[no-untyped-def]
+    """The demo consultation's bundle with `workers` processes, and each progress call."""
+    calls: list[tuple[int, int]] = []
+    summary = export_bundle(
+        store, DEMO_REFERENCE, out, signer=signer, now=now, max_workers=workers,
+        progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    return summary, calls
+
+
+def as_drawn(ar: bytes) -> bytes:
+    """The AR as weasyprint drew it: the signature is an incremental update after it."""
+    return ar[: ar.index(b"%%EOF") + len(b"%%EOF")]
 
 
 # --- The signature: checked independently, and forgeries ----------------------------------------
@@ -453,10 +556,13 @@ async def test_the_consultation_screen_exports_its_bundle(
     workspace, workspace_app, tmp_path, monkeypatch
 ):
     """x on the consultation, a path confirmed: the bundle is written, signed by the
-    platform's (demonstration) certificate of the data folder, and verifies."""
+    platform's (demonstration) certificate of the data folder, and verifies; a bar under the
+    screen follows the ARs up to the last one."""
     monkeypatch.setenv("MESSAGERIE_DATA_DIR", str(tmp_path / "donnees"))
+    from textual.widgets import ProgressBar
+
     from messagerie.screens.consultation import ConsultationScreen
-    from tests.helpers.pilot import settle
+    from tests.helpers.pilot import settle, text_of
     from tests.helpers.saving import save_as
 
     with workspace.engine.connect() as connection:
@@ -470,7 +576,16 @@ async def test_the_consultation_screen_exports_its_bundle(
         await settle(pilot)
         pilot.app.push_screen(ConsultationScreen(cid))
         await settle(pilot)
-        await save_as(pilot, "x", target)  # the AR are drawn and signed one by one
+        screen = pilot.app.screen
+        bar = screen.query_one("#export-progress", ProgressBar)
+        assert not bar.display  # no export yet, no bar
+        await save_as(pilot, "x", target)  # the ARs drawn and signed by worker processes
+        ars = sum("/ar/" in name for name in manifest_paths(target))
+        assert bar.display and bar.total == bar.progress == ars > 1
+        assert bar.percentage == 1
+        assert text_of(pilot, "#export-label") == (
+            f"Lot de preuves écrit : {ars} AR dans « {target} »"
+        )
     platform = tmp_path / "donnees" / "signature" / "plateforme-demonstration.crt.pem"
     check = verify_bundle(target, read_certificate(platform))
     assert check.intact and check.checked > 1

@@ -98,7 +98,10 @@ def test_status_says_which_antivirus_is_in_force(tmp_path):
     clamd = os.environ.get("MESSAGERIE_TEST_CLAMD")
     if not clamd:
         pytest.fail("MESSAGERIE_TEST_CLAMD is not set: run the tests with scripts/test.")
-    env = {"MESSAGERIE_DB": f"sqlite:///{tmp_path / 'status.sqlite3'}"}
+    env = {
+        "MESSAGERIE_DB": f"sqlite:///{tmp_path / 'status.sqlite3'}",
+        "MESSAGERIE_DATA_DIR": str(tmp_path),  # private: its mode is no warning here
+    }
     assert messagerie("db", "upgrade", env=env).returncode == 0
 
     running = messagerie("status", env=env | {"MESSAGERIE_CLAMD": clamd})
@@ -122,6 +125,37 @@ def test_status_says_which_antivirus_is_in_force(tmp_path):
         f"Cause : unix://{absent} : No such file or directory\n"
         "État : ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées\n"
     ) in down.stdout
+
+
+def test_status_warns_when_other_accounts_can_read_the_store(tmp_path):
+    """The store holds every token and the page's secret: a store or data folder that other
+    accounts can read is named by `messagerie status` with its fix. A warning, not a fault:
+    the exit code stays a monitoring probe's (outbox stuck, antivirus down)."""
+    folder = tmp_path / "donnees"
+    database = folder / "messagerie.sqlite3"
+    env = {"MESSAGERIE_DATA_DIR": str(folder), "MESSAGERIE_DB": "", "MESSAGERIE_CLAMD": "off"}
+    assert messagerie("db", "upgrade", env=env).returncode == 0
+    private = messagerie("status", env=env)
+    assert private.returncode == 0, private.stdout + private.stderr
+    assert "lisible par d'autres comptes" not in private.stdout
+
+    database.chmod(0o644)
+    folder.chmod(0o755)
+    exposed = messagerie("status", env=env)
+    assert exposed.returncode == 0 and "Traceback" not in exposed.stderr
+    warnings = [line for line in exposed.stdout.splitlines() if line.startswith("Attention : ")]
+    assert warnings == [
+        f"Attention : La base {database} est lisible par d'autres comptes (0644) : "
+        f"chmod 600 {database}",
+        f"Attention : Le dossier des données {folder} est lisible par d'autres comptes (0755) : "
+        f"chmod 700 {folder}",
+    ]
+    assert exposed.stdout.endswith("État : normal\n")
+
+    database.chmod(0o600)
+    folder.chmod(0o700)
+    fixed = messagerie("status", env=env)
+    assert "Attention : " not in fixed.stdout and fixed.stdout.endswith("État : normal\n")
 
 
 def test_letters_render_from_any_folder(tmp_path):

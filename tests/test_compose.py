@@ -6,17 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from messagerie.models.messages.compose import (
-    FormRefused,
-    change_type,
-    check_form,
-    load_context,
-    load_form,
-    preset_form,
-    queue_message,
-    save_draft,
-)
 from messagerie.models.messages.drafts import DraftRecipient, Override
+from messagerie.models.messages.form import check_form, load_context
+from messagerie.models.messages.presets import change_type, preset_form
+from messagerie.models.messages.queue import FormRefused, load_form, queue_message, save_draft
 from messagerie.models.store.enums import (
     ConsultationStatus,
     DeliveryState,

@@ -449,7 +449,7 @@ def test_message_types_go_to_the_right_companies(demo):
         )
         companies = {r["company_id"] for r in recipients[m["id"]]}
         everyone = set().union(*(registers[c["id"], kind] for kind in RegisterKind))
-        # A suite's invitation goes to its admitted candidates (models.compose presets).
+        # A suite's invitation goes to its admitted candidates (models/messages/presets.py).
         assert companies <= everyone | candidates[c["id"]]
         if m["type"] in (MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION):
             assert c["status"] is S.DECISION

@@ -37,8 +37,9 @@ from messagerie.models.consultations.suites import SUITE_PROCEDURES, candidate_c
 from messagerie.models.demo import corpus
 from messagerie.models.demo.builder import build_demo, seed_demo
 from messagerie.models.formatting import PARIS
-from messagerie.models.messages.compose import check_form, load_context, preset_form
 from messagerie.models.messages.detail import message_detail
+from messagerie.models.messages.form import check_form, load_context
+from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.tracking import TrackingQuery, tracking_count, tracking_page
 from messagerie.models.rules.checks import invitation_body, invitation_mentions
 from messagerie.models.store.database import Store, open_store

@@ -14,16 +14,11 @@ from pypdf import PdfReader
 from messagerie.letters.pdf.documents import LetterRefused
 from messagerie.letters.pdf.generate import generate_letters
 from messagerie.models.errors import Refusal
-from messagerie.models.messages.compose import (
-    check_form,
-    load_context,
-    load_form,
-    preset_form,
-    queue_message,
-    save_draft,
-)
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.portal import find_view
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import load_form, queue_message, save_draft
 from messagerie.models.store.enums import MessageType, SendMode
 from messagerie.models.store.tables import Attachment, Recipient, table_of
 from messagerie.screens.message_form import MessageFormScreen

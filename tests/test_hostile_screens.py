@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Input, OptionList, Select, SelectionList,
 
 from messagerie.models.consultations.registers import list_register
 from messagerie.models.formatting import paris_minutes
-from messagerie.models.messages.compose import MENTIONS
+from messagerie.models.messages.form import MENTIONS
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.store.enums import MessageType, RegisterKind
 from messagerie.screens.answer import AnswerDialog, SingleAnswerReasonDialog

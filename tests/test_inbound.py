@@ -2,9 +2,12 @@
 127.0.0.1), on both stores: D, Non délivré, a delay notice, a non-standard bounce, replies on
 time, late and not allowed, attachments through the real clamd, unknown tokens refused; each
 address by its own token (and the page's token for e-mails sent before migration 0005);
-reports that do not name the e-mail set aside, failures after D, L or R kept without effect."""
+reports that do not name the e-mail set aside, failures after D, L or R kept without effect;
+automatic and empty replies kept without R; addresses with an unknown token refused at RCPT,
+and mail that names no recipient kept aside in the data folder's unmatched/ (limits, clamd
+down, odd parts and the property test: test_inbound_limits.py)."""
 
-import os
+import logging
 import smtplib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,14 +15,12 @@ from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
-from messagerie.letters.intake.antivirus import parse_clamd_address
-from messagerie.letters.intake.files import IntakeOptions
-from messagerie.letters.mail.inbound import MAX_MESSAGE_BYTES, InboundHandler
-from messagerie.models.messages.compose import load_context, preset_form, queue_message
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import load_context
 from messagerie.models.messages.portal import record_opening
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.recipient_secrets import envelope_id
 from messagerie.models.store.enums import (
     AntivirusVerdict,
@@ -38,19 +39,21 @@ from messagerie.models.store.tables import (
     ReplyAttachment,
     table_of,
 )
-from messagerie.tui.embedded import free_port
-from tests.helpers.antivirus import EICAR
+from tests.helpers.antivirus import EICAR, intake
 from tests.helpers.factories import add_consultations, add_register_entries, paris
-from tests.helpers.reports import EXIM_STYLE_BOUNCE, FAILED, bounce_of, dsn
-from tests.helpers.smtp import send_out
+from tests.helpers.reports import (
+    EXIM_STYLE_BOUNCE,
+    FAILED,
+    bounce_of,
+    dsn,
+    reply_to,
+    status_of,
+)
+from tests.helpers.smtp import inbound_listener, send_mail, send_out
 
 pytestmark = pytest.mark.services  # aiosmtpd relays and listeners, clamd
 
 recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
-
-
-def reply_to(row) -> str:
-    return f"reply+{row.reply_token}@alsace.example"
 
 
 @pytest.fixture
@@ -71,16 +74,8 @@ def sent(store):
 
 @pytest.fixture
 def listener(store):
-    clamd = os.environ.get("MESSAGERIE_TEST_CLAMD")
-    if not clamd:
-        pytest.fail("MESSAGERIE_TEST_CLAMD is not set: run the tests with scripts/test.")
-    handler = InboundHandler(store, IntakeOptions(parse_clamd_address(clamd)))
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), data_size_limit=MAX_MESSAGE_BYTES
-    )
-    controller.start()
-    yield controller.port
-    controller.stop()
+    with inbound_listener(store, intake()) as port:
+        yield port
 
 
 def deliver(port: int, to: str, data: str | bytes) -> None:
@@ -100,15 +95,6 @@ def events_of(store, recipient_id):
 def row_of(store, recipient_id):
     with store.engine.connect() as connection:
         return connection.execute(sa.select(recipient).where(recipient.c.id == recipient_id)).one()
-
-
-def status_of(store, recipient_id) -> RecipientStatus:
-    with store.engine.connect() as connection:
-        return RecipientStatus(
-            connection.execute(
-                sa.select(recipient.c.status).where(recipient.c.id == recipient_id)
-            ).scalar_one()
-        )
 
 
 async def test_delivery_reports_give_d_non_delivre_and_delay(store, sent, listener):
@@ -312,3 +298,94 @@ async def test_the_addresses_of_an_e_mail_sent_before_0005_still_work(store, sen
     deliver(listener, old_bounce, dsn(b, *FAILED).replace(bounce_of(b), old_bounce))
     assert status_of(store, a.id) is RecipientStatus.REPLY_UNREAD
     assert status_of(store, b.id) is RecipientStatus.NOT_DELIVERED
+
+
+def replies_of(store, recipient_id):
+    with store.engine.connect() as connection:
+        return [
+            (body.strip(), ReplyDisposition(disposition))
+            for body, disposition in connection.execute(
+                sa.select(reply.c.body, reply.c.disposition)
+                .where(reply.c.recipient_id == recipient_id)
+                .order_by(reply.c.id)
+            )
+        ]
+
+
+AUTOMATIC = [
+    ("MAILER-DAEMON@relais.example", {"Auto-Submitted": "auto-replied"}),
+    ("", {"Subject": "Absence du bureau"}),  # the null sender <>
+    ("a@entreprise.example", {"Precedence": "bulk"}),
+    ("a@entreprise.example", {"Precedence": "auto_reply"}),
+    ("a@entreprise.example", {"X-Autoreply": "yes"}),
+    ("a@entreprise.example", {"X-Autorespond": "Absent jusqu'au 5 janvier"}),
+    ("a@entreprise.example", {"X-Auto-Response-Suppress": "DR, OOF"}),
+    ("a@entreprise.example", {"Subject": "Réponse automatique : Demande de complément"}),
+]
+
+
+async def test_automatic_and_empty_replies_are_kept_without_r(store, sent, tmp_path):
+    """Measured on main: an out-of-office and an empty e-mail each gave R."""
+    rows = await send_out(store, sent)
+    a, b = rows["a@entreprise.example"], rows["b@entreprise.example"]
+    with inbound_listener(store, intake()) as port:
+        for sender, headers in AUTOMATIC:
+            mail = EmailMessage()
+            mail["From"], mail["To"] = a.email, reply_to(a)
+            for name, value in headers.items():
+                mail[name] = value
+            mail.set_content("Je suis absent jusqu'au 5 janvier.")
+            assert send_mail(port, reply_to(a), bytes(mail), sender=sender)[0] == 250
+        empty = EmailMessage()
+        empty["From"], empty["To"], empty["Subject"] = b.email, reply_to(b), "Re: Demande"
+        empty.set_content("\n\n")
+        assert send_mail(port, reply_to(b), bytes(empty))[0] == 250
+        human = reply_mail(reply_to(b), "Voici notre réponse.")
+        human = human.replace(b"Subject", b"Auto-Submitted: no\nSubject")
+        assert send_mail(port, reply_to(b), human)[0] == 250
+    assert status_of(store, a.id) is RecipientStatus.SENT  # no R
+    assert EventKind.REPLIED not in [kind for kind, _ in events_of(store, a.id)]
+    assert replies_of(store, a.id) == [
+        ("Je suis absent jusqu'au 5 janvier.", ReplyDisposition.AUTOMATIC)
+    ] * len(AUTOMATIC)
+    assert ReplyDisposition.AUTOMATIC.label == "Réponse automatique"
+    assert [kind for kind, _ in events_of(store, b.id)].count(EventKind.REPLIED) == 1
+    assert status_of(store, b.id) is RecipientStatus.REPLY_UNREAD
+    assert replies_of(store, b.id) == [
+        ("", ReplyDisposition.EMPTY),
+        ("Voici notre réponse.", ReplyDisposition.ON_TIME),  # Auto-Submitted: no is a person
+    ]
+
+
+async def test_unknown_addresses_are_refused_and_unmatched_mail_is_kept_aside(
+    store, sent, tmp_path, caplog
+):
+    """Measured on main: mail to an unknown address or with an unknown In-Reply-To got 250
+    and was dropped. Now an address with a token we do not know is refused at RCPT (550
+    5.1.1); mail that names no recipient (no token, unknown In-Reply-To) or that is no report
+    at a bounce address is kept in the data folder's unmatched/, with a log line naming the
+    recipient's id, never a whole token."""
+    rows = await send_out(store, sent)
+    a = rows["a@entreprise.example"]
+    unknown = "reply+Inconnu0123456789abcdef@alsace.example"
+    with inbound_listener(store, intake()) as port, caplog.at_level(logging.INFO):
+        for address in (unknown, "reply+court@alsace.example", "bounce+@alsace.example"):
+            code, text = send_mail(port, address, reply_mail(address, "Bonjour"))
+            assert code == 550 and text.startswith("5.1.1 "), address
+        stray = EmailMessage()
+        stray["From"], stray["To"], stray["Subject"] = a.email, "marches@alsace.example", "Re: ?"
+        stray["In-Reply-To"] = "<inconnu@alsace.example>"
+        stray.set_content("Une réponse égarée.")
+        assert send_mail(port, "marches@alsace.example", bytes(stray))[0] == 250
+        not_a_report = reply_mail(bounce_of(a), "Merci de ne plus m'écrire à cette adresse.")
+        assert send_mail(port, bounce_of(a), not_a_report)[0] == 250
+    kept = sorted((tmp_path / "unmatched").glob("*.eml"), key=lambda path: path.stat().st_mtime)
+    assert [b"Une r" in path.read_bytes() for path in kept] == [True, False]
+    assert b"Merci de ne plus" in kept[1].read_bytes()
+    assert f"recipient={a.id}".encode() in kept[1].read_bytes()
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(reply)).scalar() == 0
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "kept aside" in logged and f"recipient={a.id}" in logged
+    assert "address=marches@alsace.example" in logged and "reply+Inco…@alsace.example" in logged
+    assert all(token not in logged for token in ("Inconnu0123456789abcdef", a.bounce_token))

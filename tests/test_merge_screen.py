@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from textual.widgets import DataTable, Input
 
 from messagerie.letters.pdf.merge import plan_rejections
-from messagerie.models.messages.compose import load_context
+from messagerie.models.messages.form import load_context
 from messagerie.models.messages.merge import read_analysis, rows_by_lot
 from messagerie.models.store.enums import MessageState, MessageType, RegisterKind
 from messagerie.models.store.tables import Attachment, Message, Recipient, table_of

@@ -12,8 +12,8 @@ from textual.widgets import Input, Select
 
 from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
-from messagerie.models.messages.compose import load_context
 from messagerie.models.messages.drafts import list_drafts
+from messagerie.models.messages.form import load_context
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
 from messagerie.models.store.tables import AuditEntry, table_of
 from messagerie.screens.consultation import ConsultationScreen

@@ -113,7 +113,7 @@ def test_upgrading_a_0004_store_keeps_every_address_already_sent(store_url):
     sent_token, queued_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     message_id = _message_of_0004(Store(engine), sent_token, queued_token)
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0005"
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
     assert migrate.schema_differences(engine) == []
     engine.dispose()
     store = open_store(store_url)
@@ -175,3 +175,42 @@ def _message_of_0004(store: Store, sent_token: str, queued_token: str) -> int:
                 )
             )
     return message_id
+
+
+def test_upgrading_a_0005_store_keeps_its_replies_and_makes_form_keys_unique(store_url):
+    """0006 adds the page's reply form key: the replies already kept stay, without a key (as
+    e-mailed replies); several replies may lack a key, but one key is kept once."""
+    from messagerie.models.store.enums import ReplyChannel, ReplyDisposition
+    from messagerie.models.store.tables import Reply, table_of
+
+    reply = table_of(Reply)
+
+    def row(recipient_id: int, body: str, key: str | None = None) -> dict[str, object]:
+        kept = {"recipient_id": recipient_id, "received_at": datetime.now(UTC), "body": body}
+        kept |= {"channel": ReplyChannel.WEB, "disposition": ReplyDisposition.ON_TIME}
+        return kept | ({"submission_key": key} if key else {})
+
+    engine = create_store_engine(store_url)
+    migrate.upgrade(engine, "0005")
+    token = secrets.token_urlsafe(24)
+    _message_of_0004(Store(engine), token, secrets.token_urlsafe(24))
+    with engine.begin() as connection:
+        recipient_id = connection.execute(
+            sa.select(recipient.c.id).where(recipient.c.token == token)
+        ).scalar_one()
+        connection.execute(sa.insert(reply).values(**row(recipient_id, "Avant 0006")))
+    migrate.upgrade(engine, "0006")
+    key = secrets.token_urlsafe(24)
+    with engine.begin() as connection:
+        for kept in (row(recipient_id, "Par e-mail"), row(recipient_id, "Page", key)):
+            connection.execute(sa.insert(reply).values(**kept))
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        connection.execute(sa.insert(reply).values(**row(recipient_id, "Page", key)))
+    migrate.upgrade(engine)
+    assert migrate.schema_differences(engine) == []
+    with engine.connect() as connection:
+        kept = connection.execute(
+            sa.select(reply.c.body, reply.c.submission_key).order_by(reply.c.id)
+        ).all()
+    assert kept == [("Avant 0006", None), ("Par e-mail", None), ("Page", key)]
+    engine.dispose()

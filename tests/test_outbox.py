@@ -17,9 +17,11 @@ from messagerie.letters.mail.outbox import run_once
 from messagerie.letters.mail.transport import RelayProblem, parse_smtp_url
 from messagerie.models.clock import utc_now
 from messagerie.models.formatting import paris_minutes
-from messagerie.models.messages.compose import load_context, preset_form, queue_message
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import load_context
 from messagerie.models.messages.outbox import outbox_counts
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.recipient_secrets import envelope_id
 from messagerie.models.store.enums import (
     ConsultationStatus,

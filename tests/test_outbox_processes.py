@@ -18,8 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from messagerie.letters.mail.transport import CONNECTIONS
-from messagerie.models.messages.compose import load_context, preset_form, queue_message
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import load_context
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.enums import (
     ConsultationStatus,
     DeliveryState,

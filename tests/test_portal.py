@@ -189,7 +189,7 @@ async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
         status, _, body = post_reply(
             f"{url}/reponse", key | {"texte": "Énorme"}, [("enorme.bin", b"x" * 2_100_000)]
         )
-        assert status == 413 and "taille maximale" in shown(body)
+        assert status == 413 and "Votre envoi est trop volumineux" in shown(body)
     assert replies_of(store, A) == []
 
 

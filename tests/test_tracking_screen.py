@@ -5,6 +5,7 @@ the AR from the table, and a row that changes when another connection records an
 from __future__ import annotations
 
 import csv
+import re
 import time
 
 import pytest
@@ -12,6 +13,8 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from textual.widgets import DataTable, Input, Select
 
+from messagerie.models.messages.detail import resend
+from messagerie.models.messages.outbox import claim, record_accepted
 from messagerie.models.messages.portal import record_opening
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import DeliveryState, MessageType, RecipientStatus
@@ -19,6 +22,7 @@ from messagerie.models.store.tables import Consultation, Message, Recipient, tab
 from messagerie.screens.dialogs import InputDialog
 from messagerie.screens.message_detail import MessageDetailScreen, ReplyScreen
 from messagerie.screens.tracking import TrackingScreen
+from tests.helpers.hostile import toasts
 from tests.helpers.pilot import settle, text_of, wait_until
 
 recipient, message = table_of(Recipient), table_of(Message)
@@ -67,6 +71,15 @@ async def first_at(pilot, screen: TrackingScreen, status: RecipientStatus):  # t
     """The cursor on the first row at `status`; that row."""
     row = next(r for r in screen.rows.values() if r.status is status)
     await move_to(pilot, screen, str(row.recipient_id))
+    return row
+
+
+async def loupe_at(pilot, screen: TrackingScreen, status: RecipientStatus):  # type: ignore[no-untyped-def]
+    """La loupe on the first row at `status`; that row."""
+    row = await first_at(pilot, screen, status)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, MessageDetailScreen)
     return row
 
 
@@ -144,10 +157,7 @@ async def test_la_loupe_shows_content_files_and_every_event(workspace, workspace
     cid = consultation_with(workspace, RecipientStatus.NOT_DELIVERED)
     async with workspace_app.run_test(size=(100, 36)) as pilot:
         screen = await open_tracking(pilot, cid)
-        failed = await first_at(pilot, screen, RecipientStatus.NOT_DELIVERED)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(pilot.app.screen, MessageDetailScreen)
+        failed = await loupe_at(pilot, screen, RecipientStatus.NOT_DELIVERED)
         shown = text_of(pilot, "#detail-text")
         assert failed.subject in shown and "Contenu du message" in shown
         assert failed.email in shown and "Non délivré" in shown
@@ -285,3 +295,151 @@ async def test_leaving_at_once_while_the_store_answers_never_crashes(workspace, 
         await settle(pilot)  # every late answer has come back
         assert not isinstance(pilot.app.screen, TrackingScreen)
     assert workspace_app.return_code in (None, 0)
+
+
+# --- Keys, filters and what each row says ------------------------------------------------------
+
+
+async def test_escape_empties_the_filter_then_closes_the_filters_then_leaves(
+    workspace, workspace_app
+):
+    cid = consultation_with(workspace, RecipientStatus.READ, RecipientStatus.NOT_DELIVERED)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        everything = screen.count
+        await pilot.press("f")
+        screen.query_one("#filter-status", Select).value = RecipientStatus.READ
+        await settle(pilot)
+        read = screen.count
+        company = screen.query_one("#filter-company", Input)
+        company.focus()
+        await pilot.press(*"zzz-aucune-entreprise")
+        await wait_until(pilot, lambda: screen.count == 0, "no row for that company")
+
+        await pilot.press("escape")  # the field emptied: its filter goes, the others stay
+        assert pilot.app.screen is screen and company.value == ""
+        await wait_until(pilot, lambda: screen.count == read, "the read rows back")
+        assert screen.query_one("#filters").display
+
+        await pilot.press("escape")  # the filters closed, still applied
+        assert pilot.app.screen is screen and not screen.query_one("#filters").display
+        assert pilot.app.focused is screen.query_one(DataTable)
+        assert screen.query_.status is RecipientStatus.READ and read < everything
+
+        await pilot.press("escape")  # then back
+        await settle(pilot)
+        assert pilot.app.screen is not screen
+
+
+async def test_home_and_end_move_the_row_cursor(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.READ, RecipientStatus.NOT_DELIVERED)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        table = screen.query_one(DataTable)
+        last = keys_of(screen)[-1]
+        assert screen.complete and table.row_count > 3  # every row is loaded
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen.cursor_key() == last
+        assert str(screen.current.recipient_id) in (last, keys_of(screen)[-2])
+        await pilot.press("home")
+        await settle(pilot)
+        assert table.cursor_row == 0 and screen.cursor_key() == keys_of(screen)[0]
+
+
+async def test_a_from_day_after_the_to_day_is_named_not_an_empty_table(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.READ)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        everything = screen.count
+        await pilot.press("f")
+        screen.query_one("#filter-from", Input).value = "10/02/2026"
+        screen.query_one("#filter-to", Input).value = "01/02/2026"
+        problem = "La date « Du » (10/02/2026) est postérieure à la date « Au » (01/02/2026)"
+        await wait_until(pilot, lambda: problem in text_of(pilot, "#filter-line"), problem)
+        await settle(pilot)
+        assert screen.count == everything and len(screen.rows) > 0  # not "0 ligne(s)"
+
+
+async def test_the_view_across_consultations_has_a_reference_column(workspace, workspace_app):
+    async with workspace_app.run_test(size=(120, 40)) as pilot:
+        screen = await open_tracking(pilot, None)
+        table = screen.query_one(DataTable)
+        assert str(next(iter(table.columns.values())).label) == "Référence"
+        rows = [key for key in keys_of(screen)[:10] if not key.startswith("reply-")]
+        references = {str(table.get_cell(key, "reference")) for key in rows}
+        assert references == {screen.rows[int(key)].reference for key in rows}
+        await pilot.press("escape")  # one consultation's tracking: its reference is above
+        screen = await open_tracking(pilot, consultation_with(workspace, RecipientStatus.READ))
+        assert "reference" not in screen.query_one(DataTable).columns
+
+
+async def test_the_summary_spells_out_the_recipients(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.READ, RecipientStatus.NOT_DELIVERED)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        await open_tracking(pilot, cid)
+        await wait_until(
+            pilot, lambda: "Message sélectionné" in text_of(pilot, "#summary"), "the summary"
+        )
+        summary = text_of(pilot, "#summary")
+        assert "dest. " not in summary
+        assert re.search(r"Message sélectionné : \d+ destinataires? · \d+ E · ", summary)
+
+
+async def test_la_loupe_names_each_recipient_by_the_number_ar_asks_for(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.READ)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        read = await loupe_at(pilot, screen, RecipientStatus.READ)
+        assert f"n° {read.recipient_id} {read.email}" in text_of(pilot, "#detail-text")
+
+
+async def test_a_resent_row_shows_its_events_in_time_order(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.NOT_DELIVERED)
+    with workspace.engine.connect() as connection:
+        failed = connection.execute(
+            sa.select(recipient.c.id)
+            .join(message)
+            .where(
+                message.c.consultation_id == cid,
+                recipient.c.status == RecipientStatus.NOT_DELIVERED,
+            )
+            .limit(1)
+        ).scalar_one()
+    resend(workspace, failed, actor="marie.dupont")  # the same address, sent again
+    claimed = {one.id for batch in claim(workspace, limit=100_000) for one in batch.recipients}
+    assert failed in claimed
+    record_accepted(workspace, failed, answer="250 OK", final_mailbox=True)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        assert screen.rows[failed].status is RecipientStatus.DELIVERED
+        cell = str(screen.query_one(DataTable).get_cell(str(failed), "status"))
+        times = re.findall(r"(\d\d)/(\d\d)/(\d{4}) - (\d\d:\d\d:\d\d)", cell)
+        assert len(times) == 3 and cell.index("Non délivré") < cell.index("\nE ")
+        assert times == sorted(times, key=lambda t: (t[2], t[1], t[0], t[3]))
+
+
+async def test_ar_from_la_loupe_and_its_refusal_before_any_opening(
+    workspace, workspace_app, tmp_path
+):
+    cid = consultation_with(workspace, RecipientStatus.READ, RecipientStatus.SENT)
+    async with workspace_app.run_test(size=(100, 36), notifications=True) as pilot:
+        screen = await open_tracking(pilot, cid)
+        unopened = await loupe_at(pilot, screen, RecipientStatus.SENT)
+        loupe = pilot.app.screen
+        await pilot.press("p")
+        await settle(pilot)
+        assert pilot.app.screen is loupe  # refused: nothing to prove yet, nothing asked
+        assert unopened.status is RecipientStatus.SENT
+        assert any("accusé de réception" in toast for toast in toasts(pilot))
+        await pilot.press("escape")
+        await settle(pilot)
+
+        read = await loupe_at(pilot, screen, RecipientStatus.READ)
+        await pilot.press("p")
+        await settle(pilot)
+        await answer_dialog(pilot, str(tmp_path / "ar.pdf"))
+        await wait_until(pilot, (tmp_path / "ar.pdf").exists, "the AR written", seconds=30)
+        await settle(pilot)
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "ar.pdf").pages)
+    assert "Accusé de réception" in text and read.email in text

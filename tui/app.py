@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from messagerie.letters.intake.files import IntakeOptions
     from messagerie.letters.pdf.sign import PlatformSigner
     from messagerie.models.consultations.views import DashboardPage
+    from messagerie.models.store.accounts import Account
     from messagerie.models.store.database import Store
     from messagerie.tui.embedded import Embedded
     from messagerie.tui.settings import Settings
@@ -49,13 +50,20 @@ class MessagerieApp(Navigation):
         settings: Callable[[], Settings] | None = None,
         embedded: bool = False,
         clock: Callable[[], datetime] = utc_now,
+        account_of: Callable[[Store], Account | None] | None = None,
     ) -> None:
         """`embedded`: with no relay configured, run the local mailbox and web page
-        (tui/embedded.py). The CLI asks for it; tests that don't want servers leave it off."""
+        (tui/embedded.py). The CLI asks for it; tests that don't want servers leave it off.
+        `account_of`: who uses the app, found in the store once it is open (the CLI passes
+        the system login's account, tui/cli.py); without it, the app is single-user."""
         super().__init__()
         self.clock = clock  # the screens' one clock: tests hand a frozen one
         self.actor = actor or current_actor()
         self._open_store = open_store
+        self._account_of = account_of
+        # The account using the app (None: a store without accounts): the screens scope
+        # what they read with it; its login is the audit's author.
+        self.account: Account | None = None
         self._snapshot = snapshot
         self._store: Store | None = None
         self._store_lock = threading.Lock()
@@ -131,12 +139,29 @@ class MessagerieApp(Navigation):
         try:
             with self._store_lock:
                 if self._store is None:
-                    self._store = self._open_store()
+                    self._store = self.sign_in(self._open_store())
             return call(self._store)
         except StoreError as error:
             self.failure = str(error)
             self.call_from_thread(self.exit, return_code=2)
             return None
+
+    def sign_in(self, store: Store) -> Store:
+        """Find the account using the app in the freshly opened `store`; a system login
+        without an account in a store that has some ends the app (AccountMissing, a
+        StoreError), its page of the last run forgotten."""
+        if self._account_of is None:
+            return store
+        try:
+            self.account = self._account_of(store)
+        except Exception:
+            store.close()
+            if self._snapshot:
+                self._snapshot.path.unlink(missing_ok=True)
+            raise
+        if self.account is not None:
+            self.actor = self.account.login
+        return store
 
     def settings(self) -> Settings:
         """The MESSAGERIE_* settings, read on first use (pydantic is slow to import); with

@@ -7,28 +7,37 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from messagerie.models.clock import paris_today, utc_now
 
 if TYPE_CHECKING:
     import logging
+    from datetime import datetime
 
     from messagerie.models.messages.bundle import ManifestSignature
+    from messagerie.models.store.accounts import Account
     from messagerie.models.store.database import Store
     from messagerie.tui.settings import Settings
 
 PROGRAM = "messagerie"
+# On the demo's store only: the account to open it as, to show the demo as each of them.
+DEMO_LOGIN = "MESSAGERIE_DEMO_LOGIN"
+WAL_FILES = ("-wal", "-shm")  # SQLite's files beside the store, as readable as it
 
 _ARGPARSE_MESSAGES = [
     (
         re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
         r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, export, "
-        r"verify, dkim-record, status, serve, db, ou rien pour ouvrir l'application)",
+        r"verify, dkim-record, status, serve, db, comptes, ou rien pour ouvrir l'application)",
     ),
     (
         re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
         r"« db \1 » inconnu (seule « db upgrade » existe)",
+    ),
+    (
+        re.compile(r"argument (?:accounts_command|ajouter\S*): invalid choice: '([^']*)'.*"),
+        r"« comptes \1 » inconnu (ajouter, lister ou retirer)",
     ),
     (re.compile(r"unrecognized arguments: (.*)"), r"argument inconnu : \1"),
     (re.compile(r"the following arguments are required: (.*)"), r"argument manquant : \1"),
@@ -101,6 +110,11 @@ def build_parser() -> Parser:
         metavar="FICHIER",
         help="certificat de la plateforme (PEM ou DER) ; sinon celui des réglages",
     )
+    commands.add_parser(
+        "verify-store",
+        help="vérifier l'historique de chaque destinataire (code de sortie 1 s'il a été "
+        "modifié, réordonné ou coupé)",
+    )
     dkim_record = commands.add_parser(
         "dkim-record", help="l'enregistrement DNS (TXT) qui publie la clé DKIM"
     )
@@ -123,7 +137,43 @@ def build_parser() -> Parser:
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")
+    add_accounts_parser(commands)
     return parser
+
+
+def add_accounts_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    accounts = commands.add_parser("comptes", help="les comptes, leurs entités et leurs droits")
+    actions = accounts.add_subparsers(
+        dest="accounts_command",
+        metavar="ajouter|lister|retirer",
+        required=True,
+        parser_class=Parser,
+    )
+    add = actions.add_parser("ajouter", help="créer le compte d'un nom de connexion système")
+    add.add_argument("login", metavar="LOGIN", help="nom de connexion système de la personne")
+    add.add_argument("--nom", required=True, help="prénom et nom")
+    add.add_argument("--courriel", required=True, metavar="ADRESSE", help="adresse e-mail")
+    add.add_argument("--organisation", required=True, metavar="NOM", help="son organisme")
+    add.add_argument(
+        "--entite",
+        action="append",
+        default=[],
+        metavar="NOM",
+        help="entité d'achat (à répéter ; sans : toutes celles de l'organisation)",
+    )
+    add.add_argument(
+        "--droits",
+        required=True,
+        metavar="DROITS",
+        help="séparés par des virgules : consult, answer, dce, send, decide, export, import, "
+        "manage",
+    )
+    add.add_argument(
+        "--support", action="store_true", help="compte support : toutes les organisations"
+    )
+    actions.add_parser("lister", help="les comptes de votre organisation")
+    remove = actions.add_parser("retirer", help="retirer un compte")
+    remove.add_argument("login", metavar="LOGIN", help="nom de connexion du compte")
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -144,15 +194,46 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = False) -> Store:
     return open_store(settings.database_url, upgrade=upgrade, documents_dir=settings.documents_dir)
 
 
+def system_login(store: Store) -> str:
+    """Who runs this command: the system login; on the demo's store only, the account that
+    MESSAGERIE_DEMO_LOGIN names (to show the demo as each of its accounts)."""
+    import os
+
+    from messagerie.models.store.accounts import current_login
+
+    demo_login = os.environ.get(DEMO_LOGIN, "").strip()
+    if demo_login:
+        from messagerie.models.demo.builder import DEMO_MARKER_KEY
+
+        if store.meta(DEMO_MARKER_KEY) is not None:
+            return demo_login
+    return current_login()
+
+
+def account_of(store: Store) -> Account | None:
+    """The account of who runs this command; None for a store without accounts (single
+    user); AccountMissing (exit 2, one French line) for a login without one."""
+    from messagerie.models.store.accounts import resolve_account
+
+    return resolve_account(store, system_login(store))
+
+
 def run_tui(args: argparse.Namespace) -> int:
+    import os
+
+    from messagerie.models.store.accounts import current_login
     from messagerie.tui.app import MessagerieApp
     from messagerie.tui.snapshot import StartupSnapshot
 
     app = MessagerieApp(
         open_store=lambda: open_store_for(args),
-        snapshot=StartupSnapshot(args.db, args.data_dir),
+        # One page per account: another login never sees this one's page, even for a moment.
+        snapshot=StartupSnapshot(
+            args.db, args.data_dir, current_login(), os.environ.get(DEMO_LOGIN)
+        ),
         settings=lambda: load_settings(args),
         embedded=True,
+        account_of=account_of,
     )
     app.run()
     if app.failure:
@@ -190,7 +271,9 @@ def run_import(args: argparse.Namespace) -> int:
 
     store = open_store_for(args)
     try:
-        report = import_file(store, Path(args.file), actor=load_settings(args).user)
+        account = account_of(store)  # with accounts, the author is the login, not MESSAGERIE_USER
+        actor = account.login if account else load_settings(args).user
+        report = import_file(store, Path(args.file), actor=actor)
     except Refusal as refusal:
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
@@ -267,10 +350,12 @@ def run_status(args: argparse.Namespace) -> int:
     from messagerie.letters.intake.antivirus import antivirus_status
     from messagerie.models.formatting import paris_seconds
     from messagerie.models.messages.outbox import outbox_health, progress_text
+    from messagerie.models.store.chain import last_clean_run
 
     store = open_store_for(args)
     try:
         health = outbox_health(store)
+        last_verified = last_clean_run(store)
     finally:
         store.close()
     antivirus = antivirus_status(load_settings(args).clamd)
@@ -281,9 +366,13 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"Dernier incident : {paris_seconds(at)} — {detail}")
     lines, signing_problem = signing_status(load_settings(args))
     print("\n".join(lines))
+    print(chains_line(last_verified))
     print(antivirus.line)
     if antivirus.problem:
         print(f"Cause : {antivirus.problem}")
+    # A warning, not a fault: the services run, and monitoring keeps its meaning.
+    for line in exposed_files(load_settings(args)):
+        print(f"Attention : {line}")
     problems = []
     stuck = health.stuck(utc_now())
     if stuck:
@@ -294,6 +383,42 @@ def run_status(args: argparse.Namespace) -> int:
         problems.append(signing_problem)
     print("État : " + (" ; ".join(problems) or "normal"))
     return 1 if problems else 0
+
+
+def chains_line(last_verified: datetime | None) -> str:
+    """When `messagerie verify-store` last found every recipient's history whole."""
+    from messagerie.models.formatting import paris_seconds
+
+    if last_verified is None:
+        return "Historiques chaînés : jamais vérifiés (messagerie verify-store)"
+    return f"Historiques chaînés : intacts à la vérification du {paris_seconds(last_verified)}"
+
+
+def exposed_files(settings: Settings) -> list[str]:
+    """One French line, with the command that fixes it, for the SQLite store (every token and
+    the page's secret) and the data folder when another account can read them."""
+    from shlex import quote
+
+    from messagerie.models.store.engine import readable_by_others, store_file
+
+    lines = []
+    database = store_file(settings.database_url)
+    if database is not None:
+        files = [database, *(database.with_name(database.name + end) for end in WAL_FILES)]
+        readable = [(path, mode) for path in files if (mode := readable_by_others(path))]
+        if readable:
+            fix = "chmod 600 " + " ".join(quote(str(path)) for path, _ in readable)
+            lines.append(
+                f"La base {database} est lisible par d'autres comptes ({readable[0][1]:04o}) : "
+                + fix
+            )
+    mode = readable_by_others(settings.data_dir)
+    if mode is not None:
+        lines.append(
+            f"Le dossier des données {settings.data_dir} est lisible par d'autres comptes "
+            f"({mode:04o}) : chmod 700 {quote(str(settings.data_dir))}"
+        )
+    return lines
 
 
 def signing_status(settings: Settings) -> tuple[list[str], str | None]:
@@ -360,19 +485,13 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 def run_inbound(args: argparse.Namespace) -> int:
     """Listen for delivery reports and e-mailed replies until interrupted."""
-    from aiosmtpd.controller import Controller
-
-    from messagerie.letters.mail.inbound import MAX_MESSAGE_BYTES, InboundHandler
+    from messagerie.letters.mail.inbound import InboundHandler, inbound_controller
     from messagerie.tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
-    controller = Controller(
-        InboundHandler(store, services.intake_options(settings)),
-        hostname=args.host,
-        port=args.port,
-        data_size_limit=MAX_MESSAGE_BYTES,
-    )
+    handler = InboundHandler(store, services.intake_options(settings))
+    controller = inbound_controller(handler, args.host, args.port)
     stop_on_sigterm()  # before the port opens: a stop as soon as it answers is clean too
     try:
         controller.start()
@@ -388,6 +507,7 @@ def run_inbound(args: argparse.Namespace) -> int:
         return 0
     finally:
         controller.stop(no_assert=True)  # also after a start that failed or was interrupted
+        handler.close()
         store.close()
 
 
@@ -443,7 +563,8 @@ def run_ar(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Write the proof bundle of one consultation; one French line when it cannot."""
+    """Write the proof bundle of one consultation, the ARs' progress on stderr; one French
+    line when it cannot."""
     from pathlib import Path
 
     from messagerie.letters.pdf.bundle import export_bundle
@@ -451,19 +572,54 @@ def run_export(args: argparse.Namespace) -> int:
     from messagerie.tui import services
 
     store = open_store_for(args)
+    progress = ProgressLine("AR", sys.stderr)
     try:
         signer = services.platform_signer(load_settings(args))
-        summary = export_bundle(store, args.reference, Path(args.out), signer=signer)
+        summary = export_bundle(
+            store, args.reference, Path(args.out), signer=signer, progress=progress
+        )
     except Refusal as refusal:
+        progress.close()
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
     finally:
+        progress.close()
         store.close()
     print(f"Lot de preuves de « {args.reference} » écrit dans « {summary.path} » : "
           f"{summary.files} fichiers dont {summary.ars} AR, {summary.size} octets.")  # fmt: skip
     print(f"Empreinte SHA-256 du manifeste (à conserver à part) : {summary.manifest_sha256}")
     print(f"Signé par : {summary.signer.subject} (certificat SHA-256 {summary.signer.fingerprint})")
     return 0
+
+
+class ProgressLine:
+    """« AR : 120/1000 », rewritten in place on a terminal; elsewhere (a log, a pipe) one line
+    at each tenth of the way, so that a log is not flooded."""
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label, self.stream = label, stream
+        self.terminal = stream.isatty()
+        self.open = False  # a line rewritten in place, not ended yet
+        self.tenths = -1  # the last tenth written
+
+    def __call__(self, done: int, total: int) -> None:
+        if not total:
+            return
+        text = f"{self.label} : {done}/{total}"
+        if self.terminal:
+            self.stream.write("\r" + text)
+            self.open = True
+        elif done * 10 // total > self.tenths:
+            self.tenths = done * 10 // total
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the line rewritten in place, so that what follows starts on its own."""
+        if self.open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open = False
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -551,10 +707,69 @@ def run_dkim_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_accounts(args: argparse.Namespace) -> int:
+    """`messagerie comptes ajouter|lister|retirer`. Adding or removing takes the `manage`
+    right in the account's organisation (anyone may create a store's first account); each
+    change is audited with its author's system login."""
+    from messagerie.models.errors import Refusal
+    from messagerie.models.store import accounts
+
+    store = open_store_for(args)
+    try:
+        login = system_login(store)
+        if args.accounts_command == "lister":
+            listed = accounts.list_accounts(store, accounts.resolve_account(store, login))
+            lines = [account.describe() for account in listed] or [
+                "Aucun compte : la base est en mode mono-utilisateur (chacun y voit toutes "
+                "les consultations). Créez le premier avec « messagerie comptes ajouter »."
+            ]
+        elif args.accounts_command == "ajouter":
+            new = accounts.NewAccount(
+                login=args.login,
+                name=args.nom,
+                email=args.courriel,
+                organisation=args.organisation,
+                entities=tuple(args.entite),
+                rights=accounts.parse_rights(args.droits),
+                support=args.support,
+            )
+            added = accounts.add_account(store, new, author=login, now=utc_now())
+            lines = [f"Compte ajouté : {added.describe()}"]
+        else:
+            removed = accounts.remove_account(store, args.login, author=login, now=utc_now())
+            lines = [f"Compte retiré : {removed.describe()}"]
+    except Refusal as refusal:
+        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print("\n".join(lines))
+    return 0
+
+
 def run_db(args: argparse.Namespace) -> int:
     store = open_store_for(args, upgrade=True)
     print(f"Base à jour : {store.description}.")
     store.close()
+    return 0
+
+
+def run_verify_store(args: argparse.Namespace) -> int:
+    """Walk every recipient's hash chain: exit 1, naming each recipient, when a history was
+    edited, reordered or cut."""
+    from messagerie.models.store.chain import verify_store
+
+    store = open_store_for(args)
+    try:
+        checked, broken = verify_store(store, utc_now())
+    finally:
+        store.close()
+    for chain in broken:
+        print(f"Destinataire n°{chain.recipient_id} : {chain.reason}.")
+    if broken:
+        print(f"Historique altéré pour {len(broken)} destinataire(s) sur {checked}.")
+        return 1
+    print(f"Historiques intacts : {checked} destinataire(s) vérifiés.")
     return 0
 
 
@@ -572,6 +787,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "export": run_export,
     "verify": run_verify,
     "dkim-record": run_dkim_record,
+    "verify-store": run_verify_store,
+    "comptes": run_accounts,
 }
 
 

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     attachment_max_mb: float = Field(
         default=20,
         gt=0,
-        description="Largest attachment accepted by the message form, in megabytes.",
+        description="Largest attachment accepted by the message form and the reply form of "
+        "the page, in Mo of 1,048,576 bytes: 20 is shown « 20 Mo » everywhere.",
     )
     smtp_url: str | None = Field(
         default=None,
@@ -78,7 +79,9 @@ class Settings(BaseSettings):
     )
     user: str = Field(
         default_factory=default_actor,
-        description="Name recorded as the author in the audit log (default: the login name).",
+        description="Name recorded as the author in the audit log (default: the login name), "
+        "in a single-user store only: once the store has accounts, the author is always the "
+        "system login of the account (messagerie comptes), whatever this says.",
     )
     signing_key: Path | None = Field(
         default=None,
@@ -150,5 +153,7 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         if self.db:
             return self.db
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from messagerie.models.store.blobs import private_folder
+
+        private_folder(self.data_dir)  # 0700: it holds the store, its tokens and secret
         return f"sqlite:///{self.data_dir / DATABASE_FILENAME}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from messagerie.letters.intake.antivirus import ClamdAddress, check_attachment, parse_clamd_address
-from messagerie.models.formatting import size_text
+from messagerie.models.formatting import MEGABYTE, size_text
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import (
     DocumentInfo,
@@ -22,7 +22,7 @@ from messagerie.models.store.documents import (
 )
 from messagerie.models.store.enums import DocumentOrigin
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_BYTES = 20 * MEGABYTE
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,19 @@ class IntakeOptions:
 
     @classmethod
     def from_settings(cls, clamd: str, max_megabytes: float) -> IntakeOptions:
-        return cls(parse_clamd_address(clamd), int(max_megabytes * 1024 * 1024))
+        return cls(parse_clamd_address(clamd), int(max_megabytes * MEGABYTE))
+
+    @property
+    def limit_text(self) -> str:
+        """The size limit as every place states it (« 20 Mo »)."""
+        return size_text(self.max_bytes)
 
 
 def check_size(filename: str, size: int, options: IntakeOptions) -> None:
     if size > options.max_bytes:
         raise DocumentRefused(
             f"Le fichier « {filename} » pèse {size_text(size)} : la limite est de "
-            f"{size_text(options.max_bytes)} par pièce jointe."
+            f"{options.limit_text} par pièce jointe."
         )
 
 

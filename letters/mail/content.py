@@ -16,8 +16,8 @@ from messagerie.letters.mail.mime import (
     render_parts,
 )
 from messagerie.models.consultations.detail import ConsultationDetail
-from messagerie.models.messages.compose import MENTIONS, ComposeContext, FormInput
 from messagerie.models.messages.drafts import unique_recipients
+from messagerie.models.messages.form import MENTIONS, ComposeContext, FormInput
 from messagerie.models.messages.outbox import OutgoingMessage
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.models.store.documents import DocumentInfo

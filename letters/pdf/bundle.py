@@ -8,39 +8,53 @@ message, the DCE history with its files, the registers and the audit log — the
 detects a file altered, removed or added after the export (LEGAL.md rule 11), and a manifest
 rewritten to match: its signature no longer matches it, or is made by another certificate than
 the platform's (« non authentique »).
+
+The ARs are drawn and signed in worker processes, one per core (weasyprint and pyHanko hold
+the GIL: threads would not run them side by side), a few ahead of the entry being written;
+the zip is written by this process alone, in the same order and with the same entries as a
+serial export.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+import signal
 import zipfile
 import zlib
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
 
-from asn1crypto import x509
+from asn1crypto import keys, x509
 
 from messagerie.letters.pdf.ar import signed_ar
-from messagerie.letters.pdf.certificate import CertificateInfo, fingerprint
+from messagerie.letters.pdf.certificate import CertificateInfo, KeyPair, fingerprint
 from messagerie.letters.pdf.sign import (
     PlatformSigner,
     UnreadableSignature,
     read_detached,
     sign_detached,
+    signer_of,
 )
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
-from messagerie.models.messages.ar import ArRefused, ar_data
+from messagerie.models.messages.ar import ArData, ArRefused, ar_data
 from messagerie.models.messages.bundle import (
     ArItem,
     BundleItem,
     JsonItem,
     ManifestSignature,
+    StoredFileItem,
+    ar_count,
     bundle_items,
     find_consultation,
     utc_iso,
@@ -52,6 +66,8 @@ SIGNATURE = MANIFEST + ".p7s"  # detached CMS (PKCS#7) signature of the manifest
 FORMAT = "messagerie/lot-de-preuves/1"
 DISTRIBUTION = "messagerie-securisee"
 CHUNK = 1 << 20  # verification reads members by the megabyte, whatever their size
+AHEAD = 4  # ARs asked for per worker beyond the one being written: workers never wait on it
+Progress = Callable[[int, int], object]  # (ARs written, ARs in the bundle)
 
 
 class BundleUnreadable(Refusal):
@@ -93,23 +109,27 @@ def export_bundle(
     *,
     signer: PlatformSigner,
     now: datetime | None = None,
+    max_workers: int | None = None,
+    progress: Progress | None = None,
 ) -> ExportSummary:
     """Write the proof bundle of consultation `reference` to `out`; `signer` signs each AR
     and the manifest.
 
-    Files go into the zip one at a time, so memory holds one file at most. The zip is written
-    to `<out>.partiel` and renamed at the end: a failure never leaves half a bundle."""
+    The ARs are drawn in `max_workers` processes (default: one per core; 1: in this process,
+    one after the other), and `progress(done, total)` is called as each is written, from
+    (0, total) to (total, total). Files go into the zip one at a time, so memory holds a few
+    ARs and one other file at most. The zip is written to `<out>.partiel` and renamed at the
+    end: a failure never leaves half a bundle."""
     consultation_id = find_consultation(store, reference)
     now = now or utc_now()
     partial = out.with_name(out.name + ".partiel")
+    drawer = ArDrawer(signer, ar_count(store, consultation_id), max_workers, progress)
     try:
-        entries, ars = [], 0
-        with zipfile.ZipFile(partial, "w") as archive:
-            for item in bundle_items(store, consultation_id):
-                data = _content(store, item, signer, now)
-                if data is not None:
-                    entries.append(_write(archive, item.path, data, now))
-                    ars += isinstance(item, ArItem)
+        with drawer, zipfile.ZipFile(partial, "w") as archive:
+            entries = [
+                _write(archive, item.path, data, now)
+                for item, data in _contents(store, consultation_id, drawer, now)
+            ]
             manifest = _json_bytes(_manifest(reference, now, entries))
             _write(archive, MANIFEST, manifest, now)
             _write(archive, SIGNATURE, sign_detached(manifest, signer, now=now), now)
@@ -120,20 +140,169 @@ def export_bundle(
     finally:
         partial.unlink(missing_ok=True)
     return ExportSummary(
-        out, len(entries), ars, size, hashlib.sha256(manifest).hexdigest(), signer.info
+        out, len(entries), drawer.done, size, hashlib.sha256(manifest).hexdigest(), signer.info
     )
 
 
-def _content(store: Store, item: BundleItem, signer: PlatformSigner, now: datetime) -> bytes | None:
-    """The bytes of one entry; None for a recipient who has no AR to show."""
+def _contents(
+    store: Store, consultation_id: int, drawer: ArDrawer, now: datetime
+) -> Iterator[tuple[BundleItem, bytes]]:
+    """Every entry with its bytes, in the bundle's order; a recipient without an AR to show
+    (not opened yet) is left out. An AR is asked for as soon as it is listed and written when
+    its turn comes; any other entry is written at once unless an AR is waited for before it."""
+    waiting: deque[tuple[BundleItem, Drawing | None]] = deque()
+    asked = 0  # ARs in `waiting`
+    for item in bundle_items(store, consultation_id):
+        drawing = None
+        if isinstance(item, ArItem):
+            try:
+                data = ar_data(store, item.recipient_id, now=now)
+            except ArRefused:  # not opened (yet): no AR rather than a misleading one
+                continue
+            drawing, asked = drawer.draw(data), asked + 1
+        waiting.append((item, drawing))
+        while waiting and (waiting[0][1] is None or asked > drawer.ahead):
+            asked -= waiting[0][1] is not None
+            yield _received(store, drawer, *waiting.popleft())
+    while waiting:
+        yield _received(store, drawer, *waiting.popleft())
+
+
+def _received(
+    store: Store, drawer: ArDrawer, item: BundleItem, drawing: Drawing | None
+) -> tuple[BundleItem, bytes]:
     if isinstance(item, JsonItem):
-        return _json_bytes(item.content)
-    if isinstance(item, ArItem):
-        try:
-            return signed_ar(ar_data(store, item.recipient_id, now=now), signer)
-        except ArRefused:  # not opened (yet): no AR rather than a misleading one
-            return None
-    return store.blobs.read(item.sha256)  # checked against its SHA-256 on the way
+        return item, _json_bytes(item.content)
+    if isinstance(item, StoredFileItem):
+        return item, store.blobs.read(item.sha256)  # checked against its SHA-256 on the way
+    assert drawing is not None, "an AR is asked for as soon as it is listed"
+    return item, drawer.received(drawing)
+
+
+# --- The ARs, in worker processes ------------------------------------------------------------
+
+
+class Drawing(Protocol):
+    """An AR on its way: a worker's future, or one drawn here when asked."""
+
+    def result(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class SignerMaterial:
+    """The platform's signer as plain bytes, pickled to each worker process, which rebuilds
+    it once (a signer holds pyHanko objects that are not meant to cross processes)."""
+
+    key: bytes = field(repr=False)  # PKCS#8 DER: it goes to our own children only, by pipe
+    certificate: bytes
+    chain: tuple[bytes, ...]
+    demo: bool
+    tsa_url: str | None
+
+    @classmethod
+    def of(cls, signer: PlatformSigner) -> SignerMaterial:
+        inner = signer.signer
+        return cls(
+            key=inner.signing_key.dump(),
+            certificate=signer.certificate.dump(),
+            chain=tuple(certificate.dump() for certificate in inner.cert_registry),
+            demo=signer.demo,
+            tsa_url=signer.tsa_url,
+        )
+
+    def signer(self) -> PlatformSigner:
+        pair = KeyPair(
+            keys.PrivateKeyInfo.load(self.key),
+            x509.Certificate.load(self.certificate),
+            tuple(x509.Certificate.load(certificate) for certificate in self.chain),
+            self.demo,
+        )
+        return signer_of(pair, self.tsa_url)
+
+
+_worker_signer: PlatformSigner | None = None  # in a worker process: its own, built once
+
+
+def _start_worker(material: SignerMaterial) -> None:
+    """A worker process's start: its signer; Ctrl+C is for the exporting process to handle
+    (it stops the workers), not for each worker to print its own traceback."""
+    global _worker_signer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_signer = material.signer()
+
+
+def _draw_in_worker(data: ArData) -> bytes:
+    assert _worker_signer is not None, "started without its signer"
+    return signed_ar(data, _worker_signer)
+
+
+@dataclass
+class _DrawnHere:
+    """The serial export's AR: drawn when its turn to be written comes, as before."""
+
+    data: ArData
+    signer: PlatformSigner
+
+    def result(self) -> bytes:
+        return signed_ar(self.data, self.signer)
+
+
+class ArDrawer:
+    """Draws and signs the bundle's ARs, counts them and reports the progress: in a pool of
+    worker processes (spawned, not forked: the TUI exports from a thread), or here when one
+    worker is asked for or there is at most one AR."""
+
+    def __init__(
+        self,
+        signer: PlatformSigner,
+        total: int,
+        max_workers: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.signer, self.total, self.progress = signer, total, progress
+        self.done = 0
+        workers = min(max_workers or os.cpu_count() or 1, total)
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            self.pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(SignerMaterial.of(signer),),
+            )
+        self.ahead = AHEAD * workers if self.pool else 0
+
+    def __enter__(self) -> ArDrawer:
+        self._report()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.pool is not None:  # after a failure, what was not started is dropped
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if kind is None and self.total != self.done:  # one counted but not opened after all
+            self.total = self.done
+            self._report()
+
+    def draw(self, data: ArData) -> Drawing:
+        if self.pool is None:
+            return _DrawnHere(data, self.signer)
+        return self.pool.submit(_draw_in_worker, data)
+
+    def received(self, drawing: Drawing) -> bytes:
+        data = drawing.result()
+        self.done += 1
+        self.total = max(self.total, self.done)  # a recipient who opened it meanwhile
+        self._report()
+        return data
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 def _json_bytes(content: Any) -> bytes:

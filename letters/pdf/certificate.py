@@ -27,6 +27,7 @@ from cryptography.x509.oid import NameOID
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import as_utc
+from messagerie.models.store.blobs import private_folder
 
 DEMO_NAME = "Plateforme de démonstration"
 DEMO_KEY, DEMO_CERT = "plateforme-demonstration.key.pem", "plateforme-demonstration.crt.pem"
@@ -202,7 +203,7 @@ def ensure_demo_certificate(folder: Path, *, now: datetime | None = None) -> tup
     if key_path.is_file() and cert_path.is_file():
         return key_path, cert_path
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(folder)
         with _locked(folder / ".verrou"):
             if not (key_path.is_file() and cert_path.is_file()):
                 key_pem, cert_pem = _demo_pair(now or utc_now())

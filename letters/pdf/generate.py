@@ -23,7 +23,8 @@ from messagerie.letters.pdf.documents import (
 )
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, lot_label
-from messagerie.models.messages.compose import ComposeContext, FormInput, unique_recipients
+from messagerie.models.messages.drafts import unique_recipients
+from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, store_document
 from messagerie.models.store.enums import DocumentOrigin, MessageType

@@ -22,15 +22,11 @@ from messagerie.letters.pdf.documents import (
 )
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
-from messagerie.models.messages.compose import (
-    ComposeContext,
-    FormInput,
-    QueuedMessage,
-    preset_form,
-    queue_messages,
-)
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.messages.merge import AnalysisRow, rejected_bids
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import QueuedMessage, queue_messages
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import store_document
 from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind

@@ -32,6 +32,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from messagerie.letters.pdf.certificate import (
     CertificateInfo,
     CertificateSource,
+    KeyPair,
     certificate_info,
     load_key_pair,
 )
@@ -69,7 +70,11 @@ def platform_signer(
     source: CertificateSource, tsa_url: str | None = None, *, now: datetime | None = None
 ) -> PlatformSigner:
     """The signer of `source` (the demonstration certificate is made on first use)."""
-    pair = load_key_pair(source, now=now)
+    return signer_of(load_key_pair(source, now=now), tsa_url)
+
+
+def signer_of(pair: KeyPair, tsa_url: str | None = None) -> PlatformSigner:
+    """The signer of a key pair already loaded (an export's worker processes rebuild it)."""
     signer = signers.SimpleSigner(
         signing_cert=pair.certificate,
         signing_key=pair.key,

@@ -19,9 +19,16 @@
   while replies are allowed and the deadline has not passed, and with the form's anti-forgery
   field. When clamd cannot be asked, the company reads only that its file could not be
   checked yet (its text kept in the form, nothing recorded); the log names the cause for the
-  operator.
+  operator. Each form carries a random key (`envoi`) kept with the reply: the same form sent
+  again (double click, reload) shows the same confirmation and records nothing more. A text
+  too long, too many or too big files, a documents folder or database that cannot be written:
+  the page again, in French, with what the company typed.
 
 Anything else, an unknown or malformed token among them, is a plain 404 that tells nothing.
+Every other error (unreadable form 400, too big 413, failure 500, service unavailable 503) is a
+short French page; every answer carries the security headers. No answer builds an address
+from the request's Host header: the only redirects are relative (`/m/TOKEN`), and a path with a
+trailing slash is a 404, not Starlette's absolute redirect.
 Plain HTML and one stylesheet, no JavaScript. The cookies hold nothing but "1" and belong to
 one link: `messagerie_vu` tells a returning browser from a gateway. Every access is logged
 (token shortened).
@@ -32,6 +39,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -39,9 +48,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -55,7 +66,7 @@ from messagerie.letters.mail.content import content_of
 from messagerie.letters.mail.mime import page_variables, template
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes, paris_seconds, size_text
+from messagerie.models.formatting import count, paris_minutes, paris_seconds, size_text
 from messagerie.models.messages.ar import BUTTON
 from messagerie.models.messages.inbound import record_reply
 from messagerie.models.messages.portal import (
@@ -70,12 +81,16 @@ from messagerie.models.messages.portal import (
 )
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import check_filename, put_bytes
-from messagerie.models.store.enums import EventKind, ReplyChannel
+from messagerie.models.store.enums import AntivirusVerdict, EventKind, ReplyChannel
+from messagerie.models.store.tables import Reply, table_of
 
 LOGGER = logging.getLogger("messagerie.portal")
 STYLESHEET = (TEMPLATES_DIR / "portal" / "portal.css").read_bytes()
 MAX_FILES = 10
 MAX_TEXT = 20_000  # characters of a reply
+TEXT_ROOM = 1_000_000  # bytes a reply's request may hold beyond its files: text and fields
+SUBMISSION_FIELD = "envoi"  # the reply form's random key: one reply per form sent
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -88,6 +103,17 @@ SECURITY_HEADERS = {
 }
 NOT_FOUND = "Page introuvable."
 NOT_CHECKED_YET = "Le fichier n'a pas pu être vérifié pour l'instant, réessayez plus tard."
+NOT_SAVED = (
+    "Le service ne peut pas enregistrer votre réponse pour le moment ; votre texte est "
+    "conservé ci-dessous, réessayez plus tard."
+)
+ERRORS = {  # the short page of each error status (404 and 405 are NOT_FOUND)
+    400: "Votre demande n'a pas pu être lue. Revenez à la page du message et réessayez.",
+    411: "Votre navigateur n'a pas indiqué la taille de l'envoi. Réessayez.",
+    413: "Votre envoi est trop volumineux.",
+    500: "Une erreur est survenue de notre côté. Réessayez plus tard.",
+    503: "Le service est momentanément indisponible. Réessayez plus tard.",
+}
 FORGED = "Formulaire expiré ou falsifié."
 NOT_OPENED_YET = "Prenez d'abord connaissance du message : votre envoi n'a pas été transmis."
 NOT_A_BROWSER = (
@@ -109,6 +135,12 @@ class ReplyRefused(Exception):
 
 class ReplyNotCheckedYet(ReplyRefused):
     """The antivirus could not be asked: the company may try again later (never told why)."""
+
+    status = 503
+
+
+class ReplyNotSaved(ReplyRefused):
+    """The documents folder or the database cannot be written (disk full…): try again later."""
 
     status = 503
 
@@ -214,8 +246,17 @@ class Portal:
             read_at=paris_seconds(view.read_at) if view.read_at else None,
             files=[(f.id, f.filename, size_text(f.size)) for f in view.files],
             replies=[(paris_seconds(r.received_at), r.body, r.disposition) for r in view.replies],
-            max_mb=self.intake.max_bytes / 1_000_000,
-            **{"typed": "", "problem": None, "sent": False, "opened": False} | extra,
+            limit=self.intake.limit_text,
+            max_text=count(MAX_TEXT),
+            submission_field=SUBMISSION_FIELD,
+            **{
+                "typed": "",
+                "problem": None,
+                "sent": False,
+                "opened": False,
+                "submission": secrets.token_urlsafe(24),
+            }
+            | extra,
         )
 
     async def show(self, request: Request) -> Response:
@@ -293,63 +334,82 @@ class Portal:
             return _not_found()
         if view.read_at is None:  # the form is only shown with the content, after L
             return self.landing(view, token, status=403, problem=NOT_OPENED_YET)
-        limit = self.intake.max_bytes + 1_000_000  # room for the text and the fields
+        limit = self.intake.max_bytes + TEXT_ROOM
         if problem := _length_problem(request, limit):
             if problem.status_code == 413:
                 await _drain(request, 4 * limit)
                 return self.page(view, token, status=413, problem=_too_big(self.intake))
             return problem
-        async with request.form(max_files=MAX_FILES, max_part_size=MAX_TEXT * 4) as form:
+        # Any field the accepted request may hold reaches the checks of reply_with, which give
+        # the text back (python-multipart's own limits would answer a bare 400 and lose it).
+        async with request.form(
+            max_files=MAX_FILES * 10, max_fields=10, max_part_size=limit
+        ) as form:
             if not hmac.compare_digest(str(form.get("cle", "")), self.form_key(token)):
                 return PlainTextResponse(FORGED, status_code=403)
-            typed = str(form.get("texte", ""))[: MAX_TEXT + 1]
-            if not view.accepts_reply(self.now()):
-                return self.page(view, token, status=403, typed=typed, problem=_closed(view))
-            uploads = [
-                u for u in form.getlist("fichiers") if isinstance(u, UploadFile) and u.filename
-            ]
-            try:
-                files = [(u.filename or "piece-jointe", await u.read()) for u in uploads]
-                await run_in_threadpool(self.keep_reply, view, typed, files)
-            except ReplyRefused as refused:
-                return self.page(
-                    view, token, status=refused.status, typed=typed, problem=str(refused)
-                )
-        return RedirectResponse(f"/m/{token}?envoye=1", status_code=303)
+            return await self.reply_with(view, token, form)
 
-    def keep_reply(self, view: PortalView, typed: str, files: list[tuple[str, bytes]]) -> None:
-        if not typed.strip() and not files:
-            raise ReplyRefused("Écrivez votre réponse ou joignez au moins un fichier.")
-        if len(typed) > MAX_TEXT:
-            raise ReplyRefused(f"La réponse dépasse {MAX_TEXT:,} caractères.".replace(",", " "))
-        checked = []
-        for filename, data in files:
-            try:
-                check_filename(filename)
-                check_size(filename, len(data), self.intake)
-                checked.append(
-                    (filename, data, check_attachment(data, filename, self.intake.clamd))
-                )
-            except AntivirusUnavailable as unavailable:  # configuration: the operator's
-                LOGGER.warning(
-                    "reply refused, antivirus unreachable recipient=%d clamd=%s error=%s",
-                    view.recipient_id, unavailable.address, unavailable.error,
-                )  # fmt: skip
-                raise ReplyNotCheckedYet(NOT_CHECKED_YET) from unavailable
-            except Refusal as refusal:  # too big, unreadable name, infected
-                raise ReplyRefused(str(refusal)) from refusal
-        kept = [
-            (filename, put_bytes(self.store.blobs, data, filename), verdict)
-            for filename, data, verdict in checked
-        ]
-        record_reply(
-            self.store,
-            view.inbound(),
-            body=typed,
-            files=kept,
-            channel=ReplyChannel.WEB,
-            at=self.now(),
-        )
+    async def reply_with(self, view: PortalView, token: str, form: FormData) -> Response:
+        """R from the form's text and files; the same form sent again records nothing more."""
+        key = _submission_key(form.get(SUBMISSION_FIELD))
+        confirmed = RedirectResponse(f"/m/{token}?envoye=1", status_code=303)
+        if key is not None:
+            kept = await run_in_threadpool(_reply_kept, self.store, view.recipient_id, key)
+            if kept:  # double click, reload, a browser's retry: shown as sent, and kept once
+                return confirmed
+        typed = str(form.get("texte", ""))
+        again = {"typed": typed, "submission": key or secrets.token_urlsafe(24)}
+        if not view.accepts_reply(self.now()):
+            return self.page(view, token, status=403, problem=_closed(view), **again)
+        uploads = [u for u in form.getlist("fichiers") if isinstance(u, UploadFile) and u.filename]
+        try:
+            _check_reply(typed, len(uploads))
+            files = [(u.filename or "piece-jointe", await u.read()) for u in uploads]
+            await run_in_threadpool(self.keep_reply, view, typed, files, key)
+        except ReplyRefused as refused:
+            return self.page(view, token, status=refused.status, problem=str(refused), **again)
+        return confirmed
+
+    def keep_reply(
+        self, view: PortalView, typed: str, files: list[tuple[str, bytes]], key: str | None
+    ) -> None:
+        checked = [(name, data, self.checked(view, name, data)) for name, data in files]
+        try:
+            kept = [
+                (filename, put_bytes(self.store.blobs, data, filename), verdict)
+                for filename, data, verdict in checked
+            ]
+            record_reply(
+                self.store,
+                view.inbound(),
+                body=typed,
+                files=kept,
+                channel=ReplyChannel.WEB,
+                at=self.now(),
+                submission_key=key,
+            )
+        except sa.exc.IntegrityError:
+            if key is None or not _reply_kept(self.store, view.recipient_id, key):
+                raise
+            # The same form, sent again while this one was checked: kept once, by the other.
+        except (OSError, sa.exc.OperationalError) as error:  # disk full, folder not writable…
+            LOGGER.error("reply not saved recipient=%d error=%s", view.recipient_id, error)
+            raise ReplyNotSaved(NOT_SAVED) from error
+
+    def checked(self, view: PortalView, filename: str, data: bytes) -> AntivirusVerdict:
+        """The verdict on one file of a reply; ReplyRefused (French) when it cannot be kept."""
+        try:
+            check_filename(filename)
+            check_size(filename, len(data), self.intake)
+            return check_attachment(data, filename, self.intake.clamd)
+        except AntivirusUnavailable as unavailable:  # configuration: the operator's
+            LOGGER.warning(
+                "reply refused, antivirus unreachable recipient=%d clamd=%s error=%s",
+                view.recipient_id, unavailable.address, unavailable.error,
+            )  # fmt: skip
+            raise ReplyNotCheckedYet(NOT_CHECKED_YET) from unavailable
+        except Refusal as refusal:  # too big, unreadable name, infected
+            raise ReplyRefused(str(refusal)) from refusal
 
     async def stylesheet(self, _: Request) -> Response:
         return Response(STYLESHEET, media_type="text/css")
@@ -368,9 +428,15 @@ def create_portal(
             Route("/m/{token}/reponse", portal.answer, methods=["POST"]),
             Route("/portail.css", portal.stylesheet, methods=["GET"]),
         ],
-        exception_handlers={404: _on_404, 405: _on_404},
+        exception_handlers={
+            HTTPException: _on_http_error,  # 400 unreadable form, 404, 405, 413…
+            OSError: _on_os_error,  # a file that cannot be read or written
+            500: _on_server_error,  # anything else (outside the middleware: headers added)
+        },
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=_guarded)],
     )
+    # Starlette would answer "/m/TOKEN/" with an absolute redirect built from the Host header.
+    app.router.redirect_slashes = False
     return app
 
 
@@ -396,8 +462,32 @@ def _shortened(path: str) -> str:
     return "/".join(parts)
 
 
-async def _on_404(_: Request, __: Exception) -> Response:
-    return _not_found()
+async def _on_http_error(_: Request, error: Exception) -> Response:
+    status = error.status_code if isinstance(error, HTTPException) else 400
+    if status in (404, 405):  # any other path or method: the same 404 that tells nothing
+        return _not_found()
+    return _error_page(status)
+
+
+async def _on_os_error(request: Request, error: Exception) -> Response:
+    LOGGER.error("%s %s 503 error=%s", request.method, _shortened(request.url.path), error)
+    return _error_page(503)
+
+
+async def _on_server_error(request: Request, error: Exception) -> Response:
+    """The 500 page: French, with the security headers (this handler runs outside _guarded)."""
+    LOGGER.error(
+        "%s %s 500 error=%s", request.method, _shortened(request.url.path), type(error).__name__
+    )
+    return _error_page(500)
+
+
+def _error_page(status: int) -> Response:
+    fallback = ERRORS[500] if status >= 500 else ERRORS[400]
+    problem = ERRORS.get(status, fallback)
+    response = _html("portal/error.html", status, sender_name="", problem=problem)
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def _html(name: str, status: int, **variables: object) -> Response:
@@ -416,9 +506,9 @@ def _length_problem(request: Request, limit: int) -> Response | None:
     """411 without a length, 413 above `limit` bytes; None when the body may be read."""
     length = request.headers.get("content-length", "")
     if not length.isdigit():
-        return PlainTextResponse("Longueur de la requête manquante.", status_code=411)
+        return _error_page(411)
     if int(length) > limit:
-        return PlainTextResponse("Requête trop volumineuse.", status_code=413)
+        return _error_page(413)
     return None
 
 
@@ -437,7 +527,41 @@ def _not_found() -> Response:
 
 
 def _too_big(intake: IntakeOptions) -> str:
-    return f"Un fichier dépasse la taille maximale de {intake.max_bytes / 1_000_000:g} Mo."
+    return (
+        f"Votre envoi est trop volumineux : les fichiers joints peuvent peser au plus "
+        f"{intake.limit_text} en tout. Votre texte n'a pas pu être lu : écrivez-le à nouveau."
+    )
+
+
+def _check_reply(typed: str, files: int) -> None:
+    """ReplyRefused (French) for a reply the form cannot take, before any file is read."""
+    if not typed.strip() and not files:
+        raise ReplyRefused("Écrivez votre réponse ou joignez au moins un fichier.")
+    if len(typed) > MAX_TEXT:
+        raise ReplyRefused(
+            f"Votre réponse compte {count(len(typed))} caractères : la limite est de "
+            f"{count(MAX_TEXT)}. Raccourcissez-la, ou joignez-la en fichier ; votre texte est "
+            "conservé ci-dessous."
+        )
+    if files > MAX_FILES:
+        raise ReplyRefused(f"Joignez au plus {MAX_FILES} fichiers à une réponse.")
+
+
+def _submission_key(value: object) -> str | None:
+    """The form's key when it is one the page could have given, else None (no key)."""
+    return value if isinstance(value, str) and SUBMISSION_KEY.fullmatch(value) else None
+
+
+def _reply_kept(store: Store, recipient_id: int, key: str) -> bool:
+    """Whether this recipient's reply sent with the form of `key` is already kept."""
+    reply = table_of(Reply)
+    with store.engine.connect() as connection:
+        found = connection.execute(
+            sa.select(reply.c.id).where(
+                reply.c.recipient_id == recipient_id, reply.c.submission_key == key
+            )
+        ).first()
+    return found is not None
 
 
 def _closed(view: PortalView) -> str:

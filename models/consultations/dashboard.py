@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from messagerie.models.consultations.views import ConsultationSummary, DashboardPage, DashboardQuery
 from messagerie.models.formatting import lot_label
+from messagerie.models.store.accounts import Account, visible_consultations
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
 from messagerie.models.store.tables import (
@@ -27,14 +28,21 @@ lot = Lot.__table__  # type: ignore[attr-defined]
 register_entry = RegisterEntry.__table__  # type: ignore[attr-defined]
 
 
-def dashboard_page(store: Store, query: DashboardQuery) -> DashboardPage:
-    """One page of the tableau de bord, with the status counts of the search."""
+def dashboard_page(
+    store: Store, query: DashboardQuery, account: Account | None = None
+) -> DashboardPage:
+    """One page of the tableau de bord, with the status counts of the search, among the
+    consultations `account` sees (None: every one, a store without accounts)."""
     with store.engine.connect() as connection:
-        return load_dashboard(connection, query)
+        return load_dashboard(connection, query, account)
 
 
-def load_dashboard(connection: Connection, query: DashboardQuery) -> DashboardPage:
-    text_condition = words_condition(consultation.c.search_text, query.text)
+def load_dashboard(
+    connection: Connection, query: DashboardQuery, account: Account | None = None
+) -> DashboardPage:
+    text_condition = sa.and_(
+        visible_consultations(account), words_condition(consultation.c.search_text, query.text)
+    )
     counts = dict.fromkeys(ConsultationStatus, 0)
     for status, number in connection.execute(
         sa.select(consultation.c.status, sa.func.count())

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.errors import Refusal
+from messagerie.models.store.accounts import Account, visible_consultations
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
 from messagerie.models.store.tables import (
@@ -22,7 +23,12 @@ from messagerie.models.store.tables import (
 
 
 class ConsultationNotFound(Refusal):
-    """The consultation is not (or no longer) in the store."""
+    """The consultation is not (or no longer) in the store, or not one the account sees:
+    both read the same, so that another organisation's consultations cannot be probed."""
+
+    @classmethod
+    def numbered(cls, consultation_id: int) -> ConsultationNotFound:
+        return cls(f"La consultation n°{consultation_id} est introuvable.")
 
 
 def lock_consultation(connection: sa.Connection, consultation_id: int) -> None:
@@ -33,7 +39,7 @@ def lock_consultation(connection: sa.Connection, consultation_id: int) -> None:
         sa.select(consultation.c.id).where(consultation.c.id == consultation_id).with_for_update()
     ).first()
     if found is None:
-        raise ConsultationNotFound(f"La consultation n°{consultation_id} est introuvable.")
+        raise ConsultationNotFound.numbered(consultation_id)
 
 
 def register_counts(connection: sa.Connection, consultation_id: int) -> dict[RegisterKind, int]:
@@ -81,7 +87,12 @@ class ConsultationDetail:
         return self.procedure.restricted or self.parent is not None
 
 
-def consultation_detail(store: Store, consultation_id: int) -> ConsultationDetail:
+def consultation_detail(
+    store: Store, consultation_id: int, account: Account | None = None
+) -> ConsultationDetail:
+    """The consultation as `account` may see it (None: a store without accounts);
+    ConsultationNotFound when it does not exist or belongs to what `account` does not see."""
+    visible = visible_consultations(account)
     with store.engine.connect() as connection:
         row = connection.execute(
             sa.select(
@@ -92,8 +103,10 @@ def consultation_detail(store: Store, consultation_id: int) -> ConsultationDetai
             )
             .join(purchasing_entity, purchasing_entity.c.id == consultation.c.entity_id)
             .join(organisation, organisation.c.id == purchasing_entity.c.organisation_id)
-            .where(consultation.c.id == consultation_id)
-        ).one()
+            .where(consultation.c.id == consultation_id, visible)
+        ).first()
+        if row is None:
+            raise ConsultationNotFound.numbered(consultation_id)
         lots = tuple(
             (row.number, row.title)
             for row in connection.execute(
@@ -103,9 +116,11 @@ def consultation_detail(store: Store, consultation_id: int) -> ConsultationDetai
             )
         )
         counts = register_counts(connection, consultation_id)
-        references = sa.select(consultation.c.id, consultation.c.reference, consultation.c.title)
+        references = sa.select(
+            consultation.c.id, consultation.c.reference, consultation.c.title
+        ).where(visible)
         parent = (
-            connection.execute(references.where(consultation.c.id == row.parent_id)).one()
+            connection.execute(references.where(consultation.c.id == row.parent_id)).first()
             if row.parent_id
             else None
         )

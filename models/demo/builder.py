@@ -34,7 +34,7 @@ import random
 import re
 import string
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -75,7 +75,9 @@ from messagerie.models.formatting import lot_label
 from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.rules.siret import luhn_valid
 from messagerie.models.store import migrate
+from messagerie.models.store.accounts import current_login
 from messagerie.models.store.blobs import BlobStore
+from messagerie.models.store.chain import chain_rows
 from messagerie.models.store.database import Store
 from messagerie.models.store.engine import StoreError
 from messagerie.models.store.enums import (
@@ -91,9 +93,13 @@ from messagerie.models.store.enums import (
     RegisterKind,
     ReplyChannel,
     ReplyDisposition,
+    Right,
     SendMode,
 )
 from messagerie.models.store.tables import (
+    AccountEntity,
+    AccountRecord,
+    AccountRight,
     AuditEntry,
     Company,
     Consultation,
@@ -188,6 +194,9 @@ TABLES: tuple[sa.Table, ...] = tuple(
         ReplyAttachment,
         AuditEntry,
         StoreMeta,
+        AccountRecord,
+        AccountEntity,
+        AccountRight,
     )
 )
 # Tables whose rows real buyers create: any of them filled without the marker means real data.
@@ -430,10 +439,20 @@ class _Builder:
         self.tables["audit_log"].sort(key=lambda row: row["at"])
         for audit_id, row in enumerate(self.tables["audit_log"], start=1):
             row["id"] = audit_id
+        self.chain_events()
         self.tables["store_meta"].append(
             {"key": DEMO_MARKER_KEY, "value": f"{DEMO_VERSION}, today={self.today.isoformat()}"}
         )
+        add_demo_accounts(self.tables, self.now, support_login=current_login())
         return self.tables
+
+    def chain_events(self) -> None:
+        """Each recipient's history hash-chained, in the order of the events' ids, as the
+        app's own writes chain it (models/store/chain.py)."""
+        heads: dict[int, str | None] = {}
+        chain_rows(sorted(self.tables["event"], key=lambda row: row["id"]), heads)
+        for row in self.tables["recipient"]:
+            row["chain_head"] = heads.get(row["id"])
 
     def rolled(self, deadline: datetime) -> datetime:
         """TEST SUPPORT's deadline: the guide's own while it is comfortably ahead (30 days or
@@ -1404,7 +1423,7 @@ class _Builder:
                 "author": message.author,
                 "created_at": message.created,
                 "queued_at": message.queued,
-                # As models/compose.py writes them: the type's mentions, or none ({}).
+                # As models/messages/queue.py writes them: the type's mentions, or none ({}).
                 "mentions": dict(message.mentions or {}),
                 "search_text": search_text(message.subject, message.body),
             }
@@ -1419,7 +1438,7 @@ class _Builder:
                 {
                     "at": message.queued,
                     "actor": message.author,
-                    "action": "message.queue",  # as models/compose.py writes it
+                    "action": "message.queue",  # as models/messages/queue.py writes it
                     "consultation_id": message.consultation.id,
                     "message_id": message_id,
                     "rule": message.override_rule if message.override else None,
@@ -1507,3 +1526,84 @@ class _Builder:
             self.tables["reply_attachment"].append(
                 {"reply_id": reply_id, "document_id": document_id}
             )
+
+
+# --- Accounts (issue 19) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    login: str
+    name: str
+    email: str
+    organisation: str
+    entities: tuple[str, ...]  # none: every entity of the organisation
+    rights: tuple[Right, ...]
+    support: bool = False
+
+
+# Three organisations, three ways of working; README "Accounts" says how to open the demo as
+# each (MESSAGERIE_DEMO_LOGIN). The support account's login is the one who builds the demo.
+DEMO_ACCOUNTS = (
+    DemoAccount(
+        "marie.dupont", "Marie Dupont", "marie.dupont@alsace.eu", corpus.CEA, (), tuple(Right)
+    ),
+    DemoAccount(
+        "paul.weber",
+        "Paul Weber",
+        "paul.weber@strasbourg.eu",
+        "Eurométropole de Strasbourg",
+        ("Direction de l'espace public et naturel",),
+        (Right.CONSULT, Right.ANSWER, Right.DCE),
+    ),
+    DemoAccount(
+        "claire.muller",
+        "Claire Muller",
+        "claire.muller@colmar.fr",
+        "Ville de Colmar",
+        (),
+        (Right.CONSULT, Right.SEND, Right.DECIDE, Right.EXPORT, Right.MANAGE),
+    ),
+)
+SUPPORT_ACCOUNT = DemoAccount(
+    "support",
+    "Support de la plateforme",
+    "support@plateforme.example",
+    corpus.CEA,
+    (),
+    (Right.CONSULT, Right.EXPORT),
+    support=True,
+)
+
+
+def add_demo_accounts(
+    tables: dict[str, list[dict[str, Any]]], now: datetime, support_login: str
+) -> None:
+    """The demo's accounts: the support account (every organisation, in reading) under
+    `support_login`, then DEMO_ACCOUNTS (one skipped if it bears that login)."""
+    organisations = {row["name"]: row["id"] for row in tables["organisation"]}
+    entities = {
+        (row["organisation_id"], row["name"]): row["id"] for row in tables["purchasing_entity"]
+    }
+    support = replace(SUPPORT_ACCOUNT, login=support_login)
+    others = [spec for spec in DEMO_ACCOUNTS if spec.login != support_login]
+    for account_id, spec in enumerate((support, *others), start=1):
+        organisation_id = organisations[spec.organisation]
+        tables["account"].append(
+            {
+                "id": account_id,
+                "login": spec.login,
+                "name": spec.name,
+                "email": spec.email,
+                "organisation_id": organisation_id,
+                "support": spec.support,
+                "created_at": now - timedelta(days=365),
+            }
+        )
+        tables["account_entity"] += [
+            {"account_id": account_id, "entity_id": entities[organisation_id, name]}
+            for name in spec.entities
+        ]
+        tables["account_right"] += [
+            {"account_id": account_id, "right": right} for right in spec.rights
+        ]

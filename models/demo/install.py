@@ -124,7 +124,8 @@ def _close_journal(path: Path) -> None:
 def _remove_abandoned_builds(path: Path) -> None:
     """Files of builds killed before their rename, by processes that no longer run."""
     for building in path.parent.glob(f".{path.name}{BUILDING}*"):
-        pid = building.name.rsplit("-", 1)[-1].split(".")[0]
+        # ".demo.sqlite3.building-123", and its "-wal" and "-shm" beside it
+        pid = building.name.removeprefix(f".{path.name}{BUILDING}").split("-")[0]
         if pid.isdigit() and not _running(int(pid)):
             building.unlink(missing_ok=True)
 

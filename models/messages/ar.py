@@ -89,6 +89,9 @@ class ArRecipient:
     siret: str | None
     address: str | None
     read_at: datetime
+    # The hash of the last event of this copy's history (models/store/chain.py) when the AR
+    # was drawn up: `messagerie verify-store` proves the history has not changed since.
+    chain_head: str | None
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
                 recipient.c.email,
                 recipient.c.delivery_state,
                 recipient.c.read_at,
+                recipient.c.chain_head,
                 message.c.id.label("message_id"),
                 message.c.type,
                 message.c.subject,
@@ -215,6 +219,7 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
             siret=row.siret,
             address=f"{row.street}, {row.postal_code} {row.city}" if row.company else None,
             read_at=row.read_at,
+            chain_head=row.chain_head,
         ),
         events=events,
         opening=opening_of(events, row.read_at),

@@ -23,12 +23,13 @@ from messagerie.models.messages.ar import ArEvent, ArFile
 from messagerie.models.messages.detail import ReplyDetail, message_detail
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo
-from messagerie.models.store.enums import MessageState, RegisterKind, SendMode
+from messagerie.models.store.enums import DeliveryState, MessageState, RegisterKind, SendMode
 from messagerie.models.store.tables import (
     attachment,
     audit_entry,
     consultation,
     message,
+    recipient,
 )
 
 REGISTER_PAGE = 500  # rows read per query when copying a register
@@ -148,6 +149,25 @@ def sent_message_ids(store: Store, consultation_id: int) -> list[int]:
                 .order_by(message.c.id)
             ).scalars()
         )
+
+
+def ar_count(store: Store, consultation_id: int) -> int:
+    """How many ARs the bundle holds: the recipients who opened (L) a message of the
+    consultation sent "avec AR" (`ar_data`'s conditions), so that an export can tell how far
+    it has got."""
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.count())
+            .select_from(recipient)
+            .join(message, message.c.id == recipient.c.message_id)
+            .where(
+                message.c.consultation_id == consultation_id,
+                message.c.state != MessageState.DRAFT,
+                message.c.send_mode == SendMode.WITH_AR,
+                recipient.c.delivery_state != DeliveryState.HELD,
+                recipient.c.read_at.is_not(None),
+            )
+        ).scalar_one()
 
 
 def message_items(store: Store, message_id: int) -> Iterator[BundleItem]:

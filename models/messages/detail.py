@@ -34,6 +34,7 @@ from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.messages.tracking import PAGE, TrackingQuery, TrackingRow, tracking_page
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store import audit
+from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos
 from messagerie.models.store.enums import (
@@ -44,7 +45,6 @@ from messagerie.models.store.enums import (
 )
 from messagerie.models.store.tables import (
     company,
-    event,
     message,
     recipient,
     reply,
@@ -277,10 +277,9 @@ def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = N
                 .returning(recipient.c.id)
             ).scalar_one()
         detail = f"Renvoi demandé par {actor}" + (f" à « {corrected} »" if corrected else "")
-        connection.execute(
-            sa.insert(event).values(
-                recipient_id=recipient_id, kind=EventKind.RETRY, at=now, detail=detail
-            )
+        append_events(
+            connection,
+            [{"recipient_id": recipient_id, "kind": EventKind.RETRY, "at": now, "detail": detail}],
         )
         audit.append(
             connection,

@@ -1,10 +1,12 @@
 """What comes back: delivery reports (D, Non délivré) and replies (R), recorded per recipient.
 
-A reply is always kept, even late or to a message that allows none: its disposition says so
-and the buyer sees it under the message; R (event and status) is only for a reply allowed and
-on time (ARCHITECTURE.md). A delivery report is kept too, but a failure changes a status only
-before any sign of delivery (D, L, R), and one that does not name the e-mail it is about is
-set aside (letters/mail/inbound.py decides which).
+A reply is always kept, even late, to a message that allows none, automatic (an
+out-of-office) or empty: its disposition says so and the buyer sees it under the message; R
+(event and status) is only for a reply allowed and on time (ARCHITECTURE.md). What one e-mail
+brings is recorded in one transaction (record_inbound): all of it, or nothing. A delivery
+report is kept too, but a failure changes a status only before any sign of delivery (D, L,
+R), and one that does not name the e-mail it is about is set aside (letters/mail/inbound.py
+decides which).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from messagerie.models.clock import utc_now
 from messagerie.models.messages.recipient_secrets import envelope_id
+from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import NewDocument, StoredBytes, insert_documents
 from messagerie.models.store.enums import (
@@ -30,7 +34,6 @@ from messagerie.models.store.enums import (
     ReplyDisposition,
 )
 from messagerie.models.store.tables import (
-    event,
     message,
     recipient,
     reply,
@@ -100,6 +103,53 @@ def find_recipient(
 FAILURE_APPLIES = (RecipientStatus.PENDING, RecipientStatus.SENT, RecipientStatus.NOT_DELIVERED)
 
 
+class ReportKind(Enum):
+    """What a delivery report that came to a bounce address does."""
+
+    DELIVERED = "delivered"  # D
+    FAILED = "failed"  # Non délivré, unless contradicted (Rapport de non-remise ignoré)
+    DELAYED = "delayed"  # a delay notice, kept for the tracking
+    SET_ASIDE = "set_aside"  # names neither the Message-ID nor the ENVID sent: no effect
+
+
+@dataclass(frozen=True)
+class IncomingReport:
+    recipient_id: int
+    kind: ReportKind
+    detail: str
+
+
+@dataclass(frozen=True)
+class IncomingReply:
+    """A reply and its files (already scanned and in the blob store)."""
+
+    target: InboundRecipient
+    body: str
+    files: Sequence[tuple[str, StoredBytes, AntivirusVerdict]]
+    automatic: bool = False  # an out-of-office or other automatic reply: never R
+    submission_key: str | None = None  # the page's form, sent once (letters/portal)
+
+
+def record_inbound(
+    store: Store,
+    items: Sequence[IncomingReport | IncomingReply],
+    *,
+    channel: ReplyChannel = ReplyChannel.EMAIL,
+    at: datetime | None = None,
+) -> list[EventKind | ReplyDisposition]:
+    """Record what one e-mail brought (a report or a reply per address it came to) in one
+    transaction: all of it or, on any error, nothing. Returns, per item, the event recorded
+    (reports) or the reply's disposition."""
+    at = at or utc_now()
+    with store.engine.begin() as connection:
+        return [
+            _insert_reply(connection, item, channel, at)
+            if isinstance(item, IncomingReply)
+            else _insert_report(connection, item, at)
+            for item in items
+        ]
+
+
 def record_delivery_report(
     store: Store, recipient_id: int, *, delivered: bool, detail: str, at: datetime | None = None
 ) -> EventKind:
@@ -107,18 +157,40 @@ def record_delivery_report(
 
     A later read or reply keeps its status after a D: only the event and the time are added.
     A failure after D, L or R changes nothing but is kept ("Rapport de non-remise ignoré")."""
-    at = at or utc_now()
-    with store.engine.begin() as connection:
-        if delivered:
-            kind = EventKind.DELIVERED
-            _mark_delivered(connection, recipient_id, at)
-        elif _mark_failed(connection, recipient_id, at):
-            kind = EventKind.NOT_DELIVERED
-        else:
-            kind = EventKind.REPORT_IGNORED
-        connection.execute(
-            sa.insert(event).values(recipient_id=recipient_id, kind=kind, at=at, detail=detail)
-        )
+    kind = ReportKind.DELIVERED if delivered else ReportKind.FAILED
+    (recorded,) = record_inbound(store, [IncomingReport(recipient_id, kind, detail)], at=at)
+    assert isinstance(recorded, EventKind)
+    return recorded
+
+
+def record_note(store: Store, recipient_id: int, detail: str, at: datetime | None = None) -> None:
+    """A report that changes nothing (a delay notice): kept as an event for the tracking."""
+    record_inbound(store, [IncomingReport(recipient_id, ReportKind.DELAYED, detail)], at=at)
+
+
+def record_set_aside(
+    store: Store, recipient_id: int, detail: str, at: datetime | None = None
+) -> None:
+    """A report that came to the recipient's bounce address without naming the e-mail sent
+    to it (its Message-ID or ENVID): kept for the tracking, no status changed."""
+    record_inbound(store, [IncomingReport(recipient_id, ReportKind.SET_ASIDE, detail)], at=at)
+
+
+def _insert_report(connection: Connection, report: IncomingReport, at: datetime) -> EventKind:
+    if report.kind is ReportKind.DELIVERED:
+        kind = EventKind.DELIVERED
+        _mark_delivered(connection, report.recipient_id, at)
+    elif report.kind is ReportKind.FAILED:
+        failed = _mark_failed(connection, report.recipient_id, at)
+        kind = EventKind.NOT_DELIVERED if failed else EventKind.REPORT_IGNORED
+    elif report.kind is ReportKind.DELAYED:
+        kind = EventKind.RETRY
+    else:
+        kind = EventKind.REPORT_SET_ASIDE
+    append_events(
+        connection,
+        [{"recipient_id": report.recipient_id, "kind": kind, "at": at, "detail": report.detail}],
+    )
     return kind
 
 
@@ -158,30 +230,6 @@ def _mark_failed(connection: Connection, recipient_id: int, at: datetime) -> boo
     )
 
 
-def record_note(store: Store, recipient_id: int, detail: str, at: datetime | None = None) -> None:
-    """A report that changes nothing (a delay notice): kept as an event for the tracking."""
-    _record_event(store, recipient_id, EventKind.RETRY, detail, at)
-
-
-def record_set_aside(
-    store: Store, recipient_id: int, detail: str, at: datetime | None = None
-) -> None:
-    """A report that came to the recipient's bounce address without naming the e-mail sent
-    to it (its Message-ID or ENVID): kept for the tracking, no status changed."""
-    _record_event(store, recipient_id, EventKind.REPORT_SET_ASIDE, detail, at)
-
-
-def _record_event(
-    store: Store, recipient_id: int, kind: EventKind, detail: str, at: datetime | None
-) -> None:
-    with store.engine.begin() as connection:
-        connection.execute(
-            sa.insert(event).values(
-                recipient_id=recipient_id, kind=kind, at=at or utc_now(), detail=detail
-            )
-        )
-
-
 def record_reply(
     store: Store,
     target: InboundRecipient,
@@ -190,55 +238,85 @@ def record_reply(
     files: Sequence[tuple[str, StoredBytes, AntivirusVerdict]],
     channel: ReplyChannel,
     at: datetime | None = None,
+    automatic: bool = False,
+    submission_key: str | None = None,
 ) -> ReplyDisposition:
-    """Keep the reply and its files (already scanned and in the blob store); R when allowed."""
-    at = at or utc_now()
-    if not target.reply_allowed:
-        disposition = ReplyDisposition.NOT_ALLOWED
-    elif target.reply_deadline is not None and at > target.reply_deadline:
-        disposition = ReplyDisposition.LATE
-    else:
-        disposition = ReplyDisposition.ON_TIME
-    with store.engine.begin() as connection:
-        reply_id = connection.execute(
-            sa.insert(reply)
-            .values(
-                recipient_id=target.id,
-                received_at=at,
-                channel=channel,
-                disposition=disposition,
-                body=body,
-            )
-            .returning(reply.c.id)
-        ).scalar_one()
-        documents = insert_documents(
-            connection,
-            [
-                NewDocument(
-                    stored=stored,
-                    filename=filename,
-                    origin=DocumentOrigin.REPLY,
-                    consultation_id=target.consultation_id,
-                    actor=target.email,
-                    antivirus=verdict,
-                )
-                for filename, stored, verdict in files
-            ],
-        )
-        if documents:
-            connection.execute(
-                sa.insert(reply_attachment),
-                [{"reply_id": reply_id, "document_id": d.id} for d in documents],
-            )
-        if disposition is ReplyDisposition.ON_TIME:
-            connection.execute(
-                sa.insert(event).values(
-                    recipient_id=target.id, kind=EventKind.REPLIED, at=at, detail=channel.label
-                )
-            )
-            connection.execute(
-                sa.update(recipient)
-                .where(recipient.c.id == target.id)
-                .values(status=RecipientStatus.REPLY_UNREAD, replied_at=at, updated_at=at)
-            )
+    """Keep the reply and its files (already scanned and in the blob store); R when allowed.
+    `submission_key` (the page's) is unique: the same form sent twice is an IntegrityError."""
+    (disposition,) = record_inbound(
+        store,
+        [IncomingReply(target, body, files, automatic, submission_key)],
+        channel=channel,
+        at=at,
+    )
+    assert isinstance(disposition, ReplyDisposition)
     return disposition
+
+
+def reply_disposition(
+    target: InboundRecipient, at: datetime, *, automatic: bool = False, empty: bool = False
+) -> ReplyDisposition:
+    """How a reply received at `at` is kept; only ON_TIME gives R."""
+    if automatic:
+        return ReplyDisposition.AUTOMATIC
+    if empty:
+        return ReplyDisposition.EMPTY
+    if not target.reply_allowed:
+        return ReplyDisposition.NOT_ALLOWED
+    if target.reply_deadline is not None and at > target.reply_deadline:
+        return ReplyDisposition.LATE
+    return ReplyDisposition.ON_TIME
+
+
+def _insert_reply(
+    connection: Connection, item: IncomingReply, channel: ReplyChannel, at: datetime
+) -> ReplyDisposition:
+    target = item.target
+    body = item.body.replace("\x00", "")  # PostgreSQL refuses NUL in text
+    disposition = reply_disposition(
+        target, at, automatic=item.automatic, empty=not body.strip() and not item.files
+    )
+    values = {"recipient_id": target.id, "received_at": at, "channel": channel,
+              "disposition": disposition, "body": body}  # fmt: skip
+    if item.submission_key is not None:
+        values["submission_key"] = item.submission_key
+    reply_id = connection.execute(
+        sa.insert(reply).values(values).returning(reply.c.id)
+    ).scalar_one()
+    documents = insert_documents(
+        connection,
+        [
+            NewDocument(
+                stored=stored,
+                filename=filename,
+                origin=DocumentOrigin.REPLY,
+                consultation_id=target.consultation_id,
+                actor=target.email,
+                antivirus=verdict,
+            )
+            for filename, stored, verdict in item.files
+        ],
+    )
+    if documents:
+        connection.execute(
+            sa.insert(reply_attachment),
+            [{"reply_id": reply_id, "document_id": d.id} for d in documents],
+        )
+    if disposition is ReplyDisposition.ON_TIME:
+        _mark_replied(connection, target.id, channel, at)
+    return disposition
+
+
+def _mark_replied(
+    connection: Connection, recipient_id: int, channel: ReplyChannel, at: datetime
+) -> None:
+    append_events(
+        connection,
+        [{"recipient_id": recipient_id, "kind": EventKind.REPLIED, "at": at,
+          "detail": channel.label}],
+    )  # fmt: skip
+    connection.execute(
+        sa.update(recipient)
+        .where(recipient.c.id == recipient_id)
+        .values(status=RecipientStatus.REPLY_UNREAD, replied_at=at, updated_at=at)
+    )

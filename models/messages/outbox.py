@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
 from messagerie.models.messages.recipient_secrets import new_address_tokens
+from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos
 from messagerie.models.store.enums import (
@@ -225,8 +226,8 @@ def _move(
         .values(**values)
     ).rowcount
     if moved:
-        connection.execute(
-            sa.insert(event),
+        append_events(
+            connection,
             [
                 {"recipient_id": recipient_id, "kind": k, "at": at, "detail": d}
                 for k, at, d in events

@@ -25,6 +25,7 @@ from messagerie.models.clock import utc_now
 from messagerie.models.messages.ar import OPENED_BY_BUTTON, ArFile, files_of, lots_of
 from messagerie.models.messages.inbound import InboundRecipient
 from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
+from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     DeliveryState,
@@ -35,7 +36,6 @@ from messagerie.models.store.enums import (
 )
 from messagerie.models.store.tables import (
     company,
-    event,
     message,
     recipient,
     reply,
@@ -217,15 +217,18 @@ def _insert_event(
     client: tuple[str | None, str | None, datetime],
 ) -> None:
     address, agent, at = client
-    connection.execute(
-        sa.insert(event).values(
-            recipient_id=recipient_id,
-            kind=kind,
-            at=at,
-            detail=detail,
-            client_address=(address or "")[:64] or None,
-            user_agent=(agent or "")[:500] or None,
-        )
+    append_events(
+        connection,
+        [
+            {
+                "recipient_id": recipient_id,
+                "kind": kind,
+                "at": at,
+                "detail": detail,
+                "client_address": (address or "")[:64] or None,
+                "user_agent": (agent or "")[:500] or None,
+            }
+        ],
     )
 
 

@@ -51,6 +51,15 @@ class TrackingQuery:
     sent_to: date | None = None
     text: str = ""  # words of the subject or the body
 
+    def check_days(self) -> None:
+        """ValueError (French) for days no row can match: the buyer is told so, rather than
+        shown an empty table."""
+        if self.sent_from and self.sent_to and self.sent_from > self.sent_to:
+            raise ValueError(
+                f"La date « Du » ({self.sent_from:%d/%m/%Y}) est postérieure à la date « Au » "
+                f"({self.sent_to:%d/%m/%Y}) : aucun message ne peut correspondre."
+            )
+
     def filtered(self) -> bool:
         scope = {"consultation_id"}
         return any(
@@ -80,7 +89,9 @@ class TrackingRow:
     updated_at: datetime
 
     def badges(self) -> tuple[tuple[str, datetime], ...]:
-        """("E", time), ("D", time)… in the platform's order; "Non délivré" in place of D."""
+        """("E", time), ("D", time)… in time order, the platform's order at equal times;
+        "Non délivré" in place of D. A recipient sent again after a failure keeps the
+        failure's time, older than the new E and D."""
         marks = (
             ("E", self.sent_at),
             ("D", self.delivered_at),
@@ -88,7 +99,7 @@ class TrackingRow:
             ("L", self.read_at),
             ("R", self.replied_at),
         )
-        return tuple((mark, at) for mark, at in marks if at is not None)
+        return tuple(sorted(((m, at) for m, at in marks if at is not None), key=lambda b: b[1]))
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ from pathlib import Path
 from messagerie.models.errors import Refusal
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-# Blobs are evidence: once written they are read-only for everyone.
+# Blobs are evidence: once written they are read-only for everyone (their folders let no
+# other account in).
 _BLOB_MODE = 0o444
+PRIVATE_FOLDER = 0o700
 
 
 class BlobCorrupted(Refusal):
@@ -54,7 +56,7 @@ class BlobStore:
         digest = sha256_hex(data)
         target = self.path(digest)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(target.parent)
             _write_new_file(target, data)
         return digest
 
@@ -77,6 +79,22 @@ class BlobStore:
                 sha256,
             )
         return data
+
+
+def private_folder(folder: Path) -> None:
+    """Make `folder` and its missing parents 0700, whatever the umask (the XDG rule for a
+    user's data). A folder that exists keeps its mode: `messagerie status` says when other
+    accounts can read it."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        try:
+            each.mkdir(mode=PRIVATE_FOLDER)
+        except FileExistsError:  # another process made it meanwhile: theirs to set
+            continue
+        os.chmod(each, PRIVATE_FOLDER)
 
 
 def _write_new_file(target: Path, data: bytes) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -152,6 +153,35 @@ def check_filename(filename: str) -> str:
     if filename in {".", ".."}:
         raise DocumentRefused(f"« {filename} » n'est pas un nom de fichier.")
     return filename
+
+
+# Characters a name from outside loses: controls (C0, DEL, C1), invisible formatting (bidi
+# overrides that disguise an extension), line and paragraph separators, lone surrogates.
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_KEPT_EXTENSION = 16  # a longer "extension" is text, not a type
+
+
+def safe_filename(filename: str, fallback: str = "piece-jointe") -> str:
+    """A name that passes check_filename, made from one that came from outside (an e-mailed
+    attachment): slashes and backslashes (and what NFKC reads as such) become « - »,
+    controls and invisible characters go, a name over FILENAME_MAX characters is shortened
+    with « … », keeping its extension; an empty or dot-only name becomes `fallback`."""
+    kept = []
+    for character in filename:
+        if unicodedata.category(character) in _DROPPED_CATEGORIES:
+            continue
+        folded = unicodedata.normalize("NFKC", character)
+        kept.append("-" if "/" in folded or "\\" in folded else character)
+    name = "".join(kept).strip()
+    if not name.strip("."):
+        name = fallback
+    if len(name) > FILENAME_MAX:
+        stem, dot, suffix = name.rpartition(".")
+        if not (dot and stem and len(suffix) <= _KEPT_EXTENSION):
+            stem, suffix = name, ""
+        tail = f"….{suffix}" if suffix else "…"
+        name = stem[: FILENAME_MAX - len(tail)].rstrip() + tail
+    return check_filename(name)
 
 
 def put_bytes(blobs: BlobStore, data: bytes, filename: str) -> StoredBytes:

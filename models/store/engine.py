@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+
+# The SQLite file holds every token and the page's secret: its owner's alone.
+PRIVATE_FILE = 0o600
+OTHERS_READ = stat.S_IRGRP | stat.S_IROTH
+OTHERS_ENTER = stat.S_IXGRP | stat.S_IXOTH  # a folder they may enter: its files they may open
 
 
 class StoreError(Exception):
@@ -57,9 +65,55 @@ def create_store_engine(url: str) -> Engine:
             f"MESSAGERIE_DB : pilote introuvable pour « {parsed.drivername} » ({error})."
         ) from None
     if backend == "sqlite":
+        _create_private(_file_of(parsed))
         event.listen(engine, "connect", _sqlite_pragmas)
     check_connection(engine)
     return engine
+
+
+def _file_of(parsed: sa.URL) -> Path | None:
+    """The file of a SQLite URL; None for a server, an in-memory database or a URI."""
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def store_file(url: str) -> Path | None:
+    """The SQLite file of the store at `url` (None for PostgreSQL or a bad URL)."""
+    try:
+        return _file_of(sa.make_url(url))
+    except ArgumentError:
+        return None
+
+
+def _create_private(path: Path | None) -> None:
+    """Create the store's file 0600 before SQLite does, which would follow the umask (0644);
+    SQLite then gives its -wal and -shm files the same mode. An existing file keeps its mode
+    (`messagerie status` says when other accounts can read it); a file that cannot be made
+    here is left to SQLite, whose error says why."""
+    if path is None:
+        return
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    except OSError:
+        return
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE)  # whatever the umask took away
+    finally:
+        os.close(descriptor)
+
+
+def readable_by_others(path: Path) -> int | None:
+    """The permission bits of `path` when its group or other accounts may read it (or, a
+    folder, enter it); None when only its owner can, or when it does not exist."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    mode = stat.S_IMODE(status.st_mode)
+    opened = OTHERS_READ | (OTHERS_ENTER if stat.S_ISDIR(status.st_mode) else 0)
+    return mode if mode & opened else None
 
 
 def check_connection(engine: Engine) -> None:

@@ -131,11 +131,16 @@ class ReplyChannel(LabelledEnum):
 
 
 class ReplyDisposition(LabelledEnum):
-    """A reply is always kept; a late one or one to a no-reply message is shown as such."""
+    """A reply is always kept; a late one, one to a no-reply message, an automatic or an
+    empty one is shown as such (and only ON_TIME gives R). Append only: stored as text."""
 
     ON_TIME = "on_time", "Reçue dans le délai"
     LATE = "late", "Reçue après la date limite"
     NOT_ALLOWED = "not_allowed", "Réponse non autorisée"
+    # An out-of-office or other automatic reply (RFC 3834, or a null sender): kept, never R.
+    AUTOMATIC = "automatic", "Réponse automatique"
+    # An e-mail with neither text nor file: kept, never R (the page refuses empty replies).
+    EMPTY = "empty", "Réponse vide"
 
 
 class AntivirusVerdict(LabelledEnum):
@@ -149,3 +154,17 @@ class DocumentOrigin(LabelledEnum):
     LETTER = "letter", "Courrier généré"
     ATTACHMENT = "attachment", "Pièce jointe"
     REPLY = "reply", "Pièce de réponse"
+
+
+class Right(LabelledEnum):
+    """What an account may do in its organisation (accounts, issue 19). Stored as text in
+    account_right: append only."""
+
+    CONSULT = "consult", "Consulter"
+    ANSWER = "answer", "Répondre aux questions"
+    DCE = "dce", "Modifier le DCE"
+    SEND = "send", "Envoyer des messages"
+    DECIDE = "decide", "Envoyer les courriers de décision"
+    EXPORT = "export", "Exporter les preuves et AR"
+    IMPORT = "import", "Importer des registres"
+    MANAGE = "manage", "Gérer les comptes de l'organisation"

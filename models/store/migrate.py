@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision; tests check it against Alembic's own view, so that opening the TUI
 # can compare revisions without importing Alembic (≈ 0.3 s).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0008"
 
 
 def _config(connection: sa.Connection) -> Any:
@@ -74,6 +74,12 @@ def reset(engine: Engine) -> None:
     On SQLite, foreign keys are off meanwhile: DROP TABLE deletes row by row and checks every
     reference to each row, which made the demo's reset take several seconds.
     """
+    downgrade(engine, "base", then_upgrade=True)
+
+
+def downgrade(engine: Engine, revision: str, *, then_upgrade: bool = False) -> None:
+    """Migrations down to `revision` (and up to head again with `then_upgrade`), in one
+    transaction, foreign keys off on SQLite (a batch migration copies referenced tables)."""
     from alembic import command
 
     sqlite = engine.dialect.name == "sqlite"
@@ -81,8 +87,9 @@ def reset(engine: Engine) -> None:
         if sqlite:  # pysqlite has not begun a transaction yet, so the pragma takes effect
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
         config = _config(connection)
-        command.downgrade(config, "base")
-        command.upgrade(config, "head")
+        command.downgrade(config, revision)
+        if then_upgrade:
+            command.upgrade(config, "head")
         connection.commit()
         if sqlite:
             connection.exec_driver_sql("PRAGMA foreign_keys = ON")

@@ -27,6 +27,7 @@ from messagerie.models.store.enums import (
     RegisterKind,
     ReplyChannel,
     ReplyDisposition,
+    Right,
     SendMode,
 )
 
@@ -247,7 +248,7 @@ class Message(SQLModel, table=True):
     author: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utc_now)
     queued_at: datetime | None = None
-    # The type's mandatory mentions (motifs, attributaire…), by key (models/compose.py).
+    # The type's mandatory mentions (motifs, attributaire…), by key (messages/form.py MENTIONS).
     mentions: dict[str, str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     # Subject and body folded without case or accents, for the tracking table's text filter.
     search_text: str = Field(sa_column=text_column())
@@ -297,6 +298,8 @@ class Recipient(SQLModel, table=True):
     not_delivered_at: datetime | None = None
     read_at: datetime | None = None
     replied_at: datetime | None = None
+    # The hash of the last event of this copy's history (models/store/chain.py).
+    chain_head: str | None = Field(default=None, max_length=64)
     # "Renvoyer" to a corrected address creates a new row pointing to the failed one.
     resent_from_id: int | None = Field(default=None, foreign_key="recipient.id", index=True)
     updated_at: datetime = Field(default_factory=utc_now, index=True)
@@ -324,6 +327,9 @@ class Event(SQLModel, table=True):
     # Evidence of an opening (L): the client's address and user agent.
     client_address: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=500)
+    # The recipient's chain (models/store/chain.py): the previous event's hash and this one's.
+    previous_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class Reply(SQLModel, table=True):
@@ -336,6 +342,9 @@ class Reply(SQLModel, table=True):
     disposition: ReplyDisposition = Field(sa_type=enum_type(ReplyDisposition))
     body: str = Field(sa_column=text_column())
     read_at: datetime | None = None
+    # The random key of the page's reply form that sent it (migration 0006): a second POST
+    # of the same form records nothing. NULL for e-mailed replies and older ones.
+    submission_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class ReplyAttachment(SQLModel, table=True):
@@ -370,6 +379,41 @@ class StoreMeta(SQLModel, table=True):
     value: str = Field(sa_column=text_column())
 
 
+class AccountRecord(SQLModel, table=True):
+    """A person who uses the messagerie, known by their system login (accounts, issue 19).
+
+    A `support` account sees every organisation, read only; the others see their own."""
+
+    __tablename__ = "account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    support: bool = False
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class AccountEntity(SQLModel, table=True):
+    """A purchasing entity an account works for; none at all = every entity of its
+    organisation."""
+
+    __tablename__ = "account_entity"
+
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    entity_id: int = Field(foreign_key="purchasing_entity.id", primary_key=True, index=True)
+
+
+class AccountRight(SQLModel, table=True):
+    """One right of an account (enums.Right)."""
+
+    __tablename__ = "account_right"
+
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    right: Right = Field(sa_type=enum_type(Right), primary_key=True)
+
+
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The Core table of a model: its `.c` columns are typed, unlike the class attributes."""
     return model.__table__  # type: ignore[attr-defined]
@@ -400,3 +444,6 @@ reply = table_of(Reply)
 reply_attachment = table_of(ReplyAttachment)
 audit_entry = table_of(AuditEntry)
 store_meta = table_of(StoreMeta)
+account = table_of(AccountRecord)
+account_entity = table_of(AccountEntity)
+account_right = table_of(AccountRight)

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from messagerie.letters.intake.files import take_attachment
-from messagerie.models.messages.compose import load_context, preset_form, queue_message
 from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import load_context
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.enums import ConsultationStatus, MessageType, RegisterKind, SendMode
 from messagerie.models.store.tables import Recipient, table_of
 from tests.helpers.antivirus import intake

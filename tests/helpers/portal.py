@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import http.client
 import http.cookiejar
 import re
 import urllib.error
@@ -53,6 +54,26 @@ def shown(body: bytes) -> str:
 
 def reply_form(html: str) -> dict[str, str]:
     return {"cle": re.search(r'name="cle" value="([0-9a-f]+)"', html)[1]}
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """Every hidden field of the page's form, as a browser sends them: the anti-forgery key
+    and, on the reply form, the form's own random key (one reply per form sent)."""
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))
+
+
+def raw(url: str, method: str = "GET", body: bytes | None = None, headers=None):
+    """(status, headers, body) of one request sent exactly as written (a forged Host header
+    included), its redirect not followed."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, target, body, {"User-Agent": BROWSER} | (headers or {}))
+        answer = connection.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read()
+    finally:
+        connection.close()
 
 
 def take_notice(url: str, headers: dict[str, str] | None = None):

@@ -1,8 +1,13 @@
 """Delivery reports as relays send them to a recipient's bounce address: an RFC 3464 report
 (Postfix's shape, with the returned headers of RET=HDRS and, when given, the ENVID) and an
-Exim-style plain bounce quoting the message's headers."""
+Exim-style plain bounce quoting the message's headers; a recipient's addresses and status."""
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+
+from messagerie.models.store.enums import RecipientStatus
+from messagerie.models.store.tables import Recipient, table_of
 
 DSN = """\
 From: MAILER-DAEMON@relais.example (Mail Delivery System)
@@ -86,3 +91,17 @@ def bounce_of(row) -> str:
 
 
 FAILED = ("failed", "5.1.1", "550 5.1.1 User unknown")
+
+
+def reply_to(row) -> str:
+    return f"reply+{row.reply_token}@alsace.example"
+
+
+def status_of(store, recipient_id) -> RecipientStatus:
+    recipient = table_of(Recipient)
+    with store.engine.connect() as connection:
+        return RecipientStatus(
+            connection.execute(
+                sa.select(recipient.c.status).where(recipient.c.id == recipient_id)
+            ).scalar_one()
+        )

@@ -1,7 +1,12 @@
 """Sending for real: an aiosmtpd relay on 127.0.0.1 that keeps what it receives, and one pass
-of the outbox through it."""
+of the outbox through it; receiving for real: the app's inbound listener on 127.0.0.1."""
 
 from __future__ import annotations
+
+import re
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -56,3 +61,37 @@ async def send_out(store, message_id, relay: Relay | None = None):
                 sa.select(recipient).where(recipient.c.message_id == message_id)
             )
         }
+
+
+@contextmanager
+def inbound_listener(store, intake, **options) -> Iterator[int]:
+    """The real inbound listener (the app's handler, the app's controller) on a free port of
+    127.0.0.1; yields the port. `options` go to InboundHandler (limits, unmatched_dir…)."""
+    from messagerie.letters.mail.inbound import InboundHandler, inbound_controller
+
+    handler = InboundHandler(store, intake, **options)
+    controller = inbound_controller(handler, "127.0.0.1", free_port())
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+        handler.close()
+
+
+def send_mail(
+    port: int, rcpt: str, data: bytes | str, sender: str = "a@entreprise.example"
+) -> tuple[int, str]:
+    """One e-mail to the listener on `port`, as a company's server sends it (smtplib, lines
+    ending in CRLF): the listener's answer, RCPT's when it refuses the address, else DATA's
+    (code, text)."""
+    if isinstance(data, bytes) and data.count(b"\n") != data.count(b"\r\n"):
+        data = re.sub(rb"(?<!\r)\n", b"\r\n", data)
+    with smtplib.SMTP("127.0.0.1", port, timeout=120) as client:
+        client.ehlo("mx.entreprise.example")
+        client.mail(sender)
+        code, text = client.rcpt(rcpt)
+        if code >= 300:
+            return code, text.decode()
+        code, text = client.data(data)
+        return code, text.decode()

@@ -1,0 +1,411 @@
+"""The message form ("Messagerie sécurisée"): what the buyer typed and its checks.
+
+The screen hands a `FormInput` (the fields as typed) to `check_form`, which returns the wrong
+fields (`FieldError`, in French) and the verdicts of the LEGAL.md rules. The presets of each
+type are in `presets`, the store (drafts, queueing) in `queue`. Everything here is plain
+data: no Textual, no SMTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from messagerie.models.consultations.detail import (
+    ConsultationDetail,
+    consultation_detail,
+)
+from messagerie.models.consultations.registers import RegisterAddress, register_addresses
+from messagerie.models.formatting import paris_minutes
+from messagerie.models.messages.drafts import (
+    DraftRecipient,
+    Override,
+    unique_recipients,
+)
+from messagerie.models.rules.anonymise import identity_leaks
+from messagerie.models.rules.checks import MessageFacts, RuleVerdict, check_message
+from messagerie.models.rules.presets import BODY_PLACEHOLDER, SUBJECT_PLACEHOLDER
+from messagerie.models.rules.validation import (
+    FieldError,
+    ValidationFailed,
+    check_email,
+    parse_paris_datetime,
+)
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import (
+    MessageState,
+    MessageType,
+    RegisterKind,
+    SendMode,
+)
+from messagerie.models.store.tables import (
+    company,
+    lot,
+    message,
+    message_lot,
+    recipient,
+    register_entry,
+    suite_candidate,
+)
+
+SUBJECT_MAX = 300  # models/tables.py Message.subject
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tabs and line feeds are text in a body
+
+FORM_LABELS = {
+    "type": "Type de message",
+    "lots": "Lot(s) concerné(s) par ce message",
+    "recipients": "Destinataires",
+    "send_mode": "Modalité d'envoi",
+    "reply_deadline": "Date limite de réponse",
+    "subject": "Objet du message",
+    "body": "Corps du message",
+    "attachments": "Pièces jointes",
+    "bid_deadline": "Date et heure limite de remise des plis",
+}
+
+
+@dataclass(frozen=True)
+class MentionField:
+    """A mandatory mention of a type (LEGAL.md rules 6, 7, 8, 10): typed in the form, printed
+    in the message after the body."""
+
+    key: str
+    label: str
+    required: bool = True
+    kind: str = "text"  # "text", "date" (JJ/MM/AAAA) or "flag" (oui / empty)
+
+
+MENTIONS: dict[MessageType, tuple[MentionField, ...]] = {
+    MessageType.INVITATION: (
+        MentionField("notice_reference", "Référence de l'avis publié"),
+        MentionField("submission", "Adresse et modalités de remise des offres"),
+        MentionField("documents", "Documents à fournir"),
+    ),
+    MessageType.REJECTION: (
+        MentionField("reasons", "Motifs du rejet"),
+        MentionField("awarded", "Courrier envoyé après attribution", False, "flag"),
+        MentionField("awardee", "Attributaire", False),
+        MentionField("award_reasons", "Motifs du choix de l'attributaire", False),
+        MentionField(
+            "signature_date", "Date à partir de laquelle le marché peut être signé", False, "date"
+        ),
+    ),
+    MessageType.NOTIFICATION: (
+        MentionField("exemption_reason", "Motif de dispense du délai de suspension", False),
+    ),
+    MessageType.CANCELLATION: (MentionField("reasons", "Motifs de la déclaration sans suite"),),
+}
+for _fields in MENTIONS.values():
+    FORM_LABELS.update({mention.key: mention.label for mention in _fields})
+
+ALL_REGISTERS = tuple(RegisterKind)  # every register of a consultation
+# Sent while bids are being prepared: a reply deadline after the bid deadline is illogical.
+BEFORE_BIDS = frozenset({MessageType.ANSWER, MessageType.MODIFICATION, MessageType.INVITATION})
+
+
+@dataclass(frozen=True)
+class FormInput:
+    """The message form as typed; `draft_id` once it has been saved."""
+
+    consultation_id: int
+    type: MessageType
+    recipients: tuple[DraftRecipient, ...] = ()
+    lot_numbers: tuple[int, ...] = ()  # empty: "Tous les lots"
+    send_mode: SendMode = SendMode.WITH_AR
+    reply_allowed: bool = False
+    reply_deadline: str = ""  # "JJ/MM/AAAA HH:MM", Paris time; empty: none
+    subject: str = ""
+    body: str = ""
+    mentions: Mapping[str, str] = field(default_factory=dict)
+    attachment_ids: tuple[int, ...] = ()
+    # "Générer le courrier": (recipient's e-mail, document) attached to that copy alone
+    letters: tuple[tuple[str, int], ...] = ()
+    overrides: tuple[Override, ...] = ()
+    draft_id: int | None = None
+    revision: int = 0  # of the draft as this form last read or saved it
+
+    def mention(self, key: str) -> str:
+        return self.mentions.get(key, "").strip()
+
+
+@dataclass(frozen=True)
+class ComposeContext:
+    """What the form needs of the store: the consultation, its registers, candidates, and the
+    rejection letters already sent (rule 8)."""
+
+    detail: ConsultationDetail
+    addresses: tuple[RegisterAddress, ...]  # the three registers, one per address
+    candidates: tuple[DraftRecipient, ...]  # a suite's admitted candidates
+    rejections: tuple[tuple[frozenset[int], datetime], ...]  # (lots, empty = all; queued at)
+    askers: tuple[tuple[str, str, str, str], ...]  # (company, SIRET, e-mail, contact), rule 4
+    awardees: tuple[DraftRecipient, ...] = ()  # recipients of the award letters already sent
+
+    def register_recipients(self, kinds: tuple[RegisterKind, ...]) -> tuple[DraftRecipient, ...]:
+        return tuple(
+            DraftRecipient(address.email, address.company_id, address.contact_name)
+            for address in self.addresses
+            if address.kinds & set(kinds)
+        )
+
+
+def load_context(store: Store, consultation_id: int) -> ComposeContext:
+    detail = consultation_detail(store, consultation_id)
+    with store.engine.connect() as connection:
+        candidates = draft_recipients(
+            connection,
+            sa.select(
+                suite_candidate.c.contact_email.label("email"),
+                suite_candidate.c.company_id,
+                suite_candidate.c.contact_name,
+            )
+            .where(suite_candidate.c.consultation_id == consultation_id)
+            .order_by(suite_candidate.c.id),
+        )
+        askers = tuple(
+            (row.name, row.siret, row.contact_email, row.contact_name)
+            for row in connection.execute(
+                sa.select(company.c.name, company.c.siret, register_entry.c.contact_email,
+                          register_entry.c.contact_name)
+                .join(company, company.c.id == register_entry.c.company_id)
+                .where(
+                    register_entry.c.consultation_id == consultation_id,
+                    register_entry.c.kind == RegisterKind.QUESTION,
+                )
+                .distinct()
+            )
+        )  # fmt: skip
+        rejections = _rejections(connection, consultation_id)
+        awardees = draft_recipients(
+            connection,
+            sa.select(recipient.c.email, recipient.c.company_id, recipient.c.contact_name)
+            .join(message, message.c.id == recipient.c.message_id)
+            .where(
+                message.c.consultation_id == consultation_id,
+                message.c.type == MessageType.AWARD,
+                message.c.state == MessageState.QUEUED,
+            )
+            .order_by(recipient.c.id),
+        )
+    return ComposeContext(
+        detail=detail,
+        addresses=register_addresses(store, consultation_id, ALL_REGISTERS),
+        candidates=candidates,
+        rejections=rejections,
+        askers=askers,
+        awardees=unique_recipients(awardees),
+    )
+
+
+def draft_recipients(connection: Connection, query: sa.Select) -> tuple[DraftRecipient, ...]:
+    """Recipients from rows with email, company_id and contact_name columns."""
+    return tuple(
+        DraftRecipient(row.email, row.company_id, row.contact_name)
+        for row in connection.execute(query)
+    )
+
+
+def _rejections(
+    connection: Connection, consultation_id: int
+) -> tuple[tuple[frozenset[int], datetime], ...]:
+    """The latest rejection letter queued for all lots, and for each lot (LEGAL rule 8 only
+    needs the latest), computed in SQL: a busy consultation has thousands of letters."""
+    rejected = sa.and_(
+        message.c.consultation_id == consultation_id,
+        message.c.type == MessageType.REJECTION,
+        message.c.state == MessageState.QUEUED,
+    )
+    all_lots = connection.execute(
+        sa.select(sa.func.max(message.c.queued_at)).where(rejected, message.c.all_lots)
+    ).scalar_one()
+    per_lot = connection.execute(
+        sa.select(lot.c.number, sa.func.max(message.c.queued_at))
+        .join(message_lot, message_lot.c.message_id == message.c.id)
+        .join(lot, lot.c.id == message_lot.c.lot_id)
+        .where(rejected, ~message.c.all_lots)
+        .group_by(lot.c.number)
+    ).all()
+    latest = [(frozenset({number}), at) for number, at in per_lot]
+    return tuple(latest + ([(frozenset(), all_lots)] if all_lots else []))
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    errors: tuple[FieldError, ...]  # input to fix: nothing is queued while there is one
+    verdicts: tuple[RuleVerdict, ...]  # LEGAL.md rules, warnings and blocks
+    overridden: tuple[int, ...]  # rules whose block the buyer passed, with a written reason
+
+    @property
+    def blocks(self) -> tuple[RuleVerdict, ...]:
+        return tuple(v for v in self.verdicts if v.blocks and v.rule not in self.overridden)
+
+    @property
+    def ready(self) -> bool:
+        return not self.errors and not self.blocks
+
+
+def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormCheck:
+    errors: list[FieldError] = []
+
+    def wrong(name: str, text: str) -> None:
+        errors.append(FieldError(name, FORM_LABELS[name], text))
+
+    recipients = unique_recipients(form.recipients)
+    if not recipients:
+        wrong("recipients", "Ajoutez au moins un destinataire.")
+    for one in recipients:
+        try:
+            check_email(one.email, field="recipients")
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+    subject = form.subject.strip()
+    if not subject:
+        wrong("subject", "L'objet du message est obligatoire.")
+    elif "\r" in form.subject or "\n" in form.subject or _CONTROL.search(form.subject):
+        wrong("subject", "L'objet ne doit contenir ni retour à la ligne ni caractère de contrôle.")
+    elif SUBJECT_PLACEHOLDER in subject:
+        wrong("subject", f"Adaptez l'objet : remplacez « {SUBJECT_PLACEHOLDER} ».")
+    elif len(subject) > SUBJECT_MAX:
+        wrong("subject", f"L'objet dépasse {SUBJECT_MAX} caractères : raccourcissez-le.")
+    if not form.body.strip():
+        wrong("body", "Le corps du message est obligatoire.")
+    elif BODY_PLACEHOLDER in form.body:
+        wrong("body", f"Remplacez « {BODY_PLACEHOLDER} » par le contenu du message.")
+    elif _CONTROL.search(form.body):
+        wrong("body", "Le corps du message contient un caractère de contrôle : retirez-le.")
+    _check_letters(form, recipients, wrong)
+    reply_deadline = _reply_deadline(form, context, now, errors)
+    signature_date = _mention_dates(form, errors)
+    for mention in MENTIONS.get(form.type, ()):
+        if _CONTROL.search(form.mention(mention.key)):
+            wrong(mention.key, f"« {mention.label} » contient un caractère de contrôle.")
+    facts = _facts(form, context, recipients, reply_deadline, signature_date)
+    verdicts = check_message(facts, now)
+    blocking = {verdict.rule for verdict in verdicts if verdict.blocks}
+    overridden = tuple(o.rule for o in form.overrides if o.rule in blocking and o.reason.strip())
+    return FormCheck(tuple(errors), verdicts, overridden)
+
+
+def _reply_deadline(
+    form: FormInput, context: ComposeContext, now: datetime, errors: list[FieldError]
+) -> datetime | None:
+    text = form.reply_deadline.strip()
+    if not text:
+        return None
+
+    def wrong(message: str) -> None:
+        errors.append(FieldError("reply_deadline", FORM_LABELS["reply_deadline"], message))
+
+    try:
+        moment = parse_paris_datetime(text, field="reply_deadline")
+    except ValidationFailed as failed:
+        wrong(failed.errors[0].message)
+        return None
+    if not form.reply_allowed:
+        wrong(
+            "Une date limite de réponse suppose que le destinataire puisse répondre : "
+            "choisissez « Oui » ou effacez la date.",
+        )
+    elif moment <= now:
+        wrong(f"La date limite de réponse ({text}) est déjà passée.")
+    elif form.type in BEFORE_BIDS and moment > context.detail.bid_deadline:
+        wrong(
+            f"La date limite de réponse ({text}) est postérieure à la date limite de remise "
+            f"des plis ({paris_minutes(context.detail.bid_deadline)}).",
+        )
+    return moment
+
+
+def _mention_dates(form: FormInput, errors: list[FieldError]) -> date | None:
+    text = form.mention("signature_date")
+    if form.type is not MessageType.REJECTION or not text:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError:
+        errors.append(
+            FieldError(
+                "signature_date",
+                FORM_LABELS["signature_date"],
+                f"« {text} » n'est pas une date : écrivez JJ/MM/AAAA.",
+            )
+        )
+        return None
+
+
+def parse_day(text: str) -> date:
+    return datetime.strptime(text.strip(), "%d/%m/%Y").date()
+
+
+def _facts(
+    form: FormInput,
+    context: ComposeContext,
+    recipients: tuple[DraftRecipient, ...],
+    reply_deadline: datetime | None,
+    signature_date: date | None,
+) -> MessageFacts:
+    detail = context.detail
+    lots = frozenset(form.lot_numbers)
+    text = f"{form.subject}\n{form.body}"
+    leaks: list[str] = []
+    if len(recipients) > 1:
+        for name, siret, email, contact in context.askers:
+            leaks.extend(
+                identity_leaks(text, company_name=name, siret=siret, email=email,
+                               contact_name=contact)
+            )  # fmt: skip
+    return MessageFacts(
+        type=form.type,
+        formalised=detail.procedure.formalised,
+        urgent=detail.urgent,
+        bid_deadline=detail.bid_deadline,
+        send_mode=form.send_mode,
+        body=form.body,
+        recipients=len(recipients),
+        register_addresses=len(context.addresses),
+        asker_leaks=tuple(dict.fromkeys(leaks)),
+        dce_changed=form.type is MessageType.MODIFICATION,
+        reply_deadline=reply_deadline,
+        batch_reply_deadlines=(reply_deadline,),
+        access_code=detail.access_code,
+        contextual_block=True,  # always appended (letters.mail.ContextBlock)
+        notice_reference=form.mention("notice_reference"),
+        submission=form.mention("submission"),
+        documents=form.mention("documents"),
+        reasons=form.mention("reasons"),
+        awarded=bool(form.mention("awarded")),
+        awardee=form.mention("awardee"),
+        award_reasons=form.mention("award_reasons"),
+        signature_date=signature_date,
+        rejections_sent_at=tuple(
+            at for rejected, at in context.rejections if not rejected or not lots or rejected & lots
+        ),
+        exemption_reason=form.mention("exemption_reason"),
+    )
+
+
+def _check_letters(
+    form: FormInput,
+    recipients: tuple[DraftRecipient, ...],
+    wrong: Callable[[str, str], None],
+) -> None:
+    """Personal letters go only where each company reads its own: one per recipient, sent
+    "avec AR" (a simple e-mail carries the message's common attachments only)."""
+    if not form.letters:
+        return
+    if form.send_mode is SendMode.SIMPLE:
+        wrong(
+            "attachments",
+            "Les courriers personnalisés partent avec accusé de réception : choisissez ce mode "
+            "d'envoi, ou retirez les courriers.",
+        )
+    if {email.lower() for email, _ in form.letters} != {r.email.lower() for r in recipients}:
+        wrong(
+            "attachments",
+            "Les destinataires ont changé depuis la génération des courriers : générez-les de "
+            "nouveau (Ctrl+G).",
+        )

@@ -1,0 +1,337 @@
+"""The message form in the store: drafts saved and reopened, messages queued.
+
+`queue_message` runs the form's checks again and commits message, recipients, lots,
+attachments and audit rows in one transaction; a draft opened on an older revision is
+refused, never merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from messagerie.models.clock import utc_now
+from messagerie.models.consultations.detail import (
+    lock_consultation,
+)
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import paris_minutes
+from messagerie.models.messages.drafts import (
+    Override,
+    insert_recipients,
+    sender_domain,
+    unique_recipients,
+)
+from messagerie.models.messages.form import (
+    ComposeContext,
+    FormCheck,
+    FormInput,
+    check_form,
+    draft_recipients,
+    load_context,
+)
+from messagerie.models.rules.validation import (
+    parse_paris_datetime,
+)
+from messagerie.models.store import audit
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import DocumentInfo, document_infos
+from messagerie.models.store.enums import (
+    DeliveryState,
+    MessageState,
+    MessageType,
+    SendMode,
+)
+from messagerie.models.store.tables import (
+    attachment,
+    lot,
+    message,
+    message_lot,
+    recipient,
+)
+from messagerie.models.text import search_text
+
+
+class FormRefused(Refusal):
+    """The form cannot be queued: wrong fields or a rule that blocks; str() says what to fix."""
+
+    def __init__(self, message: str, check: FormCheck | None = None) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    message_id: int
+    recipients: int
+    type: MessageType
+
+
+def save_draft(store: Store, form: FormInput, *, actor: str) -> FormInput:
+    """Store the form as a draft (created or replaced) and return it with its `draft_id` and
+    new `revision`."""
+    with store.engine.begin() as connection:
+        message_id = _write(connection, form, MessageState.DRAFT, actor, utc_now())
+        _audit(connection, form, message_id, actor, "draft.save", "brouillon enregistré",
+               form.overrides)  # fmt: skip
+    revision = form.revision + 1 if form.draft_id is not None else 0
+    return replace(form, draft_id=message_id, revision=revision)
+
+
+def queue_message(
+    store: Store, form: FormInput, *, actor: str, now: datetime | None = None
+) -> QueuedMessage:
+    """Check the form again, then commit everything in one transaction, state "queued".
+
+    A form already queued (a second press, another window on the same draft) is refused:
+    a message is never queued twice.
+    """
+    return queue_messages(store, (form,), actor=actor, now=now)[0]
+
+
+def queue_messages(
+    store: Store, forms: Sequence[FormInput], *, actor: str, now: datetime | None = None
+) -> tuple[QueuedMessage, ...]:
+    """Several messages of one consultation (a mail-merge), all queued or none: every form
+    is checked first, then one transaction writes them all."""
+    now = now or utc_now()
+    checks = []
+    contexts: dict[int, ComposeContext] = {}  # a mail-merge: one consultation, read once
+    for form in forms:
+        cid = form.consultation_id
+        context = contexts.get(cid) or contexts.setdefault(cid, load_context(store, cid))
+        check = check_form(form, context, now)
+        problems = [e.message for e in check.errors] or [v.message for v in check.blocks]
+        if problems:
+            whom = f"{form.recipients[0].email} : " if len(forms) > 1 and form.recipients else ""
+            raise FormRefused(whom + "\n".join(problems), check)
+        checks.append(check)
+    queued = []
+    with store.engine.begin() as connection:
+        for form, check in zip(forms, checks, strict=True):
+            lock_consultation(connection, form.consultation_id)
+            message_id = _write(connection, form, MessageState.QUEUED, actor, now)
+            recipients = connection.execute(
+                sa.update(recipient)
+                .where(recipient.c.message_id == message_id)
+                .values(delivery_state=DeliveryState.QUEUED, updated_at=now)
+            ).rowcount
+            overrides = tuple(o for o in form.overrides if o.rule in check.overridden)
+            _audit(connection, form, message_id, actor, "message.queue",
+                   f"{form.type.label}, {recipients} destinataire(s)", overrides)  # fmt: skip
+            queued.append(QueuedMessage(message_id, recipients, form.type))
+    return tuple(queued)
+
+
+def _write(
+    connection: Connection, form: FormInput, state: MessageState, actor: str, now: datetime
+) -> int:
+    values = {
+        "consultation_id": form.consultation_id,
+        "type": form.type,
+        "subject": form.subject.strip(),
+        "body": form.body,
+        "send_mode": form.send_mode,
+        "reply_allowed": form.reply_allowed,
+        "reply_deadline": _deadline_or_none(form.reply_deadline),
+        "all_lots": not form.lot_numbers,
+        "state": state,
+        "queued_at": now if state is MessageState.QUEUED else None,
+        "mentions": {k: v.strip() for k, v in form.mentions.items() if v.strip()},
+        "search_text": search_text(form.subject, form.body),
+    }
+    if form.draft_id is None:
+        message_id = connection.execute(
+            sa.insert(message)
+            .values(**values, author=actor, created_at=now)
+            .returning(message.c.id)
+        ).scalar_one()
+    else:
+        message_id = form.draft_id
+        updated = connection.execute(
+            sa.update(message)
+            .where(
+                message.c.id == message_id,
+                message.c.state == MessageState.DRAFT,
+                message.c.revision == form.revision,  # nobody saved it since we read it
+            )
+            .values(**values, revision=form.revision + 1)
+        ).rowcount
+        if not updated:
+            raise _stale_draft(connection, message_id)
+        for table in (message_lot, attachment, recipient):
+            connection.execute(sa.delete(table).where(table.c.message_id == message_id))
+    lot_ids = (
+        connection.execute(
+            sa.select(lot.c.id).where(
+                lot.c.consultation_id == form.consultation_id, lot.c.number.in_(form.lot_numbers)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if lot_ids:
+        connection.execute(
+            sa.insert(message_lot), [{"message_id": message_id, "lot_id": i} for i in lot_ids]
+        )
+    if form.attachment_ids:
+        connection.execute(
+            sa.insert(attachment),
+            [{"message_id": message_id, "document_id": i} for i in form.attachment_ids],
+        )
+    insert_recipients(
+        connection,
+        message_id,
+        unique_recipients(form.recipients),
+        sender_domain(connection, form.consultation_id),
+        now,
+    )
+    if form.letters:
+        copies = dict(
+            connection.execute(
+                sa.select(sa.func.lower(recipient.c.email), recipient.c.id).where(
+                    recipient.c.message_id == message_id
+                )
+            ).all()
+        )
+        connection.execute(
+            sa.insert(attachment),
+            [
+                {"message_id": message_id, "document_id": document_id, "recipient_id": copy}
+                for email, document_id in form.letters
+                if (copy := copies.get(email.lower())) is not None
+            ],
+        )
+    return message_id
+
+
+def _stale_draft(connection: Connection, message_id: int) -> FormRefused:
+    """Why a draft could not be written: sent meanwhile, or saved by someone else."""
+    found = connection.execute(
+        sa.select(message.c.state).where(message.c.id == message_id)
+    ).scalar_one_or_none()
+    if found == MessageState.DRAFT:
+        return FormRefused(
+            "Ce brouillon a été modifié entre-temps depuis un autre poste : rien n'a été "
+            "écrasé. Votre saisie reste à l'écran ; rouvrez le brouillon pour voir l'autre "
+            "version, puis reportez-y vos changements."
+        )
+    return FormRefused(
+        "Ce message a déjà été envoyé (ou son brouillon supprimé) : il n'est pas renvoyé. "
+        "Consultez le suivi des messages."
+    )
+
+
+def _deadline_or_none(text: str) -> datetime | None:
+    return parse_paris_datetime(text, field="reply_deadline") if text.strip() else None
+
+
+def _audit(
+    connection: Connection,
+    form: FormInput,
+    message_id: int,
+    actor: str,
+    action: str,
+    detail: str,
+    overrides: tuple[Override, ...] = (),
+) -> None:
+    """The action, and each override not yet recorded for this message (drafts are saved
+    again and again; the AR prints each override once)."""
+    recorded = set(_recorded_overrides(connection, message_id))
+    audit.append(
+        connection,
+        action=action,
+        actor=actor,
+        consultation_id=form.consultation_id,
+        message_id=message_id,
+        detail=detail,
+        overrides=tuple(
+            {"rule": o.rule, "override_reason": o.reason}
+            for o in dict.fromkeys(overrides)
+            if o.reason.strip() and o not in recorded
+        ),
+    )
+
+
+def _recorded_overrides(connection: Connection, message_id: int) -> tuple[Override, ...]:
+    return tuple(
+        Override(row.rule, row.override_reason)
+        for row in connection.execute(
+            sa.select(audit.audit_entry.c.rule, audit.audit_entry.c.override_reason)
+            .where(
+                audit.audit_entry.c.message_id == message_id,
+                audit.audit_entry.c.action == audit.OVERRIDE,
+            )
+            .order_by(audit.audit_entry.c.id)
+        )
+    )
+
+
+def load_form(store: Store, message_id: int) -> FormInput:
+    """A stored draft, as the form shows it again."""
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(message).where(message.c.id == message_id)).one()
+        if row.state != MessageState.DRAFT:
+            raise FormRefused("Ce message a déjà été envoyé : il ne peut plus être modifié.")
+        recipients = draft_recipients(
+            connection,
+            sa.select(recipient.c.email, recipient.c.company_id, recipient.c.contact_name)
+            .where(recipient.c.message_id == message_id)
+            .order_by(recipient.c.id),
+        )
+        lot_numbers = tuple(
+            connection.execute(
+                sa.select(lot.c.number)
+                .join(message_lot, message_lot.c.lot_id == lot.c.id)
+                .where(message_lot.c.message_id == message_id)
+                .order_by(lot.c.number)
+            ).scalars()
+        )
+        attachment_ids = tuple(
+            connection.execute(
+                sa.select(attachment.c.document_id)
+                .where(attachment.c.message_id == message_id, attachment.c.recipient_id.is_(None))
+                .order_by(attachment.c.id)
+            ).scalars()
+        )
+        letters = tuple(
+            (email, document_id)
+            for email, document_id in connection.execute(
+                sa.select(recipient.c.email, attachment.c.document_id)
+                .join(recipient, recipient.c.id == attachment.c.recipient_id)
+                .where(attachment.c.message_id == message_id)
+                .order_by(attachment.c.id)
+            )
+        )
+        overrides = _recorded_overrides(connection, message_id)
+    return FormInput(
+        consultation_id=row.consultation_id,
+        type=MessageType(row.type),
+        recipients=recipients,
+        lot_numbers=lot_numbers,
+        send_mode=SendMode(row.send_mode),
+        reply_allowed=row.reply_allowed,
+        reply_deadline=paris_minutes(row.reply_deadline) if row.reply_deadline else "",
+        subject=row.subject,
+        body=row.body,
+        mentions=dict(row.mentions or {}),
+        attachment_ids=attachment_ids,
+        letters=letters,
+        overrides=overrides,
+        draft_id=message_id,
+        revision=row.revision,
+    )
+
+
+def form_attachments(store: Store, form: FormInput) -> tuple[DocumentInfo, ...]:
+    return document_infos(store, form.attachment_ids)
+
+
+def form_letters(store: Store, form: FormInput) -> tuple[tuple[str, DocumentInfo], ...]:
+    """The generated letters of a draft, each with the recipient whose copy carries it."""
+    documents = {d.id: d for d in document_infos(store, [i for _, i in form.letters])}
+    return tuple((email, documents[i]) for email, i in form.letters if i in documents)

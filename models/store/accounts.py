@@ -1,0 +1,341 @@
+"""Accounts, rights and organisation scoping (issue 19).
+
+Who uses the messagerie is the system login (`current_login`), never an environment
+variable. Its account says which consultations it sees — `visible_consultations`, the one
+WHERE clause every scoped query adds — and what it may do (`Right`). A store without any
+account runs as before: single-user, every consultation visible (the account is None).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from messagerie.models.errors import Refusal
+from messagerie.models.store import audit
+from messagerie.models.store.database import Store
+from messagerie.models.store.engine import StoreError
+from messagerie.models.store.enums import Right
+from messagerie.models.store.tables import (
+    account,
+    account_entity,
+    account_right,
+    consultation,
+    organisation,
+    purchasing_entity,
+)
+from messagerie.models.text import control_character_problem
+
+NO_ACCOUNT = (
+    "Le compte système « {login} » n'a pas de compte dans cette base : demandez à un "
+    "gestionnaire de l'organisation de vous en créer un (messagerie comptes ajouter)."
+)
+ADDED, REMOVED = "account.add", "account.remove"  # audit actions
+MAX_LENGTHS = {"login": 100, "name": 200}
+
+
+class AccountMissing(StoreError):
+    """The store has accounts, and none for this login: nothing may be opened."""
+
+    def __init__(self, login: str) -> None:
+        super().__init__(NO_ACCOUNT.format(login=login))
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who uses the app, as the store knows them (read once, at start)."""
+
+    id: int
+    login: str
+    name: str
+    email: str
+    organisation_id: int
+    organisation: str
+    # The organisations it sees: its own, or every one for a support account.
+    organisation_ids: frozenset[int]
+    # The purchasing entities it works for (id, name); none = every entity of its organisation.
+    entities: tuple[tuple[int, str], ...]
+    rights: frozenset[Right]
+    support: bool
+
+    @property
+    def entity_ids(self) -> frozenset[int]:
+        return frozenset(entity_id for entity_id, _ in self.entities)
+
+    def can(self, right: Right) -> bool:
+        return right in self.rights
+
+    def describe(self) -> str:
+        """One line, in French: who, where, which entities, which rights."""
+        entities = ", ".join(name for _, name in self.entities) or "toutes"
+        rights = ", ".join(right.value for right in Right if right in self.rights) or "aucun"
+        support = " — support : toutes les organisations, en lecture" if self.support else ""
+        return (
+            f"{self.login} — {self.name} <{self.email}> — {self.organisation} "
+            f"(entités : {entities}) — droits : {rights}{support}"
+        )
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What `messagerie comptes ajouter` asks for; names as the buyer types them."""
+
+    login: str
+    name: str
+    email: str
+    organisation: str
+    entities: tuple[str, ...]
+    rights: frozenset[Right]
+    support: bool = False
+
+
+def current_login() -> str:
+    """The system account running this process (effective uid), as the system names it."""
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a passwd entry (some containers): its number
+        return str(uid)
+
+
+def resolve_account(store: Store, login: str) -> Account | None:
+    """The account of `login`; None when the store has no account at all (single-user);
+    AccountMissing when it has accounts, none of them this login's."""
+    with store.engine.connect() as connection:
+        if not has_accounts(connection):
+            return None
+        found = load_account(connection, login)
+    if found is None:
+        raise AccountMissing(login)
+    return found
+
+
+def visible_consultations(account: Account | None) -> sa.ColumnElement[bool]:
+    """The consultations `account` may see, as a WHERE clause on the consultation table:
+    every one without accounts (None) or for support, else those of its entities, or of
+    every entity of its organisation when it names none."""
+    if account is None or account.support:
+        return sa.true()
+    if account.entities:
+        return consultation.c.entity_id.in_(sorted(account.entity_ids))
+    return consultation.c.entity_id.in_(
+        sa.select(purchasing_entity.c.id).where(
+            purchasing_entity.c.organisation_id.in_(sorted(account.organisation_ids))
+        )
+    )
+
+
+def has_accounts(connection: Connection) -> bool:
+    return connection.execute(sa.select(account.c.id).limit(1)).first() is not None
+
+
+def load_account(connection: Connection, login: str) -> Account | None:
+    row = connection.execute(
+        sa.select(account, organisation.c.name.label("organisation"))
+        .join(organisation, organisation.c.id == account.c.organisation_id)
+        .where(account.c.login == login)
+    ).first()
+    if row is None:
+        return None
+    entities = connection.execute(
+        sa.select(purchasing_entity.c.id, purchasing_entity.c.name)
+        .join(account_entity, account_entity.c.entity_id == purchasing_entity.c.id)
+        .where(account_entity.c.account_id == row.id)
+        .order_by(purchasing_entity.c.name)
+    ).all()
+    rights = connection.execute(
+        sa.select(account_right.c.right).where(account_right.c.account_id == row.id)
+    ).scalars()
+    organisations = (
+        connection.execute(sa.select(organisation.c.id)).scalars()
+        if row.support
+        else (row.organisation_id,)
+    )
+    return Account(
+        id=row.id,
+        login=row.login,
+        name=row.name,
+        email=row.email,
+        organisation_id=row.organisation_id,
+        organisation=row.organisation,
+        organisation_ids=frozenset(organisations),
+        entities=tuple((entity.id, entity.name) for entity in entities),
+        rights=frozenset(Right(right) for right in rights),
+        support=row.support,
+    )
+
+
+def list_accounts(store: Store, viewer: Account | None) -> list[Account]:
+    """The accounts `viewer` may see: those of its organisation, or all (support, or a
+    store still without accounts), by login."""
+    query = sa.select(account.c.login).order_by(account.c.login)
+    if viewer is not None and not viewer.support:
+        query = query.where(account.c.organisation_id == viewer.organisation_id)
+    with store.engine.connect() as connection:
+        logins = connection.execute(query).scalars().all()
+        return [found for login in logins if (found := load_account(connection, login))]
+
+
+def parse_rights(text: str) -> frozenset[Right]:
+    """« consult,send » → the rights; a Refusal naming every right when one is unknown."""
+    rights = set()
+    for word in (part.strip() for part in text.split(",")):
+        if not word:
+            continue
+        try:
+            rights.add(Right(word))
+        except ValueError:
+            known = ", ".join(f"{right.value} ({right.label})" for right in Right)
+            raise Refusal(f"Droit inconnu « {word} » : les droits sont {known}.") from None
+    return frozenset(rights)
+
+
+def add_account(store: Store, new: NewAccount, *, author: str, now: datetime) -> Account:
+    """Create the account `new`, audited as `author`'s act. The store's first account may be
+    created by anyone and must have the `manage` right; after it, only an account with
+    `manage` in that organisation (or a support account with it) may add one."""
+    from messagerie.models.rules.validation import check_email
+
+    _check_new(new)
+    with store.engine.begin() as connection:
+        first = not has_accounts(connection)
+        manager = None if first else _manager(connection, author)
+        organisation_id = _organisation_id(connection, new.organisation)
+        if first and Right.MANAGE not in new.rights:
+            raise Refusal(
+                "Le premier compte de la base doit avoir le droit « manage » (Gérer les "
+                "comptes de l'organisation) : sans lui, personne ne pourrait en ajouter."
+            )
+        if manager is not None:
+            _check_may_manage(manager, organisation_id, support=new.support)
+        if load_account(connection, new.login) is not None:
+            raise Refusal(f"Le compte « {new.login} » existe déjà.")
+        entity_ids = _entity_ids(connection, organisation_id, new.organisation, new.entities)
+        account_id = connection.execute(
+            sa.insert(account)
+            .values(
+                login=new.login,
+                name=new.name.strip(),
+                email=check_email(new.email, field="email"),
+                organisation_id=organisation_id,
+                support=new.support,
+                created_at=now,
+            )
+            .returning(account.c.id)
+        ).scalar_one()
+        for table, column, values in (
+            (account_entity, "entity_id", entity_ids),
+            (account_right, "right", sorted(new.rights)),
+        ):
+            if values:
+                rows = [{"account_id": account_id, column: value} for value in values]
+                connection.execute(sa.insert(table), rows)
+        created = load_account(connection, new.login)
+        assert created is not None
+        detail = f"Compte ajouté : {created.describe()}"
+        audit.append(connection, action=ADDED, actor=author, at=now, detail=detail)
+    return created
+
+
+def remove_account(store: Store, login: str, *, author: str, now: datetime) -> Account:
+    """Remove the account of `login` (its rights and entities with it), audited as `author`'s
+    act: an account with `manage` in its organisation, never the author's own account."""
+    with store.engine.begin() as connection:
+        if not has_accounts(connection):
+            raise Refusal("Cette base n'a aucun compte (mode mono-utilisateur).")
+        manager = _manager(connection, author)
+        target = load_account(connection, login)
+        if target is None:
+            raise Refusal(f"Aucun compte « {login} » dans cette base.")
+        if target.id == manager.id:
+            raise Refusal(
+                "Vous ne pouvez pas retirer votre propre compte : demandez-le à un autre "
+                "gestionnaire de l'organisation."
+            )
+        _check_may_manage(manager, target.organisation_id, support=target.support)
+        for table in (account_right, account_entity):
+            connection.execute(sa.delete(table).where(table.c.account_id == target.id))
+        connection.execute(sa.delete(account).where(account.c.id == target.id))
+        detail = f"Compte retiré : {target.describe()}"
+        audit.append(connection, action=REMOVED, actor=author, at=now, detail=detail)
+    return target
+
+
+def _check_new(new: NewAccount) -> None:
+    for field, label in (("login", "L'identifiant"), ("name", "Le nom")):
+        value = getattr(new, field)
+        problem = control_character_problem(value)
+        if not value.strip():
+            raise Refusal(f"{label} est obligatoire.")
+        if problem or (field == "login" and value != "".join(value.split())):
+            raise Refusal(f"{label} « {value.strip()} » {problem or 'contient une espace.'}")
+        if len(value) > MAX_LENGTHS[field]:
+            raise Refusal(f"{label} dépasse {MAX_LENGTHS[field]} caractères.")
+    if not new.rights:
+        raise Refusal("Indiquez au moins un droit (--droits consult,send,…).")
+
+
+def _manager(connection: Connection, author: str) -> Account:
+    found = load_account(connection, author)
+    if found is None:
+        raise AccountMissing(author)
+    return found
+
+
+def _check_may_manage(manager: Account, organisation_id: int, *, support: bool) -> None:
+    if not manager.can(Right.MANAGE):
+        raise Refusal(
+            f"Le compte « {manager.login} » n'a pas le droit « manage » (Gérer les comptes "
+            "de l'organisation)."
+        )
+    if not manager.support and organisation_id != manager.organisation_id:
+        raise Refusal(
+            f"Le compte « {manager.login} » ne gère que les comptes de « {manager.organisation} »."
+        )
+    if support and not manager.support:
+        raise Refusal("Seul un compte support peut ajouter ou retirer un compte support.")
+
+
+def _organisation_id(connection: Connection, name: str) -> int:
+    found = connection.execute(
+        sa.select(organisation.c.id).where(organisation.c.name == name.strip())
+    ).scalar()
+    if found is None:
+        known = connection.execute(sa.select(organisation.c.name).order_by(organisation.c.name))
+        raise Refusal(
+            f"Aucune organisation « {name.strip()} » dans cette base"
+            + _known(known.scalars(), "les organisations sont")
+        )
+    return found
+
+
+def _entity_ids(
+    connection: Connection, organisation_id: int, organisation_name: str, names: Iterable[str]
+) -> list[int]:
+    entities = dict(
+        connection.execute(
+            sa.select(purchasing_entity.c.name, purchasing_entity.c.id).where(
+                purchasing_entity.c.organisation_id == organisation_id
+            )
+        ).all()
+    )
+    ids = []
+    for name in names:
+        if name.strip() not in entities:
+            raise Refusal(
+                f"Aucune entité d'achat « {name.strip()} » dans « {organisation_name.strip()} »"
+                + _known(sorted(entities), "ses entités sont")
+            )
+        ids.append(entities[name.strip()])
+    return sorted(set(ids))
+
+
+def _known(names: Iterable[str], lead: str) -> str:
+    listed = " ; ".join(f"« {name} »" for name in names)
+    return f" ({lead} : {listed})." if listed else "."

@@ -1,0 +1,142 @@
+"""Each recipient's events hash-chained: an edited, reordered or deleted event shows.
+
+Every event stores the SHA-256 of the previous event of its recipient (`previous_hash`, the
+first one names GENESIS) and its own (`hash`), computed over its fields and that previous
+hash; the recipient row keeps the last one (`chain_head`), which each AR and each proof
+bundle carries. `verify_chains` walks every chain and names each recipient whose history no
+longer matches. Events are chained in the order they were written (their ids), not by their
+time: a late delivery report dated earlier still goes at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from messagerie.models.store.database import Store
+from messagerie.models.store.tables import event, recipient, store_meta
+
+GENESIS = "0" * 64
+HASHED_FIELDS = ("recipient_id", "kind", "at", "detail", "client_address", "user_agent")
+
+
+def event_hash(previous: str, fields: Mapping[str, Any]) -> str:
+    """The SHA-256 of one event: its previous hash and its fields, as canonical JSON."""
+    values = [previous, *(_canonical(fields.get(name)) for name in HASHED_FIELDS)]
+    text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    return str(value) if value is not None and not isinstance(value, int) else value
+
+
+def chain_rows(rows: Iterable[dict[str, Any]], heads: MutableMapping[int, str | None]) -> None:
+    """Give each event row, in order, its `previous_hash` and `hash`; `heads` (the recipients'
+    chain heads, None for none yet) moves to the last hash of each recipient."""
+    for row in rows:
+        previous = heads.get(row["recipient_id"]) or GENESIS
+        row["previous_hash"] = previous
+        row["hash"] = heads[row["recipient_id"]] = event_hash(previous, row)
+
+
+def append_events(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert events at the end of their recipients' chains, in one statement per table.
+
+    The recipients' rows are locked first (PostgreSQL; SQLite has one writer at a time), so
+    that two processes adding to one history never fork its chain.
+    """
+    if not rows:
+        return
+    written = [{name: None for name in HASHED_FIELDS} | dict(row) for row in rows]
+    ids = sorted({row["recipient_id"] for row in written})
+    heads: dict[int, str | None] = dict(
+        connection.execute(
+            sa.select(recipient.c.id, recipient.c.chain_head)
+            .where(recipient.c.id.in_(ids))
+            .with_for_update()
+        ).all()
+    )
+    chain_rows(written, heads)
+    connection.execute(sa.insert(event), written)
+    connection.execute(
+        sa.update(recipient)
+        .where(recipient.c.id == sa.bindparam("recipient"))
+        .values(chain_head=sa.bindparam("head")),
+        [{"recipient": rid, "head": head} for rid, head in heads.items()],
+    )
+
+
+@dataclass(frozen=True)
+class BrokenChain:
+    """A recipient whose history no longer matches its chain, and how (in French)."""
+
+    recipient_id: int
+    reason: str
+
+
+def verify_chains(connection: sa.Connection) -> tuple[int, list[BrokenChain]]:
+    """Walk every recipient's chain: how many recipients were checked, and the broken ones."""
+    columns = [event.c[name] for name in HASHED_FIELDS]
+    events = connection.execute(
+        sa.select(event.c.id, event.c.previous_hash, event.c.hash, *columns).order_by(
+            event.c.recipient_id, event.c.id
+        )
+    )
+    heads = dict(connection.execute(sa.select(recipient.c.id, recipient.c.chain_head)).all())
+    broken: dict[int, str] = {}
+    last: dict[int, str] = {}
+    for row in events:
+        rid = row.recipient_id
+        previous = last.get(rid, GENESIS)
+        if rid not in broken:
+            problem = _problem(row, previous)
+            if problem:
+                broken[rid] = problem
+        last[rid] = row.hash or ""
+    for rid, head in heads.items():
+        if rid not in broken and (head or GENESIS) != last.get(rid, GENESIS):
+            broken[rid] = "la fin de l'historique a été coupée ou ajoutée hors chaîne"
+    found = [BrokenChain(rid, reason) for rid, reason in sorted(broken.items())]
+    return len(heads), found
+
+
+def _problem(row: sa.Row, previous: str) -> str | None:
+    """Why one event does not hold in its chain, or None."""
+    if row.hash is None:
+        return f"l'événement n°{row.id} a été ajouté hors chaîne"
+    if row.previous_hash != previous:
+        return f"un événement avant le n°{row.id} a été supprimé ou déplacé"
+    if event_hash(previous, dict(row._mapping)) != row.hash:
+        return f"l'événement n°{row.id} a été modifié"
+    return None
+
+
+CLEAN_RUN_KEY = "chains_verified_clean_at"
+
+
+def verify_store(store: Store, now: datetime) -> tuple[int, list[BrokenChain]]:
+    """`verify_chains` on the whole store; a clean run is noted (for `messagerie status`)."""
+    with store.engine.begin() as connection:
+        checked, broken = verify_chains(connection)
+        if not broken:
+            connection.execute(sa.delete(store_meta).where(store_meta.c.key == CLEAN_RUN_KEY))
+            connection.execute(
+                sa.insert(store_meta).values(key=CLEAN_RUN_KEY, value=now.isoformat())
+            )
+    return checked, broken
+
+
+def last_clean_run(store: Store) -> datetime | None:
+    """When `verify_store` last found every chain whole, if ever."""
+    found = store.meta(CLEAN_RUN_KEY)
+    return datetime.fromisoformat(found) if found else None

@@ -1,0 +1,60 @@
+""" "Télécharger l'AR (PDF)" of one recipient, from the tracking table and from la loupe (the
+guide: « en allant sur la loupe puis télécharger en format PDF pour générer l'AR »)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from messagerie.models.errors import Refusal
+from messagerie.screens.base import StoreScreen
+from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
+from messagerie.screens.widgets import notify_literal
+
+
+def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
+    """Ask where to write the signed AR of `recipient_id`, then write it off the UI thread.
+    Before any opening there is nothing to prove: the store's refusal is shown and nothing
+    is asked."""
+    from messagerie.letters.pdf.ar import ar_filename, signed_ar
+    from messagerie.models.messages.ar import ar_data
+
+    def ask(data) -> None:  # type: ignore[no-untyped-def]
+        def write(answer: str) -> str | None:
+            path, problem = writable_path(answer)
+            if path is not None:
+                write_off_thread(
+                    screen,
+                    lambda: path.write_bytes(signed_ar(data, screen.app.platform_signer())),
+                    f"AR écrit dans « {path} ».",
+                )
+            return problem
+
+        ask_until_valid(
+            screen,
+            lambda value, problem: InputDialog(
+                "Télécharger l'AR (PDF)", "Enregistrer l'AR sous :", value, problem
+            ),
+            write,
+            str(Path.cwd() / ar_filename(data)),
+        )
+
+    screen.store_task(lambda store: ar_data(store, recipient_id), ask, group="ar")
+
+
+def write_off_thread(screen: StoreScreen[Any], work: Callable[[], object], done: str) -> None:
+    """A file to write (PDF rendering included) off the UI thread; errors are shown."""
+    app = screen.app
+
+    def run() -> None:
+        try:
+            work()
+        except (OSError, Refusal) as problem:
+            app.call_from_thread(
+                notify_literal, screen, f"Écriture impossible : {problem}", severity="error"
+            )
+            return
+        app.call_from_thread(notify_literal, screen, done, title="Fichier écrit")
+
+    screen.run_worker(run, thread=True, group="write")

@@ -1,0 +1,149 @@
+"""Each recipient's events are hash-chained (models/store/chain.py): a history edited,
+reordered or cut in the database is named by `messagerie verify-store`, on SQLite and
+PostgreSQL, for events written by the app itself (outbox, page) and by migration 0007."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from itertools import pairwise
+
+import pypdf
+import sqlalchemy as sa
+
+from messagerie.letters.pdf.ar import render_ar
+from messagerie.models.messages.ar import ar_data
+from messagerie.models.messages.portal import record_opening
+from messagerie.models.store import migrate
+from messagerie.models.store.chain import GENESIS, last_clean_run, verify_store
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import EventKind
+from messagerie.models.store.tables import event
+from tests.helpers.cli import messagerie
+from tests.helpers.messages import A, B, row_of, sent_message
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+async def two_histories(store: Store) -> tuple[int, int]:
+    """A message sent to A and B by the real outbox; A has pressed the page's button (L)."""
+    await sent_message(store)
+    a, b = row_of(store, A).id, row_of(store, B).id
+    record_opening(store, a, client_address="192.0.2.7", user_agent="Firefox", at=NOW)
+    return a, b
+
+
+def events_of(store: Store, recipient_id: int) -> list[sa.Row]:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(event).where(event.c.recipient_id == recipient_id).order_by(event.c.id)
+        ).all()
+
+
+def tamper(store: Store, statement: sa.Executable) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(statement)
+
+
+def broken(store: Store) -> dict[int, str]:
+    return {chain.recipient_id: chain.reason for chain in verify_store(store, NOW)[1]}
+
+
+async def test_the_apps_own_writes_make_whole_chains(store):
+    a, _ = await two_histories(store)
+    history = events_of(store, a)
+    assert [row.kind for row in history][-1] is EventKind.READ
+    assert history[0].previous_hash == GENESIS
+    assert all(later.previous_hash == earlier.hash for earlier, later in pairwise(history))
+    assert row_of(store, A).chain_head == history[-1].hash
+    assert verify_store(store, NOW) == (2, [])
+    assert last_clean_run(store) == NOW
+
+
+async def test_an_edited_event_is_named(store):
+    a, _ = await two_histories(store)
+    opening = events_of(store, a)[-1]
+    tamper(
+        store,
+        sa.update(event)
+        .where(event.c.id == opening.id)
+        .values(at=datetime(2026, 1, 1, tzinfo=UTC)),
+    )
+    assert broken(store) == {a: f"l'événement n°{opening.id} a été modifié"}
+
+
+async def test_a_deleted_event_is_named(store):
+    a, _ = await two_histories(store)
+    first = events_of(store, a)[0]
+    tamper(store, sa.delete(event).where(event.c.id == first.id))
+    assert broken(store) == {
+        a: f"un événement avant le n°{events_of(store, a)[0].id} a été supprimé ou déplacé"
+    }
+
+
+async def test_a_cut_end_and_an_event_added_by_hand_are_named(store):
+    a, b = await two_histories(store)
+    tamper(store, sa.delete(event).where(event.c.id == events_of(store, a)[-1].id))
+    tamper(store, sa.insert(event).values(recipient_id=b, kind=EventKind.READ, at=NOW))
+    added = events_of(store, b)[-1].id
+    assert broken(store) == {
+        a: "la fin de l'historique a été coupée ou ajoutée hors chaîne",
+        b: f"l'événement n°{added} a été ajouté hors chaîne",
+    }
+    assert last_clean_run(store) is None  # never clean
+
+
+async def test_events_swapped_between_recipients_are_named(store):
+    a, b = await two_histories(store)
+    moved = events_of(store, a)[-1].id
+    tamper(store, sa.update(event).where(event.c.id == moved).values(recipient_id=b))
+    reasons = broken(store)
+    assert set(reasons) == {a, b}
+
+
+async def test_migration_0007_chains_the_events_already_there(store):
+    """Histories written before 0007 (the chain's columns dropped by a downgrade) are chained
+    by the upgrade, in the order they were written, and verify."""
+    a, _ = await two_histories(store)
+    before = [(row.id, row.hash) for row in events_of(store, a)]
+    migrate.downgrade(store.engine, "0006")
+    migrate.upgrade(store.engine)
+    assert migrate.schema_differences(store.engine) == []
+    assert [(row.id, row.hash) for row in events_of(store, a)] == before
+    assert verify_store(store, NOW) == (2, [])
+
+
+async def test_verify_store_on_the_command_line(store, store_url):
+    a, _ = await two_histories(store)
+    clean = messagerie("--db", store_url, "verify-store")
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stdout.strip() == "Historiques intacts : 2 destinataire(s) vérifiés."
+    tamper(
+        store,
+        sa.update(event).where(event.c.id == events_of(store, a)[-1].id).values(detail="Ouverture"),
+    )
+    altered = messagerie("--db", store_url, "verify-store")
+    assert altered.returncode == 1
+    assert f"Destinataire n°{a} : l'événement n°" in altered.stdout
+    assert "Historique altéré pour 1 destinataire(s) sur 2." in altered.stdout
+
+
+async def test_the_ar_carries_the_head_of_the_chain(store):
+    """The AR names the last hash of the recipient's history: a later `verify-store` that
+    finds the same head proves the history behind the AR is the one it shows."""
+    a, _ = await two_histories(store)
+    head = row_of(store, A).chain_head
+    data = ar_data(store, a, now=NOW)
+    assert data.recipient.chain_head == head == events_of(store, a)[-1].hash
+    reader = pypdf.PdfReader(io.BytesIO(render_ar(data)))
+    text = "".join("".join(page.extract_text() for page in reader.pages).split())
+    assert "Historiquedecedestinataire(dernierévénementchaîné)" + head in text
+
+
+async def test_status_says_when_the_chains_were_last_found_whole(store, store_url):
+    await two_histories(store)
+    before = messagerie("--db", store_url, "status", env={"MESSAGERIE_CLAMD": "off"})
+    assert "Historiques chaînés : jamais vérifiés (messagerie verify-store)" in before.stdout
+    assert messagerie("--db", store_url, "verify-store").returncode == 0
+    after = messagerie("--db", store_url, "status", env={"MESSAGERIE_CLAMD": "off"})
+    assert "Historiques chaînés : intacts à la vérification du " in after.stdout
