@@ -18,7 +18,7 @@ from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.merge import MergeScreen
 from tests.helpers.merge import run_merge
 from tests.helpers.message_form import deposits_consultation
-from tests.helpers.pilot import quiet_cursor, settle
+from tests.helpers.pilot import quiet_cursor, settle, wait_until
 
 message, recipient, attachment = table_of(Message), table_of(Recipient), table_of(Attachment)
 
@@ -135,5 +135,9 @@ def test_merge_screen_snapshot(snap_compare, fixed_demo, tmp_path):
         screen.query_one("#path", Input).value = "analyse.csv"  # the temporary folder varies
         quiet_cursor(pilot)
         await settle(pilot)
+        # The columns take their widths on a later refresh: wider than the terminal then
+        # (seen narrower in a snapshot taken on a loaded machine).
+        bids = screen.query_one("#bids", DataTable)
+        await wait_until(pilot, lambda: bids.virtual_size.width > 80, "the columns' widths")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

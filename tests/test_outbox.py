@@ -35,6 +35,7 @@ from messagerie.models.store.enums import (
 from messagerie.models.store.tables import Attachment, Event, Message, Recipient, table_of
 from messagerie.tui.embedded import free_port
 from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.pilot import wait_until
 from tests.helpers.smtp import PUBLIC_URL, Relay
 
 pytestmark = pytest.mark.services  # aiosmtpd relays
@@ -372,11 +373,9 @@ async def test_the_consultation_screen_follows_an_outbox_running_elsewhere(works
         assert f"{waiting} en attente · 0 en cours · {sent} envoyé(s)" in line()
         report = await run_once(workspace, parse_smtp_url(url), public_url=PUBLIC_URL)
         assert report.sent >= waiting > 0
-        for _ in range(40):  # polled every 2 s
-            await pilot.pause(0.1)
-            if "0 en attente" in line():
-                break
-        assert f"0 en attente · 0 en cours · {sent + waiting} envoyé(s)" in line()
+        # Polled every 2 s: a poll read during the pass shows "en cours"; the next one, sent.
+        done = f"0 en attente · 0 en cours · {sent + waiting} envoyé(s)"
+        await wait_until(pilot, lambda: done in line(), "the sent line", seconds=20)
 
 
 @pytest.mark.parametrize("scheme", ["smtps", "smtp+starttls"])
