@@ -97,3 +97,11 @@ def test_a_store_of_real_data_is_not_replaced(tmp_path):
     assert "contient des données réelles (table organisation)" in refused.stderr
     assert (tmp_path / "demo.sqlite3").stat().st_size == size
     assert sorted(path.name for path in tmp_path.iterdir()) == ["demo.sqlite3"]
+
+
+def test_the_demo_goes_into_a_folder_that_does_not_exist_yet(tmp_path):
+    folder = tmp_path / "nouveau" / "dossier"
+    built = messagerie(*demo_command(folder))
+    assert built.returncode == 0, built.stderr
+    assert whole_demo(folder)[1] == 1395
+    assert folder.stat().st_mode & 0o777 == 0o700

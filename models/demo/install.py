@@ -79,6 +79,7 @@ def _replaceable(url: str, documents_dir: Path | None, *, reset: bool) -> bool:
 
 def _build_beside(path: Path, documents_dir: Path | None, today: date) -> DemoReport:
     """Build the demo in a new file next to `path`, then rename it over `path`."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder is private
     _remove_abandoned_builds(path)
     building = path.with_name(f".{path.name}{BUILDING}{os.getpid()}")
     building.unlink(missing_ok=True)
