@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 PROGRAM = "messagerie"
 # On the demo's store only: the account to open it as, to show the demo as each of them.
 DEMO_LOGIN = "MESSAGERIE_DEMO_LOGIN"
-WAL_FILES = ("-wal", "-shm")  # SQLite's files beside the store, as readable as it
 
 _ARGPARSE_MESSAGES = [
     (
@@ -399,12 +398,12 @@ def exposed_files(settings: Settings) -> list[str]:
     the page's secret) and the data folder when another account can read them."""
     from shlex import quote
 
-    from messagerie.models.store.engine import readable_by_others, store_file
+    from messagerie.models.store.engine import readable_by_others, sqlite_files, store_file
 
     lines = []
     database = store_file(settings.database_url)
     if database is not None:
-        files = [database, *(database.with_name(database.name + end) for end in WAL_FILES)]
+        files = sqlite_files(database)
         readable = [(path, mode) for path in files if (mode := readable_by_others(path))]
         if readable:
             fix = "chmod 600 " + " ".join(quote(str(path)) for path, _ in readable)

@@ -15,7 +15,6 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from messagerie.models.demo.builder import (
@@ -26,14 +25,20 @@ from messagerie.models.demo.builder import (
     seed_demo,
 )
 from messagerie.models.store.database import Store, open_store
-from messagerie.models.store.engine import StoreError, create_store_engine, describe_url
+from messagerie.models.store.engine import (
+    StoreError,
+    create_store_engine,
+    describe_url,
+    sqlite_files,
+    store_file,
+)
 
 BUILDING = ".building-"  # the new file's name: ".<store>.building-<pid>"
 
 
 def install_demo(url: str, documents_dir: Path | None, today: date, *, reset: bool) -> DemoReport:
     """The demo in the store at `url`: left as it is, or (re)built for `today`."""
-    path = sqlite_file(url)
+    path = store_file(url)
     if path is None:
         store = open_store(url, upgrade=True, documents_dir=documents_dir)
         try:
@@ -47,14 +52,6 @@ def install_demo(url: str, documents_dir: Path | None, today: date, *, reset: bo
         finally:
             store.close()
     return _build_beside(path, documents_dir, today)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL; None for a server or an in-memory database."""
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 def _replaceable(url: str, documents_dir: Path | None, *, reset: bool) -> bool:
@@ -93,7 +90,7 @@ def _build_beside(path: Path, documents_dir: Path | None, today: date) -> DemoRe
         _close_journal(path)
         os.replace(building, path)
     finally:
-        for leftover in _sqlite_files(building):
+        for leftover in sqlite_files(building):
             leftover.unlink(missing_ok=True)
     return report
 
@@ -129,10 +126,6 @@ def _remove_abandoned_builds(path: Path) -> None:
         pid = building.name.removeprefix(f".{path.name}{BUILDING}").split("-")[0]
         if pid.isdigit() and not _running(int(pid)):
             building.unlink(missing_ok=True)
-
-
-def _sqlite_files(database: Path) -> tuple[Path, ...]:
-    return (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm")))
 
 
 def _running(pid: int) -> bool:

@@ -87,6 +87,11 @@ def store_file(url: str) -> Path | None:
         return None
 
 
+def sqlite_files(database: Path) -> tuple[Path, ...]:
+    """The store's file and the two SQLite keeps beside it in WAL mode."""
+    return (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm")))
+
+
 def _create_private(path: Path | None) -> None:
     """Create the store's file 0600 before SQLite does, which would follow the umask (0644);
     SQLite then gives its -wal and -shm files the same mode. An existing file keeps its mode
