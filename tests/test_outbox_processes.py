@@ -185,10 +185,12 @@ def test_sigterm_releases_what_it_holds_and_status_tells_a_stuck_queue(store, st
     )  # fmt: skip
     while accepted(store) < 100:
         time.sleep(0.02)
+    at_signal = accepted(store)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0  # a bound for a loaded machine, not a target
     assert claimed(store) == 0, "a stopped outbox must not keep recipients reserved"
-    assert accepted(store) < RECIPIENTS
+    # It stops at once: a signal lost in a finaliser once let the pass send on to the end.
+    assert accepted(store) <= at_signal + 50
 
     assert outbox(store_url, smtp_url).wait(timeout=120) == 0
     assert accepted(store) == RECIPIENTS

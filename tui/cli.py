@@ -310,13 +310,15 @@ def service_logging() -> logging.Logger:
 
 def stop_on_sigterm() -> None:
     """A service ends on SIGTERM (systemd stop) as on Ctrl+C: the recipients a pass holds are
-    released at once instead of waiting for their lease to run out."""
+    released at once instead of waiting for their lease to run out.
+
+    SIGTERM is turned into SIGINT rather than raising KeyboardInterrupt itself: inside
+    asyncio.run, SIGINT cancels the main task at its next await, whereas an exception raised
+    from a handler can land in a finaliser or a gc callback and be lost (the pass then went on
+    sending for half a minute)."""
     import signal
 
-    def interrupt(*_: object) -> NoReturn:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
 
 
 def run_serve(args: argparse.Namespace) -> int:
