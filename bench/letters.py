@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from an
 from weasyprint import HTML
 
 from messagerie.letters.pdf.documents import (
-    ConsultationFacts,
     RejectionLetter,
     letter_html,
     rejection_letters,
@@ -33,14 +32,8 @@ from messagerie.letters.pdf.documents import (
 )
 from messagerie.letters.pdf.render import TEMPLATES_DIR
 from messagerie.models.messages.merge import read_analysis, rejected_bids
+from tests.helpers.letters import CONSULTATION  # the letters' tests' consultation
 
-CONSULTATION = ConsultationFacts(
-    reference="202601",
-    title="Achat de chocolats",
-    object="Achat de chocolats pour les réceptions",
-    organisation="Collectivité européenne d'Alsace",
-    entity="Direction de la commande publique",
-)
 SENT = date(2026, 3, 2)
 LOT = ("Lot n°1 - Chocolat au lait",)
 

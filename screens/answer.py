@@ -10,13 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from messagerie.models.consultations.registers import RegisterRow
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.rules.checks import SINGLE_ANSWER_REASONS
 from messagerie.models.rules.siret import format_siret
+from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import literal
 
 AnswerChoice = Literal["dce", "messaging"]
@@ -47,7 +47,7 @@ def question_text(question: RegisterRow) -> Text:
     return literal(text)
 
 
-class AnswerDialog(ModalScreen[AnswerChoice | None]):
+class AnswerDialog(FrenchModal[AnswerChoice | None]):
     """Répondre à une question."""
 
     BINDINGS = [
@@ -82,7 +82,7 @@ class AnswerDialog(ModalScreen[AnswerChoice | None]):
         self.dismiss(None if event.button.id == "cancel" else event.button.id)  # type: ignore[arg-type]
 
 
-class SingleAnswerReasonDialog(ModalScreen[str | None]):
+class SingleAnswerReasonDialog(FrenchModal[str | None]):
     """Why only this company is answered (LEGAL rule 1); the reason goes to the audit log."""
 
     BINDINGS = [

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
+from messagerie.screens.french import FrenchBindings
 from messagerie.screens.widgets import notify_literal
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class StoreWork:
             failed(refusal)
 
 
-class StoreScreen(StoreWork, Screen[ResultType]):
+class StoreScreen(StoreWork, FrenchBindings, Screen[ResultType]):
     """A screen of the app."""
 
     @property
@@ -77,7 +78,7 @@ class StoreScreen(StoreWork, Screen[ResultType]):
         return cast("MessagerieApp", super().app)
 
 
-class StoreModal(StoreWork, ModalScreen[ResultType]):
+class StoreModal(StoreWork, FrenchBindings, ModalScreen[ResultType]):
     """A dialog of the app that calls the store."""
 
     @property

@@ -96,21 +96,35 @@ class ConsultationScreen(StoreScreen[None]):
     """Détails de la consultation."""
 
     TITLE = "Détails de la consultation"
+    # The footer (80 columns) holds what opens another screen; the registers, the drafts and
+    # « Créer une suite » show their keys in their own section, and every key is in the help
+    # panel (F1) and the palette (^p).
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
-        Binding("w", "register('withdrawal')", "Retraits", tooltip="Registre des retraits"),
-        Binding("q", "register('question')", "Questions", tooltip="Registre des questions"),
-        Binding("p", "register('deposit')", "Dépôts", tooltip="Registre des dépôts"),
+        Binding(
+            "w", "register('withdrawal')", "Retraits", tooltip="Registre des retraits",
+            show=False,
+        ),
+        Binding(
+            "q", "register('question')", "Questions", tooltip="Registre des questions",
+            show=False,
+        ),
+        Binding("p", "register('deposit')", "Dépôts", tooltip="Registre des dépôts", show=False),
         Binding("d", "documents", "DCE", tooltip="Documents de la consultation"),
-        Binding("s", "create_suite", "Suite", tooltip="Créer une suite"),
+        Binding("s", "create_suite", "Suite", tooltip="Créer une suite", show=False),
         Binding("m", "message", "Message", tooltip="Envoyer un message"),
         Binding("i", "invitation", "Invitation", tooltip="Envoyer une invitation à concourir"),
-        Binding("b", "focus_drafts", "Brouillons", tooltip="Brouillons de messages"),
+        Binding(
+            "b", "focus_drafts", "Brouillons", tooltip="Brouillons de messages", show=False
+        ),
         Binding("t", "tracking", "Suivi", tooltip="Suivi des messages"),
         Binding("r", "merge", "Rejets", tooltip="Rejets en nombre (fichier d'analyse)"),
-        Binding("x", "export_bundle", "Preuves", tooltip="Exporter le lot de preuves (zip)"),
+        Binding(
+            "x", "export_bundle", "Preuves", tooltip="Exporter le lot de preuves (zip)",
+            show=False,
+        ),
         Binding("f5", "refresh", "Actualiser", show=False),
-    ]
+    ]  # fmt: skip
 
     def __init__(self, consultation_id: int) -> None:
         super().__init__()
@@ -134,8 +148,8 @@ class ConsultationScreen(StoreScreen[None]):
         for section, title in (
             ("#identity", "Détail de la consultation"),
             ("#registers", "Registres"),
-            ("#exchanges", "Suivi des messages échangés et documents joints"),
-            ("#drafts", "Brouillons de messages"),
+            ("#exchanges", "Suivi des messages échangés et documents joints (t, x : preuves)"),
+            ("#drafts", "Brouillons de messages (b)"),
             ("#suites", "Suites"),
         ):
             self.query_one(section).border_title = title

@@ -108,7 +108,12 @@ class ResultsList(OptionList):
 
     BINDINGS = [
         Binding(
-            "plus,i", "toggle_details", "Infos", key_display="+", tooltip="Plus d'informations"
+            "plus,i",
+            "toggle_details",
+            "Infos",
+            key_display="+",
+            tooltip="Plus d'informations",
+            show=False,
         ),
         Binding("d", "open('details')", "Détails", tooltip="Détails (ou Entrée)"),
         Binding("q", "open('questions')", "Questions", tooltip="Questions"),
@@ -187,37 +192,35 @@ class DashboardScreen(StoreScreen[None]):
 
     TITLE = "Tableau de bord"
     AUTO_FOCUS = "#results"
-    # Short descriptions fit the footer at 80 columns; the tooltip is the platform's label,
-    # used by the command palette.
+    # The footer holds the row's actions, the global tracking and F1 (80 columns); the other
+    # keys are shown where they act (search label, panel titles), all in the help panel (F1)
+    # and the palette (^p), which uses the tooltip: the platform's full label.
     BINDINGS = [
-        Binding("slash", "focus_search", "Chercher", key_display="/", tooltip="Rechercher"),
         Binding(
-            "pagedown",
-            "next_page",
-            "Suiv.",
-            key_display="PgSuiv",
-            priority=True,
-            tooltip="Page suivante",
+            "slash", "focus_search", "Chercher", key_display="/", tooltip="Rechercher", show=False
         ),
         Binding(
-            "pageup",
-            "previous_page",
-            "Préc.",
-            key_display="PgPréc",
-            priority=True,
-            tooltip="Page précédente",
+            "pagedown", "next_page", "Suiv.", key_display="PgSuiv", priority=True,
+            tooltip="Page suivante", show=False,
         ),
-        Binding("s", "focus_statuses", "Statuts", tooltip="Statuts : filtrer par statut"),
-        Binding("r", "toggle_page_size", "10/20", tooltip="Résultats par page : 10 / 20"),
-        Binding("v", "toggle_view", "Vue", tooltip="Vue liste / Vue détaillée"),
         Binding(
-            "a",
-            "all_tracking",
-            "Suivi global",
+            "pageup", "previous_page", "Préc.", key_display="PgPréc", priority=True,
+            tooltip="Page précédente", show=False,
+        ),
+        Binding(
+            "s", "focus_statuses", "Statuts", tooltip="Statuts : filtrer par statut", show=False
+        ),
+        Binding(
+            "r", "toggle_page_size", "10/20", tooltip="Résultats par page : 10 / 20", show=False
+        ),
+        Binding("v", "toggle_view", "Vue", tooltip="Vue liste / Vue détaillée", show=False),
+        Binding(
+            "a", "all_tracking", "Suivi",
             tooltip="Suivi des messages de toutes les consultations",
         ),
         Binding(
-            "escape", "clear_filters", "Effacer", key_display="Échap", tooltip="Effacer les filtres"
+            "escape", "clear_filters", "Effacer", key_display="Échap",
+            tooltip="Effacer les filtres", show=False,
         ),
         *(
             Binding(str(digit), f"filter_status({digit})", label, show=False)
@@ -225,7 +228,7 @@ class DashboardScreen(StoreScreen[None]):
                 ["Tous les statuts", *(status.label for status in ConsultationStatus)]
             )
         ),
-    ]
+    ]  # fmt: skip
 
     request: reactive[DashboardQuery] = reactive(DashboardQuery, init=False)
     detailed: reactive[bool] = reactive(False, init=False)
@@ -240,7 +243,7 @@ class DashboardScreen(StoreScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="search-row"):
-            yield Static("Rechercher :", id="search-label")
+            yield Static("Rechercher (/) :", id="search-label")
             yield Input(
                 placeholder="référence, intitulé, objet, entité d'achat",
                 id="search",
@@ -254,7 +257,7 @@ class DashboardScreen(StoreScreen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#statuses-panel").border_title = "Statuts"
+        self.query_one("#statuses-panel").border_title = "Statuts (s, 0-9)"
         self.query_one("#results").border_title = "Chargement…"
         cached = self.app.cached_start_page()
         if cached is not None:

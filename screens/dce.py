@@ -27,20 +27,26 @@ from messagerie.screens.base import StoreScreen
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, TextDialog, leave_screen
 from messagerie.screens.files import FilePicker
+from messagerie.screens.french import os_problem
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"
+
+
+PIECE_KEYS = "a ajouter · r remplacer · d supprimer · z remplacer le DCE"
 
 
 class DceScreen(StoreScreen[None]):
     """Modifier le DCE."""
 
     TITLE = "Modifier le DCE"
+    # The pieces' keys are written under their tree (PIECE_KEYS); the footer keeps the
+    # version's actions (80 columns); all are in the help panel (F1) and the palette (^p).
     BINDINGS = [
-        Binding("a", "add", "Ajouter", tooltip="Ajouter une pièce"),
-        Binding("r", "replace", "Remplacer", tooltip="Remplacer la pièce sélectionnée"),
-        Binding("d", "delete", "Suppr.", tooltip="Supprimer la pièce sélectionnée"),
-        Binding("z", "replace_all", "DCE entier", tooltip="Remplacer le DCE"),
+        Binding("a", "add", "Ajouter", tooltip="Ajouter une pièce", show=False),
+        Binding("r", "replace", "Remplacer", tooltip="Remplacer la pièce sélectionnée", show=False),
+        Binding("d", "delete", "Suppr.", tooltip="Supprimer la pièce sélectionnée", show=False),
+        Binding("z", "replace_all", "DCE entier", tooltip="Remplacer le DCE", show=False),
         Binding("ctrl+s", "save", "Enregistrer", key_display="^s"),
         Binding("v", "validate", "Valider"),
         Binding("h", "history", "Historique", tooltip="Historique des versions du DCE"),
@@ -64,7 +70,9 @@ class DceScreen(StoreScreen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#pieces", Tree).border_title = "Identification — DCE"
+        pieces = self.query_one("#pieces", Tree)
+        pieces.border_title = "Identification — DCE"
+        pieces.border_subtitle = PIECE_KEYS
         self.reload()
 
     def reload(self) -> None:
@@ -132,7 +140,10 @@ class DceScreen(StoreScreen[None]):
             file = NewFile(path.name, path.read_bytes())
         except OSError as error:
             self.app.call_from_thread(
-                notify_literal, self, f"« {path} » illisible : {error.strerror}.", severity="error"
+                notify_literal,
+                self,
+                f"« {path} » illisible : {os_problem(error)}.",
+                severity="error",
             )
             return
         self.app.call_from_thread(self.stage, lambda: then(file))

@@ -11,12 +11,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from messagerie.models.rules.checks import modification_window_check
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.screens.base import StoreScreen
+from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import literal
 
 
@@ -39,7 +39,7 @@ class DeadlineDecision:
     reason: str
 
 
-class DeadlineDialog(ModalScreen[DeadlineDecision | None]):
+class DeadlineDialog(FrenchModal[DeadlineDecision | None]):
     """LEGAL rule 3: inside 6 days of the deadline, a new deadline or a written reason."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]

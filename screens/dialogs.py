@@ -10,13 +10,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
+from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import literal
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(FrenchModal[bool]):
     """A yes/no question; Échap answers no."""
 
     BINDINGS = [
@@ -41,7 +42,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class TextDialog(ModalScreen[None]):
+class TextDialog(FrenchModal[None]):
     """A read-only text (history, details), closed with Échap."""
 
     BINDINGS = [Binding("escape,enter", "dismiss(None)", "Fermer")]
@@ -56,7 +57,7 @@ class TextDialog(ModalScreen[None]):
             yield Static(literal(self.text))
 
 
-class InputDialog(ModalScreen[str | None]):
+class InputDialog(FrenchModal[str | None]):
     """One line to type (a path, an address), with the problem of the last try above it;
     Entrée confirms, Échap gives up."""
 
@@ -79,6 +80,36 @@ class InputDialog(ModalScreen[str | None]):
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
+
+
+class LinkDialog(FrenchModal[None]):
+    """A link to copy, whole on one line: in a toast it wrapped at 80 columns, and copying
+    it from the terminal gave a broken link. It comes selected: Ctrl+C copies it."""
+
+    AUTO_FOCUS = "#link"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Fermer", key_display="Échap")]
+
+    def __init__(self, title: str, prompt: str, link: str) -> None:
+        super().__init__()
+        self.title_text, self.prompt, self.link = title, prompt, link
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = literal(self.title_text)
+            yield Static(literal(self.prompt))
+            yield Input(self.link, id="link")
+            yield Static("Ctrl+C : copier le lien · Échap ou Entrée : fermer", classes="hint")
+
+    @on(Input.Changed, "#link")
+    def keep_the_link(self, event: Input.Changed) -> None:
+        """Read-only: a key typed by mistake does not change what is copied."""
+        if event.value != self.link:
+            event.input.value = self.link
+            event.input.select_all()
+
+    @on(Input.Submitted, "#link")
+    def close(self) -> None:
+        self.dismiss(None)
 
 
 def ask_until_valid(

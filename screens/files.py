@@ -11,10 +11,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Input, Label, Static
 from textual.worker import get_current_worker
 
+from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import literal
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class FileTree(DirectoryTree):
         return super().process_label(literal(label))
 
 
-class FilePicker(ModalScreen[Path | None]):
+class FilePicker(FrenchModal[Path | None]):
     """Type a path, or walk the folders: Enter on a file picks it."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]

@@ -21,6 +21,7 @@ from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_ana
 from messagerie.models.messages.queue import QueuedMessage
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
+from messagerie.screens.french import os_problem
 from messagerie.screens.widgets import Footer, cell, harmless, literal
 
 
@@ -104,7 +105,7 @@ class MergeScreen(StoreScreen[None]):
             try:
                 data = path.read_bytes()
             except OSError as error:
-                raise Refusal(f"Impossible de lire « {path} » : {error.strerror}.") from error
+                raise Refusal(f"Impossible de lire « {path} » : {os_problem(error)}.") from error
             return rows_by_lot(read_analysis(data))
 
         self.store_task(read, self.show_lots, self.problem)

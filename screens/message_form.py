@@ -3,8 +3,9 @@ mentions, attachments), checked live against LEGAL.md, previewed, saved or queue
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -32,6 +33,7 @@ from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label, paris_minutes, size_text
 from messagerie.models.messages.drafts import DraftRecipient, Override, unique_recipients
+from messagerie.models.messages.files import MessageFiles, load_message_files
 from messagerie.models.messages.form import (
     FORM_LABELS,
     MENTIONS,
@@ -45,8 +47,6 @@ from messagerie.models.messages.presets import change_type, preset_form
 from messagerie.models.messages.queue import (
     FormRefused,
     QueuedMessage,
-    form_attachments,
-    form_letters,
     load_form,
     queue_message,
     save_draft,
@@ -69,6 +69,7 @@ VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "typ
 MENTION_KEYS = tuple(dict.fromkeys(m.key for fields in MENTIONS.values() for m in fields))
 # Printed in a rejection only when "Courrier envoyé après attribution" is ticked (R2181-3).
 AWARD_MENTIONS = ("awardee", "award_reasons", "signature_date")
+T = TypeVar("T")
 CHECK_DELAY = 0.25  # seconds of quiet typing before the rules run again
 
 
@@ -77,7 +78,8 @@ class RemovableList(OptionList):
     (a focused list of no line showed nothing); its row looks chosen only while focused, when
     Suppr would remove it."""
 
-    BINDINGS = [Binding("delete,backspace", "remove", "Retirer", key_display="Suppr")]
+    # Not in the footer (it would push the form's keys out at 80 columns): the box says it.
+    BINDINGS = [Binding("delete,backspace", "remove", "Retirer", key_display="Suppr", show=False)]
 
     def action_remove(self) -> None:
         index = self.highlighted
@@ -93,9 +95,12 @@ class RemovableList(OptionList):
         self.emptied = emptied
         self.can_focus = False
 
-    def show(self, lines: list[Text]) -> None:
+    def show(self, lines: Iterable[Text], ids: Iterable[str] | None = None) -> None:
+        """`ids`: what each line stands for, read back by `Remove`'s handler."""
         position = self.highlighted
-        self.set_options([Option(literal(line)) for line in lines])
+        lines = list(lines)
+        names = list(ids) if ids is not None else [None] * len(lines)
+        self.set_options([Option(literal(line), id) for line, id in zip(lines, names, strict=True)])
         if lines:
             self.highlighted = min(position or 0, len(lines) - 1)
         elif self.has_focus:
@@ -114,7 +119,7 @@ class TypeSelect(Select[MessageType], inherit_bindings=False):
 class FlagBox(Checkbox, inherit_bindings=False):
     """A box ticked with Entrée (or the mouse), not with a space typed in passing."""
 
-    BINDINGS = [Binding("enter", "toggle_button", "Cocher", key_display="Entrée")]
+    BINDINGS = [Binding("enter", "toggle_button", "Cocher", key_display="Entrée", show=False)]
 
 
 class MessageFormScreen(StoreScreen[None]):
@@ -130,24 +135,25 @@ class MessageFormScreen(StoreScreen[None]):
             "ctrl+s", "save", "Brouillon", key_display="^s", priority=True,
             tooltip="Enregistrer le brouillon",
         ),
-        Binding("f2", "preview", "Aperçu", tooltip="Aperçu du message reçu"),
+        # F2-F5 are written on their boxes (on_mount): 80 columns hold only the keys below.
+        Binding("f2", "preview", "Aperçu", tooltip="Aperçu du message reçu", show=False),
         Binding(
-            "f3", "pick_recipients", "Registres",
+            "f3", "pick_recipients", "Registres", show=False,
             tooltip="Ajouter des destinataires depuis les registres",
         ),
         Binding(
-            "f4", "attach_local", "Fichier",
+            "f4", "attach_local", "Fichier", show=False,
             tooltip="Importer un fichier depuis le poste local",
         ),
         Binding(
-            "f5", "attach_space", "Espace doc.",
+            "f5", "attach_space", "Espace doc.", show=False,
             tooltip="Importer un fichier depuis l'espace documentaire",
         ),
         Binding(
             "ctrl+g", "generate_letters", "Courrier", key_display="^g", priority=True,
             tooltip="Générer le courrier (un par destinataire, joint à son exemplaire)",
         ),
-        Binding("f8", "override", "Passer outre", tooltip="Passer outre une règle, motivé"),
+        Binding("f8", "override", "Déroger", tooltip="Passer outre une règle, motivé"),
         Binding("escape", "leave", "Retour", key_display="Échap"),
     ]  # fmt: skip
 
@@ -169,8 +175,7 @@ class MessageFormScreen(StoreScreen[None]):
         self.start_reply = reply_allowed
         self.context: ComposeContext | None = None
         self.recipients: tuple[DraftRecipient, ...] = ()
-        self.attachments: tuple[DocumentInfo, ...] = ()
-        self.letters: tuple[tuple[str, DocumentInfo], ...] = ()  # (recipient, its own letter)
+        self.files = MessageFiles()
         self.overrides: tuple[Override, ...] = ()
         self.applied: FormInput | None = None  # the presets (or draft) last put in the fields
         self.saved: FormInput | None = None  # what the store holds, to know what is unsaved
@@ -245,15 +250,21 @@ class MessageFormScreen(StoreScreen[None]):
             ("#attachments-box", "Pièces jointes"),
         ):
             self.query_one(box).border_title = title
+        for box, keys in (
+            ("#recipients-box", "F3 registres"),
+            ("#block", "F2 aperçu du message reçu"),
+            ("#attachments-box", "F4 fichier · F5 espace doc. · Suppr retirer"),
+        ):
+            self.query_one(box).border_subtitle = keys
         self.query_one("#body", TextArea).show_line_numbers = False
         draft_id = self.draft_id
 
         def load(store):  # type: ignore[no-untyped-def]
             context = load_context(store, self.consultation_id)
             if draft_id is None:
-                return context, None, (), ()
+                return context, None, MessageFiles()
             form = load_form(store, draft_id)
-            return context, form, form_attachments(store, form), form_letters(store, form)
+            return context, form, load_message_files(store, form)
 
         self.store_task(load, lambda loaded: self.loaded(*loaded), self.load_failed)
 
@@ -264,8 +275,7 @@ class MessageFormScreen(StoreScreen[None]):
         self,
         context: ComposeContext,
         form: FormInput | None,
-        attachments: tuple[DocumentInfo, ...],
-        letters: tuple[tuple[str, DocumentInfo], ...],
+        files: MessageFiles,
     ) -> None:
         self.context = context
         detail = context.detail
@@ -291,7 +301,7 @@ class MessageFormScreen(StoreScreen[None]):
             )
         else:
             self.saved = form
-        self.attachments, self.letters = attachments, letters
+        self.files = files
         self.fill(form)
         self.query_one("#subject" if form.draft_id else "#type").focus()
 
@@ -353,8 +363,8 @@ class MessageFormScreen(StoreScreen[None]):
                 for key, value in mentions.items()
                 if key in {m.key for m in MENTIONS.get(kind, ())}  # type: ignore[arg-type]
             },
-            attachment_ids=tuple(document.id for document in self.attachments),
-            letters=tuple((email, document.id) for email, document in self.letters),
+            attachment_ids=self.files.attachment_ids,
+            letters=self.files.letter_ids,
             overrides=self.overrides,
             draft_id=self.draft_id,
             revision=self.revision,
@@ -480,13 +490,12 @@ class MessageFormScreen(StoreScreen[None]):
             del_at = event.option_index
             self.recipients = self.recipients[:del_at] + self.recipients[del_at + 1 :]
             self.show_recipients()
-        elif event.option_index < len(self.attachments):
-            index = event.option_index
-            self.attachments = self.attachments[:index] + self.attachments[index + 1 :]
-            self.show_attachments()
-        else:  # a generated letter
-            index = event.option_index - len(self.attachments)
-            self.letters = self.letters[:index] + self.letters[index + 1 :]
+        else:  # a line of the attachments box says which collection it comes from
+            kind, index = (event.option.id or "").split("-")
+            if kind == "letter":
+                self.files = self.files.without_letter(int(index))
+            else:
+                self.files = self.files.without_attachment(int(index))
             self.show_attachments()
         self.schedule_check()
 
@@ -509,21 +518,29 @@ class MessageFormScreen(StoreScreen[None]):
 
     # Attachments --------------------------------------------------------------------------
 
+    @property
+    def attachments(self) -> tuple[DocumentInfo, ...]:
+        """The files sent to every recipient."""
+        return self.files.attachments
+
+    @property
+    def letters(self) -> tuple[tuple[str, DocumentInfo], ...]:
+        """The generated letters, each with the recipient whose copy carries it."""
+        return self.files.letters
+
     def show_attachments(self) -> None:
-        lines = []
-        for document in self.attachments:
+        lines: dict[str, Text] = {}  # by option id: "attachment-<i>" or "letter-<i>"
+        for index, document in enumerate(self.attachments):
             line = Text(f"{document.filename} ({size_text(document.size)})")
             if document.antivirus is AntivirusVerdict.NOT_SCANNED:
                 line.append(" — non analysé", style="bold yellow")
-            lines.append(line)
-        for email, document in self.letters:
-            lines.append(
-                Text.assemble(
-                    f"{document.filename} ({size_text(document.size)})",
-                    (f" — pour {email} seulement", "italic"),
-                )
+            lines[f"attachment-{index}"] = line
+        for index, (email, document) in enumerate(self.letters):
+            lines[f"letter-{index}"] = Text.assemble(
+                f"{document.filename} ({size_text(document.size)})",
+                (f" — pour {email} seulement", "italic"),
             )
-        self.query_one("#attachment-list", RemovableList).show(lines)
+        self.query_one("#attachment-list", RemovableList).show(lines.values(), ids=lines.keys())
         self.query_one("#attachments-box").border_title = f"Pièces jointes ({len(lines)})"
 
     def attachment_note(self, note: str | Text) -> None:
@@ -534,10 +551,10 @@ class MessageFormScreen(StoreScreen[None]):
 
     def attached(self, document: DocumentInfo) -> None:
         self.attachment_note("")
-        if any(d.id == document.id or d.sha256 == document.sha256 for d in self.attachments):
+        if self.files.holds(document):
             notify_literal(self, f"« {document.filename} » est déjà joint.", title="Pièces jointes")
             return
-        self.attachments += (document,)
+        self.files = self.files.attach(document)
         self.show_attachments()
         self.schedule_check()
 
@@ -568,7 +585,7 @@ class MessageFormScreen(StoreScreen[None]):
         )
 
     def letters_generated(self, letters: tuple[PersonalLetter, ...]) -> None:
-        self.letters = tuple((letter.email, letter.document) for letter in letters)
+        self.files = self.files.with_letters((letter.email, letter.document) for letter in letters)
         self.attachment_note("")
         self.show_attachments()
         self.schedule_check()
@@ -713,12 +730,14 @@ class MessageFormScreen(StoreScreen[None]):
     def action_save(self) -> None:
         if self.context is None or self.busy:
             return
+        self.write_form(save_draft, self.draft_saved)
+
+    def write_form(self, write: Callable[..., T], done: Callable[[T], None]) -> None:
+        """Save or queue the form as it stands; a second press does nothing meanwhile."""
         self.busy = True
         form = self.form()
         actor = self.app.actor
-        self.store_task(
-            lambda store: save_draft(store, form, actor=actor), self.draft_saved, self.failed
-        )
+        self.store_task(lambda store: write(store, form, actor=actor), done, self.failed)
 
     def draft_saved(self, form: FormInput) -> None:
         self.busy = False
@@ -740,12 +759,7 @@ class MessageFormScreen(StoreScreen[None]):
                 severity="error",
             )
             return
-        self.busy = True
-        form = self.form()
-        actor = self.app.actor
-        self.store_task(
-            lambda store: queue_message(store, form, actor=actor), self.queued, self.failed
-        )
+        self.write_form(queue_message, self.queued)
 
     def queued(self, queued: QueuedMessage) -> None:
         self.saved = self.form()

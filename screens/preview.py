@@ -6,17 +6,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from messagerie.letters.mail.content import preview
 from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
+from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import Footer, literal
 
 
-class PreviewScreen(ModalScreen[None]):
+class PreviewScreen(FrenchModal[None]):
     """n / p: next or previous recipient; m: the other send mode; h: text or HTML."""
 
     BINDINGS = [

@@ -8,7 +8,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -19,6 +18,7 @@ from messagerie.models.rules.checks import RuleVerdict
 from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
 from messagerie.screens.base import StoreModal
+from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import Footer, literal
 
 REGISTER_KEYS = {
@@ -29,7 +29,7 @@ REGISTER_KEYS = {
 KIND_LETTERS = {RegisterKind.WITHDRAWAL: "R", RegisterKind.QUESTION: "Q", RegisterKind.DEPOSIT: "D"}
 
 
-class RecipientPicker(ModalScreen[tuple[DraftRecipient, ...] | None]):
+class RecipientPicker(FrenchModal[tuple[DraftRecipient, ...] | None]):
     """The registers' addresses: Entrée adds one, w / q / p a whole register, a all three."""
 
     BINDINGS = [
@@ -150,7 +150,7 @@ def _document_line(document: DocumentInfo) -> Text:
     return literal(line)
 
 
-class OverrideDialog(ModalScreen[Override | None]):
+class OverrideDialog(FrenchModal[Override | None]):
     """Pass a blocking rule with a written reason (kept in the audit log, printed on the AR)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]

@@ -44,6 +44,9 @@ REGISTER_TITLES = {
 PER_PAGE = 50
 
 
+TABLE_KEYS = "w retraits · q questions · p dépôts · > < pages"
+
+
 class RegisterScreen(StoreScreen[None]):
     """One register of a consultation, filterable, paged in SQL."""
 
@@ -54,24 +57,23 @@ class RegisterScreen(StoreScreen[None]):
         Binding("a", "add", "Ajouter", tooltip="Ajouter une inscription au registre"),
         Binding("e", "edit", "Modifier", tooltip="Modifier l'inscription sélectionnée"),
         Binding("r", "answer", "Répondre", tooltip="Répondre à une question"),
-        Binding("w", "switch('withdrawal')", "Retraits", tooltip="Registre des retraits"),
-        Binding("q", "switch('question')", "Questions", tooltip="Registre des questions"),
-        Binding("p", "switch('deposit')", "Dépôts", tooltip="Registre des dépôts"),
+        # The other registers and the pages: keys written under the table (TABLE_KEYS).
         Binding(
-            "greater_than_sign",
-            "page(1)",
-            "Page suiv.",
-            key_display=">",
-            tooltip="Page suivante du registre",
+            "w", "switch('withdrawal')", "Retraits", tooltip="Registre des retraits", show=False
         ),
         Binding(
-            "less_than_sign",
-            "page(-1)",
-            "Page préc.",
-            key_display="<",
-            tooltip="Page précédente du registre",
+            "q", "switch('question')", "Questions", tooltip="Registre des questions", show=False
         ),
-    ]
+        Binding("p", "switch('deposit')", "Dépôts", tooltip="Registre des dépôts", show=False),
+        Binding(
+            "greater_than_sign", "page(1)", "Page suiv.", key_display=">",
+            tooltip="Page suivante du registre", show=False,
+        ),
+        Binding(
+            "less_than_sign", "page(-1)", "Page préc.", key_display="<",
+            tooltip="Page précédente du registre", show=False,
+        ),
+    ]  # fmt: skip
 
     def __init__(self, consultation_id: int, kind: RegisterKind) -> None:
         super().__init__()
@@ -147,6 +149,7 @@ class RegisterScreen(StoreScreen[None]):
                 key=str(row.id),
             )
         table.border_title = f"{page.total} inscription(s) · page {page.page} sur {page.page_count}"
+        table.border_subtitle = TABLE_KEYS
         if page.rows:
             table.move_cursor(row=min(row_key, len(page.rows) - 1))
         self.refresh_bindings()

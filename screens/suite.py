@@ -6,7 +6,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     Header,
@@ -32,6 +31,7 @@ from messagerie.models.formatting import lot_label, paris_minutes
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.screens.base import StoreScreen
+from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import Footer, harmless, literal
 
 
@@ -142,7 +142,7 @@ class SuiteScreen(StoreScreen[None]):
         self.app.push_screen(AccessCodeDialog(suite), open_suite)
 
 
-class AccessCodeDialog(ModalScreen[None]):
+class AccessCodeDialog(FrenchModal[None]):
     """The restricted access code, shown in full this once."""
 
     BINDINGS = [Binding("escape,enter", "dismiss(None)", "J'ai noté le code")]

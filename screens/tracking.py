@@ -39,7 +39,7 @@ from messagerie.models.messages.tracking import (
 from messagerie.models.store.enums import MessageType, RecipientStatus
 from messagerie.screens.ar_download import download_ar
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
+from messagerie.screens.dialogs import InputDialog, LinkDialog, ask_until_valid, writable_path
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
@@ -141,8 +141,9 @@ class TrackingScreen(StoreScreen[None]):
             tooltip="Vider le filtre, puis fermer les filtres, puis revenir",
         ),
         Binding("m", "message", "Écrire", tooltip="Envoyer un message"),
-        Binding("f", "toggle_filters", "Filtres", tooltip="Filtrer le suivi"),
-        Binding("e", "clear_filters", "Effacer", tooltip="Effacer les filtres"),
+        # f and e are written on the filter line (show_filter_line).
+        Binding("f", "toggle_filters", "Filtres", tooltip="Filtrer le suivi", show=False),
+        Binding("e", "clear_filters", "Effacer", tooltip="Effacer les filtres", show=False),
         Binding("enter", "open", "Loupe", tooltip="Détail du message, ou lire la réponse"),
         Binding("p", "ar", "AR", tooltip="Télécharger l'AR du destinataire (PDF)"),
         Binding("n", "resend", "Renvoi", tooltip="Renvoyer un message non délivré"),
@@ -152,6 +153,7 @@ class TrackingScreen(StoreScreen[None]):
             "open_link",
             "Lien",
             tooltip="Ouvrir la page du destinataire (démonstration locale seulement)",
+            show=False,
         ),
         Binding("f5", "refresh", "Actualiser", show=False, tooltip="Relire le suivi"),
     ]
@@ -671,7 +673,13 @@ class TrackingScreen(StoreScreen[None]):
         )
 
     def show_link(self, link: str) -> None:
-        notify_literal(self, link, title="Page du destinataire (démonstration)", timeout=30)
+        self.app.push_screen(
+            LinkDialog(
+                "Page du destinataire (démonstration)",
+                "Lien personnel du destinataire, ouvert dans le navigateur s'il y en a un :",
+                link,
+            )
+        )
         self.run_worker(lambda: _open_in_browser(link), thread=True, group="browser")
 
 

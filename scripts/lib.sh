@@ -101,6 +101,8 @@ ensure_postgres() {
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'messagerie_test') THEN
             CREATE ROLE messagerie_test LOGIN CREATEDB PASSWORD 'messagerie_test';
         END IF; END \$\$" >/dev/null
+    # The row-level security tests create an account's role and a service role.
+    as_postgres psql -q -p "$port" -c "ALTER ROLE messagerie_test CREATEROLE" >/dev/null
     if ! as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = 'messagerie_test'" | grep -q 1; then
         as_postgres createdb -p "$port" -O messagerie_test messagerie_test
     fi

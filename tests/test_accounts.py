@@ -446,5 +446,5 @@ def test_an_unknown_comptes_action_is_one_french_line():
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         "messagerie : « comptes supprimer » inconnu (ajouter, lister ou retirer) — voir "
-        "« messagerie --help »"
+        "« messagerie comptes --help »"
     )

@@ -101,18 +101,66 @@ def rewritten(
 
 
 @pytest.fixture(scope="module")
-def signer(tmp_path_factory) -> PlatformSigner:
-    """The platform's signer, on a demonstration certificate of the module's own."""
-    return platform_signer(CertificateSource(demo_dir=tmp_path_factory.mktemp("signature")))
+def data_dir(tmp_path_factory) -> Path:
+    """The module's data folder: its demonstration certificate, for the commands too."""
+    return tmp_path_factory.mktemp("donnees")
 
 
 @pytest.fixture(scope="module")
-def demo_bundle(live_demo_url, tmp_path_factory, signer) -> Path:
-    """The demo consultation's bundle, exported once (the export only reads the store)."""
-    folder = tmp_path_factory.mktemp("bundle")
-    store = open_store(live_demo_url, documents_dir=folder / "documents")
+def signer(data_dir) -> PlatformSigner:
+    """The platform's signer, on a demonstration certificate of the module's own."""
+    return platform_signer(CertificateSource(demo_dir=data_dir / "signature"))
+
+
+@pytest.fixture(scope="module")
+def exported_demo(live_demo_url, data_dir, signer) -> tuple[subprocess.CompletedProcess, Path]:
+    """`messagerie export` of the demo consultation, run once (signing its ARs is what costs):
+    the command's output and the bundle it wrote, which the tests below only read."""
+    out = data_dir / "preuves.zip"
+    env = {"MESSAGERIE_DB": live_demo_url, "MESSAGERIE_DATA_DIR": str(data_dir)}
+    return messagerie("export", DEMO_REFERENCE, "--out", str(out), env=env), out
+
+
+@pytest.fixture(scope="module")
+def demo_bundle(exported_demo) -> Path:
+    """The demo consultation's bundle, as the command wrote it."""
+    done, path = exported_demo
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def opened_with_ar() -> sa.Select:
+    """(consultation reference, message id, recipient id) of each opening that makes an AR:
+    a letter sent with AR and read."""
+    message, recipient = table_of(Message), table_of(Recipient)
+    return (
+        sa.select(table_of(Consultation).c.reference, message.c.id, recipient.c.id)
+        .join(recipient, recipient.c.message_id == message.c.id)
+        .join(table_of(Consultation))
+        .where(
+            message.c.state != MessageState.DRAFT,
+            message.c.send_mode == SendMode.WITH_AR,
+            recipient.c.read_at.is_not(None),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def few_ars(live_demo_url) -> str:
+    """A demo consultation with three or four ARs: enough for the tests that need more than
+    one (and one worker drawing two), each AR drawn and signed costing a quarter second."""
+    store = open_store(live_demo_url)
     try:
-        return export_bundle(store, DEMO_REFERENCE, folder / "preuves.zip", signer=signer).path
+        with store.engine.connect() as connection:
+            ars = opened_with_ar().subquery()
+            count = sa.func.count().label("ars")
+            return connection.execute(
+                sa.select(ars.c.reference)
+                .group_by(ars.c.reference)
+                .having(count.between(3, 4))
+                .order_by(count, ars.c.reference)
+                .limit(1)
+            ).scalar_one()
     finally:
         store.close()
 
@@ -238,19 +286,9 @@ def test_the_demo_bundle_has_an_ar_for_every_opening_and_none_other(
     content = members(demo_bundle)
     assert set(manifest_paths(demo_bundle)) == set(content) - {MANIFEST, SIGNATURE}
     store = open_store(live_demo_url)
-    message, recipient = table_of(Message), table_of(Recipient)
     with store.engine.connect() as connection:
-        opened = connection.execute(
-            sa.select(message.c.id, recipient.c.id)
-            .join(recipient, recipient.c.message_id == message.c.id)
-            .join(table_of(Consultation))
-            .where(
-                table_of(Consultation).c.reference == DEMO_REFERENCE,
-                message.c.state != MessageState.DRAFT,
-                message.c.send_mode == SendMode.WITH_AR,
-                recipient.c.read_at.is_not(None),
-            )
-        ).all()
+        wines = opened_with_ar().where(table_of(Consultation).c.reference == DEMO_REFERENCE)
+        opened = [(m, r) for _, m, r in connection.execute(wines)]
     store.close()
     ars = {name for name in content if "/ar/" in name}
     assert ars == {f"messages/{m}/ar/AR-{r}.pdf" for m, r in opened} and ars
@@ -305,18 +343,18 @@ def test_a_bundle_without_manifest_or_not_a_zip(demo_bundle, tmp_path, signer):
         verify_bundle(tmp_path / "texte.zip", signer.certificate)
 
 
-def test_the_export_and_verify_commands(live_demo_url, tmp_path):
-    env = {"MESSAGERIE_DB": live_demo_url, "MESSAGERIE_DATA_DIR": str(tmp_path)}
-    out = tmp_path / "preuves.zip"
-    exported = messagerie("export", DEMO_REFERENCE, "--out", str(out), env=env)
+def test_the_export_and_verify_commands(exported_demo, live_demo_url, data_dir, tmp_path):
+    env = {"MESSAGERIE_DB": live_demo_url, "MESSAGERIE_DATA_DIR": str(data_dir)}
+    exported, out = exported_demo  # the module's `messagerie export` (signing ARs is what costs)
     assert exported.returncode == 0, exported.stderr
     assert f"Lot de preuves de « {DEMO_REFERENCE} » écrit dans « {out} »" in exported.stdout
     # Not a terminal (a log): the ARs' progress a line at each tenth, to the last AR.
     ars = ars_written(exported.stdout)
+    assert ars > 10  # more ARs than lines: the tenths are tested
     progress = exported.stderr.splitlines()
     assert progress[0] == f"AR : 0/{ars}" and progress[-1] == f"AR : {ars}/{ars}"
     assert len(progress) <= 11 and all(line.startswith("AR : ") for line in progress)
-    platform = tmp_path / "signature" / "plateforme-demonstration.crt.pem"
+    platform = data_dir / "signature" / "plateforme-demonstration.crt.pem"
     fingerprint = openssl_fingerprint(platform)
     assert exported.stdout.splitlines()[-1] == (
         "Signé par : CN=Plateforme de démonstration,O=messagerie (démonstration) "
@@ -369,7 +407,9 @@ def ars_written(summary: str) -> int:
     return int(found[1])
 
 
-def test_the_export_command_rewrites_its_progress_line_on_a_terminal(live_demo_url, tmp_path):
+def test_the_export_command_rewrites_its_progress_line_on_a_terminal(
+    live_demo_url, few_ars, tmp_path
+):
     """On a terminal (a real one, a pseudo-terminal), « AR : k/n » is rewritten in place for
     every AR, then the line is ended before the summary."""
     env = {"MESSAGERIE_DB": live_demo_url, "MESSAGERIE_DATA_DIR": str(tmp_path)}
@@ -377,8 +417,7 @@ def test_the_export_command_rewrites_its_progress_line_on_a_terminal(live_demo_u
     controller, terminal = os.openpty()
     try:
         exported = subprocess.run(
-            [sys.executable, "-m", "messagerie.tui.cli", "export", DEMO_REFERENCE, "--out",
-             str(out)],
+            [sys.executable, "-m", "messagerie.tui.cli", "export", few_ars, "--out", str(out)],
             cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=terminal,
             text=True, timeout=120,
         )  # fmt: skip
@@ -407,7 +446,9 @@ def read_terminal(controller: int) -> str:
     return b"".join(chunks).decode()
 
 
-def test_a_parallel_export_holds_what_the_serial_one_holds(live_demo_url, tmp_path, signer):
+def test_a_parallel_export_holds_what_the_serial_one_holds(
+    live_demo_url, few_ars, tmp_path, signer
+):
     """The ARs drawn by two worker processes: the same entries in the same order, the same
     bytes but for the ARs' signatures (each AR is the same document as drawn, signed at
     another moment), both bundles verify; the progress goes AR by AR up to the total."""
@@ -415,7 +456,9 @@ def test_a_parallel_export_holds_what_the_serial_one_holds(live_demo_url, tmp_pa
     now = utc_now()
     try:
         (serial, serial_progress), (parallel, parallel_progress) = (
-            export_followed(store, tmp_path / f"preuves-{workers}.zip", signer, now, workers)
+            export_followed(
+                store, few_ars, tmp_path / f"preuves-{workers}.zip", signer, now, workers
+            )
             for workers in (1, 2)
         )
     finally:
@@ -440,11 +483,11 @@ def demo_documents(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///")).parent / "documents"
 
 
-def export_followed(store, out, signer, now, workers):  # type: ignore[no-untyped-def]
-    """The demo consultation's bundle with `workers` processes, and each progress call."""
+def export_followed(store, reference, out, signer, now, workers):  # type: ignore[no-untyped-def]
+    """A demo consultation's bundle with `workers` processes, and each progress call."""
     calls: list[tuple[int, int]] = []
     summary = export_bundle(
-        store, DEMO_REFERENCE, out, signer=signer, now=now, max_workers=workers,
+        store, reference, out, signer=signer, now=now, max_workers=workers,
         progress=lambda done, total: calls.append((done, total)),
     )  # fmt: skip
     return summary, calls
@@ -513,8 +556,20 @@ def test_a_forged_bundle_is_refused_with_or_without_its_old_signature(
     original = members(demo_bundle)[SIGNATURE]
     kept, ar = forgery(demo_bundle, tmp_path / "garde.zip", original)
     check = verify_bundle(kept, signer.certificate)
+    folder = ar.split("/ar/")[0]
+    rewritten_history = [  # each recipient of the message.json whose dates were moved
+        line
+        for line in check.problems
+        if line.startswith(f"« {folder}/message.json » : destinataire n° ")
+        and line.endswith(", historique des événements altéré : le 1er événement a été modifié.")
+    ]
+    assert rewritten_history
+    opener = ar.split("AR-")[1].removesuffix(".pdf")
+    missing_ar = f"« {ar} » : AR manquant (le destinataire n° {opener} a ouvert le message)."
     assert check.problems == (
         f"« {MANIFEST} » : ne correspond plus à sa signature (modifié après l'export).",
+        *rewritten_history,
+        missing_ar,
     )
     assert check.signature is not None and not check.signature.authentic
     assert f"{ar}" not in members(kept) and check.checked == len(members(kept)) - 2
@@ -522,6 +577,8 @@ def test_a_forged_bundle_is_refused_with_or_without_its_old_signature(
     unsigned, _ = forgery(demo_bundle, tmp_path / "sans.zip", None)
     assert verify_bundle(unsigned, signer.certificate).problems == (
         f"« {SIGNATURE} » : manquant, le manifeste n'est pas signé.",
+        *rewritten_history,
+        missing_ar,
     )
 
 
@@ -553,7 +610,7 @@ def test_a_bundle_resigned_with_another_key_is_not_authentic(demo_bundle, tmp_pa
 
 
 async def test_the_consultation_screen_exports_its_bundle(
-    workspace, workspace_app, tmp_path, monkeypatch
+    workspace, workspace_app, few_ars, tmp_path, monkeypatch
 ):
     """x on the consultation, a path confirmed: the bundle is written, signed by the
     platform's (demonstration) certificate of the data folder, and verifies; a bar under the
@@ -568,7 +625,7 @@ async def test_the_consultation_screen_exports_its_bundle(
     with workspace.engine.connect() as connection:
         cid = connection.execute(
             sa.select(table_of(Consultation).c.id).where(
-                table_of(Consultation).c.reference == "2025VINS"
+                table_of(Consultation).c.reference == few_ars
             )
         ).scalar_one()
     target = tmp_path / "preuves.zip"

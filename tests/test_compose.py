@@ -111,12 +111,34 @@ def test_reply_deadline_problems(store, cid, allowed, deadline, fragment):
     assert problem[0] == "reply_deadline" and fragment in problem[1]
 
 
-def test_reply_deadline_after_the_bid_deadline_is_illogical_for_an_answer(store, cid):
+@pytest.mark.parametrize(
+    "kind", [MessageType.ANSWER, MessageType.MODIFICATION, MessageType.INVITATION]
+)
+def test_reply_deadline_after_the_bid_deadline_is_illogical_while_bids_are_open(store, cid, kind):
+    form = filled(store, cid, kind, reply_allowed=True, reply_deadline="05/01/2027 10:00")
+    problems = [text for field, text in errors(store, cid, form) if field == "reply_deadline"]
+    assert problems == [
+        "La date limite de réponse (05/01/2027 10:00) est postérieure à la date limite de "
+        "remise des plis (27/12/2026 12:00) : tant que les plis peuvent être remis, fixez une "
+        "date au plus tard à cette limite."
+    ]
+    with pytest.raises(FormRefused, match="postérieure à la date limite de remise des plis"):
+        queue_message(store, form, actor="m.d", now=NOW)
+    on_the_limit = replace(form, reply_deadline="27/12/2026 12:00")
+    assert "reply_deadline" not in error_fields(store, cid, on_the_limit)
+
+
+def test_once_the_bid_deadline_has_passed_an_answer_may_leave_time_to_reply(store, cid):
+    under_analysis = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)  # the day after the bid deadline
     form = filled(
         store, cid, MessageType.ANSWER, reply_allowed=True, reply_deadline="05/01/2027 10:00"
     )
-    (problem,) = errors(store, cid, form)
-    assert "postérieure à la date limite de remise des plis (27/12/2026 12:00)" in problem[1]
+    check = check_form(form, load_context(store, cid), under_analysis)
+    assert check.errors == ()
+    queued = queue_message(store, form, actor="m.d", now=under_analysis)
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(message).where(message.c.id == queued.message_id))
+        assert row.one().reply_deadline.astimezone(UTC) == datetime(2027, 1, 5, 9, tzinfo=UTC)
 
 
 def test_type_change_keeps_what_the_buyer_touched(store, cid):
@@ -238,7 +260,8 @@ def test_simple_mode_for_a_notification_warns(store, cid):
     assert check.ready and [v.rule for v in check.verdicts] == [9]
 
 
-def test_after_the_award_notification_and_rejections_know_the_awardee(store, cid):
+def add_second_deposit(store, cid) -> None:
+    """A second company, in the dépôts only: autre@example.org."""
     add_register_entries(
         store,
         cid,
@@ -247,6 +270,10 @@ def test_after_the_award_notification_and_rejections_know_the_awardee(store, cid
         email="autre@example.org",
         company=("Autre SARL", "73282932000074"),
     )
+
+
+def test_after_the_award_notification_and_rejections_know_the_awardee(store, cid):
+    add_second_deposit(store, cid)
     award = filled(store, cid, MessageType.AWARD)  # to jeanne.martin@nbc.example
     queue_message(store, award, actor="m.d", now=NOW)
     context = load_context(store, cid)
@@ -254,3 +281,45 @@ def test_after_the_award_notification_and_rejections_know_the_awardee(store, cid
     assert [r.email for r in notification.recipients] == ["jeanne.martin@nbc.example"]
     rejection = preset_form(context, MessageType.REJECTION)
     assert [r.email for r in rejection.recipients] == ["autre@example.org"]
+
+
+def test_the_notification_presets_the_awardee_of_the_chosen_lots_only(store, cid):
+    add_second_deposit(store, cid)
+    for lot_number, email in ((1, "jeanne.martin@nbc.example"), (2, "autre@example.org")):
+        award = filled(store, cid, MessageType.AWARD, lot_numbers=(lot_number,),
+                       recipients=(DraftRecipient(email),))  # fmt: skip
+        queue_message(store, award, actor="m.d", now=NOW)
+    context = load_context(store, cid)
+    lot_2 = preset_form(context, MessageType.NOTIFICATION, (2,))
+    assert [r.email for r in lot_2.recipients] == ["autre@example.org"]
+    assert lot_2.lot_numbers == (2,)
+    every_lot = preset_form(context, MessageType.NOTIFICATION)
+    assert len(every_lot.recipients) == 2
+    free = replace(preset_form(context, MessageType.FREE), lot_numbers=(1,))
+    changed = change_type(free, context, MessageType.NOTIFICATION, frozenset())
+    assert [r.email for r in changed.recipients] == ["jeanne.martin@nbc.example"]
+
+
+def test_a_second_notification_of_the_same_lot_is_a_warning(store, cid):
+    first = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(1,))
+    assert check_form(first, load_context(store, cid), NOW).verdicts == ()
+    queue_message(store, first, actor="m.d", now=NOW)
+    context = load_context(store, cid)
+    again = check_form(first, context, NOW + timedelta(hours=1))
+    assert again.ready
+    (warning,) = again.verdicts
+    assert (warning.level, warning.field) == ("warning", "lots")
+    assert warning.message.startswith("Le lot n°1 a déjà été notifié le 27/11/2026")
+    other_lot = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(2,))
+    assert check_form(other_lot, context, NOW).verdicts == ()
+
+
+@pytest.mark.parametrize("body", ["Veuillez trouver ci-joint le marché.", "Pièces CI-JOINTES."])
+def test_a_body_announcing_a_file_without_one_is_refused(store, cid, body):
+    form = filled(store, cid, MessageType.NOTIFICATION, body=body)
+    (problem,) = errors(store, cid, form)
+    assert problem[0] == "attachments"
+    assert "« ci-joint », mais aucun fichier n'est joint" in problem[1]
+    with pytest.raises(FormRefused, match="aucun fichier n'est joint"):
+        queue_message(store, form, actor="m.d", now=NOW)
+    assert errors(store, cid, replace(form, body="Le marché vous est notifié.")) == set()

@@ -44,6 +44,7 @@ from messagerie.models.store.enums import (
 )
 from messagerie.models.store.tables import Organisation
 from messagerie.models.text import search_text
+from tests.conftest import copy_demo, demo_documents
 
 # Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_demo")
@@ -104,11 +105,47 @@ def open_with_documents(folder: Path) -> Store:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[Store]:
-    """The module's SQLite demo, built for 2026-11-27 with its documents; tests only read it."""
-    store = open_with_documents(tmp_path_factory.mktemp("demo"))
-    seed_demo(store, today=TODAY)
+def demo(demo_url) -> Iterator[Store]:
+    """The run's SQLite demo of 2026-11-27 with its documents (built once, shared with the
+    other modules' read-only tests); tests only read it."""
+    store = open_store(demo_url, documents_dir=demo_documents(demo_url))
     assert store.meta(DEMO_MARKER_KEY) == f"messagerie-demo v1, today={TODAY.isoformat()}"
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def demo_checksum(demo) -> str:
+    return checksum(demo)
+
+
+# Another build of the same day, in another process whose strings hash differently from the
+# processes of this run (they inherit PYTHONHASHSEED: unset, each draws its own at random).
+OTHER_HASH_SEED = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+BUILD_IN_CHILD = (
+    "import datetime, pathlib, sys; "
+    "from messagerie.models.demo.builder import seed_demo; "
+    "from messagerie.models.store.database import open_store; "
+    "folder = pathlib.Path(sys.argv[1]); "
+    "store = open_store(f'sqlite:///{folder / \"demo.sqlite3\"}', upgrade=True, "
+    "documents_dir=folder / 'documents'); "
+    f"seed_demo(store, today=datetime.date.fromisoformat('{TODAY.isoformat()}')); store.close()"
+)
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory) -> Iterator[Store]:
+    """The demo of the same day built again by another install, in a child process whose
+    PYTHONHASHSEED is OTHER_HASH_SEED; tests only read it."""
+    folder = tmp_path_factory.mktemp("rebuilt")
+    subprocess.run(
+        [sys.executable, "-c", BUILD_IN_CHILD, str(folder)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": OTHER_HASH_SEED},
+        check=True,
+        timeout=120,
+    )
+    store = open_with_documents(folder)
     yield store
     store.close()
 
@@ -534,64 +571,45 @@ def test_demo_on_each_backend_is_idempotent_and_leaves_sequences_usable(store):
         assert added.id == len(rows(store, "organisation"))
 
 
-def test_same_day_gives_identical_data(tmp_path, demo):
-    other = open_with_documents(tmp_path)
-    try:
-        seed_demo(other, today=TODAY)
-        assert checksum(other) == checksum(demo)
-    finally:
-        other.close()
+@pytest.fixture(scope="module")
+def rebuilt_checksum(rebuilt) -> str:
+    return checksum(rebuilt)
 
 
-def test_rows_do_not_depend_on_string_hashing():
+def test_same_day_gives_identical_data(rebuilt_checksum, demo_checksum):
+    assert rebuilt_checksum == demo_checksum
+
+
+def test_rows_do_not_depend_on_string_hashing(rebuilt_checksum, demo_checksum):
     """Same day, two processes with different hash seeds: the same rows, byte for byte."""
-    script = (
-        "import hashlib, datetime, messagerie.models.demo.builder as d; "
-        "rows = d.build_demo(datetime.date(2026, 11, 27)); "
-        "kept = [{k: v for k, v in row.items() if k not in d.SECRET_COLUMNS} "
-        "for table in rows.values() for row in table]; "
-        "print(hashlib.sha256(repr(kept).encode()).hexdigest())"
-    )
-    digests = {
-        subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for seed in ("1", "2")
-    }
-    assert len(digests) == 1
+    assert os.environ.get("PYTHONHASHSEED") != OTHER_HASH_SEED  # the run's: random, or set
+    assert rebuilt_checksum == demo_checksum
 
 
-def test_two_installs_share_no_secret():
+def test_two_installs_share_no_secret(demo, rebuilt):
     """The recipients' tokens and Message-IDs come from the system's random source: another
     install's demo opens none of this one's pages or addresses."""
 
-    def secrets_of(rows: dict) -> set[str]:
-        return {row[name] for row in rows["recipient"] for name in SECRET_COLUMNS}
+    def secrets_of(store: Store) -> set[str]:
+        return {row[name] for row in rows(store, "recipient") for name in SECRET_COLUMNS}
 
-    built = build_demo(TODAY)
-    first, second = secrets_of(built), secrets_of(build_demo(TODAY))
-    assert len(first) == 4 * len(built["recipient"])  # none repeated either
+    first, second = secrets_of(demo), secrets_of(rebuilt)
+    assert len(first) == 4 * len(rows(demo, "recipient"))  # none repeated either
     assert first.isdisjoint(second)
 
 
-def test_reset_restores_the_known_state(tmp_path, demo):
-    store = open_with_documents(tmp_path)
+def test_reset_restores_the_known_state(tmp_path, demo_url, demo_checksum):
+    store = open_store(copy_demo(demo_url, tmp_path), documents_dir=tmp_path / "documents")
     try:
-        seed_demo(store, today=TODAY)
         with store.engine.begin() as connection:
             connection.execute(sa.text("UPDATE consultation SET title = 'Changé' WHERE id = 1"))
             connection.execute(sa.text("DELETE FROM event WHERE id = 1"))
             connection.execute(sa.text("INSERT INTO organisation (name) VALUES ('Ajoutée')"))
         assert not seed_demo(store, today=TODAY).created
-        assert checksum(store) != checksum(demo)
+        assert checksum(store) != demo_checksum
 
         assert seed_demo(store, today=TODAY, reset=True).created
-        assert checksum(store) == checksum(demo)
+        assert checksum(store) == demo_checksum
     finally:
         store.close()
 

@@ -48,6 +48,7 @@ from tests.helpers.hostile import (
     ACME,
     BODY,
     CLICK,
+    CORPUS,
     DCE_PATH,
     DRAFT_SUBJECT,
     ENTITY,
@@ -74,6 +75,8 @@ from tests.helpers.message_form import open_form
 from tests.helpers.pilot import settle, text_of, wait_until
 from tests.helpers.terminal import Tmux
 
+OVERRIDE = next(name for name in CORPUS if "\u202e" in name)  # "Société \u202eLIVE\u202c Nord"
+ZERO_WIDTH = next(name for name in CORPUS if "\u200b" in name)
 SIZE = (200, 50)  # wide enough for each hostile text to sit on one line
 S = TypeVar("S", bound=Screen)
 
@@ -89,10 +92,14 @@ def running(app: MessagerieApp):  # type: ignore[no-untyped-def]
 
 
 async def still_running(pilot: Pilot) -> None:
-    """Nothing crashed, nothing quit the app (an action read from a name would have)."""
+    """Nothing crashed, nothing quit the app (an action read from a name would have), and
+    neither a raw ESC nor an invisible character (U+202E, U+200B…) reached the terminal."""
     await pilot.pause()
     assert pilot.app.is_running and pilot.app.return_code is None
-    assert "\x1b" not in screen_text(pilot), "a raw ESC reached the terminal"
+    shown = screen_text(pilot)
+    assert "\x1b" not in shown, "a raw ESC reached the terminal"
+    hidden = {f"U+{ord(c):04X}" for c in shown if unicodedata.category(c) in INVISIBLE}
+    assert not hidden, f"invisible characters reached the terminal: {sorted(hidden)}"
 
 
 async def press(pilot: Pilot, *keys: str, expect: type[S]) -> S:
@@ -190,8 +197,12 @@ async def test_registers_show_every_cell_as_typed(workspace_app, workspace, host
             if any(row.company_name == ACME for row in stored):
                 assert on_screen(pilot, ACME)
                 await click_on(pilot, CLICK)
+            for name in (OVERRIDE, ZERO_WIDTH):  # shown with their invisibles made visible
+                if any(row.company_name == name for row in stored):
+                    assert on_screen(pilot, harmless(name)) and not on_screen(pilot, name)
             await still_running(pilot)
         assert any(ESC in name for name in hostile.companies.values())
+        assert {OVERRIDE, ZERO_WIDTH} <= set(hostile.companies.values())
         entry = screen.selected()
         assert entry is not None
         form = await press(pilot, "e", expect=EntryForm)  # the entry form, filled
@@ -314,12 +325,14 @@ async def test_tracking_loupe_and_reply(workspace_app, hostile):
         table.focus()
         await press(pilot, "enter", expect=MessageDetailScreen)
         detail = text_of(pilot, "#detail-text")
-        assert all(text in detail for text in (SUBJECT, BODY, FILENAME, REPLY, harmless(company)))
+        shown = (SUBJECT, BODY, FILENAME, harmless(REPLY), harmless(company))
+        assert all(text in detail for text in shown)
         await pilot.press("escape")
         table.move_cursor(row=table.get_row_index(f"reply-{hostile.reply_id}"))
         await press(pilot, "enter", expect=ReplyScreen)
         reply = text_of(pilot, "#reply-text")
-        assert REPLY in reply and FILENAME in reply
+        assert harmless(REPLY) in reply and FILENAME in reply
+        assert "[/oops] \ufffd[@click" in reply  # its zero-width space, made visible
         await still_running(pilot)
 
 
@@ -359,6 +372,7 @@ async def test_mail_merge_of_hostile_bidders(workspace_app, hostile, tmp_path):
 # The helper ---------------------------------------------------------------------------------
 
 CONTROL = {"Cc"}
+INVISIBLE = {"Cf", "Zl", "Zp"}  # bidi overrides and isolates, zero-width characters, separators
 
 
 def rendered(text: Text) -> str:
@@ -369,21 +383,22 @@ def rendered(text: Text) -> str:
 
 @given(st.text())
 def test_any_text_is_shown_as_typed(text):
-    """Every character is kept, in place; a control character (but line feed and tab) is
-    shown by one visible symbol instead of reaching the terminal; markup stays text."""
+    """Every character is kept, in place; a control character (but line feed and tab) or an
+    invisible one (U+202E, U+200B…) is shown by one visible symbol instead of reaching the
+    terminal; markup stays text."""
     shown = literal(text)
     assert len(shown.plain) == len(text)
     for typed, seen in zip(text, shown.plain, strict=True):
-        if unicodedata.category(typed) in CONTROL and typed not in "\n\t":
-            assert unicodedata.category(seen) not in CONTROL
+        if unicodedata.category(typed) in CONTROL | INVISIBLE and typed not in "\n\t":
+            assert unicodedata.category(seen) not in CONTROL | INVISIBLE
         else:
             assert seen == typed
     assert Content.from_text(shown).plain == shown.plain  # what a widget gets
     rendered(shown)  # never raises
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs"))))
-def test_text_without_control_characters_is_unchanged(text):
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", *INVISIBLE))))
+def test_text_without_control_or_invisible_characters_is_unchanged(text):
     assert literal(text).plain == text
     assert Content.from_text(literal(text)).plain == text
 

@@ -16,7 +16,6 @@ import pytest
 from messagerie.letters.pdf.documents import (
     AwardLetter,
     CancellationLetter,
-    ConsultationFacts,
     InvitationLetter,
     Letter,
     LetterRefused,
@@ -26,24 +25,18 @@ from messagerie.letters.pdf.documents import (
     letter_html,
     rejection_letters,
     render_letter,
-    standstill_end,
 )
 from messagerie.letters.pdf.render import TemplateProblem
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.merge import read_analysis, rejected_bids, rows_by_lot
+from messagerie.models.rules.standstill import signing_from
+from tests.helpers.letters import CONSULTATION
 
 PARIS = ZoneInfo("Europe/Paris")
 HOSTILE = """<script>alert(1)</script> & "Fils" 'associés'"""
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;Fils&#34; &#39;associés&#39;"
 SENT = date(2026, 3, 2)
 
-CONSULTATION = ConsultationFacts(
-    reference="202601",
-    title="Achat de chocolats",
-    object="Achat de chocolats pour les réceptions",
-    organisation="Collectivité européenne d'Alsace",
-    entity="Direction de la commande publique",
-)
 
 # Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_letters_documents")
@@ -287,7 +280,8 @@ def test_a_complete_letter_misses_nothing():
     ],
 )
 def test_standstill_end_is_11_days_after_sending_or_16_on_paper(sent, electronic, end):
-    assert standstill_end(sent, electronic) == end
+    assert signing_from(sent, electronic=electronic) == end
+    assert rejection(dated=sent, electronic=electronic).signing_from == end
 
 
 def test_a_rejection_not_sent_electronically_prints_the_16_day_date():
@@ -304,6 +298,17 @@ def test_a_rejection_before_award_needs_only_its_reasons():
     assert "vous seront communiqués dès que la décision d'attribution aura été prise" in words
     assert "peut être signé :" not in words
     assert "note de" not in words
+
+
+def test_a_mapa_rejection_without_a_chosen_standstill_announces_no_signature_date():
+    letter = rejection(standstill=False)
+    assert letter.signing_from is None
+    words = pdf_words(render_letter(letter))
+    assert "Attributaire Chocolaterie Müller SAS" in words
+    assert "peut être signé" not in words and "R2182-1" not in words
+    before_award = pdf_words(render_letter(replace(letter, awardee="", award_reasons="")))
+    assert "dès que la décision d'attribution aura été prise" in before_award
+    assert "pourra être signé" not in before_award
 
 
 # --- Notification and the standstill (LEGAL.md rule 8) --------------------------------------

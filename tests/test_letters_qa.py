@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import socket
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from messagerie.letters.pdf.render import (
     render_pdf,
 )
 from messagerie.models.rules.anonymise import identity_leaks
+from tests.helpers.letters import CONSULTATION
 
 PARIS = ZoneInfo("Europe/Paris")
 HOSTILE = """<script>alert(1)</script> & "quotes" 'apostrophes'"""
@@ -51,12 +53,8 @@ ANSWER_2 = "Oui, un échantillon par lot, à déposer avant la date limite de re
 
 def example_document(items: tuple[QaItem, ...] | None = None, version: int = 1) -> QaDocument:
     return QaDocument(
-        reference="202601",
-        title="Achat de chocolats",
-        object="Achat de chocolats",
+        consultation=replace(CONSULTATION, object="Achat de chocolats"),
         bid_deadline=datetime(2026, 2, 14, 12, 0, tzinfo=PARIS),
-        organisation="Collectivité européenne d'Alsace",
-        entity="Direction de la commande publique",
         items=items
         if items is not None
         else (

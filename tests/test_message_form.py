@@ -14,6 +14,7 @@ from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
 from messagerie.models.messages.drafts import list_drafts
 from messagerie.models.messages.form import load_context
+from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
 from messagerie.models.store.tables import AuditEntry, table_of
 from messagerie.screens.consultation import ConsultationScreen
@@ -262,7 +263,7 @@ async def test_type_change_keeps_typed_text(workspace, workspace_app):
         assert form.query_one("#subject", Input).value == "Visite du site le 3 décembre"
         assert [r.email for r in form.recipients] == ["visite@example.org"]  # kept, not preset
         # Untouched: the body and the reply option take the new type's presets.
-        assert "[Contenu du message à renseigner]" in form.query_one("#body").text
+        assert form.query_one("#body").text == PRESETS[MessageType.COMPLEMENT_REQUEST].body
         assert form.form().reply_allowed
         await fill_body(pilot, "Mon texte à moi.")
         await choose_type(pilot, form, MessageType.FREE)

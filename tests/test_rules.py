@@ -21,7 +21,12 @@ from messagerie.models.rules.checks import (
     notification_standstill,
     receipt_provable,
     rejection_letter,
-    standstill_signature_date,
+)
+from messagerie.models.rules.standstill import (
+    RejectionSent,
+    Standstill,
+    lot_standstill,
+    signing_from,
 )
 from messagerie.models.store.enums import MessageType, SendMode
 from tests.helpers.factories import paris
@@ -149,14 +154,14 @@ def test_rule_6_names_each_missing_mention():
 
 def test_rule_7_standstill_is_11_days_electronically_and_16_otherwise():
     sent = paris(2026, 1, 25, 18)
-    assert standstill_signature_date(sent, electronic=True) == date(2026, 2, 5)
-    assert standstill_signature_date(sent, electronic=False) == date(2026, 2, 10)
+    assert signing_from(sent, electronic=True) == date(2026, 2, 5)
+    assert signing_from(sent, electronic=False) == date(2026, 2, 10)
 
 
 def test_rule_7_standstill_counts_from_the_paris_day():
     late_evening = datetime(2026, 4, 30, 22, 30, tzinfo=UTC)  # 01/05 00:30 in Paris
-    assert standstill_signature_date(late_evening, electronic=True) == date(2026, 5, 12)
-    assert standstill_signature_date(late_evening, electronic=False) == date(2026, 5, 17)
+    assert signing_from(late_evening, electronic=True) == date(2026, 5, 12)
+    assert signing_from(late_evening, electronic=False) == date(2026, 5, 17)
 
 
 NOW = paris(2026, 3, 2, 10)
@@ -213,22 +218,27 @@ def test_rule_7_the_signature_date_respects_the_standstill():
 # Rule 8
 
 
+def formalised_standstill(*sent: datetime) -> Standstill:
+    return lot_standstill((RejectionSent(at) for at in sent), formalised=True)
+
+
 def test_rule_8_notification_waits_11_days_after_the_rejections():
-    rejections = [paris(2026, 2, 20, 9), paris(2026, 2, 23, 17)]
-    verdict = notification_standstill(rejections, paris(2026, 3, 5), formalised=True)
-    assert_verdict(verdict, 8, "block", "exemption_reason", "à partir du 06/03/2026", "R2182-1")
-    assert notification_standstill(rejections, paris(2026, 3, 6, 0, 5), formalised=True) is None
+    standstill = formalised_standstill(paris(2026, 2, 20, 9), paris(2026, 2, 23, 17))
+    verdict = notification_standstill(standstill, paris(2026, 3, 5))
+    assert_verdict(
+        verdict, 8, "block", "exemption_reason", "envoyés le 23/02/2026",
+        "à partir du 06/03/2026", "R2182-1",
+    )  # fmt: skip
+    assert notification_standstill(standstill, paris(2026, 3, 6, 0, 5)) is None
 
 
 def test_rule_8_an_exemption_or_an_adapted_procedure_lifts_the_block():
-    rejections = [paris(2026, 3, 1)]
     now = paris(2026, 3, 2)
-    assert (
-        notification_standstill(rejections, now, formalised=True, exemption_reason="1 offre")
-        is None
-    )
-    assert notification_standstill(rejections, now, formalised=False) is None
-    assert notification_standstill([], now, formalised=True) is None
+    standstill = formalised_standstill(paris(2026, 3, 1))
+    assert notification_standstill(standstill, now, exemption_reason="1 offre") is None
+    mapa = lot_standstill([RejectionSent(paris(2026, 3, 1))], formalised=False)
+    assert notification_standstill(mapa, now) is None
+    assert notification_standstill(formalised_standstill(), now) is None
 
 
 # Rule 9
@@ -317,7 +327,9 @@ def test_check_message_for_a_rejection_sent_as_simple_mail():
 
 def test_check_message_for_a_notification_during_the_standstill():
     facts = MessageFacts(
-        type=MessageType.NOTIFICATION, formalised=True, rejections_sent_at=(paris(2026, 2, 25),)
+        type=MessageType.NOTIFICATION,
+        formalised=True,
+        standstill=lot_standstill([RejectionSent(paris(2026, 2, 25))], formalised=True),
     )
     assert rules_of(check_message(facts, NOW)) == [(8, "block")]
 

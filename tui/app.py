@@ -6,19 +6,23 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.theme import ThemeProvider
 from textual.worker import get_current_worker
 
 from messagerie.models.clock import utc_now
 from messagerie.screens.dashboard import DashboardScreen
+from messagerie.screens.french import key_display
 from messagerie.screens.widgets import notify_literal
 from messagerie.tui.actor import current_actor
 from messagerie.tui.commands import binding_commands
 from messagerie.tui.navigation import Navigation
+from messagerie.tui.palette import FrenchPalette
 
 if TYPE_CHECKING:
     from messagerie.letters.intake.files import IntakeOptions
@@ -32,15 +36,34 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 OUTBOX_START_DELAY = 2.0  # seconds after start-up
+KEY_HELP = "Touche : "  # how tui/commands.py names a command's key
+
+
+def place_toasts(screen: Screen) -> None:
+    """Toasts go where they cover nothing being typed: on the side of the focused widget
+    with more room, the bottom (Textual's place) unless there is more above it."""
+    focused = screen.focused
+    if focused is None:
+        screen.remove_class("-toasts-top")
+        return
+    region = focused.region
+    screen.set_class(screen.size.height - region.bottom < region.y, "-toasts-top")
 
 
 class MessagerieApp(Navigation):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Messagerie sécurisée"
+    # F1 works in a field too (where `?` types a "?"); the help panel lists every key, the
+    # palette every action: the footers show the essential keys only (80 columns).
     BINDINGS = [
-        Binding("question_mark", "toggle_help", "Aide", key_display="?"),
-        Binding("ctrl+q", "quit", "Quitter", key_display="^q", priority=True),
-    ]
+        Binding("f1", "toggle_help", "Aide"),
+        Binding("question_mark", "toggle_help", "Aide", key_display="?", show=False),
+        Binding("ctrl+q", "quit", "Quitter", key_display="^q", priority=True, show=False),
+        Binding(
+            "ctrl+p", "command_palette", "palette", key_display="^p", priority=True,
+            show=False, tooltip="Palette : chercher une action par son nom",
+        ),
+    ]  # fmt: skip
 
     def __init__(
         self,
@@ -208,14 +231,50 @@ class MessagerieApp(Navigation):
         if self._store is not None:
             self._store.close()
 
+    def on_descendant_focus(self) -> None:
+        place_toasts(self.screen)  # the toasts shown move away from the new focus
+
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
 
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(FrenchPalette())
+
+    def search_themes(self) -> None:
+        self.push_screen(FrenchPalette(providers=[ThemeProvider], placeholder="Chercher un thème…"))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C copies in a field; elsewhere, say how to leave (Textual says it in English)."""
+        self.notify("Pour quitter : Ctrl+Q.", title="Quitter ?")
+
+    def get_key_display(self, binding: Binding) -> str:
+        return binding.key_display or key_display(binding.key)
+
+    def notify(self, message: str, **options: Any) -> None:  # type: ignore[override]
+        if self.screen_stack:
+            place_toasts(self.screen)
+        super().notify(message, **options)
+
+    def take_screenshot(self) -> None:
+        """The screen as SVG, in the current folder (served to the browser under `serve`)."""
+        if self.is_web:
+            self.deliver_screenshot()
+            return
+        try:
+            path = self.save_screenshot()
+        except OSError as problem:
+            notify_literal(self, f"Capture impossible : {problem}", severity="error")
+        else:
+            notify_literal(self, f"Capture enregistrée : {path}", title="Capture d'écran")
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from binding_commands(screen)
+        for command in binding_commands(screen):  # "Touche : enter" → "Touche : Entrée"
+            key = command.help.removeprefix(KEY_HELP)
+            yield command._replace(help=KEY_HELP + key_display(key))
         palette_commands = getattr(screen, "palette_commands", None)
         if palette_commands is not None:
             for title, help_text, callback in palette_commands():
@@ -226,5 +285,5 @@ class MessagerieApp(Navigation):
         yield SystemCommand(
             "Capture d'écran",
             "Enregistrer l'écran au format SVG",
-            lambda: self.set_timer(0.1, self.deliver_screenshot),
+            lambda: self.set_timer(0.1, self.take_screenshot),
         )

@@ -40,7 +40,38 @@ _ARGPARSE_MESSAGES = [
     ),
     (re.compile(r"unrecognized arguments: (.*)"), r"argument inconnu : \1"),
     (re.compile(r"the following arguments are required: (.*)"), r"argument manquant : \1"),
+    (re.compile(r"one of the arguments (.*) is required"), r"un de ces arguments est requis : \1"),
+    (re.compile(r"ambiguous option: (\S+) could match (.*)"), r"option ambiguë : \1 (\2 ?)"),
+    # argparse's "argument NAME: problem", the problem in French
+    (
+        re.compile(r"argument (.+): invalid int value: '(.*)'"),
+        r"\1 : « \2 » n'est pas un nombre entier",
+    ),
+    (
+        re.compile(r"argument (.+): invalid float value: '(.*)'"),
+        r"\1 : « \2 » n'est pas un nombre",
+    ),
+    (
+        re.compile(r"argument (.+): invalid choice: '(.*)' \(choose from (.*)\)"),
+        r"\1 : « \2 » n'est pas un choix possible (\3)",
+    ),
+    (re.compile(r"argument (.+): expected one argument"), r"\1 attend une valeur"),
+    (re.compile(r"argument (.+): expected at most one argument"), r"\1 attend au plus une valeur"),
+    (re.compile(r"argument (.+): expected at least one argument"), r"\1 attend une valeur"),
+    (re.compile(r"argument (.+): not allowed with argument (.*)"), r"\1 exclut \2"),
+    (
+        re.compile(r"argument (.+): ignored explicit argument (.*)"),
+        r"\1 n'accepte pas de valeur (\2)",
+    ),
+    (re.compile(r"argument (.+?): (.*)"), r"argument \1 : \2"),
 ]
+
+
+class FrenchHelpFormatter(argparse.HelpFormatter):
+    """`--help` in French: the usage line's prefix (argparse writes "usage: ")."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        super().add_usage(usage, actions, groups, "Usage : " if prefix is None else prefix)
 
 
 class UsageError(Exception):
@@ -48,14 +79,24 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one French line and exit code 2."""
+    """argparse in French: the help's headings and its -h line, and a usage error as one
+    French line and exit code 2 (argparse's own strings go through gettext, for which no
+    French catalogue is installed: they are replaced here)."""
+
+    def __init__(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+        options.setdefault("formatter_class", FrenchHelpFormatter)
+        options["add_help"] = False
+        super().__init__(*args, **options)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
 
     def error(self, message: str) -> NoReturn:
         for pattern, french in _ARGPARSE_MESSAGES:
             if pattern.fullmatch(message):
                 message = pattern.sub(french, message)
                 break
-        raise UsageError(f"{message} — voir « {PROGRAM} --help »")
+        raise UsageError(f"{message} — voir « {self.prog} --help »")
 
 
 def build_parser() -> Parser:
@@ -211,10 +252,15 @@ def system_login(store: Store) -> str:
 
 def account_of(store: Store) -> Account | None:
     """The account of who runs this command; None for a store without accounts (single
-    user); AccountMissing (exit 2, one French line) for a login without one."""
+    user); AccountMissing (exit 2, one French line) for a login without one. On PostgreSQL,
+    the store's connections then declare the account's organisations (row-level security)."""
     from messagerie.models.store.accounts import resolve_account
+    from messagerie.models.store.database_roles import scope_connections
 
-    return resolve_account(store, system_login(store))
+    account = resolve_account(store, system_login(store))
+    if account is not None:
+        scope_connections(store, account.organisation_ids)
+    return account
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -349,6 +395,7 @@ def run_status(args: argparse.Namespace) -> int:
     deliberate choice, not a fault."""
 
     from messagerie.letters.intake.antivirus import antivirus_status
+    from messagerie.letters.mail.unmatched import UNMATCHED_FOLDER, status_line
     from messagerie.models.formatting import paris_seconds
     from messagerie.models.messages.outbox import outbox_health, progress_text
     from messagerie.models.store.chain import last_clean_run
@@ -368,6 +415,8 @@ def run_status(args: argparse.Namespace) -> int:
     lines, signing_problem = signing_status(load_settings(args))
     print("\n".join(lines))
     print(chains_line(last_verified))
+    settings = load_settings(args)
+    print(status_line(settings.data_dir / UNMATCHED_FOLDER, settings.unmatched_retention_days))
     print(antivirus.line)
     if antivirus.problem:
         print(f"Cause : {antivirus.problem}")
@@ -486,12 +535,16 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 def run_inbound(args: argparse.Namespace) -> int:
     """Listen for delivery reports and e-mailed replies until interrupted."""
+    from datetime import timedelta
+
     from messagerie.letters.mail.inbound import InboundHandler, inbound_controller
     from messagerie.tui import services
 
     settings = load_settings(args)
     store = open_store_for(args)
-    handler = InboundHandler(store, services.intake_options(settings))
+    retention = timedelta(days=settings.unmatched_retention_days)
+    intake = services.intake_options(settings)
+    handler = InboundHandler(store, intake, unmatched_retention=retention)
     controller = inbound_controller(handler, args.host, args.port)
     stop_on_sigterm()  # before the port opens: a stop as soon as it answers is clean too
     try:

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="Largest attachment accepted by the message form and the reply form of "
         "the page, in Mo of 1,048,576 bytes: 20 is shown « 20 Mo » everywhere.",
     )
+    unmatched_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days an e-mail the listener could not match to a message is kept in the "
+        "data folder's unmatched/ for the operator; `messagerie inbound` then deletes it.",
+    )
     smtp_url: str | None = Field(
         default=None,
         description="The SMTP relay: smtp://host:25, smtp+starttls://user:password@host:587 or "

@@ -8,7 +8,9 @@
   D, L or R is kept as an event and changes no status.
 - ``reply+REPLY_TOKEN@…`` (or any address, with an ``In-Reply-To`` naming a Message-ID we
   sent): an e-mailed reply, kept with its attachments once clamd has scanned them. An
-  automatic reply (RFC 3834, a null sender) or an empty one is kept without R.
+  automatic reply (RFC 3834, a null sender) or an empty one is kept without R. A reply
+  written in HTML only is kept as its plain text (letters/mail/html_text.py), the HTML as
+  a file of the reply.
 The page's token opens neither: each address has its own (models/messages/recipient_secrets.py);
 rows sent before migration 0005 answer to their page token there.
 
@@ -18,8 +20,9 @@ DATA (552 5.3.4, 554 5.6.0); an unknown token is refused at RCPT (550 5.1.1); cl
 store unreachable is a 451 (the sender's server tries again) and nothing is recorded; what
 one e-mail brings is stored in one transaction; one bad part (a name, a charset, an infected
 file) is made safe or named in the kept reply, never the cause of losing the rest; mail that
-names no recipient is kept aside as an .eml file in the data folder's ``unmatched/``. Log
-lines name the recipient's id, never a token.
+names no recipient is kept aside as an .eml file in the data folder's ``unmatched/``, deleted
+after the retention (letters/mail/unmatched.py). Log lines name the recipient's id, never a
+token.
 """
 
 from __future__ import annotations
@@ -28,12 +31,11 @@ import asyncio
 import codecs
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
 from email.policy import Policy, compat32, default
@@ -47,6 +49,13 @@ from flufl.bounce import all_failures
 
 from messagerie.letters.intake.antivirus import AntivirusUnavailable, check_attachment
 from messagerie.letters.intake.files import IntakeOptions, check_size
+from messagerie.letters.mail.html_text import html_text
+from messagerie.letters.mail.unmatched import (
+    RETENTION_DAYS,
+    UNMATCHED_FOLDER,
+    keep_file,
+    remove_expired,
+)
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.inbound import (
@@ -71,7 +80,7 @@ MAX_PARTS = 100
 MAX_DEPTH = 10
 WORKERS = 2
 SET_ASIDE = "Rapport {} écarté, il ne cite ni le Message-ID ni l'ENVID de ce courriel : {}"
-UNMATCHED_FOLDER = "unmatched"
+CLEAN_EVERY = timedelta(hours=1)  # unmatched/ looked over at most this often
 
 # The answers (SMTP replies are ASCII: French without accents, then English).
 ACCEPTED = "250 2.0.0 Message accepte / Accepted"
@@ -92,6 +101,7 @@ UNREADABLE = (
 # Failures that pass: the sender's server tries again later.
 TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, StoreError,
              OSError)  # fmt: skip
+ORIGINAL_HTML = "reponse-originale"  # the file an HTML-only reply is kept as
 UNREADABLE_PART = "[Une partie du courriel n'a pas pu être lue : elle est écartée.]"
 AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 AUTO_SUPPRESS = frozenset({"all", "oof"})
@@ -175,13 +185,15 @@ class InboundHandler:
         *,
         limits: InboundLimits | None = None,
         unmatched_dir: Path | None = None,
+        unmatched_retention: timedelta = timedelta(days=RETENTION_DAYS),
         workers: int = WORKERS,
     ) -> None:
         self.store, self.intake = store, intake
         self.limits = limits or InboundLimits()
         if unmatched_dir is None and store.documents_dir is not None:
             unmatched_dir = store.documents_dir.parent / UNMATCHED_FOLDER
-        self.unmatched_dir = unmatched_dir
+        self.unmatched_dir, self.unmatched_retention = unmatched_dir, unmatched_retention
+        self.cleaned_at: datetime | None = None
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbound")
 
     def close(self) -> None:
@@ -228,6 +240,7 @@ class InboundHandler:
     def process(self, data: bytes, addresses: Sequence[str], sender: str) -> str:
         """The answer to one e-mail's DATA, once recorded (runs in a worker thread)."""
         routes: list[Route] = []
+        self.clean_unmatched()
         try:
             routes = [self.route(address) for address in addresses]
             self.deliver(routes, parse_mail(data, self.limits), data, sender)
@@ -309,16 +322,30 @@ class InboundHandler:
         store without a data folder cannot keep it, and the sender is told (550)."""
         if self.unmatched_dir is None:
             raise SmtpAnswer(UNKNOWN_ADDRESS, f"{route.shown}: {reason}, no data folder")
-        self.unmatched_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(route.address.encode("utf-8", "replace") + b"\0" + data)
-        path = self.unmatched_dir / f"{digest.hexdigest()[:32]}.eml"
+        now = utc_now()
         stamp = (
             f"X-Messagerie-Envelope-To: {shown_address(route.address)}\r\n"
-            f"X-Messagerie-Kept-Aside: {utc_now():%Y-%m-%dT%H:%M:%SZ} {route.shown}; {reason}\r\n"
+            f"X-Messagerie-Kept-Aside: {now:%Y-%m-%dT%H:%M:%SZ} {route.shown}; {reason}\r\n"
         )
-        _write_atomically(path, stamp.encode("utf-8", "replace") + data)
+        data = stamp.encode("utf-8", "replace") + data
+        path = keep_file(self.unmatched_dir, digest.hexdigest()[:32], data, now)
         LOGGER.warning("inbound message for %s kept aside as %s: %s", route.shown, path, reason)
         return path
+
+    def clean_unmatched(self) -> None:
+        """Delete what unmatched/ kept over the retention, at most once per CLEAN_EVERY (the
+        first e-mail after the start does it); a failure is logged, the e-mail still taken."""
+        now = utc_now()
+        if self.unmatched_dir is None or (
+            self.cleaned_at is not None and now - self.cleaned_at < CLEAN_EVERY
+        ):
+            return
+        self.cleaned_at = now
+        try:
+            remove_expired(self.unmatched_dir, now, self.unmatched_retention)
+        except Exception:  # never the cause of refusing the e-mail being received
+            LOGGER.exception("unmatched: could not delete what is over the retention")
 
     def keep_aside_safely(self, data: bytes, routes: Sequence[Route]) -> None:
         """After an unexpected failure: keep the e-mail for the operator if at all possible."""
@@ -506,7 +533,10 @@ def _take(part: Message, content: MailContent) -> None:
         name = ""
     inline_text = part.get_content_type() in {"text/plain", "text/html"}
     if name is None and part.get_content_disposition() != "attachment" and inline_text:
-        content.texts.append(text_of(part))
+        if part.get_content_type() == "text/html":
+            _take_html(text_of(part), content)
+        else:
+            content.texts.append(text_of(part))
         return
     if part.get_content_maintype() == "multipart":  # a multipart without parts: its text
         content.texts.append(text_of(part))
@@ -514,6 +544,19 @@ def _take(part: Message, content: MailContent) -> None:
     number = len(content.files) + 1
     fallback = f"message-joint-{number}.eml" if part.is_multipart() else f"piece-jointe-{number}"
     content.files.append((safe_filename(readable(name or ""), fallback), _payload(part)))
+
+
+def _take_html(html: str, content: MailContent) -> None:
+    """An HTML text part (a reply written in HTML only): its plain text is the body, never
+    markup; the HTML itself is kept as a file of the reply, in UTF-8 with a byte order mark
+    (a browser then reads it in the charset the e-mail declared, whatever its <meta> says).
+    An HTML part without text (an empty reply) keeps no file."""
+    text = html_text(html)
+    content.texts.append(text)
+    if text.strip():
+        number = sum(name.startswith(ORIGINAL_HTML) for name, _ in content.files) + 1
+        name = f"{ORIGINAL_HTML}.html" if number == 1 else f"{ORIGINAL_HTML}-{number}.html"
+        content.files.append((name, "\ufeff".encode() + html.encode("utf-8", "replace")))
 
 
 def text_of(part: Message) -> str:
@@ -559,14 +602,6 @@ def _who(routes: Sequence[Route], addresses: Sequence[str]) -> str:
     if routes:
         return ", ".join(route.shown for route in routes)
     return ", ".join(f"address={shown_address(address)}" for address in addresses)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", delete=False) as temporary:
-        temporary.write(data)
-        temporary.flush()
-        os.fsync(temporary.fileno())
-    os.replace(temporary.name, path)
 
 
 def _log_recorded(

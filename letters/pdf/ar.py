@@ -86,7 +86,7 @@ def render_ar(data: ArData) -> bytes:
 def signed_ar(data: ArData, signer: PlatformSigner) -> bytes:
     """The AR, signed by the platform's certificate (PAdES B-B, B-T with a timestamping
     authority) by incremental update: it stays the PDF/A-3b document drawn."""
-    return sign_pdf(render_ar(data), signer)
+    return sign_pdf(render_ar(data), signer, now=data.issued_at)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._]+")

@@ -7,7 +7,12 @@ message, the DCE history with its files, the registers and the audit log — the
 `manifest.json.p7s`, the platform's detached CMS signature of the manifest. `verify_bundle`
 detects a file altered, removed or added after the export (LEGAL.md rule 11), and a manifest
 rewritten to match: its signature no longer matches it, or is made by another certificate than
-the platform's (« non authentique »).
+the platform's (« non authentique »). It also checks what the files say of themselves, even
+under a manifest re-signed with the platform's key: each recipient's events, listed in
+message.json with their hashes, are recomputed as the chain ending at the head recorded
+beside them (models/store/chain.py; an edit must rewrite the whole chain, whose head the
+store and each AR also hold), and each AR's PAdES signature is validated by pyHanko against
+the platform's certificate.
 
 The ARs are drawn and signed in worker processes, one per core (weasyprint and pyHanko hold
 the GIL: threads would not run them side by side), a few ahead of the entry being written;
@@ -21,6 +26,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import signal
 import zipfile
 import zlib
@@ -41,12 +47,14 @@ from messagerie.letters.pdf.certificate import CertificateInfo, KeyPair, fingerp
 from messagerie.letters.pdf.sign import (
     PlatformSigner,
     UnreadableSignature,
+    pdf_signature_problem,
     read_detached,
     sign_detached,
     signer_of,
 )
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
+from messagerie.models.formatting import as_utc
 from messagerie.models.messages.ar import ArData, ArRefused, ar_data
 from messagerie.models.messages.bundle import (
     ArItem,
@@ -59,11 +67,16 @@ from messagerie.models.messages.bundle import (
     find_consultation,
     utc_iso,
 )
+from messagerie.models.store.chain import listed_chain_problem
 from messagerie.models.store.database import Store
+from messagerie.models.store.enums import EventKind, SendMode
 
 MANIFEST = "manifest.json"
 SIGNATURE = MANIFEST + ".p7s"  # detached CMS (PKCS#7) signature of the manifest
-FORMAT = "messagerie/lot-de-preuves/1"
+FORMAT = "messagerie/lot-de-preuves/2"  # 2: each recipient's events carry their hash chain
+CHAINLESS_FORMAT = "messagerie/lot-de-preuves/1"  # exported before the chains: none to check
+MESSAGE_JSON = re.compile(r"messages/\d+/message\.json")
+AR_PDF = re.compile(r"messages/\d+/ar/AR-(\d+)\.pdf")
 DISTRIBUTION = "messagerie-securisee"
 CHUNK = 1 << 20  # verification reads members by the megabyte, whatever their size
 AHEAD = 4  # ARs asked for per worker beyond the one being written: workers never wait on it
@@ -122,6 +135,7 @@ def export_bundle(
     end: a failure never leaves half a bundle."""
     consultation_id = find_consultation(store, reference)
     now = now or utc_now()
+    signer.ensure_valid(now)  # before any AR is drawn: refused at once, not at the end
     partial = out.with_name(out.name + ".partiel")
     drawer = ArDrawer(signer, ar_count(store, consultation_id), max_workers, progress)
     try:
@@ -351,6 +365,7 @@ def verify_bundle(path: Path, platform: x509.Certificate | None) -> BundleCheck:
             check = _check(archive)
             signature, problem = _check_signature(archive, platform)
             problems = (problem, *check.problems) if problem else check.problems
+            problems += tuple(_check_evidence(archive, platform))
             return BundleCheck(check.checked, problems, signature)
     except FileNotFoundError:
         raise BundleUnreadable(f"Lot de preuves « {path} » introuvable.") from None
@@ -460,3 +475,66 @@ def _check_signature(
             f"la plateforme (empreinte attendue {facts.expected})."
         )
     return facts, None
+
+
+def _check_evidence(archive: zipfile.ZipFile, platform: x509.Certificate | None) -> Iterator[str]:
+    """What the files listed say of themselves: each recipient's events recomputed as a hash
+    chain up to the head recorded beside them, an AR for each opening of a message sent "avec
+    AR", each AR's own PAdES signature checked against the platform's certificate (without
+    one, against the AR's own signer: only its integrity is checked then, the manifest's line
+    says the rest). A file unreadable is not named again here: the manifest's check does."""
+    try:
+        manifest = json.loads(archive.read(MANIFEST))
+        listed = {str(file["path"]) for file in manifest["files"]}
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error):
+        return
+    chained = manifest.get("format") != CHAINLESS_FORMAT
+    present = listed & set(archive.namelist())
+    for name in sorted(present):
+        if chained and MESSAGE_JSON.fullmatch(name):
+            yield from _chain_problems(archive, name, listed)
+        elif (found := AR_PDF.fullmatch(name)) and (data := _read_member(archive, name)):
+            reason = pdf_signature_problem(data, platform)
+            if reason:
+                yield f"« {name} » : AR du destinataire n° {found[1]} {reason}."
+
+
+def _chain_problems(archive: zipfile.ZipFile, name: str, listed: set[str]) -> Iterator[str]:
+    """Each recipient of one message.json whose listed events are not its whole chain, and
+    each who opened it (L) without its AR in the bundle, when it was sent "avec AR"."""
+    data = _read_member(archive, name)
+    if data is None:
+        return
+    try:
+        record = json.loads(data)
+        with_ar = record["send_mode"] == SendMode.WITH_AR
+        recipients = [
+            (int(one["id"]), str(one["email"]), one["chain_head"], one["events"])
+            for one in record["recipients"]
+        ]
+    except (KeyError, ValueError, TypeError):
+        yield f"« {name} » : historique des destinataires illisible (champ manquant ou altéré)."
+        return
+    for recipient_id, email, head, written in recipients:
+        try:
+            events = [{**one, "at": as_utc(datetime.fromisoformat(one["at"]))} for one in written]
+            reason = listed_chain_problem(recipient_id, events, head)
+            opened = any(one["kind"] == EventKind.READ for one in events)
+        except (KeyError, ValueError, TypeError, AttributeError):
+            reason, opened = "un événement est illisible", False
+        if reason:
+            yield (
+                f"« {name} » : destinataire n° {recipient_id} ({email}), historique des "
+                f"événements altéré : {reason}."
+            )
+        ar = f"{name.removesuffix('message.json')}ar/AR-{recipient_id}.pdf"
+        if with_ar and opened and ar not in listed:  # listed but not there: said already
+            yield f"« {ar} » : AR manquant (le destinataire n° {recipient_id} a ouvert le message)."
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
+    """One member's bytes; None when they cannot be read (the manifest's check says so)."""
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        return None

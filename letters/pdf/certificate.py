@@ -26,16 +26,51 @@ from cryptography.x509.oid import NameOID
 
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import as_utc
+from messagerie.models.formatting import as_utc, paris_time
 from messagerie.models.store.blobs import private_folder
 
 DEMO_NAME = "Plateforme de démonstration"
 DEMO_KEY, DEMO_CERT = "plateforme-demonstration.key.pem", "plateforme-demonstration.crt.pem"
 DEMO_YEARS = 10
+DAY = "dd/MM/yyyy"
 
 
 class CertificateProblem(Refusal):
     """The configured certificate or key cannot be used; str() says which file and why."""
+
+
+class CertificateOutOfDate(CertificateProblem):
+    """The signing certificate is expired, or not valid yet: nothing is signed with it."""
+
+
+RENEW_CONFIGURED = (
+    "renouvelez-le auprès de votre autorité de certification, puis indiquez le nouveau "
+    "certificat et sa clé dans MESSAGERIE_SIGNING_CERT et MESSAGERIE_SIGNING_KEY (ou "
+    "MESSAGERIE_SIGNING_P12)"
+)
+RENEW_DEMO = (
+    "relancez messagerie : le certificat de démonstration, expiré, est alors renouvelé "
+    "automatiquement"
+)
+
+
+def ensure_valid(info: CertificateInfo, now: datetime, *, demo: bool) -> None:
+    """`CertificateOutOfDate` unless the certificate is valid at `now`: its dates, and how to
+    get a valid one, in French. A signature by an expired certificate proves nothing."""
+    if info.valid_at(now):
+        return
+    start = paris_time(info.not_before, DAY) if info.not_before else "?"
+    period = f"valable du {start} au {paris_time(info.not_after, DAY)}"
+    if now >= info.not_after:
+        state = f"a expiré le {paris_time(info.not_after, DAY)}"
+        how = RENEW_DEMO if demo else RENEW_CONFIGURED
+    else:
+        state = "n'est pas encore valable"
+        how = "vérifiez l'horloge de cette machine, ou indiquez un certificat déjà valable"
+    raise CertificateOutOfDate(
+        f"Le certificat de signature « {info.subject} » ({period}) {state} : rien n'a été "
+        f"signé ; {how}."
+    )
 
 
 @dataclass(frozen=True)
@@ -68,6 +103,10 @@ class CertificateInfo:
     subject: str  # "CN=Plateforme de démonstration,O=messagerie (démonstration)"
     fingerprint: str  # SHA-256 of the certificate, "AB:CD:…" as `openssl x509 -fingerprint`
     not_after: datetime
+    not_before: datetime | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        return (self.not_before is None or self.not_before <= now) and now < self.not_after
 
 
 def certificate_info(certificate: x509.Certificate) -> CertificateInfo:
@@ -76,6 +115,7 @@ def certificate_info(certificate: x509.Certificate) -> CertificateInfo:
         subject=readable.subject.rfc4514_string(),  # "CN=…,O=…", as openssl shows it
         fingerprint=fingerprint(certificate),
         not_after=readable.not_valid_after_utc,
+        not_before=readable.not_valid_before_utc,
     )
 
 
@@ -197,16 +237,20 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def ensure_demo_certificate(folder: Path, *, now: datetime | None = None) -> tuple[Path, Path]:
-    """The demonstration key and certificate in `folder`, made the first time only (under a
-    lock: two processes starting together make one pair). The key is written 0600."""
+    """The demonstration key and certificate in `folder`, made the first time, and made again
+    when the one there is not valid at `now` (expired: the old pair is kept beside, renamed
+    with its end date, so that what it signed can still be recognised). Under a lock: two
+    processes starting together make one pair. The key is written 0600."""
+    now = now or utc_now()
     key_path, cert_path = folder / DEMO_KEY, folder / DEMO_CERT
-    if key_path.is_file() and cert_path.is_file():
+    if _usable_demo(key_path, cert_path, now):
         return key_path, cert_path
     try:
         private_folder(folder)
         with _locked(folder / ".verrou"):
-            if not (key_path.is_file() and cert_path.is_file()):
-                key_pem, cert_pem = _demo_pair(now or utc_now())
+            if not _usable_demo(key_path, cert_path, now):
+                _set_aside(key_path, cert_path)
+                key_pem, cert_pem = _demo_pair(now)
                 _write_new(key_path, key_pem, 0o600)
                 _write_new(cert_path, cert_pem, 0o644)
     except OSError as error:
@@ -215,6 +259,28 @@ def ensure_demo_certificate(folder: Path, *, now: datetime | None = None) -> tup
             f"{error.strerror or error}."
         ) from None
     return key_path, cert_path
+
+
+def _usable_demo(key_path: Path, cert_path: Path, now: datetime) -> bool:
+    """Both files there, and the certificate valid at `now` (an unreadable one is reported
+    when it is loaded, not replaced)."""
+    if not (key_path.is_file() and cert_path.is_file()):
+        return False
+    try:
+        return certificate_info(read_certificate(cert_path)).valid_at(now)
+    except CertificateProblem:
+        return True
+
+
+def _set_aside(key_path: Path, cert_path: Path) -> None:
+    """An out-of-date demonstration pair renamed "….expire-AAAAMMJJ.….pem", never deleted."""
+    if not cert_path.is_file():
+        return
+    end = certificate_info(read_certificate(cert_path)).not_after.strftime("%Y%m%d")
+    for path in (key_path, cert_path):
+        if path.is_file():
+            stem, _, suffix = path.name.partition(".")
+            path.replace(path.with_name(f"{stem}.expire-{end}.{suffix}"))
 
 
 @contextmanager

@@ -15,25 +15,20 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from messagerie.letters.pdf.render import render_html, render_pdf
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS
 from messagerie.models.messages.merge import RejectedBid
-from messagerie.models.rules.checks import PAPER_STANDSTILL, STANDSTILL
+from messagerie.models.rules.standstill import signing_from, standstill_days
 from messagerie.models.store.enums import MessageType
 
 DEFAULT_SIGNATORY = "Le représentant du pouvoir adjudicateur"
-
-
-def standstill_end(sent: date, electronic: bool) -> date:
-    """R2182-1: the first day the contract may be signed after the rejection letters sent on
-    `sent`: 11 days later, 16 when they were not sent electronically."""
-    return sent + timedelta(days=STANDSTILL if electronic else PAPER_STANDSTILL)
 
 
 class Mention(NamedTuple):
@@ -58,17 +53,6 @@ class LetterRefused(Refusal):
         )
 
 
-@dataclass(frozen=True)
-class ConsultationFacts:
-    """The consultation a letter is about, and the letterhead."""
-
-    reference: str
-    title: str
-    object: str
-    organisation: str
-    entity: str
-
-
 @dataclass(frozen=True, kw_only=True)
 class Letter:
     """What every letter holds: sender, consultation, addressee, date and signatory."""
@@ -78,7 +62,7 @@ class Letter:
     # The mentions that must never be blank, in the order of the form.
     required: ClassVar[tuple[Mention, ...]] = ()
 
-    consultation: ConsultationFacts
+    consultation: ConsultationIdentity  # what the letter is about, and its letterhead
     company: str  # the addressee
     dated: date  # the letter's date, which is its send date
     lots: tuple[str, ...] = ()  # lot labels ("Lot n°1 - Chocolat au lait"); () = no lots
@@ -122,6 +106,9 @@ class RejectionLetter(Letter):
     award_reasons: str = ""
     awardee_score: Decimal | None = None
     electronic: bool = True  # sent by the platform: 11 days of standstill, else 16
+    # The lot has a standstill (models.rules.standstill): by law in a formalised procedure, by
+    # the buyer's choice in a MAPA. Without one the letter announces no signature date.
+    standstill: bool = True
 
     @property
     def award_known(self) -> bool:
@@ -130,11 +117,13 @@ class RejectionLetter(Letter):
     @property
     def signing_from(self) -> date | None:
         """The date printed as the earliest signature of the contract, once awarded."""
-        return standstill_end(self.dated, self.electronic) if self.award_known else None
+        if not (self.award_known and self.standstill):
+            return None
+        return signing_from(self.dated, electronic=self.electronic)
 
     @property
     def standstill_days(self) -> int:
-        return STANDSTILL if self.electronic else PAPER_STANDSTILL
+        return standstill_days(electronic=self.electronic)
 
     @property
     def rank_text(self) -> str:
@@ -188,7 +177,7 @@ class NotificationLetter(Letter):
     def notifiable_from(self) -> date | None:
         if self.last_rejection_sent is None:
             return None
-        return standstill_end(self.last_rejection_sent, self.rejections_electronic)
+        return signing_from(self.last_rejection_sent, electronic=self.rejections_electronic)
 
     @property
     def in_standstill(self) -> bool:
@@ -205,7 +194,7 @@ class NotificationLetter(Letter):
         if not (self.in_standstill and _blank(self.exemption_reason)):
             return ""
         assert self.last_rejection_sent is not None and self.notifiable_from is not None
-        days = STANDSTILL if self.rejections_electronic else PAPER_STANDSTILL
+        days = standstill_days(electronic=self.rejections_electronic)
         return (
             f" Délai de suspension en cours : les courriers de rejet ont été envoyés le "
             f"{_day(self.last_rejection_sent)} ; le marché peut être notifié à partir du "
@@ -327,14 +316,16 @@ def letter_filename(letter: Letter) -> str:
 def rejection_letters(
     bids: Iterable[RejectedBid],
     *,
-    consultation: ConsultationFacts,
+    consultation: ConsultationIdentity,
     dated: date,
     lots: tuple[str, ...] | None = None,
     electronic: bool = True,
+    standstill: bool = True,
     signatory: str = DEFAULT_SIGNATORY,
 ) -> tuple[RejectionLetter, ...]:
     """One rejection letter per bid of `models.merge.rejected_bids`. `lots` is the lot's label
-    for the letters; None prints the lot as written in the analysis file."""
+    for the letters; None prints the lot as written in the analysis file. `standstill`: the
+    letters announce the date from which the contract may be signed (R2182-1)."""
     return tuple(
         RejectionLetter(
             consultation=consultation,
@@ -350,6 +341,7 @@ def rejection_letters(
             award_reasons=bid.award_reasons,
             awardee_score=bid.awardee_score,
             electronic=electronic,
+            standstill=standstill,
         )
         for bid in bids
     )

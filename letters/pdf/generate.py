@@ -13,7 +13,6 @@ from typing import Any
 from messagerie.letters.pdf.documents import (
     AwardLetter,
     CancellationLetter,
-    ConsultationFacts,
     InvitationLetter,
     Letter,
     NotificationLetter,
@@ -25,6 +24,7 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, lot_label
 from messagerie.models.messages.drafts import unique_recipients
 from messagerie.models.messages.form import ComposeContext, FormInput
+from messagerie.models.rules.standstill import standstill_applies
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, store_document
 from messagerie.models.store.enums import DocumentOrigin, MessageType
@@ -53,9 +53,7 @@ def letter_for(
         (a.company_name for a in context.addresses if a.email.lower() == email.lower()), email
     )
     common: dict[str, Any] = {  # what every letter has
-        "consultation": ConsultationFacts(
-            detail.reference, detail.title, detail.object, detail.organisation, detail.entity
-        ),
+        "consultation": detail.identity,
         "company": company,
         "dated": dated,
         "lots": tuple(
@@ -69,14 +67,21 @@ def letter_for(
             reasons=form.mention("reasons"),
             awardee=form.mention("awardee") if awarded else "",
             award_reasons=form.mention("award_reasons") if awarded else "",
+            # A MAPA's letter announces a standstill only when the buyer gave its date.
+            standstill=standstill_applies(
+                formalised=detail.procedure.formalised,
+                chosen=bool(form.mention("signature_date")),
+            ),
         )
     if form.type is MessageType.AWARD:
         return AwardLetter(**common)
     if form.type is MessageType.NOTIFICATION:
-        last = max((at for _, at in context.rejections), default=None)
+        standstill = context.standstill(form.lot_numbers)  # the same as the send checks
+        last = standstill.last_rejection
         return NotificationLetter(
             **common,
             last_rejection_sent=last.astimezone(PARIS).date() if last else None,
+            rejections_electronic=standstill.electronic,
             exemption_reason=form.mention("exemption_reason"),
         )
     if form.type is MessageType.INVITATION:

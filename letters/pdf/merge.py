@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 from messagerie.letters.pdf.documents import (
-    ConsultationFacts,
     RejectionLetter,
     letter_filename,
     rejection_letters,
@@ -51,13 +50,14 @@ def plan_rejections(
 ) -> tuple[MergeLine, ...]:
     """The letters of one lot's non-retained bidders, each with its dépôt's address."""
     detail = context.detail
-    facts = ConsultationFacts(
-        detail.reference, detail.title, detail.object, detail.organisation, detail.entity
-    )
     lot_number = _lot_number(rows[0].lot) if rows else None
     lots = tuple(lot_label(n, t) for n, t in detail.lots if n == lot_number) or None
     bids = rejected_bids(rows, retained)
-    letters = rejection_letters(bids, consultation=facts, dated=dated, lots=lots)
+    # A MAPA has no standstill unless the buyer chose one: the merge announces none there.
+    standstill = detail.procedure.formalised
+    letters = rejection_letters(
+        bids, consultation=detail.identity, dated=dated, lots=lots, standstill=standstill
+    )
     by_company = {fold(row.company): row for row in rows}
     deposits = {
         fold(a.company_name): a for a in context.addresses if RegisterKind.DEPOSIT in a.kinds

@@ -48,12 +48,8 @@ def qa_document(store: Store, answer: AnswerToAll, now: datetime) -> tuple[QaDoc
     items = tuple(QaItem(e.number, e.question, e.answer) for e in earlier)
     items += (QaItem(number, answer.question.strip(), answer.answer.strip()),)
     document = QaDocument(
-        reference=detail.reference,
-        title=detail.title,
-        object=detail.object,
+        consultation=detail.identity,
         bid_deadline=answer.new_deadline or detail.bid_deadline,
-        organisation=detail.organisation,
-        entity=detail.entity,
         items=items,
         issued_at=now,
         version=number,
@@ -65,7 +61,7 @@ def publish_answer_to_all(store: Store, answer: AnswerToAll, *, actor: str) -> A
     now = utc_now()
     document, number = qa_document(store, answer, now)
     pdf = render_qa_document(document)
-    filename = qa_filename(document.reference, number)
+    filename = qa_filename(document.consultation.reference, number)
     changes = DceChanges.starting_from(current_dce(store, answer.consultation_id))
     previous = next(
         (piece for piece in changes.base_pieces if piece.path.startswith(QA_PREFIX)), None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from messagerie.letters.pdf.render import render_pdf
+from messagerie.models.consultations.identity import ConsultationIdentity
 
 TEMPLATE = "questions_reponses.html"
 
@@ -28,12 +29,8 @@ class QaItem:
 
 @dataclass(frozen=True)
 class QaDocument:
-    reference: str
-    title: str
-    object: str
+    consultation: ConsultationIdentity
     bid_deadline: datetime
-    organisation: str
-    entity: str
     items: tuple[QaItem, ...]
     issued_at: datetime  # "Document mis à jour le …"
     version: int = 1  # "Version n°2" when it replaces an earlier Q/A document
@@ -49,12 +46,8 @@ def qa_context(document: QaDocument) -> dict[str, Any]:
         document.issued_at if document.issued_at.tzinfo else document.issued_at.replace(tzinfo=UTC)
     )
     return {
-        "reference": document.reference,
-        "title": document.title,
-        "object": document.object,
+        **asdict(document.consultation),  # reference, title, object, organisation, entity
         "bid_deadline": document.bid_deadline,
-        "organisation": document.organisation,
-        "entity": document.entity,
         "items": document.items,
         "issued_at": document.issued_at,
         "version": document.version,

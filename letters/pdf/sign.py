@@ -34,6 +34,7 @@ from messagerie.letters.pdf.certificate import (
     CertificateSource,
     KeyPair,
     certificate_info,
+    ensure_valid,
     load_key_pair,
 )
 from messagerie.models.clock import utc_now
@@ -65,6 +66,10 @@ class PlatformSigner:
         assert certificate is not None
         return certificate
 
+    def ensure_valid(self, now: datetime) -> None:
+        """`CertificateOutOfDate`, in French, unless the certificate is valid at `now`."""
+        ensure_valid(self.info, now, demo=self.demo)
+
 
 def platform_signer(
     source: CertificateSource, tsa_url: str | None = None, *, now: datetime | None = None
@@ -89,9 +94,11 @@ def signer_of(pair: KeyPair, tsa_url: str | None = None) -> PlatformSigner:
     )
 
 
-def sign_pdf(data: bytes, signer: PlatformSigner) -> bytes:
+def sign_pdf(data: bytes, signer: PlatformSigner, *, now: datetime | None = None) -> bytes:
     """`data` (a PDF) signed PAdES by incremental update: every byte of `data` is kept, and
-    the signature covers all of them."""
+    the signature covers all of them. `CertificateOutOfDate` when the certificate is not
+    valid at `now`."""
+    signer.ensure_valid(now or utc_now())
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
     except (PdfError, ValueError) as error:
@@ -125,7 +132,9 @@ def _same_producer(writer: IncrementalPdfFileWriter) -> None:
 
 def sign_detached(data: bytes, signer: PlatformSigner, *, now: datetime | None = None) -> bytes:
     """A detached CMS signature (DER, as in a .p7s file) of `data`, dated `now`."""
-    attributes = PdfCMSSignedAttributes(signing_time=now or utc_now())
+    now = now or utc_now()
+    signer.ensure_valid(now)
+    attributes = PdfCMSSignedAttributes(signing_time=now)
     content = _run(
         lambda: signer.signer.async_sign_general_data(
             data,
@@ -140,19 +149,10 @@ def sign_detached(data: bytes, signer: PlatformSigner, *, now: datetime | None =
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]], signer: PlatformSigner) -> T:
-    """Run pyHanko's coroutine to its end, in a thread of its own when this one already runs
-    an event loop (an async caller); the timestamping authority's failure said in French."""
+    """Run pyHanko's signing coroutine to its end; the timestamping authority's failure said
+    in French."""
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        running = False
-    else:
-        running = True
-    try:
-        if not running:
-            return asyncio.run(make())
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(lambda: asyncio.run(make())).result()
+        return _to_the_end(make)
     except TimestampRequestError as error:
         raise SigningProblem(
             f"L'autorité d'horodatage {signer.tsa_url} (MESSAGERIE_TSA_URL) n'a pas répondu "
@@ -160,6 +160,17 @@ def _run(make: Callable[[], Coroutine[Any, Any, T]], signer: PlatformSigner) -> 
         ) from error
     except SigningError as error:
         raise SigningProblem(f"La signature a échoué : {error}.") from error
+
+
+def _to_the_end(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a pyHanko coroutine to its end, in a thread of its own when this one already runs
+    an event loop (an async caller)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 # --- Reading a detached signature back ----------------------------------------------------------
@@ -209,3 +220,41 @@ def read_detached(data: bytes, signature: bytes) -> DetachedSignature:
     except Exception as error:  # asn1crypto and pyHanko raise many kinds on garbage
         raise UnreadableSignature(f"signature illisible ({type(error).__name__})") from error
     return DetachedSignature(intact and valid, certificate, signed_at)
+
+
+# --- Checking a signed PDF ---------------------------------------------------------------------
+
+
+def pdf_signature_problem(data: bytes, expected: x509.Certificate | None) -> str | None:
+    """Why the PDF `data` is not signed by `expected` over all its bytes, in French to follow
+    « AR du destinataire n° 12 », or None when it is: pyHanko's validation of its last
+    signature, with that certificate as the only trust anchor. Without `expected`, only
+    whether the signature is intact (its signer is then its own anchor)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        found = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures
+    except Exception:  # pyHanko raises many kinds on a damaged file
+        return "illisible, signature invérifiable"
+    if not found:
+        return "non signé"
+    signature = found[-1]
+    try:
+        signer_cert = signature.signer_cert
+        expected = expected or signer_cert
+        if signer_cert.dump() != expected.dump():
+            return "signé par un autre certificat que celui de la plateforme"
+        context = ValidationContext(trust_roots=[expected], allow_fetching=False)
+        status = _to_the_end(  # no diff analysis: only ENTIRE_FILE passes below
+            lambda: async_validate_pdf_signature(signature, context, skip_diff=True)
+        )
+    except Exception as error:  # asn1crypto and pyHanko raise many kinds on garbage
+        return f"à la signature illisible ({type(error).__name__})"
+    if not (status.intact and status.valid):
+        return "à la signature invalide (document modifié après sa signature)"
+    if status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
+        return "modifié après sa signature (ajout au fichier signé)"
+    return None

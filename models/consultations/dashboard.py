@@ -7,25 +7,14 @@ import math
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from messagerie.models.consultations.identity import IDENTITY_COLUMNS, joined_to_publisher
 from messagerie.models.consultations.views import ConsultationSummary, DashboardPage, DashboardQuery
 from messagerie.models.formatting import lot_label
 from messagerie.models.store.accounts import Account, visible_consultations
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
-from messagerie.models.store.tables import (
-    Consultation,
-    Lot,
-    Organisation,
-    PurchasingEntity,
-    RegisterEntry,
-)
+from messagerie.models.store.tables import consultation, lot, register_entry
 from messagerie.models.text import words_condition
-
-consultation = Consultation.__table__  # type: ignore[attr-defined]
-entity = PurchasingEntity.__table__  # type: ignore[attr-defined]
-organisation = Organisation.__table__  # type: ignore[attr-defined]
-lot = Lot.__table__  # type: ignore[attr-defined]
-register_entry = RegisterEntry.__table__  # type: ignore[attr-defined]
 
 
 def dashboard_page(
@@ -57,20 +46,9 @@ def load_dashboard(
     condition = text_condition
     if query.status:
         condition = sa.and_(condition, consultation.c.status == query.status.value)
+    columns = (consultation.c.status, consultation.c.procedure, consultation.c.bid_deadline)
     rows = connection.execute(
-        sa.select(
-            consultation.c.id,
-            consultation.c.reference,
-            consultation.c.title,
-            consultation.c.object,
-            consultation.c.status,
-            consultation.c.procedure,
-            consultation.c.bid_deadline,
-            organisation.c.name.label("organisation"),
-            entity.c.name.label("entity"),
-        )
-        .join(entity, entity.c.id == consultation.c.entity_id)
-        .join(organisation, organisation.c.id == entity.c.organisation_id)
+        joined_to_publisher(sa.select(consultation.c.id, *IDENTITY_COLUMNS, *columns))
         .where(condition)
         .order_by(consultation.c.bid_deadline.desc(), consultation.c.id.desc())
         .limit(query.per_page)

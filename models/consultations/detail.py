@@ -7,15 +7,18 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from messagerie.models.consultations.identity import (
+    ConsultationIdentity,
+    identity_of,
+    with_publisher,
+)
 from messagerie.models.errors import Refusal
 from messagerie.models.store.accounts import Account, visible_consultations
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
 from messagerie.models.store.tables import (
-    Consultation,
     consultation,
     lot,
-    organisation,
     purchasing_entity,
     register_entry,
     suite_candidate,
@@ -82,6 +85,10 @@ class ConsultationDetail:
     candidates: int  # suites only: candidates admitted
 
     @property
+    def identity(self) -> ConsultationIdentity:
+        return identity_of(self)
+
+    @property
     def restricted(self) -> bool:
         """Restricted consultations and suites: the only ones invited to tender."""
         return self.procedure.restricted or self.parent is not None
@@ -95,15 +102,9 @@ def consultation_detail(
     visible = visible_consultations(account)
     with store.engine.connect() as connection:
         row = connection.execute(
-            sa.select(
-                Consultation,
-                organisation.c.name.label("organisation"),
-                purchasing_entity.c.name.label("entity"),
-                purchasing_entity.c.sender_email,
+            with_publisher(purchasing_entity.c.sender_email).where(
+                consultation.c.id == consultation_id, visible
             )
-            .join(purchasing_entity, purchasing_entity.c.id == consultation.c.entity_id)
-            .join(organisation, organisation.c.id == purchasing_entity.c.organisation_id)
-            .where(consultation.c.id == consultation_id, visible)
         ).first()
         if row is None:
             raise ConsultationNotFound.numbered(consultation_id)

@@ -10,17 +10,15 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
+from messagerie.models.consultations.identity import with_publisher
 from messagerie.models.errors import Refusal
 from messagerie.models.store import audit
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
 from messagerie.models.store.tables import (
-    Consultation,
     company,
     consultation,
     lot,
-    organisation,
-    purchasing_entity,
     register_entry,
     suite_candidate,
 )
@@ -110,14 +108,7 @@ def create_suite(
     code = new_access_code()
     with store.engine.begin() as connection:
         parent = connection.execute(
-            sa.select(
-                Consultation,
-                purchasing_entity.c.name.label("entity"),
-                organisation.c.name.label("organisation"),
-            )
-            .join(purchasing_entity, purchasing_entity.c.id == consultation.c.entity_id)
-            .join(organisation, organisation.c.id == purchasing_entity.c.organisation_id)
-            .where(consultation.c.id == request.parent_id)
+            with_publisher().where(consultation.c.id == request.parent_id)
         ).one()
         parent_lots = dict(
             connection.execute(

@@ -75,6 +75,7 @@ from messagerie.models.formatting import lot_label
 from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.rules.siret import luhn_valid
 from messagerie.models.store import migrate
+from messagerie.models.store import tables as schema
 from messagerie.models.store.accounts import current_login
 from messagerie.models.store.blobs import BlobStore
 from messagerie.models.store.chain import chain_rows
@@ -95,31 +96,6 @@ from messagerie.models.store.enums import (
     ReplyDisposition,
     Right,
     SendMode,
-)
-from messagerie.models.store.tables import (
-    AccountEntity,
-    AccountRecord,
-    AccountRight,
-    AuditEntry,
-    Company,
-    Consultation,
-    DcePiece,
-    DceVersion,
-    Document,
-    Event,
-    Lot,
-    Message,
-    MessageLot,
-    Organisation,
-    PurchasingEntity,
-    QaItem,
-    Recipient,
-    RegisterEntry,
-    RegisterEntryLot,
-    Reply,
-    ReplyAttachment,
-    StoreMeta,
-    SuiteCandidate,
 )
 from messagerie.models.text import fold, search_text
 
@@ -171,37 +147,34 @@ SCENARIO_TYPES = {
 }
 
 # Tables in foreign-key order, as inserted.
-TABLES: tuple[sa.Table, ...] = tuple(
-    model.__table__  # type: ignore[union-attr]
-    for model in (
-        Organisation,
-        PurchasingEntity,
-        Consultation,
-        Lot,
-        Company,
-        RegisterEntry,
-        RegisterEntryLot,
-        SuiteCandidate,
-        QaItem,
-        Document,
-        DceVersion,
-        DcePiece,
-        Message,
-        MessageLot,
-        Recipient,
-        Event,
-        Reply,
-        ReplyAttachment,
-        AuditEntry,
-        StoreMeta,
-        AccountRecord,
-        AccountEntity,
-        AccountRight,
-    )
+TABLES: tuple[sa.Table, ...] = (
+    schema.organisation,
+    schema.purchasing_entity,
+    schema.consultation,
+    schema.lot,
+    schema.company,
+    schema.register_entry,
+    schema.register_entry_lot,
+    schema.suite_candidate,
+    schema.qa_item,
+    schema.document,
+    schema.dce_version,
+    schema.dce_piece,
+    schema.message,
+    schema.message_lot,
+    schema.recipient,
+    schema.event,
+    schema.reply,
+    schema.reply_attachment,
+    schema.audit_entry,
+    schema.store_meta,
+    schema.account,
+    schema.account_entity,
+    schema.account_right,
 )
-# Tables whose rows real buyers create: any of them filled without the marker means real data.
 # Drawn afresh by every build: the personal link's token, the address tokens, the Message-ID.
 SECRET_COLUMNS = ("token", "reply_token", "bounce_token", "message_id_header")
+# Tables whose rows real buyers create: any of them filled without the marker means real data.
 REAL_DATA_TABLES = ("consultation", "organisation", "company", "message")
 
 

@@ -15,10 +15,11 @@ import textwrap
 import unicodedata
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from messagerie.models.consultations.dce import NewFile
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.demo import corpus
 
 PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4, in points
@@ -144,10 +145,7 @@ def safe_name(text: str) -> str:
 class DceContext:
     """What the pieces of a DCE print about their consultation."""
 
-    reference: str
-    title: str
-    organisation: str
-    entity: str
+    consultation: ConsultationIdentity
     procedure: str
     deadline: str  # "22/02/2027 à 09:55"
     lots: tuple[str, ...]  # "Lot n°1 - Chocolat au lait"
@@ -161,17 +159,14 @@ def dce_members(
     `corrected` names the pieces (corpus.DCE_PIECES keys) of a later, corrected edition.
     """
     fields = {
-        "reference": context.reference,
-        "title": context.title,
-        "organisation": context.organisation,
-        "entity": context.entity,
+        **asdict(context.consultation),
         "procedure": context.procedure,
         "deadline": context.deadline,
         "lots": ", ".join(context.lots) or "marché non alloti",
     }
     members = []
     for key, piece in corpus.DCE_PIECES.items():
-        name = piece.name.format(ref=safe_name(context.reference))
+        name = piece.name.format(ref=safe_name(context.consultation.reference))
         path = f"{piece.folder}/{name}" if piece.folder else name
         lines = [line.format(**fields) for line in piece.lines]
         if key in corrected:
@@ -186,14 +181,14 @@ def dce_members(
 def qa_document(context: DceContext, items: Sequence[tuple[str, str]], version: int) -> NewFile:
     """The "Questions / réponses" PDF of case A, named as letters.qa.qa_filename names it."""
     lines = [
-        f"Consultation {context.reference} - {context.title}",
+        f"Consultation {context.consultation.reference} - {context.consultation.title}",
         f"Date et heure limite de remise des plis : {context.deadline}",
         f"Document n°{version}",
         "",
     ]
     for number, (question, answer) in enumerate(items, start=1):
         lines += [f"Question n°{number} : {question}", f"Réponse : {answer}", ""]
-    filename = f"Questions-reponses_{safe_name(context.reference)}_v{version}.pdf"
+    filename = f"Questions-reponses_{safe_name(context.consultation.reference)}_v{version}.pdf"
     return NewFile(filename, pdf_document("Questions / Réponses", lines))
 
 
@@ -201,8 +196,9 @@ def standalone_piece(key: str, context: DceContext, version: int = 1) -> NewFile
     """A piece added to the DCE beside its archive (corpus.EXTRA_PIECES), in its `version`."""
     piece = corpus.EXTRA_PIECES[key]
     suffix = "" if version == 1 else f"_v{version}"
-    filename = piece.name.format(ref=safe_name(context.reference), suffix=suffix)
-    lines = [line.format(reference=context.reference, title=context.title) for line in piece.lines]
+    identity = context.consultation
+    filename = piece.name.format(ref=safe_name(identity.reference), suffix=suffix)
+    lines = [line.format(**asdict(identity)) for line in piece.lines]
     if version > 1:
         lines = [corpus.CORRECTED_EDITION, "", *lines]
     if filename.endswith(".pdf"):

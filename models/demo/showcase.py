@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from messagerie.models.consultations.dce import DceChanges, DceVersionView, NewFile
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.consultations.suites import ACCESS_CODE_ALPHABET, ACCESS_CODE_LENGTH
 from messagerie.models.demo import corpus
 from messagerie.models.demo.files import (
@@ -324,10 +325,13 @@ class Showcase:
 
     def context(self, plan: ConsultationPlan) -> DceContext:
         return DceContext(
-            reference=plan.reference,
-            title=plan.title,
-            organisation=plan.entity.organisation.name,
-            entity=plan.entity.spec.name,
+            consultation=ConsultationIdentity(
+                reference=plan.reference,
+                title=plan.title,
+                object=plan.object,
+                organisation=plan.entity.organisation.name,
+                entity=plan.entity.spec.name,
+            ),
             procedure=plan.procedure.label,
             deadline=paris_text(plan.deadline),
             lots=tuple(lot_label(lot.number, lot.title) for lot in plan.lots),

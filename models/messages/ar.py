@@ -17,6 +17,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
+from messagerie.models.consultations.identity import (
+    IDENTITY_COLUMNS,
+    ConsultationIdentity,
+    identity_of,
+    joined_to_publisher,
+)
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
 from messagerie.models.store.database import Store
@@ -37,7 +43,6 @@ from messagerie.models.store.tables import (
     lot,
     message,
     message_lot,
-    organisation,
     recipient,
 )
 from messagerie.models.store.tables import purchasing_entity as entity
@@ -58,14 +63,6 @@ class ArSender:
     entity: str
     postal_address: str
     email: str
-
-
-@dataclass(frozen=True)
-class ArConsultation:
-    reference: str
-    title: str
-    object: str
-    bid_deadline: datetime
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,8 @@ class ArOverride:
 class ArData:
     platform: str
     sender: ArSender
-    consultation: ArConsultation
+    consultation: ConsultationIdentity
+    bid_deadline: datetime  # the consultation's, when the AR was drawn up
     message: ArMessage
     recipient: ArRecipient
     events: tuple[ArEvent, ...]  # in time order
@@ -158,38 +156,34 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
     """What the AR of `recipient_id` shows; `ArRefused` when there is no AR to show."""
     with store.engine.connect() as connection:
         found = connection.execute(
-            sa.select(
-                recipient.c.email,
-                recipient.c.delivery_state,
-                recipient.c.read_at,
-                recipient.c.chain_head,
-                message.c.id.label("message_id"),
-                message.c.type,
-                message.c.subject,
-                message.c.body,
-                message.c.queued_at,
-                message.c.author,
-                message.c.send_mode,
-                message.c.reply_allowed,
-                message.c.reply_deadline,
-                consultation.c.reference,
-                consultation.c.title,
-                consultation.c.object,
-                consultation.c.bid_deadline,
-                organisation.c.name.label("organisation"),
-                entity.c.name.label("entity"),
-                entity.c.postal_address,
-                entity.c.sender_email,
-                company.c.name.label("company"),
-                company.c.siret,
-                company.c.address.label("street"),
-                company.c.postal_code,
-                company.c.city,
+            joined_to_publisher(
+                sa.select(
+                    recipient.c.email,
+                    recipient.c.delivery_state,
+                    recipient.c.read_at,
+                    recipient.c.chain_head,
+                    message.c.id.label("message_id"),
+                    message.c.type,
+                    message.c.subject,
+                    message.c.body,
+                    message.c.queued_at,
+                    message.c.author,
+                    message.c.send_mode,
+                    message.c.reply_allowed,
+                    message.c.reply_deadline,
+                    *IDENTITY_COLUMNS,
+                    consultation.c.bid_deadline,
+                    entity.c.postal_address,
+                    entity.c.sender_email,
+                    company.c.name.label("company"),
+                    company.c.siret,
+                    company.c.address.label("street"),
+                    company.c.postal_code,
+                    company.c.city,
+                )
+                .join(message, message.c.id == recipient.c.message_id)
+                .join(consultation, consultation.c.id == message.c.consultation_id)
             )
-            .join(message, message.c.id == recipient.c.message_id)
-            .join(consultation, consultation.c.id == message.c.consultation_id)
-            .join(entity, entity.c.id == consultation.c.entity_id)
-            .join(organisation, organisation.c.id == entity.c.organisation_id)
             .outerjoin(company, company.c.id == recipient.c.company_id)
             .where(recipient.c.id == recipient_id)
         ).first()
@@ -200,7 +194,8 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
     return ArData(
         platform=PLATFORM,
         sender=ArSender(row.organisation, row.entity, row.postal_address, row.sender_email),
-        consultation=ArConsultation(row.reference, row.title, row.object, row.bid_deadline),
+        consultation=identity_of(row),
+        bid_deadline=row.bid_deadline,
         message=ArMessage(
             id=row.message_id,
             type=MessageType(row.type),

@@ -3,7 +3,9 @@
 `bundle_items` yields the bundle's entries one at a time (one message after the other), so
 that a consultation with thousands of messages never sits in memory at once. Each entry is a
 JSON document ready to be written, a stored file named by its SHA-256, or a recipient whose
-AR may be drawn up; `letters.bundle` turns them into bytes and writes the zip.
+AR may be drawn up; `letters.bundle` turns them into bytes and writes the zip. Each
+recipient of a message.json carries its events with their hashes and its chain's head
+(models/store/chain.py), so that `verify` can recompute the chain from the bundle alone.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from messagerie.models.consultations.dce import PieceView, dce_history, deadline
 from messagerie.models.consultations.detail import ConsultationNotFound, consultation_detail
 from messagerie.models.consultations.registers import RegisterRow, list_register
 from messagerie.models.formatting import as_utc
-from messagerie.models.messages.ar import ArEvent, ArFile
+from messagerie.models.messages.ar import ArFile
 from messagerie.models.messages.detail import ReplyDetail, message_detail
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo
@@ -28,6 +30,7 @@ from messagerie.models.store.tables import (
     attachment,
     audit_entry,
     consultation,
+    event,
     message,
     recipient,
 )
@@ -180,6 +183,7 @@ def message_items(store: Store, message_id: int) -> Iterator[BundleItem]:
         (reply, _placed(f"{folder}/replies/{reply.id}", reply.files)) for reply in detail.replies
     ]
     outgoing = detail.message
+    chains = chained_events(store, message_id)
     yield JsonItem(
         f"{folder}/message.json",
         {
@@ -205,7 +209,9 @@ def message_items(store: Store, message_id: int) -> Iterator[BundleItem]:
                     "company": recipient.company,
                     "status": recipient.status,
                     "resent_from_id": recipient.resent_from_id,
-                    "events": [_event_record(event) for event in recipient.events],
+                    # The chain (models/store/chain.py): `verify` recomputes it up to this head.
+                    "chain_head": chains.get(recipient.id, (None, []))[0],
+                    "events": chains.get(recipient.id, (None, []))[1],
                 }
                 for recipient in detail.recipients
             ],
@@ -244,13 +250,36 @@ def _personal_attachment_owners(store: Store, message_id: int) -> dict[int, int]
         )
 
 
-def _event_record(event: ArEvent) -> dict[str, Any]:
+def chained_events(store: Store, message_id: int) -> dict[int, tuple[str | None, list[Any]]]:
+    """Recipient id → its chain's head and its events, in time order as the AR lists them,
+    each with the hash of the one before it in the chain and its own."""
+    with store.engine.connect() as connection:
+        heads = connection.execute(
+            sa.select(recipient.c.id, recipient.c.chain_head).where(
+                recipient.c.message_id == message_id
+            )
+        ).all()
+        rows = connection.execute(
+            sa.select(event)
+            .join(recipient, recipient.c.id == event.c.recipient_id)
+            .where(recipient.c.message_id == message_id)
+            .order_by(event.c.recipient_id, event.c.at, event.c.id)
+        ).all()
+    chains: dict[int, tuple[str | None, list[Any]]] = {rid: (head, []) for rid, head in heads}
+    for row in rows:
+        chains[row.recipient_id][1].append(_event_record(row))
+    return chains
+
+
+def _event_record(row: sa.Row) -> dict[str, Any]:
     return {
-        "kind": event.kind,
-        "at": utc_iso(event.at),
-        "detail": event.detail,
-        "client_address": event.client_address,
-        "user_agent": event.user_agent,
+        "kind": row.kind,
+        "at": utc_iso(row.at),
+        "detail": row.detail,
+        "client_address": row.client_address,
+        "user_agent": row.user_agent,
+        "previous_hash": row.previous_hash,
+        "hash": row.hash,
     }
 
 

@@ -30,6 +30,7 @@ from messagerie.models.messages.drafts import (
 from messagerie.models.rules.anonymise import identity_leaks
 from messagerie.models.rules.checks import MessageFacts, RuleVerdict, check_message
 from messagerie.models.rules.presets import BODY_PLACEHOLDER, SUBJECT_PLACEHOLDER
+from messagerie.models.rules.standstill import RejectionSent, Standstill, lot_standstill
 from messagerie.models.rules.validation import (
     FieldError,
     ValidationFailed,
@@ -54,6 +55,8 @@ from messagerie.models.store.tables import (
 )
 
 SUBJECT_MAX = 300  # models/tables.py Message.subject
+# "ci-joint", "Ci-jointe", "ci joints"…: the body promises a file.
+ANNOUNCED_ATTACHMENT = re.compile(r"\bci[-\s]?joint(e|s|es)?\b", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tabs and line feeds are text in a body
 
 FORM_LABELS = {
@@ -104,7 +107,8 @@ for _fields in MENTIONS.values():
     FORM_LABELS.update({mention.key: mention.label for mention in _fields})
 
 ALL_REGISTERS = tuple(RegisterKind)  # every register of a consultation
-# Sent while bids are being prepared: a reply deadline after the bid deadline is illogical.
+# Sent while bids are being prepared: while bids are open, a reply deadline after the bid
+# deadline is illogical (the limit no longer holds once the bid deadline has passed).
 BEFORE_BIDS = frozenset({MessageType.ANSWER, MessageType.MODIFICATION, MessageType.INVITATION})
 
 
@@ -141,9 +145,28 @@ class ComposeContext:
     detail: ConsultationDetail
     addresses: tuple[RegisterAddress, ...]  # the three registers, one per address
     candidates: tuple[DraftRecipient, ...]  # a suite's admitted candidates
-    rejections: tuple[tuple[frozenset[int], datetime], ...]  # (lots, empty = all; queued at)
+    rejections: tuple[tuple[frozenset[int], RejectionSent], ...]  # (lots, empty = all; letter)
     askers: tuple[tuple[str, str, str, str], ...]  # (company, SIRET, e-mail, contact), rule 4
     awardees: tuple[DraftRecipient, ...] = ()  # recipients of the award letters already sent
+    awards: tuple[tuple[frozenset[int], DraftRecipient], ...] = ()  # (lots, empty = all; whom)
+    notifications: tuple[tuple[frozenset[int], datetime], ...] = ()  # (lots; queued at)
+
+    def awardees_of(self, lot_numbers: tuple[int, ...]) -> tuple[DraftRecipient, ...]:
+        """Whom the award letters of these lots went to (no lots chosen: every awardee)."""
+        if not lot_numbers:
+            return self.awardees
+        lots = frozenset(lot_numbers)
+        return unique_recipients(
+            [whom for of_lots, whom in self.awards if not of_lots or of_lots & lots]
+        )
+
+    def standstill(self, lot_numbers: tuple[int, ...]) -> Standstill:
+        """The standstill a notification of these lots (none: all) waits for (rule 8)."""
+        lots = frozenset(lot_numbers)
+        concerned = (
+            sent for of_lots, sent in self.rejections if not of_lots or not lots or of_lots & lots
+        )
+        return lot_standstill(concerned, formalised=self.detail.procedure.formalised)
 
     def register_recipients(self, kinds: tuple[RegisterKind, ...]) -> tuple[DraftRecipient, ...]:
         return tuple(
@@ -180,16 +203,10 @@ def load_context(store: Store, consultation_id: int) -> ComposeContext:
             )
         )  # fmt: skip
         rejections = _rejections(connection, consultation_id)
-        awardees = draft_recipients(
-            connection,
-            sa.select(recipient.c.email, recipient.c.company_id, recipient.c.contact_name)
-            .join(message, message.c.id == recipient.c.message_id)
-            .where(
-                message.c.consultation_id == consultation_id,
-                message.c.type == MessageType.AWARD,
-                message.c.state == MessageState.QUEUED,
-            )
-            .order_by(recipient.c.id),
+        awards = _award_recipients(connection, consultation_id)
+        notifications = tuple(
+            (lots, at)
+            for _, lots, at in _queued_lots(connection, consultation_id, MessageType.NOTIFICATION)
         )
     return ComposeContext(
         detail=detail,
@@ -197,7 +214,55 @@ def load_context(store: Store, consultation_id: int) -> ComposeContext:
         candidates=candidates,
         rejections=rejections,
         askers=askers,
-        awardees=unique_recipients(awardees),
+        awardees=unique_recipients([awardee for _, awardee in awards]),
+        awards=awards,
+        notifications=notifications,
+    )
+
+
+def _queued_lots(
+    connection: Connection, consultation_id: int, message_type: MessageType
+) -> list[tuple[int, frozenset[int], datetime]]:
+    """Each queued message of a type: its id, lots (empty: all) and queue time, in order."""
+    rows = connection.execute(
+        sa.select(message.c.id, message.c.all_lots, message.c.queued_at)
+        .where(
+            message.c.consultation_id == consultation_id,
+            message.c.type == message_type,
+            message.c.state == MessageState.QUEUED,
+        )
+        .order_by(message.c.queued_at, message.c.id)
+    ).all()
+    numbers: dict[int, set[int]] = {}
+    for message_id, number in connection.execute(
+        sa.select(message_lot.c.message_id, lot.c.number)
+        .join(lot, lot.c.id == message_lot.c.lot_id)
+        .where(message_lot.c.message_id.in_([row.id for row in rows]))
+    ):
+        numbers.setdefault(message_id, set()).add(number)
+    return [
+        (row.id, frozenset() if row.all_lots else frozenset(numbers.get(row.id, ())), row.queued_at)
+        for row in rows
+    ]
+
+
+def _award_recipients(
+    connection: Connection, consultation_id: int
+) -> tuple[tuple[frozenset[int], DraftRecipient], ...]:
+    """Each recipient of an award letter already sent, with the letter's lots (empty: all)."""
+    lots_of = {
+        message_id: lots
+        for message_id, lots, _ in _queued_lots(connection, consultation_id, MessageType.AWARD)
+    }
+    rows = connection.execute(
+        sa.select(recipient.c.message_id, recipient.c.email, recipient.c.company_id,
+                  recipient.c.contact_name)
+        .where(recipient.c.message_id.in_(list(lots_of)))
+        .order_by(recipient.c.id)
+    )  # fmt: skip
+    return tuple(
+        (lots_of[row.message_id], DraftRecipient(row.email, row.company_id, row.contact_name))
+        for row in rows
     )
 
 
@@ -211,26 +276,31 @@ def draft_recipients(connection: Connection, query: sa.Select) -> tuple[DraftRec
 
 def _rejections(
     connection: Connection, consultation_id: int
-) -> tuple[tuple[frozenset[int], datetime], ...]:
-    """The latest rejection letter queued for all lots, and for each lot (LEGAL rule 8 only
-    needs the latest), computed in SQL: a busy consultation has thousands of letters."""
+) -> tuple[tuple[frozenset[int], RejectionSent], ...]:
+    """The latest rejection letter queued for all lots, and for each lot, and the latest of
+    those that announced a signature date (a MAPA's chosen standstill): LEGAL rule 8 only
+    needs the latest, computed in SQL (a busy consultation has thousands of letters)."""
     rejected = sa.and_(
         message.c.consultation_id == consultation_id,
         message.c.type == MessageType.REJECTION,
         message.c.state == MessageState.QUEUED,
     )
-    all_lots = connection.execute(
-        sa.select(sa.func.max(message.c.queued_at)).where(rejected, message.c.all_lots)
-    ).scalar_one()
-    per_lot = connection.execute(
-        sa.select(lot.c.number, sa.func.max(message.c.queued_at))
-        .join(message_lot, message_lot.c.message_id == message.c.id)
-        .join(lot, lot.c.id == message_lot.c.lot_id)
-        .where(rejected, ~message.c.all_lots)
-        .group_by(lot.c.number)
-    ).all()
-    latest = [(frozenset({number}), at) for number, at in per_lot]
-    return tuple(latest + ([(frozenset(), all_lots)] if all_lots else []))
+    announced = sa.func.coalesce(message.c.mentions["signature_date"].as_string(), "") != ""
+    latest: list[tuple[frozenset[int], RejectionSent]] = []
+    for condition, flag in ((rejected, False), (sa.and_(rejected, announced), True)):
+        all_lots = connection.execute(
+            sa.select(sa.func.max(message.c.queued_at)).where(condition, message.c.all_lots)
+        ).scalar_one()
+        per_lot = connection.execute(
+            sa.select(lot.c.number, sa.func.max(message.c.queued_at))
+            .join(message_lot, message_lot.c.message_id == message.c.id)
+            .join(lot, lot.c.id == message_lot.c.lot_id)
+            .where(condition, ~message.c.all_lots)
+            .group_by(lot.c.number)
+        ).all()
+        latest += [(frozenset({number}), RejectionSent(at, flag)) for number, at in per_lot]
+        latest += [(frozenset(), RejectionSent(all_lots, flag))] if all_lots else []
+    return tuple(latest)
 
 
 @dataclass(frozen=True)
@@ -278,6 +348,12 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
     elif _CONTROL.search(form.body):
         wrong("body", "Le corps du message contient un caractère de contrôle : retirez-le.")
     _check_letters(form, recipients, wrong)
+    if not form.attachment_ids and not form.letters and ANNOUNCED_ATTACHMENT.search(form.body):
+        wrong(
+            "attachments",
+            "Le message annonce un document « ci-joint », mais aucun fichier n'est joint : "
+            "joignez-le (F4) ou générez le courrier (Ctrl+G), ou retirez « ci-joint » du corps.",
+        )
     reply_deadline = _reply_deadline(form, context, now, errors)
     signature_date = _mention_dates(form, errors)
     for mention in MENTIONS.get(form.type, ()):
@@ -305,6 +381,7 @@ def _reply_deadline(
     except ValidationFailed as failed:
         wrong(failed.errors[0].message)
         return None
+    bid_deadline = context.detail.bid_deadline
     if not form.reply_allowed:
         wrong(
             "Une date limite de réponse suppose que le destinataire puisse répondre : "
@@ -312,10 +389,13 @@ def _reply_deadline(
         )
     elif moment <= now:
         wrong(f"La date limite de réponse ({text}) est déjà passée.")
-    elif form.type in BEFORE_BIDS and moment > context.detail.bid_deadline:
+    elif form.type in BEFORE_BIDS and now < bid_deadline < moment:
+        # Only while bids can still be submitted: after the bid deadline (analysis), an
+        # answer may leave the company time to reply.
         wrong(
             f"La date limite de réponse ({text}) est postérieure à la date limite de remise "
-            f"des plis ({paris_minutes(context.detail.bid_deadline)}).",
+            f"des plis ({paris_minutes(bid_deadline)}) : tant que les plis peuvent être "
+            "remis, fixez une date au plus tard à cette limite.",
         )
     return moment
 
@@ -349,7 +429,6 @@ def _facts(
     signature_date: date | None,
 ) -> MessageFacts:
     detail = context.detail
-    lots = frozenset(form.lot_numbers)
     text = f"{form.subject}\n{form.body}"
     leaks: list[str] = []
     if len(recipients) > 1:
@@ -381,9 +460,9 @@ def _facts(
         awardee=form.mention("awardee"),
         award_reasons=form.mention("award_reasons"),
         signature_date=signature_date,
-        rejections_sent_at=tuple(
-            at for rejected, at in context.rejections if not rejected or not lots or rejected & lots
-        ),
+        standstill=context.standstill(form.lot_numbers),
+        lot_numbers=form.lot_numbers,
+        notified=context.notifications,
         exemption_reason=form.mention("exemption_reason"),
     )
 

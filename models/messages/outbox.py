@@ -213,27 +213,35 @@ def load_outgoing(store: Store, message_id: int) -> OutgoingMessage:
 # --- What the relay answered -----------------------------------------------------------------
 
 
+# Built once, run for every recipient the relay answers for: the columns set are those of the
+# parameters given (building the statement each time cost more than running it).
+_MOVE_CLAIMED = (
+    sa.update(recipient)
+    .where(
+        recipient.c.id == sa.bindparam("recipient"),
+        recipient.c.delivery_state == DeliveryState.CLAIMED,
+    )
+    .returning(recipient.c.chain_head)
+)
+
+
 def _move(
     connection: Connection, recipient_id: int, values: dict[str, object], *events: tuple
 ) -> bool:
-    """Apply `values` to a recipient still claimed; False when it is no longer ours."""
-    moved = connection.execute(
-        sa.update(recipient)
-        .where(
-            recipient.c.id == recipient_id,
-            recipient.c.delivery_state == DeliveryState.CLAIMED,
-        )
-        .values(**values)
-    ).rowcount
-    if moved:
+    """Apply `values` to a recipient still claimed; False when it is no longer ours. The
+    UPDATE locks the row and hands back its chain's head, so that the events are chained
+    without reading it again."""
+    moved = connection.execute(_MOVE_CLAIMED, {"recipient": recipient_id, **values}).first()
+    if moved is not None:
         append_events(
             connection,
             [
                 {"recipient_id": recipient_id, "kind": k, "at": at, "detail": d}
                 for k, at, d in events
             ],
+            heads={recipient_id: moved.chain_head},
         )
-    return bool(moved)
+    return moved is not None
 
 
 def record_accepted(

@@ -27,13 +27,16 @@ PRESET_REGISTERS: dict[MessageType, tuple[RegisterKind, ...]] = {
 }
 
 
-def preset_form(context: ComposeContext, message_type: MessageType) -> FormInput:
-    """A new form of `message_type` as the platform preselects it."""
+def preset_form(
+    context: ComposeContext, message_type: MessageType, lot_numbers: tuple[int, ...] = ()
+) -> FormInput:
+    """A new form of `message_type` for these lots (none: all) as the platform preselects it."""
     preset = PRESETS[message_type]
     return FormInput(
         consultation_id=context.detail.id,
         type=message_type,
-        recipients=preset_recipients(context, message_type),
+        recipients=preset_recipients(context, message_type, lot_numbers),
+        lot_numbers=lot_numbers,
         send_mode=preset.send_mode,
         reply_allowed=preset.reply_allowed,
         subject=preset.subject,
@@ -42,14 +45,15 @@ def preset_form(context: ComposeContext, message_type: MessageType) -> FormInput
 
 
 def preset_recipients(
-    context: ComposeContext, message_type: MessageType
+    context: ComposeContext, message_type: MessageType, lot_numbers: tuple[int, ...] = ()
 ) -> tuple[DraftRecipient, ...]:
     """Who the type goes to when the buyer has not chosen. Once an award letter has been
-    sent, the notification goes to its recipient and the rejections to the other dépôts."""
+    sent, the notification goes to its recipient for the chosen lots (the screen presets
+    again when the lots change) and the rejections to the other dépôts."""
     if message_type is MessageType.INVITATION and context.candidates:
         return context.candidates
     if message_type is MessageType.NOTIFICATION:
-        return context.awardees
+        return context.awardees_of(lot_numbers)
     registered = context.register_recipients(PRESET_REGISTERS.get(message_type, ()))
     if message_type is MessageType.REJECTION:
         retained = {awardee.email.casefold() for awardee in context.awardees}
@@ -82,7 +86,7 @@ def change_type(
 ) -> FormInput:
     """The form with `new_type` and its presets, except in the fields the buyer touched: a
     type change never wipes what was typed or chosen."""
-    preset = preset_form(context, new_type)
+    preset = preset_form(context, new_type, form.lot_numbers)
     changes: dict[str, object] = {"type": new_type}
     if "recipients" not in touched:
         changes["recipients"] = preset.recipients

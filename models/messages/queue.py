@@ -39,7 +39,6 @@ from messagerie.models.rules.validation import (
 )
 from messagerie.models.store import audit
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import DocumentInfo, document_infos
 from messagerie.models.store.enums import (
     DeliveryState,
     MessageState,
@@ -325,13 +324,3 @@ def load_form(store: Store, message_id: int) -> FormInput:
         draft_id=message_id,
         revision=row.revision,
     )
-
-
-def form_attachments(store: Store, form: FormInput) -> tuple[DocumentInfo, ...]:
-    return document_infos(store, form.attachment_ids)
-
-
-def form_letters(store: Store, form: FormInput) -> tuple[tuple[str, DocumentInfo], ...]:
-    """The generated letters of a draft, each with the recipient whose copy carries it."""
-    documents = {d.id: d for d in document_infos(store, [i for _, i in form.letters])}
-    return tuple((email, documents[i]) for email, i in form.letters if i in documents)

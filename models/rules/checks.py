@@ -11,6 +11,12 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from messagerie.models.formatting import PARIS, as_utc, duration_text, paris_minutes
+from messagerie.models.rules.standstill import (
+    ELECTRONIC_DAYS,
+    NO_STANDSTILL,
+    Standstill,
+    signing_from,
+)
 from messagerie.models.store.enums import MessageType, SendMode
 
 SINGLE_ANSWER_REASONS = (
@@ -204,16 +210,6 @@ def invitation_mentions(
 
 # --- Rule 7: Courrier de rejet (R2181-3, R2182-1) ---------------------------------------------
 
-STANDSTILL = 11  # days, letters sent electronically
-PAPER_STANDSTILL = 16  # days, letters not sent electronically
-
-
-def standstill_signature_date(sent_at: datetime, electronic: bool) -> date:
-    """R2182-1: the contract may be signed from the send date (Europe/Paris) + 11 days, or
-    + 16 days when the rejection letters were not sent electronically."""
-    days = STANDSTILL if electronic else PAPER_STANDSTILL
-    return sent_at.astimezone(PARIS).date() + timedelta(days=days)
-
 
 def rejection_letter(
     now: datetime,
@@ -226,64 +222,93 @@ def rejection_letter(
     signature_date: date | None = None,
 ) -> RuleVerdict | None:
     """Rule 7: a rejection letter (formalised procedure) states the reasons for rejection and,
-    after award, the awardee, the reasons for that choice and the signature date, which may not
-    be earlier than the standstill allows for a letter sent `now`. `field` is the first gap."""
-    if not formalised:
-        return None
+    after award, the awardee, the reasons for that choice and the signature date. A signature
+    date, when one is announced (a MAPA's chosen standstill too), may not be earlier than the
+    standstill allows for a letter sent `now`. `field` is the first gap."""
+    gaps: list[tuple[str, str]] = []
+    if formalised:
+        gaps.extend(_award_gaps(reasons, awarded, awardee, award_reasons, signature_date))
+    earliest = signing_from(now)
+    if signature_date is not None and signature_date < earliest:
+        gaps.append(
+            (
+                "signature_date",
+                f"la date de signature ne peut être antérieure au {_day(earliest)} "
+                f"({ELECTRONIC_DAYS} jours après l'envoi, article R2182-1)",
+            )
+        )
+    return _missing_mentions(7, gaps, "Courrier de rejet incomplet", "R2181-3")
+
+
+def _award_gaps(
+    reasons: str, awarded: bool, awardee: str, award_reasons: str, signature_date: date | None
+) -> list[tuple[str, str]]:
+    """The mentions R2181-3 requires of a formalised rejection letter that are still blank."""
     gaps: list[tuple[str, str]] = []
     if not reasons.strip():
         gaps.append(("reasons", "indiquez les motifs du rejet de la candidature ou de l'offre"))
-    if awarded:
-        earliest = standstill_signature_date(now, electronic=True)
-        if not awardee.strip():
-            gaps.append(("awardee", "indiquez le nom de l'attributaire"))
-        if not award_reasons.strip():
-            gaps.append(("award_reasons", "indiquez les motifs du choix de son offre"))
-        if signature_date is None:
-            gaps.append(
-                (
-                    "signature_date",
-                    "indiquez la date à partir de laquelle le marché peut être signé",
-                )
-            )
-        elif signature_date < earliest:
-            gaps.append(
-                (
-                    "signature_date",
-                    f"la date de signature ne peut être antérieure au {_day(earliest)} "
-                    "(11 jours après l'envoi, article R2182-1)",
-                )
-            )
-    return _missing_mentions(7, gaps, "Courrier de rejet incomplet", "R2181-3")
+    if not awarded:
+        return gaps
+    if not awardee.strip():
+        gaps.append(("awardee", "indiquez le nom de l'attributaire"))
+    if not award_reasons.strip():
+        gaps.append(("award_reasons", "indiquez les motifs du choix de son offre"))
+    if signature_date is None:
+        gaps.append(
+            ("signature_date", "indiquez la date à partir de laquelle le marché peut être signé")
+        )
+    return gaps
 
 
 # --- Rule 8: Courrier de notification (R2182-1) -----------------------------------------------
 
 
 def notification_standstill(
-    rejections_sent_at: Iterable[datetime],
-    now: datetime,
-    *,
-    formalised: bool,
-    exemption_reason: str = "",
+    standstill: Standstill, now: datetime, *, exemption_reason: str = ""
 ) -> RuleVerdict | None:
-    """Rule 8: in a formalised procedure, no notification before 11 days have run since the
-    lot's rejection letters (sent electronically), unless an exemption reason is recorded."""
-    sent = list(rejections_sent_at)
-    if not formalised or not sent or exemption_reason.strip():
+    """Rule 8: no notification while the lot's standstill runs (`rules.standstill`: by law in
+    a formalised procedure, in a MAPA when its rejection letters announced one), unless an
+    exemption reason is recorded."""
+    if exemption_reason.strip() or not standstill.running(now):
         return None
-    first_allowed = max(standstill_signature_date(moment, electronic=True) for moment in sent)
-    if now.astimezone(PARIS).date() >= first_allowed:
-        return None
+    assert standstill.first_day is not None and standstill.last_rejection is not None
+    chosen = "" if standstill.formalised else ", annoncé dans les courriers de rejet"
     return RuleVerdict(
         rule=8,
         level="block",
         field="exemption_reason",
         message=(
-            "Délai de suspension en cours : les courriers de rejet de ce lot ont été envoyés il "
-            f"y a moins de 11 jours. La notification est possible à partir du "
-            f"{_day(first_allowed)} (article R2182-1). Pour notifier plus tôt, indiquez le motif "
-            "de dispense prévu par le code (par exemple une seule offre reçue)."
+            f"Délai de suspension en cours ({standstill.days} jours{chosen}) : les courriers "
+            f"de rejet de ce lot ont été envoyés le {_day(standstill.last_rejection)}. La "
+            f"notification est possible à partir du {_day(standstill.first_day)} (article "
+            "R2182-1). Pour notifier plus tôt, indiquez le motif de dispense prévu par le code "
+            "(par exemple une seule offre reçue)."
+        ),
+    )
+
+
+def repeated_notification(
+    notified: Iterable[tuple[frozenset[int], datetime]], lot_numbers: Iterable[int]
+) -> RuleVerdict | None:
+    """A second notification of the same lot (or of the whole consultation) is probably a
+    mistake: a warning naming the earlier one. `notified` holds (lots, empty = all; sent)."""
+    lots = frozenset(lot_numbers)
+    earlier = [
+        (of_lots, at) for of_lots, at in notified if not of_lots or not lots or of_lots & lots
+    ]
+    if not earlier:
+        return None
+    of_lots, at = earlier[-1]
+    common = sorted(of_lots & lots) if of_lots and lots else sorted(of_lots or lots)
+    numbers = " et ".join(f"n°{n}" for n in common)
+    which = {0: "Le marché a", 1: f"Le lot {numbers} a"}.get(len(common), f"Les lots {numbers} ont")
+    return RuleVerdict(
+        rule=8,
+        level="warning",
+        field="lots",
+        message=(
+            f"{which} déjà été notifié{'s' if len(common) > 1 else ''} le {_day(at)} : un "
+            "marché n'est notifié qu'une fois. Vérifiez les lots choisis avant d'envoyer."
         ),
     )
 
@@ -410,7 +435,9 @@ class MessageFacts:
     awardee: str = ""  # rule 7
     award_reasons: str = ""  # rule 7
     signature_date: date | None = None  # rule 7
-    rejections_sent_at: tuple[datetime, ...] = ()  # rule 8: the lot's rejection letters
+    standstill: Standstill = NO_STANDSTILL  # rule 8: the lots' (rules.standstill)
+    lot_numbers: tuple[int, ...] = ()  # the lots of the message (empty: all)
+    notified: tuple[tuple[frozenset[int], datetime], ...] = ()  # notifications already sent
     exemption_reason: str = ""  # rule 8
 
 
@@ -453,13 +480,9 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
         )
     if kind is MessageType.NOTIFICATION:
         verdicts.append(
-            notification_standstill(
-                draft.rejections_sent_at,
-                now,
-                formalised=draft.formalised,
-                exemption_reason=draft.exemption_reason,
-            )
+            notification_standstill(draft.standstill, now, exemption_reason=draft.exemption_reason)
         )
+        verdicts.append(repeated_notification(draft.notified, draft.lot_numbers))
     verdicts.append(receipt_provable(kind, draft.send_mode))
     if kind is MessageType.CANCELLATION:
         verdicts.append(cancellation_reasons(draft.reasons))
@@ -468,6 +491,9 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
 
 
 def _day(day: date) -> str:
+    """JJ/MM/AAAA; a moment is shown as its Europe/Paris day."""
+    if isinstance(day, datetime):
+        day = day.astimezone(PARIS).date()
     return day.strftime("%d/%m/%Y")
 
 

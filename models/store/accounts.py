@@ -131,6 +131,22 @@ def visible_consultations(account: Account | None) -> sa.ColumnElement[bool]:
     )
 
 
+def require(account: Account | None, right: Right) -> None:
+    """Refuse, in French, what `account` has no right to do. Store functions call it, so the
+    store refuses even when a screen forgot to grey the action out; None (a store without
+    accounts) may do everything."""
+    if account is not None and not account.can(right):
+        raise Refusal(missing_right(account, right))
+
+
+def missing_right(account: Account, right: Right) -> str:
+    """Why an action is greyed out or refused: the right it needs, and whom to ask."""
+    return (
+        f"Le compte « {account.login} » n'a pas le droit « {right.label} » : demandez-le à "
+        "un gestionnaire de votre organisation."
+    )
+
+
 def has_accounts(connection: Connection) -> bool:
     return connection.execute(sa.select(account.c.id).limit(1)).first() is not None
 

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 from pathlib import Path
 
 import pypdf
+
+from tests.helpers.clock import SHIFT_VARIABLE
 
 VALID = "Signature Validation: Signature is Valid."
 
@@ -44,8 +47,13 @@ def report_line(report: str, label: str) -> str:
 
 
 def openssl(*arguments: str, data: bytes | None = None) -> str:
+    """The openssl command at the session's time: under --shift-days, through libfaketime
+    (which works for openssl, not for Python here), so that a certificate it makes starts
+    when the application's clock says it is, and a verification happens at that time too."""
+    shift = os.environ.get(SHIFT_VARIABLE)
+    clock = ["faketime", "-f", f"{int(shift):+d}d"] if shift else []
     done = subprocess.run(
-        ["openssl", *arguments], input=data, capture_output=True, timeout=60, check=False
+        [*clock, "openssl", *arguments], input=data, capture_output=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return (done.stdout + done.stderr).decode(errors="replace")

@@ -1,0 +1,58 @@
+"""The files of a message being written: attachments, sent to every recipient, and the
+generated letters, each sent to one recipient only. The form lists both in one box; they
+stay two collections, so that removing a line never has to work out which one it was in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from messagerie.models.messages.form import FormInput
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import DocumentInfo, document_infos
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MessageFiles:
+    attachments: tuple[DocumentInfo, ...] = ()
+    letters: tuple[tuple[str, DocumentInfo], ...] = ()  # (recipient, its own letter)
+
+    def holds(self, document: DocumentInfo) -> bool:
+        """Already attached: the same stored document, or the same bytes under another name."""
+        return any(d.id == document.id or d.sha256 == document.sha256 for d in self.attachments)
+
+    def attach(self, document: DocumentInfo) -> MessageFiles:
+        return replace(self, attachments=(*self.attachments, document))
+
+    def without_attachment(self, index: int) -> MessageFiles:
+        return replace(self, attachments=_without(self.attachments, index))
+
+    def without_letter(self, index: int) -> MessageFiles:
+        return replace(self, letters=_without(self.letters, index))
+
+    def with_letters(self, letters: Iterable[tuple[str, DocumentInfo]]) -> MessageFiles:
+        """Generated again: the new letters replace the earlier ones."""
+        return replace(self, letters=tuple(letters))
+
+    @property
+    def attachment_ids(self) -> tuple[int, ...]:
+        return tuple(document.id for document in self.attachments)
+
+    @property
+    def letter_ids(self) -> tuple[tuple[str, int], ...]:
+        return tuple((email, document.id) for email, document in self.letters)
+
+
+def load_message_files(store: Store, form: FormInput) -> MessageFiles:
+    """The files of a saved draft (a document no longer stored is left out)."""
+    attachments = document_infos(store, form.attachment_ids)
+    documents = {d.id: d for d in document_infos(store, [i for _, i in form.letters])}
+    letters = tuple((email, documents[i]) for email, i in form.letters if i in documents)
+    return MessageFiles(attachments, letters)
+
+
+def _without(items: tuple[T, ...], index: int) -> tuple[T, ...]:
+    return items[:index] + items[index + 1 :]

@@ -1,0 +1,43 @@
+"""`messagerie --help` and argparse's own errors, in French (argparse writes "usage:",
+"positional arguments", "show this help message and exit", "invalid int value")."""
+
+import re
+
+import pytest
+
+from tests.helpers.cli import messagerie
+
+pytestmark = pytest.mark.services  # the `messagerie` command in child processes
+
+ENGLISH = re.compile(
+    r"usage:|positional arguments|show this help|error:|invalid|expected|required|"
+    r"unrecognized|ambiguous|argument \S+:"
+)
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["ar", "--help"], ["comptes", "ajouter", "-h"]])
+def test_help_is_french(arguments):
+    result = messagerie(*arguments)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage : messagerie")
+    assert "-h, --help" in result.stdout and "afficher cette aide et quitter" in result.stdout
+    assert "\narguments:\n" in result.stdout or "\noptions:\n" in result.stdout
+    assert not ENGLISH.search(result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["ar", "douze"], "ID : « douze » n'est pas un nombre entier — voir « messagerie ar"),
+        (["inbound", "--port", "x"], "--port : « x » n'est pas un nombre entier"),
+        (["outbox", "--every", "souvent"], "--every : « souvent » n'est pas un nombre"),
+        (["--db"], "--db attend une valeur"),
+        (["export", "2025VINS"], "argument manquant : --out"),
+    ],
+)
+def test_a_bad_argument_is_one_french_line(arguments, expected):
+    result = messagerie(*arguments)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("messagerie : ") and expected in line, line
+    assert not ENGLISH.search(line), line
