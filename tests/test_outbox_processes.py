@@ -154,6 +154,12 @@ def test_two_workers_on_postgresql_never_send_twice(store, store_url, recorder):
     assert len(counts) == RECIPIENTS and max(counts.values()) == 1
 
 
+def as_a_background_job() -> None:
+    """Started as a shell starts « service & »: SIGINT ignored, inherited through exec. A
+    service must stop on SIGTERM all the same (it did not when SIGTERM became SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def claimed(store) -> int:
     with store.engine.connect() as connection:
         return connection.execute(
@@ -182,6 +188,7 @@ def test_sigterm_releases_what_it_holds_and_status_tells_a_stuck_queue(store, st
     worker = subprocess.Popen(  # the default lease (5 min): only a release frees its claims
         [sys.executable, "-m", "messagerie.tui.cli", "--db", store_url, "outbox", "--once"],
         cwd=ROOT, env={**os.environ, "MESSAGERIE_SMTP_URL": smtp_url}, stdout=subprocess.DEVNULL,
+        preexec_fn=as_a_background_job,
     )  # fmt: skip
     while accepted(store) < 100:
         time.sleep(0.02)
@@ -213,6 +220,7 @@ def test_listeners_stop_cleanly_on_sigterm(store, store_url, service):
          "--port", str(port)],
         cwd=ROOT, env={**os.environ, "MESSAGERIE_CLAMD": "off"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=as_a_background_job,
     )  # fmt: skip
     deadline = time.monotonic() + 20
     while True:

@@ -364,6 +364,9 @@ def stop_on_sigterm() -> None:
     sending for half a minute)."""
     import signal
 
+    # SIGINT itself may come in ignored (a service started with « & » by a shell script, as
+    # SIG_IGN is inherited): then SIGTERM turned into it stopped nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
 
 
