@@ -65,11 +65,23 @@ def spreadsheet_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+# Embeddings, overrides and isolates: they reorder what a terminal, a PDF viewer or a mail
+# reader shows around them (U+202E makes « Société ‮LIVE » read backwards).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def control_character(text: str, *, multiline: bool = False) -> str | None:
-    """The first control character of `text` as "U+001B" (line feeds and tabs are allowed
-    in multi-line text); None when there is none."""
+    """The first control character of `text` as "U+001B", a bidi control included (line
+    feeds and tabs are allowed in multi-line text); None when there is none."""
     allowed = "\n\t" if multiline else ""
-    found = next((c for c in text if unicodedata.category(c) == "Cc" and c not in allowed), None)
+    found = next(
+        (
+            c
+            for c in text
+            if (unicodedata.category(c) == "Cc" and c not in allowed) or c in BIDI_CONTROLS
+        ),
+        None,
+    )
     return None if found is None else f"U+{ord(found):04X}"
 
 
@@ -78,4 +90,6 @@ def control_character_problem(text: str, *, multiline: bool = False) -> str | No
     found = control_character(text, multiline=multiline)
     if found is None:
         return None
+    if chr(int(found[2:], 16)) in BIDI_CONTROLS:
+        return f"contient un caractère qui inverse le sens du texte ({found}) : retirez-le."
     return f"contient un caractère de contrôle ({found}) : retirez-le."

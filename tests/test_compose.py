@@ -75,6 +75,8 @@ def test_a_complete_form_is_ready(store, cid):
         ("", "obligatoire"),
         ("Objet\r\nBcc: victime@example.org", "retour à la ligne"),
         ("Objet\x07", "caractère de contrôle"),
+        ("Facture \u202efdp.exe", "caractère de contrôle"),
+        ("Objet\x85suite", "caractère de contrôle"),
         ("Négociation : [objet à adapter]", "Adaptez l'objet"),
         ("x" * 301, "300 caractères"),
     ],
@@ -82,6 +84,17 @@ def test_a_complete_form_is_ready(store, cid):
 def test_bad_subjects_are_named(store, cid, subject, fragment):
     (problem,) = errors(store, cid, filled(store, cid, subject=subject))
     assert problem[0] == "subject" and fragment in problem[1]
+
+
+@pytest.mark.parametrize("body", ["Bonjour \u202eLIVE,\n\nMerci.", "Bonjour\x1b[2J", "A\rB"])
+def test_a_body_with_a_control_character_is_refused(store, cid, body):
+    assert errors(store, cid, filled(store, cid, body=body)) == {
+        ("body", "Le corps du message contient un caractère de contrôle : retirez-le.")
+    }
+
+
+def test_a_body_keeps_its_lines_and_tabs(store, cid):
+    assert error_fields(store, cid, filled(store, cid, body="Bonjour,\n\n\tMerci.")) == set()
 
 
 def test_the_body_template_must_be_filled_in(store, cid):

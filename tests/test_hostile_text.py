@@ -104,6 +104,32 @@ def test_the_import_refuses_control_characters_in_names(tmp_path, where, text, c
     assert f"contient un caractère de contrôle ({code}) : retirez-le." in str(refused.value)
 
 
+@pytest.mark.parametrize("where", ["company", "contact_name", "title"])
+def test_the_import_refuses_bidi_overrides_in_names(tmp_path, where):
+    """U+202E would show « Société ‮LIVE » backwards on every buyer's screen and letter."""
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    consultation = data["consultations"][0]
+    text = "Société \u202eLIVE SAS"
+    if where == "title":
+        consultation["title"] = text
+    else:
+        consultation["registers"]["retraits"][0][where] = text
+    path = tmp_path / "registres.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ImportRefused) as refused:
+        read_file(path, now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert f"« {where} »" in str(refused.value)
+    assert "contient un caractère qui inverse le sens du texte (U+202E) : retirez-le." in str(
+        refused.value
+    )
+
+
+def test_every_bidi_control_is_named_and_ordinary_text_passes():
+    for code in (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069):
+        assert control_character(f"Nom{chr(code)}", multiline=True) == f"U+{code:04X}"
+    assert control_character("Œuvre d'été — 12 € « ok »\n\tsuite", multiline=True) is None
+
+
 def test_a_question_keeps_its_lines_but_no_escape():
     assert control_character("Première ligne\nseconde\tligne", multiline=True) is None
     assert control_character("Première ligne\nseconde", multiline=False) == "U+000A"

@@ -53,11 +53,11 @@ from messagerie.models.store.tables import (
     register_entry,
     suite_candidate,
 )
+from messagerie.models.text import control_character
 
 SUBJECT_MAX = 300  # models/tables.py Message.subject
 # "ci-joint", "Ci-jointe", "ci joints"…: the body promises a file.
 ANNOUNCED_ATTACHMENT = re.compile(r"\bci[-\s]?joint(e|s|es)?\b", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tabs and line feeds are text in a body
 
 FORM_LABELS = {
     "type": "Type de message",
@@ -335,7 +335,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
     subject = form.subject.strip()
     if not subject:
         wrong("subject", "L'objet du message est obligatoire.")
-    elif "\r" in form.subject or "\n" in form.subject or _CONTROL.search(form.subject):
+    elif control_character(form.subject):  # CR and LF included: a subject is one header
         wrong("subject", "L'objet ne doit contenir ni retour à la ligne ni caractère de contrôle.")
     elif SUBJECT_PLACEHOLDER in subject:
         wrong("subject", f"Adaptez l'objet : remplacez « {SUBJECT_PLACEHOLDER} ».")
@@ -345,7 +345,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
         wrong("body", "Le corps du message est obligatoire.")
     elif BODY_PLACEHOLDER in form.body:
         wrong("body", f"Remplacez « {BODY_PLACEHOLDER} » par le contenu du message.")
-    elif _CONTROL.search(form.body):
+    elif control_character(form.body, multiline=True):
         wrong("body", "Le corps du message contient un caractère de contrôle : retirez-le.")
     _check_letters(form, recipients, wrong)
     if not form.attachment_ids and not form.letters and ANNOUNCED_ATTACHMENT.search(form.body):
@@ -357,7 +357,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
     reply_deadline = _reply_deadline(form, context, now, errors)
     signature_date = _mention_dates(form, errors)
     for mention in MENTIONS.get(form.type, ()):
-        if _CONTROL.search(form.mention(mention.key)):
+        if control_character(form.mention(mention.key), multiline=True):
             wrong(mention.key, f"« {mention.label} » contient un caractère de contrôle.")
     facts = _facts(form, context, recipients, reply_deadline, signature_date)
     verdicts = check_message(facts, now)
