@@ -81,6 +81,22 @@ def test_no_cell_starts_a_formula(text):
 SAMPLE = Path(__file__).with_name("data") / "import-sample.json"
 
 
+def import_refusal(tmp_path, where: str, text: str) -> str:
+    """The refusal of the sample import with `text` put in `where`; it names the field."""
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    consultation = data["consultations"][0]
+    if where == "title":
+        consultation["title"] = text
+    else:
+        consultation["registers"]["retraits"][0][where] = text
+    path = tmp_path / "registres.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ImportRefused) as refused:
+        read_file(path, now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert f"« {where} »" in str(refused.value)
+    return str(refused.value)
+
+
 @pytest.mark.parametrize(
     ("where", "text", "code"),
     [
@@ -90,38 +106,15 @@ SAMPLE = Path(__file__).with_name("data") / "import-sample.json"
     ],
 )
 def test_the_import_refuses_control_characters_in_names(tmp_path, where, text, code):
-    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    consultation = data["consultations"][0]
-    if where == "title":
-        consultation["title"] = text
-    else:
-        consultation["registers"]["retraits"][0][where] = text
-    path = tmp_path / "registres.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ImportRefused) as refused:
-        read_file(path, now=datetime(2026, 12, 1, tzinfo=UTC))
-    assert f"« {where} »" in str(refused.value)
-    assert f"contient un caractère de contrôle ({code}) : retirez-le." in str(refused.value)
+    refusal = import_refusal(tmp_path, where, text)
+    assert f"contient un caractère de contrôle ({code}) : retirez-le." in refusal
 
 
 @pytest.mark.parametrize("where", ["company", "contact_name", "title"])
 def test_the_import_refuses_bidi_overrides_in_names(tmp_path, where):
     """U+202E would show « Société ‮LIVE » backwards on every buyer's screen and letter."""
-    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    consultation = data["consultations"][0]
-    text = "Société \u202eLIVE SAS"
-    if where == "title":
-        consultation["title"] = text
-    else:
-        consultation["registers"]["retraits"][0][where] = text
-    path = tmp_path / "registres.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ImportRefused) as refused:
-        read_file(path, now=datetime(2026, 12, 1, tzinfo=UTC))
-    assert f"« {where} »" in str(refused.value)
-    assert "contient un caractère qui inverse le sens du texte (U+202E) : retirez-le." in str(
-        refused.value
-    )
+    refusal = import_refusal(tmp_path, where, "Société \u202eLIVE SAS")
+    assert "contient un caractère qui inverse le sens du texte (U+202E) : retirez-le." in refusal
 
 
 def test_every_bidi_control_is_named_and_ordinary_text_passes():
