@@ -101,7 +101,7 @@ def main() -> None:
                 )
             ).scalar()
         print(
-            f"{total:,} messages; consultation {context.detail.reference}, "
+            f"{total:,} messages; consultation {context.detail.identity.reference}, "
             f"{len(context.addresses)} register addresses, {rejections:,} rejection letters"
         )
         for label, call in (

@@ -1,1 +1,1 @@
-"""The store: SQLModel tables, queries, domain rules and migrations (no Textual here)."""
+"""The store: SQLAlchemy Core tables, queries, domain rules and migrations (no Textual here)."""

@@ -17,6 +17,7 @@ from messagerie.models.formatting import paris_minutes
 from messagerie.models.rules.checks import SINGLE_ANSWER_REASONS
 from messagerie.models.rules.siret import format_siret
 from messagerie.screens.french import FrenchModal
+from messagerie.screens.rights import RightsChecked
 from messagerie.screens.widgets import literal
 
 AnswerChoice = Literal["dce", "messaging"]
@@ -47,7 +48,7 @@ def question_text(question: RegisterRow) -> Text:
     return literal(text)
 
 
-class AnswerDialog(FrenchModal[AnswerChoice | None]):
+class AnswerDialog(RightsChecked, FrenchModal[AnswerChoice | None]):
     """Répondre à une question."""
 
     BINDINGS = [
@@ -78,8 +79,11 @@ class AnswerDialog(FrenchModal[AnswerChoice | None]):
         self.dismiss(choice)
 
     @on(Button.Pressed)
-    def pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(None if event.button.id == "cancel" else event.button.id)  # type: ignore[arg-type]
+    async def pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+        else:  # as its key: refused, with the reason, when the account lacks the right
+            await self.run_action(f"choose({event.button.id!r})")
 
 
 class SingleAnswerReasonDialog(FrenchModal[str | None]):

@@ -40,7 +40,8 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
             str(Path.cwd() / ar_filename(data)),
         )
 
-    screen.store_task(lambda store: ar_data(store, recipient_id), ask, group="ar")
+    account = screen.app.account
+    screen.store_task(lambda store: ar_data(store, recipient_id, account=account), ask, group="ar")
 
 
 def write_off_thread(screen: StoreScreen[Any], work: Callable[[], object], done: str) -> None:

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
 from messagerie.screens.french import FrenchBindings
+from messagerie.screens.rights import RightsChecked
 from messagerie.screens.widgets import notify_literal
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ T = TypeVar("T")
 ResultType = TypeVar("ResultType")
 
 
-class StoreWork:
+class StoreWork(RightsChecked):
     """For screens: run a store call in a worker thread and handle its answer on the UI side.
 
     A `Refusal` (French message for the buyer) is shown as an error notification and passed

@@ -22,6 +22,7 @@ from messagerie.models.rules.presets import SUBJECT_PLACEHOLDER
 from messagerie.models.store.enums import DeliveryState, MessageType, RegisterKind
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
+from messagerie.screens.rights import guarded, right_of_type
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
@@ -45,15 +46,16 @@ OUTBOX_POLL_SECONDS = 2.0  # how soon the outbox line follows a send in progress
 def detail_text(detail: ConsultationDetail) -> Text:
     """The "Détail de la consultation" block, as the platform lists it."""
     text = Text()
+    identity = detail.identity
     for label, value in (
-        ("Référence", detail.reference),
-        ("Intitulé", detail.title),
-        ("Objet", detail.object),
+        ("Référence", identity.reference),
+        ("Intitulé", identity.title),
+        ("Objet", identity.object),
         ("Procédure", detail.procedure.label),
         ("Statut", detail.status.label),
         ("Date et heure limite de remise des plis", paris_minutes(detail.bid_deadline)),
         ("Lot(s)", "; ".join(lot_label(*lot) for lot in detail.lots) or "non alloti"),
-        ("Organisme | Entité d'achat", f"{detail.organisation} | {detail.entity}"),
+        ("Organisme | Entité d'achat", identity.publisher),
     ):
         text.append(f"{label} : ", style="bold")
         text.append(f"{value}\n")
@@ -192,7 +194,7 @@ class ConsultationScreen(StoreScreen[None]):
     ) -> None:
         self.detail = detail
         self.outbox = outbox
-        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
+        self.sub_title = harmless(detail.identity.reference_and_title)
         self.query_one("#identity", Static).update(detail_text(detail))
         counts = detail.counts
         self.query_one("#registers", Static).update(
@@ -230,7 +232,7 @@ class ConsultationScreen(StoreScreen[None]):
 
         from messagerie.letters.pdf.bundle import export_bundle
 
-        reference = self.detail.reference
+        reference = self.detail.identity.reference
 
         def advance(done: int, total: int) -> None:  # in the worker's thread
             self.app.call_from_thread(self.export_progress, done, total)
@@ -242,7 +244,12 @@ class ConsultationScreen(StoreScreen[None]):
                 self.export_progress(0, None)
                 self.store_task(
                     lambda store: export_bundle(
-                        store, reference, path, signer=self.app.platform_signer(), progress=advance
+                        store,
+                        reference,
+                        path,
+                        signer=self.app.platform_signer(),
+                        account=self.app.account,
+                        progress=advance,
                     ),
                     self.exported,
                     lambda _refusal: self.show_export(visible=False),
@@ -344,7 +351,13 @@ class ConsultationScreen(StoreScreen[None]):
             for kind in FLOW_TYPES
         ]
         return [
-            (title, help_text, functools.partial(self.open_form, **options))
+            guarded(
+                self,
+                right_of_type(options.get("message_type", MessageType.FREE)),  # type: ignore[arg-type]
+                title,
+                help_text,
+                functools.partial(self.open_form, **options),
+            )
             for title, help_text, options in flows
         ]
 

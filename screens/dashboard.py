@@ -16,7 +16,6 @@ from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from messagerie.models.consultations.dashboard import dashboard_page
 from messagerie.models.consultations.views import (
     PAGE_SIZES,
     ConsultationSummary,
@@ -26,6 +25,7 @@ from messagerie.models.consultations.views import (
 from messagerie.models.formatting import count, paris_minutes
 from messagerie.models.store.enums import ConsultationStatus
 from messagerie.screens.base import StoreScreen
+from messagerie.screens.rights import RightsChecked
 from messagerie.screens.widgets import Footer, literal
 
 if TYPE_CHECKING:
@@ -50,31 +50,45 @@ class StatusChart(OptionList):
 
     BINDINGS = [Binding("enter", "select", "Filtrer", show=False)]
 
+    shown: tuple[dict[ConsultationStatus, int], ConsultationStatus | None] | None = None
+
     def show_counts(self, counts: dict[ConsultationStatus, int], chosen: ConsultationStatus | None):
+        self.shown = (counts, chosen)
         highlighted = self.highlighted
         largest = max(counts.values(), default=0)
+        # The bar leaves room for the count on its line: a narrow panel (the help panel open
+        # at 80 columns) gets a shorter bar, never a count cut across two lines.
+        width = min(BAR_WIDTH, self.scrollable_content_region.width - 3 - len(count(largest)))
         options = [
             Option(self._label("Tous les statuts", sum(counts.values()), None), ALL_STATUSES)
         ]
         options += [
             Option(
-                self._label(status.label, counts[status], largest, status == chosen), status.value
+                self._label(status.label, counts[status], largest, status == chosen, width),
+                status.value,
             )
             for status in ConsultationStatus
         ]
         self.set_options(options)
         self.highlighted = highlighted if highlighted is not None else 0
 
+    def on_resize(self) -> None:
+        if self.shown is not None:
+            self.show_counts(*self.shown)
+
     @staticmethod
-    def _label(name: str, number: int, largest: int | None, chosen: bool = False) -> Text:
+    def _label(
+        name: str, number: int, largest: int | None, chosen: bool = False, width: int = BAR_WIDTH
+    ) -> Text:
         mark = "▶ " if chosen else ""
         text = Text(f"{mark}{name}", style="bold" if chosen else "")
         if largest is None:
             text.append(" · ")
         else:
             text.append("\n")
-            text.append(bar(number, largest), style="cyan")
-            text.append(" ")
+            if width > 0:
+                text.append(bar(number, largest, width), style="cyan")
+                text.append(" ")
         text.append(count(number), style="bold")
         return text
 
@@ -82,19 +96,20 @@ class StatusChart(OptionList):
 def consultation_text(item: ConsultationSummary, detailed: bool, expanded: bool) -> Text:
     """One consultation: "REFERENCE | Intitulé", its details on demand, its registers."""
     text = Text()
-    text.append(f"{item.reference} | {item.title}", style="bold")
+    identity = item.identity
+    text.append(identity.reference_and_title, style="bold")
     if detailed:
         text.append(f"\n{item.status.label} · {item.procedure.label}", style="dim")
     else:  # the detailed view always shows everything
         toggle = "− Moins d'informations" if expanded else "+ Plus d'informations"
         text.append(f"\n{toggle}", style="underline")
     if detailed or expanded:
-        text.append(f"\nObjet : {item.object}")
+        text.append(f"\nObjet : {identity.object}")
         text.append(
             f"\nDate et heure limite de remise des plis : {paris_minutes(item.bid_deadline)}"
         )
         text.append("\nLots : " + ("; ".join(item.lots) if item.lots else "non alloti"))
-        text.append(f"\nOrganisme | Entité d'achat : {item.organisation} | {item.entity}")
+        text.append(f"\nOrganisme | Entité d'achat : {identity.publisher}")
     text.append(
         f"\nRetraits ({item.withdrawals}) | Questions ({item.questions}) | "
         f"Dépôts ({item.deposits})",
@@ -103,7 +118,7 @@ def consultation_text(item: ConsultationSummary, detailed: bool, expanded: bool)
     return literal(text)
 
 
-class ResultsList(OptionList):
+class ResultsList(RightsChecked, OptionList):
     """The page of consultations, as one widget (ten widgets per page made start-up slower)."""
 
     BINDINGS = [
@@ -215,6 +230,9 @@ class DashboardScreen(StoreScreen[None]):
         ),
         Binding("v", "toggle_view", "Vue", tooltip="Vue liste / Vue détaillée", show=False),
         Binding(
+            "c", "accounts", "Comptes", tooltip="Comptes de l'organisation", show=False
+        ),
+        Binding(
             "a", "all_tracking", "Suivi",
             tooltip="Suivi des messages de toutes les consultations",
         ),
@@ -240,6 +258,9 @@ class DashboardScreen(StoreScreen[None]):
     def action_all_tracking(self) -> None:
         self.app.open_tracking()
 
+    def action_accounts(self) -> None:
+        self.app.open_accounts()
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="search-row"):
@@ -262,8 +283,10 @@ class DashboardScreen(StoreScreen[None]):
         cached = self.app.cached_start_page()
         if cached is not None:
             self.show_page(cached, stale=True)
-        # Opening the store is import-heavy: let the first frame be painted before it starts.
-        self.call_after_refresh(self.load, self.request)
+            # Opening the store is import-heavy: let the cached page be painted before it starts.
+            self.call_after_refresh(self.load, self.request)
+        else:  # nothing to paint but "Chargement…": the store's page is the one awaited
+            self.load(self.request)
 
     # Loading ------------------------------------------------------------------------------
 
@@ -272,6 +295,9 @@ class DashboardScreen(StoreScreen[None]):
 
     @work(thread=True, exclusive=True, group="dashboard")
     def load(self, query: DashboardQuery) -> None:
+        # Imported here, in the worker: SQLAlchemy need not delay the first frame (issue 18).
+        from messagerie.models.consultations.dashboard import dashboard_page
+
         page = self.app.store_call(
             lambda store: dashboard_page(store, query, account=self.app.account)
         )

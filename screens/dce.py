@@ -87,7 +87,7 @@ class DceScreen(StoreScreen[None]):
     def show(self, detail: ConsultationDetail, version: DceVersionView | None) -> None:
         self.detail, self.version = detail, version
         self.changes = DceChanges.starting_from(version)
-        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
+        self.sub_title = harmless(detail.identity.reference_and_title)
         number = f"version {version.number}" if version else "aucune pièce"
         self.query_one("#dce-info", Static).update(
             f"DCE : {number} · Date et heure limite de remise des plis : "

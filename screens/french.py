@@ -199,6 +199,21 @@ def key_display(key: str) -> str:
     return "".join(MODIFIERS.get(modifier, f"{modifier}+") for modifier in modifiers) + shown
 
 
+# Modifiers spelt out, as the command palette names a key in words (the footer writes "^g").
+MODIFIER_NAMES = {"ctrl": "Ctrl+", "shift": "Maj+", "alt": "Alt+", "super": "Super+",
+                  "meta": "Méta+"}  # fmt: skip
+
+
+def key_name(key: str) -> str:
+    """A binding's first key in words, for the command palette: "Ctrl+G", "Maj+Tab", "F5",
+    "Échap", "?", "e" (a letter alone is the one typed)."""
+    *modifiers, name = key.split(",")[0].strip().split("+")
+    shown = key_display(name)
+    if modifiers and len(shown) == 1:
+        shown = shown.upper()
+    return "".join(MODIFIER_NAMES.get(modifier, f"{modifier}+") for modifier in modifiers) + shown
+
+
 # The operating system's errors, in French (`strerror` is the C library's English).
 OS_PROBLEMS = {
     errno.EISDIR: "c'est un dossier, pas un fichier",

@@ -89,11 +89,13 @@ class MergeScreen(StoreScreen[None]):
     def on_mount(self) -> None:
         self.sub_title = "Rejets en nombre"
         self.query_one("#progress").display = False
-        self.store_task(lambda store: load_context(store, self.consultation_id), self.loaded)
+        self.store_task(
+            lambda store: load_context(store, self.consultation_id, self.app.account), self.loaded
+        )
 
     def loaded(self, context: ComposeContext) -> None:
         self.context = context
-        self.sub_title = harmless(f"{context.detail.reference} | Rejets en nombre")
+        self.sub_title = harmless(f"{context.detail.identity.reference} | Rejets en nombre")
 
     # --- the file, the lot, the retained offer ----------------------------------------------
 

@@ -143,7 +143,8 @@ class MessageDetailScreen(StoreScreen[None]):
         self.store_task(lambda store: message_detail(store, self.message_id), self.show)
 
     def show(self, detail: MessageDetail) -> None:
-        self.sub_title = harmless(f"{detail.message.consultation.reference} | Détail du message")
+        reference = detail.message.consultation.identity.reference
+        self.sub_title = harmless(f"{reference} | Détail du message")
         self.query_one("#detail-text", Static).update(detail_text(detail, self.recipient_id))
 
     def action_ar(self) -> None:

@@ -43,7 +43,7 @@ from messagerie.models.messages.form import (
     check_form,
     load_context,
 )
-from messagerie.models.messages.presets import change_type, preset_form
+from messagerie.models.messages.presets import change_type, preset_form, preset_recipients
 from messagerie.models.messages.queue import (
     FormRefused,
     QueuedMessage,
@@ -53,12 +53,13 @@ from messagerie.models.messages.queue import (
 )
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store.documents import DocumentInfo
-from messagerie.models.store.enums import AntivirusVerdict, MessageType, SendMode
+from messagerie.models.store.enums import AntivirusVerdict, MessageType, Right, SendMode
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import leave_screen
 from messagerie.screens.files import AntivirusLine, FilePicker
 from messagerie.screens.preview import PreviewScreen
 from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
+from messagerie.screens.rights import app_account, lacking, tell_refused
 from messagerie.screens.widgets import Footer, TextField, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ class MessageFormScreen(StoreScreen[None]):
             yield Static("Chargement…", id="identity", classes="section")
             yield Static("Les champs avec une * sont obligatoires", id="required-note")
             yield from _field("type", TypeSelect(
-                [(t.label, t) for t in MessageType], allow_blank=False, id="type",
+                [(self.type_label(t), t) for t in MessageType], allow_blank=False, id="type",
                 value=self.start_type,
             ))  # fmt: skip
             yield from _field("lots", SelectionList[int](id="lots", compact=True))
@@ -260,7 +261,7 @@ class MessageFormScreen(StoreScreen[None]):
         draft_id = self.draft_id
 
         def load(store):  # type: ignore[no-untyped-def]
-            context = load_context(store, self.consultation_id)
+            context = load_context(store, self.consultation_id, self.app.account)
             if draft_id is None:
                 return context, None, MessageFiles()
             form = load_form(store, draft_id)
@@ -279,7 +280,7 @@ class MessageFormScreen(StoreScreen[None]):
     ) -> None:
         self.context = context
         detail = context.detail
-        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
+        self.sub_title = harmless(detail.identity.reference_and_title)
         self.query_one("#identity", Static).update(_identity(context))
         lots = self.query_one("#lots", SelectionList)
         lots.add_options(
@@ -428,15 +429,30 @@ class MessageFormScreen(StoreScreen[None]):
         for key in AWARD_MENTIONS:
             self.query_one(f"#input-{key}", Input).disabled = not awarded
 
+    def decision_refusal(self, kind: MessageType) -> str | None:
+        """Why the account may not write a decision letter of `kind`; None when it may."""
+        return lacking(app_account(self), Right.DECIDE) if kind.decision else None
+
+    def type_label(self, kind: MessageType) -> str:
+        """A type's name in the list, said « non autorisé » when the account lacks the right."""
+        return kind.label + (" (non autorisé)" if self.decision_refusal(kind) else "")
+
     @on(Select.Changed, "#type")
     def type_changed(self, event: Select.Changed) -> None:
         if self.context is None or not isinstance(event.value, MessageType):
+            return
+        refused = self.decision_refusal(event.value)
+        if refused is not None:  # the type stays what it was, and the buyer is told why
+            with self.prevent(Select.Changed):
+                self.query_one("#type", Select).value = (self.applied or self.form()).type
+            tell_refused(self, refused)
+            self.run_checks()
             return
         form = self.form()
         changed = change_type(form, self.context, event.value, self.touched(form))
         self.fill(changed)
         # A field stays touched while it differs from the new type's presets.
-        preset = preset_form(self.context, event.value)
+        preset = preset_form(self.context, event.value, form.lot_numbers)
         self.applied = replace(
             changed,
             subject=preset.subject,
@@ -445,6 +461,24 @@ class MessageFormScreen(StoreScreen[None]):
             recipients=preset.recipients,
             reply_allowed=preset.reply_allowed,
         )
+
+    @on(SelectionList.SelectedChanged, "#lots")
+    def lots_changed(self) -> None:
+        """Recipients still as preset for the former lots are preset again for the new ones:
+        a notification goes to the awardee of the chosen lots only. Chosen ones are kept."""
+        if self.context is None or self.applied is None:
+            return
+        form = self.form()
+        before = self.applied.lot_numbers
+        if form.lot_numbers == before or (
+            self.recipients != preset_recipients(self.context, form.type, before)
+        ):
+            return
+        self.recipients = preset_recipients(self.context, form.type, form.lot_numbers)
+        self.applied = replace(
+            self.applied, lot_numbers=form.lot_numbers, recipients=self.recipients
+        )
+        self.show_recipients()
 
     # Recipients ---------------------------------------------------------------------------
 
@@ -682,6 +716,9 @@ class MessageFormScreen(StoreScreen[None]):
 
         for error in check.errors:
             add(error.field, f"{error.label} : {error.message}", "red")
+        refused = self.decision_refusal(form.type)
+        if refused is not None:  # a draft of a decision letter, opened by another account
+            add("type", f"Bloquant : {refused}", "bold red")
         for verdict in check.verdicts:
             if verdict.rule in check.overridden:
                 reason = next(o.reason for o in self.overrides if o.rule == verdict.rule)
@@ -695,10 +732,11 @@ class MessageFormScreen(StoreScreen[None]):
             problem.update(literal(slots.get(slot, "")))
             problem.display = slot in slots
         status = self.query_one("#status", Static)
-        if check.ready:
+        if check.ready and refused is None:
             status.update(Text("Prêt à envoyer (^e).", style="green"))
         else:
             count = len(check.errors) + len(check.blocks)
+            count += refused is not None
             status.update(Text(f"{count} point(s) à corriger avant l'envoi.", style="bold red"))
         return check
 
@@ -747,6 +785,10 @@ class MessageFormScreen(StoreScreen[None]):
 
     def action_send(self) -> None:
         if self.context is None or self.busy:
+            return
+        refused = self.decision_refusal(self.form().type)
+        if refused is not None:
+            tell_refused(self, refused)
             return
         check = self.run_checks()
         if check is not None and not check.ready:
@@ -800,11 +842,12 @@ def _press(radios: RadioSet, index: int) -> None:
 
 def _identity(context: ComposeContext) -> Text:
     detail = context.detail
+    identity = detail.identity
     text = Text()
     for label, value in (
-        ("Référence", detail.reference),
-        ("Intitulé", detail.title),
-        ("Objet", detail.object),
+        ("Référence", identity.reference),
+        ("Intitulé", identity.title),
+        ("Objet", identity.object),
         ("Date et heure limite de remise des plis", paris_minutes(detail.bid_deadline)),
     ):
         text.append(f"{label} : ", style="bold")

@@ -64,7 +64,7 @@ class QaEditorScreen(StoreScreen[None]):
 
     def loaded(self, detail: ConsultationDetail) -> None:
         self.detail = detail
-        self.sub_title = harmless(f"{detail.reference} | {detail.title}")
+        self.sub_title = harmless(detail.identity.reference_and_title)
 
     def leaks(self) -> tuple[str, ...]:
         asker = self.question

@@ -100,9 +100,9 @@ class RegisterScreen(StoreScreen[None]):
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "answer":
-            return self.kind is RegisterKind.QUESTION
-        return True
+        if action == "answer" and self.kind is not RegisterKind.QUESTION:
+            return False
+        return super().check_action(action, parameters)
 
     def load(self) -> None:
         text = self.query_one("#filter", Input).value
@@ -122,7 +122,7 @@ class RegisterScreen(StoreScreen[None]):
         self.title = REGISTER_TITLES[self.kind]
         counts = page.counts
         self.sub_title = harmless(
-            f"{detail.reference} | Retraits ({counts[RegisterKind.WITHDRAWAL]}) · "
+            f"{detail.identity.reference} | Retraits ({counts[RegisterKind.WITHDRAWAL]}) · "
             f"Questions ({counts[RegisterKind.QUESTION]}) · "
             f"Dépôts ({counts[RegisterKind.DEPOSIT]})"
         )
@@ -199,11 +199,9 @@ class RegisterScreen(StoreScreen[None]):
             self.open_form(row)
 
     @on(DataTable.RowSelected)
-    def row_chosen(self) -> None:
-        if self.kind is RegisterKind.QUESTION:
-            self.action_answer()
-        else:
-            self.action_edit()
+    async def row_chosen(self) -> None:
+        # As its key: refused with the reason when the account lacks the right.
+        await self.run_action("answer" if self.kind is RegisterKind.QUESTION else "edit")
 
     def open_form(self, row: RegisterRow | None) -> None:
         if self.detail is None:

@@ -80,10 +80,11 @@ class SuiteScreen(StoreScreen[None]):
 
     def show(self, parent: ConsultationDetail, candidates: tuple[CandidateChoice, ...]) -> None:
         self.origin = parent
-        self.sub_title = harmless(f"Suite de {parent.reference} | {parent.title}")
+        origin = parent.identity.reference_and_title
+        self.sub_title = harmless(f"Suite de {origin}")
         self.query_one("#parent", Static).update(
             literal(
-                f"Consultation d'origine : {parent.reference} | {parent.title} — date limite "
+                f"Consultation d'origine : {origin} — date limite "
                 f"{paris_minutes(parent.bid_deadline)}"
             )
         )

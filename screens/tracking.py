@@ -43,6 +43,7 @@ from messagerie.screens.dialogs import InputDialog, LinkDialog, ask_until_valid,
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
+    from messagerie.models.store.accounts import Account
     from messagerie.models.store.database import Store
 
 POLL_SECONDS = 1.0  # rows follow events within two seconds
@@ -185,6 +186,14 @@ class TrackingScreen(StoreScreen[None]):
         self.sub_title = "Suivi des messages"
         self.query_one("#filters").display = False
         self.set_columns(self.app.size.width)
+        # The account is known once the store is open (another screen's first read may still
+        # be opening it): nothing is read before the query is scoped to it (issue 19).
+        self.store_task(lambda _store: (self.app.account,), lambda found: self.scoped(*found),
+                        group="account")  # fmt: skip
+
+    def scoped(self, account: Account | None) -> None:
+        """Only the consultations `account` sees, across consultations too; then read."""
+        self.query_ = replace(self.query_, account=account)
         self.action_refresh()
         self.set_interval(POLL_SECONDS, self.poll)
 

@@ -21,7 +21,6 @@ from messagerie.models.store.accounts import (
     NO_ACCOUNT,
     Account,
     AccountMissing,
-    NewAccount,
     add_account,
     current_login,
     remove_account,
@@ -30,12 +29,13 @@ from messagerie.models.store.accounts import (
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, Right
 from messagerie.models.store.tables import (
-    audit_entry,
     consultation,
     organisation,
     purchasing_entity,
 )
 from tests.conftest import demo_documents
+from tests.helpers.accounts import new_account as new
+from tests.helpers.audit import audit_rows
 from tests.helpers.cli import ROOT, messagerie
 from tests.helpers.factories import add_consultations, paris
 from tests.helpers.pilot import settle
@@ -44,18 +44,6 @@ S = ConsultationStatus
 NOW = paris(2026, 11, 27, 10)
 COLMAR, MULHOUSE = "Ville de Colmar", "Ville de Mulhouse"
 COLMAR_MARKETS, COLMAR_WORKSHOP = "Service des marchés publics", "Centre technique municipal"
-
-
-def new(login: str, organisation: str, rights: set[Right], **more: object) -> NewAccount:
-    fields: dict = {"entities": (), "support": False, **more}
-    return NewAccount(
-        login=login,
-        name=login.replace(".", " ").title(),
-        email=f"{login}@example.fr",
-        organisation=organisation,
-        rights=frozenset(rights),
-        **fields,
-    )
 
 
 def add_entity_consultation(store: Store, organisation_name: str, entity_name: str) -> None:
@@ -146,7 +134,7 @@ def accounts(store, towns) -> dict[str, Account]:
 
 
 def references(page) -> list[str]:
-    return sorted(item.reference for item in page.items)
+    return sorted(item.identity.reference for item in page.items)
 
 
 # --- Scoping ---------------------------------------------------------------------------------
@@ -181,7 +169,7 @@ def test_an_account_of_one_entity_sees_that_entitys_consultations(store, account
 def test_another_organisations_consultation_is_introuvable(store, towns, accounts):
     claire = accounts["claire.muller"]
     own, foreign = towns["colmar"][0], towns["mulhouse"][0]
-    assert consultation_detail(store, own, claire).reference == "COL-01"
+    assert consultation_detail(store, own, claire).identity.reference == "COL-01"
     with pytest.raises(ConsultationNotFound) as hidden:
         consultation_detail(store, foreign, claire)
     missing_id = foreign + 1000
@@ -190,7 +178,7 @@ def test_another_organisations_consultation_is_introuvable(store, towns, account
     # Worded exactly as a consultation that does not exist: nothing to probe.
     assert str(hidden.value) == f"La consultation n°{foreign} est introuvable."
     assert str(missing.value) == f"La consultation n°{missing_id} est introuvable."
-    assert consultation_detail(store, foreign, accounts["support"]).reference == "MUL-01"
+    assert consultation_detail(store, foreign, accounts["support"]).identity.reference == "MUL-01"
 
 
 # --- Who may manage accounts ---------------------------------------------------------------
@@ -247,16 +235,6 @@ def test_who_may_add_and_remove_accounts(store, towns):
 
 def cli_env(store_url: str, tmp_path, **more: str) -> dict[str, str]:
     return {"MESSAGERIE_DB": store_url, "MESSAGERIE_DATA_DIR": str(tmp_path), **more}
-
-
-def audit_rows(store: Store, action_prefix: str) -> list[tuple[str, str, str]]:
-    with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(audit_entry.c.actor, audit_entry.c.action, audit_entry.c.detail)
-            .where(audit_entry.c.action.startswith(action_prefix))
-            .order_by(audit_entry.c.id)
-        )
-        return [tuple(row) for row in rows]
 
 
 @pytest.mark.services
@@ -407,7 +385,7 @@ async def test_the_dashboard_shows_the_accounts_consultations_only(store, accoun
     )
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
-        shown = [item.reference for item in pilot.app.screen.query_one(ResultsList).items]
+        shown = [item.identity.reference for item in pilot.app.screen.query_one(ResultsList).items]
         assert sorted(shown) == ["MUL-01", "MUL-02", "MUL-03"]
         assert pilot.app.screen.query_one("#results").border_title.startswith("3 Résultats")
         assert app.actor == "hugo.meyer"  # the audit's author is the account's login
@@ -427,7 +405,7 @@ def test_the_demo_opens_as_each_of_its_accounts(demo_url, tmp_path):
             account = resolve_account(store, login)
             assert account is not None
             page = dashboard_page(store, DashboardQuery(per_page=20), account)
-            assert {item.organisation for item in page.items} == {account.organisation}
+            assert {item.identity.organisation for item in page.items} == {account.organisation}
             seen[account.organisation] = page.total
         assert len(seen) == 3 and sum(seen.values()) < 1395
         assert dashboard_page(store, DashboardQuery(), support).total == 1395
@@ -445,6 +423,6 @@ def test_an_unknown_comptes_action_is_one_french_line():
     result = messagerie("comptes", "supprimer", "x")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
-        "messagerie : « comptes supprimer » inconnu (ajouter, lister ou retirer) — voir "
-        "« messagerie comptes --help »"
+        "messagerie : « comptes supprimer » inconnu (ajouter, lister, modifier ou retirer) — "
+        "voir « messagerie comptes --help »"
     )

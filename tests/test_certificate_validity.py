@@ -119,3 +119,27 @@ async def test_the_export_command_refuses_an_expired_certificate(store, tmp_path
     expired_on = end.astimezone(PARIS).strftime("%d/%m/%Y")
     assert done.stderr.strip().endswith(f"a expiré le {expired_on} : rien n'a été signé ; {RENEW}")
     assert not out.exists() and not list(tmp_path.glob("preuves.zip*"))
+
+
+def test_status_names_a_certificate_out_of_its_dates_and_not_the_renewing_demo_one(tmp_path):
+    from messagerie.tui.cli import signing_status
+    from messagerie.tui.settings import Settings
+
+    key, cert = dated_pair(tmp_path / "cles", "Mairie de Recette", START, END)
+    platform = Settings(data_dir=tmp_path / "donnees", signing_key=key, signing_cert=cert)
+    with time_machine.travel(START - timedelta(days=2), tick=False):
+        lines, early = signing_status(platform)
+    assert early == "CERTIFICAT DE SIGNATURE PAS ENCORE VALIDE (à partir du 01/03/2025 13:00)"
+    with time_machine.travel(END - timedelta(days=1), tick=False):
+        assert signing_status(platform)[1] is None
+    with time_machine.travel(END + timedelta(seconds=1), tick=False):
+        assert signing_status(platform)[1] == (
+            "CERTIFICAT DE SIGNATURE EXPIRÉ — les AR ne sont plus signés"
+        )
+
+    demo = Settings(data_dir=tmp_path / "demo")
+    platform_signer(CertificateSource(demo_dir=demo.signing_dir))
+    with time_machine.travel(utc_now() + timedelta(days=365 * DEMO_YEARS + 10), tick=False):
+        lines, problem = signing_status(demo)
+    assert problem is None  # the next AR makes a new one: nothing is stopped
+    assert lines[-1] == "Il n'est plus valide : un nouveau sera créé au prochain AR."

@@ -41,3 +41,19 @@ def test_a_bad_argument_is_one_french_line(arguments, expected):
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("messagerie : ") and expected in line, line
     assert not ENGLISH.search(line), line
+
+
+def test_a_wrong_setting_ends_the_app_and_the_commands_in_one_french_line(tmp_path):
+    """The app reads its settings after its first page (issue 18): a wrong one must still end
+    it with one French line and exit code 2, as it does for every command."""
+    assert messagerie("--data-dir", str(tmp_path), "db", "upgrade").returncode == 0
+    env = {"MESSAGERIE_DATA_DIR": str(tmp_path), "MESSAGERIE_PORTAL_PORT": "huit"}
+    line = (
+        "messagerie : réglage invalide : MESSAGERIE_PORTAL_PORT : « huit » n'est pas un "
+        "nombre entier"
+    )
+    status = messagerie("status", env=env)
+    assert (status.returncode, status.stderr.strip()) == (2, line)
+    app = messagerie(env=env)  # the TUI, without a terminal: it ends by itself
+    assert app.returncode == 2 and "Traceback" not in app.stderr
+    assert app.stderr.rstrip().endswith(line)

@@ -35,7 +35,7 @@ def dataset(store):
 
 
 def references(page):
-    return [item.reference for item in page.items]
+    return [item.identity.reference for item in page.items]
 
 
 def test_search_ignores_case_and_accents(dataset):
@@ -72,7 +72,7 @@ def test_status_counts_follow_the_search_and_filter_the_results(dataset):
 def test_pages_of_10_and_20_sorted_by_deadline(dataset):
     first = dashboard_page(dataset, DashboardQuery(per_page=10))
     assert (first.page_count, len(first.items)) == (3, 10)
-    assert first.items[0].reference == "ELAB-01"  # latest deadline first
+    assert first.items[0].identity.reference == "ELAB-01"  # latest deadline first
     deadlines = [item.bid_deadline for item in first.items]
     assert deadlines == sorted(deadlines, reverse=True)
     last = dashboard_page(dataset, DashboardQuery(per_page=10, page=3))
@@ -98,8 +98,8 @@ def test_summary_carries_lots_registers_and_entity(dataset):
     (wines,) = dashboard_page(dataset, DashboardQuery(text="vins")).items
     assert wines.lots == ("Lot n°0 - Pinot gris", "Lot n°1 - Crémant")
     assert (wines.withdrawals, wines.questions, wines.deposits) == (2, 1, 0)
-    assert wines.entity == "Direction de la commande publique"
-    assert wines.organisation == "Collectivité européenne d'Alsace"
+    assert wines.identity.entity == "Direction de la commande publique"
+    assert wines.identity.organisation == "Collectivité européenne d'Alsace"
     assert wines.bid_deadline == paris(2025, 12, 25, 17, 30)
 
 

@@ -28,7 +28,7 @@ async def test_first_page_of_the_demo(demo_app):
         assert "Résultats par page : 10 20" in text_of(pilot, "#summary")
         first = items(pilot)
         assert len(first) == 10
-        assert (first[0].reference, first[0].title) == ("C2025ADM", "TEST SUPPORT")
+        assert first[0].identity.reference_and_title == "C2025ADM | TEST SUPPORT"
 
 
 async def test_search_is_blind_to_case_and_accents(demo_app):
@@ -37,7 +37,7 @@ async def test_search_is_blind_to_case_and_accents(demo_app):
         await pilot.press("slash")
         await pilot.press(*"VINS D'ALSACE")
         await settle(pilot)
-        assert "2025VINS" in [item.reference for item in items(pilot)]
+        assert "2025VINS" in [item.identity.reference for item in items(pilot)]
         total = pilot.app.screen.page.total
         assert 1 <= total < 1395
         assert f"{total} Résultats de recherche" in caption(pilot)
@@ -71,15 +71,15 @@ async def test_status_chart_filters_the_results(demo_app):
 async def test_paging_next_previous_last_first(demo_app):
     async with demo_app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        first_page = [item.reference for item in items(pilot)]
+        first_page = [item.identity.reference for item in items(pilot)]
         await pilot.press("pagedown")
         await settle(pilot)
         assert "Page 2 sur 140" in caption(pilot)
-        second_page = [item.reference for item in items(pilot)]
+        second_page = [item.identity.reference for item in items(pilot)]
         assert not set(first_page) & set(second_page)
         await pilot.press("pageup")
         await settle(pilot)
-        assert [item.reference for item in items(pilot)] == first_page
+        assert [item.identity.reference for item in items(pilot)] == first_page
         pilot.app.screen.query_one("#results").focus()
         await pilot.press("end")
         await settle(pilot)

@@ -27,7 +27,9 @@ from messagerie.models.demo.builder import (
     seed_demo,
 )
 from messagerie.models.formatting import lot_label
+from messagerie.models.messages.form import ANNOUNCED_ATTACHMENT
 from messagerie.models.rules.siret import luhn_valid, siret_is_valid
+from messagerie.models.rules.standstill import signing_from
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.engine import StoreError
 from messagerie.models.store.enums import (
@@ -42,7 +44,7 @@ from messagerie.models.store.enums import (
     ReplyDisposition,
     SendMode,
 )
-from messagerie.models.store.tables import Organisation
+from messagerie.models.store.tables import Attachment, Organisation, table_of
 from messagerie.models.text import search_text
 from tests.conftest import copy_demo, demo_documents
 
@@ -93,6 +95,7 @@ def midnight(day: date) -> datetime:
 
 
 NOW = midnight(TODAY)
+attachment = table_of(Attachment)
 
 
 # --- Helpers --------------------------------------------------------------------------------
@@ -517,6 +520,36 @@ def test_notification_waits_for_the_standstill_in_formalised_procedures(demo):
             assert gap >= timedelta(days=11)
             checked += 1
     assert checked > 20
+
+
+def test_rejections_announce_a_signing_date_only_where_a_standstill_applies(demo):
+    """models.rules.standstill decides: a formalised procedure's letters give the date from
+    which the contract may be signed (R2182-1); the demo's MAPAs (2025VINS too) chose none."""
+    consultations = {c["id"]: c for c in rows(demo, "consultation")}
+    announced = re.compile(r"ne sera pas signé avant le (\d\d/\d\d/\d{4})")
+    seen = Counter()
+    for m in rows(demo, "message"):
+        if m["type"] is not MessageType.REJECTION or m["queued_at"] is None:
+            continue
+        c = consultations[m["consultation_id"]]
+        found = announced.search(m["body"])
+        if c["procedure"].formalised:
+            assert found and "R2182-1" in m["body"], (c["reference"], m["body"])
+            assert found[1] == f"{signing_from(m['queued_at']):%d/%m/%Y}"
+            assert (m["mentions"] or {}).get("signature_date", found[1]) == found[1]
+        else:
+            assert not found and "R2182-1" not in m["body"], (c["reference"], m["body"])
+            assert not (m["mentions"] or {}).get("signature_date")
+        seen[c["procedure"].formalised, c["reference"] == "2025VINS"] += 1
+    assert seen[True, False] > 20 and seen[False, False] > 5 and seen[False, True] >= 1
+
+
+def test_every_demo_message_announcing_a_file_carries_one(demo):
+    """The form refuses « ci-joint » without a file (models.messages.form): so does the demo."""
+    with demo.engine.connect() as connection:
+        attached = set(connection.execute(sa.select(attachment.c.message_id)).scalars())
+    announcing = [m for m in rows(demo, "message") if ANNOUNCED_ATTACHMENT.search(m["body"])]
+    assert [m["subject"] for m in announcing if m["id"] not in attached] == []
 
 
 def test_the_guides_tracking_rows_are_reproduced(demo):

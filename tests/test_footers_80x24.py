@@ -22,6 +22,7 @@ ESSENTIAL = {
     "registers": ["escape", "slash", "a", "e", "r", "f1"],
     "tracking": ["escape", "m", "p", "n", "x", "f1"],
     "message_form": ["ctrl+e", "ctrl+s", "ctrl+g", "f8", "escape", "f1"],
+    "accounts": ["escape", "a", "e", "r", "f1"],
 }
 WRITTEN = {
     "dashboard": ["Rechercher (/)", "Statuts (s"],
@@ -30,6 +31,7 @@ WRITTEN = {
     "registers": ["w retraits · q questions · p dépôts · > < pages"],
     "tracking": ["f : filtr"],
     "message_form": ["F3 registres", "F4 fichier · F5 espace doc. · Suppr retirer"],
+    "accounts": ["a ajouter · e modifier · r retirer"],
 }
 
 
@@ -64,7 +66,9 @@ async def test_every_key_of_the_footer_is_whole_at_80_columns(workspace, workspa
             assert hint in text, f"{name}: « {hint} » is not written on the screen"
 
 
-@pytest.mark.parametrize("name", ["dashboard", "consultation", "dce", "registers", "tracking"])
+@pytest.mark.parametrize(
+    "name", ["dashboard", "consultation", "dce", "registers", "tracking", "accounts"]
+)
 async def test_every_action_is_in_the_palette_shown_in_the_footer_or_not(
     workspace, workspace_app, name
 ):

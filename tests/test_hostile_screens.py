@@ -118,7 +118,7 @@ async def open_hostile(pilot: Pilot, *keys: str, expect: type[S]) -> S:
     await pilot.press("slash", *REFERENCE.lower(), "enter")
     await settle(pilot)
     results = pilot.app.screen.query_one(ResultsList)
-    while results.current is None or results.current.reference != REFERENCE:
+    while results.current is None or results.current.identity.reference != REFERENCE:
         before = results.highlighted
         await pilot.press("down")
         assert results.highlighted != before, f"{REFERENCE} is not among the results"

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from messagerie.letters.mail.mime import ContextBlock, MailContent, MailRecipient, render_bytes
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.importing.registers import ImportRefused, read_file
 from messagerie.models.store.enums import SendMode
 from messagerie.models.text import control_character, one_line, spreadsheet_cell
@@ -28,7 +29,8 @@ CONTENT = MailContent(
     reply_allowed=False,
     reply_deadline=None,
     context=ContextBlock(
-        "2026-01", "Titre", "Objet", datetime(2027, 1, 4, 11, tzinfo=UTC), "Ville", "Achats"
+        ConsultationIdentity("2026-01", "Titre", "Objet", "Ville", "Achats"),
+        datetime(2027, 1, 4, 11, tzinfo=UTC),
     ),
     sender_name="Entité d'achat",
     sender_email="achats@ville.example",

@@ -471,3 +471,13 @@ def test_the_merge_prints_the_lot_as_written_when_no_label_is_given():
     )
     assert {letter.lots for letter in letters} == {("Lot n°1",)}
     assert all(letter.awardee == "N.B.C. FR" for letter in letters)
+
+
+def test_a_notification_says_ci_joint_only_when_the_signed_contract_is_attached():
+    """The notification transmits a copy of the signed contract (R2182-4): the letter promises
+    a file « ci-joint » only when the message carries one, and names it."""
+    alone = pdf_words(render_letter(notification()))
+    assert "transmettre une copie du marché signé" in alone
+    assert "ci-joint" not in alone.lower()
+    attached = pdf_words(render_letter(notification(enclosures=("marche-signe.pdf",))))
+    assert "vous la trouverez ci-jointe (marche-signe.pdf)" in attached

@@ -19,17 +19,20 @@ from messagerie.letters.mail.mime import (
     render_email,
     render_parts,
 )
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.store.enums import AntivirusVerdict, SendMode
 
 PDF_BYTES = b"%PDF-1.7\n\x00\xff binary \r\n payload\n%%EOF"
 
 CONTEXT = ContextBlock(
-    reference="2026-AO-012",
-    title="Réfection de la RD 83",
-    object="Travaux de voirie & signalisation",
+    ConsultationIdentity(
+        reference="2026-AO-012",
+        title="Réfection de la RD 83",
+        object="Travaux de voirie & signalisation",
+        organisation="Collectivité européenne d'Alsace",
+        entity="Direction des routes",
+    ),
     bid_deadline=datetime(2026, 2, 14, 11, 0, tzinfo=UTC),
-    organisation="Collectivité européenne d'Alsace",
-    entity="Direction des routes",
 )
 
 REJECTION = MailContent(

@@ -28,6 +28,7 @@ from tests.helpers.antivirus import EICAR
 from tests.helpers.factories import queued_messages
 from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
 from tests.helpers.pilot import fill_body, pick_path, send_form, settle
+from tests.helpers.screens import wines_id
 
 pytestmark = pytest.mark.services  # attachments through the real clamd
 
@@ -435,3 +436,32 @@ async def test_unreachable_antivirus_refuses_and_off_marks_not_scanned(
         picker = pilot.app.screen
         assert "note.pdf" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
         assert "non analysé" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
+
+
+async def test_a_notification_goes_to_the_awardee_of_the_lots_chosen(workspace, workspace_app):
+    """2025VINS has an awardee per lot, each already notified: choosing a lot presets its
+    awardee alone (the recipients as preset are preset again) and warns of the earlier
+    notification; recipients the buyer chose stay."""
+    cid = wines_id(workspace)
+    context = load_context(workspace, cid)
+    (first, _), (second, _) = context.detail.lots
+    awardees = {lot: context.awardees_of((lot,)) for lot in (first, second)}
+    assert len(set(awardees.values())) == 2
+    async with workspace_app.run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, cid, message_type=MessageType.NOTIFICATION)
+        assert set(form.recipients) == set(context.awardees)  # "Tous les lots"
+        lots = form.query_one("#lots")
+        lots.focus()
+        lots.highlighted = 0
+        await pilot.press("space")
+        await settle(pilot)
+        assert form.recipients == awardees[first]
+        assert "déjà été notifié" in problem(form, "lots")
+        await pilot.press("space", "down", "space")  # the second lot instead
+        await settle(pilot)
+        assert form.recipients == awardees[second]
+        assert "déjà été notifié" in problem(form, "lots")
+        form.recipients = (*awardees[second], *awardees[first])  # chosen by the buyer
+        await pilot.press("space")  # back to "Tous les lots"
+        await settle(pilot)
+        assert form.recipients == (*awardees[second], *awardees[first])

@@ -75,11 +75,11 @@ def two_towns(store: Store, roles: dict[str, str]) -> dict[str, int]:
             body="Bonjour,\n\nUn message.",
             recipients=tuple(DraftRecipient(f"r{n}@{key.lower()}.example") for n in (1, 2)),
         )
-        queue_message(store, form, actor="marie.dupont", now=NOW)
-        rights = frozenset({Right.CONSULT, Right.MANAGE})
+        rights = frozenset({Right.CONSULT, Right.SEND, Right.MANAGE})
         agent = NewAccount(roles[key], f"Agent {key}", f"agent@{key.lower()}.example", town, (),
                            rights)  # fmt: skip
         add_account(store, agent, author=roles["support"], now=NOW)
+        queue_message(store, form, actor=roles[key], now=NOW)  # the store sends as an account
         with store.engine.connect() as connection:
             organisations[key] = connection.exec_driver_sql(
                 "SELECT id FROM organisation WHERE name = %(town)s", {"town": town}

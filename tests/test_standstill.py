@@ -2,16 +2,21 @@
 send checks and the generated notification letter agree, in a formalised procedure (by law)
 and in a MAPA (only when the buyer announced a signature date)."""
 
+import io
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import pypdf
 import pytest
 import sqlalchemy as sa
 
+from messagerie.letters.pdf.ar import render_ar
 from messagerie.letters.pdf.documents import LetterRefused, check_letter
 from messagerie.letters.pdf.generate import letter_for
+from messagerie.models.messages.ar import ar_data
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import check_form, load_context
+from messagerie.models.messages.portal import record_opening
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import FormRefused, queue_message
 from messagerie.models.rules.standstill import (
@@ -20,7 +25,7 @@ from messagerie.models.rules.standstill import (
     signing_from,
 )
 from messagerie.models.store.enums import ConsultationStatus, MessageType, Procedure, RegisterKind
-from messagerie.models.store.tables import Consultation, table_of
+from messagerie.models.store.tables import Consultation, Recipient, table_of
 from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 01/12/2026 10:00 in Paris
@@ -159,3 +164,23 @@ def test_an_announced_signature_date_may_not_come_before_the_standstill(store, c
     cid = consultation(Procedure.ADAPTED)
     with pytest.raises(FormRefused, match="antérieure au 09/12/2026"):
         send_rejection(store, cid, signature_date="05/12/2026")
+
+
+def test_the_ar_of_a_notification_sent_with_a_standstill_exemption_names_it(store, consultation):
+    cid = consultation(Procedure.OPEN_TENDER)
+    send_rejection(store, cid, signature_date="09/12/2026")
+    reason = "Une seule offre reçue pour ce lot"
+    form = notification(store, cid)
+    form = replace(form, mentions={**form.mentions, "exemption_reason": reason})
+    queued = queue_message(store, form, actor="m.d", now=NOW)  # the standstill still runs
+    recipient = table_of(Recipient)
+    with store.engine.connect() as connection:
+        recipient_id = connection.execute(
+            sa.select(recipient.c.id).where(recipient.c.message_id == queued.message_id)
+        ).scalar_one()
+    record_opening(store, recipient_id, client_address=None, user_agent=None, at=NOW)
+    pdf = pypdf.PdfReader(io.BytesIO(render_ar(ar_data(store, recipient_id, now=NOW))))
+    text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert "Aucune dérogation" not in text
+    assert "Dispense du délai de suspension" in text and reason in text
+    assert "n° 8" in text

@@ -66,7 +66,7 @@ async def open_from_dashboard(pilot, reference: str, key: str) -> None:
     await pilot.press("slash", *reference.lower(), "enter")
     await settle(pilot)
     results = pilot.app.screen.query_one(ResultsList)
-    while results.current is None or results.current.reference != reference:
+    while results.current is None or results.current.identity.reference != reference:
         assert results.highlighted is not None, f"{reference} is not among the results"
         before = results.highlighted
         await pilot.press("down")

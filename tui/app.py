@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 from messagerie.models.clock import utc_now
 from messagerie.screens.dashboard import DashboardScreen
 from messagerie.screens.french import key_display
+from messagerie.screens.rights import refusal, tell_refused
 from messagerie.screens.widgets import notify_literal
 from messagerie.tui.actor import current_actor
 from messagerie.tui.commands import binding_commands
@@ -25,6 +26,9 @@ from messagerie.tui.navigation import Navigation
 from messagerie.tui.palette import FrenchPalette
 
 if TYPE_CHECKING:
+    from textual.actions import ActionParseResult
+    from textual.dom import DOMNode
+
     from messagerie.letters.intake.files import IntakeOptions
     from messagerie.letters.pdf.sign import PlatformSigner
     from messagerie.models.consultations.views import DashboardPage
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 OUTBOX_START_DELAY = 2.0  # seconds after start-up
-KEY_HELP = "Touche : "  # how tui/commands.py names a command's key
 
 
 def place_toasts(screen: Screen) -> None:
@@ -110,10 +113,19 @@ class MessagerieApp(Navigation):
     def outbox_loop(self) -> None:
         """With MESSAGERIE_OUTBOX_IN_TUI, send what is due every MESSAGERIE_OUTBOX_EVERY
         seconds; each pass that did something is notified, a relay problem once."""
+        from pydantic import ValidationError
+
         from messagerie.models.errors import Refusal
         from messagerie.tui import services
 
-        settings = self.settings()
+        try:
+            settings = self.settings()
+        except ValidationError as error:  # read here first (issue 18): end in French
+            from messagerie.tui.settings import invalid_settings
+
+            self.failure = invalid_settings(error)
+            self.call_from_thread(self.exit, return_code=2)
+            return
         if not settings.outbox_in_tui:
             return
         worker = get_current_worker()
@@ -184,6 +196,8 @@ class MessagerieApp(Navigation):
             raise
         if self.account is not None:
             self.actor = self.account.login
+            # The footers grey out what the account may not do (screens/rights.py).
+            self.call_from_thread(lambda: self.screen.refresh_bindings())
         return store
 
     def settings(self) -> Settings:
@@ -251,6 +265,23 @@ class MessagerieApp(Navigation):
         """Ctrl+C copies in a field; elsewhere, say how to leave (Textual says it in English)."""
         self.notify("Pour quitter : Ctrl+Q.", title="Quitter ?")
 
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key and palette entry comes here: an action the account has no right to
+        (greyed out in the footer) is told why instead of doing nothing."""
+        target, name, parameters = self._parse_action(
+            action, self if default_namespace is None else default_namespace, namespaces
+        )
+        reason = refusal(target, name, parameters)
+        if reason is not None:
+            tell_refused(self, reason)
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     def get_key_display(self, binding: Binding) -> str:
         return binding.key_display or key_display(binding.key)
 
@@ -272,9 +303,7 @@ class MessagerieApp(Navigation):
             notify_literal(self, f"Capture enregistrée : {path}", title="Capture d'écran")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for command in binding_commands(screen):  # "Touche : enter" → "Touche : Entrée"
-            key = command.help.removeprefix(KEY_HELP)
-            yield command._replace(help=KEY_HELP + key_display(key))
+        yield from binding_commands(screen)
         palette_commands = getattr(screen, "palette_commands", None)
         if palette_commands is not None:
             for title, help_text, callback in palette_commands():

@@ -14,9 +14,10 @@ from messagerie.models.clock import paris_today, utc_now
 if TYPE_CHECKING:
     import logging
     from datetime import datetime
+    from pathlib import Path
 
     from messagerie.models.messages.bundle import ManifestSignature
-    from messagerie.models.store.accounts import Account
+    from messagerie.models.store.accounts import Account, AccountChange
     from messagerie.models.store.database import Store
     from messagerie.tui.settings import Settings
 
@@ -36,7 +37,7 @@ _ARGPARSE_MESSAGES = [
     ),
     (
         re.compile(r"argument (?:accounts_command|ajouter\S*): invalid choice: '([^']*)'.*"),
-        r"« comptes \1 » inconnu (ajouter, lister ou retirer)",
+        r"« comptes \1 » inconnu (ajouter, lister, modifier ou retirer)",
     ),
     (re.compile(r"unrecognized arguments: (.*)"), r"argument inconnu : \1"),
     (re.compile(r"the following arguments are required: (.*)"), r"argument manquant : \1"),
@@ -185,7 +186,7 @@ def add_accounts_parser(commands: argparse._SubParsersAction) -> None:  # type: 
     accounts = commands.add_parser("comptes", help="les comptes, leurs entités et leurs droits")
     actions = accounts.add_subparsers(
         dest="accounts_command",
-        metavar="ajouter|lister|retirer",
+        metavar="ajouter|lister|modifier|retirer",
         required=True,
         parser_class=Parser,
     )
@@ -194,26 +195,43 @@ def add_accounts_parser(commands: argparse._SubParsersAction) -> None:  # type: 
     add.add_argument("--nom", required=True, help="prénom et nom")
     add.add_argument("--courriel", required=True, metavar="ADRESSE", help="adresse e-mail")
     add.add_argument("--organisation", required=True, metavar="NOM", help="son organisme")
-    add.add_argument(
-        "--entite",
-        action="append",
-        default=[],
-        metavar="NOM",
-        help="entité d'achat (à répéter ; sans : toutes celles de l'organisation)",
-    )
-    add.add_argument(
-        "--droits",
-        required=True,
-        metavar="DROITS",
-        help="séparés par des virgules : consult, answer, dce, send, decide, export, import, "
-        "manage",
-    )
+    add_links_arguments(add, required=True)
     add.add_argument(
         "--support", action="store_true", help="compte support : toutes les organisations"
     )
     actions.add_parser("lister", help="les comptes de votre organisation")
+    modify = actions.add_parser("modifier", help="changer le nom, l'adresse, entités ou droits")
+    modify.add_argument("login", metavar="LOGIN", help="nom de connexion du compte")
+    modify.add_argument("--nom", help="prénom et nom")
+    modify.add_argument("--courriel", "--email", metavar="ADRESSE", help="adresse e-mail")
+    add_links_arguments(modify, required=False)
+    modify.add_argument(
+        "--toutes-entites",
+        action="store_true",
+        help="toutes les entités de l'organisation (au lieu de celles nommées)",
+    )
     remove = actions.add_parser("retirer", help="retirer un compte")
     remove.add_argument("login", metavar="LOGIN", help="nom de connexion du compte")
+
+
+def add_links_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """--entite and --droits, shared by `comptes ajouter` (`required`) and `comptes modifier`
+    (where what is not named stays as it is)."""
+    parser.add_argument(
+        "--entite",
+        action="append",
+        default=[],
+        metavar="NOM",
+        help="entité d'achat (à répéter ; sans : "
+        + ("toutes celles de l'organisation)" if required else "inchangées)"),
+    )
+    parser.add_argument(
+        "--droits",
+        required=required,
+        metavar="DROITS",
+        help="séparés par des virgules : consult, answer, dce, send, decide, export, import, "
+        "manage",
+    )
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -232,6 +250,17 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = False) -> Store:
 
     settings = load_settings(args)
     return open_store(settings.database_url, upgrade=upgrade, documents_dir=settings.documents_dir)
+
+
+def open_tui_store(args: argparse.Namespace) -> Store:
+    """The TUI's store, found from --db, --data-dir and their two variables alone: the other
+    settings (and pydantic, slow to import) are read after its first page (issue 18), when
+    the app first needs them (MessagerieApp.settings)."""
+    from messagerie.models.store.database import open_store
+    from messagerie.tui.location import StoreLocation
+
+    location = StoreLocation.read(args.db, args.data_dir)
+    return open_store(location.database_url, documents_dir=location.documents_dir)
 
 
 def system_login(store: Store) -> str:
@@ -271,7 +300,7 @@ def run_tui(args: argparse.Namespace) -> int:
     from messagerie.tui.snapshot import StartupSnapshot
 
     app = MessagerieApp(
-        open_store=lambda: open_store_for(args),
+        open_store=lambda: open_tui_store(args),
         # One page per account: another login never sees this one's page, even for a moment.
         snapshot=StartupSnapshot(
             args.db, args.data_dir, current_login(), os.environ.get(DEMO_LOGIN)
@@ -502,8 +531,16 @@ def signing_status(settings: Settings) -> tuple[list[str], str | None]:
         f"{paris_time(info.not_after, 'dd/MM/yyyy')}",
         f"Empreinte SHA-256 : {info.fingerprint}",
     ]
-    expired = info.not_after <= utc_now()
-    return lines, "CERTIFICAT DE SIGNATURE EXPIRÉ — les AR ne sont plus signés" if expired else None
+    now = utc_now()
+    if info.valid_at(now):
+        return lines, None
+    if demo:  # ensure_demo_certificate makes a new pair at the next AR: nothing is stopped
+        lines.append("Il n'est plus valide : un nouveau sera créé au prochain AR.")
+        return lines, None
+    if info.not_before is not None and now < info.not_before:
+        valid_from = paris_time(info.not_before, "dd/MM/yyyy HH:mm")
+        return lines, f"CERTIFICAT DE SIGNATURE PAS ENCORE VALIDE (à partir du {valid_from})"
+    return lines, "CERTIFICAT DE SIGNATURE EXPIRÉ — les AR ne sont plus signés"
 
 
 def run_outbox(args: argparse.Namespace) -> int:
@@ -602,7 +639,8 @@ def run_ar(args: argparse.Namespace) -> int:
 
     store = open_store_for(args)
     try:
-        data = ar_data(store, args.recipient_id)
+        # Another organisation's recipient is « introuvable », as one that does not exist.
+        data = ar_data(store, args.recipient_id, account=account_of(store))
         pdf = signed_ar(data, services.platform_signer(load_settings(args)))
     except Refusal as refusal:
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
@@ -633,7 +671,12 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         signer = services.platform_signer(load_settings(args))
         summary = export_bundle(
-            store, args.reference, Path(args.out), signer=signer, progress=progress
+            store,
+            args.reference,
+            Path(args.out),
+            signer=signer,
+            account=account_of(store),  # another organisation's reference: « introuvable »
+            progress=progress,
         )
     except Refusal as refusal:
         progress.close()
@@ -690,6 +733,10 @@ def run_verify(args: argparse.Namespace) -> int:
     from messagerie.models.errors import Refusal
     from messagerie.tui import services
 
+    foreign = foreign_bundle(args, Path(args.bundle))
+    if foreign:
+        print(f"{PROGRAM} : {foreign}", file=sys.stderr)
+        return 2
     try:
         if args.cert:
             platform = read_certificate(Path(args.cert))
@@ -710,6 +757,37 @@ def run_verify(args: argparse.Namespace) -> int:
         return 0
     print("\n".join(check.problems))
     return 1
+
+
+def foreign_bundle(args: argparse.Namespace, bundle: Path) -> str | None:
+    """Why the bundle is not verified here: on a store with accounts, its consultation is
+    one the account does not see (« introuvable », as `export` says, so that verifying does
+    not tell another organisation's references). Without a store here (an auditor's machine:
+    no SQLite file, or a store that cannot be opened) or without accounts, any bundle is
+    verified: it proves itself, by the platform's signature."""
+    from messagerie.letters.pdf.bundle import bundle_reference
+    from messagerie.models.messages.bundle import find_consultation
+    from messagerie.models.store.accounts import ConsultationNotFound
+    from messagerie.models.store.engine import StoreError, store_file
+    from messagerie.models.store.enums import Right
+
+    reference = bundle_reference(bundle)
+    database = store_file(load_settings(args).database_url)
+    if reference is None or (database is not None and not database.exists()):
+        return None
+    try:
+        store = open_store_for(args)
+    except StoreError:
+        return None
+    try:
+        account = account_of(store)  # a login without an account: one line, exit 2
+        if account is not None:
+            find_consultation(store, reference, account, right=Right.CONSULT)
+    except ConsultationNotFound as hidden:
+        return f"{hidden} Le lot de preuves n'est pas vérifié."
+    finally:
+        store.close()
+    return None
 
 
 def signature_lines(signature: ManifestSignature) -> list[str]:
@@ -765,7 +843,7 @@ def run_dkim_record(args: argparse.Namespace) -> int:
 
 
 def run_accounts(args: argparse.Namespace) -> int:
-    """`messagerie comptes ajouter|lister|retirer`. Adding or removing takes the `manage`
+    """`messagerie comptes ajouter|lister|modifier|retirer`. Changing one takes the `manage`
     right in the account's organisation (anyone may create a store's first account); each
     change is audited with its author's system login."""
     from messagerie.models.errors import Refusal
@@ -792,6 +870,11 @@ def run_accounts(args: argparse.Namespace) -> int:
             )
             added = accounts.add_account(store, new, author=login, now=utc_now())
             lines = [f"Compte ajouté : {added.describe()}"]
+        elif args.accounts_command == "modifier":
+            modified = accounts.modify_account(
+                store, args.login, account_change(args), author=login, now=utc_now()
+            )
+            lines = [f"Compte modifié : {modified.describe()}"]
         else:
             removed = accounts.remove_account(store, args.login, author=login, now=utc_now())
             lines = [f"Compte retiré : {removed.describe()}"]
@@ -802,6 +885,26 @@ def run_accounts(args: argparse.Namespace) -> int:
         store.close()
     print("\n".join(lines))
     return 0
+
+
+def account_change(args: argparse.Namespace) -> AccountChange:
+    """What `comptes modifier` was asked to change; a Refusal when nothing or two ways."""
+    from messagerie.models.errors import Refusal
+    from messagerie.models.store.accounts import AccountChange, parse_rights
+
+    if args.entite and args.toutes_entites:
+        raise Refusal("--entite et --toutes-entites s'excluent : choisissez l'un des deux.")
+    change = AccountChange(
+        name=args.nom,
+        email=args.courriel,
+        entities=() if args.toutes_entites else (tuple(args.entite) or None),
+        rights=parse_rights(args.droits) if args.droits is not None else None,
+    )
+    if change == AccountChange():
+        raise Refusal(
+            "Rien à modifier : indiquez --nom, --courriel, --entite, --toutes-entites ou --droits."
+        )
+    return change
 
 
 def run_db(args: argparse.Namespace) -> int:
@@ -866,11 +969,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROGRAM} : {error}", file=sys.stderr)
             return 2
         if isinstance(error, ValidationError):
-            fields = ", ".join(
-                f"MESSAGERIE_{'_'.join(map(str, item['loc'])).upper()} ({item['msg']})"
-                for item in error.errors()
-            )
-            print(f"{PROGRAM} : réglage invalide : {fields}", file=sys.stderr)
+            from messagerie.tui.settings import invalid_settings
+
+            print(f"{PROGRAM} : {invalid_settings(error)}", file=sys.stderr)
             return 2
         raise
 

@@ -40,6 +40,12 @@ class Navigation(App[None]):
 
         self.push_screen(DceScreen(consultation_id))
 
+    def open_accounts(self) -> None:
+        """The accounts of the organisation (for an account with `manage`)."""
+        from messagerie.screens.accounts import AccountsScreen
+
+        self.push_screen(AccountsScreen())
+
     def open_tracking(self, consultation_id: int | None = None) -> None:
         """Suivi des messages of one consultation, or of all (None)."""
         from messagerie.screens.tracking import TrackingScreen

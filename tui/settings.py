@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messagerie.tui.actor import default_actor
-
-DATABASE_FILENAME = "messagerie.sqlite3"
+from messagerie.tui.location import database_url, default_data_dir, documents_dir
 
 
 class Settings(BaseSettings):
@@ -24,7 +22,7 @@ class Settings(BaseSettings):
         "Default: a SQLite file in the data folder.",
     )
     data_dir: Path = Field(
-        default_factory=lambda: platformdirs.user_data_path("messagerie"),
+        default_factory=default_data_dir,
         description="Folder for the default SQLite file and stored documents.",
     )
     clamd: str = Field(
@@ -137,8 +135,7 @@ class Settings(BaseSettings):
 
     @property
     def documents_dir(self) -> Path:
-        """Where documents (DCE pieces, letters, attachments) are kept, by SHA-256."""
-        return self.data_dir / "documents"
+        return documents_dir(self.data_dir)
 
     @property
     def link_base(self) -> str:
@@ -157,9 +154,25 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        if self.db:
-            return self.db
-        from messagerie.models.store.blobs import private_folder
+        return database_url(self.db, self.data_dir)
 
-        private_folder(self.data_dir)  # 0700: it holds the store, its tokens and secret
-        return f"sqlite:///{self.data_dir / DATABASE_FILENAME}"
+
+# pydantic's faults, as the buyer reads them (its own words are English).
+FAULTS = {
+    "int_parsing": "n'est pas un nombre entier",
+    "float_parsing": "n'est pas un nombre",
+    "bool_parsing": "n'est ni oui (true, 1) ni non (false, 0)",
+    "url_parsing": "n'est pas une adresse valide",
+    "greater_than_equal": "est trop petit",
+    "less_than_equal": "est trop grand",
+}
+
+
+def invalid_settings(error: ValidationError) -> str:
+    """A wrong MESSAGERIE_* value, in one French line naming each variable and its fault."""
+    fields = ", ".join(
+        f"MESSAGERIE_{'_'.join(map(str, item['loc'])).upper()} : « {item.get('input', '')} » "
+        + FAULTS.get(item["type"], f"refusé ({item['msg']})")
+        for item in error.errors()
+    )
+    return f"réglage invalide : {fields}"

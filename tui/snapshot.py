@@ -1,8 +1,8 @@
 """The last first page of the dashboard, kept in the user cache folder between runs.
 
-Opening the store costs about 0.6 s of imports (SQLAlchemy, pydantic) that Python cannot run
-in parallel with Textual's own start. So the dashboard paints the page it showed last time,
-marked "actualisation…", and replaces it as soon as the store answers (about a second later).
+Opening the store costs about 0.15 s of CPU (SQLAlchemy's import, mostly) that Python cannot
+run in parallel with Textual's own start. So the dashboard paints the page it showed last time,
+marked "actualisation…", and replaces it as soon as the store answers (about 0.2 s later).
 The snapshot is keyed by the launch configuration (flags and MESSAGERIE_* variables), so
 another database never shows this one's page.
 """

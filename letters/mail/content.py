@@ -25,14 +25,7 @@ from messagerie.models.store.enums import MessageType, SendMode
 
 
 def context_block(detail: ConsultationDetail) -> ContextBlock:
-    return ContextBlock(
-        reference=detail.reference,
-        title=detail.title,
-        object=detail.object,
-        bid_deadline=detail.bid_deadline,
-        organisation=detail.organisation,
-        entity=detail.entity,
-    )
+    return ContextBlock(detail.identity, detail.bid_deadline)
 
 
 def mention_lines(
@@ -61,7 +54,7 @@ def content_of(message: OutgoingMessage, read: Callable[[str], bytes] | None = N
         reply_allowed=message.reply_allowed,
         reply_deadline=message.reply_deadline,
         context=context_block(detail),
-        sender_name=detail.entity,
+        sender_name=detail.identity.entity,
         sender_email=detail.sender_email,
         mentions=mention_lines(message.type, message.mentions),
         attachments=tuple(

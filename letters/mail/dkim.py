@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from messagerie.letters.mail.content import domain_of
 from messagerie.models.errors import Refusal
 from messagerie.models.store.database import Store
-from messagerie.models.store.tables import PurchasingEntity, table_of
+from messagerie.models.store.tables import purchasing_entity
 
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id")
 CANONICALIZATION = (b"relaxed", b"relaxed")
@@ -100,7 +100,7 @@ def load_dkim_key(path: Path | None, selector: str | None) -> DkimKey | None:
 
 def sender_domains(store: Store) -> list[str]:
     """The domains the purchasing entities send from, each once: those DKIM signs for."""
-    entity = table_of(PurchasingEntity)
+    entity = purchasing_entity
     with store.engine.connect() as connection:
         addresses = connection.execute(sa.select(entity.c.sender_email).distinct()).scalars()
         return sorted({domain_of(address) for address in addresses if "@" in address})

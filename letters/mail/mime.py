@@ -36,6 +36,7 @@ from markupsafe import escape
 
 from messagerie.letters import TEMPLATES_DIR
 from messagerie.models.clock import utc_now
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.formatting import paris_minutes, size_text
 from messagerie.models.store.enums import AntivirusVerdict, SendMode
 from messagerie.models.text import one_line
@@ -60,21 +61,17 @@ _ENVIRONMENT = jinja2.Environment(
 class ContextBlock:
     """The "bloc contextuel" appended to every message, in the e-mail and on the web page."""
 
-    reference: str
-    title: str
-    object: str
+    consultation: ConsultationIdentity
     bid_deadline: datetime | None  # tz-aware UTC
-    organisation: str
-    entity: str
 
     def lines(self) -> tuple[tuple[str, str], ...]:
         """(label, value) in the order the platform prints them."""
         deadline = paris_minutes(self.bid_deadline) if self.bid_deadline else "non renseignée"
         return (
-            ("Référence | Intitulé", f"{self.reference} | {self.title}"),
-            ("Objet", self.object),
+            ("Référence | Intitulé", self.consultation.reference_and_title),
+            ("Objet", self.consultation.object),
             ("Date et heure limite de remise des plis", deadline),
-            ("Organisme | Entité d'achat", f"{self.organisation} | {self.entity}"),
+            ("Organisme | Entité d'achat", self.consultation.publisher),
         )
 
 
@@ -268,7 +265,7 @@ def _variables(content: MailContent, recipient: MailRecipient, with_ar: bool) ->
         "subject": content.subject,
         "type_label": content.type_label,
         "sender_name": content.sender_name,
-        "reference": content.context.reference,
+        "reference": content.context.consultation.reference,
         "link": recipient.link,
         "link_placeholder": LINK_PLACEHOLDER,
         "attachments_phrase": _attachments_phrase(len(content.attachments)),

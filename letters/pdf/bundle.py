@@ -67,6 +67,7 @@ from messagerie.models.messages.bundle import (
     find_consultation,
     utc_iso,
 )
+from messagerie.models.store.accounts import Account
 from messagerie.models.store.chain import listed_chain_problem
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind, SendMode
@@ -121,19 +122,21 @@ def export_bundle(
     out: Path,
     *,
     signer: PlatformSigner,
+    account: Account | None = None,
     now: datetime | None = None,
     max_workers: int | None = None,
     progress: Progress | None = None,
 ) -> ExportSummary:
     """Write the proof bundle of consultation `reference` to `out`; `signer` signs each AR
-    and the manifest.
+    and the manifest. `account` (None: a store without accounts) needs the `export` right,
+    and another organisation's reference is « introuvable » (`find_consultation`).
 
     The ARs are drawn in `max_workers` processes (default: one per core; 1: in this process,
     one after the other), and `progress(done, total)` is called as each is written, from
     (0, total) to (total, total). Files go into the zip one at a time, so memory holds a few
     ARs and one other file at most. The zip is written to `<out>.partiel` and renamed at the
     end: a failure never leaves half a bundle."""
-    consultation_id = find_consultation(store, reference)
+    consultation_id = find_consultation(store, reference, account)
     now = now or utc_now()
     signer.ensure_valid(now)  # before any AR is drawn: refused at once, not at the end
     partial = out.with_name(out.name + ".partiel")
@@ -375,6 +378,17 @@ def verify_bundle(path: Path, platform: x509.Certificate | None) -> BundleCheck:
         raise BundleUnreadable(
             f"Lot de preuves « {path} » illisible : ce n'est pas une archive zip intacte."
         ) from None
+
+
+def bundle_reference(path: Path) -> str | None:
+    """The consultation a bundle's manifest names; None when it cannot be read (the
+    verification then says why)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            reference = json.loads(archive.read(MANIFEST))["reference"]
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error):
+        return None
+    return reference if isinstance(reference, str) else None
 
 
 def _check(archive: zipfile.ZipFile) -> BundleCheck:

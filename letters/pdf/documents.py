@@ -172,6 +172,9 @@ class NotificationLetter(Letter):
     last_rejection_sent: date | None = None  # None: no rejection letter was sent
     rejections_electronic: bool = True
     exemption_reason: str = ""  # e.g. "Une seule offre reçue" (R2182-1)
+    # The files the message carries beside the letter: the copy of the signed contract the
+    # notification transmits. The letter says « ci-joint » only when there is one.
+    enclosures: tuple[str, ...] = ()
 
     @property
     def notifiable_from(self) -> date | None:

@@ -26,7 +26,7 @@ from messagerie.models.messages.drafts import unique_recipients
 from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.rules.standstill import standstill_applies
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import DocumentInfo, store_document
+from messagerie.models.store.documents import DocumentInfo, document_infos, store_document
 from messagerie.models.store.enums import DocumentOrigin, MessageType
 
 WITH_LETTER = (
@@ -45,9 +45,16 @@ class PersonalLetter:
 
 
 def letter_for(
-    context: ComposeContext, form: FormInput, email: str, *, dated: date, platform_url: str
+    context: ComposeContext,
+    form: FormInput,
+    email: str,
+    *,
+    dated: date,
+    platform_url: str,
+    enclosures: tuple[str, ...] = (),
 ) -> Letter:
-    """The letter of `form`'s type for one recipient, from the form's mentions."""
+    """The letter of `form`'s type for one recipient, from the form's mentions; `enclosures`
+    names the files the message carries beside it (a notification's signed contract)."""
     detail = context.detail
     company = next(
         (a.company_name for a in context.addresses if a.email.lower() == email.lower()), email
@@ -83,6 +90,7 @@ def letter_for(
             last_rejection_sent=last.astimezone(PARIS).date() if last else None,
             rejections_electronic=standstill.electronic,
             exemption_reason=form.mention("exemption_reason"),
+            enclosures=enclosures,
         )
     if form.type is MessageType.INVITATION:
         return InvitationLetter(
@@ -117,10 +125,12 @@ def generate_letters(
     recipients = unique_recipients(form.recipients)
     if not recipients:
         raise Refusal("Ajoutez d'abord les destinataires : un courrier est fait pour chacun.")
+    enclosures = tuple(d.filename for d in document_infos(store, form.attachment_ids))
     letters = [
-        (r.email, letter_for(context, form, r.email, dated=dated, platform_url=platform_url))
+        (r.email, letter_for(context, form, r.email, dated=dated, platform_url=platform_url,
+                             enclosures=enclosures))
         for r in recipients
-    ]
+    ]  # fmt: skip
     rendered = [(email, letter, render_letter(letter, templates_dir=templates_dir))
                 for email, letter in letters]  # fmt: skip
     return tuple(

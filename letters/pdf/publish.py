@@ -17,7 +17,9 @@ from messagerie.models.consultations.workspace import (
     publish_dce_update,
 )
 from messagerie.models.messages.drafts import DraftView
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
+from messagerie.models.store.enums import Right
 
 QA_PREFIX = "Questions-reponses_"
 
@@ -58,6 +60,11 @@ def qa_document(store: Store, answer: AnswerToAll, now: datetime) -> tuple[QaDoc
 
 
 def publish_answer_to_all(store: Store, answer: AnswerToAll, *, actor: str) -> AnswerPublished:
+    """The answer in the Q/A document of the DCE, then the draft to every register: `actor`
+    needs the right to answer (checked first: nothing is published without it) and to
+    modify the DCE (checked as it is saved)."""
+    with store.engine.connect() as connection:
+        authorize(connection, actor, Right.ANSWER, answer.consultation_id)
     now = utc_now()
     document, number = qa_document(store, answer, now)
     pdf = render_qa_document(document)

@@ -82,7 +82,7 @@ from messagerie.models.messages.portal import (
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import check_filename, put_bytes
 from messagerie.models.store.enums import AntivirusVerdict, EventKind, ReplyChannel
-from messagerie.models.store.tables import Reply, table_of
+from messagerie.models.store.tables import reply as reply_table
 
 LOGGER = logging.getLogger("messagerie.portal")
 STYLESHEET = (TEMPLATES_DIR / "portal" / "portal.css").read_bytes()
@@ -212,7 +212,7 @@ class Portal:
         self, view: PortalView, token: str, *, status: int = 200, problem: str = ""
     ) -> Response:
         """Who sends what, and the button: nothing of the content before the recipient's act."""
-        consultation = view.message.consultation
+        consultation = view.message.consultation.identity
         return _html(
             "portal/landing.html",
             status,
@@ -554,7 +554,7 @@ def _submission_key(value: object) -> str | None:
 
 def _reply_kept(store: Store, recipient_id: int, key: str) -> bool:
     """Whether this recipient's reply sent with the form of `key` is already kept."""
-    reply = table_of(Reply)
+    reply = reply_table
     with store.engine.connect() as connection:
         found = connection.execute(
             sa.select(reply.c.id).where(

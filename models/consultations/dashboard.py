@@ -7,7 +7,11 @@ import math
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from messagerie.models.consultations.identity import IDENTITY_COLUMNS, joined_to_publisher
+from messagerie.models.consultations.identity_query import (
+    IDENTITY_COLUMNS,
+    identity_of,
+    joined_to_publisher,
+)
 from messagerie.models.consultations.views import ConsultationSummary, DashboardPage, DashboardQuery
 from messagerie.models.formatting import lot_label
 from messagerie.models.store.accounts import Account, visible_consultations
@@ -60,14 +64,10 @@ def load_dashboard(
     items = tuple(
         ConsultationSummary(
             id=row.id,
-            reference=row.reference,
-            title=row.title,
-            object=row.object,
+            identity=identity_of(row),
             status=ConsultationStatus(row.status),
             procedure=Procedure(row.procedure),
             bid_deadline=row.bid_deadline,
-            organisation=row.organisation,
-            entity=row.entity,
             lots=tuple(lots.get(row.id, ())),
             withdrawals=registers.get((row.id, RegisterKind.WITHDRAWAL), 0),
             questions=registers.get((row.id, RegisterKind.QUESTION), 0),

@@ -26,6 +26,7 @@ from messagerie.models.formatting import as_utc, paris_minutes
 from messagerie.models.rules import filetype
 from messagerie.models.rules.zipcheck import DEFAULT_LIMITS, ZipLimits, read_members
 from messagerie.models.store import audit
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.blobs import BlobStore
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import (
@@ -38,7 +39,7 @@ from messagerie.models.store.documents import (
     insert_documents,
     put_bytes,
 )
-from messagerie.models.store.enums import DocumentOrigin
+from messagerie.models.store.enums import DocumentOrigin, Right
 from messagerie.models.store.tables import consultation as consultation_table
 from messagerie.models.store.tables import (
     dce_piece,
@@ -337,7 +338,8 @@ def save_dce_changes(
     comment: str | None = None,
     limits: ZipLimits = DEFAULT_LIMITS,
 ) -> DceVersionView:
-    """Validate every new file, store them, and record version N+1 in one transaction.
+    """Validate every new file, store them, and record version N+1 in one transaction, once
+    `actor` may modify the DCE.
 
     Raises DceError (French) for a refused file or state, and DceConflict when another version
     was saved since `changes` were started; nothing is recorded then.
@@ -347,6 +349,7 @@ def save_dce_changes(
         _plan_entry(entry, blobs, consultation_id, actor, limits) for entry in changes.entries
     )
     with store.engine.begin() as connection:
+        authorize(connection, actor, Right.DCE, consultation_id)
         version_id, number = _claim_version(connection, consultation_id, changes, actor, comment)
         _insert_pieces(connection, version_id, plan)
         audit.append(
@@ -576,7 +579,8 @@ def change_bid_deadline(
     actor: str,
     now: datetime | None = None,
 ) -> None:
-    """Move the bid deadline, recording the change and its reason (LEGAL.md rule 3)."""
+    """Move the bid deadline, recording the change and its reason (LEGAL.md rule 3), once
+    `actor` may modify the DCE."""
     reason = reason.strip()
     if not reason:
         raise DceError(
@@ -591,6 +595,7 @@ def change_bid_deadline(
             "déjà passée : choisissez une date à venir."
         )
     with store.engine.begin() as connection:
+        authorize(connection, actor, Right.DCE, consultation_id)
         lock_consultation(connection, consultation_id)
         # Read the previous deadline in the insert itself: atomic on SQLite too.
         previous = connection.execute(

@@ -7,13 +7,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from messagerie.models.consultations.identity import (
-    ConsultationIdentity,
-    identity_of,
-    with_publisher,
+from messagerie.models.consultations.identity import ConsultationIdentity
+from messagerie.models.consultations.identity_query import identity_of, with_publisher
+from messagerie.models.store.accounts import (
+    Account,
+    ConsultationNotFound,
+    visible_consultations,
 )
-from messagerie.models.errors import Refusal
-from messagerie.models.store.accounts import Account, visible_consultations
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
 from messagerie.models.store.tables import (
@@ -23,15 +23,6 @@ from messagerie.models.store.tables import (
     register_entry,
     suite_candidate,
 )
-
-
-class ConsultationNotFound(Refusal):
-    """The consultation is not (or no longer) in the store, or not one the account sees:
-    both read the same, so that another organisation's consultations cannot be probed."""
-
-    @classmethod
-    def numbered(cls, consultation_id: int) -> ConsultationNotFound:
-        return cls(f"La consultation n°{consultation_id} est introuvable.")
 
 
 def lock_consultation(connection: sa.Connection, consultation_id: int) -> None:
@@ -67,15 +58,11 @@ class ConsultationRef:
 @dataclass(frozen=True)
 class ConsultationDetail:
     id: int
-    reference: str
-    title: str
-    object: str
+    identity: ConsultationIdentity  # reference, title, object, organisation, entity
     procedure: Procedure
     status: ConsultationStatus
     bid_deadline: datetime
     urgent: bool
-    organisation: str
-    entity: str
     sender_email: str
     lots: tuple[tuple[int, str], ...]
     counts: dict[RegisterKind, int]
@@ -83,10 +70,6 @@ class ConsultationDetail:
     suites: tuple[ConsultationRef, ...]
     access_code: str | None
     candidates: int  # suites only: candidates admitted
-
-    @property
-    def identity(self) -> ConsultationIdentity:
-        return identity_of(self)
 
     @property
     def restricted(self) -> bool:
@@ -135,15 +118,11 @@ def consultation_detail(
         ).scalar_one()
     return ConsultationDetail(
         id=row.id,
-        reference=row.reference,
-        title=row.title,
-        object=row.object,
+        identity=identity_of(row),
         procedure=Procedure(row.procedure),
         status=ConsultationStatus(row.status),
         bid_deadline=row.bid_deadline,
         urgent=row.urgent,
-        organisation=row.organisation,
-        entity=row.entity,
         sender_email=row.sender_email,
         lots=lots,
         counts=counts,

@@ -8,7 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
+from messagerie.models.store.enums import Right
 from messagerie.models.store.tables import qa_item
 
 
@@ -47,6 +49,7 @@ def add_qa_entry(
     """Record the answered question under `number` (the unique key refuses a double)."""
     now = utc_now()
     with store.engine.begin() as connection:
+        authorize(connection, actor, Right.ANSWER, consultation_id)
         connection.execute(
             sa.insert(qa_item).values(
                 consultation_id=consultation_id,

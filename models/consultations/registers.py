@@ -22,8 +22,9 @@ from messagerie.models.formatting import lot_label, paris_seconds
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import ValidEntry, check_lots
 from messagerie.models.store import audit
+from messagerie.models.store.accounts import ConsultationNotFound, authorize
 from messagerie.models.store.database import Store
-from messagerie.models.store.enums import RegisterKind
+from messagerie.models.store.enums import RegisterKind, Right
 from messagerie.models.store.tables import (
     company,
     lot,
@@ -296,10 +297,14 @@ def _register_rows(connection: Connection, rows: Sequence[Row]) -> tuple[Registe
 def _load_row(connection: Connection, entry_id: int) -> RegisterRow:
     row = connection.execute(_entry_select().where(register_entry.c.id == entry_id)).first()
     if row is None:
-        raise EntryNotFound(
-            f"L'inscription n°{entry_id} n'existe plus dans les registres : actualisez le registre."
-        )
+        raise _entry_not_found(entry_id)
     return _register_rows(connection, [row])[0]
+
+
+def _entry_not_found(entry_id: int) -> EntryNotFound:
+    return EntryNotFound(
+        f"L'inscription n°{entry_id} n'existe plus dans les registres : actualisez le registre."
+    )
 
 
 # --- Writing ---------------------------------------------------------------------------------
@@ -308,6 +313,7 @@ def _load_row(connection: Connection, entry_id: int) -> RegisterRow:
 def add_entry(store: Store, consultation_id: int, entry: ValidEntry, *, actor: str) -> RegisterRow:
     """Add `entry` to the consultation's register of its kind, in one transaction."""
     with store.engine.begin() as connection:
+        authorize(connection, actor, Right.IMPORT, consultation_id)
         lock_consultation(connection, consultation_id)
         entry_id = connection.execute(
             sa.insert(register_entry)
@@ -328,6 +334,10 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
     """Correct an entry in one transaction; a question keeps its number."""
     with store.engine.begin() as connection:
         current = _load_row(connection, entry_id)
+        try:
+            authorize(connection, actor, Right.IMPORT, current.consultation_id)
+        except ConsultationNotFound:  # another organisation's: as an entry that does not exist
+            raise _entry_not_found(entry_id) from None
         lock_consultation(connection, current.consultation_id)
         number = (
             current.number

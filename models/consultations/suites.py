@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
-from messagerie.models.consultations.identity import with_publisher
+from messagerie.models.consultations.identity_query import (
+    identity_of,
+    search_text_of,
+    with_publisher,
+)
 from messagerie.models.errors import Refusal
 from messagerie.models.store import audit
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
-from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
+from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind, Right
 from messagerie.models.store.tables import (
     company,
     consultation,
@@ -22,7 +27,6 @@ from messagerie.models.store.tables import (
     register_entry,
     suite_candidate,
 )
-from messagerie.models.text import search_text
 
 # No 0/O or 1/I: the code is read out and typed by companies.
 ACCESS_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -107,6 +111,8 @@ def create_suite(
     _check(request, now)
     code = new_access_code()
     with store.engine.begin() as connection:
+        # A suite is a new consultation with its own DCE, built from the parent's.
+        authorize(connection, actor, Right.DCE, request.parent_id)
         parent = connection.execute(
             with_publisher().where(consultation.c.id == request.parent_id)
         ).one()
@@ -123,6 +129,7 @@ def create_suite(
         ).scalar_one()
         reference = f"{parent.reference}-S{suites + 1}"
         title = request.title.strip() or parent.title
+        identity = replace(identity_of(parent), reference=reference, title=title)
         suite_id = connection.execute(
             sa.insert(consultation)
             .values(
@@ -137,9 +144,7 @@ def create_suite(
                 parent_id=parent.id,
                 access_code=code,
                 created_at=now,
-                search_text=search_text(
-                    reference, title, parent.object, parent.entity, parent.organisation
-                ),
+                search_text=search_text_of(identity),
             )
             .returning(consultation.c.id)
         ).scalar_one()

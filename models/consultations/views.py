@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.store.enums import ConsultationStatus, Procedure
 
 PAGE_SIZES = (10, 20)
@@ -32,14 +33,10 @@ class DashboardQuery:
 @dataclass(frozen=True)
 class ConsultationSummary:
     id: int
-    reference: str
-    title: str
-    object: str
+    identity: ConsultationIdentity
     status: ConsultationStatus
     procedure: Procedure
     bid_deadline: datetime
-    organisation: str
-    entity: str
     lots: tuple[str, ...]
     withdrawals: int
     questions: int
@@ -67,6 +64,7 @@ def page_to_json(page: DashboardPage) -> dict[str, object]:
         "items": [
             {
                 **{name: getattr(item, name) for name in item.__dataclass_fields__},
+                "identity": asdict(item.identity),
                 "bid_deadline": item.bid_deadline.isoformat(),
                 "lots": list(item.lots),
             }
@@ -80,6 +78,7 @@ def page_from_json(data: dict) -> DashboardPage:
         ConsultationSummary(
             **{
                 **item,
+                "identity": ConsultationIdentity(**item["identity"]),
                 "status": ConsultationStatus(item["status"]),
                 "procedure": Procedure(item["procedure"]),
                 "bid_deadline": datetime.fromisoformat(item["bid_deadline"]),

@@ -25,10 +25,11 @@ from messagerie.models.messages.drafts import (
     create_draft,
 )
 from messagerie.models.rules.checks import modification_window_check
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.audit import record_override
 from messagerie.models.store.blobs import BlobStore
 from messagerie.models.store.database import Store
-from messagerie.models.store.enums import MessageType, RegisterKind
+from messagerie.models.store.enums import MessageType, RegisterKind, Right
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,12 @@ class DceUpdate:
 def publish_dce_update(
     store: Store, blobs: BlobStore, update: DceUpdate, actor: str, now: datetime | None = None
 ) -> DceVersionView:
-    """Check rule 3, move the deadline if asked, save the new DCE version, log any override."""
+    """Check rule 3, move the deadline if asked, save the new DCE version, log any override;
+    `actor` must have the right to modify the DCE."""
     now = now or utc_now()
-    detail = consultation_detail(store, update.consultation_id)
+    with store.engine.connect() as connection:  # refused before any check or file is read
+        account = authorize(connection, actor, Right.DCE, update.consultation_id)
+    detail = consultation_detail(store, update.consultation_id, account)
     verdict = modification_window_check(detail.bid_deadline, now)
     if verdict is not None and not update.reason.strip():
         raise Refusal(verdict.message)

@@ -74,6 +74,7 @@ from messagerie.models.demo.showcase import Showcase
 from messagerie.models.formatting import lot_label
 from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.rules.siret import luhn_valid
+from messagerie.models.rules.standstill import signing_from, standstill_applies, standstill_days
 from messagerie.models.store import migrate
 from messagerie.models.store import tables as schema
 from messagerie.models.store.accounts import current_login
@@ -382,6 +383,12 @@ def _lots_scope(lots: Sequence[LotPlan]) -> str:
 
 
 # --- The builder ----------------------------------------------------------------------------
+
+
+def has_standstill(plan: ConsultationPlan) -> bool:
+    """Whether the decision of `plan` waits for a standstill (models.rules.standstill): by law
+    in a formalised procedure; the demo's MAPAs choose none."""
+    return standstill_applies(formalised=plan.procedure.formalised, chosen=False)
 
 
 class _Builder:
@@ -1065,10 +1072,10 @@ class _Builder:
             won.setdefault(winner.company.id, (winner, []))[1].extend(lots)
             losers = distinct_contacts(d for d in bidders if d is not winner)
             if losers:
-                fields = {
-                    "winner": winner.company.name,
-                    "signature_date": f"{paris_day(at) + timedelta(days=11):%d/%m/%Y}",
-                }
+                fields = {"winner": winner.company.name, "standstill": ""}
+                if has_standstill(plan):  # else no signing date, no R2182-1 (LEGAL.md 7, 8)
+                    fields["signature_date"] = f"{signing_from(at):%d/%m/%Y}"
+                    fields["standstill"] = corpus.REJECTION_STANDSTILL.format(**fields)
                 intents.append(Intent("rejection", at, losers, lots=tuple(lots), fields=fields))
         return intents, [(winner, tuple(lots)) for winner, lots in won.values()]
 
@@ -1088,7 +1095,7 @@ class _Builder:
         else:
             award = Intent("award", award_at, contacts)
         award.lots = lots
-        low, high = (11, 20) if plan.procedure.formalised else (2, 10)
+        low, high = (standstill_days(), 20) if has_standstill(plan) else (2, 10)
         notified = office_time(rng, at + timedelta(days=low), at + timedelta(days=high))
         if notified >= self.latest_sending:
             return [award]

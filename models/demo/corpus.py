@@ -1508,9 +1508,9 @@ MESSAGE_TEXTS: dict[str, MessageTexts] = {
     "notification": MessageTexts(
         subjects=("Notification du marché {reference}", "Courrier de notification"),
         contents=(
-            "Nous vous notifions le marché {reference} - {title}{scope}. Vous trouverez "
-            "ci-joint l'acte d'engagement signé par le pouvoir adjudicateur. La date de "
-            "réception du présent courrier vaut notification et prise d'effet du marché.",
+            "Nous vous notifions le marché {reference} - {title}{scope}, dont l'acte "
+            "d'engagement a été signé par le pouvoir adjudicateur. La date de réception du "
+            "présent courrier vaut notification et prise d'effet du marché.",
         ),
     ),
     "rejection": MessageTexts(
@@ -1519,10 +1519,8 @@ MESSAGE_TEXTS: dict[str, MessageTexts] = {
             "Nous avons le regret de vous informer que votre offre pour {lots} n'a pas été "
             "retenue.\n\nL'offre retenue est celle de l'entreprise {winner}, classée première "
             "au regard des critères de jugement des offres (prix : 40 % ; valeur technique : "
-            "60 %). Le courrier ci-joint vous précise la note obtenue par votre offre et les "
-            "motifs de ce choix.\n\nLe marché ne sera pas signé avant le {signature_date}, "
-            "conformément au délai de suspension prévu à l'article R2182-1 du code de la "
-            "commande publique.",
+            "60 %). Sur simple demande, nous vous communiquerons la note obtenue par votre "
+            "offre et le détail des motifs de ce choix.{standstill}",
         ),
     ),
     "cancellation": MessageTexts(
@@ -1534,6 +1532,13 @@ MESSAGE_TEXTS: dict[str, MessageTexts] = {
         ),
     ),
 }
+
+# The rejection's {standstill}: only when the lot has one (models.rules.standstill): by law in a
+# formalised procedure, in a MAPA only when the buyer chose one; otherwise no date, no article.
+REJECTION_STANDSTILL = (
+    "\n\nLe marché ne sera pas signé avant le {signature_date}, conformément au délai de "
+    "suspension prévu à l'article R2182-1 du code de la commande publique."
+)
 
 # The reason recorded when an answer goes to the asker alone (LEGAL.md rule 1, case B).
 ANSWER_ONE_REASON = "La réponse ne concerne que ce candidat (données propres à son offre)."

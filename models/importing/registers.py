@@ -19,18 +19,24 @@ from messagerie.models.clock import utc_now
 from messagerie.models.importing.csv_file import read_csv
 from messagerie.models.importing.json_file import read_json
 from messagerie.models.importing.reading import ImportedConsultation, ImportRefused, Reading
+from messagerie.models.importing.scope import check_import_scope
 from messagerie.models.importing.write import ImportReport, write_import
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
+from messagerie.models.store.enums import Right
 
 
 def import_file(
     store: Store, path: Path, *, actor: str, now: datetime | None = None
 ) -> ImportReport:
-    """Check the whole file, then write it in one transaction; ImportRefused on any fault."""
+    """Check the whole file, then write it in one transaction; ImportRefused on any fault,
+    and when `actor`'s account may not import, or not into the file's organisations."""
     now = now or utc_now()
     consultations = read_file(path, now=now)
     try:
         with store.engine.begin() as connection:
+            account = authorize(connection, actor, Right.IMPORT)
+            check_import_scope(connection, account, path.name, consultations)
             report = write_import(connection, path.name, consultations, actor=actor, now=now)
     except DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)

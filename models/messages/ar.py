@@ -17,20 +17,22 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
-from messagerie.models.consultations.identity import (
+from messagerie.models.consultations.identity import ConsultationIdentity
+from messagerie.models.consultations.identity_query import (
     IDENTITY_COLUMNS,
-    ConsultationIdentity,
     identity_of,
     joined_to_publisher,
 )
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
+from messagerie.models.store.accounts import Account, require, visible_consultations
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     AntivirusVerdict,
     DeliveryState,
     EventKind,
     MessageType,
+    Right,
     SendMode,
 )
 from messagerie.models.store.tables import (
@@ -128,6 +130,9 @@ class ArFile:
     media_type: str = "application/octet-stream"
 
 
+STANDSTILL_RULE = 8  # LEGAL.md: no notification before the standstill has run
+
+
 @dataclass(frozen=True)
 class ArOverride:
     at: datetime
@@ -152,8 +157,13 @@ class ArData:
     issued_at: datetime  # when the AR was drawn up
 
 
-def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> ArData:
-    """What the AR of `recipient_id` shows; `ArRefused` when there is no AR to show."""
+def ar_data(
+    store: Store, recipient_id: int, *, account: Account | None = None, now: datetime | None = None
+) -> ArData:
+    """What the AR of `recipient_id` shows, to `account` (None: a store without accounts),
+    which needs the `export` right; `ArRefused` when there is no AR to show — « introuvable »
+    alike for a recipient of a consultation `account` does not see."""
+    require(account, Right.EXPORT)
     with store.engine.connect() as connection:
         found = connection.execute(
             joined_to_publisher(
@@ -185,7 +195,7 @@ def ar_data(store: Store, recipient_id: int, *, now: datetime | None = None) -> 
                 .join(consultation, consultation.c.id == message.c.consultation_id)
             )
             .outerjoin(company, company.c.id == recipient.c.company_id)
-            .where(recipient.c.id == recipient_id)
+            .where(recipient.c.id == recipient_id, visible_consultations(account))
         ).first()
         row = _row_with_ar(found, recipient_id)
         events = events_of(connection, recipient_id)
@@ -291,7 +301,9 @@ def lots_of(connection: sa.Connection, message_id: int) -> tuple[str, ...]:
 
 
 def overrides_of(connection: sa.Connection, message_id: int) -> tuple[ArOverride, ...]:
-    """The rules passed for this message, with the buyer's written reasons."""
+    """The rules passed for this message, with the buyer's written reasons: the overrides of
+    the audit log, and a notification's exemption from the standstill (rule 8), which the
+    form records as a mention rather than as an override."""
     rows = connection.execute(
         sa.select(
             audit_entry.c.at,
@@ -303,7 +315,34 @@ def overrides_of(connection: sa.Connection, message_id: int) -> tuple[ArOverride
         .where(audit_entry.c.message_id == message_id, audit_entry.c.override_reason.is_not(None))
         .order_by(audit_entry.c.at, audit_entry.c.id)
     )
-    return tuple(ArOverride(*override) for override in rows)
+    overrides = [ArOverride(*override) for override in rows]
+    exemption = _standstill_exemption(connection, message_id)
+    if exemption is not None and all(o.rule != exemption.rule for o in overrides):
+        overrides.append(exemption)
+    return tuple(sorted(overrides, key=lambda o: o.at))
+
+
+def _standstill_exemption(connection: sa.Connection, message_id: int) -> ArOverride | None:
+    """The « Motif de dispense du délai de suspension » a queued notification was sent with."""
+    found = connection.execute(
+        sa.select(message.c.queued_at, message.c.author, message.c.mentions).where(
+            message.c.id == message_id,
+            message.c.type == MessageType.NOTIFICATION,
+            message.c.queued_at.is_not(None),
+        )
+    ).first()
+    if found is None:
+        return None
+    reason = str((found.mentions or {}).get("exemption_reason") or "").strip()
+    if not reason:
+        return None
+    return ArOverride(
+        found.queued_at,
+        found.author,
+        "message.queue",
+        STANDSTILL_RULE,
+        f"Dispense du délai de suspension (article R2182-1) : {reason}",
+    )
 
 
 def _row_with_ar(row: sa.Row | None, recipient_id: int) -> sa.Row:

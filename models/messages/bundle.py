@@ -18,14 +18,26 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from messagerie.models.consultations.dce import PieceView, dce_history, deadline_history
-from messagerie.models.consultations.detail import ConsultationNotFound, consultation_detail
+from messagerie.models.consultations.detail import consultation_detail
 from messagerie.models.consultations.registers import RegisterRow, list_register
 from messagerie.models.formatting import as_utc
 from messagerie.models.messages.ar import ArFile
 from messagerie.models.messages.detail import ReplyDetail, message_detail
+from messagerie.models.store.accounts import (
+    Account,
+    ConsultationNotFound,
+    require,
+    visible_consultations,
+)
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo
-from messagerie.models.store.enums import DeliveryState, MessageState, RegisterKind, SendMode
+from messagerie.models.store.enums import (
+    DeliveryState,
+    MessageState,
+    RegisterKind,
+    Right,
+    SendMode,
+)
 from messagerie.models.store.tables import (
     attachment,
     audit_entry,
@@ -79,11 +91,18 @@ class ManifestSignature:
         return self.intact and self.expected == self.fingerprint
 
 
-def find_consultation(store: Store, reference: str) -> int:
-    """The id of the consultation named `reference`; a French refusal naming it otherwise."""
+def find_consultation(
+    store: Store, reference: str, account: Account | None = None, *, right: Right = Right.EXPORT
+) -> int:
+    """The id of the consultation named `reference`, for `account` (None: a store without
+    accounts) with `right` (to export, by default); a French refusal naming it otherwise,
+    the same for a consultation `account` does not see as for one that does not exist."""
+    require(account, right)
     with store.engine.connect() as connection:
         found = connection.execute(
-            sa.select(consultation.c.id).where(consultation.c.reference == reference)
+            sa.select(consultation.c.id).where(
+                consultation.c.reference == reference, visible_consultations(account)
+            )
         ).scalar()
     if found is None:
         raise ConsultationNotFound(f"Aucune consultation n'a la référence « {reference} ».")
@@ -109,16 +128,17 @@ def utc_iso(moment: datetime | None) -> str | None:
 
 def consultation_record(store: Store, consultation_id: int) -> dict[str, Any]:
     detail = consultation_detail(store, consultation_id)
+    identity = detail.identity
     return {
-        "reference": detail.reference,
-        "title": detail.title,
-        "object": detail.object,
+        "reference": identity.reference,
+        "title": identity.title,
+        "object": identity.object,
         "procedure": detail.procedure,
         "status": detail.status,
         "bid_deadline": utc_iso(detail.bid_deadline),
         "urgent": detail.urgent,
-        "organisation": detail.organisation,
-        "entity": detail.entity,
+        "organisation": identity.organisation,
+        "entity": identity.entity,
         "sender_email": detail.sender_email,
         "lots": [{"number": number, "title": title} for number, title in detail.lots],
         "parent": detail.parent.reference if detail.parent else None,

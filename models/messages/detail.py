@@ -30,18 +30,22 @@ from messagerie.models.messages.ar import (
 )
 from messagerie.models.messages.drafts import sender_domain
 from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
+from messagerie.models.messages.queue import authorize_sending
 from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.messages.tracking import PAGE, TrackingQuery, TrackingRow, tracking_page
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store import audit
+from messagerie.models.store.accounts import ConsultationNotFound, authorize
 from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos
 from messagerie.models.store.enums import (
     DeliveryState,
     EventKind,
+    MessageType,
     RecipientStatus,
     ReplyDisposition,
+    Right,
 )
 from messagerie.models.store.tables import (
     company,
@@ -166,6 +170,14 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
     """A reply as the buyer opens it: marked read ("Réponse lue" once all are read)."""
     from messagerie.models.messages.tracking import mark_reply_read
 
+    with store.engine.connect() as connection:  # only a reply of a consultation it sees
+        consultation_id = connection.execute(
+            sa.select(message.c.consultation_id)
+            .join(recipient, recipient.c.message_id == message.c.id)
+            .join(reply, reply.c.recipient_id == recipient.c.id)
+            .where(reply.c.id == reply_id)
+        ).scalar_one()
+        authorize(connection, actor, Right.CONSULT, consultation_id)
     mark_reply_read(store, reply_id)
     with store.engine.connect() as connection:
         row = connection.execute(
@@ -225,13 +237,18 @@ def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = N
     now = utc_now()
     with store.engine.begin() as connection:
         failed = connection.execute(
-            sa.select(recipient, message.c.consultation_id)
+            sa.select(recipient, message.c.consultation_id, message.c.type)
             .join(message, message.c.id == recipient.c.message_id)
             .where(recipient.c.id == recipient_id)
             .with_for_update()
         ).first()
+        missing = ResendRefused(f"Destinataire n° {recipient_id} introuvable.")
         if failed is None:
-            raise ResendRefused(f"Destinataire n° {recipient_id} introuvable.")
+            raise missing
+        try:
+            authorize_sending(connection, actor, failed.consultation_id, MessageType(failed.type))
+        except ConsultationNotFound:  # another organisation's: as one that does not exist
+            raise missing from None
         if failed.status != RecipientStatus.NOT_DELIVERED:
             raise ResendRefused(
                 f"« {failed.email} » est au statut « {RecipientStatus(failed.status).label} » : "

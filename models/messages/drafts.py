@@ -18,8 +18,15 @@ from messagerie.models.formatting import lot_label
 from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store import audit
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
-from messagerie.models.store.enums import DeliveryState, MessageState, MessageType, RecipientStatus
+from messagerie.models.store.enums import (
+    DeliveryState,
+    MessageState,
+    MessageType,
+    RecipientStatus,
+    Right,
+)
 from messagerie.models.store.tables import (
     consultation,
     lot,
@@ -89,6 +96,8 @@ def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftVie
     now = utc_now()
     recipients = unique_recipients(request.recipients)
     with store.engine.begin() as connection:
+        # A draft is not sent: seeing the consultation is enough (the form's `send` sends it).
+        authorize(connection, actor, Right.CONSULT, request.consultation_id)
         message_id = connection.execute(
             sa.insert(message)
             .values(

@@ -37,6 +37,7 @@ from messagerie.models.rules.validation import (
     check_email,
     parse_paris_datetime,
 )
+from messagerie.models.store.accounts import Account
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     MessageState,
@@ -176,8 +177,12 @@ class ComposeContext:
         )
 
 
-def load_context(store: Store, consultation_id: int) -> ComposeContext:
-    detail = consultation_detail(store, consultation_id)
+def load_context(
+    store: Store, consultation_id: int, account: Account | None = None
+) -> ComposeContext:
+    """What the form needs of the consultation, as `account` sees it: ConsultationNotFound
+    for one it does not see (None: a store without accounts)."""
+    detail = consultation_detail(store, consultation_id, account)
     with store.engine.connect() as connection:
         candidates = draft_recipients(
             connection,

@@ -38,11 +38,13 @@ from messagerie.models.rules.validation import (
     parse_paris_datetime,
 )
 from messagerie.models.store import audit
+from messagerie.models.store.accounts import Account, authorize, require
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     DeliveryState,
     MessageState,
     MessageType,
+    Right,
     SendMode,
 )
 from messagerie.models.store.tables import (
@@ -74,6 +76,7 @@ def save_draft(store: Store, form: FormInput, *, actor: str) -> FormInput:
     """Store the form as a draft (created or replaced) and return it with its `draft_id` and
     new `revision`."""
     with store.engine.begin() as connection:
+        authorize_forms(connection, (form,), actor)
         message_id = _write(connection, form, MessageState.DRAFT, actor, utc_now())
         _audit(connection, form, message_id, actor, "draft.save", "brouillon enregistré",
                form.overrides)  # fmt: skip
@@ -98,19 +101,11 @@ def queue_messages(
     """Several messages of one consultation (a mail-merge), all queued or none: every form
     is checked first, then one transaction writes them all."""
     now = now or utc_now()
-    checks = []
-    contexts: dict[int, ComposeContext] = {}  # a mail-merge: one consultation, read once
-    for form in forms:
-        cid = form.consultation_id
-        context = contexts.get(cid) or contexts.setdefault(cid, load_context(store, cid))
-        check = check_form(form, context, now)
-        problems = [e.message for e in check.errors] or [v.message for v in check.blocks]
-        if problems:
-            whom = f"{form.recipients[0].email} : " if len(forms) > 1 and form.recipients else ""
-            raise FormRefused(whom + "\n".join(problems), check)
-        checks.append(check)
     queued = []
     with store.engine.begin() as connection:
+        # The rights first: an account that may not send is told so, not what to fix.
+        account = authorize_forms(connection, forms, actor)
+        checks = _checks(store, forms, account, now)
         for form, check in zip(forms, checks, strict=True):
             lock_consultation(connection, form.consultation_id)
             message_id = _write(connection, form, MessageState.QUEUED, actor, now)
@@ -124,6 +119,46 @@ def queue_messages(
                    f"{form.type.label}, {recipients} destinataire(s)", overrides)  # fmt: skip
             queued.append(QueuedMessage(message_id, recipients, form.type))
     return tuple(queued)
+
+
+def authorize_forms(
+    connection: Connection, forms: Sequence[FormInput], actor: str
+) -> Account | None:
+    """The account of `actor`, once it may send each form (`authorize_sending`)."""
+    account = None
+    for consultation_id, message_type in dict.fromkeys((f.consultation_id, f.type) for f in forms):
+        account = authorize_sending(connection, actor, consultation_id, message_type)
+    return account
+
+
+def authorize_sending(
+    connection: Connection, actor: str, consultation_id: int, message_type: MessageType
+) -> Account | None:
+    """`authorize` for sending a message: `send` on a consultation the account sees, and
+    `decide` too for a decision letter (rejection, award, notification, cancellation)."""
+    account = authorize(connection, actor, Right.SEND, consultation_id)
+    if message_type.decision:
+        require(account, Right.DECIDE)
+    return account
+
+
+def _checks(
+    store: Store, forms: Sequence[FormInput], account: Account | None, now: datetime
+) -> list[FormCheck]:
+    """Every form checked against its consultation as `account` sees it; FormRefused with
+    the first form's problems (named by its first recipient in a mail-merge)."""
+    checks = []
+    contexts: dict[int, ComposeContext] = {}  # a mail-merge: one consultation, read once
+    for form in forms:
+        cid = form.consultation_id
+        context = contexts.get(cid) or contexts.setdefault(cid, load_context(store, cid, account))
+        check = check_form(form, context, now)
+        problems = [e.message for e in check.errors] or [v.message for v in check.blocks]
+        if problems:
+            whom = f"{form.recipients[0].email} : " if len(forms) > 1 and form.recipients else ""
+            raise FormRefused(whom + "\n".join(problems), check)
+        checks.append(check)
+    return checks
 
 
 def _write(
@@ -155,6 +190,8 @@ def _write(
             sa.update(message)
             .where(
                 message.c.id == message_id,
+                # a draft of this consultation only: never one of a consultation not checked
+                message.c.consultation_id == form.consultation_id,
                 message.c.state == MessageState.DRAFT,
                 message.c.revision == form.revision,  # nobody saved it since we read it
             )

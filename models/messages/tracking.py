@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.registers import folded
 from messagerie.models.formatting import PARIS
+from messagerie.models.store.accounts import Account, visible_consultations
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     DeliveryState,
@@ -50,6 +51,8 @@ class TrackingQuery:
     sent_from: date | None = None  # Paris days, inclusive
     sent_to: date | None = None
     text: str = ""  # words of the subject or the body
+    # Whose table it is: only the consultations it sees (None: a store without accounts).
+    account: Account | None = None
 
     def check_days(self) -> None:
         """ValueError (French) for days no row can match: the buyer is told so, rather than
@@ -61,13 +64,13 @@ class TrackingQuery:
             )
 
     def filtered(self) -> bool:
-        scope = {"consultation_id"}
+        scope = {"consultation_id", "account"}
         return any(
             getattr(self, f.name) not in (None, "") for f in fields(self) if f.name not in scope
         )
 
     def cleared(self) -> TrackingQuery:
-        return TrackingQuery(self.consultation_id)
+        return TrackingQuery(self.consultation_id, account=self.account)
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ def _select(connection: sa.Connection, query: TrackingQuery) -> sa.Select:
 
 
 def _conditions(connection: sa.Connection, query: TrackingQuery) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
+    conditions: list[sa.ColumnElement[bool]] = [visible_consultations(query.account)]
     if query.consultation_id is not None:
         conditions.append(message.c.consultation_id == query.consultation_id)
     if query.message_type is not None:

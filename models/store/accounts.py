@@ -36,8 +36,9 @@ NO_ACCOUNT = (
     "Le compte système « {login} » n'a pas de compte dans cette base : demandez à un "
     "gestionnaire de l'organisation de vous en créer un (messagerie comptes ajouter)."
 )
-ADDED, REMOVED = "account.add", "account.remove"  # audit actions
+ADDED, REMOVED, MODIFIED = "account.add", "account.remove", "account.modify"  # audit actions
 MAX_LENGTHS = {"login": 100, "name": 200}
+NO_RIGHT = "Indiquez au moins un droit (--droits consult,send,…)."
 
 
 class AccountMissing(StoreError):
@@ -45,6 +46,15 @@ class AccountMissing(StoreError):
 
     def __init__(self, login: str) -> None:
         super().__init__(NO_ACCOUNT.format(login=login))
+
+
+class ConsultationNotFound(Refusal):
+    """The consultation is not (or no longer) in the store, or not one the account sees:
+    both read the same, so that another organisation's consultations cannot be probed."""
+
+    @classmethod
+    def numbered(cls, consultation_id: int) -> ConsultationNotFound:
+        return cls(f"La consultation n°{consultation_id} est introuvable.")
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,16 @@ class NewAccount:
     support: bool = False
 
 
+@dataclass(frozen=True)
+class AccountChange:
+    """What `messagerie comptes modifier` (or the accounts screen) changes; None: unchanged."""
+
+    name: str | None = None
+    email: str | None = None
+    entities: tuple[str, ...] | None = None  # () = every entity of its organisation
+    rights: frozenset[Right] | None = None
+
+
 def current_login() -> str:
     """The system account running this process (effective uid), as the system names it."""
     uid = os.geteuid()
@@ -137,6 +157,34 @@ def require(account: Account | None, right: Right) -> None:
     accounts) may do everything."""
     if account is not None and not account.can(right):
         raise Refusal(missing_right(account, right))
+
+
+def authorize(
+    connection: Connection, actor: str, right: Right, consultation_id: int | None = None
+) -> Account | None:
+    """The account `actor` (a login) acts as, once it may do `right` — on `consultation_id`
+    when given. Every store function that reads or writes a consultation's data calls it
+    inside its transaction, so the store refuses even what a screen forgot to grey out.
+
+    None: a store without accounts (single user, every right). AccountMissing: a login
+    without an account. ConsultationNotFound: a consultation the account does not see, in
+    the same words as one that does not exist (checked before the right, so that nothing
+    tells the two apart). A Refusal naming the right: a right the account lacks."""
+    found = None
+    if has_accounts(connection):
+        found = load_account(connection, actor)
+        if found is None:
+            raise AccountMissing(actor)
+    if consultation_id is not None:
+        seen = connection.execute(
+            sa.select(consultation.c.id).where(
+                consultation.c.id == consultation_id, visible_consultations(found)
+            )
+        ).first()
+        if seen is None:
+            raise ConsultationNotFound.numbered(consultation_id)
+    require(found, right)
+    return found
 
 
 def missing_right(account: Account, right: Right) -> str:
@@ -245,13 +293,7 @@ def add_account(store: Store, new: NewAccount, *, author: str, now: datetime) ->
             )
             .returning(account.c.id)
         ).scalar_one()
-        for table, column, values in (
-            (account_entity, "entity_id", entity_ids),
-            (account_right, "right", sorted(new.rights)),
-        ):
-            if values:
-                rows = [{"account_id": account_id, column: value} for value in values]
-                connection.execute(sa.insert(table), rows)
+        _write_links(connection, account_id, entity_ids, new.rights)
         created = load_account(connection, new.login)
         assert created is not None
         detail = f"Compte ajouté : {created.describe()}"
@@ -263,18 +305,12 @@ def remove_account(store: Store, login: str, *, author: str, now: datetime) -> A
     """Remove the account of `login` (its rights and entities with it), audited as `author`'s
     act: an account with `manage` in its organisation, never the author's own account."""
     with store.engine.begin() as connection:
-        if not has_accounts(connection):
-            raise Refusal("Cette base n'a aucun compte (mode mono-utilisateur).")
-        manager = _manager(connection, author)
-        target = load_account(connection, login)
-        if target is None:
-            raise Refusal(f"Aucun compte « {login} » dans cette base.")
+        manager, target = _managed(connection, login, author)
         if target.id == manager.id:
             raise Refusal(
                 "Vous ne pouvez pas retirer votre propre compte : demandez-le à un autre "
                 "gestionnaire de l'organisation."
             )
-        _check_may_manage(manager, target.organisation_id, support=target.support)
         for table in (account_right, account_entity):
             connection.execute(sa.delete(table).where(table.c.account_id == target.id))
         connection.execute(sa.delete(account).where(account.c.id == target.id))
@@ -283,18 +319,97 @@ def remove_account(store: Store, login: str, *, author: str, now: datetime) -> A
     return target
 
 
+def modify_account(
+    store: Store, login: str, change: AccountChange, *, author: str, now: datetime
+) -> Account:
+    """Change the name, e-mail, entities or rights of `login`'s account, audited as `author`'s
+    act with the account before and after; the same manager as for removing it, who may not
+    take the `manage` right from their own account (nobody could give it back)."""
+    from messagerie.models.rules.validation import check_email
+
+    with store.engine.begin() as connection:
+        manager, target = _managed(connection, login, author)
+        if change.name is not None:
+            _check_field("name", change.name)
+        if change.rights is not None and not change.rights:
+            raise Refusal(NO_RIGHT)
+        drops_own_manage = change.rights is not None and Right.MANAGE not in change.rights
+        if target.id == manager.id and drops_own_manage:
+            raise Refusal(
+                "Vous ne pouvez pas retirer le droit « manage » de votre propre compte : "
+                "demandez-le à un autre gestionnaire de l'organisation."
+            )
+        values: dict[str, str] = {}
+        if change.name is not None:
+            values["name"] = change.name.strip()
+        if change.email is not None:
+            values["email"] = check_email(change.email, field="email")
+        if values:
+            connection.execute(sa.update(account).where(account.c.id == target.id).values(values))
+        entity_ids = None
+        if change.entities is not None:
+            entity_ids = _entity_ids(
+                connection, target.organisation_id, target.organisation, change.entities
+            )
+            connection.execute(
+                sa.delete(account_entity).where(account_entity.c.account_id == target.id)
+            )
+        if change.rights is not None:
+            connection.execute(
+                sa.delete(account_right).where(account_right.c.account_id == target.id)
+            )
+        _write_links(connection, target.id, entity_ids, change.rights)
+        after = load_account(connection, login)
+        assert after is not None
+        detail = f"Compte modifié : avant : {target.describe()} ; après : {after.describe()}"
+        audit.append(connection, action=MODIFIED, actor=author, at=now, detail=detail)
+    return after
+
+
+def _managed(connection: Connection, login: str, author: str) -> tuple[Account, Account]:
+    """`author`'s account and `login`'s, once `author` may manage the latter."""
+    if not has_accounts(connection):
+        raise Refusal("Cette base n'a aucun compte (mode mono-utilisateur).")
+    manager = _manager(connection, author)
+    target = load_account(connection, login)
+    if target is None:
+        raise Refusal(f"Aucun compte « {login} » dans cette base.")
+    _check_may_manage(manager, target.organisation_id, support=target.support)
+    return manager, target
+
+
+def _write_links(
+    connection: Connection,
+    account_id: int,
+    entity_ids: Iterable[int] | None,
+    rights: Iterable[Right] | None,
+) -> None:
+    """The account's entity and right rows (None: left as they are)."""
+    for table, column, values in (
+        (account_entity, "entity_id", entity_ids),
+        (account_right, "right", sorted(rights) if rights is not None else None),
+    ):
+        if values:
+            rows = [{"account_id": account_id, column: value} for value in values]
+            connection.execute(sa.insert(table), rows)
+
+
 def _check_new(new: NewAccount) -> None:
-    for field, label in (("login", "L'identifiant"), ("name", "Le nom")):
-        value = getattr(new, field)
-        problem = control_character_problem(value)
-        if not value.strip():
-            raise Refusal(f"{label} est obligatoire.")
-        if problem or (field == "login" and value != "".join(value.split())):
-            raise Refusal(f"{label} « {value.strip()} » {problem or 'contient une espace.'}")
-        if len(value) > MAX_LENGTHS[field]:
-            raise Refusal(f"{label} dépasse {MAX_LENGTHS[field]} caractères.")
+    for field in ("login", "name"):
+        _check_field(field, getattr(new, field))
     if not new.rights:
-        raise Refusal("Indiquez au moins un droit (--droits consult,send,…).")
+        raise Refusal(NO_RIGHT)
+
+
+def _check_field(field: str, value: str) -> None:
+    label = {"login": "L'identifiant", "name": "Le nom"}[field]
+    problem = control_character_problem(value)
+    if not value.strip():
+        raise Refusal(f"{label} est obligatoire.")
+    if problem or (field == "login" and value != "".join(value.split())):
+        raise Refusal(f"{label} « {value.strip()} » {problem or 'contient une espace.'}")
+    if len(value) > MAX_LENGTHS[field]:
+        raise Refusal(f"{label} dépasse {MAX_LENGTHS[field]} caractères.")
 
 
 def _manager(connection: Connection, author: str) -> Account:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from messagerie.models.store import migrate
 from messagerie.models.store.engine import StoreError, create_store_engine, describe_url
-from messagerie.models.store.tables import StoreMeta
+from messagerie.models.store.tables import store_meta
 
 if TYPE_CHECKING:
     from messagerie.models.store.blobs import BlobStore
@@ -40,8 +40,9 @@ class Store:
 
     def meta(self, key: str) -> str | None:
         with self.engine.connect() as connection:
-            table = StoreMeta.__table__  # type: ignore[attr-defined]
-            return connection.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
+            return connection.execute(
+                sa.select(store_meta.c.value).where(store_meta.c.key == key)
+            ).scalar()
 
     def close(self) -> None:
         self.engine.dispose()

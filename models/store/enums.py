@@ -68,6 +68,16 @@ class MessageType(LabelledEnum):
     REJECTION = "rejection", "Courrier de rejet"
     CANCELLATION = "cancellation", "Information d'annulation"
 
+    @property
+    def decision(self) -> bool:
+        """The decision letters, which need the `decide` right besides `send` (issue 19)."""
+        return self in DECISION_LETTERS
+
+
+DECISION_LETTERS = frozenset(
+    {MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION, MessageType.CANCELLATION}
+)
+
 
 class SendMode(LabelledEnum):
     WITH_AR = (

@@ -51,13 +51,12 @@ def schema_differences(engine: Engine) -> list[Any]:
     """What Alembic's autogenerate sees between the database and the models (empty = same)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
 
-    import messagerie.models.store.tables  # noqa: F401
+    from messagerie.models.store.tables import metadata
 
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, SQLModel.metadata))
+        return list(compare_metadata(context, metadata))
 
 
 def revision(engine: Engine, message: str, rev_id: str) -> None:

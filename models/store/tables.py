@@ -1,17 +1,23 @@
-"""SQLModel tables of the whole domain (see ARCHITECTURE.md, "The store").
+"""The tables of the whole domain, in SQLAlchemy Core (see ARCHITECTURE.md, "The store").
 
-Every time is timezone-aware UTC (sqlmodel's UTCDateTime). Enumerations are stored as their
-short English values in VARCHAR columns, never as native database enums, so that adding a
-member needs no type migration.
+Every time is timezone-aware UTC (`UTCDateTime`). Enumerations are stored as their short
+English values in VARCHAR columns, never as native database enums, so that adding a member
+needs no type migration.
+
+Plain Core, no ORM and no SQLModel: opening the TUI loads this module before its first page,
+and SQLModel with pydantic cost as much as the rest of SQLAlchemy (issue 18). Every query
+reaches a table through its lower-case name (`consultation.c.status`); the mapped classes
+(`Consultation`…) are made on first use only, for the tests that build rows with the ORM
+(models/store/mapped.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
 
 from messagerie.models.clock import utc_now
 from messagerie.models.store.enums import (
@@ -31,419 +37,488 @@ from messagerie.models.store.enums import (
     SendMode,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+
+__all__ = ["table_of", "utc_now"]  # utc_now: models/store/documents.py takes it from here
+
 # Stable constraint names, so that migrations (and SQLite batch operations) can address them.
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
-def enum_type(enum: type[Enum]) -> sa.Enum:
-    return sa.Enum(
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes stored in UTC and read back in UTC (SQLite keeps no offset): the
+    type SQLModel gave every `datetime` field, which the migrations were written with."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"
+
+    def coerce_compared_value(self, op: Any, value: Any) -> sa.types.TypeEngine[Any]:
+        return sa.Interval() if isinstance(value, timedelta) else self
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("Datetime values must have timezone information.")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# --- Column makers: NOT NULL unless said otherwise, like the models the schema came from.
+
+
+def key() -> sa.Column:
+    return sa.Column("id", sa.Integer, primary_key=True)
+
+
+def string(name: str, length: int, *, nullable: bool = False, **options: Any) -> sa.Column:
+    return sa.Column(name, sa.String(length), nullable=nullable, **options)
+
+
+def text(name: str, *, nullable: bool = False) -> sa.Column:
+    return sa.Column(name, sa.Text, nullable=nullable)
+
+
+def integer(name: str, *, nullable: bool = False, **options: Any) -> sa.Column:
+    return sa.Column(name, sa.Integer, nullable=nullable, **options)
+
+
+def flag(name: str, default: bool) -> sa.Column:
+    return sa.Column(name, sa.Boolean, nullable=False, default=default)
+
+
+def moment(name: str, *, nullable: bool = False, **options: Any) -> sa.Column:
+    """A time; `default=utc_now` for the time the row is written."""
+    return sa.Column(name, UTCDateTime(), nullable=nullable, **options)
+
+
+def reference(
+    name: str, target: str, *, nullable: bool = False, index: bool = False, **options: Any
+) -> sa.Column:
+    """A foreign key to `target` ("table.id")."""
+    return sa.Column(
+        name, sa.Integer, sa.ForeignKey(target), nullable=nullable, index=index, **options
+    )
+
+
+def choice(name: str, enum: type[Enum], **options: Any) -> sa.Column:
+    """One member of `enum`, stored as its value."""
+    kind = sa.Enum(
         enum,
         native_enum=False,
         create_constraint=False,
         length=32,
         values_callable=lambda members: [member.value for member in members],
     )
+    return sa.Column(name, kind, nullable=False, **options)
 
 
-def text_column(nullable: bool = False) -> sa.Column:
-    return sa.Column(sa.Text, nullable=nullable)
+def table_of(model: Any) -> sa.Table:
+    """The Core table of a mapped class (`table_of(Recipient)` is `recipient`); a table
+    itself is returned as is."""
+    return model if isinstance(model, sa.Table) else model.__table__
 
 
-class Organisation(SQLModel, table=True):
-    """Organisme: the public body."""
+# Organisme: the public body.
+organisation = sa.Table(
+    "organisation",
+    metadata,
+    key(),
+    string("name", 200, unique=True),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200, unique=True)
+# Entité d'achat: the purchasing service that sends the messages.
+purchasing_entity = sa.Table(
+    "purchasing_entity",
+    metadata,
+    key(),
+    reference("organisation_id", "organisation.id", index=True),
+    string("name", 200),
+    string("sender_email", 254),
+    string("postal_address", 400),
+)
 
-
-class PurchasingEntity(SQLModel, table=True):
-    """Entité d'achat: the purchasing service that sends the messages."""
-
-    __tablename__ = "purchasing_entity"
-
-    id: int | None = Field(default=None, primary_key=True)
-    organisation_id: int = Field(foreign_key="organisation.id", index=True)
-    name: str = Field(max_length=200)
-    sender_email: str = Field(max_length=254)
-    postal_address: str = Field(max_length=400)
-
-
-class Consultation(SQLModel, table=True):
-    __table_args__ = (
-        sa.Index("ix_consultation_deadline_order", "bid_deadline", "id"),
-        sa.Index("ix_consultation_status_deadline", "status", "bid_deadline"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=60, unique=True)
-    title: str = Field(max_length=300)
-    object: str = Field(sa_column=text_column())
-    procedure: Procedure = Field(sa_type=enum_type(Procedure))
-    status: ConsultationStatus = Field(sa_type=enum_type(ConsultationStatus))
-    bid_deadline: datetime
-    urgent: bool = False
-    entity_id: int = Field(foreign_key="purchasing_entity.id", index=True)
+consultation = sa.Table(
+    "consultation",
+    metadata,
+    key(),
+    string("reference", 60, unique=True),
+    string("title", 300),
+    text("object"),
+    choice("procedure", Procedure),
+    choice("status", ConsultationStatus),
+    moment("bid_deadline"),
+    flag("urgent", False),
+    reference("entity_id", "purchasing_entity.id", index=True),
     # A "suite" (restricted phase, complex negotiation) points to its parent consultation.
-    parent_id: int | None = Field(default=None, foreign_key="consultation.id", index=True)
-    access_code: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utc_now)
+    reference("parent_id", "consultation.id", nullable=True, index=True),
+    string("access_code", 64, nullable=True),
+    moment("created_at", default=utc_now),
     # Reference, title, object and entity folded to lower case without accents, for search.
-    search_text: str = Field(sa_column=text_column())
+    text("search_text"),
+    sa.Index("ix_consultation_deadline_order", "bid_deadline", "id"),
+    sa.Index("ix_consultation_status_deadline", "status", "bid_deadline"),
+)
 
+lot = sa.Table(
+    "lot",
+    metadata,
+    key(),
+    reference("consultation_id", "consultation.id", index=True),
+    integer("number"),
+    string("title", 300),
+    sa.UniqueConstraint("consultation_id", "number"),
+)
 
-class Lot(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("consultation_id", "number"),)
+# Entreprise, identified by its SIRET (14 digits, Luhn checksum).
+company = sa.Table(
+    "company",
+    metadata,
+    key(),
+    string("name", 200),
+    string("siret", 14, unique=True),
+    string("address", 300),
+    string("postal_code", 10),
+    string("city", 100),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    consultation_id: int = Field(foreign_key="consultation.id", index=True)
-    number: int
-    title: str = Field(max_length=300)
-
-
-class Company(SQLModel, table=True):
-    """Entreprise, identified by its SIRET (14 digits, Luhn checksum)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200)
-    siret: str = Field(max_length=14, unique=True)
-    address: str = Field(max_length=300)
-    postal_code: str = Field(max_length=10)
-    city: str = Field(max_length=100)
-
-
-class RegisterEntry(SQLModel, table=True):
-    """One line of a register: retrait, question or dépôt."""
-
-    __tablename__ = "register_entry"
-    __table_args__ = (
-        sa.Index("ix_register_entry_consultation_kind_at", "consultation_id", "kind", "at"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    consultation_id: int = Field(foreign_key="consultation.id")
-    kind: RegisterKind = Field(sa_type=enum_type(RegisterKind))
-    company_id: int = Field(foreign_key="company.id", index=True)
-    contact_name: str = Field(max_length=200)
-    contact_email: str = Field(max_length=254)
-    at: datetime
+# One line of a register: retrait, question or dépôt.
+register_entry = sa.Table(
+    "register_entry",
+    metadata,
+    key(),
+    reference("consultation_id", "consultation.id"),
+    choice("kind", RegisterKind),
+    reference("company_id", "company.id", index=True),
+    string("contact_name", 200),
+    string("contact_email", 254),
+    moment("at"),
     # Questions only: their number in the register and their text.
-    number: int | None = None
-    question_text: str | None = Field(default=None, sa_column=text_column(nullable=True))
+    integer("number", nullable=True),
+    text("question_text", nullable=True),
+    sa.Index("ix_register_entry_consultation_kind_at", "consultation_id", "kind", "at"),
+)
 
+register_entry_lot = sa.Table(
+    "register_entry_lot",
+    metadata,
+    reference("register_entry_id", "register_entry.id", primary_key=True),
+    reference("lot_id", "lot.id", primary_key=True, index=True),
+)
 
-class RegisterEntryLot(SQLModel, table=True):
-    __tablename__ = "register_entry_lot"
+# A candidate admitted to a suite (restricted phase), chosen from the parent's dépôts.
+suite_candidate = sa.Table(
+    "suite_candidate",
+    metadata,
+    key(),
+    reference("consultation_id", "consultation.id", index=True),
+    reference("company_id", "company.id", index=True),
+    string("contact_name", 200),
+    string("contact_email", 254),
+    reference("source_entry_id", "register_entry.id", nullable=True),
+    sa.UniqueConstraint("consultation_id", "contact_email"),
+)
 
-    register_entry_id: int = Field(foreign_key="register_entry.id", primary_key=True)
-    lot_id: int = Field(foreign_key="lot.id", primary_key=True, index=True)
-
-
-class SuiteCandidate(SQLModel, table=True):
-    """A candidate admitted to a suite (restricted phase), chosen from the parent's dépôts."""
-
-    __tablename__ = "suite_candidate"
-    __table_args__ = (sa.UniqueConstraint("consultation_id", "contact_email"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    consultation_id: int = Field(foreign_key="consultation.id", index=True)
-    company_id: int = Field(foreign_key="company.id", index=True)
-    contact_name: str = Field(max_length=200)
-    contact_email: str = Field(max_length=254)
-    source_entry_id: int | None = Field(default=None, foreign_key="register_entry.id")
-
-
-class QaItem(SQLModel, table=True):
-    """One question and its answer in the consultation's "Questions / réponses" document."""
-
-    __tablename__ = "qa_item"
-    __table_args__ = (sa.UniqueConstraint("consultation_id", "number"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    consultation_id: int = Field(foreign_key="consultation.id", index=True)
-    number: int
+# One question and its answer in the consultation's "Questions / réponses" document.
+qa_item = sa.Table(
+    "qa_item",
+    metadata,
+    key(),
+    reference("consultation_id", "consultation.id", index=True),
+    integer("number"),
     # The register's question it answers; the text below is the buyer's anonymised copy.
-    question_entry_id: int | None = Field(default=None, foreign_key="register_entry.id")
-    question: str = Field(sa_column=text_column())
-    answer: str = Field(sa_column=text_column())
-    created_at: datetime = Field(default_factory=utc_now)
-    author: str = Field(max_length=100)
+    reference("question_entry_id", "register_entry.id", nullable=True),
+    text("question"),
+    text("answer"),
+    moment("created_at", default=utc_now),
+    string("author", 100),
+    sa.UniqueConstraint("consultation_id", "number"),
+)
 
+# A file of the document space; its bytes live content-addressed under the data folder.
+document = sa.Table(
+    "document",
+    metadata,
+    key(),
+    string("filename", 255),
+    string("sha256", 64, index=True),
+    integer("size"),
+    string("media_type", 120),
+    choice("origin", DocumentOrigin),
+    choice("antivirus", AntivirusVerdict),
+    string("antivirus_detail", 300, nullable=True),
+    reference("consultation_id", "consultation.id", nullable=True, index=True),
+    moment("created_at", default=utc_now),
+    string("created_by", 100),
+)
 
-class Document(SQLModel, table=True):
-    """A file of the document space; its bytes live content-addressed under the data folder."""
+# One validated state of the DCE; versions are only ever added.
+dce_version = sa.Table(
+    "dce_version",
+    metadata,
+    key(),
+    reference("consultation_id", "consultation.id", index=True),
+    integer("number"),
+    moment("created_at", default=utc_now),
+    string("author", 100),
+    text("comment", nullable=True),
+    sa.UniqueConstraint("consultation_id", "number"),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    filename: str = Field(max_length=255)
-    sha256: str = Field(max_length=64, index=True)
-    size: int
-    media_type: str = Field(max_length=120)
-    origin: DocumentOrigin = Field(sa_type=enum_type(DocumentOrigin))
-    antivirus: AntivirusVerdict = Field(sa_type=enum_type(AntivirusVerdict))
-    antivirus_detail: str | None = Field(default=None, max_length=300)
-    consultation_id: int | None = Field(default=None, foreign_key="consultation.id", index=True)
-    created_at: datetime = Field(default_factory=utc_now)
-    created_by: str = Field(max_length=100)
+# A piece of one DCE version; files inside a DCE zip point to the zip's piece.
+dce_piece = sa.Table(
+    "dce_piece",
+    metadata,
+    key(),
+    reference("version_id", "dce_version.id", index=True),
+    reference("document_id", "document.id", index=True),
+    reference("parent_id", "dce_piece.id", nullable=True, index=True),
+    string("path", 500),
+    integer("position", default=0),
+)
 
+# A change of the bid deadline, with its reason (LEGAL.md rule 3).
+deadline_change = sa.Table(
+    "deadline_change",
+    metadata,
+    key(),
+    reference("consultation_id", "consultation.id", index=True),
+    moment("previous_deadline"),
+    moment("new_deadline"),
+    text("reason"),
+    moment("at", default=utc_now),
+    string("author", 100),
+)
 
-class DceVersion(SQLModel, table=True):
-    """One validated state of the DCE; versions are only ever added."""
-
-    __tablename__ = "dce_version"
-    __table_args__ = (sa.UniqueConstraint("consultation_id", "number"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    consultation_id: int = Field(foreign_key="consultation.id", index=True)
-    number: int
-    created_at: datetime = Field(default_factory=utc_now)
-    author: str = Field(max_length=100)
-    comment: str | None = Field(default=None, sa_column=text_column(nullable=True))
-
-
-class DcePiece(SQLModel, table=True):
-    """A piece of one DCE version; files inside a DCE zip point to the zip's piece."""
-
-    __tablename__ = "dce_piece"
-
-    id: int | None = Field(default=None, primary_key=True)
-    version_id: int = Field(foreign_key="dce_version.id", index=True)
-    document_id: int = Field(foreign_key="document.id", index=True)
-    parent_id: int | None = Field(default=None, foreign_key="dce_piece.id", index=True)
-    path: str = Field(max_length=500)
-    position: int = 0
-
-
-class DeadlineChange(SQLModel, table=True):
-    """A change of the bid deadline, with its reason (LEGAL.md rule 3)."""
-
-    __tablename__ = "deadline_change"
-
-    id: int | None = Field(default=None, primary_key=True)
-    consultation_id: int = Field(foreign_key="consultation.id", index=True)
-    previous_deadline: datetime
-    new_deadline: datetime
-    reason: str = Field(sa_column=text_column())
-    at: datetime = Field(default_factory=utc_now)
-    author: str = Field(max_length=100)
-
-
-class Message(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_message_consultation_created", "consultation_id", "created_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    consultation_id: int = Field(foreign_key="consultation.id")
-    type: MessageType = Field(sa_type=enum_type(MessageType), index=True)
-    subject: str = Field(max_length=300)
-    body: str = Field(sa_column=text_column())
-    send_mode: SendMode = Field(sa_type=enum_type(SendMode))
-    reply_allowed: bool = False
-    reply_deadline: datetime | None = None
-    all_lots: bool = True
-    state: MessageState = Field(sa_type=enum_type(MessageState), index=True)
-    author: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utc_now)
-    queued_at: datetime | None = None
+message = sa.Table(
+    "message",
+    metadata,
+    key(),
+    reference("consultation_id", "consultation.id"),
+    choice("type", MessageType, index=True),
+    string("subject", 300),
+    text("body"),
+    choice("send_mode", SendMode),
+    flag("reply_allowed", False),
+    moment("reply_deadline", nullable=True),
+    flag("all_lots", True),
+    choice("state", MessageState, index=True),
+    string("author", 100),
+    moment("created_at", default=utc_now),
+    moment("queued_at", nullable=True),
     # The type's mandatory mentions (motifs, attributaire…), by key (messages/form.py MENTIONS).
-    mentions: dict[str, str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    sa.Column("mentions", sa.JSON),
     # Subject and body folded without case or accents, for the tracking table's text filter.
-    search_text: str = Field(sa_column=text_column())
+    text("search_text"),
     # A draft's version: a save from a form opened on an older one is refused, not merged.
-    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    integer("revision", default=0, server_default="0"),
+    sa.Index("ix_message_consultation_created", "consultation_id", "created_at"),
+)
 
+message_lot = sa.Table(
+    "message_lot",
+    metadata,
+    reference("message_id", "message.id", primary_key=True),
+    reference("lot_id", "lot.id", primary_key=True, index=True),
+)
 
-class MessageLot(SQLModel, table=True):
-    __tablename__ = "message_lot"
-
-    message_id: int = Field(foreign_key="message.id", primary_key=True)
-    lot_id: int = Field(foreign_key="lot.id", primary_key=True, index=True)
-
-
-class Recipient(SQLModel, table=True):
-    """One copy of a message for one address: its outbox state and its E/D/L/R times.
-
-    The latest status and the badge times are kept here, next to the event log, so that the
-    tracking table reads one indexed row per recipient.
-    """
-
-    __table_args__ = (
-        sa.UniqueConstraint("message_id", "email"),
-        sa.Index("ix_recipient_outbox", "delivery_state", "next_attempt_at"),
-        sa.Index("ix_recipient_message_status", "message_id", "status"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id")
-    email: str = Field(max_length=254)
-    company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
-    contact_name: str | None = Field(default=None, max_length=200)
+# One copy of a message for one address: its outbox state and its E/D/L/R times. The latest
+# status and the badge times are kept here, next to the event log, so that the tracking
+# table reads one indexed row per recipient.
+recipient = sa.Table(
+    "recipient",
+    metadata,
+    key(),
+    reference("message_id", "message.id"),
+    string("email", 254),
+    reference("company_id", "company.id", nullable=True, index=True),
+    string("contact_name", 200, nullable=True),
     # One secret per purpose (models/messages/recipient_secrets.py), each >= 128 random bits:
     # the personal page's (never in a header), the reply address's and the bounce address's.
-    token: str = Field(max_length=64, unique=True)
+    string("token", 64, unique=True),
     # NULL on rows written before migration 0005: their addresses carry `token`.
-    reply_token: str | None = Field(default=None, max_length=64, unique=True, index=True)
-    bounce_token: str | None = Field(default=None, max_length=64, unique=True, index=True)
-    message_id_header: str = Field(max_length=255, unique=True)
-    delivery_state: DeliveryState = Field(sa_type=enum_type(DeliveryState))
-    lease_until: datetime | None = None
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    status: RecipientStatus = Field(sa_type=enum_type(RecipientStatus), index=True)
-    sent_at: datetime | None = None
-    delivered_at: datetime | None = None
-    not_delivered_at: datetime | None = None
-    read_at: datetime | None = None
-    replied_at: datetime | None = None
+    string("reply_token", 64, nullable=True, unique=True, index=True),
+    string("bounce_token", 64, nullable=True, unique=True, index=True),
+    string("message_id_header", 255, unique=True),
+    choice("delivery_state", DeliveryState),
+    moment("lease_until", nullable=True),
+    integer("attempts", default=0),
+    moment("next_attempt_at", nullable=True),
+    choice("status", RecipientStatus, index=True),
+    moment("sent_at", nullable=True),
+    moment("delivered_at", nullable=True),
+    moment("not_delivered_at", nullable=True),
+    moment("read_at", nullable=True),
+    moment("replied_at", nullable=True),
     # The hash of the last event of this copy's history (models/store/chain.py).
-    chain_head: str | None = Field(default=None, max_length=64)
+    string("chain_head", 64, nullable=True),
     # "Renvoyer" to a corrected address creates a new row pointing to the failed one.
-    resent_from_id: int | None = Field(default=None, foreign_key="recipient.id", index=True)
-    updated_at: datetime = Field(default_factory=utc_now, index=True)
+    reference("resent_from_id", "recipient.id", nullable=True, index=True),
+    moment("updated_at", default=utc_now, index=True),
+    sa.UniqueConstraint("message_id", "email"),
+    sa.Index("ix_recipient_outbox", "delivery_state", "next_attempt_at"),
+    sa.Index("ix_recipient_message_status", "message_id", "status"),
+)
 
+# A document attached to a message, or to one recipient's copy (personalised letter).
+attachment = sa.Table(
+    "attachment",
+    metadata,
+    key(),
+    reference("message_id", "message.id", index=True),
+    reference("document_id", "document.id", index=True),
+    reference("recipient_id", "recipient.id", nullable=True, index=True),
+)
 
-class Attachment(SQLModel, table=True):
-    """A document attached to a message, or to one recipient's copy (personalised letter)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", index=True)
-    document_id: int = Field(foreign_key="document.id", index=True)
-    recipient_id: int | None = Field(default=None, foreign_key="recipient.id", index=True)
-
-
-class Event(SQLModel, table=True):
-    """One step of a recipient's life: each attempt, each server answer, each opening."""
-
-    __table_args__ = (sa.Index("ix_event_recipient_at", "recipient_id", "at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    recipient_id: int = Field(foreign_key="recipient.id")
-    kind: EventKind = Field(sa_type=enum_type(EventKind))
-    at: datetime
-    detail: str | None = Field(default=None, sa_column=text_column(nullable=True))
+# One step of a recipient's life: each attempt, each server answer, each opening.
+event = sa.Table(
+    "event",
+    metadata,
+    key(),
+    reference("recipient_id", "recipient.id"),
+    choice("kind", EventKind),
+    moment("at"),
+    text("detail", nullable=True),
     # Evidence of an opening (L): the client's address and user agent.
-    client_address: str | None = Field(default=None, max_length=64)
-    user_agent: str | None = Field(default=None, max_length=500)
+    string("client_address", 64, nullable=True),
+    string("user_agent", 500, nullable=True),
     # The recipient's chain (models/store/chain.py): the previous event's hash and this one's.
-    previous_hash: str | None = Field(default=None, max_length=64)
-    hash: str | None = Field(default=None, max_length=64)
+    string("previous_hash", 64, nullable=True),
+    string("hash", 64, nullable=True),
+    sa.Index("ix_event_recipient_at", "recipient_id", "at"),
+)
 
-
-class Reply(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_reply_recipient_received", "recipient_id", "received_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    recipient_id: int = Field(foreign_key="recipient.id")
-    received_at: datetime
-    channel: ReplyChannel = Field(sa_type=enum_type(ReplyChannel))
-    disposition: ReplyDisposition = Field(sa_type=enum_type(ReplyDisposition))
-    body: str = Field(sa_column=text_column())
-    read_at: datetime | None = None
+reply = sa.Table(
+    "reply",
+    metadata,
+    key(),
+    reference("recipient_id", "recipient.id"),
+    moment("received_at"),
+    choice("channel", ReplyChannel),
+    choice("disposition", ReplyDisposition),
+    text("body"),
+    moment("read_at", nullable=True),
     # The random key of the page's reply form that sent it (migration 0006): a second POST
     # of the same form records nothing. NULL for e-mailed replies and older ones.
-    submission_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    string("submission_key", 64, nullable=True, unique=True, index=True),
+    sa.Index("ix_reply_recipient_received", "recipient_id", "received_at"),
+)
+
+reply_attachment = sa.Table(
+    "reply_attachment",
+    metadata,
+    reference("reply_id", "reply.id", primary_key=True),
+    reference("document_id", "document.id", primary_key=True),
+)
+
+# Append-only journal: who did what, when, and the written reason of any override.
+audit_entry = sa.Table(
+    "audit_log",
+    metadata,
+    key(),
+    moment("at", default=utc_now, index=True),
+    string("actor", 100),
+    string("action", 100),
+    reference("consultation_id", "consultation.id", nullable=True, index=True),
+    reference("message_id", "message.id", nullable=True, index=True),
+    integer("rule", nullable=True),
+    text("override_reason", nullable=True),
+    text("detail", nullable=True),
+)
+
+# Facts about the store itself, such as which demo built it.
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    string("key", 60, primary_key=True),
+    text("value"),
+)
+
+# A person who uses the messagerie, known by their system login (accounts, issue 19). A
+# `support` account sees every organisation, read only; the others see their own.
+account = sa.Table(
+    "account",
+    metadata,
+    key(),
+    string("login", 100, unique=True),
+    string("name", 200),
+    string("email", 254),
+    reference("organisation_id", "organisation.id", index=True),
+    flag("support", False),
+    moment("created_at", default=utc_now),
+)
+
+# A purchasing entity an account works for; none at all = every entity of its organisation.
+account_entity = sa.Table(
+    "account_entity",
+    metadata,
+    reference("account_id", "account.id", primary_key=True),
+    reference("entity_id", "purchasing_entity.id", primary_key=True, index=True),
+)
+
+# One right of an account (enums.Right).
+account_right = sa.Table(
+    "account_right",
+    metadata,
+    reference("account_id", "account.id", primary_key=True),
+    choice("right", Right, primary_key=True),
+)
+
+# The names of the mapped classes, made on first use (models/store/mapped.py).
+MAPPED_CLASSES = {
+    "Organisation": organisation,
+    "PurchasingEntity": purchasing_entity,
+    "Consultation": consultation,
+    "Lot": lot,
+    "Company": company,
+    "RegisterEntry": register_entry,
+    "RegisterEntryLot": register_entry_lot,
+    "SuiteCandidate": suite_candidate,
+    "QaItem": qa_item,
+    "Document": document,
+    "DceVersion": dce_version,
+    "DcePiece": dce_piece,
+    "DeadlineChange": deadline_change,
+    "Message": message,
+    "MessageLot": message_lot,
+    "Recipient": recipient,
+    "Attachment": attachment,
+    "Event": event,
+    "Reply": reply,
+    "ReplyAttachment": reply_attachment,
+    "AuditEntry": audit_entry,
+    "StoreMeta": store_meta,
+    "AccountRecord": account,
+    "AccountEntity": account_entity,
+    "AccountRight": account_right,
+}
 
 
-class ReplyAttachment(SQLModel, table=True):
-    __tablename__ = "reply_attachment"
+def __getattr__(name: str) -> Any:
+    """`from messagerie.models.store.tables import Recipient`: the mapped class, made then."""
+    if name in MAPPED_CLASSES:
+        from messagerie.models.store.mapped import mapped_class
 
-    reply_id: int = Field(foreign_key="reply.id", primary_key=True)
-    document_id: int = Field(foreign_key="document.id", primary_key=True)
-
-
-class AuditEntry(SQLModel, table=True):
-    """Append-only journal: who did what, when, and the written reason of any override."""
-
-    __tablename__ = "audit_log"
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utc_now, index=True)
-    actor: str = Field(max_length=100)
-    action: str = Field(max_length=100)
-    consultation_id: int | None = Field(default=None, foreign_key="consultation.id", index=True)
-    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
-    rule: int | None = None
-    override_reason: str | None = Field(default=None, sa_column=text_column(nullable=True))
-    detail: str | None = Field(default=None, sa_column=text_column(nullable=True))
-
-
-class StoreMeta(SQLModel, table=True):
-    """Facts about the store itself, such as which demo built it."""
-
-    __tablename__ = "store_meta"
-
-    key: str = Field(max_length=60, primary_key=True)
-    value: str = Field(sa_column=text_column())
-
-
-class AccountRecord(SQLModel, table=True):
-    """A person who uses the messagerie, known by their system login (accounts, issue 19).
-
-    A `support` account sees every organisation, read only; the others see their own."""
-
-    __tablename__ = "account"
-
-    id: int | None = Field(default=None, primary_key=True)
-    login: str = Field(max_length=100, unique=True)
-    name: str = Field(max_length=200)
-    email: str = Field(max_length=254)
-    organisation_id: int = Field(foreign_key="organisation.id", index=True)
-    support: bool = False
-    created_at: datetime = Field(default_factory=utc_now)
-
-
-class AccountEntity(SQLModel, table=True):
-    """A purchasing entity an account works for; none at all = every entity of its
-    organisation."""
-
-    __tablename__ = "account_entity"
-
-    account_id: int = Field(foreign_key="account.id", primary_key=True)
-    entity_id: int = Field(foreign_key="purchasing_entity.id", primary_key=True, index=True)
-
-
-class AccountRight(SQLModel, table=True):
-    """One right of an account (enums.Right)."""
-
-    __tablename__ = "account_right"
-
-    account_id: int = Field(foreign_key="account.id", primary_key=True)
-    right: Right = Field(sa_type=enum_type(Right), primary_key=True)
-
-
-def table_of(model: type[SQLModel]) -> sa.Table:
-    """The Core table of a model: its `.c` columns are typed, unlike the class attributes."""
-    return model.__table__  # type: ignore[attr-defined]
-
-
-# --- The Core tables, typed (`.c` columns are typed, unlike the models' class attributes):
-# every query reaches a table through one of these names.
-
-organisation = table_of(Organisation)
-purchasing_entity = table_of(PurchasingEntity)
-consultation = table_of(Consultation)
-lot = table_of(Lot)
-company = table_of(Company)
-register_entry = table_of(RegisterEntry)
-register_entry_lot = table_of(RegisterEntryLot)
-suite_candidate = table_of(SuiteCandidate)
-qa_item = table_of(QaItem)
-document = table_of(Document)
-dce_version = table_of(DceVersion)
-dce_piece = table_of(DcePiece)
-deadline_change = table_of(DeadlineChange)
-message = table_of(Message)
-message_lot = table_of(MessageLot)
-recipient = table_of(Recipient)
-attachment = table_of(Attachment)
-event = table_of(Event)
-reply = table_of(Reply)
-reply_attachment = table_of(ReplyAttachment)
-audit_entry = table_of(AuditEntry)
-store_meta = table_of(StoreMeta)
-account = table_of(AccountRecord)
-account_entity = table_of(AccountEntity)
-account_right = table_of(AccountRight)
+        return mapped_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

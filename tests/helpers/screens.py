@@ -93,6 +93,7 @@ SCREENS: dict[str, Opener] = {
     "recipient_picker": lambda pilot, store: form_then(pilot, store, "f3"),
     "document_picker": lambda pilot, store: form_then(pilot, store, "f5"),
     "preview": lambda pilot, store: form_then(pilot, store, "f3", "p", "f2"),
+    "accounts": via_app("open_accounts"),
 }
 
 

@@ -1,0 +1,68 @@
+"""What an account may import (issue 19): only into its own organisation.
+
+A file naming another organisation, a purchasing entity the account does not work for, or
+the reference of a consultation it does not see is refused whole, before anything is
+written; a store without accounts imports anything, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from messagerie.models.importing.reading import ImportedConsultation, ImportRefused
+from messagerie.models.importing.write import _select_in
+from messagerie.models.store.accounts import Account, visible_consultations
+from messagerie.models.store.tables import consultation, organisation
+
+
+def check_import_scope(
+    connection: Connection,
+    account: Account | None,
+    file_name: str,
+    consultations: Sequence[ImportedConsultation],
+) -> None:
+    """ImportRefused listing every consultation of the file outside `account`'s reach."""
+    if account is None:
+        return
+    organisations = set(
+        connection.execute(
+            sa.select(organisation.c.name).where(
+                organisation.c.id.in_(sorted(account.organisation_ids))
+            )
+        ).scalars()
+    )
+    entities = {name for _, name in account.entities}  # none: every entity of its organisation
+    hidden = {
+        row.reference
+        for row in _select_in(
+            connection,
+            sa.select(consultation.c.reference).where(sa.not_(visible_consultations(account))),
+            consultation.c.reference,
+            (imported.fields.reference for imported in consultations),
+        )
+    }
+    errors = []
+    for imported in consultations:
+        fields = imported.fields
+        where = f"consultation « {fields.reference} »"
+        if fields.organisation not in organisations:
+            errors.append(
+                f"{where} : l'organisation « {fields.organisation} » n'est pas la vôtre "
+                f"(« {account.organisation} ») ; l'import n'écrit que dans votre organisation."
+            )
+        elif entities and fields.purchasing_entity not in entities:
+            errors.append(
+                f"{where} : le compte « {account.login} » ne travaille pas pour l'entité "
+                f"« {fields.purchasing_entity} » ({', '.join(sorted(entities))})."
+            )
+        elif fields.reference in hidden:
+            # References are unique in the store: this one cannot be created, nor updated.
+            errors.append(
+                f"{where} : introuvable parmi les consultations de votre organisation, et "
+                "cette référence est déjà prise ; choisissez-en une autre."
+            )
+    if errors:
+        raise ImportRefused(file_name, errors)

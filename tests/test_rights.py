@@ -1,0 +1,462 @@
+"""The store itself refuses what an account may not do, and reads only what it sees (issue 19):
+the rights are checked by the store functions (a direct call is refused, not only a greyed-out
+key), and another organisation's consultation, reference or recipient is « introuvable » in
+the very words of one that does not exist — on SQLite and PostgreSQL, and through the real
+command line with two accounts of two organisations on one store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from messagerie.models.consultations.dce import (
+    DceChanges,
+    NewFile,
+    change_bid_deadline,
+    current_dce,
+    save_dce_changes,
+)
+from messagerie.models.consultations.detail import consultation_detail
+from messagerie.models.consultations.qa import add_qa_entry, qa_entries
+from messagerie.models.consultations.registers import add_entry, update_entry
+from messagerie.models.errors import Refusal
+from messagerie.models.importing.registers import ImportRefused, import_file
+from messagerie.models.messages.ar import ArRefused, ar_data
+from messagerie.models.messages.bundle import find_consultation
+from messagerie.models.messages.detail import resend
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.form import FormInput, load_context
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import QueuedMessage, queue_message, save_draft
+from messagerie.models.messages.tracking import TrackingQuery, tracking_count, tracking_page
+from messagerie.models.rules.validation import ValidEntry
+from messagerie.models.store.accounts import (
+    Account,
+    ConsultationNotFound,
+    add_account,
+    current_login,
+    missing_right,
+    resolve_account,
+)
+from messagerie.models.store.database import Store
+from messagerie.models.store.enums import ConsultationStatus, MessageType, RegisterKind, Right
+from messagerie.models.store.tables import audit_entry, consultation, message, recipient, store_meta
+from tests.helpers.accounts import new_account
+from tests.helpers.cli import ROOT, messagerie
+from tests.helpers.dce import pdf
+from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.pilot import settle, wait_until
+from tests.helpers.screens import screen_lines
+from tests.helpers.terminal import Tmux
+
+NOW = paris(2026, 11, 27, 10)
+COLMAR, MULHOUSE = "Ville de Colmar", "Ville de Mulhouse"
+COLMAR_MARKETS = "Service des marchés publics"
+SAMPLE_JSON = ROOT / "tests" / "data" / "import-sample.json"
+EVERY_RIGHT_BUT_DECIDE = set(Right) - {Right.DECIDE}
+# Colmar's full buyer but for decision letters, its reader, Mulhouse's sender (who may decide).
+ACCOUNTS = {
+    "claire.muller": (COLMAR, EVERY_RIGHT_BUT_DECIDE),
+    "remi.schmitt": (COLMAR, {Right.CONSULT}),
+    "hugo.meyer": (MULHOUSE, {Right.CONSULT, Right.SEND, Right.DECIDE, Right.EXPORT}),
+}
+
+
+@pytest.fixture
+def towns(store) -> dict[str, int]:
+    """COL-01 (Colmar) and MUL-01 (Mulhouse), each with a company in its dépôts and questions."""
+    ids = {}
+    for key, town, entity, siret in (
+        ("colmar", COLMAR, COLMAR_MARKETS, "47646011800047"),
+        ("mulhouse", MULHOUSE, "Direction des achats", "73282932000074"),
+    ):
+        (ids[key],) = add_consultations(
+            store,
+            [(f"{key[:3].upper()}-01", f"Voirie de {town}", ConsultationStatus.OPEN,
+              paris(2026, 12, 18))],
+            entity_name=entity,
+            organisation_name=town,
+        )  # fmt: skip
+        add_register_entries(store, ids[key], [RegisterKind.DEPOSIT, RegisterKind.QUESTION],
+                             paris(2026, 11, 20), email=f"offres@{key}.example",
+                             company=(f"Entreprise de {town}", siret))  # fmt: skip
+    return ids
+
+
+def add_accounts(store: Store, first: str, accounts: dict[str, tuple[str, set[Right]]]) -> None:
+    """`first`, the store's first account (support: every organisation, to read, export and
+    manage accounts), then `accounts`, added by it."""
+    rights = {Right.CONSULT, Right.EXPORT, Right.MANAGE}
+    support = new_account(first, COLMAR, rights, support=True)
+    add_account(store, support, author="installateur", now=NOW)
+    for login, (town, rights) in accounts.items():
+        add_account(store, new_account(login, town, rights), author=first, now=NOW)
+
+
+@pytest.fixture
+def accounts(store, towns) -> dict[str, Account]:
+    add_accounts(store, "support", ACCOUNTS)
+    found = {login: resolve_account(store, login) for login in (*ACCOUNTS, "support")}
+    return {login: account for login, account in found.items() if account}
+
+
+def form_of(store: Store, consultation_id: int, message_type: MessageType) -> FormInput:
+    return replace(
+        preset_form(load_context(store, consultation_id), message_type),
+        subject="Information aux candidats",
+        body="Bonjour,\n\nUne information sur la consultation.",
+        recipients=(DraftRecipient("contact@entreprise.example"),),
+    )
+
+
+def send_free(store: Store, consultation_id: int, actor: str) -> QueuedMessage:
+    """A free letter to one company, queued as `actor`."""
+    return queue_message(store, form_of(store, consultation_id, MessageType.FREE), actor=actor,
+                         now=NOW)  # fmt: skip
+
+
+def messages_of(store: Store, consultation_id: int) -> list[tuple[str, str, str]]:
+    """Every message of the consultation, drafts included: (type, state, author)."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(message.c.type, message.c.state, message.c.author)
+            .where(message.c.consultation_id == consultation_id)
+            .order_by(message.c.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def recipient_of(store: Store, queued: QueuedMessage) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(recipient.c.id).where(recipient.c.message_id == queued.message_id)
+        ).scalar_one()
+
+
+def refusal(call) -> str:  # type: ignore[no-untyped-def]
+    """The French text of the refusal `call()` raises."""
+    with pytest.raises(Refusal) as refused:
+        call()
+    return str(refused.value)
+
+
+# --- Rights: the store refuses, naming the right ------------------------------------------
+
+
+def test_without_the_decision_right_the_store_refuses_a_rejection(store, towns, accounts):
+    claire, colmar = accounts["claire.muller"], towns["colmar"]
+    rejection = form_of(store, colmar, MessageType.REJECTION)
+    why = missing_right(claire, Right.DECIDE)
+    assert "« Envoyer les courriers de décision »" in why and "claire.muller" in why
+    assert refusal(lambda: queue_message(store, rejection, actor="claire.muller", now=NOW)) == why
+    assert refusal(lambda: save_draft(store, rejection, actor="claire.muller")) == why
+    for decision in (MessageType.AWARD, MessageType.NOTIFICATION, MessageType.CANCELLATION):
+        letter = replace(rejection, type=decision)
+        assert refusal(lambda f=letter: queue_message(store, f, actor="claire.muller")) == why
+    assert messages_of(store, colmar) == []  # not even a draft
+    # The same account may send what is not a decision.
+    send_free(store, colmar, "claire.muller")
+    assert messages_of(store, colmar) == [("free", "queued", "claire.muller")]
+
+
+def test_without_the_send_right_nothing_is_queued_nor_saved(store, towns, accounts):
+    remi, colmar = accounts["remi.schmitt"], towns["colmar"]
+    why = missing_right(remi, Right.SEND)
+    assert "« Envoyer des messages »" in why
+    assert refusal(lambda: send_free(store, colmar, "remi.schmitt")) == why
+    free = form_of(store, colmar, MessageType.FREE)
+    assert refusal(lambda: save_draft(store, free, actor="remi.schmitt")) == why
+    assert messages_of(store, colmar) == []
+
+
+def test_without_the_dce_right_neither_the_dce_nor_the_deadline_changes(store, towns, accounts):
+    remi, colmar = accounts["remi.schmitt"], towns["colmar"]
+    why = missing_right(remi, Right.DCE)
+    assert "« Modifier le DCE »" in why
+    changes = DceChanges.starting_from(None).add(NewFile("RC.pdf", pdf("règlement")))
+    assert refusal(lambda: save_dce_changes(store, store.blobs, colmar, changes,
+                                            actor="remi.schmitt")) == why  # fmt: skip
+    later = paris(2027, 1, 8)
+    assert refusal(lambda: change_bid_deadline(store, colmar, later, reason="Report",
+                                               actor="remi.schmitt", now=NOW)) == why  # fmt: skip
+    assert current_dce(store, colmar) is None
+    assert consultation_detail(store, colmar).bid_deadline == paris(2026, 12, 18)
+    # Claire may: the change is hers in the journal.
+    change_bid_deadline(store, colmar, later, reason="Report", actor="claire.muller", now=NOW)
+    assert consultation_detail(store, colmar).bid_deadline == later
+    with store.engine.connect() as connection:
+        authors = connection.execute(
+            sa.select(audit_entry.c.actor).where(audit_entry.c.consultation_id == colmar)
+        ).scalars()
+        assert list(authors) == ["claire.muller"]
+
+
+def test_without_the_answer_right_no_answer_is_recorded(store, towns, accounts):
+    hugo, mulhouse = accounts["hugo.meyer"], towns["mulhouse"]
+
+    def answer(consultation_id: int, actor: str) -> None:
+        add_qa_entry(store, consultation_id, number=1, question="Le lot 2 est-il maintenu ?",
+                     answer="Oui.", question_entry_id=None, actor=actor)  # fmt: skip
+
+    why = missing_right(hugo, Right.ANSWER)
+    assert "« Répondre aux questions »" in why
+    assert refusal(lambda: answer(mulhouse, "hugo.meyer")) == why
+    assert qa_entries(store, mulhouse) == ()
+    answer(towns["colmar"], "claire.muller")
+    assert [entry.answer for entry in qa_entries(store, towns["colmar"])] == ["Oui."]
+
+
+def import_sample(tmp_path: Path, reference: str, organisation: str, entity: str) -> Path:
+    """The sample file's first consultation, under `reference`, for `organisation`."""
+    data = json.loads(SAMPLE_JSON.read_text(encoding="utf-8"))
+    first = data["consultations"][0]
+    first.update(reference=reference, organisation=organisation, purchasing_entity=entity)
+    path = tmp_path / f"registres-{reference}.json"
+    path.write_text(json.dumps({"consultations": [first]}), encoding="utf-8")
+    return path
+
+
+def consultation_count(store: Store) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(consultation)).scalar()
+
+
+def test_imports_need_the_right_and_stay_in_the_accounts_organisation(
+    store, towns, accounts, tmp_path
+):
+    own = import_sample(tmp_path, "COL-02", COLMAR, COLMAR_MARKETS)
+    why = missing_right(accounts["remi.schmitt"], Right.IMPORT)
+    assert "« Importer des registres »" in why
+    assert refusal(lambda: import_file(store, own, actor="remi.schmitt", now=NOW)) == why
+    # Claire may import, into Colmar only.
+    elsewhere = import_sample(tmp_path, "MUL-02", MULHOUSE, "Direction des achats")
+    with pytest.raises(ImportRefused) as foreign:
+        import_file(store, elsewhere, actor="claire.muller", now=NOW)
+    assert foreign.value.errors == (
+        f"consultation « MUL-02 » : l'organisation « {MULHOUSE} » n'est pas la vôtre "
+        f"(« {COLMAR} ») ; l'import n'écrit que dans votre organisation.",
+    )
+    # Mulhouse's consultation under Colmar's name: never updated (nor taken over).
+    taken = import_sample(tmp_path, "MUL-01", COLMAR, COLMAR_MARKETS)
+    with pytest.raises(ImportRefused) as hidden:
+        import_file(store, taken, actor="claire.muller", now=NOW)
+    assert (
+        "consultation « MUL-01 » : introuvable parmi les consultations de votre organisation"
+        in (str(hidden.value))
+    )
+    assert consultation_count(store) == 2
+    assert (
+        consultation_detail(store, towns["mulhouse"]).identity.title
+        == "Voirie de Ville de Mulhouse"
+    )
+    report = import_file(store, own, actor="claire.muller", now=NOW)
+    assert report.consultations_created == 1 and consultation_count(store) == 3
+
+
+# --- Scoping: another organisation's is « introuvable », as what does not exist --------------
+
+
+def test_another_organisations_consultation_is_introuvable_to_the_store_functions(
+    store, towns, accounts
+):
+    colmar, missing = towns["colmar"], towns["colmar"] + 1000
+    hugo = accounts["hugo.meyer"]
+    free = form_of(store, colmar, MessageType.FREE)
+    for consultation_id in (colmar, missing):
+        introuvable = f"La consultation n°{consultation_id} est introuvable."
+        mine = replace(free, consultation_id=consultation_id)
+        with pytest.raises(ConsultationNotFound, match=introuvable):
+            queue_message(store, mine, actor="hugo.meyer", now=NOW)
+        with pytest.raises(ConsultationNotFound, match=introuvable):
+            save_draft(store, mine, actor="hugo.meyer")
+        # Checked before the right: no difference between « hidden » and « missing » either.
+        with pytest.raises(ConsultationNotFound, match=introuvable):
+            change_bid_deadline(store, consultation_id, paris(2027, 1, 8), reason="Report",
+                                actor="hugo.meyer", now=NOW)  # fmt: skip
+        # The form's recipients and registers, and the mail-merge's, read through it.
+        with pytest.raises(ConsultationNotFound, match=introuvable):
+            load_context(store, consultation_id, hugo)
+    assert messages_of(store, colmar) == []
+
+
+def test_export_and_ar_of_another_organisation_read_as_nonexistent(store, towns, accounts):
+    claire, hugo = accounts["claire.muller"], accounts["hugo.meyer"]
+    assert find_consultation(store, "COL-01", claire) == towns["colmar"]
+    assert find_consultation(store, "MUL-01", hugo) == towns["mulhouse"]
+    for reference in ("MUL-01", "INCONNUE"):
+        with pytest.raises(ConsultationNotFound) as hidden:
+            find_consultation(store, reference, claire)
+        assert str(hidden.value) == f"Aucune consultation n'a la référence « {reference} »."
+    remi = accounts["remi.schmitt"]
+    assert refusal(lambda: find_consultation(store, "COL-01", remi)) == missing_right(
+        remi, Right.EXPORT
+    )
+
+    theirs = recipient_of(store, send_free(store, towns["mulhouse"], "hugo.meyer"))
+    ours = recipient_of(store, send_free(store, towns["colmar"], "claire.muller"))
+    for recipient_id in (theirs, theirs + 1000):
+        with pytest.raises(ArRefused) as hidden:
+            ar_data(store, recipient_id, account=claire)
+        assert str(hidden.value) == f"Destinataire n° {recipient_id} introuvable."
+    with pytest.raises(ArRefused, match="pas encore ouvert"):  # found: hers, not read yet
+        ar_data(store, ours, account=claire)
+    with pytest.raises(ArRefused, match="pas encore ouvert"):
+        ar_data(store, theirs, account=hugo)
+
+
+def test_the_tracking_across_consultations_shows_the_accounts_own(store, towns, accounts):
+    send_free(store, towns["colmar"], "claire.muller")
+    send_free(store, towns["mulhouse"], "hugo.meyer")
+
+    def seen(query: TrackingQuery) -> list[str]:
+        return sorted(row.reference for row in tracking_page(store, query))
+
+    claire, hugo = accounts["claire.muller"], accounts["hugo.meyer"]
+    assert seen(TrackingQuery(account=claire)) == ["COL-01"]
+    assert seen(TrackingQuery(account=hugo)) == ["MUL-01"]
+    assert tracking_count(store, TrackingQuery(account=hugo)) == 1
+    assert seen(TrackingQuery(account=accounts["support"])) == ["COL-01", "MUL-01"]
+    assert seen(TrackingQuery()) == ["COL-01", "MUL-01"]  # a store without accounts
+    # Another organisation's consultation, named: an empty table, as a missing one.
+    assert seen(TrackingQuery(towns["mulhouse"], account=claire)) == []
+    filtered = TrackingQuery(account=claire, text="information")
+    assert filtered.filtered() and seen(filtered) == ["COL-01"]
+    assert filtered.cleared().account == claire and not filtered.cleared().filtered()
+
+
+async def test_the_tracking_screen_across_consultations_lists_the_accounts_own(
+    store, towns, accounts
+):
+    from messagerie.screens.tracking import TrackingScreen
+    from messagerie.tui.app import MessagerieApp
+
+    send_free(store, towns["colmar"], "claire.muller")
+    send_free(store, towns["mulhouse"], "hugo.meyer")
+    app = MessagerieApp(
+        open_store=lambda: store,
+        account_of=lambda opened: resolve_account(opened, "hugo.meyer"),
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        # Opened at once, while the dashboard may still be opening the store: scoped anyway.
+        pilot.app.push_screen(TrackingScreen())
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, TrackingScreen)
+        await wait_until(pilot, lambda: screen.rows, "the tracking's rows")
+        await settle(pilot)
+        assert {row.reference for row in screen.rows.values()} == {"MUL-01"}
+        assert "COL-01" not in " ".join(screen_lines(pilot))
+
+
+def test_register_entries_and_resending_are_refused_alike(store, towns, accounts):
+    colmar, remi = towns["colmar"], accounts["remi.schmitt"]
+    withdrawal = ValidEntry(RegisterKind.WITHDRAWAL, "Voirie Services", "44306184100047",
+                            "Léa Roth", "lea.roth@voirie.example", NOW)  # fmt: skip
+    why = missing_right(remi, Right.IMPORT)
+    assert refusal(lambda: add_entry(store, colmar, withdrawal, actor="remi.schmitt")) == why
+    with pytest.raises(ConsultationNotFound, match=f"La consultation n°{colmar} est introuvable"):
+        add_entry(store, colmar, withdrawal, actor="hugo.meyer")
+    added = add_entry(store, colmar, withdrawal, actor="claire.muller")
+    # Mulhouse's buyer cannot correct it: to him, it does not exist.
+    hidden = refusal(lambda: update_entry(store, added.id, withdrawal, actor="hugo.meyer"))
+    missing = refusal(lambda: update_entry(store, added.id + 1000, withdrawal, actor="hugo.meyer"))
+    assert hidden == missing.replace(str(added.id + 1000), str(added.id))
+    assert "n'existe plus dans les registres" in hidden
+
+    ours = recipient_of(store, send_free(store, colmar, "claire.muller"))
+    for recipient_id in (ours, ours + 1000):
+        assert refusal(lambda r=recipient_id: resend(store, r, actor="hugo.meyer")) == (
+            f"Destinataire n° {recipient_id} introuvable."
+        )
+    assert refusal(lambda: resend(store, ours, actor="remi.schmitt")) == missing_right(
+        remi, Right.SEND
+    )
+
+
+# --- The command line: two accounts of two organisations on one store -----------------------
+
+
+def two_towns_for_the_cli(store: Store, store_url: str, tmp_path: Path) -> dict[str, str]:
+    """The system login as support, colmar.acheteur and hugo.meyer (Mulhouse); the variables
+    that open the store. The CLI runs as the system login; MESSAGERIE_DEMO_LOGIN opens a
+    demo's store as another of its accounts (README "Accounts"): the store gets the demo's
+    marker for that."""
+    me = current_login()
+    add_accounts(store, me, {})
+    add_account(store, new_account("colmar.acheteur", COLMAR, {Right.CONSULT, Right.SEND}),
+                author=me, now=NOW)  # fmt: skip
+    add_account(store, new_account("hugo.meyer", MULHOUSE,
+                                   {Right.CONSULT, Right.SEND, Right.EXPORT}),
+                author=me, now=NOW)  # fmt: skip
+    with store.engine.begin() as connection:
+        connection.execute(sa.insert(store_meta).values(key="demo", value="test"))
+    return {"MESSAGERIE_DB": store_url, "MESSAGERIE_DATA_DIR": str(tmp_path)}
+
+
+@pytest.mark.services
+def test_export_ar_and_verify_through_the_cli_each_account_its_own(
+    store_url, store, towns, tmp_path
+):
+    env = two_towns_for_the_cli(store, store_url, tmp_path)
+    ours = recipient_of(store, send_free(store, towns["colmar"], "colmar.acheteur"))
+    theirs = recipient_of(store, send_free(store, towns["mulhouse"], "hugo.meyer"))
+    hugo = {**env, "MESSAGERIE_DEMO_LOGIN": "hugo.meyer"}
+
+    def export(reference: str, as_env: dict[str, str]):  # type: ignore[no-untyped-def]
+        out = tmp_path / f"{reference}-{len(as_env)}.zip"
+        return messagerie("export", reference, "--out", str(out), env=as_env), out
+
+    mine, bundle = export("MUL-01", hugo)
+    assert mine.returncode == 0, mine.stderr
+    for reference in ("COL-01", "INCONNUE"):
+        hidden, _ = export(reference, hugo)
+        assert hidden.returncode == 1
+        assert hidden.stderr.strip() == (
+            f"messagerie : Aucune consultation n'a la référence « {reference} »."
+        )
+    for recipient_id in (ours, ours + 1000):
+        hidden_ar = messagerie("ar", str(recipient_id), env=hugo)
+        assert hidden_ar.returncode == 1
+        assert hidden_ar.stderr.strip() == (
+            f"messagerie : Destinataire n° {recipient_id} introuvable."
+        )
+    own_ar = messagerie("ar", str(theirs), env=hugo)
+    assert own_ar.returncode == 1 and "pas encore ouvert" in own_ar.stderr  # found: his own
+
+    # The system login (support: every organisation) sees both; verifies Mulhouse's bundle.
+    assert export("COL-01", env)[0].returncode == 0
+    assert messagerie("verify", str(bundle), env=env).returncode == 0
+    # As Colmar's buyer (the marker's way again): Mulhouse's bundle is not verified.
+    colmar = {**env, "MESSAGERIE_DEMO_LOGIN": "colmar.acheteur"}
+    foreign = messagerie("verify", str(bundle), env=colmar)
+    assert foreign.returncode == 2
+    assert foreign.stderr.strip() == (
+        "messagerie : Aucune consultation n'a la référence « MUL-01 ». "
+        "Le lot de preuves n'est pas vérifié."
+    )
+    assert messagerie("verify", str(bundle), env=hugo).returncode == 0
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_two_accounts_in_a_real_terminal_each_see_their_town_only(
+    store_url, store, towns, tmp_path
+):
+    env = two_towns_for_the_cli(store, store_url, tmp_path)
+    env |= {"MESSAGERIE_SMTP_URL": "smtp://127.0.0.1:9", "TERM": "xterm-256color"}
+    for login, own, other in (("hugo.meyer", "MUL-01", "COL-01"),
+                              ("colmar.acheteur", "COL-01", "MUL-01")):  # fmt: skip
+        tmux = Tmux(80, 24, {**env, "MESSAGERIE_DEMO_LOGIN": login})
+        try:
+            shown = tmux.wait_for(own)
+            assert other not in shown and "Tous les statuts · 1 " in shown, shown
+            tmux.keys("/")
+            tmux.keys(other.lower(), "Enter")  # the other town's reference: nothing at all
+            shown = tmux.wait_for("0 Résultats de recherche")
+            assert other not in shown.replace(f"« {other.lower()} »", ""), shown
+        finally:
+            tmux.close()

@@ -1,0 +1,116 @@
+"""Start-up stays light (issue 18): what a new `messagerie` process imports before the
+buyer sees something. Each check runs a fresh Python process and reads its sys.modules, so
+no module imported by another test can hide (or fake) a heavy import.
+
+- `messagerie --help` (and every command's parsing) loads neither Textual nor the store;
+- the first frame of the TUI needs no SQLAlchemy (it paints the cached page, or "Chargement…");
+- the store's first page arrives without SQLModel, pydantic (the settings are read later), nor
+  the libraries of the PDFs, the mail and the web page.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.services  # child Python processes
+
+ROOT = Path(__file__).resolve().parents[1]
+# Slow to import, and not needed to show the dashboard (each costs 0.05 to 0.3 s of CPU).
+HEAVY = (
+    "sqlmodel",
+    "pydantic",
+    "pydantic_settings",
+    "alembic",
+    "psycopg",
+    "weasyprint",
+    "pyhanko",
+    "cryptography",
+    "aiosmtplib",
+    "aiosmtpd",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "babel",
+    "dkim",
+    "textual_serve",
+)
+PRINT_MODULES = "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
+
+# The TUI as `messagerie` starts it (tui/cli.py run_tui), headless, with no cached page: it
+# prints the results' title and the modules loaded once the store's page is painted.
+LIVE_PAGE = f"""
+import json, os, sys
+import messagerie.tui.app as app_module
+from messagerie.tui.app import MessagerieApp
+from messagerie.tui.cli import account_of, build_parser, open_tui_store
+from messagerie.tui.snapshot import StartupSnapshot
+
+app_module.OUTBOX_START_DELAY = 3600  # the outbox (which reads the settings) stays out of it
+args = build_parser().parse_args([])
+
+class Watched(MessagerieApp):
+    def on_dashboard_screen_page_shown(self, event):
+        if not event.stale:
+            print(self.screen.query_one("#results").border_title)
+            {PRINT_MODULES}
+            sys.stdout.flush()
+            os._exit(0)
+
+Watched(
+    open_store=lambda: open_tui_store(args),
+    snapshot=StartupSnapshot(None, None, folder=__import__("pathlib").Path(sys.argv[1])),
+    account_of=account_of,
+).run(headless=True)
+"""
+
+
+def loaded_modules(code: str, *arguments: str, env: dict[str, str] | None = None) -> list[str]:
+    """The lines `code` prints in a new Python process, the last one read as JSON."""
+    result = subprocess.run(
+        [sys.executable, "-c", f"import json, sys\n{code}", *arguments],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    *lines, modules = result.stdout.strip().splitlines()
+    return [*lines, *json.loads(modules)]
+
+
+def test_the_command_line_parses_without_textual_or_the_store():
+    modules = loaded_modules(
+        "from messagerie.tui.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        f"    {PRINT_MODULES}\n"
+    )
+    assert "Usage : messagerie" in modules[0]
+    assert not {"textual", "sqlalchemy", *HEAVY} & set(modules)
+
+
+def test_the_first_frame_waits_for_no_sqlalchemy():
+    """What paints the dashboard's first frame: the app, its screens and the snapshot."""
+    modules = loaded_modules(
+        "import messagerie.tui.app, messagerie.tui.cli, messagerie.tui.snapshot\n" + PRINT_MODULES
+    )
+    assert "textual" in modules
+    assert not {"sqlalchemy", *HEAVY} & set(modules)
+
+
+def test_the_stores_first_page_comes_without_pydantic_or_sqlmodel(migrated_sqlite, tmp_path):
+    database = tmp_path / "messagerie.sqlite3"
+    shutil.copy2(migrated_sqlite, database)
+    title, *modules = loaded_modules(
+        LIVE_PAGE, str(tmp_path / "cache"), env={"MESSAGERIE_DB": f"sqlite:///{database}"}
+    )
+    assert title == "0 Résultats de recherche"  # the store's answer, not a cached page
+    assert "sqlalchemy" in modules
+    assert not set(HEAVY) & set(modules)
