@@ -27,7 +27,7 @@ from messagerie.tui.settings import Settings
 from tests.helpers.antivirus import EICAR
 from tests.helpers.factories import queued_messages
 from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
-from tests.helpers.pilot import fill_body, pick_path, send_form, settle
+from tests.helpers.pilot import checks_done, fill_body, pick_path, send_form, settle
 from tests.helpers.screens import wines_id
 
 pytestmark = pytest.mark.services  # attachments through the real clamd
@@ -455,13 +455,16 @@ async def test_a_notification_goes_to_the_awardee_of_the_lots_chosen(workspace, 
         lots.highlighted = 0
         await pilot.press("space")
         await settle(pilot)
+        await checks_done(pilot)  # the live checks wait for a quiet time
         assert form.recipients == awardees[first]
         assert "déjà été notifié" in problem(form, "lots")
         await pilot.press("space", "down", "space")  # the second lot instead
         await settle(pilot)
+        await checks_done(pilot)
         assert form.recipients == awardees[second]
         assert "déjà été notifié" in problem(form, "lots")
         form.recipients = (*awardees[second], *awardees[first])  # chosen by the buyer
         await pilot.press("space")  # back to "Tous les lots"
         await settle(pilot)
+        await checks_done(pilot)
         assert form.recipients == (*awardees[second], *awardees[first])
