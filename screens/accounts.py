@@ -25,6 +25,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.enums import Right
 from messagerie.screens.base import StoreModal, StoreScreen
 from messagerie.screens.dialogs import ConfirmDialog
+from messagerie.screens.rights import SINGLE_USER
 from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
 
 TITLE = "Comptes de l'organisation"
@@ -70,9 +71,7 @@ class AccountsScreen(StoreScreen[None]):
 
     def on_mount(self) -> None:
         account = self.app.account
-        self.sub_title = harmless(
-            account.organisation if account else "base sans compte (mono-utilisateur)"
-        )
+        self.sub_title = harmless(account.organisation if account else SINGLE_USER)
         self.query_one(DataTable).add_columns("Identifiant", "Nom", "Courriel", "Entités", "Droits")
         self.action_refresh()
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from messagerie.models.store.accounts import Account
 
 REFUSED_TITLE = "Action non autorisée"
+# Who is at work when the store has no account at all (issue 19: "says so").
+SINGLE_USER = "base sans compte (mono-utilisateur)"
 
 # Class name → action (as written in its binding, parameters included) → the right it needs.
 ACTION_RIGHTS: dict[str, dict[str, Right]] = {

@@ -160,7 +160,9 @@ CONF
             echo "clamd did not start; see $CLAMD_DIR/clamd.log" >&2
             return 1
         fi
-        for _ in $(seq 150); do
+        # Loading takes a second on a quiet machine, over a minute on a busy one (seen under
+        # the test suite): wait up to two minutes before giving up on it.
+        for _ in $(seq 600); do
             clamd_answers "$socket" && break
             sleep 0.2
         done

@@ -39,6 +39,7 @@ from tests.helpers.audit import audit_rows
 from tests.helpers.cli import ROOT, messagerie
 from tests.helpers.factories import add_consultations, paris
 from tests.helpers.pilot import settle
+from tests.helpers.screens import screen_lines
 
 S = ConsultationStatus
 NOW = paris(2026, 11, 27, 10)
@@ -389,6 +390,16 @@ async def test_the_dashboard_shows_the_accounts_consultations_only(store, accoun
         assert sorted(shown) == ["MUL-01", "MUL-02", "MUL-03"]
         assert pilot.app.screen.query_one("#results").border_title.startswith("3 Résultats")
         assert app.actor == "hugo.meyer"  # the audit's author is the account's login
+        assert "Tableau de bord — hugo.meyer · Ville de Mulhouse" in screen_lines(pilot)[0]
+
+
+async def test_a_store_without_accounts_says_so_in_the_header(store, towns):
+    from messagerie.tui.app import MessagerieApp
+
+    app = MessagerieApp(open_store=lambda: store, account_of=lambda opened: None)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert "Tableau de bord — base sans compte (mono-utilisateur)" in screen_lines(pilot)[0]
 
 
 # --- The demo --------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def test_the_demo_starts_the_eicar_clamd_and_the_tests_share_it(tmpdir_short):
     demo = lib('ensure_demo_clamd; printf %s "$MESSAGERIE_CLAMD"', {"TMPDIR": str(tmpdir_short)})
     assert demo.returncode == 0, demo.stderr
     socket_path = tmpdir_short / "messagerie-clamd" / "clamd.sock"
-    assert demo.stdout == f"unix://{socket_path}"
+    assert demo.stdout == f"unix://{socket_path}", demo.stderr
     # Said on stderr: a demo antivirus, one signature, EICAR only.
     assert "with 1 signature(s), the EICAR test file's only: it detects no real virus" in (
         demo.stderr

@@ -18,8 +18,8 @@ from textual.worker import get_current_worker
 from messagerie.models.clock import utc_now
 from messagerie.screens.dashboard import DashboardScreen
 from messagerie.screens.french import key_display
-from messagerie.screens.rights import refusal, tell_refused
-from messagerie.screens.widgets import notify_literal
+from messagerie.screens.rights import SINGLE_USER, refusal, tell_refused
+from messagerie.screens.widgets import harmless, notify_literal
 from messagerie.tui.actor import current_actor
 from messagerie.tui.commands import binding_commands
 from messagerie.tui.navigation import Navigation
@@ -194,10 +194,14 @@ class MessagerieApp(Navigation):
             if self._snapshot:
                 self._snapshot.path.unlink(missing_ok=True)
             raise
-        if self.account is not None:
-            self.actor = self.account.login
+        account = self.account
+        if account is not None:
+            self.actor = account.login
             # The footers grey out what the account may not do (screens/rights.py).
             self.call_from_thread(lambda: self.screen.refresh_bindings())
+        # Who is at work, in the header of the screens without a consultation of their own.
+        who = f"{account.login} · {account.organisation}" if account else SINGLE_USER
+        self.call_from_thread(setattr, self, "sub_title", harmless(who))
         return store
 
     def settings(self) -> Settings:
