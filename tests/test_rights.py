@@ -455,7 +455,9 @@ def test_two_accounts_in_a_real_terminal_each_see_their_town_only(
             shown = tmux.wait_for(own)
             assert other not in shown and "Tous les statuts · 1 " in shown, shown
             tmux.keys("/")
-            tmux.keys(other.lower(), "Enter")  # the other town's reference: nothing at all
+            tmux.keys(other.lower())  # the other town's reference, in the search field
+            tmux.wait_for(f"Rechercher (/) : {other.lower()}")
+            tmux.keys("Enter")  # nothing at all
             shown = tmux.wait_for("0 Résultats de recherche")
             assert other not in shown.replace(f"« {other.lower()} »", ""), shown
         finally:
