@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
 import time
@@ -953,6 +954,9 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A command's imports make objects that live as long as the process: collecting the young
+    # ones every 700 allocations spent 7 % of a short command's CPU walking them (issue 14).
+    gc.set_threshold(10_000, 20, 20)
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
