@@ -10,6 +10,7 @@ import fcntl
 import gc
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import date, time
@@ -46,6 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The tests and the processes they start never see this machine's own store, settings or
+    # cache (platformdirs): a demo opened by hand once made `verify` read its accounts.
+    isolated = Path(tempfile.mkdtemp(prefix="messagerie-tests-home-"))
+    for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        os.environ[variable] = str(isolated / variable.lower())
+    config.add_cleanup(lambda: shutil.rmtree(isolated, ignore_errors=True))
     days = config.getoption("--shift-days")
     if days:
         shift_session(days)
