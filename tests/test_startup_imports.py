@@ -13,13 +13,13 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.helpers.cli import ROOT
+
 pytestmark = pytest.mark.services  # child Python processes
 
-ROOT = Path(__file__).resolve().parents[1]
 # Slow to import, and not needed to show the dashboard (each costs 0.05 to 0.3 s of CPU).
 HEAVY = (
     "sqlmodel",
