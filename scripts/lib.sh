@@ -148,26 +148,30 @@ DatabaseDirectory $CLAMD_DIR/db
 LogFile $CLAMD_DIR/clamd.log
 PidFile $CLAMD_DIR/clamd.pid
 TemporaryDirectory $CLAMD_DIR
-Foreground no
+Foreground yes
 User $(id -un)
 StreamMaxLength 25M
 SelfCheck 0
 CONF
         rm -f "$socket"
-        # clamd forks into the background; its exit status says whether it started. Its
-        # output goes to stderr, never into a caller's $(…).
-        if ! "$(command -v clamd || echo /usr/sbin/clamd)" -c "$CLAMD_DIR/clamd.conf" </dev/null >&2; then
-            echo "clamd did not start; see $CLAMD_DIR/clamd.log" >&2
-            return 1
-        fi
+        # clamd runs in the foreground of a process of our own, detached (setsid) so that it
+        # outlives this script: letting clamd daemonize itself made its parent exit with a
+        # failure now and then under load, while the daemon started (a race in ClamAV's
+        # daemonize_parent_wait, Cisco-Talos/clamav#798). Its output goes to its log, never
+        # into a caller's $(…).
+        local clamd_pid
+        setsid "$(command -v clamd || echo /usr/sbin/clamd)" -c "$CLAMD_DIR/clamd.conf" \
+            </dev/null >>"$CLAMD_DIR/clamd.out" 2>&1 &
+        clamd_pid=$!
         # Loading takes a second on a quiet machine, over a minute on a busy one (seen under
-        # the test suite): wait up to two minutes before giving up on it.
+        # the test suite): wait up to two minutes, unless clamd has already ended.
         for _ in $(seq 600); do
             clamd_answers "$socket" && break
+            kill -0 "$clamd_pid" 2>/dev/null || break
             sleep 0.2
         done
         clamd_answers "$socket" || {
-            echo "clamd did not answer on $socket; see $CLAMD_DIR/clamd.log" >&2
+            echo "clamd did not start or did not answer on $socket; see $CLAMD_DIR/clamd.log and clamd.out" >&2
             return 1
         }
     fi
