@@ -8,3 +8,7 @@ class Refusal(Exception):
     derives from it, so that screens can show it and keep what was typed, while any other
     exception remains a bug that surfaces.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message  # the French text alone, for a caller that words it again

@@ -76,8 +76,8 @@ class AccountsScreen(StoreScreen[None]):
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        viewer = self.app.account
-        self.store_task(lambda store: list_accounts(store, viewer), self.show)
+        app = self.app  # its account read once the store is open: signed in by then
+        self.store_task(lambda store: list_accounts(store, app.account), self.show)
 
     def show(self, accounts: list[Account]) -> None:
         self.accounts = accounts
@@ -236,8 +236,8 @@ class AccountForm(StoreModal[str | None]):
             rights=rights,
         )
         self.store_task(
-            lambda store: self.modified(store, existing.login, change, author, now),
-            self.dismiss,
+            lambda store: modify_account(store, existing.login, change, author=author, now=now),
+            self.modified,
             self.refused,
         )
 
@@ -246,12 +246,12 @@ class AccountForm(StoreModal[str | None]):
         created = add_account(store, new, author=author, now=now)
         return f"Compte ajouté : {created.login}"
 
-    @staticmethod
-    def modified(
-        store: Store, login: str, change: AccountChange, author: str, now: datetime
-    ) -> str:
-        modify_account(store, login, change, author=author, now=now)
-        return f"Compte modifié : {login}"
+    def modified(self, after: Account) -> None:
+        """Its own account modified, the app's follows at once (greyed keys, scoping)."""
+        own = self.app.account
+        if own is not None and own.id == after.id:
+            self.app.account_changed(after)
+        self.dismiss(f"Compte modifié : {after.login}")
 
     def refused(self, refusal: Exception) -> None:
         """The store's reason stays written in the form, what was typed kept."""

@@ -36,7 +36,7 @@ def answer_asker_only(screen: StoreScreen[None], question: RegisterRow) -> None:
     """Case B: a draft to the asker; a reason is asked when other companies are registered."""
     cid = question.consultation_id
     screen.store_task(
-        lambda store: register_addresses(store, cid, ALL_REGISTERS),
+        lambda store: register_addresses(store, cid, ALL_REGISTERS, actor=screen.app.actor),
         lambda addresses: _with_reason(screen, question, addresses),
     )
 

@@ -40,8 +40,10 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
             str(Path.cwd() / ar_filename(data)),
         )
 
-    account = screen.app.account
-    screen.store_task(lambda store: ar_data(store, recipient_id, account=account), ask, group="ar")
+    app = screen.app  # its account read once the store is open: signed in by then
+    screen.store_task(
+        lambda store: ar_data(store, recipient_id, account=app.account), ask, group="ar"
+    )
 
 
 def write_off_thread(screen: StoreScreen[Any], work: Callable[[], object], done: str) -> None:

@@ -7,9 +7,10 @@ screen never imports another screen to open it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, TextArea
 from textual.worker import get_current_worker
 
 from messagerie.screens.french import FrenchBindings
@@ -73,6 +74,18 @@ class StoreWork(RightsChecked):
 
 class StoreScreen(StoreWork, FrenchBindings, Screen[ResultType]):
     """A screen of the app."""
+
+    # Actions bound, with priority, to a printable key that moves the focus to a text field
+    # (« / » → the search): a binding without priority runs only once its key has bubbled up
+    # from the focused widget, and by then the app has routed the next keys of the same burst
+    # (a paste, a fast typist, SSH) to that widget, where they were lost (issue 18). While a
+    # text field has the focus, the key is typed there instead.
+    FIELD_KEYS: ClassVar[frozenset[str]] = frozenset()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.FIELD_KEYS and isinstance(self.focused, (Input, TextArea)):
+            return False
+        return super().check_action(action, parameters)
 
     @property
     def app(self) -> MessagerieApp:

@@ -23,7 +23,7 @@ from messagerie.models.store.enums import DeliveryState, MessageType, RegisterKi
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
 from messagerie.screens.rights import guarded, right_of_type
-from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+from messagerie.screens.widgets import Footer, focus_now, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.bundle import ExportSummary
@@ -180,7 +180,7 @@ class ConsultationScreen(StoreScreen[None]):
         self.store_task(
             lambda store: (
                 consultation_detail(store, self.consultation_id, account=self.app.account),
-                list_drafts(store, self.consultation_id),
+                list_drafts(store, self.consultation_id, actor=self.app.actor),
                 outbox_counts(store, self.consultation_id),
             ),
             lambda loaded: self.show(*loaded),
@@ -314,7 +314,7 @@ class ConsultationScreen(StoreScreen[None]):
 
     def action_focus_drafts(self) -> None:
         drafts = self.query_one(DraftList)
-        drafts.focus()
+        focus_now(drafts)
         if drafts.highlighted is None and drafts.option_count:
             drafts.highlighted = 0
 

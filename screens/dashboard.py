@@ -26,7 +26,7 @@ from messagerie.models.formatting import count, paris_minutes
 from messagerie.models.store.enums import ConsultationStatus
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.rights import RightsChecked
-from messagerie.screens.widgets import Footer, literal
+from messagerie.screens.widgets import Footer, focus_now, literal
 
 if TYPE_CHECKING:
     from messagerie.tui.app import MessagerieApp
@@ -207,12 +207,14 @@ class DashboardScreen(StoreScreen[None]):
 
     TITLE = "Tableau de bord"
     AUTO_FOCUS = "#results"
+    FIELD_KEYS = frozenset({"focus_search"})
     # The footer holds the row's actions, the global tracking and F1 (80 columns); the other
     # keys are shown where they act (search label, panel titles), all in the help panel (F1)
     # and the palette (^p), which uses the tooltip: the platform's full label.
     BINDINGS = [
         Binding(
-            "slash", "focus_search", "Chercher", key_display="/", tooltip="Rechercher", show=False
+            "slash", "focus_search", "Chercher", key_display="/", tooltip="Rechercher",
+            show=False, priority=True,
         ),
         Binding(
             "pagedown", "next_page", "Suiv.", key_display="PgSuiv", priority=True,
@@ -296,17 +298,29 @@ class DashboardScreen(StoreScreen[None]):
     @work(thread=True, exclusive=True, group="dashboard")
     def load(self, query: DashboardQuery) -> None:
         # Imported here, in the worker: SQLAlchemy need not delay the first frame (issue 18).
-        from messagerie.models.consultations.dashboard import dashboard_page
-
-        page = self.app.store_call(
-            lambda store: dashboard_page(store, query, account=self.app.account)
-        )
+        first = query == DashboardQuery()
+        # The page read by the child `messagerie` forked at start (tui/prefetch.py), if any.
+        page = self.app.prefetched_start_page() if first else None
+        prefetched = page is not None
         if page is None:
-            return
-        if query == DashboardQuery():
+            from messagerie.models.consultations.dashboard import dashboard_page
+
+            page = self.app.store_call(
+                lambda store: dashboard_page(store, query, account=self.app.account)
+            )
+            if page is None:
+                return
+        if first:
             self.app.remember_start_page(page)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show_page, page)
+        if prefetched:  # once it is painted, sign in as without the child (tui/prefetch.py)
+            self.app.call_from_thread(self.call_after_refresh, self.sign_in)
+
+    @work(thread=True, group="sign-in")
+    def sign_in(self) -> None:
+        """Open the store and check the account (a refusal ends the app), show its rights."""
+        self.app.store_call(lambda store: None)
 
     def show_page(self, page: DashboardPage, stale: bool = False) -> None:
         """Show a page of results; a stale one (from the last run) is marked as such."""
@@ -375,10 +389,10 @@ class DashboardScreen(StoreScreen[None]):
             self.show_page(self.page)
 
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        focus_now(self.query_one("#search", Input))
 
     def action_focus_statuses(self) -> None:
-        self.query_one(StatusChart).focus()
+        focus_now(self.query_one(StatusChart))
 
     def action_filter_status(self, index: int) -> None:
         self.filter_status(list(ConsultationStatus)[index - 1] if index else None)
@@ -397,7 +411,7 @@ class DashboardScreen(StoreScreen[None]):
 
     @on(Input.Submitted, "#search")
     def search_submitted(self) -> None:
-        self.query_one(ResultsList).focus()
+        focus_now(self.query_one(ResultsList))
 
     @on(OptionList.OptionSelected, "#statuses")
     def status_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -79,7 +79,7 @@ class DceScreen(StoreScreen[None]):
         self.store_task(
             lambda store: (
                 consultation_detail(store, self.consultation_id),
-                current_dce(store, self.consultation_id),
+                current_dce(store, self.consultation_id, actor=self.app.actor),
             ),
             lambda loaded: self.show(*loaded),
         )
@@ -235,7 +235,7 @@ class DceScreen(StoreScreen[None]):
 
     def action_history(self) -> None:
         self.store_task(
-            lambda store: dce_history(store, self.consultation_id),
+            lambda store: dce_history(store, self.consultation_id, actor=self.app.actor),
             lambda versions: self.app.push_screen(
                 TextDialog("Historique du DCE", history_text(versions))
             ),

@@ -140,7 +140,9 @@ class MessageDetailScreen(StoreScreen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "Détail du message"
-        self.store_task(lambda store: message_detail(store, self.message_id), self.show)
+        self.store_task(
+            lambda store: message_detail(store, self.message_id, actor=self.app.actor), self.show
+        )
 
     def show(self, detail: MessageDetail) -> None:
         reference = detail.message.consultation.identity.reference

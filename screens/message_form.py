@@ -264,8 +264,8 @@ class MessageFormScreen(StoreScreen[None]):
             context = load_context(store, self.consultation_id, self.app.account)
             if draft_id is None:
                 return context, None, MessageFiles()
-            form = load_form(store, draft_id)
-            return context, form, load_message_files(store, form)
+            form = load_form(store, draft_id, actor=self.app.actor)
+            return context, form, load_message_files(store, form, actor=self.app.actor)
 
         self.store_task(load, lambda loaded: self.loaded(*loaded), self.load_failed)
 

@@ -19,7 +19,7 @@ from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
 from messagerie.screens.base import StoreModal
 from messagerie.screens.french import FrenchModal
-from messagerie.screens.widgets import Footer, literal
+from messagerie.screens.widgets import Footer, focus_now, literal
 
 REGISTER_KEYS = {
     "w": RegisterKind.WITHDRAWAL,
@@ -117,11 +117,11 @@ class DocumentSpacePicker(StoreModal[DocumentInfo | None]):
 
     @on(Input.Submitted, "#filter")
     def to_list(self) -> None:
-        self.query_one("#documents").focus()
+        focus_now(self.query_one("#documents"))
 
     def load(self, text: str) -> None:
-        cid = self.consultation_id
-        self.store_task(lambda store: document_space(store, cid, text=text), self.show)
+        cid, actor = self.consultation_id, self.app.actor
+        self.store_task(lambda store: document_space(store, cid, actor=actor, text=text), self.show)
 
     def show(self, documents: tuple[DocumentInfo, ...]) -> None:
         self.documents = documents

@@ -31,7 +31,7 @@ from messagerie.models.rules.validation import (
 from messagerie.models.store.enums import RegisterKind
 from messagerie.screens.answer_flow import answer_question
 from messagerie.screens.base import StoreModal, StoreScreen
-from messagerie.screens.widgets import Footer, cell, harmless, literal
+from messagerie.screens.widgets import Footer, cell, focus_now, harmless, literal
 
 if TYPE_CHECKING:
     from messagerie.models.store.database import Store
@@ -51,9 +51,10 @@ class RegisterScreen(StoreScreen[None]):
     """One register of a consultation, filterable, paged in SQL."""
 
     AUTO_FOCUS = "#register"
+    FIELD_KEYS = frozenset({"focus_filter"})
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
-        Binding("slash", "focus_filter", "Filtrer", key_display="/"),
+        Binding("slash", "focus_filter", "Filtrer", key_display="/", priority=True),
         Binding("a", "add", "Ajouter", tooltip="Ajouter une inscription au registre"),
         Binding("e", "edit", "Modifier", tooltip="Modifier l'inscription sélectionnée"),
         Binding("r", "answer", "Répondre", tooltip="Répondre à une question"),
@@ -111,7 +112,13 @@ class RegisterScreen(StoreScreen[None]):
             lambda store: (
                 consultation_detail(store, self.consultation_id),
                 list_register(
-                    store, self.consultation_id, kind, text=text, page=page, per_page=PER_PAGE
+                    store,
+                    self.consultation_id,
+                    kind,
+                    actor=self.app.actor,
+                    text=text,
+                    page=page,
+                    per_page=PER_PAGE,
                 ),
             ),
             lambda loaded: self.show(*loaded),
@@ -175,10 +182,10 @@ class RegisterScreen(StoreScreen[None]):
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self) -> None:
-        self.query_one(DataTable).focus()
+        focus_now(self.query_one(DataTable))
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        focus_now(self.query_one("#filter", Input))
 
     def action_page(self, step: int) -> None:
         if self.page and 1 <= self.page.page + step <= self.page.page_count:

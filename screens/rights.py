@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 REFUSED_TITLE = "Action non autorisée"
 # Who is at work when the store has no account at all (issue 19: "says so").
 SINGLE_USER = "base sans compte (mono-utilisateur)"
+SIGNING_IN = "Identification du compte en cours : réessayez dans un instant."
+
+# The right an action needs, or the rights it needs all of.
+Needed = Right | tuple[Right, ...]
 
 # Class name → action (as written in its binding, parameters included) → the right it needs.
-ACTION_RIGHTS: dict[str, dict[str, Right]] = {
+ACTION_RIGHTS: dict[str, dict[str, Needed]] = {
     "DashboardScreen": {"accounts": Right.MANAGE},
     "ResultsList": {"open('modify')": Right.DCE},
     "ConsultationScreen": {
@@ -36,11 +40,11 @@ ACTION_RIGHTS: dict[str, dict[str, Right]] = {
     "DceScreen": dict.fromkeys(
         ("add", "replace", "delete", "replace_all", "save", "validate"), Right.DCE
     ),
-    # An answer publishes the questions/answers document into the DCE with `answer` alone
-    # (as models/consultations/dce.py asks): the store and this table agree.
-    "QaEditorScreen": {"publish": Right.ANSWER},
+    # Publishing an answer to all puts a new questions/answers document into the DCE (and
+    # may move the bid deadline): it needs both rights, as the store asks (answer, then DCE).
+    "QaEditorScreen": {"publish": (Right.ANSWER, Right.DCE)},
     "RegisterScreen": {"add": Right.IMPORT, "edit": Right.IMPORT, "answer": Right.ANSWER},
-    "AnswerDialog": {"choose('dce')": Right.ANSWER, "choose('messaging')": Right.SEND},
+    "AnswerDialog": {"choose('dce')": (Right.ANSWER, Right.DCE), "choose('messaging')": Right.SEND},
     "MessageFormScreen": {"send": Right.SEND},
     "MergeScreen": {"queue": Right.DECIDE},
     "TrackingScreen": {
@@ -61,7 +65,9 @@ def action_key(action: str, parameters: tuple[object, ...]) -> str:
     return f"{action}({', '.join(repr(parameter) for parameter in parameters)})"
 
 
-def required_right(node: DOMNode, action: str, parameters: tuple[object, ...] = ()) -> Right | None:
+def required_right(
+    node: DOMNode, action: str, parameters: tuple[object, ...] = ()
+) -> Needed | None:
     return ACTION_RIGHTS.get(type(node).__name__, {}).get(action_key(action, parameters))
 
 
@@ -75,19 +81,37 @@ def app_account(node: DOMNode) -> Account | None:
     return getattr(node.app, "account", None)
 
 
-def lacking(account: Account | None, right: Right | None) -> str | None:
-    """Why `account` may not do what needs `right`, in French; None when it may."""
-    if account is None or right is None or account.can(right):
+def lacking(account: Account | None, needed: Needed | None) -> str | None:
+    """Why `account` may not do what needs `needed`, in French (the first right it lacks);
+    None when it may."""
+    if account is None or needed is None:
+        return None
+    missing = [right for right in _rights(needed) if not account.can(right)]
+    if not missing:
         return None
     # Only here: the footers ask on the first frame, before SQLAlchemy is needed (issue 18).
     from messagerie.models.store.accounts import missing_right
 
-    return missing_right(account, right)
+    return missing_right(account, missing[0])
+
+
+def _rights(needed: Needed) -> tuple[Right, ...]:
+    return needed if isinstance(needed, tuple) else (needed,)
 
 
 def refusal(node: DOMNode, action: str, parameters: tuple[object, ...] = ()) -> str | None:
     """Why the account using the app may not run `action` on `node`; None when it may."""
-    return lacking(app_account(node), required_right(node, action, parameters))
+    needed = required_right(node, action, parameters)
+    if needed is not None and not signed_in(node):
+        return SIGNING_IN
+    return lacking(app_account(node), needed)
+
+
+def signed_in(node: DOMNode) -> bool:
+    """False while the page painted at start (the last run's, or the one read by the child
+    process) waits for the store to name the account: its rights are not known yet, and
+    « no account » then would read as a store without accounts, where everything is allowed."""
+    return bool(getattr(node.app, "signed_in", True))
 
 
 def tell_refused(node: DOMNode, reason: str) -> None:
@@ -99,7 +123,7 @@ def guarded(
 ) -> tuple[str, str, Callable[[], object]]:
     """A palette entry of a screen's own (`palette_commands`): kept in the list, but with
     the reason instead of its help, and telling it instead of running, when the right lacks."""
-    reason = lacking(app_account(node), right)
+    reason = lacking(app_account(node), right) if signed_in(node) else SIGNING_IN
     if reason is None:
         return title, help_text, callback
     return title, reason, partial(tell_refused, node, reason)

@@ -40,7 +40,7 @@ from messagerie.models.store.enums import MessageType, RecipientStatus
 from messagerie.screens.ar_download import download_ar
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import InputDialog, LinkDialog, ask_until_valid, writable_path
-from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+from messagerie.screens.widgets import Footer, focus_now, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
     from messagerie.models.store.accounts import Account
@@ -415,9 +415,9 @@ class TrackingScreen(StoreScreen[None]):
                 self.load_lots()
         panel.display = not panel.display
         if panel.display:
-            self.query_one("#filter-type").focus()
+            focus_now(self.query_one("#filter-type"))
         else:
-            self.query_one(DataTable).focus()
+            focus_now(self.query_one(DataTable))
 
     def action_back(self) -> None:
         """Échap, one step at a time: empties the filter field under the cursor, then closes
@@ -433,7 +433,7 @@ class TrackingScreen(StoreScreen[None]):
                 return
         if panel.display:
             panel.display = False
-            self.query_one(DataTable).focus()
+            focus_now(self.query_one(DataTable))
             return
         self.app.pop_screen()
 
@@ -543,7 +543,7 @@ class TrackingScreen(StoreScreen[None]):
             self.query_one("#summary", Static).update("Aucun message dans ce suivi.")
             return
         self.store_task(
-            lambda store: (row, message_summary(store, row.message_id)),
+            lambda store: (row, message_summary(store, row.message_id, actor=self.app.actor)),
             lambda found: self.summary(*found),
             group="summary",
         )
@@ -675,8 +675,9 @@ class TrackingScreen(StoreScreen[None]):
             )
             return
         base = self.app.settings().link_base
+        actor = self.app.actor
         self.store_task(
-            lambda store: f"{base}/m/{recipient_token(store, row.recipient_id)}",
+            lambda store: f"{base}/m/{recipient_token(store, row.recipient_id, actor=actor)}",
             self.show_link,
             group="link",
         )

@@ -82,6 +82,14 @@ def notify_literal(target: Widget | App[Any], message: str, **options: Any) -> N
     target.notify(harmless(message), markup=False, **options)
 
 
+def focus_now(widget: Widget) -> None:
+    """Move the focus to `widget` before the next key is handled. Textual's `focus()` waits
+    for the message queue: keys typed in the same burst as « / » (a paste, a fast typist, a
+    terminal over SSH delivering them in one read) went to the widget focused before, and
+    were lost (issue 18)."""
+    widget.screen.set_focus(widget)
+
+
 class Footer(TextualFooter):
     """Textual's footer, rebuilt once per burst of binding changes.
 
@@ -91,6 +99,7 @@ class Footer(TextualFooter):
     """
 
     _rebuild_pending = False
+    _keys_shown: tuple[object, ...] | None = None
 
     def bindings_changed(self, screen: Screen) -> None:
         if self._rebuild_pending:
@@ -100,6 +109,16 @@ class Footer(TextualFooter):
 
     def _rebuild(self, screen: Screen) -> None:
         self._rebuild_pending = False
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            # Textual asks again after every focus change (Screen.set_focus), mostly for the
+            # same keys: at start-up that rebuilt the same footer twice (a layout, a render).
+            keys = tuple(
+                (binding.key, binding.description, binding.key_display, binding.show, on, tip)
+                for _node, binding, on, tip in screen.active_bindings.values()
+            )
+            if keys == self._keys_shown:
+                return
+            self._keys_shown = keys
         super().bindings_changed(screen)
 
 

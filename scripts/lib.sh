@@ -103,6 +103,9 @@ ensure_postgres() {
         END IF; END \$\$" >/dev/null
     # The row-level security tests create an account's role and a service role.
     as_postgres psql -q -p "$port" -c "ALTER ROLE messagerie_test CREATEROLE" >/dev/null
+    # The test role's commits don't wait for the disk (a test database lives for one test):
+    # its sessions only, the cluster's other users keep their durability.
+    as_postgres psql -q -p "$port" -c "ALTER ROLE messagerie_test SET synchronous_commit = off" >/dev/null
     if ! as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = 'messagerie_test'" | grep -q 1; then
         as_postgres createdb -p "$port" -O messagerie_test messagerie_test
     fi

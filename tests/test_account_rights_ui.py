@@ -196,6 +196,31 @@ async def test_the_accounts_screen_adds_modifies_and_removes_an_account_audited(
     assert "Léa Roth-Meyer <" in after and "droits : consult, answer, send" in after
 
 
+async def test_an_account_that_modifies_its_own_rights_sees_its_keys_follow_at_once(workspace):
+    app = app_as(workspace, "gestion.dce", {Right.CONSULT, Right.DCE, Right.MANAGE})
+    async with app.run_test(size=(140, 36), notifications=True) as pilot:
+        await settle(pilot)
+        dashboard = pilot.app.screen
+        assert dashboard.active_bindings["m"].enabled  # « Modifier » the DCE, for now
+        await pressed(pilot, "c")
+        table = pilot.app.screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index("gestion.dce"))
+        await pressed(pilot, "e")
+        pilot.app.screen.query_one("#rights", SelectionList).deselect(Right.DCE)
+        await pressed(pilot, "ctrl+s")
+        await wait_until(
+            pilot, lambda: "consult, manage" in str(table.get_row("gestion.dce")), "row"
+        )
+        await pressed(pilot, "escape")
+        assert pilot.app.screen is dashboard
+        await settle(pilot)
+        assert not dashboard.active_bindings["m"].enabled  # greyed, without a restart
+        await pressed(pilot, "m")
+        why = reason(workspace, "gestion.dce", Right.DCE)
+        await wait_until(pilot, lambda: told(pilot, why), "the reason, as a toast")
+        assert pilot.app.screen is dashboard
+
+
 async def test_a_refused_account_change_is_written_in_the_form_what_was_typed_kept(workspace):
     app = app_as(workspace, MANAGER)
     async with app.run_test(size=(140, 36), notifications=True) as pilot:

@@ -57,10 +57,10 @@ from tests.helpers.signing import (
     report_line,
 )
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.xdist_group("test_bundle"),
-]  # a send through aiosmtpd, clamd, the `messagerie` commands
+pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd, the `messagerie` commands
+# The tests of the demo's bundle share the module's one `messagerie export` (14 ARs signed,
+# the costly part): they run on one worker; the others, each on its own, spread.
+ON_THE_DEMO_BUNDLE = pytest.mark.xdist_group("test_bundle")
 
 DEMO_REFERENCE = "2025VINS"  # the guide's example: ARs, an unopened letter, a reply, overrides
 CLIENT_ADDRESS, USER_AGENT = "203.0.113.7", "Mozilla/5.0 Test"
@@ -212,7 +212,8 @@ async def answered(store) -> tuple[int, int]:
         ).scalar_one()
     first = DceChanges.starting_from(None).add(NewFile("RC.pdf", b"%PDF-1.4 reglement"))
     save_dce_changes(store, store.blobs, consultation_id, first, actor="marie.dupont")
-    whole = DceChanges.starting_from(current_dce(store, consultation_id)).replace_all(DCE_ZIP)
+    current = current_dce(store, consultation_id, actor="marie.dupont")
+    whole = DceChanges.starting_from(current).replace_all(DCE_ZIP)
     save_dce_changes(store, store.blobs, consultation_id, whole, actor="marie.dupont")
     return a.id, b.id
 
@@ -279,6 +280,7 @@ def test_an_unknown_reference_is_refused_by_name(store, tmp_path, signer):
 # --- On the demo -------------------------------------------------------------------------------
 
 
+@ON_THE_DEMO_BUNDLE
 def test_the_demo_bundle_has_an_ar_for_every_opening_and_none_other(
     demo_bundle, live_demo_url, signer
 ):
@@ -303,6 +305,7 @@ def test_the_demo_bundle_has_an_ar_for_every_opening_and_none_other(
     assert replies, "the demo consultation should have a reply"
 
 
+@ON_THE_DEMO_BUNDLE
 def test_an_altered_file_is_named(demo_bundle, tmp_path, signer):
     name = "consultation.json"
     original = members(demo_bundle)[name]
@@ -315,6 +318,7 @@ def test_an_altered_file_is_named(demo_bundle, tmp_path, signer):
     assert problem.startswith(f"« {name} » : fichier altéré")
 
 
+@ON_THE_DEMO_BUNDLE
 def test_a_removed_file_and_an_added_file_are_named(demo_bundle, tmp_path, signer):
     ar = next(name for name in members(demo_bundle) if "/ar/" in name)
     check = verify_bundle(
@@ -332,6 +336,7 @@ def test_a_removed_file_and_an_added_file_are_named(demo_bundle, tmp_path, signe
     )
 
 
+@ON_THE_DEMO_BUNDLE
 def test_a_bundle_without_manifest_or_not_a_zip(demo_bundle, tmp_path, signer):
     bare = rewritten(demo_bundle, tmp_path / "nu.zip", removed=(MANIFEST,))
     check = verify_bundle(bare, signer.certificate)
@@ -343,6 +348,7 @@ def test_a_bundle_without_manifest_or_not_a_zip(demo_bundle, tmp_path, signer):
         verify_bundle(tmp_path / "texte.zip", signer.certificate)
 
 
+@ON_THE_DEMO_BUNDLE
 def test_the_export_and_verify_commands(exported_demo, live_demo_url, data_dir, tmp_path):
     env = {"MESSAGERIE_DB": live_demo_url, "MESSAGERIE_DATA_DIR": str(data_dir)}
     exported, out = exported_demo  # the module's `messagerie export` (signing ARs is what costs)
@@ -501,6 +507,7 @@ def as_drawn(ar: bytes) -> bytes:
 # --- The signature: checked independently, and forgeries ----------------------------------------
 
 
+@ON_THE_DEMO_BUNDLE
 def test_the_manifest_and_the_ars_carry_the_platforms_signature(demo_bundle, tmp_path, signer):
     """openssl checks the detached manifest signature; pdfsig each AR's."""
     content = members(demo_bundle)
@@ -550,6 +557,7 @@ def forgery(bundle: Path, out: Path, signature: bytes | None) -> tuple[Path, str
     return out, ar
 
 
+@ON_THE_DEMO_BUNDLE
 def test_a_forged_bundle_is_refused_with_or_without_its_old_signature(
     demo_bundle, tmp_path, signer
 ):
@@ -582,6 +590,7 @@ def test_a_forged_bundle_is_refused_with_or_without_its_old_signature(
     )
 
 
+@ON_THE_DEMO_BUNDLE
 def test_a_bundle_resigned_with_another_key_is_not_authentic(demo_bundle, tmp_path, signer):
     """The forger recomputes the manifest and signs it with openssl and a key of their own:
     the signature is sound, the certificate is not the platform's."""
@@ -648,3 +657,24 @@ async def test_the_consultation_screen_exports_its_bundle(
     assert check.intact and check.checked > 1
     assert check.signature is not None and check.signature.authentic
     assert any(name.startswith("messages/") for name in manifest_paths(target))
+
+
+def test_a_pool_of_ar_workers_starts_under_textuals_captured_stderr():
+    """In the TUI, sys.stderr is Textual's capture (descriptor -1), which multiprocessing's
+    resource tracker handed to its process: the first export of a TUI process failed with
+    « bad value(s) in fds_to_keep ». Run in a fresh process: the tracker is not running yet."""
+    script = (
+        "import multiprocessing, os, sys\n"
+        "from textual.app import _PrintCapture\n"
+        "from messagerie.letters.pdf.bundle import start_resource_tracker\n"
+        "sys.stderr = _PrintCapture(None, stderr=True)\n"
+        "start_resource_tracker()\n"
+        "worker = multiprocessing.get_context('spawn').Process(target=os.getpid)\n"
+        "worker.start(); worker.join()\n"
+        "sys.stderr = sys.__stderr__\n"
+        "print(worker.exitcode)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0 and ran.stdout == "0\n", ran.stderr

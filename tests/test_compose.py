@@ -11,7 +11,6 @@ from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import change_type, preset_form
 from messagerie.models.messages.queue import FormRefused, load_form, queue_message, save_draft
 from messagerie.models.store.enums import (
-    ConsultationStatus,
     DeliveryState,
     MessageState,
     MessageType,
@@ -27,7 +26,7 @@ from messagerie.models.store.tables import (
     Recipient,
     table_of,
 )
-from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
+from tests.helpers.factories import add_open_consultation, add_register_entries, paris
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 message = table_of(Message)
@@ -38,13 +37,9 @@ audit = table_of(AuditEntry)
 @pytest.fixture
 def cid(store) -> int:
     """An open tender 30 days from NOW, two lots, one company in the three registers."""
-    (cid,) = add_consultations(
-        store, [("2026FORM", "Fournitures", ConsultationStatus.OPEN, paris(2026, 12, 27))]
-    )
-    add_lot(store, cid, 1, "Papier")
-    add_lot(store, cid, 2, "Encre")
-    add_register_entries(store, cid, list(RegisterKind), paris(2026, 11, 20))
-    return cid
+    lots = {1: "Papier", 2: "Encre"}
+    identity = ("2026FORM", "Fournitures")
+    return add_open_consultation(store, identity, paris(2026, 12, 27), lots, paris(2026, 11, 20))
 
 
 def filled(store, cid, kind=MessageType.FREE, **changes):
@@ -225,7 +220,7 @@ def test_draft_saved_resumed_then_queued_only_once(store, cid):
     saved = save_draft(store, form, actor="marie.dupont")
     again = save_draft(store, replace(saved, subject="Annulation"), actor="marie.dupont")
     assert again.draft_id == saved.draft_id
-    resumed = load_form(store, saved.draft_id)
+    resumed = load_form(store, saved.draft_id, actor="marie.dupont")
     assert resumed.subject == "Annulation" and resumed.mention("reasons") == "Besoin disparu"
     assert resumed.type is MessageType.CANCELLATION
     queue_message(store, resumed, actor="marie.dupont", now=NOW)
@@ -238,15 +233,20 @@ def test_draft_saved_resumed_then_queued_only_once(store, cid):
 def test_two_buyers_on_one_draft_never_overwrite_each_other(store, cid):
     form = filled(store, cid, MessageType.CANCELLATION, mentions={"reasons": "Besoin disparu"})
     draft_id = save_draft(store, form, actor="marie.dupont").draft_id
-    mine, theirs = load_form(store, draft_id), load_form(store, draft_id)
+    mine, theirs = (
+        load_form(store, draft_id, actor="marie.dupont"),
+        load_form(store, draft_id, actor="marie.dupont"),
+    )
     saved = save_draft(store, replace(mine, subject="Annulation (Marie)"), actor="marie.dupont")
     with pytest.raises(FormRefused, match="modifié entre-temps depuis un autre poste"):
         save_draft(store, replace(theirs, subject="Annulation (Paul)"), actor="paul.martin")
     with pytest.raises(FormRefused, match="modifié entre-temps"):
         queue_message(store, replace(theirs, subject="Annulation (Paul)"), actor="p.m", now=NOW)
-    assert load_form(store, draft_id).subject == "Annulation (Marie)"
+    assert load_form(store, draft_id, actor="marie.dupont").subject == "Annulation (Marie)"
     again = save_draft(store, replace(saved, body=saved.body + "\nPS"), actor="marie.dupont")
-    assert again.revision == load_form(store, draft_id).revision  # her own saves go on
+    assert (
+        again.revision == load_form(store, draft_id, actor="marie.dupont").revision
+    )  # her own saves go on
 
 
 def test_notification_waits_for_the_standstill_of_the_same_lot(store, cid):

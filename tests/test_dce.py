@@ -75,7 +75,7 @@ def save(store, blobs, consultation_id, changes, comment=None) -> DceVersionView
 
 
 def start(store, consultation_id) -> DceChanges:
-    return DceChanges.starting_from(current_dce(store, consultation_id))
+    return DceChanges.starting_from(current_dce(store, consultation_id, actor=BUYER))
 
 
 def names(version: DceVersionView) -> list[str]:
@@ -96,8 +96,8 @@ def audit_details(store, action: str) -> list[str]:
 
 
 def test_a_consultation_without_dce_has_no_version(store, consultation):
-    assert current_dce(store, consultation) is None
-    assert dce_history(store, consultation) == ()
+    assert current_dce(store, consultation, actor=BUYER) is None
+    assert dce_history(store, consultation, actor=BUYER) == ()
     assert DceChanges.starting_from(None).is_empty()
 
 
@@ -113,7 +113,7 @@ def test_the_first_save_creates_version_1(store, blobs, consultation):
     )
     assert piece.sha256 == hashlib.sha256(pdf("RC")).hexdigest()
     assert piece.children == ()
-    assert current_dce(store, consultation) == version
+    assert current_dce(store, consultation, actor=BUYER) == version
     assert audit_details(store, "dce.version") == [
         f"Version 1 du DCE (base : aucun DCE)\nAjout : RC.pdf\nSHA-256 de RC.pdf : {piece.sha256}"
     ]
@@ -167,7 +167,7 @@ def test_every_change_adds_a_version_and_history_keeps_them_all(store, blobs, co
     new_zip = NewFile("dce_v2.zip", zip_of({"RC_v2.pdf": pdf("RC v2")}))
     v5 = save(store, blobs, consultation, start(store, consultation).replace_all(new_zip))
 
-    history = dce_history(store, consultation)
+    history = dce_history(store, consultation, actor=BUYER)
     assert history == (v5, v4, v3, v2, v1)
     assert [names(version) for version in history] == [
         ["dce_v2.zip"],
@@ -292,7 +292,7 @@ def test_a_refused_zip_leaves_the_database_unchanged(store, blobs, consultation)
         "« ../evil.txt » remonte dans l'arborescence (« .. »)."
     )
     assert row_counts(store) == before
-    assert current_dce(store, consultation) == base
+    assert current_dce(store, consultation, actor=BUYER) == base
     bomb = NewFile("bombe.zip", zip_of({"zeros.bin": bytes(20 * 1024**2)}))
     with pytest.raises(DceError, match="bombe de décompression"):
         save(store, blobs, consultation, DceChanges.starting_from(base).add(bomb))
@@ -302,12 +302,15 @@ def test_a_refused_zip_leaves_the_database_unchanged(store, blobs, consultation)
 def test_validating_first_stores_nothing_and_refuses_like_saving(store, blobs, consultation):
     hostile = NewFile("dce.zip", zip_of({"/etc/passwd": b"root"}))
     with pytest.raises(Refusal) as caught:
-        validate_dce_changes(store, consultation, DceChanges.starting_from(None).add(hostile))
+        validate_dce_changes(
+            store, consultation, DceChanges.starting_from(None).add(hostile), actor=BUYER
+        )
     assert isinstance(caught.value, DceError)
     assert str(caught.value) == (
         "L'archive « dce.zip » est refusée. « /etc/passwd » a un chemin absolu."
     )
-    validate_dce_changes(store, consultation, DceChanges.starting_from(None).replace_all(DCE_ZIP))
+    whole = DceChanges.starting_from(None).replace_all(DCE_ZIP)
+    validate_dce_changes(store, consultation, whole, actor=BUYER)
     assert not blobs.root.exists()
     assert row_counts(store) == dict.fromkeys(row_counts(store), 0)
 
@@ -378,7 +381,7 @@ def test_two_buyers_saving_at_once_one_wins_the_other_is_told(
     refused = [outcome for outcome in outcomes if isinstance(outcome, DceConflict)]
     assert (len(saved), len(refused)) == (1, 1)
     assert "Rien n'a été enregistré" in refused[0].message
-    assert [version.number for version in dce_history(store, consultation)] == [2, 1]
+    assert [version.number for version in dce_history(store, consultation, actor=BUYER)] == [2, 1]
     assert len(audit_details(store, "dce.version")) == 2
 
 
@@ -405,7 +408,7 @@ def test_a_deadline_change_is_recorded_with_its_reason(store, consultation):
         now=now,
     )
     assert bid_deadline(store, consultation) == later
-    [change] = deadline_history(store, consultation)
+    [change] = deadline_history(store, consultation, actor=BUYER)
     assert (change.previous_deadline, change.new_deadline) == (DEADLINE, later)
     assert (change.reason, change.author, change.at) == (
         "Modification substantielle du CCTP",
@@ -437,10 +440,9 @@ def test_deadline_changes_are_kept_newest_first(store, consultation):
             actor=BUYER,
             now=now,
         )
-    assert [change.reason for change in deadline_history(store, consultation)] == ["+5", "+3"]
-    assert deadline_history(store, consultation)[0].previous_deadline == DEADLINE + timedelta(
-        days=3
-    )
+    changes = deadline_history(store, consultation, actor=BUYER)
+    assert [change.reason for change in changes] == ["+5", "+3"]
+    assert changes[0].previous_deadline == DEADLINE + timedelta(days=3)
 
 
 def test_deadline_change_refusals(store, consultation):

@@ -48,8 +48,10 @@ from messagerie.models.store.tables import Attachment, Organisation, table_of
 from messagerie.models.text import search_text
 from tests.conftest import copy_demo, demo_documents
 
-# Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_demo")
+# The tests of the module's second build (`rebuilt`) and of the demo's checksum run on one
+# xdist worker (--dist loadgroup), which builds and reads them once; the others spread (the
+# shared demo is built once per run whoever asks first, and opening it costs nothing).
+ON_THE_MODULES_BUILDS = pytest.mark.xdist_group("test_demo")
 
 ROOT = Path(__file__).resolve().parents[1]
 PARIS = ZoneInfo("Europe/Paris")
@@ -609,16 +611,19 @@ def rebuilt_checksum(rebuilt) -> str:
     return checksum(rebuilt)
 
 
+@ON_THE_MODULES_BUILDS
 def test_same_day_gives_identical_data(rebuilt_checksum, demo_checksum):
     assert rebuilt_checksum == demo_checksum
 
 
+@ON_THE_MODULES_BUILDS
 def test_rows_do_not_depend_on_string_hashing(rebuilt_checksum, demo_checksum):
     """Same day, two processes with different hash seeds: the same rows, byte for byte."""
     assert os.environ.get("PYTHONHASHSEED") != OTHER_HASH_SEED  # the run's: random, or set
     assert rebuilt_checksum == demo_checksum
 
 
+@ON_THE_MODULES_BUILDS
 def test_two_installs_share_no_secret(demo, rebuilt):
     """The recipients' tokens and Message-IDs come from the system's random source: another
     install's demo opens none of this one's pages or addresses."""
@@ -631,6 +636,7 @@ def test_two_installs_share_no_secret(demo, rebuilt):
     assert first.isdisjoint(second)
 
 
+@ON_THE_MODULES_BUILDS
 def test_reset_restores_the_known_state(tmp_path, demo_url, demo_checksum):
     store = open_store(copy_demo(demo_url, tmp_path), documents_dir=tmp_path / "documents")
     try:

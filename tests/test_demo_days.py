@@ -64,6 +64,7 @@ from messagerie.models.store.tables import (
     reply,
     reply_attachment,
 )
+from tests.helpers.accounts import DEMO_READER
 from tests.helpers.factories import add_consultations
 
 # Module-scoped fixtures: its tests run on one xdist worker (--dist loadgroup).
@@ -146,7 +147,7 @@ def sent_messages(store: Store, consultation_id: int, kind: MessageType) -> list
 
 
 def recipients_of(store: Store, message_id: int) -> set[str]:
-    return {r.email for r in message_detail(store, message_id).recipients}
+    return {r.email for r in message_detail(store, message_id, actor=DEMO_READER).recipients}
 
 
 # --- Rows (no database) -------------------------------------------------------------------
@@ -237,7 +238,7 @@ def test_test_support_has_its_registers_and_a_dce_zip_with_folders(store):
     cid = id_of(store, "C2025ADM")
     counts = consultation_detail(store, cid).counts
     assert all(counts[kind] > 0 for kind in RegisterKind), counts
-    (version,) = dce_history(store, cid)
+    (version,) = dce_history(store, cid, actor=DEMO_READER)
     (archive,) = version.pieces
     assert re.fullmatch(r"dce\d{20}\.zip", archive.path) and archive.media_type == ZIP
     with zipfile.ZipFile(io.BytesIO(store.blobs.read(archive.sha256))) as dce:
@@ -262,7 +263,7 @@ def test_test_support_has_its_registers_and_a_dce_zip_with_folders(store):
         "Cahier des clauses techniques particulières",
         "Bordereau des prix unitaires",
     } <= titles
-    documents = document_space(store, cid, limit=100)
+    documents = document_space(store, cid, limit=100, actor=DEMO_READER)
     assert {(d.origin, d.antivirus) for d in documents} == {
         (DocumentOrigin.DCE, AntivirusVerdict.NOT_SCANNED)  # what save_dce_changes records
     }
@@ -272,7 +273,7 @@ def test_open_consultations_have_their_dce_in_several_versions(store):
     versioned = [
         cid
         for cid in consultation_ids(store, consultation.c.status == S.OPEN)
-        if len(dce_history(store, cid)) >= 2
+        if len(dce_history(store, cid, actor=DEMO_READER)) >= 2
     ]
     assert 3 <= len(versioned) <= 5
     with store.engine.connect() as connection:
@@ -287,7 +288,7 @@ def test_open_consultations_have_their_dce_in_several_versions(store):
     for change in ("Ajout : ", "Remplacement : ", "Suppression : ", "Remplacement du DCE : "):
         assert change in changes
     for cid in versioned:
-        newest, *older = dce_history(store, cid)
+        newest, *older = dce_history(store, cid, actor=DEMO_READER)
         for version, previous in zip([newest, *older], older, strict=False):
             assert shape(version.pieces) != shape(previous.pieces)
 
@@ -299,14 +300,14 @@ def shape(pieces: tuple[PieceView, ...]) -> tuple[Any, ...]:
 
 def unanswered_questions(store: Store, cid: int) -> list[str]:
     """Questions neither in the questions/answers document nor quoted by a message."""
-    answered = {entry.question for entry in qa_entries(store, cid)}
+    answered = {entry.question for entry in qa_entries(store, cid, actor=DEMO_READER)}
     with store.engine.connect() as connection:
         bodies = "\n".join(
             connection.execute(
                 sa.select(message.c.body).where(message.c.consultation_id == cid)
             ).scalars()
         )
-    questions = list_register(store, cid, RegisterKind.QUESTION).rows
+    questions = list_register(store, cid, RegisterKind.QUESTION, actor=DEMO_READER).rows
     texts = (row.question_text or "" for row in questions)
     return [text for text in texts if text not in answered and text not in bodies]
 
@@ -413,7 +414,7 @@ def test_every_tracking_status_with_the_servers_answer_and_replies_with_files(st
     details = [
         event.detail or ""
         for row in refused
-        for copy in message_detail(store, row.message_id).recipients
+        for copy in message_detail(store, row.message_id, actor=DEMO_READER).recipients
         if copy.id == row.recipient_id
         for event in copy.events
     ]
@@ -427,7 +428,7 @@ def test_every_tracking_status_with_the_servers_answer_and_replies_with_files(st
                 .where(recipient.c.status == status)
                 .limit(1)
             ).one()
-        replies = message_detail(store, message_id).replies
+        replies = message_detail(store, message_id, actor=DEMO_READER).replies
         (answer,) = [r for r in replies if r.recipient_id == recipient_id]
         assert (answer.read_at is not None) is (status is RecipientStatus.REPLY_READ)
         assert answer.files
@@ -468,7 +469,7 @@ def test_the_dce_rows_are_those_save_dce_changes_writes(store, tmp_path):
             fresh, [(f"REJEU-{cid}", "Rejeu", S.OPEN, deadline) for cid in details]
         )
         for (cid, texts), target in zip(details.items(), targets, strict=True):
-            versions = dce_history(store, cid)[::-1]
+            versions = dce_history(store, cid, actor=DEMO_READER)[::-1]
             assert len(versions) == len(texts)
             for version, text in zip(versions, texts, strict=True):
                 replayed = replay(store, fresh, target, version, text)
@@ -481,7 +482,7 @@ def test_the_dce_rows_are_those_save_dce_changes_writes(store, tmp_path):
 
 def replay(store: Store, fresh: Store, target: int, version: DceVersionView, text: str):
     """The version's changes, as its journal text states them, saved on `fresh`."""
-    changes = DceChanges.starting_from(current_dce(fresh, target))
+    changes = DceChanges.starting_from(current_dce(fresh, target, actor=DEMO_READER))
     new = {piece.path: piece for piece in version.pieces}
 
     def file(path: str) -> NewFile:
@@ -520,5 +521,5 @@ def journal_of(store: Store, cid: int) -> list[str]:
 def document_rows(store: Store, cid: int) -> list[tuple[Any, ...]]:
     return sorted(
         (d.filename, d.sha256, d.size, d.media_type, d.origin, d.antivirus)
-        for d in document_space(store, cid, limit=1000)
+        for d in document_space(store, cid, limit=1000, actor=DEMO_READER)
     )

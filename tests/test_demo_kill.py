@@ -12,14 +12,10 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-import pytest
-
 from messagerie.models.demo.builder import DEMO_MARKER_KEY
 from messagerie.models.demo.install import BUILDING
 from messagerie.models.store.database import open_store
 from tests.helpers.cli import ROOT, messagerie
-
-pytestmark = pytest.mark.xdist_group("demo-kill")  # several full demo builds: one worker
 
 
 def demo_command(folder: Path, *extra: str) -> list[str]:

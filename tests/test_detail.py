@@ -45,7 +45,7 @@ def refuse(store, email: str) -> int:
 async def test_detail_has_files_recipients_and_their_timelines(store):
     await sent_message(store)
     failed = refuse(store, B)
-    detail = message_detail(store, row(store, A).message_id)
+    detail = message_detail(store, row(store, A).message_id, actor="marie.dupont")
     (attachment,) = detail.files
     assert attachment.filename == "attestation-modèle.pdf" and len(attachment.sha256) == 64
     by_email = {one.email: one for one in detail.recipients}
@@ -94,13 +94,13 @@ async def test_csv_export_is_whole_or_absent(store, tmp_path):
 
 async def test_saved_files_never_overwrite(store, tmp_path):
     await sent_message(store)
-    detail = message_detail(store, row(store, A).message_id)
+    detail = message_detail(store, row(store, A).message_id, actor="marie.dupont")
     from messagerie.models.store.documents import document_infos
     from messagerie.models.store.tables import Attachment
 
     with store.engine.connect() as connection:
         ids = list(connection.execute(sa.select(table_of(Attachment).c.document_id)).scalars())
-    files = document_infos(store, ids)
+    files = document_infos(store, ids, actor="marie.dupont")
     first = save_files(store, files, tmp_path)
     second = save_files(store, files, tmp_path)
     assert [p.name for p in first] == ["attestation-modèle.pdf"]

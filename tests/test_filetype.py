@@ -295,7 +295,9 @@ def test_the_dce_refuses_what_is_not_what_it_claims_and_stores_nothing(
     blobs = BlobStore(tmp_path / "documents")
 
     def save(file: NewFile) -> object:
-        changes = DceChanges.starting_from(current_dce(store, consultation)).add(file)
+        changes = DceChanges.starting_from(
+            current_dce(store, consultation, actor="marie.dupont")
+        ).add(file)
         return save_dce_changes(store, blobs, consultation, changes, actor="marie.dupont")
 
     for file, message in [
@@ -307,7 +309,7 @@ def test_the_dce_refuses_what_is_not_what_it_claims_and_stores_nothing(
         with pytest.raises(DceError) as caught:
             save(file)
         assert message in caught.value.message
-    assert current_dce(store, consultation) is None
+    assert current_dce(store, consultation, actor="marie.dupont") is None
     assert not blobs.root.exists()
     version = save(NewFile("Mémoire.docx", docx()))
     assert [piece.path for piece in version.pieces] == ["Mémoire.docx"]
@@ -342,7 +344,7 @@ def test_an_attachment_that_is_not_what_it_claims_is_refused(store, consultation
                 actor="marie.dupont",
             )
         assert message in str(caught.value)
-    assert document_space(store, consultation) == ()
+    assert document_space(store, consultation, actor="marie.dupont") == ()
     kept = take_attachment(
         store,
         filename="RC.pdf",

@@ -19,6 +19,7 @@ from messagerie.screens.recipients import DocumentSpacePicker
 from tests.helpers.hostile import toasts
 from tests.helpers.message_form import deposits_consultation, open_form, type_into
 from tests.helpers.pilot import checks_done, settle, wait_until
+from tests.helpers.screens import pressed
 
 WIDE = (120, 40)
 entry = table_of(RegisterEntry)
@@ -83,8 +84,7 @@ def consultation_with_documents(store) -> int:
 
 async def attach_from_space(pilot, form: MessageFormScreen, index: int = 0) -> None:
     """F5, then the `index`-th document of the list, chosen with Entrée."""
-    await pilot.press("f5")
-    await settle(pilot)
+    await pressed(pilot, "f5")
     picker = pilot.app.screen
     assert isinstance(picker, DocumentSpacePicker)
     listing = picker.query_one("#documents", OptionList)
@@ -219,8 +219,7 @@ async def test_after_filtering_the_document_picker_entree_picks_the_first_match(
     cid = consultation_with_documents(workspace)
     async with workspace_app.run_test(size=WIDE) as pilot:
         form = await open_form(pilot, cid)
-        await pilot.press("f5")
-        await settle(pilot)
+        await pressed(pilot, "f5")
         picker = pilot.app.screen
         assert isinstance(picker, DocumentSpacePicker)
         name = picker.documents[-1].filename  # the oldest, far down the list
@@ -248,7 +247,7 @@ async def test_the_qa_editor_opens_with_the_question_focused(workspace, workspac
             .order_by(entry.c.id)
             .limit(1)
         ).scalar_one()
-    question = list_register(workspace, cid, RegisterKind.QUESTION).rows[0]
+    question = list_register(workspace, cid, RegisterKind.QUESTION, actor="marie.dupont").rows[0]
     async with workspace_app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         pilot.app.open_qa_editor(question)

@@ -59,7 +59,9 @@ def test_one_letter_per_recipient_then_attached_to_that_copy_alone(workspace):
 
     form = replace(form, letters=tuple((one.email, one.document.id) for one in letters))
     saved = save_draft(workspace, form, actor="marie.dupont")
-    assert load_form(workspace, saved.draft_id).letters == form.letters  # kept in the draft
+    assert (
+        load_form(workspace, saved.draft_id, actor="marie.dupont").letters == form.letters
+    )  # kept in the draft
     queued = queue_message(workspace, saved, actor="marie.dupont")
     with workspace.engine.connect() as connection:
         rows = connection.execute(

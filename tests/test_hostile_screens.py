@@ -192,7 +192,9 @@ async def test_registers_show_every_cell_as_typed(workspace_app, workspace, host
         for key, kind in (("q", RegisterKind.QUESTION), ("w", RegisterKind.WITHDRAWAL),
                           ("p", RegisterKind.DEPOSIT)):  # fmt: skip
             await press(pilot, key, expect=RegisterScreen)
-            stored = list_register(workspace, hostile.consultation_id, kind, per_page=50).rows
+            stored = list_register(
+                workspace, hostile.consultation_id, kind, per_page=50, actor="marie.dupont"
+            ).rows
             assert rows_of(screen.query_one(DataTable)) == [expected_row(r, kind) for r in stored]
             if any(row.company_name == ACME for row in stored):
                 assert on_screen(pilot, ACME)

@@ -167,17 +167,17 @@ def test_what_the_json_sample_writes(store):
     assert (audit.actor, audit.action) == ("import-test", "import")
     assert audit.detail.startswith("Import de « import-sample.json » (202601, 2025VINS) : ")
 
-    questions = list_register(store, chocolates, RegisterKind.QUESTION).rows
+    questions = list_register(store, chocolates, RegisterKind.QUESTION, actor="import").rows
     assert [(q.number, q.company_name, q.lots) for q in questions] == [
         (1, "N.B.C. FR", ("Lot n°2 - Chocolat noir",)),
         (2, "Chocolaterie Schaal", ()),
     ]
-    (deposit,) = list_register(store, chocolates, RegisterKind.DEPOSIT).rows
+    (deposit,) = list_register(store, chocolates, RegisterKind.DEPOSIT, actor="import").rows
     assert deposit.at == datetime(2026, 2, 13, 17, 2, 11, tzinfo=UTC)
     assert deposit.lot_numbers == (1, 2)
-    nbc = list_register(store, chocolates, RegisterKind.WITHDRAWAL).rows[0]
+    nbc = list_register(store, chocolates, RegisterKind.WITHDRAWAL, actor="import").rows[0]
     assert (nbc.siret, nbc.city) == ("47646011800047", "Illkirch-Graffenstaden")
-    addresses = register_addresses(store, chocolates, list(RegisterKind))
+    addresses = register_addresses(store, chocolates, list(RegisterKind), actor="import")
     assert [address.email for address in addresses] == [
         "nadia.becker@nbc-fr.example",
         "elodie.muller@schaal.example",
@@ -212,7 +212,7 @@ def test_a_changed_file_updates_and_adds(store, tmp_path):
         entries_unchanged=9,
     )
     wines_id = consultation_id(store, "2025VINS")
-    questions = list_register(store, wines_id, RegisterKind.QUESTION).rows
+    questions = list_register(store, wines_id, RegisterKind.QUESTION, actor="import").rows
     assert [(q.number, q.lots) for q in questions][-1] == (2, ("Lot n°2 - Riesling",))
     assert dashboard_page(store, DashboardQuery(text="moselle")).total == 1
 

@@ -9,7 +9,6 @@ down, odd parts and the property test: test_inbound_limits.py)."""
 
 import logging
 import smtplib
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -17,18 +16,13 @@ import pytest
 import sqlalchemy as sa
 
 from messagerie.models.messages.drafts import DraftRecipient
-from messagerie.models.messages.form import load_context
 from messagerie.models.messages.portal import record_opening
-from messagerie.models.messages.presets import preset_form
-from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.recipient_secrets import envelope_id
 from messagerie.models.store.enums import (
     AntivirusVerdict,
-    ConsultationStatus,
     EventKind,
     MessageType,
     RecipientStatus,
-    RegisterKind,
     ReplyDisposition,
 )
 from messagerie.models.store.tables import (
@@ -40,7 +34,7 @@ from messagerie.models.store.tables import (
     table_of,
 )
 from tests.helpers.antivirus import EICAR, intake
-from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.messages import consultation_with_deposit, queue_preset
 from tests.helpers.reports import (
     EXIM_STYLE_BOUNCE,
     FAILED,
@@ -59,17 +53,14 @@ recipient, event, reply = table_of(Recipient), table_of(Event), table_of(Reply)
 @pytest.fixture
 def sent(store):
     """One message sent to two recipients (replies allowed until tomorrow), through a relay."""
-    (cid,) = add_consultations(
-        store, [("2026BACK", "Retours", ConsultationStatus.OPEN, paris(2026, 12, 27))]
-    )
-    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
-    form = replace(
-        preset_form(load_context(store, cid), MessageType.COMPLEMENT_REQUEST),
+    return queue_preset(
+        store,
+        consultation_with_deposit(store, "2026BACK", "Retours"),
+        MessageType.COMPLEMENT_REQUEST,
         body="Bonjour,\n\nMerci de nous adresser votre attestation.",
         recipients=(DraftRecipient("a@entreprise.example"), DraftRecipient("b@entreprise.example")),
         reply_deadline=(datetime.now(UTC) + timedelta(days=1)).strftime("%d/%m/%Y %H:%M"),
     )
-    return queue_message(store, form, actor="marie.dupont").message_id
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from messagerie.models.store.enums import MessageState, MessageType, RegisterKin
 from messagerie.models.store.tables import Attachment, Message, Recipient, table_of
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.merge import MergeScreen
+from tests.helpers.accounts import DEMO_READER
 from tests.helpers.merge import run_merge
 from tests.helpers.message_form import deposits_consultation
 from tests.helpers.pilot import quiet_cursor, settle, wait_until
@@ -128,7 +129,7 @@ def test_merge_screen_snapshot(snap_compare, fixed_demo, tmp_path):
     cid, _ = deposits_consultation(fixed_demo)
     path = tmp_path / "analyse.csv"
     path.write_text(analysis(fixed_demo, cid), encoding="utf-8")
-    app = MessagerieApp(open_store=lambda: fixed_demo, actor="marie.dupont")
+    app = MessagerieApp(open_store=lambda: fixed_demo, actor=DEMO_READER)  # sees every one
 
     async def run_before(pilot):
         screen = await run_merge(pilot, cid, path)

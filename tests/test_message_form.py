@@ -28,7 +28,7 @@ from tests.helpers.antivirus import EICAR
 from tests.helpers.factories import queued_messages
 from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
 from tests.helpers.pilot import checks_done, fill_body, pick_path, send_form, settle
-from tests.helpers.screens import wines_id
+from tests.helpers.screens import pressed, wines_id
 
 pytestmark = pytest.mark.services  # attachments through the real clamd
 
@@ -64,8 +64,7 @@ async def test_case_d_complement_request_to_the_deposits_with_a_deadline(workspa
         assert form.query_one("#type", Select).value is MessageType.FREE
         await choose_type(pilot, form, MessageType.COMPLEMENT_REQUEST)
         await fill_body(pilot)
-        await pilot.press("ctrl+e")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+e")
         assert isinstance(pilot.app.screen, MessageFormScreen)  # rule 5: no deadline yet
         assert "Indiquez la date limite de réponse" in problem(form, "reply_deadline")
         deadline = (datetime.now(UTC) + timedelta(days=8)).strftime("%d/%m/%Y 12:00")
@@ -89,19 +88,16 @@ async def test_case_e_negotiation_is_a_free_letter_with_its_subject_adapted(
         await settle(pilot)
         await pilot.press("ctrl+p", *"Négociation simple")
         await pilot.pause(0.5)
-        await pilot.press("enter")
-        await settle(pilot)
+        await pressed(pilot, "enter")
         form = pilot.app.screen
         assert isinstance(form, MessageFormScreen)
         assert form.query_one("#type", Select).value is MessageType.FREE  # not "négociation"
         await pilot.press("f3")  # the dépôts register, whole
         await settle(pilot)
         assert isinstance(pilot.app.screen, RecipientPicker)
-        await pilot.press("p")
-        await settle(pilot)
+        await pressed(pilot, "p")
         await fill_body(pilot)
-        await pilot.press("ctrl+e")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+e")
         assert "Adaptez l'objet" in problem(form, "subject")
         await type_into(pilot, form, "#subject", "Négociation sur le prix du lot unique")
         await send_form(pilot, body=None)
@@ -140,8 +136,7 @@ async def test_case_f_invitation_with_the_access_code_to_the_candidates(workspac
         assert isinstance(form, MessageFormScreen)
         assert form.query_one("#type", Select).value is MessageType.INVITATION
         assert suite.access_code in form.query_one("#body").text
-        await pilot.press("ctrl+e")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+e")
         assert "référence de l'avis publié" in problem(form, "notice_reference")  # rule 6
         for key, text in (
             ("notice_reference", "BOAMP 26-123456"),
@@ -175,26 +170,22 @@ async def test_cases_g_h_i_rejection_award_notification_with_the_standstill(
         # H: the award to the awardee, picked in the registers with Entrée.
         form = await open_form(pilot, cid, message_type=MessageType.AWARD)
         assert form.recipients == ()
-        await pilot.press("f3")
-        await settle(pilot)
+        await pressed(pilot, "f3")
         picker = pilot.app.screen
         assert isinstance(picker, RecipientPicker)
         emails = [a.email for a in picker.context.addresses]
         picker.query_one("#addresses").highlighted = emails.index(awardee)
-        await pilot.press("enter")
-        await settle(pilot)
+        await pressed(pilot, "enter")
         await send_form(pilot)
         # I: the notification is preset to the awardee; it waits for the standstill (rule 8),
         # unless overridden.
         form = await open_form(pilot, cid, message_type=MessageType.NOTIFICATION)
         assert [r.email for r in form.recipients] == [awardee]
         await fill_body(pilot)
-        await pilot.press("ctrl+e")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+e")
         assert isinstance(pilot.app.screen, MessageFormScreen)
         assert "Délai de suspension en cours" in problem(form, "exemption_reason")
-        await pilot.press("f8")
-        await settle(pilot)
+        await pressed(pilot, "f8")
         assert isinstance(pilot.app.screen, OverrideDialog)
         await pilot.press(*"Une seule offre reçue pour ce lot", "enter")
         await settle(pilot)
@@ -219,13 +210,15 @@ async def test_cases_g_h_i_rejection_award_notification_with_the_standstill(
 
 async def test_cancellation_goes_to_all_registers_with_its_reasons(workspace, workspace_app):
     cid, _ = deposits_consultation(workspace)
-    everyone = sorted(a.email for a in register_addresses(workspace, cid, tuple(RegisterKind)))
+    everyone = sorted(
+        a.email
+        for a in register_addresses(workspace, cid, tuple(RegisterKind), actor="marie.dupont")
+    )
     async with workspace_app.run_test(size=(100, 40)) as pilot:
         form = await open_form(pilot, cid)
         await choose_type(pilot, form, MessageType.CANCELLATION)
         await fill_body(pilot)
-        await pilot.press("ctrl+e")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+e")
         assert "Indiquez les motifs" in problem(form, "reasons")  # rule 10
         await type_into(pilot, form, "#input-reasons", "Besoin disparu (article R2185-1)")
         await send_form(pilot, body=None)
@@ -313,17 +306,15 @@ async def test_leaving_asks_then_a_saved_draft_is_resumed(workspace, workspace_a
     async with workspace_app.run_test(size=(100, 40)) as pilot:
         form = await open_form(pilot, cid)
         await type_into(pilot, form, "#subject", "Précision sur le calendrier")
-        await pilot.press("escape")
-        await settle(pilot)
+        await pressed(pilot, "escape")
         assert isinstance(pilot.app.screen, ConfirmDialog)
         await pilot.press("n")  # stay: nothing typed is lost
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+s")
         await pilot.press("escape")  # saved: leaves without asking
         await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, ConsultationScreen)
-        (draft,) = list_drafts(workspace, cid)
+        (draft,) = list_drafts(workspace, cid, actor="marie.dupont")
         assert draft.subject == "Précision sur le calendrier"
         await pilot.press("b", "enter")
         await settle(pilot)
@@ -333,7 +324,7 @@ async def test_leaving_asks_then_a_saved_draft_is_resumed(workspace, workspace_a
         await pilot.press("f3", "p")
         await settle(pilot)
         await send_form(pilot)
-    assert list_drafts(workspace, cid) == ()
+    assert list_drafts(workspace, cid, actor="marie.dupont") == ()
     (sent,) = queued_messages(workspace, cid)
     assert sent.subject == "Précision sur le calendrier"
 
@@ -345,8 +336,7 @@ async def test_preview_shows_both_send_modes(workspace, workspace_app):
         await pilot.press("f3", "p")
         await settle(pilot)
         await fill_body(pilot, "Le texte confidentiel.")
-        await pilot.press("f2")
-        await settle(pilot)
+        await pressed(pilot, "f2")
         preview = pilot.app.screen
         assert isinstance(preview, PreviewScreen)
         shown = str(preview.query_one("#preview-text").render())
@@ -431,8 +421,7 @@ async def test_unreachable_antivirus_refuses_and_off_marks_not_scanned(
         await pick_local_file(pilot, document)
         assert "non analysé" in str(form.query_one("#attachment-list").render_line(0).text)
         # The espace documentaire offers it to the next message, still "non analysé".
-        await pilot.press("f5")
-        await settle(pilot)
+        await pressed(pilot, "f5")
         picker = pilot.app.screen
         assert "note.pdf" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
         assert "non analysé" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
@@ -453,8 +442,7 @@ async def test_a_notification_goes_to_the_awardee_of_the_lots_chosen(workspace, 
         lots = form.query_one("#lots")
         lots.focus()
         lots.highlighted = 0
-        await pilot.press("space")
-        await settle(pilot)
+        await pressed(pilot, "space")
         await checks_done(pilot)  # the live checks wait for a quiet time
         assert form.recipients == awardees[first]
         assert "déjà été notifié" in problem(form, "lots")

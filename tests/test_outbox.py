@@ -34,7 +34,8 @@ from messagerie.models.store.enums import (
 )
 from messagerie.models.store.tables import Attachment, Event, Message, Recipient, table_of
 from messagerie.tui.embedded import free_port
-from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.factories import add_consultations, add_register_entries
+from tests.helpers.messages import consultation_with_deposit, queue_preset
 from tests.helpers.pilot import wait_until
 from tests.helpers.smtp import PUBLIC_URL, Relay
 
@@ -54,17 +55,14 @@ def relay():
 
 
 def queue(store, emails, send_mode=SendMode.WITH_AR) -> int:
-    (cid,) = add_consultations(
-        store, [("2026POST", "Courrier", ConsultationStatus.OPEN, paris(2026, 12, 27))]
-    )
-    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
-    form = replace(
-        preset_form(load_context(store, cid), MessageType.FREE),
+    return queue_preset(
+        store,
+        consultation_with_deposit(store, "2026POST", "Courrier"),
+        MessageType.FREE,
         body="Bonjour,\n\nLe contenu confidentiel.",
         recipients=tuple(DraftRecipient(email) for email in emails),
         send_mode=send_mode,
     )
-    return queue_message(store, form, actor="marie.dupont").message_id
 
 
 def states(store, message_id):

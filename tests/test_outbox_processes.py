@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,14 @@ import sqlalchemy as sa
 
 from messagerie.letters.mail.transport import CONNECTIONS
 from messagerie.models.messages.drafts import DraftRecipient
-from messagerie.models.messages.form import load_context
-from messagerie.models.messages.presets import preset_form
-from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.enums import (
-    ConsultationStatus,
     DeliveryState,
     MessageType,
-    RegisterKind,
 )
 from messagerie.models.store.tables import Message, Recipient, table_of
 from messagerie.tui.embedded import free_port
-from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.factories import paris
+from tests.helpers.messages import consultation_with_deposit, queue_preset
 
 pytestmark = pytest.mark.services  # outbox processes, an aiosmtpd process, a web server
 
@@ -64,16 +59,13 @@ def recorder(tmp_path):
 
 
 def queue_thousand(store) -> None:
-    (cid,) = add_consultations(
-        store, [("2026MASS", "Envoi en nombre", ConsultationStatus.OPEN, paris(2026, 12, 27))]
-    )
-    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
-    form = replace(
-        preset_form(load_context(store, cid), MessageType.FREE),
+    queue_preset(
+        store,
+        consultation_with_deposit(store, "2026MASS", "Envoi en nombre"),
+        MessageType.FREE,
         body="Bonjour,\n\nUn message à beaucoup d'entreprises.",
         recipients=tuple(DraftRecipient(f"r{n:04}@entreprise.example") for n in range(RECIPIENTS)),
     )
-    queue_message(store, form, actor="marie.dupont")
 
 
 def outbox(store_url: str, smtp_url: str) -> subprocess.Popen:

@@ -101,8 +101,11 @@ def chocolates(store):
 
 def test_lots_of_a_consultation(store, chocolates):
     first, second = chocolates
-    assert consultation_lots(store, first) == ((1, "Chocolat au lait"), (2, "Chocolat noir"))
-    assert consultation_lots(store, second) == ()
+    assert consultation_lots(store, first, actor="a") == (
+        (1, "Chocolat au lait"),
+        (2, "Chocolat noir"),
+    )
+    assert consultation_lots(store, second, actor="a") == ()
 
 
 def test_add_entry_returns_the_row_with_its_lots(store, chocolates):
@@ -113,7 +116,7 @@ def test_add_entry_returns_the_row_with_its_lots(store, chocolates):
         entry(D, lots="2, 1", address="2 rue du Vignoble", postal_code="68000", city="Colmar"),
         actor="acheteur",
     )
-    assert row == get_entry(store, row.id)
+    assert row == get_entry(store, row.id, actor="acheteur")
     assert row.kind is D
     assert row.number is None
     assert row.at == paris(2025, 8, 22, 9, 31)
@@ -135,7 +138,7 @@ def test_questions_are_numbered_per_consultation(store, chocolates):
     ]
     assert numbers == [1, None, 2, 1]
     # The register of questions reads by number, even when times disagree.
-    page = list_register(store, first, Q)
+    page = list_register(store, first, Q, actor="a")
     assert [row.number for row in page.rows] == [1, 2]
 
 
@@ -203,7 +206,7 @@ def test_a_lot_gone_since_validation_writes_nothing(store, chocolates):
 
 def test_missing_entries_and_consultations(store, chocolates):
     with pytest.raises(EntryNotFound, match="n°999 n'existe plus"):
-        get_entry(store, 999)
+        get_entry(store, 999, actor="acheteur")
     with pytest.raises(ConsultationNotFound, match="La consultation n°999 est introuvable"):
         add_entry(store, 999, entry(R), actor="a")
     with pytest.raises(EntryNotFound):
@@ -257,16 +260,16 @@ def register(store, chocolates):
     ],
 )
 def test_the_filter_is_blind_to_case_and_accents(store, register, text, companies):
-    page = list_register(store, register, R, text=text)
+    page = list_register(store, register, R, text=text, actor="a")
     assert [row.company_name for row in page.rows] == companies
     assert page.total == len(companies)
     assert page.counts == {R: 4, Q: 1, D: 1}
 
 
 def test_the_filter_reads_question_texts(store, register):
-    page = list_register(store, register, Q, text="feves equitable")
+    page = list_register(store, register, Q, text="feves equitable", actor="a")
     assert [row.question_text for row in page.rows] == ["Les fèves sont-elles équitables ?"]
-    assert list_register(store, register, R, text="feves").total == 0
+    assert list_register(store, register, R, text="feves", actor="a").total == 0
 
 
 def test_pages_are_cut_in_sql_and_clamped(store, chocolates):
@@ -278,14 +281,14 @@ def test_pages_are_cut_in_sql_and_clamped(store, chocolates):
             entry(R, siret=make_siret(n), email=f"c{n}@nbc.example", at=f"1{n}/08/2025 10:00"),
             actor="a",
         )
-    pages = [list_register(store, first, R, page=n, per_page=3) for n in (1, 2, 3)]
+    pages = [list_register(store, first, R, page=n, per_page=3, actor="a") for n in (1, 2, 3)]
     assert [len(page.rows) for page in pages] == [3, 3, 1]
     assert [page.page_count for page in pages] == [3, 3, 3]
     emails = [row.contact_email for page in pages for row in page.rows]
     assert emails == [f"c{n}@nbc.example" for n in range(7)]  # by time
-    last = list_register(store, first, R, page=99, per_page=3)
+    last = list_register(store, first, R, page=99, per_page=3, actor="a")
     assert (last.page, last.total, len(last.rows)) == (3, 7, 1)
-    empty = list_register(store, first, D, page=5)
+    empty = list_register(store, first, D, page=5, actor="a")
     assert (empty.page, empty.page_count, empty.total, empty.rows) == (1, 1, 0, ())
 
 
@@ -305,14 +308,14 @@ def test_register_addresses_are_deduplicated_whatever_the_case(store, chocolates
     add_entry(store, first, schaal, actor="a")
     add_entry(store, second, entry(R, email="autre@nbc.example"), actor="a")
 
-    addresses = register_addresses(store, first, [R, Q, D])
+    addresses = register_addresses(store, first, [R, Q, D], actor="a")
     assert [(a.email, a.contact_name, a.kinds) for a in addresses] == [
         ("Jeanne.Martin@nbc.example", "Jeanne Martin", frozenset({R, D})),
         ("marc@schaal.example", "Jeanne Martin", frozenset({Q})),
     ]
     assert addresses[1].company_name == "Schaal"
-    only_deposits = register_addresses(store, first, [D])
+    only_deposits = register_addresses(store, first, [D], actor="a")
     assert [(a.email, a.contact_name) for a in only_deposits] == [
         ("jeanne.martin@nbc.example", "J. Martin")
     ]
-    assert register_addresses(store, first, []) == ()
+    assert register_addresses(store, first, [], actor="a") == ()

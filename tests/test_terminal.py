@@ -108,6 +108,26 @@ def test_keys_and_screens_in_a_real_terminal(terminal_env, size, colour_system, 
         tmux.close()
 
 
+def test_a_slash_and_the_text_typed_in_one_burst_all_reach_the_search(terminal_env):
+    """« / » then a reference, written to the terminal at once (a paste, a fast typist, SSH
+    delivering them in one read): every character lands in the search field. Before, the « / »
+    moved the focus only after the app had routed the next keys to the results list."""
+    tmux = Tmux(80, 24, terminal_env)
+    try:
+        tmux.wait_for("Résultats de recherche")
+        for _ in range(3):
+            tmux.keys("-l", "/2025vins")  # one write
+            tmux.wait_for("Rechercher (/) : 2025vins")
+            tmux.keys("Enter")
+            tmux.wait_for("1 Résultats de recherche")
+            tmux.keys("Escape")  # from the results: the filters cleared
+            tmux.wait_for("Rechercher (/) : référence")
+        tmux.keys("-l", "/2025/")  # in the field, « / » is text
+        tmux.wait_for("Rechercher (/) : 2025/")
+    finally:
+        tmux.close()
+
+
 def test_serve_gives_the_app_to_a_browser(demo_url, tmp_path):
     port = free_port()
     server = subprocess.Popen(

@@ -23,12 +23,11 @@ from messagerie.models.messages.tracking import (
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import MessageType, RecipientStatus, ReplyChannel
 from messagerie.models.store.tables import Lot, Message, MessageLot, Recipient, table_of
+from tests.helpers.accounts import DEMO_READER
 from tests.helpers.messages import A, B, sent_message
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.xdist_group("test_tracking_query"),
-]  # a send through aiosmtpd, clamd
+# A send through aiosmtpd, clamd.
+pytestmark = [pytest.mark.services, pytest.mark.xdist_group("test_tracking_query")]
 
 recipient, message = table_of(Recipient), table_of(Message)
 
@@ -122,7 +121,7 @@ def test_lot_and_date_range(demo):
 
 def test_summary_counts_each_badge(demo):
     row = tracking_page(demo, TrackingQuery(status=RecipientStatus.REPLY_READ), limit=1)[0]
-    summary = message_summary(demo, row.message_id)
+    summary = message_summary(demo, row.message_id, actor=DEMO_READER)
     assert summary.recipients >= summary.sent >= summary.delivered >= 0
     assert summary.replied >= 1 and summary.read >= 1
     assert summary.text().endswith("Non délivré") and f"{summary.sent} E" in summary.text()

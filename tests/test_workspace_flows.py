@@ -34,6 +34,7 @@ from messagerie.screens.registers import EntryForm, RegisterScreen
 from messagerie.screens.suite import AccessCodeDialog, SuiteScreen
 from tests.helpers.factories import queued_messages
 from tests.helpers.pilot import pick_path, send_form, settle
+from tests.helpers.screens import pressed
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
@@ -87,22 +88,20 @@ def audit_rows(store, consultation_id):
 
 async def test_case_b_answers_the_asker_only_with_a_reason(workspace, workspace_app):
     cid, reference = pick(workspace, RegisterKind.QUESTION, 1)
-    question = list_register(workspace, cid, RegisterKind.QUESTION).rows[0]
+    question = list_register(workspace, cid, RegisterKind.QUESTION, actor="marie.dupont").rows[0]
     async with workspace_app.run_test(size=(100, 32)) as pilot:
         await open_from_dashboard(pilot, reference, "q")
         assert isinstance(pilot.app.screen, RegisterScreen)
-        await pilot.press("enter")
-        await settle(pilot)
+        await pressed(pilot, "enter")
         assert isinstance(pilot.app.screen, AnswerDialog)
-        await pilot.press("m")
-        await settle(pilot)
+        await pressed(pilot, "m")
         assert isinstance(pilot.app.screen, SingleAnswerReasonDialog)
         await pilot.press("enter", "ctrl+s")  # the first reason: "données personnelles"
         await settle(pilot)
         assert isinstance(pilot.app.screen, MessageFormScreen)  # the draft, ready to check
         await send_form(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)
-    assert list_drafts(workspace, cid) == ()
+    assert list_drafts(workspace, cid, actor="marie.dupont") == ()
     (sent,) = queued_messages(workspace, cid)
     assert sent.type is MessageType.ANSWER and sent.send_mode is SendMode.WITH_AR
     assert sent.recipients == (question.contact_email,)
@@ -112,14 +111,11 @@ async def test_case_b_answers_the_asker_only_with_a_reason(workspace, workspace_
 
 async def test_case_a_question_to_qa_pdf_in_the_dce_and_draft_to_all(workspace, workspace_app):
     cid, reference = pick(workspace, RegisterKind.QUESTION, 1)
-    question = list_register(workspace, cid, RegisterKind.QUESTION).rows[0]
-    registered = register_addresses(workspace, cid, tuple(RegisterKind))
+    question = list_register(workspace, cid, RegisterKind.QUESTION, actor="marie.dupont").rows[0]
+    registered = register_addresses(workspace, cid, tuple(RegisterKind), actor="marie.dupont")
     async with workspace_app.run_test(size=(100, 32)) as pilot:
         await open_from_dashboard(pilot, reference, "q")
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("d")
-        await settle(pilot)
+        await pressed(pilot, "enter", "d")
         editor = pilot.app.screen
         assert isinstance(editor, QaEditorScreen)
         area = editor.query_one("#question", TextArea)
@@ -134,12 +130,11 @@ async def test_case_a_question_to_qa_pdf_in_the_dce_and_draft_to_all(workspace, 
         assert not editor.query_one("#leaks").display
         editor.query_one("#answer", TextArea).focus()
         await pilot.press(*"Les cartons de six sont acceptés.")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+s")
         assert isinstance(pilot.app.screen, MessageFormScreen)
         await send_form(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)
-    version = current_dce(workspace, cid)
+    version = current_dce(workspace, cid, actor="marie.dupont")
     (piece,) = [p for p in version.pieces if p.path.startswith("Questions-reponses_")]
     text = "".join(
         page.extract_text()
@@ -177,50 +172,48 @@ async def test_case_c_add_delete_replace_replace_all_history(workspace, workspac
         for name in ("RC_2026.pdf", "CCAP_2026.pdf"):
             await pilot.press("a")
             await pick_path(pilot, dce_files[name])
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert [p.path for p in current_dce(workspace, cid).pieces] == [
+        await pressed(pilot, "ctrl+s")
+        assert [p.path for p in current_dce(workspace, cid, actor="marie.dupont").pieces] == [
             "RC_2026.pdf",
             "CCAP_2026.pdf",
         ]
         tree = screen.query_one(Tree)
         tree.focus()
         tree.move_cursor(tree.root.children[1])  # CCAP
-        await pilot.press("d")
-        await settle(pilot)
+        await pressed(pilot, "d")
         await pilot.press("o")  # confirm
         tree.move_cursor(tree.root.children[0])  # RC
         await pilot.press("r")
         await pick_path(pilot, dce_files["CCTP_v2.pdf"])
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert [p.path for p in current_dce(workspace, cid).pieces] == ["CCTP_v2.pdf"]
+        await pressed(pilot, "ctrl+s")
+        assert [p.path for p in current_dce(workspace, cid, actor="marie.dupont").pieces] == [
+            "CCTP_v2.pdf"
+        ]
         await pilot.press("z")
         await pick_path(pilot, dce_files["zip"])
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        (archive,) = current_dce(workspace, cid).pieces
+        await pressed(pilot, "ctrl+s")
+        (archive,) = current_dce(workspace, cid, actor="marie.dupont").pieces
         assert archive.path == "dce_2026.zip"
         assert [c.path for c in archive.children] == ["AE_2026.pdf", "CCAP_2026.pdf", "RC_2026.pdf"]
-        await pilot.press("h")
-        await settle(pilot)
+        await pressed(pilot, "h")
         shown = str(pilot.app.screen.query_one("Static").render())
         assert "Version 3" in shown and "SHA-256" in shown
         await pilot.press("escape")
         assert pilot.app.screen.query_one("#notify", Checkbox).value  # "Envoi…" checked
-        await pilot.press("v")
-        await settle(pilot)
+        await pressed(pilot, "v")
         assert isinstance(pilot.app.screen, MessageFormScreen)
         await send_form(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)
-    history = dce_history(workspace, cid)
+    history = dce_history(workspace, cid, actor="marie.dupont")
     assert [v.number for v in history] == [3, 2, 1]
     assert [p.path for p in history[-1].pieces] == ["RC_2026.pdf", "CCAP_2026.pdf"]
     old_rc = history[-1].pieces[0]
     assert workspace.blobs.read(old_rc.sha256).startswith(b"%PDF")  # never overwritten
     (sent,) = queued_messages(workspace, cid)
     assert sent.type is MessageType.MODIFICATION and sent.lots == ()  # "Tous les lots"
-    assert len(sent.recipients) == len(register_addresses(workspace, cid, tuple(RegisterKind)))
+    assert len(sent.recipients) == len(
+        register_addresses(workspace, cid, tuple(RegisterKind), actor="marie.dupont")
+    )
 
 
 async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace_app):
@@ -236,8 +229,7 @@ async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace
     async with workspace_app.run_test(size=(100, 40)) as pilot:
         await open_from_dashboard(pilot, reference, "d")
         assert isinstance(pilot.app.screen, ConsultationScreen)
-        await pilot.press("s")
-        await settle(pilot)
+        await pressed(pilot, "s")
         form = pilot.app.screen
         assert isinstance(form, SuiteScreen)
         candidates = form.query_one("#candidates", SelectionList)
@@ -248,14 +240,12 @@ async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace
         form.query_one("#deadline", Input).focus()
         deadline = (datetime.now(UTC) + timedelta(days=30)).strftime("%d/%m/%Y 12:00")
         await pilot.press(*deadline)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+s")
         dialog = pilot.app.screen
         assert isinstance(dialog, AccessCodeDialog)
         code = dialog.suite.access_code
         assert str(dialog.query_one("#access-code").render()) == code
-        await pilot.press("enter")
-        await settle(pilot)
+        await pressed(pilot, "enter")
         suite_screen = pilot.app.screen
         assert isinstance(suite_screen, ConsultationScreen)
         identity = str(suite_screen.query_one("#identity").render())
@@ -274,13 +264,10 @@ async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace
 
 async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspace, workspace_app):
     cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
-    before = list_register(workspace, cid, RegisterKind.WITHDRAWAL).total
+    before = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").total
     async with workspace_app.run_test(size=(100, 40)) as pilot:
         await open_from_dashboard(pilot, reference, "d")
-        await pilot.press("w")
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
+        await pressed(pilot, "w", "a")
         form = pilot.app.screen
         assert isinstance(form, EntryForm)
         typed = {
@@ -293,8 +280,7 @@ async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspa
         for field, value in typed.items():
             form.query_one(f"#{field}", Input).focus()
             await pilot.press(*value)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+s")
         assert isinstance(pilot.app.screen, EntryForm)
         assert "SIRET" in str(form.query_one("#siret-error").render())
         assert "Adresse e-mail" in str(form.query_one("#contact_email-error").render())
@@ -305,11 +291,15 @@ async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspa
         form.query_one("#contact_email", Input).value = ""
         form.query_one("#contact_email", Input).focus()
         await pilot.press(*"elodie@vergers.example")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+s")
         assert isinstance(pilot.app.screen, RegisterScreen)
         assert pilot.app.screen.query_one(DataTable).row_count == before + 1
-    assert list_register(workspace, cid, RegisterKind.WITHDRAWAL, text="vergers").total == 1
+    assert (
+        list_register(
+            workspace, cid, RegisterKind.WITHDRAWAL, text="vergers", actor="marie.dupont"
+        ).total
+        == 1
+    )
 
 
 async def test_rule_3_inside_six_days_needs_a_new_deadline_or_a_reason(
@@ -325,8 +315,7 @@ async def test_rule_3_inside_six_days_needs_a_new_deadline_or_a_reason(
         await open_from_dashboard(pilot, reference, "m")
         await pilot.press("a")
         await pick_path(pilot, dce_files["RC_2026.pdf"])
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await pressed(pilot, "ctrl+s")
         dialog = pilot.app.screen
         assert type(dialog).__name__ == "DeadlineDialog"
         assert "6 jours" in str(dialog.query_one("Static").render())
@@ -338,7 +327,7 @@ async def test_rule_3_inside_six_days_needs_a_new_deadline_or_a_reason(
         dialog.query_one("#override").press()
         await settle(pilot)
         assert isinstance(pilot.app.screen, DceScreen)
-    assert current_dce(workspace, cid).pieces[0].path == "RC_2026.pdf"
+    assert current_dce(workspace, cid, actor="marie.dupont").pieces[0].path == "RC_2026.pdf"
     assert ("rule.override", 3, "Ajout d'une pièce sans incidence sur les offres") in audit_rows(
         workspace, cid
     )

@@ -23,7 +23,6 @@ from messagerie.models.messages.drafts import (
 )
 from messagerie.models.rules.checks import answer_to_one_company, asker_identified
 from messagerie.models.store.enums import (
-    ConsultationStatus,
     DeliveryState,
     MessageState,
     MessageType,
@@ -31,24 +30,16 @@ from messagerie.models.store.enums import (
     RegisterKind,
 )
 from messagerie.models.store.tables import AuditEntry, Message, Recipient, RegisterEntry, table_of
-from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
+from tests.helpers.factories import add_open_consultation, paris
 
 
 @pytest.fixture
 def wines(store):
-    (wines_id,) = add_consultations(
-        store,
-        [("2025VINS", "Achat de vins d'Alsace", ConsultationStatus.OPEN, paris(2027, 1, 25))],
+    lots = {0: "Pinot gris", 1: "Crémant"}
+    identity = ("2025VINS", "Achat de vins d'Alsace")
+    return add_open_consultation(
+        store, identity, paris(2027, 1, 25), lots, paris(2025, 8, 22, 9, 31)
     )
-    add_lot(store, wines_id, 0, "Pinot gris")
-    add_lot(store, wines_id, 1, "Crémant")
-    add_register_entries(
-        store,
-        wines_id,
-        [RegisterKind.WITHDRAWAL, RegisterKind.QUESTION, RegisterKind.DEPOSIT],
-        paris(2025, 8, 22, 9, 31),
-    )
-    return wines_id
 
 
 def test_draft_holds_unique_recipients_and_records_overrides(store, wines):
@@ -68,7 +59,7 @@ def test_draft_holds_unique_recipients_and_records_overrides(store, wines):
     assert draft.recipients == ("jeanne.martin@nbc.example",)
     assert draft.lots == ("Lot n°1 - Crémant",)
     assert draft.subject == "Réponse à votre question"
-    assert list_drafts(store, wines) == (draft,)
+    assert list_drafts(store, wines, actor="m") == (draft,)
     with store.engine.connect() as connection:
         state = connection.execute(sa.select(table_of(Message).c.state)).scalar_one()
         (row,) = connection.execute(sa.select(table_of(Recipient))).all()

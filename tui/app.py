@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from messagerie.models.store.accounts import Account
     from messagerie.models.store.database import Store
     from messagerie.tui.embedded import Embedded
+    from messagerie.tui.prefetch import Prefetch
     from messagerie.tui.settings import Settings
     from messagerie.tui.snapshot import StartupSnapshot
 
@@ -77,11 +78,13 @@ class MessagerieApp(Navigation):
         embedded: bool = False,
         clock: Callable[[], datetime] = utc_now,
         account_of: Callable[[Store], Account | None] | None = None,
+        prefetch: Prefetch | None = None,
     ) -> None:
         """`embedded`: with no relay configured, run the local mailbox and web page
         (tui/embedded.py). The CLI asks for it; tests that don't want servers leave it off.
         `account_of`: who uses the app, found in the store once it is open (the CLI passes
-        the system login's account, tui/cli.py); without it, the app is single-user."""
+        the system login's account, tui/cli.py); without it, the app is single-user.
+        `prefetch`: the child process reading the dashboard's first page (tui/prefetch.py)."""
         super().__init__()
         self.clock = clock  # the screens' one clock: tests hand a frozen one
         self.actor = actor or current_actor()
@@ -90,7 +93,10 @@ class MessagerieApp(Navigation):
         # The account using the app (None: a store without accounts): the screens scope
         # what they read with it; its login is the audit's author.
         self.account: Account | None = None
+        # Until the store has named the account, no action that needs a right may run.
+        self.signed_in = account_of is None
         self._snapshot = snapshot
+        self._prefetch = prefetch
         self._store: Store | None = None
         self._store_lock = threading.Lock()
         self._load_settings = settings
@@ -195,14 +201,25 @@ class MessagerieApp(Navigation):
                 self._snapshot.path.unlink(missing_ok=True)
             raise
         account = self.account
+        self.signed_in = True
         if account is not None:
             self.actor = account.login
-            # The footers grey out what the account may not do (screens/rights.py).
-            self.call_from_thread(lambda: self.screen.refresh_bindings())
+        # The footers grey out what the account may not do (screens/rights.py), and no
+        # longer everything that needs a right.
+        self.call_from_thread(lambda: self.screen.refresh_bindings())
         # Who is at work, in the header of the screens without a consultation of their own.
         who = f"{account.login} · {account.organisation}" if account else SINGLE_USER
         self.call_from_thread(setattr, self, "sub_title", harmless(who))
         return store
+
+    def account_changed(self, account: Account) -> None:
+        """The account using the app was modified (on the accounts screen): its rights and
+        entities hold at once — the footers and the palette grey out what it may no longer
+        do, the screens scope what they read next with it."""
+        self.account = account
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
+        self.sub_title = harmless(f"{account.login} · {account.organisation}")
 
     def settings(self) -> Settings:
         """The MESSAGERIE_* settings, read on first use (pydantic is slow to import); with
@@ -239,11 +256,22 @@ class MessagerieApp(Navigation):
         """The dashboard's first page as last seen, to paint before the store answers."""
         return self._snapshot.load() if self._snapshot else None
 
+    def prefetched_start_page(self) -> DashboardPage | None:
+        """The first page the prefetch child read (call from a worker: it waits for it), once;
+        None without a child or when it failed: the dashboard queries the store then."""
+        if self._prefetch is None:
+            return None
+        from messagerie.tui.prefetch import page_of
+
+        return page_of(self._prefetch.take())  # None from the second call on
+
     def remember_start_page(self, page: DashboardPage) -> None:
         if self._snapshot:
             self._snapshot.save(page)
 
     def on_unmount(self) -> None:
+        if self._prefetch is not None:  # left before the child answered: stop it
+            self._prefetch.close()
         if self.embedded is not None:
             self.embedded.stop()
         if self._store is not None:

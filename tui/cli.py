@@ -20,52 +20,47 @@ if TYPE_CHECKING:
     from messagerie.models.messages.bundle import ManifestSignature
     from messagerie.models.store.accounts import Account, AccountChange
     from messagerie.models.store.database import Store
+    from messagerie.tui.app import MessagerieApp as App
     from messagerie.tui.settings import Settings
 
 PROGRAM = "messagerie"
 # On the demo's store only: the account to open it as, to show the demo as each of them.
 DEMO_LOGIN = "MESSAGERIE_DEMO_LOGIN"
 
+# argparse's "argument NAME: problem", the problem in French after the name.
+_ARGUMENT_PROBLEMS = (
+    (r"invalid int value: '(.*)'", r" : « \2 » n'est pas un nombre entier"),
+    (r"invalid float value: '(.*)'", r" : « \2 » n'est pas un nombre"),
+    (r"invalid choice: '(.*)' \(choose from (.*)\)", r" : « \2 » n'est pas un choix possible (\3)"),
+    (r"expected one argument", r" attend une valeur"),
+    (r"expected at most one argument", r" attend au plus une valeur"),
+    (r"expected at least one argument", r" attend une valeur"),
+    (r"not allowed with argument (.*)", r" exclut \2"),
+    (r"ignored explicit argument (.*)", r" n'accepte pas de valeur (\2)"),
+)
 _ARGPARSE_MESSAGES = [
-    (
-        re.compile(r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*"),
-        r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, export, "
-        r"verify, dkim-record, status, serve, db, comptes, ou rien pour ouvrir l'application)",
-    ),
-    (
-        re.compile(r"argument db_command: invalid choice: '([^']*)'.*"),
-        r"« db \1 » inconnu (seule « db upgrade » existe)",
-    ),
-    (
-        re.compile(r"argument (?:accounts_command|ajouter\S*): invalid choice: '([^']*)'.*"),
-        r"« comptes \1 » inconnu (ajouter, lister, modifier ou retirer)",
-    ),
-    (re.compile(r"unrecognized arguments: (.*)"), r"argument inconnu : \1"),
-    (re.compile(r"the following arguments are required: (.*)"), r"argument manquant : \1"),
-    (re.compile(r"one of the arguments (.*) is required"), r"un de ces arguments est requis : \1"),
-    (re.compile(r"ambiguous option: (\S+) could match (.*)"), r"option ambiguë : \1 (\2 ?)"),
-    # argparse's "argument NAME: problem", the problem in French
-    (
-        re.compile(r"argument (.+): invalid int value: '(.*)'"),
-        r"\1 : « \2 » n'est pas un nombre entier",
-    ),
-    (
-        re.compile(r"argument (.+): invalid float value: '(.*)'"),
-        r"\1 : « \2 » n'est pas un nombre",
-    ),
-    (
-        re.compile(r"argument (.+): invalid choice: '(.*)' \(choose from (.*)\)"),
-        r"\1 : « \2 » n'est pas un choix possible (\3)",
-    ),
-    (re.compile(r"argument (.+): expected one argument"), r"\1 attend une valeur"),
-    (re.compile(r"argument (.+): expected at most one argument"), r"\1 attend au plus une valeur"),
-    (re.compile(r"argument (.+): expected at least one argument"), r"\1 attend une valeur"),
-    (re.compile(r"argument (.+): not allowed with argument (.*)"), r"\1 exclut \2"),
-    (
-        re.compile(r"argument (.+): ignored explicit argument (.*)"),
-        r"\1 n'accepte pas de valeur (\2)",
-    ),
-    (re.compile(r"argument (.+?): (.*)"), r"argument \1 : \2"),
+    (re.compile(english), french)
+    for english, french in (
+        (
+            r"argument (?:command|COMMANDE): invalid choice: '([^']*)'.*",
+            r"sous-commande inconnue « \1 » (demo, import, outbox, inbound, portal, ar, export, "
+            r"verify, dkim-record, status, serve, db, comptes, ou rien pour ouvrir l'application)",
+        ),
+        (
+            r"argument db_command: invalid choice: '([^']*)'.*",
+            r"« db \1 » inconnu (seule « db upgrade » existe)",
+        ),
+        (
+            r"argument (?:accounts_command|ajouter\S*): invalid choice: '([^']*)'.*",
+            r"« comptes \1 » inconnu (ajouter, lister, modifier ou retirer)",
+        ),
+        (r"unrecognized arguments: (.*)", r"argument inconnu : \1"),
+        (r"the following arguments are required: (.*)", r"argument manquant : \1"),
+        (r"one of the arguments (.*) is required", r"un de ces arguments est requis : \1"),
+        (r"ambiguous option: (\S+) could match (.*)", r"option ambiguë : \1 (\2 ?)"),
+        *((rf"argument (.+): {problem}", rf"\1{french}") for problem, french in _ARGUMENT_PROBLEMS),
+        (r"argument (.+?): (.*)", r"argument \1 : \2"),
+    )
 ]
 
 
@@ -293,24 +288,38 @@ def account_of(store: Store) -> Account | None:
     return account
 
 
-def run_tui(args: argparse.Namespace) -> int:
+def run_tui(args: argparse.Namespace, run: Callable[[App], object] | None = None) -> int:
+    """`run`: how to run the app (bench/dashboard_start.py runs it headless); app.run()."""
     import os
 
-    from messagerie.models.store.accounts import current_login
+    from messagerie.tui.prefetch import prefetch_first_page
+
+    # First, before Textual (and its threads): a child reads the first page meanwhile.
+    prefetch = prefetch_first_page(lambda: open_tui_store(args), account_of)
     from messagerie.tui.app import MessagerieApp
     from messagerie.tui.snapshot import StartupSnapshot
 
     app = MessagerieApp(
         open_store=lambda: open_tui_store(args),
         # One page per account: another login never sees this one's page, even for a moment.
+        # The effective uid names the system login (accounts.current_login) without importing
+        # SQLAlchemy before the first frame.
         snapshot=StartupSnapshot(
-            args.db, args.data_dir, current_login(), os.environ.get(DEMO_LOGIN)
+            args.db, args.data_dir, str(os.geteuid()), os.environ.get(DEMO_LOGIN)
         ),
         settings=lambda: load_settings(args),
         embedded=True,
         account_of=account_of,
+        prefetch=prefetch,
     )
-    app.run()
+    try:
+        if run is None:
+            app.run()
+        else:
+            run(app)
+    finally:
+        if prefetch is not None:
+            prefetch.close()
     if app.failure:
         print(f"{PROGRAM} : {app.failure}", file=sys.stderr)
     return app.return_code or 0
@@ -761,20 +770,19 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def foreign_bundle(args: argparse.Namespace, bundle: Path) -> str | None:
-    """Why the bundle is not verified here: on a store with accounts, its consultation is
-    one the account does not see (« introuvable », as `export` says, so that verifying does
-    not tell another organisation's references). Without a store here (an auditor's machine:
-    no SQLite file, or a store that cannot be opened) or without accounts, any bundle is
-    verified: it proves itself, by the platform's signature."""
-    from messagerie.letters.pdf.bundle import bundle_reference
-    from messagerie.models.messages.bundle import find_consultation
+    """Why the bundle is not verified here: this store exported it, and on a store with
+    accounts its consultation is one the account does not see (« introuvable », as `export`
+    says; `check_verifiable`). A bundle of another store (another platform), or verified
+    without a store here (an auditor's machine: no SQLite file, or a store that cannot be
+    opened) or without accounts, is verified: it proves itself, by its signature."""
+    from messagerie.letters.pdf.bundle import bundle_origin
+    from messagerie.models.messages.bundle import check_verifiable
     from messagerie.models.store.accounts import ConsultationNotFound
     from messagerie.models.store.engine import StoreError, store_file
-    from messagerie.models.store.enums import Right
 
-    reference = bundle_reference(bundle)
+    reference, origin = bundle_origin(bundle)
     database = store_file(load_settings(args).database_url)
-    if reference is None or (database is not None and not database.exists()):
+    if origin is None or (database is not None and not database.exists()):
         return None
     try:
         store = open_store_for(args)
@@ -782,8 +790,7 @@ def foreign_bundle(args: argparse.Namespace, bundle: Path) -> str | None:
         return None
     try:
         account = account_of(store)  # a login without an account: one line, exit 2
-        if account is not None:
-            find_consultation(store, reference, account, right=Right.CONSULT)
+        check_verifiable(store, reference, origin, account)
     except ConsultationNotFound as hidden:
         return f"{hidden} Le lot de preuves n'est pas vérifié."
     finally:

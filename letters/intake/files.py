@@ -13,6 +13,7 @@ from pathlib import Path
 
 from messagerie.letters.intake.antivirus import ClamdAddress, check_attachment, parse_clamd_address
 from messagerie.models.formatting import MEGABYTE, size_text
+from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import (
     DocumentInfo,
@@ -20,7 +21,7 @@ from messagerie.models.store.documents import (
     check_filename,
     store_document,
 )
-from messagerie.models.store.enums import DocumentOrigin
+from messagerie.models.store.enums import DocumentOrigin, Right
 
 DEFAULT_MAX_BYTES = 20 * MEGABYTE
 
@@ -72,7 +73,10 @@ def take_attachment(
 ) -> DocumentInfo:
     """Scan the file and check that it is what its name says (check_attachment: the check of
     every file that comes in, replies included), then store it as an attachment of the
-    consultation's document space."""
+    consultation's document space — once `actor` may send messages on that consultation
+    (refused before the file is scanned or stored)."""
+    with store.engine.connect() as connection:
+        authorize(connection, actor, Right.SEND, consultation_id)
     check_filename(filename)
     check_size(filename, len(data), options)
     if not data:

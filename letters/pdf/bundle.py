@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import re
 import signal
+import sys
 import zipfile
 import zlib
 from collections import Counter, deque
@@ -65,6 +66,7 @@ from messagerie.models.messages.bundle import (
     ar_count,
     bundle_items,
     find_consultation,
+    store_identity,
     utc_iso,
 )
 from messagerie.models.store.accounts import Account
@@ -137,6 +139,7 @@ def export_bundle(
     ARs and one other file at most. The zip is written to `<out>.partiel` and renamed at the
     end: a failure never leaves half a bundle."""
     consultation_id = find_consultation(store, reference, account)
+    origin = store_identity(store, create=True)
     now = now or utc_now()
     signer.ensure_valid(now)  # before any AR is drawn: refused at once, not at the end
     partial = out.with_name(out.name + ".partiel")
@@ -147,7 +150,7 @@ def export_bundle(
                 _write(archive, item.path, data, now)
                 for item, data in _contents(store, consultation_id, drawer, now)
             ]
-            manifest = _json_bytes(_manifest(reference, now, entries))
+            manifest = _json_bytes(_manifest(reference, origin, now, entries))
             _write(archive, MANIFEST, manifest, now)
             _write(archive, SIGNATURE, sign_detached(manifest, signer, now=now), now)
         partial.replace(out)
@@ -264,6 +267,29 @@ class _DrawnHere:
         return signed_ar(self.data, self.signer)
 
 
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker before a pool of spawned workers. It hands
+    `sys.stderr`'s descriptor to its process, and in the TUI `sys.stderr` is Textual's capture,
+    whose descriptor is -1: the first export of a TUI process failed with « bad value(s) in
+    fds_to_keep ». There, the tracker gets /dev/null instead (it only writes warnings)."""
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        resource_tracker.ensure_running()
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as quiet:
+        sys.stderr = quiet  # the process's, for the moment the tracker is started
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 class ArDrawer:
     """Draws and signs the bundle's ARs, counts them and reports the progress: in a pool of
     worker processes (spawned, not forked: the TUI exports from a thread), or here when one
@@ -281,6 +307,7 @@ class ArDrawer:
         workers = min(max_workers or os.cpu_count() or 1, total)
         self.pool: ProcessPoolExecutor | None = None
         if workers > 1:
+            start_resource_tracker()
             self.pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
@@ -336,10 +363,13 @@ def _write(archive: zipfile.ZipFile, path: str, data: bytes, now: datetime) -> M
     return ManifestEntry(path, len(data), hashlib.sha256(data).hexdigest())
 
 
-def _manifest(reference: str, now: datetime, entries: list[ManifestEntry]) -> dict[str, Any]:
+def _manifest(
+    reference: str, origin: str | None, now: datetime, entries: list[ManifestEntry]
+) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "reference": reference,
+        "store": origin,  # which store exported it (`check_verifiable`)
         "exported_at": utc_iso(now),
         "tool": {"name": "messagerie", "version": tool_version()},
         "files": [
@@ -380,15 +410,22 @@ def verify_bundle(path: Path, platform: x509.Certificate | None) -> BundleCheck:
         ) from None
 
 
-def bundle_reference(path: Path) -> str | None:
-    """The consultation a bundle's manifest names; None when it cannot be read (the
-    verification then says why)."""
+def bundle_origin(path: Path) -> tuple[str | None, str | None]:
+    """The consultation a bundle's manifest names and the store that exported it; None for
+    what cannot be read (the verification then says why), or a store not named (a bundle
+    exported before the manifests named it)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            reference = json.loads(archive.read(MANIFEST))["reference"]
+            manifest = json.loads(archive.read(MANIFEST))
     except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error):
-        return None
-    return reference if isinstance(reference, str) else None
+        return None, None
+    if not isinstance(manifest, dict):
+        return None, None
+    reference, origin = manifest.get("reference"), manifest.get("store")
+    return (
+        reference if isinstance(reference, str) else None,
+        origin if isinstance(origin, str) else None,
+    )
 
 
 def _check(archive: zipfile.ZipFile) -> BundleCheck:

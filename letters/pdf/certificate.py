@@ -324,18 +324,34 @@ def _demo_pair(now: datetime) -> tuple[bytes, bytes]:
         encipher_only=False,
         decipher_only=False,
     )
-    certificate = (
+    basic = pyca_x509.BasicConstraints(ca=False, path_length=None)
+    return self_signed_pair(
+        key, name, start, start + timedelta(days=365 * DEMO_YEARS), extensions=(basic, usage)
+    )
+
+
+def self_signed_pair(
+    key: ec.EllipticCurvePrivateKey,
+    name: pyca_x509.Name,
+    start: datetime,
+    end: datetime,
+    *,
+    extensions: tuple[pyca_x509.ExtensionType, ...] = (),
+) -> tuple[bytes, bytes]:
+    """`key` (PEM, PKCS#8) and its certificate for `name`, self-signed, valid from `start` to
+    `end`, with `extensions` (critical), as PEM."""
+    builder = (
         pyca_x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(pyca_x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=365 * DEMO_YEARS))
-        .add_extension(pyca_x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .sign(key, hashes.SHA256())
+        .not_valid_after(end)
     )
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=True)
+    certificate = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -332,22 +332,28 @@ def rejection_letters(
     return tuple(
         RejectionLetter(
             consultation=consultation,
-            company=bid.company,
             dated=dated,
             lots=lots if lots is not None else _lot_as_written(bid.lot),
             signatory=signatory,
-            reasons=bid.reasons,
-            score=bid.score,
-            rank=bid.rank,
-            ranked_offers=bid.ranked_offers,
-            awardee=bid.awardee,
-            award_reasons=bid.award_reasons,
-            awardee_score=bid.awardee_score,
             electronic=electronic,
             standstill=standstill,
+            **{name: getattr(bid, name) for name in _FROM_THE_BID},
         )
         for bid in bids
     )
+
+
+# What a rejection letter prints as the analysis file gives it (RejectedBid's fields).
+_FROM_THE_BID = (
+    "company",
+    "reasons",
+    "score",
+    "rank",
+    "ranked_offers",
+    "awardee",
+    "award_reasons",
+    "awardee_score",
+)
 
 
 def _lot_as_written(lot: str) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, lot_label
 from messagerie.models.messages.drafts import unique_recipients
 from messagerie.models.messages.form import ComposeContext, FormInput
+from messagerie.models.messages.queue import authorize_sending
 from messagerie.models.rules.standstill import standstill_applies
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos, store_document
@@ -121,11 +122,14 @@ def generate_letters(
     templates_dir: Path | None = None,
 ) -> tuple[PersonalLetter, ...]:
     """One letter per recipient of the form, checked (a missing mention refuses them all,
-    naming the field, before anything is stored), rendered and stored."""
+    naming the field, before anything is stored), rendered and stored; `actor` needs the
+    right to send the form's type (`decide` too for a decision letter), checked first."""
+    with store.engine.connect() as connection:
+        authorize_sending(connection, actor, form.consultation_id, form.type)
     recipients = unique_recipients(form.recipients)
     if not recipients:
         raise Refusal("Ajoutez d'abord les destinataires : un courrier est fait pour chacun.")
-    enclosures = tuple(d.filename for d in document_infos(store, form.attachment_ids))
+    enclosures = tuple(d.filename for d in document_infos(store, form.attachment_ids, actor=actor))
     letters = [
         (r.email, letter_for(context, form, r.email, dated=dated, platform_url=platform_url,
                              enclosures=enclosures))

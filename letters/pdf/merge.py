@@ -25,7 +25,7 @@ from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.messages.merge import AnalysisRow, rejected_bids
 from messagerie.models.messages.presets import preset_form
-from messagerie.models.messages.queue import QueuedMessage, queue_messages
+from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_messages
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import store_document
 from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind
@@ -92,6 +92,8 @@ def queue_rejections(
 ) -> tuple[QueuedMessage, ...]:
     """Render every letter (telling `progress` after each), keep them in the document space,
     then queue one rejection per bidder, each letter attached to its copy: all or none."""
+    with store.engine.connect() as connection:  # refused before any letter is drawn or kept
+        authorize_sending(connection, actor, context.detail.id, MessageType.REJECTION)
     preset = preset_form(context, MessageType.REJECTION)
     forms: list[FormInput] = []
     for done, line in enumerate(lines, start=1):

@@ -42,10 +42,12 @@ class AnswerPublished:
     draft: DraftView
 
 
-def qa_document(store: Store, answer: AnswerToAll, now: datetime) -> tuple[QaDocument, int]:
+def qa_document(
+    store: Store, answer: AnswerToAll, now: datetime, *, actor: str
+) -> tuple[QaDocument, int]:
     """The document with every earlier answer and this one, and the new item's number."""
     detail = consultation_detail(store, answer.consultation_id)
-    earlier = qa_entries(store, answer.consultation_id)
+    earlier = qa_entries(store, answer.consultation_id, actor=actor)
     number = len(earlier) + 1
     items = tuple(QaItem(e.number, e.question, e.answer) for e in earlier)
     items += (QaItem(number, answer.question.strip(), answer.answer.strip()),)
@@ -66,10 +68,10 @@ def publish_answer_to_all(store: Store, answer: AnswerToAll, *, actor: str) -> A
     with store.engine.connect() as connection:
         authorize(connection, actor, Right.ANSWER, answer.consultation_id)
     now = utc_now()
-    document, number = qa_document(store, answer, now)
+    document, number = qa_document(store, answer, now, actor=actor)
     pdf = render_qa_document(document)
     filename = qa_filename(document.consultation.reference, number)
-    changes = DceChanges.starting_from(current_dce(store, answer.consultation_id))
+    changes = DceChanges.starting_from(current_dce(store, answer.consultation_id, actor=actor))
     previous = next(
         (piece for piece in changes.base_pieces if piece.path.startswith(QA_PREFIX)), None
     )

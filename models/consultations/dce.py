@@ -26,7 +26,7 @@ from messagerie.models.formatting import as_utc, paris_minutes
 from messagerie.models.rules import filetype
 from messagerie.models.rules.zipcheck import DEFAULT_LIMITS, ZipLimits, read_members
 from messagerie.models.store import audit
-from messagerie.models.store.accounts import authorize
+from messagerie.models.store.accounts import authorize, authorize_reading
 from messagerie.models.store.blobs import BlobStore
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import (
@@ -98,27 +98,46 @@ class DeadlineChangeView:
     author: str
 
 
-def current_dce(store: Store, consultation_id: int) -> DceVersionView | None:
-    """The latest version of the DCE, or None if it was never set."""
+def current_dce(store: Store, consultation_id: int, *, actor: str) -> DceVersionView | None:
+    """The latest version of the DCE, or None if it was never set; ConsultationNotFound for a
+    consultation `actor` does not see, as for one that does not exist."""
     with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
         return _latest_version(connection, consultation_id)
 
 
-def dce_history(store: Store, consultation_id: int) -> tuple[DceVersionView, ...]:
-    """Every version, newest first, each with its full list of pieces."""
+def dce_history(store: Store, consultation_id: int, *, actor: str) -> tuple[DceVersionView, ...]:
+    """Every version, newest first, each with its full list of pieces (as `current_dce`)."""
     with store.engine.connect() as connection:
-        return _load_versions(connection, consultation_id)
+        authorize_reading(connection, actor, consultation_id)
+        return dce_versions(connection, consultation_id)
 
 
-def deadline_history(store: Store, consultation_id: int) -> tuple[DeadlineChangeView, ...]:
-    """The changes of the bid deadline, newest first, with their reasons."""
+def dce_versions(connection: Connection, consultation_id: int) -> tuple[DceVersionView, ...]:
+    """`dce_history` for a caller that checked the account already (the proof bundle)."""
+    return _load_versions(connection, consultation_id)
+
+
+def deadline_history(
+    store: Store, consultation_id: int, *, actor: str
+) -> tuple[DeadlineChangeView, ...]:
+    """The changes of the bid deadline, newest first, with their reasons, for an `actor` who
+    sees the consultation (ConsultationNotFound otherwise, as for one that does not exist)."""
+    with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
+        return deadline_changes(connection, consultation_id)
+
+
+def deadline_changes(
+    connection: Connection, consultation_id: int
+) -> tuple[DeadlineChangeView, ...]:
+    """`deadline_history` for a caller that checked the account already (the proof bundle)."""
     columns = [deadline_change.c[name] for name in DeadlineChangeView.__dataclass_fields__]
-    with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(*columns)
-            .where(deadline_change.c.consultation_id == consultation_id)
-            .order_by(deadline_change.c.at.desc(), deadline_change.c.id.desc())
-        ).all()
+    rows = connection.execute(
+        sa.select(*columns)
+        .where(deadline_change.c.consultation_id == consultation_id)
+        .order_by(deadline_change.c.at.desc(), deadline_change.c.id.desc())
+    ).all()
     return tuple(DeadlineChangeView(**row._mapping) for row in rows)
 
 
@@ -344,7 +363,7 @@ def save_dce_changes(
     Raises DceError (French) for a refused file or state, and DceConflict when another version
     was saved since `changes` were started; nothing is recorded then.
     """
-    validate_dce_changes(store, consultation_id, changes, limits=limits)
+    validate_dce_changes(store, consultation_id, changes, actor=actor, limits=limits)
     plan = tuple(
         _plan_entry(entry, blobs, consultation_id, actor, limits) for entry in changes.entries
     )
@@ -369,19 +388,24 @@ def validate_dce_changes(
     consultation_id: int,
     changes: DceChanges,
     *,
+    actor: str,
     limits: ZipLimits = DEFAULT_LIMITS,
 ) -> None:
     """Every check save_dce_changes makes before storing anything; stores nothing.
 
     Call it first when something else must happen only if the DCE can be saved (such as
-    moving the bid deadline); save_dce_changes checks again anyway.
+    moving the bid deadline); save_dce_changes checks again anyway. `actor` must see the
+    consultation and may modify its DCE, checked first: the conflict's refusal names the
+    author of the current version, which another organisation must not read.
     """
-    _check_changes(store, consultation_id, changes)
+    with store.engine.connect() as connection:  # refused before any file is read or stored
+        authorize_reading(connection, actor, consultation_id, right=Right.DCE)
+        _check_changes(connection, consultation_id, changes)
     for file in changes.new_files():
         _validate_file(file, limits)
 
 
-def _check_changes(store: Store, consultation_id: int, changes: DceChanges) -> None:
+def _check_changes(connection: Connection, consultation_id: int, changes: DceChanges) -> None:
     """Refuse, before any work, empty changes, an empty DCE or changes of another version."""
     if changes.is_empty():
         raise DceError("Aucune modification du DCE à enregistrer.")
@@ -389,7 +413,7 @@ def _check_changes(store: Store, consultation_id: int, changes: DceChanges) -> N
         raise DceError(
             "Le DCE ne peut pas être vide : ajoutez au moins une pièce, ou remplacez le DCE."
         )
-    current = current_dce(store, consultation_id)
+    current = _latest_version(connection, consultation_id)
     current_number = current.number if current else None
     if current_number != changes.base_version:
         raise _conflict(changes.base_version, current)

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
-from messagerie.models.store.accounts import authorize
+from messagerie.models.store.accounts import authorize, authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import Right
 from messagerie.models.store.tables import qa_item
@@ -23,8 +23,11 @@ class QaEntry:
     created_at: datetime
 
 
-def qa_entries(store: Store, consultation_id: int) -> tuple[QaEntry, ...]:
+def qa_entries(store: Store, consultation_id: int, *, actor: str) -> tuple[QaEntry, ...]:
+    """The answered questions, by number, for an `actor` who sees the consultation
+    (ConsultationNotFound otherwise, as for one that does not exist)."""
     with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
         rows = connection.execute(
             sa.select(qa_item)
             .where(qa_item.c.consultation_id == consultation_id)

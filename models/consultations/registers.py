@@ -22,7 +22,7 @@ from messagerie.models.formatting import lot_label, paris_seconds
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import ValidEntry, check_lots
 from messagerie.models.store import audit
-from messagerie.models.store.accounts import ConsultationNotFound, authorize
+from messagerie.models.store.accounts import ConsultationNotFound, authorize, authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import RegisterKind, Right
 from messagerie.models.store.tables import (
@@ -99,58 +99,83 @@ def list_register(
     consultation_id: int,
     kind: RegisterKind,
     *,
+    actor: str,
     text: str = "",
     page: int = 1,
     per_page: int = 50,
 ) -> RegisterPage:
-    """One page of a register, filtered by `text` (every word, case and accents ignored).
+    """One page of a register, filtered by `text` (every word, case and accents ignored),
+    once `actor` sees the consultation (ConsultationNotFound otherwise, as a missing one).
 
     Questions come by number, the other registers by time; counts cover the 3 registers.
     """
+    with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
+        return register_page(connection, consultation_id, kind, text=text, page=page,
+                             per_page=per_page)  # fmt: skip
+
+
+def register_page(
+    connection: Connection,
+    consultation_id: int,
+    kind: RegisterKind,
+    *,
+    text: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> RegisterPage:
+    """`list_register` for a caller that checked the account already (the proof bundle)."""
     per_page = max(1, per_page)
-    with store.engine.connect() as connection:
-        condition = sa.and_(
-            register_entry.c.consultation_id == consultation_id,
-            register_entry.c.kind == kind,
-            _text_condition(connection, text),
-        )
-        counts = register_counts(connection, consultation_id)
-        total = (
-            connection.execute(
-                sa.select(sa.func.count())
-                .select_from(register_entry.join(company))
-                .where(condition)
-            ).scalar_one()
-            if text.strip()
-            else counts[kind]
-        )
-        page_count = max(1, math.ceil(total / per_page))
-        page = min(max(page, 1), page_count)
-        rows = connection.execute(
-            _entry_select()
-            .where(condition)
-            .order_by(*_register_order(kind))
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
-        return RegisterPage(
-            rows=_register_rows(connection, rows),
-            total=total,
-            page=page,
-            page_count=page_count,
-            counts=counts,
-        )
+    condition = sa.and_(
+        register_entry.c.consultation_id == consultation_id,
+        register_entry.c.kind == kind,
+        _text_condition(connection, text),
+    )
+    counts = register_counts(connection, consultation_id)
+    total = (
+        connection.execute(
+            sa.select(sa.func.count()).select_from(register_entry.join(company)).where(condition)
+        ).scalar_one()
+        if text.strip()
+        else counts[kind]
+    )
+    page_count = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), page_count)
+    rows = connection.execute(
+        _entry_select()
+        .where(condition)
+        .order_by(*_register_order(kind))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return RegisterPage(
+        rows=_register_rows(connection, rows),
+        total=total,
+        page=page,
+        page_count=page_count,
+        counts=counts,
+    )
 
 
-def get_entry(store: Store, entry_id: int) -> RegisterRow:
-    """One entry by id; EntryNotFound when it no longer exists."""
+def get_entry(store: Store, entry_id: int, *, actor: str) -> RegisterRow:
+    """One entry by id; EntryNotFound when it no longer exists or is of a consultation
+    `actor` does not see (the same words: another organisation's entries cannot be probed)."""
+    its_consultation = (
+        sa.select(register_entry.c.consultation_id)
+        .where(register_entry.c.id == entry_id)
+        .scalar_subquery()
+    )
     with store.engine.connect() as connection:
+        authorize_reading(connection, actor, its_consultation, missing=_entry_not_found(entry_id))
         return _load_row(connection, entry_id)
 
 
-def consultation_lots(store: Store, consultation_id: int) -> tuple[tuple[int, str], ...]:
+def consultation_lots(
+    store: Store, consultation_id: int, *, actor: str
+) -> tuple[tuple[int, str], ...]:
     """The consultation's lots as (number, title), by number; empty when not allotted."""
     with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
         return tuple(
             (row.number, row.title)
             for row in connection.execute(
@@ -162,31 +187,41 @@ def consultation_lots(store: Store, consultation_id: int) -> tuple[tuple[int, st
 
 
 def register_addresses(
-    store: Store, consultation_id: int, kinds: Collection[RegisterKind]
+    store: Store, consultation_id: int, kinds: Collection[RegisterKind], *, actor: str
 ) -> tuple[RegisterAddress, ...]:
-    """The contact addresses of the given registers, one per address whatever its case.
+    """The contact addresses of the given registers, one per address whatever its case,
+    once `actor` sees the consultation (`addresses_of`)."""
+    with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
+        return addresses_of(connection, consultation_id, kinds)
+
+
+def addresses_of(
+    connection: Connection, consultation_id: int, kinds: Collection[RegisterKind]
+) -> tuple[RegisterAddress, ...]:
+    """The contact addresses of the given registers, one per address whatever its case; for
+    a caller that checked the account already (the message form's context).
 
     In order of first appearance (time, then entry); that first entry names the company and
     the contact; `kinds` tells every register the address appears in (LEGAL.md rule 1).
     """
     if not kinds:
         return ()
-    with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(
-                register_entry.c.kind,
-                register_entry.c.company_id,
-                company.c.name,
-                register_entry.c.contact_name,
-                register_entry.c.contact_email,
-            )
-            .join(company, company.c.id == register_entry.c.company_id)
-            .where(
-                register_entry.c.consultation_id == consultation_id,
-                register_entry.c.kind.in_([RegisterKind(kind) for kind in kinds]),
-            )
-            .order_by(register_entry.c.at, register_entry.c.id)
-        ).all()
+    rows = connection.execute(
+        sa.select(
+            register_entry.c.kind,
+            register_entry.c.company_id,
+            company.c.name,
+            register_entry.c.contact_name,
+            register_entry.c.contact_email,
+        )
+        .join(company, company.c.id == register_entry.c.company_id)
+        .where(
+            register_entry.c.consultation_id == consultation_id,
+            register_entry.c.kind.in_([RegisterKind(kind) for kind in kinds]),
+        )
+        .order_by(register_entry.c.at, register_entry.c.id)
+    ).all()
     first: dict[str, Row] = {}
     seen_in: dict[str, set[RegisterKind]] = {}
     for row in rows:
@@ -315,14 +350,12 @@ def add_entry(store: Store, consultation_id: int, entry: ValidEntry, *, actor: s
     with store.engine.begin() as connection:
         authorize(connection, actor, Right.IMPORT, consultation_id)
         lock_consultation(connection, consultation_id)
+        number = _question_number(connection, consultation_id, entry.kind)
+        values = entry_row(
+            consultation_id, entry, company_id=_company_id(connection, entry), number=number
+        )
         entry_id = connection.execute(
-            sa.insert(register_entry)
-            .values(
-                consultation_id=consultation_id,
-                number=_question_number(connection, consultation_id, entry.kind),
-                **_entry_values(connection, entry),
-            )
-            .returning(register_entry.c.id)
+            sa.insert(register_entry).values(values).returning(register_entry.c.id)
         ).scalar_one()
         _link_lots(connection, consultation_id, entry_id, entry.lot_numbers)
         row = _load_row(connection, entry_id)
@@ -344,10 +377,11 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
             if current.kind is RegisterKind.QUESTION and entry.kind is RegisterKind.QUESTION
             else _question_number(connection, current.consultation_id, entry.kind)
         )
+        values = entry_row(
+            current.consultation_id, entry, company_id=_company_id(connection, entry), number=number
+        )
         connection.execute(
-            sa.update(register_entry)
-            .where(register_entry.c.id == entry_id)
-            .values(number=number, **_entry_values(connection, entry))
+            sa.update(register_entry).where(register_entry.c.id == entry_id).values(values)
         )
         connection.execute(
             sa.delete(register_entry_lot).where(register_entry_lot.c.register_entry_id == entry_id)
@@ -373,14 +407,19 @@ def _question_number(
     return (highest or 0) + 1
 
 
-def _entry_values(connection: Connection, entry: ValidEntry) -> dict[str, object]:
-    """The register_entry columns of `entry`, its company found or created by SIRET."""
+def entry_row(
+    consultation_id: int, entry: ValidEntry, *, company_id: int, number: int | None
+) -> dict[str, Any]:
+    """The register_entry row of `entry`: one shape for an entry typed in, an import and the
+    demo (each inserts it its own way)."""
     return {
+        "consultation_id": consultation_id,
         "kind": entry.kind,
-        "company_id": _company_id(connection, entry),
+        "company_id": company_id,
         "contact_name": entry.contact_name,
         "contact_email": entry.contact_email,
         "at": entry.at,
+        "number": number,
         "question_text": entry.question_text,
     }
 

@@ -55,7 +55,7 @@ def publish_dce_update(
     if verdict is not None and not update.reason.strip():
         raise Refusal(verdict.message)
     # Every check of the DCE first: the deadline must not move for a DCE that is refused.
-    validate_dce_changes(store, update.consultation_id, update.changes)
+    validate_dce_changes(store, update.consultation_id, update.changes, actor=actor)
     if update.new_deadline is not None:
         change_bid_deadline(
             store,
@@ -85,11 +85,13 @@ def publish_dce_update(
     return version
 
 
-def all_register_recipients(store: Store, consultation_id: int) -> tuple[DraftRecipient, ...]:
+def all_register_recipients(
+    store: Store, consultation_id: int, *, actor: str
+) -> tuple[DraftRecipient, ...]:
     """LEGAL rule 1: every company of the three registers, once per address."""
     return tuple(
         DraftRecipient(address.email, address.company_id, address.contact_name)
-        for address in register_addresses(store, consultation_id, tuple(RegisterKind))
+        for address in register_addresses(store, consultation_id, tuple(RegisterKind), actor=actor)
     )
 
 
@@ -107,7 +109,7 @@ def prepare_modification_draft(
         DraftRequest(
             consultation_id=consultation_id,
             type=MessageType.MODIFICATION,
-            recipients=all_register_recipients(store, consultation_id),
+            recipients=all_register_recipients(store, consultation_id, actor=actor),
             overrides=overrides,
             origin=origin,
         ),

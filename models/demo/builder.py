@@ -41,6 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from messagerie.models.consultations.identity_query import search_text_of
+from messagerie.models.consultations.registers import entry_row
 from messagerie.models.demo import corpus
 from messagerie.models.demo.documents import DemoDocuments
 from messagerie.models.demo.files import reply_file
@@ -72,10 +74,11 @@ from messagerie.models.demo.plans import (
 )
 from messagerie.models.demo.showcase import Showcase
 from messagerie.models.formatting import lot_label
-from messagerie.models.messages.recipient_secrets import new_secrets
+from messagerie.models.messages.rows import message_row, recipient_row
 from messagerie.models.rules.siret import luhn_valid
 from messagerie.models.rules.standstill import signing_from, standstill_applies, standstill_days
-from messagerie.models.store import migrate
+from messagerie.models.rules.validation import ValidEntry
+from messagerie.models.store import audit, migrate
 from messagerie.models.store import tables as schema
 from messagerie.models.store.accounts import current_login
 from messagerie.models.store.blobs import BlobStore
@@ -98,7 +101,7 @@ from messagerie.models.store.enums import (
     Right,
     SendMode,
 )
-from messagerie.models.text import fold, search_text
+from messagerie.models.text import fold
 
 DEMO_MARKER_KEY = "demo"
 DEMO_VERSION = "messagerie-demo v1"
@@ -667,7 +670,6 @@ class _Builder:
         (building or open_plans)[0].popular = True
 
     def write_consultation(self, plan: ConsultationPlan) -> None:
-        organisation = plan.entity.organisation.name
         self.tables["consultation"].append(
             {
                 "id": plan.id,
@@ -682,9 +684,7 @@ class _Builder:
                 "parent_id": plan.parent.id if plan.parent else None,
                 "access_code": plan.access_code,
                 "created_at": plan.created,
-                "search_text": search_text(
-                    plan.reference, plan.title, plan.object, plan.entity.spec.name, organisation
-                ),
+                "search_text": search_text_of(plan.identity),
             }
         )
         for lot in plan.lots:
@@ -728,6 +728,8 @@ class _Builder:
             for company in rng.sample(pool, self.withdrawal_count(rng, plan, len(pool)))
             if (at := office_time(rng, plan.published, plan.deadline)) < self.now
         ]
+        if not withdrawals and plan.guide is not corpus.WINES:
+            return []  # nobody withdrew the DCE: nobody asks nor bids
         if plan.guide is corpus.WINES:
             withdrawals.append(
                 self.nbc_entry(plan, RegisterKind.WITHDRAWAL, corpus.NBC_WITHDRAWAL_AT)
@@ -761,8 +763,6 @@ class _Builder:
         self, rng: random.Random, plan: ConsultationPlan, withdrawals: list[EntryPlan]
     ) -> list[EntryPlan]:
         """Questions numbered 1..n by time, asked in time (8 days before the deadline)."""
-        if not withdrawals:
-            return []
         count = rng.choices(range(6), weights=(45, 25, 14, 8, 5, 3))[0]
         last_day = max(plan.deadline - timedelta(days=8), plan.published + DAY)
         choices = corpus.CATEGORIES[plan.category].questions + corpus.GENERIC_QUESTIONS
@@ -790,8 +790,6 @@ class _Builder:
         self, rng: random.Random, plan: ConsultationPlan, withdrawals: list[EntryPlan]
     ) -> list[EntryPlan]:
         """Bids from some of the companies that withdrew the DCE, in the last ten days."""
-        if not withdrawals:
-            return []
         count = max(1, min(12, round(len(withdrawals) * rng.uniform(0.2, 0.6))))
         deposits = []
         for withdrawal in rng.sample(withdrawals, count):
@@ -811,20 +809,20 @@ class _Builder:
         return deposits
 
     def write_entry(self, entry: EntryPlan) -> None:
-        question = entry.qa[0] if entry.qa else None
-        self.tables["register_entry"].append(
-            {
-                "id": entry.id,
-                "consultation_id": entry.consultation.id,
-                "kind": entry.kind,
-                "company_id": entry.company.id,
-                "contact_name": entry.contact.name,
-                "contact_email": entry.contact.email,
-                "at": entry.at,
-                "number": entry.number,
-                "question_text": question,
-            }
+        valid = ValidEntry(
+            kind=entry.kind,
+            company_name=entry.company.name,
+            siret=entry.company.siret,
+            contact_name=entry.contact.name,
+            contact_email=entry.contact.email,
+            at=entry.at,
+            lot_numbers=tuple(lot.number for lot in entry.lots),
+            question_text=entry.qa[0] if entry.qa else None,
         )
+        row = entry_row(
+            entry.consultation.id, valid, company_id=entry.company.id, number=entry.number
+        )
+        self.tables["register_entry"].append({"id": entry.id, **row})
         self.tables["register_entry_lot"] += [
             {"register_entry_id": entry.id, "lot_id": lot.id} for lot in entry.lots
         ]
@@ -1388,25 +1386,21 @@ class _Builder:
     # Rows of a message
 
     def write_message(self, message_id: int, message: MessagePlan) -> None:
+        row = message_row(
+            message.consultation.id,
+            message.type,
+            message.subject,
+            message.body,
+            send_mode=message.mode,
+            reply_allowed=message.reply_allowed,
+            all_lots=not message.lots,
+            state=message.state,
+            reply_deadline=message.reply_deadline,
+            queued_at=message.queued,
+            mentions=message.mentions,
+        )
         self.tables["message"].append(
-            {
-                "id": message_id,
-                "consultation_id": message.consultation.id,
-                "type": message.type,
-                "subject": message.subject,
-                "body": message.body,
-                "send_mode": message.mode,
-                "reply_allowed": message.reply_allowed,
-                "reply_deadline": message.reply_deadline,
-                "all_lots": not message.lots,
-                "state": message.state,
-                "author": message.author,
-                "created_at": message.created,
-                "queued_at": message.queued,
-                # As models/messages/queue.py writes them: the type's mentions, or none ({}).
-                "mentions": dict(message.mentions or {}),
-                "search_text": search_text(message.subject, message.body),
-            }
+            {"id": message_id, **row, "author": message.author, "created_at": message.created}
         )
         self.tables["message_lot"] += [
             {"message_id": message_id, "lot_id": lot.id} for lot in message.lots
@@ -1414,17 +1408,15 @@ class _Builder:
         for recipient in message.recipients:
             self.write_recipient(message_id, message, recipient)
         if message.queued:
-            self.tables["audit_log"].append(
-                {
-                    "at": message.queued,
-                    "actor": message.author,
-                    "action": "message.queue",  # as models/messages/queue.py writes it
-                    "consultation_id": message.consultation.id,
-                    "message_id": message_id,
-                    "rule": message.override_rule if message.override else None,
-                    "override_reason": message.override,
-                    "detail": f"{message.type.label} : {len(message.recipients)} destinataire(s)",
-                }
+            self.tables["audit_log"] += audit.rows(
+                action="message.queue",  # as models/messages/queue.py writes it
+                actor=message.author,
+                at=message.queued,
+                consultation_id=message.consultation.id,
+                message_id=message_id,
+                rule=message.override_rule if message.override else None,
+                override_reason=message.override,
+                detail=f"{message.type.label} : {len(message.recipients)} destinataire(s)",
             )
 
     def write_recipient(
@@ -1435,31 +1427,32 @@ class _Builder:
         first: dict[EventKind, datetime] = {}
         for event in life.events:
             first.setdefault(event.kind, event.at)
+        # Page token, address tokens and Message-ID: drawn by the system's random source
+        # like a real recipient's, so no two installs share a secret (the rest of the demo
+        # is a function of the day).
+        row = recipient_row(
+            message_id,
+            recipient.contact.email,
+            recipient.company.id,
+            recipient.contact.name,
+            domain="messagerie.invalid",
+            delivery_state=life.delivery,
+            status=life.status,
+            updated_at=life.events[-1].at if life.events else (message.queued or message.created),
+        )
         self.tables["recipient"].append(
             {
                 "id": recipient_id,
-                "message_id": message_id,
-                "email": recipient.contact.email,
-                "company_id": recipient.company.id,
-                "contact_name": recipient.contact.name,
-                # Page token, address tokens and Message-ID: drawn by the system's random
-                # source like a real recipient's, so no two installs share a secret (the
-                # rest of the demo is a function of the day).
-                **new_secrets("messagerie.invalid"),
-                "delivery_state": life.delivery,
+                **row,
                 "lease_until": None,
                 "attempts": life.attempts,
                 "next_attempt_at": None,
-                "status": life.status,
                 "sent_at": first.get(EventKind.SENT),
                 "delivered_at": first.get(EventKind.DELIVERED),
                 "not_delivered_at": first.get(EventKind.NOT_DELIVERED),
                 "read_at": first.get(EventKind.READ),
                 "replied_at": first.get(EventKind.REPLIED),
                 "resent_from_id": None,
-                "updated_at": (
-                    life.events[-1].at if life.events else (message.queued or message.created)
-                ),
             }
         )
         for event in life.events:

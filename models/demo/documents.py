@@ -21,6 +21,7 @@ from messagerie.models.consultations.dce import (
     PieceView,
 )
 from messagerie.models.rules.zipcheck import DEFAULT_LIMITS, read_members
+from messagerie.models.store import audit
 from messagerie.models.store.blobs import sha256_hex
 from messagerie.models.store.documents import ZIP, NewDocument, StoredBytes, detect_media_type
 from messagerie.models.store.enums import AntivirusVerdict, DocumentOrigin
@@ -105,17 +106,12 @@ class DemoDocuments:
                 assert entry.piece is not None
                 pieces.append(_kept(entry.piece))
         views = self._write_pieces(version_id, pieces)
-        self.tables["audit_log"].append(
-            {
-                "at": at,
-                "actor": author,
-                "action": ACTION_VERSION,
-                "consultation_id": consultation_id,
-                "message_id": None,
-                "rule": None,
-                "override_reason": None,
-                "detail": self._version_detail(number, changes, pieces),
-            }
+        self.tables["audit_log"] += audit.rows(
+            action=ACTION_VERSION,
+            actor=author,
+            at=at,
+            consultation_id=consultation_id,
+            detail=self._version_detail(number, changes, pieces),
         )
         return DceVersionView(number, at, author, (comment or "").strip() or None, views)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from messagerie.models.consultations.dce import NewFile
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.demo import corpus
 from messagerie.models.store.enums import (
     ConsultationStatus,
@@ -143,6 +144,17 @@ class ConsultationPlan:
         """When companies could first see it (a day after creation, or sooner if rushed)."""
         rushed = timedelta(seconds=(self.deadline - self.created).total_seconds() // 4)
         return self.created + min(DAY, rushed)
+
+    @property
+    def identity(self) -> ConsultationIdentity:
+        """What its letters, documents and search column name it by."""
+        return ConsultationIdentity(
+            self.reference,
+            self.title,
+            self.object,
+            self.entity.organisation.name,
+            self.entity.spec.name,
+        )
 
 
 @dataclass

@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from messagerie.models.consultations.dce import DceChanges, DceVersionView, NewFile
-from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.consultations.suites import ACCESS_CODE_ALPHABET, ACCESS_CODE_LENGTH
 from messagerie.models.demo import corpus
 from messagerie.models.demo.files import (
@@ -56,6 +55,7 @@ from messagerie.models.demo.plans import (
     status_for,
 )
 from messagerie.models.formatting import lot_label
+from messagerie.models.store import audit
 from messagerie.models.store.enums import (
     ConsultationStatus,
     Procedure,
@@ -325,13 +325,7 @@ class Showcase:
 
     def context(self, plan: ConsultationPlan) -> DceContext:
         return DceContext(
-            consultation=ConsultationIdentity(
-                reference=plan.reference,
-                title=plan.title,
-                object=plan.object,
-                organisation=plan.entity.organisation.name,
-                entity=plan.entity.spec.name,
-            ),
+            consultation=plan.identity,
             procedure=plan.procedure.label,
             deadline=paris_text(plan.deadline),
             lots=tuple(lot_label(lot.number, lot.title) for lot in plan.lots),
@@ -492,18 +486,12 @@ class Showcase:
                     "source_entry_id": deposits[contact.email].id,
                 }
             )
-        self.builder.tables["audit_log"].append(
-            {
-                "at": suite.created,
-                "actor": author,
-                "action": "suite.create",
-                "consultation_id": suite.id,
-                "message_id": None,
-                "rule": None,
-                "override_reason": None,
-                "detail": f"Suite {suite.reference} de {parent.reference}, "
-                f"{len(candidates)} candidat(s)",
-            }
+        self.builder.tables["audit_log"] += audit.rows(
+            action="suite.create",
+            actor=author,
+            at=suite.created,
+            consultation_id=suite.id,
+            detail=f"Suite {suite.reference} de {parent.reference}, {len(candidates)} candidat(s)",
         )
         self.first_dce(rng, suite, suite.created + HOUR / 3)
         mentions = dict(corpus.INVITATION_MENTIONS)

@@ -92,7 +92,7 @@ def read_json(text: str, reading: Reading) -> list[Group]:
         group = _json_consultation(record, f"consultation n°{index}", reading)
         if group is None or group.fields is None:
             continue
-        reference = group.fields.reference
+        reference = group.fields.identity.reference
         if reference in groups:
             reading.add(
                 group.where,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.errors import Refusal
 from messagerie.models.rules.validation import (
     MAX_LOT_NUMBER,
@@ -83,14 +84,13 @@ class ImportRefused(Refusal):
 
 @dataclass(frozen=True)
 class ConsultationFields:
-    reference: str
-    title: str
-    object: str
+    """A consultation as a file describes it: its identity (the file's "purchasing_entity"
+    is the identity's `entity`) and what the import writes besides."""
+
+    identity: ConsultationIdentity
     procedure: Procedure
     status: ConsultationStatus
     bid_deadline: datetime
-    organisation: str
-    purchasing_entity: str
     sender_email: str | None
     postal_address: str | None
 
@@ -179,14 +179,16 @@ def read_consultation(
     if len(reading) > before or procedure is None or status is None or deadline is None:
         return None
     return ConsultationFields(
-        reference=texts["reference"],
-        title=texts["title"],
-        object=texts["object"],
+        identity=ConsultationIdentity(
+            reference=texts["reference"],
+            title=texts["title"],
+            object=texts["object"],
+            organisation=texts["organisation"],
+            entity=texts["purchasing_entity"],
+        ),
         procedure=procedure,
         status=status,
         bid_deadline=deadline,
-        organisation=texts["organisation"],
-        purchasing_entity=texts["purchasing_entity"],
         sender_email=sender or None,
         postal_address=texts["postal_address"] or None,
     )

@@ -30,8 +30,11 @@ def import_file(
     store: Store, path: Path, *, actor: str, now: datetime | None = None
 ) -> ImportReport:
     """Check the whole file, then write it in one transaction; ImportRefused on any fault,
-    and when `actor`'s account may not import, or not into the file's organisations."""
+    and when `actor`'s account may not import, or not into the file's organisations. The
+    right comes first: a refused account's file is not even read."""
     now = now or utc_now()
+    with store.engine.connect() as connection:
+        authorize(connection, actor, Right.IMPORT)
     consultations = read_file(path, now=now)
     try:
         with store.engine.begin() as connection:

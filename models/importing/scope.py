@@ -41,24 +41,24 @@ def check_import_scope(
             connection,
             sa.select(consultation.c.reference).where(sa.not_(visible_consultations(account))),
             consultation.c.reference,
-            (imported.fields.reference for imported in consultations),
+            (imported.fields.identity.reference for imported in consultations),
         )
     }
     errors = []
     for imported in consultations:
-        fields = imported.fields
-        where = f"consultation « {fields.reference} »"
-        if fields.organisation not in organisations:
+        identity = imported.fields.identity
+        where = f"consultation « {identity.reference} »"
+        if identity.organisation not in organisations:
             errors.append(
-                f"{where} : l'organisation « {fields.organisation} » n'est pas la vôtre "
+                f"{where} : l'organisation « {identity.organisation} » n'est pas la vôtre "
                 f"(« {account.organisation} ») ; l'import n'écrit que dans votre organisation."
             )
-        elif entities and fields.purchasing_entity not in entities:
+        elif entities and identity.entity not in entities:
             errors.append(
                 f"{where} : le compte « {account.login} » ne travaille pas pour l'entité "
-                f"« {fields.purchasing_entity} » ({', '.join(sorted(entities))})."
+                f"« {identity.entity} » ({', '.join(sorted(entities))})."
             )
-        elif fields.reference in hidden:
+        elif identity.reference in hidden:
             # References are unique in the store: this one cannot be created, nor updated.
             errors.append(
                 f"{where} : introuvable parmi les consultations de votre organisation, et "

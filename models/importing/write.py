@@ -11,10 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from messagerie.models.consultations.identity_query import search_text_of
+from messagerie.models.consultations.registers import entry_row
 from messagerie.models.importing.reading import ConsultationFields, ImportedConsultation
-from messagerie.models.rules.validation import (
-    ValidEntry,
-)
 from messagerie.models.store import audit
 from messagerie.models.store.enums import RegisterKind
 from messagerie.models.store.tables import (
@@ -26,7 +25,6 @@ from messagerie.models.store.tables import (
     register_entry,
     register_entry_lot,
 )
-from messagerie.models.text import search_text
 
 IN_CHUNK = 500  # values per IN (...) list, well under both backends' parameter limits
 
@@ -106,12 +104,13 @@ def _changes(row: sa.Row, wanted: Mapping[str, Any]) -> dict[str, Any]:
 
 def _entity_id(connection: Connection, fields: ConsultationFields) -> int:
     """The purchasing entity, found by name in its organisation (found by name) or created."""
+    identity = fields.identity
     organisation_id = connection.execute(
-        sa.select(organisation.c.id).where(organisation.c.name == fields.organisation)
+        sa.select(organisation.c.id).where(organisation.c.name == identity.organisation)
     ).scalar()
     if organisation_id is None:
         organisation_id = connection.execute(
-            sa.insert(organisation).values(name=fields.organisation).returning(organisation.c.id)
+            sa.insert(organisation).values(name=identity.organisation).returning(organisation.c.id)
         ).scalar_one()
     given = {
         name: value
@@ -125,7 +124,7 @@ def _entity_id(connection: Connection, fields: ConsultationFields) -> int:
         sa.select(purchasing_entity)
         .where(
             purchasing_entity.c.organisation_id == organisation_id,
-            purchasing_entity.c.name == fields.purchasing_entity,
+            purchasing_entity.c.name == identity.entity,
         )
         .order_by(purchasing_entity.c.id)
     ).first()
@@ -138,7 +137,7 @@ def _entity_id(connection: Connection, fields: ConsultationFields) -> int:
                     **blank,
                     **given,
                     "organisation_id": organisation_id,
-                    "name": fields.purchasing_entity,
+                    "name": identity.entity,
                 }
             )
             .returning(purchasing_entity.c.id)
@@ -159,7 +158,7 @@ def _write_consultations(
 ) -> dict[str, int]:
     """Create or update the consultations (and their entities); their ids by reference."""
     entity_ids: dict[tuple[str, str], int] = {}
-    references = [imported.fields.reference for imported in consultations]
+    references = [imported.fields.identity.reference for imported in consultations]
     existing = {
         row.reference: row
         for row in _select_in(
@@ -169,11 +168,11 @@ def _write_consultations(
     created = []
     for imported in consultations:
         fields = imported.fields
-        entity = (fields.organisation, fields.purchasing_entity)
+        entity = (fields.identity.organisation, fields.identity.entity)
         if entity not in entity_ids:
             entity_ids[entity] = _entity_id(connection, fields)
         values = _consultation_values(fields, entity_ids[entity])
-        row = existing.get(fields.reference)
+        row = existing.get(fields.identity.reference)
         if row is None:
             created.append({**values, "created_at": now})
             continue
@@ -191,21 +190,12 @@ def _write_consultations(
 
 
 def _consultation_values(fields: ConsultationFields, entity_id: int) -> dict[str, Any]:
+    """The consultation's columns: those the file gives bear the same names in `fields`."""
     return {
-        "reference": fields.reference,
-        "title": fields.title,
-        "object": fields.object,
-        "procedure": fields.procedure,
-        "status": fields.status,
-        "bid_deadline": fields.bid_deadline,
+        **{name: getattr(fields.identity, name) for name in ("reference", "title", "object")},
+        **{name: getattr(fields, name) for name in ("procedure", "status", "bid_deadline")},
         "entity_id": entity_id,
-        "search_text": search_text(
-            fields.reference,
-            fields.title,
-            fields.object,
-            fields.purchasing_entity,
-            fields.organisation,
-        ),
+        "search_text": search_text_of(fields.identity),
     }
 
 
@@ -223,7 +213,7 @@ def _write_lots(
     }
     created = []
     for imported in consultations:
-        consultation_id = ids[imported.fields.reference]
+        consultation_id = ids[imported.fields.identity.reference]
         for number, title in imported.lots.items():
             row = existing.get((consultation_id, number))
             if row is None:
@@ -329,7 +319,7 @@ def _write_entries(
     numbers = _highest_question_numbers(connection, ids.values())
     rows, links = [], []
     for imported in consultations:
-        consultation_id = ids[imported.fields.reference]
+        consultation_id = ids[imported.fields.identity.reference]
         for entry in sorted(imported.entries, key=lambda entry: entry.at):
             key = _entry_key(
                 consultation_id,
@@ -346,7 +336,8 @@ def _write_entries(
             number = None
             if entry.kind is RegisterKind.QUESTION:
                 number = numbers[consultation_id] = numbers.get(consultation_id, 0) + 1
-            rows.append(_entry_row(consultation_id, entry, company_ids[entry.siret], number))
+            company_id = company_ids[entry.siret]
+            rows.append(entry_row(consultation_id, entry, company_id=company_id, number=number))
             links.append([lot_ids[(consultation_id, n)] for n in entry.lot_numbers])
     if not rows:
         return
@@ -364,21 +355,6 @@ def _write_entries(
     tally["entries_created"] += len(rows)
 
 
-def _entry_row(
-    consultation_id: int, entry: ValidEntry, company_id: int, number: int | None
-) -> dict[str, Any]:
-    return {
-        "consultation_id": consultation_id,
-        "kind": entry.kind,
-        "company_id": company_id,
-        "contact_name": entry.contact_name,
-        "contact_email": entry.contact_email,
-        "at": entry.at,
-        "number": number,
-        "question_text": entry.question_text,
-    }
-
-
 def _audit(
     connection: Connection,
     file_name: str,
@@ -388,7 +364,7 @@ def _audit(
     actor: str,
     now: datetime,
 ) -> None:
-    references = ", ".join(imported.fields.reference for imported in consultations)
+    references = ", ".join(imported.fields.identity.reference for imported in consultations)
     audit.append(
         connection,
         action="import",

@@ -14,15 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from uuid import uuid4
 
 import sqlalchemy as sa
 
-from messagerie.models.consultations.dce import PieceView, dce_history, deadline_history
+from messagerie.models.consultations.dce import PieceView, dce_versions, deadline_changes
 from messagerie.models.consultations.detail import consultation_detail
-from messagerie.models.consultations.registers import RegisterRow, list_register
+from messagerie.models.consultations.registers import RegisterRow, register_page
 from messagerie.models.formatting import as_utc
 from messagerie.models.messages.ar import ArFile
-from messagerie.models.messages.detail import ReplyDetail, message_detail
+from messagerie.models.messages.detail import ReplyDetail, load_message_detail
 from messagerie.models.store.accounts import (
     Account,
     ConsultationNotFound,
@@ -45,9 +46,11 @@ from messagerie.models.store.tables import (
     event,
     message,
     recipient,
+    store_meta,
 )
 
 REGISTER_PAGE = 500  # rows read per query when copying a register
+STORE_KEY = "store_id"  # store_meta: the id `store_identity` draws
 _File = TypeVar("_File", ArFile, DocumentInfo)
 
 
@@ -109,6 +112,38 @@ def find_consultation(
     return found
 
 
+def store_identity(store: Store, *, create: bool = False) -> str | None:
+    """This store's own name in its bundles' manifests (a random id, drawn at the first
+    export; None before it unless `create`): `verify` tells by it a bundle of this store from
+    one of another platform."""
+    read = sa.select(store_meta.c.value).where(store_meta.c.key == STORE_KEY)
+    with store.engine.connect() as connection:
+        found = connection.execute(read).scalar_one_or_none()
+    if found is not None or not create:
+        return found
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(sa.insert(store_meta).values(key=STORE_KEY, value=uuid4().hex))
+    except sa.exc.IntegrityError:
+        pass  # another export drew it first
+    with store.engine.connect() as connection:
+        return connection.execute(read).scalar_one()
+
+
+def check_verifiable(
+    store: Store, reference: str | None, origin: str | None, account: Account | None
+) -> None:
+    """Refuse to verify, for `account`, a bundle this store exported (its manifest names this
+    store: `origin`) of a consultation the account does not see — another organisation's, or
+    one that is not here: « introuvable », both alike, as `export` says. A bundle of another
+    store (another platform, or exported before bundles named their store) proves itself by
+    its file alone, and this store is not consulted about it: whatever its reference, the
+    answer tells nothing of this store's consultations."""
+    if account is None or origin is None or origin != store_identity(store):
+        return
+    find_consultation(store, reference or "", account, right=Right.CONSULT)
+
+
 def bundle_items(store: Store, consultation_id: int) -> Iterator[BundleItem]:
     """Every entry of the bundle but the manifest, in a stable order."""
     yield JsonItem("consultation.json", consultation_record(store, consultation_id))
@@ -127,7 +162,9 @@ def utc_iso(moment: datetime | None) -> str | None:
 
 
 def consultation_record(store: Store, consultation_id: int) -> dict[str, Any]:
-    detail = consultation_detail(store, consultation_id)
+    detail = consultation_detail(store, consultation_id)  # find_consultation checked the account
+    with store.engine.connect() as connection:
+        changes = deadline_changes(connection, consultation_id)
     identity = detail.identity
     return {
         "reference": identity.reference,
@@ -151,7 +188,7 @@ def consultation_record(store: Store, consultation_id: int) -> dict[str, Any]:
                 "at": utc_iso(change.at),
                 "author": change.author,
             }
-            for change in reversed(deadline_history(store, consultation_id))
+            for change in reversed(changes)
         ],
     }
 
@@ -195,7 +232,7 @@ def ar_count(store: Store, consultation_id: int) -> int:
 
 def message_items(store: Store, message_id: int) -> Iterator[BundleItem]:
     """messages/<id>/: message.json, then the attachments, the replies' files and the ARs."""
-    detail = message_detail(store, message_id)
+    detail = load_message_detail(store, message_id)  # find_consultation checked the account
     folder = f"messages/{message_id}"
     owners = _personal_attachment_owners(store, message_id)
     attachments = _placed(f"{folder}/attachments", detail.files)
@@ -355,7 +392,8 @@ def safe_name(filename: str) -> str:
 
 def dce_items(store: Store, consultation_id: int) -> Iterator[BundleItem]:
     """dce/history.json, then dce/v<n>/<piece> for every version, oldest first."""
-    versions = tuple(reversed(dce_history(store, consultation_id)))
+    with store.engine.connect() as connection:  # find_consultation checked the account
+        versions = tuple(reversed(dce_versions(connection, consultation_id)))
     files = [
         [(piece, f"dce/v{version.number}/{safe_path(piece.path)}") for piece in version.pieces]
         for version in versions
@@ -407,7 +445,10 @@ def register_rows(store: Store, consultation_id: int, kind: RegisterKind) -> Ite
     """Every row of one register, in the register's order, read page by page."""
     page, page_count = 1, 1
     while page <= page_count:
-        result = list_register(store, consultation_id, kind, page=page, per_page=REGISTER_PAGE)
+        with store.engine.connect() as connection:  # find_consultation checked the account
+            result = register_page(
+                connection, consultation_id, kind, page=page, per_page=REGISTER_PAGE
+            )
         yield from result.rows
         page, page_count = page + 1, result.page_count
 

@@ -32,20 +32,26 @@ from messagerie.models.messages.drafts import sender_domain
 from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
 from messagerie.models.messages.queue import authorize_sending
 from messagerie.models.messages.recipient_secrets import new_secrets
-from messagerie.models.messages.tracking import PAGE, TrackingQuery, TrackingRow, tracking_page
+from messagerie.models.messages.tracking import (
+    PAGE,
+    MessageNotFound,
+    TrackingQuery,
+    TrackingRow,
+    message_consultation,
+    tracking_page,
+)
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store import audit
-from messagerie.models.store.accounts import ConsultationNotFound, authorize
+from messagerie.models.store.accounts import ConsultationNotFound, authorize_reading
 from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import DocumentInfo, document_infos
+from messagerie.models.store.documents import DocumentInfo, stored_documents
 from messagerie.models.store.enums import (
     DeliveryState,
     EventKind,
     MessageType,
     RecipientStatus,
     ReplyDisposition,
-    Right,
 )
 from messagerie.models.store.tables import (
     company,
@@ -94,7 +100,17 @@ class MessageDetail:
     overrides: tuple[ArOverride, ...]
 
 
-def message_detail(store: Store, message_id: int) -> MessageDetail:
+def message_detail(store: Store, message_id: int, *, actor: str) -> MessageDetail:
+    """The message, for an `actor` who sees its consultation: MessageNotFound otherwise, as
+    for a message that does not exist."""
+    with store.engine.connect() as connection:
+        authorize_reading(connection, actor, message_consultation(message_id),
+                          missing=MessageNotFound.numbered(message_id))  # fmt: skip
+    return load_message_detail(store, message_id)
+
+
+def load_message_detail(store: Store, message_id: int) -> MessageDetail:
+    """`message_detail` for a caller that checked the account already (the proof bundle)."""
     outgoing = load_outgoing(store, message_id)
     with store.engine.connect() as connection:
         author, queued_at = connection.execute(
@@ -133,6 +149,9 @@ def message_detail(store: Store, message_id: int) -> MessageDetail:
             )
         ):
             reply_files.setdefault(reply_id, []).append(document_id)
+        reply_documents = {
+            reply_id: stored_documents(connection, ids) for reply_id, ids in reply_files.items()
+        }
         files = files_of(connection, message_id)
         overrides = overrides_of(connection, message_id)
     return MessageDetail(
@@ -150,7 +169,7 @@ def message_detail(store: Store, message_id: int) -> MessageDetail:
                 ReplyDisposition(r.disposition),
                 r.body,
                 r.read_at,
-                document_infos(store, reply_files.get(r.id, [])),
+                reply_documents.get(r.id, ()),
             )
             for r in replies
         ),
@@ -170,14 +189,17 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
     """A reply as the buyer opens it: marked read ("Réponse lue" once all are read)."""
     from messagerie.models.messages.tracking import mark_reply_read
 
+    its_consultation = (
+        sa.select(message.c.consultation_id)
+        .join(recipient, recipient.c.message_id == message.c.id)
+        .join(reply, reply.c.recipient_id == recipient.c.id)
+        .where(reply.c.id == reply_id)
+        .scalar_subquery()
+    )
     with store.engine.connect() as connection:  # only a reply of a consultation it sees
-        consultation_id = connection.execute(
-            sa.select(message.c.consultation_id)
-            .join(recipient, recipient.c.message_id == message.c.id)
-            .join(reply, reply.c.recipient_id == recipient.c.id)
-            .where(reply.c.id == reply_id)
-        ).scalar_one()
-        authorize(connection, actor, Right.CONSULT, consultation_id)
+        # Another organisation's reply reads as a missing one (not naming its consultation).
+        missing = Refusal(f"La réponse n°{reply_id} est introuvable.")
+        authorize_reading(connection, actor, its_consultation, missing=missing)
     mark_reply_read(store, reply_id)
     with store.engine.connect() as connection:
         row = connection.execute(
@@ -194,6 +216,7 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
                 )
             ).scalars()
         )
+        documents = stored_documents(connection, document_ids)  # its consultation: checked
     detail = ReplyDetail(
         row.id,
         row.recipient_id,
@@ -201,7 +224,7 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
         ReplyDisposition(row.disposition),
         row.body,
         row.read_at,
-        document_infos(store, document_ids),
+        documents,
     )
     return ReplyView(detail, row.email, row.name, row.subject)
 

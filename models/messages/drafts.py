@@ -15,16 +15,14 @@ from sqlalchemy.engine import Connection
 
 from messagerie.models.clock import utc_now
 from messagerie.models.formatting import lot_label
-from messagerie.models.messages.recipient_secrets import new_secrets
+from messagerie.models.messages.rows import message_row, recipient_row
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store import audit
-from messagerie.models.store.accounts import authorize
+from messagerie.models.store.accounts import authorize, authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
-    DeliveryState,
     MessageState,
     MessageType,
-    RecipientStatus,
     Right,
 )
 from messagerie.models.store.tables import (
@@ -35,7 +33,6 @@ from messagerie.models.store.tables import (
     purchasing_entity,
     recipient,
 )
-from messagerie.models.text import search_text
 
 
 @dataclass(frozen=True)
@@ -98,28 +95,23 @@ def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftVie
     with store.engine.begin() as connection:
         # A draft is not sent: seeing the consultation is enough (the form's `send` sends it).
         authorize(connection, actor, Right.CONSULT, request.consultation_id)
+        row = message_row(
+            request.consultation_id,
+            request.type,
+            subject,
+            body,
+            send_mode=preset.send_mode,
+            reply_allowed=preset.reply_allowed,
+            all_lots=not request.lot_numbers,
+            state=MessageState.DRAFT,
+            reply_deadline=None,  # the form sets them, if the buyer wants one
+            queued_at=None,
+            mentions=None,
+        )
         message_id = connection.execute(
-            sa.insert(message)
-            .values(
-                consultation_id=request.consultation_id,
-                type=request.type,
-                subject=subject,
-                body=body,
-                send_mode=preset.send_mode,
-                reply_allowed=preset.reply_allowed,
-                all_lots=not request.lot_numbers,
-                state=MessageState.DRAFT,
-                author=actor,
-                created_at=now,
-                search_text=search_text(subject, body),
-            )
-            .returning(message.c.id)
+            sa.insert(message).values(**row, author=actor, created_at=now).returning(message.c.id)
         ).scalar_one()
-        lot_ids = _lot_ids(connection, request.consultation_id, request.lot_numbers)
-        if lot_ids:
-            connection.execute(
-                sa.insert(message_lot), [{"message_id": message_id, "lot_id": i} for i in lot_ids]
-            )
+        link_lots(connection, message_id, request.consultation_id, request.lot_numbers)
         insert_recipients(
             connection,
             message_id,
@@ -142,8 +134,11 @@ def create_draft(store: Store, request: DraftRequest, *, actor: str) -> DraftVie
         return _load_drafts(connection, request.consultation_id, message_id)[0]
 
 
-def list_drafts(store: Store, consultation_id: int) -> tuple[DraftView, ...]:
+def list_drafts(store: Store, consultation_id: int, *, actor: str) -> tuple[DraftView, ...]:
+    """The consultation's drafts, for an `actor` who sees it (ConsultationNotFound otherwise,
+    as for one that does not exist)."""
     with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
         return _load_drafts(connection, consultation_id)
 
 
@@ -157,23 +152,14 @@ def insert_recipients(
     """Held recipients, each with its own secrets and its own stable Message-ID."""
     if recipients:
         connection.execute(
-            sa.insert(recipient), [_recipient_row(message_id, r, domain, now) for r in recipients]
+            sa.insert(recipient),
+            [
+                recipient_row(
+                    message_id, r.email, r.company_id, r.contact_name, domain=domain, updated_at=now
+                )
+                for r in recipients
+            ],
         )
-
-
-def _recipient_row(
-    message_id: int, recipient: DraftRecipient, domain: str, now: datetime
-) -> dict[str, object]:
-    return {
-        "message_id": message_id,
-        "email": recipient.email.strip(),
-        "company_id": recipient.company_id,
-        "contact_name": recipient.contact_name,
-        **new_secrets(domain),
-        "delivery_state": DeliveryState.HELD,
-        "status": RecipientStatus.PENDING,
-        "updated_at": now,
-    }
 
 
 def sender_domain(connection: Connection, consultation_id: int) -> str:
@@ -185,16 +171,20 @@ def sender_domain(connection: Connection, consultation_id: int) -> str:
     return sender.rpartition("@")[2] or "messagerie.invalid"
 
 
-def _lot_ids(connection: Connection, consultation_id: int, numbers: tuple[int, ...]) -> list[int]:
+def link_lots(
+    connection: Connection, message_id: int, consultation_id: int, numbers: tuple[int, ...]
+) -> None:
+    """The message's lots, by number (none: "Tous les lots")."""
     if not numbers:
-        return []
-    return list(
-        connection.execute(
-            sa.select(lot.c.id).where(
-                lot.c.consultation_id == consultation_id, lot.c.number.in_(numbers)
-            )
-        ).scalars()
-    )
+        return
+    lot_ids = connection.execute(
+        sa.select(lot.c.id).where(
+            lot.c.consultation_id == consultation_id, lot.c.number.in_(numbers)
+        )
+    ).scalars()
+    rows = [{"message_id": message_id, "lot_id": lot_id} for lot_id in lot_ids]
+    if rows:
+        connection.execute(sa.insert(message_lot), rows)
 
 
 def _load_drafts(

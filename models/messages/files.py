@@ -46,10 +46,12 @@ class MessageFiles:
         return tuple((email, document.id) for email, document in self.letters)
 
 
-def load_message_files(store: Store, form: FormInput) -> MessageFiles:
-    """The files of a saved draft (a document no longer stored is left out)."""
-    attachments = document_infos(store, form.attachment_ids)
-    documents = {d.id: d for d in document_infos(store, [i for _, i in form.letters])}
+def load_message_files(store: Store, form: FormInput, *, actor: str) -> MessageFiles:
+    """The files of a saved draft (a document no longer stored, or not `actor`'s to see,
+    is left out)."""
+    attachments = document_infos(store, form.attachment_ids, actor=actor)
+    letter_ids = [i for _, i in form.letters]
+    documents = {d.id: d for d in document_infos(store, letter_ids, actor=actor)}
     letters = tuple((email, documents[i]) for email, i in form.letters if i in documents)
     return MessageFiles(attachments, letters)
 

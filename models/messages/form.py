@@ -20,7 +20,7 @@ from messagerie.models.consultations.detail import (
     ConsultationDetail,
     consultation_detail,
 )
-from messagerie.models.consultations.registers import RegisterAddress, register_addresses
+from messagerie.models.consultations.registers import RegisterAddress, addresses_of
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.drafts import (
     DraftRecipient,
@@ -213,9 +213,10 @@ def load_context(
             (lots, at)
             for _, lots, at in _queued_lots(connection, consultation_id, MessageType.NOTIFICATION)
         )
+        addresses = addresses_of(connection, consultation_id, ALL_REGISTERS)  # seen: detail
     return ComposeContext(
         detail=detail,
-        addresses=register_addresses(store, consultation_id, ALL_REGISTERS),
+        addresses=addresses,
         candidates=candidates,
         rejections=rejections,
         askers=askers,

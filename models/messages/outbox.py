@@ -22,7 +22,7 @@ from messagerie.models.consultations.detail import ConsultationDetail, consultat
 from messagerie.models.messages.recipient_secrets import new_address_tokens
 from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import DocumentInfo, document_infos
+from messagerie.models.store.documents import DocumentInfo, stored_documents
 from messagerie.models.store.enums import (
     DeliveryState,
     EventKind,
@@ -185,6 +185,9 @@ def renew(
 
 
 def load_outgoing(store: Store, message_id: int) -> OutgoingMessage:
+    """The message as the outbox sends it. Not checked against an account: the services
+    (outbox, page) work for every organisation under their own database role, and the
+    buyer's reads reach it only through `message_detail`, which checks the account first."""
     with store.engine.connect() as connection:
         row = connection.execute(sa.select(message).where(message.c.id == message_id)).one()
         document_ids = (
@@ -196,6 +199,7 @@ def load_outgoing(store: Store, message_id: int) -> OutgoingMessage:
             .scalars()
             .all()
         )
+        attachments = stored_documents(connection, document_ids)
     return OutgoingMessage(
         id=row.id,
         type=MessageType(row.type),
@@ -206,7 +210,7 @@ def load_outgoing(store: Store, message_id: int) -> OutgoingMessage:
         reply_deadline=row.reply_deadline,
         mentions=dict(row.mentions or {}),
         consultation=consultation_detail(store, row.consultation_id),
-        attachments=document_infos(store, document_ids),
+        attachments=attachments,
     )
 
 

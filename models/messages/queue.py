@@ -23,6 +23,7 @@ from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.drafts import (
     Override,
     insert_recipients,
+    link_lots,
     sender_domain,
     unique_recipients,
 )
@@ -34,11 +35,13 @@ from messagerie.models.messages.form import (
     draft_recipients,
     load_context,
 )
+from messagerie.models.messages.rows import message_row
+from messagerie.models.messages.tracking import MessageNotFound, message_consultation
 from messagerie.models.rules.validation import (
     parse_paris_datetime,
 )
 from messagerie.models.store import audit
-from messagerie.models.store.accounts import Account, authorize, require
+from messagerie.models.store.accounts import Account, authorize, authorize_reading, require
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     DeliveryState,
@@ -54,7 +57,6 @@ from messagerie.models.store.tables import (
     message_lot,
     recipient,
 )
-from messagerie.models.text import search_text
 
 
 class FormRefused(Refusal):
@@ -164,20 +166,19 @@ def _checks(
 def _write(
     connection: Connection, form: FormInput, state: MessageState, actor: str, now: datetime
 ) -> int:
-    values = {
-        "consultation_id": form.consultation_id,
-        "type": form.type,
-        "subject": form.subject.strip(),
-        "body": form.body,
-        "send_mode": form.send_mode,
-        "reply_allowed": form.reply_allowed,
-        "reply_deadline": _deadline_or_none(form.reply_deadline),
-        "all_lots": not form.lot_numbers,
-        "state": state,
-        "queued_at": now if state is MessageState.QUEUED else None,
-        "mentions": {k: v.strip() for k, v in form.mentions.items() if v.strip()},
-        "search_text": search_text(form.subject, form.body),
-    }
+    values = message_row(
+        form.consultation_id,
+        form.type,
+        form.subject.strip(),
+        form.body,
+        send_mode=form.send_mode,
+        reply_allowed=form.reply_allowed,
+        all_lots=not form.lot_numbers,
+        state=state,
+        reply_deadline=_deadline_or_none(form.reply_deadline),
+        queued_at=now if state is MessageState.QUEUED else None,
+        mentions={k: v.strip() for k, v in form.mentions.items() if v.strip()},
+    )
     if form.draft_id is None:
         message_id = connection.execute(
             sa.insert(message)
@@ -201,19 +202,13 @@ def _write(
             raise _stale_draft(connection, message_id)
         for table in (message_lot, attachment, recipient):
             connection.execute(sa.delete(table).where(table.c.message_id == message_id))
-    lot_ids = (
-        connection.execute(
-            sa.select(lot.c.id).where(
-                lot.c.consultation_id == form.consultation_id, lot.c.number.in_(form.lot_numbers)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if lot_ids:
-        connection.execute(
-            sa.insert(message_lot), [{"message_id": message_id, "lot_id": i} for i in lot_ids]
-        )
+    _write_parts(connection, form, message_id, now)
+    return message_id
+
+
+def _write_parts(connection: Connection, form: FormInput, message_id: int, now: datetime) -> None:
+    """The message's lots, attachments, recipients and personalised letters."""
+    link_lots(connection, message_id, form.consultation_id, form.lot_numbers)
     if form.attachment_ids:
         connection.execute(
             sa.insert(attachment),
@@ -242,7 +237,6 @@ def _write(
                 if (copy := copies.get(email.lower())) is not None
             ],
         )
-    return message_id
 
 
 def _stale_draft(connection: Connection, message_id: int) -> FormRefused:
@@ -307,9 +301,12 @@ def _recorded_overrides(connection: Connection, message_id: int) -> tuple[Overri
     )
 
 
-def load_form(store: Store, message_id: int) -> FormInput:
-    """A stored draft, as the form shows it again."""
+def load_form(store: Store, message_id: int, *, actor: str) -> FormInput:
+    """A stored draft, as the form shows it again, for an `actor` who sees its consultation
+    (MessageNotFound otherwise, as for a message that does not exist)."""
     with store.engine.connect() as connection:
+        authorize_reading(connection, actor, message_consultation(message_id),
+                          missing=MessageNotFound.numbered(message_id))  # fmt: skip
         row = connection.execute(sa.select(message).where(message.c.id == message_id)).one()
         if row.state != MessageState.DRAFT:
             raise FormRefused("Ce message a déjà été envoyé : il ne peut plus être modifié.")

@@ -14,14 +14,21 @@ import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.registers import folded
+from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS
-from messagerie.models.store.accounts import Account, visible_consultations
+from messagerie.models.store.accounts import (
+    Account,
+    access_columns,
+    check_access,
+    visible_consultations,
+)
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     DeliveryState,
     MessageType,
     RecipientStatus,
     ReplyDisposition,
+    Right,
 )
 from messagerie.models.store.tables import (
     company,
@@ -225,8 +232,25 @@ def changed_since(
         return tuple(_row(r) for r in connection.execute(select))
 
 
-def message_summary(store: Store, message_id: int) -> MessageSummary:
-    """How many recipients of one message are at E, D, L, R and Non délivré."""
+class MessageNotFound(Refusal):
+    """A message not (or no longer) in the store, or of a consultation the account does not
+    see: both read the same."""
+
+    @classmethod
+    def numbered(cls, message_id: int) -> MessageNotFound:
+        return cls(f"Le message n°{message_id} est introuvable.")
+
+
+def message_consultation(message_id: int) -> sa.ScalarSelect[int]:
+    """The id of the consultation of the message `message_id`, as a scalar subquery (the
+    account's check then costs no query of its own)."""
+    return sa.select(message.c.consultation_id).where(message.c.id == message_id).scalar_subquery()
+
+
+def message_summary(store: Store, message_id: int, *, actor: str) -> MessageSummary:
+    """How many recipients of one message are at E, D, L, R and Non délivré; MessageNotFound
+    for a message of a consultation `actor` does not see, as for one that does not exist.
+    One query: the account's check rides along (shown at each move in the tracking table)."""
     counted = sa.select(
         sa.func.count(),
         sa.func.count(recipient.c.sent_at),
@@ -234,17 +258,35 @@ def message_summary(store: Store, message_id: int) -> MessageSummary:
         sa.func.count(recipient.c.read_at),
         sa.func.count(recipient.c.replied_at),
         sa.func.count(recipient.c.not_delivered_at),
+        *access_columns(actor, Right.CONSULT, message_consultation(message_id)),
     ).where(recipient.c.message_id == message_id, recipient.c.delivery_state != DeliveryState.HELD)
     with store.engine.connect() as connection:
-        return MessageSummary(*connection.execute(counted).one())
+        row = connection.execute(counted).one()
+    check_access(row, actor, Right.CONSULT, MessageNotFound.numbered(message_id))
+    return MessageSummary(*row[:6])
 
 
-def recipient_token(store: Store, recipient_id: int) -> str:
-    """The personal token of one recipient (for the demo's "open the recipient's page")."""
+def recipient_token(store: Store, recipient_id: int, *, actor: str) -> str:
+    """The personal token of one recipient (for the demo's "open the recipient's page"), for
+    an `actor` who sees its consultation; else « introuvable », as a recipient that is not."""
+    consultation_id = (
+        sa.select(message.c.consultation_id)
+        .join(recipient, recipient.c.message_id == message.c.id)
+        .where(recipient.c.id == recipient_id)
+        .scalar_subquery()
+    )
     with store.engine.connect() as connection:
-        return connection.execute(
-            sa.select(recipient.c.token).where(recipient.c.id == recipient_id)
-        ).scalar_one()
+        row = connection.execute(
+            sa.select(
+                sa.select(recipient.c.token)
+                .where(recipient.c.id == recipient_id)
+                .scalar_subquery()
+                .label("token"),
+                *access_columns(actor, Right.CONSULT, consultation_id),
+            )
+        ).one()
+    check_access(row, actor, Right.CONSULT, Refusal(f"Destinataire n° {recipient_id} introuvable."))
+    return str(row.token)
 
 
 @dataclass(frozen=True)

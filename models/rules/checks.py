@@ -128,14 +128,9 @@ def complement_reply_deadline(reply_deadline: datetime | None, now: datetime) ->
         )
     else:
         return None
-    return RuleVerdict(
-        rule=5,
-        level="block",
-        field="reply_deadline",
-        message=(
-            f"{problem}. Une demande de complément laisse à chaque candidat concerné un même "
-            "délai approprié (articles R2144-2 et R2152-2)."
-        ),
+    return _complement_block(
+        f"{problem}. Une demande de complément laisse à chaque candidat concerné un même "
+        "délai approprié (articles R2144-2 et R2152-2)."
     )
 
 
@@ -144,16 +139,16 @@ def complement_batch_deadlines(deadlines: Iterable[datetime | None]) -> RuleVerd
     distinct = {None if moment is None else as_utc(moment) for moment in deadlines}
     if len(distinct) <= 1:
         return None
-    return RuleVerdict(
-        rule=5,
-        level="block",
-        field="reply_deadline",
-        message=(
-            f"Les demandes de complément de cet envoi ont {len(distinct)} dates limites de "
-            "réponse différentes : fixez la même date pour tous les candidats concernés "
-            "(articles R2144-2 et R2152-2)."
-        ),
+    return _complement_block(
+        f"Les demandes de complément de cet envoi ont {len(distinct)} dates limites de "
+        "réponse différentes : fixez la même date pour tous les candidats concernés "
+        "(articles R2144-2 et R2152-2)."
     )
+
+
+def _complement_block(message: str) -> RuleVerdict:
+    """Rule 5 blocks on the reply deadline field."""
+    return RuleVerdict(rule=5, level="block", field="reply_deadline", message=message)
 
 
 # --- Rule 6: Invitation à concourir (R2144-8 / R2144-9) ---------------------------------------

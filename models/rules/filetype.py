@@ -49,10 +49,6 @@ class FileRefused(Refusal):
     """A file that is not what its name says, or unsafe; the message (French) names it and
     says what to do."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
 
 @dataclass(frozen=True)
 class Kind:

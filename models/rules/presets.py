@@ -15,11 +15,11 @@ CLOSING = "Merci de votre intérêt pour cette consultation citée en référenc
 
 @dataclass(frozen=True)
 class Preset:
-    send_mode: SendMode
-    reply_allowed: bool
-    reply_deadline_required: bool
     subject: str
     body: str
+    send_mode: SendMode = SendMode.WITH_AR  # every type's letters are sent with AR
+    reply_allowed: bool = False
+    reply_deadline_required: bool = False
 
 
 def _body(content: str = BODY_PLACEHOLDER) -> str:
@@ -63,27 +63,16 @@ CANCELLATION_BODY = _body(
 )
 
 PRESETS: dict[MessageType, Preset] = {
-    MessageType.FREE: Preset(SendMode.WITH_AR, False, False, "Courrier", _body()),
-    MessageType.INVITATION: Preset(
-        SendMode.WITH_AR, False, False, "Invitation à concourir", _body()
-    ),
-    MessageType.MODIFICATION: Preset(
-        SendMode.WITH_AR, False, False, "Information sur la modification du DCE", MODIFICATION_BODY
-    ),
-    MessageType.ANSWER: Preset(
-        SendMode.WITH_AR, False, False, "Réponse à votre question", ANSWER_BODY
-    ),
+    MessageType.FREE: Preset("Courrier", _body()),
+    MessageType.INVITATION: Preset("Invitation à concourir", _body()),
+    MessageType.MODIFICATION: Preset("Information sur la modification du DCE", MODIFICATION_BODY),
+    MessageType.ANSWER: Preset("Réponse à votre question", ANSWER_BODY),
+    # The candidates concerned answer, by a reply deadline (rule 5).
     MessageType.COMPLEMENT_REQUEST: Preset(
-        SendMode.WITH_AR, True, True, "Demande de complément", COMPLEMENT_BODY
+        "Demande de complément", COMPLEMENT_BODY, reply_allowed=True, reply_deadline_required=True
     ),
-    MessageType.AWARD: Preset(SendMode.WITH_AR, False, False, "Courrier d'attribution", AWARD_BODY),
-    MessageType.NOTIFICATION: Preset(
-        SendMode.WITH_AR, False, False, "Courrier de notification", NOTIFICATION_BODY
-    ),
-    MessageType.REJECTION: Preset(
-        SendMode.WITH_AR, False, False, "Courrier de rejet", REJECTION_BODY
-    ),
-    MessageType.CANCELLATION: Preset(
-        SendMode.WITH_AR, False, False, "Information d'annulation", CANCELLATION_BODY
-    ),
+    MessageType.AWARD: Preset("Courrier d'attribution", AWARD_BODY),
+    MessageType.NOTIFICATION: Preset("Courrier de notification", NOTIFICATION_BODY),
+    MessageType.REJECTION: Preset("Courrier de rejet", REJECTION_BODY),
+    MessageType.CANCELLATION: Preset("Information d'annulation", CANCELLATION_BODY),
 }

@@ -170,29 +170,133 @@ def authorize(
     without an account. ConsultationNotFound: a consultation the account does not see, in
     the same words as one that does not exist (checked before the right, so that nothing
     tells the two apart). A Refusal naming the right: a right the account lacks."""
-    found = None
-    if has_accounts(connection):
-        found = load_account(connection, actor)
-        if found is None:
-            raise AccountMissing(actor)
+    seen = None
     if consultation_id is not None:
-        seen = connection.execute(
-            sa.select(consultation.c.id).where(
-                consultation.c.id == consultation_id, visible_consultations(found)
+        seen = (
+            sa.select(consultation.c.id)
+            .where(consultation.c.id == consultation_id, seen_by(actor))
+            .correlate(None)
+            .scalar_subquery()
+            .label("seen")
+        )
+    # One statement for the account and whether it sees the consultation; a second for its
+    # entities and rights, once it does: two in all, where loading it alone took four.
+    row = connection.execute(_account_select(actor, *(() if seen is None else (seen,)))).first()
+    if row is None:  # no such account: a store without any (single user), or a stranger
+        any_account, seen_id = connection.execute(
+            sa.select(
+                sa.exists(sa.select(account.c.id)),
+                sa.null() if seen is None else seen,
             )
-        ).first()
-        if seen is None:
-            raise ConsultationNotFound.numbered(consultation_id)
+        ).one()
+        if any_account:
+            raise AccountMissing(actor)
+    else:
+        seen_id = row.seen if seen is not None else None
+    if consultation_id is not None and seen_id is None:
+        raise ConsultationNotFound.numbered(consultation_id)
+    found = None if row is None else _account_of(connection, row)
     require(found, right)
     return found
 
 
-def missing_right(account: Account, right: Right) -> str:
-    """Why an action is greyed out or refused: the right it needs, and whom to ask."""
+def authorize_reading(
+    connection: Connection,
+    actor: str,
+    consultation_id: int | sa.ColumnElement[int],
+    *,
+    right: Right = Right.CONSULT,
+    missing: Refusal | None = None,
+) -> int:
+    """`authorize`'s checks, in one query, for the reads a screen makes on each refresh (the
+    account itself is not loaded): the id of the consultation `consultation_id` names — a
+    number, or a scalar subquery such as a message's consultation — once `actor` sees it and
+    holds `right`. The same refusals as `authorize`, in the same order; `missing` (default:
+    ConsultationNotFound) for what is not there or not the account's, in the same words."""
+    if missing is None:
+        assert isinstance(consultation_id, int), "a subquery names its own refusal"
+        missing = ConsultationNotFound.numbered(consultation_id)
+    row = connection.execute(sa.select(*access_columns(actor, right, consultation_id))).one()
+    check_access(row, actor, right, missing)
+    return int(row.seen)
+
+
+def access_columns(
+    actor: str, right: Right, consultation_id: int | sa.ColumnElement[int]
+) -> tuple[sa.ColumnElement, ...]:
+    """The columns `check_access` reads (any_account, known, allowed, seen): uncorrelated
+    scalar subqueries, so that a hot query may carry them and save the round trip."""
+    me = account.c.login == actor
+    seen = (
+        sa.select(consultation.c.id)
+        .where(consultation.c.id == consultation_id, seen_by(actor))
+        .correlate(None)  # never the consultation of the query that carries it
+        .scalar_subquery()
+    )
+    allowed = (
+        sa.select(account_right.c.account_id)
+        .join(account, account.c.id == account_right.c.account_id)
+        .where(me, account_right.c.right == right)
+    )
     return (
-        f"Le compte « {account.login} » n'a pas le droit « {right.label} » : demandez-le à "
+        sa.exists(sa.select(account.c.id).correlate(None)).label("any_account"),
+        sa.exists(sa.select(account.c.id).where(me).correlate(None)).label("known"),
+        sa.exists(allowed.correlate(None)).label("allowed"),
+        seen.label("seen"),
+    )
+
+
+def check_access(row: sa.Row, actor: str, right: Right, missing: Refusal) -> None:
+    """Raise what `authorize` would from `access_columns`' answer: AccountMissing, then
+    `missing` for a consultation not seen, then the missing right."""
+    if row.any_account and not row.known:
+        raise AccountMissing(actor)
+    if row.seen is None:
+        raise missing
+    if row.any_account and not row.allowed:
+        raise Refusal(missing_right_of(actor, right))
+
+
+def seen_by(actor: str) -> sa.ColumnElement[bool]:
+    """`visible_consultations` of `actor`'s account as SQL, on the consultation table's row,
+    without loading the account: every consultation without accounts or for support, else
+    those of its entities, or of every entity of its organisation when it names none."""
+    me = account.c.login == actor
+    own_entities = sa.exists(
+        sa.select(account_entity.c.entity_id)
+        .join(account, account.c.id == account_entity.c.account_id)
+        .where(me, account_entity.c.entity_id == consultation.c.entity_id)
+    )
+    whole_organisation = sa.exists(
+        sa.select(account.c.id)
+        .join(purchasing_entity, purchasing_entity.c.organisation_id == account.c.organisation_id)
+        .where(
+            me,
+            purchasing_entity.c.id == consultation.c.entity_id,
+            ~sa.exists(sa.select(account_entity.c.entity_id).where(
+                account_entity.c.account_id == account.c.id
+            )),
+        )
+    )  # fmt: skip
+    return sa.or_(
+        ~sa.exists(sa.select(account.c.id)),
+        sa.exists(sa.select(account.c.id).where(me, account.c.support)),
+        own_entities,
+        whole_organisation,
+    )
+
+
+def missing_right_of(login: str, right: Right) -> str:
+    """`missing_right` for the account of `login`, not loaded."""
+    return (
+        f"Le compte « {login} » n'a pas le droit « {right.label} » : demandez-le à "
         "un gestionnaire de votre organisation."
     )
+
+
+def missing_right(account: Account, right: Right) -> str:
+    """Why an action is greyed out or refused: the right it needs, and whom to ask."""
+    return missing_right_of(account.login, right)
 
 
 def has_accounts(connection: Connection) -> bool:
@@ -200,26 +304,48 @@ def has_accounts(connection: Connection) -> bool:
 
 
 def load_account(connection: Connection, login: str) -> Account | None:
-    row = connection.execute(
-        sa.select(account, organisation.c.name.label("organisation"))
+    row = connection.execute(_account_select(login)).first()
+    return None if row is None else _account_of(connection, row)
+
+
+def _account_select(login: str, *more: sa.ColumnElement) -> sa.Select:
+    """The account row of `login` with its organisation's name (and `more` columns)."""
+    return (
+        sa.select(account, organisation.c.name.label("organisation"), *more)
         .join(organisation, organisation.c.id == account.c.organisation_id)
         .where(account.c.login == login)
-    ).first()
-    if row is None:
-        return None
-    entities = connection.execute(
-        sa.select(purchasing_entity.c.id, purchasing_entity.c.name)
+    )
+
+
+def _account_of(connection: Connection, row: sa.Row) -> Account:
+    """The account of `_account_select`'s row: its entities (by name), its rights and, for
+    support, every organisation, read in one statement."""
+    parts = [
+        sa.select(
+            sa.literal("entity").label("link_kind"),
+            purchasing_entity.c.id.label("link_id"),
+            purchasing_entity.c.name.label("link_text"),
+        )
         .join(account_entity, account_entity.c.entity_id == purchasing_entity.c.id)
-        .where(account_entity.c.account_id == row.id)
-        .order_by(purchasing_entity.c.name)
-    ).all()
-    rights = connection.execute(
-        sa.select(account_right.c.right).where(account_right.c.account_id == row.id)
-    ).scalars()
+        .where(account_entity.c.account_id == row.id),
+        sa.select(
+            sa.literal("right"),
+            sa.cast(sa.null(), sa.Integer),
+            sa.cast(account_right.c.right, sa.String),
+        ).where(account_right.c.account_id == row.id),
+    ]
+    if row.support:
+        parts.append(
+            sa.select(sa.literal("organisation"), organisation.c.id, sa.cast(sa.null(), sa.String))
+        )
+    order: list[sa.ColumnElement] = [
+        sa.literal_column(name) for name in ("link_kind", "link_text", "link_id")
+    ]
+    links = connection.execute(sa.union_all(*parts).order_by(*order)).all()
     organisations = (
-        connection.execute(sa.select(organisation.c.id)).scalars()
+        {link.link_id for link in links if link.link_kind == "organisation"}
         if row.support
-        else (row.organisation_id,)
+        else {row.organisation_id}
     )
     return Account(
         id=row.id,
@@ -229,8 +355,10 @@ def load_account(connection: Connection, login: str) -> Account | None:
         organisation_id=row.organisation_id,
         organisation=row.organisation,
         organisation_ids=frozenset(organisations),
-        entities=tuple((entity.id, entity.name) for entity in entities),
-        rights=frozenset(Right(right) for right in rights),
+        entities=tuple(
+            (link.link_id, link.link_text) for link in links if link.link_kind == "entity"
+        ),
+        rights=frozenset(Right(link.link_text) for link in links if link.link_kind == "right"),
         support=row.support,
     )
 

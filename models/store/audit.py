@@ -30,7 +30,21 @@ def append(
     """One row for `action` (fields: consultation_id, message_id, rule, override_reason,
     detail), then one "rule.override" row for each of `overrides` (rule, override_reason),
     sharing its time, actor, consultation and message."""
-    at = at or utc_now()
+    connection.execute(
+        sa.insert(audit_entry),
+        rows(action=action, actor=actor, at=at or utc_now(), overrides=overrides, **fields),
+    )
+
+
+def rows(
+    *,
+    action: str,
+    actor: str,
+    at: datetime,
+    overrides: tuple[Mapping[str, object], ...] = (),
+    **fields: object,
+) -> list[dict[str, object]]:
+    """The rows `append` writes, as dictionaries (the demo inserts its own in bulk)."""
     shared = {
         "at": at,
         "actor": actor,
@@ -38,9 +52,10 @@ def append(
         "message_id": fields.get("message_id"),
     }
     blank = dict.fromkeys(("rule", "override_reason", "detail"))
-    rows = [{**blank, **shared, **fields, "action": action}]
-    rows += [{**blank, **shared, **override, "action": OVERRIDE} for override in overrides]
-    connection.execute(sa.insert(audit_entry), rows)
+    return [
+        {**blank, **shared, **fields, "action": action},
+        *({**blank, **shared, **override, "action": OVERRIDE} for override in overrides),
+    ]
 
 
 def record_override(

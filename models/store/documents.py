@@ -13,18 +13,21 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from messagerie.models.errors import Refusal
 from messagerie.models.rules.zipcheck import DAMAGED_ZIP_ERRORS
+from messagerie.models.store.accounts import authorize_reading, seen_by
 from messagerie.models.store.blobs import BlobStore
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import AntivirusVerdict, DocumentOrigin
+from messagerie.models.store.tables import consultation as consultation_table
 from messagerie.models.store.tables import document as document_table
 from messagerie.models.store.tables import utc_now
 
@@ -63,10 +66,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 class DocumentRefused(Refusal):
     """A file that cannot be stored as given; the message (French) says why."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
 
 @dataclass(frozen=True)
 class DocumentInfo:
@@ -78,6 +77,9 @@ class DocumentInfo:
     antivirus: AntivirusVerdict
     origin: DocumentOrigin
     created_at: datetime
+
+
+_INFO_FIELDS = tuple(item.name for item in fields(DocumentInfo))
 
 
 @dataclass(frozen=True)
@@ -220,16 +222,7 @@ class NewDocument:
         }
 
     def info(self, document_id: int) -> DocumentInfo:
-        return DocumentInfo(
-            id=document_id,
-            filename=self.filename,
-            sha256=self.stored.sha256,
-            size=self.stored.size,
-            media_type=self.stored.media_type,
-            antivirus=self.antivirus,
-            origin=self.origin,
-            created_at=self.created_at,
-        )
+        return _info({**self.row(), "id": document_id})
 
 
 def insert_documents(
@@ -275,49 +268,59 @@ def store_document(
 
 # --- Reading: the "espace documentaire" -------------------------------------------------------
 
-DOCUMENT_COLUMNS = (
-    document_table.c.id,
-    document_table.c.filename,
-    document_table.c.sha256,
-    document_table.c.size,
-    document_table.c.media_type,
-    document_table.c.antivirus,
-    document_table.c.origin,
-    document_table.c.created_at,
-)
+# What the documentary space reads of a document: DocumentInfo's fields, same names.
+DOCUMENT_COLUMNS = tuple(document_table.c[name] for name in _INFO_FIELDS)
 
 
-def _info(row: sa.Row) -> DocumentInfo:
+def _info(row: Mapping[Any, Any]) -> DocumentInfo:
+    """The document in a row that holds DocumentInfo's fields (DOCUMENT_COLUMNS, or
+    NewDocument.row() and its id); the database gives the enumerations back as text."""
+    values = {name: row[name] for name in _INFO_FIELDS}
     return DocumentInfo(
-        id=row.id,
-        filename=row.filename,
-        sha256=row.sha256,
-        size=row.size,
-        media_type=row.media_type,
-        antivirus=AntivirusVerdict(row.antivirus),
-        origin=DocumentOrigin(row.origin),
-        created_at=row.created_at,
+        **{
+            **values,
+            "antivirus": AntivirusVerdict(values["antivirus"]),
+            "origin": DocumentOrigin(values["origin"]),
+        }
     )
 
 
-def document_infos(store: Store, ids: Sequence[int]) -> tuple[DocumentInfo, ...]:
-    """The documents `ids`, in that order (a missing one is left out)."""
+def document_infos(store: Store, ids: Sequence[int], *, actor: str) -> tuple[DocumentInfo, ...]:
+    """The documents `ids` that `actor` sees, in that order: one of a consultation it does
+    not see is left out, as a missing one is (so that ids cannot probe another organisation's
+    files)."""
     if not ids:
         return ()
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(*DOCUMENT_COLUMNS).where(document_table.c.id.in_(ids))
-        ).all()
-    found = {row.id: _info(row) for row in rows}
+        return _documents(connection, ids, seen_by(actor))
+
+
+def stored_documents(connection: Connection, ids: Sequence[int]) -> tuple[DocumentInfo, ...]:
+    """`document_infos` for a caller that checked the account already (a message's detail)
+    or a service, which works for every organisation (the outbox)."""
+    return _documents(connection, ids, sa.true()) if ids else ()
+
+
+def _documents(
+    connection: Connection, ids: Sequence[int], seen: sa.ColumnElement[bool]
+) -> tuple[DocumentInfo, ...]:
+    rows = connection.execute(
+        sa.select(*DOCUMENT_COLUMNS)
+        .outerjoin(consultation_table, consultation_table.c.id == document_table.c.consultation_id)
+        .where(document_table.c.id.in_(ids), seen)
+    ).all()
+    found = {row.id: _info(row._mapping) for row in rows}
     return tuple(found[i] for i in ids if i in found)
 
 
 def document_space(
-    store: Store, consultation_id: int, *, text: str = "", limit: int = 50
+    store: Store, consultation_id: int, *, actor: str, text: str = "", limit: int = 50
 ) -> tuple[DocumentInfo, ...]:
     """The consultation's "espace documentaire" (DCE pieces, generated letters, earlier
-    attachments), newest first, filtered by file name; one SQL page of `limit` rows.
+    attachments), newest first, filtered by file name; one SQL page of `limit` rows, for an
+    `actor` who sees the consultation (ConsultationNotFound otherwise, as a missing one).
     Infected files never reach the store, so every row here can be attached."""
+
     query = sa.select(*DOCUMENT_COLUMNS).where(
         document_table.c.consultation_id == consultation_id,
         document_table.c.origin != DocumentOrigin.REPLY,
@@ -325,9 +328,10 @@ def document_space(
     for word in text.split():
         query = query.where(document_table.c.filename.icontains(word, autoescape=True))
     with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
         rows = connection.execute(
             query.order_by(document_table.c.created_at.desc(), document_table.c.id.desc()).limit(
                 limit
             )
         ).all()
-    return tuple(_info(row) for row in rows)
+    return tuple(_info(row._mapping) for row in rows)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
+from messagerie.models.consultations.identity import ConsultationIdentity
+from messagerie.models.consultations.identity_query import search_text_of
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     ConsultationStatus,
@@ -30,7 +32,6 @@ from messagerie.models.store.tables import (
     RegisterEntry,
     table_of,
 )
-from messagerie.models.text import search_text
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -63,6 +64,8 @@ def add_consultations(
         ).scalar_one()
         ids = []
         for reference, title, status, deadline in rows:
+            # The title is the object too.
+            identity = ConsultationIdentity(reference, title, title, organisation_name, entity_name)
             ids.append(
                 connection.execute(
                     insert(Consultation)
@@ -74,9 +77,7 @@ def add_consultations(
                         status=status,
                         bid_deadline=deadline,
                         entity_id=entity_id,
-                        search_text=search_text(
-                            reference, title, title, entity_name, organisation_name
-                        ),
+                        search_text=search_text_of(identity),
                     )
                     .returning(Consultation.id)
                 ).scalar_one()
@@ -127,6 +128,25 @@ def add_register_entries(
                 for kind in kinds
             ],
         )
+
+
+def add_open_consultation(
+    store: Store,
+    identity: tuple[str, str],
+    deadline: datetime,
+    lots: dict[int, str],
+    registered_at: datetime,
+) -> int:
+    """An open consultation (reference, title) with its lots (number → title), and N.B.C. FR
+    in its three registers since `registered_at`; return its id."""
+    reference, title = identity
+    (consultation_id,) = add_consultations(
+        store, [(reference, title, ConsultationStatus.OPEN, deadline)]
+    )
+    for number, lot_title in lots.items():
+        add_lot(store, consultation_id, number, lot_title)
+    add_register_entries(store, consultation_id, list(RegisterKind), registered_at)
+    return consultation_id
 
 
 @dataclass(frozen=True)

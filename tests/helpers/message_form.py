@@ -11,6 +11,7 @@ from messagerie.models.store.enums import MessageType, Procedure, RegisterKind
 from messagerie.models.store.tables import Consultation, Message, RegisterEntry, table_of
 from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.message_form import MessageFormScreen
+from tests.helpers.accounts import DEMO_READER
 from tests.helpers.pilot import checks_done, settle
 
 consultation = table_of(Consultation)
@@ -66,7 +67,9 @@ async def open_form(pilot, consultation_id: int, **options) -> MessageFormScreen
 
 
 def deposit_emails(store, cid) -> list[str]:
-    return sorted(a.email for a in register_addresses(store, cid, (RegisterKind.DEPOSIT,)))
+    return sorted(
+        a.email for a in register_addresses(store, cid, (RegisterKind.DEPOSIT,), actor=DEMO_READER)
+    )
 
 
 async def type_into(pilot, form, selector: str, text: str) -> None:

@@ -38,10 +38,7 @@ async def sent_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> d
 
 def queued_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> int:
     """The same message, queued and not sent yet: its id."""
-    (cid,) = add_consultations(
-        store, [("2026WEB", "Page web", ConsultationStatus.OPEN, paris(2026, 12, 27))]
-    )
-    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
+    cid = consultation_with_deposit(store, "2026WEB", "Page web")
     piece = take_attachment(
         store,
         filename="attestation-modèle.pdf",
@@ -50,11 +47,10 @@ def queued_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> int:
         consultation_id=cid,
         actor="marie.dupont",
     )
-    form = replace(
-        preset_form(
-            load_context(store, cid),
-            MessageType.COMPLEMENT_REQUEST if reply_allowed else MessageType.FREE,
-        ),
+    return queue_preset(
+        store,
+        cid,
+        MessageType.COMPLEMENT_REQUEST if reply_allowed else MessageType.FREE,
         body="Bonjour,\n\nMerci de nous adresser votre attestation d'assurance.",
         recipients=(DraftRecipient(A), DraftRecipient(B)),
         send_mode=mode,
@@ -62,6 +58,21 @@ def queued_message(store, *, mode=SendMode.WITH_AR, reply_allowed=True) -> int:
         reply_deadline=paris_text(DEADLINE) if reply_allowed else "",
         attachment_ids=(piece.id,),
     )
+
+
+def consultation_with_deposit(store, reference: str, title: str) -> int:
+    """A consultation open until 27/12/2026 where one company has made a deposit: its id."""
+    (cid,) = add_consultations(
+        store, [(reference, title, ConsultationStatus.OPEN, paris(2026, 12, 27))]
+    )
+    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 11, 20))
+    return cid
+
+
+def queue_preset(store, cid: int, message_type: MessageType, **changes) -> int:
+    """The type's preset form for consultation `cid`, with `changes`, queued by the tests'
+    buyer: the message's id."""
+    form = replace(preset_form(load_context(store, cid), message_type), **changes)
     return queue_message(store, form, actor="marie.dupont").message_id
 
 

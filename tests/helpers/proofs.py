@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from messagerie.letters.pdf.bundle import MANIFEST, SIGNATURE
+from messagerie.letters.pdf.certificate import self_signed_pair
 from messagerie.letters.pdf.sign import PlatformSigner, sign_detached
 from messagerie.models.messages.portal import record_opening
 from tests.helpers.messages import A, row_of, sent_message
@@ -66,23 +66,8 @@ def dated_pair(folder: Path, name: str, start: datetime, end: datetime) -> tuple
     folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .sign(key, hashes.SHA256())
-    )
+    key_pem, cert_pem = self_signed_pair(key, subject, start, end)
     key_path, cert_path = folder / "cle.pem", folder / "certificat.pem"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key_pem)
+    cert_path.write_bytes(cert_pem)
     return key_path, cert_path

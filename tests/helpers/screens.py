@@ -13,6 +13,7 @@ from textual.widgets import Footer, Static
 from messagerie.models.consultations.registers import list_register
 from messagerie.models.store.enums import RegisterKind
 from messagerie.models.store.tables import Consultation, Message, Reply, table_of
+from tests.helpers.accounts import DEMO_READER
 from tests.helpers.pilot import settle, wait_until
 
 consultation = table_of(Consultation)
@@ -59,7 +60,7 @@ def via_app(method: str, *arguments: Callable[[object], object]) -> Opener:
 
 
 def questions(store):  # type: ignore[no-untyped-def]
-    return list_register(store, wines_id(store), RegisterKind.QUESTION).rows[0]
+    return list_register(store, wines_id(store), RegisterKind.QUESTION, actor=DEMO_READER).rows[0]
 
 
 async def nothing(pilot: Pilot, store) -> None:
