@@ -25,6 +25,10 @@ PDF_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0
 # (poppler's pdfsig).
 BROWSER_PACKAGES="chromium tmux poppler-utils"
 
+# libfaketime's command: under `scripts/test --shift-days N`, the openssl the signing tests run
+# (a separate program, out of time-machine's reach) sees the shifted day too.
+CLOCK_PACKAGES="faketime"
+
 ensure_system_packages() {
     local missing=()
     for package in "$@"; do

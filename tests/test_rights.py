@@ -80,6 +80,7 @@ from tests.helpers.dce import pdf
 from tests.helpers.factories import add_consultations, add_register_entries, paris
 from tests.helpers.pilot import settle, wait_until
 from tests.helpers.screens import screen_lines
+from tests.helpers.sql import statements_of
 from tests.helpers.terminal import Tmux
 
 NOW = paris(2026, 11, 27, 10)
@@ -411,21 +412,6 @@ def test_register_entries_and_resending_are_refused_alike(store, towns, accounts
 # --- Reads by id: another organisation's reads as what does not exist -------------------------
 
 
-def statements_of(store: Store, call):  # type: ignore[no-untyped-def]
-    """How many SQL statements `call()` sends to the store."""
-    sent: list[str] = []
-
-    def count(*_args) -> None:  # type: ignore[no-untyped-def]
-        sent.append("")
-
-    sa.event.listen(store.engine, "before_cursor_execute", count)
-    try:
-        call()
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
-    return len(sent)
-
-
 def test_the_reads_by_id_of_another_organisation_read_as_nonexistent(store, towns, accounts):
     colmar = towns["colmar"]
     queued = send_free(store, colmar, "claire.muller")
@@ -475,9 +461,9 @@ def test_the_reads_by_id_of_another_organisation_read_as_nonexistent(store, town
         list_register(store, colmar, RegisterKind.DEPOSIT, actor="inconnu")
     # The tracking screen asks for the summary at each move: the check rides in its query.
     summary = lambda: message_summary(store, queued.message_id, actor="claire.muller")  # noqa: E731
-    assert statements_of(store, summary) == 1
+    assert statements_of(store, summary)[0] == 1
     token = lambda: recipient_token(store, ours, actor="claire.muller")  # noqa: E731
-    assert statements_of(store, token) == 1
+    assert statements_of(store, token)[0] == 1
 
 
 def blob_files(store: Store) -> list[Path]:

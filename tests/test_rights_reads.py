@@ -43,7 +43,7 @@ from messagerie.models.store.accounts import (
     missing_right,
     resolve_account,
 )
-from messagerie.models.store.database import Store, open_store
+from messagerie.models.store.database import open_store
 from messagerie.models.store.documents import DocumentInfo, document_infos
 from messagerie.models.store.enums import MessageType, RegisterKind, ReplyChannel, Right
 from messagerie.models.store.tables import recipient, reply, store_meta
@@ -51,6 +51,7 @@ from tests.helpers.accounts import COLMAR, MULHOUSE, add_accounts, add_towns
 from tests.helpers.cli import messagerie
 from tests.helpers.dce import pdf
 from tests.helpers.factories import paris
+from tests.helpers.sql import statements_of
 
 NOW = paris(2026, 11, 27, 10)
 # Colmar's full buyer but for decision letters, its reader, Mulhouse's buyer (DCE right too:
@@ -79,21 +80,6 @@ def refusal(call) -> str:  # type: ignore[no-untyped-def]
     with pytest.raises(Refusal) as refused:
         call()
     return str(refused.value)
-
-
-def statements_of(store: Store, call):  # type: ignore[no-untyped-def]
-    """How many SQL statements `call()` sends to the store, and what it returned."""
-    sent: list[str] = []
-
-    def count(*_args) -> None:  # type: ignore[no-untyped-def]
-        sent.append("")
-
-    sa.event.listen(store.engine, "before_cursor_execute", count)
-    try:
-        result = call()
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
-    return len(sent), result
 
 
 # --- Reads by id --------------------------------------------------------------------------

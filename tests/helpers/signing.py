@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pypdf
+import pytest
 
 from tests.helpers.clock import SHIFT_VARIABLE
 
@@ -52,6 +54,8 @@ def openssl(*arguments: str, data: bytes | None = None) -> str:
     when the application's clock says it is, and a verification happens at that time too."""
     shift = os.environ.get(SHIFT_VARIABLE)
     clock = ["faketime", "-f", f"{int(shift):+d}d"] if shift else []
+    if clock and shutil.which("faketime") is None:
+        pytest.fail("faketime is missing (Debian package faketime): scripts/test installs it.")
     done = subprocess.run(
         [*clock, "openssl", *arguments], input=data, capture_output=True, timeout=60, check=False
     )
