@@ -82,20 +82,30 @@ as_postgres() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
 }
 
-# ensure_postgres: start a local PostgreSQL (installing it if needed), create the test role and
-# database, and export MESSAGERIE_TEST_PG_URL. A URL already set is used as it is.
+# The tests' own PostgreSQL cluster, beside the machine's: every test database lives for one
+# test, so this cluster never waits for the disk (no fsync, no full-page writes, minimal WAL).
+# Measured: a database cloned from the migrated template then dropped cost 0.33 s of CPU,
+# nearly all in the kernel syncing files, on a default cluster, and 0.067 s on this one; the
+# suite makes about 600 of them. The server is the same PostgreSQL, only its durability differs.
+TEST_CLUSTER=messagerie_test
+TEST_CLUSTER_OPTIONS="-o fsync=off -o full_page_writes=off -o synchronous_commit=off -o wal_level=minimal -o max_wal_senders=0"
+
+# ensure_postgres: start the tests' PostgreSQL cluster (installing PostgreSQL if needed), create
+# the test role and database, and export MESSAGERIE_TEST_PG_URL. A URL already set is used as it is.
 ensure_postgres() {
     if [ -n "${MESSAGERIE_TEST_PG_URL:-}" ]; then return; fi
     command -v pg_ctlcluster >/dev/null || apt_install postgresql postgresql-client
     local version port status
     version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-    if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { found = 1 } END { exit !found }'; then
-        as_root pg_createcluster "$version" main >/dev/null
+    if ! pg_lsclusters -h | awk -v v="$version" -v c="$TEST_CLUSTER" '$1 == v && $2 == c { found = 1 } END { exit !found }'; then
+        say "creating the tests' PostgreSQL cluster $version/$TEST_CLUSTER"
+        # shellcheck disable=SC2086  # one word per option
+        as_root pg_createcluster "$version" "$TEST_CLUSTER" $TEST_CLUSTER_OPTIONS >/dev/null
     fi
-    read -r port status < <(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { print $3, $4 }')
+    read -r port status < <(pg_lsclusters -h | awk -v v="$version" -v c="$TEST_CLUSTER" '$1 == v && $2 == c { print $3, $4 }')
     if [ "$status" != "online" ]; then
-        say "starting PostgreSQL $version (port $port)"
-        as_root pg_ctlcluster "$version" main start
+        say "starting PostgreSQL $version/$TEST_CLUSTER (port $port)"
+        as_root pg_ctlcluster "$version" "$TEST_CLUSTER" start
     fi
     for _ in $(seq 50); do
         pg_isready -q -h 127.0.0.1 -p "$port" && break
@@ -107,9 +117,6 @@ ensure_postgres() {
         END IF; END \$\$" >/dev/null
     # The row-level security tests create an account's role and a service role.
     as_postgres psql -q -p "$port" -c "ALTER ROLE messagerie_test CREATEROLE" >/dev/null
-    # The test role's commits don't wait for the disk (a test database lives for one test):
-    # its sessions only, the cluster's other users keep their durability.
-    as_postgres psql -q -p "$port" -c "ALTER ROLE messagerie_test SET synchronous_commit = off" >/dev/null
     if ! as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = 'messagerie_test'" | grep -q 1; then
         as_postgres createdb -p "$port" -O messagerie_test messagerie_test
     fi

@@ -76,6 +76,10 @@ LONG_FIRST = (
     "tests/test_cli.py::test_demo_once_then_nothing_then_reset",
     "tests/test_accounts.py::test_comptes_ajouter_lister_retirer_through_the_cli_audited",
     "tests/test_account_rights_ui.py::test_comptes_modifier_through_the_cli_audited",
+    # Single tests of 10-25 s on a busy machine, which otherwise came last and ran alone:
+    "tests/test_rights_reads.py::test_verify_refuses",
+    "tests/test_signing.py::",
+    "tests/test_workspace_flows.py::",
 )
 
 
