@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -40,8 +41,26 @@ class Tmux:
             shown = self.screen()
             if text in shown:
                 return shown
-            assert time.monotonic() < deadline, f"« {text} » never appeared:\n{shown}"
+            assert time.monotonic() < deadline, (
+                f"« {text} » never appeared in the pane ({self.size()}):\n{shown}"
+            )
             time.sleep(0.2)
+
+    def size(self) -> str:
+        """The pane's size as tmux sees it, as its pty tells the program, and the program's
+        COLUMNS/LINES (which would override the pty): what a misdrawn pane is checked against."""
+        pane, tty, pid = self.run(
+            "display-message", "-p", "#{pane_width}x#{pane_height} #{pane_tty} #{pane_pid}"
+        ).split()
+        pty = subprocess.run(["stty", "-F", tty, "size"], capture_output=True, text=True)
+        try:
+            names = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            overrides = [n.decode() for n in names if n.startswith((b"COLUMNS=", b"LINES="))]
+        except OSError:
+            overrides = ["?"]
+        return (
+            f"tmux {pane}, pty {pty.stdout.strip() or pty.stderr.strip()} (rows cols), {overrides}"
+        )
 
     def keys(self, *keys: str) -> None:
         self.run("send-keys", *keys)
