@@ -108,6 +108,19 @@ def test_keys_and_screens_in_a_real_terminal(terminal_env, size, colour_system, 
         tmux.close()
 
 
+def test_a_stale_columns_and_lines_do_not_shrink_the_app(terminal_env):
+    """A shell that exported COLUMNS=80 and LINES=24 (bash does, from the size it saw first):
+    the TUI still fills the terminal it runs in, as it did before (the pane was 120×40 and the
+    app drew in its top-left 80×24 for good, the resizes too)."""
+    tmux = Tmux(120, 40, {**terminal_env, "COLUMNS": "80", "LINES": "24"})
+    try:
+        shown = tmux.wait_for("Résultats de recherche")
+        assert max(len(line.rstrip()) for line in shown.splitlines()) > 100
+        assert len(shown.splitlines()) > 30
+    finally:
+        tmux.close()
+
+
 def test_a_slash_and_the_text_typed_in_one_burst_all_reach_the_search(terminal_env):
     """« / » then a reference, written to the terminal at once (a paste, a fast typist, SSH
     delivering them in one read): every character lands in the search field. Before, the « / »

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from messagerie.models.clock import paris_today, utc_now
@@ -262,8 +263,6 @@ def open_tui_store(args: argparse.Namespace) -> Store:
 def system_login(store: Store) -> str:
     """Who runs this command: the system login; on the demo's store only, the account that
     MESSAGERIE_DEMO_LOGIN names (to show the demo as each of its accounts)."""
-    import os
-
     from messagerie.models.store.accounts import current_login
 
     demo_login = os.environ.get(DEMO_LOGIN, "").strip()
@@ -288,12 +287,25 @@ def account_of(store: Store) -> Account | None:
     return account
 
 
+def forget_stale_terminal_size(environment: MutableMapping[str, str]) -> None:
+    """COLUMNS and LINES win over the terminal's own answer in Python's size lookup, and a
+    shell may export them with the size it saw at its start (bash did, in a tmux pane still at
+    80×24 before its -x/-y applied): the TUI then drew at that size for good, resizes included.
+    On a terminal that tells its size, the terminal is right."""
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return  # no terminal: the variables are all there is
+    if size.columns and size.lines:
+        environment.pop("COLUMNS", None)
+        environment.pop("LINES", None)
+
+
 def run_tui(args: argparse.Namespace, run: Callable[[App], object] | None = None) -> int:
     """`run`: how to run the app (bench/dashboard_start.py runs it headless); app.run()."""
-    import os
-
     from messagerie.tui.prefetch import prefetch_first_page
 
+    forget_stale_terminal_size(os.environ)
     # First, before Textual (and its threads): a child reads the first page meanwhile.
     prefetch = prefetch_first_page(lambda: open_tui_store(args), account_of)
     from messagerie.tui.app import MessagerieApp
