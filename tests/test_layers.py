@@ -165,3 +165,41 @@ def test_the_bare_import_check_sees_a_violation(tmp_path):
     offender = tmp_path / "offender.py"
     offender.write_text("from models.store.tables import Message\nimport tui.cli\n")
     assert bare_imports(offender) == {"models.store.tables", "tui.cli"}
+
+
+# Long by nature: the schema's history and the demo's texts (data written as code).
+LONG_ALLOWED = ("models/store/migrations/", "models/demo/corpus.py")
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(path: Path) -> list[str]:
+    """The functions of `path` over MAX_FUNCTION_LINES lines, decorators and docstring
+    included, as "name (N lines)"."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            lines = (node.end_lineno or node.lineno) - first + 1
+            if lines > MAX_FUNCTION_LINES:
+                found.append(f"{node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_is_over_80_lines():
+    """A function that outgrows a screen is split where its parts have names (the issue
+    asked for it; migrations and the demo corpus are data)."""
+    offenders = {
+        str(relative): long_functions(path)
+        for package in ("models", "letters", "tui", "screens", "bench", "scripts", "tests")
+        for path in python_files(package)
+        if not (relative := path.relative_to(ROOT)).as_posix().startswith(LONG_ALLOWED)
+        and long_functions(path)
+    }
+    assert not offenders, f"split them: {offenders}"
+
+
+def test_the_length_check_sees_a_long_function(tmp_path):
+    offender = tmp_path / "offender.py"
+    body = "".join(f"    x{n} = {n}\n" for n in range(MAX_FUNCTION_LINES - 1))
+    offender.write_text(f"def fits():\n{body}\n\ndef too_long():\n    y = 0\n{body}")
+    assert long_functions(offender) == [f"too_long ({MAX_FUNCTION_LINES + 1} lines)"]
