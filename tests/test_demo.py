@@ -30,20 +30,9 @@ from messagerie.models.formatting import lot_label
 from messagerie.models.messages.form import ANNOUNCED_ATTACHMENT
 from messagerie.models.rules.siret import luhn_valid, siret_is_valid
 from messagerie.models.rules.standstill import signing_from
+from messagerie.models.store import enums
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.engine import StoreError
-from messagerie.models.store.enums import (
-    ConsultationStatus,
-    DeliveryState,
-    EventKind,
-    MessageState,
-    MessageType,
-    Procedure,
-    RecipientStatus,
-    RegisterKind,
-    ReplyDisposition,
-    SendMode,
-)
 from messagerie.models.store.tables import Attachment, Organisation, table_of
 from messagerie.models.text import search_text
 from tests.conftest import copy_demo, demo_documents
@@ -56,7 +45,7 @@ ON_THE_MODULES_BUILDS = pytest.mark.xdist_group("test_demo")
 ROOT = Path(__file__).resolve().parents[1]
 PARIS = ZoneInfo("Europe/Paris")
 TODAY = date(2026, 11, 27)
-S = ConsultationStatus
+S = enums.ConsultationStatus
 TEST_SUPPORT_DEADLINE = datetime(2027, 2, 22, 9, 55, tzinfo=PARIS)
 GUIDE = {
     "202601": (
@@ -82,13 +71,18 @@ GUIDE = {
         S.DECISION,
     ),
 }
-MAIN_EVENTS = (EventKind.SENT, EventKind.DELIVERED, EventKind.READ, EventKind.REPLIED)
+MAIN_EVENTS = (
+    enums.EventKind.SENT,
+    enums.EventKind.DELIVERED,
+    enums.EventKind.READ,
+    enums.EventKind.REPLIED,
+)
 BADGES = {
-    EventKind.SENT: "sent_at",
-    EventKind.DELIVERED: "delivered_at",
-    EventKind.NOT_DELIVERED: "not_delivered_at",
-    EventKind.READ: "read_at",
-    EventKind.REPLIED: "replied_at",
+    enums.EventKind.SENT: "sent_at",
+    enums.EventKind.DELIVERED: "delivered_at",
+    enums.EventKind.NOT_DELIVERED: "not_delivered_at",
+    enums.EventKind.READ: "read_at",
+    enums.EventKind.REPLIED: "replied_at",
 }
 
 
@@ -213,11 +207,14 @@ def test_the_dashboard_counts_1395_consultations_in_every_status(demo):
     consultations = rows(demo, "consultation")
     assert len(consultations) == 1395
     statuses = Counter(c["status"] for c in consultations)
-    assert set(statuses) == set(ConsultationStatus)
+    assert set(statuses) == set(enums.ConsultationStatus)
     assert statuses[S.DECISION] > statuses[S.OPEN] > statuses[S.DRAFTING]
     procedures = Counter(c["procedure"] for c in consultations)
-    assert set(procedures) == set(Procedure)
-    assert [p for p, _ in procedures.most_common(2)] == [Procedure.ADAPTED, Procedure.OPEN_TENDER]
+    assert set(procedures) == set(enums.Procedure)
+    assert [p for p, _ in procedures.most_common(2)] == [
+        enums.Procedure.ADAPTED,
+        enums.Procedure.OPEN_TENDER,
+    ]
     check_lifecycle(consultations, NOW)
 
 
@@ -297,7 +294,9 @@ def test_the_guides_consultations_have_their_exact_values(demo):
     # The guide shows TEST SUPPORT's registers empty; the demo fills all three (cases A, B).
     test_support = consultations["C2025ADM"]["id"]
     entries = rows(demo, "register_entry")
-    assert {e["kind"] for e in entries if e["consultation_id"] == test_support} == set(RegisterKind)
+    assert {e["kind"] for e in entries if e["consultation_id"] == test_support} == set(
+        enums.RegisterKind
+    )
 
 
 def test_the_question_of_nbc_fr_is_in_the_wines_register(demo):
@@ -306,7 +305,7 @@ def test_the_question_of_nbc_fr_is_in_the_wines_register(demo):
     questions = [
         e
         for e in rows(demo, "register_entry")
-        if e["consultation_id"] == wines and e["kind"] is RegisterKind.QUESTION
+        if e["consultation_id"] == wines and e["kind"] is enums.RegisterKind.QUESTION
     ]
     assert len(questions) == 1
     question = questions[0]
@@ -338,14 +337,16 @@ def test_registers_follow_the_consultation_lifecycle(demo):
     consultations = {c["id"]: c for c in rows(demo, "consultation")}
     entries = rows(demo, "register_entry")
     numbers = defaultdict(list)
-    kinds_by_status: dict[ConsultationStatus, Counter[RegisterKind]] = defaultdict(Counter)
+    kinds_by_status: dict[enums.ConsultationStatus, Counter[enums.RegisterKind]] = defaultdict(
+        Counter
+    )
     for entry in entries:
         c = consultations[entry["consultation_id"]]
         kinds_by_status[c["status"]][entry["kind"]] += 1
         assert c["created_at"] < entry["at"] < c["bid_deadline"]
         assert entry["at"] < NOW
         assert entry["contact_name"] and entry["contact_email"]
-        is_question = entry["kind"] is RegisterKind.QUESTION
+        is_question = entry["kind"] is enums.RegisterKind.QUESTION
         assert (entry["question_text"] is not None) == is_question
         if is_question:
             numbers[c["id"]].append((entry["at"], entry["number"]))
@@ -355,13 +356,13 @@ def test_registers_follow_the_consultation_lifecycle(demo):
     open_with_bids = {
         consultations[e["consultation_id"]]["reference"]
         for e in entries
-        if e["kind"] is RegisterKind.DEPOSIT
+        if e["kind"] is enums.RegisterKind.DEPOSIT
         and consultations[e["consultation_id"]]["status"] is S.OPEN
     }
     assert "C2025ADM" in open_with_bids and len(open_with_bids) <= 3
     for status in (S.OPEN, S.OPENING_ANALYSIS, S.DECISION):
-        assert kinds_by_status[status][RegisterKind.WITHDRAWAL] > 0
-    assert kinds_by_status[S.DECISION][RegisterKind.DEPOSIT] > 0
+        assert kinds_by_status[status][enums.RegisterKind.WITHDRAWAL] > 0
+    assert kinds_by_status[S.DECISION][enums.RegisterKind.DEPOSIT] > 0
     for asked in numbers.values():
         assert [number for _, number in sorted(asked)] == list(range(1, len(asked) + 1))
 
@@ -371,7 +372,7 @@ def test_registers_follow_the_consultation_lifecycle(demo):
 
 def test_every_status_of_the_tracking_table_is_present(demo):
     statuses = Counter(r["status"] for r in rows(demo, "recipient"))
-    assert set(statuses) == set(RecipientStatus)
+    assert set(statuses) == set(enums.RecipientStatus)
     messages = rows(demo, "message")
     assert 2000 <= len(messages) <= 4000
     assert 8000 <= statuses.total() <= 20000
@@ -384,36 +385,38 @@ def test_queued_messages_wait_in_the_outbox_without_events(demo):
     for recipient in rows(demo, "recipient"):
         recipients[recipient["message_id"]].append(recipient)
     states = {m["id"]: {r["delivery_state"] for r in recipients[m["id"]]} for m in messages}
-    waiting = [m for m in messages if states[m["id"]] == {DeliveryState.QUEUED}]
-    drafts = [m for m in messages if m["state"] is MessageState.DRAFT]
+    waiting = [m for m in messages if states[m["id"]] == {enums.DeliveryState.QUEUED}]
+    drafts = [m for m in messages if m["state"] is enums.MessageState.DRAFT]
     assert 3 <= len(waiting) <= 5
     assert 1 <= len(drafts) <= 2
     for message in waiting:
-        assert message["state"] is MessageState.QUEUED
+        assert message["state"] is enums.MessageState.QUEUED
         assert message["created_at"] < message["queued_at"] < NOW
     for message in drafts:
         assert message["queued_at"] is None
-        assert states[message["id"]] == {DeliveryState.HELD}
+        assert states[message["id"]] == {enums.DeliveryState.HELD}
     for message in waiting + drafts:
         for r in recipients[message["id"]]:
-            assert r["status"] is RecipientStatus.PENDING
+            assert r["status"] is enums.RecipientStatus.PENDING
             assert r["next_attempt_at"] is None and r["attempts"] == 0
             assert events[r["id"]] == 0
 
 
-def expected_status(kinds: list[EventKind], reply_read: bool) -> RecipientStatus:
+def expected_status(kinds: list[enums.EventKind], reply_read: bool) -> enums.RecipientStatus:
     """The tracking word from the last E/D/L/R/Non délivré event."""
     main = [k for k in kinds if k in BADGES]
     if not main:
-        return RecipientStatus.PENDING
+        return enums.RecipientStatus.PENDING
     last = main[-1]
-    if last is EventKind.REPLIED:
-        return RecipientStatus.REPLY_READ if reply_read else RecipientStatus.REPLY_UNREAD
+    if last is enums.EventKind.REPLIED:
+        return (
+            enums.RecipientStatus.REPLY_READ if reply_read else enums.RecipientStatus.REPLY_UNREAD
+        )
     return {
-        EventKind.SENT: RecipientStatus.SENT,
-        EventKind.DELIVERED: RecipientStatus.DELIVERED,
-        EventKind.NOT_DELIVERED: RecipientStatus.NOT_DELIVERED,
-        EventKind.READ: RecipientStatus.READ,
+        enums.EventKind.SENT: enums.RecipientStatus.SENT,
+        enums.EventKind.DELIVERED: enums.RecipientStatus.DELIVERED,
+        enums.EventKind.NOT_DELIVERED: enums.RecipientStatus.NOT_DELIVERED,
+        enums.EventKind.READ: enums.RecipientStatus.READ,
     }[last]
 
 
@@ -440,20 +443,22 @@ def test_badge_times_match_the_events_and_strictly_increase(demo):
             mine[-1]["at"] if mine else message["queued_at"] or message["created_at"]
         )
         if r["read_at"]:
-            assert message["send_mode"] is SendMode.WITH_AR
-        if r["status"] is RecipientStatus.NOT_DELIVERED:
-            assert r["delivery_state"] is DeliveryState.REFUSED
+            assert message["send_mode"] is enums.SendMode.WITH_AR
+        if r["status"] is enums.RecipientStatus.NOT_DELIVERED:
+            assert r["delivery_state"] is enums.DeliveryState.REFUSED
             refusals.append(mine[-1]["detail"])
         elif mine:
-            assert r["delivery_state"] is DeliveryState.ACCEPTED
-        for opening in (e for e in mine if e["kind"] in (EventKind.READ, EventKind.OPENED_AGAIN)):
+            assert r["delivery_state"] is enums.DeliveryState.ACCEPTED
+        for opening in (
+            e for e in mine if e["kind"] in (enums.EventKind.READ, enums.EventKind.OPENED_AGAIN)
+        ):
             assert opening["client_address"].startswith(("192.0.2.", "198.51.100."))
             assert opening["user_agent"].startswith("Mozilla/5.0")
         assert (reply is not None) == (r["replied_at"] is not None)
         if reply:
             assert message["reply_allowed"]
             assert reply["received_at"] == r["replied_at"]
-            assert reply["disposition"] is ReplyDisposition.ON_TIME and reply["body"]
+            assert reply["disposition"] is enums.ReplyDisposition.ON_TIME and reply["body"]
             assert (
                 message["reply_deadline"] is None
                 or reply["received_at"] <= message["reply_deadline"]
@@ -468,7 +473,7 @@ def test_badge_times_match_the_events_and_strictly_increase(demo):
 def test_message_types_go_to_the_right_companies(demo):
     consultations = {c["id"]: c for c in rows(demo, "consultation")}
     messages = rows(demo, "message")
-    registers: dict[tuple[int, RegisterKind], set[int]] = defaultdict(set)
+    registers: dict[tuple[int, enums.RegisterKind], set[int]] = defaultdict(set)
     for entry in rows(demo, "register_entry"):
         registers[entry["consultation_id"], entry["kind"]].add(entry["company_id"])
     candidates: dict[int, set[int]] = defaultdict(set)
@@ -477,8 +482,8 @@ def test_message_types_go_to_the_right_companies(demo):
     recipients = defaultdict(list)
     for r in rows(demo, "recipient"):
         recipients[r["message_id"]].append(r)
-    assert {m["type"] for m in messages} == set(MessageType)
-    assert {m["send_mode"] for m in messages} == set(SendMode)
+    assert {m["type"] for m in messages} == set(enums.MessageType)
+    assert {m["send_mode"] for m in messages} == set(enums.SendMode)
     assert any(m["reply_allowed"] and m["reply_deadline"] for m in messages)
     for m in messages:
         assert recipients[m["id"]], m["id"]
@@ -490,12 +495,16 @@ def test_message_types_go_to_the_right_companies(demo):
             "Merci de votre intérêt pour cette consultation citée en référence."
         )
         companies = {r["company_id"] for r in recipients[m["id"]]}
-        everyone = set().union(*(registers[c["id"], kind] for kind in RegisterKind))
+        everyone = set().union(*(registers[c["id"], kind] for kind in enums.RegisterKind))
         # A suite's invitation goes to its admitted candidates (models/messages/presets.py).
         assert companies <= everyone | candidates[c["id"]]
-        if m["type"] in (MessageType.REJECTION, MessageType.AWARD, MessageType.NOTIFICATION):
+        if m["type"] in (
+            enums.MessageType.REJECTION,
+            enums.MessageType.AWARD,
+            enums.MessageType.NOTIFICATION,
+        ):
             assert c["status"] is S.DECISION
-            assert companies <= registers[c["id"], RegisterKind.DEPOSIT]
+            assert companies <= registers[c["id"], enums.RegisterKind.DEPOSIT]
         if m["queued_at"]:
             assert m["created_at"] < m["queued_at"] < NOW
 
@@ -511,14 +520,20 @@ def test_a_broadcast_reaches_dozens_of_companies_with_mixed_statuses(demo):
 
 def test_notification_waits_for_the_standstill_in_formalised_procedures(demo):
     consultations = {c["id"]: c for c in rows(demo, "consultation")}
-    letters: dict[int, dict[MessageType, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    letters: dict[int, dict[enums.MessageType, list[datetime]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for m in rows(demo, "message"):
         letters[m["consultation_id"]][m["type"]].append(m["queued_at"])
     checked = 0
     for consultation_id, sent in letters.items():
         formalised = consultations[consultation_id]["procedure"].formalised
-        if formalised and sent[MessageType.NOTIFICATION] and sent[MessageType.REJECTION]:
-            gap = min(sent[MessageType.NOTIFICATION]) - max(sent[MessageType.REJECTION])
+        if (
+            formalised
+            and sent[enums.MessageType.NOTIFICATION]
+            and sent[enums.MessageType.REJECTION]
+        ):
+            gap = min(sent[enums.MessageType.NOTIFICATION]) - max(sent[enums.MessageType.REJECTION])
             assert gap >= timedelta(days=11)
             checked += 1
     assert checked > 20
@@ -531,7 +546,7 @@ def test_rejections_announce_a_signing_date_only_where_a_standstill_applies(demo
     announced = re.compile(r"ne sera pas signé avant le (\d\d/\d\d/\d{4})")
     seen = Counter()
     for m in rows(demo, "message"):
-        if m["type"] is not MessageType.REJECTION or m["queued_at"] is None:
+        if m["type"] is not enums.MessageType.REJECTION or m["queued_at"] is None:
             continue
         c = consultations[m["consultation_id"]]
         found = announced.search(m["body"])
@@ -570,15 +585,15 @@ def test_the_guides_tracking_rows_are_reproduced(demo):
         ]
         for r in tracked
     }
-    assert shown[RecipientStatus.REPLY_READ] == [
+    assert shown[enums.RecipientStatus.REPLY_READ] == [
         "10/02/2026 - 16:41:11",
         "10/02/2026 - 16:41:51",
         "10/02/2026 - 16:41:52",
         "10/02/2026 - 16:42:22",
     ]
-    refused = next(r for r in tracked if r["status"] is RecipientStatus.NOT_DELIVERED)
+    refused = next(r for r in tracked if r["status"] is enums.RecipientStatus.NOT_DELIVERED)
     assert paris_seconds(refused["not_delivered_at"]) == "10/02/2026 - 16:31:54"
-    assert Counter(r["status"] for r in tracked)[RecipientStatus.READ] == 3
+    assert Counter(r["status"] for r in tracked)[enums.RecipientStatus.READ] == 3
     answered = messages[next(r for r in tracked if r["replied_at"])["message_id"]]
     assert paris_seconds(answered["reply_deadline"]) == "10/02/2026 - 17:00:00"
 
@@ -669,7 +684,7 @@ def test_a_store_with_real_data_is_refused(store, reset):
                 "reference": "VRAIE-01",
                 "title": "Une vraie consultation",
                 "object": "Une vraie consultation",
-                "procedure": Procedure.ADAPTED,
+                "procedure": enums.Procedure.ADAPTED,
                 "status": S.OPEN,
                 "bid_deadline": datetime(2026, 12, 18, 12, tzinfo=PARIS),
                 "urgent": False,
@@ -702,4 +717,4 @@ def test_the_demo_stays_coherent_whichever_day_it_is_built(today):
     check_lifecycle(tables["consultation"], now)
     history = [e["at"] for e in tables["register_entry"]] + [e["at"] for e in tables["event"]]
     assert max(history) < now
-    assert {r["status"] for r in tables["recipient"]} == set(RecipientStatus)
+    assert {r["status"] for r in tables["recipient"]} == set(enums.RecipientStatus)

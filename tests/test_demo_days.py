@@ -21,15 +21,7 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
-from messagerie.models.consultations.dce import (
-    DceChanges,
-    DceVersionView,
-    NewFile,
-    PieceView,
-    current_dce,
-    dce_history,
-    save_dce_changes,
-)
+from messagerie.models.consultations import dce
 from messagerie.models.consultations.detail import consultation_detail
 from messagerie.models.consultations.qa import qa_entries
 from messagerie.models.consultations.registers import list_register
@@ -238,18 +230,18 @@ def test_test_support_has_its_registers_and_a_dce_zip_with_folders(store):
     cid = id_of(store, "C2025ADM")
     counts = consultation_detail(store, cid).counts
     assert all(counts[kind] > 0 for kind in RegisterKind), counts
-    (version,) = dce_history(store, cid, actor=DEMO_READER)
+    (version,) = dce.dce_history(store, cid, actor=DEMO_READER)
     (archive,) = version.pieces
     assert re.fullmatch(r"dce\d{20}\.zip", archive.path) and archive.media_type == ZIP
-    with zipfile.ZipFile(io.BytesIO(store.blobs.read(archive.sha256))) as dce:
-        names = dce.namelist()
+    with zipfile.ZipFile(io.BytesIO(store.blobs.read(archive.sha256))) as dce_zip:
+        names = dce_zip.namelist()
         files = [name for name in names if not name.endswith("/")]
         assert [name for name in names if name.endswith("/")], "the zip has folders"
         assert [child.path for child in archive.children] == files
         titles = set()
         for child in archive.children:
             data = store.blobs.read(child.sha256)
-            assert data == dce.read(child.path)
+            assert data == dce_zip.read(child.path)
             assert child.media_type == detect_media_type(data, child.path) in (PDF, TEXT)
             if child.media_type == PDF:
                 reader = pypdf.PdfReader(io.BytesIO(data), strict=True)
@@ -273,7 +265,7 @@ def test_open_consultations_have_their_dce_in_several_versions(store):
     versioned = [
         cid
         for cid in consultation_ids(store, consultation.c.status == S.OPEN)
-        if len(dce_history(store, cid, actor=DEMO_READER)) >= 2
+        if len(dce.dce_history(store, cid, actor=DEMO_READER)) >= 2
     ]
     assert 3 <= len(versioned) <= 5
     with store.engine.connect() as connection:
@@ -288,12 +280,12 @@ def test_open_consultations_have_their_dce_in_several_versions(store):
     for change in ("Ajout : ", "Remplacement : ", "Suppression : ", "Remplacement du DCE : "):
         assert change in changes
     for cid in versioned:
-        newest, *older = dce_history(store, cid, actor=DEMO_READER)
+        newest, *older = dce.dce_history(store, cid, actor=DEMO_READER)
         for version, previous in zip([newest, *older], older, strict=False):
             assert shape(version.pieces) != shape(previous.pieces)
 
 
-def shape(pieces: tuple[PieceView, ...]) -> tuple[Any, ...]:
+def shape(pieces: tuple[dce.PieceView, ...]) -> tuple[Any, ...]:
     """What a version lists: paths, contents and types, children included (no ids)."""
     return tuple((p.path, p.sha256, p.size, p.media_type, shape(p.children)) for p in pieces)
 
@@ -469,7 +461,7 @@ def test_the_dce_rows_are_those_save_dce_changes_writes(store, tmp_path):
             fresh, [(f"REJEU-{cid}", "Rejeu", S.OPEN, deadline) for cid in details]
         )
         for (cid, texts), target in zip(details.items(), targets, strict=True):
-            versions = dce_history(store, cid, actor=DEMO_READER)[::-1]
+            versions = dce.dce_history(store, cid, actor=DEMO_READER)[::-1]
             assert len(versions) == len(texts)
             for version, text in zip(versions, texts, strict=True):
                 replayed = replay(store, fresh, target, version, text)
@@ -480,13 +472,13 @@ def test_the_dce_rows_are_those_save_dce_changes_writes(store, tmp_path):
         fresh.close()
 
 
-def replay(store: Store, fresh: Store, target: int, version: DceVersionView, text: str):
+def replay(store: Store, fresh: Store, target: int, version: dce.DceVersionView, text: str):
     """The version's changes, as its journal text states them, saved on `fresh`."""
-    changes = DceChanges.starting_from(current_dce(fresh, target, actor=DEMO_READER))
+    changes = dce.DceChanges.starting_from(dce.current_dce(fresh, target, actor=DEMO_READER))
     new = {piece.path: piece for piece in version.pieces}
 
-    def file(path: str) -> NewFile:
-        return NewFile(path, store.blobs.read(new[path].sha256))
+    def file(path: str) -> dce.NewFile:
+        return dce.NewFile(path, store.blobs.read(new[path].sha256))
 
     def base(path: str) -> int:
         return next(piece.id for piece in changes.base_pieces if piece.path == path)
@@ -502,7 +494,7 @@ def replay(store: Store, fresh: Store, target: int, version: DceVersionView, tex
             changes = changes.replace(base(old), file(new_path))
         elif kind == "Suppression":
             changes = changes.delete(base(what))
-    return save_dce_changes(
+    return dce.save_dce_changes(
         fresh, fresh.blobs, target, changes, actor=version.author, comment=version.comment
     )
 

@@ -8,6 +8,8 @@ import io
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pypdf
@@ -43,71 +45,63 @@ pytestmark = pytest.mark.xdist_group("test_letters_documents")
 LOT = ("Lot n°1 - Chocolat au lait",)
 
 
-def rejection(**changes) -> RejectionLetter:
-    letter = RejectionLetter(
-        consultation=CONSULTATION,
-        company="N.B.C. FR",
-        dated=SENT,
-        lots=LOT,
-        reasons="Prix supérieur à l'estimation du lot.",
-        score=Decimal("14.5"),
-        rank=3,
-        ranked_offers=5,
-        awardee="Chocolaterie Müller SAS",
-        award_reasons="Meilleur rapport qualité-prix.",
-        awardee_score=Decimal("17.25"),
-    )
-    return replace(letter, **changes)
+# Each kind's example letter about CONSULTATION: its other fields.
+EXAMPLES: dict[type, dict[str, Any]] = {
+    RejectionLetter: {
+        "company": "N.B.C. FR",
+        "dated": SENT,
+        "lots": LOT,
+        "reasons": "Prix supérieur à l'estimation du lot.",
+        "score": Decimal("14.5"),
+        "rank": 3,
+        "ranked_offers": 5,
+        "awardee": "Chocolaterie Müller SAS",
+        "award_reasons": "Meilleur rapport qualité-prix.",
+        "awardee_score": Decimal("17.25"),
+    },
+    AwardLetter: {
+        "company": "Chocolaterie Müller SAS",
+        "dated": SENT,
+        "lots": LOT,
+        "amount": Decimal("12345.6"),
+        "pieces": ("Attestation de régularité fiscale", "Attestation de vigilance URSSAF"),
+        "pieces_deadline": date(2026, 3, 9),
+    },
+    NotificationLetter: {
+        "company": "Chocolaterie Müller SAS",
+        "dated": date(2026, 3, 13),
+        "lots": LOT,
+        "amount": Decimal("12345.6"),
+        "last_rejection_sent": SENT,
+    },
+    InvitationLetter: {
+        "company": "N.B.C. FR",
+        "dated": date(2026, 1, 5),
+        "notice_reference": "BOAMP 26-12345",
+        "bid_deadline": datetime(2026, 2, 14, 12, 0, tzinfo=PARIS),
+        "platform_url": "https://alsacemarchespublics.eu",
+        "access_code": "K7F-92Q",
+        "submission": "Dépôt électronique sur la plateforme, dans la consultation restreinte.",
+        "documents": "Acte d'engagement\nMémoire technique",
+    },
+    CancellationLetter: {
+        "company": "N.B.C. FR",
+        "dated": SENT,
+        "reasons": "Aucune offre acceptable n'a été reçue.",
+    },
+}
 
 
-def award(**changes) -> AwardLetter:
-    letter = AwardLetter(
-        consultation=CONSULTATION,
-        company="Chocolaterie Müller SAS",
-        dated=SENT,
-        lots=LOT,
-        amount=Decimal("12345.6"),
-        pieces=("Attestation de régularité fiscale", "Attestation de vigilance URSSAF"),
-        pieces_deadline=date(2026, 3, 9),
-    )
-    return replace(letter, **changes)
+def example(kind: type, **changes: Any) -> Any:
+    """The example letter of `kind`, with the test's changes."""
+    return kind(**({"consultation": CONSULTATION} | EXAMPLES[kind] | changes))
 
 
-def notification(**changes) -> NotificationLetter:
-    letter = NotificationLetter(
-        consultation=CONSULTATION,
-        company="Chocolaterie Müller SAS",
-        dated=date(2026, 3, 13),
-        lots=LOT,
-        amount=Decimal("12345.6"),
-        last_rejection_sent=SENT,
-    )
-    return replace(letter, **changes)
-
-
-def invitation(**changes) -> InvitationLetter:
-    letter = InvitationLetter(
-        consultation=CONSULTATION,
-        company="N.B.C. FR",
-        dated=date(2026, 1, 5),
-        notice_reference="BOAMP 26-12345",
-        bid_deadline=datetime(2026, 2, 14, 12, 0, tzinfo=PARIS),
-        platform_url="https://alsacemarchespublics.eu",
-        access_code="K7F-92Q",
-        submission="Dépôt électronique sur la plateforme, dans la consultation restreinte.",
-        documents="Acte d'engagement\nMémoire technique",
-    )
-    return replace(letter, **changes)
-
-
-def cancellation(**changes) -> CancellationLetter:
-    letter = CancellationLetter(
-        consultation=CONSULTATION,
-        company="N.B.C. FR",
-        dated=SENT,
-        reasons="Aucune offre acceptable n'a été reçue.",
-    )
-    return replace(letter, **changes)
+rejection = partial(example, RejectionLetter)
+award = partial(example, AwardLetter)
+notification = partial(example, NotificationLetter)
+invitation = partial(example, InvitationLetter)
+cancellation = partial(example, CancellationLetter)
 
 
 def pdf_words(pdf: bytes) -> str:

@@ -59,13 +59,19 @@ REJECTION = MailContent(
     ),
 )
 
-RECIPIENT = MailRecipient(
-    email="contact@btp-rhin.example",
-    name="BTP Rhin",
-    link="https://messagerie.example/m/Tk3n-42",
-    message_id_header="<msg-17.rcpt-3@messagerie.example>",
-    reply_to="reponse+17.3@messagerie.example",
-)
+
+def recipient_of_17(number: int, address: str, name: str | None, token: str) -> MailRecipient:
+    """Recipient `number` of message 17, with the token of their personal link."""
+    return MailRecipient(
+        address,
+        name,
+        link=f"https://messagerie.example/m/{token}",
+        message_id_header=f"<msg-17.rcpt-{number}@messagerie.example>",
+        reply_to=f"reponse+17.{number}@messagerie.example",
+    )
+
+
+RECIPIENT = recipient_of_17(3, "contact@btp-rhin.example", "BTP Rhin", "Tk3n-42")
 
 
 def received(content: MailContent, recipient: MailRecipient = RECIPIENT) -> EmailMessage:
@@ -280,12 +286,7 @@ def test_preview_parts_are_exactly_the_mail_bodies():
 
 def test_each_recipient_of_one_message_gets_only_their_own_link_and_headers():
     content = replace(REJECTION, send_mode=SendMode.WITH_AR, reply_allowed=True)
-    other = MailRecipient(
-        email="offres@menuiserie-alsace.example",
-        link="https://messagerie.example/m/Zz9-77",
-        message_id_header="<msg-17.rcpt-4@messagerie.example>",
-        reply_to="reponse+17.4@messagerie.example",
-    )
+    other = recipient_of_17(4, "offres@menuiserie-alsace.example", None, "Zz9-77")
     first, second = received(content), received(content, other)  # the same message, cached
 
     assert (first["To"], second["To"]) == (

@@ -166,26 +166,32 @@ def test_the_retained_company_must_be_in_the_lot(lots):
         rejected_bids(lots["1"], "Inconnue SA")
 
 
-def test_a_rejected_bidder_without_reasons_is_refused_before_any_letter_is_made():
+@pytest.mark.parametrize(
+    ("a_reasons", "b_reasons", "message"),
+    [
+        # A rejected bidder without reasons is refused before any letter is made.
+        (
+            "Meilleure offre",
+            " ",
+            "Ligne 3, colonne « motifs » : indiquez les motifs du rejet de B.",
+        ),
+        # The retained offer needs the reasons of its choice.
+        (
+            "",
+            "Trop cher",
+            "Ligne 2, colonne « motifs » : indiquez les motifs du choix de l'offre de A.",
+        ),
+    ],
+    ids=["rejected-bidder", "retained-offer"],
+)
+def test_every_offer_needs_its_reasons_before_any_letter_is_made(a_reasons, b_reasons, message):
     rows = (
-        AnalysisRow(2, "A", "1", Decimal(15), 1, "Meilleure offre"),
-        AnalysisRow(3, "B", "1", Decimal(14), 2, " "),
+        AnalysisRow(2, "A", "1", Decimal(15), 1, a_reasons),
+        AnalysisRow(3, "B", "1", Decimal(14), 2, b_reasons),
     )
     with pytest.raises(AnalysisRefused) as refused:
         rejected_bids(rows, "A")
-    assert str(refused.value) == "Ligne 3, colonne « motifs » : indiquez les motifs du rejet de B."
-
-
-def test_the_retained_offer_needs_the_reasons_of_its_choice():
-    rows = (
-        AnalysisRow(2, "A", "1", Decimal(15), 1, ""),
-        AnalysisRow(3, "B", "1", Decimal(14), 2, "Trop cher"),
-    )
-    with pytest.raises(AnalysisRefused) as refused:
-        rejected_bids(rows, "A")
-    assert str(refused.value) == (
-        "Ligne 2, colonne « motifs » : indiquez les motifs du choix de l'offre de A."
-    )
+    assert str(refused.value) == message
 
 
 def test_rows_of_several_lots_are_not_merged_together():

@@ -32,18 +32,12 @@ from messagerie.models.store.tables import (
     table_of,
 )
 from messagerie.tui.embedded import free_port
+from tests.helpers import portal as http_page
 from tests.helpers.antivirus import EICAR, intake
 from tests.helpers.messages import DEADLINE, A, B, row_of, sent_message
-from tests.helpers.portal import (
-    events_of,
-    fetch,
-    post_reply,
-    reply_form,
-    sent_now,
-    shown,
-    take_notice,
-)
 from tests.helpers.web import Served, press_the_button
+
+recipient, reply = table_of(Recipient), table_of(Reply)
 
 pytest_plugins = ["tests.helpers.web"]  # the fixtures clock, portal, browser and page
 
@@ -51,8 +45,6 @@ pytestmark = [
     pytest.mark.services,
     pytest.mark.xdist_group("test_portal"),
 ]  # uvicorn, Chromium, aiosmtpd, clamd, `messagerie portal`
-
-recipient, reply = table_of(Recipient), table_of(Reply)
 
 
 def replies_of(store, email: str):
@@ -70,17 +62,19 @@ def replies_of(store, email: str):
 async def test_first_opening_is_the_ar_later_ones_are_logged_not_redated(store, portal):
     tokens = await sent_message(store)
     url = f"{portal}/m/{tokens[A]}"
-    status, headers, body = take_notice(url, headers={"User-Agent": "Navigateur-1"})
+    status, headers, body = http_page.take_notice(url, headers={"User-Agent": "Navigateur-1"})
     assert status == 200
-    status, headers, body = fetch(url, headers={"User-Agent": "Navigateur-2"})
+    status, headers, body = http_page.fetch(url, headers={"User-Agent": "Navigateur-2"})
     assert status == 200
-    page = shown(body)
+    page = http_page.shown(body)
     assert "Demande de complément" in page and "attestation d'assurance" in page
     assert "attestation-modèle.pdf" in page and "Consultation concernée" in page
     assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Referrer-Policy"] == "no-referrer"
-    opened = [e for e in events_of(store, A) if e[0] in (EventKind.READ, EventKind.OPENED_AGAIN)]
+    opened = [
+        e for e in http_page.events_of(store, A) if e[0] in (EventKind.READ, EventKind.OPENED_AGAIN)
+    ]
     assert opened == [
         (EventKind.READ, "127.0.0.1", "Navigateur-1"),
         (EventKind.OPENED_AGAIN, "127.0.0.1", "Navigateur-2"),
@@ -96,40 +90,40 @@ async def test_first_opening_is_the_ar_later_ones_are_logged_not_redated(store, 
 )
 async def test_unknown_or_malformed_paths_get_a_plain_404(store, portal, path):
     await sent_message(store)
-    status, headers, body = fetch(portal + path)
-    assert (status, shown(body)) == (404, "Page introuvable.")
+    status, headers, body = http_page.fetch(portal + path)
+    assert (status, http_page.shown(body)) == (404, "Page introuvable.")
     assert headers["X-Frame-Options"] == "DENY"
 
 
 async def test_a_recipient_reaches_only_their_own_attachments(store, portal):
     tokens = await sent_message(store)
-    page = take_notice(f"{portal}/m/{tokens[A]}")[2].decode()
+    page = http_page.take_notice(f"{portal}/m/{tokens[A]}")[2].decode()
     (number,) = re.findall(r"/pj/(\d+)", page)
-    status, headers, data = fetch(f"{portal}/m/{tokens[A]}/pj/{number}")
+    status, headers, data = http_page.fetch(f"{portal}/m/{tokens[A]}/pj/{number}")
     assert (status, data) == (200, b"%PDF-1.4 modele")
     assert "attestation-mod%C3%A8le.pdf" in headers["Content-Disposition"]
     with store.engine.connect() as connection:
         others = connection.execute(sa.select(table_of(Attachment).c.id)).scalars().all()
     for other in set(others) - {int(number)}:  # attachments of the demo's other messages
-        assert fetch(f"{portal}/m/{tokens[A]}/pj/{other}")[0] == 404
-    assert fetch(f"{portal}/m/{tokens[B]}/pj/{int(number) + 1000}")[0] == 404
+        assert http_page.fetch(f"{portal}/m/{tokens[A]}/pj/{other}")[0] == 404
+    assert http_page.fetch(f"{portal}/m/{tokens[B]}/pj/{int(number) + 1000}")[0] == 404
 
 
 async def test_a_simple_mail_has_no_page(store, portal):
     tokens = await sent_message(store, mode=SendMode.SIMPLE)
-    assert fetch(f"{portal}/m/{tokens[A]}")[0] == 404
-    assert events_of(store, A)[-1][0] != EventKind.READ
+    assert http_page.fetch(f"{portal}/m/{tokens[A]}")[0] == 404
+    assert http_page.events_of(store, A)[-1][0] != EventKind.READ
 
 
 async def test_reply_over_http_gives_r_and_keeps_scanned_files(store, portal):
     tokens = await sent_message(store)
-    page = take_notice(f"{portal}/m/{tokens[A]}")[2].decode()
-    status, _, body = post_reply(
+    page = http_page.take_notice(f"{portal}/m/{tokens[A]}")[2].decode()
+    status, _, body = http_page.post_reply(
         f"{portal}/m/{tokens[A]}/reponse",
-        reply_form(page) | {"texte": "Voici notre attestation."},
+        http_page.reply_form(page) | {"texte": "Voici notre attestation."},
         [("attestation.pdf", b"%PDF-1.4 assurance")],
     )
-    assert status == 200 and "Votre réponse a bien été transmise" in shown(body)
+    assert status == 200 and "Votre réponse a bien été transmise" in http_page.shown(body)
     ((text, channel, disposition, reply_id),) = replies_of(store, A)
     assert (text, channel, disposition) == (
         "Voici notre attestation.",
@@ -149,23 +143,23 @@ async def test_reply_over_http_gives_r_and_keeps_scanned_files(store, portal):
 async def test_a_forged_or_late_or_unallowed_reply_is_refused_and_not_kept(store, portal, clock):
     tokens = await sent_message(store)
     url = f"{portal}/m/{tokens[A]}/reponse"
-    assert post_reply(url, {"cle": "0" * 64, "texte": "Forgé"})[0] == 403
-    key = reply_form(take_notice(f"{portal}/m/{tokens[A]}")[2].decode())
+    assert http_page.post_reply(url, {"cle": "0" * 64, "texte": "Forgé"})[0] == 403
+    key = http_page.reply_form(http_page.take_notice(f"{portal}/m/{tokens[A]}")[2].decode())
     other = f"{portal}/m/{tokens[B]}/reponse"
-    assert post_reply(other, key | {"texte": "Clé d'un autre"})[0] == 403
+    assert http_page.post_reply(other, key | {"texte": "Clé d'un autre"})[0] == 403
     clock.now = DEADLINE + timedelta(minutes=1)
-    status, _, body = post_reply(url, key | {"texte": "Trop tard"})
-    assert status == 403 and "date limite de réponse est dépassée" in shown(body)
+    status, _, body = http_page.post_reply(url, key | {"texte": "Trop tard"})
+    assert status == 403 and "date limite de réponse est dépassée" in http_page.shown(body)
     assert replies_of(store, A) == [] and replies_of(store, B) == []
-    assert "<form" not in fetch(f"{portal}/m/{tokens[A]}")[2].decode()
+    assert "<form" not in http_page.fetch(f"{portal}/m/{tokens[A]}")[2].decode()
 
 
 async def test_no_form_when_the_message_calls_for_no_reply(store, portal):
     tokens = await sent_message(store, reply_allowed=False)
-    page = shown(take_notice(f"{portal}/m/{tokens[A]}")[2])
+    page = http_page.shown(http_page.take_notice(f"{portal}/m/{tokens[A]}")[2])
     assert "<form" not in page and "n'appelle pas de réponse" in page
     key = {"cle": re.sub(r"\D", "", "0")}  # no key is ever given out: any POST is refused
-    assert post_reply(f"{portal}/m/{tokens[A]}/reponse", key | {"texte": "?"})[0] == 403
+    assert http_page.post_reply(f"{portal}/m/{tokens[A]}/reponse", key | {"texte": "?"})[0] == 403
     assert replies_of(store, A) == []
 
 
@@ -174,22 +168,22 @@ async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
     tokens = await sent_message(store)
     with Served(create_portal(store, small, clock=clock), free_port()) as served:
         url = f"{served.url}/m/{tokens[A]}"
-        key = reply_form(take_notice(url)[2].decode())
-        status, _, body = post_reply(f"{url}/reponse", key | {"texte": "  "})
-        assert status == 422 and "Écrivez votre réponse" in shown(body)
-        status, _, body = post_reply(
+        key = http_page.reply_form(http_page.take_notice(url)[2].decode())
+        status, _, body = http_page.post_reply(f"{url}/reponse", key | {"texte": "  "})
+        assert status == 422 and "Écrivez votre réponse" in http_page.shown(body)
+        status, _, body = http_page.post_reply(
             f"{url}/reponse", key | {"texte": "Avec virus"}, [("virus.com", EICAR)]
         )
-        assert status == 422 and "Avec virus</textarea>" in shown(body)
-        assert "infect" in shown(body).lower()
-        status, _, body = post_reply(
+        assert status == 422 and "Avec virus</textarea>" in http_page.shown(body)
+        assert "infect" in http_page.shown(body).lower()
+        status, _, body = http_page.post_reply(
             f"{url}/reponse", key | {"texte": "Trop gros"}, [("gros.bin", b"x" * 5_000)]
         )
-        assert status == 422 and "Trop gros</textarea>" in shown(body)
-        status, _, body = post_reply(
+        assert status == 422 and "Trop gros</textarea>" in http_page.shown(body)
+        status, _, body = http_page.post_reply(
             f"{url}/reponse", key | {"texte": "Énorme"}, [("enorme.bin", b"x" * 2_100_000)]
         )
-        assert status == 413 and "Votre envoi est trop volumineux" in shown(body)
+        assert status == 413 and "Votre envoi est trop volumineux" in http_page.shown(body)
     assert replies_of(store, A) == []
 
 
@@ -197,13 +191,13 @@ async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
 
 
 def test_browser_open_gives_one_l_and_a_reply_with_a_file_gives_r(store, portal, page, tmp_path):
-    tokens = sent_now(store)
+    tokens = http_page.sent_now(store)
     press_the_button(page, f"{portal}/m/{tokens[A]}")
     assert page.title().startswith("Demande de complément")
     page.reload()
-    kinds = [kind for kind, *_ in events_of(store, A)]
+    kinds = [kind for kind, *_ in http_page.events_of(store, A)]
     assert kinds.count(EventKind.READ) == 1 and kinds.count(EventKind.OPENED_AGAIN) == 1
-    (agent,) = [agent for kind, _, agent in events_of(store, A) if kind is EventKind.READ]
+    (agent,) = [agent for kind, _, agent in http_page.events_of(store, A) if kind is EventKind.READ]
     assert "Chrome" in agent
 
     with page.expect_download() as download:
@@ -223,11 +217,11 @@ def test_browser_open_gives_one_l_and_a_reply_with_a_file_gives_r(store, portal,
     assert (text, channel) == ("Bonjour,\r\nvoici notre Kbis.", ReplyChannel.WEB)
     assert disposition is ReplyDisposition.ON_TIME
     assert row_of(store, A).status == RecipientStatus.REPLY_UNREAD
-    assert EventKind.REPLIED in [kind for kind, *_ in events_of(store, A)]
+    assert EventKind.REPLIED in [kind for kind, *_ in http_page.events_of(store, A)]
 
 
 def test_browser_after_the_deadline_shows_no_form(store, portal, page, clock):
-    tokens = sent_now(store)
+    tokens = http_page.sent_now(store)
     clock.now = DEADLINE + timedelta(seconds=1)
     press_the_button(page, f"{portal}/m/{tokens[A]}")
     assert page.locator("form").count() == 0
@@ -235,7 +229,7 @@ def test_browser_after_the_deadline_shows_no_form(store, portal, page, clock):
 
 
 def test_browser_another_recipients_attachment_is_a_404(store, portal, page):
-    tokens = sent_now(store)
+    tokens = http_page.sent_now(store)
     press_the_button(page, f"{portal}/m/{tokens[A]}")
     href = page.get_by_role("link", name="attestation-modèle.pdf").get_attribute("href")
     answer = page.goto(portal + href.replace(tokens[A], tokens[B][:-1] + "x"))
@@ -254,7 +248,7 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
     store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")
-    tokens = sent_now(store)  # a plain test: Playwright's loop may own this thread
+    tokens = http_page.sent_now(store)  # a plain test: Playwright's loop may own this thread
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "messagerie.tui.cli", "portal", "--port", str(port)],
@@ -268,12 +262,12 @@ def test_the_portal_command_serves_links_and_logs_each_access(tmp_path):
     try:
         for _ in range(100):
             try:
-                status = take_notice(f"http://127.0.0.1:{port}/m/{tokens[A]}")[0]
+                status = http_page.take_notice(f"http://127.0.0.1:{port}/m/{tokens[A]}")[0]
                 break
             except urllib.error.URLError:
                 time.sleep(0.1)
         assert status == 200
-        assert fetch(f"http://127.0.0.1:{port}/m/{'Z' * 32}")[0] == 404
+        assert http_page.fetch(f"http://127.0.0.1:{port}/m/{'Z' * 32}")[0] == 404
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0]
@@ -303,7 +297,7 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
 
     url = f"sqlite:///{tmp_path / 'portail.sqlite3'}"
     store = open_store(url, upgrade=True, documents_dir=tmp_path / "documents")
-    tokens = sent_now(store)  # a plain test: Playwright's loop may own this thread
+    tokens = http_page.sent_now(store)  # a plain test: Playwright's loop may own this thread
     absent = tmp_path / "absent.sock"
     port = free_port()
     server = subprocess.Popen(
@@ -319,27 +313,29 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
     try:
         for _ in range(100):
             try:
-                status, _, body = take_notice(page_url)
+                status, _, body = http_page.take_notice(page_url)
                 break
             except urllib.error.URLError:
                 time.sleep(0.1)
         assert status == 200
-        key = reply_form(body.decode())
+        key = http_page.reply_form(body.decode())
         typed = "Voici notre attestation <signée> & datée."
-        status, _, body = post_reply(
+        status, _, body = http_page.post_reply(
             f"{page_url}/reponse", key | {"texte": typed}, [("attestation.pdf", b"%PDF-1.4 a")]
         )
-        page = shown(body)
+        page = http_page.shown(body)
         assert status == 503
         assert f'<p class="problem" role="alert">{NOT_CHECKED}</p>' in page
         assert f">{typed}</textarea>" in page  # what the company typed, to send again
         for word in CONFIGURATION_WORDS:
             assert word not in page
         assert replies_of(store, A) == []
-        assert EventKind.REPLIED not in [kind for kind, *_ in events_of(store, A)]
+        assert EventKind.REPLIED not in [kind for kind, *_ in http_page.events_of(store, A)]
         # Without a file there is nothing to scan: the reply goes through.
-        status, _, body = post_reply(f"{page_url}/reponse", key | {"texte": "Sans pièce."})
-        assert status == 200 and "Votre réponse a bien été transmise" in shown(body)
+        status, _, body = http_page.post_reply(
+            f"{page_url}/reponse", key | {"texte": "Sans pièce."}
+        )
+        assert status == 200 and "Votre réponse a bien été transmise" in http_page.shown(body)
         assert [text for text, *_ in replies_of(store, A)] == ["Sans pièce."]
         recipient_id = row_of(store, A).id
     finally:
@@ -357,7 +353,7 @@ def test_browser_reply_with_a_file_when_the_antivirus_is_down(store, page, tmp_p
     """In Chromium: the company sees the French sentence in the alert, its text still in the
     form, and nothing about the configuration; nothing is recorded."""
     unreachable = IntakeOptions(parse_clamd_address(f"unix://{tmp_path}/absent.sock"), 2_000_000)
-    tokens = sent_now(store)
+    tokens = http_page.sent_now(store)
     with Served(create_portal(store, unreachable), free_port()) as served:
         press_the_button(page, f"{served.url}/m/{tokens[A]}")
         upload = tmp_path / "kbis.pdf"
@@ -371,5 +367,5 @@ def test_browser_reply_with_a_file_when_the_antivirus_is_down(store, page, tmp_p
         for word in CONFIGURATION_WORDS:
             assert word not in text
     assert replies_of(store, A) == []
-    assert EventKind.REPLIED not in [kind for kind, *_ in events_of(store, A)]
+    assert EventKind.REPLIED not in [kind for kind, *_ in http_page.events_of(store, A)]
     assert row_of(store, A).status is not RecipientStatus.REPLY_UNREAD

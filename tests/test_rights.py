@@ -55,7 +55,6 @@ from messagerie.models.messages.tracking import (
 )
 from messagerie.models.rules.validation import ValidEntry
 from messagerie.models.store.accounts import (
-    Account,
     AccountMissing,
     ConsultationNotFound,
     add_account,
@@ -65,7 +64,7 @@ from messagerie.models.store.accounts import (
 )
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_space
-from messagerie.models.store.enums import ConsultationStatus, MessageType, RegisterKind, Right
+from messagerie.models.store.enums import MessageType, RegisterKind, Right
 from messagerie.models.store.tables import (
     audit_entry,
     consultation,
@@ -74,17 +73,16 @@ from messagerie.models.store.tables import (
     recipient,
     store_meta,
 )
-from tests.helpers.accounts import new_account
+from tests.helpers.accounts import COLMAR, MULHOUSE, add_accounts, new_account
 from tests.helpers.cli import ROOT, messagerie
 from tests.helpers.dce import pdf
-from tests.helpers.factories import add_consultations, add_register_entries, paris
+from tests.helpers.factories import paris
 from tests.helpers.pilot import settle, wait_until
 from tests.helpers.screens import screen_lines
 from tests.helpers.sql import statements_of
 from tests.helpers.terminal import Tmux
 
 NOW = paris(2026, 11, 27, 10)
-COLMAR, MULHOUSE = "Ville de Colmar", "Ville de Mulhouse"
 COLMAR_MARKETS = "Service des marchés publics"
 SAMPLE_JSON = ROOT / "tests" / "data" / "import-sample.json"
 EVERY_RIGHT_BUT_DECIDE = set(Right) - {Right.DECIDE}
@@ -95,43 +93,7 @@ ACCOUNTS = {
     "hugo.meyer": (MULHOUSE, {Right.CONSULT, Right.SEND, Right.DECIDE, Right.EXPORT}),
 }
 
-
-@pytest.fixture
-def towns(store) -> dict[str, int]:
-    """COL-01 (Colmar) and MUL-01 (Mulhouse), each with a company in its dépôts and questions."""
-    ids = {}
-    for key, town, entity, siret in (
-        ("colmar", COLMAR, COLMAR_MARKETS, "47646011800047"),
-        ("mulhouse", MULHOUSE, "Direction des achats", "73282932000074"),
-    ):
-        (ids[key],) = add_consultations(
-            store,
-            [(f"{key[:3].upper()}-01", f"Voirie de {town}", ConsultationStatus.OPEN,
-              paris(2026, 12, 18))],
-            entity_name=entity,
-            organisation_name=town,
-        )  # fmt: skip
-        add_register_entries(store, ids[key], [RegisterKind.DEPOSIT, RegisterKind.QUESTION],
-                             paris(2026, 11, 20), email=f"offres@{key}.example",
-                             company=(f"Entreprise de {town}", siret))  # fmt: skip
-    return ids
-
-
-def add_accounts(store: Store, first: str, accounts: dict[str, tuple[str, set[Right]]]) -> None:
-    """`first`, the store's first account (support: every organisation, to read, export and
-    manage accounts), then `accounts`, added by it."""
-    rights = {Right.CONSULT, Right.EXPORT, Right.MANAGE}
-    support = new_account(first, COLMAR, rights, support=True)
-    add_account(store, support, author="installateur", now=NOW)
-    for login, (town, rights) in accounts.items():
-        add_account(store, new_account(login, town, rights), author=first, now=NOW)
-
-
-@pytest.fixture
-def accounts(store, towns) -> dict[str, Account]:
-    add_accounts(store, "support", ACCOUNTS)
-    found = {login: resolve_account(store, login) for login in (*ACCOUNTS, "support")}
-    return {login: account for login, account in found.items() if account}
+pytest_plugins = ["tests.helpers.scoping"]  # the fixtures towns and accounts
 
 
 def form_of(store: Store, consultation_id: int, message_type: MessageType) -> FormInput:
@@ -554,7 +516,7 @@ def two_towns_for_the_cli(store: Store, store_url: str, tmp_path: Path) -> dict[
     demo's store as another of its accounts (README "Accounts"): the store gets the demo's
     marker for that."""
     me = current_login()
-    add_accounts(store, me, {})
+    add_accounts(store, me, {}, NOW)
     add_account(store, new_account("colmar.acheteur", COLMAR, {Right.CONSULT, Right.SEND}),
                 author=me, now=NOW)  # fmt: skip
     add_account(store, new_account("hugo.meyer", MULHOUSE,

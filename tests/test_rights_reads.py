@@ -35,13 +35,11 @@ from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.tracking import recipient_token
 from messagerie.models.store.accounts import (
-    Account,
     AccountMissing,
     ConsultationNotFound,
     authorize,
     current_login,
     missing_right,
-    resolve_account,
 )
 from messagerie.models.store.database import open_store
 from messagerie.models.store.documents import DocumentInfo, document_infos
@@ -62,17 +60,7 @@ ACCOUNTS = {
     "hugo.meyer": (MULHOUSE, {Right.CONSULT, Right.SEND, Right.DCE, Right.EXPORT}),
 }
 
-
-@pytest.fixture
-def towns(store) -> dict[str, int]:
-    return add_towns(store, paris(2026, 12, 18), paris(2026, 11, 20))
-
-
-@pytest.fixture
-def accounts(store, towns) -> dict[str, Account]:
-    add_accounts(store, "support", ACCOUNTS, NOW)
-    found = {login: resolve_account(store, login) for login in (*ACCOUNTS, "support")}
-    return {login: account for login, account in found.items() if account}
+pytest_plugins = ["tests.helpers.scoping"]  # the fixtures towns and accounts
 
 
 def refusal(call) -> str:  # type: ignore[no-untyped-def]

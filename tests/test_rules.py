@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -167,20 +168,23 @@ def test_rule_7_standstill_counts_from_the_paris_day():
 NOW = paris(2026, 3, 2, 10)
 
 
+def after_award(reasons: str, award_reasons: str, signature_date: date) -> RuleVerdict | None:
+    """Rule 7 on a formalised rejection letter sent after the award to BTP Ouest."""
+    return rejection_letter(
+        NOW,
+        formalised=True,
+        reasons=reasons,
+        awarded=True,
+        awardee="BTP Ouest",
+        award_reasons=award_reasons,
+        signature_date=signature_date,
+    )
+
+
 def test_rule_7_a_complete_letter_passes():
     assert rejection_letter(NOW, formalised=True, reasons="Prix", awarded=False) is None
-    assert (
-        rejection_letter(
-            NOW,
-            formalised=True,
-            reasons="Offre classée 2e",
-            awarded=True,
-            awardee="BTP Ouest",
-            award_reasons="Meilleur rapport qualité-prix",
-            signature_date=date(2026, 3, 13),
-        )
-        is None
-    )
+    complete = after_award("Offre classée 2e", "Meilleur rapport qualité-prix", date(2026, 3, 13))
+    assert complete is None
     assert rejection_letter(NOW, formalised=False, reasons="", awarded=True) is None
 
 
@@ -203,15 +207,7 @@ def test_rule_7_after_award_the_awardee_reasons_and_date_are_required():
 
 
 def test_rule_7_the_signature_date_respects_the_standstill():
-    verdict = rejection_letter(
-        NOW,
-        formalised=True,
-        reasons="Prix",
-        awarded=True,
-        awardee="BTP Ouest",
-        award_reasons="Prix",
-        signature_date=date(2026, 3, 12),
-    )
+    verdict = after_award("Prix", "Prix", date(2026, 3, 12))
     assert_verdict(verdict, 7, "block", "signature_date", "13/03/2026", "R2182-1")
 
 
@@ -278,39 +274,25 @@ def rules_of(verdicts: tuple[RuleVerdict, ...]) -> list[tuple[int, str]]:
     return [(verdict.rule, verdict.level) for verdict in verdicts]
 
 
+# An answer sent to every one of the twelve addresses of the registers.
+ANSWER_TO_ALL = MessageFacts(type=MessageType.ANSWER, recipients=12, register_addresses=12)
+
+
 def test_check_message_for_a_late_answer_to_one_company():
-    facts = MessageFacts(
-        type=MessageType.ANSWER,
-        formalised=True,
-        bid_deadline=DEADLINE,
-        recipients=1,
-        register_addresses=12,
-    )
+    facts = replace(ANSWER_TO_ALL, formalised=True, bid_deadline=DEADLINE, recipients=1)
     assert rules_of(check_message(facts, paris(2026, 3, 16))) == [(1, "block"), (2, "warning")]
 
 
 def test_check_message_for_a_broadcast_answer_in_time_is_clean():
-    facts = MessageFacts(
-        type=MessageType.ANSWER,
-        formalised=True,
-        bid_deadline=DEADLINE,
-        recipients=12,
-        register_addresses=12,
-    )
+    facts = replace(ANSWER_TO_ALL, formalised=True, bid_deadline=DEADLINE)
     assert check_message(facts, paris(2026, 3, 1)) == ()
-    leaking = MessageFacts(
-        type=MessageType.ANSWER, recipients=12, register_addresses=12, asker_leaks=("SIRET",)
-    )
+    leaking = replace(ANSWER_TO_ALL, asker_leaks=("SIRET",))
     assert rules_of(check_message(leaking, paris(2026, 3, 1))) == [(4, "warning")]
 
 
 def test_check_message_for_a_dce_change_inside_the_window():
-    facts = MessageFacts(
-        type=MessageType.MODIFICATION,
-        bid_deadline=DEADLINE,
-        dce_changed=True,
-        recipients=12,
-        register_addresses=12,
+    facts = replace(
+        ANSWER_TO_ALL, type=MessageType.MODIFICATION, bid_deadline=DEADLINE, dce_changed=True
     )
     assert rules_of(check_message(facts, paris(2026, 3, 17))) == [(3, "block")]
     assert check_message(facts, paris(2026, 3, 1)) == ()

@@ -223,19 +223,18 @@ def test_a_deposit_after_the_bid_deadline():
 
 
 def test_every_wrong_field_is_reported_at_once():
-    wrong = RegisterEntryInput(
-        kind=RegisterKind.QUESTION,
-        company_name="",
-        siret="4764601180004",
-        contact_name="  ",
-        contact_email="jean@",
-        at="31/02/2025 10:00",
-        lots="9",
-        question_text="",
-        postal_code="67000-STRASBOURG",
-    )
+    wrong_values = {  # every field of the question but its kind
+        "company_name": "",
+        "siret": "4764601180004",
+        "contact_name": "  ",
+        "contact_email": "jean@",
+        "at": "31/02/2025 10:00",
+        "lots": "9",
+        "question_text": "",
+        "postal_code": "67000-STRASBOURG",
+    }
     with pytest.raises(ValidationFailed) as raised:
-        validate_entry(wrong, lot_numbers={1, 2}, now=NOW)
+        validate_entry(replace(QUESTION, **wrong_values), lot_numbers={1, 2}, now=NOW)
     errors = raised.value.errors
     assert [(error.field, error.label) for error in errors] == [
         ("company_name", "Entreprise"),

@@ -47,7 +47,6 @@ from messagerie.models.demo import corpus
 from messagerie.models.demo.documents import DemoDocuments
 from messagerie.models.demo.files import reply_file
 from messagerie.models.demo.plans import (
-    DAY,
     CompanyPlan,
     ConsultationPlan,
     Contact,
@@ -61,46 +60,33 @@ from messagerie.models.demo.plans import (
     Outcome,
     RecipientPlan,
     ReplyPlan,
-    between,
     distinct_contacts,
+    placed,
+    question_fields,
+)
+from messagerie.models.demo.showcase import Showcase
+from messagerie.models.demo.times import (
+    DAY,
+    between,
     later,
     office_time,
     paris_at,
     paris_day,
     paris_text,
-    question_fields,
-    status_for,
     workday,
 )
-from messagerie.models.demo.showcase import Showcase
 from messagerie.models.formatting import lot_label
 from messagerie.models.messages.rows import message_row, recipient_row
 from messagerie.models.rules.siret import luhn_valid
 from messagerie.models.rules.standstill import signing_from, standstill_applies, standstill_days
 from messagerie.models.rules.validation import ValidEntry
-from messagerie.models.store import audit, migrate
+from messagerie.models.store import audit, enums, migrate
 from messagerie.models.store import tables as schema
 from messagerie.models.store.accounts import current_login
 from messagerie.models.store.blobs import BlobStore
 from messagerie.models.store.chain import chain_rows
 from messagerie.models.store.database import Store
 from messagerie.models.store.engine import StoreError
-from messagerie.models.store.enums import (
-    AntivirusVerdict,
-    ConsultationStatus,
-    DeliveryState,
-    DocumentOrigin,
-    EventKind,
-    MessageState,
-    MessageType,
-    Procedure,
-    RecipientStatus,
-    RegisterKind,
-    ReplyChannel,
-    ReplyDisposition,
-    Right,
-    SendMode,
-)
 from messagerie.models.text import fold
 
 DEMO_MARKER_KEY = "demo"
@@ -110,20 +96,20 @@ SEED = DEMO_VERSION
 CONSULTATION_COUNT = 1395  # the platform's dashboard: "1 395 Résultats de recherche"
 # Generated consultations per status; the rest (most of them) are in Décision.
 STATUS_COUNTS = {
-    ConsultationStatus.DRAFTING: 48,
-    ConsultationStatus.AWAITING_VALIDATION: 21,
-    ConsultationStatus.OPEN: 164,
-    ConsultationStatus.OPENING_ANALYSIS: 86,
+    enums.ConsultationStatus.DRAFTING: 48,
+    enums.ConsultationStatus.AWAITING_VALIDATION: 21,
+    enums.ConsultationStatus.OPEN: 164,
+    enums.ConsultationStatus.OPENING_ANALYSIS: 86,
 }
 PROCEDURE_WEIGHTS = {
-    Procedure.ADAPTED: 55,
-    Procedure.OPEN_TENDER: 30,
-    Procedure.RESTRICTED_TENDER: 6,
-    Procedure.NEGOTIATED: 7,
-    Procedure.COMPETITIVE_DIALOGUE: 2,
+    enums.Procedure.ADAPTED: 55,
+    enums.Procedure.OPEN_TENDER: 30,
+    enums.Procedure.RESTRICTED_TENDER: 6,
+    enums.Procedure.NEGOTIATED: 7,
+    enums.Procedure.COMPETITIVE_DIALOGUE: 2,
 }
-CLOSED = (ConsultationStatus.OPENING_ANALYSIS, ConsultationStatus.DECISION)
-WITH_REGISTERS = (ConsultationStatus.OPEN, *CLOSED)
+CLOSED = (enums.ConsultationStatus.OPENING_ANALYSIS, enums.ConsultationStatus.DECISION)
+WITH_REGISTERS = (enums.ConsultationStatus.OPEN, *CLOSED)
 # Share of the consultations whose buyers used the secure messaging.
 MESSAGING_SHARE = 0.55
 # Nothing is sent later than this before `today`, so that retries and bounces are over too.
@@ -134,20 +120,20 @@ ACCEPTED = "250 2.0.0 Ok: queued as {}"
 DELIVERED = "2.0.0 delivered"
 
 SCENARIO_TYPES = {
-    "visit": MessageType.FREE,
-    "visit_form": MessageType.FREE,
-    "reminder": MessageType.FREE,
-    "negotiation": MessageType.FREE,
-    "clarification": MessageType.FREE,
-    "modification": MessageType.MODIFICATION,
-    "answer_all": MessageType.ANSWER,
-    "answer_one": MessageType.ANSWER,
-    "invitation": MessageType.INVITATION,
-    "complement": MessageType.COMPLEMENT_REQUEST,
-    "award": MessageType.AWARD,
-    "notification": MessageType.NOTIFICATION,
-    "rejection": MessageType.REJECTION,
-    "cancellation": MessageType.CANCELLATION,
+    "visit": enums.MessageType.FREE,
+    "visit_form": enums.MessageType.FREE,
+    "reminder": enums.MessageType.FREE,
+    "negotiation": enums.MessageType.FREE,
+    "clarification": enums.MessageType.FREE,
+    "modification": enums.MessageType.MODIFICATION,
+    "answer_all": enums.MessageType.ANSWER,
+    "answer_one": enums.MessageType.ANSWER,
+    "invitation": enums.MessageType.INVITATION,
+    "complement": enums.MessageType.COMPLEMENT_REQUEST,
+    "award": enums.MessageType.AWARD,
+    "notification": enums.MessageType.NOTIFICATION,
+    "rejection": enums.MessageType.REJECTION,
+    "cancellation": enums.MessageType.CANCELLATION,
 }
 
 # Tables in foreign-key order, as inserted.
@@ -331,7 +317,7 @@ def _siret(rng: random.Random) -> str:
     return _luhn_completed(f"{siren}{rng.randint(1, 99):04d}")
 
 
-def _weighted(rng: random.Random, weights: dict[Procedure, int]) -> Procedure:
+def _weighted(rng: random.Random, weights: dict[enums.Procedure, int]) -> enums.Procedure:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -529,10 +515,13 @@ class _Builder:
         cea = next(e for e in entities if e.spec.name == corpus.CEA_PROCUREMENT)
         plans = [self.guide_consultation(guide, cea) for guide in corpus.GUIDE_CONSULTATIONS]
         remaining = CONSULTATION_COUNT - len(plans) - sum(STATUS_COUNTS.values())
-        for status, count in [*STATUS_COUNTS.items(), (ConsultationStatus.DECISION, remaining)]:
+        for status, count in [
+            *STATUS_COUNTS.items(),
+            (enums.ConsultationStatus.DECISION, remaining),
+        ]:
             plans += [self.random_consultation(rng, status, entities) for _ in range(count)]
         showcase = self.showcase.consultations(entities)
-        drafts = [plan for plan in plans if plan.status is ConsultationStatus.DRAFTING]
+        drafts = [plan for plan in plans if plan.status is enums.ConsultationStatus.DRAFTING]
         replaced = {id(plan) for plan in drafts[len(drafts) - len(showcase) :]}
         plans = [plan for plan in plans if id(plan) not in replaced] + showcase
         plans.sort(key=lambda plan: plan.created)
@@ -548,12 +537,12 @@ class _Builder:
         deadline, created = guide.deadline.astimezone(UTC), guide.created.astimezone(UTC)
         if guide is corpus.TEST_SUPPORT:
             deadline = self.test_support_deadline
-        return ConsultationPlan(
+        return placed(
+            deadline,
+            self.now,
             title=guide.title,
             object=guide.object,
             procedure=guide.procedure,
-            status=status_for(deadline, self.now),
-            deadline=deadline,
             created=created,
             entity=entity,
             category=guide.category,
@@ -565,7 +554,7 @@ class _Builder:
         )
 
     def random_consultation(
-        self, rng: random.Random, status: ConsultationStatus, entities: list[EntityPlan]
+        self, rng: random.Random, status: enums.ConsultationStatus, entities: list[EntityPlan]
     ) -> ConsultationPlan:
         entity = rng.choice(entities)
         key = rng.choice(entity.categories)
@@ -601,21 +590,28 @@ class _Builder:
             popular=allotted and key == "batiment" and rng.random() < 0.05,
         )
 
-    def schedule(self, rng: random.Random, status: ConsultationStatus) -> tuple[datetime, datetime]:
+    def schedule(
+        self, rng: random.Random, status: enums.ConsultationStatus
+    ) -> tuple[datetime, datetime]:
         """(created, bid deadline) of a generated consultation, coherent with its status."""
         today = self.today
-        if status in (ConsultationStatus.DRAFTING, ConsultationStatus.AWAITING_VALIDATION):
-            first_day = 20 if status is ConsultationStatus.DRAFTING else 15
+        if status in (
+            enums.ConsultationStatus.DRAFTING,
+            enums.ConsultationStatus.AWAITING_VALIDATION,
+        ):
+            first_day = 20 if status is enums.ConsultationStatus.DRAFTING else 15
             deadline_day = self.future_day(rng, first_day, 120)
             created_day = today - timedelta(days=rng.randint(1, 40))
-        elif status is ConsultationStatus.OPEN:
+        elif status is enums.ConsultationStatus.OPEN:
             deadline_day = self.future_day(rng, 1, 90)
             created_day = min(
                 deadline_day - timedelta(days=rng.randint(21, 60)),
                 today - timedelta(days=rng.randint(1, 10)),
             )
         else:
-            oldest, newest = (30, 1) if status is ConsultationStatus.OPENING_ANALYSIS else (730, 31)
+            oldest, newest = (
+                (30, 1) if status is enums.ConsultationStatus.OPENING_ANALYSIS else (730, 31)
+            )
             deadline_day = workday(
                 rng, today - timedelta(days=oldest), today - timedelta(days=newest)
             )
@@ -664,7 +660,7 @@ class _Builder:
         open_plans = [
             p
             for p in plans
-            if p.status is ConsultationStatus.OPEN and not p.guide and not p.scripted
+            if p.status is enums.ConsultationStatus.OPEN and not p.guide and not p.scripted
         ]
         building = [p for p in open_plans if p.category == "batiment"]
         (building or open_plans)[0].popular = True
@@ -724,7 +720,9 @@ class _Builder:
         if plan.status not in WITH_REGISTERS:
             return []
         withdrawals = [
-            EntryPlan(plan, RegisterKind.WITHDRAWAL, company, rng.choice(company.contacts), at)
+            EntryPlan(
+                plan, enums.RegisterKind.WITHDRAWAL, company, rng.choice(company.contacts), at
+            )
             for company in rng.sample(pool, self.withdrawal_count(rng, plan, len(pool)))
             if (at := office_time(rng, plan.published, plan.deadline)) < self.now
         ]
@@ -732,7 +730,7 @@ class _Builder:
             return []  # nobody withdrew the DCE: nobody asks nor bids
         if plan.guide is corpus.WINES:
             withdrawals.append(
-                self.nbc_entry(plan, RegisterKind.WITHDRAWAL, corpus.NBC_WITHDRAWAL_AT)
+                self.nbc_entry(plan, enums.RegisterKind.WITHDRAWAL, corpus.NBC_WITHDRAWAL_AT)
             )
             questions = [self.nbc_question(plan)]
         else:
@@ -751,11 +749,13 @@ class _Builder:
             count = round(rng.triangular(2, 25, 7))
         return min(available, max(count, 8 if plan.guide else 0))
 
-    def nbc_entry(self, plan: ConsultationPlan, kind: RegisterKind, at: datetime) -> EntryPlan:
+    def nbc_entry(
+        self, plan: ConsultationPlan, kind: enums.RegisterKind, at: datetime
+    ) -> EntryPlan:
         return EntryPlan(plan, kind, self.nbc, self.nbc.contacts[0], at.astimezone(UTC))
 
     def nbc_question(self, plan: ConsultationPlan) -> EntryPlan:
-        question = self.nbc_entry(plan, RegisterKind.QUESTION, corpus.NBC_QUESTION_AT)
+        question = self.nbc_entry(plan, enums.RegisterKind.QUESTION, corpus.NBC_QUESTION_AT)
         question.qa, question.number = (corpus.NBC_QUESTION, corpus.NBC_ANSWER), 1
         return question
 
@@ -773,7 +773,7 @@ class _Builder:
             questions.append(
                 EntryPlan(
                     plan,
-                    RegisterKind.QUESTION,
+                    enums.RegisterKind.QUESTION,
                     asker.company,
                     asker.contact,
                     at,
@@ -803,7 +803,12 @@ class _Builder:
                 )
             deposits.append(
                 EntryPlan(
-                    plan, RegisterKind.DEPOSIT, withdrawal.company, withdrawal.contact, at, lots
+                    plan,
+                    enums.RegisterKind.DEPOSIT,
+                    withdrawal.company,
+                    withdrawal.contact,
+                    at,
+                    lots,
                 )
             )
         return deposits
@@ -864,7 +869,7 @@ class _Builder:
         intents: list[Intent] = []
         if plan.access_code:
             intents += self.invitation(rng, plan, entries)
-        questions = [entry for entry in entries if entry.kind is RegisterKind.QUESTION]
+        questions = [entry for entry in entries if entry.kind is enums.RegisterKind.QUESTION]
         for question in questions:
             intents += self.answer(rng, question, entries, latest)
         intents += self.modification(rng, plan, entries, questions, latest)
@@ -879,7 +884,7 @@ class _Builder:
     ) -> list[Intent]:
         """All admitted candidates at once, with the restricted access code (LEGAL.md 6)."""
         at = plan.published - timedelta(hours=rng.randint(1, 5))
-        invited = distinct_contacts(e for e in entries if e.kind is RegisterKind.WITHDRAWAL)
+        invited = distinct_contacts(e for e in entries if e.kind is enums.RegisterKind.WITHDRAWAL)
         if not invited or at >= self.latest_sending or at <= plan.created:
             return []
         return [Intent("invitation", at, invited)]
@@ -899,7 +904,7 @@ class _Builder:
                     "answer_one",
                     at,
                     [(question.company, question.contact)],
-                    mode=rng.choice(tuple(SendMode)),
+                    mode=rng.choice(tuple(enums.SendMode)),
                     lots=question.lots,
                     fields=fields,
                     override=corpus.ANSWER_ONE_REASON,
@@ -949,7 +954,7 @@ class _Builder:
         intent = self.with_reply(
             rng, "visit", at, contacts, {"visit_date": f"{visit_day:%d/%m/%Y}"}, days=(2, 3)
         )
-        intent.mode = rng.choice(tuple(SendMode))
+        intent.mode = rng.choice(tuple(enums.SendMode))
         return [intent]
 
     def reminder(
@@ -962,13 +967,13 @@ class _Builder:
             return []
         at = office_time(rng, earliest, latest)
         contacts = distinct_contacts(e for e in entries if e.at < at)
-        return [Intent("reminder", at, contacts, mode=SendMode.SIMPLE)] if contacts else []
+        return [Intent("reminder", at, contacts, mode=enums.SendMode.SIMPLE)] if contacts else []
 
     def after_deadline(
         self, rng: random.Random, plan: ConsultationPlan, entries: list[EntryPlan]
     ) -> list[Intent]:
         """Complements and negotiation during the analysis; then the decision letters."""
-        deposits = [entry for entry in entries if entry.kind is RegisterKind.DEPOSIT]
+        deposits = [entry for entry in entries if entry.kind is enums.RegisterKind.DEPOSIT]
         if not deposits:
             return []
         decision = office_time(
@@ -976,7 +981,7 @@ class _Builder:
         )
         analysis_end = min(decision - DAY, self.latest_sending)
         intents = self.analysis(rng, plan, deposits, plan.deadline + DAY, analysis_end)
-        if plan.status is not ConsultationStatus.DECISION or decision >= self.latest_sending:
+        if plan.status is not enums.ConsultationStatus.DECISION or decision >= self.latest_sending:
             return intents
         if rng.random() < 0.03:
             reason = rng.choice(corpus.CANCELLATION_REASONS)
@@ -1015,7 +1020,10 @@ class _Builder:
                     days=(5, 8),
                 )
             )
-        if plan.procedure in (Procedure.ADAPTED, Procedure.NEGOTIATED) and rng.random() < 0.25:
+        if (
+            plan.procedure in (enums.Procedure.ADAPTED, enums.Procedure.NEGOTIATED)
+            and rng.random() < 0.25
+        ):
             at = office_time(rng, earliest, latest)
             intents.append(self.with_reply(rng, "negotiation", at, bidders[:6], {}, days=(7, 10)))
         if rng.random() < 0.1:
@@ -1023,7 +1031,7 @@ class _Builder:
             intent = self.with_reply(
                 rng, "clarification", at, [rng.choice(bidders)], {}, days=(3, 6)
             )
-            intent.mode = rng.choice(tuple(SendMode))
+            intent.mode = rng.choice(tuple(enums.SendMode))
             intents.append(intent)
         return intents
 
@@ -1123,7 +1131,7 @@ class _Builder:
         recipients = []
         for index, (company, contact) in enumerate(intent.contacts):
             if intent.waiting:
-                life = Life(RecipientStatus.PENDING, intent.waiting, attempts=0)
+                life = Life(enums.RecipientStatus.PENDING, intent.waiting, attempts=0)
             else:
                 reply = rng.choice(replies).format(
                     contact=contact.name, discount=rng.choice(("2", "3", "5")), **fields
@@ -1135,7 +1143,7 @@ class _Builder:
                 else:
                     life = self.life(rng, intent.at, contact.email, intent.mode, reply_until, reply)
             recipients.append(RecipientPlan(company, contact, life))
-        held = intent.waiting is DeliveryState.HELD
+        held = intent.waiting is enums.DeliveryState.HELD
         return MessagePlan(
             consultation=plan,
             type=SCENARIO_TYPES[intent.scenario],
@@ -1145,7 +1153,7 @@ class _Builder:
             reply_allowed=intent.reply_allowed,
             reply_deadline=intent.reply_deadline,
             lots=intent.lots,
-            state=MessageState.DRAFT if held else MessageState.QUEUED,
+            state=enums.MessageState.DRAFT if held else enums.MessageState.QUEUED,
             author=rng.choice(plan.entity.authors),
             created=intent.at - timedelta(minutes=rng.randint(2, 25)),
             queued=None if held else intent.at,
@@ -1160,7 +1168,7 @@ class _Builder:
         rng: random.Random,
         queued: datetime,
         email: str,
-        mode: SendMode,
+        mode: enums.SendMode,
         reply_until: datetime | None,
         reply_body: str,
     ) -> Life:
@@ -1170,33 +1178,39 @@ class _Builder:
             return self.refused(rng, queued, email)
         sent = later(rng, queued, 2, 40)
         queue_id = _queue_id(rng)
-        life = Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
-        self.step(life, sent, EventKind.SENT, RecipientStatus.SENT, ACCEPTED.format(queue_id))
+        life = Life(enums.RecipientStatus.SENT, enums.DeliveryState.ACCEPTED)
+        self.step(
+            life, sent, enums.EventKind.SENT, enums.RecipientStatus.SENT, ACCEPTED.format(queue_id)
+        )
         if roll < 0.08:
             return life  # the relay took it, no delivery report ever came back
         delivered = later(rng, sent, 3, 90)
-        self.step(life, delivered, EventKind.DELIVERED, RecipientStatus.DELIVERED, DELIVERED)
-        if mode is SendMode.WITH_AR:
+        self.step(
+            life, delivered, enums.EventKind.DELIVERED, enums.RecipientStatus.DELIVERED, DELIVERED
+        )
+        if mode is enums.SendMode.WITH_AR:
             read = later(rng, delivered, 20, 5 * 86400)
             if rng.random() > 0.85 or read >= self.now:
                 return life
-            self.step(life, read, EventKind.READ, RecipientStatus.READ, None, self.client(rng))
+            self.step(
+                life, read, enums.EventKind.READ, enums.RecipientStatus.READ, None, self.client(rng)
+            )
         if reply_until is not None and rng.random() < 0.6:
             replied = later(rng, life.events[-1].at, 60, 2 * 86400)
             if replied < min(self.now, reply_until):
                 return self.replied(rng, life, replied, mode, reply_body)
-        if life.status is RecipientStatus.READ and rng.random() < 0.12:
+        if life.status is enums.RecipientStatus.READ and rng.random() < 0.12:
             again = later(rng, life.events[-1].at, 600, 10 * 86400)
             if again < self.now:
                 life.events.append(
-                    EventPlan(EventKind.OPENED_AGAIN, again, None, *self.client(rng))
+                    EventPlan(enums.EventKind.OPENED_AGAIN, again, None, *self.client(rng))
                 )
         return life
 
     def scripted_life(
         self,
         rng: random.Random,
-        sending: tuple[datetime, SendMode, datetime | None],
+        sending: tuple[datetime, enums.SendMode, datetime | None],
         company: CompanyPlan,
         contact: Contact,
         reply_body: str,
@@ -1206,38 +1220,50 @@ class _Builder:
         allowed until): the showcase's statuses do not depend on chance."""
         queued, mode, reply_until = sending
         status = outcome.status
-        if status is RecipientStatus.NOT_DELIVERED:
+        if status is enums.RecipientStatus.NOT_DELIVERED:
             return self.refused(rng, queued, contact.email)
-        life = Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
+        life = Life(enums.RecipientStatus.SENT, enums.DeliveryState.ACCEPTED)
         sent = later(rng, queued, 2, 40)
-        self.step(life, sent, EventKind.SENT, RecipientStatus.SENT, ACCEPTED.format(_queue_id(rng)))
-        if status is RecipientStatus.SENT:
+        self.step(
+            life,
+            sent,
+            enums.EventKind.SENT,
+            enums.RecipientStatus.SENT,
+            ACCEPTED.format(_queue_id(rng)),
+        )
+        if status is enums.RecipientStatus.SENT:
             return life
         delivered = later(rng, sent, 3, 90)
-        self.step(life, delivered, EventKind.DELIVERED, RecipientStatus.DELIVERED, DELIVERED)
-        if status is RecipientStatus.DELIVERED:
+        self.step(
+            life, delivered, enums.EventKind.DELIVERED, enums.RecipientStatus.DELIVERED, DELIVERED
+        )
+        if status is enums.RecipientStatus.DELIVERED:
             return life
-        if mode is SendMode.WITH_AR:
+        if mode is enums.SendMode.WITH_AR:
             read = later(rng, delivered, 20, 3 * 3600)
-            self.step(life, read, EventKind.READ, RecipientStatus.READ, None, self.client(rng))
-        if status is RecipientStatus.READ:
-            assert mode is SendMode.WITH_AR, "only a message avec AR shows when it was read"
+            self.step(
+                life, read, enums.EventKind.READ, enums.RecipientStatus.READ, None, self.client(rng)
+            )
+        if status is enums.RecipientStatus.READ:
+            assert mode is enums.SendMode.WITH_AR, "only a message avec AR shows when it was read"
             return life
         assert reply_until is not None, "a reply needs a message the recipient may answer"
         limit = min(reply_until, self.latest_sending)
         replied = between(rng, life.events[-1].at + timedelta(minutes=30), limit)
         read_at = None
-        if status is RecipientStatus.REPLY_READ:
+        if status is enums.RecipientStatus.REPLY_READ:
             read_at = later(rng, replied, 300, 2 * 86400)
             if read_at >= self.latest_sending:
                 read_at = between(rng, replied + timedelta(minutes=5), self.latest_sending)
         assert life.events[-1].at < replied < limit and (read_at is None or read_at < self.now)
-        self.step(life, replied, EventKind.REPLIED, status)
+        self.step(life, replied, enums.EventKind.REPLIED, status)
         files = tuple(
             reply_file(kind, company.name, company.siret, contact.name, replied)
             for kind in outcome.files
         )
-        channel = ReplyChannel.WEB if mode is SendMode.WITH_AR else ReplyChannel.EMAIL
+        channel = (
+            enums.ReplyChannel.WEB if mode is enums.SendMode.WITH_AR else enums.ReplyChannel.EMAIL
+        )
         life.reply = ReplyPlan(replied, channel, reply_body, read_at, files)
         return life
 
@@ -1245,8 +1271,8 @@ class _Builder:
     def step(
         life: Life,
         at: datetime,
-        kind: EventKind,
-        status: RecipientStatus,
+        kind: enums.EventKind,
+        status: enums.RecipientStatus,
         detail: str | None = None,
         client: tuple[str | None, str | None] = (None, None),
     ) -> None:
@@ -1260,34 +1286,36 @@ class _Builder:
         return address, rng.choice(corpus.USER_AGENTS)
 
     def replied(
-        self, rng: random.Random, life: Life, at: datetime, mode: SendMode, body: str
+        self, rng: random.Random, life: Life, at: datetime, mode: enums.SendMode, body: str
     ) -> Life:
         """An R, and the buyer opening the reply later (or not yet)."""
-        self.step(life, at, EventKind.REPLIED, RecipientStatus.REPLY_UNREAD)
-        web = mode is SendMode.WITH_AR and rng.random() < 0.75
+        self.step(life, at, enums.EventKind.REPLIED, enums.RecipientStatus.REPLY_UNREAD)
+        web = mode is enums.SendMode.WITH_AR and rng.random() < 0.75
         opened = later(rng, at, 300, 3 * 86400)
         read_at = opened if rng.random() < 0.7 and opened < self.now else None
         if read_at:
-            life.status = RecipientStatus.REPLY_READ
-        life.reply = ReplyPlan(at, ReplyChannel.WEB if web else ReplyChannel.EMAIL, body, read_at)
+            life.status = enums.RecipientStatus.REPLY_READ
+        life.reply = ReplyPlan(
+            at, enums.ReplyChannel.WEB if web else enums.ReplyChannel.EMAIL, body, read_at
+        )
         return life
 
     def refused(self, rng: random.Random, queued: datetime, email: str) -> Life:
         """Non délivré: refused for good at once, or after temporary failures ran out."""
-        life = Life(RecipientStatus.NOT_DELIVERED, DeliveryState.REFUSED)
+        life = Life(enums.RecipientStatus.NOT_DELIVERED, enums.DeliveryState.REFUSED)
         at = later(rng, queued, 2, 40)
         if rng.random() < 0.7:
             detail = rng.choice(corpus.REFUSALS).format(email=email)
-            life.events.append(EventPlan(EventKind.NOT_DELIVERED, at, detail))
+            life.events.append(EventPlan(enums.EventKind.NOT_DELIVERED, at, detail))
             return life
         for _ in range(rng.randint(1, 3)):
             life.events.append(
-                EventPlan(EventKind.RETRY, at, corpus.TEMPORARY_FAILURE.format(email=email))
+                EventPlan(enums.EventKind.RETRY, at, corpus.TEMPORARY_FAILURE.format(email=email))
             )
             at = later(rng, at, 300, 3600)
         life.attempts = len(life.events) + 1
         detail = corpus.RETRIES_EXHAUSTED.format(attempts=life.attempts)
-        life.events.append(EventPlan(EventKind.NOT_DELIVERED, at, detail))
+        life.events.append(EventPlan(enums.EventKind.NOT_DELIVERED, at, detail))
         return life
 
     # The guide's tracking table and the outbox's last messages
@@ -1306,9 +1334,9 @@ class _Builder:
             if index < len(rows):
                 life = self.guide_life(rng, rows[index], contact)
             else:
-                life = Life(RecipientStatus.NOT_DELIVERED, DeliveryState.REFUSED)
+                life = Life(enums.RecipientStatus.NOT_DELIVERED, enums.DeliveryState.REFUSED)
                 detail = corpus.REFUSALS[1].format(email=contact.email)
-                life.events.append(EventPlan(EventKind.NOT_DELIVERED, first_sending, detail))
+                life.events.append(EventPlan(enums.EventKind.NOT_DELIVERED, first_sending, detail))
             messages.append(self.guide_message(plan, company, contact, life, first=index == 0))
         return messages
 
@@ -1318,14 +1346,24 @@ class _Builder:
         """E, D, L and maybe R of one row of the guide's table."""
         sent, delivered, read, replied, reply_read = (t and t.astimezone(UTC) for t in times)
         assert sent and delivered and read
-        life = Life(RecipientStatus.SENT, DeliveryState.ACCEPTED)
-        self.step(life, sent, EventKind.SENT, RecipientStatus.SENT, ACCEPTED.format("4F2B81C3A0"))
-        self.step(life, delivered, EventKind.DELIVERED, RecipientStatus.DELIVERED, DELIVERED)
-        self.step(life, read, EventKind.READ, RecipientStatus.READ, None, self.client(rng))
+        life = Life(enums.RecipientStatus.SENT, enums.DeliveryState.ACCEPTED)
+        self.step(
+            life,
+            sent,
+            enums.EventKind.SENT,
+            enums.RecipientStatus.SENT,
+            ACCEPTED.format("4F2B81C3A0"),
+        )
+        self.step(
+            life, delivered, enums.EventKind.DELIVERED, enums.RecipientStatus.DELIVERED, DELIVERED
+        )
+        self.step(
+            life, read, enums.EventKind.READ, enums.RecipientStatus.READ, None, self.client(rng)
+        )
         if replied:
-            self.step(life, replied, EventKind.REPLIED, RecipientStatus.REPLY_READ)
+            self.step(life, replied, enums.EventKind.REPLIED, enums.RecipientStatus.REPLY_READ)
             body = corpus.GUIDE_TRACKING_REPLY.format(contact=contact.name)
-            life.reply = ReplyPlan(replied, ReplyChannel.WEB, body, reply_read)
+            life.reply = ReplyPlan(replied, enums.ReplyChannel.WEB, body, reply_read)
         return life
 
     def guide_message(
@@ -1340,14 +1378,14 @@ class _Builder:
         queued = life.events[0].at - timedelta(seconds=2)
         return MessagePlan(
             consultation=plan,
-            type=MessageType.FREE,
+            type=enums.MessageType.FREE,
             subject=corpus.GUIDE_TRACKING_SUBJECT,
             body=corpus.GREETING + body + corpus.CLOSING,
-            mode=SendMode.WITH_AR,
+            mode=enums.SendMode.WITH_AR,
             reply_allowed=first,
             reply_deadline=corpus.GUIDE_TRACKING_REPLY_DEADLINE.astimezone(UTC) if first else None,
             lots=(),
-            state=MessageState.QUEUED,
+            state=enums.MessageState.QUEUED,
             author=plan.entity.authors[0],
             created=queued - timedelta(minutes=3),
             queued=queued,
@@ -1364,7 +1402,7 @@ class _Builder:
         candidates = [
             plan
             for plan in plans
-            if plan.status is ConsultationStatus.OPEN
+            if plan.status is enums.ConsultationStatus.OPEN
             and plan.deadline > self.now + timedelta(days=8)
             and registers[plan.id]
             and not plan.scripted
@@ -1376,10 +1414,10 @@ class _Builder:
             contacts = distinct_contacts(registers[plan.id])
             if index < 4:
                 intent = Intent("modification", at, contacts, content=1)
-                intent.waiting = DeliveryState.QUEUED
+                intent.waiting = enums.DeliveryState.QUEUED
             else:
-                intent = Intent("reminder", at, contacts, mode=SendMode.SIMPLE)
-                intent.waiting = DeliveryState.HELD
+                intent = Intent("reminder", at, contacts, mode=enums.SendMode.SIMPLE)
+                intent.waiting = enums.DeliveryState.HELD
             messages.append(self.compose(rng, plan, intent))
         return messages
 
@@ -1424,7 +1462,7 @@ class _Builder:
     ) -> None:
         life = recipient.life
         recipient_id = len(self.tables["recipient"]) + 1
-        first: dict[EventKind, datetime] = {}
+        first: dict[enums.EventKind, datetime] = {}
         for event in life.events:
             first.setdefault(event.kind, event.at)
         # Page token, address tokens and Message-ID: drawn by the system's random source
@@ -1447,11 +1485,11 @@ class _Builder:
                 "lease_until": None,
                 "attempts": life.attempts,
                 "next_attempt_at": None,
-                "sent_at": first.get(EventKind.SENT),
-                "delivered_at": first.get(EventKind.DELIVERED),
-                "not_delivered_at": first.get(EventKind.NOT_DELIVERED),
-                "read_at": first.get(EventKind.READ),
-                "replied_at": first.get(EventKind.REPLIED),
+                "sent_at": first.get(enums.EventKind.SENT),
+                "delivered_at": first.get(enums.EventKind.DELIVERED),
+                "not_delivered_at": first.get(enums.EventKind.NOT_DELIVERED),
+                "read_at": first.get(enums.EventKind.READ),
+                "replied_at": first.get(enums.EventKind.REPLIED),
                 "resent_from_id": None,
             }
         )
@@ -1482,7 +1520,7 @@ class _Builder:
                 "recipient_id": recipient_id,
                 "received_at": reply.at,
                 "channel": reply.channel,
-                "disposition": ReplyDisposition.ON_TIME,
+                "disposition": enums.ReplyDisposition.ON_TIME,
                 "body": reply.body,
                 "read_at": reply.read_at,
             }
@@ -1490,11 +1528,11 @@ class _Builder:
         for file in reply.files:
             document_id = self.documents.add(
                 file,
-                origin=DocumentOrigin.REPLY,
+                origin=enums.DocumentOrigin.REPLY,
                 consultation_id=message.consultation.id,
                 actor=contact.email,
                 at=reply.at,
-                antivirus=AntivirusVerdict.CLEAN,
+                antivirus=enums.AntivirusVerdict.CLEAN,
             )
             self.tables["reply_attachment"].append(
                 {"reply_id": reply_id, "document_id": document_id}
@@ -1511,7 +1549,7 @@ class DemoAccount:
     email: str
     organisation: str
     entities: tuple[str, ...]  # none: every entity of the organisation
-    rights: tuple[Right, ...]
+    rights: tuple[enums.Right, ...]
     support: bool = False
 
 
@@ -1519,7 +1557,7 @@ class DemoAccount:
 # each (MESSAGERIE_DEMO_LOGIN). The support account's login is the one who builds the demo.
 DEMO_ACCOUNTS = (
     DemoAccount(
-        "marie.dupont", "Marie Dupont", "marie.dupont@alsace.eu", corpus.CEA, (), tuple(Right)
+        "marie.dupont", "Marie Dupont", "marie.dupont@alsace.eu", corpus.CEA, (), tuple(enums.Right)
     ),
     DemoAccount(
         "paul.weber",
@@ -1527,7 +1565,7 @@ DEMO_ACCOUNTS = (
         "paul.weber@strasbourg.eu",
         "Eurométropole de Strasbourg",
         ("Direction de l'espace public et naturel",),
-        (Right.CONSULT, Right.ANSWER, Right.DCE),
+        (enums.Right.CONSULT, enums.Right.ANSWER, enums.Right.DCE),
     ),
     DemoAccount(
         "claire.muller",
@@ -1535,7 +1573,13 @@ DEMO_ACCOUNTS = (
         "claire.muller@colmar.fr",
         "Ville de Colmar",
         (),
-        (Right.CONSULT, Right.SEND, Right.DECIDE, Right.EXPORT, Right.MANAGE),
+        (
+            enums.Right.CONSULT,
+            enums.Right.SEND,
+            enums.Right.DECIDE,
+            enums.Right.EXPORT,
+            enums.Right.MANAGE,
+        ),
     ),
 )
 SUPPORT_ACCOUNT = DemoAccount(
@@ -1544,7 +1588,7 @@ SUPPORT_ACCOUNT = DemoAccount(
     "support@plateforme.example",
     corpus.CEA,
     (),
-    (Right.CONSULT, Right.EXPORT),
+    (enums.Right.CONSULT, enums.Right.EXPORT),
     support=True,
 )
 

@@ -1,5 +1,5 @@
 """What the demo generator decides before writing rows: plans of consultations, register
-entries and messages, and the time helpers they are placed with (Europe/Paris office hours).
+entries and messages. The times they are placed at come from `models.demo.times`.
 
 `models.demo` draws the plans; `models.demo_showcase` writes those of the guide's cases. Every
 time is an aware UTC datetime, as stored.
@@ -7,80 +7,16 @@ time is an aware UTC datetime, as stored.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from messagerie.models.consultations.dce import NewFile
 from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.demo import corpus
-from messagerie.models.store.enums import (
-    ConsultationStatus,
-    DeliveryState,
-    EventKind,
-    MessageState,
-    MessageType,
-    Procedure,
-    RecipientStatus,
-    RegisterKind,
-    ReplyChannel,
-    SendMode,
-)
-
-DAY = timedelta(days=1)
-
-
-# --- Time -----------------------------------------------------------------------------------
-
-
-def paris_at(day: date, hour: int, minute: int, second: int = 0) -> datetime:
-    """A Paris wall-clock time on `day`, as an aware UTC datetime (as stored)."""
-    local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=corpus.PARIS)
-    return local.astimezone(UTC)
-
-
-def paris_day(moment: datetime) -> date:
-    return moment.astimezone(corpus.PARIS).date()
-
-
-def paris_text(moment: datetime) -> str:
-    """A time as the messages write it: "14/02/2026 à 12:00" (Paris)."""
-    local = moment.astimezone(corpus.PARIS)
-    return f"{local:%d/%m/%Y} à {local:%H:%M}"
-
-
-def between(rng: random.Random, low: datetime, high: datetime) -> datetime:
-    """A whole second in [low, high), or `low` when the interval is empty."""
-    seconds = int((high - low).total_seconds())
-    return low + timedelta(seconds=rng.randrange(seconds)) if seconds > 0 else low
-
-
-def later(rng: random.Random, start: datetime, low: float, high: float) -> datetime:
-    """`start` plus a delay of `low` to `high` seconds, log-uniform: short delays dominate."""
-    seconds = low * (high / low) ** rng.random()
-    return start + timedelta(seconds=max(1, round(seconds)))
-
-
-def workday(rng: random.Random, first: date, last: date) -> date:
-    """A day in [first, last], a weekday when a few draws find one."""
-    span = max(0, (last - first).days)
-    day = first
-    for _ in range(8):
-        day = first + timedelta(days=rng.randint(0, span))
-        if day.weekday() < 5:
-            break
-    return day
-
-
-def office_time(rng: random.Random, low: datetime, high: datetime) -> datetime:
-    """An office time (weekday, 8:00-18:00 Paris) in [low, high) when there is one."""
-    day = workday(rng, paris_day(low), paris_day(high))
-    moment = paris_at(day, rng.randint(8, 17), rng.randint(0, 59), rng.randint(0, 59))
-    return moment if low <= moment < high else between(rng, low, high)
-
-
-# --- Plans: what the generator decides before writing rows ----------------------------------
+from messagerie.models.demo.times import DAY, paris_text
+from messagerie.models.store import enums
 
 
 @dataclass
@@ -120,8 +56,8 @@ class LotPlan:
 class ConsultationPlan:
     title: str
     object: str
-    procedure: Procedure
-    status: ConsultationStatus
+    procedure: enums.Procedure
+    status: enums.ConsultationStatus
     deadline: datetime
     created: datetime
     entity: EntityPlan
@@ -160,7 +96,7 @@ class ConsultationPlan:
 @dataclass
 class EntryPlan:
     consultation: ConsultationPlan
-    kind: RegisterKind
+    kind: enums.RegisterKind
     company: CompanyPlan
     contact: Contact
     at: datetime
@@ -172,7 +108,7 @@ class EntryPlan:
 
 @dataclass
 class EventPlan:
-    kind: EventKind
+    kind: enums.EventKind
     at: datetime
     detail: str | None = None
     client_address: str | None = None
@@ -182,7 +118,7 @@ class EventPlan:
 @dataclass
 class ReplyPlan:
     at: datetime
-    channel: ReplyChannel
+    channel: enums.ReplyChannel
     body: str
     read_at: datetime | None
     files: tuple[NewFile, ...] = ()
@@ -192,8 +128,8 @@ class ReplyPlan:
 class Life:
     """One recipient's copy: its events and where the outbox left it."""
 
-    status: RecipientStatus
-    delivery: DeliveryState
+    status: enums.RecipientStatus
+    delivery: enums.DeliveryState
     events: list[EventPlan] = field(default_factory=list)
     attempts: int = 1
     reply: ReplyPlan | None = None
@@ -209,14 +145,14 @@ class RecipientPlan:
 @dataclass
 class MessagePlan:
     consultation: ConsultationPlan
-    type: MessageType
+    type: enums.MessageType
     subject: str
     body: str
-    mode: SendMode
+    mode: enums.SendMode
     reply_allowed: bool
     reply_deadline: datetime | None
     lots: tuple[LotPlan, ...]
-    state: MessageState
+    state: enums.MessageState
     author: str
     created: datetime
     queued: datetime | None
@@ -233,7 +169,7 @@ class Intent:
     scenario: str
     at: datetime
     contacts: list[tuple[CompanyPlan, Contact]]
-    mode: SendMode = SendMode.WITH_AR
+    mode: enums.SendMode = enums.SendMode.WITH_AR
     reply_allowed: bool = False
     reply_deadline: datetime | None = None
     lots: tuple[LotPlan, ...] = ()
@@ -244,7 +180,7 @@ class Intent:
     # Which of the scenario's contents; None draws one.
     content: int | None = None
     # Not sent yet: QUEUED (validated, in the outbox) or HELD (a draft).
-    waiting: DeliveryState | None = None
+    waiting: enums.DeliveryState | None = None
     # What becomes of each copy, in turn (scripted cases); empty: drawn at random.
     outcomes: tuple[Outcome, ...] = ()
     # The type's mandatory mentions, as the message form records them.
@@ -256,7 +192,7 @@ class Outcome:
     """A scripted copy's status in the tracking table, and the files of its reply
     (models.demo_corpus.REPLY_FILES keys) when it has one."""
 
-    status: RecipientStatus
+    status: enums.RecipientStatus
     files: tuple[str, ...] = ()
 
 
@@ -271,13 +207,16 @@ def question_fields(question: EntryPlan) -> dict[str, str]:
     }
 
 
-def status_for(deadline: datetime, now: datetime) -> ConsultationStatus:
-    """The status a consultation placed by hand has on the demo's day."""
+def placed(deadline: datetime, now: datetime, **fields: Any) -> ConsultationPlan:
+    """A consultation placed by hand (the guide's, the showcase's), in the status its deadline
+    gives it on the demo's day."""
     if deadline > now:
-        return ConsultationStatus.OPEN
-    if deadline > now - timedelta(days=30):
-        return ConsultationStatus.OPENING_ANALYSIS
-    return ConsultationStatus.DECISION
+        status = enums.ConsultationStatus.OPEN
+    elif deadline > now - timedelta(days=30):
+        status = enums.ConsultationStatus.OPENING_ANALYSIS
+    else:
+        status = enums.ConsultationStatus.DECISION
+    return ConsultationPlan(status=status, deadline=deadline, **fields)
 
 
 def distinct_contacts(entries: Iterable[EntryPlan]) -> list[tuple[CompanyPlan, Contact]]:

@@ -37,7 +37,6 @@ from messagerie.models.demo.files import (
     zip_archive,
 )
 from messagerie.models.demo.plans import (
-    DAY,
     CompanyPlan,
     ConsultationPlan,
     Contact,
@@ -48,12 +47,10 @@ from messagerie.models.demo.plans import (
     MessagePlan,
     Outcome,
     distinct_contacts,
-    office_time,
-    paris_at,
-    paris_text,
+    placed,
     question_fields,
-    status_for,
 )
+from messagerie.models.demo.times import DAY, office_time, paris_at, paris_text
 from messagerie.models.formatting import lot_label
 from messagerie.models.store import audit
 from messagerie.models.store.enums import (
@@ -122,12 +119,12 @@ class Showcase:
         deadline = paris_at(self.day(spec.deadline_days), *spec.deadline_time)
         created_day = self.day(-spec.created_days)
         created = paris_at(created_day, rng.randint(8, 11), rng.randint(0, 59), rng.randint(0, 59))
-        return ConsultationPlan(
+        return placed(
+            deadline,
+            self.now,
             title=spec.title,
             object=f"{spec.title}. {spec.detail}.",
             procedure=spec.procedure,
-            status=status_for(deadline, self.now),
-            deadline=deadline,
             created=created,
             entity=entity,
             category=spec.category,

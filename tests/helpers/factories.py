@@ -66,20 +66,19 @@ def add_consultations(
         for reference, title, status, deadline in rows:
             # The title is the object too.
             identity = ConsultationIdentity(reference, title, title, organisation_name, entity_name)
+            values = {
+                "reference": reference,
+                "title": title,
+                "object": title,
+                "procedure": Procedure.OPEN_TENDER,
+                "status": status,
+                "bid_deadline": deadline,
+                "entity_id": entity_id,
+                "search_text": search_text_of(identity),
+            }
             ids.append(
                 connection.execute(
-                    insert(Consultation)
-                    .values(
-                        reference=reference,
-                        title=title,
-                        object=title,
-                        procedure=Procedure.OPEN_TENDER,
-                        status=status,
-                        bid_deadline=deadline,
-                        entity_id=entity_id,
-                        search_text=search_text_of(identity),
-                    )
-                    .returning(Consultation.id)
+                    insert(Consultation).values(values).returning(Consultation.id)
                 ).scalar_one()
             )
     return ids
@@ -117,14 +116,14 @@ def add_register_entries(
         connection.execute(
             insert(RegisterEntry),
             [
-                dict(
-                    consultation_id=consultation_id,
-                    kind=kind,
-                    company_id=company_id,
-                    contact_name="Jeanne Martin",
-                    contact_email=email,
-                    at=at,
-                )
+                {
+                    "consultation_id": consultation_id,
+                    "kind": kind,
+                    "company_id": company_id,
+                    "contact_name": "Jeanne Martin",
+                    "contact_email": email,
+                    "at": at,
+                }
                 for kind in kinds
             ],
         )
@@ -151,15 +150,17 @@ def add_open_consultation(
 
 @dataclass(frozen=True)
 class QueuedView:
+    """A queued message: what it says, to whom and with what, and how it goes."""
+
     type: MessageType
     subject: str
+    mentions: dict[str, str]
     recipients: tuple[str, ...]
     lots: tuple[int, ...]
+    attachments: tuple[str, ...]
     send_mode: SendMode
     reply_allowed: bool
     reply_deadline: datetime | None
-    mentions: dict[str, str]
-    attachments: tuple[str, ...]
 
 
 def queued_messages(
@@ -189,6 +190,7 @@ def queued_messages(
                 QueuedView(
                     type=MessageType(row.type),
                     subject=row.subject,
+                    mentions=row.mentions or {},
                     recipients=column(
                         select(recipient.c.email)
                         .where(recipient.c.delivery_state == "queued")
@@ -199,13 +201,12 @@ def queued_messages(
                         select(lot.c.number).join(message_lot).order_by(lot.c.number),
                         message_lot.c.message_id,
                     ),
-                    send_mode=SendMode(row.send_mode),
-                    reply_allowed=row.reply_allowed,
-                    reply_deadline=row.reply_deadline,
-                    mentions=row.mentions or {},
                     attachments=column(
                         select(document.c.filename).join(attachment), attachment.c.message_id
                     ),
+                    send_mode=SendMode(row.send_mode),
+                    reply_allowed=row.reply_allowed,
+                    reply_deadline=row.reply_deadline,
                 )
             )
     return views
