@@ -1,4 +1,8 @@
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from messagerie.models.formatting import count, lot_label, paris_minutes, paris_seconds
 from messagerie.models.rules.siret import format_siret, normalise_siret, siret_is_valid
@@ -9,6 +13,16 @@ from tests.helpers.factories import paris
 def test_fold_removes_case_accents_and_ligatures():
     assert fold("Élaboration du Crémant") == "elaboration du cremant"
     assert fold("Œuvre d’art") == "oeuvre d'art"
+
+
+@given(st.text())
+def test_fold_is_its_definition_for_any_text(text):
+    """The fast fold gives, for any text, what its definition gives: ligatures spelt out,
+    decomposed, every combining mark dropped, case-folded."""
+    ligatures = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "’": "'"})
+    decomposed = unicodedata.normalize("NFKD", text.translate(ligatures))
+    defined = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    assert fold(text) == defined
 
 
 def test_search_words_drop_plural_and_feminine_endings_of_long_words():

@@ -95,12 +95,8 @@ def amount_fr(value: Decimal | int | float) -> str:
 
 
 FILTERS = {
-    "date_fr": date_fr,
-    "datetime_fr": datetime_fr,
-    "time_fr": time_fr,
-    "long_date_fr": long_date_fr,
-    "number_fr": number_fr,
-    "amount_fr": amount_fr,
+    function.__name__: function
+    for function in (date_fr, datetime_fr, time_fr, long_date_fr, number_fr, amount_fr)
 }
 
 

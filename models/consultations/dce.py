@@ -40,6 +40,7 @@ from messagerie.models.store.documents import (
     put_bytes,
 )
 from messagerie.models.store.enums import DocumentOrigin, Right
+from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import consultation as consultation_table
 from messagerie.models.store.tables import (
     dce_piece,
@@ -138,7 +139,7 @@ def deadline_changes(
         .where(deadline_change.c.consultation_id == consultation_id)
         .order_by(deadline_change.c.at.desc(), deadline_change.c.id.desc())
     ).all()
-    return tuple(DeadlineChangeView(**row._mapping) for row in rows)
+    return tuple(from_row(DeadlineChangeView, row) for row in rows)
 
 
 def _latest_version(connection: Connection, consultation_id: int) -> DceVersionView | None:
@@ -159,14 +160,7 @@ def _load_versions(
         return ()
     pieces = _load_pieces(connection, [version.id for version in versions])
     return tuple(
-        DceVersionView(
-            number=version.number,
-            created_at=version.created_at,
-            author=version.author,
-            comment=version.comment,
-            pieces=pieces.get(version.id, ()),
-        )
-        for version in versions
+        from_row(DceVersionView, version, pieces=pieces.get(version.id, ())) for version in versions
     )
 
 
@@ -198,14 +192,8 @@ def _load_pieces(
             children[row.parent_id].append(row)
 
     def view(row: Any) -> PieceView:
-        return PieceView(
-            id=row.id,
-            path=row.path,
-            size=row.size,
-            sha256=row.sha256,
-            media_type=row.media_type,
-            document_id=row.document_id,
-            children=tuple(view(child) for child in children.get(row.id, ())),
+        return from_row(
+            PieceView, row, children=tuple(view(child) for child in children.get(row.id, ()))
         )
 
     return {version_id: tuple(map(view, top_rows)) for version_id, top_rows in tops.items()}

@@ -25,13 +25,14 @@ from messagerie.models.store import audit
 from messagerie.models.store.accounts import ConsultationNotFound, authorize, authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import RegisterKind, Right
+from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     company,
     lot,
     register_entry,
     register_entry_lot,
 )
-from messagerie.models.text import fold, search_words
+from messagerie.models.text import LIGATURES, fold, search_words
 
 # How PostgreSQL folds text like `models.text.fold`: translate() drops the accents of both
 # cases (its lower() under the C locale leaves "É" alone, and `unaccent` is not always
@@ -41,7 +42,6 @@ from messagerie.models.text import fold, search_words
 _ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ"
 _ACCENTED = _ACCENTED + _ACCENTED.upper()
 _UNACCENTED = "".join(fold(letter) for letter in _ACCENTED)
-_LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"), ("’", "'"))
 SQLITE_FOLD = "messagerie_fold"
 
 
@@ -120,9 +120,9 @@ def register_page(
     consultation_id: int,
     kind: RegisterKind,
     *,
+    page: int,
+    per_page: int,
     text: str = "",
-    page: int = 1,
-    per_page: int = 50,
 ) -> RegisterPage:
     """`list_register` for a caller that checked the account already (the proof bundle)."""
     per_page = max(1, per_page)
@@ -209,11 +209,11 @@ def addresses_of(
         return ()
     rows = connection.execute(
         sa.select(
-            register_entry.c.kind,
             register_entry.c.company_id,
-            company.c.name,
+            company.c.name.label("company_name"),
             register_entry.c.contact_name,
-            register_entry.c.contact_email,
+            register_entry.c.contact_email.label("email"),
+            register_entry.c.kind,
         )
         .join(company, company.c.id == register_entry.c.company_id)
         .where(
@@ -225,18 +225,11 @@ def addresses_of(
     first: dict[str, Row] = {}
     seen_in: dict[str, set[RegisterKind]] = {}
     for row in rows:
-        key = row.contact_email.casefold()
+        key = row.email.casefold()
         first.setdefault(key, row)
         seen_in.setdefault(key, set()).add(RegisterKind(row.kind))
     return tuple(
-        RegisterAddress(
-            company_id=row.company_id,
-            company_name=row.name,
-            contact_name=row.contact_name,
-            email=row.contact_email,
-            kinds=frozenset(seen_in[key]),
-        )
-        for key, row in first.items()
+        from_row(RegisterAddress, row, kinds=frozenset(seen_in[key])) for key, row in first.items()
     )
 
 
@@ -246,7 +239,7 @@ def folded(connection: Connection, expression: sa.ColumnElement[str]) -> sa.Colu
         raw: Any = connection.connection.driver_connection
         raw.create_function(SQLITE_FOLD, 1, fold, deterministic=True)
         return getattr(sa.func, SQLITE_FOLD)(expression)
-    for ligature, letters in _LIGATURES:
+    for ligature, letters in LIGATURES:
         expression = sa.func.replace(expression, ligature, letters)
     return sa.func.lower(sa.func.translate(expression, _ACCENTED, _UNACCENTED))
 
@@ -307,23 +300,12 @@ def _register_rows(connection: Connection, rows: Sequence[Row]) -> tuple[Registe
         ):
             lots[link.register_entry_id].append((link.number, link.title))
     return tuple(
-        RegisterRow(
-            id=row.id,
+        from_row(
+            RegisterRow,
+            row,
             kind=RegisterKind(row.kind),
-            number=row.number,
-            at=row.at,
-            company_id=row.company_id,
-            company_name=row.company_name,
-            siret=row.siret,
-            contact_name=row.contact_name,
-            contact_email=row.contact_email,
             lots=tuple(lot_label(number, title) for number, title in lots[row.id]),
             lot_numbers=tuple(number for number, _ in lots[row.id]),
-            question_text=row.question_text,
-            consultation_id=row.consultation_id,
-            address=row.address,
-            postal_code=row.postal_code,
-            city=row.city,
         )
         for row in rows
     )

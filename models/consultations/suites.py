@@ -20,6 +20,7 @@ from messagerie.models.store import audit
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind, Right
+from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     company,
     consultation,
@@ -81,11 +82,11 @@ def candidate_choices(store: Store, parent_id: int) -> tuple[CandidateChoice, ..
     with store.engine.connect() as connection:
         rows = connection.execute(
             sa.select(
-                register_entry.c.id,
+                register_entry.c.id.label("entry_id"),
+                company.c.name.label("company_name"),
+                company.c.siret,
                 register_entry.c.contact_email,
                 register_entry.c.at,
-                company.c.name,
-                company.c.siret,
             )
             .join(company, company.c.id == register_entry.c.company_id)
             .where(
@@ -99,7 +100,7 @@ def candidate_choices(store: Store, parent_id: int) -> tuple[CandidateChoice, ..
     for row in rows:
         if row.contact_email.casefold() not in seen:
             seen.add(row.contact_email.casefold())
-            choices.append(CandidateChoice(row.id, row.name, row.siret, row.contact_email, row.at))
+            choices.append(from_row(CandidateChoice, row))
     return tuple(choices)
 
 

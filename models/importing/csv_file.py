@@ -14,9 +14,6 @@ from messagerie.models.importing.reading import (
     REQUIRED_CONSULTATION_FIELDS,
     Group,
     Reading,
-    add_entry,
-    add_lot,
-    read_consultation,
     register_kind,
 )
 from messagerie.models.rules.validation import MAX_LOT_NUMBER, lot_number_problem
@@ -107,10 +104,9 @@ def _csv_row(
         return
     values = {name: row.get(name, "") for name in (*CONSULTATION_FIELDS, "lots")}
     if reference not in consultations:
-        group = Group(where, read_consultation(row, where, reading))
-        before = len(reading)
-        _csv_lots(group, values["lots"], where, reading)
-        group.lots_readable = len(reading) == before
+        group = reading.group(
+            row, where, lambda group: _csv_lots(group, values["lots"], where, reading)
+        )
         consultations[reference] = _CsvConsultation(group, line, values)
     first = consultations[reference]
     for name, value in values.items():
@@ -130,7 +126,7 @@ def _csv_row(
         )
         return
     lots = row.get("entry_lots", "")
-    add_entry(first.group, kind, row, where, reading, lots=lots, lots_name="entry_lots")
+    reading.add_entry(first.group, kind, row, where, lots=lots, lots_name="entry_lots")
 
 
 def _csv_lots(group: Group, text: str, where: str, reading: Reading) -> None:
@@ -142,7 +138,7 @@ def _csv_lots(group: Group, text: str, where: str, reading: Reading) -> None:
         if digits and len(number) > len(str(MAX_LOT_NUMBER)):  # not worth an int()
             reading.add(where, "number", lot_number_problem(number))
         elif digits:
-            add_lot(group, int(number), title.strip(), where, reading)
+            reading.add_lot(group, int(number), title.strip(), where)
         else:
             reading.add(
                 where,

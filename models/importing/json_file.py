@@ -12,9 +12,6 @@ from messagerie.models.importing.reading import (
     ENTRY_FIELDS,
     Group,
     Reading,
-    add_entry,
-    add_lot,
-    read_consultation,
     register_kind,
 )
 from messagerie.models.store.enums import RegisterKind
@@ -112,11 +109,7 @@ def _json_consultation(record: Any, where: str, reading: Reading) -> Group | Non
         where += f" (« {record['reference'].strip()} »)"
     _unknown_keys(record, (*CONSULTATION_FIELDS, "lots", "registers"), where, reading)
     values = _json_texts(record, CONSULTATION_FIELDS, where, reading)
-    group = Group(where, read_consultation(values, where, reading))
-    before = len(reading)
-    for item_where, item in _json_list(record, "lots", where, reading):
-        _json_lot(group, item, item_where, reading)
-    group.lots_readable = len(reading) == before
+    group = reading.group(values, where, lambda group: _json_lots(group, record, where, reading))
     registers = record.get("registers", {})
     if not isinstance(registers, dict):
         reading.add(where, "registers", 'un objet {"retraits": [ … ], …} est attendu.')
@@ -152,12 +145,17 @@ def _is_integer(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _json_lots(group: Group, record: dict, where: str, reading: Reading) -> None:
+    for item_where, item in _json_list(record, "lots", where, reading):
+        _json_lot(group, item, item_where, reading)
+
+
 def _json_lot(group: Group, item: dict, where: str, reading: Reading) -> None:
     _unknown_keys(item, ("number", "title"), where, reading)
     number = item.get("number")
     title = _json_texts(item, ("title",), where, reading)["title"]
     if _is_integer(number):
-        add_lot(group, number, title, where, reading)
+        reading.add_lot(group, number, title, where)
     else:
         reading.add(where, "number", "un numéro entier est attendu, par exemple 1.")
 
@@ -170,7 +168,7 @@ def _json_entry(group: Group, kind: RegisterKind, item: dict, where: str, readin
         numbers = []
     values = _json_texts(item, ENTRY_FIELDS, where, reading)
     lots = ", ".join(map(str, numbers))
-    add_entry(group, kind, values, where, reading, lots=lots, lots_name="lots")
+    reading.add_entry(group, kind, values, where, lots=lots, lots_name="lots")
 
 
 def _json_texts(record: dict, names: Iterable[str], where: str, reading: Reading) -> dict[str, str]:

@@ -159,6 +159,65 @@ class Reading:
             self.add(where, name, f"{len(value)} caractères, au plus {limit}.")
         return value
 
+    def group(
+        self, values: Mapping[str, str], where: str, read_lots: Callable[[Group], object]
+    ) -> Group:
+        """A consultation of the file from its texts, then its lots (`read_lots`): its entries'
+        lots are checked against them only when every lot could be read."""
+        group = Group(where, read_consultation(values, where, self))
+        before = len(self)
+        read_lots(group)
+        group.lots_readable = len(self) == before
+        return group
+
+    def add_lot(self, group: Group, number: int, title: str, where: str) -> None:
+        if not 0 <= number <= MAX_LOT_NUMBER:
+            self.add(where, "number", lot_number_problem(number))
+        elif number in group.lots:
+            self.add(where, "number", f"le lot n°{number} est décrit deux fois.")
+        elif not title:
+            self.add(where, "title", f"l'intitulé du lot n°{number} est obligatoire.")
+        elif problem := control_character_problem(title):
+            self.add(where, "title", f"ce champ {problem}")
+        elif len(title) > LOT_TITLE_LENGTH:
+            self.add(where, "title", f"{len(title)} caractères, au plus {LOT_TITLE_LENGTH}.")
+        else:
+            group.lots[number] = title
+
+    def add_entry(
+        self,
+        group: Group,
+        kind: RegisterKind,
+        values: Mapping[str, str],
+        where: str,
+        *,
+        lots: str,
+        lots_name: str,
+    ) -> None:
+        """Check one register entry against its consultation and keep it when valid."""
+        typed = RegisterEntryInput(
+            kind=kind,
+            company_name=values.get("company", ""),
+            siret=values.get("siret", ""),
+            contact_name=values.get("contact_name", ""),
+            contact_email=values.get("contact_email", ""),
+            at=values.get("at", ""),
+            lots=lots,
+            question_text=values.get("question", ""),
+            address=values.get("address", ""),
+            postal_code=values.get("postal_code", ""),
+            city=values.get("city", ""),
+        )
+        deadline = group.fields.bid_deadline if group.fields else None
+        known_lots = group.lots if group.lots_readable else _lot_numbers(lots)
+        valid = self.run(
+            where,
+            lambda: validate_entry(typed, lot_numbers=known_lots, deadline=deadline, now=self.now),
+            names={**ENTRY_FIELD_NAMES, "lots": lots_name},
+        )
+        if valid is not None:
+            group.entries.append(valid)
+
 
 def read_consultation(
     values: Mapping[str, str], where: str, reading: Reading
@@ -210,56 +269,6 @@ def _choice(enum: type[E], text: str) -> E:
 def register_kind(text: str) -> RegisterKind | None:
     wanted = fold(text)
     return next((kind for kind, names in REGISTER_NAMES.items() if wanted in names), None)
-
-
-def add_lot(group: Group, number: int, title: str, where: str, reading: Reading) -> None:
-    if not 0 <= number <= MAX_LOT_NUMBER:
-        reading.add(where, "number", lot_number_problem(number))
-    elif number in group.lots:
-        reading.add(where, "number", f"le lot n°{number} est décrit deux fois.")
-    elif not title:
-        reading.add(where, "title", f"l'intitulé du lot n°{number} est obligatoire.")
-    elif problem := control_character_problem(title):
-        reading.add(where, "title", f"ce champ {problem}")
-    elif len(title) > LOT_TITLE_LENGTH:
-        reading.add(where, "title", f"{len(title)} caractères, au plus {LOT_TITLE_LENGTH}.")
-    else:
-        group.lots[number] = title
-
-
-def add_entry(
-    group: Group,
-    kind: RegisterKind,
-    values: Mapping[str, str],
-    where: str,
-    reading: Reading,
-    *,
-    lots: str,
-    lots_name: str,
-) -> None:
-    """Check one register entry against its consultation and keep it when valid."""
-    typed = RegisterEntryInput(
-        kind=kind,
-        company_name=values.get("company", ""),
-        siret=values.get("siret", ""),
-        contact_name=values.get("contact_name", ""),
-        contact_email=values.get("contact_email", ""),
-        at=values.get("at", ""),
-        lots=lots,
-        question_text=values.get("question", ""),
-        address=values.get("address", ""),
-        postal_code=values.get("postal_code", ""),
-        city=values.get("city", ""),
-    )
-    deadline = group.fields.bid_deadline if group.fields else None
-    known_lots = group.lots if group.lots_readable else _lot_numbers(lots)
-    valid = reading.run(
-        where,
-        lambda: validate_entry(typed, lot_numbers=known_lots, deadline=deadline, now=reading.now),
-        names={**ENTRY_FIELD_NAMES, "lots": lots_name},
-    )
-    if valid is not None:
-        group.entries.append(valid)
 
 
 def _lot_numbers(text: str) -> tuple[int, ...]:

@@ -31,13 +31,14 @@ from messagerie.models.messages.ar import (
 from messagerie.models.messages.drafts import sender_domain
 from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
 from messagerie.models.messages.queue import authorize_sending
-from messagerie.models.messages.recipient_secrets import new_secrets
+from messagerie.models.messages.rows import recipient_row
 from messagerie.models.messages.tracking import (
     PAGE,
     MessageNotFound,
     TrackingQuery,
     TrackingRow,
     message_consultation,
+    replies_select,
     tracking_page,
 )
 from messagerie.models.rules.validation import ValidationFailed, check_email
@@ -53,6 +54,7 @@ from messagerie.models.store.enums import (
     RecipientStatus,
     ReplyDisposition,
 )
+from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     company,
     message,
@@ -121,7 +123,7 @@ def load_message_detail(store: Store, message_id: int) -> MessageDetail:
             sa.select(
                 recipient.c.id,
                 recipient.c.email,
-                company.c.name,
+                company.c.name.label("company"),
                 recipient.c.status,
                 recipient.c.resent_from_id,
             )
@@ -133,15 +135,15 @@ def load_message_detail(store: Store, message_id: int) -> MessageDetail:
             .order_by(recipient.c.id)
         ).all()
         recipients = tuple(
-            RecipientDetail(id_, email, name, RecipientStatus(status), resent_from, events)
-            for id_, email, name, status, resent_from in rows
-            for events in [events_of(connection, id_)]
+            from_row(
+                RecipientDetail,
+                row,
+                status=RecipientStatus(row.status),
+                events=events_of(connection, row.id),
+            )
+            for row in rows
         )
-        replies = connection.execute(
-            sa.select(reply)
-            .where(reply.c.recipient_id.in_([r.id for r in recipients]))
-            .order_by(reply.c.received_at, reply.c.id)
-        ).all()
+        replies = connection.execute(replies_select([r.id for r in recipients])).all()
         reply_files: dict[int, list[int]] = {}
         for reply_id, document_id in connection.execute(
             sa.select(reply_attachment.c.reply_id, reply_attachment.c.document_id).where(
@@ -162,14 +164,11 @@ def load_message_detail(store: Store, message_id: int) -> MessageDetail:
         files=files,
         recipients=recipients,
         replies=tuple(
-            ReplyDetail(
-                r.id,
-                r.recipient_id,
-                r.received_at,
-                ReplyDisposition(r.disposition),
-                r.body,
-                r.read_at,
-                reply_documents.get(r.id, ()),
+            from_row(
+                ReplyDetail,
+                r,
+                disposition=ReplyDisposition(r.disposition),
+                files=reply_documents.get(r.id, ()),
             )
             for r in replies
         ),
@@ -300,20 +299,18 @@ def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = N
             ).first()
             if taken is not None:
                 raise ResendRefused(f"« {corrected} » est déjà destinataire de ce message.")
-            domain = sender_domain(connection, failed.consultation_id)
+            copy = recipient_row(
+                failed.message_id,
+                corrected,
+                failed.company_id,
+                failed.contact_name,
+                domain=sender_domain(connection, failed.consultation_id),
+                updated_at=now,
+                delivery_state=DeliveryState.QUEUED,
+            )
             target = connection.execute(
                 sa.insert(recipient)
-                .values(
-                    message_id=failed.message_id,
-                    email=corrected,
-                    company_id=failed.company_id,
-                    contact_name=failed.contact_name,
-                    **new_secrets(domain),
-                    delivery_state=DeliveryState.QUEUED,
-                    status=RecipientStatus.PENDING,
-                    resent_from_id=recipient_id,
-                    updated_at=now,
-                )
+                .values(**copy, resent_from_id=recipient_id)
                 .returning(recipient.c.id)
             ).scalar_one()
         detail = f"Renvoi demandé par {actor}" + (f" à « {corrected} »" if corrected else "")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from messagerie.models.errors import Refusal
+from messagerie.models.store.rows import from_row
 
 # Header (as written in the file, folded) -> attribute of AnalysisRow.
 COLUMNS = {
@@ -232,12 +233,9 @@ def rejected_bids(rows: Sequence[AnalysisRow], retained: str) -> tuple[RejectedB
         if not row.reasons.strip():
             raise _refused(row.line, "motifs", f"indiquez les motifs du rejet de {row.company}.")
         bids.append(
-            RejectedBid(
-                company=row.company,
-                lot=row.lot,
-                reasons=row.reasons,
-                score=row.score,
-                rank=row.rank,
+            from_row(  # the bidder's company, lot, reasons, score and rank
+                RejectedBid,
+                row,
                 ranked_offers=ranked,
                 awardee=winner.company,
                 award_reasons=winner.reasons,

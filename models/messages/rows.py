@@ -1,8 +1,8 @@
 """The one shape of a stored message and of its recipients' rows.
 
-The message form (queue), the flows' drafts and the demo build their rows here, so that a
-message written by any of them reads the same; each caller inserts them its own way (one
-row, or the demo's bulk insert).
+The message form (queue), the flows' drafts, a resend to a corrected address and the demo
+build their rows here, so that a message written by any of them reads the same; each caller
+inserts them its own way (one row, or the demo's bulk insert).
 """
 
 from __future__ import annotations

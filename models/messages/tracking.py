@@ -30,6 +30,7 @@ from messagerie.models.store.enums import (
     ReplyDisposition,
     Right,
 )
+from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     company,
     consultation,
@@ -306,23 +307,22 @@ def replies_of(store: Store, recipient_ids: list[int]) -> dict[int, tuple[ReplyL
     if not recipient_ids:
         return {}
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(
-                reply.c.id,
-                reply.c.recipient_id,
-                reply.c.received_at,
-                reply.c.disposition,
-                reply.c.body,
-                reply.c.read_at.is_not(None),
-            )
-            .where(reply.c.recipient_id.in_(recipient_ids))
-            .order_by(reply.c.received_at, reply.c.id)
-        ).all()
+        rows = connection.execute(replies_select(recipient_ids)).all()
     found: dict[int, list[ReplyLine]] = {}
-    for id_, recipient_id, at, disposition, body, read in rows:
-        line = ReplyLine(id_, recipient_id, at, ReplyDisposition(disposition), body, bool(read))
-        found.setdefault(recipient_id, []).append(line)
+    for row in rows:
+        disposition = ReplyDisposition(row.disposition)
+        line = from_row(ReplyLine, row, disposition=disposition, read=row.read_at is not None)
+        found.setdefault(row.recipient_id, []).append(line)
     return {key: tuple(lines) for key, lines in found.items()}
+
+
+def replies_select(recipient_ids: list[int]) -> sa.Select:
+    """The replies of these recipients, oldest first (the tracking table, the detail)."""
+    return (
+        sa.select(reply)
+        .where(reply.c.recipient_id.in_(recipient_ids))
+        .order_by(reply.c.received_at, reply.c.id)
+    )
 
 
 def mark_reply_read(store: Store, reply_id: int, *, at: datetime | None = None) -> None:

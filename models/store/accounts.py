@@ -22,6 +22,7 @@ from messagerie.models.store import audit
 from messagerie.models.store.database import Store
 from messagerie.models.store.engine import StoreError
 from messagerie.models.store.enums import Right
+from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     account,
     account_entity,
@@ -347,19 +348,14 @@ def _account_of(connection: Connection, row: sa.Row) -> Account:
         if row.support
         else {row.organisation_id}
     )
-    return Account(
-        id=row.id,
-        login=row.login,
-        name=row.name,
-        email=row.email,
-        organisation_id=row.organisation_id,
-        organisation=row.organisation,
+    return from_row(
+        Account,
+        row,
         organisation_ids=frozenset(organisations),
         entities=tuple(
             (link.link_id, link.link_text) for link in links if link.link_kind == "entity"
         ),
         rights=frozenset(Right(link.link_text) for link in links if link.link_kind == "right"),
-        support=row.support,
     )
 
 
