@@ -58,10 +58,6 @@ ACTION_DEADLINE = "consultation.deadline"
 class DceError(Refusal):
     """A DCE or deadline change that is refused; the message (French) says why and what to do."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
 
 class DceConflict(DceError):
     """Someone saved another version of the DCE after these changes were started."""

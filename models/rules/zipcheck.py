@@ -130,7 +130,6 @@ class ZipRefused(Refusal):
 
     def __init__(self, message: str, member: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.member = member
 
 

@@ -28,7 +28,6 @@ class BlobCorrupted(Refusal):
 
     def __init__(self, message: str, sha256: str) -> None:
         super().__init__(message)
-        self.message = message
         self.sha256 = sha256
 
 
