@@ -9,8 +9,8 @@ from datetime import datetime
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Header, Input, Label, SelectionList, Static
+from textual.containers import Vertical
+from textual.widgets import Button, DataTable, Input, Label, SelectionList, Static
 
 from messagerie.models.store.accounts import (
     Account,
@@ -26,7 +26,14 @@ from messagerie.models.store.enums import Right
 from messagerie.screens.base import StoreModal, StoreScreen
 from messagerie.screens.dialogs import ConfirmDialog
 from messagerie.screens.rights import SINGLE_USER
-from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+from messagerie.screens.widgets import (
+    back_key,
+    dialog_box,
+    harmless,
+    literal,
+    notify_literal,
+    save_key,
+)
 
 TITLE = "Comptes de l'organisation"
 ENTITY_SEPARATOR = ";"  # an entity's name may hold a comma
@@ -53,7 +60,7 @@ class AccountsScreen(StoreScreen[None]):
     }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        back_key(),
         Binding("a", "add", "Ajouter", tooltip="Ajouter un compte"),
         Binding("e", "modify", "Modifier", tooltip="Modifier le compte sélectionné"),
         Binding("r", "remove", "Retirer", tooltip="Retirer le compte sélectionné"),
@@ -64,10 +71,8 @@ class AccountsScreen(StoreScreen[None]):
         super().__init__()
         self.accounts: list[Account] = []
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield DataTable(id="accounts", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         account = self.app.account
@@ -153,8 +158,8 @@ class AccountForm(StoreModal[str | None]):
     """Add an account, or modify one (its login and organisation then stay as they are)."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Enregistrer", key_display="^s"),
-        Binding("escape", "dismiss(None)", "Annuler", key_display="Échap"),
+        save_key("save", "Enregistrer"),
+        back_key("dismiss(None)", "Annuler"),
     ]
     DEFAULT_CSS = """
     AccountForm #account-form {
@@ -172,8 +177,9 @@ class AccountForm(StoreModal[str | None]):
     def compose(self) -> ComposeResult:
         account, manager = self.account, self.app.account
         organisation = account.organisation if account else manager.organisation if manager else ""
-        with VerticalScroll(classes="dialog", id="account-form") as dialog:
-            dialog.border_title = "Modifier un compte" if account else "Ajouter un compte"
+        with dialog_box(
+            "Modifier un compte" if account else "Ajouter un compte", id="account-form", scroll=True
+        ):
             yield Static("Les champs avec une * sont obligatoires")
             for field, label, value, editable in (
                 ("login", "Identifiant (nom de connexion système) *", account and account.login,

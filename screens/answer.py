@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from messagerie.models.consultations.registers import RegisterRow
@@ -18,7 +18,7 @@ from messagerie.models.rules.checks import SINGLE_ANSWER_REASONS
 from messagerie.models.rules.siret import format_siret
 from messagerie.screens.french import FrenchModal
 from messagerie.screens.rights import RightsChecked
-from messagerie.screens.widgets import literal
+from messagerie.screens.widgets import back_key, dialog_box, literal, save_key
 
 AnswerChoice = Literal["dce", "messaging"]
 
@@ -54,7 +54,7 @@ class AnswerDialog(RightsChecked, FrenchModal[AnswerChoice | None]):
     BINDINGS = [
         Binding("d", "choose('dce')", "Modifier le DCE"),
         Binding("m", "choose('messaging')", "Messagerie sécurisée"),
-        Binding("escape", "dismiss(None)", "Annuler", key_display="Échap"),
+        back_key("dismiss(None)", "Annuler"),
     ]
 
     def __init__(self, question: RegisterRow) -> None:
@@ -62,8 +62,7 @@ class AnswerDialog(RightsChecked, FrenchModal[AnswerChoice | None]):
         self.question = question
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog") as dialog:
-            dialog.border_title = "Répondre à une question"
+        with dialog_box("Répondre à une question", id="dialog"):
             yield Static("POUR RÉPONDRE", classes="dialog-heading")
             yield Static(EXPLANATION)
             yield Static(question_text(self.question), id="question", classes="quoted")
@@ -90,8 +89,8 @@ class SingleAnswerReasonDialog(FrenchModal[str | None]):
     """Why only this company is answered (LEGAL rule 1); the reason goes to the audit log."""
 
     BINDINGS = [
-        Binding("ctrl+s", "confirm", "Valider", key_display="^s"),
-        Binding("escape", "dismiss(None)", "Annuler", key_display="Échap"),
+        save_key("confirm", "Valider"),
+        back_key("dismiss(None)", "Annuler"),
     ]
 
     def __init__(self, company: str, others: int) -> None:
@@ -100,8 +99,7 @@ class SingleAnswerReasonDialog(FrenchModal[str | None]):
         self.others = others
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Répondre uniquement à ce candidat"
+        with dialog_box("Répondre uniquement à ce candidat"):
             yield Static(
                 literal(
                     f"Égalité de traitement : {self.others} autre(s) entreprise(s) figurent aux "

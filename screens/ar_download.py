@@ -7,10 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual.binding import Binding
+
 from messagerie.models.errors import Refusal
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
+from messagerie.screens.dialogs import ask_for_path
 from messagerie.screens.widgets import notify_literal
+
+# The key that downloads it, in the tracking table and in la loupe.
+AR_KEY = Binding("p", "ar", "AR", tooltip="Télécharger l'AR du destinataire (PDF)")
 
 
 def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
@@ -21,24 +26,17 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
     from messagerie.models.messages.ar import ar_data
 
     def ask(data) -> None:  # type: ignore[no-untyped-def]
-        def write(answer: str) -> str | None:
-            path, problem = writable_path(answer)
-            if path is not None:
-                write_off_thread(
-                    screen,
-                    lambda: path.write_bytes(signed_ar(data, screen.app.platform_signer())),
-                    f"AR écrit dans « {path} ».",
-                )
-            return problem
+        def write(path: Path) -> None:
+            write_off_thread(
+                screen,
+                lambda: path.write_bytes(signed_ar(data, screen.app.platform_signer())),
+                f"AR écrit dans « {path} ».",
+            )
 
-        ask_until_valid(
-            screen,
-            lambda value, problem: InputDialog(
-                "Télécharger l'AR (PDF)", "Enregistrer l'AR sous :", value, problem
-            ),
-            write,
-            str(Path.cwd() / ar_filename(data)),
-        )
+        ask_for_path(
+            screen, "Télécharger l'AR (PDF)", "Enregistrer l'AR sous :",
+            Path.cwd() / ar_filename(data), write,
+        )  # fmt: skip
 
     app = screen.app  # its account read once the store is open: signed in by then
     screen.store_task(

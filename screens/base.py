@@ -10,14 +10,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Header, Input, TextArea
 from textual.worker import get_current_worker
 
 from messagerie.screens.french import FrenchBindings
 from messagerie.screens.rights import RightsChecked
-from messagerie.screens.widgets import notify_literal
+from messagerie.screens.widgets import Footer, notify_literal
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
     from messagerie.models.errors import Refusal
     from messagerie.models.store.database import Store
     from messagerie.tui.app import MessagerieApp
@@ -73,7 +75,8 @@ class StoreWork(RightsChecked):
 
 
 class StoreScreen(StoreWork, FrenchBindings, Screen[ResultType]):
-    """A screen of the app."""
+    """A screen of the app: the header, its own widgets (`compose_body`), the compact
+    footer."""
 
     # Actions bound, with priority, to a printable key that moves the focus to a text field
     # (« / » → the search): a binding without priority runs only once its key has bubbled up
@@ -86,6 +89,15 @@ class StoreScreen(StoreWork, FrenchBindings, Screen[ResultType]):
         if action in self.FIELD_KEYS and isinstance(self.focused, (Input, TextArea)):
             return False
         return super().check_action(action, parameters)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield from self.compose_body()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        """What the screen shows between its header and its footer."""
+        yield from ()
 
     @property
     def app(self) -> MessagerieApp:

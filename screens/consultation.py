@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, OptionList, ProgressBar, Static
+from textual.widgets import OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
@@ -21,9 +21,18 @@ from messagerie.models.messages.outbox import outbox_counts, progress_text
 from messagerie.models.rules.presets import SUBJECT_PLACEHOLDER
 from messagerie.models.store.enums import DeliveryState, MessageType, RegisterKind
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import InputDialog, ask_until_valid, writable_path
+from messagerie.screens.dialogs import ask_for_path
 from messagerie.screens.rights import guarded, right_of_type
-from messagerie.screens.widgets import Footer, focus_now, harmless, literal, notify_literal
+from messagerie.screens.widgets import (
+    back_key,
+    focus_now,
+    harmless,
+    literal,
+    notify_literal,
+    register_keys,
+    section,
+    titled,
+)
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.bundle import ExportSummary
@@ -73,11 +82,13 @@ def detail_text(detail: ConsultationDetail) -> Text:
 def draft_text(draft: DraftView) -> Text:
     text = Text(f"{draft.type.label}", style="bold")
     text.append(f" — {draft.subject}\n")
-    text.append(
-        f"{len(draft.recipients)} destinataire(s) · {', '.join(draft.lots)} · "
-        f"{paris_minutes(draft.created_at)} · {draft.author}",
-        style="dim",
+    details = (
+        f"{len(draft.recipients)} destinataire(s)",
+        ", ".join(draft.lots),
+        paris_minutes(draft.created_at),
+        draft.author,
     )
+    text.append(" · ".join(details), style="dim")
     return literal(text)
 
 
@@ -102,16 +113,8 @@ class ConsultationScreen(StoreScreen[None]):
     # « Créer une suite » show their keys in their own section, and every key is in the help
     # panel (F1) and the palette (^p).
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
-        Binding(
-            "w", "register('withdrawal')", "Retraits", tooltip="Registre des retraits",
-            show=False,
-        ),
-        Binding(
-            "q", "register('question')", "Questions", tooltip="Registre des questions",
-            show=False,
-        ),
-        Binding("p", "register('deposit')", "Dépôts", tooltip="Registre des dépôts", show=False),
+        back_key(),
+        *register_keys("register"),
         Binding("d", "documents", "DCE", tooltip="Documents de la consultation"),
         Binding("s", "create_suite", "Suite", tooltip="Créer une suite", show=False),
         Binding("m", "message", "Message", tooltip="Envoyer un message"),
@@ -134,27 +137,19 @@ class ConsultationScreen(StoreScreen[None]):
         self.detail: ConsultationDetail | None = None
         self.outbox: dict[DeliveryState, int] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="consultation"):
-            yield Static("Chargement…", id="identity", classes="section")
-            yield Static("", id="registers", classes="section")
-            yield Static("", id="exchanges", classes="section")
-            yield DraftList(id="drafts", classes="section")
-            yield Static("", id="suites", classes="section")
+            yield section("identity", "Détail de la consultation", "Chargement…")
+            yield section("registers", "Registres")
+            yield section(
+                "exchanges", "Suivi des messages échangés et documents joints (t, x : preuves)"
+            )
+            yield titled(DraftList(id="drafts", classes="section"), "Brouillons de messages (b)")
+            yield section("suites", "Suites")
         yield Static("", id="export-label")
         yield ProgressBar(id="export-progress", show_eta=False)
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        for section, title in (
-            ("#identity", "Détail de la consultation"),
-            ("#registers", "Registres"),
-            ("#exchanges", "Suivi des messages échangés et documents joints (t, x : preuves)"),
-            ("#drafts", "Brouillons de messages (b)"),
-            ("#suites", "Suites"),
-        ):
-            self.query_one(section).border_title = title
         self.show_export(visible=False)
         self.action_refresh()
         self.set_interval(OUTBOX_POLL_SECONDS, self.poll_outbox)
@@ -237,34 +232,27 @@ class ConsultationScreen(StoreScreen[None]):
         def advance(done: int, total: int) -> None:  # in the worker's thread
             self.app.call_from_thread(self.export_progress, done, total)
 
-        def write(answer: str) -> str | None:
-            path, problem = writable_path(answer)
-            if path is not None:
-                self.show_export(visible=True)
-                self.export_progress(0, None)
-                self.store_task(
-                    lambda store: export_bundle(
-                        store,
-                        reference,
-                        path,
-                        signer=self.app.platform_signer(),
-                        account=self.app.account,
-                        progress=advance,
-                    ),
-                    self.exported,
-                    lambda _refusal: self.show_export(visible=False),
-                    group="bundle",
-                )
-            return problem
+        def write(path: Path) -> None:
+            self.show_export(visible=True)
+            self.export_progress(0, None)
+            self.store_task(
+                lambda store: export_bundle(
+                    store,
+                    reference,
+                    path,
+                    signer=self.app.platform_signer(),
+                    account=self.app.account,
+                    progress=advance,
+                ),
+                self.exported,
+                lambda _refusal: self.show_export(visible=False),
+                group="bundle",
+            )
 
-        ask_until_valid(
-            self,
-            lambda value, problem: InputDialog(
-                "Lot de preuves", "Enregistrer le lot de preuves (zip) sous :", value, problem
-            ),
-            write,
-            str(Path.cwd() / f"preuves-{reference}.zip"),
-        )
+        ask_for_path(
+            self, "Lot de preuves", "Enregistrer le lot de preuves (zip) sous :",
+            Path.cwd() / f"preuves-{reference}.zip", write,
+        )  # fmt: skip
 
     def show_export(self, *, visible: bool) -> None:
         for widget in ("#export-label", "#export-progress"):

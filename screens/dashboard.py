@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Header, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -26,7 +26,7 @@ from messagerie.models.formatting import count, paris_minutes
 from messagerie.models.store.enums import ConsultationStatus
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.rights import RightsChecked
-from messagerie.screens.widgets import Footer, focus_now, literal
+from messagerie.screens.widgets import filter_row, focus_now, literal
 
 if TYPE_CHECKING:
     from messagerie.tui.app import MessagerieApp
@@ -263,21 +263,15 @@ class DashboardScreen(StoreScreen[None]):
     def action_accounts(self) -> None:
         self.app.open_accounts()
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="search-row"):
-            yield Static("Rechercher (/) :", id="search-label")
-            yield Input(
-                placeholder="référence, intitulé, objet, entité d'achat",
-                id="search",
-                compact=True,
-            )
+    def compose_body(self) -> ComposeResult:
+        yield from filter_row(
+            "search", "Rechercher (/) :", "référence, intitulé, objet, entité d'achat"
+        )
         yield Static("", id="summary")
         with Horizontal(id="body"):
             with Vertical(id="statuses-panel"):
                 yield StatusChart(id="statuses")
             yield ResultsList(id="results")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#statuses-panel").border_title = "Statuts (s, 0-9)"

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Checkbox, Header, Static, Tree
+from textual.widgets import Checkbox, Static, Tree
 
 from messagerie.models.consultations.dce import (
     DceChanges,
@@ -28,7 +28,7 @@ from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, TextDialog, leave_screen
 from messagerie.screens.files import FilePicker
 from messagerie.screens.french import os_problem
-from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
 
 NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"
 
@@ -47,10 +47,10 @@ class DceScreen(StoreScreen[None]):
         Binding("r", "replace", "Remplacer", tooltip="Remplacer la pièce sélectionnée", show=False),
         Binding("d", "delete", "Suppr.", tooltip="Supprimer la pièce sélectionnée", show=False),
         Binding("z", "replace_all", "DCE entier", tooltip="Remplacer le DCE", show=False),
-        Binding("ctrl+s", "save", "Enregistrer", key_display="^s"),
+        save_key("save", "Enregistrer"),
         Binding("v", "validate", "Valider"),
         Binding("h", "history", "Historique", tooltip="Historique des versions du DCE"),
-        Binding("escape", "leave", "Retour", key_display="Échap"),
+        back_key("leave"),
     ]
 
     def __init__(self, consultation_id: int) -> None:
@@ -61,13 +61,11 @@ class DceScreen(StoreScreen[None]):
         self.changes = DceChanges.starting_from(None)
         self.saved_this_visit = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Static("Chargement…", id="dce-info")
         yield Tree("DCE", id="pieces")
         yield Static("", id="changes")
         yield Checkbox(NOTIFY_LABEL, value=True, id="notify")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         pieces = self.query_one("#pieces", Tree)

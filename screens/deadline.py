@@ -9,15 +9,14 @@ from datetime import datetime
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
 from messagerie.models.rules.checks import modification_window_check
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.french import FrenchModal
-from messagerie.screens.widgets import literal
+from messagerie.screens.widgets import back_key, dialog_box, literal
 
 
 def ask_deadline_rule(
@@ -42,15 +41,14 @@ class DeadlineDecision:
 class DeadlineDialog(FrenchModal[DeadlineDecision | None]):
     """LEGAL rule 3: inside 6 days of the deadline, a new deadline or a written reason."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+    BINDINGS = [back_key("dismiss(None)", "Annuler")]
 
     def __init__(self, message: str) -> None:
         super().__init__()
         self.message = message
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Délai de remise des plis (article R2151-4)"
+        with dialog_box("Délai de remise des plis (article R2151-4)"):
             yield Static(literal(self.message))
             yield Label("Nouvelle date et heure limite de remise des plis (JJ/MM/AAAA HH:MM)")
             yield Input(id="new-deadline")

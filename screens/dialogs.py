@@ -9,12 +9,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from messagerie.screens.french import FrenchModal
-from messagerie.screens.widgets import literal
+from messagerie.screens.widgets import back_key, dialog_box, literal
 
 
 class ConfirmDialog(FrenchModal[bool]):
@@ -30,8 +30,7 @@ class ConfirmDialog(FrenchModal[bool]):
         self.title_text, self.question, self.yes = title, question, yes
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = literal(self.title_text)
+        with dialog_box(self.title_text):
             yield Static(literal(self.question))
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.yes} (o)", id="yes", variant="error", compact=True)
@@ -52,8 +51,7 @@ class TextDialog(FrenchModal[None]):
         self.title_text, self.text = title, text
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog tall") as dialog:
-            dialog.border_title = literal(self.title_text)
+        with dialog_box(self.title_text, "dialog tall"):
             yield Static(literal(self.text))
 
 
@@ -62,15 +60,14 @@ class InputDialog(FrenchModal[str | None]):
     Entrée confirms, Échap gives up."""
 
     AUTO_FOCUS = "#answer"
-    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+    BINDINGS = [back_key("dismiss(None)", "Annuler")]
 
     def __init__(self, title: str, prompt: str, value: str, problem: str | None = None) -> None:
         super().__init__()
         self.title_text, self.prompt, self.value, self.problem = title, prompt, value, problem
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = literal(self.title_text)
+        with dialog_box(self.title_text):
             yield Static(literal(self.prompt))
             yield Input(self.value, id="answer")
             if self.problem:
@@ -87,15 +84,14 @@ class LinkDialog(FrenchModal[None]):
     it from the terminal gave a broken link. It comes selected: Ctrl+C copies it."""
 
     AUTO_FOCUS = "#link"
-    BINDINGS = [Binding("escape", "dismiss(None)", "Fermer", key_display="Échap")]
+    BINDINGS = [back_key("dismiss(None)", "Fermer")]
 
     def __init__(self, title: str, prompt: str, link: str) -> None:
         super().__init__()
         self.title_text, self.prompt, self.link = title, prompt, link
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = literal(self.title_text)
+        with dialog_box(self.title_text):
             yield Static(literal(self.prompt))
             yield Input(self.link, id="link")
             yield Static("Ctrl+C : copier le lien · Échap ou Entrée : fermer", classes="hint")
@@ -113,22 +109,34 @@ class LinkDialog(FrenchModal[None]):
 
 
 def ask_until_valid(
-    screen: Screen,
-    dialog: Callable[[str, str | None], InputDialog],
-    attempt: Callable[[str], str | None],
-    value: str,
+    screen: Screen, title: str, prompt: str, value: str, attempt: Callable[[str], str | None]
 ) -> None:
-    """Open `dialog(value, problem)` until `attempt(answer)` returns no problem (None) or
-    the buyer gives up; the typed answer is kept from one try to the next."""
+    """Ask `prompt` in an InputDialog until `attempt(answer)` returns no problem (None) or
+    the buyer gives up; the typed answer and its problem are shown at the next try."""
 
     def answered(answer: str | None) -> None:
         if answer is None:
             return
         problem = attempt(answer)
         if problem is not None:
-            screen.app.push_screen(dialog(answer, problem), answered)
+            screen.app.push_screen(InputDialog(title, prompt, answer, problem), answered)
 
-    screen.app.push_screen(dialog(value, None), answered)
+    screen.app.push_screen(InputDialog(title, prompt, value), answered)
+
+
+def ask_for_path(
+    screen: Screen, title: str, prompt: str, suggested: Path, write: Callable[[Path], object]
+) -> None:
+    """Ask where to write a file, `suggested` first, until the answer is a path a file can
+    be written to; then `write(path)`."""
+
+    def attempt(answer: str) -> str | None:
+        path, problem = writable_path(answer)
+        if path is not None:
+            write(path)
+        return problem
+
+    ask_until_valid(screen, title, prompt, str(suggested), attempt)
 
 
 def writable_path(answer: str) -> tuple[Path | None, str | None]:

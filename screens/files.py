@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import DirectoryTree, Input, Label, Static
 from textual.worker import get_current_worker
 
 from messagerie.screens.french import FrenchModal
-from messagerie.screens.widgets import literal
+from messagerie.screens.widgets import back_key, dialog_box, literal
 
 if TYPE_CHECKING:
     from messagerie.letters.intake.antivirus import AntivirusStatus
@@ -69,7 +67,7 @@ class FileTree(DirectoryTree):
 class FilePicker(FrenchModal[Path | None]):
     """Type a path, or walk the folders: Enter on a file picks it."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+    BINDINGS = [back_key("dismiss(None)", "Annuler")]
     AUTO_FOCUS = "#path"  # typing a path is the quickest way, over SSH too
 
     def __init__(self, title: str, start: Path | None = None, *, antivirus: bool = False) -> None:
@@ -80,8 +78,7 @@ class FilePicker(FrenchModal[Path | None]):
         self.antivirus = antivirus
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="file-picker") as dialog:
-            dialog.border_title = literal(self.title_text)
+        with dialog_box(self.title_text, id="file-picker"):
             if self.antivirus:
                 yield AntivirusLine(id="picker-antivirus")
             yield Static("Chemin du fichier (Entrée pour valider), ou choisissez ci-dessous :")

@@ -15,8 +15,6 @@ from textual.binding import ActiveBinding, Binding
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
 
-ResultType = TypeVar("ResultType")
-
 # Textual 8's binding descriptions (Input, TextArea, OptionList, DataTable, Tree, RadioSet,
 # Select, Button, scrolling containers, Screen, the command palette) → French.
 DESCRIPTIONS = {
@@ -158,6 +156,9 @@ class FrenchBindings:
     def active_bindings(self) -> dict[str, ActiveBinding]:
         active: dict[str, ActiveBinding] = super().active_bindings  # type: ignore[misc]
         return {key: french_active(binding) for key, binding in active.items()}
+
+
+ResultType = TypeVar("ResultType")
 
 
 class FrenchModal(FrenchBindings, ModalScreen[ResultType]):

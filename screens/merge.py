@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Header, Input, ProgressBar, Select, Static
+from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
 from messagerie.letters.pdf.merge import MergeLine, plan_rejections, queue_rejections
 from messagerie.models.clock import paris_today
@@ -22,7 +22,7 @@ from messagerie.models.messages.queue import QueuedMessage
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.french import os_problem
-from messagerie.screens.widgets import Footer, cell, harmless, literal
+from messagerie.screens.widgets import back_key, cell, harmless, literal
 
 
 def french_number(value: Decimal | None) -> str:
@@ -55,7 +55,7 @@ def letter_preview(line: MergeLine) -> Text:
 class MergeScreen(StoreScreen[None]):
     AUTO_FOCUS = "#path"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        back_key(),
         Binding("f2", "preview", "Aperçu", tooltip="Aperçu du courrier de l'entreprise choisie"),
         Binding(
             "ctrl+e", "queue", "Tout envoyer", key_display="^e", priority=True,
@@ -71,8 +71,7 @@ class MergeScreen(StoreScreen[None]):
         self.lines: tuple[MergeLine, ...] = ()
         self.busy = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         with Vertical(id="merge"):
             yield Static("Fichier d'analyse CSV (entreprise;lot;note;rang;motifs), puis Entrée :")
             yield Input(placeholder="/chemin/analyse.csv", id="path", compact=True)
@@ -84,7 +83,6 @@ class MergeScreen(StoreScreen[None]):
             table.add_columns("Entreprise", "Adresse (dépôts)", "Rang", "Note", "Motifs du rejet")
             yield table
             yield ProgressBar(id="progress", show_eta=False)
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Rejets en nombre"

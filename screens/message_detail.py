@@ -5,12 +5,13 @@ their files, and the overrides recorded for it. And one reply, opened (then mark
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from messagerie.letters.mail.content import content_of, recipient_of
 from messagerie.letters.mail.mime import page_text, render_parts
@@ -24,10 +25,10 @@ from messagerie.models.messages.detail import (
 )
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
-from messagerie.screens.ar_download import download_ar
+from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import InputDialog, ask_until_valid
-from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+from messagerie.screens.dialogs import ask_until_valid
+from messagerie.screens.widgets import back_key, harmless, literal, notify_literal
 
 LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a real link
 
@@ -119,24 +120,31 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
     return literal(text)
 
 
-class MessageDetailScreen(StoreScreen[None]):
+class ReadingScreen(StoreScreen[None]):
+    """A text read from the store, scrolled with the keys; "Chargement…" until it comes."""
+
+    BOX: ClassVar[str]  # the scrolled box's id; the text's is "BOX-text"
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id=self.BOX, can_focus=True):
+            yield Static("Chargement…", id=f"{self.BOX}-text")
+
+    def show_text(self, text: Text) -> None:
+        self.query_one(f"#{self.BOX}-text", Static).update(text)
+
+
+class MessageDetailScreen(ReadingScreen):
     """Everything about one message, read-only; Échap goes back to the table."""
 
-    AUTO_FOCUS = "#detail"
+    AUTO_FOCUS, BOX = "#detail", "detail"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
-        Binding("p", "ar", "AR", tooltip="Télécharger l'AR du destinataire (PDF)"),
+        back_key(),
+        AR_KEY,
     ]
 
     def __init__(self, message_id: int, recipient_id: int | None = None) -> None:
         super().__init__()
         self.message_id, self.recipient_id = message_id, recipient_id
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="detail", can_focus=True):
-            yield Static("Chargement…", id="detail-text")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Détail du message"
@@ -147,7 +155,7 @@ class MessageDetailScreen(StoreScreen[None]):
     def show(self, detail: MessageDetail) -> None:
         reference = detail.message.consultation.identity.reference
         self.sub_title = harmless(f"{reference} | Détail du message")
-        self.query_one("#detail-text", Static).update(detail_text(detail, self.recipient_id))
+        self.show_text(detail_text(detail, self.recipient_id))
 
     def action_ar(self) -> None:
         """The AR of the recipient whose line la loupe was opened on (shown reversed)."""
@@ -160,12 +168,12 @@ class MessageDetailScreen(StoreScreen[None]):
         download_ar(self, self.recipient_id)
 
 
-class ReplyScreen(StoreScreen[None]):
+class ReplyScreen(ReadingScreen):
     """One reply, opened: it becomes "lue"; its files can be saved to a folder."""
 
-    AUTO_FOCUS = "#reply"
+    AUTO_FOCUS, BOX = "#reply", "reply"
     BINDINGS = [
-        Binding("escape", "dismiss", "Retour", key_display="Échap"),
+        back_key("dismiss"),
         Binding("s", "save", "Enregistrer", tooltip="Enregistrer les pièces de la réponse"),
     ]
 
@@ -173,12 +181,6 @@ class ReplyScreen(StoreScreen[None]):
         super().__init__()
         self.reply_id = reply_id
         self.view: ReplyView | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="reply", can_focus=True):
-            yield Static("Chargement…", id="reply-text")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Réponse"
@@ -198,7 +200,7 @@ class ReplyScreen(StoreScreen[None]):
         text.append_text(files_text(reply.files))
         if reply.files:
             text.append("\ns : enregistrer les pièces dans un dossier\n", style="dim")
-        self.query_one("#reply-text", Static).update(literal(text))
+        self.show_text(literal(text))
 
     def action_save(self) -> None:
         if self.view is None or not self.view.reply.files:
@@ -220,10 +222,6 @@ class ReplyScreen(StoreScreen[None]):
             return None
 
         ask_until_valid(
-            self,
-            lambda value, problem: InputDialog(
-                "Enregistrer les pièces", "Dossier où enregistrer les pièces :", value, problem
-            ),
-            save,
-            str(Path.cwd()),
-        )
+            self, "Enregistrer les pièces", "Dossier où enregistrer les pièces :",
+            str(Path.cwd()), save,
+        )  # fmt: skip

@@ -15,7 +15,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import (
     Checkbox,
-    Header,
     Input,
     Label,
     OptionList,
@@ -43,7 +42,12 @@ from messagerie.models.messages.form import (
     check_form,
     load_context,
 )
-from messagerie.models.messages.presets import change_type, preset_form, preset_recipients
+from messagerie.models.messages.presets import (
+    PRESET_FIELDS,
+    change_type,
+    preset_form,
+    preset_recipients,
+)
 from messagerie.models.messages.queue import (
     FormRefused,
     QueuedMessage,
@@ -60,7 +64,16 @@ from messagerie.screens.files import AntivirusLine, FilePicker
 from messagerie.screens.preview import PreviewScreen
 from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
 from messagerie.screens.rights import app_account, lacking, tell_refused
-from messagerie.screens.widgets import Footer, TextField, harmless, literal, notify_literal
+from messagerie.screens.widgets import (
+    TextField,
+    back_key,
+    harmless,
+    literal,
+    notify_literal,
+    save_key,
+    section,
+    titled,
+)
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.generate import PersonalLetter
@@ -70,6 +83,8 @@ VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "typ
 MENTION_KEYS = tuple(dict.fromkeys(m.key for fields in MENTIONS.values() for m in fields))
 # Printed in a rejection only when "Courrier envoyé après attribution" is ticked (R2181-3).
 AWARD_MENTIONS = ("awardee", "award_reasons", "signature_date")
+# The form's attribute behind each field a type change presets (`change_type` says "reply").
+PRESET_ATTRIBUTES = {name: "reply_allowed" if name == "reply" else name for name in PRESET_FIELDS}
 T = TypeVar("T")
 CHECK_DELAY = 0.25  # seconds of quiet typing before the rules run again
 
@@ -132,11 +147,8 @@ class MessageFormScreen(StoreScreen[None]):
     AUTO_FOCUS = ""  # `loaded` focuses the first field
     BINDINGS = [
         Binding("ctrl+e", "send", "Envoyer", key_display="^e", priority=True),
-        Binding(
-            "ctrl+s", "save", "Brouillon", key_display="^s", priority=True,
-            tooltip="Enregistrer le brouillon",
-        ),
-        # F2-F5 are written on their boxes (on_mount): 80 columns hold only the keys below.
+        save_key("save", "Brouillon", priority=True, tooltip="Enregistrer le brouillon"),
+        # F2-F5 are written on their boxes (compose_body): 80 columns hold only the keys below.
         Binding("f2", "preview", "Aperçu", tooltip="Aperçu du message reçu", show=False),
         Binding(
             "f3", "pick_recipients", "Registres", show=False,
@@ -155,7 +167,7 @@ class MessageFormScreen(StoreScreen[None]):
             tooltip="Générer le courrier (un par destinataire, joint à son exemplaire)",
         ),
         Binding("f8", "override", "Déroger", tooltip="Passer outre une règle, motivé"),
-        Binding("escape", "leave", "Retour", key_display="Échap"),
+        back_key("leave"),
     ]  # fmt: skip
 
     def __init__(
@@ -186,24 +198,25 @@ class MessageFormScreen(StoreScreen[None]):
 
     # Layout -------------------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="message-form", can_focus=False):  # no Tab stop of its own
-            yield Static("Chargement…", id="identity", classes="section")
+            yield section("identity", "Détail de la consultation", "Chargement…")
             yield Static("Les champs avec une * sont obligatoires", id="required-note")
             yield from _field("type", TypeSelect(
                 [(self.type_label(t), t) for t in MessageType], allow_blank=False, id="type",
                 value=self.start_type,
             ))  # fmt: skip
             yield from _field("lots", SelectionList[int](id="lots", compact=True))
-            with Vertical(id="recipients-box", classes="box"):
+            with titled(
+                Vertical(id="recipients-box", classes="box"), "Destinataires *", "F3 registres"
+            ):
                 yield RemovableList(id="recipients", emptied="#new-address")
                 yield TextField(
                     placeholder="Ajouter une adresse e-mail puis Entrée", id="new-address"
                 )
                 yield Static("", id="address-error")
                 yield Static("", id="problem-recipients", classes="problem")
-            with Vertical(id="options-box", classes="box"):
+            with titled(Vertical(id="options-box", classes="box"), "Options d'envoi et de réponse"):
                 yield Label("Modalité d'envoi :")
                 with RadioSet(id="send-mode", compact=True):
                     for mode in SendMode:
@@ -216,7 +229,7 @@ class MessageFormScreen(StoreScreen[None]):
                 yield Label("Définir une date limite de réponse (JJ/MM/AAAA HH:MM) :")
                 yield TextField(placeholder="JJ/MM/AAAA HH:MM", id="reply-deadline", disabled=True)
                 yield Static("", id="problem-reply_deadline", classes="problem")
-            with Vertical(id="mentions-box", classes="box"):
+            with titled(Vertical(id="mentions-box", classes="box"), "Mentions obligatoires"):
                 for key in MENTION_KEYS:
                     with Vertical(id=f"mention-{key}", classes="mention"):
                         if key == "awarded":
@@ -227,8 +240,16 @@ class MessageFormScreen(StoreScreen[None]):
                         yield Static("", id=f"problem-{key}", classes="problem")
             yield from _field("subject", TextField(id="subject"), required=True)
             yield from _field("body", TextArea(id="body", soft_wrap=True), required=True)
-            yield Static("", id="block", classes="section")
-            with Vertical(id="attachments-box", classes="box"):
+            yield section(
+                "block",
+                "Le bloc contextuel suivant est automatiquement intégré à votre message",
+                keys="F2 aperçu du message reçu",
+            )
+            with titled(
+                Vertical(id="attachments-box", classes="box"),
+                "Pièces jointes",
+                "F4 fichier · F5 espace doc. · Suppr retirer",
+            ):
                 yield AntivirusLine(id="av-note")
                 yield RemovableList(id="attachment-list", emptied="#body")
                 yield Static(
@@ -239,24 +260,8 @@ class MessageFormScreen(StoreScreen[None]):
                 yield Static("", id="attachment-error")
                 yield Static("", id="problem-attachments", classes="problem")
             yield Static("", id="status")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        for box, title in (
-            ("#identity", "Détail de la consultation"),
-            ("#recipients-box", "Destinataires *"),
-            ("#options-box", "Options d'envoi et de réponse"),
-            ("#mentions-box", "Mentions obligatoires"),
-            ("#block", "Le bloc contextuel suivant est automatiquement intégré à votre message"),
-            ("#attachments-box", "Pièces jointes"),
-        ):
-            self.query_one(box).border_title = title
-        for box, keys in (
-            ("#recipients-box", "F3 registres"),
-            ("#block", "F2 aperçu du message reçu"),
-            ("#attachments-box", "F4 fichier · F5 espace doc. · Suppr retirer"),
-        ):
-            self.query_one(box).border_subtitle = keys
         self.query_one("#body", TextArea).show_line_numbers = False
         draft_id = self.draft_id
 
@@ -374,16 +379,11 @@ class MessageFormScreen(StoreScreen[None]):
     def touched(self, form: FormInput) -> frozenset[str]:
         """The preset fields the buyer changed since the presets were applied."""
         applied = self.applied or form
-        touched = {
+        return frozenset(
             name
-            for name in ("subject", "body", "send_mode")
-            if getattr(form, name) != getattr(applied, name)
-        }
-        if form.recipients != applied.recipients:
-            touched.add("recipients")
-        if form.reply_allowed != applied.reply_allowed:
-            touched.add("reply")
-        return frozenset(touched)
+            for name, attribute in PRESET_ATTRIBUTES.items()
+            if getattr(form, attribute) != getattr(applied, attribute)
+        )
 
     # Type, lots, mentions -----------------------------------------------------------------
 
@@ -454,12 +454,7 @@ class MessageFormScreen(StoreScreen[None]):
         # A field stays touched while it differs from the new type's presets.
         preset = preset_form(self.context, event.value, form.lot_numbers)
         self.applied = replace(
-            changed,
-            subject=preset.subject,
-            body=preset.body,
-            send_mode=preset.send_mode,
-            recipients=preset.recipients,
-            reply_allowed=preset.reply_allowed,
+            changed, **{name: getattr(preset, name) for name in PRESET_ATTRIBUTES.values()}
         )
 
     @on(SelectionList.SelectedChanged, "#lots")

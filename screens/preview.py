@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from messagerie.letters.mail.content import preview
@@ -13,7 +12,7 @@ from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
 from messagerie.screens.french import FrenchModal
-from messagerie.screens.widgets import Footer, literal
+from messagerie.screens.widgets import Footer, back_key, dialog_box, literal
 
 
 class PreviewScreen(FrenchModal[None]):
@@ -24,7 +23,7 @@ class PreviewScreen(FrenchModal[None]):
         Binding("p", "recipient(-1)", "Précédent", tooltip="Destinataire précédent"),
         Binding("m", "toggle_mode", "Mode d'envoi", tooltip="Avec AR / simple"),
         Binding("h", "toggle_html", "Texte/HTML", tooltip="Partie texte ou HTML"),
-        Binding("escape", "dismiss(None)", "Fermer", key_display="Échap"),
+        back_key("dismiss(None)", "Fermer"),
     ]
 
     def __init__(
@@ -42,8 +41,7 @@ class PreviewScreen(FrenchModal[None]):
         self.html = False
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog tall", id="preview") as box:
-            box.border_title = "Aperçu du message reçu"
+        with dialog_box("Aperçu du message reçu", "dialog tall", id="preview", scroll=True):
             yield Static(id="preview-head")
             yield Static(id="preview-text")
         yield Footer(compact=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Label, Static, TextArea
+from textual.widgets import Label, Static, TextArea
 
 from messagerie.letters.pdf.publish import AnswerPublished, AnswerToAll, publish_answer_to_all
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
@@ -18,7 +17,7 @@ from messagerie.screens.answer import question_text
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, leave_screen
-from messagerie.screens.widgets import Footer, harmless, literal, notify_literal
+from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
 
 
 class QaEditorScreen(StoreScreen[None]):
@@ -27,14 +26,12 @@ class QaEditorScreen(StoreScreen[None]):
     TITLE = "Répondre à tous — document questions / réponses"
     AUTO_FOCUS = "#question"  # the first keys typed land there, the cursor shown
     BINDINGS = [
-        Binding(
-            "ctrl+s",
+        save_key(
             "publish",
             "Ajouter au DCE",
-            key_display="^s",
             tooltip="Générer le PDF questions / réponses et l'ajouter au DCE",
         ),
-        Binding("escape", "leave", "Retour", key_display="Échap"),
+        back_key("leave"),
     ]
 
     def __init__(self, question: RegisterRow) -> None:
@@ -42,8 +39,7 @@ class QaEditorScreen(StoreScreen[None]):
         self.question = question
         self.detail: ConsultationDetail | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="qa-form", can_focus=False):  # no Tab stop that shows nothing
             yield Static(question_text(self.question), id="original", classes="quoted")
             yield Label("Question, anonymisée (elle sera diffusée à tous les candidats) *")
@@ -52,7 +48,6 @@ class QaEditorScreen(StoreScreen[None]):
             yield Label("Réponse *")
             yield TextArea("", id="answer")
             yield Label("", id="qa-error", classes="error")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#original").border_title = "Question reçue (non diffusée)"

@@ -7,7 +7,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -19,13 +18,15 @@ from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
 from messagerie.screens.base import StoreModal
 from messagerie.screens.french import FrenchModal
-from messagerie.screens.widgets import Footer, focus_now, literal
+from messagerie.screens.widgets import (
+    REGISTER_KEYS,
+    Footer,
+    back_key,
+    dialog_box,
+    focus_now,
+    literal,
+)
 
-REGISTER_KEYS = {
-    "w": RegisterKind.WITHDRAWAL,
-    "q": RegisterKind.QUESTION,
-    "p": RegisterKind.DEPOSIT,
-}
 KIND_LETTERS = {RegisterKind.WITHDRAWAL: "R", RegisterKind.QUESTION: "Q", RegisterKind.DEPOSIT: "D"}
 
 
@@ -42,7 +43,7 @@ class RecipientPicker(FrenchModal[tuple[DraftRecipient, ...] | None]):
         ),
         Binding("a", "add_all", "Tous", tooltip="Tous les registres"),
         Binding("c", "add_candidates", "Candidats", tooltip="Candidats admis (suite)"),
-        Binding("escape", "dismiss(None)", "Annuler", key_display="Échap"),
+        back_key("dismiss(None)", "Annuler"),
     ]  # fmt: skip
 
     def __init__(self, context: ComposeContext) -> None:
@@ -50,8 +51,9 @@ class RecipientPicker(FrenchModal[tuple[DraftRecipient, ...] | None]):
         self.context = context
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog tall", id="recipient-picker") as dialog:
-            dialog.border_title = "Ajouter des destinataires depuis les registres"
+        with dialog_box(
+            "Ajouter des destinataires depuis les registres", "dialog tall", id="recipient-picker"
+        ):
             yield Static(
                 "R : retrait, Q : question, D : dépôt. Entrée : cette adresse ; w, q, p : tout "
                 "un registre ; a : tous les registres"
@@ -93,7 +95,7 @@ def _address_line(email: str, company: str, contact: str, kinds: frozenset[Regis
 class DocumentSpacePicker(StoreModal[DocumentInfo | None]):
     """The consultation's documents (DCE, letters, attachments), filtered by name."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+    BINDINGS = [back_key("dismiss(None)", "Annuler")]
 
     def __init__(self, consultation_id: int) -> None:
         super().__init__()
@@ -101,8 +103,9 @@ class DocumentSpacePicker(StoreModal[DocumentInfo | None]):
         self.documents: tuple[DocumentInfo, ...] = ()
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog tall", id="document-picker") as dialog:
-            dialog.border_title = "Importer un fichier depuis l'espace documentaire"
+        with dialog_box(
+            "Importer un fichier depuis l'espace documentaire", "dialog tall", id="document-picker"
+        ):
             yield Input(placeholder="Filtrer par nom de fichier", id="filter")
             yield OptionList(id="documents", compact=True)
             yield Static("", id="empty")
@@ -153,15 +156,14 @@ def _document_line(document: DocumentInfo) -> Text:
 class OverrideDialog(FrenchModal[Override | None]):
     """Pass a blocking rule with a written reason (kept in the audit log, printed on the AR)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", key_display="Échap")]
+    BINDINGS = [back_key("dismiss(None)", "Annuler")]
 
     def __init__(self, blocks: tuple[RuleVerdict, ...]) -> None:
         super().__init__()
         self.blocks = blocks
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="override") as dialog:
-            dialog.border_title = "Passer outre une règle"
+        with dialog_box("Passer outre une règle", id="override"):
             yield Select(
                 [(literal(f"Règle {b.rule} : {b.message[:60]}…"), b.rule) for b in self.blocks],
                 value=self.blocks[0].rule,

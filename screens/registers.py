@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Header, Input, Label, Static, TextArea
+from textual.containers import Vertical
+from textual.widgets import Button, DataTable, Input, Label, Static, TextArea
 
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
 from messagerie.models.consultations.registers import (
@@ -31,16 +31,22 @@ from messagerie.models.rules.validation import (
 from messagerie.models.store.enums import RegisterKind
 from messagerie.screens.answer_flow import answer_question
 from messagerie.screens.base import StoreModal, StoreScreen
-from messagerie.screens.widgets import Footer, cell, focus_now, harmless, literal
+from messagerie.screens.widgets import (
+    REGISTER_TITLES,
+    back_key,
+    cell,
+    dialog_box,
+    filter_row,
+    focus_now,
+    harmless,
+    literal,
+    register_keys,
+    save_key,
+)
 
 if TYPE_CHECKING:
     from messagerie.models.store.database import Store
 
-REGISTER_TITLES = {
-    RegisterKind.WITHDRAWAL: "Registre des retraits",
-    RegisterKind.QUESTION: "Registre des questions",
-    RegisterKind.DEPOSIT: "Registre des dépôts",
-}
 PER_PAGE = 50
 
 
@@ -53,19 +59,13 @@ class RegisterScreen(StoreScreen[None]):
     AUTO_FOCUS = "#register"
     FIELD_KEYS = frozenset({"focus_filter"})
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Retour", key_display="Échap"),
+        back_key(),
         Binding("slash", "focus_filter", "Filtrer", key_display="/", priority=True),
         Binding("a", "add", "Ajouter", tooltip="Ajouter une inscription au registre"),
         Binding("e", "edit", "Modifier", tooltip="Modifier l'inscription sélectionnée"),
         Binding("r", "answer", "Répondre", tooltip="Répondre à une question"),
         # The other registers and the pages: keys written under the table (TABLE_KEYS).
-        Binding(
-            "w", "switch('withdrawal')", "Retraits", tooltip="Registre des retraits", show=False
-        ),
-        Binding(
-            "q", "switch('question')", "Questions", tooltip="Registre des questions", show=False
-        ),
-        Binding("p", "switch('deposit')", "Dépôts", tooltip="Registre des dépôts", show=False),
+        *register_keys("switch"),
         Binding(
             "greater_than_sign", "page(1)", "Page suiv.", key_display=">",
             tooltip="Page suivante du registre", show=False,
@@ -84,18 +84,10 @@ class RegisterScreen(StoreScreen[None]):
         self.page: RegisterPage | None = None
         self.detail: ConsultationDetail | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="filter-row"):
-            yield Static("Filtrer :", id="filter-label")
-            yield Input(
-                placeholder="entreprise, SIRET, contact, e-mail, question",
-                id="filter",
-                compact=True,
-            )
+    def compose_body(self) -> ComposeResult:
+        yield from filter_row("filter", "Filtrer :", "entreprise, SIRET, contact, e-mail, question")
         yield DataTable(id="register", cursor_type="row", zebra_stripes=True)
         yield Static("", id="question-text")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.load()
@@ -241,8 +233,8 @@ class EntryForm(StoreModal[bool]):
     """Add or edit an entry; a wrong field is named under it and nothing typed is lost."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Enregistrer", key_display="^s"),
-        Binding("escape", "dismiss(False)", "Annuler", key_display="Échap"),
+        save_key("save", "Enregistrer"),
+        back_key("dismiss(False)", "Annuler"),
     ]
 
     def __init__(
@@ -255,8 +247,7 @@ class EntryForm(StoreModal[bool]):
 
     def compose(self) -> ComposeResult:
         verb = "Modifier" if self.row else "Ajouter"
-        with VerticalScroll(classes="dialog", id="entry-form") as dialog:
-            dialog.border_title = f"{verb} — {REGISTER_TITLES[self.kind]}"
+        with dialog_box(f"{verb} — {REGISTER_TITLES[self.kind]}", id="entry-form", scroll=True):
             yield Static("Les champs avec une * sont obligatoires")
             for name, label in FORM_FIELDS:
                 yield Label(label)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.widgets import (
     Button,
-    Header,
     Input,
     Label,
     RadioButton,
@@ -32,7 +31,7 @@ from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.french import FrenchModal
-from messagerie.screens.widgets import Footer, harmless, literal
+from messagerie.screens.widgets import back_key, dialog_box, harmless, literal, save_key
 
 
 class SuiteScreen(StoreScreen[None]):
@@ -40,8 +39,8 @@ class SuiteScreen(StoreScreen[None]):
 
     TITLE = "Créer une suite"
     BINDINGS = [
-        Binding("ctrl+s", "create", "Créer la suite", key_display="^s"),
-        Binding("escape", "app.pop_screen", "Annuler", key_display="Échap"),
+        save_key("create", "Créer la suite"),
+        back_key(description="Annuler"),
     ]
 
     def __init__(self, parent_id: int) -> None:
@@ -49,8 +48,7 @@ class SuiteScreen(StoreScreen[None]):
         self.parent_id = parent_id
         self.origin: ConsultationDetail | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="suite-form"):
             yield Static("Chargement…", id="parent")
             yield Label("Procédure de la suite *")
@@ -67,7 +65,6 @@ class SuiteScreen(StoreScreen[None]):
             yield Input(id="title")
             yield Label("", id="form-error", classes="error")
             yield Button("Créer la suite (Ctrl+S)", id="create", variant="primary", compact=True)
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.store_task(
@@ -153,8 +150,7 @@ class AccessCodeDialog(FrenchModal[None]):
         self.suite = suite
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = literal(f"Suite {self.suite.reference} créée")
+        with dialog_box(f"Suite {self.suite.reference} créée"):
             yield Static(f"{self.suite.candidates} candidat(s) admis.")
             yield Static("Code d'accès restreint :")
             yield Static(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Header, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from messagerie.models.formatting import paris_minutes, paris_seconds
 from messagerie.models.messages.tracking import (
@@ -37,10 +37,10 @@ from messagerie.models.messages.tracking import (
     tracking_page,
 )
 from messagerie.models.store.enums import MessageType, RecipientStatus
-from messagerie.screens.ar_download import download_ar
+from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import InputDialog, LinkDialog, ask_until_valid, writable_path
-from messagerie.screens.widgets import Footer, focus_now, harmless, literal, notify_literal
+from messagerie.screens.dialogs import LinkDialog, ask_for_path, ask_until_valid
+from messagerie.screens.widgets import back_key, focus_now, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
     from messagerie.models.store.accounts import Account
@@ -57,6 +57,17 @@ STATUS_STYLES = {
     RecipientStatus.REPLY_UNREAD: "bold yellow",
     RecipientStatus.REPLY_READ: "yellow",
 }
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Rows read for `query` (the filters when the read began), with their replies."""
+
+    query: TrackingQuery
+    rows: tuple[TrackingRow, ...]
+    replies: dict[int, tuple[ReplyLine, ...]]
+
+
 FIXED_WIDTHS = {"status": 23, "deadline": 11}
 COLUMNS = (  # the platform's headings, on two lines
     ("Statut\nEvénements", "status"),
@@ -134,30 +145,21 @@ class TrackingScreen(StoreScreen[None]):
 
     AUTO_FOCUS = "#tracking"
     BINDINGS = [
-        Binding(
-            "escape",
-            "back",
-            "Retour",
-            key_display="Échap",
-            tooltip="Vider le filtre, puis fermer les filtres, puis revenir",
-        ),
+        back_key("back", tooltip="Vider le filtre, puis fermer les filtres, puis revenir"),
         Binding("m", "message", "Écrire", tooltip="Envoyer un message"),
         # f and e are written on the filter line (show_filter_line).
         Binding("f", "toggle_filters", "Filtres", tooltip="Filtrer le suivi", show=False),
         Binding("e", "clear_filters", "Effacer", tooltip="Effacer les filtres", show=False),
         Binding("enter", "open", "Loupe", tooltip="Détail du message, ou lire la réponse"),
-        Binding("p", "ar", "AR", tooltip="Télécharger l'AR du destinataire (PDF)"),
+        AR_KEY,
         Binding("n", "resend", "Renvoi", tooltip="Renvoyer un message non délivré"),
         Binding("x", "export", "CSV", tooltip="Exporter le suivi filtré (CSV)"),
         Binding(
-            "o",
-            "open_link",
-            "Lien",
+            "o", "open_link", "Lien", show=False,
             tooltip="Ouvrir la page du destinataire (démonstration locale seulement)",
-            show=False,
         ),
         Binding("f5", "refresh", "Actualiser", show=False, tooltip="Relire le suivi"),
-    ]
+    ]  # fmt: skip
 
     class Shown(Message):
         """Fresh rows have been painted (benchmarks and tests wait for it)."""
@@ -173,14 +175,12 @@ class TrackingScreen(StoreScreen[None]):
         self.filter_problem: str | None = None
         self.widths: tuple[int, ...] = ()  # of the columns shown
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Static("Chargement…", id="summary")
         yield Vertical(id="filters")  # filled on first use: it halves the time to open
         yield Static("", id="filter-line")
         table = TrackingTable(id="tracking", cursor_type="row", zebra_stripes=True, header_height=2)
         yield table
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Suivi des messages"
@@ -271,18 +271,18 @@ class TrackingScreen(StoreScreen[None]):
     def fetch(
         self,
         read: Callable[[Store, TrackingQuery], tuple[TrackingRow, ...]],
-        show: Callable[..., object],
+        show: Callable[[Fetched], object],
         group: str,
     ) -> None:
         """Rows read for the current filters, with their replies, handed to `show` with the
         filters they were read for (a late answer to older filters is dropped there)."""
         query = self.query_
 
-        def load(store: Store) -> tuple[TrackingQuery, tuple[TrackingRow, ...], dict]:  # type: ignore[type-arg]
+        def load(store: Store) -> Fetched:
             rows = read(store, query)
-            return query, rows, replies_of(store, [r.recipient_id for r in rows])
+            return Fetched(query, rows, replies_of(store, [r.recipient_id for r in rows]))
 
-        self.store_task(load, lambda found: show(*found), group=group)
+        self.store_task(load, show, group=group)
 
     def action_refresh(self) -> None:
         self.count = None
@@ -303,16 +303,12 @@ class TrackingScreen(StoreScreen[None]):
             self.count = count
             self.show_filter_line()
 
-    def show_first(
-        self,
-        query: TrackingQuery,
-        rows: tuple[TrackingRow, ...],
-        replies: dict[int, tuple[ReplyLine, ...]],
-    ) -> None:
-        if query != self.query_:
+    def show_first(self, fetched: Fetched) -> None:
+        if fetched.query != self.query_:
             return  # the filters moved on meanwhile
+        rows = fetched.rows
         self.rows = {row.recipient_id: row for row in rows}
-        self.replies = replies
+        self.replies = fetched.replies
         self.complete = len(rows) < PAGE
         self.newest_change = max((r.updated_at for r in rows), default=None)
         self.redraw()
@@ -329,18 +325,13 @@ class TrackingScreen(StoreScreen[None]):
             "tracking-more",
         )
 
-    def show_more(
-        self,
-        query: TrackingQuery,
-        rows: tuple[TrackingRow, ...],
-        replies: dict[int, tuple[ReplyLine, ...]],
-    ) -> None:
-        if query != self.query_:
+    def show_more(self, fetched: Fetched) -> None:
+        if fetched.query != self.query_:
             return
-        self.complete = len(rows) < PAGE
-        self.replies.update(replies)
+        self.complete = len(fetched.rows) < PAGE
+        self.replies.update(fetched.replies)
         table = self.query_one(DataTable)
-        for row in rows:
+        for row in fetched.rows:
             if row.recipient_id not in self.rows:
                 self.rows[row.recipient_id] = row
                 self.add_rows(table, row)
@@ -380,19 +371,15 @@ class TrackingScreen(StoreScreen[None]):
         since = self.newest_change
         self.fetch(lambda store, query: changed_since(store, query, since), self.merge, "poll")
 
-    def merge(
-        self,
-        query: TrackingQuery,
-        changed: tuple[TrackingRow, ...],
-        replies: dict[int, tuple[ReplyLine, ...]],
-    ) -> None:
+    def merge(self, fetched: Fetched) -> None:
+        replies = fetched.replies
         moved = [
             row
-            for row in changed
+            for row in fetched.rows
             if self.rows.get(row.recipient_id) != row
             or replies.get(row.recipient_id, ()) != self.replies.get(row.recipient_id, ())
         ]
-        if query != self.query_ or not moved:
+        if fetched.query != self.query_ or not moved:
             return
         self.newest_change = max(r.updated_at for r in (*moved, *self.rows.values()))
         newest_shown = max(self.rows, default=0)
@@ -593,26 +580,19 @@ class TrackingScreen(StoreScreen[None]):
 
         query = self.query_
 
-        def write(answer: str) -> str | None:
-            path, problem = writable_path(answer)
-            if path is not None:
-                self.store_task(
-                    lambda store: export_csv(store, query, path),
-                    lambda count: notify_literal(
-                        self, f"{count} ligne(s) exportée(s) dans « {path} ».", title="Export CSV"
-                    ),
-                    group="export",
-                )
-            return problem
+        def write(path: Path) -> None:
+            self.store_task(
+                lambda store: export_csv(store, query, path),
+                lambda count: notify_literal(
+                    self, f"{count} ligne(s) exportée(s) dans « {path} ».", title="Export CSV"
+                ),
+                group="export",
+            )
 
-        ask_until_valid(
-            self,
-            lambda value, problem: InputDialog(
-                "Exporter le suivi (CSV)", "Enregistrer le suivi filtré sous :", value, problem
-            ),
-            write,
-            str(Path.cwd() / "suivi-des-messages.csv"),
-        )
+        ask_for_path(
+            self, "Exporter le suivi (CSV)", "Enregistrer le suivi filtré sous :",
+            Path.cwd() / "suivi-des-messages.csv", write,
+        )  # fmt: skip
 
     def action_resend(self) -> None:
         row = self.current
@@ -642,14 +622,10 @@ class TrackingScreen(StoreScreen[None]):
 
         ask_until_valid(
             self,
-            lambda value, problem: InputDialog(
-                "Renvoyer",
-                f"Renvoyer « {row.type.label} » à (corrigez l'adresse si elle était fausse) :",
-                value,
-                problem,
-            ),
-            send,
+            "Renvoyer",
+            f"Renvoyer « {row.type.label} » à (corrigez l'adresse si elle était fausse) :",
             row.email,
+            send,
         )
 
     def resent(self, address: str) -> None:

@@ -1,20 +1,26 @@
-"""Widgets shared by several screens, and how text from outside is shown."""
+"""Widgets and keys shared by several screens, and how text from outside is shown."""
 
 from __future__ import annotations
 
 import unicodedata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.style import StyleType
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer as TextualFooter
-from textual.widgets import Input
+from textual.widgets import Input, Static
+
+from messagerie.models.store.enums import RegisterKind
 
 if TYPE_CHECKING:
-    from textual.app import App
-    from textual.widget import Widget
+    from textual.app import App, ComposeResult
+
+W = TypeVar("W", bound=Widget)
 
 # C0 and C1 control characters but line feed and tab, each shown as one visible symbol:
 # ESC written raw would reach the terminal (colours, cursor moves), CR would be dropped.
@@ -134,3 +140,73 @@ class TextField(Input):
     def on_focus(self, event: events.Focus) -> None:
         if not event.from_app_focus:  # back from another window: the cursor stays put
             self.cursor_position = len(self.value)
+
+
+def titled(widget: W, title: str, keys: str | None = None) -> W:
+    """`widget` with `title` on its top border and, when given, the `keys` that act on it on
+    its bottom border."""
+    widget.border_title = title
+    if keys is not None:
+        widget.border_subtitle = keys
+    return widget
+
+
+def section(id: str, title: str, text: str = "", keys: str | None = None) -> Static:
+    """A titled block of a screen's text (`text` until it is filled)."""
+    return titled(Static(text, id=id, classes="section"), title, keys)
+
+
+def filter_row(id: str, label: str, placeholder: str) -> ComposeResult:
+    """A one-line field (`id`) that filters what the screen lists, its label before it
+    (`id`-label), on a row of its own (`id`-row)."""
+    with Horizontal(id=f"{id}-row"):
+        yield Static(label, id=f"{id}-label")
+        yield Input(placeholder=placeholder, id=id, compact=True)
+
+
+def dialog_box(
+    title: str | Text, classes: str = "dialog", *, id: str | None = None, scroll: bool = False
+) -> Widget:
+    """A dialog's frame (`with dialog_box(…):`), its title on the border, shown as typed."""
+    box = (VerticalScroll if scroll else Vertical)(classes=classes, id=id)
+    box.border_title = literal(title)
+    return box
+
+
+# Keys several screens share ----------------------------------------------------------------
+
+
+def back_key(
+    action: str = "app.pop_screen", description: str = "Retour", **options: Any
+) -> Binding:
+    """Échap: back where the buyer came from, or out of a dialog (`action` may first ask
+    about what would be lost)."""
+    return Binding("escape", action, description, key_display="Échap", **options)
+
+
+def save_key(action: str, description: str, **options: Any) -> Binding:
+    """Ctrl+S: what saves, creates or publishes what a form holds."""
+    return Binding("ctrl+s", action, description, key_display="^s", **options)
+
+
+# The registers by their keys (w, q, p) and their full names.
+REGISTER_KEYS = {
+    "w": RegisterKind.WITHDRAWAL,
+    "q": RegisterKind.QUESTION,
+    "p": RegisterKind.DEPOSIT,
+}
+REGISTER_TITLES = {
+    RegisterKind.WITHDRAWAL: "Registre des retraits",
+    RegisterKind.QUESTION: "Registre des questions",
+    RegisterKind.DEPOSIT: "Registre des dépôts",
+}
+
+
+def register_keys(action: str) -> list[Binding]:
+    """w, q, p → `action('withdrawal')`… for the three registers, out of the footer (the
+    screen writes them where they act) but in the help panel and the palette."""
+    return [
+        Binding(key, f"{action}('{kind.value}')", kind.label, tooltip=REGISTER_TITLES[kind],
+                show=False)
+        for key, kind in REGISTER_KEYS.items()
+    ]  # fmt: skip

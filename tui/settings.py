@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, PositiveFloat, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messagerie.tui.actor import default_actor
 from messagerie.tui.location import database_url, default_data_dir, documents_dir
+
+T = TypeVar("T")
+
+
+def _empty_is_unset(value: object) -> object:
+    """`MESSAGERIE_DKIM_KEY=` (an environment file's empty line) means unset, not "."."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A setting that may stay unset, as it does when given empty.
+Unset = Annotated[T | None, BeforeValidator(_empty_is_unset)]
+
+
+def unset(description: str) -> Any:
+    """The default of an `Unset` setting: None."""
+    return Field(default=None, description=description)
 
 
 class Settings(BaseSettings):
@@ -30,9 +47,8 @@ class Settings(BaseSettings):
         description="The clamd antivirus: unix:///path/clamd.ctl, tcp://host:3310, or 'off' "
         "(files are then marked « non analysé »).",
     )
-    attachment_max_mb: float = Field(
+    attachment_max_mb: PositiveFloat = Field(
         default=20,
-        gt=0,
         description="Largest attachment accepted by the message form and the reply form of "
         "the page, in Mo of 1,048,576 bytes: 20 is shown « 20 Mo » everywhere.",
     )
@@ -49,9 +65,8 @@ class Settings(BaseSettings):
         "Unset: the TUI keeps every e-mail in its own local mailbox (data folder) and serves "
         "the recipients' page itself, for a demo on one machine.",
     )
-    outbox_lease: float = Field(
+    outbox_lease: PositiveFloat = Field(
         default=300,
-        gt=0,
         description="Seconds a claimed recipient stays reserved to one outbox worker; after a "
         "crash, the recipients it held are sent again once their lease has run out.",
     )
@@ -60,8 +75,8 @@ class Settings(BaseSettings):
         description="Run the outbox inside the TUI too (a background thread sending what is "
         "due every MESSAGERIE_OUTBOX_EVERY seconds); otherwise `messagerie outbox` does it.",
     )
-    outbox_every: float = Field(
-        default=30, gt=0, description="Seconds between two passes of the outbox."
+    outbox_every: PositiveFloat = Field(
+        default=30, description="Seconds between two passes of the outbox."
     )
     public_url: str | None = Field(
         default=None,
@@ -87,51 +102,26 @@ class Settings(BaseSettings):
         "in a single-user store only: once the store has accounts, the author is always the "
         "system login of the account (messagerie comptes), whatever this says.",
     )
-    signing_key: Path | None = Field(
-        default=None,
-        description="The platform's private key (PEM), with MESSAGERIE_SIGNING_CERT: it signs "
-        "every AR (PAdES) and every proof bundle's manifest. Unset (and no PKCS#12): a "
-        "self-signed « Plateforme de démonstration » certificate made once in the data folder.",
+    signing_key: Unset[Path] = unset(
+        "The platform's private key (PEM), with MESSAGERIE_SIGNING_CERT: it signs every AR "
+        "(PAdES) and every proof bundle's manifest. Unset (and no PKCS#12): a self-signed "
+        "« Plateforme de démonstration » certificate made once in the data folder."
     )
-    signing_cert: Path | None = Field(
-        default=None, description="The certificate (PEM) of MESSAGERIE_SIGNING_KEY."
+    signing_cert: Unset[Path] = unset("The certificate (PEM) of MESSAGERIE_SIGNING_KEY.")
+    signing_p12: Unset[Path] = unset(
+        "The platform's key and certificate as one PKCS#12 file (.p12, .pfx), "
+        "instead of MESSAGERIE_SIGNING_KEY and MESSAGERIE_SIGNING_CERT."
     )
-    signing_p12: Path | None = Field(
-        default=None,
-        description="The platform's key and certificate as one PKCS#12 file (.p12, .pfx), "
-        "instead of MESSAGERIE_SIGNING_KEY and MESSAGERIE_SIGNING_CERT.",
+    signing_p12_password: Unset[SecretStr] = unset("Password of MESSAGERIE_SIGNING_P12.")
+    tsa_url: Unset[str] = unset(
+        "An RFC 3161 timestamping authority (http://…): every signature then "
+        "carries its timestamp (PAdES B-T)."
     )
-    signing_p12_password: SecretStr | None = Field(
-        default=None, description="Password of MESSAGERIE_SIGNING_P12."
+    dkim_key: Unset[Path] = unset(
+        "A private RSA key (PEM) that DKIM-signs every outgoing e-mail, with "
+        "MESSAGERIE_DKIM_SELECTOR, for the domain of its sender (`messagerie dkim-record`)."
     )
-    tsa_url: str | None = Field(
-        default=None,
-        description="An RFC 3161 timestamping authority (http://…): every signature then "
-        "carries its timestamp (PAdES B-T).",
-    )
-    dkim_key: Path | None = Field(
-        default=None,
-        description="A private RSA key (PEM) that DKIM-signs every outgoing e-mail, with "
-        "MESSAGERIE_DKIM_SELECTOR, for the domain of its sender (`messagerie dkim-record`).",
-    )
-    dkim_selector: str | None = Field(
-        default=None, description="The DKIM selector of MESSAGERIE_DKIM_KEY (e.g. messagerie)."
-    )
-
-    @field_validator(
-        "signing_key",
-        "signing_cert",
-        "signing_p12",
-        "signing_p12_password",
-        "tsa_url",
-        "dkim_key",
-        "dkim_selector",
-        mode="before",
-    )
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        """`MESSAGERIE_DKIM_KEY=` (an environment file's empty line) means unset, not "."."""
-        return None if isinstance(value, str) and not value.strip() else value
+    dkim_selector: Unset[str] = unset("The DKIM selector of MESSAGERIE_DKIM_KEY (e.g. messagerie).")
 
     @property
     def documents_dir(self) -> Path:
