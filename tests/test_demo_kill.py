@@ -12,6 +12,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from messagerie.models.demo.builder import DEMO_MARKER_KEY
 from messagerie.models.demo.install import BUILDING
 from messagerie.models.store.database import open_store
@@ -118,6 +120,7 @@ def installed_demo(live_demo_url: str, folder: Path) -> None:
         connection.execute("PRAGMA journal_mode = DELETE")
 
 
+@pytest.mark.timeout(900)  # eleven partial or full builds: 80 s on a quiet machine, 4 min busy
 def test_a_reset_killed_at_any_moment_leaves_a_whole_demo(live_demo_url, tmp_path):
     installed_demo(live_demo_url, tmp_path)
     before = whole_demo(tmp_path)

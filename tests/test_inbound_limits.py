@@ -135,7 +135,9 @@ def test_a_60000_part_message_never_keeps_another_client_waiting(store, listener
     sender.join()
     with capsys.disabled():
         print(f"\n60,000 parts, {len(big):,} bytes: {len(waits)} EHLO, slowest {max(waits):.3f} s")
-    assert max(waits) <= 1.0
+    # The defect kept the other client 45 s; the bound leaves room for a machine running
+    # other suites beside this one (1.06 s was seen at a load of 12 on 2 cores).
+    assert max(waits) <= 5.0
     ((code, text),) = answers
     assert (code, text) == (554, LIMITS.too_many_parts[4:])
     assert "5.6.0" in text and "100" in text
