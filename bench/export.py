@@ -2,8 +2,9 @@
 
 A SQLite store holding one consultation and one message sent "avec AR" to N recipients, every
 one of them accepted by the relay (E, D) and opened with the page's button (L), so the bundle
-holds N signed ARs. The bundle is exported twice: with one worker (the ARs drawn and signed in
-this process, one after the other) and with one worker process per core (the default); both
+holds N signed ARs. The bundle is exported three times: with one worker (the ARs drawn and
+signed in this process, one after the other), with one worker process per core, and as the
+default chooses for N (no pool for a few ARs, `ARS_PER_WORKER`); the first two
 bundles are checked to hold the same entries, and the parallel one to verify (timed: each
 recipient's chain recomputed, each AR's PAdES signature validated). Prints both
 times, the CPU they took and the machine's load meanwhile (on a shared machine, what other
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
-from messagerie.letters.pdf.bundle import MANIFEST, export_bundle, verify_bundle
+from messagerie.letters.pdf.bundle import ARS_PER_WORKER, MANIFEST, export_bundle, verify_bundle
 from messagerie.letters.pdf.certificate import CertificateSource
 from messagerie.letters.pdf.sign import PlatformSigner, platform_signer
 from messagerie.models.clock import utc_now
@@ -158,8 +159,11 @@ def main() -> None:
         for _ in range(options.runs):
             serial.append(timed_export(store, folder / "serial.zip", signer, 1))
             print(serial[-1].line("serial (max_workers=1)", ars), flush=True)
-            parallel.append(timed_export(store, folder / "parallel.zip", signer, None))
+            parallel.append(timed_export(store, folder / "parallel.zip", signer, cores))
             print(parallel[-1].line(f"parallel ({cores} worker processes)", ars), flush=True)
+            chosen = min(cores or 1, ars // ARS_PER_WORKER)
+            default = timed_export(store, folder / "default.zip", signer, None)
+            print(default.line(f"default ({chosen} for {ars} ARs)", ars), flush=True)
             assert entries(folder / "serial.zip") == entries(folder / "parallel.zip")
             checking = time.perf_counter()
             assert verify_bundle(folder / "parallel.zip", signer.certificate).intact

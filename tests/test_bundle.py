@@ -22,8 +22,10 @@ import pytest
 import sqlalchemy as sa
 
 from messagerie.letters.pdf.bundle import (
+    ARS_PER_WORKER,
     MANIFEST,
     SIGNATURE,
+    ArDrawer,
     BundleUnreadable,
     export_bundle,
     verify_bundle,
@@ -483,6 +485,18 @@ def test_a_parallel_export_holds_what_the_serial_one_holds(
     for name in ars:
         assert as_drawn(one[name]) == as_drawn(other[name]), name
         assert as_drawn(one[name]) != one[name]  # a signature was added after it
+
+
+def test_a_few_ars_are_drawn_here_and_many_in_one_worker_per_core(signer):
+    """A spawned worker costs about seven ARs before its first: a small bundle is drawn in the
+    exporting process (no wait for workers to start), a large one by one worker per core."""
+    few, many = ARS_PER_WORKER - 1, ARS_PER_WORKER * 8
+    with ArDrawer(signer, few) as small, ArDrawer(signer, many) as large:
+        assert small.pool is None
+        assert large.pool is not None
+        assert large.pool._max_workers == min(os.cpu_count() or 1, 8)
+    with ArDrawer(signer, few, max_workers=2) as asked:  # the caller's choice is kept
+        assert asked.pool is not None and asked.pool._max_workers == 2
 
 
 def demo_documents(url: str) -> Path:

@@ -359,14 +359,15 @@ async def test_mail_merge_of_hostile_bidders(workspace_app, hostile, tmp_path):
     ]
     path = tmp_path / "analyse.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shown = list(map(harmless, bidders))  # their invisibles made visible
     async with running(workspace_app) as pilot:
         screen = await run_merge(pilot, hostile.consultation_id, path)
-        assert choices(screen.query_one("#retained", Select)) == bidders
+        assert choices(screen.query_one("#retained", Select)) == shown
         table = rows_of(screen.query_one("#bids", DataTable))
-        assert [row[0] for row in table] == bidders[1:]
+        assert [row[0] for row in table] == shown[1:]
         assert all(row[4] == f"Motif [/oops] {CLICK}" for row in table)
         await press(pilot, "f2", expect=TextDialog)
-        assert on_screen(pilot, f"Courrier de rejet — {bidders[1]}")
+        assert on_screen(pilot, f"Courrier de rejet — {shown[1]}")
         assert f"Motifs du rejet : Motif [/oops] {CLICK}" in text_of(pilot, "Static")
         await still_running(pilot)
 

@@ -83,6 +83,10 @@ AR_PDF = re.compile(r"messages/\d+/ar/AR-(\d+)\.pdf")
 DISTRIBUTION = "messagerie-securisee"
 CHUNK = 1 << 20  # verification reads members by the megabyte, whatever their size
 AHEAD = 4  # ARs asked for per worker beyond the one being written: workers never wait on it
+# A spawned worker costs about as much as seven ARs before its first one (its imports and its
+# first drawing; `python bench/export.py --recipients 8`: the pool 1.3× slower than serial).
+# By default a bundle gets one worker per this many ARs, up to one per core.
+ARS_PER_WORKER = 16
 Progress = Callable[[int, int], object]  # (ARs written, ARs in the bundle)
 
 
@@ -133,11 +137,12 @@ def export_bundle(
     and the manifest. `account` (None: a store without accounts) needs the `export` right,
     and another organisation's reference is « introuvable » (`find_consultation`).
 
-    The ARs are drawn in `max_workers` processes (default: one per core; 1: in this process,
-    one after the other), and `progress(done, total)` is called as each is written, from
-    (0, total) to (total, total). Files go into the zip one at a time, so memory holds a few
-    ARs and one other file at most. The zip is written to `<out>.partiel` and renamed at the
-    end: a failure never leaves half a bundle."""
+    The ARs are drawn in `max_workers` processes (default: one per core, fewer when there
+    are few ARs, see `ARS_PER_WORKER`; 1: in this process, one after the other), and
+    `progress(done, total)` is called as each is written, from (0, total) to (total, total).
+    Files go into the zip one at a time, so memory holds a few ARs and one other file at most.
+    The zip is written to `<out>.partiel` and renamed at the end: a failure never leaves half
+    a bundle."""
     consultation_id = find_consultation(store, reference, account)
     origin = store_identity(store, create=True)
     now = now or utc_now()
@@ -304,7 +309,9 @@ class ArDrawer:
     ) -> None:
         self.signer, self.total, self.progress = signer, total, progress
         self.done = 0
-        workers = min(max_workers or os.cpu_count() or 1, total)
+        if max_workers is None:
+            max_workers = min(os.cpu_count() or 1, total // ARS_PER_WORKER)
+        workers = min(max_workers, total)
         self.pool: ProcessPoolExecutor | None = None
         if workers > 1:
             start_resource_tracker()

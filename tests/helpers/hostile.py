@@ -63,6 +63,8 @@ CANDIDATE = sa.text(
                   where e.consultation_id = c.id and e.kind = 'question')
       and (select count(distinct e.company_id) from register_entry e
            where e.consultation_id = c.id and e.kind = 'deposit') >= 3
+      and (select count(distinct e.company_id) from register_entry e
+           where e.consultation_id = c.id) >= :names
     order by c.id, m.id, r.id, p.id
     limit 1
     """
@@ -83,7 +85,7 @@ class Hostile:
 def make_hostile(store) -> Hostile:  # type: ignore[no-untyped-def]
     """Put the corpus into one consultation of the store (a private copy of the demo)."""
     with store.engine.begin() as connection:
-        found = connection.execute(CANDIDATE).one()
+        found = connection.execute(CANDIDATE, {"names": len(CORPUS)}).one()  # each name once
         cid = found.id
         companies = _rename_companies(connection, cid)
         lots = _rename_lots(connection, cid)
