@@ -122,6 +122,17 @@ def reference(
     )
 
 
+def link(name: str, first: tuple[str, str], second: tuple[str, str], *, back: bool) -> sa.Table:
+    """A many-to-many table: one row per pair, keyed by both references (column, "table.id");
+    `back`: the second is indexed too, for the way from it to the first."""
+    return sa.Table(
+        name,
+        metadata,
+        reference(*first, primary_key=True),
+        reference(*second, primary_key=True, index=back),
+    )
+
+
 def choice(name: str, enum: type[Enum], **options: Any) -> sa.Column:
     """One member of `enum`, stored as its value."""
     kind = sa.Enum(
@@ -220,11 +231,11 @@ register_entry = sa.Table(
     sa.Index("ix_register_entry_consultation_kind_at", "consultation_id", "kind", "at"),
 )
 
-register_entry_lot = sa.Table(
+register_entry_lot = link(
     "register_entry_lot",
-    metadata,
-    reference("register_entry_id", "register_entry.id", primary_key=True),
-    reference("lot_id", "lot.id", primary_key=True, index=True),
+    ("register_entry_id", "register_entry.id"),
+    ("lot_id", "lot.id"),
+    back=True,
 )
 
 # A candidate admitted to a suite (restricted phase), chosen from the parent's dépôts.
@@ -336,12 +347,7 @@ message = sa.Table(
     sa.Index("ix_message_consultation_created", "consultation_id", "created_at"),
 )
 
-message_lot = sa.Table(
-    "message_lot",
-    metadata,
-    reference("message_id", "message.id", primary_key=True),
-    reference("lot_id", "lot.id", primary_key=True, index=True),
-)
+message_lot = link("message_lot", ("message_id", "message.id"), ("lot_id", "lot.id"), back=True)
 
 # One copy of a message for one address: its outbox state and its E/D/L/R times. The latest
 # status and the badge times are kept here, next to the event log, so that the tracking
@@ -425,11 +431,8 @@ reply = sa.Table(
     sa.Index("ix_reply_recipient_received", "recipient_id", "received_at"),
 )
 
-reply_attachment = sa.Table(
-    "reply_attachment",
-    metadata,
-    reference("reply_id", "reply.id", primary_key=True),
-    reference("document_id", "document.id", primary_key=True),
+reply_attachment = link(
+    "reply_attachment", ("reply_id", "reply.id"), ("document_id", "document.id"), back=False
 )
 
 # Append-only journal: who did what, when, and the written reason of any override.
@@ -470,11 +473,8 @@ account = sa.Table(
 )
 
 # A purchasing entity an account works for; none at all = every entity of its organisation.
-account_entity = sa.Table(
-    "account_entity",
-    metadata,
-    reference("account_id", "account.id", primary_key=True),
-    reference("entity_id", "purchasing_entity.id", primary_key=True, index=True),
+account_entity = link(
+    "account_entity", ("account_id", "account.id"), ("entity_id", "purchasing_entity.id"), back=True
 )
 
 # One right of an account (enums.Right).
