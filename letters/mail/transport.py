@@ -152,8 +152,14 @@ async def send_batch(
 
     async def one_connection() -> None:
         client: aiosmtplib.SMTP | None = None
+        this_task = asyncio.current_task()
         try:
             for envelope in queue:
+                # Python 3.11's asyncio.wait_for (under aiosmtplib) returns the answer rather
+                # than raise when a cancel lands as the answer arrives: the stop is then only
+                # counted on the task, and the loop went on sending to the end of the queue.
+                if this_task is not None and this_task.cancelling():
+                    raise asyncio.CancelledError
                 if client is None or not client.is_connected:
                     try:
                         client = await connect(relay)
@@ -161,6 +167,10 @@ async def send_batch(
                         record(Outcome(envelope.key, False, False, str(problem)))
                         continue
                 record(await _send_one(client, envelope))
+        except asyncio.CancelledError:
+            if client is not None:  # stopped mid-exchange: a QUIT would wait for its timeout
+                client.close()
+            raise
         finally:
             if client is not None and client.is_connected:
                 try:
