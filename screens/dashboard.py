@@ -26,9 +26,10 @@ from messagerie.models.formatting import count, paris_minutes
 from messagerie.models.store.enums import ConsultationStatus
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.rights import RightsChecked
-from messagerie.screens.widgets import filter_row, focus_now, literal
+from messagerie.screens.widgets import filter_row, focus_now, literal, notify_literal
 
 if TYPE_CHECKING:
+    from messagerie.models.store.accounts import Account
     from messagerie.tui.app import MessagerieApp
 
 ALL_STATUSES = "all"
@@ -235,6 +236,10 @@ class DashboardScreen(StoreScreen[None]):
             "c", "accounts", "Comptes", tooltip="Comptes de l'organisation", show=False
         ),
         Binding(
+            "u", "demo_account", "Compte", show=False,
+            tooltip="Démonstration : l'ouvrir sous un autre compte",
+        ),
+        Binding(
             "a", "all_tracking", "Suivi",
             tooltip="Suivi des messages de toutes les consultations",
         ),
@@ -262,6 +267,34 @@ class DashboardScreen(StoreScreen[None]):
 
     def action_accounts(self) -> None:
         self.app.open_accounts()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "demo_account" and not self.app.demo_accounts:
+            return False  # not the demo's store: no such key
+        return super().check_action(action, parameters)
+
+    def action_demo_account(self) -> None:
+        from messagerie.screens.dialogs import ChoiceDialog  # not needed for the first frame
+
+        choices = [(one.login, one.describe()) for one in self.app.demo_accounts]
+        prompt = "La démonstration telle que la voit le compte choisi (organisations, droits) :"
+        self.app.push_screen(
+            ChoiceDialog("Compte de démonstration", prompt, choices, self.app.actor),
+            self.switch_account,
+        )
+
+    @work(thread=True, group="sign-in")
+    def switch_account(self, login: str | None) -> None:
+        if login is None or login == self.app.actor:
+            return
+        account = self.app.store_call(lambda store: self.app.sign_in_as(store, login))
+        if account is not None:
+            self.app.call_from_thread(self.account_switched, account)
+
+    def account_switched(self, account: Account) -> None:
+        self.app.account_switched(account)
+        notify_literal(self.app, account.describe(), title="Démonstration : compte changé")
+        self.load(self.request)
 
     def compose_body(self) -> ComposeResult:
         yield from filter_row(

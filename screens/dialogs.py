@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import back_key, dialog_box, literal
@@ -77,6 +78,37 @@ class InputDialog(FrenchModal[str | None]):
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
+
+
+class ChoiceDialog(FrenchModal[str | None]):
+    """One choice in a list, each (key, label) shown as typed: ↑↓ then Entrée answers its
+    key, Échap gives up."""
+
+    AUTO_FOCUS = "#choices"
+    BINDINGS = [back_key("dismiss(None)", "Annuler")]
+
+    def __init__(
+        self, title: str, prompt: str, choices: Sequence[tuple[str, str]], current: str
+    ) -> None:
+        super().__init__()
+        self.title_text, self.prompt, self.choices, self.current = title, prompt, choices, current
+
+    def compose(self) -> ComposeResult:
+        with dialog_box(self.title_text, "dialog tall"):
+            yield Static(literal(self.prompt))
+            yield OptionList(
+                *(Option(literal(label), id=key) for key, label in self.choices), id="choices"
+            )
+            yield Static("Entrée : choisir · Échap : annuler", classes="hint")
+
+    def on_mount(self) -> None:
+        keys = [key for key, _ in self.choices]
+        if self.current in keys:
+            self.query_one(OptionList).highlighted = keys.index(self.current)
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
 
 
 class LinkDialog(FrenchModal[None]):

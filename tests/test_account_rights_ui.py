@@ -327,3 +327,52 @@ def test_every_action_of_the_rights_table_is_a_key_of_its_screen():
             if isinstance(binding, Binding)
         }
         assert set(actions) <= keys, (name, set(actions) - keys)
+
+
+async def test_the_demo_opens_as_support_and_the_keyboard_shows_it_as_a_buyer(workspace):
+    """`scripts/demo` opens as the support account, which only reads (issue 19); cases C and
+    F need a buyer's rights (issue 14): « u » shows the demo as another of its accounts."""
+    from messagerie.tui.app import DEMO_ACCOUNT_HINT
+
+    app = app_as(workspace, current_login())  # the demo's support account: who built it
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        assert pilot.app.account.support
+        await pressed(pilot, "slash", *"c2025adm", "enter", "m")
+        why = reason(workspace, current_login(), Right.DCE)
+        await wait_until(pilot, lambda: told(pilot, f"{why} Démonstration : {DEMO_ACCOUNT_HINT}"),
+                         "the missing right, and how to show the demo as a buyer")  # fmt: skip
+        assert type(pilot.app.screen).__name__ == "DashboardScreen"
+
+        await pressed(pilot, "u")
+        choices = pilot.app.screen.query_one("#choices")
+        shown = [str(choices.get_option_at_index(n).prompt) for n in range(choices.option_count)]
+        assert [line.split(" — ")[0] for line in shown] == sorted(
+            [current_login(), "claire.muller", "marie.dupont", "paul.weber"]
+        )
+        assert any(line.startswith("marie.dupont — Marie Dupont") for line in shown)
+        while choices.highlighted_option.id != "marie.dupont":
+            await pilot.press("down")
+        await pressed(pilot, "enter")
+        await wait_until(pilot, lambda: pilot.app.actor == "marie.dupont", "the switch")
+        assert "marie.dupont · Collectivité européenne d'Alsace" in pilot.app.sub_title
+        assert told(pilot, "Démonstration : compte changé")
+
+        await pressed(pilot, "m")  # case C, on the consultation still chosen
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "DceScreen", "case C")
+        await wait_until(pilot, lambda: pilot.app.screen.sub_title == "C2025ADM | TEST SUPPORT",
+                         "the DCE of the guide's consultation")  # fmt: skip
+
+
+async def test_a_store_that_is_not_the_demo_has_no_other_account_to_show(workspace):
+    with workspace.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM store_meta WHERE key = 'demo'")
+    app = app_as(workspace, "sans.dce", {Right.CONSULT})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        dashboard = pilot.app.screen
+        assert pilot.app.demo_accounts == () and "u" not in dashboard.active_bindings
+        await pressed(pilot, "u", "m")
+        await wait_until(pilot, lambda: told(pilot, reason(workspace, "sans.dce", Right.DCE)),
+                         "the missing right")  # fmt: skip
+        assert pilot.app.screen is dashboard and not told(pilot, "Démonstration")

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from messagerie.models.demo.builder import (
-    DEMO_MARKER_KEY,
     SECRET_COLUMNS,
     TABLES,
     build_demo,
     seed_demo,
 )
+from messagerie.models.demo.marker import DEMO_MARKER_KEY
 from messagerie.models.formatting import lot_label
 from messagerie.models.messages.form import ANNOUNCED_ATTACHMENT
 from messagerie.models.rules.siret import luhn_valid, siret_is_valid

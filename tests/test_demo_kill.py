@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from messagerie.models.demo.builder import DEMO_MARKER_KEY
 from messagerie.models.demo.install import BUILDING
+from messagerie.models.demo.marker import DEMO_MARKER_KEY
 from messagerie.models.store.database import open_store
 from tests.helpers.cli import ROOT, messagerie
 

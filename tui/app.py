@@ -43,6 +43,19 @@ T = TypeVar("T")
 OUTBOX_START_DELAY = 2.0  # seconds after start-up
 
 
+DEMO_ACCOUNT_HINT = "« u » sur le tableau de bord ouvre la démonstration sous un autre compte."
+
+
+def accounts_of_the_demo(store: Store) -> tuple[Account, ...]:
+    """Every account of the demo's store (it carries the demo's marker); () elsewhere."""
+    from messagerie.models.demo.marker import DEMO_MARKER_KEY
+    from messagerie.models.store.accounts import list_accounts
+
+    if store.meta(DEMO_MARKER_KEY) is None:
+        return ()
+    return tuple(list_accounts(store, None))
+
+
 def place_toasts(screen: Screen) -> None:
     """Toasts go where they cover nothing being typed: on the side of the focused widget
     with more room, the bottom (Textual's place) unless there is more above it."""
@@ -95,6 +108,9 @@ class MessagerieApp(Navigation):
         self.account: Account | None = None
         # Until the store has named the account, no action that needs a right may run.
         self.signed_in = account_of is None
+        # On the demo's store, its accounts: the demo may be shown as each (« u » on the
+        # dashboard); elsewhere none.
+        self.demo_accounts: tuple[Account, ...] = ()
         self._snapshot = snapshot
         self._prefetch = prefetch
         self._store: Store | None = None
@@ -204,6 +220,7 @@ class MessagerieApp(Navigation):
         self.signed_in = True
         if account is not None:
             self.actor = account.login
+            self.demo_accounts = accounts_of_the_demo(store)
         # The footers grey out what the account may not do (screens/rights.py), and no
         # longer everything that needs a right.
         self.call_from_thread(lambda: self.screen.refresh_bindings())
@@ -211,6 +228,22 @@ class MessagerieApp(Navigation):
         who = f"{account.login} · {account.organisation}" if account else SINGLE_USER
         self.call_from_thread(setattr, self, "sub_title", harmless(who))
         return store
+
+    def sign_in_as(self, store: Store, login: str) -> Account:
+        """On the demo's store only (call from a worker): use the app as its account `login`
+        from now on, so that a demonstration shows each organisation's side without leaving
+        the app. The next start opens as the system login again."""
+        from messagerie.models.store.database_roles import scope_connections
+
+        account = next(one for one in self.demo_accounts if one.login == login)
+        scope_connections(store, account.organisation_ids)
+        self._snapshot = None  # the page remembered for the next start is the system login's
+        return account
+
+    def account_switched(self, account: Account) -> None:
+        """The app is used as another demo account: its rights, scope and audit name."""
+        self.actor = account.login
+        self.account_changed(account)
 
     def account_changed(self, account: Account) -> None:
         """The account using the app was modified (on the accounts screen): its rights and
@@ -310,6 +343,8 @@ class MessagerieApp(Navigation):
         )
         reason = refusal(target, name, parameters)
         if reason is not None:
+            if self.demo_accounts:
+                reason += f" Démonstration : {DEMO_ACCOUNT_HINT}"
             tell_refused(self, reason)
             return True
         return await super().run_action(action, default_namespace, namespaces)

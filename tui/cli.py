@@ -267,7 +267,7 @@ def system_login(store: Store) -> str:
 
     demo_login = os.environ.get(DEMO_LOGIN, "").strip()
     if demo_login:
-        from messagerie.models.demo.builder import DEMO_MARKER_KEY
+        from messagerie.models.demo.marker import DEMO_MARKER_KEY
 
         if store.meta(DEMO_MARKER_KEY) is not None:
             return demo_login

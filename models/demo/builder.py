@@ -46,6 +46,7 @@ from messagerie.models.consultations.registers import entry_row
 from messagerie.models.demo import corpus
 from messagerie.models.demo.documents import DemoDocuments
 from messagerie.models.demo.files import reply_file
+from messagerie.models.demo.marker import DEMO_MARKER_KEY
 from messagerie.models.demo.plans import (
     CompanyPlan,
     ConsultationPlan,
@@ -89,7 +90,6 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.engine import StoreError
 from messagerie.models.text import fold
 
-DEMO_MARKER_KEY = "demo"
 DEMO_VERSION = "messagerie-demo v1"
 SEED = DEMO_VERSION
 

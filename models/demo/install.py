@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from messagerie.models.demo.builder import (
-    DEMO_MARKER_KEY,
     DemoReport,
     read_report,
     refuse_real_data,
     seed_demo,
 )
+from messagerie.models.demo.marker import DEMO_MARKER_KEY
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.engine import (
     StoreError,
