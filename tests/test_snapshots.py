@@ -64,6 +64,10 @@ def test_message_form(snap_compare, demo_app, size):
         await pilot.press("f3", "p")
         await settle(pilot)
         await checks_done(pilot)
+        # Without the toast « N destinataire(s) ajouté(s) »: it lasts 5 s, and on a busy
+        # machine it had gone before the picture was taken.
+        pilot.app.clear_notifications()
+        await settle(pilot)
         quiet_cursor(pilot)
 
     assert snap_compare(demo_app, terminal_size=size, run_before=run_before)
