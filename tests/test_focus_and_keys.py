@@ -198,17 +198,21 @@ async def test_suppr_only_looks_aimed_at_an_attachment_when_it_removes_one(
         body = form.query_one("#body", TextArea)
         body.focus()
         form.query_one("#message-form").scroll_to_widget(listing, animate=False)
-        await pilot.pause()
-        first, second = (row[2][1] for row in painted(pilot, listing))
-        assert first == second, "no attachment looks chosen while typing in the body"
+        await wait_until(pilot, lambda: on_screen(pilot, listing), "the attachments in sight")
+
+        def rows_alike() -> bool:
+            first, second = (row[2][1] for row in painted(pilot, listing))
+            return first == second
+
+        # Waited for, not paused once: on a busy machine the repaint after the focus moved
+        # came later, and the first row still looked chosen.
+        await wait_until(pilot, rows_alike, "no attachment looking chosen while typing")
         before = body.text
         await pilot.press("delete")
         assert len(form.attachments) == 2 and body.text != before  # Suppr edits the body
 
         listing.focus()
-        await pilot.pause()
-        first, second = (row[2][1] for row in painted(pilot, listing))
-        assert first != second, "the row Suppr would remove is shown"
+        await wait_until(pilot, lambda: not rows_alike(), "the row Suppr would remove shown")
         await pilot.press("delete")
         assert len(form.attachments) == 1
 
