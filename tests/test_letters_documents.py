@@ -5,15 +5,18 @@ and the rejection mail-merge."""
 from __future__ import annotations
 
 import io
+import subprocess
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
+from PIL import Image
 
 from messagerie.letters.pdf.documents import (
     AwardLetter,
@@ -345,6 +348,35 @@ def test_a_hostile_company_name_is_escaped_in_html_and_literal_in_the_pdf(name):
     assert "<script>" not in html
     assert HOSTILE_ESCAPED in html
     assert HOSTILE in pdf_words(render_letter(letter))
+
+
+def ink_in_the_right_margin(pdf: bytes, folder: Path) -> list[int]:
+    """The pages (from 1) with something drawn in the page's last 12 mm on the right, where
+    the letters' margin is (Poppler's pdftoppm draws them at 50 dpi, in grey)."""
+    (folder / "letter.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-gray", "-png", "letter.pdf", "page"], cwd=folder, check=True
+    )
+    inked = []
+    for number, page in enumerate(sorted(folder.glob("page-*.png")), start=1):
+        with Image.open(page) as image:
+            margin = image.convert("L").crop(
+                (image.width - round(image.width * 12 / 210), 0, *image.size)
+            )
+            if margin.getextrema()[0] < 200:  # darker than the lightest grey drawn
+                inked.append(number)
+    return inked
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_a_company_name_without_a_space_stays_on_the_page(name, tmp_path):
+    """A name longer than a line (a company types what it likes) wraps in the addressee block
+    and in the table's cell instead of running off the paper."""
+    unbroken = "Société " + "X" * 90
+    letter = replace(EXPECTED[name][0], company=unbroken)
+    pdf = render_letter(letter)
+    assert ink_in_the_right_margin(pdf, tmp_path) == []
+    assert "X" * 90 in "".join(pdf_words(pdf).split())  # whole, though on several lines
 
 
 def test_hostile_reasons_are_escaped_too():
