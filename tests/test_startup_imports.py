@@ -120,3 +120,31 @@ def test_the_stores_first_page_comes_without_pydantic_or_sqlmodel(migrated_sqlit
     if cores == "one-core":  # else the page may come from the prefetch child, before them
         assert "sqlalchemy" in modules
     assert not set(HEAVY) & set(modules)
+
+
+@pytest.mark.parametrize(
+    ("command", "refusal"),
+    [
+        (["export", "INCONNUE", "--out", "bundle.zip"], "Aucune consultation n'a la référence"),
+        (["ar", "42"], "Destinataire n° 42 introuvable."),
+    ],
+)
+def test_a_refused_export_or_ar_answers_before_loading_the_pdfs(
+    migrated_sqlite, tmp_path, command, refusal
+):
+    """A mistyped reference or recipient is answered without importing weasyprint and
+    pyHanko (a second of CPU): only what is there gets drawn and signed."""
+    database = tmp_path / "messagerie.sqlite3"
+    shutil.copy2(migrated_sqlite, database)
+    code = (
+        "import contextlib, io\n"
+        "from messagerie.tui.cli import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()) as said:\n"
+        "    status = main(sys.argv[1:])\n"
+        "print(status, said.getvalue().strip())\n" + PRINT_MODULES
+    )
+    answer, *modules = loaded_modules(
+        code, *command, env={"MESSAGERIE_DB": f"sqlite:///{database}"}
+    )
+    assert answer.startswith(f"1 messagerie : {refusal}")
+    assert not {"weasyprint", "pyhanko"} & set(modules)

@@ -654,15 +654,17 @@ def run_ar(args: argparse.Namespace) -> int:
     """Write the signed AR of one recipient; one French line when there is none to write."""
     from pathlib import Path
 
-    from messagerie.letters.pdf.ar import ar_filename, signed_ar
     from messagerie.models.errors import Refusal
     from messagerie.models.messages.ar import ar_data
-    from messagerie.tui import services
 
     store = open_store_for(args)
     try:
         # Another organisation's recipient is « introuvable », as one that does not exist.
         data = ar_data(store, args.recipient_id, account=account_of(store))
+        # weasyprint and pyHanko (a second of CPU to import) once there is an AR to draw.
+        from messagerie.letters.pdf.ar import ar_filename, signed_ar
+        from messagerie.tui import services
+
         pdf = signed_ar(data, services.platform_signer(load_settings(args)))
     except Refusal as refusal:
         print(f"{PROGRAM} : {refusal}", file=sys.stderr)
@@ -684,20 +686,25 @@ def run_export(args: argparse.Namespace) -> int:
     line when it cannot."""
     from pathlib import Path
 
-    from messagerie.letters.pdf.bundle import export_bundle
     from messagerie.models.errors import Refusal
-    from messagerie.tui import services
+    from messagerie.models.messages.bundle import find_consultation
 
     store = open_store_for(args)
     progress = ProgressLine("AR", sys.stderr)
     try:
-        signer = services.platform_signer(load_settings(args))
+        account = account_of(store)
+        # A reference that is not there (or another organisation's: « introuvable ») is
+        # answered before weasyprint and pyHanko are imported (a second of CPU).
+        find_consultation(store, args.reference, account)
+        from messagerie.letters.pdf.bundle import export_bundle
+        from messagerie.tui import services
+
         summary = export_bundle(
             store,
             args.reference,
             Path(args.out),
-            signer=signer,
-            account=account_of(store),  # another organisation's reference: « introuvable »
+            signer=services.platform_signer(load_settings(args)),
+            account=account,
             progress=progress,
         )
     except Refusal as refusal:
