@@ -72,6 +72,7 @@ from messagerie.screens.widgets import (
     notify_literal,
     save_key,
     section,
+    show,
     titled,
 )
 
@@ -292,6 +293,7 @@ class MessageFormScreen(StoreScreen[None]):
             [(literal(lot_label(number, title)), number) for number, title in detail.lots]
         )
         self.query_one("#field-lots").display = bool(detail.lots)
+        self.show_lots()
         block = Text("Consultation concernée par cet échange\n", style="bold")
         for label, value in context_block(context.detail).lines():
             block.append(f"{label} : ", style="bold")
@@ -674,9 +676,9 @@ class MessageFormScreen(StoreScreen[None]):
     @on(Checkbox.Changed)
     @on(SelectionList.SelectedChanged)
     def edited(self) -> None:
-        self.show_lots()
         self.schedule_check()
 
+    @on(SelectionList.SelectedChanged, "#lots")  # only then: a label's update lays out the form
     def show_lots(self) -> None:
         selected = self.query_one("#lots", SelectionList).selected
         self.query_one("#field-lots > Label", Label).update(
@@ -724,15 +726,15 @@ class MessageFormScreen(StoreScreen[None]):
                 add(verdict.field or "type", f"Attention : {verdict.message}", "yellow")
         for problem in self.query(".problem").results(Static):
             slot = (problem.id or "").removeprefix("problem-")
-            problem.update(literal(slots.get(slot, "")))
+            show(problem, literal(slots.get(slot, "")))
             problem.display = slot in slots
         status = self.query_one("#status", Static)
         if check.ready and refused is None:
-            status.update(Text("Prêt à envoyer (^e).", style="green"))
+            show(status, Text("Prêt à envoyer (^e).", style="green"))
         else:
             count = len(check.errors) + len(check.blocks)
             count += refused is not None
-            status.update(Text(f"{count} point(s) à corriger avant l'envoi.", style="bold red"))
+            show(status, Text(f"{count} point(s) à corriger avant l'envoi.", style="bold red"))
         return check
 
     # Actions ------------------------------------------------------------------------------

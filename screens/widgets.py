@@ -77,6 +77,20 @@ def literal(text: str | Text | None, style: StyleType = "") -> Text:
     return Text(harmless(text or ""), style=style)
 
 
+def show(widget: Static, content: Text | str) -> None:
+    """`widget.update(content)`, unless the widget shows that already: each update lays the
+    whole screen out again, and the message form's checks rewrite every line after each
+    pause in typing, most of them unchanged."""
+    shown = widget.content
+    if isinstance(shown, Text) and isinstance(content, Text):
+        # Text's own == leaves out the base style ("Prêt" in green, then in red).
+        if (shown.plain, shown.spans, shown.style) == (content.plain, content.spans, content.style):
+            return
+    elif type(shown) is type(content) and shown == content:
+        return
+    widget.update(content)
+
+
 def cell(text: str) -> Text:
     """A one-line DataTable cell of text from outside, cut as Textual cuts a plain one."""
     return Text(harmless(text), no_wrap=True, end="")
