@@ -32,6 +32,7 @@ from messagerie.screens.widgets import (
     register_keys,
     section,
     titled,
+    update_if_changed,
 )
 
 if TYPE_CHECKING:
@@ -209,13 +210,14 @@ class ConsultationScreen(StoreScreen[None]):
     def show_outbox(self, outbox: dict[DeliveryState, int]) -> None:
         assert self.detail is not None
         self.outbox = outbox
-        self.query_one("#exchanges", Static).update(
+        update_if_changed(  # polled every 2 s while e-mails wait: most polls change nothing
+            self.query_one("#exchanges", Static),
             Text(
                 "Suivi des messages (t) | Envoyer un message (m)"
                 + (" | Envoyer une invitation à concourir (i)" if self.detail.restricted else "")
                 + " | Documents de la consultation (d)\n"
                 + progress_text(outbox)
-            )
+            ),
         )
 
     def action_export_bundle(self) -> None:

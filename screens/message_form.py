@@ -72,8 +72,8 @@ from messagerie.screens.widgets import (
     notify_literal,
     save_key,
     section,
-    show,
     titled,
+    update_if_changed,
 )
 
 if TYPE_CHECKING:
@@ -726,15 +726,17 @@ class MessageFormScreen(StoreScreen[None]):
                 add(verdict.field or "type", f"Attention : {verdict.message}", "yellow")
         for problem in self.query(".problem").results(Static):
             slot = (problem.id or "").removeprefix("problem-")
-            show(problem, literal(slots.get(slot, "")))
+            update_if_changed(problem, literal(slots.get(slot, "")))
             problem.display = slot in slots
         status = self.query_one("#status", Static)
         if check.ready and refused is None:
-            show(status, Text("Prêt à envoyer (^e).", style="green"))
+            update_if_changed(status, Text("Prêt à envoyer (^e).", style="green"))
         else:
             count = len(check.errors) + len(check.blocks)
             count += refused is not None
-            show(status, Text(f"{count} point(s) à corriger avant l'envoi.", style="bold red"))
+            update_if_changed(
+                status, Text(f"{count} point(s) à corriger avant l'envoi.", style="bold red")
+            )
         return check
 
     # Actions ------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def literal(text: str | Text | None, style: StyleType = "") -> Text:
     return Text(harmless(text or ""), style=style)
 
 
-def show(widget: Static, content: Text | str) -> None:
+def update_if_changed(widget: Static, content: Text | str) -> None:
     """`widget.update(content)`, unless the widget shows that already: each update lays the
     whole screen out again, and the message form's checks rewrite every line after each
     pause in typing, most of them unchanged."""
