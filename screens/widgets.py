@@ -131,15 +131,23 @@ class Footer(TextualFooter):
         self._rebuild_pending = False
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             # Textual asks again after every focus change (Screen.set_focus), mostly for the
-            # same keys: at start-up that rebuilt the same footer twice (a layout, a render).
-            keys = tuple(
-                (binding.key, binding.description, binding.key_display, binding.show, on, tip)
-                for _node, binding, on, tip in screen.active_bindings.values()
-            )
+            # same keys shown: at start-up that rebuilt the same footer twice, and Tab from
+            # field to field rebuilt it each time (a layout of the screen, a render).
+            keys = self.keys_drawn(screen)
             if keys == self._keys_shown:
                 return
             self._keys_shown = keys
         super().bindings_changed(screen)
+
+    def keys_drawn(self, screen: Screen) -> tuple[object, ...]:
+        """What Textual's footer draws (Footer.compose): the bindings shown, and the
+        palette's key, shown or not."""
+        bindings = screen.active_bindings
+        palette = bindings.get(screen.app.COMMAND_PALETTE_BINDING)
+        shown = tuple(
+            (binding, on, tip) for _node, binding, on, tip in bindings.values() if binding.show
+        )
+        return shown, palette[1:] if palette else None
 
 
 class TextField(Input):

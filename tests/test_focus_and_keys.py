@@ -16,6 +16,7 @@ from messagerie.models.store.tables import RegisterEntry, document, table_of
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.recipients import DocumentSpacePicker
+from messagerie.tui.app import MessagerieApp
 from tests.helpers.hostile import toasts
 from tests.helpers.message_form import deposits_consultation, open_form, type_into
 from tests.helpers.pilot import checks_done, settle, wait_until
@@ -182,6 +183,28 @@ async def test_the_form_scrolls_to_the_focused_attachments_list(workspace, works
         listing = form.query_one("#attachment-list")
         assert pilot.app.focused is listing
         await wait_until(pilot, lambda: on_screen(pilot, listing), "the attachments in sight")
+
+
+async def test_the_form_jumps_to_the_focus_unless_the_user_asks_for_animations(
+    workspace, monkeypatch
+):
+    """Tab (Screen.set_focus) to the body below the fold at 80×24 brings it in sight with
+    no smooth scroll: its dozen frames were each a screen sent over SSH (tui/app.py). The
+    Pilot waits for animations, so the level is what is checked; TEXTUAL_ANIMATIONS set by
+    the user is kept."""
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    cid, _ = deposits_consultation(workspace)
+    app = MessagerieApp(open_store=lambda: workspace, actor="marie.dupont")
+    assert app.animation_level == "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, cid)
+        body = form.query_one("#body")
+        assert not on_screen(pilot, body)
+        form.set_focus(body)
+        await pilot.pause()
+        assert on_screen(pilot, body)
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
+    assert MessagerieApp(open_store=lambda: workspace).animation_level == "full"
 
 
 async def test_suppr_only_looks_aimed_at_an_attachment_when_it_removes_one(

@@ -139,13 +139,22 @@ async def test_ctrl_c_outside_a_field_says_how_to_quit_in_french(workspace, work
 
 
 @pytest.mark.parametrize("field", ["#body", "#subject"])
-async def test_a_toast_never_covers_the_field_being_typed_in(workspace, workspace_app, field):
+@pytest.mark.parametrize("place", ["bottom", "top"])
+async def test_a_toast_never_covers_the_field_being_typed_in(
+    workspace, workspace_app, field, place
+):
+    """The field at the bottom of the view, where Textual puts toasts, then at its top."""
     async with workspace_app.run_test(size=SMALL, notifications=True) as pilot:
         form = await open_screen(pilot, workspace, "message_form")
         typed = form.query_one(field)
         typed.focus()
-        form.query_one("#message-form").scroll_to_widget(typed, animate=False, top=False)
+        await settle(pilot)  # the focus scrolls too, once the screen is refreshed
+        scrolled = form.query_one("#message-form")
+        scrolled.scroll_home(animate=False, immediate=True)  # from above: lands at the bottom
         await settle(pilot)
+        scrolled.scroll_to_widget(typed, animate=False, top=place == "top", immediate=True)
+        await settle(pilot)
+        assert (typed.region.bottom == scrolled.region.bottom) is (place == "bottom")
         pilot.app.notify(  # as long as the form's own (two or three lines at 80 columns)
             "Brouillon « Négociation sur le prix du lot unique » enregistré pour 2 "
             "destinataire(s), avec 1 pièce jointe.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.worker import get_current_worker
@@ -43,6 +45,7 @@ T = TypeVar("T")
 OUTBOX_START_DELAY = 2.0  # seconds after start-up
 
 
+ANIMATIONS_VARIABLE = "TEXTUAL_ANIMATIONS"  # Textual's own: none, basic or full
 DEMO_ACCOUNT_HINT = "« u » sur le tableau de bord ouvre la démonstration sous un autre compte."
 
 
@@ -58,13 +61,16 @@ def accounts_of_the_demo(store: Store) -> tuple[Account, ...]:
 
 def place_toasts(screen: Screen) -> None:
     """Toasts go where they cover nothing being typed: on the side of the focused widget
-    with more room, the bottom (Textual's place) unless there is more above it."""
-    focused = screen.focused
-    if focused is None:
-        screen.remove_class("-toasts-top")
+    with more room, the bottom (Textual's place) unless there is more above it. The class
+    goes on the toasts' rack, not on the screen: a screen's class restyles every widget of
+    the screen (14 ms each time the focus crossed the middle of a form)."""
+    try:
+        rack = screen.get_child_by_id("textual-toastrack")
+    except NoMatches:  # notifications disabled
         return
-    region = focused.region
-    screen.set_class(screen.size.height - region.bottom < region.y, "-toasts-top")
+    focused = screen.focused
+    top = focused is not None and screen.size.height - focused.region.bottom < focused.region.y
+    rack.set_class(top, "-top")
 
 
 class MessagerieApp(Navigation):
@@ -99,6 +105,11 @@ class MessagerieApp(Navigation):
         the system login's account, tui/cli.py); without it, the app is single-user.
         `prefetch`: the child process reading the dashboard's first page (tui/prefetch.py)."""
         super().__init__()
+        if ANIMATIONS_VARIABLE not in os.environ:
+            # Textual scrolls to the focused widget in a dozen frames, each a screen sent
+            # over SSH: Tab in the form cost twice the CPU (bench/form_typing.py). The user's
+            # own TEXTUAL_ANIMATIONS (full, basic) is kept.
+            self.animation_level = "none"
         self.clock = clock  # the screens' one clock: tests hand a frozen one
         self.actor = actor or current_actor()
         self._open_store = open_store
