@@ -8,6 +8,7 @@ import pytest
 from textual.binding import ActiveBinding
 
 from messagerie.tui.commands import own_bindings
+from tests.helpers.pilot import settle
 from tests.helpers.screens import SCREENS, footer_line, open_screen, written
 
 SMALL = (80, 24)
@@ -85,3 +86,19 @@ async def test_every_action_is_in_the_palette_shown_in_the_footer_or_not(
         assert hidden, "some keys are left out of the footer"
         for binding in ours:
             assert (binding.tooltip or binding.description) in titles, binding
+
+
+async def test_the_footer_follows_the_focus(workspace, workspace_app):
+    """The row's keys are the results list's: with the focus on the statuses (« s ») they
+    leave the footer, and come back with it (the footer is rebuilt only when the keys it
+    draws change: screens/widgets.Footer)."""
+    async with workspace_app.run_test(size=SMALL) as pilot:
+        screen = await open_screen(pilot, workspace, "dashboard")
+        assert "d Détails" in footer_line(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert pilot.app.focused is screen.query_one("#statuses")
+        assert "Détails" not in footer_line(pilot) and "a Suivi" in footer_line(pilot)
+        screen.query_one("#results").focus()
+        await settle(pilot)
+        assert "d Détails" in footer_line(pilot)
