@@ -98,11 +98,16 @@ as_postgres() {
 TEST_CLUSTER=messagerie_test
 TEST_CLUSTER_OPTIONS="-o fsync=off -o full_page_writes=off -o synchronous_commit=off -o wal_level=minimal -o max_wal_senders=0"
 TEST_CLUSTER_MEMORY=/dev/shm
+TEST_CLUSTER_MEMORY_KB=$((2 * 1024 * 1024))  # its WAL alone may reach 1 GB (max_wal_size)
 
 # test_cluster_dir: where the tests' cluster keeps its files: in memory when /dev/shm is a
-# tmpfs, otherwise PostgreSQL's default folder (empty output).
+# tmpfs with room (a container's is often 64 MB), otherwise PostgreSQL's default folder
+# (empty output).
 test_cluster_dir() {
-    if [ "$(stat -f -c %T "$TEST_CLUSTER_MEMORY" 2>/dev/null)" = tmpfs ]; then
+    local kind room
+    kind=$(stat -f -c %T "$TEST_CLUSTER_MEMORY" 2>/dev/null) || return 0
+    room=$(df -k --output=avail "$TEST_CLUSTER_MEMORY" | tail -n 1)
+    if [ "$kind" = tmpfs ] && [ "$room" -ge "$TEST_CLUSTER_MEMORY_KB" ]; then
         echo "$TEST_CLUSTER_MEMORY/messagerie-test-postgresql"
     fi
 }
