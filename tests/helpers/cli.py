@@ -6,6 +6,7 @@ import atexit
 import json
 import locale
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def messagerie(*arguments: str, env: dict[str, str] | None = None) -> subprocess
             try:
                 returncode = int(answer.readline())
             except TimeoutError:
-                os.kill(pid, 9)
+                os.kill(pid, signal.SIGKILL)
                 raise subprocess.TimeoutExpired(command, TIMEOUT) from None
         return subprocess.CompletedProcess(command, returncode, text_of(out), text_of(err))
 

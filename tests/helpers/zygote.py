@@ -107,7 +107,10 @@ def receive(connection: socket.socket) -> tuple[dict, list[int]]:
     """A request's JSON line, which may come in several reads, and its three descriptors."""
     message, descriptors, _, _ = socket.recv_fds(connection, REQUEST_LIMIT, 3)
     while not message.endswith(b"\n"):
-        message += connection.recv(REQUEST_LIMIT)
+        more = connection.recv(REQUEST_LIMIT)
+        if not more:  # the client left mid-request: fail loudly rather than wait for ever
+            raise ConnectionError("a request ended before its line did")
+        message += more
     return json.loads(message), descriptors
 
 
