@@ -121,6 +121,11 @@ async def test_without_the_decide_right_the_form_refuses_the_decision_letters(wo
         assert kinds.value is MessageType.FREE  # the type stayed a « Courrier libre »
 
 
+def type_problem(pilot) -> str:
+    """The message form's line under the type, as read: the live checks write it."""
+    return " ".join(str(pilot.app.screen.query_one("#problem-type").render()).split())
+
+
 async def test_a_decision_draft_is_blocked_with_the_reason_for_an_account_without_it(workspace):
     app = app_as(workspace, "sans.decision", {Right.CONSULT, Right.SEND})
     why = reason(workspace, "sans.decision", Right.DECIDE)
@@ -128,9 +133,7 @@ async def test_a_decision_draft_is_blocked_with_the_reason_for_an_account_withou
         await settle(pilot)
         pilot.app.open_form(wines_id(workspace), message_type=MessageType.REJECTION)
         await settle(pilot)
-        await pilot.pause(0.5)  # the live checks
-        problem = " ".join(str(pilot.app.screen.query_one("#problem-type").render()).split())
-        assert f"Bloquant : {why}" in problem
+        await wait_until(pilot, lambda: f"Bloquant : {why}" in type_problem(pilot), "the checks")
         await pressed(pilot, "ctrl+e")
         await wait_until(pilot, lambda: told(pilot, why), "the reason, as a toast")
         assert type(pilot.app.screen).__name__ == "MessageFormScreen"  # nothing queued

@@ -1,10 +1,9 @@
 """Pilot tests of the tableau de bord on the demo database."""
 
-from textual.command import CommandPalette
 from textual.widgets import Input
 
 from messagerie.screens.dashboard import DashboardScreen, ResultsList, StatusChart
-from tests.helpers.pilot import settle, text_of
+from tests.helpers.pilot import run_command, settle, text_of
 
 NBSP = "\u202f"
 
@@ -153,10 +152,7 @@ async def test_every_key_has_a_palette_entry_and_help(demo_app):
             "Statut : Décision",
         }
         assert expected <= titles
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        assert isinstance(pilot.app.screen, CommandPalette)
-        await pilot.press(*"page suivante", "enter")
+        await run_command(pilot, "Page suivante")
         await settle(pilot)
         assert "Page 2 sur 140" in caption(pilot)
         pilot.app.screen.query_one("#results").focus()

@@ -115,9 +115,9 @@ async def test_the_palette_is_french(workspace, workspace_app):
         palette = pilot.app.screen
         field = palette.query_one(Input)
         assert field.placeholder == PLACEHOLDER
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "Aide" in "\n".join(screen_lines(pilot)), "the commands")
         shown = "\n".join(screen_lines(pilot))
-        assert "Aide" in shown and not ENGLISH.search(shown), shown
+        assert not ENGLISH.search(shown), shown
         await pilot.press(*"wxqz")
         await wait_until(pilot, lambda: NO_MATCH in "\n".join(screen_lines(pilot)), NO_MATCH)
         await pilot.press("escape")

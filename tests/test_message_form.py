@@ -27,7 +27,14 @@ from messagerie.tui.settings import Settings
 from tests.helpers.antivirus import EICAR
 from tests.helpers.factories import queued_messages
 from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
-from tests.helpers.pilot import checks_done, fill_body, pick_path, send_form, settle
+from tests.helpers.pilot import (
+    checks_done,
+    fill_body,
+    pick_path,
+    run_command,
+    send_form,
+    settle,
+)
 from tests.helpers.screens import pressed, wines_id
 
 pytestmark = pytest.mark.services  # attachments through the real clamd
@@ -86,9 +93,8 @@ async def test_case_e_negotiation_is_a_free_letter_with_its_subject_adapted(
         await settle(pilot)
         pilot.app.push_screen(ConsultationScreen(cid))
         await settle(pilot)
-        await pilot.press("ctrl+p", *"Négociation simple")
-        await pilot.pause(0.5)
-        await pressed(pilot, "enter")
+        await run_command(pilot, "Négociation simple")
+        await settle(pilot)
         form = pilot.app.screen
         assert isinstance(form, MessageFormScreen)
         assert form.query_one("#type", Select).value is MessageType.FREE  # not "négociation"

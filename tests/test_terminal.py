@@ -87,8 +87,7 @@ def test_keys_and_screens_in_a_real_terminal(terminal_env, size, colour_system, 
     tmux = Tmux(*size, environment)
     try:
         tmux.wait_for("Tableau de bord")
-        tmux.keys("/")
-        time.sleep(0.5)  # a person's pace: the search field has the focus before the text
+        tmux.keys("/")  # then the text at once: « / » moves the focus before the next key
         tmux.keys("2025vins", "Enter")
         tmux.wait_for("2025VINS")
         tmux.keys("e")  # "Messagerie sécurisée": the consultation's tracking

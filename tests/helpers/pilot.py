@@ -41,6 +41,24 @@ async def checks_done(pilot: Pilot) -> None:
     await wait_until(pilot, lambda: not getattr(form, "checks_due", False), "the live checks")
 
 
+async def run_command(pilot: Pilot, title: str) -> None:
+    """Ctrl+P, `title` typed, then Entrée once the palette lists it first: its search runs in
+    the background and fills the list in batches, and an Entrée pressed before it is lost."""
+    from textual.command import CommandList, CommandPalette
+
+    def first_listed() -> str:
+        found = pilot.app.screen.query(CommandList)
+        if not found or not found.first().option_count:
+            return ""
+        return str(found.first().get_option_at_index(0).prompt)
+
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette), "the palette")
+    await pilot.press(*title)
+    await wait_until(pilot, lambda: title in first_listed(), f"« {title} » in the palette")
+    await pilot.press("enter")
+
+
 def text_of(pilot: Pilot, selector: str) -> str:
     widget = pilot.app.screen.query_one(selector, Static)
     return str(widget.render())
