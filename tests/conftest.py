@@ -178,10 +178,14 @@ def migrated_postgres() -> Iterator[str]:
     database = f"template_{uuid.uuid4().hex[:12]}"
     run_on_server(f'CREATE DATABASE "{database}"')
     open_store(database_url(postgres_server_url(), database), upgrade=True).close()
-    # CREATE DATABASE … TEMPLATE waits for every session on the template to end.
+    # CREATE DATABASE … TEMPLATE waits for every session on the template to end. Only the
+    # clients' are ended here: an autovacuum worker may be on it too (a process of the
+    # server's own role, which the test role may not end: that failed the fixture and 42
+    # tests of one worker); CREATE DATABASE ends those itself.
     run_on_server(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        f"WHERE datname = '{database}' AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend'"
     )
     yield database
     drop_database(database)
