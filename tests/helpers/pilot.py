@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from textual import events
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 from textual.worker import WorkerCancelled
@@ -44,7 +45,6 @@ async def checks_done(pilot: Pilot) -> None:
 async def run_command(pilot: Pilot, title: str) -> None:
     """Ctrl+P, `title` typed, then Entrée once the palette lists it first: its search runs in
     the background and fills the list in batches, and an Entrée pressed before it is lost."""
-    from textual.command import CommandList, CommandPalette
 
     def first_listed() -> str:
         found = pilot.app.screen.query(CommandList)
