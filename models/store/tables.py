@@ -122,6 +122,12 @@ def reference(
     )
 
 
+def table(name: str, *items: sa.Column | sa.Constraint | sa.Index) -> sa.Table:
+    """A table keyed by an integer `id`: every table but the links, `store_meta` and
+    `account_right`."""
+    return sa.Table(name, metadata, key(), *items)
+
+
 def link(name: str, first: tuple[str, str], second: tuple[str, str], *, back: bool) -> sa.Table:
     """A many-to-many table: one row per pair, keyed by both references (column, "table.id");
     `back`: the second is indexed too, for the way from it to the first."""
@@ -152,28 +158,22 @@ def table_of(model: Any) -> sa.Table:
 
 
 # Organisme: the public body.
-organisation = sa.Table(
+organisation = table(
     "organisation",
-    metadata,
-    key(),
     string("name", 200, unique=True),
 )
 
 # Entité d'achat: the purchasing service that sends the messages.
-purchasing_entity = sa.Table(
+purchasing_entity = table(
     "purchasing_entity",
-    metadata,
-    key(),
     reference("organisation_id", "organisation.id", index=True),
     string("name", 200),
     string("sender_email", 254),
     string("postal_address", 400),
 )
 
-consultation = sa.Table(
+consultation = table(
     "consultation",
-    metadata,
-    key(),
     string("reference", 60, unique=True),
     string("title", 300),
     text("object"),
@@ -192,21 +192,17 @@ consultation = sa.Table(
     sa.Index("ix_consultation_status_deadline", "status", "bid_deadline"),
 )
 
-lot = sa.Table(
+lot = table(
     "lot",
-    metadata,
-    key(),
     reference("consultation_id", "consultation.id", index=True),
     integer("number"),
-    string("title", 300),
     sa.UniqueConstraint("consultation_id", "number"),
+    string("title", 300),
 )
 
 # Entreprise, identified by its SIRET (14 digits, Luhn checksum).
-company = sa.Table(
+company = table(
     "company",
-    metadata,
-    key(),
     string("name", 200),
     string("siret", 14, unique=True),
     string("address", 300),
@@ -215,10 +211,8 @@ company = sa.Table(
 )
 
 # One line of a register: retrait, question or dépôt.
-register_entry = sa.Table(
+register_entry = table(
     "register_entry",
-    metadata,
-    key(),
     reference("consultation_id", "consultation.id"),
     choice("kind", RegisterKind),
     reference("company_id", "company.id", index=True),
@@ -239,10 +233,8 @@ register_entry_lot = link(
 )
 
 # A candidate admitted to a suite (restricted phase), chosen from the parent's dépôts.
-suite_candidate = sa.Table(
+suite_candidate = table(
     "suite_candidate",
-    metadata,
-    key(),
     reference("consultation_id", "consultation.id", index=True),
     reference("company_id", "company.id", index=True),
     string("contact_name", 200),
@@ -252,10 +244,8 @@ suite_candidate = sa.Table(
 )
 
 # One question and its answer in the consultation's "Questions / réponses" document.
-qa_item = sa.Table(
+qa_item = table(
     "qa_item",
-    metadata,
-    key(),
     reference("consultation_id", "consultation.id", index=True),
     integer("number"),
     # The register's question it answers; the text below is the buyer's anonymised copy.
@@ -268,10 +258,8 @@ qa_item = sa.Table(
 )
 
 # A file of the document space; its bytes live content-addressed under the data folder.
-document = sa.Table(
+document = table(
     "document",
-    metadata,
-    key(),
     string("filename", 255),
     string("sha256", 64, index=True),
     integer("size"),
@@ -285,10 +273,8 @@ document = sa.Table(
 )
 
 # One validated state of the DCE; versions are only ever added.
-dce_version = sa.Table(
+dce_version = table(
     "dce_version",
-    metadata,
-    key(),
     reference("consultation_id", "consultation.id", index=True),
     integer("number"),
     moment("created_at", default=utc_now),
@@ -298,10 +284,8 @@ dce_version = sa.Table(
 )
 
 # A piece of one DCE version; files inside a DCE zip point to the zip's piece.
-dce_piece = sa.Table(
+dce_piece = table(
     "dce_piece",
-    metadata,
-    key(),
     reference("version_id", "dce_version.id", index=True),
     reference("document_id", "document.id", index=True),
     reference("parent_id", "dce_piece.id", nullable=True, index=True),
@@ -310,10 +294,8 @@ dce_piece = sa.Table(
 )
 
 # A change of the bid deadline, with its reason (LEGAL.md rule 3).
-deadline_change = sa.Table(
+deadline_change = table(
     "deadline_change",
-    metadata,
-    key(),
     reference("consultation_id", "consultation.id", index=True),
     moment("previous_deadline"),
     moment("new_deadline"),
@@ -322,10 +304,8 @@ deadline_change = sa.Table(
     string("author", 100),
 )
 
-message = sa.Table(
+message = table(
     "message",
-    metadata,
-    key(),
     reference("consultation_id", "consultation.id"),
     choice("type", MessageType, index=True),
     string("subject", 300),
@@ -352,10 +332,8 @@ message_lot = link("message_lot", ("message_id", "message.id"), ("lot_id", "lot.
 # One copy of a message for one address: its outbox state and its E/D/L/R times. The latest
 # status and the badge times are kept here, next to the event log, so that the tracking
 # table reads one indexed row per recipient.
-recipient = sa.Table(
+recipient = table(
     "recipient",
-    metadata,
-    key(),
     reference("message_id", "message.id"),
     string("email", 254),
     reference("company_id", "company.id", nullable=True, index=True),
@@ -388,20 +366,16 @@ recipient = sa.Table(
 )
 
 # A document attached to a message, or to one recipient's copy (personalised letter).
-attachment = sa.Table(
+attachment = table(
     "attachment",
-    metadata,
-    key(),
     reference("message_id", "message.id", index=True),
     reference("document_id", "document.id", index=True),
     reference("recipient_id", "recipient.id", nullable=True, index=True),
 )
 
 # One step of a recipient's life: each attempt, each server answer, each opening.
-event = sa.Table(
+event = table(
     "event",
-    metadata,
-    key(),
     reference("recipient_id", "recipient.id"),
     choice("kind", EventKind),
     moment("at"),
@@ -415,10 +389,8 @@ event = sa.Table(
     sa.Index("ix_event_recipient_at", "recipient_id", "at"),
 )
 
-reply = sa.Table(
+reply = table(
     "reply",
-    metadata,
-    key(),
     reference("recipient_id", "recipient.id"),
     moment("received_at"),
     choice("channel", ReplyChannel),
@@ -436,10 +408,8 @@ reply_attachment = link(
 )
 
 # Append-only journal: who did what, when, and the written reason of any override.
-audit_entry = sa.Table(
+audit_entry = table(
     "audit_log",
-    metadata,
-    key(),
     moment("at", default=utc_now, index=True),
     string("actor", 100),
     string("action", 100),
@@ -460,10 +430,8 @@ store_meta = sa.Table(
 
 # A person who uses the messagerie, known by their system login (accounts, issue 19). A
 # `support` account sees every organisation, read only; the others see their own.
-account = sa.Table(
+account = table(
     "account",
-    metadata,
-    key(),
     string("login", 100, unique=True),
     string("name", 200),
     string("email", 254),
