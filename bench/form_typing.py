@@ -28,17 +28,18 @@ from textual.widgets import Input, TextArea
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
+from buyer import BUYER  # bench/ is this script's folder
+
 from messagerie.models.consultations.detail import consultation_detail
 from messagerie.models.demo.builder import seed_demo
 from messagerie.models.store.accounts import ConsultationNotFound, load_account
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import RegisterKind
-from messagerie.models.store.tables import RegisterEntry, table_of
+from messagerie.models.store.tables import register_entry
 from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.tui.app import MessagerieApp
 
-BUYER = "marie.dupont"  # every right, on her entity's consultations
 TEXT = "Précisions sur le lot 2 : visite des locaux, planning et pénalités de retard. "
 
 
@@ -58,13 +59,12 @@ class LayoutCounter:
 
 def consultation_with_deposits(store) -> int:  # type: ignore[no-untyped-def]
     """The buyer's first consultation with a dépôt (the form then has recipients to check)."""
-    entry = table_of(RegisterEntry)
     with store.engine.connect() as connection:
         ids = (
             connection.execute(
-                sa.select(entry.c.consultation_id)
-                .where(entry.c.kind == RegisterKind.DEPOSIT)
-                .order_by(entry.c.consultation_id)
+                sa.select(register_entry.c.consultation_id)
+                .where(register_entry.c.kind == RegisterKind.DEPOSIT)
+                .order_by(register_entry.c.consultation_id)
                 .distinct()
             )
             .scalars()

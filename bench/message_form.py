@@ -26,27 +26,15 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
+from buyer import BUYER, busiest_consultation  # bench/ is this script's folder
+
 from messagerie.models.demo.builder import seed_demo
 from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import MessageState, MessageType
-from messagerie.models.store.tables import Message, Recipient, table_of
-
-message = table_of(Message)
-recipient = table_of(Recipient)
-
-
-def busiest_consultation(connection: sa.Connection) -> int:
-    """The consultation with the most messages (the worst case of the per-consultation
-    queries); bench/tracking.py uses it too."""
-    return connection.execute(
-        sa.select(message.c.consultation_id)
-        .group_by(message.c.consultation_id)
-        .order_by(sa.func.count().desc())
-        .limit(1)
-    ).scalar_one()
+from messagerie.models.store.tables import message
 
 
 def fill(store, total: int) -> int:  # type: ignore[no-untyped-def]
@@ -107,7 +95,7 @@ def main() -> None:
         for label, call in (
             ("open the form (load_context)", lambda: load_context(store, cid)),
             ("one live check (check_form)", lambda: check_form(form, context, now)),
-            ("Envoyer (queue_message)", lambda: queue_message(store, form, actor="bench")),
+            ("Envoyer (queue_message)", lambda: queue_message(store, form, actor=BUYER)),
         ):
             print(f"{label + ':':31}{median_ms(call, options.runs):7.2f} ms")
         store.close()

@@ -14,13 +14,13 @@ import argparse
 import asyncio
 import contextlib
 import random
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
+
+from sink import smtp_sink  # bench/ is this script's folder
 
 from messagerie.letters.mail.transport import CONNECTIONS, Envelope, Relay, send_batch
 
@@ -50,24 +50,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--connections", type=int, default=CONNECTIONS)
     args = parser.parse_args()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(1.5)
-    relay = Relay("127.0.0.1", port, timeout=5)
     moments = random.Random(20261203)
-    try:
+    with smtp_sink() as port:
+        relay = Relay("127.0.0.1", port, timeout=5)
         results = [
             asyncio.run(one_stop(relay, args.connections, moments.uniform(0.05, 0.2)))
             for _ in range(args.runs)
         ]
-    finally:
-        server.terminate()
     sent_on = [count for count, _ in results]
     stops = sorted(seconds for _, seconds in results)
     print(

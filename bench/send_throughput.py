@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
+from buyer import BUYER  # bench/ is this script's folder
+from sink import smtp_sink  # bench/ is this script's folder
+
 from messagerie.letters.mail.content import content_of
 from messagerie.letters.mail.outbox import envelope, run_once
 from messagerie.letters.mail.transport import parse_smtp_url
@@ -40,19 +41,12 @@ from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.enums import MessageType
-from messagerie.models.store.tables import Consultation, table_of
+from messagerie.models.store.tables import consultation
 
 PUBLIC_URL = "https://messagerie.example"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def queue_one(store: Store, recipients: int) -> None:
-    consultation = table_of(Consultation)
     with store.engine.connect() as connection:
         cid = connection.execute(
             sa.select(consultation.c.id).where(consultation.c.reference == "202601")
@@ -62,7 +56,7 @@ def queue_one(store: Store, recipients: int) -> None:
         body="Bonjour,\n\nMesure du débit d'envoi.",
         recipients=tuple(DraftRecipient(f"r{n}@entreprise.example") for n in range(recipients)),
     )
-    queue_message(store, form, actor="bench")
+    queue_message(store, form, actor=BUYER)
 
 
 async def raw_send(port: int, store: Store) -> tuple[float, int]:
@@ -88,16 +82,8 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     options = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c",
-         "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(1.0)
     raw_rates, outbox_rates = [], []
-    try:
+    with smtp_sink() as port:
         for _ in range(options.runs):
             with tempfile.TemporaryDirectory() as folder:
                 store = open_store(
@@ -120,8 +106,6 @@ def main() -> None:
                 outbox_rates.append(report.sent / (time.perf_counter() - started))
                 assert report.sent == options.recipients, report
                 store.close()
-    finally:
-        server.terminate()
     raw, outbox = statistics.median(raw_rates), statistics.median(outbox_rates)
     print(f"{options.recipients} recipients, median of {options.runs} runs, aiosmtpd on 127.0.0.1")
     print(f"raw aiosmtplib, one connection:  {raw:7.0f} e-mails/s")

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
-from message_form import busiest_consultation  # bench/ is this script's folder
+from buyer import BUYER, busiest_consultation  # bench/ is this script's folder
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
@@ -42,12 +42,10 @@ from messagerie.models.demo.builder import seed_demo
 from messagerie.models.messages.tracking import TrackingQuery, tracking_page
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.enums import RecipientStatus
-from messagerie.models.store.tables import Message, Recipient, table_of
+from messagerie.models.store.tables import message, recipient
 from messagerie.screens.tracking import TrackingScreen, row_cells
 from messagerie.tui.app import MessagerieApp
 
-message = table_of(Message)
-recipient = table_of(Recipient)
 PER_MESSAGE = 20
 
 
@@ -92,7 +90,7 @@ def fill(store: Store, total: int) -> int:
 async def time_screen(store: Store, cid: int, runs: int) -> dict[str, list[float]]:
     """Open (one consultation, all) and filter, from the action to the painted table."""
     timings: dict[str, list[float]] = {"open": [], "open_all": [], "filter": []}
-    app = MessagerieApp(open_store=lambda: store, actor="bench")
+    app = MessagerieApp(open_store=lambda: store, actor=BUYER)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(3.0)  # past the app's own start-up work (settings, outbox timer)
         for _ in range(runs):
