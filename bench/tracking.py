@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
 from messagerie.models.demo.builder import seed_demo
+from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.messages.tracking import TrackingQuery, tracking_page
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.enums import RecipientStatus
@@ -73,9 +73,8 @@ def fill(store: Store, total: int) -> int:
                 person.update(
                     message_id=message_id,
                     email=f"{seat}.{person['email']}",
-                    token=secrets.token_urlsafe(24),
-                    message_id_header=f"<{secrets.token_urlsafe(18)}@bench>",
                     resent_from_id=None,
+                    **new_secrets("bench"),  # every unique random column, as the app makes
                 )
                 rows.append(person)
             connection.execute(sa.insert(recipient), rows)
