@@ -325,6 +325,15 @@ message = table(
     # A draft's version: a save from a form opened on an older one is refused, not merged.
     integer("revision", default=0, server_default="0"),
     sa.Index("ix_message_consultation_created", "consultation_id", "created_at"),
+    # The form's reads of a consultation's queued letters of one type (migration 0010).
+    sa.Index(
+        "ix_message_consultation_letters",
+        "consultation_id",
+        "type",
+        "state",
+        "all_lots",
+        "queued_at",
+    ),
 )
 
 message_lot = link("message_lot", ("message_id", "message.id"), ("lot_id", "lot.id"), back=True)
