@@ -25,20 +25,22 @@ def smtp_sink() -> Iterator[int]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        _wait_until_listening(port)
+        _wait_until_listening(server, port)
         yield port
     finally:
         server.terminate()
         server.wait()
 
 
-def _wait_until_listening(port: int) -> None:
+def _wait_until_listening(server: subprocess.Popen[bytes], port: int) -> None:
     deadline = time.monotonic() + READY_WITHIN
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"aiosmtpd ended at start (exit {server.returncode})") from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
