@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from messagerie.models.store.accounts import seen_by
+from messagerie.models.store.accounts import current_login, seen_by
 from messagerie.models.store.tables import consultation, message
 
 BUYER = "marie.dupont"  # every right, on her organisation's consultations (DEMO_ACCOUNTS)
+# Sees every organisation, read only: the demo makes the builder's login a support account.
+SUPPORT = current_login()
 
 
 def busiest_consultation(connection: sa.Connection) -> int:
