@@ -188,8 +188,11 @@ class TrackingScreen(StoreScreen[None]):
         self.set_columns(self.app.size.width)
         # The account is known once the store is open (another screen's first read may still
         # be opening it): nothing is read before the query is scoped to it (issue 19).
-        self.store_task(lambda _store: (self.app.account,), lambda found: self.scoped(*found),
-                        group="account")  # fmt: skip
+        if self.app.signed_in:
+            self.scoped(self.app.account)
+        else:
+            self.store_task(lambda _store: (self.app.account,), lambda found: self.scoped(*found),
+                            group="account")  # fmt: skip
 
     def scoped(self, account: Account | None) -> None:
         """Only the consultations `account` sees, across consultations too; then read."""
