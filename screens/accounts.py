@@ -27,6 +27,7 @@ from messagerie.screens.base import StoreModal, StoreScreen
 from messagerie.screens.dialogs import ConfirmDialog
 from messagerie.screens.rights import SINGLE_USER
 from messagerie.screens.widgets import (
+    Table,
     back_key,
     dialog_box,
     harmless,
@@ -72,7 +73,7 @@ class AccountsScreen(StoreScreen[None]):
         self.accounts: list[Account] = []
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id="accounts", cursor_type="row", zebra_stripes=True)
+        yield Table(id="accounts", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         account = self.app.account

@@ -22,7 +22,7 @@ from messagerie.models.messages.queue import QueuedMessage
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.french import os_problem
-from messagerie.screens.widgets import back_key, cell, harmless, literal
+from messagerie.screens.widgets import Table, back_key, cell, harmless, literal
 
 
 def french_number(value: Decimal | None) -> str:
@@ -79,7 +79,7 @@ class MergeScreen(StoreScreen[None]):
                 yield Select([], prompt="Lot", id="lot", compact=True)
                 yield Select([], prompt="Entreprise retenue", id="retained", compact=True)
             yield Static("", id="merge-problem")
-            table: DataTable[Text] = DataTable(id="bids", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Text] = Table(id="bids", cursor_type="row", zebra_stripes=True)
             table.add_columns("Entreprise", "Adresse (dépôts)", "Rang", "Note", "Motifs du rejet")
             yield table
             yield ProgressBar(id="progress", show_eta=False)

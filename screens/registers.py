@@ -33,6 +33,7 @@ from messagerie.screens.answer_flow import answer_question
 from messagerie.screens.base import StoreModal, StoreScreen
 from messagerie.screens.widgets import (
     REGISTER_TITLES,
+    Table,
     back_key,
     cell,
     dialog_box,
@@ -86,7 +87,7 @@ class RegisterScreen(StoreScreen[None]):
 
     def compose_body(self) -> ComposeResult:
         yield from filter_row("filter", "Filtrer :", "entreprise, SIRET, contact, e-mail, question")
-        yield DataTable(id="register", cursor_type="row", zebra_stripes=True)
+        yield Table(id="register", cursor_type="row", zebra_stripes=True)
         yield Static("", id="question-text")
 
     def on_mount(self) -> None:

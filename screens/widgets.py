@@ -12,8 +12,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import DataTable, Input, Static
 from textual.widgets import Footer as TextualFooter
-from textual.widgets import Input, Static
 
 from messagerie.models.store.enums import RegisterKind
 
@@ -148,6 +148,23 @@ class Footer(TextualFooter):
             (binding, on, tip) for _node, binding, on, tip in bindings.values() if binding.show
         )
         return shown, palette[1:] if palette else None
+
+
+class Table(DataTable[Any]):
+    """Textual's DataTable, drawn again once it has measured its new rows.
+
+    Textual 8.2's DataTable measures the rows just added when it is next idle, but caches
+    each drawn cell and line by row and update count, not by width. A frame painted between
+    `add_row` and that idle (the app's refresh came first: a loaded machine, a slow terminal)
+    kept every row cut at its column header's width until the cursor moved: « 20/0 » for
+    « 20/01/2026 09:31 ». Seen in a real terminal (tests/test_hostile_screens.py).
+    """
+
+    def _on_idle(self, _: events.Idle) -> None:
+        # Called before DataTable's own idle handler, which does the measuring (Textual calls
+        # each class's handler, subclass first): the caches are dropped just after it.
+        if self._require_update_dimensions:
+            self.call_later(self._clear_caches)
 
 
 class TextField(Input):
