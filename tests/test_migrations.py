@@ -214,3 +214,20 @@ def test_upgrading_a_0005_store_keeps_its_replies_and_makes_form_keys_unique(sto
         ).all()
     assert kept == [("Avant 0006", None), ("Par e-mail", None), ("Page", key)]
     engine.dispose()
+
+
+def test_an_installation_without_its_scripts_refuses_to_migrate(tmp_path, monkeypatch):
+    """A package missing `versions/` once "upgraded" a new base to nothing and said it was up
+    to date: now the buyer is told to reinstall, and the base is left untouched."""
+    partial = tmp_path / "migrations"
+    partial.mkdir()
+    for name in ("env.py", "script.py.mako"):
+        (partial / name).write_bytes((migrate.MIGRATIONS / name).read_bytes())
+    monkeypatch.setattr(migrate, "MIGRATIONS", partial)
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    with pytest.raises(StoreError, match="réinstallez le paquet") as refused:
+        open_store(url, upgrade=True)
+    assert "la dernière trouvée : aucune, attendue : " + migrate.HEAD_REVISION in str(refused.value)
+    engine = create_store_engine(url)
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()

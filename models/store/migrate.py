@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from messagerie.models.store.engine import StoreError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision; tests check it against Alembic's own view, so that opening the TUI
 # can compare revisions without importing Alembic (≈ 0.3 s).
@@ -26,17 +28,30 @@ def _config(connection: sa.Connection) -> Any:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
+    check_scripts()
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
 
 
-def script_head() -> str:
+def script_head() -> str | None:
+    """The newest revision among the migration scripts installed, None when there are none."""
     from alembic.script import ScriptDirectory
 
     config = _config(None)  # type: ignore[arg-type]
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
-    return head
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def check_scripts() -> None:
+    """Refuse to migrate with scripts missing. A wheel built without `migrations/versions/`
+    "upgraded" a new base to nothing: it wrote only `alembic_version` and said it was up to
+    date."""
+    found = script_head()
+    if found != HEAD_REVISION:
+        raise StoreError(
+            f"Cette installation de messagerie n'a pas toutes ses migrations (la dernière "
+            f"trouvée : {found or 'aucune'}, attendue : {HEAD_REVISION}, dans {MIGRATIONS}) : "
+            "réinstallez le paquet. La base n'a pas été modifiée."
+        )
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -81,6 +96,7 @@ def downgrade(engine: Engine, revision: str, *, then_upgrade: bool = False) -> N
     transaction, foreign keys off on SQLite (a batch migration copies referenced tables)."""
     from alembic import command
 
+    check_scripts()
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         if sqlite:  # pysqlite has not begun a transaction yet, so the pragma takes effect
