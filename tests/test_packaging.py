@@ -75,7 +75,7 @@ def test_the_installed_program_creates_a_whole_base(wheel, tmp_path):
     )  # fmt: skip
     assert where.stdout.startswith(str(target))  # the installed copy, not the checkout
     upgraded = subprocess.run(
-        [sys.executable, "-m", "messagerie.tui.cli", "db", "upgrade"],
+        [target / "bin" / "messagerie", "db", "upgrade"],  # the console script pip wrote
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert upgraded.returncode == 0, upgraded.stderr
