@@ -1,8 +1,14 @@
-"""Folding French text for search: no case, no accents ("Crémant" → "cremant")."""
+"""Folding French text for search: no case, no accents ("Crémant" → "cremant"), and text
+from outside made safe where it lands. Screens drawn in the first frame use it: SQLAlchemy
+is imported for the one function that builds a condition, not with the module."""
+
+from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"), ("’", "'"))
 
@@ -20,6 +26,12 @@ def fold(text: str) -> str:
     for mark in {c for c in set(decomposed) if unicodedata.combining(c)}:
         decomposed = decomposed.replace(mark, "")
     return decomposed.casefold()
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is digits 0 to 9 and nothing else. str.isdigit() also takes "²", which
+    int() refuses, and "٣", which int() reads as 3: a number from outside is checked here."""
+    return text.isascii() and text.isdigit()
 
 
 def search_text(*parts: str | None) -> str:
@@ -50,6 +62,8 @@ def escape_like(word: str) -> str:
 
 def words_condition(column: sa.ColumnElement[str], query: str) -> sa.ColumnElement[bool]:
     """Every word of `query` appears in the folded search `column` (case, accents ignored)."""
+    import sqlalchemy as sa
+
     return sa.and_(
         sa.true(),
         *(column.like(f"%{escape_like(word)}%", escape="\\") for word in search_words(query)),
@@ -78,6 +92,20 @@ def spreadsheet_cell(text: str) -> str:
 # Embeddings, overrides and isolates: they reorder what a terminal, a PDF viewer or a mail
 # reader shows around them (U+202E makes « Société ‮LIVE » read backwards).
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def escaped_controls(text: str, *, keep: str = "") -> str:
+    """`text` with each control character (ESC, BEL, CR, the 8-bit CSI…) and each bidi
+    control written as its escape (\\x1b, \\u202e), except those in `keep`: printed on a
+    terminal or in a log, text from outside shows what it holds and never moves the cursor,
+    retitles the window, rewrites a line or adds one."""
+    if text.isprintable() and not keep:
+        return text  # the usual case, at C speed (isprintable is false for every Cc and bidi)
+    return "".join(
+        repr(c)[1:-1] if c not in keep and (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS)
+        else c
+        for c in text
+    )  # fmt: skip
 
 
 def control_character(text: str, *, multiline: bool = False) -> str | None:

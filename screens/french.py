@@ -15,6 +15,8 @@ from textual.binding import ActiveBinding, Binding
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
 
+from messagerie.models.text import ascii_digits
+
 # Textual 8's binding descriptions (Input, TextArea, OptionList, DataTable, Tree, RadioSet,
 # Select, Button, scrolling containers, Screen, the command palette) → French.
 DESCRIPTIONS = {
@@ -193,7 +195,7 @@ def key_display(key: str) -> str:
     *modifiers, name = key.split(",")[0].strip().split("+")
     if name in KEY_NAMES:
         shown = KEY_NAMES[name]
-    elif len(name) > 1 and name[0] == "f" and name[1:].isdigit():
+    elif len(name) > 1 and name[0] == "f" and ascii_digits(name[1:]):
         shown = name.upper()
     else:
         shown = format_key(name)

@@ -36,6 +36,7 @@ from messagerie.models.messages.tracking import (
     tracking_count,
     tracking_page,
 )
+from messagerie.models.rules.validation import ValidationFailed, parse_paris_day
 from messagerie.models.store.enums import MessageType, RecipientStatus
 from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
@@ -121,13 +122,8 @@ def reply_cells(line: ReplyLine) -> tuple[Text, ...]:
 
 
 def paris_day(text: str) -> date | None:
-    """ "JJ/MM/AAAA" → date; "" → None; ValueError (French) when unreadable."""
-    if not text.strip():
-        return None
-    try:
-        return datetime.strptime(text.strip(), "%d/%m/%Y").date()
-    except ValueError:
-        raise ValueError(f"« {text.strip()} » n'est pas une date JJ/MM/AAAA.") from None
+    """ "JJ/MM/AAAA" → date; "" → None; ValidationFailed (French) when unreadable."""
+    return parse_paris_day(text) if text.strip() else None
 
 
 class TrackingTable(DataTable[Text]):
@@ -465,7 +461,7 @@ class TrackingScreen(StoreScreen[None]):
                 text=typed("#filter-text"),
             )
             query.check_days()
-        except ValueError as problem:
+        except (ValueError, ValidationFailed) as problem:
             self.filter_problem = str(problem)
             self.show_filter_line()
             return

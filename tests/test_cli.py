@@ -171,3 +171,54 @@ def test_letters_render_from_any_folder(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "ar.html"
+
+
+def test_text_from_an_import_file_never_acts_on_the_terminal(tmp_path):
+    """A value of the file that holds ESC … BEL (a terminal's "set the window title") is
+    quoted with its control characters written out: the buyer sees what the file holds."""
+    import json
+
+    env = {"MESSAGERIE_DB": f"sqlite:///{tmp_path / 'import.sqlite3'}"}
+    assert messagerie("db", "upgrade", env=env).returncode == 0
+    data = json.loads((ROOT / "tests" / "data" / "import-sample.json").read_text("utf-8"))
+    data["consultations"][0]["registers"]["retraits"][0]["siret"] = "476460118\x1b]0;PWNED\x07"
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps(data), encoding="utf-8")
+    refused = messagerie("import", str(hostile), env=env)
+    assert refused.returncode == 1
+    assert "« 476460118\\x1b]0;PWNED\\x07 » n'est pas un SIRET" in refused.stderr
+    assert not any(c in refused.stderr + refused.stdout for c in "\x1b\x07")
+
+
+def test_a_wrong_relay_address_is_one_french_line_without_its_password(tmp_path):
+    env = {
+        "MESSAGERIE_DB": f"sqlite:///{tmp_path / 'relay.sqlite3'}",
+        "MESSAGERIE_SMTP_URL": "smtp+starttls://marie:s3cret@[::1:587",
+    }
+    assert messagerie("db", "upgrade", env=env).returncode == 0
+    result = messagerie("outbox", env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    said = "messagerie : Adresse du relais SMTP illisible : « smtp+starttls://marie:***@[::1:587 »"
+    assert any(line.startswith(said) for line in result.stderr.splitlines())
+
+
+def test_a_service_logs_one_line_per_event_whatever_the_relay_answered(capsys):
+    """A relay's answer is quoted in the log: a line feed in it would forge a second event
+    for the log collector, an ESC would act on the terminal of whoever reads the log."""
+    import logging
+
+    from messagerie.tui.cli import service_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        log = service_logging()  # as a service configures this process's logging
+        log.error("outbox stopped: %s", '550 refusé\nlevel=INFO message="tout va bien"\x1b[2J')
+        written = capsys.readouterr().err
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.getLogger("messagerie").setLevel(logging.NOTSET)
+    assert written.count("\n") == 1 and "\x1b" not in written
+    assert 'refusé\\nlevel=INFO message="tout va bien"\\x1b[2J' in written

@@ -120,9 +120,13 @@ async def test_filters_narrow_combine_and_clear(workspace, workspace_app):
         )
 
         screen.query_one("#filter-from", Input).value = "31/02/2026"
-        problem = "« 31/02/2026 » n'est pas une date JJ/MM/AAAA."
+        problem = "« 31/02/2026 » n'est pas une date : écrivez JJ/MM/AAAA."
         await wait_until(pilot, lambda: problem in text_of(pilot, "#filter-line"), problem)
         assert screen.query_one("#filter-from", Input).value == "31/02/2026"  # kept
+        # Year 1 at midnight in Paris is before year 1 in UTC: the query once crashed on it.
+        screen.query_one("#filter-from", Input).value = "01/01/0001"
+        problem = "l'année 0001 est hors de la période possible (2000 à 2099)"
+        await wait_until(pilot, lambda: problem in text_of(pilot, "#filter-line"), problem)
 
         screen.query_one(DataTable).focus()
         await pilot.press("e")

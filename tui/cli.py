@@ -12,6 +12,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from messagerie.models.clock import paris_today, utc_now
+from messagerie.models.text import escaped_controls
 
 if TYPE_CHECKING:
     import logging
@@ -333,7 +334,7 @@ def run_tui(args: argparse.Namespace, run: Callable[[App], object] | None = None
         if prefetch is not None:
             prefetch.close()
     if app.failure:
-        print(f"{PROGRAM} : {app.failure}", file=sys.stderr)
+        say(f"{PROGRAM} : {app.failure}", file=sys.stderr)
     return app.return_code or 0
 
 
@@ -349,13 +350,13 @@ def run_demo(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     where = describe_url(settings.database_url)
     if report.created:
-        print(
+        say(
             f"Démonstration prête dans {where} : {report.consultations} "
             f"consultations, {report.companies} entreprises, {report.messages} messages "
             f"({elapsed:.1f} s)."
         )
     else:
-        print(f"La démonstration est déjà en place dans {where} (rien à faire).")
+        say(f"La démonstration est déjà en place dans {where} (rien à faire).")
     return 0
 
 
@@ -371,12 +372,20 @@ def run_import(args: argparse.Namespace) -> int:
         actor = account.login if account else load_settings(args).user
         report = import_file(store, Path(args.file), actor=actor)
     except Refusal as refusal:
-        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        say(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
     finally:
         store.close()
-    print(f"Import de « {args.file} » : {report.summary()}")
+    say(f"Import de « {args.file} » : {report.summary()}")
     return 0
+
+
+def say(*parts: object, file: TextIO | None = None, flush: bool = False) -> None:
+    """print() for every line the command line writes. A line may quote text from outside (an
+    import file's values, a relay's or clamd's answer): its control characters are written as
+    escapes, so that none retitles the terminal, moves its cursor or rewrites a line."""
+    text = " ".join(str(part) for part in parts)
+    print(escaped_controls(text, keep="\n\t"), file=file or sys.stdout, flush=flush)
 
 
 def service_logging() -> logging.Logger:
@@ -394,6 +403,11 @@ def service_logging() -> logging.Logger:
         @stream.setter
         def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
             pass
+
+        def format(self, record: logging.LogRecord) -> str:
+            """One line per event, whatever a relay's answer holds (a line feed in it would
+            forge a second event)."""
+            return escaped_controls(super().format(record))
 
     logging.basicConfig(
         level=logging.WARNING,  # the libraries' warnings; our own events below
@@ -433,7 +447,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if value:
             command += [flag, value]
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"{PROGRAM} : attention, {args.host} expose l'application sans authentification.",
+        say(f"{PROGRAM} : attention, {args.host} expose l'application sans authentification.",
               file=sys.stderr)  # fmt: skip
     server = Server(
         shlex.join(command), host=args.host, port=args.port, title="Messagerie sécurisée"
@@ -461,22 +475,22 @@ def run_status(args: argparse.Namespace) -> int:
     finally:
         store.close()
     antivirus = antivirus_status(load_settings(args).clamd)
-    print(progress_text(health.counts))
-    print("Dernier envoi : " + (paris_seconds(health.last_sent) if health.last_sent else "aucun"))
+    say(progress_text(health.counts))
+    say("Dernier envoi : " + (paris_seconds(health.last_sent) if health.last_sent else "aucun"))
     if health.last_problem:
         at, detail = health.last_problem
-        print(f"Dernier incident : {paris_seconds(at)} — {detail}")
+        say(f"Dernier incident : {paris_seconds(at)} — {detail}")
     lines, signing_problem = signing_status(load_settings(args))
-    print("\n".join(lines))
-    print(chains_line(last_verified))
+    say("\n".join(lines))
+    say(chains_line(last_verified))
     settings = load_settings(args)
-    print(status_line(settings.data_dir / UNMATCHED_FOLDER, settings.unmatched_retention_days))
-    print(antivirus.line)
+    say(status_line(settings.data_dir / UNMATCHED_FOLDER, settings.unmatched_retention_days))
+    say(antivirus.line)
     if antivirus.problem:
-        print(f"Cause : {antivirus.problem}")
+        say(f"Cause : {antivirus.problem}")
     # A warning, not a fault: the services run, and monitoring keeps its meaning.
     for line in exposed_files(load_settings(args)):
-        print(f"Attention : {line}")
+        say(f"Attention : {line}")
     problems = []
     stuck = health.stuck(utc_now())
     if stuck:
@@ -485,7 +499,7 @@ def run_status(args: argparse.Namespace) -> int:
         problems.append("ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées")
     if signing_problem:
         problems.append(signing_problem)
-    print("État : " + (" ; ".join(problems) or "normal"))
+    say("État : " + (" ; ".join(problems) or "normal"))
     return 1 if problems else 0
 
 
@@ -578,7 +592,7 @@ def run_outbox(args: argparse.Namespace) -> int:
         relay = services.relay(settings)
         while True:
             report = services.outbox_pass(store, settings, relay)
-            print(f"File d'envoi ({relay}) : {report}", flush=True)
+            say(f"File d'envoi ({relay}) : {report}", flush=True)
             log.info("outbox pass relay=%s sent=%d retried=%d refused=%d", relay,
                      report.sent, report.retried, report.refused)  # fmt: skip
             if args.once:
@@ -586,7 +600,7 @@ def run_outbox(args: argparse.Namespace) -> int:
             time.sleep(args.every or settings.outbox_every)
     except Refusal as refusal:
         log.error("outbox stopped: %s", refusal)
-        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        say(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         log.info("outbox stopped by a signal; what it held was given back")
@@ -611,12 +625,12 @@ def run_inbound(args: argparse.Namespace) -> int:
     stop_on_sigterm()  # before the port opens: a stop as soon as it answers is clean too
     try:
         controller.start()
-        print(f"Réception SMTP sur {args.host}:{args.port} (Ctrl+C pour arrêter).", flush=True)
+        say(f"Réception SMTP sur {args.host}:{args.port} (Ctrl+C pour arrêter).", flush=True)
         service_logging().info("inbound listening host=%s port=%d", args.host, args.port)
         while True:
             time.sleep(3600)
     except (OSError, RuntimeError) as error:
-        print(f"{PROGRAM} : impossible d'écouter sur {args.host}:{args.port} ({error}).",
+        say(f"{PROGRAM} : impossible d'écouter sur {args.host}:{args.port} ({error}).",
               file=sys.stderr)  # fmt: skip
         return 1
     except KeyboardInterrupt:
@@ -638,12 +652,12 @@ def run_portal(args: argparse.Namespace) -> int:
     store = open_store_for(args)
     host, port = args.host or settings.portal_host, args.port or settings.portal_port
     service_logging()
-    print(f"Page des destinataires sur http://{host}:{port} (liens : {settings.link_base}/m/…; "
+    say(f"Page des destinataires sur http://{host}:{port} (liens : {settings.link_base}/m/…; "
           "Ctrl+C pour arrêter).", flush=True)  # fmt: skip
     try:
         uvicorn.run(services.portal(store, settings), host=host, port=port, access_log=False)
     except (OSError, SystemExit) as error:
-        print(f"{PROGRAM} : impossible d'écouter sur {host}:{port} ({error}).", file=sys.stderr)
+        say(f"{PROGRAM} : impossible d'écouter sur {host}:{port} ({error}).", file=sys.stderr)
         return 1
     finally:
         store.close()
@@ -667,7 +681,7 @@ def run_ar(args: argparse.Namespace) -> int:
 
         pdf = signed_ar(data, services.platform_signer(load_settings(args)))
     except Refusal as refusal:
-        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        say(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
     finally:
         store.close()
@@ -675,9 +689,9 @@ def run_ar(args: argparse.Namespace) -> int:
     try:
         path.write_bytes(pdf)
     except OSError as error:
-        print(f"{PROGRAM} : impossible d'écrire « {path} » ({error.strerror}).", file=sys.stderr)
+        say(f"{PROGRAM} : impossible d'écrire « {path} » ({error.strerror}).", file=sys.stderr)
         return 1
-    print(f"Accusé de réception du destinataire n° {data.recipient.id} écrit dans « {path} ».")
+    say(f"Accusé de réception du destinataire n° {data.recipient.id} écrit dans « {path} ».")
     return 0
 
 
@@ -709,15 +723,15 @@ def run_export(args: argparse.Namespace) -> int:
         )
     except Refusal as refusal:
         progress.close()
-        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        say(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
     finally:
         progress.close()
         store.close()
-    print(f"Lot de preuves de « {args.reference} » écrit dans « {summary.path} » : "
+    say(f"Lot de preuves de « {args.reference} » écrit dans « {summary.path} » : "
           f"{summary.files} fichiers dont {summary.ars} AR, {summary.size} octets.")  # fmt: skip
-    print(f"Empreinte SHA-256 du manifeste (à conserver à part) : {summary.manifest_sha256}")
-    print(f"Signé par : {summary.signer.subject} (certificat SHA-256 {summary.signer.fingerprint})")
+    say(f"Empreinte SHA-256 du manifeste (à conserver à part) : {summary.manifest_sha256}")
+    say(f"Signé par : {summary.signer.subject} (certificat SHA-256 {summary.signer.fingerprint})")
     return 0
 
 
@@ -764,7 +778,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
     foreign = foreign_bundle(args, Path(args.bundle))
     if foreign:
-        print(f"{PROGRAM} : {foreign}", file=sys.stderr)
+        say(f"{PROGRAM} : {foreign}", file=sys.stderr)
         return 2
     try:
         if args.cert:
@@ -773,18 +787,18 @@ def run_verify(args: argparse.Namespace) -> int:
             platform = services.reference_certificate(load_settings(args))
         check = verify_bundle(Path(args.bundle), platform)
     except BundleUnreadable as problem:
-        print(f"{PROGRAM} : {problem}", file=sys.stderr)
+        say(f"{PROGRAM} : {problem}", file=sys.stderr)
         return 2
     except Refusal as problem:  # the certificate to compare with cannot be read
-        print(f"{PROGRAM} : {problem}", file=sys.stderr)
+        say(f"{PROGRAM} : {problem}", file=sys.stderr)
         return 2
     if check.signature is not None:
-        print("\n".join(signature_lines(check.signature)))
+        say("\n".join(signature_lines(check.signature)))
     if check.intact:
-        print(f"Lot de preuves intact et signé par la plateforme : {check.checked} fichiers "
+        say(f"Lot de preuves intact et signé par la plateforme : {check.checked} fichiers "
               "vérifiés.")  # fmt: skip
         return 0
-    print("\n".join(check.problems))
+    say("\n".join(check.problems))
     return 1
 
 
@@ -846,10 +860,10 @@ def run_dkim_record(args: argparse.Namespace) -> int:
     try:
         key = services.dkim_key(settings)
     except Refusal as problem:
-        print(f"{PROGRAM} : {problem}", file=sys.stderr)
+        say(f"{PROGRAM} : {problem}", file=sys.stderr)
         return 1
     if key is None:
-        print(f"{PROGRAM} : aucune clé DKIM : définissez MESSAGERIE_DKIM_KEY (clé RSA privée, "
+        say(f"{PROGRAM} : aucune clé DKIM : définissez MESSAGERIE_DKIM_KEY (clé RSA privée, "
               "PEM) et MESSAGERIE_DKIM_SELECTOR.", file=sys.stderr)  # fmt: skip
         return 1
     if args.domain:
@@ -861,11 +875,11 @@ def run_dkim_record(args: argparse.Namespace) -> int:
         finally:
             store.close()
     if not domains:
-        print(f"{PROGRAM} : aucune adresse d'envoi dans la base : indiquez --domain DOMAINE.",
+        say(f"{PROGRAM} : aucune adresse d'envoi dans la base : indiquez --domain DOMAINE.",
               file=sys.stderr)  # fmt: skip
         return 1
     for domain in domains:
-        print(key.record(domain))
+        say(key.record(domain))
     return 0
 
 
@@ -906,11 +920,11 @@ def run_accounts(args: argparse.Namespace) -> int:
             removed = accounts.remove_account(store, args.login, author=login, now=utc_now())
             lines = [f"Compte retiré : {removed.describe()}"]
     except Refusal as refusal:
-        print(f"{PROGRAM} : {refusal}", file=sys.stderr)
+        say(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
     finally:
         store.close()
-    print("\n".join(lines))
+    say("\n".join(lines))
     return 0
 
 
@@ -936,7 +950,7 @@ def account_change(args: argparse.Namespace) -> AccountChange:
 
 def run_db(args: argparse.Namespace) -> int:
     store = open_store_for(args, upgrade=True)
-    print(f"Base à jour : {store.description}.")
+    say(f"Base à jour : {store.description}.")
     store.close()
     return 0
 
@@ -952,11 +966,11 @@ def run_verify_store(args: argparse.Namespace) -> int:
     finally:
         store.close()
     for chain in broken:
-        print(f"Destinataire n°{chain.recipient_id} : {chain.reason}.")
+        say(f"Destinataire n°{chain.recipient_id} : {chain.reason}.")
     if broken:
-        print(f"Historique altéré pour {len(broken)} destinataire(s) sur {checked}.")
+        say(f"Historique altéré pour {len(broken)} destinataire(s) sur {checked}.")
         return 1
-    print(f"Historiques intacts : {checked} destinataire(s) vérifiés.")
+    say(f"Historiques intacts : {checked} destinataire(s) vérifiés.")
     return 0
 
 
@@ -987,7 +1001,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except UsageError as error:
-        print(f"{PROGRAM} : {error}", file=sys.stderr)
+        say(f"{PROGRAM} : {error}", file=sys.stderr)
         return 2
     except Exception as error:
         # Faults the user can fix get one line, not a traceback.
@@ -996,12 +1010,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from messagerie.models.store.engine import StoreError
 
         if isinstance(error, StoreError):
-            print(f"{PROGRAM} : {error}", file=sys.stderr)
+            say(f"{PROGRAM} : {error}", file=sys.stderr)
             return 2
         if isinstance(error, ValidationError):
             from messagerie.tui.settings import invalid_settings
 
-            print(f"{PROGRAM} : {invalid_settings(error)}", file=sys.stderr)
+            say(f"{PROGRAM} : {invalid_settings(error)}", file=sys.stderr)
             return 2
         raise
 

@@ -19,6 +19,7 @@ from enum import Enum
 from messagerie.models.errors import Refusal
 from messagerie.models.rules.filetype import FileRefused, check_file
 from messagerie.models.store.enums import AntivirusVerdict
+from messagerie.models.text import ascii_digits
 
 CHUNK_SIZE = 64 * 1024
 OFF = "off"
@@ -79,7 +80,7 @@ def parse_clamd_address(text: str) -> ClamdAddress | None:
     elif value.startswith("tcp://"):
         host, _, port = value.removeprefix("tcp://").rstrip("/").rpartition(":")
         host = host.strip("[]")
-        if host and port.isdigit() and 0 < int(port) < 65536:
+        if host and ascii_digits(port) and 0 < int(port) < 65536:
             return ClamdAddress(host=host, port=int(port))
     elif value.startswith("/"):
         return ClamdAddress(path=value)
@@ -263,7 +264,7 @@ def read_version(reply: str) -> AntivirusStatus:
     return AntivirusStatus(
         AntivirusState.ON,
         engine=engine,
-        database=int(number) if number.isdigit() else None,
+        database=int(number) if ascii_digits(number) else None,
         database_date=_ctime_date(when),
     )
 
@@ -272,7 +273,7 @@ def _ctime_date(text: str) -> date | None:
     """The day of a C ``ctime`` text (``Mon Dec  1 08:30:00 2026``); None when unreadable or
     at the epoch (a base without a date)."""
     parts = text.split()
-    if len(parts) != 5 or parts[1] not in _MONTHS or not (parts[2] + parts[4]).isdigit():
+    if len(parts) != 5 or parts[1] not in _MONTHS or not ascii_digits(parts[2] + parts[4]):
         return None
     try:
         day = date(int(parts[4]), _MONTHS.index(parts[1]) + 1, int(parts[2]))

@@ -9,6 +9,7 @@ acceptance is also delivery: D at once).
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import aiosmtplib
 from messagerie.models.errors import Refusal
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+_PASSWORD = re.compile(r"(//[^:/@]*:)[^/]*@")  # "//user:" then the password up to the last @
 
 
 class RelayProblem(Refusal):
@@ -40,6 +42,11 @@ class Relay:
         return f"{self.host}:{self.port}"
 
 
+def without_password(url: str) -> str:
+    """The relay's address fit to show: its password (smtp://user:password@…) as ***."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
 def parse_smtp_url(text: str | None) -> Relay:
     if not text:
         raise RelayProblem(
@@ -47,19 +54,29 @@ def parse_smtp_url(text: str | None) -> Relay:
             "(par exemple smtp://relais.ville.fr:25). Sans relais, l'application (messagerie) "
             "garde les courriels dans sa boîte locale de démonstration."
         )
-    parts = urlsplit(text.strip())
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise RelayProblem(
-            f"Adresse du relais SMTP illisible : « {text} ». Écrivez smtp://hôte:25, "
-            "smtp+starttls://utilisateur:mot-de-passe@hôte:587 ou smtps://hôte:465."
-        )
+    unreadable = RelayProblem(
+        f"Adresse du relais SMTP illisible : « {without_password(text)} ». Écrivez smtp://hôte:25, "
+        "smtp+starttls://utilisateur:mot-de-passe@hôte:587 ou smtps://hôte:465."
+    )
     try:
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
-    except ValueError as error:
-        raise RelayProblem(f"Port du relais SMTP invalide dans « {text} ».") from error
+        parts = urlsplit(text.strip())
+        hostname = parts.hostname
+    except ValueError as error:  # "smtp://[::1" (an IPv6 address not closed)
+        raise unreadable from error
+    if parts.scheme not in DEFAULT_PORTS or not hostname:
+        raise unreadable
+    try:
+        port = DEFAULT_PORTS[parts.scheme] if parts.port is None else parts.port
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:  # urlsplit reads "h:0" as port 0, which no relay listens on
+        raise RelayProblem(
+            f"Port du relais SMTP invalide dans « {without_password(text)} » : indiquez un nombre "
+            "de 1 à 65535."
+        )
     query = parse_qs(parts.query)
     return Relay(
-        host=parts.hostname,
+        host=hostname,
         port=port,
         security={"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}[parts.scheme],  # type: ignore[arg-type]
         username=unquote(parts.username) if parts.username else None,

@@ -27,6 +27,7 @@ from messagerie.models.formatting import PARIS
 from messagerie.models.messages.merge import RejectedBid
 from messagerie.models.rules.standstill import signing_from, standstill_days
 from messagerie.models.store.enums import MessageType
+from messagerie.models.text import ascii_digits
 
 DEFAULT_SIGNATORY = "Le représentant du pouvoir adjudicateur"
 
@@ -360,7 +361,7 @@ def _lot_as_written(lot: str) -> tuple[str, ...]:
     """ "2" → ("Lot n°2",); "Lot 2 - Vins" stays as it is; "" → () (no lots)."""
     if not lot:
         return ()
-    return (f"Lot n°{lot}",) if lot.isdigit() else (lot,)
+    return (f"Lot n°{lot}",) if ascii_digits(lot) else (lot,)
 
 
 def _day(day: date) -> str:

@@ -26,10 +26,11 @@ from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.messages.merge import AnalysisRow, rejected_bids
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_messages
+from messagerie.models.rules.validation import MAX_LOT_NUMBER
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import store_document
 from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind
-from messagerie.models.text import fold
+from messagerie.models.text import ascii_digits, fold
 
 
 @dataclass(frozen=True)
@@ -138,5 +139,6 @@ def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:
 
 def _lot_number(lot: str) -> int | None:
     """ "2", "Lot 2", "Lot n°2 - Vins" → 2; "" → None."""
-    digits = "".join(c if c.isdigit() else " " for c in lot).split()
-    return int(digits[0]) if digits else None
+    digits = "".join(c if ascii_digits(c) else " " for c in lot).split()
+    # Longer than any lot number (0 to 9999): no lot of the consultation, and no int() of it.
+    return int(digits[0]) if digits and len(digits[0]) <= len(str(MAX_LOT_NUMBER)) else None

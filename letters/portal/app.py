@@ -83,6 +83,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.documents import check_filename, put_bytes
 from messagerie.models.store.enums import AntivirusVerdict, EventKind, ReplyChannel
 from messagerie.models.store.tables import reply as reply_table
+from messagerie.models.text import ascii_digits
 
 LOGGER = logging.getLogger("messagerie.portal")
 STYLESHEET = (TEMPLATES_DIR / "portal" / "portal.css").read_bytes()
@@ -505,7 +506,7 @@ def _set_cookie(response: Response, token: str, name: str, seconds: int) -> None
 def _length_problem(request: Request, limit: int) -> Response | None:
     """411 without a length, 413 above `limit` bytes; None when the body may be read."""
     length = request.headers.get("content-length", "")
-    if not length.isdigit():
+    if not ascii_digits(length):
         return _error_page(411)
     if int(length) > limit:
         return _error_page(413)

@@ -32,6 +32,7 @@ from messagerie.models.store.engine import (
     sqlite_files,
     store_file,
 )
+from messagerie.models.text import ascii_digits
 
 BUILDING = ".building-"  # the new file's name: ".<store>.building-<pid>"
 
@@ -124,7 +125,7 @@ def _remove_abandoned_builds(path: Path) -> None:
     for building in path.parent.glob(f".{path.name}{BUILDING}*"):
         # ".demo.sqlite3.building-123", and its "-wal" and "-shm" beside it
         pid = building.name.removeprefix(f".{path.name}{BUILDING}").split("-")[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if ascii_digits(pid) and not _running(int(pid)):
             building.unlink(missing_ok=True)
 
 

@@ -17,6 +17,7 @@ from messagerie.models.importing.reading import (
     register_kind,
 )
 from messagerie.models.rules.validation import MAX_LOT_NUMBER, lot_number_problem
+from messagerie.models.text import ascii_digits
 
 CSV_REQUIRED_COLUMNS = (*REQUIRED_CONSULTATION_FIELDS, "register", *ENTRY_FIELDS[:5])
 CSV_COLUMNS = (
@@ -134,7 +135,7 @@ def _csv_lots(group: Group, text: str, where: str, reading: Reading) -> None:
     for part in filter(None, (part.strip() for part in text.split("|"))):
         number, colon, title = part.partition(":")
         number = number.strip()
-        digits = colon and number.isascii() and number.isdigit()
+        digits = colon and ascii_digits(number)
         if digits and len(number) > len(str(MAX_LOT_NUMBER)):  # not worth an int()
             reading.add(where, "number", lot_number_problem(number))
         elif digits:

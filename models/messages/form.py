@@ -36,6 +36,7 @@ from messagerie.models.rules.validation import (
     ValidationFailed,
     check_email,
     parse_paris_datetime,
+    parse_paris_day,
 )
 from messagerie.models.store.accounts import Account
 from messagerie.models.store.database import Store
@@ -411,20 +412,11 @@ def _mention_dates(form: FormInput, errors: list[FieldError]) -> date | None:
     if form.type is not MessageType.REJECTION or not text:
         return None
     try:
-        return parse_day(text)
-    except ValueError:
-        errors.append(
-            FieldError(
-                "signature_date",
-                FORM_LABELS["signature_date"],
-                f"« {text} » n'est pas une date : écrivez JJ/MM/AAAA.",
-            )
-        )
+        return parse_paris_day(text, field="signature_date")
+    except ValidationFailed as failed:
+        problem = failed.errors[0].message
+        errors.append(FieldError("signature_date", FORM_LABELS["signature_date"], problem))
         return None
-
-
-def parse_day(text: str) -> date:
-    return datetime.strptime(text.strip(), "%d/%m/%Y").date()
 
 
 def _facts(

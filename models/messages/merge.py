@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from messagerie.models.errors import Refusal
 from messagerie.models.store.rows import from_row
+from messagerie.models.text import ascii_digits
 
 # Header (as written in the file, folded) -> attribute of AnalysisRow.
 COLUMNS = {
@@ -27,6 +28,7 @@ COLUMNS = {
     "rang": "rank",
     "motifs": "reasons",
 }
+MAX_RANK = 9999  # more offers than this in one lot is a typo (and int() refuses 4,300 digits)
 
 
 class AnalysisRefused(Refusal):
@@ -160,8 +162,11 @@ def _score(text: str, line: int) -> Decimal | None:
 def _rank(text: str, line: int) -> int | None:
     if not text:
         return None
-    if not text.isascii() or not text.isdigit():
+    if not ascii_digits(text):
         raise _refused(line, "rang", f"« {text} » n'est pas un nombre entier.")
+    if len(text.lstrip("0")) > len(str(MAX_RANK)):
+        shown = text if len(text) <= 20 else f"{text[:20]}…"
+        raise _refused(line, "rang", f"« {shown} » : un rang va de 1 à {MAX_RANK}.")
     if int(text) < 1:
         raise _refused(line, "rang", f"« {text} » : le rang commence à 1.")
     return int(text)

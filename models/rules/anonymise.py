@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from messagerie.models.rules.siret import format_siret, normalise_siret
+from messagerie.models.text import ascii_digits
 
 # Legal forms dropped from either end of a company name ("Dupont Chocolats SAS").
 LEGAL_FORMS = frozenset(
@@ -89,7 +90,7 @@ def _vat_pattern(siren: str) -> re.Pattern[str]:
 
 def _number_leaks(text: str, siret: str) -> list[str]:
     digits = normalise_siret(siret).replace("-", "")
-    if not digits.isdigit() or len(digits) not in (9, 14):
+    if not ascii_digits(digits) or len(digits) not in (9, 14):
         return []
     leaks = []
     siret_spans = []

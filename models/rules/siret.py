@@ -2,6 +2,8 @@
 
 import re
 
+from messagerie.models.text import ascii_digits
+
 _NON_DIGITS = re.compile(r"[\s.]")
 
 
@@ -22,7 +24,7 @@ def luhn_valid(digits: str) -> bool:
 
 def siret_is_valid(text: str) -> bool:
     digits = normalise_siret(text)
-    return len(digits) == 14 and digits.isdigit() and luhn_valid(digits)
+    return len(digits) == 14 and ascii_digits(digits) and luhn_valid(digits)
 
 
 def format_siret(digits: str) -> str:

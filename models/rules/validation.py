@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from email_validator import EmailNotValidError, validate_email
@@ -20,7 +20,7 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, paris_minutes
 from messagerie.models.rules.siret import luhn_valid, normalise_siret
 from messagerie.models.store.enums import RegisterKind
-from messagerie.models.text import control_character_problem
+from messagerie.models.text import ascii_digits, control_character_problem
 
 T = TypeVar("T")
 
@@ -115,7 +115,7 @@ def check_siret(text: str, *, field: str = "siret") -> str:
     shown = text.strip()
     if not digits:
         raise ValidationFailed.one(field, "Le SIRET est obligatoire.")
-    if not digits.isdigit():
+    if not ascii_digits(digits):
         message = f"« {shown} » n'est pas un SIRET : il ne doit contenir que des chiffres."
     elif len(digits) != 14:
         message = f"« {shown} » compte {len(digits)} chiffres : un SIRET en compte 14."
@@ -124,6 +124,11 @@ def check_siret(text: str, *, field: str = "siret") -> str:
     else:
         return digits
     raise ValidationFailed.one(field, message)
+
+
+# The years a date of a consultation can fall in. Outside them, a typo (« 01/01/0025 ») and a
+# date that no conversion can hold (year 1 in UTC is before year 1 in Paris) alike.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
@@ -139,9 +144,35 @@ def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
             f"« {shown} » n'est pas une date valide : écrivez JJ/MM/AAAA HH:MM "
             "(heure de Paris), par exemple 22/08/2025 09:31.",
         ) from None
+    if problem := year_problem(shown, moment.year):
+        raise ValidationFailed.one(field, problem)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=PARIS)
     return moment.astimezone(UTC)
+
+
+def parse_paris_day(text: str, *, field: str = "day") -> date:
+    """ "JJ/MM/AAAA" → that day (a Paris day: no time, no zone)."""
+    shown = text.strip()
+    try:
+        day = datetime.strptime(shown, "%d/%m/%Y").date()
+    except ValueError:
+        raise ValidationFailed.one(
+            field, f"« {shown} » n'est pas une date : écrivez JJ/MM/AAAA."
+        ) from None
+    if problem := year_problem(shown, day.year):
+        raise ValidationFailed.one(field, problem)
+    return day
+
+
+def year_problem(shown: str, year: int) -> str | None:
+    """Why the date `shown` cannot be a consultation's: its year is out of range."""
+    if FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    return (
+        f"« {shown} » : l'année {year:04d} est hors de la période possible "
+        f"({FIRST_YEAR} à {LAST_YEAR}) ; vérifiez-la."
+    )
 
 
 def _parse_moment(text: str) -> datetime:
@@ -161,8 +192,7 @@ MAX_LOT_NUMBER = 9999  # the lot numbers a consultation can have: 0 to 9999
 def parse_lot_numbers(text: str, *, field: str = "lots") -> tuple[int, ...]:
     """Lot numbers typed as "1, 2" or "1 2", sorted, without repeats; empty means none."""
     words = [word for word in _LOT_SEPARATORS.split(text.strip()) if word]
-    # Digits 0-9 only: "²" is a digit to str.isdigit() but not to int().
-    wrong = [word for word in words if not (word.isascii() and word.isdigit())]
+    wrong = [word for word in words if not ascii_digits(word)]
     if wrong:
         raise ValidationFailed.one(
             field,

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from messagerie.models.errors import Refusal
+from messagerie.models.text import escaped_controls
 
 _MiB = 1024**2
 _CHUNK = 64 * 1024
@@ -683,7 +684,7 @@ def _damaged(name: str) -> ZipRefused:
 
 def printable(name: str) -> str:
     """A member name fit to print: control characters written as escapes."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", name)
+    return escaped_controls(name)
 
 
 def _size(number: int) -> str:

@@ -1,0 +1,287 @@
+"""Every parser of text from outside gives its value or a French refusal, never another
+exception: the dates, lots and SIRET of an import file or a form, the rights of `comptes`,
+the buyer's analysis file, the relay's and clamd's addresses, clamd's answer. Each property
+once found a crash: « 01/01/0001 00:00 » (OverflowError), a SIRET or a port with « ² » (a
+digit to str.isdigit(), not to int()), a rank of 5,000 digits, « smtp://[::1 »."""
+
+from __future__ import annotations
+
+import ast
+import string
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from messagerie.letters.intake.antivirus import (
+    AntivirusRefusal,
+    AntivirusState,
+    ClamdAddress,
+    parse_clamd_address,
+    read_version,
+)
+from messagerie.letters.mail.transport import RelayProblem, parse_smtp_url
+from messagerie.models.clock import PARIS
+from messagerie.models.errors import Refusal
+from messagerie.models.messages.merge import COLUMNS, AnalysisRefused, read_analysis
+from messagerie.models.rules.siret import luhn_valid, siret_is_valid
+from messagerie.models.rules.validation import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_LOT_NUMBER,
+    ValidationFailed,
+    check_siret,
+    parse_lot_numbers,
+    parse_paris_datetime,
+)
+from messagerie.models.store.accounts import parse_rights
+from messagerie.models.store.enums import Right
+from messagerie.models.text import BIDI_CONTROLS, escaped_controls
+
+ROOT = Path(__file__).resolve().parents[1]
+# Digits that str.isdigit() takes and int() refuses (²) or reads (٣, a digit to int()).
+ODD_DIGITS = "²³¹٣০໓"
+DIGITISH = st.text(alphabet=string.digits + ODD_DIGITS + " .,/:-+T", max_size=30)
+ANY_TEXT = st.text(max_size=60) | DIGITISH
+
+
+def parsed(parse: Callable[[Any], Any], text: Any, refusal: type[Refusal]) -> Any:
+    """What `parse` makes of `text`, or the `refusal` it raised, which says what to fix; any
+    other exception fails the test."""
+    try:
+        return parse(text)
+    except refusal as refused:
+        assert str(refused).strip()
+        return refused
+
+
+# --- Dates ------------------------------------------------------------------------------------
+
+
+@given(text=ANY_TEXT)
+@example("01/01/0001 00:00")  # OverflowError: year 1 in Paris is year 0 in UTC
+@example("9999-12-31T23:59-05:00")
+@example("31/12/2099 23:59")
+def test_any_date_text_gives_a_utc_time_in_range_or_a_refusal(text):
+    moment = parsed(parse_paris_datetime, text, ValidationFailed)
+    if isinstance(moment, Refusal):
+        return
+    assert moment.tzinfo is UTC
+    assert FIRST_YEAR <= moment.astimezone(PARIS).year <= LAST_YEAR
+
+
+@given(moment=st.datetimes(datetime(FIRST_YEAR, 1, 1), datetime(LAST_YEAR, 12, 31, 23, 59)))
+def test_a_time_typed_as_the_platform_writes_it_is_read_back(moment):
+    typed = moment.strftime("%d/%m/%Y %H:%M")
+    expected = moment.replace(second=0, microsecond=0, tzinfo=PARIS).astimezone(UTC)
+    assert parse_paris_datetime(typed) == expected
+
+
+def test_a_year_out_of_range_says_which_years_are_possible():
+    with pytest.raises(ValidationFailed) as refused:
+        parse_paris_datetime("01/01/0001 00:00")
+    assert str(refused.value) == (
+        "« 01/01/0001 00:00 » : l'année 0001 est hors de la période possible (2000 à 2099) ; "
+        "vérifiez-la."
+    )
+
+
+# --- Lots, SIRET, rights ----------------------------------------------------------------------
+
+
+@given(text=ANY_TEXT)
+@example("²")
+@example("1, " + "9" * 5000)
+def test_any_lot_text_gives_sorted_lots_or_a_refusal(text):
+    lots = parsed(parse_lot_numbers, text, ValidationFailed)
+    if isinstance(lots, Refusal):
+        return
+    assert list(lots) == sorted(set(lots))
+    assert all(0 <= lot <= MAX_LOT_NUMBER for lot in lots)
+
+
+@given(
+    lots=st.lists(st.integers(0, MAX_LOT_NUMBER), max_size=8),
+    separator=st.sampled_from([", ", " ", ",", " , "]),
+)
+def test_lots_typed_with_any_separator_are_read_back(lots, separator):
+    assert parse_lot_numbers(separator.join(map(str, lots))) == tuple(sorted(set(lots)))
+
+
+@given(text=ANY_TEXT)
+@example("1234567890123²")  # 14 "digits": int() then refused the last
+@example("476 460 118 00047")
+def test_any_siret_text_gives_fourteen_digits_with_their_key_or_a_refusal(text):
+    assert siret_is_valid(text) in (True, False)
+    digits = parsed(check_siret, text, ValidationFailed)
+    if isinstance(digits, Refusal):
+        assert not siret_is_valid(text)
+        return
+    assert len(digits) == 14 and digits.isascii() and digits.isdigit() and luhn_valid(digits)
+    assert siret_is_valid(text)
+
+
+@given(
+    text=st.text(max_size=60) | st.lists(st.sampled_from([r.value for r in Right])).map(",".join)
+)
+def test_any_rights_text_gives_rights_or_a_refusal_naming_them_all(text):
+    try:
+        rights = parse_rights(text)
+    except Refusal as refusal:
+        assert all(right.value in str(refusal) for right in Right)
+        return
+    assert rights <= set(Right)
+
+
+@given(rights=st.sets(st.sampled_from(list(Right))))
+def test_rights_written_as_the_readme_says_are_read_back(rights):
+    assert parse_rights(" , ".join(right.value for right in rights)) == rights
+
+
+# --- The buyer's analysis file ----------------------------------------------------------------
+
+CELL = st.text(alphabet=st.characters(exclude_characters="\r\n\x00"), max_size=12) | DIGITISH
+
+
+@st.composite
+def analysis_files(draw: st.DrawFn) -> str:
+    """A header of the known columns (some perhaps missing, in any order), rows of any cells."""
+    header = draw(
+        st.permutations(list(COLUMNS)).flatmap(
+            lambda names: st.just(names) | st.lists(st.sampled_from(names), max_size=6)
+        )
+    )
+    delimiter = draw(st.sampled_from([";", ","]))
+    rows = draw(st.lists(st.lists(CELL, max_size=len(header) + 1), max_size=4))
+    return "\n".join(delimiter.join(cells) for cells in [header, *rows])
+
+
+@given(data=analysis_files() | st.text(max_size=200) | st.binary(max_size=200))
+@example("entreprise;lot;note;rang;motifs\nACME;1;12;" + "9" * 5000 + ";prix\n")
+@example("entreprise;lot;note;rang;motifs\nACME;1;12;²;prix\n")
+def test_any_analysis_file_gives_its_rows_or_a_refusal_saying_where(data):
+    rows = parsed(read_analysis, data, AnalysisRefused)
+    if isinstance(rows, AnalysisRefused):
+        assert rows.line is not None  # « Ligne 3, colonne « rang » : … »
+        return
+    assert rows and all(row.company for row in rows)
+    assert all(row.rank is None or row.rank >= 1 for row in rows)
+
+
+# --- The relay's and clamd's addresses, clamd's answer ------------------------------------------
+
+
+@given(
+    text=st.text(max_size=60)
+    | st.builds("{}://{}".format, st.sampled_from(["smtp", "smtps", "smtp+starttls"]), ANY_TEXT)
+)
+@example("smtp://[::1")  # urlsplit's ValueError
+@example("smtp://relais:0")  # port 0 was read as « no port »: 25
+@example("smtp://relais:²")
+def test_any_relay_address_gives_a_relay_or_a_refusal(text):
+    relay = parsed(parse_smtp_url, text, RelayProblem)
+    assert isinstance(relay, RelayProblem) or (relay.host and 0 < relay.port < 65536)
+
+
+@given(
+    scheme=st.sampled_from(["smtp", "smtps", "smtp+starttls"]),
+    host=st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z]{2,6}){0,2}", fullmatch=True),
+    port=st.integers(1, 65535),
+    user=st.text(min_size=1, max_size=12),
+    password=st.text(min_size=1, max_size=12),
+)
+def test_a_relay_address_is_read_back_and_its_password_never_shown(
+    scheme, host, port, user, password
+):
+    login = f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    relay = parse_smtp_url(f"{login}:{port}")
+    assert (relay.host, relay.port, relay.username, relay.password) == (host, port, user, password)
+    with pytest.raises(RelayProblem) as refused:
+        parse_smtp_url(f"{login}:0")
+    assert f"« {scheme}://{quote(user, safe='')}:***@{host}:0 »" in str(refused.value)
+
+
+@given(
+    text=st.text(max_size=40)
+    | st.builds("tcp://h:{}".format, DIGITISH)
+    | st.builds("unix://{}".format, st.text(max_size=10))
+)
+@example("tcp://clamd:²")  # ValueError from int()
+@example("tcp://clamd:٣")  # read as port 3
+def test_any_clamd_address_gives_an_address_off_or_a_refusal(text):
+    address = parsed(parse_clamd_address, text, AntivirusRefusal)
+    if isinstance(address, Refusal):
+        return
+    assert address is None or isinstance(address, ClamdAddress)
+    if address is not None and address.path is None:
+        assert address.host and 0 < address.port < 65536 and str(address.port) in text
+
+
+@given(
+    reply=st.text(max_size=60)
+    | st.builds("ClamAV 1.4/{}/{}".format, DIGITISH, st.text(max_size=30))
+)
+@example("ClamAV 1.4.6/²/Mon Dec  1 08:30:00 2026")  # ValueError from int()
+@example("ClamAV 1.4.6/27500/Mon Dec  1 08:30:00 2026")
+def test_any_clamd_answer_gives_a_status(reply):
+    status = read_version(reply)
+    assert status.state in (AntivirusState.ON, AntivirusState.UNREACHABLE)
+    assert status.database is None or status.database >= 0
+    assert status.line  # what the buyer reads where files are attached
+
+
+# --- Text printed on a terminal ---------------------------------------------------------------
+
+
+@given(text=st.text(max_size=80))
+@example("ACME\x1b]0;PWNED\x07\x9b2J\u202eSNL")
+def test_escaped_text_holds_no_control_and_shows_every_character(text):
+    shown = escaped_controls(text)
+    assert all(
+        c.isprintable()
+        or c == " "
+        or not (c in BIDI_CONTROLS or ord(c) < 32 or 0x7F <= ord(c) <= 0x9F)
+        for c in shown
+    )
+    assert not any(c in BIDI_CONTROLS or ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in shown)
+    if text.isprintable():
+        assert shown == text
+
+
+def test_escaped_text_keeps_the_line_feeds_asked_for():
+    assert escaped_controls("a\x1b[2Jb\nc\td", keep="\n\t") == "a\\x1b[2Jb\nc\td"
+    assert escaped_controls("ligne 1\nligne 2") == "ligne 1\\nligne 2"
+
+
+def digit_tests(path: Path) -> list[str]:
+    """Calls of str.isdigit(), isdecimal() or isnumeric() in `path`, as "line N"."""
+    return [
+        f"line {node.lineno}"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("isdigit", "isdecimal", "isnumeric")
+    ]
+
+
+def test_numbers_from_outside_are_checked_by_ascii_digits_only():
+    """str.isdigit() takes « ² » (int() then fails) and « ٣ » (int() reads 3): the program
+    asks models.text.ascii_digits, which takes 0 to 9 only."""
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for folder in ("tui", "screens", "models", "letters")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path != ROOT / "models" / "text.py" and (found := digit_tests(path))
+    }
+    assert not offenders, f"use ascii_digits: {offenders}"
+
+
+def test_the_digit_check_sees_a_bare_isdigit(tmp_path):
+    offender = tmp_path / "offender.py"
+    offender.write_text("def port(text):\n    return int(text) if text.isdigit() else None\n")
+    assert digit_tests(offender) == ["line 2"]
