@@ -7,7 +7,11 @@ digit to str.isdigit(), not to int()), a rank of 5,000 digits, « smtp://[::1 »
 from __future__ import annotations
 
 import ast
+import json
 import string
+import struct
+import tempfile
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +30,12 @@ from messagerie.letters.intake.antivirus import (
     read_version,
 )
 from messagerie.letters.mail.transport import RelayProblem, parse_smtp_url
+from messagerie.letters.pdf.bundle import (
+    MANIFEST,
+    MEMBER_LIMIT,
+    BundleCheck,
+    verify_bundle,
+)
 from messagerie.models.clock import PARIS
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.merge import COLUMNS, AnalysisRefused, read_analysis
@@ -285,3 +295,100 @@ def test_the_digit_check_sees_a_bare_isdigit(tmp_path):
     offender = tmp_path / "offender.py"
     offender.write_text("def port(text):\n    return int(text) if text.isdigit() else None\n")
     assert digit_tests(offender) == ["line 2"]
+
+
+# --- A proof bundle handed to `messagerie verify` ---------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+MESSAGE_JSON = "messages/1/message.json"
+MANIFESTS = st.fixed_dictionaries({
+    "files": st.lists(st.fixed_dictionaries({
+        "path": st.just(MESSAGE_JSON) | JSON_VALUES,
+        "size": st.integers(-1, 10**30) | JSON_VALUES,
+        "sha256": st.text(max_size=64) | JSON_VALUES,
+    }), max_size=2) | JSON_VALUES,
+}) | JSON_VALUES  # fmt: skip
+EVENTS = st.fixed_dictionaries({
+    "at": st.sampled_from(["2026-12-01T09:00:00+00:00", "0001-01-01T00:00:00+01:00"]) | JSON_VALUES,
+    "kind": st.just("read") | JSON_VALUES,
+})  # fmt: skip
+MESSAGES = st.fixed_dictionaries({
+    "send_mode": st.just("with_ar") | JSON_VALUES,
+    "recipients": st.lists(st.fixed_dictionaries({
+        "id": st.integers() | JSON_VALUES,
+        "email": JSON_VALUES,
+        "chain_head": JSON_VALUES,
+        "events": st.lists(EVENTS, max_size=2) | JSON_VALUES,
+    }), max_size=2) | JSON_VALUES,
+}) | JSON_VALUES  # fmt: skip
+
+
+def with_method(raw: bytes, method: int) -> bytes:
+    """The zip `raw` (stored members, no comment) with every member's compression method
+    field set to `method`, in its local header and in the central directory."""
+    patched = bytearray(raw)
+    central = struct.unpack_from("<I", raw, len(raw) - 22 + 16)[0]
+    while raw[central : central + 4] == b"PK\x01\x02":
+        struct.pack_into("<H", patched, central + 10, method)
+        local = struct.unpack_from("<I", raw, central + 42)[0]
+        struct.pack_into("<H", patched, local + 8, method)
+        lengths = struct.unpack_from("<HHH", raw, central + 28)
+        central += 46 + sum(lengths)
+    return bytes(patched)
+
+
+def verified(members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> BundleCheck:
+    """verify_bundle's verdict, without the platform's certificate, on a zip of `members`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lot.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        path.write_bytes(with_method(path.read_bytes(), method))
+        return verify_bundle(path, None)
+
+
+@given(
+    manifest=MANIFESTS,
+    message=MESSAGES,
+    method=st.sampled_from([zipfile.ZIP_STORED, 12, 14, 93, 99]),  # 93 zstd, 99 AES: unknown
+)
+def test_any_bundle_gets_a_verdict_naming_what_is_wrong(manifest, message, method):
+    """A hostile bundle (Infinity as a size or an id, year 1 in an event, a member zipfile
+    cannot decompress) once stopped `messagerie verify` with a traceback."""
+    members = {MANIFEST: json.dumps(manifest).encode(), MESSAGE_JSON: json.dumps(message).encode()}
+    check = verified(members, method)
+    assert check.problems  # never signed: at least that is said
+    assert all(problem.startswith(("« ", "Authenticité")) for problem in check.problems)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"files": [{"path": "a", "size": 1e999, "sha256": "x"}]}'],
+    ids=["nested too deep for Python", "a size of Infinity"],
+)
+def test_a_manifest_that_json_or_int_cannot_take_is_said_unreadable(manifest):
+    check = verified({MANIFEST: manifest, "a": b"x"})
+    assert any(p.startswith(f"« {MANIFEST} » : illisible") for p in check.problems)
+
+
+def test_an_ar_too_large_to_read_is_named_not_read():
+    """A zip bomb's AR (64 MiB of zeros, 64 kB compressed) is named, never read whole."""
+    ar = "messages/1/ar/AR-7.pdf"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lot.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(ar, bytes(MEMBER_LIMIT + 1))
+            size = archive.getinfo(ar).file_size
+            listed = {"path": ar, "size": size, "sha256": "0" * 64}
+            archive.writestr(MANIFEST, json.dumps({"files": [listed]}))
+        check = verify_bundle(path, None)
+    assert f"« {ar} » : AR du destinataire n° 7 illisible (altéré, ou de plus de 64 Mio)." in (
+        check.problems
+    )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import multiprocessing
 import os
 import re
@@ -87,6 +88,16 @@ AHEAD = 4  # ARs asked for per worker beyond the one being written: workers neve
 # first drawing; `python bench/export.py --recipients 8`: the pool 1.3× slower than serial).
 # By default a bundle gets one worker per this many ARs, up to one per core.
 ARS_PER_WORKER = 16
+# Reading a member of a zip from outside can fail beyond a missing name: damaged data (each
+# decompressor has its error: bz2 raises OSError), or a compression method or an encryption
+# that zipfile cannot undo.
+DAMAGED = (
+    zipfile.BadZipFile, zlib.error, OSError, lzma.LZMAError, EOFError, NotImplementedError,
+    RuntimeError,
+)  # fmt: skip
+# A manifest, a message.json or an AR is read whole (a manifest lists about 150 bytes a file,
+# an AR weighs some 60 kB): a larger one is a zip bomb's, and is not read.
+MEMBER_LIMIT = 64 << 20
 Progress = Callable[[int, int], object]  # (ARs written, ARs in the bundle)
 
 
@@ -410,7 +421,9 @@ def verify_bundle(path: Path, platform: x509.Certificate | None) -> BundleCheck:
     except FileNotFoundError:
         raise BundleUnreadable(f"Lot de preuves « {path} » introuvable.") from None
     except OSError as error:
-        raise BundleUnreadable(f"Lot de preuves « {path} » illisible : {error.strerror}.") from None
+        raise BundleUnreadable(
+            f"Lot de preuves « {path} » illisible : {error.strerror or error}."
+        ) from None
     except zipfile.BadZipFile:
         raise BundleUnreadable(
             f"Lot de preuves « {path} » illisible : ce n'est pas une archive zip intacte."
@@ -423,8 +436,8 @@ def bundle_origin(path: Path) -> tuple[str | None, str | None]:
     exported before the manifests named it)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            manifest = json.loads(archive.read(MANIFEST))
-    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error):
+            manifest = _json_member(archive, MANIFEST)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None, None
     if not isinstance(manifest, dict):
         return None, None
@@ -436,9 +449,10 @@ def bundle_origin(path: Path) -> tuple[str | None, str | None]:
 
 
 def _check(archive: zipfile.ZipFile) -> BundleCheck:
-    listed = _manifest_entries(archive)
-    if isinstance(listed, str):
-        return BundleCheck(0, (listed,))
+    read = _read_manifest(archive)
+    if isinstance(read, str):
+        return BundleCheck(0, (read,))
+    _, listed = read
     names = Counter(info.filename for info in archive.infolist() if not info.is_dir())
     problems = [
         f"« {name} » : figure plusieurs fois dans le lot." for name, n in names.items() if n > 1
@@ -464,20 +478,43 @@ def _check(archive: zipfile.ZipFile) -> BundleCheck:
     return BundleCheck(len(listed), tuple(problems))
 
 
-def _manifest_entries(archive: zipfile.ZipFile) -> list[ManifestEntry] | str:
-    """The manifest's list of files, or the French line saying why it cannot be used."""
+def _json_member(archive: zipfile.ZipFile, name: str) -> Any:
+    """The JSON value of one member: KeyError when it is absent, ValueError when it cannot be
+    read, is over MEMBER_LIMIT or is not JSON (nested deeper than Python's stack included)."""
+    data = _read_member(archive, name)
+    if data is None:
+        raise ValueError(f"{name}: damaged, or over {MEMBER_LIMIT} bytes")
     try:
-        manifest = json.loads(archive.read(MANIFEST))
-        return [
-            ManifestEntry(str(file["path"]), int(file["size"]), str(file["sha256"]))
-            for file in manifest["files"]
-        ]
+        return json.loads(data)
+    except RecursionError as error:
+        raise ValueError(f"{name}: nested too deep") from error
+
+
+def _read_manifest(archive: zipfile.ZipFile) -> tuple[dict[str, Any], list[ManifestEntry]] | str:
+    """The manifest and its list of files, or the French line saying why it cannot be used."""
+    try:
+        manifest = _json_member(archive, MANIFEST)
     except KeyError:
-        if MANIFEST not in archive.namelist():
-            return f"« {MANIFEST} » : manquant, aucun fichier du lot ne peut être vérifié."
-        return f"« {MANIFEST} » : illisible (champ manquant), le lot ne peut être vérifié."
-    except (ValueError, TypeError, zipfile.BadZipFile, zlib.error):
+        return f"« {MANIFEST} » : manquant, aucun fichier du lot ne peut être vérifié."
+    except ValueError:
         return f"« {MANIFEST} » : illisible (altéré), le lot ne peut être vérifié."
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    entries = [_manifest_entry(one) for one in files] if isinstance(files, list) else [None]
+    if None in entries:
+        return (
+            f"« {MANIFEST} » : illisible (champ manquant ou altéré), le lot ne peut être vérifié."
+        )
+    return manifest, [entry for entry in entries if entry is not None]
+
+
+def _manifest_entry(listed: object) -> ManifestEntry | None:
+    """One file of the manifest; None unless its three fields are there, of their types."""
+    if not isinstance(listed, dict):
+        return None
+    path, size, sha256 = listed.get("path"), listed.get("size"), listed.get("sha256")
+    if isinstance(path, str) and type(size) is int and size >= 0 and isinstance(sha256, str):
+        return ManifestEntry(path, size, sha256)
+    return None
 
 
 def _measure(archive: zipfile.ZipFile, name: str) -> tuple[int, str] | None:
@@ -488,7 +525,7 @@ def _measure(archive: zipfile.ZipFile, name: str) -> tuple[int, str] | None:
             while chunk := member.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError):
+    except DAMAGED:
         return None
     return size, digest.hexdigest()
 
@@ -504,7 +541,7 @@ def _check_signature(
         manifest, signature = archive.read(MANIFEST), archive.read(SIGNATURE)
     except KeyError:
         return None, f"« {SIGNATURE} » : manquant, le manifeste n'est pas signé."
-    except (zipfile.BadZipFile, zlib.error):
+    except DAMAGED:
         return None, f"« {SIGNATURE} » : illisible (altéré)."
     try:
         found = read_detached(manifest, signature)
@@ -540,19 +577,25 @@ def _check_evidence(archive: zipfile.ZipFile, platform: x509.Certificate | None)
     chain up to the head recorded beside them, an AR for each opening of a message sent "avec
     AR", each AR's own PAdES signature checked against the platform's certificate (without
     one, against the AR's own signer: only its integrity is checked then, the manifest's line
-    says the rest). A file unreadable is not named again here: the manifest's check does."""
-    try:
-        manifest = json.loads(archive.read(MANIFEST))
-        listed = {str(file["path"]) for file in manifest["files"]}
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error):
+    says the rest). A file that cannot be read is named here too, for what it could not show
+    (the manifest's check names it for its bytes; a member over MEMBER_LIMIT passes that one)."""
+    read = _read_manifest(archive)
+    if isinstance(read, str):
         return
+    manifest, entries = read
+    listed = {entry.path for entry in entries}
     chained = manifest.get("format") != CHAINLESS_FORMAT
     present = listed & set(archive.namelist())
     for name in sorted(present):
         if chained and MESSAGE_JSON.fullmatch(name):
             yield from _chain_problems(archive, name, listed)
-        elif (found := AR_PDF.fullmatch(name)) and (data := _read_member(archive, name)):
-            reason = pdf_signature_problem(data, platform)
+        elif found := AR_PDF.fullmatch(name):
+            data = _read_member(archive, name)
+            reason = (
+                "illisible (altéré, ou de plus de 64 Mio)"
+                if data is None
+                else pdf_signature_problem(data, platform)
+            )
             if reason:
                 yield f"« {name} » : AR du destinataire n° {found[1]} {reason}."
 
@@ -560,16 +603,15 @@ def _check_evidence(archive: zipfile.ZipFile, platform: x509.Certificate | None)
 def _chain_problems(archive: zipfile.ZipFile, name: str, listed: set[str]) -> Iterator[str]:
     """Each recipient of one message.json whose listed events are not its whole chain, and
     each who opened it (L) without its AR in the bundle, when it was sent "avec AR"."""
-    data = _read_member(archive, name)
-    if data is None:
-        return
     try:
-        record = json.loads(data)
+        record = _json_member(archive, name)
         with_ar = record["send_mode"] == SendMode.WITH_AR
         recipients = [
-            (int(one["id"]), str(one["email"]), one["chain_head"], one["events"])
+            (one["id"], str(one["email"]), one["chain_head"], one["events"])
             for one in record["recipients"]
         ]
+        if not all(type(recipient[0]) is int for recipient in recipients):
+            raise ValueError(f"{name}: a recipient's id is not a whole number")
     except (KeyError, ValueError, TypeError):
         yield f"« {name} » : historique des destinataires illisible (champ manquant ou altéré)."
         return
@@ -578,8 +620,8 @@ def _chain_problems(archive: zipfile.ZipFile, name: str, listed: set[str]) -> It
             events = [{**one, "at": as_utc(datetime.fromisoformat(one["at"]))} for one in written]
             reason = listed_chain_problem(recipient_id, events, head)
             opened = any(one["kind"] == EventKind.READ for one in events)
-        except (KeyError, ValueError, TypeError, AttributeError):
-            reason, opened = "un événement est illisible", False
+        except (KeyError, ValueError, TypeError, AttributeError, OverflowError):
+            reason, opened = "un événement est illisible", False  # OverflowError: year 1 in UTC
         if reason:
             yield (
                 f"« {name} » : destinataire n° {recipient_id} ({email}), historique des "
@@ -591,8 +633,11 @@ def _chain_problems(archive: zipfile.ZipFile, name: str, listed: set[str]) -> It
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
-    """One member's bytes; None when they cannot be read (the manifest's check says so)."""
+    """One member's bytes; None when they cannot be read or are over MEMBER_LIMIT. KeyError
+    when it is absent."""
     try:
-        return archive.read(name)
-    except (zipfile.BadZipFile, zlib.error, EOFError):
+        with archive.open(name) as member:
+            data = member.read(MEMBER_LIMIT + 1)
+    except DAMAGED:
         return None
+    return data if len(data) <= MEMBER_LIMIT else None
