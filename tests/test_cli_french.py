@@ -33,6 +33,11 @@ def test_help_is_french(arguments):
         (["outbox", "--every", "souvent"], "--every : « souvent » n'est pas un nombre"),
         (["--db"], "--db attend une valeur"),
         (["export", "2025VINS"], "argument manquant : --out"),
+        # Once a traceback each: bind() raised OverflowError, time.sleep() ValueError.
+        (["inbound", "--port", "99999"], "--port : « 99999 » n'est pas un port (1 à 65535)"),
+        (["serve", "--port", "0"], "--port : « 0 » n'est pas un port (1 à 65535)"),
+        (["outbox", "--every", "inf"], "--every : « inf » : plus de 0 et 86400 secondes au plus"),
+        (["outbox", "--every", "-5"], "--every : « -5 » : plus de 0 et 86400 secondes au plus"),
     ],
 )
 def test_a_bad_argument_is_one_french_line(arguments, expected):
@@ -57,3 +62,22 @@ def test_a_wrong_setting_ends_the_app_and_the_commands_in_one_french_line(tmp_pa
     app = messagerie(env=env)  # the TUI, without a terminal: it ends by itself
     assert app.returncode == 2 and "Traceback" not in app.stderr
     assert app.stderr.rstrip().endswith(line)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fault"),
+    [
+        ("MESSAGERIE_ATTACHMENT_MAX_MB", "inf", "n'est pas un nombre fini"),  # int(inf) once
+        ("MESSAGERIE_ATTACHMENT_MAX_MB", "nan", "n'est pas un nombre fini"),
+        ("MESSAGERIE_ATTACHMENT_MAX_MB", "0", "est trop petit (il faut plus de 0)"),
+        ("MESSAGERIE_OUTBOX_LEASE", "1e308", "est trop grand (86400 au plus)"),  # timedelta
+        ("MESSAGERIE_UNMATCHED_RETENTION_DAYS", "99999999999", "est trop grand (36500 au plus)"),
+    ],
+)
+def test_a_setting_out_of_bounds_is_named_with_its_bound(tmp_path, variable, value, fault):
+    env = {"MESSAGERIE_DATA_DIR": str(tmp_path), variable: value}
+    status = messagerie("status", env=env)
+    assert status.returncode == 2
+    assert (
+        status.stderr.strip() == f"messagerie : réglage invalide : {variable} : « {value} » {fault}"
+    )

@@ -12,7 +12,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from messagerie.models.clock import paris_today, utc_now
-from messagerie.models.text import escaped_controls
+from messagerie.models.text import ascii_digits, escaped_controls
 
 if TYPE_CHECKING:
     import logging
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 PROGRAM = "messagerie"
 # On the demo's store only: the account to open it as, to show the demo as each of them.
 DEMO_LOGIN = "MESSAGERIE_DEMO_LOGIN"
+# --every, as MESSAGERIE_OUTBOX_EVERY (tui/settings.py): a day at most between two passes.
+MAX_INTERVAL = 86_400
 
 # argparse's "argument NAME: problem", the problem in French after the name.
 _ARGUMENT_PROBLEMS = (
@@ -61,6 +63,7 @@ _ARGPARSE_MESSAGES = [
         (r"one of the arguments (.*) is required", r"un de ces arguments est requis : \1"),
         (r"ambiguous option: (\S+) could match (.*)", r"option ambiguë : \1 (\2 ?)"),
         *((rf"argument (.+): {problem}", rf"\1{french}") for problem, french in _ARGUMENT_PROBLEMS),
+        (r"argument (.+?): (« .*)", r"\1 : \2"),  # our own types' words (port_number…)
         (r"argument (.+?): (.*)", r"argument \1 : \2"),
     )
 ]
@@ -98,6 +101,28 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} — voir « {self.prog} --help »")
 
 
+def port_number(text: str) -> int:
+    """--port: a TCP port, 1 to 65535 (bind() raises OverflowError beyond)."""
+    if not ascii_digits(text):
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier")
+    if len(text) > 5 or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un port (1 à 65535)")
+    return int(text)
+
+
+def interval(text: str) -> float:
+    """--every: seconds, more than 0 and a day at most (time.sleep refuses inf and -1)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre") from None
+    if not 0 < seconds <= MAX_INTERVAL:  # nan included
+        raise argparse.ArgumentTypeError(
+            f"« {text} » : plus de 0 et {MAX_INTERVAL} secondes au plus"
+        )
+    return seconds
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog=PROGRAM,
@@ -118,7 +143,7 @@ def build_parser() -> Parser:
     outbox.add_argument("--once", action="store_true", help="envoyer ce qui est dû, puis s'arrêter")
     outbox.add_argument(
         "--every",
-        type=float,
+        type=interval,
         metavar="SECONDES",
         help="intervalle sans --once (sinon MESSAGERIE_OUTBOX_EVERY, 30)",
     )
@@ -126,11 +151,11 @@ def build_parser() -> Parser:
         "inbound", help="recevoir avis de remise et réponses par courriel (SMTP)"
     )
     inbound.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
-    inbound.add_argument("--port", type=int, default=2525, help="port d'écoute (2525)")
+    inbound.add_argument("--port", type=port_number, default=2525, help="port d'écoute (2525)")
     portal = commands.add_parser("portal", help="servir la page web des destinataires")
     portal.add_argument("--host", help="adresse d'écoute (sinon MESSAGERIE_PORTAL_HOST, 127.0.0.1)")
     portal.add_argument(
-        "--port", type=int, help="port d'écoute (sinon MESSAGERIE_PORTAL_PORT, 8080)"
+        "--port", type=port_number, help="port d'écoute (sinon MESSAGERIE_PORTAL_PORT, 8080)"
     )
     ar = commands.add_parser("ar", help="écrire l'accusé de réception (PDF) d'un destinataire")
     ar.add_argument("recipient_id", type=int, metavar="ID", help="numéro du destinataire")
@@ -172,7 +197,7 @@ def build_parser() -> Parser:
         "serve", help="l'application dans un navigateur, pour les démonstrations (textual-serve)"
     )
     serve.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port d'écoute (8000)")
+    serve.add_argument("--port", type=port_number, default=8000, help="port d'écoute (8000)")
     db = commands.add_parser("db", help="gérer le schéma de la base")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", help="appliquer les migrations")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator, Field, PositiveFloat, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messagerie.tui.actor import default_actor
 from messagerie.tui.location import database_url, default_data_dir, documents_dir
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails  # a TypedDict: nothing to import when running
 
 T = TypeVar("T")
 
@@ -49,12 +52,15 @@ class Settings(BaseSettings):
     )
     attachment_max_mb: PositiveFloat = Field(
         default=20,
+        allow_inf_nan=False,
+        le=2048,
         description="Largest attachment accepted by the message form and the reply form of "
         "the page, in Mo of 1,048,576 bytes: 20 is shown « 20 Mo » everywhere.",
     )
     unmatched_retention_days: int = Field(
         default=90,
         ge=1,
+        le=36_500,  # a hundred years; more overflows a date
         description="Days an e-mail the listener could not match to a message is kept in the "
         "data folder's unmatched/ for the operator; `messagerie inbound` then deletes it.",
     )
@@ -67,6 +73,8 @@ class Settings(BaseSettings):
     )
     outbox_lease: PositiveFloat = Field(
         default=300,
+        allow_inf_nan=False,
+        le=86_400,
         description="Seconds a claimed recipient stays reserved to one outbox worker; after a "
         "crash, the recipients it held are sent again once their lease has run out.",
     )
@@ -76,7 +84,10 @@ class Settings(BaseSettings):
         "due every MESSAGERIE_OUTBOX_EVERY seconds); otherwise `messagerie outbox` does it.",
     )
     outbox_every: PositiveFloat = Field(
-        default=30, description="Seconds between two passes of the outbox."
+        default=30,
+        allow_inf_nan=False,
+        le=86_400,
+        description="Seconds between two passes of the outbox.",
     )
     public_url: str | None = Field(
         default=None,
@@ -153,8 +164,10 @@ FAULTS = {
     "float_parsing": "n'est pas un nombre",
     "bool_parsing": "n'est ni oui (true, 1) ni non (false, 0)",
     "url_parsing": "n'est pas une adresse valide",
-    "greater_than_equal": "est trop petit",
-    "less_than_equal": "est trop grand",
+    "greater_than": "est trop petit (il faut plus de {gt:g})",
+    "greater_than_equal": "est trop petit ({ge:g} au moins)",
+    "less_than_equal": "est trop grand ({le:g} au plus)",
+    "finite_number": "n'est pas un nombre fini",
 }
 
 
@@ -162,7 +175,14 @@ def invalid_settings(error: ValidationError) -> str:
     """A wrong MESSAGERIE_* value, in one French line naming each variable and its fault."""
     fields = ", ".join(
         f"MESSAGERIE_{'_'.join(map(str, item['loc'])).upper()} : « {item.get('input', '')} » "
-        + FAULTS.get(item["type"], f"refusé ({item['msg']})")
+        + _fault(item)
         for item in error.errors()
     )
     return f"réglage invalide : {fields}"
+
+
+def _fault(item: ErrorDetails) -> str:
+    """What is wrong with one value, with the bound it broke (« 86400 au plus »)."""
+    if item["type"] in FAULTS:
+        return FAULTS[item["type"]].format(**item.get("ctx", {}))
+    return f"refusé ({item['msg']})"
