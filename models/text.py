@@ -95,17 +95,22 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 
 
 def escaped_controls(text: str, *, keep: str = "") -> str:
-    """`text` with each control character (ESC, BEL, CR, the 8-bit CSI…) and each bidi
-    control written as its escape (\\x1b, \\u202e), except those in `keep`: printed on a
-    terminal or in a log, text from outside shows what it holds and never moves the cursor,
-    retitles the window, rewrites a line or adds one."""
+    """`text` with each control character (ESC, BEL, CR, the 8-bit CSI…), line separator
+    (U+2028) and bidi control written as its escape (\\x1b, \\u202e), except those in
+    `keep`: printed on a terminal or in a log, text from outside shows what it holds and
+    never moves the cursor, retitles the window, rewrites a line or adds one."""
     if text.isprintable() and not keep:
-        return text  # the usual case, at C speed (isprintable is false for every Cc and bidi)
-    return "".join(
-        repr(c)[1:-1] if c not in keep and (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS)
-        else c
-        for c in text
-    )  # fmt: skip
+        return text  # the usual case, at C speed (isprintable is false for all of them)
+    return "".join(repr(c)[1:-1] if c not in keep and _acts(c) else c for c in text)
+
+
+def _acts(char: str) -> bool:
+    return unicodedata.category(char) in _BREAKING or char in BIDI_CONTROLS
+
+
+# Control characters, and the line and paragraph separators (U+2028, U+2029) that
+# str.splitlines() and some log readers take for a line feed.
+_BREAKING = ("Cc", "Zl", "Zp")
 
 
 def control_character(text: str, *, multiline: bool = False) -> str | None:
