@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from textual.widgets import DataTable, Input
 
 from messagerie.letters.pdf.merge import plan_rejections
+from messagerie.models.errors import Refusal
 from messagerie.models.messages.form import load_context
 from messagerie.models.messages.merge import read_analysis, rows_by_lot
 from messagerie.models.store.enums import MessageState, MessageType, RegisterKind
@@ -17,6 +18,7 @@ from messagerie.models.store.tables import Attachment, Message, Recipient, table
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.merge import MergeScreen
 from tests.helpers.accounts import DEMO_READER
+from tests.helpers.factories import add_lot
 from tests.helpers.merge import run_merge
 from tests.helpers.message_form import deposits_consultation
 from tests.helpers.pilot import quiet_cursor, settle, wait_until
@@ -62,6 +64,34 @@ def test_plan_finds_each_bidder_in_the_deposits(workspace):
     assert [line.letter.company for line in lines] == [row.company for row in rows[1:]]
     assert all(line.letter.awardee == rows[0].company for line in lines)
     assert len({line.recipient.email for line in lines}) == len(lines)
+
+
+@pytest.mark.parametrize(
+    ("lots", "written", "problem"),
+    [
+        ([(1, "Vins rouges"), (2, "Vins blancs")], "Lot douze",
+         "Ligne 2, colonne « lot » : « Lot douze » n'est pas un lot de cette consultation "
+         "(lots : 1, 2) ; corrigez le fichier."),
+        ([(1, "Vins rouges"), (2, "Vins blancs")], "",
+         "Ligne 2, colonne « lot » : vide : indiquez le lot de chaque offre (lots : 1, 2)."),
+        ([], "3", "Ligne 2, colonne « lot » : cette consultation n'est pas allotie : laissez la "
+         "colonne vide (« 3 »)."),
+    ],
+)  # fmt: skip
+def test_a_letter_rejects_from_a_lot_of_the_consultation_or_none_is_made(
+    workspace, lots, written, problem
+):
+    """A rejection naming no lot of an allotted consultation rejected from all its lots."""
+    cid, _ = deposits_consultation(workspace)
+    for number, title in lots:
+        add_lot(workspace, cid, number, title)
+    text = analysis(workspace, cid).replace(";;", f";{written};")
+    (rows,) = rows_by_lot(read_analysis(text)).values()
+    with pytest.raises(Refusal) as refused:
+        plan_rejections(
+            load_context(workspace, cid), rows, rows[0].company, dated=date(2026, 11, 27)
+        )
+    assert str(refused.value) == problem
 
 
 async def test_one_action_queues_a_letter_per_rejected_bidder(workspace, workspace_app, tmp_path):

@@ -53,6 +53,9 @@ def plan_rejections(
     detail = context.detail
     lot_number = _lot_number(rows[0].lot) if rows else None
     lots = tuple(lot_label(n, t) for n, t in detail.lots if n == lot_number) or None
+    # Allotted: the letter names the lot it rejects from. Without lots: the file names none.
+    if rows and (lots is None if detail.lots else rows[0].lot):
+        raise _lot_refused(rows[0], detail.lots)
     bids = rejected_bids(rows, retained)
     # A MAPA has no standstill unless the buyer chose one: the merge announces none there.
     standstill = detail.procedure.formalised
@@ -134,6 +137,24 @@ def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:
             ),
         },
         letters=((line.recipient.email, document_id),),
+    )
+
+
+def _lot_refused(row: AnalysisRow, lots: Sequence[tuple[int, str]]) -> Refusal:
+    """A letter must name the lot it rejects from: the row's lot is none of the consultation's
+    (the letter would reject from every lot), or the consultation has no lots."""
+    where = f"Ligne {row.line}, colonne « lot » : "
+    if not lots:
+        return Refusal(
+            f"{where}cette consultation n'est pas allotie : laissez la colonne vide "
+            f"(« {row.lot} »)."
+        )
+    numbers = ", ".join(str(number) for number, _ in lots)
+    if not row.lot:
+        return Refusal(f"{where}vide : indiquez le lot de chaque offre (lots : {numbers}).")
+    return Refusal(
+        f"{where}« {row.lot} » n'est pas un lot de cette consultation (lots : {numbers}) ; "
+        "corrigez le fichier."
     )
 
 
