@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import unicodedata
 from typing import TypeVar
@@ -353,8 +354,9 @@ async def test_suite_form_lists_lots_and_candidates_as_typed(workspace_app, host
 async def test_mail_merge_of_hostile_bidders(workspace_app, hostile, tmp_path):
     bidders = list(dict.fromkeys(n for n in hostile.deposits if ESC not in n and len(n) < 200))
     assert len(bidders) >= 2
+    lot = re.match(r"Lot n°(\d+)", hostile.lots[0])[1]  # the letters name a lot of theirs
     lines = ["entreprise;lot;note;rang;motifs"] + [
-        f"{name};;{20 - rank},5;{rank};Motif [/oops] {CLICK}"
+        f"{name};{lot};{20 - rank},5;{rank};Motif [/oops] {CLICK}"
         for rank, name in enumerate(bidders, start=1)
     ]
     path = tmp_path / "analyse.csv"
