@@ -8,7 +8,7 @@ from textual.widgets import Input
 
 from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind
-from messagerie.models.store.tables import Consultation, Message, RegisterEntry, table_of
+from messagerie.models.store.tables import Consultation, Lot, Message, RegisterEntry, table_of
 from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.message_form import MessageFormScreen
 from tests.helpers.accounts import DEMO_READER
@@ -17,13 +17,14 @@ from tests.helpers.pilot import checks_done, settle
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
 message = table_of(Message)
+lot = table_of(Lot)
 
 
 def deposits_consultation(
-    store, *, formalised: bool | None = None, lots: bool = False, undecided: bool = False
+    store, *, formalised: bool | None = None, lots: bool | None = None, undecided: bool = False
 ):
-    """A consultation with at least two dépôts (and lots, a formalised procedure if asked;
-    with `undecided`, no decision letter sent yet)."""
+    """A consultation with at least two dépôts (with lots or without, a formalised procedure
+    or not, when asked; with `undecided`, no decision letter sent yet)."""
     query = (
         sa.select(consultation.c.id, consultation.c.reference)
         .join(entry, entry.c.consultation_id == consultation.c.id)
@@ -42,10 +43,9 @@ def deposits_consultation(
                 message.c.consultation_id == consultation.c.id, message.c.type.in_(decisions)
             )
         )
-    if lots:
-        query = query.where(
-            sa.text("exists (select 1 from lot where lot.consultation_id = consultation.id)")
-        )
+    if lots is not None:
+        allotted = sa.exists().where(lot.c.consultation_id == consultation.c.id)
+        query = query.where(allotted if lots else ~allotted)
     with store.engine.connect() as connection:
         row = connection.execute(query).first()
     assert row is not None, "the demo should have such a consultation"
