@@ -35,6 +35,9 @@ PG_URL_VARIABLE = "MESSAGERIE_TEST_PG_URL"
 # two cores).
 settings.register_profile("messagerie", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("messagerie")
+# `scripts/test --hypothesis-profile fuzz tests/test_parsers.py`: 20 times
+# the examples, to hunt for a crash beyond CI's budget (README, "Tests").
+settings.register_profile("fuzz", parent=settings.get_profile("messagerie"), max_examples=2000)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
