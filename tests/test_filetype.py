@@ -38,6 +38,7 @@ from messagerie.models.store.enums import ConsultationStatus, DocumentOrigin
 from messagerie.models.store.tables import DceVersion, Document, table_of
 from tests.conftest import demo_documents
 from tests.helpers.antivirus import intake
+from tests.helpers.examples import examples
 from tests.helpers.factories import add_consultations
 from tests.helpers.zips import (
     CONTENT_TYPES,
@@ -391,7 +392,7 @@ NAMES = st.sampled_from(
 SEEDS = st.sampled_from([b"", PNG, JPEG, OLE, b"%PDF-1.7\n", make_zip({"a.txt": b"a"}), docx()])
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2048), NAMES)
 def test_any_bytes_are_accepted_or_refused_in_french(data, name):
     try:
@@ -400,7 +401,7 @@ def test_any_bytes_are_accepted_or_refused_in_french(data, name):
         assert refusal.message.endswith(".")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=64), SEEDS, st.binary(max_size=64), NAMES)
 def test_any_bytes_around_a_known_format_are_accepted_or_refused(before, seed, after, name):
     try:

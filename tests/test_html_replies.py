@@ -22,6 +22,7 @@ from messagerie.models.store.enums import AntivirusVerdict, RecipientStatus, Rep
 from messagerie.models.store.tables import Document, Reply, ReplyAttachment, table_of
 from messagerie.screens.widgets import harmless, literal
 from tests.helpers.antivirus import intake
+from tests.helpers.examples import examples
 from tests.helpers.messages import A, B, queued_message
 from tests.helpers.reports import reply_to, status_of
 from tests.helpers.smtp import inbound_listener, send_mail, send_out
@@ -164,7 +165,7 @@ def shown(text: str) -> str:
     return console.export_text()
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(document_of_words())
 def test_any_html_gives_its_words_and_none_of_its_markup(drawn):
     html, seen, hidden = drawn
@@ -177,7 +178,7 @@ def test_any_html_gives_its_words_and_none_of_its_markup(drawn):
     assert shown(text).split() == text.split()
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.text() | st.text(alphabet="<>/!-&;#x[]=\"' abpscriptstyle"))
 def test_any_input_gives_text_and_never_an_error(html):
     text = html_text(html)

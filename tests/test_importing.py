@@ -35,6 +35,7 @@ from messagerie.models.store.tables import (
     table_of,
 )
 from messagerie.models.text import search_text
+from tests.helpers.examples import examples
 from tests.helpers.factories import paris
 
 DATA = Path(__file__).parent / "data"
@@ -566,14 +567,14 @@ def read_or_refuse(tmp: Path, name: str, content: str) -> None:
         assert refused.errors and str(refused).startswith(f"Import de « {name} » refusé")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(content=st.text(max_size=400) | JSON_VALUES.map(json.dumps) | SHAPED_JSON.map(json.dumps))
 def test_any_json_file_is_read_or_refused_in_french(content):
     with tempfile.TemporaryDirectory() as tmp:
         read_or_refuse(Path(tmp), "registres.json", content)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     lines=st.lists(st.lists(st.text(max_size=30), max_size=24), max_size=5),
     delimiter=st.sampled_from([";", ","]),

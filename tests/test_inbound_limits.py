@@ -39,6 +39,7 @@ from messagerie.models.store.enums import AntivirusVerdict, RecipientStatus, Rep
 from messagerie.models.store.tables import Document, Event, Reply, ReplyAttachment, table_of
 from messagerie.tui.embedded import free_port
 from tests.helpers.antivirus import EICAR, intake
+from tests.helpers.examples import examples
 from tests.helpers.messages import A, queued_message
 from tests.helpers.reports import reply_to, status_of
 from tests.helpers.smtp import inbound_listener, send_mail, send_out
@@ -378,7 +379,7 @@ def test_any_message_is_stored_or_refused_with_a_code_never_half_written(store, 
     a = asyncio.run(send_out(store, queued_message(store)))[A]
     to = reply_to(a)
 
-    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+    @settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow,
               HealthCheck.filter_too_much])  # fmt: skip
     @given(data=arbitrary_mail(to))
     def one_message(data):

@@ -22,6 +22,7 @@ from messagerie.models.store.enums import EventKind, RecipientStatus
 from messagerie.models.store.tables import Event, Recipient, table_of
 from messagerie.tui.embedded import free_port
 from tests.helpers.antivirus import intake
+from tests.helpers.examples import examples
 from tests.helpers.messages import A, queued_message
 from tests.helpers.portal import fetch
 from tests.helpers.reports import DSN, bounce_of
@@ -97,7 +98,9 @@ async def test_a_report_not_naming_the_email_never_changes_a_status(store):
     bounce = bounce_of(a)
     named = (a.message_id_header, envelope_id(a.message_id_header))
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(
         action=st.sampled_from(["failed", "delivered", "delayed"]) | LINE,
         lines=st.tuples(LINE, LINE, LINE),  # subject, ENVID, diagnostic

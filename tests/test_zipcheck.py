@@ -25,6 +25,7 @@ from messagerie.models.rules.zipcheck import (
     inspect_zip,
     locate_zip,
 )
+from tests.helpers.examples import examples
 from tests.helpers.zips import (
     central_records,
     hide_entry,
@@ -382,7 +383,7 @@ def test_archives_in_archives_share_one_budget():
 # --- Any input: an answer or a French refusal, never a crash ---------------------------------
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(max_size=40).filter(lambda n: "\x00" not in n), min_size=1, max_size=6))
 def test_any_member_names_are_listed_or_refused(names):
     """(A NUL in a name: test_a_nul_byte_hiding_the_real_extension_is_refused.)"""
@@ -394,7 +395,7 @@ def test_any_member_names_are_listed_or_refused(names):
         assert len(listed) <= len(names)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_any_damage_to_an_archive_is_refused_or_harmless(data):
     archive = bytearray(
