@@ -391,3 +391,15 @@ def test_an_ar_too_large_to_read_is_named_not_read():
     assert f"« {ar} » : AR du destinataire n° 7 illisible (altéré, ou de plus de 64 Mio)." in (
         check.problems
     )
+
+
+def test_a_manifest_too_large_to_read_is_said_so_never_read_whole():
+    """A zip bomb's manifest (64 MiB of spaces) is refused by its size, for the file list and
+    for the signature check alike."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lot.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(MANIFEST, b" " * (MEMBER_LIMIT + 1))
+            archive.writestr(f"{MANIFEST}.p7s", b"")
+        check = verify_bundle(path, None)
+    assert check.problems == (f"« {MANIFEST} » : illisible (altéré), le lot ne peut être vérifié.",)

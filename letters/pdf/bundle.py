@@ -538,10 +538,12 @@ def _check_signature(
     if MANIFEST not in archive.namelist():
         return None, None  # the manifest's own check says so
     try:
-        manifest, signature = archive.read(MANIFEST), archive.read(SIGNATURE)
+        manifest, signature = _read_member(archive, MANIFEST), _read_member(archive, SIGNATURE)
     except KeyError:
         return None, f"« {SIGNATURE} » : manquant, le manifeste n'est pas signé."
-    except DAMAGED:
+    if manifest is None:
+        return None, None  # the manifest's own check says so
+    if signature is None:
         return None, f"« {SIGNATURE} » : illisible (altéré)."
     try:
         found = read_detached(manifest, signature)
