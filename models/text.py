@@ -34,6 +34,15 @@ def ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def whole_number(text: str, most: int) -> int | None:
+    """The number `text` writes in digits 0 to 9 when it is `most` at the most, else None.
+    A text longer than `most` is refused unread: int() refuses 4,300 digits (ValueError)."""
+    if not ascii_digits(text) or len(text) > len(str(most)):
+        return None
+    number = int(text)
+    return number if number <= most else None
+
+
 def search_text(*parts: str | None) -> str:
     """The folded search column of a row, from its searchable fields."""
     return fold(" ".join(part for part in parts if part))

@@ -225,6 +225,7 @@ def test_a_relay_address_is_read_back_and_its_password_never_shown(
     | st.builds("unix://{}".format, st.text(max_size=10))
 )
 @example("tcp://clamd:²")  # ValueError from int()
+@example("tcp://clamd:" + "9" * 5000)  # int() refuses 4,300 digits
 @example("tcp://clamd:٣")  # read as port 3
 def test_any_clamd_address_gives_an_address_off_or_a_refusal(text):
     address = parsed(parse_clamd_address, text, AntivirusRefusal)
@@ -240,6 +241,7 @@ def test_any_clamd_address_gives_an_address_off_or_a_refusal(text):
     | st.builds("ClamAV 1.4/{}/{}".format, DIGITISH, st.text(max_size=30))
 )
 @example("ClamAV 1.4.6/²/Mon Dec  1 08:30:00 2026")  # ValueError from int()
+@example("ClamAV 1.4.6/" + "9" * 5000 + "/Mon Dec  1 08:30:00 2026")
 @example("ClamAV 1.4.6/27500/Mon Dec  1 08:30:00 2026")
 def test_any_clamd_answer_gives_a_status(reply):
     status = read_version(reply)

@@ -12,7 +12,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from messagerie.models.clock import paris_today, utc_now
-from messagerie.models.text import ascii_digits, escaped_controls
+from messagerie.models.text import ascii_digits, escaped_controls, whole_number
 
 if TYPE_CHECKING:
     import logging
@@ -105,9 +105,10 @@ def port_number(text: str) -> int:
     """--port: a TCP port, 1 to 65535 (bind() raises OverflowError beyond)."""
     if not ascii_digits(text):
         raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier")
-    if len(text) > 5 or not 0 < int(text) < 65536:
+    port = whole_number(text, 65535)
+    if not port:
         raise argparse.ArgumentTypeError(f"« {text} » n'est pas un port (1 à 65535)")
-    return int(text)
+    return port
 
 
 def interval(text: str) -> float:

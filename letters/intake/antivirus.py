@@ -19,7 +19,7 @@ from enum import Enum
 from messagerie.models.errors import Refusal
 from messagerie.models.rules.filetype import FileRefused, check_file
 from messagerie.models.store.enums import AntivirusVerdict
-from messagerie.models.text import ascii_digits
+from messagerie.models.text import ascii_digits, whole_number
 
 CHUNK_SIZE = 64 * 1024
 OFF = "off"
@@ -80,8 +80,9 @@ def parse_clamd_address(text: str) -> ClamdAddress | None:
     elif value.startswith("tcp://"):
         host, _, port = value.removeprefix("tcp://").rstrip("/").rpartition(":")
         host = host.strip("[]")
-        if host and ascii_digits(port) and 0 < int(port) < 65536:
-            return ClamdAddress(host=host, port=int(port))
+        number = whole_number(port, 65535)
+        if host and number:
+            return ClamdAddress(host=host, port=number)
     elif value.startswith("/"):
         return ClamdAddress(path=value)
     raise AntivirusRefusal(
@@ -264,7 +265,7 @@ def read_version(reply: str) -> AntivirusStatus:
     return AntivirusStatus(
         AntivirusState.ON,
         engine=engine,
-        database=int(number) if ascii_digits(number) else None,
+        database=whole_number(number, 2**31 - 1),
         database_date=_ctime_date(when),
     )
 

@@ -30,7 +30,7 @@ from messagerie.models.rules.validation import MAX_LOT_NUMBER
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import store_document
 from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind
-from messagerie.models.text import ascii_digits, fold
+from messagerie.models.text import ascii_digits, fold, whole_number
 
 
 @dataclass(frozen=True)
@@ -161,5 +161,4 @@ def _lot_refused(row: AnalysisRow, lots: Sequence[tuple[int, str]]) -> Refusal:
 def _lot_number(lot: str) -> int | None:
     """ "2", "Lot 2", "Lot n°2 - Vins" → 2; "" → None."""
     digits = "".join(c if ascii_digits(c) else " " for c in lot).split()
-    # Longer than any lot number (0 to 9999): no lot of the consultation, and no int() of it.
-    return int(digits[0]) if digits and len(digits[0]) <= len(str(MAX_LOT_NUMBER)) else None
+    return whole_number(digits[0], MAX_LOT_NUMBER) if digits else None

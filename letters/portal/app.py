@@ -83,7 +83,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.documents import check_filename, put_bytes
 from messagerie.models.store.enums import AntivirusVerdict, EventKind, ReplyChannel
 from messagerie.models.store.tables import reply as reply_table
-from messagerie.models.text import ascii_digits
+from messagerie.models.text import ascii_digits, whole_number
 
 LOGGER = logging.getLogger("messagerie.portal")
 STYLESHEET = (TEMPLATES_DIR / "portal" / "portal.css").read_bytes()
@@ -508,7 +508,7 @@ def _length_problem(request: Request, limit: int) -> Response | None:
     length = request.headers.get("content-length", "")
     if not ascii_digits(length):
         return _error_page(411)
-    if len(length) > len(str(limit)) or int(length) > limit:  # no int() of 5,000 digits
+    if whole_number(length, limit) is None:
         return _error_page(413)
     return None
 

@@ -17,7 +17,7 @@ from messagerie.models.importing.reading import (
     register_kind,
 )
 from messagerie.models.rules.validation import MAX_LOT_NUMBER, lot_number_problem
-from messagerie.models.text import ascii_digits
+from messagerie.models.text import ascii_digits, whole_number
 
 CSV_REQUIRED_COLUMNS = (*REQUIRED_CONSULTATION_FIELDS, "register", *ENTRY_FIELDS[:5])
 CSV_COLUMNS = (
@@ -136,10 +136,11 @@ def _csv_lots(group: Group, text: str, where: str, reading: Reading) -> None:
         number, colon, title = part.partition(":")
         number = number.strip()
         digits = colon and ascii_digits(number)
-        if digits and len(number) > len(str(MAX_LOT_NUMBER)):  # not worth an int()
+        lot = whole_number(number, MAX_LOT_NUMBER) if digits else None
+        if digits and lot is None:
             reading.add(where, "number", lot_number_problem(number))
-        elif digits:
-            reading.add_lot(group, int(number), title.strip(), where)
+        elif lot is not None:
+            reading.add_lot(group, lot, title.strip(), where)
         else:
             reading.add(
                 where,

@@ -20,7 +20,7 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, paris_minutes
 from messagerie.models.rules.siret import luhn_valid, normalise_siret
 from messagerie.models.store.enums import RegisterKind
-from messagerie.models.text import ascii_digits, control_character_problem
+from messagerie.models.text import ascii_digits, control_character_problem, whole_number
 
 T = TypeVar("T")
 
@@ -199,7 +199,7 @@ def parse_lot_numbers(text: str, *, field: str = "lots") -> tuple[int, ...]:
             f"« {wrong[0]} » n'est pas un numéro de lot : "
             "indiquez des numéros séparés par des virgules (par exemple 1, 2).",
         )
-    too_high = [word for word in words if len(word) > 4 or int(word) > MAX_LOT_NUMBER]
+    too_high = [word for word in words if whole_number(word, MAX_LOT_NUMBER) is None]
     if too_high:
         raise ValidationFailed.one(field, lot_number_problem(too_high[0]))
     return tuple(sorted({int(word) for word in words}))
