@@ -4,6 +4,7 @@ is imported for the one function that builds a condition, not with the module.""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,17 @@ def words_condition(column: sa.ColumnElement[str], query: str) -> sa.ColumnEleme
 
 # What spreadsheet software reads as the start of a formula (OWASP, "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# "//user:" then the password, up to the last @ (a password written raw may hold @ or /; an
+# @ further on, in a path, hides more than the password: never less).
+_PASSWORD = re.compile(r"(//[^:/@]*:).*@")
+
+
+def without_password(url: str) -> str:
+    """A URL fit to show (a relay's, a database's): its password as ***, even in a URL that
+    no parser reads (« smtp://marie:s3cret@[::1 »)."""
+    return _PASSWORD.sub(r"\1***@", url)
 
 
 def one_line(text: str) -> str:

@@ -9,7 +9,6 @@ acceptance is also delivery: D at once).
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,9 +18,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 
 from messagerie.models.errors import Refusal
+from messagerie.models.text import without_password
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
-_PASSWORD = re.compile(r"(//[^:/@]*:)[^/]*@")  # "//user:" then the password up to the last @
 
 
 class RelayProblem(Refusal):
@@ -40,11 +39,6 @@ class Relay:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-def without_password(url: str) -> str:
-    """The relay's address fit to show: its password (smtp://user:password@…) as ***."""
-    return _PASSWORD.sub(r"\1***@", url)
 
 
 def parse_smtp_url(text: str | None) -> Relay:

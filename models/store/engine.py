@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
+from messagerie.models.text import without_password
+
 # The SQLite file holds every token and the page's secret: its owner's alone.
 PRIVATE_FILE = 0o600
 OTHERS_READ = stat.S_IRGRP | stat.S_IROTH
@@ -33,10 +35,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def describe_url(url: str) -> str:
     """The URL without its password, for messages."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    return without_password(url)
 
 
 def create_store_engine(url: str) -> Engine:
