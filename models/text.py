@@ -104,6 +104,13 @@ def one_line(text: str) -> str:
     return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
 
 
+def lf_lines(text: str) -> str:
+    """A spreadsheet's text with its lines ended by LF, as the form's fields end them: Excel
+    ends the lines of a cell, as of the file, with CRLF, and a CR is a control character that
+    the checks refuse."""
+    return text.replace("\r\n", "\n")
+
+
 def spreadsheet_cell(text: str) -> str:
     """`text` as a CSV cell that a spreadsheet shows as text and never runs: a leading
     formula sign gets a quote in front (=1+1 → '=1+1)."""

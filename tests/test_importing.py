@@ -126,6 +126,19 @@ def test_entries_are_matched_whatever_the_case_of_the_email(sqlite_store, tmp_pa
     assert run_import(sqlite_store, path) == SECOND_IMPORT
 
 
+def test_an_excel_file_with_an_address_on_two_lines_is_imported(sqlite_store, tmp_path):
+    """Excel ends every line with CRLF, those inside a quoted cell too: the CR was refused as
+    a control character, which the buyer could neither see nor find in the cell."""
+    address = "1 place du Quartier Blanc, 67000 Strasbourg"
+    text = SAMPLE_CSV.read_text().replace(address, '"1 place du Quartier Blanc\n67000 Strasbourg"')
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.replace("\n", "\r\n").encode())
+    assert run_import(sqlite_store, path) == FIRST_IMPORT
+    with sqlite_store.engine.connect() as connection:
+        written = connection.execute(sa.select(table_of(PurchasingEntity).c.postal_address))
+        assert written.scalar_one() == "1 place du Quartier Blanc\n67000 Strasbourg"
+
+
 def readme_example(language: str) -> str:
     """The ```language block of the README's import section."""
     readme = (Path(__file__).parents[1] / "README.md").read_text()

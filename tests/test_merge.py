@@ -37,7 +37,7 @@ def test_an_excel_file_is_read_with_its_bom_semicolons_and_decimal_commas():
         (7, "Chocolaterie Müller SAS", "2", Decimal("16"), 1),
         (8, "Douceurs d'Alsace", "2", None, None),
     ]
-    assert rows[1].reasons == "Prix élevé.\r\nValeur technique moyenne."
+    assert rows[1].reasons == "Prix élevé.\nValeur technique moyenne."  # as a mention has it
 
 
 def test_a_comma_separated_file_without_bom_is_read_too():
@@ -91,6 +91,17 @@ def test_headers_ignore_case_accents_and_order():
             "Ligne 1 (en-tête) : colonne « rang » absente. L'en-tête attendu est : "
             "entreprise;lot;note;rang;motifs.",
         ),
+        (
+            # Text that goes into the letters: a control character is refused where it is.
+            "entreprise;lot;note;rang;motifs\nA;1;15;1;x\nB;1;14;2;Prix\x07 élevé\n",
+            "Ligne 3, colonne « motifs » : contient un caractère de contrôle (U+0007) : "
+            "retirez-le.",
+        ),
+        (
+            "entreprise;lot;note;rang;motifs\nA\u202e;1;15;1;x\n",
+            "Ligne 2, colonne « entreprise » : contient un caractère qui inverse le sens du "
+            "texte (U+202E) : retirez-le.",
+        ),
         ("entreprise;lot;note;rang;motifs\n\n", "Le fichier d'analyse ne contient aucune offre."),
         ("", "Le fichier d'analyse est vide."),
     ],
@@ -140,7 +151,7 @@ def test_the_offer_ranked_first_is_the_retained_one_by_default(lots):
 def test_one_rejection_per_non_retained_bidder_each_with_its_own_reasons(lots):
     bids = rejected_bids(lots["1"], "chocolaterie muller sas")  # case and accents ignored
     assert [(bid.company, bid.rank, bid.score, bid.reasons) for bid in bids] == [
-        ("N.B.C. FR", 2, Decimal("14.5"), "Prix élevé.\r\nValeur technique moyenne."),
+        ("N.B.C. FR", 2, Decimal("14.5"), "Prix élevé.\nValeur technique moyenne."),
         ("Cacao & Fils", 3, Decimal("11"), "Délais de livraison trop longs."),
     ]
     for bid in bids:

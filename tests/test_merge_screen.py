@@ -4,25 +4,34 @@ for every non-retained bidder, all queued together — or, for a bad row, none."
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from textual.widgets import DataTable, Input
 
-from messagerie.letters.pdf.merge import plan_rejections
+from messagerie.letters.pdf.merge import plan_rejections, queue_rejections
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.form import load_context
-from messagerie.models.messages.merge import read_analysis, rows_by_lot
-from messagerie.models.store.enums import MessageState, MessageType, RegisterKind
-from messagerie.models.store.tables import Attachment, Message, Recipient, table_of
+from messagerie.models.messages.merge import AnalysisRow, read_analysis, rows_by_lot
+from messagerie.models.store.enums import MessageState, MessageType, RegisterKind, Right
+from messagerie.models.store.tables import Attachment, Document, Message, Recipient, table_of
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.merge import MergeScreen
-from tests.helpers.accounts import DEMO_READER
+from tests.helpers.accounts import DEMO_READER, MULHOUSE
+from tests.helpers.factories import paris
 from tests.helpers.merge import run_merge
 from tests.helpers.message_form import deposits_consultation
 from tests.helpers.pilot import quiet_cursor, settle, wait_until
 
+# Mulhouse's buyer, who may decide (the store tests' accounts, tests.helpers.scoping).
+ACCOUNTS = {"hugo.meyer": (MULHOUSE, {Right.CONSULT, Right.SEND, Right.DECIDE})}
+pytest_plugins = ["tests.helpers.scoping"]
+NOW = paris(2026, 11, 27, 10)  # the scoping towns' day: their deadline is to come
+
 message, recipient, attachment = table_of(Message), table_of(Recipient), table_of(Attachment)
+document = table_of(Document)
 
 
 def analysis(store, cid, *, unknown: bool = False, lot: str | None = None) -> str:
@@ -90,6 +99,52 @@ def test_a_letter_rejects_from_a_lot_of_the_consultation_or_none_is_made(
         plan_rejections(context, rows, rows[0].company, dated=date(2026, 11, 27))
     lots = ", ".join(str(number) for number, _ in context.detail.lots)
     assert str(refused.value) == "Ligne 2, colonne « lot » : " + problem.format(lots=lots)
+
+
+def documents_of(store, cid) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.count()).where(document.c.consultation_id == cid)
+        ).scalar_one()
+
+
+def test_a_batch_the_queue_refuses_leaves_no_letter_behind(store, towns, accounts):
+    """The letters are kept with their messages or not at all: a batch the send checks
+    refused left its letters in the documentary space, and each new try added as many."""
+    mulhouse, hugo = towns["mulhouse"], accounts["hugo.meyer"]
+    context = load_context(store, mulhouse, hugo)
+    rows = [
+        AnalysisRow(2, "Entreprise retenue", "", Decimal("90"), 1, "Meilleure offre."),
+        AnalysisRow(3, f"Entreprise de {MULHOUSE}", "", Decimal("70"), 2, "Prix\x07 élevé."),
+    ]
+    lines = plan_rejections(context, rows, "Entreprise retenue", dated=date(2026, 11, 27))
+    assert len(lines) == 1
+    for _ in range(2):
+        with pytest.raises(Refusal, match="« Motifs du rejet » contient un caractère de contrôle"):
+            queue_rejections(store, context, lines, actor="hugo.meyer")
+    assert documents_of(store, mulhouse) == 0
+    assert rejections(store, mulhouse) == []
+
+
+def test_reasons_written_on_two_lines_in_excel_are_sent(store, towns, accounts):
+    """Excel ends a cell's lines with CRLF; the send checks refused the CR as a control
+    character, once every letter was drawn."""
+    mulhouse, hugo = towns["mulhouse"], accounts["hugo.meyer"]
+    context = load_context(store, mulhouse, hugo)
+    text = (
+        "Entreprise;Lot;Note;Rang;Motifs\r\nEntreprise retenue;;18;1;Meilleure offre.\r\n"
+        f'Entreprise de {MULHOUSE};;12;2;"Prix élevé.\r\nDélais longs."\r\n'
+    )
+    rows = read_analysis(text.encode())
+    with time_machine.travel(NOW, tick=False):  # the letter's signature date follows the day
+        lines = plan_rejections(context, rows, "Entreprise retenue", dated=NOW.date())
+        (queued,) = queue_rejections(store, context, lines, actor="hugo.meyer")
+    with store.engine.connect() as connection:
+        mentions = connection.execute(
+            sa.select(message.c.mentions).where(message.c.id == queued.message_id)
+        ).scalar_one()
+    assert mentions["reasons"] == "Prix élevé.\nDélais longs."
+    assert documents_of(store, mulhouse) == 1
 
 
 async def test_one_action_queues_a_letter_per_rejected_bidder(workspace, workspace_app, tmp_path):

@@ -52,7 +52,7 @@ from messagerie.models.rules.validation import (
 )
 from messagerie.models.store.accounts import parse_rights
 from messagerie.models.store.enums import Right
-from messagerie.models.text import BIDI_CONTROLS, escaped_controls
+from messagerie.models.text import BIDI_CONTROLS, control_character, escaped_controls
 
 ROOT = Path(__file__).resolve().parents[1]
 # Digits that str.isdigit() takes and int() refuses (²) or reads (٣, a digit to int()).
@@ -177,6 +177,7 @@ def analysis_files(draw: st.DrawFn) -> str:
 @given(data=analysis_files() | st.text(max_size=200) | st.binary(max_size=200))
 @example("entreprise;lot;note;rang;motifs\nACME;1;12;" + "9" * 5000 + ";prix\n")
 @example("entreprise;lot;note;rang;motifs\nACME;1;12;²;prix\n")
+@example("entreprise;lot;note;rang;motifs\nACME\x1b[31m;1;12;1;prix\n")
 def test_any_analysis_file_gives_its_rows_or_a_refusal_saying_where(data):
     rows = parsed(read_analysis, data, AnalysisRefused)
     if isinstance(rows, AnalysisRefused):
@@ -184,6 +185,12 @@ def test_any_analysis_file_gives_its_rows_or_a_refusal_saying_where(data):
         return
     assert rows and all(row.company for row in rows)
     assert all(row.rank is None or row.rank >= 1 for row in rows)
+    # What goes into the letters holds no control character, which the send checks refuse.
+    assert not any(
+        control_character(row.company) or control_character(row.lot)
+        or control_character(row.reasons, multiline=True)
+        for row in rows
+    )  # fmt: skip
 
 
 # --- The relay's and clamd's addresses, clamd's answer ------------------------------------------

@@ -25,10 +25,10 @@ from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.messages.merge import AnalysisRow, rejected_bids
 from messagerie.models.messages.presets import preset_form
-from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_messages
+from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_within
 from messagerie.models.rules.validation import MAX_LOT_NUMBER
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import store_document
+from messagerie.models.store.documents import NewDocument, insert_documents, put_bytes
 from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind
 from messagerie.models.text import ascii_digits, fold, whole_number
 
@@ -94,26 +94,30 @@ def queue_rejections(
     progress: Callable[[int, int], object] = lambda done, total: None,
     templates_dir: Path | None = None,
 ) -> tuple[QueuedMessage, ...]:
-    """Render every letter (telling `progress` after each), keep them in the document space,
-    then queue one rejection per bidder, each letter attached to its copy: all or none."""
-    with store.engine.connect() as connection:  # refused before any letter is drawn or kept
+    """Render every letter (telling `progress` after each), then, in one transaction, keep
+    them in the document space and queue one rejection per bidder, each letter attached to
+    its copy: all or none (a refused batch leaves no letter behind)."""
+    with store.engine.connect() as connection:  # refused before any letter is drawn
         authorize_sending(connection, actor, context.detail.id, MessageType.REJECTION)
-    preset = preset_form(context, MessageType.REJECTION)
-    forms: list[FormInput] = []
+    letters: list[NewDocument] = []
     for done, line in enumerate(lines, start=1):
+        filename = letter_filename(line.letter)
         pdf = render_letter(line.letter, templates_dir=templates_dir)
-        document = store_document(
-            store,
-            store.blobs,
-            filename=letter_filename(line.letter),
-            data=pdf,
-            origin=DocumentOrigin.LETTER,
-            consultation_id=context.detail.id,
-            actor=actor,
+        letters.append(
+            NewDocument(
+                stored=put_bytes(store.blobs, pdf, filename),
+                filename=filename,
+                origin=DocumentOrigin.LETTER,
+                consultation_id=context.detail.id,
+                actor=actor,
+            )
         )
-        forms.append(_form(preset, line, document.id))
         progress(done, len(lines))
-    return queue_messages(store, forms, actor=actor)
+    preset = preset_form(context, MessageType.REJECTION)
+    with store.engine.begin() as connection:
+        kept = insert_documents(connection, letters)
+        forms = [_form(preset, line, info.id) for line, info in zip(lines, kept, strict=True)]
+        return queue_within(connection, store, forms, actor=actor)
 
 
 def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:

@@ -17,7 +17,7 @@ from messagerie.models.importing.reading import (
     register_kind,
 )
 from messagerie.models.rules.validation import MAX_LOT_NUMBER, lot_number_problem
-from messagerie.models.text import ascii_digits, whole_number
+from messagerie.models.text import ascii_digits, lf_lines, whole_number
 
 CSV_REQUIRED_COLUMNS = (*REQUIRED_CONSULTATION_FIELDS, "register", *ENTRY_FIELDS[:5])
 CSV_COLUMNS = (
@@ -40,6 +40,7 @@ class _CsvConsultation:
 
 
 def read_csv(text: str, reading: Reading) -> list[Group]:
+    text = lf_lines(text)  # an address on two lines, from Excel
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

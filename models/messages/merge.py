@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from messagerie.models.errors import Refusal
 from messagerie.models.store.rows import from_row
-from messagerie.models.text import ascii_digits
+from messagerie.models.text import ascii_digits, control_character_problem, lf_lines
 
 # Header (as written in the file, folded) -> attribute of AnalysisRow.
 COLUMNS = {
@@ -28,6 +28,7 @@ COLUMNS = {
     "rang": "rank",
     "motifs": "reasons",
 }
+COLUMN_OF = {attribute: name for name, attribute in COLUMNS.items()}
 MAX_RANK = 9999  # more offers than this in one lot is a typo (and int() refuses 4,300 digits)
 
 
@@ -73,7 +74,7 @@ class RejectedBid:
 
 def read_analysis(data: bytes | str) -> tuple[AnalysisRow, ...]:
     """The rows of an analysis CSV, in file order; refuses the whole file on the first fault."""
-    text = _decoded(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
+    text = lf_lines(_decoded(data) if isinstance(data, bytes) else data.removeprefix("\ufeff"))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
@@ -132,7 +133,12 @@ def _positions(header: list[str]) -> dict[str, int]:
 def _row(cells: list[str], positions: dict[str, int], line: int) -> AnalysisRow:
     def cell(attribute: str) -> str:
         index = positions[attribute]
-        return cells[index].strip() if index < len(cells) else ""
+        text = cells[index].strip() if index < len(cells) else ""
+        # The text goes into letters and messages: refused here, with its line and column,
+        # not by the send checks once every letter is drawn.
+        if problem := control_character_problem(text, multiline=attribute == "reasons"):
+            raise _refused(line, COLUMN_OF[attribute], problem)
+        return text
 
     company = cell("company")
     if not company:

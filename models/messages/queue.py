@@ -102,24 +102,37 @@ def queue_messages(
 ) -> tuple[QueuedMessage, ...]:
     """Several messages of one consultation (a mail-merge), all queued or none: every form
     is checked first, then one transaction writes them all."""
+    with store.engine.begin() as connection:
+        return queue_within(connection, store, forms, actor=actor, now=now)
+
+
+def queue_within(
+    connection: Connection,
+    store: Store,
+    forms: Sequence[FormInput],
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> tuple[QueuedMessage, ...]:
+    """`queue_messages` inside the caller's transaction, for a caller that writes more with
+    the messages (a mail-merge's letters): a refusal rolls back what it wrote too."""
     now = now or utc_now()
     queued = []
-    with store.engine.begin() as connection:
-        # The rights first: an account that may not send is told so, not what to fix.
-        account = authorize_forms(connection, forms, actor)
-        checks = _checks(store, forms, account, now)
-        for form, check in zip(forms, checks, strict=True):
-            lock_consultation(connection, form.consultation_id)
-            message_id = _write(connection, form, MessageState.QUEUED, actor, now)
-            recipients = connection.execute(
-                sa.update(recipient)
-                .where(recipient.c.message_id == message_id)
-                .values(delivery_state=DeliveryState.QUEUED, updated_at=now)
-            ).rowcount
-            overrides = tuple(o for o in form.overrides if o.rule in check.overridden)
-            _audit(connection, form, message_id, actor, "message.queue",
-                   f"{form.type.label}, {recipients} destinataire(s)", overrides)  # fmt: skip
-            queued.append(QueuedMessage(message_id, recipients, form.type))
+    # The rights first: an account that may not send is told so, not what to fix.
+    account = authorize_forms(connection, forms, actor)
+    checks = _checks(store, forms, account, now)
+    for form, check in zip(forms, checks, strict=True):
+        lock_consultation(connection, form.consultation_id)
+        message_id = _write(connection, form, MessageState.QUEUED, actor, now)
+        recipients = connection.execute(
+            sa.update(recipient)
+            .where(recipient.c.message_id == message_id)
+            .values(delivery_state=DeliveryState.QUEUED, updated_at=now)
+        ).rowcount
+        overrides = tuple(o for o in form.overrides if o.rule in check.overridden)
+        _audit(connection, form, message_id, actor, "message.queue",
+               f"{form.type.label}, {recipients} destinataire(s)", overrides)  # fmt: skip
+        queued.append(QueuedMessage(message_id, recipients, form.type))
     return tuple(queued)
 
 
