@@ -106,9 +106,9 @@ def one_line(text: str) -> str:
 
 def lf_lines(text: str) -> str:
     """A spreadsheet's text with its lines ended by LF, as the form's fields end them: Excel
-    ends the lines of a cell, as of the file, with CRLF, and a CR is a control character that
-    the checks refuse."""
-    return text.replace("\r\n", "\n")
+    ends a cell's lines with CRLF (CR alone, on an old Mac), and a CR is a control character
+    that the checks refuse."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def spreadsheet_cell(text: str) -> str:

@@ -43,7 +43,7 @@ from tests.helpers.reports import (
     reply_to,
     status_of,
 )
-from tests.helpers.smtp import inbound_listener, send_mail, send_out
+from tests.helpers.smtp import inbound_listener, send_mail, send_out, smtp_lines
 
 pytestmark = pytest.mark.services  # aiosmtpd relays and listeners, clamd
 
@@ -71,7 +71,7 @@ def listener(store):
 
 def deliver(port: int, to: str, data: str | bytes) -> None:
     with smtplib.SMTP("127.0.0.1", port) as client:
-        client.sendmail("MAILER-DAEMON@relais.example", [to], data)
+        client.sendmail("MAILER-DAEMON@relais.example", [to], smtp_lines(data))
 
 
 def events_of(store, recipient_id):

@@ -40,6 +40,15 @@ def test_an_excel_file_is_read_with_its_bom_semicolons_and_decimal_commas():
     assert rows[1].reasons == "Prix élevé.\nValeur technique moyenne."  # as a mention has it
 
 
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"], ids=["windows", "old-mac"])
+def test_a_cell_on_two_lines_reads_as_a_form_field_does(line_end):
+    """The reasons go into the letter's mention, where a CR is refused as a control
+    character: Excel's line ends, inside a cell as between rows, are read as line feeds."""
+    rows = read_analysis(EXCEL_CSV.replace("\r\n", line_end).encode())
+    assert rows[1].reasons == "Prix élevé.\nValeur technique moyenne."
+    assert [row.line for row in rows] == [2, 3, 6, 7, 8]
+
+
 def test_a_comma_separated_file_without_bom_is_read_too():
     text = (
         "entreprise,lot,note,rang,motifs\n"

@@ -79,14 +79,21 @@ def inbound_listener(store, intake, **options) -> Iterator[int]:
         handler.close()
 
 
+def smtp_lines(data: bytes | str) -> bytes | str:
+    """An e-mail's bytes with its lines ended in CRLF, as SMTP carries them (smtplib does so
+    for a str, not for bytes), so that the listener reads what a real server sends."""
+    if isinstance(data, bytes) and data.count(b"\n") != data.count(b"\r\n"):
+        return re.sub(rb"(?<!\r)\n", b"\r\n", data)
+    return data
+
+
 def send_mail(
     port: int, rcpt: str, data: bytes | str, sender: str = "a@entreprise.example"
 ) -> tuple[int, str]:
     """One e-mail to the listener on `port`, as a company's server sends it (smtplib, lines
     ending in CRLF): the listener's answer, RCPT's when it refuses the address, else DATA's
     (code, text)."""
-    if isinstance(data, bytes) and data.count(b"\n") != data.count(b"\r\n"):
-        data = re.sub(rb"(?<!\r)\n", b"\r\n", data)
+    data = smtp_lines(data)
     with smtplib.SMTP("127.0.0.1", port, timeout=120) as client:
         client.ehlo("mx.entreprise.example")
         client.mail(sender)
