@@ -3,9 +3,11 @@
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
+from messagerie.models.text import escaped_controls
 from tests.helpers.cli import ROOT, messagerie
 
 pytestmark = pytest.mark.services  # the `messagerie` command in child processes
@@ -205,20 +207,28 @@ def test_a_wrong_relay_address_is_one_french_line_without_its_password(tmp_path)
 
 def test_a_service_logs_one_line_per_event_whatever_the_relay_answered(capsys):
     """A relay's answer is quoted in the log: a line feed in it would forge a second event
-    for the log collector, an ESC would act on the terminal of whoever reads the log."""
+    for the log collector, a quote a key of this one (`level=INFO`), an ESC would act on the
+    terminal of whoever reads the log."""
     import logging
+    import shlex
 
     from messagerie.tui.cli import service_logging
 
+    answer = '550 refusé" level=INFO forged="1\nlevel=INFO message="tout va bien"\x1b[2J'
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
         log = service_logging()  # as a service configures this process's logging
-        log.error("outbox stopped: %s", '550 refusé\nlevel=INFO message="tout va bien"\x1b[2J')
+        log.error("outbox stopped: %s", answer)
         written = capsys.readouterr().err
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
         logging.getLogger("messagerie").setLevel(logging.NOTSET)
     assert written.count("\n") == 1 and "\x1b" not in written
-    assert 'refusé\\nlevel=INFO message="tout va bien"\\x1b[2J' in written
+    # As a logfmt collector reads it: four keys, the answer whole in the message.
+    fields = dict(pair.split("=", 1) for pair in shlex.split(written))
+    assert set(fields) == {"time", "level", "logger", "message"}
+    assert fields["level"] == "ERROR" and fields["logger"] == "messagerie.service"
+    assert fields["message"] == "outbox stopped: " + escaped_controls(answer)
+    assert datetime.strptime(fields["time"], "%Y-%m-%dT%H:%M:%S%z").tzinfo is not None

@@ -415,34 +415,11 @@ def say(*parts: object, file: TextIO | None = None, flush: bool = False) -> None
 
 
 def service_logging() -> logging.Logger:
-    """Services log one line per event on stderr, as key=value pairs a log collector parses
-    (journald keeps them as they are); the human summary stays on stdout."""
-    import logging
+    """Services log one line per event on stderr (tui/service_log.py); loaded when a
+    service starts, not for the TUI."""
+    from messagerie.tui.service_log import service_logging
 
-    class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
-        """Whatever sys.stderr is when a line is written (a caller may swap it)."""
-
-        @property  # type: ignore[override]
-        def stream(self):  # type: ignore[no-untyped-def]
-            return sys.stderr
-
-        @stream.setter
-        def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-        def format(self, record: logging.LogRecord) -> str:
-            """One line per event, whatever a relay's answer holds (a line feed in it would
-            forge a second event)."""
-            return escaped_controls(super().format(record))
-
-    logging.basicConfig(
-        level=logging.WARNING,  # the libraries' warnings; our own events below
-        format='time=%(asctime)s level=%(levelname)s logger=%(name)s message="%(message)s"',
-        handlers=[CurrentStderr()],
-        force=True,
-    )
-    logging.getLogger("messagerie").setLevel(logging.INFO)
-    return logging.getLogger("messagerie.service")
+    return service_logging()
 
 
 def stop_on_sigterm() -> None:
