@@ -105,9 +105,10 @@ def one_line(text: str) -> str:
 
 
 def lf_lines(text: str) -> str:
-    """A spreadsheet's text with its lines ended by LF, as the form's fields end them: Excel
-    ends a cell's lines with CRLF (CR alone, on an old Mac), and a CR is a control character
-    that the checks refuse."""
+    """Text from a file with its lines ended by LF, as the form's fields end them: Excel ends
+    a cell's lines with CRLF (CR alone, on an old Mac), a browser those of a text area (a
+    question typed on the platform, then exported); and a CR is a control character that the
+    checks refuse."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

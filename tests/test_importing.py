@@ -139,6 +139,21 @@ def test_an_excel_file_with_an_address_on_two_lines_is_imported(sqlite_store, tm
         assert written.scalar_one() == "1 place du Quartier Blanc\n67000 Strasbourg"
 
 
+def test_a_question_typed_in_a_browser_on_several_lines_is_imported(sqlite_store, tmp_path):
+    """A browser sends a text area's lines ended in CRLF: the platform's export keeps them,
+    and the CR was refused as a control character the buyer could not find in the file."""
+    question = "Le chocolat noir doit-il titrer au moins 70 % de cacao ?"
+    document = json.loads(SAMPLE_JSON.read_text())
+    text = json.dumps(document).replace(question, "Bonjour,\\r\\n" + question)
+    path = tmp_path / "export.json"
+    path.write_text(text)
+    assert "Bonjour,\\r\\n" in path.read_text()
+    assert run_import(sqlite_store, path) == FIRST_IMPORT
+    with sqlite_store.engine.connect() as connection:
+        questions = connection.execute(sa.select(table_of(RegisterEntry).c.question_text))
+        assert "Bonjour,\n" + question in questions.scalars().all()
+
+
 def readme_example(language: str) -> str:
     """The ```language block of the README's import section."""
     readme = (Path(__file__).parents[1] / "README.md").read_text()

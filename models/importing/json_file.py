@@ -15,6 +15,7 @@ from messagerie.models.importing.reading import (
     register_kind,
 )
 from messagerie.models.store.enums import RegisterKind
+from messagerie.models.text import lf_lines
 
 _JSON_REASONS = {
     "Expecting value": "valeur attendue",
@@ -180,7 +181,7 @@ def _json_texts(record: dict, names: Iterable[str], where: str, reading: Reading
             reading.add(
                 where, name, f"un texte entre guillemets est attendu, pas {json.dumps(value)}."
             )
-        texts[name] = "" if value is None else str(value).strip()
+        texts[name] = "" if value is None else lf_lines(str(value).strip())
     return texts
 
 
