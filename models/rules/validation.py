@@ -148,6 +148,15 @@ def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
         raise ValidationFailed.one(field, problem)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=PARIS)
+        back = moment.astimezone(UTC).astimezone(PARIS)
+        if back.replace(tzinfo=None) != moment.replace(tzinfo=None):
+            # The hour summer time skips: zoneinfo reads it an hour later, and a deadline
+            # typed 02:30 would be kept, and shown, as 03:30.
+            raise ValidationFailed.one(
+                field,
+                f"« {shown} » : cette heure n'existe pas à Paris, où l'on passe ce jour-là de "
+                "02:00 à 03:00 (heure d'été) ; indiquez une autre heure.",
+            )
     return moment.astimezone(UTC)
 
 
