@@ -437,6 +437,13 @@ BAD_FILES = {
         edited_csv("1:", "9" * 5000 + ":", 1),
         "ligne 2, champ « number » : 99999999999999999999… : un numéro de lot va de 0 à 9999.",
     ),
+    "a sender address that not every relay carries": (
+        "bad.json",
+        edited_json(lambda d: d["consultations"][0].update(sender_email="marchés@alsace.example")),
+        "consultation n°1 (« 202601 »), champ « sender_email » : « marchés@alsace.example » : "
+        "l'adresse d'envoi doit s'écrire sans accent avant l'@ (tous les relais SMTP ne "
+        "transmettent pas une telle adresse).",
+    ),
     "a superscript digit as an entry's lot": (
         "bad.csv",
         edited_csv("13/02/2026 18:02:11;1,2;", "13/02/2026 18:02:11;1,²;"),

@@ -42,7 +42,14 @@ from messagerie.models.store.enums import (
     RegisterKind,
     SendMode,
 )
-from messagerie.models.store.tables import Attachment, Event, Message, Recipient, table_of
+from messagerie.models.store.tables import (
+    Attachment,
+    Event,
+    Message,
+    PurchasingEntity,
+    Recipient,
+    table_of,
+)
 from messagerie.tui.embedded import free_port
 from tests.helpers.factories import add_consultations, add_register_entries
 from tests.helpers.messages import consultation_with_deposit, queue_preset
@@ -53,6 +60,7 @@ pytestmark = pytest.mark.services  # aiosmtpd relays
 
 recipient = table_of(Recipient)
 event = table_of(Event)
+entity = table_of(PurchasingEntity)
 
 
 @pytest.fixture
@@ -161,14 +169,93 @@ async def test_a_5xx_is_not_delivered_with_the_server_answer(store, relay):
     rows, _ = states(store, message_id)
     refused = rows["perm@entreprise.example"]
     assert refused.status == RecipientStatus.NOT_DELIVERED
-    with store.engine.connect() as connection:
-        detail = connection.execute(
-            sa.select(event.c.detail).where(
-                event.c.recipient_id == refused.id, event.c.kind == EventKind.NOT_DELIVERED
-            )
-        ).scalar_one()
+    detail = not_delivered_because(store, refused.id)
     assert detail.startswith("550") and "Utilisateur inconnu" in detail
     assert [rcpt for _, rcpt, _ in handler.received] == ["ok@entreprise.example"]
+
+
+def not_delivered_because(store, recipient_id: int) -> str:
+    """The answer kept on the recipient's « Non délivré » event."""
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(event.c.detail).where(
+                event.c.recipient_id == recipient_id, event.c.kind == EventKind.NOT_DELIVERED
+            )
+        ).scalar_one()
+
+
+async def test_an_accented_domain_is_sent_in_idna_through_any_relay(store, relay):
+    """A company's address on an accented domain crashed the whole pass (UnicodeEncodeError
+    in the To header): no recipient of the queue was sent any more, every buyer's."""
+    handler, url = relay
+    message_id = queue(store, ["contact@société.example", "ok@entreprise.example"])
+    report = await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)
+    assert (report.sent, report.refused) == (2, 0)
+    rows, _ = states(store, message_id)
+    assert rows["contact@société.example"].status == RecipientStatus.SENT  # shown as typed
+    (data,) = [data for _, rcpt, data in handler.received if rcpt.startswith("contact@")]
+    assert {rcpt for _, rcpt, _ in handler.received} == {
+        "contact@xn--socit-esab.example",
+        "ok@entreprise.example",
+    }
+    assert message_from_bytes(data, policy=default)["To"] == "contact@xn--socit-esab.example"
+
+
+async def test_an_entity_on_an_accented_domain_sends_from_its_idna_form(store, relay):
+    handler, url = relay
+    cid = consultation_with_deposit(store, "2026IDN", "Courrier")
+    with store.engine.begin() as connection:
+        connection.execute(sa.update(entity).values(sender_email="marches@région.example"))
+    message_id = queue_preset(store, cid, MessageType.FREE, body="Bonjour.",
+                              recipients=(DraftRecipient("a@entreprise.example"),))  # fmt: skip
+    report = await run_once(store, parse_smtp_url(url), public_url=PUBLIC_URL)
+    assert (report.sent, report.refused) == (1, 0)
+    ((sender, _, data),) = handler.received
+    mail = message_from_bytes(data, policy=default)
+    assert sender.endswith("@xn--rgion-bsa.example")  # where the delivery reports come back
+    assert mail["From"].addresses[0].addr_spec == "marches@xn--rgion-bsa.example"
+    assert mail["Message-ID"].endswith("@xn--rgion-bsa.example>")
+    assert states(store, message_id)[0]["a@entreprise.example"].status == RecipientStatus.SENT
+
+
+class AsciiRelay(Relay):
+    """A relay without SMTPUTF8 answers in ASCII: aiosmtpd cannot write « Accepté » there."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await super().handle_DATA(server, session, envelope)
+        return "250 2.0.0 Ok"
+
+
+@pytest.mark.parametrize("offered", [False, True], ids=["relay-without", "relay-with"])
+async def test_an_accented_name_before_the_at_goes_only_through_a_relay_offering_smtputf8(
+    store, offered
+):
+    handler = Relay() if offered else AsciiRelay()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=offered
+    )
+    controller.start()
+    try:
+        message_id = queue(store, ["élodie@schaal.example", "ok@entreprise.example"])
+        report = await run_once(
+            store, parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"), public_url=PUBLIC_URL
+        )
+    finally:
+        controller.stop()
+    rows, _ = states(store, message_id)
+    elodie = rows["élodie@schaal.example"]
+    assert rows["ok@entreprise.example"].status == RecipientStatus.SENT  # the pass went on
+    if not offered:
+        assert (report.sent, report.refused) == (1, 1)
+        assert elodie.status == RecipientStatus.NOT_DELIVERED
+        assert "le relais SMTP n'accepte pas ces adresses (extension SMTPUTF8)" in (
+            not_delivered_because(store, elodie.id)
+        )
+        return
+    assert (report.sent, report.refused) == (2, 0)
+    assert elodie.status == RecipientStatus.SENT
+    (data,) = [data for _, rcpt, data in handler.received if rcpt == "élodie@schaal.example"]
+    assert message_from_bytes(data, policy=default)["To"] == "élodie@schaal.example"
 
 
 async def test_a_final_mailbox_records_d_at_acceptance(store, relay):

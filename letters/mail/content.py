@@ -19,7 +19,11 @@ from messagerie.models.consultations.detail import ConsultationDetail
 from messagerie.models.messages.drafts import unique_recipients
 from messagerie.models.messages.form import MENTIONS, ComposeContext, FormInput
 from messagerie.models.messages.outbox import OutgoingMessage
-from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
+from messagerie.models.rules.validation import (
+    ValidationFailed,
+    address_domain,
+    parse_paris_datetime,
+)
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import MessageType, SendMode
 
@@ -79,7 +83,7 @@ def recipient_of(
     """One recipient's own part of the e-mail: the personal link ("avec AR" only, from the
     page's `token`) and the reply address (from `reply_token`, another secret). Without
     them, a placeholder (the preview and la loupe)."""
-    domain = domain_of(message.consultation.sender_email)
+    domain = address_domain(message.consultation.sender_email)
     return MailRecipient(
         email=email,
         name=name,
@@ -87,10 +91,6 @@ def recipient_of(
         message_id_header=message_id_header,
         reply_to=f"reply+{reply_token}@{domain}",
     )
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2] or "messagerie.invalid"
 
 
 def form_message(

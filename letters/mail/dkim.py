@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from messagerie.letters.mail.content import domain_of
 from messagerie.models.errors import Refusal
+from messagerie.models.rules.validation import address_domain
 from messagerie.models.store.database import Store
 from messagerie.models.store.tables import purchasing_entity
 
@@ -103,4 +103,4 @@ def sender_domains(store: Store) -> list[str]:
     entity = purchasing_entity
     with store.engine.connect() as connection:
         addresses = connection.execute(sa.select(entity.c.sender_email).distinct()).scalars()
-        return sorted({domain_of(address) for address in addresses if "@" in address})
+        return sorted({address_domain(address) for address in addresses if "@" in address})

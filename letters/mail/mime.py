@@ -38,6 +38,7 @@ from messagerie.letters import TEMPLATES_DIR
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.formatting import paris_minutes, size_text
+from messagerie.models.rules.validation import relay_address
 from messagerie.models.store.enums import AntivirusVerdict, SendMode
 from messagerie.models.text import one_line
 
@@ -159,14 +160,23 @@ def render_bytes(content: MailContent, recipient: MailRecipient) -> bytes:
         body = body.replace(skeleton.text_block, _base64(text), 1)
         body = body.replace(skeleton.html_block, _base64(html), 1)
     headers = [
-        ("To", formataddr((one_line(recipient.name), recipient.email), charset="utf-8")
-         if recipient.name else recipient.email),
+        ("To", _mailbox(recipient.name, recipient.email)),
         ("Date", format_datetime(utc_now())),
         ("Message-ID", recipient.message_id_header),
         ("Reply-To", recipient.reply_to if content.reply_allowed else None),
     ]  # fmt: skip
     own = "".join(f"{name}: {value}\r\n" for name, value in headers if value)
-    return skeleton.headers + own.encode("ascii") + body
+    # ASCII, but for an address that only SMTPUTF8 carries: UTF-8 then, as RFC 6532 has it.
+    return skeleton.headers + own.encode("utf-8") + body
+
+
+def _mailbox(name: str | None, email: str) -> str:
+    """The To header: the name encoded (RFC 2047), the address as the relay carries it."""
+    if not name:
+        return email
+    if email.isascii():
+        return formataddr((one_line(name), email), charset="utf-8")
+    return f"{Header(one_line(name), 'utf-8').encode()} <{email}>"  # formataddr refuses it
 
 
 @dataclass(frozen=True)
@@ -199,7 +209,8 @@ def _skeleton(content: MailContent, with_link: bool) -> _Skeleton:
                 "Content-Disposition", "attachment", filename=("utf-8", "", attachment.filename)
             )
             message.attach(part)
-    sender = formataddr((one_line(content.sender_name), content.sender_email), charset="utf-8")
+    address = relay_address(content.sender_email) or content.sender_email  # IDNA domain
+    sender = formataddr((one_line(content.sender_name), address), charset="utf-8")
     subject = Header(content.subject, "utf-8").encode(linesep="\r\n")
     return _Skeleton(
         f"From: {sender}\r\nSubject: {subject}\r\n".encode("ascii"),

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from messagerie.letters.mail.content import content_of, domain_of, recipient_of
+from messagerie.letters.mail.content import content_of, recipient_of
 from messagerie.letters.mail.dkim import DkimKey
 from messagerie.letters.mail.mime import MailContent, render_bytes
 from messagerie.letters.mail.transport import Envelope, Outcome, Relay, connect, send_batch
@@ -33,6 +33,7 @@ from messagerie.models.messages.outbox import (
     renew,
 )
 from messagerie.models.messages.recipient_secrets import envelope_id
+from messagerie.models.rules.validation import address_domain, relay_address
 from messagerie.models.store.database import Store
 
 
@@ -55,21 +56,29 @@ def envelope(
     public_url: str,
     dkim: DkimKey | None = None,
 ) -> Envelope:
+    address = relay_address(one.email)  # None: only a relay offering SMTPUTF8 carries it
     recipient = recipient_of(
         outgoing,
-        one.email,
+        address or one.email,
         one.contact_name,
         public_url=public_url,
         token=one.token,
         reply_token=one.reply_token,
         message_id_header=one.message_id_header,
     )
-    domain = domain_of(content.sender_email)
+    domain = address_domain(content.sender_email)
     mail = render_bytes(content, recipient)
     if dkim is not None:
         mail = dkim.sign(mail, domain)
     sender = f"bounce+{one.bounce_token}@{domain}"
-    return Envelope(one.id, sender, one.email, mail, envelope_id(one.message_id_header))
+    return Envelope(
+        one.id,
+        sender,
+        address or one.email,
+        mail,
+        envelope_id(one.message_id_header),
+        smtputf8=address is None,
+    )
 
 
 class Pass:
@@ -116,8 +125,15 @@ class Pass:
                         self.record(Outcome(one.id, False, False, f"Message illisible : {problem}"))
                     continue
                 for one in part.recipients:
-                    if self.still_ours(one.id):
-                        yield envelope(content, part.message, one, self.public_url, self.dkim)
+                    if not self.still_ours(one.id):
+                        continue
+                    try:
+                        mail = envelope(content, part.message, one, self.public_url, self.dkim)
+                    except ValueError as problem:  # this recipient's alone: the others go on
+                        why = f"Courriel impossible : {problem}"
+                        self.record(Outcome(one.id, False, True, why))
+                        continue
+                    yield mail
 
     def still_ours(self, recipient_id: int) -> bool:
         now = utc_now()

@@ -86,6 +86,7 @@ class Envelope:
     recipient: str
     data: bytes
     envelope_id: str  # ENVID (xtext): a delivery report names it, or the Message-ID
+    smtputf8: bool = False  # an address whose local part is not ASCII (« élodie@… »)
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,14 @@ async def send_batch(
     await asyncio.gather(*(one_connection() for _ in range(max(1, connections))))
 
 
+# Only a relay offering SMTPUTF8 (RFC 6531) carries an address written with an accent before
+# its « @ »: sent to another, it would be refused, or its accents lost.
+SMTPUTF8_MISSING = (
+    "adresse accentuée avant l'@ : le relais SMTP n'accepte pas ces adresses (extension "
+    "SMTPUTF8) ; demandez à l'entreprise une autre adresse, ou un relais qui les accepte."
+)
+
+
 def _dsn_options(client: aiosmtplib.SMTP, envelope: Envelope) -> dict[str, list[str]]:
     """Ask for delivery reports (to the bounce address) only from a relay that offers DSN:
     others refuse the parameters."""
@@ -204,12 +213,17 @@ def _dsn_options(client: aiosmtplib.SMTP, envelope: Envelope) -> dict[str, list[
 
 
 async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope) -> Outcome:
+    options = _dsn_options(client, envelope)
+    if envelope.smtputf8:
+        if not client.supports_extension("smtputf8"):
+            return Outcome(envelope.key, False, True, SMTPUTF8_MISSING)
+        options["mail_options"] = [*options.get("mail_options", []), "SMTPUTF8"]
     try:
         errors, response = await client.sendmail(
             envelope.sender,
             [envelope.recipient],
             envelope.data,
-            **_dsn_options(client, envelope),  # type: ignore[arg-type]
+            **options,  # type: ignore[arg-type]
         )
     except aiosmtplib.SMTPRecipientsRefused as refused:
         first = refused.recipients[0] if refused.recipients else None
@@ -221,6 +235,8 @@ async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope) -> Outcome:
     except (aiosmtplib.SMTPException, OSError) as error:
         client.close()
         return Outcome(envelope.key, False, False, f"connexion interrompue : {error}")
+    except ValueError as error:  # aiosmtplib: an address it cannot write in the command
+        return Outcome(envelope.key, False, True, f"adresse impossible à transmettre : {error}")
     if errors:  # the single recipient was refused while the transaction went on
         (problem,) = errors.values()
         return Outcome(

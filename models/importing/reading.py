@@ -15,7 +15,7 @@ from messagerie.models.rules.validation import (
     RegisterEntryInput,
     ValidationFailed,
     ValidEntry,
-    check_email,
+    check_sender_email,
     lot_number_problem,
     parse_lot_numbers,
     parse_paris_datetime,
@@ -234,7 +234,7 @@ def read_consultation(
     procedure = checked("procedure", lambda text: _choice(Procedure, text))
     status = checked("status", lambda text: _choice(ConsultationStatus, text))
     deadline = checked("bid_deadline", parse_paris_datetime)
-    sender = checked("sender_email", check_email)
+    sender = checked("sender_email", check_sender_email)
     if len(reading) > before or procedure is None or status is None or deadline is None:
         return None
     return ConsultationFields(

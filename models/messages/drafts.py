@@ -17,6 +17,7 @@ from messagerie.models.clock import utc_now
 from messagerie.models.formatting import lot_label
 from messagerie.models.messages.rows import message_row, recipient_row
 from messagerie.models.rules.presets import PRESETS
+from messagerie.models.rules.validation import address_domain
 from messagerie.models.store import audit
 from messagerie.models.store.accounts import authorize, authorize_reading
 from messagerie.models.store.database import Store
@@ -168,7 +169,7 @@ def sender_domain(connection: Connection, consultation_id: int) -> str:
         .join(consultation, consultation.c.entity_id == purchasing_entity.c.id)
         .where(consultation.c.id == consultation_id)
     ).scalar_one()
-    return sender.rpartition("@")[2] or "messagerie.invalid"
+    return address_domain(sender)
 
 
 def link_lots(

@@ -109,6 +109,45 @@ def check_email(text: str, *, field: str = "contact_email") -> str:
         ) from None
 
 
+def check_sender_email(text: str, *, field: str = "sender_email") -> str:
+    """A purchasing entity's address: every one of its e-mails goes from it, so it must be
+    one that any relay carries (an accented domain is, in IDNA)."""
+    address = check_email(text, field=field)
+    if relay_address(address) is None:
+        raise ValidationFailed.one(
+            field,
+            f"« {address} » : l'adresse d'envoi doit s'écrire sans accent avant l'@ (tous les "
+            "relais SMTP ne transmettent pas une telle adresse).",
+        )
+    return address
+
+
+def relay_address(address: str) -> str | None:
+    """`address` as any relay and any header carries it: its domain in IDNA (« contact@
+    société.fr » → « contact@xn--socit-esab.fr »); None when its local part is not ASCII
+    (« élodie@… »), which only a relay offering SMTPUTF8 carries, as it is."""
+    if address.isascii():
+        return address
+    try:
+        return validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError:
+        return None
+
+
+def address_domain(address: str) -> str:
+    """The domain of a sender's address in IDNA, as its bounce and reply addresses and its
+    Message-IDs carry it (IDNA 2008, as email-validator: « ß » stays itself, not « ss »)."""
+    domain = address.rpartition("@")[2]
+    if not domain:
+        return "messagerie.invalid"
+    if domain.isascii():
+        return domain
+    try:
+        return validate_email(f"x@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError:  # stored before it was checked: sent as it is, or refused
+        return domain
+
+
 def check_siret(text: str, *, field: str = "siret") -> str:
     """The 14 digits of a SIRET typed with or without spaces and dots, Luhn key checked."""
     digits = normalise_siret(text)
