@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from messagerie.letters.mail.mime import ContextBlock, MailContent, MailRecipient, render_bytes
 from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.importing.registers import ImportRefused, read_file
+from messagerie.models.rules.validation import ValidationFailed, check_email, relay_address
 from messagerie.models.store.enums import SendMode
 from messagerie.models.text import control_character, one_line, spreadsheet_cell
 
@@ -65,6 +66,28 @@ def test_any_name_gives_one_to_and_one_from(name):
     sent = headers_of(CONTENT, name)
     assert len(sent.get_all("To")) == 1 and len(sent.get_all("From")) == 1
     assert sent["To"].addresses[0].addr_spec == "jean@entreprise.example"
+
+
+WORD = st.text(alphabet="abcdeéèàçßøöäü-0123456789", min_size=1, max_size=12)
+
+
+@given(
+    address=st.emails() | st.builds("{}@{}.{}".format, WORD, WORD, st.sampled_from(["fr", "de"])),
+    name=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+def test_any_address_the_checks_accept_is_composed_as_a_relay_carries_it(address, name):
+    """An accented address passed the checks, then stopped the outbox (UnicodeEncodeError)."""
+    try:
+        checked = check_email(address)
+    except ValidationFailed:
+        return
+    relayed = relay_address(checked)  # None: only SMTPUTF8 carries it, as it is
+    assert relayed is None or relayed.isascii()
+    wire = render_bytes(CONTENT, MailRecipient(relayed or checked, name))
+    assert wire.isascii() == (relayed is not None)  # UTF-8 headers only where SMTPUTF8 goes
+    sent = email.message_from_string(wire.decode("utf-8"), policy=email.policy.SMTPUTF8)
+    assert len(sent.get_all("To")) == 1
+    assert sent["To"].addresses[0].addr_spec == (relayed or checked)
 
 
 def test_a_formula_is_shown_as_text():
