@@ -28,6 +28,7 @@ from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.form import MENTIONS
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.store.enums import MessageType, RegisterKind
+from messagerie.models.text import control_character
 from messagerie.screens.answer import AnswerDialog, SingleAnswerReasonDialog
 from messagerie.screens.consultation import ConsultationScreen, DraftList
 from messagerie.screens.dashboard import DashboardScreen, ResultsList
@@ -352,7 +353,11 @@ async def test_suite_form_lists_lots_and_candidates_as_typed(workspace_app, host
 
 
 async def test_mail_merge_of_hostile_bidders(workspace_app, hostile, tmp_path):
-    bidders = list(dict.fromkeys(n for n in hostile.deposits if ESC not in n and len(n) < 200))
+    # The analysis file refuses control and bidi characters, which the letters' mentions
+    # refuse (test_merge.py): the names that hold none, and short enough for a letter.
+    bidders = list(
+        dict.fromkeys(n for n in hostile.deposits if not control_character(n) and len(n) < 200)
+    )
     assert len(bidders) >= 2
     lot = re.match(r"Lot n°(\d+)", hostile.lots[0])[1]  # the letters name a lot of theirs
     lines = ["entreprise;lot;note;rang;motifs"] + [
