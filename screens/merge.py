@@ -3,6 +3,7 @@ a personalised rejection message and letter for every non-retained bidder of a l
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 from messagerie.letters.pdf.merge import MergeLine, plan_rejections, queue_rejections
 from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
-from messagerie.models.messages.form import ComposeContext, load_context
+from messagerie.models.formatting import paris_minutes
+from messagerie.models.messages.form import ComposeContext, load_context, rejected_before
 from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
 from messagerie.models.messages.queue import QueuedMessage
 from messagerie.screens.base import StoreScreen
@@ -70,6 +72,10 @@ class MergeScreen(StoreScreen[None]):
         self.lots: dict[str, tuple[AnalysisRow, ...]] = {}
         self.lines: tuple[MergeLine, ...] = ()
         self.busy = False
+        # The lines' addresses a rejection of this lot already went to (None: being read), and
+        # whether the buyer confirmed sending them a second one.
+        self.rejected: dict[str, datetime] | None = {}
+        self.confirmed = False
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="merge"):
@@ -152,6 +158,7 @@ class MergeScreen(StoreScreen[None]):
             self.problem(refusal)
         else:
             self.problem(None)
+        self.find_rejected()
         table = self.query_one("#bids", DataTable)
         table.clear()
         for line in self.lines:
@@ -162,6 +169,37 @@ class MergeScreen(StoreScreen[None]):
                 cell(french_number(line.letter.score)),
                 cell(" ".join(line.letter.reasons.split())[:60]),
             )
+
+    def find_rejected(self) -> None:
+        """Which of these bidders a rejection of the lot already went to (a second run of the
+        same file would send them another, and restart the lot's standstill from it)."""
+        self.rejected, self.confirmed = ({} if not self.lines else None), False
+        if not self.lines:
+            return
+        cid, lot = self.consultation_id, self.lines[0].lot_number
+        emails, actor = [line.recipient.email for line in self.lines], self.app.actor
+        self.store_task(
+            lambda store: rejected_before(store, cid, lot, emails, actor=actor),
+            self.show_rejected,
+            self.problem,
+            group="rejected",
+        )
+
+    def show_rejected(self, found: dict[str, datetime]) -> None:
+        self.rejected = found
+        if not found:
+            return
+        names = [
+            line.letter.company for line in self.lines if line.recipient.email.lower() in found
+        ]
+        self.query_one("#merge-problem", Static).update(
+            literal(
+                f"Déjà rejetées pour ce lot : {', '.join(names)} (dernier courrier le "
+                f"{paris_minutes(max(found.values()))}). Un second courrier leur serait envoyé, "
+                "et le délai de suspension éventuel partirait de celui-ci.",
+                style="bold yellow",
+            )
+        )
 
     def problem(self, refusal: Refusal | None) -> None:
         shown = self.query_one("#merge-problem", Static)
@@ -181,6 +219,18 @@ class MergeScreen(StoreScreen[None]):
         if self.busy or self.context is None or not self.lines:
             if not self.lines:
                 self.notify("Chargez d'abord le fichier d'analyse.", title="Rejets en nombre")
+            return
+        if self.rejected is None:  # not known yet: never a second letter unasked
+            self.notify("Recherche des courriers déjà envoyés…", title="Rejets en nombre")
+            return
+        if self.rejected and not self.confirmed:
+            self.confirmed = True
+            self.notify(
+                f"{len(self.rejected)} de ces entreprises ont déjà reçu un courrier de rejet pour "
+                "ce lot : Ctrl+E de nouveau pour leur en envoyer un second.",
+                title="Rejets en nombre",
+                severity="warning",
+            )
             return
         self.busy = True
         bar = self.query_one("#progress", ProgressBar)

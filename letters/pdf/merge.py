@@ -41,6 +41,11 @@ class MergeLine:
     letter: RejectionLetter
     recipient: DraftRecipient
 
+    @property
+    def lot_number(self) -> int | None:
+        """The lot it rejects from; None in a consultation without lots."""
+        return _lot_number(self.row.lot)
+
 
 def plan_rejections(
     context: ComposeContext,
@@ -122,7 +127,7 @@ def queue_rejections(
 
 def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:
     letter = line.letter
-    number = _lot_number(line.row.lot)
+    number = line.lot_number
     return replace(
         preset,
         recipients=(line.recipient,),
