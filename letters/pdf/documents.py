@@ -26,7 +26,9 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS
 from messagerie.models.messages.merge import RejectedBid
 from messagerie.models.rules.standstill import signing_from, standstill_days
-from messagerie.models.store.enums import MessageType
+from messagerie.models.store.database import Store
+from messagerie.models.store.documents import NewDocument, put_bytes
+from messagerie.models.store.enums import DocumentOrigin, MessageType
 from messagerie.models.text import ascii_digits
 
 DEFAULT_SIGNATORY = "Le représentant du pouvoir adjudicateur"
@@ -290,6 +292,28 @@ def render_letter(letter: Letter, *, templates_dir: Path | None = None) -> bytes
     `letters.render.TemplateProblem` (an override template is broken)."""
     check_letter(letter)
     return render_pdf(letter.template, letter_context(letter), templates_dir=templates_dir)
+
+
+def drawn_letter(
+    store: Store,
+    letter: Letter,
+    *,
+    consultation_id: int,
+    actor: str,
+    templates_dir: Path | None = None,
+) -> NewDocument:
+    """The letter rendered, its PDF in the blob store: the document row is the caller's to
+    write (`insert_documents`), in the transaction of what goes with it, so that a refusal
+    keeps no letter (a blob without a row is harmless: the same bytes are reused)."""
+    pdf = render_letter(letter, templates_dir=templates_dir)
+    filename = letter_filename(letter)
+    return NewDocument(
+        stored=put_bytes(store.blobs, pdf, filename),
+        filename=filename,
+        origin=DocumentOrigin.LETTER,
+        consultation_id=consultation_id,
+        actor=actor,
+    )
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._]+")

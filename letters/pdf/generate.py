@@ -17,8 +17,7 @@ from messagerie.letters.pdf.documents import (
     Letter,
     NotificationLetter,
     RejectionLetter,
-    letter_filename,
-    render_letter,
+    drawn_letter,
 )
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, lot_label
@@ -27,8 +26,8 @@ from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.messages.queue import authorize_sending
 from messagerie.models.rules.standstill import standstill_applies
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import DocumentInfo, document_infos, store_document
-from messagerie.models.store.enums import DocumentOrigin, MessageType
+from messagerie.models.store.documents import DocumentInfo, document_infos, insert_documents
+from messagerie.models.store.enums import MessageType
 
 WITH_LETTER = (
     MessageType.REJECTION,
@@ -135,20 +134,10 @@ def generate_letters(
                              enclosures=enclosures))
         for r in recipients
     ]  # fmt: skip
-    rendered = [(email, letter, render_letter(letter, templates_dir=templates_dir))
-                for email, letter in letters]  # fmt: skip
+    drawn = [drawn_letter(store, letter, consultation_id=form.consultation_id, actor=actor,
+                          templates_dir=templates_dir) for _, letter in letters]  # fmt: skip
+    with store.engine.begin() as connection:  # every letter kept, or none
+        kept = insert_documents(connection, drawn)
     return tuple(
-        PersonalLetter(
-            email,
-            store_document(
-                store,
-                store.blobs,
-                filename=letter_filename(letter),
-                data=pdf,
-                origin=DocumentOrigin.LETTER,
-                consultation_id=form.consultation_id,
-                actor=actor,
-            ),
-        )
-        for email, letter, pdf in rendered
+        PersonalLetter(email, info) for (email, _), info in zip(letters, kept, strict=True)
     )

@@ -15,9 +15,8 @@ from pathlib import Path
 
 from messagerie.letters.pdf.documents import (
     RejectionLetter,
-    letter_filename,
+    drawn_letter,
     rejection_letters,
-    render_letter,
 )
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
@@ -28,8 +27,8 @@ from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_within
 from messagerie.models.rules.validation import MAX_LOT_NUMBER
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import NewDocument, insert_documents, put_bytes
-from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind
+from messagerie.models.store.documents import NewDocument, insert_documents
+from messagerie.models.store.enums import MessageType, RegisterKind
 from messagerie.models.text import ascii_digits, fold, whole_number
 
 
@@ -106,17 +105,8 @@ def queue_rejections(
         authorize_sending(connection, actor, context.detail.id, MessageType.REJECTION)
     letters: list[NewDocument] = []
     for done, line in enumerate(lines, start=1):
-        filename = letter_filename(line.letter)
-        pdf = render_letter(line.letter, templates_dir=templates_dir)
-        letters.append(
-            NewDocument(
-                stored=put_bytes(store.blobs, pdf, filename),
-                filename=filename,
-                origin=DocumentOrigin.LETTER,
-                consultation_id=context.detail.id,
-                actor=actor,
-            )
-        )
+        letters.append(drawn_letter(store, line.letter, consultation_id=context.detail.id,
+                                    actor=actor, templates_dir=templates_dir))  # fmt: skip
         progress(done, len(lines))
     preset = preset_form(context, MessageType.REJECTION)
     with store.engine.begin() as connection:
