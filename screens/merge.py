@@ -192,9 +192,13 @@ class MergeScreen(StoreScreen[None]):
         names = [
             line.letter.company for line in self.lines if line.recipient.email.lower() in found
         ]
+        # Three names at most, each cut: the table must stay in view in 80×24.
+        listed = ", ".join(name if len(name) <= 40 else f"{name[:39]}…" for name in names[:3])
+        if len(names) > 3:
+            listed += f" et {len(names) - 3} autre(s)"
         self.query_one("#merge-problem", Static).update(
             literal(
-                f"Déjà rejetées pour ce lot : {', '.join(names)} (dernier courrier le "
+                f"Déjà rejetées pour ce lot : {listed} (dernier courrier le "
                 f"{paris_minutes(max(found.values()))}). Un second courrier leur serait envoyé, "
                 "et le délai de suspension éventuel partirait de celui-ci.",
                 style="bold yellow",
