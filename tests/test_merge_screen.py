@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,8 @@ from messagerie.models.store.enums import MessageState, MessageType, RegisterKin
 from messagerie.models.store.tables import Attachment, Document, Message, Recipient, table_of
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.merge import MergeScreen
-from tests.helpers.accounts import DEMO_READER, MULHOUSE
+from tests.conftest import DEMO_NOW
+from tests.helpers.accounts import DEMO_READER, MULHOUSE, work_for_every_entity
 from tests.helpers.factories import paris
 from tests.helpers.merge import run_merge
 from tests.helpers.message_form import deposits_consultation
@@ -244,6 +246,20 @@ def fixed_demo(demo_url, tmp_path):
     store.close()
 
 
+async def merge_as_snapshot(pilot, cid: int, path: Path) -> None:
+    """The merge screen on the file at `path`, as a snapshot takes it: the answer about the
+    letters sent before in, the temporary folder hidden, the columns at their widths."""
+    screen = await run_merge(pilot, cid, path)
+    await wait_until(pilot, lambda: screen.rejected is not None, "the letters already sent")
+    screen.query_one("#path", Input).value = "analyse.csv"  # the temporary folder varies
+    quiet_cursor(pilot)
+    await settle(pilot)
+    # The columns take their widths on a later refresh: wider than the terminal then
+    # (seen narrower in a snapshot taken on a loaded machine).
+    bids = screen.query_one("#bids", DataTable)
+    await wait_until(pilot, lambda: bids.virtual_size.width > 80, "the columns' widths")
+
+
 def test_merge_screen_snapshot(snap_compare, fixed_demo, tmp_path):
     from messagerie.tui.app import MessagerieApp
 
@@ -251,16 +267,27 @@ def test_merge_screen_snapshot(snap_compare, fixed_demo, tmp_path):
     path = tmp_path / "analyse.csv"
     path.write_text(analysis(fixed_demo, cid), encoding="utf-8")
     app = MessagerieApp(open_store=lambda: fixed_demo, actor=DEMO_READER)  # sees every one
+    assert snap_compare(
+        app, terminal_size=(80, 24), run_before=lambda pilot: merge_as_snapshot(pilot, cid, path)
+    )
 
-    async def run_before(pilot):
-        screen = await run_merge(pilot, cid, path)
-        await wait_until(pilot, lambda: screen.rejected is not None, "the letters already sent")
-        screen.query_one("#path", Input).value = "analyse.csv"  # the temporary folder varies
-        quiet_cursor(pilot)
-        await settle(pilot)
-        # The columns take their widths on a later refresh: wider than the terminal then
-        # (seen narrower in a snapshot taken on a loaded machine).
-        bids = screen.query_one("#bids", DataTable)
-        await wait_until(pilot, lambda: bids.virtual_size.width > 80, "the columns' widths")
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+def test_merge_screen_warning_of_bidders_rejected_before_snapshot(
+    snap_compare, fixed_demo, tmp_path
+):
+    """The same file, run again: the bidders it rejected already are named, with the date."""
+    from messagerie.tui.app import MessagerieApp
+
+    cid, _ = deposits_consultation(fixed_demo)
+    path = tmp_path / "analyse.csv"
+    path.write_text(analysis(fixed_demo, cid), encoding="utf-8")
+    work_for_every_entity(fixed_demo, "marie.dupont")
+    (rows,) = rows_by_lot(read_analysis(path.read_bytes())).values()
+    with time_machine.travel(DEMO_NOW, tick=False):  # the warning's date, every day the same
+        context = load_context(fixed_demo, cid)
+        lines = plan_rejections(context, rows, rows[0].company, dated=DEMO_NOW.date())
+        queue_rejections(fixed_demo, context, lines, actor="marie.dupont")
+    app = MessagerieApp(open_store=lambda: fixed_demo, actor=DEMO_READER)
+    assert snap_compare(
+        app, terminal_size=(80, 24), run_before=lambda pilot: merge_as_snapshot(pilot, cid, path)
+    )
