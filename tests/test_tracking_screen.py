@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import re
+import sqlite3
 import time
 
 import pytest
@@ -159,6 +160,39 @@ async def test_a_reply_sits_under_its_message_and_turns_read_when_opened(workspa
         if len(screen.replies[unread.recipient_id]) == 1:
             assert screen.rows[unread.recipient_id].status is RecipientStatus.REPLY_READ
         assert screen.replies[unread.recipient_id][0].read
+
+
+async def test_a_database_busy_beyond_its_wait_is_told_and_the_app_goes_on(
+    workspace, workspace_app
+):
+    """Another process holds SQLite's write lock past the 5 s wait (busy_timeout): opening a
+    reply, which marks it read, is told « base occupée », and the app stays open."""
+    cid = consultation_with(workspace, RecipientStatus.REPLY_UNREAD)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        unread = next(r for r in screen.rows.values() if r.status is RecipientStatus.REPLY_UNREAD)
+        (reply, *_) = screen.replies[unread.recipient_id]
+        await move_to(pilot, screen, f"reply-{reply.id}")
+        other = sqlite3.connect(workspace.engine.url.database, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # the write lock, as another buyer's long write
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: notices(pilot), "a notice", 20)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert pilot.app.is_running and pilot.app.return_code is None
+        (notice,) = notices(pilot)
+        assert notice.startswith("La base de données est occupée") and "réessayez" in notice
+        await pilot.press("escape")  # the buyer tries again, the lock gone: the reply opens
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ReplyScreen)
+
+
+def notices(pilot) -> list[str]:
+    return [notification.message for notification in pilot.app._notifications]
 
 
 async def test_la_loupe_shows_content_files_and_every_event(workspace, workspace_app):

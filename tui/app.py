@@ -202,13 +202,14 @@ class MessagerieApp(Navigation):
 
     def store_call(self, call: Callable[[Store], T]) -> T | None:
         """Run `call` on the store, from a worker thread; a store fault ends the app cleanly."""
-        from messagerie.models.store.engine import StoreError
+        from messagerie.models.store.engine import StoreError, answered_or_refused
 
         try:
             with self._store_lock:
                 if self._store is None:
                     self._store = self.sign_in(self._open_store())
-            return call(self._store)
+            with answered_or_refused():  # a Refusal the screen shows: the app goes on
+                return call(self._store)
         except StoreError as error:
             self.failure = str(error)
             self.call_from_thread(self.exit, return_code=2)

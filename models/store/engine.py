@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
+from messagerie.models.errors import Refusal
 from messagerie.models.text import without_password
 
 # The SQLite file holds every token and the page's secret: its owner's alone.
@@ -22,6 +25,31 @@ OTHERS_ENTER = stat.S_IXGRP | stat.S_IXOTH  # a folder they may enter: its files
 
 class StoreError(Exception):
     """A fault of the store the buyer can fix; the message says what to do (in French)."""
+
+
+class StoreUnavailable(Refusal):
+    """The database did not answer this once (SQLite locked past its wait by another
+    process, a PostgreSQL server restarting): the transaction was rolled back, nothing was
+    written, and the same action may simply be tried again."""
+
+
+@contextmanager
+def answered_or_refused() -> Iterator[None]:
+    """Turn a database that does not answer into a StoreUnavailable the screens show, as
+    they show any Refusal: an app's worker that let it through ended the app, and the buyer's
+    typing with it."""
+    try:
+        yield
+    except OperationalError as error:
+        raise StoreUnavailable(
+            f"La base de données est occupée ou injoignable ({_reason(error)}) : rien n'a été "
+            "enregistré ; réessayez dans un instant."
+        ) from error
+
+
+def _reason(error: DatabaseError) -> str:
+    """The driver's first line: « database is locked », « connection refused »…"""
+    return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -131,15 +159,13 @@ def check_connection(engine: Engine) -> None:
                 else sa.text("SELECT 1")
             )
     except OperationalError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise StoreError(
-            f"Base de données injoignable ({where}) : {reason}. "
+            f"Base de données injoignable ({where}) : {_reason(error)}. "
             "Vérifiez MESSAGERIE_DB, le serveur et les droits d'accès."
         ) from None
     except DatabaseError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise StoreError(
-            f"Base de données illisible ({where}) : {reason}. "
+            f"Base de données illisible ({where}) : {_reason(error)}. "
             "Le fichier est peut-être corrompu : restaurez une sauvegarde ou choisissez un "
             "autre MESSAGERIE_DB."
         ) from None
