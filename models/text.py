@@ -104,6 +104,11 @@ def one_line(text: str) -> str:
     return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
 
 
+def cut(text: str, most: int) -> str:
+    """`text`, or its first `most` characters and « … »: a long value quoted in a message."""
+    return text if len(text) <= most else f"{text[:most]}…"
+
+
 def lf_lines(text: str) -> str:
     """Text from a file with its lines ended by LF, as the form's fields end them: Excel ends
     a cell's lines with CRLF (CR alone, on an old Mac), a browser those of a text area (a

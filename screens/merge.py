@@ -21,6 +21,7 @@ from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.form import ComposeContext, load_context, rejected_before
 from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
 from messagerie.models.messages.queue import QueuedMessage
+from messagerie.models.text import cut
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.french import os_problem
@@ -193,7 +194,7 @@ class MergeScreen(StoreScreen[None]):
             line.letter.company for line in self.lines if line.recipient.email.lower() in found
         ]
         # Three names at most, each cut: the table must stay in view in 80×24.
-        listed = ", ".join(name if len(name) <= 40 else f"{name[:39]}…" for name in names[:3])
+        listed = ", ".join(cut(name, 40) for name in names[:3])
         if len(names) > 3:
             listed += f" et {len(names) - 3} autre(s)"
         self.query_one("#merge-problem", Static).update(

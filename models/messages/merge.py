@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from messagerie.models.errors import Refusal
 from messagerie.models.store.rows import from_row
-from messagerie.models.text import ascii_digits, control_character_problem, lf_lines
+from messagerie.models.text import ascii_digits, control_character_problem, cut, lf_lines
 
 # Header (as written in the file, folded) -> attribute of AnalysisRow.
 COLUMNS = {
@@ -171,8 +171,7 @@ def _rank(text: str, line: int) -> int | None:
     if not ascii_digits(text):
         raise _refused(line, "rang", f"« {text} » n'est pas un nombre entier.")
     if len(text.lstrip("0")) > len(str(MAX_RANK)):
-        shown = text if len(text) <= 20 else f"{text[:20]}…"
-        raise _refused(line, "rang", f"« {shown} » : un rang va de 1 à {MAX_RANK}.")
+        raise _refused(line, "rang", f"« {cut(text, 20)} » : un rang va de 1 à {MAX_RANK}.")
     if int(text) < 1:
         raise _refused(line, "rang", f"« {text} » : le rang commence à 1.")
     return int(text)

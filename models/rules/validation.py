@@ -20,7 +20,7 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, paris_minutes
 from messagerie.models.rules.siret import luhn_valid, normalise_siret
 from messagerie.models.store.enums import RegisterKind
-from messagerie.models.text import ascii_digits, control_character_problem, whole_number
+from messagerie.models.text import ascii_digits, control_character_problem, cut, whole_number
 
 T = TypeVar("T")
 
@@ -255,8 +255,7 @@ def parse_lot_numbers(text: str, *, field: str = "lots") -> tuple[int, ...]:
 
 def lot_number_problem(number: object) -> str:
     """Why a lot number is refused: beyond the highest a consultation can have."""
-    shown = str(number) if len(str(number)) <= 20 else f"{str(number)[:20]}…"
-    return f"{shown} : un numéro de lot va de 0 à {MAX_LOT_NUMBER}."
+    return f"{cut(str(number), 20)} : un numéro de lot va de 0 à {MAX_LOT_NUMBER}."
 
 
 def check_lots(numbers: Iterable[int], known: Collection[int], *, field: str = "lots") -> None:
