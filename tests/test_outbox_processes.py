@@ -37,8 +37,18 @@ recipient = table_of(Recipient)
 @pytest.fixture
 def recorder(tmp_path):
     received = tmp_path / "received.txt"
-    received.touch()
     port = free_port()
+    server = start_recorder(port, received)
+    yield f"smtp://127.0.0.1:{port}", received
+    server.terminate()
+    server.wait()
+
+
+def start_recorder(port: int, received: Path) -> subprocess.Popen:
+    """A relay in its own process that writes each recipient it accepts in `received`."""
+    import socket
+
+    received.touch()
     server = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c",
          "tests.helpers.smtp_recorder.Recorder", str(received)],
@@ -47,15 +57,11 @@ def recorder(tmp_path):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            import socket
-
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
         except OSError:
             time.sleep(0.1)
-    yield f"smtp://127.0.0.1:{port}", received
-    server.terminate()
-    server.wait()
+    return server
 
 
 def queue_thousand(store) -> None:
@@ -65,6 +71,16 @@ def queue_thousand(store) -> None:
         MessageType.FREE,
         body="Bonjour,\n\nUn message à beaucoup d'entreprises.",
         recipients=tuple(DraftRecipient(f"r{n:04}@entreprise.example") for n in range(RECIPIENTS)),
+    )
+
+
+def queue_one(store, reference: str) -> None:
+    queue_preset(
+        store,
+        consultation_with_deposit(store, reference, "Un seul destinataire"),
+        MessageType.FREE,
+        body="Bonjour,\n\nUn message qui attend.",
+        recipients=(DraftRecipient("attente@entreprise.example"),),
     )
 
 
@@ -230,3 +246,68 @@ def test_listeners_stop_cleanly_on_sigterm(store, store_url, service):
         assert code in (0, -signal.SIGTERM) and "Finished server process" in output
     else:
         assert code == 0
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_relay_down_for_a_while_is_waited_for_not_given_up(store, store_url, tmp_path):
+    """The service told « partiront quand il répondra », then stopped with exit 1: systemd
+    restarted it five times in ten seconds and gave up, and nothing left until someone came.
+    It now says it once, keeps trying, and sends when the relay answers."""
+    port = free_port()  # nothing listens there yet
+    queue_one(store, "2026DOWN")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "messagerie.tui.cli", "--db", store_url, "outbox", "--every",
+         "0.2"],
+        cwd=ROOT, env={**os.environ, "MESSAGERIE_SMTP_URL": f"smtp://127.0.0.1:{port}"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=as_a_background_job,
+    )  # fmt: skip
+    try:
+        time.sleep(2)  # ten passes at least, each refused
+        assert worker.poll() is None, "the outbox stopped while the relay was down"
+        server = start_recorder(port, tmp_path / "received.txt")
+        try:
+            deadline = time.monotonic() + 30
+            while accepted(store) < 1:
+                assert time.monotonic() < deadline, "nothing sent once the relay answered"
+                time.sleep(0.1)
+        finally:
+            server.terminate()
+            server.wait()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    said = worker.stderr.read() if worker.stderr else ""
+    assert "Traceback" not in said
+    told = [line for line in said.splitlines() if line.startswith("messagerie : ")]
+    assert len(told) == 1, said  # once, not at every pass
+    assert "injoignable" in told[0] and "nouvel essai toutes les 0.2 s" in told[0]
+    assert "outbox pass succeeded again" in said
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_busy_database_is_one_french_line_not_a_traceback(store, store_url, recorder):
+    """Another process holds SQLite's write lock past the 5 s wait: `outbox --once` says so
+    in French and exits 1, where an OperationalError's traceback ended it."""
+    import sqlite3
+
+    queue_one(store, "2026BUSY")
+    smtp_url, _ = recorder
+    other = sqlite3.connect(store.engine.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the write lock, as another buyer's long write
+        result = subprocess.run(
+            [sys.executable, "-m", "messagerie.tui.cli", "--db", store_url, "outbox", "--once"],
+            cwd=ROOT, env={**os.environ, "MESSAGERIE_SMTP_URL": smtp_url},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "messagerie : La base de données est occupée ou injoignable (database is locked)" in (
+        result.stderr
+    )
+    assert accepted(store) == 0
+    assert outbox(store_url, smtp_url).wait(timeout=120) == 0  # the lock gone, it is sent
+    assert accepted(store) == 1

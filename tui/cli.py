@@ -591,16 +591,34 @@ def run_outbox(args: argparse.Namespace) -> int:
     store = open_store_for(args)
     stop_on_sigterm()
     log = service_logging()
+    every = args.every or settings.outbox_every
     try:
-        relay = services.relay(settings)
+        relay = services.relay(settings)  # an unreadable URL stops: no pass could use it
+        told = ""
         while True:
-            report = services.outbox_pass(store, settings, relay)
-            say(f"File d'envoi ({relay}) : {report}", flush=True)
-            log.info("outbox pass relay=%s sent=%d retried=%d refused=%d", relay,
-                     report.sent, report.retried, report.refused)  # fmt: skip
-            if args.once:
-                return 0
-            time.sleep(args.every or settings.outbox_every)
+            try:
+                report = services.outbox_pass(store, settings, relay)
+            except Refusal as problem:
+                # A relay or a database down for a while: the service waits for it, as the
+                # French says (« partiront quand il répondra »). Ending here made systemd
+                # restart it five times in ten seconds, then give up (StartLimitBurst).
+                if args.once:
+                    raise
+                if str(problem) != told:  # once per problem, not every pass
+                    told = str(problem)
+                    log.warning("outbox pass failed, tried again every %gs: %s", every, told)
+                    say(f"{PROGRAM} : {told} (nouvel essai toutes les {every:g} s)",
+                        file=sys.stderr, flush=True)  # fmt: skip
+            else:
+                if told:
+                    log.info("outbox pass succeeded again")
+                told = ""
+                say(f"File d'envoi ({relay}) : {report}", flush=True)
+                log.info("outbox pass relay=%s sent=%d retried=%d refused=%d", relay,
+                         report.sent, report.retried, report.refused)  # fmt: skip
+                if args.once:
+                    return 0
+            time.sleep(every)
     except Refusal as refusal:
         log.error("outbox stopped: %s", refusal)
         say(f"{PROGRAM} : {refusal}", file=sys.stderr)

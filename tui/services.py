@@ -39,16 +39,20 @@ def relay(settings: Settings) -> Relay:
 
 
 def outbox_pass(store: Store, settings: Settings, through: Relay | None = None) -> Report:
-    """Send what is due once, through `through` (default: the settings' relay)."""
+    """Send what is due once, through `through` (default: the settings' relay). A database
+    that does not answer is a StoreUnavailable, a relay that does not a RelayProblem: both
+    Refusals, which the next pass may not meet."""
     from messagerie.letters.mail.outbox import run_once_blocking
+    from messagerie.models.store.engine import answered_or_refused
 
-    return run_once_blocking(
-        store,
-        through or relay(settings),
-        public_url=settings.link_base,
-        lease=timedelta(seconds=settings.outbox_lease),
-        dkim=dkim_key(settings),
-    )
+    with answered_or_refused():
+        return run_once_blocking(
+            store,
+            through or relay(settings),
+            public_url=settings.link_base,
+            lease=timedelta(seconds=settings.outbox_lease),
+            dkim=dkim_key(settings),
+        )
 
 
 def portal(store: Store, settings: Settings) -> Starlette:
