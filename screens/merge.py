@@ -17,11 +17,10 @@ from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 from messagerie.letters.pdf.merge import MergeLine, plan_rejections, queue_rejections
 from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes
-from messagerie.models.messages.form import ComposeContext, load_context, rejected_before
+from messagerie.models.messages.form import ComposeContext, load_context
 from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
 from messagerie.models.messages.queue import QueuedMessage
-from messagerie.models.text import cut
+from messagerie.models.messages.rejections import ask_again, rejected_again, rejected_before
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.french import os_problem
@@ -178,9 +177,10 @@ class MergeScreen(StoreScreen[None]):
         if not self.lines:
             return
         cid, lot = self.consultation_id, self.lines[0].lot_number
+        lots = () if lot is None else (lot,)
         emails, actor = [line.recipient.email for line in self.lines], self.app.actor
         self.store_task(
-            lambda store: rejected_before(store, cid, lot, emails, actor=actor),
+            lambda store: rejected_before(store, cid, lots, emails, actor=actor),
             self.show_rejected,
             self.problem,
             group="rejected",
@@ -193,17 +193,8 @@ class MergeScreen(StoreScreen[None]):
         names = [
             line.letter.company for line in self.lines if line.recipient.email.lower() in found
         ]
-        # Three names at most, each cut: the table must stay in view in 80×24.
-        listed = ", ".join(cut(name, 40) for name in names[:3])
-        if len(names) > 3:
-            listed += f" et {len(names) - 3} autre(s)"
         self.query_one("#merge-problem", Static).update(
-            literal(
-                f"Déjà rejetées pour ce lot : {listed} (dernier courrier le "
-                f"{paris_minutes(max(found.values()))}). Un second courrier leur serait envoyé, "
-                "et le délai de suspension éventuel partirait de celui-ci.",
-                style="bold yellow",
-            )
+            literal(rejected_again(names, found), style="bold yellow")
         )
 
     def problem(self, refusal: Refusal | None) -> None:
@@ -231,8 +222,7 @@ class MergeScreen(StoreScreen[None]):
         if self.rejected and not self.confirmed:
             self.confirmed = True
             self.notify(
-                f"{len(self.rejected)} de ces entreprises ont déjà reçu un courrier de rejet pour "
-                "ce lot : Ctrl+E de nouveau pour leur en envoyer un second.",
+                ask_again(self.rejected),
                 title="Rejets en nombre",
                 severity="warning",
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
@@ -54,6 +55,12 @@ from messagerie.models.messages.queue import (
     load_form,
     queue_message,
     save_draft,
+)
+from messagerie.models.messages.rejections import (
+    ask_again,
+    concerning,
+    rejected_again,
+    rejected_before,
 )
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store.documents import DocumentInfo
@@ -196,6 +203,9 @@ class MessageFormScreen(StoreScreen[None]):
         self.check: FormCheck | None = None
         self.checks_due = False  # typed since the live checks last ran (they wait for quiet)
         self.busy = False  # a save or send is running: a second press does nothing
+        # The (lots, addresses) of a rejection the buyer pressed Ctrl+E twice for, knowing
+        # some of them were rejected before: a second letter is sent to them only then.
+        self.rejected_again_for: tuple[tuple[int, ...], frozenset[str]] | None = None
 
     # Layout -------------------------------------------------------------------------------
 
@@ -479,9 +489,13 @@ class MessageFormScreen(StoreScreen[None]):
 
     # Recipients ---------------------------------------------------------------------------
 
-    def show_recipients(self) -> None:
+    def company_names(self) -> dict[str, str]:
+        """The registers' company of each address (casefolded)."""
         addresses = self.context.addresses if self.context else ()
-        names = {a.email.casefold(): a.company_name for a in addresses}
+        return {a.email.casefold(): a.company_name for a in addresses}
+
+    def show_recipients(self) -> None:
+        names = self.company_names()
         lines = []
         for recipient in self.recipients:
             line = Text(recipient.email)
@@ -800,7 +814,42 @@ class MessageFormScreen(StoreScreen[None]):
                 severity="error",
             )
             return
+        form = self.form()
+        if form.type is MessageType.REJECTION and self.rejected_again_for != _addressed(form):
+            self.busy = True
+            emails, actor = [one.email for one in form.recipients], self.app.actor
+            self.store_task(
+                lambda store: rejected_before(
+                    store, form.consultation_id, form.lot_numbers, emails, actor=actor
+                ),
+                lambda found: self.rejected_found(form, found),
+                self.failed,
+            )
+            return
         self.write_form(queue_message, self.queued)
+
+    def rejected_found(self, form: FormInput, found: dict[str, datetime]) -> None:
+        """Send, unless some recipients were rejected before: then say whom, and wait for a
+        second Ctrl+E (a corrected letter is deliberate; the same one sent twice is not)."""
+        self.busy = False
+        if not found:
+            self.write_form(queue_message, self.queued)
+            return
+        self.rejected_again_for = _addressed(form)
+        names = self.company_names()
+        shown = [
+            names.get(one.email.casefold(), one.email)
+            for one in form.recipients
+            if one.email.lower() in found
+        ]
+        where = concerning(form.lot_numbers)
+        notify_literal(
+            self,
+            f"{rejected_again(shown, found, where)}\n{ask_again(found, where)}",
+            title="Courrier de rejet",
+            severity="warning",
+            timeout=15,
+        )
 
     def queued(self, queued: QueuedMessage) -> None:
         self.saved = self.form()
@@ -825,6 +874,11 @@ class MessageFormScreen(StoreScreen[None]):
             title="Quitter la messagerie",
             question="Le message n'est ni envoyé ni enregistré. Quitter sans l'enregistrer ?",
         )
+
+
+def _addressed(form: FormInput) -> tuple[tuple[int, ...], frozenset[str]]:
+    """Whom a rejection is about: its lots and its addresses, case aside."""
+    return form.lot_numbers, frozenset(one.email.lower() for one in form.recipients)
 
 
 def _field(name: str, widget: Widget, *, required: bool = False) -> ComposeResult:

@@ -10,6 +10,7 @@ from messagerie.models.messages.drafts import DraftRecipient, Override
 from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import change_type, preset_form
 from messagerie.models.messages.queue import FormRefused, load_form, queue_message, save_draft
+from messagerie.models.messages.rejections import rejected_before
 from messagerie.models.store.enums import (
     DeliveryState,
     MessageState,
@@ -266,6 +267,25 @@ def test_notification_waits_for_the_standstill_of_the_same_lot(store, cid):
     assert [v.rule for v in check_form(lot_1, context, NOW).blocks] == [8]
     lot_2 = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(2,))
     assert check_form(lot_2, context, NOW).ready
+
+
+def test_a_rejection_of_all_lots_concerns_each_lot_and_one_of_a_lot_only_its_own(store, cid):
+    """Whom a rejection already went to, by the lots a new one names (none: any lot)."""
+    add_second_deposit(store, cid)
+    lot_1, everything = paris(2026, 11, 23), paris(2026, 11, 24)
+    rejection = filled(store, cid, MessageType.REJECTION, mentions={"reasons": "Prix"})
+    queue_message(store, replace(rejection, lot_numbers=(1,)), actor="m.d", now=lot_1)
+    to_autre = replace(rejection, recipients=(DraftRecipient("Autre@Example.org"),))
+    queue_message(store, to_autre, actor="m.d", now=everything)
+    emails = ["jeanne.martin@nbc.example", "autre@example.org", "personne@example.org"]
+
+    def found(lots):
+        return rejected_before(store, cid, lots, emails, actor="m.d")
+
+    assert found((2,)) == {"autre@example.org": everything}
+    assert found((1,)) == {"jeanne.martin@nbc.example": lot_1, "autre@example.org": everything}
+    assert found((1, 2)) == found(()) == found((1,))
+    assert rejected_before(store, cid, (), [], actor="m.d") == {}
 
 
 def test_simple_mode_for_a_notification_warns(store, cid):

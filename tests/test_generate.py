@@ -105,7 +105,8 @@ def test_letters_need_avec_ar_and_the_same_recipients(workspace):
 
 
 async def test_ctrl_g_in_the_form_generates_then_sends_them(workspace, workspace_app):
-    cid, _ = deposits_consultation(workspace)
+    # Undecided: a dépôt rejected before would make the first Ctrl+E ask (test_message_form).
+    cid, _ = deposits_consultation(workspace, undecided=True)
     async with workspace_app.run_test(size=(100, 40)) as pilot:
         form = await open_form(pilot, cid, message_type=MessageType.REJECTION)
         assert form.recipients, "the rejection is preset to the dépôts"

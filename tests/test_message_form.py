@@ -214,6 +214,41 @@ async def test_cases_g_h_i_rejection_award_notification_with_the_standstill(
     assert overrides == [(8, "Une seule offre reçue pour ce lot", "marie.dupont")]
 
 
+async def test_a_rejection_to_bidders_rejected_before_asks_before_a_second_letter(
+    workspace, workspace_app
+):
+    """A second rejection letter to the same company restarts the lot's standstill (rule 8
+    counts from the latest): the first Ctrl+E names whom and when, the second sends."""
+    cid, _ = deposits_consultation(workspace, formalised=True, undecided=True)
+    deposits = deposit_emails(workspace, cid)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid, message_type=MessageType.REJECTION)
+        recipients = form.query_one("#recipients")
+        recipients.focus()
+        recipients.highlighted = [r.email for r in form.recipients].index(deposits[0])
+        await pilot.press("delete")  # the first letter spares one bidder
+        await type_into(pilot, form, "#input-reasons", "Offre moins bien classée sur le prix")
+        await send_form(pilot)  # nobody rejected yet: one Ctrl+E sends
+        assert len(queued_messages(workspace, cid)) == 1
+
+        form = await open_form(pilot, cid, message_type=MessageType.REJECTION)
+        await type_into(pilot, form, "#input-reasons", "Offre moins bien classée sur le prix")
+        await send_form(pilot)
+        assert pilot.app.screen is form and len(queued_messages(workspace, cid)) == 1
+        (warning,) = [n.message for n in pilot.app._notifications if n.title == "Courrier de rejet"]
+        again = len(deposits) - 1
+        assert warning.startswith("Déjà rejetées pour cette consultation : ")
+        assert f"{again} de ces entreprises ont déjà reçu un courrier de rejet" in warning
+        assert "Ctrl+E de nouveau" in warning
+        names = {a.email: a.company_name for a in load_context(workspace, cid).addresses}
+        assert names[deposits[1]][:20] in warning and names[deposits[0]] not in warning
+        await pilot.press("ctrl+e")  # asked and answered: the second letter goes
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    first, second = queued_messages(workspace, cid)
+    assert list(second.recipients) == deposits and list(first.recipients) == deposits[1:]
+
+
 async def test_cancellation_goes_to_all_registers_with_its_reasons(workspace, workspace_app):
     cid, _ = deposits_consultation(workspace)
     everyone = sorted(

@@ -9,7 +9,7 @@ data: no Textual, no SMTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -38,7 +38,7 @@ from messagerie.models.rules.validation import (
     parse_paris_datetime,
     parse_paris_day,
 )
-from messagerie.models.store.accounts import Account, authorize_reading
+from messagerie.models.store.accounts import Account
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     MessageState,
@@ -225,42 +225,6 @@ def load_context(
         awards=awards,
         notifications=notifications,
     )
-
-
-def rejected_before(
-    store: Store,
-    consultation_id: int,
-    lot_number: int | None,
-    emails: Iterable[str],
-    *,
-    actor: str,
-) -> dict[str, datetime]:
-    """Which of `emails` (lowercased) a rejection letter of this lot (or of all lots) already
-    went to, with the latest one's queue time: a new batch would restart the lot's standstill
-    (rule 8 counts from the latest letter)."""
-    wanted = sorted({email.lower() for email in emails})
-    address = sa.func.lower(recipient.c.email)
-    query = (
-        sa.select(address, sa.func.max(message.c.queued_at))
-        .join(message, message.c.id == recipient.c.message_id)
-        .where(
-            message.c.consultation_id == consultation_id,
-            message.c.type == MessageType.REJECTION,
-            message.c.state == MessageState.QUEUED,
-            address.in_(wanted),
-        )
-        .group_by(address)
-    )
-    if lot_number is not None:
-        of_lot = (
-            sa.select(message_lot.c.message_id)
-            .join(lot, lot.c.id == message_lot.c.lot_id)
-            .where(lot.c.number == lot_number)
-        )
-        query = query.where(sa.or_(message.c.all_lots, message.c.id.in_(of_lot)))
-    with store.engine.connect() as connection:
-        authorize_reading(connection, actor, consultation_id)
-        return {email: at for email, at in connection.execute(query)} if wanted else {}
 
 
 def _queued_lots(
