@@ -1,5 +1,7 @@
 """The one kind of error the screens show to the buyer as it is."""
 
+import errno
+
 
 class Refusal(Exception):
     """A request the buyer can fix: str(error) is a French message saying what to fix.
@@ -12,3 +14,22 @@ class Refusal(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message  # the French text alone, for a caller that words it again
+
+
+# The operating system's errors, in French (`strerror` is the C library's English).
+OS_PROBLEMS = {
+    errno.EISDIR: "c'est un dossier, pas un fichier",
+    errno.ENOENT: "fichier introuvable",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EACCES: "accès refusé",
+    errno.EPERM: "opération non permise",
+    errno.ENAMETOOLONG: "nom de fichier trop long",
+    errno.ENOSPC: "plus de place sur le disque",
+    errno.EROFS: "disque en lecture seule",
+    errno.EEXIST: "le fichier existe déjà",
+}
+
+
+def os_problem(error: OSError) -> str:
+    """What went wrong reading or writing a file, in French."""
+    return OS_PROBLEMS.get(error.errno or 0, f"erreur du système ({error.strerror or error})")

@@ -20,14 +20,13 @@ from messagerie.models.consultations.dce import (
 )
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
 from messagerie.models.consultations.workspace import DceUpdate, publish_dce_update
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.formatting import paris_minutes, size_text
 from messagerie.screens.answer_flow import send_modification_draft
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, TextDialog, leave_screen
 from messagerie.screens.files import FilePicker
-from messagerie.screens.french import os_problem
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
 
 NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"

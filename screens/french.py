@@ -7,7 +7,6 @@ them French copies of those bindings; our own bindings are French already and pa
 
 from __future__ import annotations
 
-import errno
 from dataclasses import replace
 from typing import TypeVar
 
@@ -215,22 +214,3 @@ def key_name(key: str) -> str:
     if modifiers and len(shown) == 1:
         shown = shown.upper()
     return "".join(MODIFIER_NAMES.get(modifier, f"{modifier}+") for modifier in modifiers) + shown
-
-
-# The operating system's errors, in French (`strerror` is the C library's English).
-OS_PROBLEMS = {
-    errno.EISDIR: "c'est un dossier, pas un fichier",
-    errno.ENOENT: "fichier introuvable",
-    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
-    errno.EACCES: "accès refusé",
-    errno.EPERM: "opération non permise",
-    errno.ENAMETOOLONG: "nom de fichier trop long",
-    errno.ENOSPC: "plus de place sur le disque",
-    errno.EROFS: "disque en lecture seule",
-    errno.EEXIST: "le fichier existe déjà",
-}
-
-
-def os_problem(error: OSError) -> str:
-    """What went wrong reading or writing a file, in French."""
-    return OS_PROBLEMS.get(error.errno or 0, f"erreur du système ({error.strerror})")

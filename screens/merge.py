@@ -16,14 +16,13 @@ from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
 from messagerie.letters.pdf.merge import MergeLine, plan_rejections, queue_rejections
 from messagerie.models.clock import paris_today
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.messages.form import ComposeContext, load_context
 from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
 from messagerie.models.messages.queue import QueuedMessage
 from messagerie.models.messages.rejections import ask_again, rejected_again, rejected_before
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import TextDialog
-from messagerie.screens.french import os_problem
 from messagerie.screens.widgets import Table, back_key, cell, harmless, literal
 
 

@@ -130,3 +130,34 @@ async def test_ctrl_g_in_the_form_generates_then_sends_them(workspace, workspace
             sa.select(sa.func.count()).where(attachment.c.recipient_id.is_not(None))
         ).scalar_one()
     assert personal == len(form.recipients)
+
+
+async def test_a_documents_folder_that_cannot_be_written_is_told_and_the_form_kept(
+    workspace, workspace_app
+):
+    """The documents folder gone from under the app (here replaced by a file: the real
+    filesystem's ENOTDIR, as ENOSPC or EACCES would be for another account than root):
+    Ctrl+G ended the app with a traceback, and the letter typed with it. It is now told, and
+    once the folder is back, the same Ctrl+G draws the letters."""
+    cid, _ = deposits_consultation(workspace, undecided=True)
+    root = workspace.blobs.root
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid, message_type=MessageType.REJECTION)
+        await type_into(pilot, form, "#input-reasons", "Offre moins bien classée sur le prix")
+        moved = root.rename(root.with_name("documents-moved")) if root.exists() else None
+        root.write_text("not a folder")
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert pilot.app.is_running and pilot.app.screen is form
+        (told,) = [n.message for n in pilot.app._notifications if n.title == "Impossible"]
+        assert told.startswith(f"Le fichier « {root}")
+        assert "(un élément du chemin n'est pas un dossier)" in told
+        assert form.letters == ()
+        assert form.form().mention("reasons") == "Offre moins bien classée sur le prix"
+
+        root.unlink()
+        if moved is not None:
+            moved.rename(root)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert len(form.letters) == len(form.recipients)

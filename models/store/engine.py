@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.text import without_password
 
 # The SQLite file holds every token and the page's secret: its owner's alone.
@@ -33,17 +33,29 @@ class StoreUnavailable(Refusal):
     written, and the same action may simply be tried again."""
 
 
+class FilesUnavailable(Refusal):
+    """A file could not be read or written (the documents folder on a full disk, its rights
+    changed, its mount gone): the operating system's fault, not the program's."""
+
+
 @contextmanager
 def answered_or_refused() -> Iterator[None]:
-    """Turn a database that does not answer into a StoreUnavailable the screens show, as
-    they show any Refusal: an app's worker that let it through ended the app, and the buyer's
-    typing with it."""
+    """Turn a database that does not answer, or a folder that cannot be written, into a
+    Refusal the screens show: an app's worker that let it through ended the app, and the
+    buyer's typing with it. Documents are written before their rows, so a row never names a
+    file that is not there."""
     try:
         yield
     except OperationalError as error:
         raise StoreUnavailable(
             f"La base de données est occupée ou injoignable ({_reason(error)}) : rien n'a été "
             "enregistré ; réessayez dans un instant."
+        ) from error
+    except OSError as error:
+        which = f"Le fichier « {error.filename} »" if error.filename else "Un fichier"
+        raise FilesUnavailable(
+            f"{which} n'a pas pu être lu ou écrit ({os_problem(error)}) : vérifiez la place sur "
+            "le disque et les droits de son dossier, puis réessayez."
         ) from error
 
 
