@@ -57,7 +57,7 @@ from messagerie.models.messages.queue import (
     save_draft,
 )
 from messagerie.models.messages.rejections import (
-    ask_again,
+    PRESS_AGAIN,
     concerning,
     rejected_again,
     rejected_before,
@@ -842,10 +842,9 @@ class MessageFormScreen(StoreScreen[None]):
             for one in form.recipients
             if one.email.lower() in found
         ]
-        where = concerning(form.lot_numbers)
         notify_literal(
             self,
-            f"{rejected_again(shown, found, where)}\n{ask_again(found, where)}",
+            f"{rejected_again(shown, found, concerning(form.lot_numbers))}\n{PRESS_AGAIN}",
             title="Courrier de rejet",
             severity="warning",
             timeout=15,

@@ -69,11 +69,15 @@ def rejected_again(
     )
 
 
-def ask_again(found: dict[str, datetime], concerning: str = "ce lot") -> str:
-    """The warning of the first Ctrl+E, when some bidders were rejected before."""
+PRESS_AGAIN = "Ctrl+E de nouveau pour leur en envoyer un second."
+
+
+def ask_again(found: dict[str, datetime]) -> str:
+    """The warning of the merge's first Ctrl+E, when some bidders were rejected before (the
+    screen names them above its table)."""
     return (
-        f"{len(found)} de ces entreprises ont déjà reçu un courrier de rejet pour {concerning} : "
-        "Ctrl+E de nouveau pour leur en envoyer un second."
+        f"{len(found)} de ces entreprises ont déjà reçu un courrier de rejet pour ce lot : "
+        + PRESS_AGAIN
     )
 
 
