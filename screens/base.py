@@ -7,7 +7,7 @@ screen never imports another screen to open it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, cast, runtime_checkable
 
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Header, Input, TextArea
@@ -21,11 +21,19 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from messagerie.models.errors import Refusal
+    from messagerie.models.messages.form import FormInput
     from messagerie.models.store.database import Store
     from messagerie.tui.app import MessagerieApp
 
 T = TypeVar("T")
 ResultType = TypeVar("ResultType")
+
+
+@runtime_checkable
+class HoldsTyping(Protocol):
+    """A screen whose typing the app keeps as a draft when the terminal goes away."""
+
+    def unsaved_form(self) -> FormInput | None: ...
 
 
 class StoreWork(RightsChecked):

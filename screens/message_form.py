@@ -865,11 +865,23 @@ class MessageFormScreen(StoreScreen[None]):
         if isinstance(refusal, FormRefused):
             self.run_checks()
 
+    def typed(self) -> FormInput | None:
+        """The form as typed, when it differs from what the store holds (or from the presets
+        it opened with)."""
+        if self.context is None:
+            return None
+        form = self.form()
+        return form if form != (self.saved or self.applied) else None
+
+    def unsaved_form(self) -> FormInput | None:
+        """What the app keeps as a draft when the terminal goes away: none while a save or a
+        send is under way (its own transaction keeps the text, or it is sent)."""
+        return None if self.busy else self.typed()
+
     def action_leave(self) -> None:
-        unsaved = self.context is not None and self.form() != (self.saved or self.applied)
         leave_screen(
             self,
-            unsaved=unsaved,
+            unsaved=self.typed() is not None,
             title="Quitter la messagerie",
             question="Le message n'est ni envoyé ni enregistré. Quitter sans l'enregistrer ?",
         )

@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from messagerie.models.messages.drafts import DraftRecipient, Override
 from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import change_type, preset_form
-from messagerie.models.messages.queue import FormRefused, load_form, queue_message, save_draft
+from messagerie.models.messages.queue import (
+    FormRefused,
+    keep_at_hang_up,
+    load_form,
+    queue_message,
+    save_draft,
+)
 from messagerie.models.messages.rejections import rejected_before
 from messagerie.models.store.enums import (
     DeliveryState,
@@ -286,6 +292,23 @@ def test_a_rejection_of_all_lots_concerns_each_lot_and_one_of_a_lot_only_its_own
     assert found((1,)) == {"jeanne.martin@nbc.example": lot_1, "autre@example.org": everything}
     assert found((1, 2)) == found(()) == found((1,))
     assert rejected_before(store, cid, (), [], actor="m.d") == {}
+
+
+def test_a_form_kept_at_hang_up_never_overwrites_a_draft_saved_meanwhile(store, cid):
+    """The terminal went away while the form was open on a draft another window saved
+    since: that draft stays as the other window left it, and this form's text becomes a
+    draft of its own."""
+    mine = save_draft(store, filled(store, cid, subject="Calendrier"), actor="marie.dupont")
+    theirs = save_draft(store, replace(mine, subject="Calendrier (Paul)"), actor="paul.martin")
+    kept = keep_at_hang_up(store, replace(mine, body="Texte tapé avant la coupure."),
+                           actor="marie.dupont")  # fmt: skip
+    assert kept.draft_id != mine.draft_id
+    assert load_form(store, theirs.draft_id, actor="marie.dupont").subject == "Calendrier (Paul)"
+    assert (
+        load_form(store, kept.draft_id, actor="marie.dupont").body == "Texte tapé avant la coupure."
+    )
+    again = keep_at_hang_up(store, replace(kept, body="Suite."), actor="marie.dupont")
+    assert again.draft_id == kept.draft_id  # its own draft, still current: saved over
 
 
 def test_simple_mode_for_a_notification_warns(store, cid):

@@ -4,6 +4,7 @@ type changes that keep typed text, attachments through the real clamd, overrides
 drafts, and the bad input of the form."""
 
 import os
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
 from messagerie.models.messages.drafts import list_drafts
 from messagerie.models.messages.form import load_context
+from messagerie.models.messages.queue import load_form
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
 from messagerie.models.store.tables import AuditEntry, table_of
@@ -338,6 +340,51 @@ async def test_a_second_press_never_queues_twice(workspace, workspace_app):
 
 
 # --- Drafts, leaving, preview ------------------------------------------------------------------
+
+
+async def hang_up_on(pilot, signum: int) -> None:
+    """Send this process `signum`, as sshd or a shutdown does, and wait for the app to end."""
+    os.kill(os.getpid(), signum)
+    for _ in range(50):
+        if pilot.app.return_code is not None:
+            return
+        await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("hang_up", [signal.SIGHUP, signal.SIGTERM])
+async def test_a_dropped_connection_keeps_the_letter_being_typed_as_a_draft(
+    workspace, workspace_app, hang_up
+):
+    """An SSH connection that drops sends the app SIGHUP (a session stopped, SIGTERM): the
+    process ended at once, and the letter being typed with it. The real signal, sent to this
+    process: the form is now kept as a draft, and the audit says why."""
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await type_into(pilot, form, "#subject", "Précision sur le calendrier")
+        await fill_body(pilot, "Bonjour,\n\nLa visite du site est avancée au 12.")
+        typed = form.form()
+        await hang_up_on(pilot, hang_up)
+    assert workspace_app.return_code == 128 + hang_up
+    (draft,) = list_drafts(workspace, cid, actor="marie.dupont")
+    kept = load_form(workspace, draft.id, actor="marie.dupont")
+    assert (kept.subject, kept.body, kept.type) == (typed.subject, typed.body, typed.type)
+    assert kept.recipients == typed.recipients and kept.lot_numbers == typed.lot_numbers
+    audit = table_of(AuditEntry)
+    with workspace.engine.connect() as connection:
+        said = connection.execute(
+            sa.select(audit.c.actor, audit.c.detail).where(audit.c.message_id == draft.id)
+        ).all()
+    assert said == [("marie.dupont", "brouillon enregistré à la coupure de la connexion")]
+
+
+async def test_a_hang_up_with_nothing_typed_keeps_no_draft(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await open_form(pilot, cid)  # the presets, untouched
+        await hang_up_on(pilot, signal.SIGHUP)
+    assert workspace_app.return_code == 128 + signal.SIGHUP
+    assert list_drafts(workspace, cid, actor="marie.dupont") == ()
 
 
 async def test_leaving_asks_then_a_saved_draft_is_resumed(workspace, workspace_app):

@@ -12,9 +12,11 @@ import time
 import urllib.request
 
 import pytest
+import sqlalchemy as sa
 
 from messagerie.tui.embedded import free_port
 from tests.helpers.cli import ROOT
+from tests.helpers.screens import wines_id
 from tests.helpers.terminal import Tmux
 
 pytestmark = pytest.mark.services  # tmux, the `messagerie` TUI and `serve` in child processes
@@ -161,3 +163,50 @@ def test_serve_gives_the_app_to_a_browser(demo_url, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_an_ssh_connection_that_drops_keeps_the_letter_being_written(workspace, tmp_path):
+    """The terminal goes away under the app, as when an SSH connection drops: tmux's server
+    killed, the pty's hang-up reaches the TUI as SIGHUP. What the form held (three dépôts
+    added from the registers) is in « Brouillons de messages » afterwards."""
+    from messagerie.models.messages.drafts import list_drafts
+    from messagerie.models.messages.queue import KEPT_AT_HANG_UP, load_form
+    from messagerie.models.store.tables import AuditEntry, table_of
+
+    environment = {
+        "MESSAGERIE_DB": workspace.engine.url.render_as_string(hide_password=False),
+        "MESSAGERIE_DATA_DIR": str(tmp_path),
+        "MESSAGERIE_SMTP_URL": "smtp://127.0.0.1:9",
+        "MESSAGERIE_DEMO_LOGIN": "marie.dupont",
+        "TERM": "xterm-256color",
+    }
+    cid = wines_id(workspace)
+    before = {d.id for d in list_drafts(workspace, cid, actor="marie.dupont")}
+    tmux = Tmux(80, 24, environment)
+    try:
+        tmux.wait_for("Tableau de bord")
+        tmux.keys("/")
+        tmux.keys("2025vins", "Enter")
+        tmux.wait_for("1 Résultats de recherche")
+        tmux.keys("d", "m")  # the consultation, then « Envoyer un message »
+        tmux.wait_for("Lot n°1 - Crémant")  # the form has read the consultation
+        tmux.keys("F3")
+        tmux.wait_for("Ajouter des destinataires depuis les registres")
+        tmux.keys("p")  # every dépôt
+        tmux.wait_for("destinataire(s) ajouté(s)")
+        pid = int(tmux.run("display-message", "-p", "#{pane_pid}"))
+    finally:
+        tmux.close()
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{pid}"):
+        assert time.monotonic() < deadline, "the TUI outlived its terminal"
+        time.sleep(0.1)
+    (draft,) = [d for d in list_drafts(workspace, cid, actor="marie.dupont") if d.id not in before]
+    kept = load_form(workspace, draft.id, actor="marie.dupont")
+    assert len(kept.recipients) == 3
+    audit = table_of(AuditEntry)
+    with workspace.engine.connect() as connection:
+        said = connection.execute(
+            sa.select(audit.c.detail).where(audit.c.message_id == draft.id)
+        ).scalars()
+        assert list(said) == [KEPT_AT_HANG_UP]

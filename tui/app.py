@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -73,6 +75,10 @@ def place_toasts(screen: Screen) -> None:
     rack.set_class(top, "-top")
 
 
+# The terminal gone (an SSH connection dropped), the session stopped (shutdown, systemd).
+HANG_UPS = (signal.SIGHUP, signal.SIGTERM)
+
+
 class MessagerieApp(Navigation):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Messagerie sécurisée"
@@ -134,9 +140,11 @@ class MessagerieApp(Navigation):
         self._outbox_wake = threading.Event()
         # Why the app stopped early (the store could not be opened), for the CLI to print.
         self.failure: str | None = None
+        self._hang_up_loop: asyncio.AbstractEventLoop | None = None
 
     def on_mount(self) -> None:
         self.push_screen(DashboardScreen())
+        self.keep_typing_at_hang_up()
         # After the first frames: reading the settings imports pydantic.
         self.set_timer(OUTBOX_START_DELAY, self.start_outbox)
 
@@ -314,7 +322,43 @@ class MessagerieApp(Navigation):
         if self._snapshot:
             self._snapshot.save(page)
 
+    def keep_typing_at_hang_up(self) -> None:
+        """An SSH connection that drops sends the app SIGHUP, a session being stopped SIGTERM:
+        both ended the process at once, and the letter being typed with it."""
+        try:
+            loop = asyncio.get_running_loop()
+            for signum in HANG_UPS:
+                loop.add_signal_handler(signum, self.hang_up, signum)
+        except (RuntimeError, ValueError):  # not the main thread's loop: no signals there
+            return
+        self._hang_up_loop = loop
+
+    def hang_up(self, signum: int) -> None:
+        """Keep each message form's unsaved typing as a draft (« Brouillons de messages »),
+        then end. This runs on the UI's thread, the terminal maybe gone: it writes to the
+        store directly, not through a worker, and tells no one."""
+        from messagerie.models.errors import Refusal
+        from messagerie.models.messages.queue import keep_at_hang_up
+        from messagerie.models.store.engine import answered_or_refused
+        from messagerie.screens.base import HoldsTyping
+
+        typed = [s.unsaved_form() for s in self.screen_stack if isinstance(s, HoldsTyping)]
+        with self._store_lock:
+            store = self._store
+        for form in typed if store is not None else ():
+            if form is None:
+                continue
+            try:
+                with answered_or_refused():
+                    keep_at_hang_up(store, form, actor=self.actor)
+            except Refusal:
+                continue  # nowhere to tell it: the other forms are still kept
+        self.exit(return_code=128 + signum)
+
     def on_unmount(self) -> None:
+        if self._hang_up_loop is not None:
+            for signum in HANG_UPS:
+                self._hang_up_loop.remove_signal_handler(signum)
         if self._prefetch is not None:  # left before the child answered: stop it
             self._prefetch.close()
         if self.embedded is not None:

@@ -74,16 +74,31 @@ class QueuedMessage:
     type: MessageType
 
 
-def save_draft(store: Store, form: FormInput, *, actor: str) -> FormInput:
+SAVED = "brouillon enregistré"
+# What the audit says of a draft the app kept when its terminal went away (tui/app.py).
+KEPT_AT_HANG_UP = "brouillon enregistré à la coupure de la connexion"
+
+
+def save_draft(store: Store, form: FormInput, *, actor: str, detail: str = SAVED) -> FormInput:
     """Store the form as a draft (created or replaced) and return it with its `draft_id` and
     new `revision`."""
     with store.engine.begin() as connection:
         authorize_forms(connection, (form,), actor)
         message_id = _write(connection, form, MessageState.DRAFT, actor, utc_now())
-        _audit(connection, form, message_id, actor, "draft.save", "brouillon enregistré",
-               form.overrides)  # fmt: skip
+        _audit(connection, form, message_id, actor, "draft.save", detail, form.overrides)
     revision = form.revision + 1 if form.draft_id is not None else 0
     return replace(form, draft_id=message_id, revision=revision)
+
+
+def keep_at_hang_up(store: Store, form: FormInput, *, actor: str) -> FormInput:
+    """The form as typed when the buyer's terminal went away, kept as a draft: over its own
+    draft when that is still the one the form read, as a new draft when another window saved
+    or sent it meanwhile (what was typed here is kept all the same)."""
+    try:
+        return save_draft(store, form, actor=actor, detail=KEPT_AT_HANG_UP)
+    except FormRefused:
+        alone = replace(form, draft_id=None, revision=0)
+        return save_draft(store, alone, actor=actor, detail=KEPT_AT_HANG_UP)
 
 
 def queue_message(
