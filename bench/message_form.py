@@ -5,7 +5,10 @@ store holds `--messages` of them, a tenth of the copies being rejection letters 
 consultation (the worst case of LEGAL rule 8's query). Then times, on that consultation:
 - opening the form: load_context (consultation, registers, candidates, rejections, askers);
 - one live check: check_form, as run after each pause in typing;
-- Envoyer: queue_message (checks again, then one transaction).
+- Envoyer: queue_message (checks again, then one transaction);
+- the first Ctrl+E of a rejection: rejected_before (who was rejected already), on the
+  consultation's register addresses;
+- the app's start: kept_at_hang_up (drafts kept when a terminal went away).
 Not a test: it prints medians.
 
     python bench/message_form.py [--messages 100000] [--runs 15]
@@ -29,9 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from an
 from buyer import BUYER, busiest_consultation  # bench/ is this script's folder
 
 from messagerie.models.demo.builder import seed_demo
+from messagerie.models.messages.drafts import kept_at_hang_up
 from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
+from messagerie.models.messages.rejections import rejected_before
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import MessageState, MessageType
 from messagerie.models.store.tables import message
@@ -92,10 +97,13 @@ def main() -> None:
             f"{total:,} messages; consultation {context.detail.identity.reference}, "
             f"{len(context.addresses)} register addresses, {rejections:,} rejection letters"
         )
+        emails = [address.email for address in context.addresses]
         for label, call in (
             ("open the form (load_context)", lambda: load_context(store, cid)),
             ("one live check (check_form)", lambda: check_form(form, context, now)),
             ("Envoyer (queue_message)", lambda: queue_message(store, form, actor=BUYER)),
+            ("rejected_before", lambda: rejected_before(store, cid, (), emails, actor=BUYER)),
+            ("start (kept_at_hang_up)", lambda: kept_at_hang_up(store, actor=BUYER)),
         ):
             print(f"{label + ':':31}{median_ms(call, options.runs):7.2f} ms")
         store.close()

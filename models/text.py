@@ -9,6 +9,8 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import sqlalchemy as sa
 
 LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"), ("’", "'"))
@@ -107,6 +109,13 @@ def one_line(text: str) -> str:
 def cut(text: str, most: int) -> str:
     """`text`, or its first `most` characters and « … »: a long value quoted in a message."""
     return text if len(text) <= most else f"{text[:most]}…"
+
+
+def first_few(items: Sequence[str], separator: str = ", ", most: int = 3) -> str:
+    """The first `most` of `items` and how many more: a list quoted in a message that must
+    stay a few lines long in 80×24."""
+    shown = separator.join(items[:most])
+    return shown + (f" et {len(items) - most} autre(s)" if len(items) > most else "")
 
 
 def lf_lines(text: str) -> str:

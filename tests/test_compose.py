@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from messagerie.models.messages.drafts import DraftRecipient, Override
+from messagerie.models.messages.drafts import DraftRecipient, Override, kept_at_hang_up
 from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import change_type, preset_form
 from messagerie.models.messages.queue import (
@@ -309,6 +309,19 @@ def test_a_form_kept_at_hang_up_never_overwrites_a_draft_saved_meanwhile(store, 
     )
     again = keep_at_hang_up(store, replace(kept, body="Suite."), actor="marie.dupont")
     assert again.draft_id == kept.draft_id  # its own draft, still current: saved over
+
+
+def test_a_kept_draft_is_told_to_whom_typed_it_until_it_is_saved_or_sent(store, cid):
+    with_reason = filled(store, cid, subject="Calendrier", overrides=(Override(8, "Urgence"),))
+    kept = keep_at_hang_up(store, with_reason, actor="marie.dupont")  # its override row last
+    assert [k.subject for k in kept_at_hang_up(store, actor="marie.dupont")] == ["Calendrier"]
+    assert kept_at_hang_up(store, actor="paul.martin") == ()  # not theirs to be told
+    save_draft(store, kept, actor="marie.dupont")
+    assert kept_at_hang_up(store, actor="marie.dupont") == ()
+    kept = keep_at_hang_up(store, filled(store, cid, subject="Visite"), actor="marie.dupont")
+    assert [k.subject for k in kept_at_hang_up(store, actor="marie.dupont")] == ["Visite"]
+    queue_message(store, kept, actor="marie.dupont", now=NOW)
+    assert kept_at_hang_up(store, actor="marie.dupont") == ()
 
 
 def test_simple_mode_for_a_notification_warns(store, cid):

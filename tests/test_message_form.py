@@ -39,6 +39,8 @@ from tests.helpers.pilot import (
 )
 from tests.helpers.screens import pressed, wines_id
 
+KEPT_TITLE = "Message non envoyé retrouvé"
+
 pytestmark = pytest.mark.services  # attachments through the real clamd
 
 
@@ -385,6 +387,38 @@ async def test_a_hang_up_with_nothing_typed_keeps_no_draft(workspace, workspace_
         await hang_up_on(pilot, signal.SIGHUP)
     assert workspace_app.return_code == 128 + signal.SIGHUP
     assert list_drafts(workspace, cid, actor="marie.dupont") == ()
+
+
+async def test_the_next_start_tells_of_the_kept_draft_until_it_is_saved_again(workspace):
+    cid, reference = deposits_consultation(workspace)
+
+    def started() -> MessagerieApp:
+        return MessagerieApp(open_store=lambda: workspace, actor="marie.dupont")
+
+    def told(pilot) -> list[str]:
+        return [n.message for n in pilot.app._notifications if n.title == KEPT_TITLE]
+
+    async with started().run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await type_into(pilot, form, "#subject", "Précision sur le calendrier")
+        await hang_up_on(pilot, signal.SIGHUP)
+    async with started().run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        (notice,) = told(pilot)
+        assert notice.startswith("À la coupure de la connexion, le message en cours a été ")
+        assert f"{reference} — « Précision sur le calendrier » (" in notice
+        assert "Reprenez-le dans « Brouillons de messages » (b)" in notice
+        pilot.app.push_screen(ConsultationScreen(cid))
+        await settle(pilot)
+        await pilot.press("b", "enter")  # the draft, resumed
+        await settle(pilot)
+        assert pilot.app.screen.query_one("#subject", Input).value == (
+            "Précision sur le calendrier"
+        )
+        await pressed(pilot, "ctrl+s")  # saved by the buyer: nothing more to tell
+    async with started().run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert told(pilot) == []
 
 
 async def test_leaving_asks_then_a_saved_draft_is_resumed(workspace, workspace_app):

@@ -77,6 +77,7 @@ def place_toasts(screen: Screen) -> None:
 
 # The terminal gone (an SSH connection dropped), the session stopped (shutdown, systemd).
 HANG_UPS = (signal.SIGHUP, signal.SIGTERM)
+HANG_UP_GRACE = 10.0  # seconds for the drafts and a clean exit, then the process ends anyway
 
 
 class MessagerieApp(Navigation):
@@ -141,6 +142,7 @@ class MessagerieApp(Navigation):
         # Why the app stopped early (the store could not be opened), for the CLI to print.
         self.failure: str | None = None
         self._hang_up_loop: asyncio.AbstractEventLoop | None = None
+        self.hung_up = False  # ended by SIGHUP or SIGTERM: the CLI then ends the process
 
     def on_mount(self) -> None:
         self.push_screen(DashboardScreen())
@@ -214,14 +216,27 @@ class MessagerieApp(Navigation):
 
         try:
             with self._store_lock:
-                if self._store is None:
+                opened = self._store is None
+                if opened:
                     self._store = self.sign_in(self._open_store())
             with answered_or_refused():  # a Refusal the screen shows: the app goes on
+                if opened:
+                    self.tell_kept_drafts(self._store)
                 return call(self._store)
         except StoreError as error:
             self.failure = str(error)
             self.call_from_thread(self.exit, return_code=2)
             return None
+
+    def tell_kept_drafts(self, store: Store) -> None:
+        """Once the store is open (from a worker): the drafts kept when this buyer's terminal
+        last went away, until they are saved, sent or deleted."""
+        from messagerie.models.messages.drafts import kept_at_hang_up, kept_notice
+
+        kept = kept_at_hang_up(store, actor=self.actor)
+        if kept:
+            self.call_from_thread(notify_literal, self, kept_notice(kept),
+                                  title="Message non envoyé retrouvé", timeout=30)  # fmt: skip
 
     def sign_in(self, store: Store) -> Store:
         """Find the account using the app in the freshly opened `store`; a system login
@@ -342,11 +357,20 @@ class MessagerieApp(Navigation):
         from messagerie.models.store.engine import answered_or_refused
         from messagerie.screens.base import HoldsTyping
 
+        self.hung_up = True
+        if not self.is_headless:
+            # Whatever happens next, the process ends: nobody is left to quit it, and
+            # Textual's own shutdown can wait for ever on a terminal that is gone (its
+            # writer thread). Not under the Pilot: the process there is the tests'.
+            backstop = threading.Timer(HANG_UP_GRACE, os._exit, (128 + signum,))
+            backstop.daemon = True
+            backstop.start()
         typed = [s.unsaved_form() for s in self.screen_stack if isinstance(s, HoldsTyping)]
-        with self._store_lock:
-            store = self._store
-        for form in typed if store is not None else ():
-            if form is None:
+        # Not under _store_lock: a worker holds it while it signs in, waiting for this thread
+        # (call_from_thread), and the two waited for each other with the terminal gone.
+        store = self._store
+        for form in typed:
+            if form is None or store is None:  # no store open: no form has read anything
                 continue
             try:
                 with answered_or_refused():

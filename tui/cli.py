@@ -359,6 +359,10 @@ def run_tui(args: argparse.Namespace, run: Callable[[App], object] | None = None
     finally:
         if prefetch is not None:
             prefetch.close()
+    if app.hung_up:
+        # The terminal is gone and the drafts are kept: a worker still waiting for the UI's
+        # thread would hold the interpreter's exit (it joins them) for ever.
+        os._exit(app.return_code or 0)
     if app.failure:
         say(f"{PROGRAM} : {app.failure}", file=sys.stderr)
     return app.return_code or 0

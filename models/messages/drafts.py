@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from messagerie.models.clock import utc_now
-from messagerie.models.formatting import lot_label
+from messagerie.models.formatting import lot_label, paris_minutes
 from messagerie.models.messages.rows import message_row, recipient_row
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.rules.validation import address_domain
@@ -27,6 +27,7 @@ from messagerie.models.store.enums import (
     Right,
 )
 from messagerie.models.store.tables import (
+    audit_entry,
     consultation,
     lot,
     message,
@@ -34,6 +35,19 @@ from messagerie.models.store.tables import (
     purchasing_entity,
     recipient,
 )
+from messagerie.models.text import cut, first_few
+
+# What the audit says of a draft the app kept when its terminal went away (tui/app.py).
+KEPT_AT_HANG_UP = "brouillon enregistré à la coupure de la connexion"
+
+
+@dataclass(frozen=True)
+class KeptDraft:
+    """A draft the app kept when the buyer's terminal went away."""
+
+    reference: str  # the consultation's
+    subject: str
+    kept_at: datetime
 
 
 @dataclass(frozen=True)
@@ -226,4 +240,49 @@ def _load_drafts(
             author=m.author,
         )
         for m in messages
+    )
+
+
+def kept_at_hang_up(store: Store, *, actor: str) -> tuple[KeptDraft, ...]:
+    """The drafts the app kept for `actor` when their terminal went away, and that nobody
+    has saved, sent or deleted since (their latest audit entry, overrides aside, is still
+    that one): what the next start tells them, oldest first."""
+    latest = (
+        sa.select(sa.func.max(audit_entry.c.id))
+        .join(message, message.c.id == audit_entry.c.message_id)
+        .where(message.c.state == MessageState.DRAFT, audit_entry.c.action != audit.OVERRIDE)
+        .group_by(audit_entry.c.message_id)
+    )
+    query = (
+        sa.select(consultation.c.reference, message.c.subject, audit_entry.c.at)
+        .join(message, message.c.id == audit_entry.c.message_id)
+        .join(consultation, consultation.c.id == message.c.consultation_id)
+        .where(
+            audit_entry.c.id.in_(latest),
+            audit_entry.c.actor == actor,
+            audit_entry.c.detail == KEPT_AT_HANG_UP,
+        )
+        .order_by(audit_entry.c.at, audit_entry.c.id)
+    )
+    with store.engine.connect() as connection:
+        return tuple(KeptDraft(*row) for row in connection.execute(query))
+
+
+def kept_notice(kept: Sequence[KeptDraft]) -> str:
+    """What the buyer reads at the next start: which consultations, which subjects."""
+    listed = first_few(
+        [f"{cut(k.reference, 30)} — « {cut(k.subject, 40)} » ({paris_minutes(k.kept_at)})"
+         for k in kept],
+        separator="; ",
+    )  # fmt: skip
+    if len(kept) == 1:
+        return (
+            f"À la coupure de la connexion, le message en cours a été enregistré comme "
+            f"brouillon : {listed}. Reprenez-le dans « Brouillons de messages » (b) de la "
+            "consultation."
+        )
+    return (
+        f"À la coupure de la connexion, les messages en cours ont été enregistrés comme "
+        f"brouillons : {listed}. Reprenez-les dans « Brouillons de messages » (b) de chaque "
+        "consultation."
     )

@@ -21,6 +21,7 @@ from messagerie.models.consultations.detail import (
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.drafts import (
+    KEPT_AT_HANG_UP,
     Override,
     insert_recipients,
     link_lots,
@@ -75,8 +76,6 @@ class QueuedMessage:
 
 
 SAVED = "brouillon enregistré"
-# What the audit says of a draft the app kept when its terminal went away (tui/app.py).
-KEPT_AT_HANG_UP = "brouillon enregistré à la coupure de la connexion"
 
 
 def save_draft(store: Store, form: FormInput, *, actor: str, detail: str = SAVED) -> FormInput:

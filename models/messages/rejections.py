@@ -14,9 +14,8 @@ from messagerie.models.store.accounts import authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import MessageState, MessageType
 from messagerie.models.store.tables import lot, message, message_lot, recipient
-from messagerie.models.text import cut
+from messagerie.models.text import cut, first_few
 
-NAMED_AT_MOST = 3  # more names would push the form's or the table's lines out of 80×24
 NAME_LENGTH = 40
 
 
@@ -59,9 +58,7 @@ def rejected_again(
     names: Sequence[str], found: dict[str, datetime], concerning: str = "ce lot"
 ) -> str:
     """What the buyer reads before a second letter: whom (three at most), and since when."""
-    listed = ", ".join(cut(name, NAME_LENGTH) for name in names[:NAMED_AT_MOST])
-    if len(names) > NAMED_AT_MOST:
-        listed += f" et {len(names) - NAMED_AT_MOST} autre(s)"
+    listed = first_few([cut(name, NAME_LENGTH) for name in names])
     return (
         f"Déjà rejetées pour {concerning} : {listed} (dernier courrier le "
         f"{paris_minutes(max(found.values()))}). Un second courrier leur serait envoyé, et le "

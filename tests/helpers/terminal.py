@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import ROOT
+
+# The app ends at most 10 s after its hang-up (tui/app.py, HANG_UP_GRACE); a loaded machine
+# gets more.
+HANG_UP_BOUND = 30
 
 
 class Tmux:
@@ -66,4 +72,20 @@ class Tmux:
         self.run("send-keys", *keys)
 
     def close(self) -> None:
+        """Hang up the terminal (tmux's server killed: SIGHUP, as a dropped SSH connection
+        sends), then check that the TUI ended: one that outlived its terminal would spin on a
+        server for ever (an app waiting on its own worker did, at 100 % of a core)."""
+        listed = subprocess.run(
+            ["tmux", "-L", self.socket, "list-panes", "-a", "-F", "#{pane_pid}"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        pids = [int(pid) for pid in listed.stdout.split()]
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        deadline = time.monotonic() + HANG_UP_BOUND
+        while (alive := [pid for pid in pids if Path(f"/proc/{pid}").exists()]) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        for pid in alive:
+            os.kill(pid, signal.SIGKILL)
+        assert not alive, f"the TUI (pid {alive}) outlived its terminal by {HANG_UP_BOUND} s"
