@@ -27,9 +27,16 @@ OS_PROBLEMS = {
     errno.ENOSPC: "plus de place sur le disque",
     errno.EROFS: "disque en lecture seule",
     errno.EEXIST: "le fichier existe déjà",
+    errno.ECONNREFUSED: "connexion refusée",
+    errno.ECONNRESET: "connexion interrompue",
+    errno.EPIPE: "connexion fermée",
+    errno.ETIMEDOUT: "délai dépassé",
+    errno.EHOSTUNREACH: "machine injoignable",
 }
 
 
 def os_problem(error: OSError) -> str:
     """What went wrong reading or writing a file, in French."""
+    if error.errno is None and isinstance(error, TimeoutError):  # a socket's own timeout
+        return OS_PROBLEMS[errno.ETIMEDOUT]
     return OS_PROBLEMS.get(error.errno or 0, f"erreur du système ({error.strerror or error})")

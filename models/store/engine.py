@@ -33,9 +33,9 @@ class StoreUnavailable(Refusal):
     written, and the same action may simply be tried again."""
 
 
-class FilesUnavailable(Refusal):
-    """A file could not be read or written (the documents folder on a full disk, its rights
-    changed, its mount gone): the operating system's fault, not the program's."""
+class SystemProblem(Refusal):
+    """The operating system refused a file (the documents folder on a full disk, its rights
+    changed, its mount gone) or a connection: not the program's fault, nor the buyer's."""
 
 
 @contextmanager
@@ -52,11 +52,20 @@ def answered_or_refused() -> Iterator[None]:
             "enregistré ; réessayez dans un instant."
         ) from error
     except OSError as error:
-        which = f"Le fichier « {error.filename} »" if error.filename else "Un fichier"
-        raise FilesUnavailable(
-            f"{which} n'a pas pu être lu ou écrit ({os_problem(error)}) : vérifiez la place sur "
-            "le disque et les droits de son dossier, puis réessayez."
-        ) from error
+        raise SystemProblem(_system_problem(error)) from error
+
+
+def _system_problem(error: OSError) -> str:
+    if error.filename:
+        return (
+            f"Le fichier « {error.filename} » n'a pas pu être lu ou écrit ({os_problem(error)}) : "
+            "vérifiez la place sur le disque et les droits de son dossier, puis réessayez."
+        )
+    # A connection the lower layers did not word (they turn theirs into refusals).
+    return (
+        f"Le système a refusé l'opération ({os_problem(error)}) : réessayez, et signalez-le "
+        "à l'administrateur si cela se reproduit."
+    )
 
 
 def _reason(error: DatabaseError) -> str:
