@@ -608,3 +608,43 @@ async def test_la_loupe_shows_the_email_the_outbox_sent(store, relay, mode):
     assert sent.strip() in shown
     expected = "en suivant le lien personnel" if mode is SendMode.WITH_AR else "en répondant"
     assert expected in sent
+
+
+class SlowRelay(Relay):
+    """A relay that takes a second over each e-mail, as a loaded one does."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(1)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_quitting_the_app_stops_its_outbox_and_gives_back_what_it_claimed(store):
+    """With MESSAGERIE_OUTBOX_IN_TUI, a pass was under way when the buyer quit: it went on
+    in its thread (asyncio waits for it before the process ends: the prompt came back a
+    pass later) and, if the process was killed, its claims waited for their lease (5 min).
+    It now stops at once and gives back what it claimed; the next pass sends the rest."""
+    from messagerie.tui.app import MessagerieApp
+    from messagerie.tui.settings import Settings
+
+    slow = SlowRelay()
+    controller = Controller(slow, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    url = f"smtp://127.0.0.1:{controller.port}"
+    queue(store, [f"r{n:02}@entreprise.example" for n in range(60)])
+    app = MessagerieApp(
+        open_store=lambda: store,
+        actor="marie.dupont",
+        settings=lambda: Settings(smtp_url=url, outbox_in_tui=True, outbox_every=0.5),
+    )
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_until(pilot, lambda: slow.received, "a first e-mail received", 20)
+        quit_at = time.monotonic()
+        while outbox_counts(store)[DeliveryState.CLAIMED]:
+            assert time.monotonic() - quit_at < 5, "the pass kept its claims after the quit"
+            await asyncio.sleep(0.05)
+    finally:
+        controller.stop()
+    counts = outbox_counts(store)
+    assert len(slow.received) < 60  # 60 e-mails at 1 s over 4 connections: 15 s
+    assert counts[DeliveryState.QUEUED] + counts[DeliveryState.ACCEPTED] == 60

@@ -139,6 +139,10 @@ class MessagerieApp(Navigation):
         self._embed = embedded
         self.embedded: Embedded | None = None
         self._outbox_wake = threading.Event()
+        # Set when the app ends: a pass in flight stops at once and gives back what it
+        # claimed, instead of holding the process's exit (asyncio waits for its thread) and,
+        # killed, its recipients until their lease runs out.
+        self._outbox_stop = threading.Event()
         # Why the app stopped early (the store could not be opened), for the CLI to print.
         self.failure: str | None = None
         self._hang_up_loop: asyncio.AbstractEventLoop | None = None
@@ -182,12 +186,14 @@ class MessagerieApp(Navigation):
                 relay = services.relay(settings)
                 report = self.store_call(
                     lambda store, relay=relay: services.outbox_pass(  # type: ignore[misc]
-                        store, settings, relay
+                        store, settings, relay, self._outbox_stop
                     )
                 )
                 told = ""
                 if report and (report.sent or report.retried or report.refused):
                     self.call_from_thread(notify_literal, self, str(report), title="File d'envoi")
+            except asyncio.CancelledError:  # the app is ending: the pass gave back its claims
+                return
             except Refusal as problem:
                 if str(problem) != told:  # once per problem, not every pass
                     told = str(problem)
@@ -358,6 +364,7 @@ class MessagerieApp(Navigation):
         from messagerie.screens.base import HoldsTyping
 
         self.hung_up = True
+        self._outbox_stop.set()
         if not self.is_headless:
             # Whatever happens next, the process ends: nobody is left to quit it, and
             # Textual's own shutdown can wait for ever on a terminal that is gone (its
@@ -380,6 +387,7 @@ class MessagerieApp(Navigation):
         self.exit(return_code=128 + signum)
 
     def on_unmount(self) -> None:
+        self._outbox_stop.set()
         if self._hang_up_loop is not None:
             for signum in HANG_UPS:
                 self._hang_up_loop.remove_signal_handler(signum)

@@ -38,10 +38,16 @@ def relay(settings: Settings) -> Relay:
     return parse_smtp_url(settings.smtp_url)
 
 
-def outbox_pass(store: Store, settings: Settings, through: Relay | None = None) -> Report:
-    """Send what is due once, through `through` (default: the settings' relay). A database
-    that does not answer is a StoreUnavailable, a relay that does not a RelayProblem: both
-    Refusals, which the next pass may not meet."""
+def outbox_pass(
+    store: Store,
+    settings: Settings,
+    through: Relay | None = None,
+    stop: threading.Event | None = None,
+) -> Report:
+    """Send what is due once, through `through` (default: the settings' relay); `stop` set
+    from another thread ends it early (asyncio.CancelledError), its claims given back. A
+    database that does not answer is a StoreUnavailable, a relay that does not a
+    RelayProblem: both Refusals, which the next pass may not meet."""
     from messagerie.letters.mail.outbox import run_once_blocking
     from messagerie.models.store.engine import answered_or_refused
 
@@ -52,6 +58,7 @@ def outbox_pass(store: Store, settings: Settings, through: Relay | None = None) 
             public_url=settings.link_base,
             lease=timedelta(seconds=settings.outbox_lease),
             dkim=dkim_key(settings),
+            stop=stop,
         )
 
 

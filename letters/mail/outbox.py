@@ -11,7 +11,8 @@ for its sender's domain once its bytes are final (letters/mail/dkim.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import threading
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,6 +36,8 @@ from messagerie.models.messages.outbox import (
 from messagerie.models.messages.recipient_secrets import envelope_id
 from messagerie.models.rules.validation import address_domain, relay_address
 from messagerie.models.store.database import Store
+
+STOP_POLL = 0.1  # seconds between two looks at a blocking pass's stop event
 
 
 @dataclass(frozen=True)
@@ -201,5 +204,20 @@ def run_once_blocking(
     public_url: str,
     lease: timedelta = LEASE,
     dkim: DkimKey | None = None,
+    stop: threading.Event | None = None,
 ) -> Report:
-    return asyncio.run(run_once(store, relay, public_url=public_url, lease=lease, dkim=dkim))
+    """`run_once` in its own event loop, from a thread. Setting `stop` (from another thread:
+    the app is quitting) cancels it: what it claimed is given back at once, and
+    asyncio.CancelledError says it stopped."""
+    work = run_once(store, relay, public_url=public_url, lease=lease, dkim=dkim)
+    return asyncio.run(_until(stop, work) if stop else work)
+
+
+async def _until(stop: threading.Event, work: Coroutine[object, object, Report]) -> Report:
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        if stop.is_set():
+            task.cancel()
+            break
+        await asyncio.wait({task}, timeout=STOP_POLL)
+    return await task
