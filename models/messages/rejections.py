@@ -54,13 +54,12 @@ def rejected_before(
         return {email: at for email, at in connection.execute(query)} if wanted else {}
 
 
-def rejected_again(
-    names: Sequence[str], found: dict[str, datetime], concerning: str = "ce lot"
-) -> str:
-    """What the buyer reads before a second letter: whom (three at most), and since when."""
+def rejected_again(names: Sequence[str], found: dict[str, datetime], where: str = "ce lot") -> str:
+    """What the buyer reads before a second letter: whom (three at most), and since when;
+    `where` is what the letter is about (`concerning`)."""
     listed = first_few([cut(name, NAME_LENGTH) for name in names])
     return (
-        f"Déjà rejetées pour {concerning} : {listed} (dernier courrier le "
+        f"Déjà rejetées pour {where} : {listed} (dernier courrier le "
         f"{paris_minutes(max(found.values()))}). Un second courrier leur serait envoyé, et le "
         "délai de suspension éventuel partirait de celui-ci."
     )
