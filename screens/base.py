@@ -7,6 +7,7 @@ screen never imports another screen to open it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, cast, runtime_checkable
 
 from textual.screen import ModalScreen, Screen
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from messagerie.models.errors import Refusal
-    from messagerie.models.messages.form import FormInput
     from messagerie.models.store.database import Store
     from messagerie.tui.app import MessagerieApp
 
@@ -29,11 +29,23 @@ T = TypeVar("T")
 ResultType = TypeVar("ResultType")
 
 
-@runtime_checkable
-class HoldsTyping(Protocol):
-    """A screen whose typing the app keeps as a draft when the terminal goes away."""
+@dataclass(frozen=True)
+class Unsaved:
+    """What a screen holds that the store does not, and would be lost if the app ended now."""
 
-    def unsaved_form(self) -> FormInput | None: ...
+    what: str  # in French, for the question asked before quitting: « le message « … » »
+    reference: str | None = None  # the consultation's, when known
+    # Keeps it in the store (store, actor, at_hang_up); None when it cannot be kept as it
+    # stands (a register line half typed, the DCE's pieces being changed).
+    keep: Callable[[Store, str, bool], object] | None = None
+
+
+@runtime_checkable
+class HoldsWork(Protocol):
+    """A screen with typing or changes not saved: Ctrl+Q asks before they are lost, and a
+    terminal that goes away keeps what can be kept."""
+
+    def unsaved(self) -> Unsaved | None: ...
 
 
 class StoreWork(RightsChecked):

@@ -23,7 +23,7 @@ from messagerie.models.consultations.workspace import DceUpdate, publish_dce_upd
 from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.formatting import paris_minutes, size_text
 from messagerie.screens.answer_flow import send_modification_draft
-from messagerie.screens.base import StoreScreen
+from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, TextDialog, leave_screen
 from messagerie.screens.files import FilePicker
@@ -238,10 +238,16 @@ class DceScreen(StoreScreen[None]):
             ),
         )
 
+    def unsaved(self) -> Unsaved | None:
+        if self.changes.is_empty():
+            return None
+        reference = self.detail.identity.reference if self.detail else None
+        return Unsaved("les modifications du DCE", reference)
+
     def action_leave(self) -> None:
         leave_screen(
             self,
-            unsaved=not self.changes.is_empty(),
+            unsaved=self.unsaved() is not None,
             title="Modifications non enregistrées",
             question="Quitter sans enregistrer les modifications du DCE ?",
         )

@@ -32,7 +32,12 @@ from messagerie.letters.mail.content import context_block
 from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label, paris_minutes, size_text
-from messagerie.models.messages.drafts import DraftRecipient, Override, unique_recipients
+from messagerie.models.messages.drafts import (
+    KEPT_AT_HANG_UP,
+    DraftRecipient,
+    Override,
+    unique_recipients,
+)
 from messagerie.models.messages.files import MessageFiles, load_message_files
 from messagerie.models.messages.form import (
     FORM_LABELS,
@@ -50,8 +55,10 @@ from messagerie.models.messages.presets import (
     preset_recipients,
 )
 from messagerie.models.messages.queue import (
+    SAVED,
     FormRefused,
     QueuedMessage,
+    keep_typing,
     load_form,
     queue_message,
     save_draft,
@@ -65,7 +72,8 @@ from messagerie.models.messages.rejections import (
 from messagerie.models.rules.validation import ValidationFailed, check_email
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import AntivirusVerdict, MessageType, Right, SendMode
-from messagerie.screens.base import StoreScreen
+from messagerie.models.text import cut
+from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.dialogs import leave_screen
 from messagerie.screens.files import AntivirusLine, FilePicker
 from messagerie.screens.preview import PreviewScreen
@@ -85,6 +93,7 @@ from messagerie.screens.widgets import (
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.generate import PersonalLetter
+    from messagerie.models.store.database import Store
 
 # Verdicts about something the form has no field for are shown next to the closest one.
 VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "type"}
@@ -873,10 +882,20 @@ class MessageFormScreen(StoreScreen[None]):
         form = self.form()
         return form if form != (self.saved or self.applied) else None
 
-    def unsaved_form(self) -> FormInput | None:
-        """What the app keeps as a draft when the terminal goes away: none while a save or a
-        send is under way (its own transaction keeps the text, or it is sent)."""
-        return None if self.busy else self.typed()
+    def unsaved(self) -> Unsaved | None:
+        """The letter as typed, kept as a draft at a hang-up or on « Enregistrer et quitter »;
+        none while a save or a send is under way (its own transaction keeps the text, or it
+        is sent)."""
+        form = None if self.busy else self.typed()
+        if form is None or self.context is None:
+            return None
+        subject = f"« {cut(form.subject, 40)} »" if form.subject.strip() else "sans objet"
+
+        def keep(store: Store, actor: str, at_hang_up: bool) -> FormInput:
+            return keep_typing(store, form, actor=actor, detail=KEPT_AT_HANG_UP if at_hang_up
+                               else SAVED)  # fmt: skip
+
+        return Unsaved(f"le message {subject}", self.context.detail.identity.reference, keep)
 
     def action_leave(self) -> None:
         leave_screen(

@@ -14,7 +14,7 @@ from messagerie.models.consultations.registers import RegisterRow
 from messagerie.models.rules.anonymise import identity_leaks
 from messagerie.models.rules.checks import asker_identified
 from messagerie.screens.answer import question_text
-from messagerie.screens.base import StoreScreen
+from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, leave_screen
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
@@ -137,10 +137,16 @@ class QaEditorScreen(StoreScreen[None]):
         )
         self.app.open_draft(self.question.consultation_id, result.draft)
 
+    def unsaved(self) -> Unsaved | None:
+        if not self.query_one("#answer", TextArea).text.strip():
+            return None
+        reference = self.detail.identity.reference if self.detail else None
+        return Unsaved(f"la réponse à la question n° {self.question.number}", reference)
+
     def action_leave(self) -> None:
         leave_screen(
             self,
-            unsaved=bool(self.query_one("#answer", TextArea).text.strip()),
+            unsaved=self.unsaved() is not None,
             title="Réponse non enregistrée",
             question="Quitter sans ajouter la réponse au DCE ?",
         )

@@ -30,7 +30,7 @@ from messagerie.models.rules.validation import (
 )
 from messagerie.models.store.enums import RegisterKind
 from messagerie.screens.answer_flow import answer_question
-from messagerie.screens.base import StoreModal, StoreScreen
+from messagerie.screens.base import StoreModal, StoreScreen, Unsaved
 from messagerie.screens.widgets import (
     REGISTER_TITLES,
     Table,
@@ -271,6 +271,15 @@ class EntryForm(StoreModal[bool]):
             return ", ".join(str(number) for number in row.lot_numbers)
         value = getattr(row, name, "")
         return harmless(str(value or ""))  # a field shows its control characters too
+
+    def on_mount(self) -> None:
+        self.opened = self.typed()
+
+    def unsaved(self) -> Unsaved | None:
+        if self.typed() == self.opened:
+            return None
+        line = f"la {'' if self.row else 'nouvelle '}ligne du {REGISTER_TITLES[self.kind].lower()}"
+        return Unsaved(line, self.detail.identity.reference)
 
     def typed(self) -> RegisterEntryInput:
         values = {name: self.query_one(f"#{name}", Input).value for name, _ in FORM_FIELDS}

@@ -11,7 +11,7 @@ from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import change_type, preset_form
 from messagerie.models.messages.queue import (
     FormRefused,
-    keep_at_hang_up,
+    keep_typing,
     load_form,
     queue_message,
     save_draft,
@@ -300,25 +300,25 @@ def test_a_form_kept_at_hang_up_never_overwrites_a_draft_saved_meanwhile(store, 
     draft of its own."""
     mine = save_draft(store, filled(store, cid, subject="Calendrier"), actor="marie.dupont")
     theirs = save_draft(store, replace(mine, subject="Calendrier (Paul)"), actor="paul.martin")
-    kept = keep_at_hang_up(store, replace(mine, body="Texte tapé avant la coupure."),
+    kept = keep_typing(store, replace(mine, body="Texte tapé avant la coupure."),
                            actor="marie.dupont")  # fmt: skip
     assert kept.draft_id != mine.draft_id
     assert load_form(store, theirs.draft_id, actor="marie.dupont").subject == "Calendrier (Paul)"
     assert (
         load_form(store, kept.draft_id, actor="marie.dupont").body == "Texte tapé avant la coupure."
     )
-    again = keep_at_hang_up(store, replace(kept, body="Suite."), actor="marie.dupont")
+    again = keep_typing(store, replace(kept, body="Suite."), actor="marie.dupont")
     assert again.draft_id == kept.draft_id  # its own draft, still current: saved over
 
 
 def test_a_kept_draft_is_told_to_whom_typed_it_until_it_is_saved_or_sent(store, cid):
     with_reason = filled(store, cid, subject="Calendrier", overrides=(Override(8, "Urgence"),))
-    kept = keep_at_hang_up(store, with_reason, actor="marie.dupont")  # its override row last
+    kept = keep_typing(store, with_reason, actor="marie.dupont")  # its override row last
     assert [k.subject for k in kept_at_hang_up(store, actor="marie.dupont")] == ["Calendrier"]
     assert kept_at_hang_up(store, actor="paul.martin") == ()  # not theirs to be told
     save_draft(store, kept, actor="marie.dupont")
     assert kept_at_hang_up(store, actor="marie.dupont") == ()
-    kept = keep_at_hang_up(store, filled(store, cid, subject="Visite"), actor="marie.dupont")
+    kept = keep_typing(store, filled(store, cid, subject="Visite"), actor="marie.dupont")
     assert [k.subject for k in kept_at_hang_up(store, actor="marie.dupont")] == ["Visite"]
     queue_message(store, kept, actor="marie.dupont", now=NOW)
     assert kept_at_hang_up(store, actor="marie.dupont") == ()

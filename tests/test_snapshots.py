@@ -144,3 +144,16 @@ def test_message_detail(snap_compare, demo_app, size):
         await settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=size, run_before=run_before)
+
+
+def test_quitting_with_a_letter_typed_80x24(snap_compare, demo_app):
+    """Ctrl+Q in "Messagerie sécurisée" on 2025VINS with a subject typed: the question."""
+
+    async def run_before(pilot):
+        await wines(pilot, "e", "m")
+        pilot.app.screen.query_one("#subject").focus()
+        await pilot.press("end", *" et report de la visite", "ctrl+q")
+        await settle(pilot)
+        quiet_cursor(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=run_before)

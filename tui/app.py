@@ -355,13 +355,13 @@ class MessagerieApp(Navigation):
         self._hang_up_loop = loop
 
     def hang_up(self, signum: int) -> None:
-        """Keep each message form's unsaved typing as a draft (« Brouillons de messages »),
-        then end. This runs on the UI's thread, the terminal maybe gone: it writes to the
-        store directly, not through a worker, and tells no one."""
+        """Keep what each screen can keep of its unsaved work (a message form's typing, as a
+        draft in « Brouillons de messages »), then end. This runs on the UI's thread, the
+        terminal maybe gone: it writes to the store directly, not through a worker, and tells
+        no one."""
         from messagerie.models.errors import Refusal
-        from messagerie.models.messages.queue import keep_at_hang_up
         from messagerie.models.store.engine import answered_or_refused
-        from messagerie.screens.base import HoldsTyping
+        from messagerie.screens.quit import unsaved_work
 
         self.hung_up = True
         self._outbox_stop.set()
@@ -372,19 +372,32 @@ class MessagerieApp(Navigation):
             backstop = threading.Timer(HANG_UP_GRACE, os._exit, (128 + signum,))
             backstop.daemon = True
             backstop.start()
-        typed = [s.unsaved_form() for s in self.screen_stack if isinstance(s, HoldsTyping)]
         # Not under _store_lock: a worker holds it while it signs in, waiting for this thread
         # (call_from_thread), and the two waited for each other with the terminal gone.
         store = self._store
-        for form in typed:
-            if form is None or store is None:  # no store open: no form has read anything
+        for unsaved in unsaved_work(self.screen_stack):
+            if unsaved.keep is None or store is None:  # no store open: nothing was read
                 continue
             try:
                 with answered_or_refused():
-                    keep_at_hang_up(store, form, actor=self.actor)
+                    unsaved.keep(store, self.actor, True)
             except Refusal:
                 continue  # nowhere to tell it: the other forms are still kept
         self.exit(return_code=128 + signum)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q (and « Quitter » in the palette): at once when nothing is unsaved, else
+        after asking (QuitDialog); pressed again in that dialog, it keeps and quits."""
+        from messagerie.screens.quit import QuitDialog, unsaved_work
+
+        if isinstance(self.screen, QuitDialog):
+            self.screen.quit_again()
+            return
+        unsaved = unsaved_work(self.screen_stack)
+        if unsaved:
+            self.push_screen(QuitDialog(unsaved))
+        else:
+            self.exit()
 
     def on_unmount(self) -> None:
         self._outbox_stop.set()

@@ -89,15 +89,18 @@ def save_draft(store: Store, form: FormInput, *, actor: str, detail: str = SAVED
     return replace(form, draft_id=message_id, revision=revision)
 
 
-def keep_at_hang_up(store: Store, form: FormInput, *, actor: str) -> FormInput:
-    """The form as typed when the buyer's terminal went away, kept as a draft: over its own
-    draft when that is still the one the form read, as a new draft when another window saved
-    or sent it meanwhile (what was typed here is kept all the same)."""
+def keep_typing(
+    store: Store, form: FormInput, *, actor: str, detail: str = KEPT_AT_HANG_UP
+) -> FormInput:
+    """The form as typed when the app ended (the terminal gone, or Ctrl+Q and « Enregistrer
+    et quitter »), kept as a draft: over its own draft when that is still the one the form
+    read, as a new draft when another window saved or sent it meanwhile (what was typed here
+    is kept all the same)."""
     try:
-        return save_draft(store, form, actor=actor, detail=KEPT_AT_HANG_UP)
+        return save_draft(store, form, actor=actor, detail=detail)
     except FormRefused:
         alone = replace(form, draft_id=None, revision=0)
-        return save_draft(store, alone, actor=actor, detail=KEPT_AT_HANG_UP)
+        return save_draft(store, alone, actor=actor, detail=detail)
 
 
 def queue_message(

@@ -1,0 +1,104 @@
+"""Ctrl+Q while a screen holds work the store does not: ask first, and keep the letters being
+typed as drafts. Ctrl+Q used to end the app at once, with twenty minutes of a letter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, Static
+
+from messagerie.models.text import cut
+from messagerie.screens.base import HoldsWork, StoreModal, Unsaved
+from messagerie.screens.widgets import back_key, dialog_box, literal
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from messagerie.models.store.database import Store
+
+
+def unsaved_work(stack: Sequence[Screen[object]]) -> tuple[Unsaved, ...]:
+    """What each screen of the stack would lose, the oldest screen first."""
+    found = (screen.unsaved() for screen in stack if isinstance(screen, HoldsWork))
+    return tuple(unsaved for unsaved in found if unsaved is not None)
+
+
+def listed(unsaved: Sequence[Unsaved]) -> str:
+    lines = []
+    for one in unsaved:
+        where = f" — {cut(one.reference, 30)}" if one.reference else ""
+        lost = "" if one.keep else " (ne peut pas être enregistré ici)"
+        lines.append(f"• {one.what}{where}{lost}")
+    return "\n".join(lines)
+
+
+class QuitDialog(StoreModal[None]):
+    """« Quitter l'application » with work unsaved: keep it and quit, quit, or stay."""
+
+    BINDINGS = [
+        Binding("e", "keep", "Enregistrer et quitter"),
+        Binding("q", "drop", "Quitter sans enregistrer"),
+        back_key("dismiss(None)", "Annuler"),
+    ]
+
+    def __init__(self, unsaved: Sequence[Unsaved]) -> None:
+        super().__init__()
+        self.work = tuple(unsaved)
+        self.keepable = tuple(one for one in self.work if one.keep is not None)
+        self.keeping = False
+
+    def compose(self) -> ComposeResult:
+        with dialog_box("Quitter l'application"):
+            yield Static(literal("Pas encore enregistré :\n" + listed(self.work)))
+            if self.keepable:
+                yield Static("Les messages enregistrés attendent dans « Brouillons de messages ».")
+            with Horizontal(classes="buttons"):
+                if self.keepable:
+                    yield Button("Enregistrer et quitter (e)", id="keep", variant="primary",
+                                 compact=True)  # fmt: skip
+                yield Button("Ne pas enregistrer (q)", id="drop", variant="error",
+                             compact=True)  # fmt: skip
+                yield Button("Annuler (Échap)", id="stay", compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "keep" and not self.keepable:
+            return False
+        return super().check_action(action, parameters)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        actions = {"keep": self.action_keep, "drop": self.action_drop}
+        actions.get(event.button.id or "", lambda: self.dismiss(None))()
+
+    def action_keep(self) -> None:
+        """Keep every letter in one worker, then end; a refusal leaves the app open, and
+        what was typed with it."""
+        if not self.keepable or self.keeping:
+            return
+        self.keeping = True
+        actor = self.app.actor
+
+        def keep_all(store: Store) -> bool:
+            for one in self.keepable:
+                assert one.keep is not None
+                one.keep(store, actor, False)
+            return True
+
+        self.store_task(keep_all, self.kept, failed=lambda _: setattr(self, "keeping", False))
+
+    def kept(self, _: object) -> None:
+        self.app.exit(message="Enregistré dans « Brouillons de messages » :\n"
+                      + listed(self.keepable))  # fmt: skip
+
+    def action_drop(self) -> None:
+        self.app.exit()
+
+    def quit_again(self) -> None:
+        """Ctrl+Q pressed again: the buyer wants out, and what can be kept is kept."""
+        if self.keepable:
+            self.action_keep()

@@ -1,0 +1,133 @@
+"""Ctrl+Q with work unsaved: it ended the app at once, and the letter being typed with it.
+It now asks, keeps the letters as drafts when told to, and quits at once when nothing is
+unsaved."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from textual.widgets import Button, Input, Static, TextArea
+
+from messagerie.models.messages.drafts import kept_at_hang_up, list_drafts
+from messagerie.models.messages.queue import load_form
+from messagerie.models.store.tables import audit_entry
+from messagerie.screens.message_form import MessageFormScreen
+from messagerie.screens.qa import QaEditorScreen
+from messagerie.screens.quit import QuitDialog
+from tests.helpers.message_form import deposits_consultation, open_form, type_into
+from tests.helpers.pilot import fill_body, settle
+from tests.helpers.screens import qa_editor, questions
+
+SIZE = (80, 24)
+ACTOR = "marie.dupont"
+
+
+async def letter_typed(pilot, cid: int) -> MessageFormScreen:
+    form = await open_form(pilot, cid)
+    await type_into(pilot, form, "#subject", "Précision sur le calendrier")
+    await fill_body(pilot, "Bonjour,\n\nLa visite du site est avancée au 12.")
+    return form
+
+
+def asked(pilot) -> str:
+    dialog = pilot.app.screen
+    assert isinstance(dialog, QuitDialog), "Ctrl+Q ended the app without asking"
+    return "\n".join(str(static.render()) for static in dialog.query(Static))
+
+
+async def test_ctrl_q_with_a_letter_typed_asks_then_keeps_it_as_a_draft(workspace, workspace_app):
+    cid, reference = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        form = await letter_typed(pilot, cid)
+        typed = form.form()
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        text = asked(pilot)
+        assert "Pas encore enregistré" in text
+        assert f"le message « Précision sur le calendrier » — {reference}" in text
+        assert workspace_app.return_code is None  # still open
+        await pilot.press("e")  # « Enregistrer et quitter »
+        await settle(pilot)
+    assert workspace_app.return_code == 0
+    (draft,) = list_drafts(workspace, cid, actor=ACTOR)
+    kept = load_form(workspace, draft.id, actor=ACTOR)
+    assert (kept.subject, kept.body, kept.recipients) == (
+        typed.subject,
+        typed.body,
+        typed.recipients,
+    )
+    audit = audit_entry
+    with workspace.engine.connect() as connection:
+        said = connection.execute(
+            sa.select(audit.c.actor, audit.c.detail).where(audit.c.message_id == draft.id)
+        ).all()
+    assert said == [(ACTOR, "brouillon enregistré")]
+    # The buyer chose to keep it: the next start has nothing to tell of a lost connection.
+    assert kept_at_hang_up(workspace, actor=ACTOR) == ()
+
+
+async def test_escape_goes_back_to_the_letter_as_typed_and_q_quits_without_it(
+    workspace, workspace_app
+):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        form = await letter_typed(pilot, cid)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        asked(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert pilot.app.screen is form
+        assert form.query_one("#subject", Input).value == "Précision sur le calendrier"
+        assert workspace_app.return_code is None
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        await pilot.press("q")  # « Quitter sans enregistrer »
+        await settle(pilot)
+    assert workspace_app.return_code == 0
+    assert list_drafts(workspace, cid, actor=ACTOR) == ()
+
+
+async def test_ctrl_q_pressed_twice_keeps_the_letter_and_quits(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await letter_typed(pilot, cid)
+        await pilot.press("ctrl+q", "ctrl+q")
+        await settle(pilot)
+    assert workspace_app.return_code == 0
+    (draft,) = list_drafts(workspace, cid, actor=ACTOR)
+    assert load_form(workspace, draft.id, actor=ACTOR).subject == "Précision sur le calendrier"
+
+
+async def test_ctrl_q_with_nothing_typed_quits_at_once(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await open_form(pilot, cid)  # the presets, untouched
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    assert workspace_app.return_code == 0
+    assert list_drafts(workspace, cid, actor=ACTOR) == ()
+
+
+async def test_an_answer_being_written_is_named_and_only_quitting_without_it_is_offered(
+    workspace, workspace_app
+):
+    question = questions(workspace)  # 2025VINS's first
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await qa_editor(pilot, workspace)
+        editor = pilot.app.screen
+        assert isinstance(editor, QaEditorScreen)
+        editor.query_one("#answer", TextArea).focus()
+        await pilot.press(*"Oui, la visite est libre.")
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        text = asked(pilot)
+        assert f"la réponse à la question n° {question.number}" in text
+        assert "ne peut pas être enregistré ici" in text
+        assert [b.id for b in pilot.app.screen.query(Button)] == ["drop", "stay"]
+        await pilot.press("e", "ctrl+q")  # nothing to keep: neither quits
+        await settle(pilot)
+        assert workspace_app.return_code is None
+        await pilot.press("escape")
+        await settle(pilot)
+        assert editor.query_one("#answer", TextArea).text == "Oui, la visite est libre."
