@@ -8,7 +8,8 @@ consultation (the worst case of LEGAL rule 8's query). Then times, on that consu
 - Envoyer: queue_message (checks again, then one transaction);
 - the first Ctrl+E of a rejection: rejected_before (who was rejected already), on the
   consultation's register addresses;
-- the app's start: kept_at_hang_up (drafts kept when a terminal went away).
+- the app's start: kept_at_hang_up (drafts kept when a terminal went away) and
+  answers_kept_at_hang_up (answers to all kept so).
 Not a test: it prints medians.
 
     python bench/message_form.py [--messages 100000] [--runs 15]
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from an
 
 from buyer import BUYER, busiest_consultation  # bench/ is this script's folder
 
+from messagerie.models.consultations.answer_drafts import answers_kept_at_hang_up
 from messagerie.models.demo.builder import seed_demo
 from messagerie.models.messages.drafts import kept_at_hang_up
 from messagerie.models.messages.form import check_form, load_context
@@ -104,8 +106,12 @@ def main() -> None:
             ("Envoyer (queue_message)", lambda: queue_message(store, form, actor=BUYER)),
             ("rejected_before", lambda: rejected_before(store, cid, (), emails, actor=BUYER)),
             ("start (kept_at_hang_up)", lambda: kept_at_hang_up(store, actor=BUYER)),
+            (
+                "start (answers_kept_at_hang_up)",
+                lambda: answers_kept_at_hang_up(store, actor=BUYER),
+            ),
         ):
-            print(f"{label + ':':31}{median_ms(call, options.runs):7.2f} ms")
+            print(f"{label + ':':34}{median_ms(call, options.runs):7.2f} ms")
         store.close()
 
 

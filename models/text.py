@@ -118,6 +118,16 @@ def first_few(items: Sequence[str], separator: str = ", ", most: int = 3) -> str
     return shown + (f" et {len(items) - most} autre(s)" if len(items) > most else "")
 
 
+def kept_at_hang_up_notice(
+    items: Sequence[str], kept: tuple[str, str], resume: tuple[str, str]
+) -> str:
+    """What a start tells of work kept when the buyer's terminal went away: `kept` and
+    `resume` are said (for one, for several) of `items`, the first few listed."""
+    several = int(len(items) > 1)
+    listed = first_few(items, separator="; ")
+    return f"À la coupure de la connexion, {kept[several]} : {listed}. {resume[several]}"
+
+
 def lf_lines(text: str) -> str:
     """Text from a file with its lines ended by LF, as the form's fields end them: Excel ends
     a cell's lines with CRLF (CR alone, on an old Mac), a browser those of a text area (a

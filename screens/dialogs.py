@@ -183,14 +183,23 @@ def writable_path(answer: str) -> tuple[Path | None, str | None]:
     return path, None
 
 
-def leave_screen(screen: Screen, *, unsaved: bool, title: str, question: str) -> None:
-    """Go back; with unsaved work, only once the buyer has confirmed it may be lost."""
+def leave_screen(
+    screen: Screen,
+    *,
+    unsaved: bool,
+    title: str,
+    question: str,
+    leave: Callable[[], object] | None = None,
+) -> None:
+    """Go back (`leave`, default: pop the screen); with unsaved work, only once the buyer
+    has confirmed it may be lost."""
+    go = leave or screen.app.pop_screen
     if not unsaved:
-        screen.app.pop_screen()
+        go()
         return
 
     def confirmed(yes: bool | None) -> None:
         if yes:
-            screen.app.pop_screen()
+            go()
 
     screen.app.push_screen(ConfirmDialog(title, question, "Quitter"), confirmed)

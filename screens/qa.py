@@ -3,14 +3,24 @@ réponses" PDF joins the DCE and the information draft goes to every registered 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static, TextArea
 
 from messagerie.letters.pdf.publish import AnswerPublished, AnswerToAll, publish_answer_to_all
+from messagerie.models.clock import utc_now
+from messagerie.models.consultations.answer_drafts import (
+    KeptAnswer,
+    forget_answer,
+    keep_answer,
+    kept_answer,
+)
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
 from messagerie.models.consultations.registers import RegisterRow
+from messagerie.models.formatting import paris_minutes
 from messagerie.models.rules.anonymise import identity_leaks
 from messagerie.models.rules.checks import asker_identified
 from messagerie.screens.answer import question_text
@@ -18,6 +28,9 @@ from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog, leave_screen
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
+
+if TYPE_CHECKING:
+    from messagerie.models.store.database import Store
 
 
 class QaEditorScreen(StoreScreen[None]):
@@ -38,6 +51,7 @@ class QaEditorScreen(StoreScreen[None]):
         super().__init__()
         self.question = question
         self.detail: ConsultationDetail | None = None
+        self.kept: KeptAnswer | None = None  # what the store keeps of this buyer's answer
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="qa-form", can_focus=False):  # no Tab stop that shows nothing
@@ -51,15 +65,36 @@ class QaEditorScreen(StoreScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#original").border_title = "Question reçue (non diffusée)"
+        actor, question = self.app.actor, self.question
         self.store_task(
-            lambda store: consultation_detail(store, self.question.consultation_id),
-            self.loaded,
+            lambda store: (
+                consultation_detail(store, question.consultation_id),
+                kept_answer(store, question.id, actor=actor),
+            ),
+            lambda loaded: self.loaded(*loaded),
         )
         self.check_leaks()
 
-    def loaded(self, detail: ConsultationDetail) -> None:
+    def loaded(self, detail: ConsultationDetail, kept: KeptAnswer | None) -> None:
         self.detail = detail
         self.sub_title = harmless(detail.identity.reference_and_title)
+        if kept is not None and not self.typed()[1]:  # never over keys typed meanwhile
+            self.kept = kept
+            self.query_one("#question", TextArea).text = kept.question
+            self.query_one("#answer", TextArea).text = kept.answer
+            why = " à la coupure de la connexion" if kept.at_hang_up else ""
+            notify_literal(
+                self,
+                f"La réponse gardée{why} le {paris_minutes(kept.kept_at)} est reprise.",
+                title="Réponse retrouvée",
+            )
+
+    def typed(self) -> tuple[str, str]:
+        """(question, answer) as they stand in the editor."""
+        return (
+            self.query_one("#question", TextArea).text,
+            self.query_one("#answer", TextArea).text,
+        )
 
     def leaks(self) -> tuple[str, ...]:
         asker = self.question
@@ -80,8 +115,7 @@ class QaEditorScreen(StoreScreen[None]):
         warning.display = verdict is not None
 
     def action_publish(self) -> None:
-        question = self.query_one("#question", TextArea).text.strip()
-        answer = self.query_one("#answer", TextArea).text.strip()
+        question, answer = (text.strip() for text in self.typed())
         error = self.query_one("#qa-error", Label)
         missing = [name for name, text in (("question", question), ("réponse", answer)) if not text]
         if missing:
@@ -138,15 +172,37 @@ class QaEditorScreen(StoreScreen[None]):
         self.app.open_draft(self.question.consultation_id, result.draft)
 
     def unsaved(self) -> Unsaved | None:
-        if not self.query_one("#answer", TextArea).text.strip():
+        """The answer being written, unless the store already keeps it as it stands."""
+        question, answer = self.typed()
+        kept = self.kept is not None and (self.kept.question, self.kept.answer) == self.typed()
+        if kept or not answer.strip():
             return None
+        entry_id = self.question.id
+
+        def keep(store: Store, actor: str, at_hang_up: bool) -> None:
+            kept = KeptAnswer(question, answer, utc_now(), at_hang_up)
+            keep_answer(store, entry_id, kept, actor=actor)
+
         reference = self.detail.identity.reference if self.detail else None
-        return Unsaved(f"la réponse à la question n° {self.question.number}", reference)
+        return Unsaved(f"la réponse à la question n° {self.question.number}", reference, keep)
 
     def action_leave(self) -> None:
+        """Leaving without publishing: what the store kept of the answer goes too."""
+        entry_id, actor = self.question.id, self.app.actor
+
+        def forget() -> None:
+            if self.kept is None:
+                self.app.pop_screen()
+                return
+            self.store_task(
+                lambda store: forget_answer(store, entry_id, actor=actor) or True,
+                lambda _: self.app.pop_screen(),
+            )
+
         leave_screen(
             self,
-            unsaved=self.unsaved() is not None,
+            unsaved=bool(self.typed()[1].strip()),
             title="Réponse non enregistrée",
-            question="Quitter sans ajouter la réponse au DCE ?",
+            question="Quitter sans ajouter la réponse au DCE ? Elle sera perdue.",
+            leave=forget,
         )

@@ -32,6 +32,7 @@ from tests.helpers.message_form import deposit_emails, deposits_consultation, op
 from tests.helpers.pilot import (
     checks_done,
     fill_body,
+    hang_up_on,
     pick_path,
     run_command,
     send_form,
@@ -342,15 +343,6 @@ async def test_a_second_press_never_queues_twice(workspace, workspace_app):
 
 
 # --- Drafts, leaving, preview ------------------------------------------------------------------
-
-
-async def hang_up_on(pilot, signum: int) -> None:
-    """Send this process `signum`, as sshd or a shutdown does, and wait for the app to end."""
-    os.kill(os.getpid(), signum)
-    for _ in range(50):
-        if pilot.app.return_code is not None:
-            return
-        await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize("hang_up", [signal.SIGHUP, signal.SIGTERM])

@@ -4,21 +4,28 @@ unsaved."""
 
 from __future__ import annotations
 
+import signal
+
 import sqlalchemy as sa
 from textual.widgets import Button, Input, Static, TextArea
 
+from messagerie.models.consultations.answer_drafts import kept_answer
 from messagerie.models.messages.drafts import kept_at_hang_up, list_drafts
 from messagerie.models.messages.queue import load_form
+from messagerie.models.store.enums import RegisterKind
 from messagerie.models.store.tables import audit_entry
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.quit import QuitDialog
+from messagerie.screens.registers import EntryForm
+from messagerie.tui.app import MessagerieApp
 from tests.helpers.message_form import deposits_consultation, open_form, type_into
-from tests.helpers.pilot import fill_body, settle
-from tests.helpers.screens import qa_editor, questions
+from tests.helpers.pilot import fill_body, hang_up_on, settle
+from tests.helpers.screens import qa_editor, questions, wines_id
 
 SIZE = (80, 24)
 ACTOR = "marie.dupont"
+HANG_UP_TITLE = "Réponse non publiée retrouvée"
 
 
 async def letter_typed(pilot, cid: int) -> MessageFormScreen:
@@ -108,26 +115,102 @@ async def test_ctrl_q_with_nothing_typed_quits_at_once(workspace, workspace_app)
     assert list_drafts(workspace, cid, actor=ACTOR) == ()
 
 
-async def test_an_answer_being_written_is_named_and_only_quitting_without_it_is_offered(
-    workspace, workspace_app
+async def answer_typed(pilot, store, answer: str) -> QaEditorScreen:
+    await settle(pilot)
+    await qa_editor(pilot, store)
+    editor = pilot.app.screen
+    assert isinstance(editor, QaEditorScreen)
+    editor.query_one("#answer", TextArea).focus()
+    await pilot.press(*answer)
+    return editor
+
+
+def started(store) -> MessagerieApp:
+    return MessagerieApp(open_store=lambda: store, actor=ACTOR)
+
+
+def told(pilot, title: str) -> list[str]:
+    return [n.message for n in pilot.app._notifications if n.title == title]
+
+
+async def test_an_answer_to_all_is_kept_on_e_and_given_back_when_its_editor_opens_again(
+    workspace,
 ):
     question = questions(workspace)  # 2025VINS's first
-    async with workspace_app.run_test(size=SIZE) as pilot:
+    async with started(workspace).run_test(size=SIZE) as pilot:
+        editor = await answer_typed(pilot, workspace, "Oui, la visite est libre.")
+        anonymised = editor.query_one("#question", TextArea).text
+        await pilot.press("ctrl+q")
         await settle(pilot)
+        assert f"la réponse à la question n° {question.number} — 2025VINS" in asked(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert pilot.app.return_code == 0
+    kept = kept_answer(workspace, question.id, actor=ACTOR)
+    assert kept is not None and not kept.at_hang_up
+    assert (kept.question, kept.answer) == (anonymised, "Oui, la visite est libre.")
+    async with started(workspace).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert told(pilot, HANG_UP_TITLE) == []  # the buyer chose to keep it
         await qa_editor(pilot, workspace)
         editor = pilot.app.screen
-        assert isinstance(editor, QaEditorScreen)
-        editor.query_one("#answer", TextArea).focus()
-        await pilot.press(*"Oui, la visite est libre.")
+        assert editor.query_one("#answer", TextArea).text == "Oui, la visite est libre."
+        (notice,) = told(pilot, "Réponse retrouvée")
+        assert notice.startswith("La réponse gardée le ")
+        await pilot.press("ctrl+q")  # nothing new since it was kept: no question asked
+        await settle(pilot)
+        assert pilot.app.return_code == 0
+
+
+async def test_a_hang_up_in_the_qa_editor_keeps_the_answer_until_it_is_left(workspace):
+    question = questions(workspace)
+    async with started(workspace).run_test(size=SIZE) as pilot:
+        await answer_typed(pilot, workspace, "Les cartons de six sont acceptés.")
+        await hang_up_on(pilot, signal.SIGHUP)
+        assert pilot.app.return_code == 128 + signal.SIGHUP
+    kept = kept_answer(workspace, question.id, actor=ACTOR)
+    assert kept is not None and kept.at_hang_up
+    async with started(workspace).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        (notice,) = told(pilot, HANG_UP_TITLE)
+        assert "la réponse à tous en cours a été gardée : 2025VINS, question n° " in notice
+        await qa_editor(pilot, workspace)
+        editor = pilot.app.screen
+        assert editor.query_one("#answer", TextArea).text == "Les cartons de six sont acceptés."
+        assert "à la coupure de la connexion" in told(pilot, "Réponse retrouvée")[0]
+        await pilot.press("escape")  # « Quitter sans ajouter la réponse au DCE ? »
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, QaEditorScreen)
+    assert kept_answer(workspace, question.id, actor=ACTOR) is None
+    async with started(workspace).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert told(pilot, HANG_UP_TITLE) == []
+
+
+async def test_a_register_line_being_typed_is_named_and_only_quitting_without_it_is_offered(
+    workspace, workspace_app
+):
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pilot.app.open_registers(wines_id(workspace), RegisterKind.WITHDRAWAL)
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, EntryForm)
+        form.query_one("#company_name", Input).focus()
+        await pilot.press(*"Les Vergers")
         await pilot.press("ctrl+q")
         await settle(pilot)
         text = asked(pilot)
-        assert f"la réponse à la question n° {question.number}" in text
-        assert "ne peut pas être enregistré ici" in text
+        assert "la nouvelle ligne du registre des retraits — 2025VINS" in text
+        assert "(ne peut pas être enregistré ici)" in text
         assert [b.id for b in pilot.app.screen.query(Button)] == ["drop", "stay"]
         await pilot.press("e", "ctrl+q")  # nothing to keep: neither quits
         await settle(pilot)
-        assert workspace_app.return_code is None
+        assert pilot.app.return_code is None
         await pilot.press("escape")
         await settle(pilot)
-        assert editor.query_one("#answer", TextArea).text == "Oui, la visite est libre."
+        assert form.query_one("#company_name", Input).value == "Les Vergers"

@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from messagerie.models.consultations.answer_drafts import KeptAnswer, keep_answer
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import load_context
 from messagerie.models.messages.outbox import claim, record_accepted
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
+from messagerie.models.store import migrate
 from messagerie.models.store.accounts import NewAccount, add_account
 from messagerie.models.store.database import Store, open_store
 from messagerie.models.store.database_roles import (
@@ -166,3 +168,47 @@ def test_a_shared_role_reads_what_the_application_declared_and_the_services_all(
             assert references.scalars().all() == ["2026A"]
     finally:
         scoped.close()
+
+
+def test_every_table_holding_an_organisations_data_is_behind_the_wall(store):
+    """A table added without its policy would show every organisation's rows to any role."""
+    with store.engine.connect() as connection:
+        open_tables = (
+            connection.exec_driver_sql(
+                "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                "AND relkind = 'r' AND NOT relrowsecurity ORDER BY 1"
+            )
+            .scalars()
+            .all()
+        )
+    assert open_tables == ["alembic_version", "store_meta"]  # the store's own facts
+
+
+def test_a_role_granted_before_migration_0011_keeps_its_own_answers_and_sees_no_other(
+    roles, store, store_url
+):
+    """The answers kept while writing (answer_draft) came after the roles were granted the
+    store's tables: the migration grants it to them, behind the same wall."""
+    migrate.downgrade(store.engine, "0010")
+    two_towns(store, roles)
+    grant_account_role(store, roles["A"], password=PASSWORD)
+    grant_account_role(store, roles["B"], password=PASSWORD)
+    migrate.upgrade(store.engine)
+    with store.engine.connect() as connection:
+        entries = dict(connection.exec_driver_sql(
+            "SELECT c.reference, e.id FROM register_entry e JOIN consultation c "
+            "ON c.id = e.consultation_id"
+        ).all())  # fmt: skip
+    for key in ("A", "B"):
+        own = open_store(role_url(store_url, roles[key]))
+        try:
+            kept = KeptAnswer("Q ?", f"Réponse de {key}", NOW, True)
+            keep_answer(own, entries[f"2026{key}"], kept, actor=roles[key])
+        finally:
+            own.close()
+    for key in ("A", "B"):
+        engine = as_role(store_url, roles[key])
+        with engine.connect() as connection:
+            answers = connection.exec_driver_sql("SELECT answer FROM answer_draft").scalars()
+            assert answers.all() == [f"Réponse de {key}"]
+        engine.dispose()

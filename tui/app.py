@@ -235,14 +235,22 @@ class MessagerieApp(Navigation):
             return None
 
     def tell_kept_drafts(self, store: Store) -> None:
-        """Once the store is open (from a worker): the drafts kept when this buyer's terminal
-        last went away, until they are saved, sent or deleted."""
+        """Once the store is open (from a worker): the drafts and answers kept when this
+        buyer's terminal last went away, until they are saved, sent, published or left."""
+        from messagerie.models.consultations.answer_drafts import (
+            answers_kept_at_hang_up,
+            kept_answers_notice,
+        )
         from messagerie.models.messages.drafts import kept_at_hang_up, kept_notice
 
-        kept = kept_at_hang_up(store, actor=self.actor)
-        if kept:
-            self.call_from_thread(notify_literal, self, kept_notice(kept),
-                                  title="Message non envoyé retrouvé", timeout=30)  # fmt: skip
+        drafts = kept_at_hang_up(store, actor=self.actor)
+        answers = answers_kept_at_hang_up(store, actor=self.actor)
+        for notice, title in (
+            (drafts and kept_notice(drafts), "Message non envoyé retrouvé"),
+            (answers and kept_answers_notice(answers), "Réponse non publiée retrouvée"),
+        ):
+            if notice:
+                self.call_from_thread(notify_literal, self, notice, title=title, timeout=30)
 
     def sign_in(self, store: Store) -> Store:
         """Find the account using the app in the freshly opened `store`; a system login

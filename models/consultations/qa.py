@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
+from messagerie.models.consultations.answer_drafts import forget_within
 from messagerie.models.store.accounts import authorize, authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import Right
@@ -49,7 +50,8 @@ def add_qa_entry(
     question_entry_id: int | None,
     actor: str,
 ) -> QaEntry:
-    """Record the answered question under `number` (the unique key refuses a double)."""
+    """Record the answered question under `number` (the unique key refuses a double); what
+    `actor` kept of their answer to it while writing goes (answer_drafts)."""
     now = utc_now()
     with store.engine.begin() as connection:
         authorize(connection, actor, Right.ANSWER, consultation_id)
@@ -64,4 +66,6 @@ def add_qa_entry(
                 author=actor,
             )
         )
+        if question_entry_id is not None:
+            forget_within(connection, question_entry_id, actor)
     return QaEntry(number, question, answer, question_entry_id, now)

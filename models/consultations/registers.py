@@ -166,7 +166,7 @@ def get_entry(store: Store, entry_id: int, *, actor: str) -> RegisterRow:
         .scalar_subquery()
     )
     with store.engine.connect() as connection:
-        authorize_reading(connection, actor, its_consultation, missing=_entry_not_found(entry_id))
+        authorize_reading(connection, actor, its_consultation, missing=entry_not_found(entry_id))
         return _load_row(connection, entry_id)
 
 
@@ -314,11 +314,11 @@ def _register_rows(connection: Connection, rows: Sequence[Row]) -> tuple[Registe
 def _load_row(connection: Connection, entry_id: int) -> RegisterRow:
     row = connection.execute(_entry_select().where(register_entry.c.id == entry_id)).first()
     if row is None:
-        raise _entry_not_found(entry_id)
+        raise entry_not_found(entry_id)
     return _register_rows(connection, [row])[0]
 
 
-def _entry_not_found(entry_id: int) -> EntryNotFound:
+def entry_not_found(entry_id: int) -> EntryNotFound:
     return EntryNotFound(
         f"L'inscription n°{entry_id} n'existe plus dans les registres : actualisez le registre."
     )
@@ -352,7 +352,7 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
         try:
             authorize(connection, actor, Right.IMPORT, current.consultation_id)
         except ConsultationNotFound:  # another organisation's: as an entry that does not exist
-            raise _entry_not_found(entry_id) from None
+            raise entry_not_found(entry_id) from None
         lock_consultation(connection, current.consultation_id)
         number = (
             current.number

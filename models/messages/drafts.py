@@ -35,7 +35,7 @@ from messagerie.models.store.tables import (
     purchasing_entity,
     recipient,
 )
-from messagerie.models.text import cut, first_few
+from messagerie.models.text import cut, kept_at_hang_up_notice
 
 # What the audit says of a draft the app kept when its terminal went away (tui/app.py).
 KEPT_AT_HANG_UP = "brouillon enregistré à la coupure de la connexion"
@@ -270,19 +270,11 @@ def kept_at_hang_up(store: Store, *, actor: str) -> tuple[KeptDraft, ...]:
 
 def kept_notice(kept: Sequence[KeptDraft]) -> str:
     """What the buyer reads at the next start: which consultations, which subjects."""
-    listed = first_few(
+    return kept_at_hang_up_notice(
         [f"{cut(k.reference, 30)} — « {cut(k.subject, 40)} » ({paris_minutes(k.kept_at)})"
          for k in kept],
-        separator="; ",
+        ("le message en cours a été enregistré comme brouillon",
+         "les messages en cours ont été enregistrés comme brouillons"),
+        ("Reprenez-le dans « Brouillons de messages » (b) de la consultation.",
+         "Reprenez-les dans « Brouillons de messages » (b) de chaque consultation."),
     )  # fmt: skip
-    if len(kept) == 1:
-        return (
-            f"À la coupure de la connexion, le message en cours a été enregistré comme "
-            f"brouillon : {listed}. Reprenez-le dans « Brouillons de messages » (b) de la "
-            "consultation."
-        )
-    return (
-        f"À la coupure de la connexion, les messages en cours ont été enregistrés comme "
-        f"brouillons : {listed}. Reprenez-les dans « Brouillons de messages » (b) de chaque "
-        "consultation."
-    )

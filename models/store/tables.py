@@ -257,6 +257,20 @@ qa_item = table(
     sa.UniqueConstraint("consultation_id", "number"),
 )
 
+# An answer to all being written in the Q/A editor, kept when the app ended before it was
+# published (the terminal gone, or Ctrl+Q and « Enregistrer et quitter »): one per question
+# and buyer, until they publish it or leave it.
+answer_draft = table(
+    "answer_draft",
+    reference("question_entry_id", "register_entry.id"),
+    string("author", 100),
+    text("question"),
+    text("answer"),
+    moment("kept_at"),
+    flag("at_hang_up", False),
+    sa.UniqueConstraint("question_entry_id", "author"),
+)
+
 # A file of the document space; its bytes live content-addressed under the data folder.
 document = table(
     "document",
@@ -473,6 +487,7 @@ MAPPED_CLASSES = {
     "RegisterEntryLot": register_entry_lot,
     "SuiteCandidate": suite_candidate,
     "QaItem": qa_item,
+    "AnswerDraft": answer_draft,
     "Document": document,
     "DceVersion": dce_version,
     "DcePiece": dce_piece,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 
@@ -115,3 +116,12 @@ async def pick_path(pilot: Pilot, path: object) -> None:
         await pilot.pause(0.05)
     assert pilot.app.screen is not picker, "the file picker did not close"
     await settle(pilot)
+
+
+async def hang_up_on(pilot, signum: int) -> None:
+    """Send this process `signum`, as sshd or a shutdown does, and wait for the app to end."""
+    os.kill(os.getpid(), signum)
+    for _ in range(50):
+        if pilot.app.return_code is not None:
+            return
+        await pilot.pause(0.05)
