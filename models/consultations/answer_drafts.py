@@ -119,8 +119,6 @@ def kept_answers_notice(kept: Sequence[AnswerKeptAtHangUp]) -> str:
          for k in kept],
         ("la réponse à tous en cours a été gardée",
          "les réponses à tous en cours ont été gardées"),
-        ("Pour la reprendre : registre des questions (q) de la consultation, la question, "
-         "Entrée, puis « Modifier le DCE » (d).",
-         "Pour les reprendre : registre des questions (q) de chaque consultation, la "
-         "question, Entrée, puis « Modifier le DCE » (d)."),
+        ("Reprenez-la : questions (q) de la consultation, Entrée sur la question, puis d.",
+         "Reprenez-les : questions (q) de chaque consultation, Entrée sur la question, puis d."),
     )  # fmt: skip
