@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -205,3 +206,44 @@ def test_an_ssh_connection_that_drops_keeps_the_letter_being_written(workspace, 
             sa.select(audit.c.detail).where(audit.c.message_id == draft.id)
         ).scalars()
         assert list(said) == [KEPT_AT_HANG_UP]
+
+
+def test_a_long_notice_shows_its_last_line_in_80x24(workspace, tmp_path):
+    """A toast whose text wraps into one line more at 36 columns than at 37 lost that last
+    line in 80×24: the rack sized it 40 columns wide (50 % of 80), the toast drew itself in
+    39. Here the start's notice of a kept draft, its subject chosen to wrap so."""
+    from textual.content import Content
+
+    from messagerie.models.messages.drafts import kept_at_hang_up, kept_notice
+    from messagerie.models.messages.form import load_context
+    from messagerie.models.messages.presets import preset_form
+    from messagerie.models.messages.queue import keep_typing
+    from messagerie.models.store.enums import MessageType
+
+    title = "Message non envoyé retrouvé"
+    kept = preset_form(load_context(workspace, wines_id(workspace)), MessageType.FREE)
+    for extra in range(40):  # the kept time is part of the text: the draft is kept first
+        subject = "Visite" + " du site" * extra
+        kept = keep_typing(workspace, replace(kept, subject=subject), actor="marie.dupont")
+        notice = kept_notice(kept_at_hang_up(workspace, actor="marie.dupont"))
+        text = Content.assemble(title, "\n", Content(notice))
+        if len(text.wrap(36)) > len(text.wrap(37)):
+            break
+    else:
+        pytest.fail("no subject wraps into one more line at 36 columns")
+    environment = {
+        "MESSAGERIE_DB": workspace.engine.url.render_as_string(hide_password=False),
+        "MESSAGERIE_DATA_DIR": str(tmp_path),
+        "MESSAGERIE_SMTP_URL": "smtp://127.0.0.1:9",
+        "MESSAGERIE_DEMO_LOGIN": "marie.dupont",
+        "TERM": "xterm-256color",
+    }
+    tmux = Tmux(80, 24, environment)
+    try:
+        screen = tmux.wait_for(title)
+        time.sleep(0.5)  # the whole toast drawn
+        screen = tmux.screen()
+    finally:
+        tmux.close()
+    shown = " ".join(line.rsplit("▌", 1)[1] for line in screen.splitlines() if "▌" in line)
+    assert " ".join(notice.split()) in " ".join(shown.split())
