@@ -76,6 +76,17 @@ def terminal_env(demo_url, tmp_path) -> dict[str, str]:
     }
 
 
+def as_marie_dupont(workspace, tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The TUI on the test's private copy of the demo, as one of its sending accounts."""
+    return {
+        "MESSAGERIE_DB": workspace.engine.url.render_as_string(hide_password=False),
+        "MESSAGERIE_DATA_DIR": str(tmp_path),
+        "MESSAGERIE_SMTP_URL": "smtp://127.0.0.1:9",
+        "MESSAGERIE_DEMO_LOGIN": "marie.dupont",
+        "TERM": "xterm-256color",
+    }
+
+
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
 @pytest.mark.parametrize(
     ("colour_system", "colour"),
@@ -174,13 +185,7 @@ def test_an_ssh_connection_that_drops_keeps_the_letter_being_written(workspace, 
     from messagerie.models.messages.queue import load_form
     from messagerie.models.store.tables import AuditEntry, table_of
 
-    environment = {
-        "MESSAGERIE_DB": workspace.engine.url.render_as_string(hide_password=False),
-        "MESSAGERIE_DATA_DIR": str(tmp_path),
-        "MESSAGERIE_SMTP_URL": "smtp://127.0.0.1:9",
-        "MESSAGERIE_DEMO_LOGIN": "marie.dupont",
-        "TERM": "xterm-256color",
-    }
+    environment = as_marie_dupont(workspace, tmp_path)
     cid = wines_id(workspace)
     before = {d.id for d in list_drafts(workspace, cid, actor="marie.dupont")}
     tmux = Tmux(80, 24, environment)
@@ -231,13 +236,7 @@ def test_a_long_notice_shows_its_last_line_in_80x24(workspace, tmp_path):
             break
     else:
         pytest.fail("no subject wraps into one more line at 36 columns")
-    environment = {
-        "MESSAGERIE_DB": workspace.engine.url.render_as_string(hide_password=False),
-        "MESSAGERIE_DATA_DIR": str(tmp_path),
-        "MESSAGERIE_SMTP_URL": "smtp://127.0.0.1:9",
-        "MESSAGERIE_DEMO_LOGIN": "marie.dupont",
-        "TERM": "xterm-256color",
-    }
+    environment = as_marie_dupont(workspace, tmp_path)
     tmux = Tmux(80, 24, environment)
     try:
         screen = tmux.wait_for(title)
