@@ -20,7 +20,7 @@ from messagerie.screens.quit import QuitDialog
 from messagerie.screens.registers import EntryForm
 from messagerie.tui.app import MessagerieApp
 from tests.helpers.message_form import deposits_consultation, open_form, type_into
-from tests.helpers.pilot import fill_body, hang_up_on, settle
+from tests.helpers.pilot import fill_body, hang_up_on, run_command, settle
 from tests.helpers.screens import qa_editor, questions, wines_id
 
 SIZE = (80, 24)
@@ -103,6 +103,16 @@ async def test_ctrl_q_pressed_twice_keeps_the_letter_and_quits(workspace, worksp
     assert workspace_app.return_code == 0
     (draft,) = list_drafts(workspace, cid, actor=ACTOR)
     assert load_form(workspace, draft.id, actor=ACTOR).subject == "Précision sur le calendrier"
+
+
+async def test_quitter_in_the_palette_asks_as_ctrl_q_does(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await letter_typed(pilot, cid)
+        await run_command(pilot, "Quitter")
+        await settle(pilot)
+        assert "le message « Précision sur le calendrier »" in asked(pilot)
+        assert workspace_app.return_code is None
 
 
 async def test_ctrl_q_with_nothing_typed_quits_at_once(workspace, workspace_app):
