@@ -38,6 +38,7 @@ class Unsaved:
     # Keeps it in the store (store, actor, at_hang_up); None when it cannot be kept as it
     # stands (a register line half typed, the DCE's pieces being changed).
     keep: Callable[[Store, str, bool], object] | None = None
+    found: str = ""  # where the buyer finds it again once kept, a sentence
 
 
 @runtime_checkable

@@ -183,23 +183,14 @@ def writable_path(answer: str) -> tuple[Path | None, str | None]:
     return path, None
 
 
-def leave_screen(
-    screen: Screen,
-    *,
-    unsaved: bool,
-    title: str,
-    question: str,
-    leave: Callable[[], object] | None = None,
-) -> None:
-    """Go back (`leave`, default: pop the screen); with unsaved work, only once the buyer
-    has confirmed it may be lost."""
-    go = leave or screen.app.pop_screen
+def leave_screen(screen: Screen, *, unsaved: bool, title: str, question: str) -> None:
+    """Go back; with unsaved work, only once the buyer has confirmed it may be lost."""
     if not unsaved:
-        go()
+        screen.app.pop_screen()
         return
 
     def confirmed(yes: bool | None) -> None:
         if yes:
-            go()
+            screen.app.pop_screen()
 
     screen.app.push_screen(ConfirmDialog(title, question, "Quitter"), confirmed)

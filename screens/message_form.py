@@ -74,9 +74,9 @@ from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import AntivirusVerdict, MessageType, Right, SendMode
 from messagerie.models.text import cut
 from messagerie.screens.base import StoreScreen, Unsaved
-from messagerie.screens.dialogs import leave_screen
 from messagerie.screens.files import AntivirusLine, FilePicker
 from messagerie.screens.preview import PreviewScreen
+from messagerie.screens.quit import QuitDialog
 from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
 from messagerie.screens.rights import app_account, lacking, tell_refused
 from messagerie.screens.widgets import (
@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     from messagerie.letters.pdf.generate import PersonalLetter
     from messagerie.models.store.database import Store
 
+KEPT_DRAFT_FOUND = "Les messages enregistrés attendent dans « Brouillons de messages » (b)."
 # Verdicts about something the form has no field for are shown next to the closest one.
 VERDICT_SLOT = {"reason": "recipients", "question": "body", "bid_deadline": "type"}
 MENTION_KEYS = tuple(dict.fromkeys(m.key for fields in MENTIONS.values() for m in fields))
@@ -895,15 +896,18 @@ class MessageFormScreen(StoreScreen[None]):
             return keep_typing(store, form, actor=actor, detail=KEPT_AT_HANG_UP if at_hang_up
                                else SAVED)  # fmt: skip
 
-        return Unsaved(f"le message {subject}", self.context.detail.identity.reference, keep)
+        reference = self.context.detail.identity.reference
+        return Unsaved(f"le message {subject}", reference, keep, KEPT_DRAFT_FOUND)
 
     def action_leave(self) -> None:
-        leave_screen(
-            self,
-            unsaved=self.typed() is not None,
-            title="Quitter la messagerie",
-            question="Le message n'est ni envoyé ni enregistré. Quitter sans l'enregistrer ?",
-        )
+        """Échap: back to the consultation; with typing unsaved, after « Quitter la
+        messagerie » (keep it as a draft, leave without it, or stay)."""
+        unsaved = self.unsaved()
+        if unsaved is None:
+            self.app.pop_screen()
+            return
+        self.app.push_screen(QuitDialog([unsaved], title="Quitter la messagerie",
+                                        leave=lambda _: self.app.pop_screen()))  # fmt: skip
 
 
 def _addressed(form: FormInput) -> tuple[tuple[int, ...], frozenset[str]]:

@@ -3,6 +3,7 @@ réponses" PDF joins the DCE and the information draft goes to every registered 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -26,11 +27,15 @@ from messagerie.models.rules.checks import asker_identified
 from messagerie.screens.answer import question_text
 from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
-from messagerie.screens.dialogs import ConfirmDialog, leave_screen
+from messagerie.screens.dialogs import ConfirmDialog
+from messagerie.screens.quit import QuitDialog
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
 
 if TYPE_CHECKING:
     from messagerie.models.store.database import Store
+
+
+KEPT_ANSWER_FOUND = "La réponse enregistrée revient à la réouverture de sa question."
 
 
 class QaEditorScreen(StoreScreen[None]):
@@ -183,15 +188,21 @@ class QaEditorScreen(StoreScreen[None]):
             kept = KeptAnswer(question, answer, utc_now(), at_hang_up)
             keep_answer(store, entry_id, kept, actor=actor)
 
+        return self.answer_work(keep)
+
+    def answer_work(self, keep: Callable[[Store, str, bool], object]) -> Unsaved:
         reference = self.detail.identity.reference if self.detail else None
-        return Unsaved(f"la réponse à la question n° {self.question.number}", reference, keep)
+        what = f"la réponse à la question n° {self.question.number}"
+        return Unsaved(what, reference, keep, KEPT_ANSWER_FOUND)
 
     def action_leave(self) -> None:
-        """Leaving without publishing: what the store kept of the answer goes too."""
+        """Échap: back; with an answer written, after « Quitter la réponse » (keep it for
+        this question, leave without it, or stay). Leaving without it forgets what the store
+        kept of it too."""
         entry_id, actor = self.question.id, self.app.actor
 
-        def forget() -> None:
-            if self.kept is None:
+        def leave(kept: bool) -> None:
+            if kept or self.kept is None:
                 self.app.pop_screen()
                 return
             self.store_task(
@@ -199,10 +210,9 @@ class QaEditorScreen(StoreScreen[None]):
                 lambda _: self.app.pop_screen(),
             )
 
-        leave_screen(
-            self,
-            unsaved=bool(self.typed()[1].strip()),
-            title="Réponse non enregistrée",
-            question="Quitter sans ajouter la réponse au DCE ? Elle sera perdue.",
-            leave=forget,
-        )
+        if not self.typed()[1].strip():
+            leave(False)
+            return
+        # Unchanged since kept: « Enregistrer » has nothing to write, only leaving forgets it.
+        unsaved = self.unsaved() or self.answer_work(lambda *_: None)
+        self.app.push_screen(QuitDialog([unsaved], title="Quitter la réponse", leave=leave))

@@ -3,7 +3,7 @@ typed as drafts. Ctrl+Q used to end the app at once, with twenty minutes of a le
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -28,6 +28,11 @@ def unsaved_work(stack: Sequence[Screen[object]]) -> tuple[Unsaved, ...]:
     return tuple(unsaved for unsaved in found if unsaved is not None)
 
 
+def where_kept(kept: Sequence[Unsaved]) -> str:
+    """Where the buyer finds again what « Enregistrer » keeps, each kind said once."""
+    return "\n".join(dict.fromkeys(one.found for one in kept if one.found))
+
+
 def listed(unsaved: Sequence[Unsaved]) -> str:
     lines = []
     for one in unsaved:
@@ -38,7 +43,8 @@ def listed(unsaved: Sequence[Unsaved]) -> str:
 
 
 class QuitDialog(StoreModal[None]):
-    """« Quitter l'application » with work unsaved: keep it and quit, quit, or stay."""
+    """Leaving with work unsaved (Ctrl+Q: the app; Échap: a screen): keep it and leave,
+    leave without it, or stay."""
 
     BINDINGS = [
         Binding("e", "keep", "Enregistrer et quitter"),
@@ -46,17 +52,26 @@ class QuitDialog(StoreModal[None]):
         back_key("dismiss(None)", "Annuler"),
     ]
 
-    def __init__(self, unsaved: Sequence[Unsaved]) -> None:
+    def __init__(
+        self,
+        unsaved: Sequence[Unsaved],
+        *,
+        title: str = "Quitter l'application",
+        leave: Callable[[bool], object] | None = None,
+    ) -> None:
+        """`leave(kept)` once the buyer chose to keep (True) or not (False); by default the
+        app ends, naming what was kept."""
         super().__init__()
         self.work = tuple(unsaved)
         self.keepable = tuple(one for one in self.work if one.keep is not None)
+        self.title_text, self.leave = title, leave
         self.keeping = False
 
     def compose(self) -> ComposeResult:
-        with dialog_box("Quitter l'application"):
+        with dialog_box(self.title_text):
             yield Static(literal("Pas encore enregistré :\n" + listed(self.work)))
             if self.keepable:
-                yield Static("Les messages enregistrés attendent dans « Brouillons de messages ».")
+                yield Static(literal(where_kept(self.keepable)))
             with Horizontal(classes="buttons"):
                 if self.keepable:
                     yield Button("Enregistrer et quitter (e)", id="keep", variant="primary",
@@ -76,8 +91,8 @@ class QuitDialog(StoreModal[None]):
         actions.get(event.button.id or "", lambda: self.dismiss(None))()
 
     def action_keep(self) -> None:
-        """Keep every letter in one worker, then end; a refusal leaves the app open, and
-        what was typed with it."""
+        """Keep everything in one worker, then leave; a refusal leaves nothing, and what
+        was typed stays on the screen."""
         if not self.keepable or self.keeping:
             return
         self.keeping = True
@@ -89,14 +104,19 @@ class QuitDialog(StoreModal[None]):
                 one.keep(store, actor, False)
             return True
 
-        self.store_task(keep_all, self.kept, failed=lambda _: setattr(self, "keeping", False))
-
-    def kept(self, _: object) -> None:
-        self.app.exit(message="Enregistré dans « Brouillons de messages » :\n"
-                      + listed(self.keepable))  # fmt: skip
+        self.store_task(keep_all, lambda _: self.done(True),
+                        failed=lambda _: setattr(self, "keeping", False))  # fmt: skip
 
     def action_drop(self) -> None:
-        self.app.exit()
+        self.done(False)
+
+    def done(self, kept: bool) -> None:
+        if self.leave is None:
+            said = f"Enregistré :\n{listed(self.keepable)}\n{where_kept(self.keepable)}"
+            self.app.exit(message=said if kept else None)
+            return
+        self.dismiss(None)
+        self.leave(kept)
 
     def quit_again(self) -> None:
         """Ctrl+Q pressed again: the buyer wants out, and what can be kept is kept."""

@@ -20,9 +20,9 @@ from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
 from messagerie.models.store.tables import AuditEntry, table_of
 from messagerie.screens.consultation import ConsultationScreen
-from messagerie.screens.dialogs import ConfirmDialog
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.preview import PreviewScreen
+from messagerie.screens.quit import QuitDialog
 from messagerie.screens.recipients import OverrideDialog, RecipientPicker
 from messagerie.tui.app import MessagerieApp
 from messagerie.tui.settings import Settings
@@ -419,8 +419,8 @@ async def test_leaving_asks_then_a_saved_draft_is_resumed(workspace, workspace_a
         form = await open_form(pilot, cid)
         await type_into(pilot, form, "#subject", "Précision sur le calendrier")
         await pressed(pilot, "escape")
-        assert isinstance(pilot.app.screen, ConfirmDialog)
-        await pilot.press("n")  # stay: nothing typed is lost
+        assert isinstance(pilot.app.screen, QuitDialog)  # « Quitter la messagerie »
+        await pilot.press("escape")  # stay: nothing typed is lost
         await pressed(pilot, "ctrl+s")
         await pilot.press("escape")  # saved: leaves without asking
         await settle(pilot)

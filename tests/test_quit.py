@@ -14,6 +14,7 @@ from messagerie.models.messages.drafts import kept_at_hang_up, list_drafts
 from messagerie.models.messages.queue import load_form
 from messagerie.models.store.enums import RegisterKind
 from messagerie.models.store.tables import audit_entry
+from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.quit import QuitDialog
@@ -188,9 +189,10 @@ async def test_a_hang_up_in_the_qa_editor_keeps_the_answer_until_it_is_left(work
         editor = pilot.app.screen
         assert editor.query_one("#answer", TextArea).text == "Les cartons de six sont acceptés."
         assert "à la coupure de la connexion" in told(pilot, "Réponse retrouvée")[0]
-        await pilot.press("escape")  # « Quitter sans ajouter la réponse au DCE ? »
+        await pilot.press("escape")  # « Quitter la réponse »
         await settle(pilot)
-        await pilot.press("o")
+        assert "la réponse à la question n° " in asked(pilot)
+        await pilot.press("q")  # « Ne pas enregistrer »
         await settle(pilot)
         assert not isinstance(pilot.app.screen, QaEditorScreen)
     assert kept_answer(workspace, question.id, actor=ACTOR) is None
@@ -224,3 +226,33 @@ async def test_a_register_line_being_typed_is_named_and_only_quitting_without_it
         await pilot.press("escape")
         await settle(pilot)
         assert form.query_one("#company_name", Input).value == "Les Vergers"
+
+
+async def test_escape_in_the_form_offers_to_keep_the_letter_and_goes_back(workspace, workspace_app):
+    cid, reference = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await letter_typed(pilot, cid)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert f"le message « Précision sur le calendrier » — {reference}" in asked(pilot)
+        assert pilot.app.screen.title_text == "Quitter la messagerie"
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)  # the app goes on
+        assert workspace_app.return_code is None
+    (draft,) = list_drafts(workspace, cid, actor=ACTOR)
+    assert draft.subject == "Précision sur le calendrier"
+
+
+async def test_escape_in_the_qa_editor_offers_to_keep_the_answer(workspace, workspace_app):
+    question = questions(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        editor = await answer_typed(pilot, workspace, "Oui, la visite est libre.")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert f"la réponse à la question n° {question.number}" in asked(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert pilot.app.screen is not editor and workspace_app.return_code is None
+    kept = kept_answer(workspace, question.id, actor=ACTOR)
+    assert kept is not None and kept.answer == "Oui, la visite est libre."
