@@ -1,5 +1,6 @@
-"""Ctrl+Q while a screen holds work the store does not: ask first, and keep the letters being
-typed as drafts. Ctrl+Q used to end the app at once, with twenty minutes of a letter."""
+"""Leaving while a screen holds work the store does not (Ctrl+Q, or Échap in the message form
+and the Q/A editor): ask first, and keep what can be kept. Ctrl+Q used to end the app at
+once, with twenty minutes of a letter."""
 
 from __future__ import annotations
 

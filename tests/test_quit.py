@@ -236,6 +236,14 @@ async def test_escape_in_the_form_offers_to_keep_the_letter_and_goes_back(worksp
         await settle(pilot)
         assert f"le message « Précision sur le calendrier » — {reference}" in asked(pilot)
         assert pilot.app.screen.title_text == "Quitter la messagerie"
+        await pilot.press("ctrl+q")  # the app's question takes its place
+        await settle(pilot)
+        assert asked(pilot) and pilot.app.screen.title_text == "Quitter l'application"
+        assert len([s for s in pilot.app.screen_stack if isinstance(s, QuitDialog)]) == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)  # the app goes on

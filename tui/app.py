@@ -399,8 +399,10 @@ class MessagerieApp(Navigation):
         from messagerie.screens.quit import QuitDialog, unsaved_work
 
         if isinstance(self.screen, QuitDialog):
-            self.screen.quit_again()
-            return
+            if self.screen.leave is None:  # pressed again in its own dialog
+                self.screen.quit_again()
+                return
+            await self.screen.dismiss(None)  # over Échap's: the app's question instead
         unsaved = unsaved_work(self.screen_stack)
         if unsaved:
             self.push_screen(QuitDialog(unsaved))
