@@ -31,6 +31,7 @@ from messagerie.models.rules.validation import (
 from messagerie.models.store.enums import RegisterKind
 from messagerie.screens.answer_flow import answer_question
 from messagerie.screens.base import StoreModal, StoreScreen, Unsaved
+from messagerie.screens.quit import QuitDialog
 from messagerie.screens.widgets import (
     REGISTER_TITLES,
     Table,
@@ -235,7 +236,7 @@ class EntryForm(StoreModal[bool]):
 
     BINDINGS = [
         save_key("save", "Enregistrer"),
-        back_key("dismiss(False)", "Annuler"),
+        back_key("cancel", "Annuler"),
     ]
 
     def __init__(
@@ -280,6 +281,18 @@ class EntryForm(StoreModal[bool]):
             return None
         line = f"la {'' if self.row else 'nouvelle '}ligne du {REGISTER_TITLES[self.kind].lower()}"
         return Unsaved(line, self.detail.identity.reference)
+
+    def action_cancel(self) -> None:
+        """Échap: closes the form, once the buyer has confirmed what was typed may go (a
+        question copied from a letter is long to type again)."""
+        unsaved = self.unsaved()
+        if unsaved is None:
+            self.dismiss(False)
+            return
+        title = "Quitter la ligne du registre"
+        self.app.push_screen(
+            QuitDialog([unsaved], title=title, leave=lambda _: self.dismiss(False))
+        )
 
     def typed(self) -> RegisterEntryInput:
         values = {name: self.query_one(f"#{name}", Input).value for name, _ in FORM_FIELDS}

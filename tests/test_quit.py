@@ -18,7 +18,7 @@ from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.quit import QuitDialog
-from messagerie.screens.registers import EntryForm
+from messagerie.screens.registers import EntryForm, RegisterScreen
 from messagerie.tui.app import MessagerieApp
 from tests.helpers.message_form import deposits_consultation, open_form, type_into
 from tests.helpers.pilot import fill_body, hang_up_on, run_command, settle
@@ -38,7 +38,7 @@ async def letter_typed(pilot, cid: int) -> MessageFormScreen:
 
 def asked(pilot) -> str:
     dialog = pilot.app.screen
-    assert isinstance(dialog, QuitDialog), "Ctrl+Q ended the app without asking"
+    assert isinstance(dialog, QuitDialog), "left without asking what to do of the typing"
     return "\n".join(str(static.render()) for static in dialog.query(Static))
 
 
@@ -226,6 +226,17 @@ async def test_a_register_line_being_typed_is_named_and_only_quitting_without_it
         await pilot.press("escape")
         await settle(pilot)
         assert form.query_one("#company_name", Input).value == "Les Vergers"
+        # Échap in the form (« Annuler ») asks too, then closes it without the line.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "la nouvelle ligne du registre des retraits" in asked(pilot)
+        assert pilot.app.screen.title_text == "Quitter la ligne du registre"
+        await pilot.press("escape")  # back to the typing
+        await settle(pilot)
+        assert pilot.app.screen is form
+        await pilot.press("escape", "q")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, RegisterScreen)
 
 
 async def test_escape_in_the_form_offers_to_keep_the_letter_and_goes_back(workspace, workspace_app):
