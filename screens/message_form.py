@@ -76,7 +76,7 @@ from messagerie.models.text import cut
 from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.files import AntivirusLine, FilePicker
 from messagerie.screens.preview import PreviewScreen
-from messagerie.screens.quit import QuitDialog
+from messagerie.screens.quit import leave_or_ask
 from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
 from messagerie.screens.rights import app_account, lacking, tell_refused
 from messagerie.screens.widgets import (
@@ -902,12 +902,7 @@ class MessageFormScreen(StoreScreen[None]):
     def action_leave(self) -> None:
         """Échap: back to the consultation; with typing unsaved, after « Quitter la
         messagerie » (keep it as a draft, leave without it, or stay)."""
-        unsaved = self.unsaved()
-        if unsaved is None:
-            self.app.pop_screen()
-            return
-        self.app.push_screen(QuitDialog([unsaved], title="Quitter la messagerie",
-                                        leave=lambda _: self.app.pop_screen()))  # fmt: skip
+        leave_or_ask(self, self.unsaved(), "Quitter la messagerie", lambda _: self.app.pop_screen())
 
 
 def _addressed(form: FormInput) -> tuple[tuple[int, ...], frozenset[str]]:

@@ -28,7 +28,7 @@ from messagerie.screens.answer import question_text
 from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog
-from messagerie.screens.quit import QuitDialog
+from messagerie.screens.quit import leave_or_ask
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
 
 if TYPE_CHECKING:
@@ -179,14 +179,15 @@ class QaEditorScreen(StoreScreen[None]):
     def unsaved(self) -> Unsaved | None:
         """The answer being written, unless the store already keeps it as it stands."""
         question, answer = self.typed()
-        kept = self.kept is not None and (self.kept.question, self.kept.answer) == self.typed()
-        if kept or not answer.strip():
+        stored = self.kept is not None and (self.kept.question, self.kept.answer) == (
+            question, answer)  # fmt: skip
+        if stored or not answer.strip():
             return None
         entry_id = self.question.id
 
         def keep(store: Store, actor: str, at_hang_up: bool) -> None:
-            kept = KeptAnswer(question, answer, utc_now(), at_hang_up)
-            keep_answer(store, entry_id, kept, actor=actor)
+            typed = KeptAnswer(question, answer, utc_now(), at_hang_up)
+            keep_answer(store, entry_id, typed, actor=actor)
 
         return self.answer_work(keep)
 
@@ -206,13 +207,11 @@ class QaEditorScreen(StoreScreen[None]):
                 self.app.pop_screen()
                 return
             self.store_task(
-                lambda store: forget_answer(store, entry_id, actor=actor) or True,
+                lambda store: forget_answer(store, entry_id, actor=actor),
                 lambda _: self.app.pop_screen(),
             )
 
-        if not self.typed()[1].strip():
-            leave(False)
-            return
         # Unchanged since kept: « Enregistrer » has nothing to write, only leaving forgets it.
-        unsaved = self.unsaved() or self.answer_work(lambda *_: None)
-        self.app.push_screen(QuitDialog([unsaved], title="Quitter la réponse", leave=leave))
+        written = self.typed()[1].strip()
+        unsaved = self.unsaved() or (self.answer_work(lambda *_: None) if written else None)
+        leave_or_ask(self, unsaved, "Quitter la réponse", leave)

@@ -29,6 +29,17 @@ def unsaved_work(stack: Sequence[Screen[object]]) -> tuple[Unsaved, ...]:
     return tuple(unsaved for unsaved in found if unsaved is not None)
 
 
+def leave_or_ask(
+    screen: Screen[object], unsaved: Unsaved | None, title: str, leave: Callable[[bool], object]
+) -> None:
+    """Échap on a screen holding `unsaved`: `leave(False)` at once when it holds nothing,
+    else after the dialog `title` (`leave(True)` once kept)."""
+    if unsaved is None:
+        leave(False)
+        return
+    screen.app.push_screen(QuitDialog([unsaved], title=title, leave=leave))
+
+
 def where_kept(kept: Sequence[Unsaved]) -> str:
     """Where the buyer finds again what « Enregistrer » keeps, each kind said once."""
     return "\n".join(dict.fromkeys(one.found for one in kept if one.found))

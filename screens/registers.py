@@ -31,7 +31,7 @@ from messagerie.models.rules.validation import (
 from messagerie.models.store.enums import RegisterKind
 from messagerie.screens.answer_flow import answer_question
 from messagerie.screens.base import StoreModal, StoreScreen, Unsaved
-from messagerie.screens.quit import QuitDialog
+from messagerie.screens.quit import leave_or_ask
 from messagerie.screens.widgets import (
     REGISTER_TITLES,
     Table,
@@ -285,14 +285,8 @@ class EntryForm(StoreModal[bool]):
     def action_cancel(self) -> None:
         """Échap: closes the form, once the buyer has confirmed what was typed may go (a
         question copied from a letter is long to type again)."""
-        unsaved = self.unsaved()
-        if unsaved is None:
-            self.dismiss(False)
-            return
-        title = "Quitter la ligne du registre"
-        self.app.push_screen(
-            QuitDialog([unsaved], title=title, leave=lambda _: self.dismiss(False))
-        )
+        leave_or_ask(self, self.unsaved(), "Quitter la ligne du registre",
+                     lambda _: self.dismiss(False))  # fmt: skip
 
     def typed(self) -> RegisterEntryInput:
         values = {name: self.query_one(f"#{name}", Input).value for name, _ in FORM_FIELDS}

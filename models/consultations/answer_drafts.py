@@ -87,15 +87,17 @@ def kept_answer(store: Store, question_entry_id: int, *, actor: str) -> KeptAnsw
     return KeptAnswer(*row) if row else None
 
 
-def forget_answer(store: Store, question_entry_id: int, *, actor: str) -> None:
-    """The buyer left the editor without the answer: what was kept of it goes too."""
+def forget_answer(store: Store, question_entry_id: int, *, actor: str) -> bool:
+    """The buyer left the editor without the answer: what was kept of it goes too (True when
+    there was something)."""
     with store.engine.begin() as connection:
-        forget_within(connection, question_entry_id, actor)
+        return forget_within(connection, question_entry_id, actor)
 
 
-def forget_within(connection: Connection, question_entry_id: int, actor: str) -> None:
+def forget_within(connection: Connection, question_entry_id: int, actor: str) -> bool:
     """`forget_answer` in the caller's transaction (the answer, published, is a Q/A entry)."""
-    connection.execute(sa.delete(answer_draft).where(_mine(question_entry_id, actor)))
+    deleted = connection.execute(sa.delete(answer_draft).where(_mine(question_entry_id, actor)))
+    return deleted.rowcount > 0
 
 
 def answers_kept_at_hang_up(store: Store, *, actor: str) -> tuple[AnswerKeptAtHangUp, ...]:
