@@ -3,6 +3,7 @@ mentions, attachments), checked live against LEGAL.md, previewed, saved or queue
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -33,7 +34,6 @@ from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label, paris_minutes, size_text
 from messagerie.models.messages.drafts import (
-    KEPT_AT_HANG_UP,
     DraftRecipient,
     Override,
     unique_recipients,
@@ -55,7 +55,6 @@ from messagerie.models.messages.presets import (
     preset_recipients,
 )
 from messagerie.models.messages.queue import (
-    SAVED,
     FormRefused,
     QueuedMessage,
     keep_typing,
@@ -213,6 +212,10 @@ class MessageFormScreen(StoreScreen[None]):
         self.check: FormCheck | None = None
         self.checks_due = False  # typed since the live checks last ran (they wait for quiet)
         self.busy = False  # a save or send is running: a second press does nothing
+        # The typing « Enregistrer et quitter » or a hang-up last kept, under its lock: the
+        # other one, coming in between, finds it kept and does not make a second draft.
+        self.kept_typing: FormInput | None = None
+        self.keeping = threading.Lock()
         # The (lots, addresses) of a rejection the buyer pressed Ctrl+E twice for, knowing
         # some of them were rejected before: a second letter is sent to them only then.
         self.rejected_again_for: tuple[tuple[int, ...], frozenset[str]] | None = None
@@ -892,9 +895,12 @@ class MessageFormScreen(StoreScreen[None]):
             return None
         subject = f"« {cut(form.subject, 40)} »" if form.subject.strip() else "sans objet"
 
-        def keep(store: Store, actor: str, at_hang_up: bool) -> FormInput:
-            return keep_typing(store, form, actor=actor, detail=KEPT_AT_HANG_UP if at_hang_up
-                               else SAVED)  # fmt: skip
+        def keep(store: Store, actor: str, at_hang_up: bool) -> None:
+            with self.keeping:  # the dialog's worker, or the UI thread at a hang-up
+                if form == self.kept_typing:
+                    return
+                keep_typing(store, form, actor=actor, at_hang_up=at_hang_up)
+                self.kept_typing = form
 
         reference = self.context.detail.identity.reference
         return Unsaved(f"le message {subject}", reference, keep, KEPT_DRAFT_FOUND)

@@ -90,26 +90,50 @@ def test_any_date_text_gives_a_utc_time_in_range_or_a_refusal(text):
 
 @given(moment=st.datetimes(datetime(FIRST_YEAR, 1, 1), datetime(LAST_YEAR, 12, 31, 23, 59)))
 @example(datetime(2026, 3, 29, 2, 30))  # the hour summer time skips
-@example(datetime(2026, 10, 25, 2, 30))  # the hour that comes twice: its first time is read
+@example(datetime(2026, 10, 25, 2, 30))  # the hour that comes twice
+@example(datetime(2026, 10, 25, 1, 59))
+@example(datetime(2026, 10, 25, 3, 0))
 def test_a_time_typed_as_the_platform_writes_it_is_shown_back_as_typed(moment):
     typed = moment.strftime("%d/%m/%Y %H:%M")
     read = parsed(parse_paris_datetime, typed, ValidationFailed)
-    # Summer time starts on the last Sunday of March: clocks go from 02:00 to 03:00.
-    skipped = moment.month == 3 and moment.weekday() == 6 and moment.day > 24 and moment.hour == 2
-    assert isinstance(read, Refusal) == skipped, typed
+    # Summer time starts on the last Sunday of March (clocks go from 02:00 to 03:00) and ends
+    # on the last Sunday of October (from 03:00 back to 02:00).
+    last_sunday_at_two = moment.weekday() == 6 and moment.day > 24 and moment.hour == 2
+    skipped = last_sunday_at_two and moment.month == 3
+    repeated = last_sunday_at_two and moment.month == 10
+    assert isinstance(read, Refusal) == (skipped or repeated), typed
     if skipped:
         assert "cette heure n'existe pas à Paris" in str(read)
+    elif repeated:
+        assert "cette heure existe deux fois à Paris" in str(read)
     else:
         assert paris_minutes(read) == typed
 
 
-def test_a_year_out_of_range_says_which_years_are_possible():
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        (
+            "25/10/2026 02:30",  # the hour winter time repeats
+            "« 25/10/2026 02:30 » : cette heure existe deux fois à Paris, où l'on revient ce "
+            "jour-là de 03:00 à 02:00 (heure d'hiver) ; indiquez une autre heure.",
+        ),
+        (
+            "01/01/0001 00:00",
+            "« 01/01/0001 00:00 » : l'année 0001 est hors de la période possible (2000 à "
+            "2099) ; vérifiez-la.",
+        ),
+    ],
+)
+def test_a_date_refused_says_what_to_write_instead(typed, said):
     with pytest.raises(ValidationFailed) as refused:
-        parse_paris_datetime("01/01/0001 00:00")
-    assert str(refused.value) == (
-        "« 01/01/0001 00:00 » : l'année 0001 est hors de la période possible (2000 à 2099) ; "
-        "vérifiez-la."
-    )
+        parse_paris_datetime(typed)
+    assert str(refused.value) == said
+
+
+def test_the_repeated_hour_with_its_offset_is_read_as_that_instant():
+    second = parse_paris_datetime("2026-10-25T02:30+01:00")
+    assert second == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
 
 
 # --- Lots, SIRET, rights ----------------------------------------------------------------------

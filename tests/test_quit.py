@@ -106,6 +106,26 @@ async def test_ctrl_q_pressed_twice_keeps_the_letter_and_quits(workspace, worksp
     assert load_form(workspace, draft.id, actor=ACTOR).subject == "Précision sur le calendrier"
 
 
+async def test_a_hang_up_just_after_the_dialog_kept_the_letter_keeps_it_once(
+    workspace, workspace_app
+):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await letter_typed(pilot, cid)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        asked(pilot)
+        dialog = pilot.app.screen
+        # What « Enregistrer et quitter » runs in its worker, done; the connection drops
+        # before the dialog hears back from it.
+        (unsaved,) = dialog.keepable
+        unsaved.keep(workspace, ACTOR, False)
+        await hang_up_on(pilot, signal.SIGHUP)
+        assert pilot.app.return_code == 128 + signal.SIGHUP
+    (draft,) = list_drafts(workspace, cid, actor=ACTOR)
+    assert load_form(workspace, draft.id, actor=ACTOR).subject == "Précision sur le calendrier"
+
+
 async def test_quitter_in_the_palette_asks_as_ctrl_q_does(workspace, workspace_app):
     cid, _ = deposits_consultation(workspace)
     async with workspace_app.run_test(size=SIZE) as pilot:

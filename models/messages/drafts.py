@@ -37,7 +37,8 @@ from messagerie.models.store.tables import (
 )
 from messagerie.models.text import cut, kept_at_hang_up_notice
 
-# What the audit says of a draft the app kept when its terminal went away (tui/app.py).
+# What the audit says of a draft saved, and of one the app kept when its terminal went away.
+SAVED = "brouillon enregistré"
 KEPT_AT_HANG_UP = "brouillon enregistré à la coupure de la connexion"
 
 

@@ -22,6 +22,7 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.drafts import (
     KEPT_AT_HANG_UP,
+    SAVED,
     Override,
     insert_recipients,
     link_lots,
@@ -75,9 +76,6 @@ class QueuedMessage:
     type: MessageType
 
 
-SAVED = "brouillon enregistré"
-
-
 def save_draft(store: Store, form: FormInput, *, actor: str, detail: str = SAVED) -> FormInput:
     """Store the form as a draft (created or replaced) and return it with its `draft_id` and
     new `revision`."""
@@ -89,13 +87,12 @@ def save_draft(store: Store, form: FormInput, *, actor: str, detail: str = SAVED
     return replace(form, draft_id=message_id, revision=revision)
 
 
-def keep_typing(
-    store: Store, form: FormInput, *, actor: str, detail: str = KEPT_AT_HANG_UP
-) -> FormInput:
+def keep_typing(store: Store, form: FormInput, *, actor: str, at_hang_up: bool = True) -> FormInput:
     """The form as typed when the app ended (the terminal gone, or Ctrl+Q and « Enregistrer
     et quitter »), kept as a draft: over its own draft when that is still the one the form
     read, as a new draft when another window saved or sent it meanwhile (what was typed here
     is kept all the same)."""
+    detail = KEPT_AT_HANG_UP if at_hang_up else SAVED
     try:
         return save_draft(store, form, actor=actor, detail=detail)
     except FormRefused:

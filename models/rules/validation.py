@@ -187,16 +187,29 @@ def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
         raise ValidationFailed.one(field, problem)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=PARIS)
-        back = moment.astimezone(UTC).astimezone(PARIS)
-        if back.replace(tzinfo=None) != moment.replace(tzinfo=None):
-            # The hour summer time skips: zoneinfo reads it an hour later, and a deadline
-            # typed 02:30 would be kept, and shown, as 03:30.
-            raise ValidationFailed.one(
-                field,
-                f"« {shown} » : cette heure n'existe pas à Paris, où l'on passe ce jour-là de "
-                "02:00 à 03:00 (heure d'été) ; indiquez une autre heure.",
-            )
+        if problem := _paris_hour_problem(shown, moment):
+            raise ValidationFailed.one(field, problem)
     return moment.astimezone(UTC)
+
+
+def _paris_hour_problem(shown: str, moment: datetime) -> str | None:
+    """Why the Paris wall time `moment` names no single instant, or None."""
+    back = moment.astimezone(UTC).astimezone(PARIS)
+    if back.replace(tzinfo=None) != moment.replace(tzinfo=None):
+        # The hour summer time skips: zoneinfo reads it an hour later, and a deadline
+        # typed 02:30 would be kept, and shown, as 03:30.
+        return (
+            f"« {shown} » : cette heure n'existe pas à Paris, où l'on passe ce jour-là de "
+            "02:00 à 03:00 (heure d'été) ; indiquez une autre heure."
+        )
+    if moment.utcoffset() != moment.replace(fold=1).utcoffset():
+        # The hour winter time repeats: a deadline at 02:30 would fall at two instants an
+        # hour apart, and the letter could not say which one the store keeps.
+        return (
+            f"« {shown} » : cette heure existe deux fois à Paris, où l'on revient ce jour-là "
+            "de 03:00 à 02:00 (heure d'hiver) ; indiquez une autre heure."
+        )
+    return None
 
 
 def parse_paris_day(text: str, *, field: str = "day") -> date:
