@@ -23,8 +23,9 @@ from messagerie.models.store.accounts import (
 )
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import Right
-from messagerie.screens.base import StoreModal, StoreScreen
+from messagerie.screens.base import StoreModal, StoreScreen, Unsaved
 from messagerie.screens.dialogs import ConfirmDialog
+from messagerie.screens.quit import how_to_keep, leave_or_ask
 from messagerie.screens.rights import SINGLE_USER
 from messagerie.screens.widgets import (
     Table,
@@ -160,7 +161,7 @@ class AccountForm(StoreModal[str | None]):
 
     BINDINGS = [
         save_key("save", "Enregistrer"),
-        back_key("dismiss(None)", "Annuler"),
+        back_key("cancel", "Annuler"),
     ]
     DEFAULT_CSS = """
     AccountForm #account-form {
@@ -174,6 +175,7 @@ class AccountForm(StoreModal[str | None]):
     def __init__(self, account: Account | None) -> None:
         super().__init__()
         self.account = account
+        self.opened: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         account, manager = self.account, self.app.account
@@ -209,6 +211,24 @@ class AccountForm(StoreModal[str | None]):
             yield Label("", id="account-error", classes="error")
             with Vertical(classes="buttons"):
                 yield Button("Enregistrer (Ctrl+S)", id="save", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.opened = self.fields()
+
+    def fields(self) -> tuple[object, ...]:
+        """What the form holds: each field, and the rights ticked."""
+        typed = tuple(field.value for field in self.query(Input))
+        return (*typed, frozenset(self.query_one("#rights", SelectionList).selected))
+
+    def unsaved(self) -> Unsaved | None:
+        if self.fields() == self.opened:
+            return None
+        what = f"le compte « {self.account.login} »" if self.account else "le nouveau compte"
+        return Unsaved(what, found=how_to_keep("Pour le garder", "Enregistrer"))
+
+    def action_cancel(self) -> None:
+        """Échap: closes the form, once the buyer has confirmed what was typed may go."""
+        leave_or_ask(self, self.unsaved(), "Quitter le compte", lambda _: self.dismiss(None))
 
     def typed(self, field: str) -> str:
         return self.query_one(f"#{field}", Input).value

@@ -38,7 +38,9 @@ class Unsaved:
     # Keeps it in the store (store, actor, at_hang_up); None when it cannot be kept as it
     # stands (a register line half typed, the DCE's pieces being changed).
     keep: Callable[[Store, str, bool], object] | None = None
-    found: str = ""  # where the buyer finds it again once kept, a sentence
+    # Where the buyer finds it again once kept, or, when it cannot be kept here, how to keep
+    # it: a sentence.
+    found: str = ""
 
 
 @runtime_checkable

@@ -25,13 +25,17 @@ from messagerie.models.formatting import paris_minutes, size_text
 from messagerie.screens.answer_flow import send_modification_draft
 from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
-from messagerie.screens.dialogs import ConfirmDialog, TextDialog, leave_screen
+from messagerie.screens.dialogs import ConfirmDialog, TextDialog
 from messagerie.screens.files import FilePicker
+from messagerie.screens.quit import how_to_keep, leave_or_ask
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
 
 NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des registres"
 
 
+DCE_SAVE_HINT = how_to_keep("Pour les garder", "Enregistrer") + (
+    " Enregistrer publie une nouvelle version du DCE."
+)
 PIECE_KEYS = "a ajouter · r remplacer · d supprimer · z remplacer le DCE"
 
 
@@ -239,18 +243,16 @@ class DceScreen(StoreScreen[None]):
         )
 
     def unsaved(self) -> Unsaved | None:
+        """The pieces added, replaced or deleted: keeping them publishes a version, which
+        asks about the deadline first, so only the buyer can (Enregistrer)."""
         if self.changes.is_empty():
             return None
         reference = self.detail.identity.reference if self.detail else None
-        return Unsaved("les modifications du DCE", reference)
+        return Unsaved("les modifications du DCE", reference, found=DCE_SAVE_HINT)
 
     def action_leave(self) -> None:
-        leave_screen(
-            self,
-            unsaved=self.unsaved() is not None,
-            title="Modifications non enregistrées",
-            question="Quitter sans enregistrer les modifications du DCE ?",
-        )
+        leave_or_ask(self, self.unsaved(), "Quitter la modification du DCE",
+                     lambda _: self.app.pop_screen())  # fmt: skip
 
 
 def history_text(versions: tuple[DceVersionView, ...]) -> Text:

@@ -181,16 +181,3 @@ def writable_path(answer: str) -> tuple[Path | None, str | None]:
     if not path.parent.is_dir():
         return None, f"Le dossier « {path.parent} » n'existe pas."
     return path, None
-
-
-def leave_screen(screen: Screen, *, unsaved: bool, title: str, question: str) -> None:
-    """Go back; with unsaved work, only once the buyer has confirmed it may be lost."""
-    if not unsaved:
-        screen.app.pop_screen()
-        return
-
-    def confirmed(yes: bool | None) -> None:
-        if yes:
-            screen.app.pop_screen()
-
-    screen.app.push_screen(ConfirmDialog(title, question, "Quitter"), confirmed)

@@ -40,8 +40,15 @@ def leave_or_ask(
     screen.app.push_screen(QuitDialog([unsaved], title=title, leave=leave))
 
 
+def how_to_keep(goal: str, action: str) -> str:
+    """The hint for work this dialog cannot keep: « Pour garder la ligne : Annuler (Échap),
+    puis Enregistrer (^s). »"""
+    return f"{goal} : Annuler (Échap), puis {action} (^s)."
+
+
 def where_kept(kept: Sequence[Unsaved]) -> str:
-    """Where the buyer finds again what « Enregistrer » keeps, each kind said once."""
+    """Where the buyer finds again what « Enregistrer » keeps, or how to keep what it cannot,
+    each kind said once."""
     return "\n".join(dict.fromkeys(one.found for one in kept if one.found))
 
 
@@ -82,8 +89,8 @@ class QuitDialog(StoreModal[None]):
     def compose(self) -> ComposeResult:
         with dialog_box(self.title_text):
             yield Static(literal("Pas encore enregistré :\n" + listed(self.work)))
-            if self.keepable:
-                yield Static(literal(where_kept(self.keepable)))
+            if hints := where_kept(self.work):
+                yield Static(literal(hints))
             with Horizontal(classes="buttons"):
                 if self.keepable:
                     yield Button("Enregistrer et quitter (e)", id="keep", variant="primary",

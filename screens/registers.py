@@ -31,7 +31,7 @@ from messagerie.models.rules.validation import (
 from messagerie.models.store.enums import RegisterKind
 from messagerie.screens.answer_flow import answer_question
 from messagerie.screens.base import StoreModal, StoreScreen, Unsaved
-from messagerie.screens.quit import leave_or_ask
+from messagerie.screens.quit import how_to_keep, leave_or_ask
 from messagerie.screens.widgets import (
     REGISTER_TITLES,
     Table,
@@ -231,6 +231,9 @@ FORM_FIELDS = (
 )
 
 
+ENTRY_SAVE_HINT = how_to_keep("Pour garder la ligne", "Enregistrer")
+
+
 class EntryForm(StoreModal[bool]):
     """Add or edit an entry; a wrong field is named under it and nothing typed is lost."""
 
@@ -280,7 +283,7 @@ class EntryForm(StoreModal[bool]):
         if self.typed() == self.opened:
             return None
         line = f"la {'' if self.row else 'nouvelle '}ligne du {REGISTER_TITLES[self.kind].lower()}"
-        return Unsaved(line, self.detail.identity.reference)
+        return Unsaved(line, self.detail.identity.reference, found=ENTRY_SAVE_HINT)
 
     def action_cancel(self) -> None:
         """Échap: closes the form, once the buyer has confirmed what was typed may go (a

@@ -29,8 +29,9 @@ from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label, paris_minutes
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
-from messagerie.screens.base import StoreScreen
+from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.french import FrenchModal
+from messagerie.screens.quit import how_to_keep, leave_or_ask
 from messagerie.screens.widgets import back_key, dialog_box, harmless, literal, save_key
 
 
@@ -40,13 +41,14 @@ class SuiteScreen(StoreScreen[None]):
     TITLE = "Créer une suite"
     BINDINGS = [
         save_key("create", "Créer la suite"),
-        back_key(description="Annuler"),
+        back_key("leave", "Annuler"),
     ]
 
     def __init__(self, parent_id: int) -> None:
         super().__init__()
         self.parent_id = parent_id
         self.origin: ConsultationDetail | None = None
+        self.opened: tuple[object, ...] = ()  # the form as shown, once loaded
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="suite-form"):
@@ -100,6 +102,28 @@ class SuiteScreen(StoreScreen[None]):
         )
         for selection in (lots, choices):
             selection.highlighted = 0 if selection.option_count else None
+        self.opened = self.fields()
+
+    def fields(self) -> tuple[object, ...]:
+        """What the form holds: the procedure, the lots and candidates ticked, the fields."""
+        return (
+            self.query_one("#procedure", RadioSet).pressed_index,
+            *(tuple(one.selected) for one in self.query(SelectionList)),
+            *(field.value for field in self.query(Input)),
+        )
+
+    def unsaved(self) -> Unsaved | None:
+        if self.origin is None or self.fields() == self.opened:
+            return None
+        reference = self.origin.identity.reference
+        return Unsaved("la suite en préparation", reference,
+                       found=how_to_keep("Pour la créer", "Créer la suite"))  # fmt: skip
+
+    def action_leave(self) -> None:
+        """Échap: back to the consultation, once the buyer has confirmed the choices made
+        here may go."""
+        leave_or_ask(self, self.unsaved(), "Quitter la création de la suite",
+                     lambda _: self.app.pop_screen())  # fmt: skip
 
     def request(self) -> SuiteRequest:
         """The form as a request; raises Refusal naming the field to fix."""

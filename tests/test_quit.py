@@ -7,21 +7,24 @@ from __future__ import annotations
 import signal
 
 import sqlalchemy as sa
+from textual.screen import Screen
 from textual.widgets import Button, Input, Static, TextArea
 
 from messagerie.models.consultations.answer_drafts import kept_answer
+from messagerie.models.consultations.dce import current_dce
 from messagerie.models.messages.drafts import kept_at_hang_up, list_drafts
 from messagerie.models.messages.queue import load_form
 from messagerie.models.store.enums import RegisterKind
 from messagerie.models.store.tables import audit_entry
 from messagerie.screens.consultation import ConsultationScreen
+from messagerie.screens.dce import DceScreen
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.quit import QuitDialog
 from messagerie.screens.registers import EntryForm, RegisterScreen
 from messagerie.tui.app import MessagerieApp
 from tests.helpers.message_form import deposits_consultation, open_form, type_into
-from tests.helpers.pilot import fill_body, hang_up_on, run_command, settle
+from tests.helpers.pilot import fill_body, hang_up_on, pick_path, run_command, settle
 from tests.helpers.screens import qa_editor, questions, wines_id
 
 SIZE = (80, 24)
@@ -34,6 +37,31 @@ async def letter_typed(pilot, cid: int) -> MessageFormScreen:
     await type_into(pilot, form, "#subject", "Précision sur le calendrier")
     await fill_body(pilot, "Bonjour,\n\nLa visite du site est avancée au 12.")
     return form
+
+
+async def over_its_consultation(pilot, cid: int, opener) -> Screen:
+    """The screen `opener(cid)` opens, over the consultation's, as the buyer reaches it."""
+    await settle(pilot)
+    pilot.app.open_consultation(cid)
+    await settle(pilot)
+    opener(cid)
+    await settle(pilot)
+    return pilot.app.screen
+
+
+async def typed_then(pilot, screen: Screen, field: str, text: str, key: str) -> str:
+    """`text` typed in `screen`'s `field`, then `key`: what the dialog it opens says."""
+    screen.query_one(field, Input).focus()
+    await pilot.press(*text)
+    await pilot.press(key)
+    await settle(pilot)
+    return asked(pilot)
+
+
+async def dropped(pilot) -> None:
+    """Échap, then « Ne pas enregistrer » (q) in the dialog it opens."""
+    await pilot.press("escape", "q")
+    await settle(pilot)
 
 
 def asked(pilot) -> str:
@@ -232,13 +260,10 @@ async def test_a_register_line_being_typed_is_named_and_only_quitting_without_it
         await settle(pilot)
         form = pilot.app.screen
         assert isinstance(form, EntryForm)
-        form.query_one("#company_name", Input).focus()
-        await pilot.press(*"Les Vergers")
-        await pilot.press("ctrl+q")
-        await settle(pilot)
-        text = asked(pilot)
+        text = await typed_then(pilot, form, "#company_name", "Les Vergers", "ctrl+q")
         assert "la nouvelle ligne du registre des retraits — 2025VINS" in text
         assert "(ne peut pas être enregistré ici)" in text
+        assert "Pour garder la ligne : Annuler (Échap), puis Enregistrer (^s)." in text
         assert [b.id for b in pilot.app.screen.query(Button)] == ["drop", "stay"]
         await pilot.press("e", "ctrl+q")  # nothing to keep: neither quits
         await settle(pilot)
@@ -257,6 +282,78 @@ async def test_a_register_line_being_typed_is_named_and_only_quitting_without_it
         await pilot.press("escape", "q")
         await settle(pilot)
         assert isinstance(pilot.app.screen, RegisterScreen)
+
+
+async def test_escape_in_the_dce_says_how_to_keep_the_changes_and_q_leaves_without_them(
+    workspace, workspace_app, tmp_path
+):
+    cid = wines_id(workspace)
+    before = current_dce(workspace, cid, actor=ACTOR)
+    added = tmp_path / "CCTP_v2.pdf"
+    added.write_bytes(b"%PDF-1.4\n% CCTP\n%%EOF\n")
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        dce = await over_its_consultation(pilot, cid, pilot.app.open_dce)
+        assert isinstance(dce, DceScreen)
+        await pilot.press("a")
+        await pick_path(pilot, added)
+        await pilot.press("escape")
+        await settle(pilot)
+        text = asked(pilot)
+        assert pilot.app.screen.title_text == "Quitter la modification du DCE"
+        assert "les modifications du DCE — 2025VINS (ne peut pas être enregistré ici)" in text
+        assert "Pour les garder : Annuler (Échap), puis Enregistrer (^s)" in text
+        assert [b.id for b in pilot.app.screen.query(Button)] == ["drop", "stay"]
+        await pilot.press("escape")  # « Annuler »: the change is still there
+        await settle(pilot)
+        assert pilot.app.screen is dce and dce.unsaved() is not None
+        await dropped(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    assert current_dce(workspace, cid, actor=ACTOR) == before  # nothing published
+
+
+async def test_an_account_being_added_is_named_at_ctrl_q_and_escape_asks_before_dropping_it(
+    workspace, workspace_app
+):
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pilot.app.open_accounts()
+        await settle(pilot)
+        accounts = pilot.app.screen
+        await pilot.press("a")  # « Ajouter un compte »
+        await settle(pilot)
+        form = pilot.app.screen
+        text = await typed_then(pilot, form, "#name", "Léa Roth", "ctrl+q")
+        assert "• le nouveau compte (ne peut pas être enregistré ici)" in text
+        assert "Pour le garder : Annuler (Échap), puis Enregistrer (^s)." in text
+        await pilot.press("escape", "escape")  # back to the form, then its « Annuler »
+        await settle(pilot)
+        assert pilot.app.screen.title_text == "Quitter le compte"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert form.query_one("#name", Input).value == "Léa Roth"
+        await dropped(pilot)
+        assert pilot.app.screen is accounts
+
+
+async def test_a_suite_being_prepared_asks_before_it_is_dropped(workspace, workspace_app):
+    cid, reference = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await over_its_consultation(pilot, cid, pilot.app.open_suite_creation)
+        await pilot.press("escape")  # nothing chosen yet: back at once
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+        pilot.app.open_suite_creation(cid)
+        await settle(pilot)
+        suite = pilot.app.screen
+        text = await typed_then(pilot, suite, "#deadline", "15/01/2027 12:00", "escape")
+        assert pilot.app.screen.title_text == "Quitter la création de la suite"
+        assert f"• la suite en préparation — {reference}" in text
+        assert "Pour la créer : Annuler (Échap), puis Créer la suite (^s)." in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert suite.query_one("#deadline", Input).value == "15/01/2027 12:00"
+        await dropped(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
 
 
 async def test_escape_in_the_form_offers_to_keep_the_letter_and_goes_back(workspace, workspace_app):
