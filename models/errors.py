@@ -40,3 +40,10 @@ def os_problem(error: OSError) -> str:
     if error.errno is None and isinstance(error, TimeoutError):  # a socket's own timeout
         return OS_PROBLEMS[errno.ETIMEDOUT]
     return OS_PROBLEMS.get(error.errno or 0, f"erreur du système ({error.strerror or error})")
+
+
+def write_problem(path: object, error: OSError) -> str:
+    """A file that could not be written where the buyer asked, in French, with what to do."""
+    return (
+        f"Impossible d'écrire « {path} » : {os_problem(error)} ; choisissez un autre emplacement."
+    )

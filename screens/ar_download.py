@@ -9,9 +9,9 @@ from typing import Any
 
 from textual.binding import Binding
 
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, write_problem
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import ask_for_path
+from messagerie.screens.dialogs import WriteFailed, ask_for_path
 from messagerie.screens.widgets import notify_literal
 
 # The key that downloads it, in the tracking table and in la loupe.
@@ -26,11 +26,13 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
     from messagerie.models.messages.ar import ar_data
 
     def ask(data) -> None:  # type: ignore[no-untyped-def]
-        def write(path: Path) -> None:
+        def write(path: Path, failed: WriteFailed) -> None:
             write_off_thread(
                 screen,
+                path,
                 lambda: path.write_bytes(signed_ar(data, screen.app.platform_signer())),
                 f"AR écrit dans « {path} ».",
+                failed,
             )
 
         ask_for_path(
@@ -44,18 +46,25 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
     )
 
 
-def write_off_thread(screen: StoreScreen[Any], work: Callable[[], object], done: str) -> None:
-    """A file to write (PDF rendering included) off the UI thread; errors are shown."""
+def write_off_thread(
+    screen: StoreScreen[Any],
+    path: Path,
+    work: Callable[[], object],
+    done: str,
+    failed: WriteFailed,
+) -> None:
+    """A file to write to `path` (PDF rendering included) off the UI thread; what went
+    wrong goes to `failed`, in French."""
     app = screen.app
 
     def run() -> None:
         try:
             work()
-        except (OSError, Refusal) as problem:
-            app.call_from_thread(
-                notify_literal, screen, f"Écriture impossible : {problem}", severity="error"
-            )
-            return
-        app.call_from_thread(notify_literal, screen, done, title="Fichier écrit")
+        except OSError as error:
+            app.call_from_thread(failed, write_problem(path, error))
+        except Refusal as refusal:
+            app.call_from_thread(failed, str(refusal))
+        else:
+            app.call_from_thread(notify_literal, screen, done, title="Fichier écrit")
 
     screen.run_worker(run, thread=True, group="write")

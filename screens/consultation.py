@@ -21,7 +21,7 @@ from messagerie.models.messages.outbox import outbox_counts, progress_text
 from messagerie.models.rules.presets import SUBJECT_PLACEHOLDER
 from messagerie.models.store.enums import DeliveryState, MessageType, RegisterKind
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import ask_for_path
+from messagerie.screens.dialogs import WriteFailed, ask_for_path
 from messagerie.screens.rights import guarded, right_of_type
 from messagerie.screens.widgets import (
     back_key,
@@ -37,6 +37,7 @@ from messagerie.screens.widgets import (
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.bundle import ExportSummary
+    from messagerie.models.errors import Refusal
 
 # Message types offered from the palette with their presets (the guide's cases C to I).
 FLOW_TYPES = (
@@ -234,7 +235,11 @@ class ConsultationScreen(StoreScreen[None]):
         def advance(done: int, total: int) -> None:  # in the worker's thread
             self.app.call_from_thread(self.export_progress, done, total)
 
-        def write(path: Path) -> None:
+        def write(path: Path, failed: WriteFailed) -> None:
+            def refused(refusal: Refusal) -> None:
+                self.show_export(visible=False)
+                failed(str(refusal))
+
             self.show_export(visible=True)
             self.export_progress(0, None)
             self.store_task(
@@ -247,7 +252,7 @@ class ConsultationScreen(StoreScreen[None]):
                     progress=advance,
                 ),
                 self.exported,
-                lambda _refusal: self.show_export(visible=False),
+                refused,
                 group="bundle",
             )
 

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from messagerie.models.errors import os_problem
 from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import back_key, dialog_box, literal
 
@@ -43,8 +44,10 @@ class ConfirmDialog(FrenchModal[bool]):
 
 
 class TextDialog(FrenchModal[None]):
-    """A read-only text (history, details), closed with Échap."""
+    """A read-only text (history, details), closed with Échap; ↑↓, PgUp/PgDn, Home/End
+    scroll a text taller than the terminal."""
 
+    AUTO_FOCUS = "#text-dialog"
     BINDINGS = [Binding("escape,enter", "dismiss(None)", "Fermer")]
 
     def __init__(self, title: str, text: str | Text) -> None:
@@ -52,7 +55,7 @@ class TextDialog(FrenchModal[None]):
         self.title_text, self.text = title, text
 
     def compose(self) -> ComposeResult:
-        with dialog_box(self.title_text, "dialog tall"):
+        with dialog_box(self.title_text, "dialog tall", id="text-dialog", scroll=True):
             yield Static(literal(self.text))
 
 
@@ -141,43 +144,91 @@ class LinkDialog(FrenchModal[None]):
 
 
 def ask_until_valid(
-    screen: Screen, title: str, prompt: str, value: str, attempt: Callable[[str], str | None]
+    screen: Screen,
+    title: str,
+    prompt: str,
+    value: str,
+    attempt: Callable[[str], str | None],
+    problem: str | None = None,
 ) -> None:
-    """Ask `prompt` in an InputDialog until `attempt(answer)` returns no problem (None) or
-    the buyer gives up; the typed answer and its problem are shown at the next try."""
+    """Ask `prompt` in an InputDialog (`problem` under `value`, when given) until
+    `attempt(answer)` returns no problem (None) or the buyer gives up; the typed answer and
+    its problem are shown at the next try."""
 
     def answered(answer: str | None) -> None:
         if answer is None:
             return
         problem = attempt(answer)
         if problem is not None:
-            screen.app.push_screen(InputDialog(title, prompt, answer, problem), answered)
+            ask_until_valid(screen, title, prompt, answer, attempt, problem)
 
-    screen.app.push_screen(InputDialog(title, prompt, value), answered)
+    screen.app.push_screen(InputDialog(title, prompt, value, problem), answered)
+
+
+# What `ask_for_path`'s write is given to report that it could not write: the dialog opens
+# again with the path typed and this problem under it.
+WriteFailed = Callable[[str], None]
 
 
 def ask_for_path(
-    screen: Screen, title: str, prompt: str, suggested: Path, write: Callable[[Path], object]
+    screen: Screen,
+    title: str,
+    prompt: str,
+    suggested: Path,
+    write: Callable[[Path, WriteFailed], object],
 ) -> None:
     """Ask where to write a file, `suggested` first, until the answer is a path a file can
-    be written to; then `write(path)`."""
+    be written to; then `write(path, failed)`. An existing file is replaced only when the
+    buyer presses Entrée a second time on the same path. The write runs in a worker: when
+    it cannot write, it calls `failed(problem)` (in French) from the UI thread, and the
+    buyer corrects the path instead of typing it again."""
+    replacing: Path | None = None  # the existing file the buyer was told of
 
     def attempt(answer: str) -> str | None:
-        path, problem = writable_path(answer)
-        if path is not None:
-            write(path)
-        return problem
+        nonlocal replacing
+        path, problem = typed_path(answer)
+        if path is None:
+            return problem
+        if path != replacing and path.exists():
+            replacing = path
+            return f"« {path} » existe déjà : Entrée pour le remplacer, ou changez le nom."
+
+        def failed(problem: str) -> None:
+            if screen.is_attached:  # the buyer may have left the screen meanwhile
+                ask_until_valid(screen, title, prompt, answer, attempt, problem)
+
+        write(path, failed)
+        return None
 
     ask_until_valid(screen, title, prompt, str(suggested), attempt)
 
 
-def writable_path(answer: str) -> tuple[Path | None, str | None]:
-    """(path, None) when a file can be written there, else (None, what to fix)."""
-    path = Path(answer.strip()).expanduser()
-    if not answer.strip():
-        return None, "Indiquez un chemin de fichier."
-    if path.is_dir():
-        return None, f"« {path} » est un dossier : ajoutez un nom de fichier."
-    if not path.parent.is_dir():
-        return None, f"Le dossier « {path.parent} » n'existe pas."
+def typed_path(answer: str, *, folder: bool = False) -> tuple[Path | None, str | None]:
+    """The path typed in `answer`, `~` expanded: (path, None) when it is an existing folder
+    (`folder`) or a file that can be written in one, else (None, what to fix, in French).
+    An unknown `~name`, a name too long or a folder that cannot be read is a problem to
+    show, never an exception."""
+    text = answer.strip()
+    if not text:
+        return None, "Indiquez un dossier." if folder else "Indiquez un chemin de fichier."
+    if "\0" in text:
+        return None, "Le chemin contient un caractère nul : retapez-le."
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # `~name` of an account this machine does not know
+        home = text.split("/", 1)[0]
+        return None, (
+            f"« {home} » : dossier personnel introuvable (compte inconnu sur ce poste) ; "
+            "écrivez le chemin en entier."
+        )
+    try:
+        if folder:
+            if not path.is_dir():
+                return None, f"Le dossier « {path} » n'existe pas."
+        elif path.is_dir():
+            return None, f"« {path} » est un dossier : ajoutez un nom de fichier."
+        elif not path.parent.is_dir():
+            return None, f"Le dossier « {path.parent} » n'existe pas."
+    except OSError as error:  # a name too long, a folder this account may not read
+        return None, f"« {path} » : {os_problem(error)} ; corrigez le chemin."
     return path, None

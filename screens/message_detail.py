@@ -27,7 +27,7 @@ from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
 from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import ask_until_valid
+from messagerie.screens.dialogs import ask_until_valid, typed_path
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal
 
 LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a real link
@@ -209,9 +209,9 @@ class ReplyScreen(ReadingScreen):
         files = self.view.reply.files
 
         def save(answer: str) -> str | None:
-            folder = Path(answer.strip()).expanduser()
-            if not folder.is_dir():
-                return f"Le dossier « {folder} » n'existe pas."
+            folder, problem = typed_path(answer, folder=True)
+            if folder is None:
+                return problem
             self.store_task(
                 lambda store: save_files(store, files, folder),
                 lambda written: notify_literal(

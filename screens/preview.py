@@ -18,6 +18,7 @@ from messagerie.screens.widgets import Footer, back_key, dialog_box, literal
 class PreviewScreen(FrenchModal[None]):
     """n / p: next or previous recipient; m: the other send mode; h: text or HTML."""
 
+    AUTO_FOCUS = "#preview"  # ↑↓, PgUp/PgDn, Home/End scroll the e-mail
     BINDINGS = [
         Binding("n", "recipient(1)", "Suivant", tooltip="Destinataire suivant"),
         Binding("p", "recipient(-1)", "Précédent", tooltip="Destinataire précédent"),

@@ -13,7 +13,7 @@ from textual.widgets.option_list import Option
 from messagerie.models.formatting import paris_minutes, size_text
 from messagerie.models.messages.drafts import DraftRecipient, Override
 from messagerie.models.messages.form import ComposeContext
-from messagerie.models.rules.checks import RuleVerdict
+from messagerie.models.rules.checks import REASON_MIN_LENGTH, RuleVerdict, written_reason
 from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
 from messagerie.screens.base import StoreModal
@@ -192,9 +192,10 @@ class OverrideDialog(FrenchModal[Override | None]):
     @on(Input.Submitted, "#reason")
     def submitted(self, event: Input.Submitted) -> None:
         reason = " ".join(event.value.split())
-        if len(reason) < 10:
+        if not written_reason(reason):
             self.query_one("#reason-error", Static).update(
-                "Écrivez un motif d'au moins 10 caractères : il engage l'acheteur."
+                f"Écrivez un motif d'au moins {REASON_MIN_LENGTH} caractères : il engage "
+                "l'acheteur."
             )
             return
         rule = self.query_one("#rule", Select).value

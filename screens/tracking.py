@@ -40,7 +40,7 @@ from messagerie.models.rules.validation import ValidationFailed, parse_paris_day
 from messagerie.models.store.enums import MessageType, RecipientStatus
 from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import LinkDialog, ask_for_path, ask_until_valid
+from messagerie.screens.dialogs import LinkDialog, WriteFailed, ask_for_path, ask_until_valid
 from messagerie.screens.widgets import back_key, focus_now, harmless, literal, notify_literal
 
 if TYPE_CHECKING:
@@ -368,7 +368,13 @@ class TrackingScreen(StoreScreen[None]):
             self.action_refresh()  # nothing shown yet: the first message may arrive
             return
         since = self.newest_change
-        self.fetch(lambda store, query: changed_since(store, query, since), self.merge, "poll")
+        # Of any status: a row shown may have left the status filtered on (a reply read
+        # leaves « Réponse non lue »), and `merge` takes it out.
+        self.fetch(
+            lambda store, query: changed_since(store, replace(query, status=None), since),
+            self.merge,
+            "poll",
+        )
 
     def merge(self, fetched: Fetched) -> None:
         replies = fetched.replies
@@ -382,7 +388,13 @@ class TrackingScreen(StoreScreen[None]):
             return
         self.newest_change = max(r.updated_at for r in (*moved, *self.rows.values()))
         newest_shown = max(self.rows, default=0)
+        wanted = fetched.query.status
         for row in moved:
+            if wanted is not None and row.status is not wanted:
+                if self.rows.pop(row.recipient_id, None) is not None:  # it left the filter
+                    self.replies.pop(row.recipient_id, None)
+                    self.count = None if self.count is None else self.count - 1
+                continue
             if row.recipient_id not in self.rows and row.recipient_id > newest_shown:
                 self.count = None if self.count is None else self.count + 1  # a new recipient
             if row.recipient_id in self.rows or row.recipient_id > newest_shown:
@@ -579,12 +591,13 @@ class TrackingScreen(StoreScreen[None]):
 
         query = self.query_
 
-        def write(path: Path) -> None:
+        def write(path: Path, failed: WriteFailed) -> None:
             self.store_task(
                 lambda store: export_csv(store, query, path),
                 lambda count: notify_literal(
                     self, f"{count} ligne(s) exportée(s) dans « {path} ».", title="Export CSV"
                 ),
+                lambda refusal: failed(str(refusal)),
                 group="export",
             )
 

@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from messagerie.models.messages.drafts import DraftRecipient, Override, kept_at_hang_up
+from messagerie.models.messages.drafts import (
+    DraftRecipient,
+    Override,
+    kept_at_hang_up,
+    kept_notice,
+)
 from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import change_type, preset_form
 from messagerie.models.messages.queue import (
@@ -17,6 +22,7 @@ from messagerie.models.messages.queue import (
     save_draft,
 )
 from messagerie.models.messages.rejections import rejected_before
+from messagerie.models.rules.validation import ValidationFailed
 from messagerie.models.store.enums import (
     DeliveryState,
     MessageState,
@@ -322,6 +328,19 @@ def test_a_kept_draft_is_told_to_whom_typed_it_until_it_is_saved_or_sent(store, 
     assert [k.subject for k in kept_at_hang_up(store, actor="marie.dupont")] == ["Visite"]
     queue_message(store, kept, actor="marie.dupont", now=NOW)
     assert kept_at_hang_up(store, actor="marie.dupont") == ()
+
+
+def test_a_hang_up_keeps_the_letter_without_a_deadline_that_cannot_be_read(store, cid):
+    typed = filled(store, cid, MessageType.COMPLEMENT_REQUEST, subject="Pièces manquantes",
+                   reply_deadline="31/02/2027 10:00")  # fmt: skip
+    with pytest.raises(ValidationFailed):  # asked (Ctrl+Q), the buyer is shown why
+        keep_typing(store, typed, actor="marie.dupont", at_hang_up=False)
+    kept = keep_typing(store, typed, actor="marie.dupont")
+    back = load_form(store, kept.draft_id, actor="marie.dupont")
+    assert (back.subject, back.body, back.reply_deadline) == (typed.subject, typed.body, "")
+    (told,) = kept_at_hang_up(store, actor="marie.dupont")
+    assert told.dropped == "la date limite de réponse « 31/02/2027 10:00 », illisible"
+    assert ", sans la date limite de réponse « 31/02/2027 10:00 », illisible" in kept_notice([told])
 
 
 def test_simple_mode_for_a_notification_warns(store, cid):

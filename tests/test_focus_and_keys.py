@@ -13,6 +13,7 @@ from messagerie.models.consultations.registers import list_register
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store.enums import DocumentOrigin, MessageType, RegisterKind
 from messagerie.models.store.tables import RegisterEntry, document, table_of
+from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.recipients import DocumentSpacePicker
@@ -20,7 +21,7 @@ from messagerie.tui.app import MessagerieApp
 from tests.helpers.hostile import toasts
 from tests.helpers.message_form import deposits_consultation, open_form, type_into
 from tests.helpers.pilot import checks_done, settle, wait_until
-from tests.helpers.screens import pressed
+from tests.helpers.screens import pressed, screen_lines
 
 WIDE = (120, 40)
 entry = table_of(RegisterEntry)
@@ -339,3 +340,17 @@ async def test_spaces_typed_on_the_awarded_box_never_untick_it(workspace, worksp
         await checks_done(pilot)
         assert not awarded.value and awardee.disabled
         assert any("n'imprimera pas « Attributaire »" in toast for toast in toasts(pilot))
+
+
+async def test_a_read_only_text_taller_than_80x24_scrolls_with_the_keyboard(workspace_app):
+    """The DCE's history and a merge letter's preview open in a TextDialog: its end was cut
+    at the frame, out of reach without a mouse."""
+    lines = [f"Version {n} — pièce_{n}.pdf" for n in range(1, 61)]
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        pilot.app.push_screen(TextDialog("Historique du DCE", "\n".join(lines)))
+        await settle(pilot)
+        assert not any(lines[-1] in line for line in screen_lines(pilot))
+        await pilot.press("end")
+        await settle(pilot)
+        assert any(lines[-1] in line for line in screen_lines(pilot))

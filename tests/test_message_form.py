@@ -38,7 +38,7 @@ from tests.helpers.pilot import (
     send_form,
     settle,
 )
-from tests.helpers.screens import pressed, wines_id
+from tests.helpers.screens import pressed, screen_lines, wines_id
 
 KEPT_TITLE = "Message non envoyé retrouvé"
 
@@ -464,6 +464,26 @@ async def test_preview_shows_both_send_modes(workspace, workspace_app):
         assert html.startswith("<!DOCTYPE html>") and "Le texte confidentiel.</p>" in html
         await pilot.press("escape")
         assert pilot.app.screen is form
+
+
+async def test_the_preview_scrolls_to_the_end_of_the_e_mail_in_80x24(workspace, workspace_app):
+    cid, _ = deposits_consultation(workspace)
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        await open_form(pilot, cid)
+        await pilot.press("f3", "p")
+        await settle(pilot)
+        await fill_body(pilot, "Bonjour,\n\n" + "Une ligne de la lettre.\n" * 30)
+        await pressed(pilot, "f2")
+        assert isinstance(pilot.app.screen, PreviewScreen)
+        last = "Consultation concernée par cet échange"  # the context block ends the e-mail
+        assert not any(last in line for line in screen_lines(pilot))
+        await pilot.press("m")  # simple mode: the whole letter is in the e-mail
+        await pilot.press("end")
+        await settle(pilot)
+        assert any(last in line for line in screen_lines(pilot))
+        await pilot.press("home", "pagedown")
+        await settle(pilot)
+        assert any("Une ligne de la lettre." in line for line in screen_lines(pilot))
 
 
 # --- Attachments through the real clamd --------------------------------------------------------

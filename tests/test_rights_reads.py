@@ -159,7 +159,12 @@ def test_a_reply_of_another_organisation_reads_as_a_missing_one(store, towns, ac
                  at=NOW + timedelta(hours=1))  # fmt: skip
     with store.engine.connect() as connection:
         reply_id = connection.execute(sa.select(reply.c.id)).scalar_one()
-    assert open_reply(store, reply_id, actor="claire.muller").reply.body == "Nous viendrons."
+
+    # Support reads it, and it stays unread for Colmar's buyers; their own reading marks it.
+    assert open_reply(store, reply_id, actor="support").reply.read_at is None
+    assert open_reply(store, reply_id, actor="support").reply.read_at is None
+    claire = open_reply(store, reply_id, actor="claire.muller").reply
+    assert claire.body == "Nous viendrons." and claire.read_at is not None
     # Neither opened (nor marked read) by Mulhouse's buyer, nor its consultation named.
     for asked in (reply_id, reply_id + 1000):
         assert refusal(lambda r=asked: open_reply(store, r, actor="hugo.meyer")) == (

@@ -8,20 +8,25 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from messagerie.models.rules.checks import (
+    REASON_MIN_LENGTH,
+    SINGLE_ANSWER_REASONS,
     MessageFacts,
     RuleVerdict,
     answer_countdown,
     answer_timing,
+    awardee_rejected,
     cancellation_reasons,
     cancellation_recipients,
     check_message,
     complement_batch_deadlines,
     complement_reply_deadline,
     invitation_body,
+    invitation_candidates,
     invitation_mentions,
     notification_standstill,
     receipt_provable,
     rejection_letter,
+    standstill_exempted,
 )
 from messagerie.models.rules.standstill import (
     RejectionSent,
@@ -150,6 +155,35 @@ def test_rule_6_names_each_missing_mention():
     assert_verdict(only_reference, 6, "block", "notice_reference", "référence de l'avis")
 
 
+# A suite's four admitted candidates: (address, company).
+ADMITTED = (
+    ("contact@sundgau.example", "Data du Sundgau SARL"),
+    ("offres@rhin-info.example", "Rhin Informatique"),
+    ("ao@vosges-reseaux.example", "Vosges Réseaux SAS"),
+    ("marches@ill-data.example", ""),  # its company unknown: named by its address
+)
+
+
+def test_rule_6_every_admitted_candidate_is_invited_whatever_the_case_of_its_address():
+    everyone = [email.upper() for email, _ in ADMITTED]
+    assert invitation_candidates(ADMITTED, everyone) is None
+    assert invitation_candidates(ADMITTED, [*everyone, "autre@example.org"]) is None
+    assert invitation_candidates((), ["autre@example.org"]) is None  # not a suite
+
+
+def test_rule_6_an_admitted_candidate_left_out_blocks_naming_it():
+    three = [email for email, _ in ADMITTED[1:]]
+    verdict = invitation_candidates(ADMITTED, [*three, "autre@example.org"])
+    assert_verdict(
+        verdict, 6, "block", "recipients", "R2144-8", "en même temps",
+        "Data du Sundgau SARL (contact@sundgau.example)", "candidats de la suite",
+    )  # fmt: skip
+    assert verdict is not None and "Rhin" not in verdict.message
+    unknown = invitation_candidates(ADMITTED, three[:2])
+    assert_verdict(unknown, 6, "block", "recipients", "SARL (contact@sundgau.example), "
+                   "marches@ill-data.example (F3")  # fmt: skip
+
+
 # Rule 7
 
 
@@ -211,6 +245,35 @@ def test_rule_7_the_signature_date_respects_the_standstill():
     assert_verdict(verdict, 7, "block", "signature_date", "13/03/2026", "R2182-1")
 
 
+REJECTED = (("contact@sundgau.example", "Data du Sundgau SARL"), ("ao@btp.example", "BTP Ouest"))
+
+
+@pytest.mark.parametrize("awardee", ["Data du Sundgau SARL", "DATA  du sundgau sarl "])
+def test_rule_7_the_awardee_is_not_sent_its_own_rejection(awardee):
+    verdict = awardee_rejected(awardee, REJECTED)
+    assert_verdict(
+        verdict, 7, "block", "recipients", f"« {' '.join(awardee.split())} »",
+        "(contact@sundgau.example)", "retirez-le des destinataires", "courrier d'attribution",
+    )  # fmt: skip
+
+
+def test_rule_7_the_awardee_is_compared_without_accents_and_only_by_name():
+    accented = (("offres@vosges.example", "Société Vosgienne Réseaux"),)
+    assert awardee_rejected("SOCIETE VOSGIENNE RESEAUX", accented) is not None
+    assert awardee_rejected("Société Vosgienne", accented) is None
+    assert awardee_rejected("Rhin Informatique", REJECTED) is None
+    assert awardee_rejected(" ", (("x@example.org", ""),)) is None  # no awardee named yet
+
+
+def test_check_message_blocks_a_rejection_sent_to_its_awardee_after_the_award_only():
+    facts = MessageFacts(
+        type=MessageType.REJECTION, awardee="Data du Sundgau SARL", addressees=REJECTED
+    )
+    assert check_message(facts, NOW) == ()  # before the award, no awardee is named
+    awarded = replace(facts, awarded=True)
+    assert [(v.rule, v.field) for v in check_message(awarded, NOW)] == [(7, "recipients")]
+
+
 # Rule 8
 
 
@@ -228,13 +291,40 @@ def test_rule_8_notification_waits_11_days_after_the_rejections():
     assert notification_standstill(standstill, paris(2026, 3, 6, 0, 5)) is None
 
 
-def test_rule_8_an_exemption_or_an_adapted_procedure_lifts_the_block():
+def test_rule_8_a_written_exemption_or_an_adapted_procedure_lifts_the_block():
     now = paris(2026, 3, 2)
     standstill = formalised_standstill(paris(2026, 3, 1))
-    assert notification_standstill(standstill, now, exemption_reason="1 offre") is None
+    reason = "Une seule offre reçue"
+    assert notification_standstill(standstill, now, exemption_reason=reason) is None
+    assert standstill_exempted(standstill, now, reason)
     mapa = lot_standstill([RejectionSent(paris(2026, 3, 1))], formalised=False)
     assert notification_standstill(mapa, now) is None
     assert notification_standstill(formalised_standstill(), now) is None
+    assert not standstill_exempted(mapa, now, reason)  # nothing to exempt from: not recorded
+
+
+@pytest.mark.parametrize(
+    "reason", ["x", "1 offre", "  une   offre ", "a" * (REASON_MIN_LENGTH - 1)]
+)
+def test_rule_8_an_exemption_reason_that_is_not_written_out_leaves_the_block(reason):
+    now = paris(2026, 3, 2)
+    standstill = formalised_standstill(paris(2026, 3, 1))
+    verdict = notification_standstill(standstill, now, exemption_reason=reason)
+    assert_verdict(
+        verdict, 8, "block", "exemption_reason", "trop court", "en toutes lettres",
+        f"au moins {REASON_MIN_LENGTH} caractères", "seul soumissionnaire",
+        "sans publicité ni mise en concurrence", "accord-cadre", "à partir du 12/03/2026",
+    )  # fmt: skip
+    assert not standstill_exempted(standstill, now, reason)
+    written = "a" * REASON_MIN_LENGTH
+    assert notification_standstill(standstill, now, exemption_reason=written) is None
+
+
+def test_rule_8_without_a_reason_the_block_names_the_cases_the_code_exempts():
+    verdict = notification_standstill(formalised_standstill(paris(2026, 3, 1)), paris(2026, 3, 2))
+    assert_verdict(verdict, 8, "block", "exemption_reason", "écrivez le motif de dispense",
+                   "seul soumissionnaire", "accord-cadre")  # fmt: skip
+    assert verdict is not None and "trop court" not in verdict.message
 
 
 # Rule 9
@@ -261,10 +351,37 @@ def test_rule_10_reasons_are_required():
     assert_verdict(cancellation_reasons(""), 10, "block", "reasons", "sans suite", "R2185-1")
 
 
-def test_rule_10_every_register_is_informed():
-    assert cancellation_recipients(14, 14) is None
-    verdict = cancellation_recipients(3, 14)
-    assert_verdict(verdict, 10, "block", "recipients", "3 destinataires sur les 14", "R2185-2")
+REGISTERS = tuple(f"contact{n}@entreprise{n}.example" for n in range(1, 8))
+
+
+def test_rule_10_every_register_address_is_informed_more_may_be_added():
+    everyone = [email.upper() for email in REGISTERS]  # compared whatever the case
+    assert cancellation_recipients(everyone, REGISTERS) is None
+    assert cancellation_recipients([*everyone, "autre@example.org"], REGISTERS) is None
+    assert cancellation_recipients([], ()) is None
+
+
+def test_rule_10_a_bidder_swapped_for_another_address_is_named():
+    swapped = [*REGISTERS[1:], "autre@example.org"]  # as many recipients as addresses
+    verdict = cancellation_recipients(swapped, REGISTERS)
+    assert_verdict(
+        verdict, 10, "block", "recipients", "1 adresse des registres (retraits, questions, "
+        "dépôts) n'est pas parmi les destinataires : contact1@entreprise1.example.",
+        "Ajoutez-la", "R2185-2",
+    )  # fmt: skip
+
+
+def test_rule_10_names_the_first_missing_addresses_then_how_many_more():
+    verdict = cancellation_recipients(REGISTERS[5:], REGISTERS)
+    assert_verdict(
+        verdict, 10, "block", "recipients", "5 adresses des registres", "ne sont pas",
+        "contact1@entreprise1.example, contact2@entreprise2.example, "
+        "contact3@entreprise3.example et 2 autre(s).", "Ajoutez-les",
+    )  # fmt: skip
+    assert verdict is not None and "contact4" not in verdict.message
+    two = cancellation_recipients(REGISTERS[2:], REGISTERS)
+    assert_verdict(two, 10, "block", "recipients",
+                   "contact1@entreprise1.example, contact2@entreprise2.example.")  # fmt: skip
 
 
 # check_message
@@ -275,12 +392,28 @@ def rules_of(verdicts: tuple[RuleVerdict, ...]) -> list[tuple[int, str]]:
 
 
 # An answer sent to every one of the twelve addresses of the registers.
-ANSWER_TO_ALL = MessageFacts(type=MessageType.ANSWER, recipients=12, register_addresses=12)
+REGISTERED = tuple(f"contact{n}@entreprise{n}.example" for n in range(1, 13))
+ANSWER_TO_ALL = MessageFacts(
+    type=MessageType.ANSWER,
+    recipients=12,
+    register_addresses=12,
+    register_emails=REGISTERED,
+    addressees=tuple((email.upper(), "") for email in REGISTERED),  # case aside
+)
 
 
 def test_check_message_for_a_late_answer_to_one_company():
-    facts = replace(ANSWER_TO_ALL, formalised=True, bid_deadline=DEADLINE, recipients=1)
+    facts = replace(ANSWER_TO_ALL, formalised=True, bid_deadline=DEADLINE, recipients=1,
+                    addressees=((REGISTERED[0], ""),))  # fmt: skip
     assert rules_of(check_message(facts, paris(2026, 3, 16))) == [(1, "block"), (2, "warning")]
+
+
+def test_rule_1_a_company_swapped_for_another_address_is_not_an_answer_to_all():
+    swapped = (*ANSWER_TO_ALL.addressees[1:], ("quelquun@autre.example", ""))
+    facts = replace(ANSWER_TO_ALL, addressees=swapped)  # still 12 addresses
+    assert rules_of(check_message(facts, paris(2026, 3, 1))) == [(1, "block")]
+    reason = replace(facts, single_answer_reason=SINGLE_ANSWER_REASONS[0])
+    assert check_message(reason, paris(2026, 3, 1)) == ()
 
 
 def test_check_message_for_a_broadcast_answer_in_time_is_clean():
@@ -325,5 +458,12 @@ def test_check_message_for_an_invitation_a_complement_and_a_cancellation():
         batch_reply_deadlines=(paris(2026, 3, 9), paris(2026, 3, 10)),
     )
     assert rules_of(check_message(complement, NOW)) == [(5, "block")]
-    cancellation = MessageFacts(type=MessageType.CANCELLATION, recipients=2, register_addresses=9)
+    cancellation = MessageFacts(
+        type=MessageType.CANCELLATION,
+        addressees=tuple((email, "") for email in REGISTERS[:2]),
+        register_emails=REGISTERS,
+    )
     assert [v.field for v in check_message(cancellation, NOW)] == ["reasons", "recipients"]
+    suite = replace(invitation, candidates=ADMITTED, addressees=ADMITTED[:3])
+    assert [v.field for v in check_message(suite, NOW)] == ["body", "notice_reference",
+                                                              "recipients"]  # fmt: skip

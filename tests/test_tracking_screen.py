@@ -162,6 +162,41 @@ async def test_a_reply_sits_under_its_message_and_turns_read_when_opened(workspa
         assert screen.replies[unread.recipient_id][0].read
 
 
+async def test_a_reply_read_leaves_the_rows_filtered_on_reponse_non_lue(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.REPLY_UNREAD)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        await pilot.press("f")
+        screen.query_one("#filter-status", Select).value = RecipientStatus.REPLY_UNREAD
+        await wait_until(
+            pilot,
+            lambda: screen.query_.status and screen.count and screen.rows,
+            "the unread replies",
+        )
+        before = screen.count
+        assert {r.status for r in screen.rows.values()} == {RecipientStatus.REPLY_UNREAD}
+        unread = next(
+            r for r in screen.rows.values() if len(screen.replies.get(r.recipient_id, ())) == 1
+        )
+        (reply,) = screen.replies[unread.recipient_id]
+        screen.query_one(DataTable).focus()
+        await move_to(pilot, screen, f"reply-{reply.id}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ReplyScreen)
+        await pilot.press("escape")
+        await wait_until(
+            pilot, lambda: unread.recipient_id not in screen.rows, "the read reply's row gone"
+        )
+        assert f"reply-{reply.id}" not in keys_of(screen)
+        assert screen.count == before - 1
+        await wait_until(
+            pilot,
+            lambda: f"{before - 1} ligne(s) filtrée(s)" in text_of(pilot, "#filter-line"),
+            "the count",
+        )
+
+
 async def test_a_database_busy_beyond_its_wait_is_told_and_the_app_goes_on(
     workspace, workspace_app
 ):

@@ -55,7 +55,7 @@ from messagerie.letters.pdf.sign import (
     signer_of,
 )
 from messagerie.models.clock import utc_now
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, write_problem
 from messagerie.models.formatting import as_utc
 from messagerie.models.messages.ar import ArData, ArRefused, ar_data
 from messagerie.models.messages.bundle import (
@@ -172,7 +172,7 @@ def export_bundle(
         partial.replace(out)
         size = out.stat().st_size
     except OSError as error:
-        raise Refusal(f"Impossible d'écrire « {out} » : {error.strerror or error}.") from error
+        raise Refusal(write_problem(out, error)) from error
     finally:
         partial.unlink(missing_ok=True)
     return ExportSummary(

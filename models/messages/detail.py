@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, write_problem
 from messagerie.models.formatting import paris_seconds
 from messagerie.models.messages.ar import (
     ArEvent,
@@ -56,6 +56,7 @@ from messagerie.models.store.enums import (
 )
 from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
+    account,
     company,
     message,
     recipient,
@@ -185,7 +186,9 @@ class ReplyView:
 
 
 def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
-    """A reply as the buyer opens it: marked read ("Réponse lue" once all are read)."""
+    """A reply as the buyer opens it: marked read ("Réponse lue" once all are read). A
+    support account reads every organisation's without a trace on their status: its buyers
+    would take the reply for read by one of them."""
     from messagerie.models.messages.tracking import mark_reply_read
 
     its_consultation = (
@@ -199,7 +202,11 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
         # Another organisation's reply reads as a missing one (not naming its consultation).
         missing = Refusal(f"La réponse n°{reply_id} est introuvable.")
         authorize_reading(connection, actor, its_consultation, missing=missing)
-    mark_reply_read(store, reply_id)
+        support = connection.execute(
+            sa.select(account.c.support).where(account.c.login == actor)
+        ).scalar()
+    if not support:
+        mark_reply_read(store, reply_id)
     with store.engine.connect() as connection:
         row = connection.execute(
             sa.select(reply, recipient.c.email, company.c.name, message.c.subject)
@@ -242,7 +249,7 @@ def save_files(store: Store, files: tuple[DocumentInfo, ...], folder: Path) -> l
         try:
             target.write_bytes(store.blobs.read(info.sha256))
         except OSError as error:
-            raise Refusal(f"Impossible d'écrire « {target} » : {error.strerror}.") from error
+            raise Refusal(write_problem(target, error)) from error
         written.append(target)
     return written
 
@@ -402,5 +409,5 @@ def export_csv(store: Store, query: TrackingQuery, path: Path) -> int:
         partial.replace(path)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise Refusal(f"Impossible d'écrire « {path} » : {error.strerror or error}.") from error
+        raise Refusal(write_problem(path, error)) from error
     return count

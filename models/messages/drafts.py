@@ -37,9 +37,15 @@ from messagerie.models.store.tables import (
 )
 from messagerie.models.text import cut, kept_at_hang_up_notice
 
-# What the audit says of a draft saved, and of one the app kept when its terminal went away.
+# What the audit says of a draft saved, and of one the app kept when its terminal went away;
+# after DROPPED_NOTE, what it could not keep of the typing.
 SAVED = "brouillon enregistré"
 KEPT_AT_HANG_UP = "brouillon enregistré à la coupure de la connexion"
+DROPPED_NOTE = " ; non gardé : "
+
+
+def dropped_deadline(typed: str) -> str:
+    return f"la date limite de réponse « {cut(typed, 40)} », illisible"
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,12 @@ class KeptDraft:
     reference: str  # the consultation's
     subject: str
     kept_at: datetime
+    detail: str = KEPT_AT_HANG_UP  # the audit's, with what could not be kept
+
+    @property
+    def dropped(self) -> str:
+        """What the app could not keep of the typing, in French; empty when all was kept."""
+        return self.detail.partition(DROPPED_NOTE)[2]
 
 
 @dataclass(frozen=True)
@@ -255,13 +267,15 @@ def kept_at_hang_up(store: Store, *, actor: str) -> tuple[KeptDraft, ...]:
         .group_by(audit_entry.c.message_id)
     )
     query = (
-        sa.select(consultation.c.reference, message.c.subject, audit_entry.c.at)
+        sa.select(
+            consultation.c.reference, message.c.subject, audit_entry.c.at, audit_entry.c.detail
+        )
         .join(message, message.c.id == audit_entry.c.message_id)
         .join(consultation, consultation.c.id == message.c.consultation_id)
         .where(
             audit_entry.c.id.in_(latest),
             audit_entry.c.actor == actor,
-            audit_entry.c.detail == KEPT_AT_HANG_UP,
+            audit_entry.c.detail.startswith(KEPT_AT_HANG_UP, autoescape=True),
         )
         .order_by(audit_entry.c.at, audit_entry.c.id)
     )
@@ -273,7 +287,7 @@ def kept_notice(kept: Sequence[KeptDraft]) -> str:
     """What the buyer reads at the next start: which consultations, which subjects."""
     return kept_at_hang_up_notice(
         [f"{cut(k.reference, 30)} — « {cut(k.subject, 40)} » ({paris_minutes(k.kept_at)})"
-         for k in kept],
+         + (f", sans {k.dropped}" if k.dropped else "") for k in kept],
         ("le message en cours a été enregistré comme brouillon",
          "les messages en cours ont été enregistrés comme brouillons"),
         ("Reprenez-le dans « Brouillons de messages » (b) de la consultation.",

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,7 +29,13 @@ from messagerie.models.messages.drafts import (
     unique_recipients,
 )
 from messagerie.models.rules.anonymise import identity_leaks
-from messagerie.models.rules.checks import MessageFacts, RuleVerdict, check_message
+from messagerie.models.rules.checks import (
+    MessageFacts,
+    RuleVerdict,
+    check_message,
+    standstill_exempted,
+    written_reason,
+)
 from messagerie.models.rules.presets import BODY_PLACEHOLDER, SUBJECT_PLACEHOLDER
 from messagerie.models.rules.standstill import RejectionSent, Standstill, lot_standstill
 from messagerie.models.rules.validation import (
@@ -152,6 +159,24 @@ class ComposeContext:
     awardees: tuple[DraftRecipient, ...] = ()  # recipients of the award letters already sent
     awards: tuple[tuple[frozenset[int], DraftRecipient], ...] = ()  # (lots, empty = all; whom)
     notifications: tuple[tuple[frozenset[int], datetime], ...] = ()  # (lots; queued at)
+    # The name of each company of the registers and of the suite's candidates, by id
+    companies: tuple[tuple[int, str], ...] = ()
+
+    @cached_property
+    def _names(self) -> tuple[dict[int, str], dict[str, str]]:
+        """Company names by company id, and by register address (case ignored)."""
+        by_id = {address.company_id: address.company_name for address in self.addresses}
+        by_id.update(self.companies)
+        by_email = {a.email.casefold(): a.company_name for a in reversed(self.addresses)}
+        return by_id, by_email
+
+    def company_of(self, one: DraftRecipient) -> str:
+        """The name of a recipient's company: its own, else the one its address has in the
+        registers; "" for an address typed that is in none of them."""
+        by_id, by_email = self._names
+        if one.company_id is not None and one.company_id in by_id:
+            return by_id[one.company_id]
+        return by_email.get(one.email.strip().casefold(), "")
 
     def awardees_of(self, lot_numbers: tuple[int, ...]) -> tuple[DraftRecipient, ...]:
         """Whom the award letters of these lots went to (no lots chosen: every awardee)."""
@@ -185,16 +210,17 @@ def load_context(
     for one it does not see (None: a store without accounts)."""
     detail = consultation_detail(store, consultation_id, account)
     with store.engine.connect() as connection:
-        candidates = draft_recipients(
-            connection,
+        candidate_rows = connection.execute(
             sa.select(
                 suite_candidate.c.contact_email.label("email"),
                 suite_candidate.c.company_id,
                 suite_candidate.c.contact_name,
+                company.c.name,
             )
+            .join(company, company.c.id == suite_candidate.c.company_id)
             .where(suite_candidate.c.consultation_id == consultation_id)
-            .order_by(suite_candidate.c.id),
-        )
+            .order_by(suite_candidate.c.id)
+        ).all()
         askers = tuple(
             (row.name, row.siret, row.contact_email, row.contact_name)
             for row in connection.execute(
@@ -218,12 +244,15 @@ def load_context(
     return ComposeContext(
         detail=detail,
         addresses=addresses,
-        candidates=candidates,
+        candidates=tuple(
+            DraftRecipient(row.email, row.company_id, row.contact_name) for row in candidate_rows
+        ),
         rejections=rejections,
         askers=askers,
         awardees=unique_recipients([awardee for _, awardee in awards]),
         awards=awards,
         notifications=notifications,
+        companies=tuple((row.company_id, row.name) for row in candidate_rows),
     )
 
 
@@ -315,6 +344,7 @@ class FormCheck:
     errors: tuple[FieldError, ...]  # input to fix: nothing is queued while there is one
     verdicts: tuple[RuleVerdict, ...]  # LEGAL.md rules, warnings and blocks
     overridden: tuple[int, ...]  # rules whose block the buyer passed, with a written reason
+    exemption: str = ""  # rule 8: the exemption reason that lets a notification go (audited)
 
     @property
     def blocks(self) -> tuple[RuleVerdict, ...]:
@@ -369,8 +399,14 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
     facts = _facts(form, context, recipients, reply_deadline, signature_date)
     verdicts = check_message(facts, now)
     blocking = {verdict.rule for verdict in verdicts if verdict.blocks}
-    overridden = tuple(o.rule for o in form.overrides if o.rule in blocking and o.reason.strip())
-    return FormCheck(tuple(errors), verdicts, overridden)
+    overridden = tuple(
+        o.rule for o in form.overrides if o.rule in blocking and written_reason(o.reason)
+    )
+    exempted = form.type is MessageType.NOTIFICATION and standstill_exempted(
+        facts.standstill, now, facts.exemption_reason
+    )
+    exemption = facts.exemption_reason if exempted else ""
+    return FormCheck(tuple(errors), verdicts, overridden, exemption)
 
 
 def _reply_deadline(
@@ -444,6 +480,9 @@ def _facts(
         body=form.body,
         recipients=len(recipients),
         register_addresses=len(context.addresses),
+        addressees=tuple((one.email, context.company_of(one)) for one in recipients),
+        register_emails=tuple(address.email for address in context.addresses),
+        candidates=tuple((one.email, context.company_of(one)) for one in context.candidates),
         asker_leaks=tuple(dict.fromkeys(leaks)),
         dce_changed=form.type is MessageType.MODIFICATION,
         reply_deadline=reply_deadline,

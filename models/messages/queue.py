@@ -21,9 +21,11 @@ from messagerie.models.consultations.detail import (
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.drafts import (
+    DROPPED_NOTE,
     KEPT_AT_HANG_UP,
     SAVED,
     Override,
+    dropped_deadline,
     insert_recipients,
     link_lots,
     sender_domain,
@@ -40,6 +42,7 @@ from messagerie.models.messages.form import (
 from messagerie.models.messages.rows import message_row
 from messagerie.models.messages.tracking import MessageNotFound, message_consultation
 from messagerie.models.rules.validation import (
+    ValidationFailed,
     parse_paris_datetime,
 )
 from messagerie.models.store import audit
@@ -91,8 +94,12 @@ def keep_typing(store: Store, form: FormInput, *, actor: str, at_hang_up: bool =
     """The form as typed when the app ended (the terminal gone, or Ctrl+Q and « Enregistrer
     et quitter »), kept as a draft: over its own draft when that is still the one the form
     read, as a new draft when another window saved or sent it meanwhile (what was typed here
-    is kept all the same)."""
+    is kept all the same). At a hang-up, a reply deadline that cannot be read is left out, and
+    the audit says which (asked, Ctrl+Q shows the problem instead, with the typing kept)."""
     detail = KEPT_AT_HANG_UP if at_hang_up else SAVED
+    if at_hang_up and (unreadable := _unreadable_deadline(form)):
+        form = replace(form, reply_deadline="")
+        detail = f"{detail}{DROPPED_NOTE}{dropped_deadline(unreadable)}"
     try:
         return save_draft(store, form, actor=actor, detail=detail)
     except FormRefused:
@@ -145,7 +152,8 @@ def queue_within(
         ).rowcount
         overrides = tuple(o for o in form.overrides if o.rule in check.overridden)
         _audit(connection, form, message_id, actor, "message.queue",
-               f"{form.type.label}, {recipients} destinataire(s)", overrides)  # fmt: skip
+               f"{form.type.label}, {recipients} destinataire(s)", overrides,
+               check.exemption)  # fmt: skip
         queued.append(QueuedMessage(message_id, recipients, form.type))
     return tuple(queued)
 
@@ -287,6 +295,18 @@ def _deadline_or_none(text: str) -> datetime | None:
     return parse_paris_datetime(text, field="reply_deadline") if text.strip() else None
 
 
+def _unreadable_deadline(form: FormInput) -> str | None:
+    """The reply deadline as typed, when it names no time the store can keep."""
+    try:
+        _deadline_or_none(form.reply_deadline)
+    except ValidationFailed:
+        return form.reply_deadline.strip()
+    return None
+
+
+EXEMPTION = "rule.exemption"  # a block lifted by an exemption the code provides (rule 8)
+
+
 def _audit(
     connection: Connection,
     form: FormInput,
@@ -295,14 +315,19 @@ def _audit(
     action: str,
     detail: str,
     overrides: tuple[Override, ...] = (),
+    exemption: str = "",
 ) -> None:
     """The action, and each override not yet recorded for this message (drafts are saved
-    again and again; the AR prints each override once)."""
+    again and again; the AR prints each override once). With them, the standstill exemption
+    a notification was queued with (LEGAL.md rule 8), recorded as an override is, with its
+    reason: what lifted the block can be proved later, and the AR prints it."""
     recorded = set(_recorded_overrides(connection, message_id))
+    at = utc_now()
     audit.append(
         connection,
         action=action,
         actor=actor,
+        at=at,
         consultation_id=form.consultation_id,
         message_id=message_id,
         detail=detail,
@@ -312,6 +337,11 @@ def _audit(
             if o.reason.strip() and o not in recorded
         ),
     )
+    if exemption:
+        reason = f"Dispense du délai de suspension (article R2182-1) : {exemption}"
+        audit.append(connection, action=EXEMPTION, actor=actor, at=at, rule=8,
+                     override_reason=reason, consultation_id=form.consultation_id,
+                     message_id=message_id)  # fmt: skip
 
 
 def _recorded_overrides(connection: Connection, message_id: int) -> tuple[Override, ...]:

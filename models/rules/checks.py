@@ -18,6 +18,11 @@ from messagerie.models.rules.standstill import (
     signing_from,
 )
 from messagerie.models.store.enums import MessageType, SendMode
+from messagerie.models.text import first_few, fold
+
+# A reason that engages the buyer (an override's, a standstill exemption's) is written out:
+# shorter than this, it is no reason.
+REASON_MIN_LENGTH = 10
 
 SINGLE_ANSWER_REASONS = (
     "La réponse contient des données personnelles",
@@ -35,6 +40,11 @@ class RuleVerdict:
     @property
     def blocks(self) -> bool:
         return self.level == "block"
+
+
+def written_reason(reason: str) -> bool:
+    """A reason written out: at least REASON_MIN_LENGTH characters, spaces run together."""
+    return len(" ".join(reason.split())) >= REASON_MIN_LENGTH
 
 
 def answer_to_one_company(register_addresses: int, reason: str) -> RuleVerdict | None:
@@ -203,6 +213,29 @@ def invitation_mentions(
     )
 
 
+def invitation_candidates(
+    candidates: Iterable[tuple[str, str]], recipients: Iterable[str]
+) -> RuleVerdict | None:
+    """Rule 6: on a suite, every admitted candidate (address, company) is invited at once,
+    so every one is among the recipients (addresses compared whatever their case)."""
+    missing = _missing(
+        ((email, f"{company} ({email})" if company else email) for email, company in candidates),
+        recipients,
+    )
+    if not missing:
+        return None
+    return RuleVerdict(
+        rule=6,
+        level="block",
+        field="recipients",
+        message=(
+            "Tous les candidats admis sont invités à concourir en même temps (article "
+            f"R2144-8) : ajoutez aux destinataires {first_few(missing)} (F3, puis « c » : "
+            "les candidats de la suite)."
+        ),
+    )
+
+
 # --- Rule 7: Courrier de rejet (R2181-3, R2182-1) ---------------------------------------------
 
 
@@ -255,7 +288,39 @@ def _award_gaps(
     return gaps
 
 
+def awardee_rejected(awardee: str, recipients: Iterable[tuple[str, str]]) -> RuleVerdict | None:
+    """Rule 7: a rejection letter naming its awardee never goes to that awardee. `recipients`
+    are (address, company name); names are compared without case, accents or extra spaces."""
+    name = _folded_name(awardee)
+    if not name:
+        return None
+    addresses = [email for email, company in recipients if _folded_name(company) == name]
+    if not addresses:
+        return None
+    return RuleVerdict(
+        rule=7,
+        level="block",
+        field="recipients",
+        message=(
+            f"L'attributaire « {' '.join(awardee.split())} » est destinataire de ce courrier de "
+            f"rejet ({first_few(addresses)}) : retirez-le des destinataires (Suppr). C'est le "
+            "courrier d'attribution qui lui est destiné."
+        ),
+    )
+
+
+def _folded_name(name: str) -> str:
+    return fold(" ".join(name.split()))
+
+
 # --- Rule 8: Courrier de notification (R2182-1) -----------------------------------------------
+
+
+# The cases the code exempts from the standstill (R2182-1), as the block names them.
+EXEMPTED_CASES = (
+    "marché attribué au seul soumissionnaire, marché sans publicité ni mise en concurrence, "
+    "marché fondé sur un accord-cadre"
+)
 
 
 def notification_standstill(
@@ -263,11 +328,20 @@ def notification_standstill(
 ) -> RuleVerdict | None:
     """Rule 8: no notification while the lot's standstill runs (`rules.standstill`: by law in
     a formalised procedure, in a MAPA when its rejection letters announced one), unless an
-    exemption reason is recorded."""
-    if exemption_reason.strip() or not standstill.running(now):
+    exemption reason is written out (`written_reason`)."""
+    if not standstill.running(now) or written_reason(exemption_reason):
         return None
     assert standstill.first_day is not None and standstill.last_rejection is not None
     chosen = "" if standstill.formalised else ", annoncé dans les courriers de rejet"
+    if exemption_reason.strip():
+        earlier = (
+            "Le motif de dispense saisi est trop court : écrivez-le en toutes lettres (au "
+            f"moins {REASON_MIN_LENGTH} caractères), par exemple"
+        )
+    else:
+        earlier = (
+            "Pour notifier plus tôt, écrivez le motif de dispense prévu par le code, par exemple"
+        )
     return RuleVerdict(
         rule=8,
         level="block",
@@ -276,10 +350,15 @@ def notification_standstill(
             f"Délai de suspension en cours ({standstill.days} jours{chosen}) : les courriers "
             f"de rejet de ce lot ont été envoyés le {_day(standstill.last_rejection)}. La "
             f"notification est possible à partir du {_day(standstill.first_day)} (article "
-            "R2182-1). Pour notifier plus tôt, indiquez le motif de dispense prévu par le code "
-            "(par exemple une seule offre reçue)."
+            f"R2182-1). {earlier} : {EXEMPTED_CASES}."
         ),
     )
+
+
+def standstill_exempted(standstill: Standstill, now: datetime, exemption_reason: str) -> bool:
+    """Rule 8: whether the exemption reason is what lets the notification go now (the
+    standstill runs, the reason is written out): the queue then records it in the audit log."""
+    return standstill.running(now) and written_reason(exemption_reason)
 
 
 def repeated_notification(
@@ -347,19 +426,26 @@ def cancellation_reasons(reasons: str) -> RuleVerdict | None:
     )
 
 
-def cancellation_recipients(recipients: int, register_addresses: int) -> RuleVerdict | None:
-    """Rule 10: the cancellation goes to every address of the three registers."""
-    if recipients >= register_addresses:
+def cancellation_recipients(
+    recipients: Iterable[str], register_addresses: Iterable[str]
+) -> RuleVerdict | None:
+    """Rule 10: the cancellation goes to every address of the three registers (case ignored);
+    more addresses may be added."""
+    missing = _missing(((email, email) for email in register_addresses), recipients)
+    if not missing:
         return None
+    one = len(missing) == 1
+    are_not = "n'est" if one else "ne sont"
     return RuleVerdict(
         rule=10,
         level="block",
         field="recipients",
         message=(
-            f"L'information d'annulation doit être envoyée à tous les participants : "
-            f"{recipients} destinataire{'s' if recipients > 1 else ''} sur les "
-            f"{register_addresses} adresses des registres (retraits, questions, dépôts). "
-            "Sélectionnez tous les registres (articles R2185-1 et R2185-2)."
+            "L'information d'annulation doit être envoyée à tous les participants (articles "
+            f"R2185-1 et R2185-2) : {len(missing)} adresse{'' if one else 's'} des registres "
+            f"(retraits, questions, dépôts) {are_not} pas parmi les "
+            f"destinataires : {first_few(missing)}. Ajoutez-{'la' if one else 'les'} (F3, "
+            "puis « a » : les trois registres)."
         ),
     )
 
@@ -413,8 +499,12 @@ class MessageFacts:
     bid_deadline: datetime | None = None  # rules 2, 3 and 6
     send_mode: SendMode = SendMode.WITH_AR  # rule 9
     body: str = ""  # rule 6: must hold the access code
-    recipients: int = 0  # distinct recipient addresses (rules 1, 4, 10)
-    register_addresses: int = 0  # union of the three registers, de-duplicated (rules 1, 10)
+    recipients: int = 0  # distinct recipient addresses (rules 1, 4)
+    register_addresses: int = 0  # union of the three registers, de-duplicated (rule 1)
+    # Each distinct recipient: (address, its company's name, "" when unknown) (rules 6, 7, 10)
+    addressees: tuple[tuple[str, str], ...] = ()
+    register_emails: tuple[str, ...] = ()  # every address of the three registers (rule 10)
+    candidates: tuple[tuple[str, str], ...] = ()  # a suite's admitted (address, company), rule 6
     single_answer_reason: str = ""  # rule 1: why only some companies are answered
     asker_leaks: tuple[str, ...] = ()  # rule 4: models.anonymise.identity_leaks
     dce_changed: bool = False  # rule 3: the modification changes the DCE
@@ -440,9 +530,10 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
     """Every rule that applies to the draft's type, in rule order; empty when all are met."""
     kind = draft.type
     verdicts: list[RuleVerdict | None] = []
-    if kind in (MessageType.ANSWER, MessageType.MODIFICATION) and (
-        draft.recipients < draft.register_addresses
-    ):
+    answered = _emails(draft.addressees)
+    if kind in (MessageType.ANSWER, MessageType.MODIFICATION) and _missing(
+        ((email, email) for email in draft.register_emails), answered
+    ):  # one company of the registers left out is enough: another address is no stand-in
         verdicts.append(answer_to_one_company(draft.register_addresses, draft.single_answer_reason))
     if kind is MessageType.ANSWER and draft.bid_deadline is not None:
         verdicts.append(
@@ -461,6 +552,7 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
                 draft.notice_reference, draft.bid_deadline, draft.submission, draft.documents
             )
         )
+        verdicts.append(invitation_candidates(draft.candidates, answered))
     if kind is MessageType.REJECTION:
         verdicts.append(
             rejection_letter(
@@ -473,6 +565,8 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
                 signature_date=draft.signature_date,
             )
         )
+        if draft.awarded:
+            verdicts.append(awardee_rejected(draft.awardee, draft.addressees))
     if kind is MessageType.NOTIFICATION:
         verdicts.append(
             notification_standstill(draft.standstill, now, exemption_reason=draft.exemption_reason)
@@ -481,8 +575,12 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
     verdicts.append(receipt_provable(kind, draft.send_mode))
     if kind is MessageType.CANCELLATION:
         verdicts.append(cancellation_reasons(draft.reasons))
-        verdicts.append(cancellation_recipients(draft.recipients, draft.register_addresses))
+        verdicts.append(cancellation_recipients(answered, draft.register_emails))
     return tuple(verdict for verdict in verdicts if verdict is not None)
+
+
+def _emails(addressees: Iterable[tuple[str, str]]) -> list[str]:
+    return [email for email, _ in addressees]
 
 
 def _day(day: date) -> str:
@@ -490,6 +588,18 @@ def _day(day: date) -> str:
     if isinstance(day, datetime):
         day = day.astimezone(PARIS).date()
     return day.strftime("%d/%m/%Y")
+
+
+def _missing(required: Iterable[tuple[str, str]], recipients: Iterable[str]) -> list[str]:
+    """The labels of the (address, label) pairs whose address is none of the recipients',
+    addresses compared whatever their case, once each."""
+    present = {email.strip().casefold() for email in recipients}
+    missing: dict[str, str] = {}
+    for email, label in required:
+        key = email.strip().casefold()
+        if key not in present:
+            missing.setdefault(key, label)
+    return list(missing.values())
 
 
 def _missing_mentions(
