@@ -16,6 +16,7 @@ from messagerie.models.messages.form import ComposeContext
 from messagerie.models.rules.checks import REASON_MIN_LENGTH, RuleVerdict, written_reason
 from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import AntivirusVerdict, RegisterKind
+from messagerie.models.text import cut
 from messagerie.screens.base import StoreModal
 from messagerie.screens.french import FrenchModal
 from messagerie.screens.widgets import (
@@ -165,7 +166,7 @@ class OverrideDialog(FrenchModal[Override | None]):
     def compose(self) -> ComposeResult:
         with dialog_box("Passer outre une règle", id="override"):
             yield Select(
-                [(literal(f"Règle {b.rule} : {b.message[:60]}…"), b.rule) for b in self.blocks],
+                [(literal(f"Règle {b.rule} : {cut(b.message, 50)}"), b.rule) for b in self.blocks],
                 value=self.blocks[0].rule,
                 allow_blank=False,
                 id="rule",
@@ -175,6 +176,8 @@ class OverrideDialog(FrenchModal[Override | None]):
             yield Label("Motif (obligatoire, conservé dans le journal et imprimé sur l'AR) :")
             yield Input(id="reason")
             yield Static("", id="reason-error", classes="error")
+            yield Static("Entrée : valider le motif · Échap : annuler", classes="hint")
+        yield Footer(compact=True)  # its own keys, not the form's underneath
 
     def on_mount(self) -> None:
         self.show_rule(self.blocks[0].rule)

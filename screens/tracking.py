@@ -538,7 +538,12 @@ class TrackingScreen(StoreScreen[None]):
     def show_summary(self) -> None:
         row = self.current
         if row is None:
-            self.query_one("#summary", Static).update("Aucun message dans ce suivi.")
+            empty = (
+                "Aucun message ne correspond aux filtres (e : les effacer)."
+                if self.query_.filtered()
+                else "Aucun message dans ce suivi."
+            )
+            self.query_one("#summary", Static).update(empty)
             return
         self.store_task(
             lambda store: (row, message_summary(store, row.message_id, actor=self.app.actor)),

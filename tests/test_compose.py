@@ -122,7 +122,7 @@ def test_invalid_address_and_no_recipient(store, cid):
     "allowed, deadline, fragment",
     [
         (True, "01/01/2020 10:00", "déjà passée"),
-        (True, "31/02/2026 10:00", "n'est pas une date valide"),
+        (True, "31/02/2026 10:00", "février 2026 compte 28 jours ; vérifiez le jour (31)"),
         (True, "01/01/0001 10:00", "l'année 0001 est hors de la période possible"),  # OverflowError
         (False, "01/12/2026 10:00", "choisissez « Oui »"),
     ],

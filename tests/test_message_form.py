@@ -38,7 +38,7 @@ from tests.helpers.pilot import (
     send_form,
     settle,
 )
-from tests.helpers.screens import pressed, screen_lines, wines_id
+from tests.helpers.screens import footer_line, pressed, screen_lines, wines_id
 
 KEPT_TITLE = "Message non envoyé retrouvé"
 
@@ -198,6 +198,9 @@ async def test_cases_g_h_i_rejection_award_notification_with_the_standstill(
         assert "Délai de suspension en cours" in problem(form, "exemption_reason")
         await pressed(pilot, "f8")
         assert isinstance(pilot.app.screen, OverrideDialog)
+        footer = footer_line(pilot)  # the dialog's keys, not the form's underneath
+        assert "Échap Annuler" in footer and "Envoyer" not in footer
+        assert any("Entrée : valider le motif" in line for line in screen_lines(pilot))
         await pilot.press(*"Une seule offre reçue pour ce lot", "enter")
         await settle(pilot)
         assert "Règle 8 levée" in problem(form, "exemption_reason")

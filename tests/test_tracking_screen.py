@@ -121,7 +121,7 @@ async def test_filters_narrow_combine_and_clear(workspace, workspace_app):
         )
 
         screen.query_one("#filter-from", Input).value = "31/02/2026"
-        problem = "« 31/02/2026 » n'est pas une date : écrivez JJ/MM/AAAA."
+        problem = "« 31/02/2026 » : février 2026 compte 28 jours ; vérifiez le jour (31)."
         await wait_until(pilot, lambda: problem in text_of(pilot, "#filter-line"), problem)
         assert screen.query_one("#filter-from", Input).value == "31/02/2026"  # kept
         # Year 1 at midnight in Paris is before year 1 in UTC: the query once crashed on it.
@@ -195,6 +195,19 @@ async def test_a_reply_read_leaves_the_rows_filtered_on_reponse_non_lue(workspac
             lambda: f"{before - 1} ligne(s) filtrée(s)" in text_of(pilot, "#filter-line"),
             "the count",
         )
+
+
+async def test_filters_matching_nothing_say_so_not_that_the_tracking_is_empty(
+    workspace, workspace_app
+):
+    cid = consultation_with(workspace, RecipientStatus.READ)
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        await pilot.press("f")
+        screen.query_one("#filter-company", Input).value = "personne-de-ce-nom"
+        said = "Aucun message ne correspond aux filtres (e : les effacer)."
+        await wait_until(pilot, lambda: said in text_of(pilot, "#summary"), said)
+        assert not screen.rows
 
 
 async def test_a_database_busy_beyond_its_wait_is_told_and_the_app_goes_on(

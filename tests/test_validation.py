@@ -1,7 +1,7 @@
 """Field checks of the register forms and the import: French messages naming what to fix."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,6 +14,7 @@ from messagerie.models.rules.validation import (
     check_siret,
     parse_lot_numbers,
     parse_paris_datetime,
+    parse_paris_day,
     validate_entry,
 )
 from messagerie.models.store.enums import RegisterKind
@@ -120,9 +121,7 @@ def test_dates_in_paris_or_iso_become_aware_utc(text, expected):
     assert parsed.tzinfo is UTC
 
 
-@pytest.mark.parametrize(
-    "text", ["32/01/2026 12:00", "14/02/2026", "2026-02-14", "demain", "14/02/26 12:00"]
-)
+@pytest.mark.parametrize("text", ["14/02/2026", "2026-02-14", "demain", "14/02/26 12:00"])
 def test_unreadable_dates_show_the_expected_format(text):
     with pytest.raises(ValidationFailed) as raised:
         parse_paris_datetime(text)
@@ -130,6 +129,23 @@ def test_unreadable_dates_show_the_expected_format(text):
     assert (error.field, error.label) == ("at", "Date et heure")
     assert error.message.startswith(f"« {text} » n'est pas une date valide")
     assert "JJ/MM/AAAA HH:MM" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("32/01/2026 12:00", "janvier 2026 compte 31 jours ; vérifiez le jour (32)."),
+        ("29/02/2027 09:00", "février 2027 compte 28 jours ; vérifiez le jour (29)."),
+        ("00/03/2026 09:00", "mars 2026 compte 31 jours ; vérifiez le jour (00)."),
+        ("15/13/2026 09:00", "il n'y a pas de mois 13 ; le mois va de 01 à 12."),
+    ],
+)
+def test_a_day_the_calendar_does_not_have_is_named_as_such(text, said):
+    for parse in (parse_paris_datetime, parse_paris_day):
+        with pytest.raises(ValidationFailed) as raised:
+            parse(text if parse is parse_paris_datetime else text.split()[0])
+        assert only_error(raised).message.endswith(f" : {said}")
+    assert parse_paris_day("29/02/2028") == date(2028, 2, 29)  # a leap year's
 
 
 def test_a_date_check_can_name_another_field():

@@ -7,6 +7,7 @@ Every check either returns the cleaned value or raises `ValidationFailed` carryi
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import PARIS, paris_minutes
+from messagerie.models.formatting import LOCALE, PARIS, paris_minutes
 from messagerie.models.rules.siret import luhn_valid, normalise_siret
 from messagerie.models.store.enums import RegisterKind
 from messagerie.models.text import ascii_digits, control_character_problem, cut, whole_number
@@ -180,7 +181,8 @@ def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
     except ValueError:
         raise ValidationFailed.one(
             field,
-            f"« {shown} » n'est pas une date valide : écrivez JJ/MM/AAAA HH:MM "
+            no_such_day(shown)
+            or f"« {shown} » n'est pas une date valide : écrivez JJ/MM/AAAA HH:MM "
             "(heure de Paris), par exemple 22/08/2025 09:31.",
         ) from None
     if problem := year_problem(shown, moment.year):
@@ -219,11 +221,34 @@ def parse_paris_day(text: str, *, field: str = "day") -> date:
         day = datetime.strptime(shown, "%d/%m/%Y").date()
     except ValueError:
         raise ValidationFailed.one(
-            field, f"« {shown} » n'est pas une date : écrivez JJ/MM/AAAA."
+            field, no_such_day(shown) or f"« {shown} » n'est pas une date : écrivez JJ/MM/AAAA."
         ) from None
     if problem := year_problem(shown, day.year):
         raise ValidationFailed.one(field, problem)
     return day
+
+
+_WRITTEN_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
+def no_such_day(shown: str) -> str | None:
+    """Why `shown`, written JJ/MM/AAAA[ …], names no day of the calendar (« 31/02/2026 »);
+    None when it is not written so, or when its day exists."""
+    written = _WRITTEN_DAY.match(shown)
+    if written is None:
+        return None
+    day, month, year = (int(part) for part in written.groups())
+    if problem := year_problem(shown, year):
+        return problem
+    if not 1 <= month <= 12:
+        return f"« {shown} » : il n'y a pas de mois {month:02d} ; le mois va de 01 à 12."
+    last = calendar.monthrange(year, month)[1]
+    if 1 <= day <= last:
+        return None
+    from babel.dates import format_date  # only for a refusal: babel stays off the first page
+
+    in_month = format_date(date(year, month, 1), "MMMM yyyy", locale=LOCALE)
+    return f"« {shown} » : {in_month} compte {last} jours ; vérifiez le jour ({day:02d})."
 
 
 def year_problem(shown: str, year: int) -> str | None:
