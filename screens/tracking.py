@@ -517,6 +517,15 @@ class TrackingScreen(StoreScreen[None]):
             return None
         return self.rows.get(int(key))
 
+    def chosen(self, title: str) -> TrackingRow | None:
+        """`current`, or None after telling the buyer there is no line to act on (a key
+        shown in the footer never does nothing)."""
+        row = self.current
+        if row is None:
+            self.notify("Aucune ligne sélectionnée : ce suivi n'affiche aucun message.",
+                        title=title, timeout=6)  # fmt: skip
+        return row
+
     def current_reply(self) -> ReplyLine | None:
         key = self.cursor_key()
         if key is None or not key.startswith("reply-"):
@@ -587,7 +596,7 @@ class TrackingScreen(StoreScreen[None]):
         self.app.open_form(cid)
 
     def action_ar(self) -> None:
-        row = self.current
+        row = self.chosen("Télécharger l'AR (PDF)")
         if row is not None:
             download_ar(self, row.recipient_id)
 
@@ -612,7 +621,7 @@ class TrackingScreen(StoreScreen[None]):
         )  # fmt: skip
 
     def action_resend(self) -> None:
-        row = self.current
+        row = self.chosen("Renvoyer")
         if row is None:
             return
         if row.status is not RecipientStatus.NOT_DELIVERED:

@@ -208,6 +208,11 @@ async def test_filters_matching_nothing_say_so_not_that_the_tracking_is_empty(
         said = "Aucun message ne correspond aux filtres (e : les effacer)."
         await wait_until(pilot, lambda: said in text_of(pilot, "#summary"), said)
         assert not screen.rows
+        screen.query_one(DataTable).focus()
+        await pilot.press("p", "n")  # keys of the footer: each says why it does nothing
+        await settle(pilot)
+        told = [n.title for n in pilot.app._notifications if "Aucune ligne" in n.message]
+        assert told == ["Télécharger l'AR (PDF)", "Renvoyer"]
 
 
 async def test_a_database_busy_beyond_its_wait_is_told_and_the_app_goes_on(
