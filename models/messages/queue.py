@@ -304,9 +304,6 @@ def _unreadable_deadline(form: FormInput) -> str | None:
     return None
 
 
-EXEMPTION = "rule.exemption"  # a block lifted by an exemption the code provides (rule 8)
-
-
 def _audit(
     connection: Connection,
     form: FormInput,
@@ -339,7 +336,7 @@ def _audit(
     )
     if exemption:
         reason = f"Dispense du délai de suspension (article R2182-1) : {exemption}"
-        audit.append(connection, action=EXEMPTION, actor=actor, at=at, rule=8,
+        audit.append(connection, action=audit.EXEMPTION, actor=actor, at=at, rule=8,
                      override_reason=reason, consultation_id=form.consultation_id,
                      message_id=message_id)  # fmt: skip
 

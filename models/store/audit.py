@@ -16,6 +16,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.tables import audit_entry
 
 OVERRIDE = "rule.override"  # a rule the buyer passed, with a written reason
+EXEMPTION = "rule.exemption"  # a block lifted by an exemption the code provides (rule 8)
 
 
 def append(
