@@ -25,6 +25,8 @@ OS_PROBLEMS = {
     errno.EPERM: "opération non permise",
     errno.ENAMETOOLONG: "nom de fichier trop long",
     errno.ENOSPC: "plus de place sur le disque",
+    errno.EDQUOT: "quota disque dépassé",
+    errno.EFBIG: "fichier trop gros pour cet emplacement",
     errno.EROFS: "disque en lecture seule",
     errno.EEXIST: "le fichier existe déjà",
     errno.ECONNREFUSED: "connexion refusée",

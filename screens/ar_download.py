@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.binding import Binding
 
+from messagerie.models.atomic_write import write_whole
 from messagerie.models.errors import Refusal, write_problem
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import WriteFailed, ask_for_path
@@ -30,7 +31,7 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
             write_off_thread(
                 screen,
                 path,
-                lambda: path.write_bytes(signed_ar(data, screen.app.platform_signer())),
+                lambda: write_whole(path, signed_ar(data, screen.app.platform_signer())),
                 f"AR écrit dans « {path} ».",
                 failed,
             )

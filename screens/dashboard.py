@@ -337,10 +337,10 @@ class DashboardScreen(StoreScreen[None]):
             )
             if page is None:
                 return
-        if first:
-            self.app.remember_start_page(page)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show_page, page)
+        if first:  # once shown: writing it (synced to disk) must not delay the page
+            self.app.remember_start_page(page)
         if prefetched:  # once it is painted, sign in as without the child (tui/prefetch.py)
             self.app.call_from_thread(self.call_after_refresh, self.sign_in)
 

@@ -45,6 +45,7 @@ from messagerie.models.messages.form import (
     ComposeContext,
     FormCheck,
     FormInput,
+    LetterBasis,
     check_form,
     load_context,
 )
@@ -396,6 +397,7 @@ class MessageFormScreen(StoreScreen[None]):
             },
             attachment_ids=self.files.attachment_ids,
             letters=self.files.letter_ids,
+            letters_basis=self.files.letters_basis,
             overrides=self.overrides,
             draft_id=self.draft_id,
             revision=self.revision,
@@ -623,6 +625,7 @@ class MessageFormScreen(StoreScreen[None]):
         from messagerie.letters.pdf.generate import generate_letters
 
         context, form = self.context, self.form()
+        basis = LetterBasis.of(form)  # what the letters say: sending checks it still holds
         settings = self.app.settings()
         actor = self.app.actor
         today = paris_today(self.app.clock())
@@ -637,13 +640,15 @@ class MessageFormScreen(StoreScreen[None]):
                 actor=actor,
                 templates_dir=settings.templates_dir,
             ),
-            self.letters_generated,
+            lambda letters: self.letters_generated(letters, basis),
             self.letters_refused,
             group="letters",
         )
 
-    def letters_generated(self, letters: tuple[PersonalLetter, ...]) -> None:
-        self.files = self.files.with_letters((letter.email, letter.document) for letter in letters)
+    def letters_generated(self, letters: tuple[PersonalLetter, ...], basis: LetterBasis) -> None:
+        self.files = self.files.with_letters(
+            ((letter.email, letter.document) for letter in letters), basis
+        )
         self.attachment_note("")
         self.show_attachments()
         self.schedule_check()

@@ -164,7 +164,7 @@ def test_the_status_of_off_and_of_an_absent_clamd(tmp_path):
     absent = antivirus_status(f"unix://{tmp_path}/absent.sock")
     assert (absent.state, absent.usable) == (AntivirusState.UNREACHABLE, False)
     assert absent.line == "Antivirus injoignable — les pièces jointes seront refusées"
-    assert absent.problem == f"unix://{tmp_path}/absent.sock : No such file or directory"
+    assert absent.problem == f"unix://{tmp_path}/absent.sock : fichier introuvable"
     refused = antivirus_status("tcp://127.0.0.1:1", timeout=2)
     assert refused.state is AntivirusState.UNREACHABLE and "tcp://127.0.0.1:1" in refused.problem
     unreadable = antivirus_status("clamd.ctl")
@@ -196,4 +196,4 @@ def test_an_unreachable_antivirus_names_its_address_and_error_apart(tmp_path):
     with pytest.raises(AntivirusUnavailable) as caught:
         check_attachment(CLEAN_PDF, "mémoire.pdf", address)
     assert caught.value.address == f"unix://{tmp_path}/absent.sock"
-    assert caught.value.error == "No such file or directory"
+    assert caught.value.error == "fichier introuvable"

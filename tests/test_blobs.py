@@ -74,7 +74,7 @@ def test_empty_content_is_a_blob_like_any_other(blobs):
 def test_blobs_are_read_only_and_leave_no_temporary_file(blobs):
     digest = blobs.put(PDF_BYTES)
     assert blobs.path(digest).stat().st_mode & 0o777 == 0o444
-    assert not [path for path in blobs.root.rglob(".incoming-*")]
+    assert [path for path in blobs.root.rglob("*") if path.is_file()] == [blobs.path(digest)]
 
 
 def test_tampering_is_detected_on_read(blobs):

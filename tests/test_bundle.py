@@ -229,7 +229,7 @@ async def test_a_bundle_holds_the_whole_consultation_and_verifies(store, tmp_pat
     content = members(bundle.path)
     assert sorted(manifest_paths(bundle.path)) == sorted(set(content) - {MANIFEST, SIGNATURE})
     assert check.checked == bundle.files == len(content) - 2
-    assert not (tmp_path / "preuves.zip.partiel").exists()
+    assert [path.name for path in tmp_path.glob("*preuves.zip*")] == ["preuves.zip"]
 
     message = json.loads(content[next(name for name in content if name.endswith("message.json"))])
     folder = f"messages/{message['id']}"

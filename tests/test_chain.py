@@ -5,6 +5,7 @@ PostgreSQL, for events written by the app itself (outbox, page) and by migration
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -13,14 +14,14 @@ import sqlalchemy as sa
 
 from messagerie.letters.pdf.ar import render_ar
 from messagerie.models.messages.ar import ar_data
-from messagerie.models.messages.portal import record_opening
+from messagerie.models.messages.portal import record_opening, record_visit
 from messagerie.models.store import migrate
 from messagerie.models.store.chain import GENESIS, last_clean_run, verify_store
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind
 from messagerie.models.store.tables import event
 from tests.helpers.cli import messagerie
-from tests.helpers.messages import A, B, row_of, sent_message
+from tests.helpers.messages import A, B, queued_message, row_of, sent_message
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -147,3 +148,28 @@ async def test_status_says_when_the_chains_were_last_found_whole(store, store_ur
     assert messagerie("--db", store_url, "verify-store").returncode == 0
     after = messagerie("--db", store_url, "status", env={"MESSAGERIE_CLAMD": "off"})
     assert "Historiques chaînés : intacts à la vérification du " in after.stdout
+
+
+def test_visits_recorded_at_once_never_fork_a_history(store):
+    """Eight fetches of one link at the same moment (a mail gateway fetching again, a double
+    click), ten each. On SQLite the chain's head was read before the write lock was taken:
+    two events chained from one head, and `verify-store` named a deletion that never was."""
+    queued_message(store)
+    target = row_of(store, A).id
+    start = threading.Barrier(8)
+
+    def fetch() -> None:
+        start.wait()
+        for _ in range(10):
+            record_visit(store, target, EventKind.LINK_SCANNED, "Analyse automatique du lien",
+                         client_address="203.0.113.9", user_agent="scanner")  # fmt: skip
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    history = events_of(store, target)
+    assert sum(row.kind == EventKind.LINK_SCANNED for row in history) == 80
+    assert [row.previous_hash for row in history[1:]] == [row.hash for row in history[:-1]]
+    assert verify_store(store, NOW)[1] == []

@@ -124,7 +124,7 @@ def test_status_says_which_antivirus_is_in_force(tmp_path):
     assert down.returncode == 1 and "Traceback" not in down.stderr
     assert (
         "Antivirus injoignable — les pièces jointes seront refusées\n"
-        f"Cause : unix://{absent} : No such file or directory\n"
+        f"Cause : unix://{absent} : fichier introuvable\n"
         "État : ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées\n"
     ) in down.stdout
 

@@ -101,6 +101,23 @@ def test_a_body_with_a_control_character_is_refused(store, cid, body):
     }
 
 
+@pytest.mark.parametrize(
+    ("kind", "label"),
+    [
+        (MessageType.REJECTION, "Motifs du rejet"),
+        (MessageType.CANCELLATION, "Motifs de la déclaration sans suite"),
+    ],
+)
+def test_a_mention_is_named_as_its_own_type_names_it(store, cid, kind, label):
+    """Rejections and cancellations both have « reasons »: a rejection's were named after
+    the cancellation's."""
+    form = filled(store, cid, kind, mentions={"reasons": "Prix\x07 trop élevé."})
+    check = check_form(form, load_context(store, cid), NOW)
+    assert [(e.label, e.message) for e in check.errors if e.field == "reasons"] == [
+        (label, f"« {label} » contient un caractère de contrôle.")
+    ]
+
+
 def test_a_body_keeps_its_lines_and_tabs(store, cid):
     assert error_fields(store, cid, filled(store, cid, body="Bonjour,\n\n\tMerci.")) == set()
 

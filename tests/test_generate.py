@@ -15,7 +15,7 @@ from messagerie.letters.pdf.documents import LetterRefused
 from messagerie.letters.pdf.generate import generate_letters
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.drafts import DraftRecipient
-from messagerie.models.messages.form import check_form, load_context
+from messagerie.models.messages.form import LetterBasis, check_form, load_context
 from messagerie.models.messages.portal import find_view
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import load_form, queue_message, save_draft
@@ -39,25 +39,37 @@ def rejection_form(store, cid, emails, reasons="Offre classée 3e sur le critèr
     )
 
 
+def drawn_from(form, letters):
+    """`form` with `letters`, drawn from it as it stands."""
+    return replace(form, letters=letters, letters_basis=LetterBasis.of(form))
+
+
 def pdf_text(store, document) -> str:
     reader = PdfReader(BytesIO(store.blobs.read(document.sha256)))
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def two_letters(store, cid, context):
+    """A rejection to two of the dépôts, and its letters."""
+    form = rejection_form(store, cid, deposit_emails(store, cid)[:2])
+    letters = generate_letters(
+        store, context, form, dated=TODAY, platform_url="https://x", actor="marie.dupont"
+    )
+    return form, letters
 
 
 def test_one_letter_per_recipient_then_attached_to_that_copy_alone(workspace):
     cid, reference = deposits_consultation(workspace)
     emails = deposit_emails(workspace, cid)[:2]
     context = load_context(workspace, cid)
-    form = rejection_form(workspace, cid, emails)
-    letters = generate_letters(
-        workspace, context, form, dated=TODAY, platform_url="https://x", actor="marie.dupont"
-    )
+    form, letters = two_letters(workspace, cid, context)
     assert [letter.email for letter in letters] == emails
     first = pdf_text(workspace, letters[0].document)
     assert reference in first and "Offre classée 3e sur le critère du prix." in first
     assert letters[0].document.sha256 != letters[1].document.sha256  # each its own company
 
-    form = replace(form, letters=tuple((one.email, one.document.id) for one in letters))
+    drawn = tuple((one.email, one.document.id) for one in letters)
+    form = replace(form, letters=drawn, letters_basis=LetterBasis.of(form))
     saved = save_draft(workspace, form, actor="marie.dupont")
     assert (
         load_form(workspace, saved.draft_id, actor="marie.dupont").letters == form.letters
@@ -95,13 +107,64 @@ def test_letters_need_avec_ar_and_the_same_recipients(workspace):
     cid, _ = deposits_consultation(workspace)
     emails = deposit_emails(workspace, cid)[:2]
     context = load_context(workspace, cid)
-    form = replace(rejection_form(workspace, cid, emails), letters=((emails[0], 1), (emails[1], 2)))
+    form = drawn_from(rejection_form(workspace, cid, emails), ((emails[0], 1), (emails[1], 2)))
     now = datetime.now(UTC)
     assert not [e for e in check_form(form, context, now).errors if e.field == "attachments"]
     simple = check_form(replace(form, send_mode=SendMode.SIMPLE), context, now)
     assert any("avec accusé de réception" in e.message for e in simple.errors)
     fewer = check_form(replace(form, recipients=form.recipients[:1]), context, now)
     assert any("générez-les de nouveau" in e.message for e in fewer.errors)
+
+
+def attachment_errors(form, context) -> list[str]:
+    return [e.message for e in check_form(form, context, datetime.now(UTC)).errors
+            if e.field == "attachments"]  # fmt: skip
+
+
+def test_letters_drawn_before_a_mention_lots_or_files_changed_are_not_sent(workspace):
+    """A letter generated, then the reasons corrected: the letter still gave the old ones.
+    Every input of the letters is compared, and the refusal names what changed."""
+    cid, _ = deposits_consultation(workspace)
+    emails = deposit_emails(workspace, cid)[:2]
+    context = load_context(workspace, cid)
+    form = drawn_from(rejection_form(workspace, cid, emails), ((emails[0], 1), (emails[1], 2)))
+    assert attachment_errors(form, context) == []
+    spaced = {"reasons": "  Offre classée 3e sur le critère du prix.  "}
+    assert attachment_errors(replace(form, mentions=spaced), context) == []
+
+    corrected = replace(form, mentions={"reasons": "Offre classée 2e sur le critère du prix."})
+    assert attachment_errors(corrected, context) == [
+        "Modifié depuis la génération des courriers : « Motifs du rejet ». Les courriers ne le "
+        "disent pas : générez-les de nouveau (Ctrl+G)."
+    ]
+    awarded = replace(form, mentions={**form.mentions, "awardee": "Data du Sundgau SARL"},
+                      lot_numbers=(1,), attachment_ids=(7,))  # fmt: skip
+    (changed,) = attachment_errors(awarded, context)
+    assert changed.startswith(
+        "Modifié depuis la génération des courriers : les lots, les pièces jointes, "
+        "« Attributaire »."
+    )
+    with pytest.raises(Refusal, match="« Motifs du rejet »"):
+        queue_message(workspace, corrected, actor="marie.dupont")
+
+
+def test_a_draft_keeps_what_its_letters_were_drawn_from(workspace):
+    cid, _ = deposits_consultation(workspace)
+    context = load_context(workspace, cid)
+    form, letters = two_letters(workspace, cid, context)
+    form = drawn_from(form, tuple((one.email, one.document.id) for one in letters))
+    saved = save_draft(workspace, form, actor="marie.dupont")
+    again = load_form(workspace, saved.draft_id, actor="marie.dupont")
+    assert again.letters_basis == LetterBasis.of(form)
+    corrected = replace(again, mentions={"reasons": "Offre hors délai."})
+    resaved = save_draft(workspace, corrected, actor="marie.dupont")
+    reopened = load_form(workspace, resaved.draft_id, actor="marie.dupont")
+    assert "« Motifs du rejet »" in attachment_errors(reopened, context)[0]
+    legacy = replace(reopened, letters_basis=None)  # a draft saved before migration 0012
+    assert attachment_errors(legacy, context) == [
+        "Ces courriers viennent d'un brouillon qui ne dit pas d'après quel formulaire ils ont "
+        "été générés : générez-les de nouveau (Ctrl+G)."
+    ]
 
 
 async def test_ctrl_g_in_the_form_generates_then_sends_them(workspace, workspace_app):
@@ -123,6 +186,13 @@ async def test_ctrl_g_in_the_form_generates_then_sends_them(workspace, workspace
         listed = form.query_one("#attachment-list")
         assert listed.option_count == len(form.recipients)
         assert "seulement" in str(listed.get_option_at_index(0).prompt)
+        await type_into(pilot, form, "#input-reasons", "Offre classée 2e sur le prix")
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert pilot.app.screen is form
+        assert "« Motifs du rejet »" in str(form.query_one("#problem-attachments").render())
+        await pilot.press("ctrl+g")
+        await settle(pilot)
         await send_form(pilot)
         assert not isinstance(pilot.app.screen, MessageFormScreen)
     with workspace.engine.connect() as connection:

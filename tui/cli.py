@@ -693,7 +693,8 @@ def run_ar(args: argparse.Namespace) -> int:
     """Write the signed AR of one recipient; one French line when there is none to write."""
     from pathlib import Path
 
-    from messagerie.models.errors import Refusal
+    from messagerie.models.atomic_write import write_whole
+    from messagerie.models.errors import Refusal, write_problem
     from messagerie.models.messages.ar import ar_data
 
     store = open_store_for(args)
@@ -712,9 +713,9 @@ def run_ar(args: argparse.Namespace) -> int:
         store.close()
     path = Path(args.out or ar_filename(data))
     try:
-        path.write_bytes(pdf)
+        write_whole(path, pdf)
     except OSError as error:
-        say(f"{PROGRAM} : impossible d'écrire « {path} » ({error.strerror}).", file=sys.stderr)
+        say(f"{PROGRAM} : {write_problem(path, error)}", file=sys.stderr)
         return 1
     say(f"Accusé de réception du destinataire n° {data.recipient.id} écrit dans « {path} ».")
     return 0

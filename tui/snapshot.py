@@ -16,6 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
+from messagerie.models.atomic_write import write_whole
 from messagerie.models.consultations.views import DashboardPage, page_from_json, page_to_json
 
 KEY_VARIABLES = ("MESSAGERIE_DB", "MESSAGERIE_DATA_DIR")
@@ -37,8 +38,6 @@ class StartupSnapshot:
     def save(self, page: DashboardPage) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(page_to_json(page)), encoding="utf-8")
-            temporary.replace(self.path)
+            write_whole(self.path, json.dumps(page_to_json(page)).encode())
         except OSError:
             pass  # a read-only cache folder only costs a slower next start

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.rules.filetype import FileRefused, check_file
 from messagerie.models.store.enums import AntivirusVerdict
 from messagerie.models.text import ascii_digits, whole_number
@@ -162,7 +162,7 @@ def scan(
     except ClamdUnreachable:
         raise
     except OSError as error:
-        raise ClamdUnreachable(address, error.strerror or str(error)) from error
+        raise ClamdUnreachable(address, os_problem(error)) from error
     # Replies: "stream: OK", "stream: <Signature> FOUND", "INSTREAM size limit exceeded. ERROR".
     if "size limit exceeded" in reply.lower():
         raise ClamdSizeLimit(reply)
@@ -295,7 +295,7 @@ def antivirus_status(setting: str, *, timeout: float = 3.0) -> AntivirusStatus:
         reply = _ask(address, b"zVERSION\0", timeout)
     except OSError as error:
         return AntivirusStatus(
-            AntivirusState.UNREACHABLE, problem=f"{address} : {error.strerror or error}"
+            AntivirusState.UNREACHABLE, problem=f"{address} : {os_problem(error)}"
         )
     status = read_version(reply)
     if status.problem:

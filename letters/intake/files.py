@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from messagerie.letters.intake.antivirus import ClamdAddress, check_attachment, parse_clamd_address
+from messagerie.models.errors import os_problem
 from messagerie.models.formatting import MEGABYTE, size_text
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
@@ -58,7 +59,7 @@ def read_attachment(path: Path, options: IntakeOptions) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise DocumentRefused(
-            f"Le fichier « {path.name} » ne peut pas être lu ({error.strerror or error})."
+            f"Le fichier « {path.name} » ne peut pas être lu ({os_problem(error)})."
         ) from error
 
 

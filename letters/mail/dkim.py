@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.rules.validation import address_domain
 from messagerie.models.store.database import Store
 from messagerie.models.store.tables import purchasing_entity
@@ -80,7 +80,7 @@ def load_dkim_key(path: Path | None, selector: str | None) -> DkimKey | None:
         pem = path.read_bytes()
         key = serialization.load_pem_private_key(pem, password=None)
     except OSError as error:
-        raise DkimProblem(f"Clé DKIM « {path} » illisible : {error.strerror or error}.") from None
+        raise DkimProblem(f"Clé DKIM « {path} » illisible : {os_problem(error)}.") from None
     except (ValueError, TypeError):
         raise DkimProblem(
             f"« {path} » n'est pas une clé privée PEM lisible (sans mot de passe)."

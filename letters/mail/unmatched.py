@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from messagerie.models.atomic_write import writing_beside
+from messagerie.models.errors import os_problem
 from messagerie.models.formatting import paris_seconds
 
 LOGGER = logging.getLogger("messagerie.inbound")
@@ -36,12 +37,9 @@ def keep_file(folder: Path, name: str, data: bytes, at: datetime) -> Path:
     `at`: the retention counts from when it was kept, by the app's clock."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}{SUFFIX}"
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".", delete=False) as temporary:
-        temporary.write(data)
-        temporary.flush()
-        os.fsync(temporary.fileno())
-    os.utime(temporary.name, (at.timestamp(), at.timestamp()))  # dated before it is seen
-    os.replace(temporary.name, path)
+    with writing_beside(path) as temporary:
+        temporary.write_bytes(data)
+        os.utime(temporary, (at.timestamp(), at.timestamp()))  # dated before it is seen
     return path
 
 
@@ -89,7 +87,7 @@ def status_line(folder: Path, retention_days: int) -> str:
     try:
         kept = kept_aside(folder)
     except OSError as error:
-        return f"Courriels non rattachés (dossier {folder}) : illisible ({error.strerror or error})"
+        return f"Courriels non rattachés (dossier {folder}) : illisible ({os_problem(error)})"
     if kept.oldest is None:
         return f"Courriels non rattachés (dossier {folder}) : aucun ({rule})"
     return (

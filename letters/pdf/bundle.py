@@ -54,8 +54,9 @@ from messagerie.letters.pdf.sign import (
     sign_detached,
     signer_of,
 )
+from messagerie.models.atomic_write import writing_beside
 from messagerie.models.clock import utc_now
-from messagerie.models.errors import Refusal, write_problem
+from messagerie.models.errors import Refusal, os_problem, write_problem
 from messagerie.models.formatting import as_utc
 from messagerie.models.messages.ar import ArData, ArRefused, ar_data
 from messagerie.models.messages.bundle import (
@@ -152,16 +153,19 @@ def export_bundle(
     are few ARs, see `ARS_PER_WORKER`; 1: in this process, one after the other), and
     `progress(done, total)` is called as each is written, from (0, total) to (total, total).
     Files go into the zip one at a time, so memory holds a few ARs and one other file at most.
-    The zip is written to `<out>.partiel` and renamed at the end: a failure never leaves half
-    a bundle."""
+    The zip is written beside `out` and renamed at the end: a failure never leaves half a
+    bundle."""
     consultation_id = find_consultation(store, reference, account)
     origin = store_identity(store, create=True)
     now = now or utc_now()
     signer.ensure_valid(now)  # before any AR is drawn: refused at once, not at the end
-    partial = out.with_name(out.name + ".partiel")
     drawer = ArDrawer(signer, ar_count(store, consultation_id), max_workers, progress)
     try:
-        with drawer, zipfile.ZipFile(partial, "w") as archive:
+        with (
+            writing_beside(out) as partial,
+            drawer,
+            zipfile.ZipFile(partial, "w") as archive,
+        ):
             entries = [
                 _write(archive, item.path, data, now)
                 for item, data in _contents(store, consultation_id, drawer, now)
@@ -169,12 +173,9 @@ def export_bundle(
             manifest = _json_bytes(_manifest(reference, origin, now, entries))
             _write(archive, MANIFEST, manifest, now)
             _write(archive, SIGNATURE, sign_detached(manifest, signer, now=now), now)
-        partial.replace(out)
         size = out.stat().st_size
     except OSError as error:
         raise Refusal(write_problem(out, error)) from error
-    finally:
-        partial.unlink(missing_ok=True)
     return ExportSummary(
         out, len(entries), drawer.done, size, hashlib.sha256(manifest).hexdigest(), signer.info
     )
@@ -422,7 +423,7 @@ def verify_bundle(path: Path, platform: x509.Certificate | None) -> BundleCheck:
         raise BundleUnreadable(f"Lot de preuves « {path} » introuvable.") from None
     except OSError as error:
         raise BundleUnreadable(
-            f"Lot de preuves « {path} » illisible : {error.strerror or error}."
+            f"Lot de preuves « {path} » illisible : {os_problem(error)}."
         ) from None
     except zipfile.BadZipFile:
         raise BundleUnreadable(

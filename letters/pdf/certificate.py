@@ -24,8 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from messagerie.models.atomic_write import write_whole
 from messagerie.models.clock import utc_now
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.formatting import as_utc, paris_time
 from messagerie.models.store.blobs import private_folder
 
@@ -229,7 +230,7 @@ def _read(path: Path, what: str) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise CertificateProblem(
-            f"Fichier {what} « {path} » illisible : {error.strerror or error}."
+            f"Fichier {what} « {path} » illisible : {os_problem(error)}."
         ) from None
 
 
@@ -251,12 +252,12 @@ def ensure_demo_certificate(folder: Path, *, now: datetime | None = None) -> tup
             if not _usable_demo(key_path, cert_path, now):
                 _set_aside(key_path, cert_path)
                 key_pem, cert_pem = _demo_pair(now)
-                _write_new(key_path, key_pem, 0o600)
-                _write_new(cert_path, cert_pem, 0o644)
+                write_whole(key_path, key_pem, mode=0o600)
+                write_whole(cert_path, cert_pem, mode=0o644)
     except OSError as error:
         raise CertificateProblem(
             f"Impossible de créer le certificat de démonstration dans « {folder} » : "
-            f"{error.strerror or error}."
+            f"{os_problem(error)}."
         ) from None
     return key_path, cert_path
 
@@ -291,16 +292,6 @@ def _locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # releases the lock
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Written beside with its final mode from the start, then renamed into place."""
-    partial = path.with_name(path.name + ".partiel")
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-    partial.replace(path)
 
 
 def _demo_pair(now: datetime) -> tuple[bytes, bytes]:

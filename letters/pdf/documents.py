@@ -25,6 +25,7 @@ from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS
 from messagerie.models.messages.merge import RejectedBid
+from messagerie.models.rules.checks import REASON_MIN_LENGTH, written_reason
 from messagerie.models.rules.standstill import signing_from, standstill_days
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import NewDocument, put_bytes
@@ -190,22 +191,34 @@ class NotificationLetter(Letter):
         first_day = self.notifiable_from
         return first_day is not None and self.dated < first_day
 
+    @property
+    def held_by_standstill(self) -> bool:
+        """Inside the standstill without an exemption written out (the send checks' rule 8:
+        a letter the form would refuse to send is not drawn either)."""
+        return self.in_standstill and not written_reason(self.exemption_reason)
+
     def missing_mentions(self) -> tuple[Mention, ...]:
         missing = super().missing_mentions()
-        if self.in_standstill and _blank(self.exemption_reason):
+        if self.held_by_standstill:
             missing += (Mention("exemption_reason", "Motif de dispense du délai de suspension"),)
         return missing
 
     def refusal_detail(self) -> str:
-        if not (self.in_standstill and _blank(self.exemption_reason)):
+        if not self.held_by_standstill:
             return ""
         assert self.last_rejection_sent is not None and self.notifiable_from is not None
         days = standstill_days(electronic=self.rejections_electronic)
+        too_short = (
+            f" Le motif « {self.exemption_reason.strip()} » est trop court : écrivez-le en "
+            f"toutes lettres (au moins {REASON_MIN_LENGTH} caractères)."
+            if self.exemption_reason.strip()
+            else ""
+        )
         return (
             f" Délai de suspension en cours : les courriers de rejet ont été envoyés le "
             f"{_day(self.last_rejection_sent)} ; le marché peut être notifié à partir du "
             f"{_day(self.notifiable_from)} ({days} jours, article R2182-1), sauf dispense "
-            "prévue par le code (par exemple une seule offre reçue)."
+            f"prévue par le code (par exemple une seule offre reçue).{too_short}"
         )
 
 

@@ -21,7 +21,7 @@ from messagerie.letters.pdf.documents import (
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
 from messagerie.models.messages.drafts import DraftRecipient
-from messagerie.models.messages.form import ComposeContext, FormInput
+from messagerie.models.messages.form import ComposeContext, FormInput, LetterBasis
 from messagerie.models.messages.merge import AnalysisRow, rejected_bids
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_within
@@ -118,7 +118,7 @@ def queue_rejections(
 def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:
     letter = line.letter
     number = line.lot_number
-    return replace(
+    form = replace(
         preset,
         recipients=(line.recipient,),
         lot_numbers=(number,) if number is not None else (),
@@ -137,6 +137,7 @@ def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:
         },
         letters=((line.recipient.email, document_id),),
     )
+    return replace(form, letters_basis=LetterBasis.of(form))  # drawn from the same line
 
 
 def _lot_refused(row: AnalysisRow, lots: Sequence[tuple[int, str]]) -> Refusal:

@@ -16,6 +16,7 @@ from messagerie.models.store.accounts import (
 )
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
+from messagerie.models.store.locking import lock_rows
 from messagerie.models.store.tables import (
     consultation,
     lot,
@@ -26,13 +27,9 @@ from messagerie.models.store.tables import (
 
 
 def lock_consultation(connection: sa.Connection, consultation_id: int) -> None:
-    """Lock the consultation's row until the transaction ends (PostgreSQL; SQLite writes are
-    serialised anyway), so that concurrent changes to it (question numbers, DCE versions,
-    deadline) queue instead of colliding."""
-    found = connection.execute(
-        sa.select(consultation.c.id).where(consultation.c.id == consultation_id).with_for_update()
-    ).first()
-    if found is None:
+    """Hold the consultation's row until the transaction ends, so that concurrent changes to
+    it (question numbers, DCE versions, deadline, letters queued) queue instead of colliding."""
+    if not lock_rows(connection, consultation, consultation.c.id == consultation_id):
         raise ConsultationNotFound.numbered(consultation_id)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from messagerie.models.clock import utc_now
+from messagerie.models.errors import os_problem
 from messagerie.models.importing.csv_file import read_csv
 from messagerie.models.importing.json_file import read_json
 from messagerie.models.importing.reading import ImportedConsultation, ImportRefused, Reading
@@ -75,12 +76,7 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as error:
-        reason = {
-            FileNotFoundError: "fichier introuvable",
-            IsADirectoryError: "c'est un dossier",
-            PermissionError: "lecture non autorisée",
-        }.get(type(error), error.strerror or str(error))
-        raise ImportRefused(path.name, [f"« {path} » : {reason}."]) from None
+        raise ImportRefused(path.name, [f"« {path} » : {os_problem(error)}."]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from messagerie.models.atomic_write import write_whole, writing_beside
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal, write_problem
 from messagerie.models.formatting import paris_seconds
@@ -54,6 +55,7 @@ from messagerie.models.store.enums import (
     RecipientStatus,
     ReplyDisposition,
 )
+from messagerie.models.store.locking import lock_rows
 from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     account,
@@ -236,22 +238,25 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
 
 
 def save_files(store: Store, files: tuple[DocumentInfo, ...], folder: Path) -> list[Path]:
-    """Copy documents out of the store into `folder`, never over an existing file."""
+    """Copy documents out of the store into `folder`, each whole, never over an existing
+    file: « nom (2).pdf » when « nom.pdf » is there."""
     if not folder.is_dir():
         raise Refusal(f"Le dossier « {folder} » n'existe pas.")
-    written = []
-    for info in files:
-        target = folder / Path(info.filename).name
-        stem, suffix, number = target.stem, target.suffix, 1
-        while target.exists():
-            number += 1
-            target = folder / f"{stem} ({number}){suffix}"
+    return [_save_new_file(folder, info.filename, store.blobs.read(info.sha256)) for info in files]
+
+
+def _save_new_file(folder: Path, filename: str, data: bytes) -> Path:
+    first = folder / Path(filename).name
+    target, number = first, 1
+    while True:
         try:
-            target.write_bytes(store.blobs.read(info.sha256))
+            write_whole(target, data, overwrite=False)
+            return target
+        except FileExistsError:
+            number += 1
+            target = folder / f"{first.stem} ({number}){first.suffix}"
         except OSError as error:
             raise Refusal(write_problem(target, error)) from error
-        written.append(target)
-    return written
 
 
 # --- Renvoyer ---------------------------------------------------------------------------------
@@ -265,11 +270,11 @@ def resend(store: Store, recipient_id: int, *, actor: str, email: str | None = N
     id of the row that will be sent."""
     now = utc_now()
     with store.engine.begin() as connection:
+        lock_rows(connection, recipient, recipient.c.id == recipient_id)  # one Renvoi at a time
         failed = connection.execute(
             sa.select(recipient, message.c.consultation_id, message.c.type)
             .join(message, message.c.id == recipient.c.message_id)
             .where(recipient.c.id == recipient_id)
-            .with_for_update()
         ).first()
         missing = ResendRefused(f"Destinataire n° {recipient_id} introuvable.")
         if failed is None:
@@ -395,19 +400,18 @@ def matching_rows(store: Store, query: TrackingQuery) -> Iterator[TrackingRow]:
 
 def export_csv(store: Store, query: TrackingQuery, path: Path) -> int:
     """Write the filtered table to `path` (UTF-8 with BOM and ";" for spreadsheet software
-    set to French); returns the number of rows. Written beside, then moved into place: a
-    failure never leaves half a file."""
-    partial = path.with_name(path.name + ".partiel")
+    set to French); returns the number of rows. Written whole or not at all."""
     count = 0
     try:
-        with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+        with (
+            writing_beside(path) as partial,
+            partial.open("w", encoding="utf-8-sig", newline="") as handle,
+        ):
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(CSV_HEADER)
             for row in matching_rows(store, query):
                 writer.writerow(csv_lines(row))
                 count += 1
-        partial.replace(path)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise Refusal(write_problem(path, error)) from error
     return count

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from messagerie.models.messages.form import FormInput
+from messagerie.models.messages.form import FormInput, LetterBasis
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos
 
@@ -19,6 +19,7 @@ T = TypeVar("T")
 class MessageFiles:
     attachments: tuple[DocumentInfo, ...] = ()
     letters: tuple[tuple[str, DocumentInfo], ...] = ()  # (recipient, its own letter)
+    letters_basis: LetterBasis | None = None  # the form they were drawn from
 
     def holds(self, document: DocumentInfo) -> bool:
         """Already attached: the same stored document, or the same bytes under another name."""
@@ -33,9 +34,11 @@ class MessageFiles:
     def without_letter(self, index: int) -> MessageFiles:
         return replace(self, letters=_without(self.letters, index))
 
-    def with_letters(self, letters: Iterable[tuple[str, DocumentInfo]]) -> MessageFiles:
-        """Generated again: the new letters replace the earlier ones."""
-        return replace(self, letters=tuple(letters))
+    def with_letters(
+        self, letters: Iterable[tuple[str, DocumentInfo]], basis: LetterBasis
+    ) -> MessageFiles:
+        """Generated again: the new letters, drawn from `basis`, replace the earlier ones."""
+        return replace(self, letters=tuple(letters), letters_basis=basis)
 
     @property
     def attachment_ids(self) -> tuple[int, ...]:
@@ -53,7 +56,7 @@ def load_message_files(store: Store, form: FormInput, *, actor: str) -> MessageF
     letter_ids = [i for _, i in form.letters]
     documents = {d.id: d for d in document_infos(store, letter_ids, actor=actor)}
     letters = tuple((email, documents[i]) for email, i in form.letters if i in documents)
-    return MessageFiles(attachments, letters)
+    return MessageFiles(attachments, letters, form.letters_basis)
 
 
 def _without(items: tuple[T, ...], index: int) -> tuple[T, ...]:

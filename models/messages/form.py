@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -115,6 +116,14 @@ MENTIONS: dict[MessageType, tuple[MentionField, ...]] = {
 for _fields in MENTIONS.values():
     FORM_LABELS.update({mention.key: mention.label for mention in _fields})
 
+
+def field_label(name: str, kind: MessageType) -> str:
+    """A field's French label; a mention's as `kind` names it (« reasons » are a rejection's
+    « Motifs du rejet » and a cancellation's « Motifs de la déclaration sans suite »)."""
+    named = {mention.key: mention.label for mention in MENTIONS.get(kind, ())}
+    return named.get(name) or FORM_LABELS.get(name, name)
+
+
 ALL_REGISTERS = tuple(RegisterKind)  # every register of a consultation
 # Sent while bids are being prepared: while bids are open, a reply deadline after the bid
 # deadline is illogical (the limit no longer holds once the bid deadline has passed).
@@ -138,12 +147,76 @@ class FormInput:
     attachment_ids: tuple[int, ...] = ()
     # "Générer le courrier": (recipient's e-mail, document) attached to that copy alone
     letters: tuple[tuple[str, int], ...] = ()
+    letters_basis: LetterBasis | None = None  # what they were drawn from
     overrides: tuple[Override, ...] = ()
     draft_id: int | None = None
     revision: int = 0  # of the draft as this form last read or saved it
 
     def mention(self, key: str) -> str:
         return self.mentions.get(key, "").strip()
+
+
+@dataclass(frozen=True)
+class LetterBasis:
+    """What the generated letters were drawn from. A letter drawn before the buyer corrected
+    an amount, a reason or a lot would say what the form no longer says: the letters go only
+    while these are unchanged (the recipients are checked letter by letter)."""
+
+    type: MessageType
+    lot_numbers: tuple[int, ...]
+    mentions: Mapping[str, str]
+    attachment_ids: tuple[int, ...]  # the files a letter calls « ci-joint »
+
+    @classmethod
+    def of(cls, form: FormInput) -> LetterBasis:
+        return cls(
+            form.type,
+            tuple(sorted(form.lot_numbers)),
+            {key: value.strip() for key, value in form.mentions.items() if value.strip()},
+            tuple(sorted(form.attachment_ids)),
+        )
+
+    def changes_in(self, form: FormInput) -> list[str]:
+        """What changed in `form` since the letters were drawn, as the form names it."""
+        now = LetterBasis.of(form)
+        changed = [
+            label
+            for label, differs in (
+                ("le type de message", now.type != self.type),
+                ("les lots", now.lot_numbers != self.lot_numbers),
+                ("les pièces jointes", now.attachment_ids != self.attachment_ids),
+            )
+            if differs
+        ]
+        keys = sorted(set(now.mentions) | set(self.mentions))
+        changed += [
+            f"« {field_label(key, form.type)} »"
+            for key in keys
+            if now.mentions.get(key, "") != self.mentions.get(key, "")
+        ]
+        return changed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type.value,
+            "lots": list(self.lot_numbers),
+            "mentions": dict(self.mentions),
+            "attachments": list(self.attachment_ids),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> LetterBasis | None:
+        """None for a draft saved before letters recorded their basis, or an unreadable one."""
+        try:
+            assert isinstance(data, dict)
+            return cls(
+                MessageType(data["type"]),
+                tuple(int(number) for number in data["lots"]),
+                {str(key): str(value) for key, value in data["mentions"].items()},
+                tuple(int(number) for number in data["attachments"]),
+            )
+        except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -359,7 +432,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
     errors: list[FieldError] = []
 
     def wrong(name: str, text: str) -> None:
-        errors.append(FieldError(name, FORM_LABELS[name], text))
+        errors.append(FieldError(name, field_label(name, form.type), text))
 
     recipients = unique_recipients(form.recipients)
     if not recipients:
@@ -524,4 +597,16 @@ def _check_letters(
             "attachments",
             "Les destinataires ont changé depuis la génération des courriers : générez-les de "
             "nouveau (Ctrl+G).",
+        )
+    if form.letters_basis is None:
+        wrong(
+            "attachments",
+            "Ces courriers viennent d'un brouillon qui ne dit pas d'après quel formulaire ils "
+            "ont été générés : générez-les de nouveau (Ctrl+G).",
+        )
+    elif changed := form.letters_basis.changes_in(form):
+        wrong(
+            "attachments",
+            f"Modifié depuis la génération des courriers : {', '.join(changed)}. Les courriers "
+            "ne le disent pas : générez-les de nouveau (Ctrl+G).",
         )

@@ -35,6 +35,7 @@ from messagerie.models.messages.form import (
     ComposeContext,
     FormCheck,
     FormInput,
+    LetterBasis,
     check_form,
     draft_recipients,
     load_context,
@@ -213,6 +214,9 @@ def _write(
         reply_deadline=_deadline_or_none(form.reply_deadline),
         queued_at=now if state is MessageState.QUEUED else None,
         mentions={k: v.strip() for k, v in form.mentions.items() if v.strip()},
+        letters_basis=(
+            form.letters_basis.to_json() if form.letters and form.letters_basis else None
+        ),
     )
     if form.draft_id is None:
         message_id = connection.execute(
@@ -408,6 +412,7 @@ def load_form(store: Store, message_id: int, *, actor: str) -> FormInput:
         mentions=dict(row.mentions or {}),
         attachment_ids=attachment_ids,
         letters=letters,
+        letters_basis=LetterBasis.from_json(row.letters_basis),
         overrides=overrides,
         draft_id=message_id,
         revision=row.revision,

@@ -40,6 +40,7 @@ def message_row(
     reply_deadline: datetime | None,
     queued_at: datetime | None,
     mentions: Mapping[str, str] | None,
+    letters_basis: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The columns a save of the message writes; id, author, created_at and revision are the
     caller's (a new row gets them, a draft saved again keeps its own)."""
@@ -55,6 +56,7 @@ def message_row(
         "state": state,
         "queued_at": queued_at,
         "mentions": dict(mentions or {}),  # the type's mentions, or none ({})
+        "letters_basis": letters_basis,
         "search_text": message_search_text(subject, body),
     }
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from messagerie.models.atomic_write import writing_beside
 from messagerie.models.errors import Refusal
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -97,30 +97,7 @@ def private_folder(folder: Path) -> None:
 
 
 def _write_new_file(target: Path, data: bytes) -> None:
-    """Write `data` to a temporary file next to `target`, sync it, then rename it into place."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, _BLOB_MODE)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_folder(target.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    """Write `data` whole beside `target`, read-only, then rename it into place."""
+    with writing_beside(target) as temporary:
+        temporary.write_bytes(data)
+        os.chmod(temporary, _BLOB_MODE)  # whatever the umask

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from messagerie.models.store.database import Store
+from messagerie.models.store.locking import lock_rows
 from messagerie.models.store.tables import event, recipient, store_meta
 
 GENESIS = "0" * 64
@@ -56,8 +57,8 @@ def append_events(
 ) -> None:
     """Insert events at the end of their recipients' chains, in one statement per table.
 
-    The recipients' rows are locked first (PostgreSQL; SQLite has one writer at a time), so
-    that two processes adding to one history never fork its chain. A caller that has just
+    The heads are read under the write lock (`_locked_heads`), so that two processes adding
+    to one history never fork its chain. A caller that has just
     updated those rows in this transaction (they are locked) and read their `chain_head` back
     with RETURNING passes them as `heads`: one query less on the outbox's hot path.
     """
@@ -67,13 +68,7 @@ def append_events(
     ids = sorted({row["recipient_id"] for row in written})
     known = dict(heads or {})
     if not known.keys() >= set(ids):
-        known = dict(
-            connection.execute(
-                sa.select(recipient.c.id, recipient.c.chain_head)
-                .where(recipient.c.id.in_(ids))
-                .with_for_update()
-            ).all()
-        )
+        known = _locked_heads(connection, ids)
     moved = {rid: known.get(rid) for rid in ids}
     chain_rows(written, moved)
     connection.execute(_INSERT_EVENTS, written)
@@ -83,6 +78,16 @@ def append_events(
     else:
         heads_moved = [{"recipient": rid, "head": head} for rid, head in moved.items()]
         connection.execute(_SET_HEAD, heads_moved)
+
+
+def _locked_heads(connection: sa.Connection, ids: list[int]) -> dict[int, str | None]:
+    """The recipients' chain heads, read once no other writer can move them."""
+    lock_rows(connection, recipient, recipient.c.id.in_(ids))
+    return dict(
+        connection.execute(
+            sa.select(recipient.c.id, recipient.c.chain_head).where(recipient.c.id.in_(ids))
+        ).all()
+    )
 
 
 # Built once: the outbox runs them for every recipient, and building costs more than running.

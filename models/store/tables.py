@@ -334,6 +334,8 @@ message = table(
     moment("queued_at", nullable=True),
     # The type's mandatory mentions (motifs, attributaire…), by key (messages/form.py MENTIONS).
     sa.Column("mentions", sa.JSON),
+    # What its generated letters were drawn from (messages/form.py LetterBasis; migration 0012).
+    sa.Column("letters_basis", sa.JSON, nullable=True),
     # Subject and body folded without case or accents, for the tracking table's text filter.
     text("search_text"),
     # A draft's version: a save from a form opened on an older one is refused, not merged.
