@@ -18,11 +18,13 @@ from messagerie.letters.mail.mime import page_text, render_parts
 from messagerie.models.formatting import paris_minutes, paris_seconds, size_text
 from messagerie.models.messages.detail import (
     MessageDetail,
+    ReplyDetail,
     ReplyView,
     message_detail,
     open_reply,
     save_files,
 )
+from messagerie.models.messages.inbound import other_sender
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
 from messagerie.screens.ar_download import AR_KEY, download_ar
@@ -35,6 +37,18 @@ LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a rea
 
 def heading(text: str) -> Text:
     return Text(f"\n{text}\n", style="bold underline")
+
+
+def other_sender_line(reply: ReplyDetail, email: str) -> Text:
+    """A reply e-mailed from another address than the recipient's: its reply address is in
+    every copy of the thread, so anyone holding one could write it. Said, never hidden."""
+    sender = other_sender(reply.sender, email)
+    if sender is None:
+        return Text()
+    return Text(
+        f"Attention : envoyée depuis {sender}, une autre adresse que celle du destinataire.\n",
+        style="bold yellow",
+    )
 
 
 def files_text(files: tuple[DocumentInfo, ...]) -> Text:
@@ -107,6 +121,7 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
         text.append(f"{emails.get(reply.recipient_id, '?')}", style="bold")
         text.append(f" — {paris_seconds(reply.received_at)} — {reply.disposition.label}")
         text.append(" — lue\n" if reply.read_at else " — non lue\n")
+        text.append_text(other_sender_line(reply, emails.get(reply.recipient_id, "")))
         text.append(reply.body.strip() + "\n")
         text.append_text(files_text(reply.files))
 
@@ -194,7 +209,9 @@ class ReplyScreen(ReadingScreen):
         text.append(f"Réponse de {view.company or view.email}", style="bold")
         text.append(f" ({view.email})\n")
         text.append(f"à « {view.subject} »\n")
-        text.append(f"Reçue le {paris_seconds(reply.received_at)} — {reply.disposition.label}\n\n")
+        text.append(f"Reçue le {paris_seconds(reply.received_at)} — {reply.disposition.label}\n")
+        text.append_text(other_sender_line(reply, view.email))
+        text.append("\n")
         text.append(reply.body.strip() + "\n")
         text.append_text(heading(f"Pièces jointes ({len(reply.files)})"))
         text.append_text(files_text(reply.files))

@@ -14,7 +14,15 @@ from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from messagerie.letters.mail.inbound import (
+    SENDER_MAX,
+    InboundLimits,
+    parse_mail,
+    reply_sender,
+)
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.portal import record_opening
 from messagerie.models.messages.recipient_secrets import envelope_id
@@ -33,6 +41,7 @@ from messagerie.models.store.tables import (
     ReplyAttachment,
     table_of,
 )
+from messagerie.models.text import control_character
 from tests.helpers.antivirus import EICAR, intake
 from tests.helpers.messages import consultation_with_deposit, queue_preset
 from tests.helpers.reports import (
@@ -206,6 +215,55 @@ async def test_replies_on_time_with_files_scanned_and_late_ones_kept(store, sent
             sa.select(reply.c.body).where(reply.c.recipient_id == b.id)
         ).scalar_one()
     assert "« virus.pdf » écartée" in body
+
+
+async def test_a_reply_from_another_address_keeps_that_address_and_names_it(store, sent, listener):
+    """A's reply address, in a copy forwarded to a competitor: its reply was recorded as A's
+    with R, and who wrote it was kept nowhere. It is still A's reply (a colleague may answer
+    from another mailbox), but the address is kept, and the R of the AR names it."""
+    rows = await send_out(store, sent)
+    a, b = rows["a@entreprise.example"], rows["b@entreprise.example"]
+    forged = EmailMessage()
+    forged["From"] = "Concurrent Malveillant <Intrus@Concurrent.example>"
+    forged["To"] = reply_to(a)
+    forged["Subject"] = "Re: Demande de complément"
+    forged.set_content("Nous retirons notre offre.")
+    deliver(listener, reply_to(a), bytes(forged))
+    to_b = reply_to(b)
+    own = EmailMessage()
+    own["From"] = "B <B@Entreprise.example>"  # its own address, case aside
+    own["To"] = to_b
+    own["Subject"] = "Re: Demande de complément"
+    own.set_content("Voici notre attestation.")
+    deliver(listener, to_b, bytes(own))
+    with store.engine.connect() as connection:
+        senders = dict(connection.execute(sa.select(reply.c.recipient_id, reply.c.sender)).all())
+    assert senders == {a.id: "Intrus@Concurrent.example", b.id: "B@Entreprise.example"}
+    assert events_of(store, a.id)[-1] == (
+        EventKind.REPLIED,
+        "Courrier électronique, envoyée depuis Intrus@Concurrent.example",
+    )
+    assert events_of(store, b.id)[-1] == (EventKind.REPLIED, "Courrier électronique")
+
+
+def test_the_sender_of_any_from_header_is_an_address_or_nothing():
+    """What a reply says of its author is outside input: whatever its From header holds, the
+    kept sender has no control character and fits its column."""
+
+    @given(header=st.text(max_size=500), envelope=st.none() | st.text(max_size=400))
+    @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+    def one(header, envelope):
+        raw = f"From: {header}\r\nSubject: Re\r\n\r\nCorps.\r\n".encode("utf-8", "replace")
+        kept = reply_sender(parse_mail(raw, InboundLimits()), envelope)
+        assert kept is None or (kept == kept.strip() and 0 < len(kept) <= SENDER_MAX)
+        assert kept is None or control_character(kept) is None
+
+    one()
+    mail = EmailMessage()
+    mail["From"] = "Laura Hoffmann <laura@data.example>"
+    assert reply_sender(mail, "bounce@relay.example") == "laura@data.example"
+    assert reply_sender(EmailMessage(), "relais@relay.example") == "relais@relay.example"
+    assert reply_sender(EmailMessage(), "") is None
 
 
 async def test_late_and_not_allowed_replies_are_kept_without_r(store, sent, listener):

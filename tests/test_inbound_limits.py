@@ -34,14 +34,19 @@ from messagerie.letters.intake.antivirus import parse_clamd_address
 from messagerie.letters.intake.files import IntakeOptions
 from messagerie.letters.mail.inbound import MAX_MESSAGE_BYTES, UNREADABLE, InboundLimits
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import FILENAME_MAX, check_filename, safe_filename
+from messagerie.models.store.documents import (
+    FILENAME_MAX,
+    DocumentRefused,
+    check_filename,
+    safe_filename,
+)
 from messagerie.models.store.enums import AntivirusVerdict, RecipientStatus, ReplyDisposition
 from messagerie.models.store.tables import Document, Event, Reply, ReplyAttachment, table_of
 from messagerie.tui.embedded import free_port
 from tests.helpers.antivirus import EICAR, intake
 from tests.helpers.examples import examples
 from tests.helpers.messages import A, queued_message
-from tests.helpers.reports import reply_to, status_of
+from tests.helpers.reports import files_of, reply_to, status_of
 from tests.helpers.smtp import inbound_listener, send_mail, send_out
 
 pytestmark = pytest.mark.services  # the inbound listener, clamd
@@ -84,16 +89,6 @@ def replies_of(store, recipient_id):
             sa.select(reply.c.id, reply.c.body, reply.c.disposition)
             .where(reply.c.recipient_id == recipient_id)
             .order_by(reply.c.id)
-        ).all()
-
-
-def files_of(store, reply_id):
-    with store.engine.connect() as connection:
-        return connection.execute(
-            sa.select(document.c.filename, document.c.antivirus, document.c.size)
-            .join(reply_attachment, reply_attachment.c.document_id == document.c.id)
-            .where(reply_attachment.c.reply_id == reply_id)
-            .order_by(document.c.id)
         ).all()
 
 
@@ -269,6 +264,14 @@ async def test_odd_names_charsets_and_nul_are_made_safe_and_the_reply_kept(store
     assert names[1].startswith("Mémoire technique très") and names[1].endswith("….pdf")
     assert names[2:] == ["devissigné.pdf", "..-kbis.pdf"]
     assert status_of(store, a.id) is RecipientStatus.REPLY_UNREAD
+
+
+@pytest.mark.parametrize("name", ["facture\u202efdp.exe", "nom\x9b31m.txt", "pièce\x07.pdf"])
+def test_a_name_that_disguises_itself_is_refused_where_it_is_not_cleaned(name):
+    """A buyer's attachment or DCE piece named « facture\u202efdp.exe » (shown as an .exe
+    ending in « pdf ») or holding a C1 control was accepted: only C0 controls were refused."""
+    with pytest.raises(DocumentRefused, match="contient un caractère interdit"):
+        check_filename(name)
 
 
 def test_a_safe_name_always_passes_the_store_check_and_keeps_a_short_extension():

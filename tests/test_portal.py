@@ -35,6 +35,7 @@ from messagerie.tui.embedded import free_port
 from tests.helpers import portal as http_page
 from tests.helpers.antivirus import EICAR, intake
 from tests.helpers.messages import DEADLINE, A, B, row_of, sent_message
+from tests.helpers.reports import files_of
 from tests.helpers.web import Served, press_the_button
 
 recipient, reply = table_of(Recipient), table_of(Reply)
@@ -185,6 +186,80 @@ async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
         )
         assert status == 413 and "Votre envoi est trop volumineux" in http_page.shown(body)
     assert replies_of(store, A) == []
+
+
+async def test_a_file_name_from_the_page_loses_what_disguises_it(store, portal):
+    """A name with a bidi override (« facture\u202efdp.exe » shows as « factureexe.pdf »), a C1
+    control or invisible marks was kept as the page received it, where e-mail cleaned it:
+    both channels now clean it alike."""
+    tokens = await sent_message(store)
+    url = f"{portal}/m/{tokens[A]}"
+    key = http_page.reply_form(http_page.take_notice(url)[2].decode())
+    files = [
+        ("facture\u202efdp.exe", b"MZ binaire"),
+        ("nom\x9b31mrouge.txt", b"texte"),
+        ("devis\u200b\u2067.txt", b"devis"),
+    ]
+    status, _, _ = http_page.post_reply(f"{url}/reponse", key | {"texte": "Nos pièces."}, files)
+    assert status == 200
+    ((*_, reply_id),) = replies_of(store, A)
+    names = [name for name, *_ in files_of(store, reply_id)]
+    assert names == ["facturefdp.exe", "nom31mrouge.txt", "devis.txt"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("Nous retirons\x1b]0;PWNED\x07 notre offre.", "un caractère de contrôle (U+001B)"),
+        ("Facture \u202efdp.exe ci-jointe", "un caractère qui inverse le sens du texte (U+202E)"),
+    ],
+)
+async def test_a_reply_typed_with_control_characters_is_refused_and_kept(
+    store, portal, typed, problem
+):
+    """ARCHITECTURE: text from outside is refused when it holds control characters; the page
+    stored them byte for byte and showed them back raw."""
+    tokens = await sent_message(store)
+    url = f"{portal}/m/{tokens[A]}"
+    key = http_page.reply_form(http_page.take_notice(url)[2].decode())
+    status, _, body = http_page.post_reply(f"{url}/reponse", key | {"texte": typed})
+    assert status == 422
+    assert f"Votre réponse contient {problem} : retirez-le." in http_page.shown(body)
+    assert "notre offre.</textarea>" in http_page.shown(body) or "ci-jointe</textarea>" in (
+        http_page.shown(body)
+    )
+    assert replies_of(store, A) == []
+    lines = "Ligne 1\r\nLigne 2\tfin"  # a browser's text area sends CRLF; tabs are text
+    assert http_page.post_reply(f"{url}/reponse", key | {"texte": lines})[0] == 200
+    assert [body for body, *_ in replies_of(store, A)] == [lines]
+
+
+async def test_r_keeps_the_date_of_the_first_reply(store, portal, clock):
+    """A second reply moved R's date to it, where L keeps its first: the tracking, the CSV
+    and the demo (whose R is its first reply) disagreed."""
+    tokens = await sent_message(store)
+    url = f"{portal}/m/{tokens[A]}"
+    first = DEADLINE - timedelta(hours=5)
+    for at, text in ((first, "Première réponse."), (first + timedelta(hours=2), "Complément.")):
+        clock.now = at
+        form = http_page.form_fields(http_page.take_notice(url)[2].decode())
+        assert http_page.post_reply(f"{url}/reponse", form | {"texte": text})[0] == 200
+    assert len(replies_of(store, A)) == 2
+    assert row_of(store, A).replied_at == first
+
+
+async def test_a_form_key_already_used_by_another_recipient_keeps_the_reply(store, portal):
+    """A's form key sent again with B's page (the same key in two forms): a bare 500, and B's
+    reply lost. It is kept as B's, under a key of its own."""
+    tokens = await sent_message(store)
+    page_a, page_b = (f"{portal}/m/{tokens[who]}" for who in (A, B))
+    form_a = http_page.form_fields(http_page.take_notice(page_a)[2].decode())
+    assert http_page.post_reply(f"{page_a}/reponse", form_a | {"texte": "De A."})[0] == 200
+    form_b = http_page.form_fields(http_page.take_notice(page_b)[2].decode())
+    sent = form_b | {"envoi": form_a["envoi"], "texte": "De B."}
+    assert http_page.post_reply(f"{page_b}/reponse", sent)[0] == 200
+    assert [body for body, *_ in replies_of(store, B)] == ["De B."]
+    assert [body for body, *_ in replies_of(store, A)] == ["De A."]
 
 
 # --- in a real browser -----------------------------------------------------------------------
@@ -345,7 +420,7 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
     (line,) = [line for line in log.splitlines() if "antivirus unreachable" in line]
     assert "level=WARNING logger=messagerie.portal" in line
     assert f"recipient={recipient_id} clamd=unix://{absent}" in line
-    assert line.endswith('error=No such file or directory"')
+    assert line.endswith('error=fichier introuvable"')
     assert tokens[A] not in log
 
 

@@ -288,7 +288,7 @@ async def test_no_answer_builds_an_address_from_a_forged_host_header(store, port
         url,
         "POST",
         f"cle={form_fields(landing)['cle']}".encode(),
-        forged | {"Content-Type": "application/x-www-form-urlencoded"},
+        forged | {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "messagerie_vu=1"},
     )
     assert (pressed[0], pressed[1]["location"]) == (303, f"/m/{tokens[A]}")
     body, content_type = multipart(

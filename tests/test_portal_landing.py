@@ -222,6 +222,27 @@ def test_a_burst_of_cookieless_fetches_is_an_automatic_analysis(store, portal):
     assert_not_read(store, B)
 
 
+def test_a_press_that_never_came_through_the_page_gives_no_l(store, portal):
+    """A scanner fetched the page (an automatic analysis), then posted its key 12 ms later,
+    with a browser's name and no cookie: that was L, the AR. The page always sets its cookie;
+    a press without it is a tool's. A person whose browser lost it is told, and can press
+    again (the refusal sets it)."""
+    tokens = sent_now(store)
+    url = f"{portal}/m/{tokens[A]}"
+    landing = shown(fetch(url, cookies=False)[2])
+    key = f"cle={reply_form(landing)['cle']}".encode()
+    status, _, body = fetch(url, key, FORM, cookies=False)
+    assert status == 403
+    assert "autorisez les cookies pour ce site, puis appuyez de nouveau" in shown(body)
+    assert visits_of(store, A)[-1] == (
+        "Analyse automatique du lien",
+        "Bouton pressé sans le témoin de la page (outil automatique)",
+    )
+    assert_not_read(store, A)
+    assert take_notice(url)[0] == 200  # a browser, which keeps the page's cookie
+    assert row_of(store, A).read_at is not None
+
+
 def test_a_press_without_the_pages_key_gives_no_l(store, portal):
     tokens = sent_now(store)
     url = f"{portal}/m/{tokens[A]}"

@@ -15,10 +15,16 @@ from pypdf import PdfReader
 from textual.widgets import DataTable, Input, Select
 
 from messagerie.models.messages.detail import resend
+from messagerie.models.messages.inbound import IncomingReply, find_recipient, record_inbound
 from messagerie.models.messages.outbox import claim, record_accepted
 from messagerie.models.messages.portal import record_opening
 from messagerie.models.store.database import open_store
-from messagerie.models.store.enums import DeliveryState, MessageType, RecipientStatus
+from messagerie.models.store.enums import (
+    DeliveryState,
+    MessageType,
+    RecipientStatus,
+    ReplyChannel,
+)
 from messagerie.models.store.tables import Consultation, Message, Recipient, table_of
 from messagerie.screens.dialogs import InputDialog
 from messagerie.screens.message_detail import MessageDetailScreen, ReplyScreen
@@ -160,6 +166,38 @@ async def test_a_reply_sits_under_its_message_and_turns_read_when_opened(workspa
         if len(screen.replies[unread.recipient_id]) == 1:
             assert screen.rows[unread.recipient_id].status is RecipientStatus.REPLY_READ
         assert screen.replies[unread.recipient_id][0].read
+
+
+async def test_a_reply_e_mailed_from_another_address_says_so(workspace, workspace_app):
+    """The reply address is in every copy of the thread: anyone who holds one can answer as
+    the company. The reply is kept, and its screen and la loupe name the other address."""
+    cid = consultation_with(workspace, RecipientStatus.REPLY_UNREAD)
+    with workspace.engine.connect() as connection:
+        email, token = connection.execute(
+            sa.select(recipient.c.email, recipient.c.reply_token)
+            .join(message)
+            .where(message.c.consultation_id == cid, recipient.c.reply_token.is_not(None))
+            .order_by(recipient.c.id)
+            .limit(1)
+        ).one()
+    target = find_recipient(workspace, reply_token=token)
+    forged = IncomingReply(
+        target, "Nous retirons notre offre.", (), sender="intrus@concurrent.example"
+    )
+    record_inbound(workspace, [forged], channel=ReplyChannel.EMAIL)
+    warning = (
+        "Attention : envoyée depuis intrus@concurrent.example, une autre adresse que celle du "
+        "destinataire."
+    )
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        (reply,) = [r for r in screen.replies[target.id] if "retirons" in r.body]
+        await move_to(pilot, screen, f"reply-{reply.id}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ReplyScreen)
+        assert warning in " ".join(text_of(pilot, "#reply-text").split())
+        assert email in text_of(pilot, "#reply-text")
 
 
 async def test_a_reply_read_leaves_the_rows_filtered_on_reponse_non_lue(workspace, workspace_app):

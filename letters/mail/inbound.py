@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
 from email.policy import Policy, compat32, default
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, AnyStr, TypeVar
 
@@ -70,6 +71,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.documents import StoredBytes, put_bytes, safe_filename
 from messagerie.models.store.engine import StoreError
 from messagerie.models.store.enums import AntivirusVerdict, EventKind, ReplyDisposition
+from messagerie.models.text import control_character
 
 LOGGER = logging.getLogger("messagerie.inbound")
 ADDRESS = re.compile(r"^(?P<kind>reply|bounce)\+(?P<token>[^@]*)@", re.IGNORECASE)
@@ -78,6 +80,7 @@ MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 MAX_PARTS = 100
 MAX_DEPTH = 10
+SENDER_MAX = 320  # the reply table's column: an address is at most 320 characters (RFC 3696)
 WORKERS = 2
 SET_ASIDE = "Rapport {} écarté, il ne cite ni le Message-ID ni l'ENVID de ce courriel : {}"
 CLEAN_EVERY = timedelta(hours=1)  # unmatched/ looked over at most this often
@@ -173,6 +176,17 @@ class ReplyContent:
 
 
 T = TypeVar("T")
+
+
+def reply_sender(mail: Message, envelope: str | None) -> str | None:
+    """The address a reply says it is from: its From, else the envelope's sender. Anyone can
+    write either: it is kept to be shown, never to decide. None when neither names one."""
+    try:
+        _, address = parseaddr(str(mail.get("From") or ""))
+    except (TypeError, ValueError, IndexError):  # a From header the parser cannot read
+        address = ""
+    kept = "".join(c for c in (address or envelope or "") if not control_character(c))
+    return kept.strip()[:SENDER_MAX] or None
 
 
 class InboundHandler:
@@ -283,7 +297,15 @@ class InboundHandler:
                     items.append(report)
             else:
                 content = content or self.reply_content(mail, sender, target)
-                items.append(IncomingReply(target, content.body, content.files, content.automatic))
+                items.append(
+                    IncomingReply(
+                        target,
+                        content.body,
+                        content.files,
+                        content.automatic,
+                        sender=reply_sender(mail, sender),
+                    )
+                )
         for route, reason in aside:
             self.keep_aside(data or _bytes_of(mail), route, reason)
         for item, outcome in zip(items, record_inbound(self.store, items), strict=True):

@@ -80,10 +80,10 @@ from messagerie.models.messages.portal import (
     record_visit,
 )
 from messagerie.models.store.database import Store
-from messagerie.models.store.documents import check_filename, put_bytes
+from messagerie.models.store.documents import check_filename, put_bytes, safe_filename
 from messagerie.models.store.enums import AntivirusVerdict, EventKind, ReplyChannel
 from messagerie.models.store.tables import reply as reply_table
-from messagerie.models.text import ascii_digits, whole_number
+from messagerie.models.text import ascii_digits, control_character_problem, whole_number
 
 LOGGER = logging.getLogger("messagerie.portal")
 STYLESHEET = (TEMPLATES_DIR / "portal" / "portal.css").read_bytes()
@@ -121,7 +121,14 @@ NOT_A_BROWSER = (
     "Cette demande provient d'un outil automatique : ouvrez le lien dans votre navigateur "
     "pour prendre connaissance du message."
 )
+NO_VISIT_KEPT = (
+    "Votre navigateur n'a pas gardé la trace de cette page : autorisez les cookies pour ce "
+    "site, puis appuyez de nouveau sur le bouton « Prendre connaissance du message »."
+)
+# A press that did not come through the page: a tool that read the key and posted it.
+PRESSED_WITHOUT_PAGE = "Bouton pressé sans le témoin de la page (outil automatique)"
 VISITOR_COOKIE = "messagerie_vu"  # set by the page: a browser that has been here before
+VISITOR_DAYS = 30
 OPENING_COOKIE = "messagerie_ouvert"  # set by the button for the page it leads to, once
 JUST_OPENED = timedelta(minutes=1)  # the page the button leads to is part of the opening
 LANDING_SHOWN = "Page d'accueil du lien affichée, contenu non consulté"
@@ -282,7 +289,7 @@ class Portal:
             sent = request.query_params.get("envoye") == "1"
             response = self.page(view, token, sent=sent, opened=opened)
             response.delete_cookie(OPENING_COOKIE, path=f"/m/{token}")
-        _set_cookie(response, token, VISITOR_COOKIE, 30 * 86400)
+        _set_cookie(response, token, VISITOR_COOKIE, VISITOR_DAYS * 86400)
         return response
 
     async def take_notice(self, request: Request) -> Response:
@@ -300,6 +307,13 @@ class Portal:
         if visit.automatic:  # a sandbox pressing buttons is still not the recipient
             await self.keep_visit(view, visit, EventKind.LINK_SCANNED, visit.automatic)
             return self.landing(view, token, status=403, problem=NOT_A_BROWSER)
+        if VISITOR_COOKIE not in request.cookies:  # the page always sets it: never shown it
+            await self.keep_visit(view, visit, EventKind.LINK_SCANNED, PRESSED_WITHOUT_PAGE)
+            refused = self.landing(view, token, status=403, problem=NO_VISIT_KEPT)
+            _set_cookie(
+                refused, token, VISITOR_COOKIE, VISITOR_DAYS * 86400
+            )  # a person presses again
+            return refused
         response = RedirectResponse(f"/m/{token}", status_code=303)
         if view.read_at is not None:  # pressed again (back, reload): shown again, as a visit
             return response
@@ -355,9 +369,11 @@ class Portal:
         key = _submission_key(form.get(SUBMISSION_FIELD))
         confirmed = RedirectResponse(f"/m/{token}?envoye=1", status_code=303)
         if key is not None:
-            kept = await run_in_threadpool(_reply_kept, self.store, view.recipient_id, key)
-            if kept:  # double click, reload, a browser's retry: shown as sent, and kept once
-                return confirmed
+            holder = await run_in_threadpool(_key_holder, self.store, key)
+            if holder == view.recipient_id:  # double click, reload, a browser's retry: shown
+                return confirmed  # as sent, and kept once
+            if holder is not None:  # another recipient's form key, copied: one of its own
+                key = secrets.token_urlsafe(24)
         typed = str(form.get("texte", ""))
         again = {"typed": typed, "submission": key or secrets.token_urlsafe(24)}
         if not view.accepts_reply(self.now()):
@@ -365,7 +381,8 @@ class Portal:
         uploads = [u for u in form.getlist("fichiers") if isinstance(u, UploadFile) and u.filename]
         try:
             _check_reply(typed, len(uploads))
-            files = [(u.filename or "piece-jointe", await u.read()) for u in uploads]
+            # Cleaned as an e-mailed file's name is: no control, no bidi override, no slash.
+            files = [(safe_filename(u.filename or ""), await u.read()) for u in uploads]
             await run_in_threadpool(self.keep_reply, view, typed, files, key)
         except ReplyRefused as refused:
             return self.page(view, token, status=refused.status, problem=str(refused), **again)
@@ -390,7 +407,7 @@ class Portal:
                 submission_key=key,
             )
         except sa.exc.IntegrityError:
-            if key is None or not _reply_kept(self.store, view.recipient_id, key):
+            if key is None or _key_holder(self.store, key) != view.recipient_id:
                 raise
             # The same form, sent again while this one was checked: kept once, by the other.
         except (OSError, sa.exc.OperationalError) as error:  # disk full, folder not writable…
@@ -538,6 +555,9 @@ def _check_reply(typed: str, files: int) -> None:
     """ReplyRefused (French) for a reply the form cannot take, before any file is read."""
     if not typed.strip() and not files:
         raise ReplyRefused("Écrivez votre réponse ou joignez au moins un fichier.")
+    # A text area sends its lines ended by CRLF: the CR is the browser's, not the company's.
+    if problem := control_character_problem(typed.replace("\r\n", "\n"), multiline=True):
+        raise ReplyRefused(f"Votre réponse {problem}")
     if len(typed) > MAX_TEXT:
         raise ReplyRefused(
             f"Votre réponse compte {count(len(typed))} caractères : la limite est de "
@@ -553,16 +573,13 @@ def _submission_key(value: object) -> str | None:
     return value if isinstance(value, str) and SUBMISSION_KEY.fullmatch(value) else None
 
 
-def _reply_kept(store: Store, recipient_id: int, key: str) -> bool:
-    """Whether this recipient's reply sent with the form of `key` is already kept."""
+def _key_holder(store: Store, key: str) -> int | None:
+    """The recipient whose reply was sent with the form of `key`, if one was kept."""
     reply = reply_table
     with store.engine.connect() as connection:
-        found = connection.execute(
-            sa.select(reply.c.id).where(
-                reply.c.recipient_id == recipient_id, reply.c.submission_key == key
-            )
-        ).first()
-    return found is not None
+        return connection.execute(
+            sa.select(reply.c.recipient_id).where(reply.c.submission_key == key)
+        ).scalar_one_or_none()
 
 
 def _closed(view: PortalView) -> str:

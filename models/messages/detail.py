@@ -91,6 +91,7 @@ class ReplyDetail:
     body: str
     read_at: datetime | None
     files: tuple[DocumentInfo, ...]
+    sender: str | None = None  # the address an e-mailed reply says it is from
 
 
 @dataclass(frozen=True)
@@ -225,14 +226,8 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
             ).scalars()
         )
         documents = stored_documents(connection, document_ids)  # its consultation: checked
-    detail = ReplyDetail(
-        row.id,
-        row.recipient_id,
-        row.received_at,
-        ReplyDisposition(row.disposition),
-        row.body,
-        row.read_at,
-        documents,
+    detail = from_row(
+        ReplyDetail, row, disposition=ReplyDisposition(row.disposition), files=documents
     )
     return ReplyView(detail, row.email, row.name, row.subject)
 

@@ -128,6 +128,17 @@ class IncomingReply:
     files: Sequence[tuple[str, StoredBytes, AntivirusVerdict]]
     automatic: bool = False  # an out-of-office or other automatic reply: never R
     submission_key: str | None = None  # the page's form, sent once (letters/portal)
+    sender: str | None = None  # the address an e-mailed reply says it is from
+
+    @property
+    def from_elsewhere(self) -> str | None:
+        """The sender, when it is not the recipient's own address."""
+        return other_sender(self.sender, self.target.email)
+
+
+def other_sender(sender: str | None, email: str) -> str | None:
+    """`sender` when a reply came from another address than the recipient's (case aside)."""
+    return sender if sender and sender.casefold() != email.casefold() else None
 
 
 def record_inbound(
@@ -280,6 +291,8 @@ def _insert_reply(
               "disposition": disposition, "body": body}  # fmt: skip
     if item.submission_key is not None:
         values["submission_key"] = item.submission_key
+    if item.sender is not None:
+        values["sender"] = item.sender
     reply_id = connection.execute(
         sa.insert(reply).values(values).returning(reply.c.id)
     ).scalar_one()
@@ -303,20 +316,23 @@ def _insert_reply(
             [{"reply_id": reply_id, "document_id": d.id} for d in documents],
         )
     if disposition is ReplyDisposition.ON_TIME:
-        _mark_replied(connection, target.id, channel, at)
+        elsewhere = item.from_elsewhere
+        how = f"{channel.label}, envoyée depuis {elsewhere}" if elsewhere else channel.label
+        _mark_replied(connection, target.id, how, at)
     return disposition
 
 
-def _mark_replied(
-    connection: Connection, recipient_id: int, channel: ReplyChannel, at: datetime
-) -> None:
+def _mark_replied(connection: Connection, recipient_id: int, how: str, at: datetime) -> None:
     append_events(
         connection,
-        [{"recipient_id": recipient_id, "kind": EventKind.REPLIED, "at": at,
-          "detail": channel.label}],
-    )  # fmt: skip
+        [{"recipient_id": recipient_id, "kind": EventKind.REPLIED, "at": at, "detail": how}],
+    )
     connection.execute(
         sa.update(recipient)
         .where(recipient.c.id == recipient_id)
-        .values(status=RecipientStatus.REPLY_UNREAD, replied_at=at, updated_at=at)
+        .values(
+            status=RecipientStatus.REPLY_UNREAD,
+            replied_at=sa.func.coalesce(recipient.c.replied_at, at),  # R: the first reply, as L
+            updated_at=at,
+        )
     )

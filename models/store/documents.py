@@ -10,7 +10,6 @@ office formats (docx, xlsx, pptx, odt, ods, odp) by the members of the zip. Meas
 from __future__ import annotations
 
 import io
-import re
 import unicodedata
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -30,6 +29,7 @@ from messagerie.models.store.enums import AntivirusVerdict, DocumentOrigin
 from messagerie.models.store.tables import consultation as consultation_table
 from messagerie.models.store.tables import document as document_table
 from messagerie.models.store.tables import utc_now
+from messagerie.models.text import control_character
 
 PDF = "application/pdf"
 ZIP = "application/zip"
@@ -60,7 +60,6 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 # Office Open XML: the folder of the main part tells the application.
 _OOXML_FOLDERS = (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX))
 FILENAME_MAX = 255
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class DocumentRefused(Refusal):
@@ -147,9 +146,11 @@ def check_filename(filename: str) -> str:
         raise DocumentRefused(
             f"Le nom « {filename[:40]}… » dépasse {FILENAME_MAX} caractères : raccourcissez-le."
         )
-    if "/" in filename or "\\" in filename or _CONTROL.search(filename):
+    # Controls (C0, DEL, C1) and bidi overrides: « facture\u202efdp.exe » shows as an .exe.
+    if "/" in filename or "\\" in filename or control_character(filename):
+        shown = "".join("?" if control_character(c) else c for c in filename)
         raise DocumentRefused(
-            f"Le nom « {_CONTROL.sub('?', filename)} » contient un caractère interdit "
+            f"Le nom « {shown} » contient un caractère interdit "
             "(« / », « \\ » ou un caractère de contrôle)."
         )
     if filename in {".", ".."}:

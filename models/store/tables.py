@@ -425,6 +425,9 @@ reply = table(
     # The random key of the page's reply form that sent it (migration 0006): a second POST
     # of the same form records nothing. NULL for e-mailed replies and older ones.
     string("submission_key", 64, nullable=True, unique=True, index=True),
+    # The address an e-mailed reply says it is from (migration 0013): its reply address is
+    # in every copy of the thread, so anyone holding one can answer. NULL: the page's.
+    string("sender", 320, nullable=True),
     sa.Index("ix_reply_recipient_received", "recipient_id", "received_at"),
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from messagerie.models.store.enums import RecipientStatus
-from messagerie.models.store.tables import Recipient, table_of
+from messagerie.models.store.tables import Document, Recipient, ReplyAttachment, table_of
 
 DSN = """\
 From: MAILER-DAEMON@relais.example (Mail Delivery System)
@@ -105,3 +105,15 @@ def status_of(store, recipient_id) -> RecipientStatus:
                 sa.select(recipient.c.status).where(recipient.c.id == recipient_id)
             ).scalar_one()
         )
+
+
+def files_of(store, reply_id):
+    """(name, antivirus verdict, size) of each file kept with a reply, in the order kept."""
+    document, reply_attachment = table_of(Document), table_of(ReplyAttachment)
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(document.c.filename, document.c.antivirus, document.c.size)
+            .join(reply_attachment, reply_attachment.c.document_id == document.c.id)
+            .where(reply_attachment.c.reply_id == reply_id)
+            .order_by(document.c.id)
+        ).all()
