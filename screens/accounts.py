@@ -159,6 +159,8 @@ class AccountsScreen(StoreScreen[None]):
 class AccountForm(StoreModal[str | None]):
     """Add an account, or modify one (its login and organisation then stay as they are)."""
 
+    AUTO_FOCUS = "Input"  # the first field that may be typed in (a login kept is disabled)
+
     BINDINGS = [
         save_key("save", "Enregistrer"),
         back_key("cancel", "Annuler"),

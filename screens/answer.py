@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from messagerie.models.consultations.registers import RegisterRow
 from messagerie.models.formatting import paris_minutes
-from messagerie.models.rules.checks import SINGLE_ANSWER_REASONS
+from messagerie.models.rules.checks import SINGLE_ANSWER_REASONS, WRITTEN_OUT, written_reason
 from messagerie.models.rules.siret import format_siret
 from messagerie.screens.french import FrenchModal
 from messagerie.screens.rights import RightsChecked
@@ -130,8 +130,8 @@ class SingleAnswerReasonDialog(FrenchModal[str | None]):
             return
         if chosen.id == "other":
             reason = self.query_one("#other-reason", Input).value.strip()
-            if not reason:
-                self.query_one("#reason-error", Label).update("Écrivez la raison.")
+            if not written_reason(reason):
+                self.query_one("#reason-error", Label).update(f"Écrivez la raison{WRITTEN_OUT}")
                 return
         else:
             reason = str(chosen.label)

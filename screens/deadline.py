@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
-from messagerie.models.rules.checks import modification_window_check
+from messagerie.models.rules.checks import WRITTEN_OUT, modification_window_check, written_reason
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_datetime
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.french import FrenchModal
@@ -79,17 +79,17 @@ class DeadlineDialog(FrenchModal[DeadlineDecision | None]):
         except ValidationFailed as failed:
             error.update(literal(str(failed)))
             return
-        if not reason:
-            error.update("Indiquez le motif du report.")
+        if not written_reason(reason):
+            error.update(f"Indiquez le motif du report{WRITTEN_OUT}")
             return
         self.dismiss(DeadlineDecision(deadline, reason))
 
     @on(Button.Pressed, "#override")
     def override(self) -> None:
         reason = self.query_one("#reason", Input).value.strip()
-        if not reason:
+        if not written_reason(reason):
             self.query_one("#deadline-error", Label).update(
-                "Écrivez pourquoi la date limite n'est pas reportée."
+                f"Écrivez pourquoi la date limite n'est pas reportée{WRITTEN_OUT}"
             )
             return
         self.dismiss(DeadlineDecision(None, reason))

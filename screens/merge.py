@@ -11,14 +11,28 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
-from messagerie.letters.pdf.merge import MergeLine, plan_rejections, queue_rejections
+from messagerie.letters.pdf.merge import (
+    MergeLine,
+    left_out,
+    lot_bidders,
+    lot_of,
+    plan_rejections,
+    queue_rejections,
+)
 from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.messages.form import ComposeContext, load_context
-from messagerie.models.messages.merge import AnalysisRow, ranked_first, read_analysis, rows_by_lot
+from messagerie.models.messages.merge import (
+    AnalysisRow,
+    Bidder,
+    left_out_warning,
+    ranked_first,
+    read_analysis,
+    rows_by_lot,
+)
 from messagerie.models.messages.queue import QueuedMessage
 from messagerie.models.messages.rejections import ask_again, rejected_again, rejected_before
 from messagerie.screens.base import StoreScreen
@@ -53,8 +67,26 @@ def letter_preview(line: MergeLine) -> Text:
     return literal(text)
 
 
+def ask_to_send(rejected: dict[str, datetime], omitted: tuple[str, ...]) -> str:
+    """The warning of the first Ctrl+E: who would get no letter, or a second one (the screen
+    names them above its table)."""
+    if not omitted:
+        return ask_again(rejected)
+    asked = f"{len(omitted)} entreprise(s) du registre des dépôts ne recevraient aucun courrier"
+    if rejected:
+        asked += f", {len(rejected)} un second courrier de rejet"
+    return asked + " : Ctrl+E de nouveau pour envoyer quand même."
+
+
 class MergeScreen(StoreScreen[None]):
     AUTO_FOCUS = "#path"
+    # A refused file may list 20 faults: they scroll, the table keeps a few lines.
+    DEFAULT_CSS = """
+    MergeScreen #merge-problems {
+        height: auto;
+        max-height: 60%;
+    }
+    """
     BINDINGS = [
         back_key(),
         Binding("f2", "preview", "Aperçu", tooltip="Aperçu du courrier de l'entreprise choisie"),
@@ -68,6 +100,7 @@ class MergeScreen(StoreScreen[None]):
         super().__init__()
         self.consultation_id = consultation_id
         self.context: ComposeContext | None = None
+        self.bidders: tuple[Bidder, ...] = ()  # the dépôts, with their lots
         self.lots: dict[str, tuple[AnalysisRow, ...]] = {}
         self.lines: tuple[MergeLine, ...] = ()
         self.busy = False
@@ -75,6 +108,10 @@ class MergeScreen(StoreScreen[None]):
         # whether the buyer confirmed sending them a second one.
         self.rejected: dict[str, datetime] | None = {}
         self.confirmed = False
+        # The bidders of the lot the file leaves out: they get no letter, the buyer confirms.
+        self.left_out: tuple[str, ...] = ()
+        self.lot_number: int | None = None  # the chosen lot's
+        self.refused = False  # a refusal is shown: Ctrl+E says so
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="merge"):
@@ -83,7 +120,8 @@ class MergeScreen(StoreScreen[None]):
             with Horizontal(id="merge-choices"):
                 yield Select([], prompt="Lot", id="lot", compact=True)
                 yield Select([], prompt="Entreprise retenue", id="retained", compact=True)
-            yield Static("", id="merge-problem")
+            with VerticalScroll(id="merge-problems", can_focus=False):
+                yield Static("", id="merge-problem")
             table: DataTable[Text] = Table(id="bids", cursor_type="row", zebra_stripes=True)
             table.add_columns("Entreprise", "Adresse (dépôts)", "Rang", "Note", "Motifs du rejet")
             yield table
@@ -92,11 +130,14 @@ class MergeScreen(StoreScreen[None]):
     def on_mount(self) -> None:
         self.sub_title = "Rejets en nombre"
         self.query_one("#progress").display = False
+        cid, account, actor = self.consultation_id, self.app.account, self.app.actor
         self.store_task(
-            lambda store: load_context(store, self.consultation_id, self.app.account), self.loaded
+            lambda store: (load_context(store, cid, account), lot_bidders(store, cid, actor=actor)),
+            self.loaded,
         )
 
-    def loaded(self, context: ComposeContext) -> None:
+    def loaded(self, loaded: tuple[ComposeContext, tuple[Bidder, ...]]) -> None:
+        context, self.bidders = loaded
         self.context = context
         self.sub_title = harmless(f"{context.detail.identity.reference} | Rejets en nombre")
 
@@ -145,19 +186,24 @@ class MergeScreen(StoreScreen[None]):
         lot, retained = self.query_one("#lot", Select), self.query_one("#retained", Select)
         if self.context is None or lot.is_blank() or retained.is_blank():
             return
+        rows, refusal = self.lots[str(lot.value)], None
         try:
             self.lines = plan_rejections(
                 self.context,
-                self.lots[str(lot.value)],
+                rows,
                 str(retained.value),
                 dated=paris_today(self.app.clock()),
+                bidders=self.bidders,
             )
-        except Refusal as refusal:
-            self.lines = ()
+        except Refusal as refused:
+            self.lines, refusal = (), refused
+        self.lot_number = lot_of(rows)
+        self.left_out = left_out(rows, self.bidders) if refusal is None else ()
+        self.find_rejected()  # before the warnings: those of the previous plan are stale
+        if refusal:
             self.problem(refusal)
         else:
-            self.problem(None)
-        self.find_rejected()
+            self.warn()
         table = self.query_one("#bids", DataTable)
         table.clear()
         for line in self.lines:
@@ -187,18 +233,29 @@ class MergeScreen(StoreScreen[None]):
 
     def show_rejected(self, found: dict[str, datetime]) -> None:
         self.rejected = found
-        if not found:
-            return
-        names = [
-            line.letter.company for line in self.lines if line.recipient.email.lower() in found
-        ]
-        self.query_one("#merge-problem", Static).update(
-            literal(rejected_again(names, found), style="bold yellow")
-        )
+        self.warn()
+
+    def warn(self) -> None:
+        """Above the table: the bidders that would get no letter, or a second one."""
+        warnings = []
+        if self.left_out:
+            warnings.append(left_out_warning(self.left_out, self.lot_number))
+        if found := self.rejected:
+            names = [
+                line.letter.company for line in self.lines if line.recipient.email.lower() in found
+            ]
+            warnings.append(rejected_again(names, found))
+        self.refused = False
+        self.show(literal("\n".join(warnings), style="bold yellow"))
 
     def problem(self, refusal: Refusal | None) -> None:
-        shown = self.query_one("#merge-problem", Static)
-        shown.update(literal(str(refusal), style="bold red") if refusal else "")
+        self.refused = refusal is not None
+        self.show(literal(str(refusal), style="bold red") if refusal else Text())
+
+    def show(self, text: Text) -> None:
+        self.query_one("#merge-problem", Static).update(text)
+        # A Tab stop only while there is something to read (and perhaps to scroll).
+        self.query_one("#merge-problems").can_focus = bool(text.plain)
 
     # --- preview and queue ------------------------------------------------------------------
 
@@ -212,16 +269,20 @@ class MergeScreen(StoreScreen[None]):
 
     def action_queue(self) -> None:
         if self.busy or self.context is None or not self.lines:
-            if not self.lines:
-                self.notify("Chargez d'abord le fichier d'analyse.", title="Rejets en nombre")
+            if not self.lines:  # a refused file is named above the table: not « chargez-le »
+                said = "Aucun courrier à envoyer : corrigez d'abord le fichier (message en rouge)."
+                self.notify(
+                    said if self.refused else "Chargez d'abord le fichier d'analyse.",
+                    title="Rejets en nombre",
+                )
             return
         if self.rejected is None:  # not known yet: never a second letter unasked
             self.notify("Recherche des courriers déjà envoyés…", title="Rejets en nombre")
             return
-        if self.rejected and not self.confirmed:
+        if (self.rejected or self.left_out) and not self.confirmed:
             self.confirmed = True
             self.notify(
-                ask_again(self.rejected),
+                ask_to_send(self.rejected, self.left_out),
                 title="Rejets en nombre",
                 severity="warning",
             )

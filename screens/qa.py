@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static, TextArea
@@ -22,8 +22,7 @@ from messagerie.models.consultations.answer_drafts import (
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
 from messagerie.models.consultations.registers import RegisterRow
 from messagerie.models.formatting import paris_minutes
-from messagerie.models.rules.anonymise import identity_leaks
-from messagerie.models.rules.checks import asker_identified
+from messagerie.models.rules.anonymise import anonymise_advice, identity_leaks, leaks_summary
 from messagerie.screens.answer import question_text
 from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
@@ -36,6 +35,8 @@ if TYPE_CHECKING:
 
 
 KEPT_ANSWER_FOUND = "La réponse enregistrée revient à la réouverture de sa question."
+# LEGAL rule 4: the document broadcasts both texts; each has its warning under it.
+CHECKED_FIELDS = {"question": "#leaks", "answer": "#answer-leaks"}
 
 
 class QaEditorScreen(StoreScreen[None]):
@@ -66,6 +67,7 @@ class QaEditorScreen(StoreScreen[None]):
             yield Static("", id="leaks", classes="warning")
             yield Label("Réponse *")
             yield TextArea("", id="answer")
+            yield Static("", id="answer-leaks", classes="warning")
             yield Label("", id="qa-error", classes="error")
 
     def on_mount(self) -> None:
@@ -78,7 +80,8 @@ class QaEditorScreen(StoreScreen[None]):
             ),
             lambda loaded: self.loaded(*loaded),
         )
-        self.check_leaks()
+        for field in CHECKED_FIELDS:
+            self.show_leaks(field)
 
     def loaded(self, detail: ConsultationDetail, kept: KeptAnswer | None) -> None:
         self.detail = detail
@@ -101,23 +104,45 @@ class QaEditorScreen(StoreScreen[None]):
             self.query_one("#answer", TextArea).text,
         )
 
-    def leaks(self) -> tuple[str, ...]:
+    def leaks(self, field: str) -> tuple[str, ...]:
+        """What still identifies the asker in the question or the answer (rule 4)."""
         asker = self.question
         return identity_leaks(
-            self.query_one("#question", TextArea).text,
+            self.query_one(f"#{field}", TextArea).text,
             company_name=asker.company_name,
             siret=asker.siret,
             email=asker.contact_email,
             contact_name=asker.contact_name,
         )
 
-    @on(TextArea.Changed, "#question")
-    def check_leaks(self) -> None:
-        # The document goes to every company of the registers: rule 4 applies.
-        verdict = asker_identified(self.leaks(), recipients=2)
-        warning = self.query_one("#leaks", Static)
-        warning.update(literal(f"⚠ Règle 4 : {verdict.message}") if verdict else "")
-        warning.display = verdict is not None
+    @on(TextArea.Changed, "#question, #answer")
+    def check_leaks(self, event: TextArea.Changed) -> None:
+        self.show_leaks("answer" if event.text_area.id == "answer" else "question")
+
+    def show_leaks(self, field: str) -> None:
+        # The document goes to every company of the registers: rule 4 applies to both texts.
+        advice = anonymise_advice(field, self.leaks(field))
+        warning = self.query_one(CHECKED_FIELDS[field], Static)
+        warning.update(literal(f"⚠ Règle 4 : {advice}") if advice else "")
+        warning.display = bool(advice)
+        self.keep_warning_in_view(field)
+
+    def keep_warning_in_view(self, field: str) -> None:
+        # At 80×24 the answer's warning falls below the screen, and grows with each leak.
+        warning = self.query_one(CHECKED_FIELDS[field], Static)
+        if warning.display and self.query_one(f"#{field}", TextArea).has_focus:
+            self.call_after_refresh(warning.scroll_visible, animate=False)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Tab into a field: its warning comes into view with it (a kept answer's, say).
+        field = event.widget.id or ""
+        if field in CHECKED_FIELDS:
+            self.keep_warning_in_view(field)
+
+    def leaks_report(self) -> str:
+        """The fields that still identify the asker, and how, for the confirmation."""
+        summaries = (leaks_summary(field, self.leaks(field)) for field in CHECKED_FIELDS)
+        return "\n".join(summary for summary in summaries if summary)
 
     def action_publish(self) -> None:
         question, answer = (text.strip() for text in self.typed())
@@ -148,13 +173,12 @@ class QaEditorScreen(StoreScreen[None]):
             if go:
                 ask_deadline_rule(self, deadline, decided)
 
-        if self.leaks():
+        report = self.leaks_report()
+        if report:
             self.app.push_screen(
                 ConfirmDialog(
                     "Anonymisation (règle 4)",
-                    "La question semble encore identifier le candidat :\n• "
-                    + "\n• ".join(self.leaks())
-                    + "\nDiffuser quand même à toutes les entreprises ?",
+                    report + "\nDiffuser quand même à toutes les entreprises ?",
                     "Diffuser",
                 ),
                 confirmed,

@@ -237,6 +237,8 @@ ENTRY_SAVE_HINT = how_to_keep("Pour garder la ligne", "Enregistrer")
 class EntryForm(StoreModal[bool]):
     """Add or edit an entry; a wrong field is named under it and nothing typed is lost."""
 
+    AUTO_FOCUS = "Input"  # the first field: typing at once goes into it, not to the frame
+
     BINDINGS = [
         save_key("save", "Enregistrer"),
         back_key("cancel", "Annuler"),

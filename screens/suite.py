@@ -39,6 +39,7 @@ class SuiteScreen(StoreScreen[None]):
     """Créer une suite."""
 
     TITLE = "Créer une suite"
+    AUTO_FOCUS = "#procedure"  # the first field, not the frame around the form
     BINDINGS = [
         save_key("create", "Créer la suite"),
         back_key("leave", "Annuler"),

@@ -436,23 +436,26 @@ def test_deadline_changes_are_kept_newest_first(store, consultation):
             store,
             consultation,
             DEADLINE + timedelta(days=days),
-            reason=f"+{days}",
+            reason=f"Report de {days} jours",
             actor=BUYER,
             now=now,
         )
     changes = deadline_history(store, consultation, actor=BUYER)
-    assert [change.reason for change in changes] == ["+5", "+3"]
+    assert [change.reason for change in changes] == ["Report de 5 jours", "Report de 3 jours"]
     assert changes[0].previous_deadline == DEADLINE + timedelta(days=3)
 
 
 def test_deadline_change_refusals(store, consultation):
     now = DEADLINE - timedelta(days=3)
     before = row_counts(store)
+    reason = "Report demandé par un candidat"
     cases = [
         (DEADLINE + timedelta(days=7), "   ", consultation, "Indiquez le motif du report"),
-        (now - timedelta(minutes=1), "report", consultation, "est déjà passée"),
-        (DEADLINE, "report", consultation, "est déjà le 14/02/2026 12:00"),
-        (DEADLINE + timedelta(days=7), "report", 999_999, "n°999999 est introuvable"),
+        (DEADLINE + timedelta(days=7), "report", consultation, "en toutes lettres"),
+        (now - timedelta(minutes=1), reason, consultation, "est déjà passée"),
+        (DEADLINE, reason, consultation, "n'est pas postérieure à l'actuelle \\(14/02/2026"),
+        (DEADLINE - timedelta(days=1), reason, consultation, "il ne l'avance jamais"),
+        (DEADLINE + timedelta(days=7), reason, 999_999, "n°999999 est introuvable"),
     ]
     for new_deadline, reason, consultation_id, message in cases:
         with pytest.raises(Refusal, match=message):

@@ -72,7 +72,7 @@ from tests.helpers.hostile import (
     screen_text,
     toasts,
 )
-from tests.helpers.merge import run_merge
+from tests.helpers.merge import bidders_for, run_merge
 from tests.helpers.message_form import open_form
 from tests.helpers.pilot import settle, text_of, wait_until
 from tests.helpers.terminal import Tmux
@@ -352,14 +352,18 @@ async def test_suite_form_lists_lots_and_candidates_as_typed(workspace_app, host
         await still_running(pilot)
 
 
-async def test_mail_merge_of_hostile_bidders(workspace_app, hostile, tmp_path):
+async def test_mail_merge_of_hostile_bidders(workspace, workspace_app, hostile, tmp_path):
     # The analysis file refuses control and bidi characters, which the letters' mentions
-    # refuse (test_merge.py): the names that hold none, and short enough for a letter.
+    # refuse (test_merge.py): the names that hold none, and short enough for a letter; and
+    # only bidders of the lot (a company that bid for other lots is refused, test_merge_bidders).
+    lot = re.match(r"Lot n°(\d+)", hostile.lots[0])[1]  # the letters name a lot of theirs
+    of_lot = set(bidders_for(workspace, hostile.consultation_id, int(lot)))
     bidders = list(
-        dict.fromkeys(n for n in hostile.deposits if not control_character(n) and len(n) < 200)
+        dict.fromkeys(
+            n for n in hostile.deposits if n in of_lot and not control_character(n) and len(n) < 200
+        )
     )
     assert len(bidders) >= 2
-    lot = re.match(r"Lot n°(\d+)", hostile.lots[0])[1]  # the letters name a lot of theirs
     lines = ["entreprise;lot;note;rang;motifs"] + [
         f"{name};{lot};{20 - rank},5;{rank};Motif [/oops] {CLICK}"
         for rank, name in enumerate(bidders, start=1)

@@ -21,6 +21,7 @@ from messagerie.models.importing.registers import (
     import_file,
     read_file,
 )
+from messagerie.models.rules.siret import format_siret
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind
 from messagerie.models.store.tables import (
@@ -246,10 +247,35 @@ def test_a_changed_file_updates_and_adds(store, tmp_path):
     assert dashboard_page(store, DashboardQuery(text="moselle")).total == 1
 
 
+def test_an_import_never_renames_a_known_company(store, tmp_path):
+    """« PEINTURE RENOMMÉE PAR MARIE » with a SIRET thirteen organisations knew: the import
+    renamed it in all their registers and in ARs already signed. The file is refused, naming
+    the SIRET and both names; nothing is written."""
+    run_import(store, SAMPLE_JSON)
+    document = json.loads(SAMPLE_JSON.read_text())
+    first = document["consultations"][0]["registers"]["retraits"][0]
+    known, siret = first["company"], "".join(first["siret"].split())
+    first["company"] = "PEINTURE RENOMMÉE PAR MARIE"
+    renamed = tmp_path / "renamed.json"
+    renamed.write_text(json.dumps(document, ensure_ascii=False))
+    before = row_counts(store)
+    with pytest.raises(ImportRefused) as refused:
+        run_import(store, renamed)
+    assert refused.value.errors == (
+        f"Entreprise : le SIRET {format_siret(siret)} est celui de « {known} », pas de "
+        "« PEINTURE RENOMMÉE PAR MARIE » : reprenez ce nom, ou vérifiez le SIRET (un nom connu "
+        "n'est pas changé par un registre).",
+    )
+    assert row_counts(store) == before
+    first["company"] = known.upper()  # the same name, case aside: imported as it was
+    renamed.write_text(json.dumps(document, ensure_ascii=False))
+    assert run_import(store, renamed) == SECOND_IMPORT
+
+
 def test_the_report_reads_in_french():
     assert FIRST_IMPORT.summary() == (
         "consultations : 2 créée(s), 0 mise(s) à jour, 0 inchangée(s) ; "
-        "lots : 4 créé(s), 0 renommé(s) ; entreprises : 3 créée(s), 0 mise(s) à jour ; "
+        "lots : 4 créé(s), 0 renommé(s) ; entreprises : 3 créée(s), 0 complétée(s) ; "
         "inscriptions aux registres : 9 créée(s), 0 déjà présente(s)."
     )
     assert FIRST_IMPORT.changed and not SECOND_IMPORT.changed

@@ -30,7 +30,7 @@ from messagerie.letters.pdf.render import (
     render_html,
     render_pdf,
 )
-from messagerie.models.rules.anonymise import identity_leaks
+from messagerie.models.rules.anonymise import anonymise_advice, identity_leaks, leaks_summary
 from tests.helpers.letters import CONSULTATION
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -394,3 +394,28 @@ def test_abbreviations_and_ampersands_match_their_spelled_forms():
     assert identity_leaks(
         "La société NBC FR demande", company_name="N.B.C. FR", siret="", email=""
     ) == ("le nom de l'entreprise « N.B.C. FR »",)
+
+
+def test_the_answer_is_checked_and_named_like_the_question():
+    # The tester's answer on the demo (CEA-2026-0063): the asker's company, contact and SIREN.
+    answer = "Réponse transmise à Durand Bureautique SAS (Lucie Keller, 231466913)"
+    found = identity_leaks(
+        answer,
+        company_name="Durand Bureautique SAS",
+        siret="23146691300283",
+        email="lucie.keller@durand-bureautique.example",
+        contact_name="Lucie Keller",
+    )
+    assert anonymise_advice("answer", found) == (
+        "Anonymisez la réponse avant diffusion : le nom de l'entreprise « Durand Bureautique "
+        "SAS » ; le numéro SIREN 231466913 ; le nom de la personne qui a posé la question "
+        "« Lucie Keller »."
+    )
+    assert leaks_summary("answer", found).startswith(
+        "La réponse semble encore identifier le candidat :\n• le nom de l'entreprise"
+    )
+    assert anonymise_advice("question", leaks("Signé : M. Dupont")) == (
+        "Anonymisez la question avant diffusion : le nom de la personne qui a posé la question "
+        "« Jean-Pierre Dupont »."
+    )
+    assert anonymise_advice("answer", ()) == leaks_summary("answer", ()) == ""

@@ -218,3 +218,55 @@ def test_rows_of_several_lots_are_not_merged_together():
     rows = read_analysis(EXCEL_CSV.encode())
     with pytest.raises(ValueError):
         rejected_bids(rows, "Chocolaterie Müller SAS")
+
+
+# --- Every fault at once --------------------------------------------------------------------
+
+
+def test_every_faulty_line_of_the_file_is_named_at_once():
+    """The buyer saw « Ligne 3… » alone, fixed it, and only then learnt of line 7."""
+    content = (
+        "entreprise;lot;note;rang;motifs\n"
+        "A;1;15;1;x\n"
+        "B;1;14;deux;y\n"
+        ";1;cinq;3;z\n"
+        "C;1;12;4;w\n"
+        "c;1;12;5;w\n"
+        "D;1;cinq;6;v\n"
+    )
+    with pytest.raises(AnalysisRefused) as refused:
+        read_analysis(content.encode())
+    assert str(refused.value) == (
+        "Fichier d'analyse refusé (5 erreurs), aucun courrier n'est préparé :\n"
+        "Ligne 3, colonne « rang » : « deux » n'est pas un nombre entier.\n"
+        "Ligne 4, colonne « entreprise » : le nom de l'entreprise est vide.\n"
+        "Ligne 4, colonne « note » : « cinq » n'est pas un nombre (exemple : 14,5).\n"
+        "Ligne 6, colonne « entreprise » : « c » figure déjà à la ligne 5 pour le même lot.\n"
+        "Ligne 7, colonne « note » : « cinq » n'est pas un nombre (exemple : 14,5)."
+    )
+    assert (refused.value.line, refused.value.column) == (3, "rang")
+
+
+def test_a_long_list_of_faults_names_the_first_twenty_and_counts_the_rest():
+    rows = "".join(f"Entreprise {n};1;15;{n}e;x\n" for n in range(1, 26))
+    with pytest.raises(AnalysisRefused) as refused:
+        read_analysis("entreprise;lot;note;rang;motifs\n" + rows)
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "Fichier d'analyse refusé (25 erreurs), aucun courrier n'est préparé :"
+    assert lines[1] == "Ligne 2, colonne « rang » : « 1e » n'est pas un nombre entier."
+    assert lines[20] == "Ligne 21, colonne « rang » : « 20e » n'est pas un nombre entier."
+    assert lines[21:] == ["… et 5 autre(s) erreur(s)."]
+
+
+def test_every_offer_without_its_reasons_is_named_at_once():
+    rows = (
+        AnalysisRow(2, "A", "1", Decimal(15), 1, ""),
+        AnalysisRow(3, "B", "1", Decimal(14), 2, "Trop cher"),
+        AnalysisRow(4, "C", "1", Decimal(12), 3, " "),
+    )
+    with pytest.raises(AnalysisRefused) as refused:
+        rejected_bids(rows, "A")
+    assert str(refused.value).splitlines()[1:] == [
+        "Ligne 2, colonne « motifs » : indiquez les motifs du choix de l'offre de A.",
+        "Ligne 4, colonne « motifs » : indiquez les motifs du rejet de C.",
+    ]

@@ -16,20 +16,21 @@ from messagerie.letters.pdf.merge import plan_rejections, queue_rejections
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.form import load_context
 from messagerie.models.messages.merge import AnalysisRow, read_analysis, rows_by_lot
-from messagerie.models.store.enums import MessageState, MessageType, RegisterKind, Right
+from messagerie.models.store.enums import MessageState, MessageType, Right
 from messagerie.models.store.tables import Attachment, Document, Message, Recipient, table_of
 from messagerie.screens.dialogs import TextDialog
 from messagerie.screens.merge import MergeScreen
 from tests.conftest import DEMO_NOW
 from tests.helpers.accounts import DEMO_READER, MULHOUSE, work_for_every_entity
 from tests.helpers.factories import paris
-from tests.helpers.merge import run_merge
+from tests.helpers.hostile import on_screen
+from tests.helpers.merge import bidders_for, run_merge
 from tests.helpers.message_form import deposits_consultation
 from tests.helpers.pilot import quiet_cursor, settle, wait_until
 
 # Mulhouse's buyer, who may decide (the store tests' accounts, tests.helpers.scoping).
 ACCOUNTS = {"hugo.meyer": (MULHOUSE, {Right.CONSULT, Right.SEND, Right.DECIDE})}
-pytest_plugins = ["tests.helpers.scoping"]
+pytest_plugins = ["tests.helpers.scoping", "tests.helpers.merge"]  # towns, accounts, fixed_demo
 NOW = paris(2026, 11, 27, 10)  # the scoping towns' day: their deadline is to come
 
 message, recipient, attachment = table_of(Message), table_of(Recipient), table_of(Attachment)
@@ -37,15 +38,14 @@ document = table_of(Document)
 
 
 def analysis(store, cid, *, unknown: bool = False, lot: str | None = None) -> str:
-    """entreprise;lot;note;rang;motifs for the consultation's dépôts, the first retained, in
-    `lot` (by default its first lot, or none when it has none: which it has depends on the
-    day the demo is built for)."""
+    """entreprise;lot;note;rang;motifs for the consultation's bidders of `lot` (by default
+    its first lot, or none when it has none: which it has depends on the day the demo is
+    built for), four at most, the first retained."""
     context = load_context(store, cid)
     if lot is None:
         lot = str(context.detail.lots[0][0]) if context.detail.lots else ""
-    companies = sorted(
-        {a.company_name for a in context.addresses if RegisterKind.DEPOSIT in a.kinds}
-    )[:4]
+    first = context.detail.lots[0][0] if context.detail.lots else 0
+    companies = sorted(bidders_for(store, cid, first))[:4]
     lines = ["entreprise;lot;note;rang;motifs"]
     for rank, company in enumerate(companies, start=1):
         why = "Meilleur rapport qualité-prix" if rank == 1 else f"Prix plus élevé ({rank}e)"
@@ -151,12 +151,12 @@ def test_reasons_written_on_two_lines_in_excel_are_sent(store, towns, accounts):
 
 async def send_all(pilot, screen: MergeScreen) -> None:
     """Ctrl+E, and Ctrl+E again when the screen asks (some of the bidders were rejected from
-    the lot already: which, in the demo, depends on the day it is built for); then wait for
-    every letter to be drawn and queued."""
+    the lot already, or left out of the file: which, in the demo, depends on the day it is
+    built for); then wait for every letter to be drawn and queued."""
     await wait_until(pilot, lambda: screen.rejected is not None, "the letters already sent")
     await pilot.press("ctrl+e")
     await settle(pilot)
-    if screen.rejected:
+    if screen.rejected or screen.left_out:
         assert isinstance(pilot.app.screen, MergeScreen) and screen.confirmed
         await pilot.press("ctrl+e")
     for _ in range(100):  # weasyprint renders in a worker
@@ -232,20 +232,6 @@ async def test_a_bidder_missing_from_the_deposits_stops_everything(
     assert rejections(workspace, cid) == []
 
 
-@pytest.fixture
-def fixed_demo(demo_url, tmp_path):
-    """A copy of the demo built for a fixed day: the same screen every day."""
-    import shutil
-
-    from messagerie.models.store.database import open_store
-
-    copy = tmp_path / "demo.sqlite3"
-    shutil.copyfile(demo_url.removeprefix("sqlite:///"), copy)
-    store = open_store(f"sqlite:///{copy}", documents_dir=tmp_path / "documents")
-    yield store
-    store.close()
-
-
 async def merge_as_snapshot(pilot, cid: int, path: Path) -> None:
     """The merge screen on the file at `path`, as a snapshot takes it: the answer about the
     letters sent before in, the temporary folder hidden, the columns at their widths."""
@@ -291,3 +277,31 @@ def test_merge_screen_warning_of_bidders_rejected_before_snapshot(
     assert snap_compare(
         app, terminal_size=(80, 24), run_before=lambda pilot: merge_as_snapshot(pilot, cid, path)
     )
+
+
+async def test_a_file_with_many_faults_lists_them_all_and_scrolls_at_80x24(fixed_demo, tmp_path):
+    """Every faulty line is named at once (the first 20, then how many more), in a list the
+    buyer reaches with Tab and scrolls: the table keeps its place below."""
+    from messagerie.tui.app import MessagerieApp
+
+    cid, _ = deposits_consultation(fixed_demo)
+    rows = "".join(f"Entreprise {n};;15;{n}e;Prix\n" for n in range(1, 26))
+    path = tmp_path / "analyse.csv"
+    path.write_text("entreprise;lot;note;rang;motifs\n" + rows, encoding="utf-8")
+    last = "… et 5 autre(s) erreur(s)."
+    async with MessagerieApp(open_store=lambda: fixed_demo, actor=DEMO_READER).run_test(
+        size=(80, 24)
+    ) as pilot:
+        screen = await run_merge(pilot, cid, path)
+        problem = str(screen.query_one("#merge-problem").render())
+        assert problem.startswith("Fichier d'analyse refusé (25 erreurs)")
+        assert "Ligne 2, colonne « rang » : « 1e »" in problem and problem.endswith(last)
+        assert on_screen(pilot, "Ligne 2, colonne « rang »") and not on_screen(pilot, last)
+        assert on_screen(pilot, "Entreprise  Adresse (dépôts)")  # the table's header
+        for _ in range(4):
+            if screen.focused is screen.query_one("#merge-problems"):
+                break
+            await pilot.press("tab")
+        await pilot.press("end")
+        await settle(pilot)
+        assert on_screen(pilot, last)

@@ -142,16 +142,38 @@ def test_questions_are_numbered_per_consultation(store, chocolates):
     assert [row.number for row in page.rows] == [1, 2]
 
 
-def test_a_company_is_found_by_siret_and_kept_up_to_date(store, chocolates):
+def test_a_company_is_found_by_siret_and_its_blanks_filled_in(store, chocolates):
     first, _ = chocolates
-    add_entry(store, first, entry(R, address="2 rue du Vignoble", city="Colmar"), actor="a")
-    row = add_entry(store, first, entry(D, company="NBC France", email="x@nbc.example"), actor="a")
+    add_entry(store, first, entry(R, city="Colmar"), actor="a")
+    moved = entry(D, company=" n.b.c.  fr ", address="2 rue du Vignoble", city="Mulhouse")
+    row = add_entry(store, first, moved, actor="a")  # the same name, case and spaces aside
     assert count_rows(store, Company) == 1
-    assert row.company_name == "NBC France"
-    assert (row.address, row.city) == ("2 rue du Vignoble", "Colmar")  # not wiped
+    assert row.company_name == "N.B.C. FR"
+    assert (row.address, row.city) == ("2 rue du Vignoble", "Colmar")  # a blank filled in only
     other = add_entry(store, first, entry(R, siret=make_siret(1)), actor="a")
     assert other.company_id != row.company_id
     assert count_rows(store, Company) == 2
+
+
+def test_a_register_line_never_renames_a_known_company(store, chocolates):
+    """A company is every organisation's: « Acme SAS » typed with N.B.C. FR's SIRET renamed it
+    in every register, and in the ARs already signed. The line is refused, naming both."""
+    first, second = chocolates
+    add_entry(store, second, entry(R), actor="a")
+    before = audit_rows(store)
+    with pytest.raises(ValidationFailed) as refused:
+        add_entry(store, first, entry(D, company="Acme SAS"), actor="a")
+    ((field, message),) = [(e.field, e.message) for e in refused.value.errors]
+    assert (field, message) == (
+        "company_name",
+        f"le SIRET {format_siret('47646011800047')} est celui de « N.B.C. FR », pas de « Acme "
+        "SAS » : reprenez ce nom, ou vérifiez le SIRET (un nom connu n'est pas changé par un "
+        "registre).",
+    )
+    assert [r.company_name for r in list_register(store, second, R, actor="a").rows] == [
+        "N.B.C. FR"
+    ]
+    assert count_rows(store, RegisterEntry) == 1 and audit_rows(store) == before
 
 
 def test_update_entry_keeps_the_question_number(store, chocolates):

@@ -67,6 +67,7 @@ from messagerie.models.store.documents import DocumentInfo, document_space
 from messagerie.models.store.enums import MessageType, RegisterKind, Right
 from messagerie.models.store.tables import (
     audit_entry,
+    company,
     consultation,
     document,
     message,
@@ -173,12 +174,14 @@ def test_without_the_dce_right_neither_the_dce_nor_the_deadline_changes(store, t
     assert refusal(lambda: save_dce_changes(store, store.blobs, colmar, changes,
                                             actor="remi.schmitt")) == why  # fmt: skip
     later = paris(2027, 1, 8)
-    assert refusal(lambda: change_bid_deadline(store, colmar, later, reason="Report",
+    assert refusal(lambda: change_bid_deadline(store, colmar, later, reason="Report demandé",
                                                actor="remi.schmitt", now=NOW)) == why  # fmt: skip
     assert current_dce(store, colmar, actor="claire.muller") is None
     assert consultation_detail(store, colmar).bid_deadline == paris(2026, 12, 18)
     # Claire may: the change is hers in the journal.
-    change_bid_deadline(store, colmar, later, reason="Report", actor="claire.muller", now=NOW)
+    change_bid_deadline(
+        store, colmar, later, reason="Report demandé", actor="claire.muller", now=NOW
+    )
     assert consultation_detail(store, colmar).bid_deadline == later
     with store.engine.connect() as connection:
         authors = connection.execute(
@@ -204,11 +207,19 @@ def test_without_the_answer_right_no_answer_is_recorded(store, towns, accounts):
     ] == ["Oui."]
 
 
-def import_sample(tmp_path: Path, reference: str, organisation: str, entity: str) -> Path:
-    """The sample file's first consultation, under `reference`, for `organisation`."""
+def import_sample(
+    store: Store, tmp_path: Path, reference: str, organisation: str, entity: str
+) -> Path:
+    """The sample file's first consultation, under `reference`, for `organisation`; a
+    company the store knows by its SIRET keeps its known name (a register never renames)."""
     data = json.loads(SAMPLE_JSON.read_text(encoding="utf-8"))
     first = data["consultations"][0]
     first.update(reference=reference, organisation=organisation, purchasing_entity=entity)
+    with store.engine.connect() as connection:
+        known = dict(connection.execute(sa.select(company.c.siret, company.c.name)).all())
+    for entries in first["registers"].values():
+        for entry in entries:
+            entry["company"] = known.get("".join(entry["siret"].split()), entry["company"])
     path = tmp_path / f"registres-{reference}.json"
     path.write_text(json.dumps({"consultations": [first]}), encoding="utf-8")
     return path
@@ -222,12 +233,12 @@ def consultation_count(store: Store) -> int:
 def test_imports_need_the_right_and_stay_in_the_accounts_organisation(
     store, towns, accounts, tmp_path
 ):
-    own = import_sample(tmp_path, "COL-02", COLMAR, COLMAR_MARKETS)
+    own = import_sample(store, tmp_path, "COL-02", COLMAR, COLMAR_MARKETS)
     why = missing_right(accounts["remi.schmitt"], Right.IMPORT)
     assert "« Importer des registres »" in why
     assert refusal(lambda: import_file(store, own, actor="remi.schmitt", now=NOW)) == why
     # Claire may import, into Colmar only.
-    elsewhere = import_sample(tmp_path, "MUL-02", MULHOUSE, "Direction des achats")
+    elsewhere = import_sample(store, tmp_path, "MUL-02", MULHOUSE, "Direction des achats")
     with pytest.raises(ImportRefused) as foreign:
         import_file(store, elsewhere, actor="claire.muller", now=NOW)
     assert foreign.value.errors == (
@@ -235,7 +246,7 @@ def test_imports_need_the_right_and_stay_in_the_accounts_organisation(
         f"(« {COLMAR} ») ; l'import n'écrit que dans votre organisation.",
     )
     # Mulhouse's consultation under Colmar's name: never updated (nor taken over).
-    taken = import_sample(tmp_path, "MUL-01", COLMAR, COLMAR_MARKETS)
+    taken = import_sample(store, tmp_path, "MUL-01", COLMAR, COLMAR_MARKETS)
     with pytest.raises(ImportRefused) as hidden:
         import_file(store, taken, actor="claire.muller", now=NOW)
     assert (
@@ -269,7 +280,7 @@ def test_another_organisations_consultation_is_introuvable_to_the_store_function
             save_draft(store, mine, actor="hugo.meyer")
         # Checked before the right: no difference between « hidden » and « missing » either.
         with pytest.raises(ConsultationNotFound, match=introuvable):
-            change_bid_deadline(store, consultation_id, paris(2027, 1, 8), reason="Report",
+            change_bid_deadline(store, consultation_id, paris(2027, 1, 8), reason="Report demandé",
                                 actor="hugo.meyer", now=NOW)  # fmt: skip
         # The form's recipients and registers, and the mail-merge's, read through it.
         with pytest.raises(ConsultationNotFound, match=introuvable):

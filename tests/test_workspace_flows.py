@@ -35,7 +35,7 @@ from messagerie.screens.registers import EntryForm, RegisterScreen
 from messagerie.screens.suite import AccessCodeDialog, SuiteScreen
 from tests.helpers.factories import queued_messages
 from tests.helpers.pilot import pick_path, send_form, settle
-from tests.helpers.screens import pressed
+from tests.helpers.screens import pressed, screen_lines
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
@@ -246,6 +246,7 @@ async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace
         await pressed(pilot, "s")
         form = pilot.app.screen
         assert isinstance(form, SuiteScreen)
+        assert form.focused is form.query_one("#procedure")
         candidates = form.query_one("#candidates", SelectionList)
         candidates.focus()
         await pilot.pause()
@@ -276,6 +277,30 @@ async def test_suite_from_the_deposits_with_its_access_code(workspace, workspace
     assert candidates_count == 2
 
 
+async def test_a_register_form_error_is_read_whole_at_80x24(workspace, workspace_app):
+    """The dialog's error lines were one line cut at its width: « … cette heure n'existe pas
+    à Pari », the hour to type instead lost. They wrap now."""
+    _, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        await open_from_dashboard(pilot, reference, "d")
+        await pressed(pilot, "w", "a")
+        form = pilot.app.screen
+        assert isinstance(form, EntryForm)
+        form.query_one("#at", Input).focus()
+        await pilot.press(*"29/03/2026 02:30")
+        await pressed(pilot, "ctrl+s")
+        error = form.query_one("#at-error")
+        error.scroll_visible(animate=False)
+        await settle(pilot)
+        area = error.region  # what the screen paints where the error line is
+        lines = screen_lines(pilot)[area.y : area.bottom]
+        shown = " ".join(line[area.x : area.right] for line in lines)
+        assert area.right <= 80 and (
+            "où l'on passe ce jour-là de 02:00 à 03:00 (heure d'été) ; indiquez une autre heure."
+            in " ".join(shown.split())
+        )
+
+
 async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspace, workspace_app):
     cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
     before = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").total
@@ -284,6 +309,9 @@ async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspa
         await pressed(pilot, "w", "a")
         form = pilot.app.screen
         assert isinstance(form, EntryForm)
+        await pilot.press(*"Acme")  # at once: the first field has the cursor
+        assert form.query_one("#company_name", Input).value == "Acme"
+        form.query_one("#company_name", Input).value = ""
         typed = {
             "company_name": "Les Vergers d'Alsace",
             "siret": "476 460 110 00047",  # wrong check digit
@@ -301,7 +329,8 @@ async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspa
         assert form.query_one("#company_name", Input).value == typed["company_name"]
         form.query_one("#siret", Input).value = ""
         form.query_one("#siret", Input).focus()
-        await pilot.press(*"476 460 118 00047")
+        await pilot.press(*"476 460 119 00045")  # a company new to the demo: N.B.C. FR's
+        # SIRET (476 460 118 00047) is refused under another name (test_registers)
         form.query_one("#contact_email", Input).value = ""
         form.query_one("#contact_email", Input).focus()
         await pilot.press(*"elodie@vergers.example")
@@ -337,7 +366,14 @@ async def test_rule_3_inside_six_days_needs_a_new_deadline_or_a_reason(
         await settle(pilot)
         assert pilot.app.screen is dialog
         dialog.query_one("#reason", Input).focus()
-        await pilot.press(*"Ajout d'une pièce sans incidence sur les offres")
+        await pilot.press("x")  # a one-letter reason lifted rule 3, and the AR printed it
+        dialog.query_one("#override").press()
+        await settle(pilot)
+        assert pilot.app.screen is dialog
+        assert "en toutes lettres (au moins 10 caractères)" in str(
+            dialog.query_one("#deadline-error").render()
+        )
+        await pilot.press("backspace", *"Ajout d'une pièce sans incidence sur les offres")
         dialog.query_one("#override").press()
         await settle(pilot)
         assert isinstance(pilot.app.screen, DceScreen)

@@ -132,6 +132,10 @@ def test_rule_1_needs_a_reason_to_answer_one_company():
     assert verdict.blocks and "12 entreprises" in verdict.message
     assert answer_to_one_company(12, "Données personnelles") is None
     assert answer_to_one_company(1, "") is None  # the asker is the only company
+    short = answer_to_one_company(12, " x ")  # « Autre raison : x » answered one company
+    assert short.blocks and short.message.endswith(
+        "Le motif « x » est trop court : écrivez-le en toutes lettres (au moins 10 caractères)."
+    )
 
 
 def test_rule_4_warns_when_the_asker_shows_in_a_broadcast():

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.errors import MessageError
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
 from email.policy import Policy, compat32, default
@@ -183,8 +184,8 @@ def reply_sender(mail: Message, envelope: str | None) -> str | None:
     write either: it is kept to be shown, never to decide. None when neither names one."""
     try:
         _, address = parseaddr(str(mail.get("From") or ""))
-    except (TypeError, ValueError, IndexError):  # a From header the parser cannot read
-        address = ""
+    except (AttributeError, IndexError, TypeError, ValueError, MessageError):
+        address = ""  # a From the header parser cannot read (« :;0 » raised AttributeError)
     kept = "".join(c for c in (address or envelope or "") if not control_character(c))
     return kept.strip()[:SENDER_MAX] or None
 

@@ -25,7 +25,7 @@ from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS
 from messagerie.models.messages.merge import RejectedBid
-from messagerie.models.rules.checks import REASON_MIN_LENGTH, written_reason
+from messagerie.models.rules.checks import too_short, written_reason
 from messagerie.models.rules.standstill import signing_from, standstill_days
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import NewDocument, put_bytes
@@ -208,17 +208,12 @@ class NotificationLetter(Letter):
             return ""
         assert self.last_rejection_sent is not None and self.notifiable_from is not None
         days = standstill_days(electronic=self.rejections_electronic)
-        too_short = (
-            f" Le motif « {self.exemption_reason.strip()} » est trop court : écrivez-le en "
-            f"toutes lettres (au moins {REASON_MIN_LENGTH} caractères)."
-            if self.exemption_reason.strip()
-            else ""
-        )
         return (
             f" Délai de suspension en cours : les courriers de rejet ont été envoyés le "
             f"{_day(self.last_rejection_sent)} ; le marché peut être notifié à partir du "
             f"{_day(self.notifiable_from)} ({days} jours, article R2182-1), sauf dispense "
-            f"prévue par le code (par exemple une seule offre reçue).{too_short}"
+            "prévue par le code (par exemple une seule offre reçue)."
+            + too_short(self.exemption_reason)
         )
 
 

@@ -3,7 +3,8 @@ non-retained bidder of a lot, each with its own letter (its reasons, score and r
 queued together or none.
 
 The bidders are found in the consultation's dépôts by company name (case and accents
-ignored); a bidder with no address there stops the batch, naming its line in the file.
+ignored); a row naming a company with no dépôt for the lot (none at all, or for other lots
+only) stops the batch, every such line named, before any letter is drawn.
 """
 
 from __future__ import annotations
@@ -13,19 +14,31 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+
 from messagerie.letters.pdf.documents import (
     RejectionLetter,
     drawn_letter,
     rejection_letters,
 )
+from messagerie.models.consultations.registers import register_page
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import ComposeContext, FormInput, LetterBasis
-from messagerie.models.messages.merge import AnalysisRow, rejected_bids
+from messagerie.models.messages.merge import (
+    AnalysisRefused,
+    AnalysisRow,
+    Bidder,
+    bidders_of,
+    deposit_faults,
+    rejected_bids,
+    unanswered_bidders,
+)
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_within
 from messagerie.models.rules.validation import MAX_LOT_NUMBER
+from messagerie.models.store.accounts import authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import NewDocument, insert_documents
 from messagerie.models.store.enums import MessageType, RegisterKind
@@ -52,33 +65,42 @@ def plan_rejections(
     retained: str,
     *,
     dated: date,
+    bidders: Sequence[Bidder] | None = None,
 ) -> tuple[MergeLine, ...]:
-    """The letters of one lot's non-retained bidders, each with its dépôt's address."""
+    """The letters of one lot's non-retained bidders, each with its dépôt's address; refused
+    naming every row that names no bidder of the lot or lacks its reasons. `bidders` are the
+    dépôts with their lots (`lot_bidders`); without them only `queue_rejections` checks that
+    each bidder's dépôts cover the lot."""
     detail = context.detail
-    lot_number = _lot_number(rows[0].lot) if rows else None
+    lot_number = lot_of(rows)
     lots = tuple(lot_label(n, t) for n, t in detail.lots if n == lot_number) or None
     # Allotted: the letter names the lot it rejects from. Without lots: the file names none.
     if rows and (lots is None if detail.lots else rows[0].lot):
         raise _lot_refused(rows[0], detail.lots)
-    bids = rejected_bids(rows, retained)
+    deposits = {
+        fold(a.company_name): a for a in context.addresses if RegisterKind.DEPOSIT in a.kinds
+    }
+    if bidders is None:
+        bidders = bidders_of((address.company_name, ()) for address in deposits.values())
+    faults = deposit_faults(rows, bidders, lot_number, retained)
+    try:
+        bids = rejected_bids(rows, retained)
+    except AnalysisRefused as refused:
+        raise AnalysisRefused.of([*faults, refused]) from None
+    if faults:
+        raise AnalysisRefused.of(faults)
     # A MAPA has no standstill unless the buyer chose one: the merge announces none there.
     standstill = detail.procedure.formalised
     letters = rejection_letters(
         bids, consultation=detail.identity, dated=dated, lots=lots, standstill=standstill
     )
     by_company = {fold(row.company): row for row in rows}
-    deposits = {
-        fold(a.company_name): a for a in context.addresses if RegisterKind.DEPOSIT in a.kinds
-    }
     lines = []
     for letter in letters:
         row = by_company[fold(letter.company)]
         address = deposits.get(fold(letter.company))
-        if address is None:
-            raise Refusal(
-                f"Ligne {row.line}, colonne « entreprise » : « {row.company} » n'est pas dans "
-                "le registre des dépôts de cette consultation ; corrigez le nom."
-            )
+        if address is None:  # the dépôts changed since `bidders` were read
+            raise AnalysisRefused.of(deposit_faults([row], (), lot_number))
         lines.append(
             MergeLine(
                 row,
@@ -87,6 +109,34 @@ def plan_rejections(
             )
         )
     return tuple(lines)
+
+
+def lot_bidders(store: Store, consultation_id: int, *, actor: str) -> tuple[Bidder, ...]:
+    """The consultation's bidders with the lots of their dépôts, once `actor` sees it."""
+    with store.engine.connect() as connection:
+        authorize_reading(connection, actor, consultation_id)
+        return _bidders(connection, consultation_id)
+
+
+def left_out(rows: Sequence[AnalysisRow], bidders: Sequence[Bidder]) -> tuple[str, ...]:
+    """The bidders of the rows' lot that the file neither retains nor rejects."""
+    return unanswered_bidders(rows, bidders, lot_of(rows))
+
+
+def lot_of(rows: Sequence[AnalysisRow]) -> int | None:
+    """The number of the lot of one lot's rows; None without lots (or rows)."""
+    return _lot_number(rows[0].lot) if rows else None
+
+
+def _bidders(connection: Connection, consultation_id: int) -> tuple[Bidder, ...]:
+    entries, page, pages = [], 1, 1
+    while page <= pages:  # the register's pages, as its screen reads them
+        found = register_page(
+            connection, consultation_id, RegisterKind.DEPOSIT, page=page, per_page=500
+        )
+        entries += [(row.company_name, row.lot_numbers) for row in found.rows]
+        page, pages = page + 1, found.page_count
+    return bidders_of(entries)
 
 
 def queue_rejections(
@@ -103,6 +153,12 @@ def queue_rejections(
     its copy: all or none (a refused batch leaves no letter behind)."""
     with store.engine.connect() as connection:  # refused before any letter is drawn
         authorize_sending(connection, actor, context.detail.id, MessageType.REJECTION)
+        # The dépôts as they are now, whoever planned the lines: no letter rejects an offer
+        # its company never made.
+        bidders = _bidders(connection, context.detail.id)
+        faults = [f for line in lines for f in deposit_faults([line.row], bidders, line.lot_number)]
+        if faults:
+            raise AnalysisRefused.of(faults)
     letters: list[NewDocument] = []
     for done, line in enumerate(lines, start=1):
         letters.append(drawn_letter(store, line.letter, consultation_id=context.detail.id,

@@ -29,7 +29,7 @@ class AnswerToAll:
     consultation_id: int
     question_entry_id: int | None
     question: str  # anonymised by the buyer
-    answer: str
+    answer: str  # anonymised too (rule 4): screens.qa warns about both before publishing
     new_deadline: datetime | None = None  # LEGAL rule 3, when inside the 6-day window
     reason: str = ""
 

@@ -1,8 +1,9 @@
 """The "Questions / Réponses" document a buyer adds to the DCE to answer every candidate.
 
 Guide, case A: copy the question, anonymise it, add the answer, save as PDF; a later
-document replaces the earlier one ("Version n°2"). LEGAL.md rule 4: the questions come
-here already anonymised (see `models.anonymise.identity_leaks`).
+document replaces the earlier one ("Version n°2"). LEGAL.md rule 4: the questions and the
+answers come here already anonymised (the editor checks both with
+`models.rules.anonymise.identity_leaks`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ TEMPLATE = "questions_reponses.html"
 class QaItem:
     number: int
     question: str  # already anonymised by the buyer
-    answer: str
+    answer: str  # so is the answer: it goes to every candidate too
     asked_at: datetime | None = None
 
 

@@ -24,6 +24,7 @@ from messagerie.models.consultations.detail import lock_consultation
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import as_utc, paris_minutes
 from messagerie.models.rules import filetype
+from messagerie.models.rules.checks import WRITTEN_OUT, written_reason
 from messagerie.models.rules.zipcheck import DEFAULT_LIMITS, ZipLimits, read_members
 from messagerie.models.store import audit
 from messagerie.models.store.accounts import authorize, authorize_reading
@@ -590,10 +591,10 @@ def change_bid_deadline(
     """Move the bid deadline, recording the change and its reason (LEGAL.md rule 3), once
     `actor` may modify the DCE."""
     reason = reason.strip()
-    if not reason:
+    if not written_reason(reason):
         raise DceError(
-            "Indiquez le motif du report de la date limite de remise des plis : il est "
-            "conservé dans le journal."
+            "Indiquez le motif du report de la date limite de remise des plis (il est conservé "
+            f"dans le journal){WRITTEN_OUT}"
         )
     new_deadline = as_utc(new_deadline)
     now = as_utc(now) if now else utc_now()
@@ -620,9 +621,11 @@ def change_bid_deadline(
             )
             .returning(deadline_change.c.previous_deadline)
         ).scalar_one()
-        if previous == new_deadline:
+        if new_deadline <= previous:  # R2151-4: extended in proportion, never brought forward
             raise DceError(
-                f"La date limite de remise des plis est déjà le {paris_minutes(previous)}."
+                f"La nouvelle date limite de remise des plis ({paris_minutes(new_deadline)}) "
+                f"n'est pas postérieure à l'actuelle ({paris_minutes(previous)}) : un report "
+                "la repousse (article R2151-4), il ne l'avance jamais."
             )
         connection.execute(
             sa.update(consultation_table)

@@ -8,7 +8,7 @@ links the lots and appends an audit row.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from messagerie.models.consultations.detail import lock_consultation, register_c
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label, paris_seconds
 from messagerie.models.rules.siret import format_siret
-from messagerie.models.rules.validation import ValidEntry, check_lots
+from messagerie.models.rules.validation import FieldError, ValidationFailed, ValidEntry, check_lots
 from messagerie.models.store import audit
 from messagerie.models.store.accounts import ConsultationNotFound, authorize, authorize_reading
 from messagerie.models.store.database import Store
@@ -407,7 +407,7 @@ def entry_row(
 
 
 def _company_id(connection: Connection, entry: ValidEntry) -> int:
-    """The id of the company with the entry's SIRET, created or brought up to date."""
+    """The id of the company with the entry's SIRET: created, or its blanks filled in."""
     given = {"name": entry.company_name, **_given_address(entry)}
     found = connection.execute(sa.select(company).where(company.c.siret == entry.siret)).first()
     if found is None:
@@ -417,10 +417,32 @@ def _company_id(connection: Connection, entry: ValidEntry) -> int:
             .values({**blank_address, **given, "siret": entry.siret})
             .returning(company.c.id)
         ).scalar_one()
-    changes = {name: value for name, value in given.items() if getattr(found, name) != value}
-    if changes:
+    if problem := name_conflict(found.siret, found.name, entry.company_name):
+        raise ValidationFailed([FieldError("company_name", "Entreprise", problem)])
+    if changes := blanks_filled(found, given):
         connection.execute(sa.update(company).where(company.c.id == found.id).values(changes))
     return found.id
+
+
+def name_conflict(siret: str, known: str, given: str) -> str | None:
+    """Why a register line may not give a known SIRET another name (French), or None.
+
+    Companies are shared by every organisation: a name typed or imported in one register
+    renamed the company in every other organisation's registers, and in ARs already signed.
+    Case, accents and spaces aside, the name must be the known one."""
+    if fold(" ".join(known.split())) == fold(" ".join(given.split())):
+        return None
+    return (
+        f"le SIRET {format_siret(siret)} est celui de « {known} », pas de « {given} » : "
+        "reprenez ce nom, ou vérifiez le SIRET (un nom connu n'est pas changé par un registre)."
+    )
+
+
+def blanks_filled(found: sa.Row, given: Mapping[str, str]) -> dict[str, str]:
+    """The address fields the company lacks and the entry gives; a known one is kept."""
+    return {
+        name: value for name, value in given.items() if name != "name" and not getattr(found, name)
+    }
 
 
 def _given_address(entry: ValidEntry) -> dict[str, str]:

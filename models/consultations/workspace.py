@@ -24,7 +24,7 @@ from messagerie.models.messages.drafts import (
     Override,
     create_draft,
 )
-from messagerie.models.rules.checks import modification_window_check
+from messagerie.models.rules.checks import modification_window_check, too_short, written_reason
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.audit import record_override
 from messagerie.models.store.blobs import BlobStore
@@ -52,8 +52,8 @@ def publish_dce_update(
         account = authorize(connection, actor, Right.DCE, update.consultation_id)
     detail = consultation_detail(store, update.consultation_id, account)
     verdict = modification_window_check(detail.bid_deadline, now)
-    if verdict is not None and not update.reason.strip():
-        raise Refusal(verdict.message)
+    if verdict is not None and not written_reason(update.reason):
+        raise Refusal(verdict.message + too_short(update.reason))
     # Every check of the DCE first: the deadline must not move for a DCE that is refused.
     validate_dce_changes(store, update.consultation_id, update.changes, actor=actor)
     if update.new_deadline is not None:

@@ -12,8 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from messagerie.models.consultations.identity_query import search_text_of
-from messagerie.models.consultations.registers import entry_row
-from messagerie.models.importing.reading import ConsultationFields, ImportedConsultation
+from messagerie.models.consultations.registers import blanks_filled, entry_row, name_conflict
+from messagerie.models.importing.reading import (
+    ConsultationFields,
+    ImportedConsultation,
+    ImportRefused,
+)
 from messagerie.models.store import audit
 from messagerie.models.store.enums import RegisterKind
 from messagerie.models.store.tables import (
@@ -59,7 +63,7 @@ class ImportReport:
             f"{self.consultations_unchanged} inchangée(s) ; "
             f"lots : {self.lots_created} créé(s), {self.lots_updated} renommé(s) ; "
             f"entreprises : {self.companies_created} créée(s), "
-            f"{self.companies_updated} mise(s) à jour ; "
+            f"{self.companies_updated} complétée(s) ; "
             f"inscriptions aux registres : {self.entries_created} créée(s), "
             f"{self.entries_unchanged} déjà présente(s)."
         )
@@ -78,7 +82,7 @@ def write_import(
     tally: Counter[str] = Counter()
     ids = _write_consultations(connection, consultations, now, tally)
     lot_ids = _write_lots(connection, consultations, ids, tally)
-    company_ids = _write_companies(connection, consultations, tally)
+    company_ids = _write_companies(connection, file_name, consultations, tally)
     _write_entries(connection, consultations, ids, lot_ids, company_ids, tally)
     report = ImportReport(**tally)
     if report.changed:
@@ -233,13 +237,15 @@ def _write_lots(
 
 
 def _write_companies(
-    connection: Connection, consultations: list[ImportedConsultation], tally: Counter[str]
+    connection: Connection,
+    file_name: str,
+    consultations: list[ImportedConsultation],
+    tally: Counter[str],
 ) -> dict[str, int]:
-    """Create or update the companies; their ids by SIRET.
-
-    The first entry of a SIRET in the file names the company; each address field comes from
-    the first entry that gives it, and an empty one leaves the stored one alone.
-    """
+    """Create the companies new to the store, fill in the blanks of known ones; their ids by
+    SIRET. The first entry of a SIRET in the file names the company; each address field comes
+    from the first entry that gives it. A known SIRET under another name refuses the file:
+    the name is every organisation's (registers/name_conflict)."""
     wanted: dict[str, dict[str, str]] = {}
     for imported in consultations:
         for entry in imported.entries:
@@ -251,12 +257,20 @@ def _write_companies(
         row.siret: row
         for row in _select_in(connection, sa.select(company), company.c.siret, wanted)
     }
+    conflicts = [
+        problem
+        for siret, given in wanted.items()
+        if siret in existing
+        and (problem := name_conflict(siret, existing[siret].name, given["name"]))
+    ]
+    if conflicts:
+        raise ImportRefused(file_name, [f"Entreprise : {problem}" for problem in conflicts])
     created = []
     for siret, given in wanted.items():
         row = existing.get(siret)
         if row is None:
             created.append({"address": "", "postal_code": "", "city": "", **given, "siret": siret})
-        elif changes := _changes(row, given):
+        elif changes := blanks_filled(row, given):
             connection.execute(sa.update(company).where(company.c.id == row.id).values(changes))
             tally["companies_updated"] += 1
     if created:

@@ -1,9 +1,10 @@
 """LEGAL.md rule 4: a Q/A document sent to every candidate must not reveal who asked.
 
 `identity_leaks` lists, in French, what still identifies the asking company in a text, so
-that the Q/A editor can warn before the document is broadcast. It is a warning, not a proof
-of anonymity: it looks for what the platform knows about the asker (company name, SIRET,
-SIREN, e-mail address and its domain, contact name).
+that the Q/A editor can warn before the document is broadcast. The document broadcasts the
+answer as well as the question: both are checked, each warning naming its field. It is a
+warning, not a proof of anonymity: it looks for what the platform knows about the asker
+(company name, SIRET, SIREN, e-mail address and its domain, contact name).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ PUBLIC_MAIL_DOMAINS = frozenset(
 CIVILITIES = ("m", "mr", "monsieur", "mme", "madame", "mlle", "mademoiselle", "me", "maitre")
 # Separators people type inside a SIRET: spaces (also non-breaking), dots, dashes.
 _DIGIT_GAP = r"[\s.\u00a0\u202f-]*"
+# The texts of the Q/A document, as a warning names them: "question" or "answer".
+QA_FIELD_NAMES = {"question": "la question", "answer": "la réponse"}
 
 
 def identity_leaks(
@@ -51,6 +54,21 @@ def identity_leaks(
     if contact_name.strip() and _contact_found(words, contact_name):
         leaks.append(f"le nom de la personne qui a posé la question « {contact_name.strip()} »")
     return tuple(leaks)
+
+
+def anonymise_advice(field: str, leaks: tuple[str, ...]) -> str:
+    """The live warning under one field of the Q/A document ("" when nothing leaks)."""
+    if not leaks:
+        return ""
+    return f"Anonymisez {QA_FIELD_NAMES[field]} avant diffusion : " + " ; ".join(leaks) + "."
+
+
+def leaks_summary(field: str, leaks: tuple[str, ...]) -> str:
+    """What the confirmation before broadcasting lists for one field ("" when nothing leaks)."""
+    if not leaks:
+        return ""
+    subject = QA_FIELD_NAMES[field].capitalize()
+    return f"{subject} semble encore identifier le candidat :\n• " + "\n• ".join(leaks)
 
 
 def _words(text: str) -> str:

@@ -23,6 +23,7 @@ from messagerie.models.text import first_few, fold
 # A reason that engages the buyer (an override's, a standstill exemption's) is written out:
 # shorter than this, it is no reason.
 REASON_MIN_LENGTH = 10
+WRITTEN_OUT = f", en toutes lettres (au moins {REASON_MIN_LENGTH} caractères)."  # asks for one
 
 SINGLE_ANSWER_REASONS = (
     "La réponse contient des données personnelles",
@@ -47,9 +48,19 @@ def written_reason(reason: str) -> bool:
     return len(" ".join(reason.split())) >= REASON_MIN_LENGTH
 
 
+def too_short(reason: str) -> str:
+    """What to add to a refusal when a reason was typed but not written out ("" if none)."""
+    if not reason.strip() or written_reason(reason):
+        return ""
+    return (
+        f" Le motif « {reason.strip()} » est trop court : écrivez-le en toutes lettres (au "
+        f"moins {REASON_MIN_LENGTH} caractères)."
+    )
+
+
 def answer_to_one_company(register_addresses: int, reason: str) -> RuleVerdict | None:
     """Rule 1: an answer goes to every company of the registers unless a reason is given."""
-    if register_addresses <= 1 or reason.strip():
+    if register_addresses <= 1 or written_reason(reason):
         return None
     return RuleVerdict(
         rule=1,
@@ -59,7 +70,7 @@ def answer_to_one_company(register_addresses: int, reason: str) -> RuleVerdict |
             "Égalité de traitement : une réponse utile à tous doit être envoyée aux "
             f"{register_addresses} entreprises des registres. Pour ne répondre qu'à ce "
             "candidat, indiquez la raison (données personnelles, question qui ne concerne "
-            "que lui)."
+            "que lui)." + too_short(reason)
         ),
     )
 
