@@ -117,7 +117,7 @@ class ConsultationScreen(StoreScreen[None]):
     BINDINGS = [
         back_key(),
         *register_keys("register"),
-        Binding("d", "documents", "DCE", tooltip="Documents de la consultation"),
+        Binding("d", "documents", "DCE", tooltip="Modifier le DCE (documents de la consultation)"),
         Binding("s", "create_suite", "Suite", tooltip="Créer une suite", show=False),
         Binding("m", "message", "Message", tooltip="Envoyer un message"),
         Binding("i", "invitation", "Invitation", tooltip="Envoyer une invitation à concourir"),

@@ -307,7 +307,9 @@ class DashboardScreen(StoreScreen[None]):
             yield ResultsList(id="results")
 
     def on_mount(self) -> None:
-        self.query_one("#statuses-panel").border_title = "Statuts (s, 0-9)"
+        # 0 for every status, then one digit per status: the keys the bindings above give.
+        last = len(ConsultationStatus)
+        self.query_one("#statuses-panel").border_title = f"Statuts (s, 0-{last})"
         self.query_one("#results").border_title = "Chargement…"
         cached = self.app.cached_start_page()
         if cached is not None:

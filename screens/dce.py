@@ -15,6 +15,7 @@ from messagerie.models.consultations.dce import (
     DceVersionView,
     NewFile,
     PieceView,
+    check_new_file,
     current_dce,
     dce_history,
 )
@@ -137,14 +138,18 @@ class DceScreen(StoreScreen[None]):
         self.app.push_screen(FilePicker(title), picked)
 
     def _read(self, path: Path, then: Callable[[NewFile], DceChanges]) -> None:
+        """Read and check the file here: a piece refused only at Ctrl+S (« n'est pas un
+        PDF ») could not be taken out, and blocked every other change with it."""
         try:
             file = NewFile(path.name, path.read_bytes())
+            check_new_file(file)
         except OSError as error:
+            problem = f"« {path} » illisible : {os_problem(error)}."
+            self.app.call_from_thread(notify_literal, self, problem, severity="error")
+            return
+        except Refusal as refusal:
             self.app.call_from_thread(
-                notify_literal,
-                self,
-                f"« {path} » illisible : {os_problem(error)}.",
-                severity="error",
+                notify_literal, self, str(refusal), title="Pièce refusée", severity="error"
             )
             return
         self.app.call_from_thread(self.stage, lambda: then(file))

@@ -56,7 +56,7 @@ def listed(unsaved: Sequence[Unsaved]) -> str:
     lines = []
     for one in unsaved:
         where = f" — {cut(one.reference, 30)}" if one.reference else ""
-        lost = "" if one.keep else " (ne peut pas être enregistré ici)"
+        lost = "" if one.keep else " (impossible à enregistrer d'ici)"  # any gender, number
         lines.append(f"• {one.what}{where}{lost}")
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from messagerie.models.consultations.registers import (
     list_register,
     update_entry,
 )
+from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import (
@@ -313,7 +314,17 @@ class EntryForm(StoreModal[bool]):
             self.show_errors(failed)
             return
         actor = self.app.actor
-        self.store_task(lambda store: self.write(store, entry, actor), lambda _: self.dismiss(True))
+        self.store_task(
+            lambda store: self.write(store, entry, actor),
+            lambda _: self.dismiss(True),
+            self.refused,
+        )
+
+    def refused(self, refusal: Refusal) -> None:
+        """What the store refused (a known company's name, a line already there), under its
+        field, as the form's own checks are."""
+        if isinstance(refusal, ValidationFailed):
+            self.show_errors(refusal)
 
     def write(self, store: Store, entry: ValidEntry, actor: str) -> RegisterRow:
         if self.row is None:

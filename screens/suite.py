@@ -63,7 +63,7 @@ class SuiteScreen(StoreScreen[None]):
             yield Label("Candidats retenus parmi les dépôts * (Espace pour cocher)")
             yield SelectionList[int](id="candidates")
             yield Label("Date et heure limite de remise des plis * (JJ/MM/AAAA HH:MM)")
-            yield Input(placeholder="15/01/2027 12:00", id="deadline")
+            yield Input(placeholder="JJ/MM/AAAA HH:MM", id="deadline")
             yield Label("Intitulé (par défaut : celui de la consultation)")
             yield Input(id="title")
             yield Label("", id="form-error", classes="error")

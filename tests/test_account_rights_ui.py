@@ -341,6 +341,8 @@ async def test_the_demo_opens_as_support_and_the_keyboard_shows_it_as_a_buyer(wo
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
         assert pilot.app.account.support
+        # It sees every organisation: its own organisation alone in the header misled.
+        assert pilot.app.sub_title.endswith(" · toutes les organisations (lecture)")
         await pressed(pilot, "slash", *"c2025adm", "enter", "m")
         why = reason(workspace, current_login(), Right.DCE)
         await wait_until(pilot, lambda: told(pilot, f"{why} Démonstration : {DEMO_ACCOUNT_HINT}"),

@@ -16,7 +16,7 @@ from messagerie.letters.pdf.ar import render_ar
 from messagerie.models.messages.ar import ar_data
 from messagerie.models.messages.portal import record_opening, record_visit
 from messagerie.models.store import migrate
-from messagerie.models.store.chain import GENESIS, last_clean_run, verify_store
+from messagerie.models.store.chain import GENESIS, ChainCheck, last_check, verify_store
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind
 from messagerie.models.store.tables import event
@@ -58,7 +58,7 @@ async def test_the_apps_own_writes_make_whole_chains(store):
     assert all(later.previous_hash == earlier.hash for earlier, later in pairwise(history))
     assert row_of(store, A).chain_head == history[-1].hash
     assert verify_store(store, NOW) == (2, [])
-    assert last_clean_run(store) == NOW
+    assert last_check(store) == ChainCheck(NOW, altered=0)
 
 
 async def test_an_edited_event_is_named(store):
@@ -91,7 +91,7 @@ async def test_a_cut_end_and_an_event_added_by_hand_are_named(store):
         a: "la fin de l'historique a été coupée ou ajoutée hors chaîne",
         b: f"l'événement n°{added} a été ajouté hors chaîne",
     }
-    assert last_clean_run(store) is None  # never clean
+    assert last_check(store) == ChainCheck(NOW, altered=2)  # found altered, and noted
 
 
 async def test_events_swapped_between_recipients_are_named(store):
@@ -141,6 +141,22 @@ async def test_the_ar_carries_the_head_of_the_chain(store):
     assert "Historiquedecedestinataire(dernierévénementchaîné)" + head in text
 
 
+async def test_an_ar_drawn_on_an_altered_history_says_so(store):
+    """A history edited in the database still gave a signed AR that showed it as whole."""
+    a, _ = await two_histories(store)
+    assert ar_data(store, a, now=NOW).recipient.chain_problem is None
+    opening = events_of(store, a)[-1]
+    tamper(store, sa.update(event).where(event.c.id == opening.id).values(detail="Retouché"))
+    data = ar_data(store, a, now=NOW)
+    assert data.recipient.chain_problem == f"l'événement n°{opening.id} a été modifié"
+    reader = pypdf.PdfReader(io.BytesIO(render_ar(data)))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert (
+        "Attention : l'historique de ce destinataire ne correspond plus à sa chaîne d'empreintes "
+        f"(l'événement n°{opening.id} a été modifié)."
+    ) in text
+
+
 async def test_status_says_when_the_chains_were_last_found_whole(store, store_url):
     await two_histories(store)
     before = messagerie("--db", store_url, "status", env={"MESSAGERIE_CLAMD": "off"})
@@ -148,6 +164,17 @@ async def test_status_says_when_the_chains_were_last_found_whole(store, store_ur
     assert messagerie("--db", store_url, "verify-store").returncode == 0
     after = messagerie("--db", store_url, "status", env={"MESSAGERIE_CLAMD": "off"})
     assert "Historiques chaînés : intacts à la vérification du " in after.stdout
+    # An altered history found: said, and the status fails for the probe that watches it
+    # (it went on saying « jamais vérifiés » while verify-store named the alteration).
+    (first, *_) = events_of(store, row_of(store, A).id)
+    tamper(store, sa.update(event).where(event.c.id == first.id).values(detail="Retouché"))
+    assert messagerie("--db", store_url, "verify-store").returncode == 1
+    altered = messagerie("--db", store_url, "status", env={"MESSAGERIE_CLAMD": "off"})
+    assert altered.returncode == 1
+    assert "Historiques chaînés : ALTÉRÉS pour 1 destinataire(s) à la vérification du " in (
+        altered.stdout
+    )
+    assert "HISTORIQUES ALTÉRÉS — 1 destinataire(s)" in altered.stdout.splitlines()[-1]
 
 
 def test_visits_recorded_at_once_never_fork_a_history(store):

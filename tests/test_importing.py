@@ -501,17 +501,33 @@ def sqlite_store(sqlite_url):
     store.close()
 
 
-def test_a_file_that_is_not_utf8(sqlite_store, tmp_path):
-    store = sqlite_store
-    path = tmp_path / "excel.csv"
-    path.write_bytes(SAMPLE_CSV.read_text().encode("cp1252"))
+def test_a_file_with_nul_bytes_is_named_as_such(sqlite_store, tmp_path):
+    """A NUL byte in line 3 was read as a cut line: « ligne 3 : 1 valeurs pour 17 colonnes »."""
+    lines = SAMPLE_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2][:10] + "\x00" + lines[2][10:]
+    path = tmp_path / "abime.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    assert refused_whole(sqlite_store, path) == (
+        "ligne 3 : le fichier contient un caractère nul (U+0000), qu'un fichier texte ne "
+        "contient jamais ; enregistrez-le de nouveau en CSV UTF-8 ou en JSON.",
+    )
+
+
+def refused_whole(store, path: Path) -> tuple[str, ...]:
+    """The errors of a file the import refuses at once, having written nothing."""
     with pytest.raises(ImportRefused) as refused:
         run_import(store, path)
-    assert refused.value.errors == (
+    assert set(row_counts(store).values()) == {0}
+    return refused.value.errors
+
+
+def test_a_file_that_is_not_utf8(sqlite_store, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(SAMPLE_CSV.read_text().encode("cp1252"))
+    assert refused_whole(sqlite_store, path) == (
         "ligne 2 : le fichier n'est pas encodé en UTF-8 (octet 0xE9) ; enregistrez-le en "
         "UTF-8 et recommencez.",
     )
-    assert set(row_counts(store).values()) == {0}
 
 
 def test_one_fault_is_reported_once(sqlite_store, tmp_path):

@@ -30,3 +30,32 @@ async def test_the_palette_of_the_message_form_names_ctrl_g_in_words(workspace, 
     for title, help in helps.items():
         key = help.removeprefix("Touche : ").split(" — ")[0]
         assert not any(raw in key for raw in RAW_NAMES), (title, help)
+
+
+async def test_the_palette_finds_modifier_le_dce_by_the_guide_s_words(workspace, workspace_app):
+    """The guide says « Modifier le DCE »; the palette said « Documents de la consultation »,
+    and searching « modifier » found nothing."""
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        screen = await open_screen(pilot, workspace, "consultation")
+        titles = [c.title for c in pilot.app.get_system_commands(screen)]
+    assert any(title.startswith("Modifier le DCE") for title in titles), titles
+
+
+async def test_a_screenshot_is_named_in_paris_time(workspace, tmp_path, monkeypatch):
+    """« Capture d'écran » named its file by the server's clock (UTC): at 23:30 in Paris a
+    buyer found a capture « 21_30 ». It is named by the app's clock, in Paris time."""
+    from datetime import UTC, datetime
+
+    from messagerie.tui.app import MessagerieApp
+    from tests.helpers.pilot import run_command, settle, wait_until
+
+    monkeypatch.chdir(tmp_path)  # where a capture is written: the current folder
+    summer_evening = datetime(2026, 7, 14, 21, 30, tzinfo=UTC)
+    app = MessagerieApp(open_store=lambda: workspace, actor="marie.dupont",
+                        clock=lambda: summer_evening)  # fmt: skip
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await run_command(pilot, "Capture d'écran")
+        expected = tmp_path / "Messagerie_sécurisée_2026-07-14_23h30m00s.svg"
+        await wait_until(pilot, expected.exists, "the capture")
+    assert expected.read_text(encoding="utf-8").startswith("<svg")

@@ -181,6 +181,10 @@ async def test_bad_replies_say_what_to_fix_and_keep_the_text(store, clock):
             f"{url}/reponse", key | {"texte": "Trop gros"}, [("gros.bin", b"x" * 5_000)]
         )
         assert status == 422 and "Trop gros</textarea>" in http_page.shown(body)
+        two = [("devis.txt", b"d" * 600), ("annexe.txt", b"a" * 600)]  # each under, not both
+        status, _, body = http_page.post_reply(f"{url}/reponse", key | {"texte": "Deux"}, two)
+        assert status == 422 and "Deux</textarea>" in http_page.shown(body)
+        assert "Vos fichiers pèsent 1,2 Ko en tout : la limite est de" in http_page.shown(body)
         status, _, body = http_page.post_reply(
             f"{url}/reponse", key | {"texte": "Énorme"}, [("enorme.bin", b"x" * 2_100_000)]
         )

@@ -21,9 +21,6 @@ BROWSERS = (
     "Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
     "Mozilla/5.0 (Linux; Android 11; CUBOT P50) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/138.0.0.0 Mobile Safari/537.36",
-    # The tests' own headless Chromium is a browser, driven by a person's test.
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "HeadlessChrome/139.0.7258.5 Safari/537.36",
 )
 
 SCANNERS = (
@@ -31,6 +28,13 @@ SCANNERS = (
     ("Mozilla/4.0 (compatible; ms-office; MSOffice 16)", "Office"),
     ("Microsoft Office Existence Discovery", "Office"),
     ("Mozilla/5.0 (compatible; SafeLinks/1.0)", "Safe Links"),
+    ("Mozilla/5.0 (compatible; Microsoft Safe Links)", "Safe Links"),
+    # Chromium driven by a program: it pressed the button, and the AR named it the browser.
+    (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/139.0.7258.5 Safari/537.36",
+        "Chrome sans interface",
+    ),
     ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko) BingPreview/1.0b", "Bing"),
     ("Proofpoint URL Defense", "Proofpoint"),
     ("Mozilla/5.0 (compatible; Mimecast URL Protect)", "Mimecast"),

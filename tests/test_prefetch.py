@@ -157,7 +157,7 @@ def test_messagerie_in_a_terminal_shows_the_live_page_and_leaves_no_child(demo_u
     try:
         shown = tmux.wait_for("Résultats de recherche")
         assert "actualisation" not in shown and "Page 1 sur 140" in shown
-        tmux.wait_for("Collectivité européenne")  # signed in: the account in the header
+        tmux.wait_for("toutes les organisations")  # signed in: the support account in the header
         pid = tmux.run("list-panes", "-F", "#{pane_pid}").strip()
         children = subprocess.run(
             ["ps", "-o", "stat=", "--ppid", pid], capture_output=True, text=True

@@ -262,7 +262,7 @@ async def test_a_register_line_being_typed_is_named_and_only_quitting_without_it
         assert isinstance(form, EntryForm)
         text = await typed_then(pilot, form, "#company_name", "Les Vergers", "ctrl+q")
         assert "la nouvelle ligne du registre des retraits — 2025VINS" in text
-        assert "(ne peut pas être enregistré ici)" in text
+        assert "(impossible à enregistrer d'ici)" in text
         assert "Pour garder la ligne : Annuler (Échap), puis Enregistrer (^s)." in text
         assert [b.id for b in pilot.app.screen.query(Button)] == ["drop", "stay"]
         await pilot.press("e", "ctrl+q")  # nothing to keep: neither quits
@@ -300,7 +300,7 @@ async def test_escape_in_the_dce_says_how_to_keep_the_changes_and_q_leaves_witho
         await settle(pilot)
         text = asked(pilot)
         assert pilot.app.screen.title_text == "Quitter la modification du DCE"
-        assert "les modifications du DCE — 2025VINS (ne peut pas être enregistré ici)" in text
+        assert "les modifications du DCE — 2025VINS (impossible à enregistrer d'ici)" in text
         assert "Pour les garder : Annuler (Échap), puis Enregistrer (^s)" in text
         assert [b.id for b in pilot.app.screen.query(Button)] == ["drop", "stay"]
         await pilot.press("escape")  # « Annuler »: the change is still there
@@ -323,7 +323,7 @@ async def test_an_account_being_added_is_named_at_ctrl_q_and_escape_asks_before_
         await settle(pilot)
         form = pilot.app.screen
         text = await typed_then(pilot, form, "#name", "Léa Roth", "ctrl+q")
-        assert "• le nouveau compte (ne peut pas être enregistré ici)" in text
+        assert "• le nouveau compte (impossible à enregistrer d'ici)" in text
         assert "Pour le garder : Annuler (Échap), puis Enregistrer (^s)." in text
         await pilot.press("escape", "escape")  # back to the form, then its « Annuler »
         await settle(pilot)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from messagerie.models.consultations.detail import ConsultationNotFound
 from messagerie.models.consultations.registers import (
+    ALREADY_REGISTERED,
     EntryNotFound,
     add_entry,
     consultation_lots,
@@ -176,10 +177,27 @@ def test_a_register_line_never_renames_a_known_company(store, chocolates):
     assert count_rows(store, RegisterEntry) == 1 and audit_rows(store) == before
 
 
+def test_the_same_line_twice_is_refused_as_the_import_skips_it(store, chocolates):
+    """An exact copy of a line, typed again, made two identical rows (the import says
+    « déjà présente »). Another time, or another question's text, is another line."""
+    first, _ = chocolates
+    add_entry(store, first, entry(R), actor="a")
+    with pytest.raises(ValidationFailed) as refused:
+        add_entry(store, first, entry(R, email="JEANNE.MARTIN@nbc.example"), actor="a")
+    assert [(e.field, e.message) for e in refused.value.errors] == [("at", ALREADY_REGISTERED)]
+    later = add_entry(store, first, entry(R, at="22/08/2025 09:32"), actor="a")
+    add_entry(store, first, entry(Q), actor="a")
+    add_entry(store, first, entry(Q, question="Une autre question ?"), actor="a")
+    assert count_rows(store, RegisterEntry) == 4
+    with pytest.raises(ValidationFailed):  # corrected into a copy of the first line
+        update_entry(store, later.id, entry(R), actor="a")
+    update_entry(store, later.id, entry(R, at="22/08/2025 09:33"), actor="a")  # itself: fine
+
+
 def test_update_entry_keeps_the_question_number(store, chocolates):
     first, _ = chocolates
     add_entry(store, first, entry(Q), actor="a")
-    row = add_entry(store, first, entry(Q, lots="1"), actor="a")
+    row = add_entry(store, first, entry(Q, lots="1", at="22/08/2025 10:00"), actor="a")
     corrected = update_entry(
         store,
         row.id,
@@ -197,9 +215,10 @@ def test_update_entry_keeps_the_question_number(store, chocolates):
 def test_moving_an_entry_between_registers_renumbers_it(store, chocolates):
     first, _ = chocolates
     add_entry(store, first, entry(Q), actor="a")
-    retrait = add_entry(store, first, entry(R), actor="a")
-    assert update_entry(store, retrait.id, entry(Q), actor="a").number == 2
-    assert update_entry(store, retrait.id, entry(R), actor="a").number is None
+    later = "22/08/2025 10:00"  # the same question at the same time would be the first one
+    retrait = add_entry(store, first, entry(R, at=later), actor="a")
+    assert update_entry(store, retrait.id, entry(Q, at=later), actor="a").number == 2
+    assert update_entry(store, retrait.id, entry(R, at=later), actor="a").number is None
 
 
 def test_every_change_is_audited(store, chocolates):

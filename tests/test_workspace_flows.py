@@ -34,7 +34,7 @@ from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.registers import EntryForm, RegisterScreen
 from messagerie.screens.suite import AccessCodeDialog, SuiteScreen
 from tests.helpers.factories import queued_messages
-from tests.helpers.pilot import pick_path, send_form, settle
+from tests.helpers.pilot import pick_path, send_form, settle, wait_until
 from tests.helpers.screens import pressed, screen_lines
 
 consultation = table_of(Consultation)
@@ -175,6 +175,34 @@ def dce_files(tmp_path):
         dce.writestr("RC_2026.pdf", b"%PDF-1.4 reglement")
     files["zip"] = archive
     return files
+
+
+async def test_a_piece_that_is_not_what_its_name_says_is_refused_when_chosen(
+    workspace, workspace_app, dce_files, tmp_path
+):
+    """« faux.pdf » was accepted as pending, then refused only by Ctrl+S (after the rule 3
+    dialog), and could not be taken out: Échap lost every other change with it."""
+    _, reference = pick(workspace, RegisterKind.WITHDRAWAL, 2)
+    fake = tmp_path / "faux.pdf"
+    fake.write_bytes(b"Ceci n'est pas un PDF.\n")
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        await open_from_dashboard(pilot, reference, "m")
+        screen = pilot.app.screen
+        assert isinstance(screen, DceScreen)
+        await pilot.press("a")
+        await pick_path(pilot, dce_files["RC_2026.pdf"])
+        await pilot.press("a")
+        await pick_path(pilot, fake)
+        await wait_until(
+            pilot,
+            lambda: any(n.title == "Pièce refusée" for n in pilot.app._notifications),
+            "the refusal",
+        )
+        (told,) = [n.message for n in pilot.app._notifications if n.title == "Pièce refusée"]
+        assert "faux.pdf" in told and "PDF" in told
+        assert [entry.file.filename for entry in screen.changes.entries if entry.file] == [
+            "RC_2026.pdf"
+        ]  # the good piece stays staged, the refused one never was
 
 
 async def test_case_c_add_delete_replace_replace_all_history(workspace, workspace_app, dce_files):

@@ -274,7 +274,7 @@ class MessagerieApp(Navigation):
         # longer everything that needs a right.
         self.call_from_thread(lambda: self.screen.refresh_bindings())
         # Who is at work, in the header of the screens without a consultation of their own.
-        who = f"{account.login} · {account.organisation}" if account else SINGLE_USER
+        who = at_work(account) if account else SINGLE_USER
         self.call_from_thread(setattr, self, "sub_title", harmless(who))
         return store
 
@@ -301,7 +301,7 @@ class MessagerieApp(Navigation):
         self.account = account
         for screen in self.screen_stack:
             screen.refresh_bindings()
-        self.sub_title = harmless(f"{account.login} · {account.organisation}")
+        self.sub_title = harmless(at_work(account))
 
     def settings(self) -> Settings:
         """The MESSAGERIE_* settings, read on first use (pydantic is slow to import); with
@@ -470,13 +470,19 @@ class MessagerieApp(Navigation):
 
     def take_screenshot(self) -> None:
         """The screen as SVG, in the current folder (served to the browser under `serve`)."""
+        from messagerie.models.errors import os_problem
+        from messagerie.models.formatting import PARIS
+
+        # Named in Paris time by the app's clock: Textual's own name took the server's (UTC).
+        moment = self.clock().astimezone(PARIS)
+        name = f"{self.title.replace(' ', '_')}_{moment:%Y-%m-%d_%Hh%Mm%Ss}.svg"
         if self.is_web:
-            self.deliver_screenshot()
+            self.deliver_screenshot(name)
             return
         try:
-            path = self.save_screenshot()
+            path = self.save_screenshot(name)
         except OSError as problem:
-            notify_literal(self, f"Capture impossible : {problem}", severity="error")
+            notify_literal(self, f"Capture impossible : {os_problem(problem)}.", severity="error")
         else:
             notify_literal(self, f"Capture enregistrée : {path}", title="Capture d'écran")
 
@@ -494,3 +500,10 @@ class MessagerieApp(Navigation):
             "Enregistrer l'écran au format SVG",
             lambda: self.set_timer(0.1, self.take_screenshot),
         )
+
+
+def at_work(account: Account) -> str:
+    """The header's « who is at work »: a support account sees every organisation, and its
+    own organisation alone there misled."""
+    scope = "toutes les organisations (lecture)" if account.support else account.organisation
+    return f"{account.login} · {scope}"

@@ -16,11 +16,11 @@ from messagerie.models.text import ascii_digits, escaped_controls, whole_number
 
 if TYPE_CHECKING:
     import logging
-    from datetime import datetime
     from pathlib import Path
 
     from messagerie.models.messages.bundle import ManifestSignature
     from messagerie.models.store.accounts import Account, AccountChange
+    from messagerie.models.store.chain import ChainCheck
     from messagerie.models.store.database import Store
     from messagerie.tui.app import MessagerieApp as App
     from messagerie.tui.settings import Settings
@@ -473,12 +473,12 @@ def run_status(args: argparse.Namespace) -> int:
     from messagerie.letters.mail.unmatched import UNMATCHED_FOLDER, status_line
     from messagerie.models.formatting import paris_seconds
     from messagerie.models.messages.outbox import outbox_health, progress_text
-    from messagerie.models.store.chain import last_clean_run
+    from messagerie.models.store.chain import last_check
 
     store = open_store_for(args)
     try:
         health = outbox_health(store)
-        last_verified = last_clean_run(store)
+        chains = last_check(store)
     finally:
         store.close()
     antivirus = antivirus_status(load_settings(args).clamd)
@@ -489,7 +489,7 @@ def run_status(args: argparse.Namespace) -> int:
         say(f"Dernier incident : {paris_seconds(at)} — {detail}")
     lines, signing_problem = signing_status(load_settings(args))
     say("\n".join(lines))
-    say(chains_line(last_verified))
+    say(chains_line(chains))
     settings = load_settings(args)
     say(status_line(settings.data_dir / UNMATCHED_FOLDER, settings.unmatched_retention_days))
     say(antivirus.line)
@@ -506,17 +506,25 @@ def run_status(args: argparse.Namespace) -> int:
         problems.append("ANTIVIRUS INJOIGNABLE — les pièces jointes sont refusées")
     if signing_problem:
         problems.append(signing_problem)
+    if chains is not None and chains.altered:
+        problems.append(f"HISTORIQUES ALTÉRÉS — {chains.altered} destinataire(s)")
     say("État : " + (" ; ".join(problems) or "normal"))
     return 1 if problems else 0
 
 
-def chains_line(last_verified: datetime | None) -> str:
-    """When `messagerie verify-store` last found every recipient's history whole."""
+def chains_line(check: ChainCheck | None) -> str:
+    """What `messagerie verify-store` found the last time it ran."""
     from messagerie.models.formatting import paris_seconds
 
-    if last_verified is None:
+    if check is None:
         return "Historiques chaînés : jamais vérifiés (messagerie verify-store)"
-    return f"Historiques chaînés : intacts à la vérification du {paris_seconds(last_verified)}"
+    when = paris_seconds(check.at)
+    if check.altered:
+        return (
+            f"Historiques chaînés : ALTÉRÉS pour {check.altered} destinataire(s) à la "
+            f"vérification du {when} (messagerie verify-store les nomme)"
+        )
+    return f"Historiques chaînés : intacts à la vérification du {when}"
 
 
 def exposed_files(settings: Settings) -> list[str]:

@@ -383,6 +383,7 @@ class Portal:
             _check_reply(typed, len(uploads))
             # Cleaned as an e-mailed file's name is: no control, no bidi override, no slash.
             files = [(safe_filename(u.filename or ""), await u.read()) for u in uploads]
+            _check_total([len(data) for _, data in files], self.intake)
             await run_in_threadpool(self.keep_reply, view, typed, files, key)
         except ReplyRefused as refused:
             return self.page(view, token, status=refused.status, problem=str(refused), **again)
@@ -549,6 +550,19 @@ def _too_big(intake: IntakeOptions) -> str:
         f"Votre envoi est trop volumineux : les fichiers joints peuvent peser au plus "
         f"{intake.limit_text} en tout. Votre texte n'a pas pu être lu : écrivez-le à nouveau."
     )
+
+
+def _check_total(sizes: list[int], intake: IntakeOptions) -> None:
+    """The limit is for the reply's files in all: each under it, the request with its room
+    for the text, let two files of 10.4 MB through a 20 MB limit. (One file alone is named
+    by its own check.)"""
+    size = sum(sizes)
+    if len(sizes) > 1 and size > intake.max_bytes:
+        raise ReplyRefused(
+            f"Vos fichiers pèsent {size_text(size)} en tout : la limite est de "
+            f"{intake.limit_text} par réponse. Retirez-en, ou envoyez-les en plusieurs réponses ; "
+            "votre texte est conservé ci-dessous."
+        )
 
 
 def _check_reply(typed: str, files: int) -> None:

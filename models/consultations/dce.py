@@ -387,7 +387,7 @@ def validate_dce_changes(
         authorize_reading(connection, actor, consultation_id, right=Right.DCE)
         _check_changes(connection, consultation_id, changes)
     for file in changes.new_files():
-        _validate_file(file, limits)
+        check_new_file(file, limits)
 
 
 def _check_changes(connection: Connection, consultation_id: int, changes: DceChanges) -> None:
@@ -424,8 +424,9 @@ def _conflict(base: int | None, current: Any) -> DceConflict:
     )
 
 
-def _validate_file(file: NewFile, limits: ZipLimits) -> None:
-    """Refuse a file (and, for a zip, any of its members) before anything is stored."""
+def check_new_file(file: NewFile, limits: ZipLimits = DEFAULT_LIMITS) -> None:
+    """Refuse a file (and, for a zip, any of its members) before anything is stored: when
+    it is chosen, and again when the DCE is saved."""
     try:
         check_filename(file.filename)
     except DocumentRefused as error:

@@ -324,6 +324,12 @@ def entry_not_found(entry_id: int) -> EntryNotFound:
     )
 
 
+ALREADY_REGISTERED = (
+    "cette ligne figure déjà au registre (même entreprise, même adresse e-mail, même date et "
+    "heure) : elle n'est pas ajoutée une seconde fois."
+)
+
+
 # --- Writing ---------------------------------------------------------------------------------
 
 
@@ -332,6 +338,7 @@ def add_entry(store: Store, consultation_id: int, entry: ValidEntry, *, actor: s
     with store.engine.begin() as connection:
         authorize(connection, actor, Right.IMPORT, consultation_id)
         lock_consultation(connection, consultation_id)
+        _refuse_a_second_time(connection, consultation_id, entry)
         number = _question_number(connection, consultation_id, entry.kind)
         values = entry_row(
             consultation_id, entry, company_id=_company_id(connection, entry), number=number
@@ -354,6 +361,7 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
         except ConsultationNotFound:  # another organisation's: as an entry that does not exist
             raise entry_not_found(entry_id) from None
         lock_consultation(connection, current.consultation_id)
+        _refuse_a_second_time(connection, current.consultation_id, entry, other_than=entry_id)
         number = (
             current.number
             if current.kind is RegisterKind.QUESTION and entry.kind is RegisterKind.QUESTION
@@ -404,6 +412,29 @@ def entry_row(
         "number": number,
         "question_text": entry.question_text,
     }
+
+
+def _refuse_a_second_time(
+    connection: Connection, consultation_id: int, entry: ValidEntry, *, other_than: int = 0
+) -> None:
+    """The same line twice (the import's notion: register, SIRET, e-mail case aside, time,
+    and a question's text) is refused: the import skips it as « déjà présente »."""
+    query = (
+        sa.select(register_entry.c.id)
+        .join(company, company.c.id == register_entry.c.company_id)
+        .where(
+            register_entry.c.consultation_id == consultation_id,
+            register_entry.c.kind == entry.kind,
+            register_entry.c.id != other_than,
+            company.c.siret == entry.siret,
+            sa.func.lower(register_entry.c.contact_email) == entry.contact_email.lower(),
+            register_entry.c.at == entry.at,
+        )
+    )
+    if entry.kind is RegisterKind.QUESTION:
+        query = query.where(register_entry.c.question_text == entry.question_text)
+    if connection.execute(query.limit(1)).first() is not None:
+        raise ValidationFailed([FieldError("at", "Date et heure", ALREADY_REGISTERED)])
 
 
 def _company_id(connection: Connection, entry: ValidEntry) -> int:

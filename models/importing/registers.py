@@ -90,4 +90,13 @@ def _read_text(path: Path) -> str:
         ) from None
     if not text.strip():
         raise ImportRefused(path.name, [f"« {path.name} » est vide."])
+    if (nul := text.find("\x00")) >= 0:  # a text file never holds one: CSV cut « 1 valeurs »
+        line = text.count("\n", 0, nul) + 1
+        raise ImportRefused(
+            path.name,
+            [
+                f"ligne {line} : le fichier contient un caractère nul (U+0000), qu'un fichier "
+                "texte ne contient jamais ; enregistrez-le de nouveau en CSV UTF-8 ou en JSON."
+            ],
+        )
     return text

@@ -26,6 +26,7 @@ from messagerie.models.consultations.identity_query import (
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
 from messagerie.models.store.accounts import Account, require, visible_consultations
+from messagerie.models.store.chain import verify_chains
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     AntivirusVerdict,
@@ -91,6 +92,9 @@ class ArRecipient:
     # The hash of the last event of this copy's history (models/store/chain.py) when the AR
     # was drawn up: `messagerie verify-store` proves the history has not changed since.
     chain_head: str | None
+    # Why the history no longer matches its chain (models/store/chain.py), when it does not:
+    # an AR drawn on an altered history says so instead of signing it as whole.
+    chain_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,7 @@ def ar_data(
         ).first()
         row = _row_with_ar(found, recipient_id)
         events = events_of(connection, recipient_id)
+        altered = verify_chains(connection, [recipient_id])[1]
         files = files_of(connection, row.message_id, recipient_id)
         overrides = overrides_of(connection, row.message_id)
     return ArData(
@@ -225,6 +230,7 @@ def ar_data(
             address=f"{row.street}, {row.postal_code} {row.city}" if row.company else None,
             read_at=row.read_at,
             chain_head=row.chain_head,
+            chain_problem=altered[0].reason if altered else None,
         ),
         events=events,
         opening=opening_of(events, row.read_at),

@@ -239,6 +239,9 @@ def _insert_event(
 # e-mail client, is a person until proven otherwise.
 SCANNER_AGENTS: tuple[tuple[str, str], ...] = (
     ("safelinks", "Microsoft Safe Links"),
+    ("safe links", "Microsoft Safe Links"),
+    # Chromium driven by a program says so; a person's Chrome never does.
+    ("headlesschrome", "navigateur piloté par un programme (Chrome sans interface)"),
     ("ms-office", "Microsoft Office (vérification du lien)"),
     ("msoffice", "Microsoft Office (vérification du lien)"),
     ("microsoft office", "Microsoft Office (vérification du lien)"),

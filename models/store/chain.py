@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,15 +107,19 @@ class BrokenChain:
     reason: str
 
 
-def verify_chains(connection: sa.Connection) -> tuple[int, list[BrokenChain]]:
-    """Walk every recipient's chain: how many recipients were checked, and the broken ones."""
+def verify_chains(
+    connection: sa.Connection, recipient_ids: Collection[int] | None = None
+) -> tuple[int, list[BrokenChain]]:
+    """Walk every recipient's chain (or those of `recipient_ids`): how many recipients were
+    checked, and the broken ones."""
     columns = [event.c[name] for name in HASHED_FIELDS]
-    events = connection.execute(
-        sa.select(event.c.id, event.c.previous_hash, event.c.hash, *columns).order_by(
-            event.c.recipient_id, event.c.id
-        )
-    )
-    heads = dict(connection.execute(sa.select(recipient.c.id, recipient.c.chain_head)).all())
+    chosen_events = sa.select(event.c.id, event.c.previous_hash, event.c.hash, *columns)
+    chosen_heads = sa.select(recipient.c.id, recipient.c.chain_head)
+    if recipient_ids is not None:
+        chosen_events = chosen_events.where(event.c.recipient_id.in_(recipient_ids))
+        chosen_heads = chosen_heads.where(recipient.c.id.in_(recipient_ids))
+    events = connection.execute(chosen_events.order_by(event.c.recipient_id, event.c.id))
+    heads = dict(connection.execute(chosen_heads).all())
     broken: dict[int, str] = {}
     last: dict[int, str] = {}
     for row in events:
@@ -182,22 +186,40 @@ def _nth(index: int) -> str:
     return "le 1er événement" if index == 0 else f"le {index + 1}e événement"
 
 
-CLEAN_RUN_KEY = "chains_verified_clean_at"
+CLEAN_RUN_KEY = "chains_verified_clean_at"  # a run that found every chain whole
+ALTERED_RUN_KEY = "chains_found_altered"  # "<time> <recipients>" of a run that did not
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """What the last `verify_store` found: when, and how many histories were altered."""
+
+    at: datetime
+    altered: int
 
 
 def verify_store(store: Store, now: datetime) -> tuple[int, list[BrokenChain]]:
-    """`verify_chains` on the whole store; a clean run is noted (for `messagerie status`)."""
+    """`verify_chains` on the whole store, its result noted for `messagerie status`: a run
+    that found histories altered was not noted, and the status went on saying « jamais
+    vérifiés » to the probe that watches it."""
     with store.engine.begin() as connection:
         checked, broken = verify_chains(connection)
-        if not broken:
-            connection.execute(sa.delete(store_meta).where(store_meta.c.key == CLEAN_RUN_KEY))
-            connection.execute(
-                sa.insert(store_meta).values(key=CLEAN_RUN_KEY, value=now.isoformat())
-            )
+        connection.execute(
+            sa.delete(store_meta).where(store_meta.c.key.in_((CLEAN_RUN_KEY, ALTERED_RUN_KEY)))
+        )
+        key, value = (
+            (ALTERED_RUN_KEY, f"{now.isoformat()} {len(broken)}")
+            if broken
+            else (CLEAN_RUN_KEY, now.isoformat())
+        )
+        connection.execute(sa.insert(store_meta).values(key=key, value=value))
     return checked, broken
 
 
-def last_clean_run(store: Store) -> datetime | None:
-    """When `verify_store` last found every chain whole, if ever."""
-    found = store.meta(CLEAN_RUN_KEY)
-    return datetime.fromisoformat(found) if found else None
+def last_check(store: Store) -> ChainCheck | None:
+    """What the last `verify_store` found, if it ever ran."""
+    if altered := store.meta(ALTERED_RUN_KEY):
+        at, count = altered.split()
+        return ChainCheck(datetime.fromisoformat(at), int(count))
+    clean = store.meta(CLEAN_RUN_KEY)
+    return ChainCheck(datetime.fromisoformat(clean), 0) if clean else None

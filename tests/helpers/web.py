@@ -104,8 +104,19 @@ def browser():
         launched.close()
 
 
+def person_agent(browser) -> str:
+    """The user agent of this Chromium as a person runs it: headless, it says
+    « HeadlessChrome », which only a program driving it sends (the page takes it for one)."""
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{browser.version} Safari/537.36"
+    )
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="fr-FR", accept_downloads=True)
+    context = browser.new_context(
+        locale="fr-FR", accept_downloads=True, user_agent=person_agent(browser)
+    )
     yield context.new_page()
     context.close()
