@@ -37,7 +37,7 @@ NOTIFY_LABEL = "Envoi d'une information de modification aux entreprises des regi
 DCE_SAVE_HINT = how_to_keep("Pour les garder", "Enregistrer") + (
     " Enregistrer publie une nouvelle version du DCE."
 )
-PIECE_KEYS = "a ajouter · r remplacer · d supprimer · z remplacer le DCE"
+PIECE_KEYS = "a ajouter · r remplacer · d supprimer · z remplacer le DCE · u défaire"
 
 
 class DceScreen(StoreScreen[None]):
@@ -51,6 +51,13 @@ class DceScreen(StoreScreen[None]):
         Binding("r", "replace", "Remplacer", tooltip="Remplacer la pièce sélectionnée", show=False),
         Binding("d", "delete", "Suppr.", tooltip="Supprimer la pièce sélectionnée", show=False),
         Binding("z", "replace_all", "DCE entier", tooltip="Remplacer le DCE", show=False),
+        Binding(
+            "u",
+            "undo",
+            "Défaire",
+            show=False,
+            tooltip="Défaire la dernière modification non enregistrée",
+        ),
         save_key("save", "Enregistrer"),
         Binding("v", "validate", "Valider"),
         Binding("h", "history", "Historique", tooltip="Historique des versions du DCE"),
@@ -63,6 +70,7 @@ class DceScreen(StoreScreen[None]):
         self.detail: ConsultationDetail | None = None
         self.version: DceVersionView | None = None
         self.changes = DceChanges.starting_from(None)
+        self.earlier: list[DceChanges] = []  # the changes before each one staged, for `u`
         self.saved_this_visit = False
 
     def compose_body(self) -> ComposeResult:
@@ -89,6 +97,7 @@ class DceScreen(StoreScreen[None]):
     def show(self, detail: ConsultationDetail, version: DceVersionView | None) -> None:
         self.detail, self.version = detail, version
         self.changes = DceChanges.starting_from(version)
+        self.earlier = []
         self.sub_title = harmless(detail.identity.reference_and_title)
         number = f"version {version.number}" if version else "aucune pièce"
         self.query_one("#dce-info", Static).update(
@@ -157,10 +166,21 @@ class DceScreen(StoreScreen[None]):
     def stage(self, change: Callable[[], DceChanges]) -> None:
         """Apply a staged change; a refused one (duplicate name, not a zip…) is shown."""
         try:
-            self.changes = change()
+            staged = change()
         except Refusal as refusal:
             notify_literal(self, str(refusal), title="Modification refusée", severity="error")
             return
+        self.earlier.append(self.changes)
+        self.changes = staged
+        self.show_changes()
+
+    def action_undo(self) -> None:
+        """Take back the last change staged (an added piece is not in the tree: Échap was
+        the only way to drop it, with every other change)."""
+        if not self.earlier:
+            self.notify("Aucune modification à défaire.")
+            return
+        self.changes = self.earlier.pop()
         self.show_changes()
 
     def action_add(self) -> None:

@@ -489,7 +489,7 @@ class TrackingScreen(StoreScreen[None]):
         line = Text()
         if self.filter_problem:
             line.append(self.filter_problem, style="bold red")
-            line.append(" · ")
+            line.append(" Les lignes suivent encore les filtres précédents. · ")
         counted = "… ligne(s)" if self.count is None else f"{self.count} ligne(s)"
         line.append(counted + (" filtrée(s)" if self.query_.filtered() else ""), style="bold")
         line.append(" · f : filtres · e : effacer" if self.query_.filtered() else " · f : filtrer")

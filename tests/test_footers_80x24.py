@@ -28,7 +28,7 @@ ESSENTIAL = {
 WRITTEN = {
     "dashboard": ["Rechercher (/)", "Statuts (s"],
     "consultation": ["(w)", "(q)", "(p)", "Créer une suite (s)", "Brouillons de messages (b)"],
-    "dce": ["a ajouter · r remplacer · d supprimer · z remplacer le DCE"],
+    "dce": ["a ajouter · r remplacer · d supprimer · z remplacer le DCE · u défaire"],
     "registers": ["w retraits · q questions · p dépôts · > < pages"],
     "tracking": ["f : filtr"],
     "message_form": ["F3 registres", "F4 fichier · F5 espace doc. · Suppr retirer"],

@@ -31,6 +31,7 @@ from messagerie.screens.message_detail import MessageDetailScreen, ReplyScreen
 from messagerie.screens.tracking import TrackingScreen
 from tests.helpers.hostile import toasts
 from tests.helpers.pilot import settle, text_of, wait_until
+from tests.helpers.screens import painted
 
 recipient, message = table_of(Recipient), table_of(Message)
 consultation = table_of(Consultation)
@@ -494,6 +495,23 @@ async def test_a_from_day_after_the_to_day_is_named_not_an_empty_table(workspace
         await wait_until(pilot, lambda: problem in text_of(pilot, "#filter-line"), problem)
         await settle(pilot)
         assert screen.count == everything and len(screen.rows) > 0  # not "0 ligne(s)"
+
+
+async def test_a_filter_problem_is_read_whole_at_80x24(workspace, workspace_app):
+    """The filter line was one line: at 80 columns « … est postérieure à la date « Au » (0 »
+    and the rows still shown by the previous filters went unexplained."""
+    cid = consultation_with(workspace, RecipientStatus.READ)
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        await pilot.press("f")
+        screen.query_one("#filter-from", Input).value = "10/02/2026"
+        screen.query_one("#filter-to", Input).value = "01/02/2026"
+        line = screen.query_one("#filter-line")
+        whole = (
+            "La date « Du » (10/02/2026) est postérieure à la date « Au » (01/02/2026) : aucun "
+            "message ne peut correspondre. Les lignes suivent encore les filtres précédents."
+        )
+        await wait_until(pilot, lambda: whole in painted(pilot, line), whole)
 
 
 async def test_the_view_across_consultations_has_a_reference_column(workspace, workspace_app):

@@ -35,7 +35,7 @@ from messagerie.screens.registers import EntryForm, RegisterScreen
 from messagerie.screens.suite import AccessCodeDialog, SuiteScreen
 from tests.helpers.factories import queued_messages
 from tests.helpers.pilot import pick_path, send_form, settle, wait_until
-from tests.helpers.screens import pressed, screen_lines
+from tests.helpers.screens import painted, pressed
 
 consultation = table_of(Consultation)
 entry = table_of(RegisterEntry)
@@ -203,6 +203,18 @@ async def test_a_piece_that_is_not_what_its_name_says_is_refused_when_chosen(
         assert [entry.file.filename for entry in screen.changes.entries if entry.file] == [
             "RC_2026.pdf"
         ]  # the good piece stays staged, the refused one never was
+        await pilot.press("a")  # a second piece, then taken back alone: `u`
+        await pick_path(pilot, dce_files["CCAP_2026.pdf"])
+        await wait_until(pilot, lambda: "CCAP_2026.pdf" in str(screen.changes.summary()), "CCAP")
+        await pilot.press("u")
+        await settle(pilot)
+        assert [entry.file.filename for entry in screen.changes.entries if entry.file] == [
+            "RC_2026.pdf"
+        ]
+        await pilot.press("u", "u")  # nothing left to take back: said, nothing else
+        await settle(pilot)
+        assert screen.changes.is_empty()
+        assert "Aucune modification à défaire." in [n.message for n in pilot.app._notifications]
 
 
 async def test_case_c_add_delete_replace_replace_all_history(workspace, workspace_app, dce_files):
@@ -320,12 +332,9 @@ async def test_a_register_form_error_is_read_whole_at_80x24(workspace, workspace
         error = form.query_one("#at-error")
         error.scroll_visible(animate=False)
         await settle(pilot)
-        area = error.region  # what the screen paints where the error line is
-        lines = screen_lines(pilot)[area.y : area.bottom]
-        shown = " ".join(line[area.x : area.right] for line in lines)
-        assert area.right <= 80 and (
+        assert error.region.right <= 80 and (
             "où l'on passe ce jour-là de 02:00 à 03:00 (heure d'été) ; indiquez une autre heure."
-            in " ".join(shown.split())
+            in painted(pilot, error)
         )
 
 

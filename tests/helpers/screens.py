@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import sqlalchemy as sa
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from messagerie.models.consultations.registers import list_register
@@ -114,6 +115,14 @@ async def open_screen(pilot: Pilot, store, name: str) -> Screen:
 def screen_lines(pilot: Pilot) -> list[str]:
     strips = pilot.app.screen._compositor.render_strips()
     return [strip.text for strip in strips]
+
+
+def painted(pilot: Pilot, widget: Widget) -> str:
+    """What the screen paints where `widget` is, its lines joined by spaces: the text a
+    buyer reads there, whatever the widget holds beyond its region."""
+    area = widget.region
+    lines = screen_lines(pilot)[area.y : area.bottom]
+    return " ".join(" ".join(line[area.x : area.right] for line in lines).split())
 
 
 def footer_line(pilot: Pilot) -> str:
