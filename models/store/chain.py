@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from messagerie.models.store.database import Store
-from messagerie.models.store.locking import lock_rows
+from messagerie.models.store.locking import locked_rows
 from messagerie.models.store.tables import event, recipient, store_meta
 
 GENESIS = "0" * 64
@@ -81,13 +81,11 @@ def append_events(
 
 
 def _locked_heads(connection: sa.Connection, ids: list[int]) -> dict[int, str | None]:
-    """The recipients' chain heads, read once no other writer can move them."""
-    lock_rows(connection, recipient, recipient.c.id.in_(ids))
-    return dict(
-        connection.execute(
-            sa.select(recipient.c.id, recipient.c.chain_head).where(recipient.c.id.in_(ids))
-        ).all()
-    )
+    """The recipients' chain heads, read once no other writer can move them (one query on
+    PostgreSQL, as before the lock served SQLite too)."""
+    columns = (recipient.c.id, recipient.c.chain_head)
+    rows = locked_rows(connection, recipient, recipient.c.id.in_(ids), *columns)
+    return {row.id: row.chain_head for row in rows}
 
 
 # Built once: the outbox runs them for every recipient, and building costs more than running.
