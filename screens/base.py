@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Header, Input, TextArea
 from textual.worker import get_current_worker
 
-from messagerie.screens.french import FrenchBindings
+from messagerie.screens.french import HELP_KEY, FrenchBindings
 from messagerie.screens.rights import RightsChecked
 from messagerie.screens.widgets import Footer, notify_literal
 
@@ -129,6 +129,8 @@ class StoreScreen(StoreWork, FrenchBindings, Screen[ResultType]):
 
 class StoreModal(StoreWork, FrenchBindings, ModalScreen[ResultType]):
     """A dialog of the app that calls the store."""
+
+    BINDINGS = [HELP_KEY]
 
     @property
     def app(self) -> MessagerieApp:

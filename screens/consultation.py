@@ -113,7 +113,7 @@ class ConsultationScreen(StoreScreen[None]):
     TITLE = "Détails de la consultation"
     # The footer (80 columns) holds what opens another screen; the registers, the drafts and
     # « Créer une suite » show their keys in their own section, and every key is in the help
-    # panel (F1) and the palette (^p).
+    # window (F1) and the palette (^p).
     BINDINGS = [
         back_key(),
         *register_keys("register"),

@@ -57,8 +57,8 @@ class StatusChart(OptionList):
         self.shown = (counts, chosen)
         highlighted = self.highlighted
         largest = max(counts.values(), default=0)
-        # The bar leaves room for the count on its line: a narrow panel (the help panel open
-        # at 80 columns) gets a shorter bar, never a count cut across two lines.
+        # The bar leaves room for the count on its line: a narrow panel gets a shorter bar,
+        # never a count cut across two lines.
         width = min(BAR_WIDTH, self.scrollable_content_region.width - 3 - len(count(largest)))
         options = [
             Option(self._label("Tous les statuts", sum(counts.values()), None), ALL_STATUSES)
@@ -210,7 +210,7 @@ class DashboardScreen(StoreScreen[None]):
     AUTO_FOCUS = "#results"
     FIELD_KEYS = frozenset({"focus_search"})
     # The footer holds the row's actions, the global tracking and F1 (80 columns); the other
-    # keys are shown where they act (search label, panel titles), all in the help panel (F1)
+    # keys are shown where they act (search label, panel titles), all in the keys' window (F1)
     # and the palette (^p), which uses the tooltip: the platform's full label.
     BINDINGS = [
         Binding(

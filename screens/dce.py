@@ -45,7 +45,7 @@ class DceScreen(StoreScreen[None]):
 
     TITLE = "Modifier le DCE"
     # The pieces' keys are written under their tree (PIECE_KEYS); the footer keeps the
-    # version's actions (80 columns); all are in the help panel (F1) and the palette (^p).
+    # version's actions (80 columns); all are in the keys' window (F1) and the palette (^p).
     BINDINGS = [
         Binding("a", "add", "Ajouter", tooltip="Ajouter une pièce", show=False),
         Binding("r", "replace", "Remplacer", tooltip="Remplacer la pièce sélectionnée", show=False),

@@ -1,8 +1,8 @@
-"""Textual's own key descriptions, in French, wherever a screen shows them (footer, help panel).
+"""Textual's own key descriptions, in French, wherever a screen shows them (footer, F1 window).
 
 Textual has no translation support: its widgets' bindings carry English descriptions ("Scroll
 Left", "Focus Next", "Dismiss menu"…) fixed when their classes are defined. A screen's
-`active_bindings` is what both the footer and the help panel read, so the screens below hand
+`active_bindings` is what both the footer and the keys' window (F1) read, so the screens below hand
 them French copies of those bindings; our own bindings are French already and pass through."""
 
 from __future__ import annotations
@@ -118,8 +118,6 @@ DESCRIPTIONS = {
 }
 # The same English word for another gesture, by the class that binds it.
 BY_WIDGET = {("Tree", "Toggle"): "Déplier ou replier"}
-# Titles of a widget's keys in the help panel.
-GROUP_TITLES = {"Input": "Champ de saisie", "Collapsible": "Section repliable"}
 
 
 def french(text: str, node: DOMNode | None = None) -> str:
@@ -140,9 +138,6 @@ def french_binding(binding: Binding, node: DOMNode | None = None) -> Binding:
 
 def french_active(active: ActiveBinding) -> ActiveBinding:
     node = active.node
-    title = GROUP_TITLES.get(node.BINDING_GROUP_TITLE or "")
-    if title:  # this widget's own title (Textual reads it from the instance)
-        setattr(node, "BINDING_GROUP_TITLE", title)  # noqa: B010 - a ClassVar, set per node
     return active._replace(
         binding=french_binding(active.binding, node), tooltip=french(active.tooltip, node)
     )
@@ -151,7 +146,7 @@ def french_active(active: ActiveBinding) -> ActiveBinding:
 class FrenchBindings:
     """For a screen, listed before its Textual class (which then gives the screen its CSS:
     Textual takes a class's styles from its first base that is a widget): its footer and
-    help panel show every key in French."""
+    keys' window (F1) show every key in French."""
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
@@ -162,8 +157,15 @@ class FrenchBindings:
 ResultType = TypeVar("ResultType")
 
 
+# A dialog hides the app's keys (Textual stops at a modal screen): F1 opens the keys' window
+# over it too. Not in its footer, which shows the dialog's own keys.
+HELP_KEY = Binding("f1", "app.toggle_help", "Aide", show=False)
+
+
 class FrenchModal(FrenchBindings, ModalScreen[ResultType]):
-    """A dialog whose keys read in French (in the help panel opened over it)."""
+    """A dialog whose keys read in French (in the keys' window opened over it)."""
+
+    BINDINGS = [HELP_KEY]
 
 
 # Keys by the names printed on a French keyboard (Textual writes "esc", "pgdn", "del"…).

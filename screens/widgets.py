@@ -243,7 +243,7 @@ REGISTER_TITLES = {
 
 def register_keys(action: str) -> list[Binding]:
     """w, q, p → `action('withdrawal')`… for the three registers, out of the footer (the
-    screen writes them where they act) but in the help panel and the palette."""
+    screen writes them where they act) but in the keys' window (F1) and the palette."""
     return [
         Binding(key, f"{action}('{kind.value}')", kind.label, tooltip=REGISTER_TITLES[kind],
                 show=False)

@@ -3,7 +3,8 @@
 from textual.widgets import Input
 
 from messagerie.screens.dashboard import DashboardScreen, ResultsList, StatusChart
-from tests.helpers.pilot import run_command, settle, text_of
+from messagerie.screens.keys_help import KeysHelp
+from tests.helpers.pilot import run_command, settle, text_of, wait_until
 
 NBSP = "\u202f"
 
@@ -157,8 +158,7 @@ async def test_every_key_has_a_palette_entry_and_help(demo_app):
         assert "Page 2 sur 140" in caption(pilot)
         pilot.app.screen.query_one("#results").focus()
         await pilot.press("question_mark")
-        await pilot.pause()
-        assert pilot.app.screen.query("HelpPanel")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, KeysHelp), "the keys")
 
 
 async def test_a_bad_store_ends_the_app_with_one_clear_line(tmp_path):

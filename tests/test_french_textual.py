@@ -1,4 +1,4 @@
-"""Textual's own words, in French: the help panel (F1) over each kind of widget, the command
+"""Textual's own words, in French: the keys' window (F1) over each kind of widget, the command
 palette (placeholder, system commands, "nothing found"), Ctrl+C's hint; and toasts that never
 cover the field being typed in at 80×24."""
 
@@ -18,7 +18,6 @@ from textual.widgets import (
     Checkbox,
     DataTable,
     DirectoryTree,
-    HelpPanel,
     Input,
     OptionList,
     RadioSet,
@@ -26,10 +25,10 @@ from textual.widgets import (
     TextArea,
     Tree,
 )
-from textual.widgets._key_panel import BindingsTable
 from textual.widgets._select import SelectOverlay
 
 from messagerie.screens.french import DESCRIPTIONS
+from messagerie.screens.keys_help import KeysHelp, keys_table
 from messagerie.tui.palette import NO_MATCH, PLACEHOLDER, FrenchPalette
 from tests.helpers.hostile import toasts
 from tests.helpers.pilot import settle, wait_until
@@ -49,6 +48,12 @@ ENGLISH = re.compile(
 )
 
 
+def render_text(renderable) -> str:
+    console = Console(width=60, file=io.StringIO(), record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
 def textual_descriptions() -> set[str]:
     found = set()
     for cls in TEXTUAL_CLASSES:
@@ -66,14 +71,6 @@ def test_every_textual_key_description_has_a_french_one():
     assert not any(ENGLISH.search(french) for french in DESCRIPTIONS.values())
 
 
-def help_text(pilot) -> str:
-    """The whole key list of the open help panel, scrolled or not."""
-    table = pilot.app.screen.query_one(HelpPanel).query_one(BindingsTable)
-    console = Console(width=60, file=io.StringIO(), record=True)
-    console.print(table.render_bindings_table())
-    return console.export_text()
-
-
 @pytest.mark.parametrize(
     ("name", "focus"),
     [
@@ -84,18 +81,18 @@ def help_text(pilot) -> str:
         ("message_form", "#body"),  # TextArea
     ],
 )
-async def test_the_help_panel_is_french(workspace, workspace_app, name, focus):
+async def test_the_keys_window_is_french(workspace, workspace_app, name, focus):
     async with workspace_app.run_test(size=SMALL) as pilot:
         screen = await open_screen(pilot, workspace, name)
         screen.query_one(focus).focus()
         await pilot.press("f1")
-        await wait_until(pilot, lambda: screen.query(HelpPanel), "the help panel")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, KeysHelp), "the keys")
         await settle(pilot)
-        text = help_text(pilot)
+        text = render_text(keys_table(pilot.app.screen.sections))  # scrolled or not
         assert "Aide" in text and "Champ suivant" in text, text
         assert not ENGLISH.search(text), ENGLISH.search(text)
         await pilot.press("f1")  # F1 again closes it, from a field too
-        await wait_until(pilot, lambda: not screen.query(HelpPanel), "the panel closed")
+        await wait_until(pilot, lambda: pilot.app.screen is screen, "the window closed")
 
 
 def palette_field(pilot) -> bool:

@@ -150,6 +150,27 @@ def test_rows_are_grouped_by_lot_in_file_order(lots):
     ]
 
 
+def test_a_lot_written_two_ways_is_one_lot():
+    """« 1 » and « Lot 1 » in one file: two groups were two merges of half a lot each, every
+    offer of the other half left out, ranks counted « sur 2 » instead of « sur 3 »."""
+    written = (
+        "entreprise;lot;note;rang;motifs\n"
+        "A;1;17;1;Meilleure offre.\nB;Lot 1;15;2;Prix.\nC;lot n°01;12;3;Délais.\nD;Lot 2;9;1;x\n"
+    )
+    lots = rows_by_lot(read_analysis(written))
+    assert {lot: [row.company for row in rows] for lot, rows in lots.items()} == {
+        "1": ["A", "B", "C"],
+        "2": ["D"],
+    }
+    bids = rejected_bids(lots["1"], "A")
+    assert [(bid.company, bid.ranked_offers) for bid in bids] == [("B", 3), ("C", 3)]
+    with pytest.raises(AnalysisRefused) as twice:  # one company, one lot, two spellings
+        read_analysis("entreprise;lot;note;rang;motifs\nA;1;17;1;x\nB;1;15;2;y\nb;Lot 1;9;3;z\n")
+    assert str(twice.value) == (
+        "Ligne 4, colonne « entreprise » : « b » figure déjà à la ligne 3 pour le même lot."
+    )
+
+
 def test_the_offer_ranked_first_is_the_retained_one_by_default(lots):
     assert ranked_first(lots["1"]).company == "Chocolaterie Müller SAS"
     tie = (AnalysisRow(2, "A", "1", None, 1, "x"), AnalysisRow(3, "B", "1", None, 1, "y"))

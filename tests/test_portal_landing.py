@@ -28,6 +28,7 @@ from tests.helpers.portal import (
     events_of,
     fetch,
     post_reply,
+    raw,
     reply_form,
     sent_now,
     shown,
@@ -46,6 +47,7 @@ ENTITY = "Direction de la commande publique"
 CONTENT = "Merci de nous adresser votre attestation d'assurance."
 OFFICE = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.12026; Pro)"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+BURST_SIZE = 4  # fetches of one link within a second: a gateway's, not a click's
 PRESENCE = (EventKind.SENT, EventKind.DELIVERED)  # the outbox's; the page's are the others
 
 
@@ -220,6 +222,37 @@ def test_a_burst_of_cookieless_fetches_is_an_automatic_analysis(store, portal):
     details = [d for label, d in visits_of(store, A) + visits_of(store, B) if "Analyse" in label]
     assert details and all("en moins d'une seconde depuis la même adresse" in d for d in details)
     assert_not_read(store, A)
+    assert_not_read(store, B)
+
+
+def test_a_press_right_after_a_burst_gives_no_l_whatever_cookie_it_kept(store, portal):
+    """A gateway that keeps cookies: its burst's first fetches looked like a person's and were
+    given the page's cookie; its press, within the second, came with that cookie and the key."""
+    tokens = sent_now(store)
+    url = f"{portal}/m/{tokens[A]}"
+    with ThreadPoolExecutor(BURST_SIZE) as pool:
+        answers = list(pool.map(lambda _: raw(url), range(BURST_SIZE)))
+    assert [status for status, *_ in answers] == [200] * BURST_SIZE
+    kept = [h["set-cookie"].split(";")[0] for _, h, _ in answers if "set-cookie" in h]
+    assert kept  # the first fetches of a burst cannot be told from a click
+    key = f"cle={reply_form(shown(answers[-1][2]))['cle']}".encode()
+    assert raw(url, "POST", key, FORM | {"Cookie": kept[0]})[0] == 403
+    label, detail = visits_of(store, A)[-1]
+    assert label == "Analyse automatique du lien"
+    assert detail.startswith("Bouton pressé dans la seconde qui suit")
+    assert_not_read(store, A)
+
+
+def test_a_prefetch_is_an_automatic_analysis_and_gets_no_cookie(store, portal):
+    """A browser or a mail client fetching the link ahead of any click says so (Sec-Purpose);
+    given the page's cookie, a later press by a tool with it would pass for a person's."""
+    tokens = sent_now(store)
+    status, headers, _ = raw(f"{portal}/m/{tokens[B]}", headers={"Sec-Purpose": "prefetch"})
+    assert status == 200 and "messagerie_vu" not in headers.get("set-cookie", "")
+    assert visits_of(store, B) == [(
+        "Analyse automatique du lien",
+        "Préchargement du lien par le navigateur ou la messagerie, avant tout clic",
+    )]  # fmt: skip
     assert_not_read(store, B)
 
 

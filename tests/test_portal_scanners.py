@@ -72,19 +72,38 @@ def test_head_no_user_agent_and_cookieless_bursts_are_automatic():
         f"{BURST} accès aux liens de ce message en moins d'une seconde depuis la même adresse, "
         "sans cookie de la page"
     )
-    # A browser that has been on the page before, or a press of the button, is no burst.
+    # A browser that has been on the page before is no burst.
     assert automatic_fetch(LinkFetch("GET", firefox, has_cookie=True, burst=10)) is None
-    assert automatic_fetch(LinkFetch("POST", firefox, has_cookie=False, burst=10)) is None
+    # A press right after a burst of fetches is the gateway's, cookie or not.
+    for cookie in (False, True):
+        pressed = automatic_fetch(LinkFetch("POST", firefox, has_cookie=cookie, burst=BURST))
+        assert pressed == (
+            f"Bouton pressé dans la seconde qui suit {BURST} accès aux liens de ce message "
+            "depuis la même adresse"
+        )
+        assert automatic_fetch(LinkFetch("POST", firefox, cookie, burst=BURST - 1)) is None
+
+
+@pytest.mark.parametrize("purpose", ["prefetch", "prefetch;anonymous-client-ip", "Prerender"])
+def test_a_fetch_announced_ahead_of_any_click_is_automatic(purpose):
+    ahead = "Préchargement du lien par le navigateur ou la messagerie, avant tout clic"
+    for agent in BROWSERS:
+        assert automatic_fetch(LinkFetch("GET", agent, True, purpose=purpose)) == ahead
+    # A header that is there but asks nothing ahead of a click leaves the browser a person.
+    assert automatic_fetch(LinkFetch("GET", BROWSERS[0], purpose="navigate")) is None
 
 
 def test_recent_fetches_count_one_message_and_address_over_one_second():
     recent = RecentFetches()
-    key = (7, "203.0.113.9")
+    key = ("message", 7, "203.0.113.9")
     assert [recent.add(key, moment) for moment in (10.0, 10.3, 10.6)] == [1, 2, 3]
-    assert recent.add((8, "203.0.113.9"), 10.7) == 1  # another message
-    assert recent.add((7, "198.51.100.1"), 10.7) == 1  # another address
+    assert recent.add(("message", 8, "203.0.113.9"), 10.7) == 1  # another message
+    assert recent.add(("message", 7, "198.51.100.1"), 10.7) == 1  # another address
+    assert recent.add(("link", 7, "203.0.113.9"), 10.7) == 1  # one link, counted apart
+    assert recent.recent(key, 10.8) == 3  # what a press right after sees, not counted
     assert recent.add(key, 11.5) == 2  # 10.0 and 10.3 are more than a second old
     assert recent.add(key, 20.0) == 1
+    assert recent.recent(("link", 9, "203.0.113.9"), 20.0) == 0
 
 
 # --- Properties: any user agent gets a verdict, and the table is always honoured ------------
@@ -97,11 +116,12 @@ METHODS = st.sampled_from(["GET", "HEAD", "POST", "get", "head", "OPTIONS", ""])
     agent=st.none() | st.text(),
     cookie=st.booleans(),
     burst=st.integers(min_value=0, max_value=10_000),
+    purpose=st.text(),
 )
-def test_any_request_gets_a_verdict_never_an_exception(method, agent, cookie, burst):
-    verdict = automatic_fetch(LinkFetch(method, agent, cookie, burst))
+def test_any_request_gets_a_verdict_never_an_exception(method, agent, cookie, burst, purpose):
+    verdict = automatic_fetch(LinkFetch(method, agent, cookie, burst, purpose))
     assert verdict is None or (isinstance(verdict, str) and verdict.strip())
-    if method.upper() == "HEAD" or not (agent or "").strip():
+    if method.upper() == "HEAD" or not (agent or "").strip() or "prefetch" in purpose.lower():
         assert verdict is not None
 
 

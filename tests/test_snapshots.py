@@ -55,6 +55,19 @@ def test_workspace_screens_80x24(snap_compare, demo_app, name, keys):
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=run_before)
 
 
+def test_keys_help_80x24(snap_compare, demo_app):
+    """F1 on « Messagerie sécurisée »: the form's own keys first, in a window that scrolls."""
+
+    async def run_before(pilot):
+        await wines(pilot, "e", "m")
+        await checks_done(pilot)  # the form's live checks, painted under the window
+        await pilot.press("f1")
+        await settle(pilot)
+        quiet_cursor(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=run_before)
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_message_form(snap_compare, demo_app, size):
     """ "Messagerie sécurisée" on 2025VINS, with the dépôts added and the live checks shown."""

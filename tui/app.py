@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from messagerie.models.clock import utc_now
 from messagerie.screens.dashboard import DashboardScreen
 from messagerie.screens.french import key_display
+from messagerie.screens.keys_help import KeysHelp, key_sections
 from messagerie.screens.rights import SINGLE_USER, refusal, tell_refused
 from messagerie.screens.widgets import harmless, notify_literal
 from messagerie.tui.actor import current_actor
@@ -83,7 +84,7 @@ HANG_UP_GRACE = 10.0  # seconds for the drafts and a clean exit, then the proces
 class MessagerieApp(Navigation):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Messagerie sécurisée"
-    # F1 works in a field too (where `?` types a "?"); the help panel lists every key, the
+    # F1 works in a field too (where `?` types a "?"); its window lists every key, the
     # palette every action: the footers show the essential keys only (80 columns).
     BINDINGS = [
         Binding("f1", "toggle_help", "Aide"),
@@ -425,10 +426,11 @@ class MessagerieApp(Navigation):
         place_toasts(self.screen)  # the toasts shown move away from the new focus
 
     def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
+        """F1 or ?: the screen's keys in a window that scrolls; F1 again closes it."""
+        if isinstance(self.screen, KeysHelp):
+            self.screen.dismiss(None)
         else:
-            self.action_show_help_panel()
+            self.push_screen(KeysHelp(key_sections(self.screen)))
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):

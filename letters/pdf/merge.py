@@ -32,17 +32,17 @@ from messagerie.models.messages.merge import (
     Bidder,
     bidders_of,
     deposit_faults,
+    lot_number,
     rejected_bids,
     unanswered_bidders,
 )
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_within
-from messagerie.models.rules.validation import MAX_LOT_NUMBER
 from messagerie.models.store.accounts import authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import NewDocument, insert_documents
 from messagerie.models.store.enums import MessageType, RegisterKind
-from messagerie.models.text import ascii_digits, fold, whole_number
+from messagerie.models.text import fold
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class MergeLine:
     @property
     def lot_number(self) -> int | None:
         """The lot it rejects from; None in a consultation without lots."""
-        return _lot_number(self.row.lot)
+        return lot_number(self.row.lot)
 
 
 def plan_rejections(
@@ -72,8 +72,8 @@ def plan_rejections(
     dépôts with their lots (`lot_bidders`); without them only `queue_rejections` checks that
     each bidder's dépôts cover the lot."""
     detail = context.detail
-    lot_number = lot_of(rows)
-    lots = tuple(lot_label(n, t) for n, t in detail.lots if n == lot_number) or None
+    number = lot_of(rows)
+    lots = tuple(lot_label(n, t) for n, t in detail.lots if n == number) or None
     # Allotted: the letter names the lot it rejects from. Without lots: the file names none.
     if rows and (lots is None if detail.lots else rows[0].lot):
         raise _lot_refused(rows[0], detail.lots)
@@ -82,7 +82,7 @@ def plan_rejections(
     }
     if bidders is None:
         bidders = bidders_of((address.company_name, ()) for address in deposits.values())
-    faults = deposit_faults(rows, bidders, lot_number, retained)
+    faults = deposit_faults(rows, bidders, number, retained)
     try:
         bids = rejected_bids(rows, retained)
     except AnalysisRefused as refused:
@@ -100,7 +100,7 @@ def plan_rejections(
         row = by_company[fold(letter.company)]
         address = deposits.get(fold(letter.company))
         if address is None:  # the dépôts changed since `bidders` were read
-            raise AnalysisRefused.of(deposit_faults([row], (), lot_number))
+            raise AnalysisRefused.of(deposit_faults([row], (), number))
         lines.append(
             MergeLine(
                 row,
@@ -125,7 +125,7 @@ def left_out(rows: Sequence[AnalysisRow], bidders: Sequence[Bidder]) -> tuple[st
 
 def lot_of(rows: Sequence[AnalysisRow]) -> int | None:
     """The number of the lot of one lot's rows; None without lots (or rows)."""
-    return _lot_number(rows[0].lot) if rows else None
+    return lot_number(rows[0].lot) if rows else None
 
 
 def _bidders(connection: Connection, consultation_id: int) -> tuple[Bidder, ...]:
@@ -212,9 +212,3 @@ def _lot_refused(row: AnalysisRow, lots: Sequence[tuple[int, str]]) -> Refusal:
         f"{where}« {row.lot} » n'est pas un lot de cette consultation (lots : {numbers}) ; "
         "corrigez le fichier."
     )
-
-
-def _lot_number(lot: str) -> int | None:
-    """ "2", "Lot 2", "Lot n°2 - Vins" → 2; "" → None."""
-    digits = "".join(c if ascii_digits(c) else " " for c in lot).split()
-    return whole_number(digits[0], MAX_LOT_NUMBER) if digits else None

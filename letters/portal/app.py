@@ -6,8 +6,10 @@
   the client's address and user agent, never as L: mail security gateways (Safe Links,
   Proofpoint, Mimecast…) fetch every link of every e-mail. A fetch that looks automatic (a
   known scanner's user agent, or a cookie-less burst of fetches of one message's links from
-  one address, see `models.messages.portal.automatic_fetch`) is kept as "Analyse automatique
-  du lien", for information. `HEAD` records nothing at all.
+  one address, a prefetch a browser announces, see `models.messages.portal.automatic_fetch`)
+  is kept as "Analyse automatique du lien", for information; a scanner or a prefetch gets
+  no cookie, and a press right after a burst on its link is a tool's. `HEAD` records
+  nothing at all.
 - `POST /m/TOKEN` is that button (with the page's anti-forgery field): the first press is the
   acknowledgement of receipt (L), with the client's address and user agent as evidence; the
   answer redirects to the content. A known scanner pressing it gets no L.
@@ -44,7 +46,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -70,6 +72,7 @@ from messagerie.models.formatting import count, paris_minutes, paris_seconds, si
 from messagerie.models.messages.ar import BUTTON
 from messagerie.models.messages.inbound import record_reply
 from messagerie.models.messages.portal import (
+    PURPOSE_HEADERS,
     LinkFetch,
     PortalView,
     automatic_fetch,
@@ -153,22 +156,30 @@ class ReplyNotSaved(ReplyRefused):
     status = 503
 
 
+FetchKey = tuple[str, int, str]  # ("message" or "link", its id, the client's address)
+
+
 class RecentFetches:
-    """How many times each (message, client address) fetched a personal link within the last
-    second, in this process: the burst a mail gateway makes when it checks every link."""
+    """How many times each client address fetched a message's links, or one personal link,
+    within the last second, in this process: the burst a mail gateway makes when it checks
+    every link."""
 
     WINDOW = 1.0  # seconds
 
     def __init__(self) -> None:
-        self.seen: dict[tuple[int, str], deque[float]] = {}
+        self.seen: dict[FetchKey, deque[float]] = {}
 
-    def add(self, key: tuple[int, str], moment: float) -> int:
+    def add(self, key: FetchKey, moment: float) -> int:
         """Count this fetch at `moment` (time.monotonic); the fetches within the window."""
         if len(self.seen) > 10_000:  # forget the quiet ones now and then
             self.seen = {k: d for k, d in self.seen.items() if d and d[-1] > moment - self.WINDOW}
-        times = self.seen.setdefault(key, deque())
-        times.append(moment)
-        while times[0] <= moment - self.WINDOW:
+        self.seen.setdefault(key, deque()).append(moment)
+        return self.recent(key, moment)
+
+    def recent(self, key: FetchKey, moment: float) -> int:
+        """The fetches within the window before `moment`, this one not counted."""
+        times = self.seen.get(key, deque())
+        while times and times[0] <= moment - self.WINDOW:
             times.popleft()
         return len(times)
 
@@ -178,6 +189,9 @@ class Visit:
     client_address: str | None
     user_agent: str | None
     automatic: str | None  # why it looks automatic (models.messages.portal.automatic_fetch)
+    # Automatic by itself (a scanner's agent, a prefetch), not only by the burst around it,
+    # where a person's click may fall among a gateway's fetches.
+    a_tool: bool = False
 
 
 class Portal:
@@ -196,11 +210,17 @@ class Portal:
         """Who asks, and whether it looks like a link scanner rather than the recipient."""
         client = request.client.host if request.client else None
         agent = request.headers.get("user-agent")
-        burst = 1
+        moment, who = time.monotonic(), client or "-"
+        message, link = ("message", view.message.id, who), ("link", view.recipient_id, who)
         if request.method in ("GET", "HEAD"):
-            burst = self.fetches.add((view.message.id, client or "-"), time.monotonic())
-        fetch = LinkFetch(request.method, agent, VISITOR_COOKIE in request.cookies, burst)
-        return Visit(client, agent, automatic_fetch(fetch))
+            self.fetches.add(link, moment)
+            burst = self.fetches.add(message, moment)
+        else:  # a press right after a burst on its link is the gateway's, whatever cookie it kept
+            burst = self.fetches.recent(link, moment)
+        purpose = " ".join(v for name in PURPOSE_HEADERS for v in request.headers.getlist(name))
+        fetch = LinkFetch(request.method, agent, VISITOR_COOKIE in request.cookies, burst, purpose)
+        alone = automatic_fetch(replace(fetch, burst=1)) is not None
+        return Visit(client, agent, automatic_fetch(fetch), alone)
 
     async def keep_visit(
         self, view: PortalView, visit: Visit, kind: EventKind, detail: str
@@ -289,7 +309,8 @@ class Portal:
             sent = request.query_params.get("envoye") == "1"
             response = self.page(view, token, sent=sent, opened=opened)
             response.delete_cookie(OPENING_COOKIE, path=f"/m/{token}")
-        _set_cookie(response, token, VISITOR_COOKIE, VISITOR_DAYS * 86400)
+        if not visit.a_tool:  # a tool that kept it could press the button as a browser
+            _set_cookie(response, token, VISITOR_COOKIE, VISITOR_DAYS * 86400)
         return response
 
     async def take_notice(self, request: Request) -> Response:

@@ -23,8 +23,16 @@ from typing import Any
 
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.rejections import NAME_LENGTH
+from messagerie.models.rules.validation import MAX_LOT_NUMBER
 from messagerie.models.store.rows import from_row
-from messagerie.models.text import ascii_digits, control_character_problem, cut, fold, lf_lines
+from messagerie.models.text import (
+    ascii_digits,
+    control_character_problem,
+    cut,
+    fold,
+    lf_lines,
+    whole_number,
+)
 
 # Header (as written in the file, folded) -> attribute of AnalysisRow.
 COLUMNS = {
@@ -228,12 +236,25 @@ def _refused(line: int, column: str, problem: str) -> AnalysisRefused:
     )
 
 
+def lot_number(lot: str) -> int | None:
+    """ "2", "Lot 2", "Lot n°2 - Vins" → 2; "" (or no number in it) → None."""
+    digits = "".join(c if ascii_digits(c) else " " for c in lot).split()
+    return whole_number(digits[0], MAX_LOT_NUMBER) if digits else None
+
+
+def lot_key(lot: str) -> str:
+    """Which lot a row is for, however written: "1", "Lot 1" and "lot n°01" are one lot (its
+    number), else one letter of each would reject the same company from it twice."""
+    number = lot_number(lot)
+    return _fold(lot) if number is None else str(number)
+
+
 def _duplicates(rows: Iterable[AnalysisRow]) -> list[AnalysisRefused]:
     """One offer per company and lot, else a company would receive two different letters."""
     seen: dict[tuple[str, str], int] = {}
     faults = []
     for row in rows:
-        key = (_fold(row.company), _fold(row.lot))
+        key = (_fold(row.company), lot_key(row.lot))
         if key in seen:
             faults.append(
                 _refused(
@@ -261,10 +282,11 @@ READERS: dict[str, Callable[[str, int], object]] = {
 
 
 def rows_by_lot(rows: Iterable[AnalysisRow]) -> dict[str, tuple[AnalysisRow, ...]]:
-    """The rows of each lot, lots in the order they first appear."""
+    """The rows of each lot (keyed by `lot_key`: "2" for "Lot 2"), lots in the order they
+    first appear."""
     lots: dict[str, list[AnalysisRow]] = {}
     for row in rows:
-        lots.setdefault(row.lot, []).append(row)
+        lots.setdefault(lot_key(row.lot), []).append(row)
     return {lot: tuple(lot_rows) for lot, lot_rows in lots.items()}
 
 
@@ -283,7 +305,7 @@ def ranked_first(rows: Sequence[AnalysisRow]) -> AnalysisRow:
 def rejected_bids(rows: Sequence[AnalysisRow], retained: str) -> tuple[RejectedBid, ...]:
     """One rejection per bidder of one lot other than `retained` (the awardee's company name,
     case and accents ignored), each with its own reasons, score and rank, in file order."""
-    if len({row.lot for row in rows}) > 1:
+    if len({lot_key(row.lot) for row in rows}) > 1:
         raise ValueError("rejected_bids merges the rows of one lot at a time")
     winner = next((row for row in rows if _fold(row.company) == _fold(retained)), None)
     if winner is None:

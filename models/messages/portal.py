@@ -273,6 +273,10 @@ SCANNER_AGENTS: tuple[tuple[str, str], ...] = (
 # This many fetches of one message's links from one address within a second, without the
 # page's cookie, are a gateway checking links, not a person clicking.
 BURST = 3
+# Request headers by which a browser or a mail client says it fetches a link ahead of any
+# click (Sec-Purpose: prefetch; Purpose, X-Purpose and X-Moz in older browsers).
+PURPOSE_HEADERS = ("sec-purpose", "purpose", "x-purpose", "x-moz")
+AHEAD_OF_A_CLICK = ("prefetch", "prerender", "preview")
 
 
 @dataclass(frozen=True)
@@ -282,7 +286,10 @@ class LinkFetch:
     method: str
     user_agent: str | None
     has_cookie: bool = False  # the page's cookie: a browser that has been here before
-    burst: int = 1  # fetches of this message's links from this address within a second
+    # Fetches (GET) of this message's links from this address within a second: this one
+    # included for a GET, the ones just before a POST.
+    burst: int = 1
+    purpose: str = ""  # the PURPOSE_HEADERS' values: "prefetch" when no one has clicked yet
 
 
 def automatic_fetch(fetch: LinkFetch) -> str | None:
@@ -290,6 +297,8 @@ def automatic_fetch(fetch: LinkFetch) -> str | None:
     have made it. Pure, and total: any user agent gets a verdict."""
     if fetch.method.upper() == "HEAD":
         return "Requête HEAD : vérification automatique du lien"
+    if any(word in fetch.purpose.lower() for word in AHEAD_OF_A_CLICK):
+        return "Préchargement du lien par le navigateur ou la messagerie, avant tout clic"
     agent = (fetch.user_agent or "").strip()
     if not agent:
         return "Aucun agent utilisateur : outil automatique"
@@ -301,6 +310,11 @@ def automatic_fetch(fetch: LinkFetch) -> str | None:
         return (
             f"{fetch.burst} accès aux liens de ce message en moins d'une seconde depuis la "
             "même adresse, sans cookie de la page"
+        )
+    if fetch.method.upper() == "POST" and fetch.burst >= BURST:
+        return (
+            f"Bouton pressé dans la seconde qui suit {fetch.burst} accès aux liens de ce "
+            "message depuis la même adresse"
         )
     return None
 
