@@ -10,9 +10,12 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from messagerie.models.errors import NotARegularFile
 
 PARTIAL_SUFFIX = ".partiel"  # French: a buyer may see one left by a power cut
 # What link() says where the file system has no hard links.
@@ -25,8 +28,10 @@ def writing_beside(path: Path, *, mode: int = 0o666, overwrite: bool = True) -> 
     """A new empty file beside `path` (hidden, ending in .partiel) for the caller to fill.
     On a clean exit it is synced to disk and renamed to `path` in one step; on an error it
     is removed and `path` keeps what it held. `mode` goes through the umask, as for open().
+    A `path` that holds anything but a file (a device, a pipe, a link) is refused at once.
     With overwrite=False an existing `path` raises FileExistsError and is left alone (no
     check-then-write race where the file system has hard links)."""
+    _regular_or_absent(path)
     suffix = f".{secrets.token_hex(4)}{PARTIAL_SUFFIX}"
     temporary = path.with_name(f".{path.name[:NAME_KEPT]}{suffix}")
     os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
@@ -46,6 +51,19 @@ def write_whole(path: Path, data: bytes, *, mode: int = 0o666, overwrite: bool =
     """Write `data` to `path` whole or not at all (see `writing_beside`)."""
     with writing_beside(path, mode=mode, overwrite=overwrite) as temporary:
         temporary.write_bytes(data)
+
+
+def _regular_or_absent(path: Path) -> None:
+    """Only a file is ever replaced: the rename would put a file in place of a device, a
+    pipe or a link (the link itself, not what it points to)."""
+    try:
+        found = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(found.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    if not stat.S_ISREG(found.st_mode):
+        raise NotARegularFile(path)
 
 
 def _put_new(temporary: Path, path: Path) -> None:

@@ -37,8 +37,18 @@ OS_PROBLEMS = {
 }
 
 
+class NotARegularFile(OSError):
+    """A path to write that holds a device, a pipe, a socket or a link: replacing it by a
+    file (as root, /dev/null or /dev/stdout) would break what it was."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(errno.EEXIST, "not a regular file", str(path))
+
+
 def os_problem(error: OSError) -> str:
     """What went wrong reading or writing a file, in French."""
+    if isinstance(error, NotARegularFile):
+        return "ce n'est pas un fichier ordinaire (périphérique, tube, socket ou lien)"
     if error.errno is None and isinstance(error, TimeoutError):  # a socket's own timeout
         return OS_PROBLEMS[errno.ETIMEDOUT]
     return OS_PROBLEMS.get(error.errno or 0, f"erreur du système ({error.strerror or error})")

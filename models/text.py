@@ -92,12 +92,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # "//user:" then the password, up to the last @ (a password written raw may hold @ or /; an
 # @ further on, in a path, hides more than the password: never less).
 _PASSWORD = re.compile(r"(//[^:/@]*:).*@")
+# libpq also reads the password from the query: postgresql://u@h/db?password=…
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?pass(?:word|wd)?=)[^&#]*", re.IGNORECASE)
 
 
 def without_password(url: str) -> str:
     """A URL fit to show (a relay's, a database's): its password as ***, even in a URL that
-    no parser reads (« smtp://marie:s3cret@[::1 »)."""
-    return _PASSWORD.sub(r"\1***@", url)
+    no parser reads (« smtp://marie:s3cret@[::1 »), or in its query (« ?password=… »)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
 
 
 def one_line(text: str) -> str:

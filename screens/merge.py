@@ -108,6 +108,7 @@ class MergeScreen(StoreScreen[None]):
         # whether the buyer confirmed sending them a second one.
         self.rejected: dict[str, datetime] | None = {}
         self.confirmed = False
+        self.warnings: tuple[str, ...] = ()  # shown above the table, confirmed by a 2nd Ctrl+E
         # The bidders of the lot the file leaves out: they get no letter, the buyer confirms.
         self.left_out: tuple[str, ...] = ()
         self.lot_number: int | None = None  # the chosen lot's
@@ -245,7 +246,7 @@ class MergeScreen(StoreScreen[None]):
                 line.letter.company for line in self.lines if line.recipient.email.lower() in found
             ]
             warnings.append(rejected_again(names, found))
-        self.refused = False
+        self.refused, self.warnings = False, tuple(warnings)
         self.show(literal("\n".join(warnings), style="bold yellow"))
 
     def problem(self, refusal: Refusal | None) -> None:
@@ -292,6 +293,7 @@ class MergeScreen(StoreScreen[None]):
         bar.display = True
         bar.update(total=len(self.lines), progress=0)
         context, lines = self.context, self.lines
+        confirmed = self.warnings if self.confirmed else ()  # what the buyer sent despite
         actor = self.app.actor
         templates_dir = self.app.settings().templates_dir
 
@@ -300,7 +302,13 @@ class MergeScreen(StoreScreen[None]):
 
         self.store_task(
             lambda store: queue_rejections(
-                store, context, lines, actor=actor, progress=advance, templates_dir=templates_dir
+                store,
+                context,
+                lines,
+                actor=actor,
+                progress=advance,
+                templates_dir=templates_dir,
+                confirmed=confirmed,
             ),
             self.queued,
             self.failed,

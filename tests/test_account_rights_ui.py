@@ -298,6 +298,8 @@ def test_comptes_modifier_through_the_cli_audited_with_before_and_after(store_ur
 
     for arguments, words in (
         ((me, "--droits", "consult"), "retirer le droit « manage » de votre propre compte"),
+        # A manager held to consult and manage does not lift the limit alone.
+        ((me, "--droits", "consult,manage,send,dce"), "un droit que vous n'avez pas (dce, send)"),
         (("remi.schmitt",), "Rien à modifier"),
         (("personne", "--nom", "X"), "Aucun compte « personne »"),
         (("remi.schmitt", "--droits", "tout"), "Droit inconnu « tout »"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 from dataclasses import replace
 from datetime import UTC, timedelta
 
@@ -267,3 +269,13 @@ async def test_the_ar_command_writes_the_pdf_or_says_why_not(tmp_path):
     (line,) = refused.stderr.strip().splitlines()
     assert line.startswith("messagerie : Le destinataire n'a pas encore ouvert ce message")
     assert not (tmp_path / "non.pdf").exists()
+
+    pipe = tmp_path / "tube"  # as /dev/null: never replaced by the PDF
+    os.mkfifo(pipe)
+    refused = messagerie("ar", str(recipient_id), "--out", str(pipe), env=env)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr.strip().splitlines() == [
+        f"messagerie : Impossible d'écrire « {pipe} » : ce n'est pas un fichier ordinaire "
+        "(périphérique, tube, socket ou lien) ; choisissez un autre emplacement."
+    ]
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)

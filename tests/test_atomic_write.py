@@ -5,14 +5,17 @@ demonstration key) never stand half-written under their name, nor destroy what w
 from __future__ import annotations
 
 import errno
+import os
+import stat
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from messagerie.models.atomic_write import write_whole, writing_beside
-from messagerie.models.errors import write_problem
+from messagerie.models.errors import NotARegularFile, write_problem
 
 EARLIER = b"%PDF-1.7 the AR saved yesterday\n"
 
@@ -72,6 +75,29 @@ def test_a_new_file_never_replaces_one_there(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["offre.pdf"]
     write_whole(tmp_path / "offre (2).pdf", b"%PDF-1.7 second", overwrite=False)
     assert (tmp_path / "offre (2).pdf").read_bytes() == b"%PDF-1.7 second"
+
+
+def test_only_a_file_is_ever_replaced(tmp_path):
+    """`--out /dev/null` run as root replaced the device by a PDF: a device, a pipe or a link
+    at the path is refused, left as it was, with nothing beside it."""
+    target = tmp_path / "x"
+    pipe, link = tmp_path / "tube", tmp_path / "lien"
+    os.mkfifo(pipe)
+    target.write_bytes(EARLIER)
+    link.symlink_to(target)
+    for path in (pipe, link, Path("/dev/null")):
+        with pytest.raises(NotARegularFile) as refused:
+            write_whole(path, b"%PDF-1.7 AR")
+        assert write_problem(path, refused.value) == (
+            f"Impossible d'écrire « {path} » : ce n'est pas un fichier ordinaire (périphérique, "
+            "tube, socket ou lien) ; choisissez un autre emplacement."
+        )
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and link.is_symlink()
+    assert Path("/dev/null").is_char_device()
+    assert target.read_bytes() == EARLIER
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["lien", "tube", "x"]
+    with pytest.raises(IsADirectoryError):
+        write_whole(tmp_path, b"x")
 
 
 def test_the_mode_is_the_one_open_would_give_or_the_one_asked(tmp_path):

@@ -177,6 +177,28 @@ async def test_status_says_when_the_chains_were_last_found_whole(store, store_ur
     assert "HISTORIQUES ALTÉRÉS — 1 destinataire(s)" in altered.stdout.splitlines()[-1]
 
 
+def test_status_names_an_audit_log_left_without_its_protection(store, store_url):
+    """An administrator dropped the triggers that keep the log append-only, then rewrote an
+    override's reason: nothing said so, and the AR printed the rewritten reason."""
+    off = {"MESSAGERIE_CLAMD": "off"}
+    guarded = messagerie("--db", store_url, "status", env=off)
+    assert "Journal d'audit : protégé (ajouts seulement)\n" in guarded.stdout
+    if store.engine.dialect.name == "sqlite":
+        lifted, names = ["DROP TRIGGER audit_log_no_update"], "audit_log_no_update"
+    else:  # disabled is as good as gone
+        lifted = ["ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"]
+        names = "audit_log_append_only"
+    for statement in lifted:
+        tamper(store, sa.text(statement))
+    lifted_status = messagerie("--db", store_url, "status", env=off)
+    assert lifted_status.returncode == 1
+    assert (
+        f"Journal d'audit : PROTECTION RETIRÉE ({names} absent ou désactivé) — ses lignes ont "
+        "pu être modifiées ou supprimées depuis\n"
+    ) in lifted_status.stdout
+    assert "JOURNAL D'AUDIT SANS PROTECTION" in lifted_status.stdout.splitlines()[-1]
+
+
 def test_visits_recorded_at_once_never_fork_a_history(store):
     """Eight fetches of one link at the same moment (a mail gateway fetching again, a double
     click), ten each. On SQLite the chain's head was read before the write lock was taken:

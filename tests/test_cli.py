@@ -1,6 +1,9 @@
 """The command line: sub-commands, and one clear line (never a traceback) for bad input."""
 
 import os
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime
@@ -159,6 +162,16 @@ def test_status_warns_when_other_accounts_can_read_the_store(tmp_path):
     fixed = messagerie("status", env=env)
     assert "Attention : " not in fixed.stdout and fixed.stdout.endswith("État : normal\n")
 
+    # Whoever reads the DKIM key sends e-mails signed as the buyers' domains.
+    key = tmp_path / "dkim.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    key.chmod(0o644)
+    dkim = env | {"MESSAGERIE_DKIM_KEY": str(key), "MESSAGERIE_DKIM_SELECTOR": "messagerie"}
+    assert f"Attention : La clé DKIM {key} est lisible par d'autres comptes (0644) : " \
+        f"chmod 600 {key}\n" in messagerie("status", env=dkim).stdout  # fmt: skip
+    key.chmod(0o600)
+    assert "Attention : " not in messagerie("status", env=dkim).stdout
+
 
 def test_letters_render_from_any_folder(tmp_path):
     """Installed, the code is `messagerie.letters`: the templates are found from any working
@@ -232,3 +245,80 @@ def test_a_service_logs_one_line_per_event_whatever_the_relay_answered(capsys):
     assert fields["level"] == "ERROR" and fields["logger"] == "messagerie.service"
     assert fields["message"] == "outbox stopped: " + escaped_controls(answer)
     assert datetime.strptime(fields["time"], "%Y-%m-%dT%H:%M:%S%z").tzinfo is not None
+
+
+BUSY_OR_DAMAGED = "messagerie : la base de données est occupée, injoignable ou endommagée ("
+
+
+def test_a_busy_or_damaged_store_is_one_french_line_and_exit_2(tmp_path):
+    """Exit 1 from verify-store means « histories altered »: a locked or damaged store gave
+    that code, under a traceback, to the probe that watches it."""
+    path = tmp_path / "base.sqlite3"
+    env = {"MESSAGERIE_DB": f"sqlite:///{path}", "MESSAGERIE_DATA_DIR": str(tmp_path)}
+    assert messagerie("db", "upgrade", env=env).returncode == 0
+    holder = sqlite3.connect(path, isolation_level=None)  # another process writing
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        busy = messagerie("verify-store", env=env)
+    finally:
+        holder.close()
+    assert (busy.returncode, busy.stdout) == (2, "")
+    assert busy.stderr.splitlines() == [
+        f"{BUSY_OR_DAMAGED}database is locked) : la commande s'est arrêtée ; réessayez dans un "
+        "instant, et si cela se reproduit, vérifiez le fichier ou le serveur de la base."
+    ]
+    size = path.stat().st_size
+    with path.open("r+b") as file:  # pages overwritten in the middle of the file
+        file.seek(size // 3)
+        file.write(b"\xa5" * (size // 3))
+    for command in ("verify-store", "status"):
+        damaged = messagerie(command, env=env | {"MESSAGERIE_CLAMD": "off"})
+        assert damaged.returncode == 2 and "Traceback" not in damaged.stderr, damaged.stderr
+        (line,) = damaged.stderr.splitlines()
+        assert line.startswith("messagerie : "), line
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`messagerie status | head -3`: Python wrote BrokenPipeError's traceback on exit."""
+    env = {"MESSAGERIE_DB": f"sqlite:///{tmp_path / 'base.sqlite3'}",
+           "MESSAGERIE_DATA_DIR": str(tmp_path), "MESSAGERIE_CLAMD": "off"}  # fmt: skip
+    assert messagerie("db", "upgrade", env=env).returncode == 0
+    command = [sys.executable, "-m", "messagerie.tui.cli", "status"]
+    running = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    running.stdout.close()  # the reader is gone before the first line
+    errors = running.stderr.read()
+    assert (running.wait(timeout=60), errors) == (141, b"")
+
+
+def test_ctrl_c_ends_a_command_with_one_line(tmp_path):
+    """Ctrl+C while `messagerie ar` waits for the timestamp authority: one line, exit 130,
+    no traceback and no file (it printed a hundred lines of Python)."""
+    env = {"MESSAGERIE_DB": f"sqlite:///{tmp_path / 'base.sqlite3'}",
+           "MESSAGERIE_DATA_DIR": str(tmp_path)}  # fmt: skip
+    assert messagerie("demo", env=env).returncode == 0
+    recipient_id = opened_recipient(tmp_path / "base.sqlite3")
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        env["MESSAGERIE_TSA_URL"] = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        out = tmp_path / "ar.pdf"
+        command = [sys.executable, "-m", "messagerie.tui.cli", "ar", str(recipient_id),
+                   "--out", str(out)]  # fmt: skip
+        running = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        silent.settimeout(60)
+        waiting, _ = silent.accept()  # the AR is drawn: it asks for its timestamp
+        with waiting:
+            running.send_signal(signal.SIGINT)
+            _, errors = running.communicate(timeout=60)
+    assert running.returncode == 130
+    assert errors.decode().strip() == "messagerie : interrompu."
+    assert not out.exists()
+
+
+def opened_recipient(path) -> int:
+    """A recipient of the demo who has opened their message (an AR can be drawn)."""
+    with sqlite3.connect(path) as connection:
+        (found,) = connection.execute(
+            "SELECT id FROM recipient WHERE read_at IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+    return found

@@ -29,6 +29,8 @@ def test_help_is_french(arguments):
     ("arguments", "expected"),
     [
         (["ar", "douze"], "ID : « douze » n'est pas un nombre entier — voir « messagerie ar"),
+        # SQLite's OverflowError, as a traceback
+        (["ar", "9" * 30], f"ID : « {'9' * 24} » n'est pas un numéro de destinataire"),
         (["inbound", "--port", "x"], "--port : « x » n'est pas un nombre entier"),
         (["outbox", "--every", "souvent"], "--every : « souvent » n'est pas un nombre"),
         (["--db"], "--db attend une valeur"),
@@ -64,6 +66,11 @@ def test_a_wrong_setting_ends_the_app_and_the_commands_in_one_french_line(tmp_pa
     assert app.stderr.rstrip().endswith(line)
 
 
+NOT_A_PAGE = "n'est pas l'adresse d'une page web (http:// ou https://, sans ? ni #)"
+NOT_PAGES = ("javascript:alert(1)", "messagerie.ville.fr", "https://[::1", "https://ville.fr/?x=1",
+             "https://ville.fr/#m", "https://ville .fr")  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "fault"),
     [
@@ -72,6 +79,8 @@ def test_a_wrong_setting_ends_the_app_and_the_commands_in_one_french_line(tmp_pa
         ("MESSAGERIE_ATTACHMENT_MAX_MB", "0", "est trop petit (il faut plus de 0)"),
         ("MESSAGERIE_OUTBOX_LEASE", "1e308", "est trop grand (86400 au plus)"),  # timedelta
         ("MESSAGERIE_UNMATCHED_RETENTION_DAYS", "99999999999", "est trop grand (36500 au plus)"),
+        # The start of every personal link in the e-mails: « javascript:… » was taken.
+        *(("MESSAGERIE_PUBLIC_URL", url, NOT_A_PAGE) for url in NOT_PAGES),
     ],
 )
 def test_a_setting_out_of_bounds_is_named_with_its_bound(tmp_path, variable, value, fault):
@@ -81,3 +90,13 @@ def test_a_setting_out_of_bounds_is_named_with_its_bound(tmp_path, variable, val
     assert (
         status.stderr.strip() == f"messagerie : réglage invalide : {variable} : « {value} » {fault}"
     )
+
+
+def test_the_pages_public_address_loses_its_last_slash(monkeypatch):
+    """« https://messagerie.ville.fr/ » gave links « …fr//m/… »."""
+    from messagerie.tui.settings import Settings
+
+    monkeypatch.setenv("MESSAGERIE_PUBLIC_URL", "https://messagerie.ville.fr/")
+    assert Settings().link_base == "https://messagerie.ville.fr"
+    monkeypatch.setenv("MESSAGERIE_PUBLIC_URL", "https://ville.fr/messagerie")
+    assert Settings().link_base == "https://ville.fr/messagerie"

@@ -102,6 +102,12 @@ def test_dkim_record_for_a_domain_and_settings_refused(setup, tmp_path):
     printed = messagerie("dkim-record", "--domain", "Ville.Example", env=setup)
     assert printed.returncode == 0
     assert printed.stdout.startswith(f'{SELECTOR}._domainkey.ville.example IN TXT "v=DKIM1; ')
+    for name in ("exa$(id)mple.fr", "ex ample.fr", "localhost", "ville-.fr"):  # printed once
+        wrong = messagerie("dkim-record", "--domain", name, env=setup)
+        assert (wrong.returncode, wrong.stdout) == (2, "")
+        assert f"--domain : « {name} » n'est pas un nom de domaine (exemple : ville.fr)" in (
+            wrong.stderr
+        )
 
     lone = {**setup, "MESSAGERIE_DKIM_KEY": ""}
     refused = messagerie("dkim-record", env=lone)

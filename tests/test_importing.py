@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from messagerie.models.consultations.dashboard import dashboard_page
 from messagerie.models.consultations.registers import list_register, register_addresses
 from messagerie.models.consultations.views import DashboardQuery
 from messagerie.models.importing.registers import (
+    MAX_IMPORT_BYTES,
     ImportRefused,
     ImportReport,
     import_file,
@@ -585,6 +587,24 @@ REFUSE_RIESLING = {
         "EXECUTE FUNCTION refuse_riesling()",
     ],
 }
+
+
+def test_only_a_file_of_sensible_size_is_read(tmp_path):
+    """A pipe made the import wait for ever; a link to /dev/zero filled the memory."""
+    pipe, zeros, huge = tmp_path / "tube.csv", tmp_path / "zeros.json", tmp_path / "gros.csv"
+    os.mkfifo(pipe)
+    zeros.symlink_to("/dev/zero")
+    with huge.open("wb") as file:
+        file.truncate(MAX_IMPORT_BYTES + 1)  # sparse: nothing written to the disk
+    for path, problem in (
+        (pipe, f"« {pipe} » : ce n'est pas un fichier ordinaire"),
+        (zeros, f"« {zeros} » : ce n'est pas un fichier ordinaire"),
+        (huge, "« gros.csv » dépasse 100 Mo : un export de registres est bien plus petit"),
+    ):
+        with pytest.raises(ImportRefused) as refused:
+            read_file(path, now=NOW)
+        (error,) = refused.value.errors
+        assert error.startswith(problem), error
 
 
 def test_a_write_refused_by_the_database_leaves_nothing(store, tmp_path):

@@ -10,7 +10,13 @@ from datetime import date
 
 import pytest
 
-from messagerie.letters.pdf.merge import left_out, lot_bidders, plan_rejections, queue_rejections
+from messagerie.letters.pdf.merge import (
+    MERGE_CONFIRMED,
+    left_out,
+    lot_bidders,
+    plan_rejections,
+    queue_rejections,
+)
 from messagerie.models.errors import Refusal
 from messagerie.models.importing.registers import import_file
 from messagerie.models.messages.form import load_context
@@ -18,6 +24,7 @@ from messagerie.models.messages.merge import read_analysis, rows_by_lot
 from messagerie.models.rules.siret import siret_is_valid
 from messagerie.screens.merge import MergeScreen
 from tests.helpers.accounts import work_for_every_entity
+from tests.helpers.audit import audit_rows
 from tests.helpers.factories import paris
 from tests.helpers.hostile import on_screen, toasts
 from tests.helpers.merge import (
@@ -226,6 +233,7 @@ async def test_the_lot_s_bidders_left_out_of_the_file_are_named_before_sending(
         f"{lot_1[1]};1;15;2;Prix plus élevé.",
     )
     sent = queued_rejections(fixed_demo, cid)
+    confirmed_before = len(audit_rows(fixed_demo, MERGE_CONFIRMED))
     async with merge_app(fixed_demo).run_test(size=(80, 24)) as pilot:
         screen = await run_merge(pilot, cid, path)
         await wait_until(pilot, lambda: screen.rejected is not None, "the letters already sent")
@@ -243,3 +251,12 @@ async def test_the_lot_s_bidders_left_out_of_the_file_are_named_before_sending(
         await pilot.press("ctrl+e")  # the buyer knows: the letter of the one rejected goes
         await wait_until(pilot, lambda: not isinstance(pilot.app.screen, MergeScreen), "sent", 60)
     assert queued_rejections(fixed_demo, cid) == sent + 1
+    # What the buyer was warned of and sent despite stays in the audit log, not on a screen.
+    *_, (actor, _, detail) = confirmed = audit_rows(fixed_demo, MERGE_CONFIRMED)
+    assert len(confirmed) == confirmed_before + 1
+    assert actor == "marie.dupont"
+    assert detail.startswith(
+        "1 courrier(s) de rejet envoyés après cet avertissement : Absentes du fichier, mais au "
+        "registre des dépôts pour le lot 1 : "
+    )
+    assert all(name in detail for name in lot_1[2:])

@@ -52,7 +52,12 @@ from messagerie.models.rules.validation import (
 )
 from messagerie.models.store.accounts import parse_rights
 from messagerie.models.store.enums import Right
-from messagerie.models.text import BIDI_CONTROLS, control_character, escaped_controls
+from messagerie.models.text import (
+    BIDI_CONTROLS,
+    control_character,
+    escaped_controls,
+    without_password,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Digits that str.isdigit() takes and int() refuses (²) or reads (٣, a digit to int()).
@@ -256,6 +261,19 @@ def test_a_relay_address_is_read_back_and_its_password_never_shown(
     with pytest.raises(RelayProblem) as refused:
         parse_smtp_url(f"{login}:0")
     assert f"« {scheme}://{quote(user, safe='')}:***@{host}:0 »" in str(refused.value)
+
+
+@given(
+    password=st.text(alphabet=st.characters(exclude_characters="&#/@:"), min_size=1),
+    name=st.sampled_from(["password", "PASSWORD", "sslpassword", "passwd"]),
+    before=st.sampled_from(["?", "?sslmode=require&"]),
+)
+def test_a_password_in_a_database_urls_query_is_never_shown(password, name, before):
+    """`--db "postgresql+psycopg://u@h:1/x?password=…"` printed it in the error."""
+    url = f"postgresql+psycopg://u@127.0.0.1:1/x{before}{name}={password}&application_name=m"
+    assert without_password(url) == (
+        f"postgresql+psycopg://u@127.0.0.1:1/x{before}{name}=***&application_name=m"
+    )
 
 
 @given(

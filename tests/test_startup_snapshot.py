@@ -1,5 +1,6 @@
 """The start-up snapshot: last run's first page painted at once, then replaced by the store's."""
 
+import stat
 import threading
 
 from messagerie.models.consultations.dashboard import dashboard_page
@@ -24,6 +25,18 @@ def test_snapshot_round_trip_and_keys(demo_url, tmp_path, monkeypatch):
     assert StartupSnapshot(None, None, folder=tmp_path).load() is None  # another database
     snapshot.path.write_text("{ pas du json")
     assert snapshot.load() is None
+
+
+def test_the_snapshot_is_the_accounts_alone(demo_url, tmp_path):
+    """It holds the organisation's consultation titles: 0644 in a 0755 folder let every
+    account of the server read them."""
+    store = open_store(demo_url)
+    page = dashboard_page(store, DashboardQuery())
+    store.close()
+    snapshot = StartupSnapshot(None, None, folder=tmp_path / "cache")
+    snapshot.save(page)
+    assert stat.S_IMODE(snapshot.path.parent.stat().st_mode) & 0o077 == 0
+    assert stat.S_IMODE(snapshot.path.stat().st_mode) & 0o077 == 0
 
 
 async def test_cached_page_first_then_the_stores(demo_url, tmp_path):

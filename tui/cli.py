@@ -111,6 +111,30 @@ def port_number(text: str) -> int:
     return port
 
 
+DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]")
+
+
+def domain_name(text: str) -> str:
+    """--domain: a DNS name the record can be published under (« ville.fr »), lower case."""
+    name = text.strip().lower().rstrip(".")
+    if len(name) > 253 or not DOMAIN.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"« {text[:60]} » n'est pas un nom de domaine (exemple : ville.fr)"
+        )
+    return name
+
+
+def row_number(text: str) -> int:
+    """A recipient's number: digits the database can hold (SQLite refused more with an
+    OverflowError)."""
+    if not ascii_digits(text):
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier")
+    number = whole_number(text, 2**63 - 1)
+    if not number:
+        raise argparse.ArgumentTypeError(f"« {text[:24]} » n'est pas un numéro de destinataire")
+    return number
+
+
 def interval(text: str) -> float:
     """--every: seconds, more than 0 and a day at most (time.sleep refuses inf and -1)."""
     try:
@@ -159,7 +183,7 @@ def build_parser() -> Parser:
         "--port", type=port_number, help="port d'écoute (sinon MESSAGERIE_PORTAL_PORT, 8080)"
     )
     ar = commands.add_parser("ar", help="écrire l'accusé de réception (PDF) d'un destinataire")
-    ar.add_argument("recipient_id", type=int, metavar="ID", help="numéro du destinataire")
+    ar.add_argument("recipient_id", type=row_number, metavar="ID", help="numéro du destinataire")
     ar.add_argument(
         "--out", metavar="FICHIER.pdf", help="fichier à écrire (sinon AR-<référence>-<ID>.pdf ici)"
     )
@@ -183,11 +207,8 @@ def build_parser() -> Parser:
     dkim_record = commands.add_parser(
         "dkim-record", help="l'enregistrement DNS (TXT) qui publie la clé DKIM"
     )
-    dkim_record.add_argument(
-        "--domain",
-        metavar="DOMAINE",
-        help="domaine d'envoi (sinon ceux des entités d'achat de la base)",
-    )
+    dkim_record.add_argument("--domain", metavar="DOMAINE", type=domain_name,
+                             help="domaine d'envoi (sinon ceux des entités d'achat)")  # fmt: skip
     commands.add_parser(
         "status",
         help="état de la file d'envoi, de l'antivirus et du certificat de signature (code de "
@@ -473,12 +494,14 @@ def run_status(args: argparse.Namespace) -> int:
     from messagerie.letters.mail.unmatched import UNMATCHED_FOLDER, status_line
     from messagerie.models.formatting import paris_seconds
     from messagerie.models.messages.outbox import outbox_health, progress_text
+    from messagerie.models.store import audit
     from messagerie.models.store.chain import last_check
 
     store = open_store_for(args)
     try:
         health = outbox_health(store)
         chains = last_check(store)
+        unguarded = audit.missing_guards(store)
     finally:
         store.close()
     antivirus = antivirus_status(load_settings(args).clamd)
@@ -490,6 +513,7 @@ def run_status(args: argparse.Namespace) -> int:
     lines, signing_problem = signing_status(load_settings(args))
     say("\n".join(lines))
     say(chains_line(chains))
+    say(audit.guard_line(unguarded))
     settings = load_settings(args)
     say(status_line(settings.data_dir / UNMATCHED_FOLDER, settings.unmatched_retention_days))
     say(antivirus.line)
@@ -508,6 +532,8 @@ def run_status(args: argparse.Namespace) -> int:
         problems.append(signing_problem)
     if chains is not None and chains.altered:
         problems.append(f"HISTORIQUES ALTÉRÉS — {chains.altered} destinataire(s)")
+    if unguarded:
+        problems.append("JOURNAL D'AUDIT SANS PROTECTION")
     say("État : " + (" ; ".join(problems) or "normal"))
     return 1 if problems else 0
 
@@ -529,7 +555,8 @@ def chains_line(check: ChainCheck | None) -> str:
 
 def exposed_files(settings: Settings) -> list[str]:
     """One French line, with the command that fixes it, for the SQLite store (every token and
-    the page's secret) and the data folder when another account can read them."""
+    the page's secret), the data folder and the private keys when another account can read
+    them."""
     from shlex import quote
 
     from messagerie.models.store.engine import readable_by_others, sqlite_files, store_file
@@ -551,6 +578,14 @@ def exposed_files(settings: Settings) -> list[str]:
             f"Le dossier des données {settings.data_dir} est lisible par d'autres comptes "
             f"({mode:04o}) : chmod 700 {quote(str(settings.data_dir))}"
         )
+    # Whoever reads a key signs ARs, bundles or e-mails as the platform.
+    for what, key in (("de signature", settings.signing_key), ("de signature (PKCS#12)",
+                      settings.signing_p12), ("DKIM", settings.dkim_key)):  # fmt: skip
+        if key is not None and (mode := readable_by_others(key)) is not None:
+            lines.append(
+                f"La clé {what} {key} est lisible par d'autres comptes ({mode:04o}) : "
+                f"chmod 600 {quote(str(key))}"
+            )
     return lines
 
 
@@ -901,7 +936,7 @@ def run_dkim_record(args: argparse.Namespace) -> int:
               "PEM) et MESSAGERIE_DKIM_SELECTOR.", file=sys.stderr)  # fmt: skip
         return 1
     if args.domain:
-        domains = [args.domain.strip().lower()]
+        domains = [args.domain]
     else:
         store = open_store_for(args)
         try:
@@ -1033,18 +1068,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(10_000, 20, 20)
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader that left early is found here, not at the exit
+        return code
     except UsageError as error:
         say(f"{PROGRAM} : {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl+C: what was written is whole (atomic_write), no traceback
+        say(f"\n{PROGRAM} : interrompu.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `messagerie status | head -3`: the reader has left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing at exit
+        return 141
     except Exception as error:
         # Faults the user can fix get one line, not a traceback.
         from pydantic import ValidationError
+        from sqlalchemy.exc import DatabaseError
 
-        from messagerie.models.store.engine import StoreError
+        from messagerie.models.store.engine import StoreError, database_problem
 
         if isinstance(error, StoreError):
             say(f"{PROGRAM} : {error}", file=sys.stderr)
+            return 2
+        if isinstance(error, DatabaseError) and (problem := database_problem(error)):
+            say(f"{PROGRAM} : {problem}", file=sys.stderr)
             return 2
         if isinstance(error, ValidationError):
             from messagerie.tui.settings import invalid_settings

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, PositiveFloat, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messagerie.tui.actor import default_actor
@@ -24,6 +33,31 @@ def _empty_is_unset(value: object) -> object:
 
 # A setting that may stay unset, as it does when given empty.
 Unset = Annotated[T | None, BeforeValidator(_empty_is_unset)]
+
+
+def _web_address(value: str | None) -> str | None:
+    """MESSAGERIE_PUBLIC_URL starts a link in every e-mail « avec AR »: an http(s) address
+    of a host, without query, fragment, space or control character (« javascript:… » was
+    taken as it was). Without its last « / », which doubled the one of « /m/… »."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # « http://[::1 »
+        raise PydanticCustomError("web_address", "not a web page address") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not host
+        or parts.query
+        or parts.fragment
+        or any(char.isspace() or not char.isprintable() for char in value)
+    ):
+        raise PydanticCustomError("web_address", "not a web page address")
+    return value.rstrip("/")
+
+
+WebAddress = Annotated[str | None, AfterValidator(_web_address)]
 
 
 def unset(description: str) -> Any:
@@ -89,7 +123,7 @@ class Settings(BaseSettings):
         le=86_400,
         description="Seconds between two passes of the outbox.",
     )
-    public_url: str | None = Field(
+    public_url: WebAddress = Field(
         default=None,
         description="Base of the recipients' personal links (the recipients' web page), e.g. "
         "https://messagerie.ville.fr behind a reverse proxy. Unset: the page's own address.",
@@ -164,6 +198,7 @@ FAULTS = {
     "float_parsing": "n'est pas un nombre",
     "bool_parsing": "n'est ni oui (true, 1) ni non (false, 0)",
     "url_parsing": "n'est pas une adresse valide",
+    "web_address": "n'est pas l'adresse d'une page web (http:// ou https://, sans ? ni #)",
     "greater_than": "est trop petit (il faut plus de {gt:g})",
     "greater_than_equal": "est trop petit ({ge:g} au moins)",
     "less_than_equal": "est trop grand ({le:g} au plus)",

@@ -37,7 +37,8 @@ class StartupSnapshot:
 
     def save(self, page: DashboardPage) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_whole(self.path, json.dumps(page_to_json(page)).encode())
+            # The organisation's consultation titles and entities: the account's eyes only.
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_whole(self.path, json.dumps(page_to_json(page)).encode(), mode=0o600)
         except OSError:
             pass  # a read-only cache folder only costs a slower next start

@@ -38,6 +38,7 @@ from messagerie.models.messages.merge import (
 )
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import QueuedMessage, authorize_sending, queue_within
+from messagerie.models.store import audit
 from messagerie.models.store.accounts import authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import NewDocument, insert_documents
@@ -139,6 +140,9 @@ def _bidders(connection: Connection, consultation_id: int) -> tuple[Bidder, ...]
     return bidders_of(entries)
 
 
+MERGE_CONFIRMED = "merge.confirmed"  # rejections sent despite the merge's warnings
+
+
 def queue_rejections(
     store: Store,
     context: ComposeContext,
@@ -147,10 +151,12 @@ def queue_rejections(
     actor: str,
     progress: Callable[[int, int], object] = lambda done, total: None,
     templates_dir: Path | None = None,
+    confirmed: Sequence[str] = (),
 ) -> tuple[QueuedMessage, ...]:
     """Render every letter (telling `progress` after each), then, in one transaction, keep
     them in the document space and queue one rejection per bidder, each letter attached to
-    its copy: all or none (a refused batch leaves no letter behind)."""
+    its copy: all or none (a refused batch leaves no letter behind). The warnings the buyer
+    `confirmed` (bidders left without a letter, or sent a second one) go to the audit log."""
     with store.engine.connect() as connection:  # refused before any letter is drawn
         authorize_sending(connection, actor, context.detail.id, MessageType.REJECTION)
         # The dépôts as they are now, whoever planned the lines: no letter rejects an offer
@@ -168,7 +174,17 @@ def queue_rejections(
     with store.engine.begin() as connection:
         kept = insert_documents(connection, letters)
         forms = [_form(preset, line, info.id) for line, info in zip(lines, kept, strict=True)]
-        return queue_within(connection, store, forms, actor=actor)
+        queued = queue_within(connection, store, forms, actor=actor)
+        if confirmed:
+            audit.append(
+                connection,
+                action=MERGE_CONFIRMED,
+                actor=actor,
+                consultation_id=context.detail.id,
+                detail=f"{len(lines)} courrier(s) de rejet envoyés après cet avertissement : "
+                + " ".join(confirmed),
+            )
+        return queued
 
 
 def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:

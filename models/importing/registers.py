@@ -10,13 +10,15 @@ The formats are documented in README.md, "Importing registers (messagerie import
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
 from messagerie.models.clock import utc_now
-from messagerie.models.errors import os_problem
+from messagerie.models.errors import NotARegularFile, os_problem
 from messagerie.models.importing.csv_file import read_csv
 from messagerie.models.importing.json_file import read_json
 from messagerie.models.importing.reading import ImportedConsultation, ImportRefused, Reading
@@ -25,6 +27,9 @@ from messagerie.models.importing.write import ImportReport, write_import
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import Right
+
+MAX_IMPORT_MB = 100  # an export of registers weighs a few megabytes: room to spare
+MAX_IMPORT_BYTES = MAX_IMPORT_MB * 1024 * 1024
 
 
 def import_file(
@@ -48,6 +53,24 @@ def import_file(
             path.name, [f"la base de données a refusé l'écriture ({reason})."]
         ) from error
     return report
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, once it is a file (a pipe would wait for ever, /dev/zero fill the
+    memory) of at most MAX_IMPORT_MB."""
+    # Opened without waiting: a pipe's open() waits for a writer; a file's ignores the flag.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+        found = os.fstat(file.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            raise NotARegularFile(path)
+        data = file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportRefused(
+            path.name,
+            [f"« {path.name} » dépasse {MAX_IMPORT_MB} Mo : un export de registres est bien plus "
+             "petit ; vérifiez le fichier choisi."],
+        )  # fmt: skip
+    return data
 
 
 def read_file(path: Path, *, now: datetime) -> list[ImportedConsultation]:
@@ -74,7 +97,7 @@ def read_file(path: Path, *, now: datetime) -> list[ImportedConsultation]:
 
 def _read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        data = _read_bytes(path)
     except OSError as error:
         raise ImportRefused(path.name, [f"« {path} » : {os_problem(error)}."]) from None
     try:

@@ -448,7 +448,7 @@ def modify_account(
 ) -> Account:
     """Change the name, e-mail, entities or rights of `login`'s account, audited as `author`'s
     act with the account before and after; the same manager as for removing it, who may not
-    take the `manage` right from their own account (nobody could give it back)."""
+    take the `manage` right from their own account, nor give it a right it lacks."""
     from messagerie.models.rules.validation import check_email
 
     with store.engine.begin() as connection:
@@ -457,12 +457,8 @@ def modify_account(
             _check_field("name", change.name)
         if change.rights is not None and not change.rights:
             raise Refusal(NO_RIGHT)
-        drops_own_manage = change.rights is not None and Right.MANAGE not in change.rights
-        if target.id == manager.id and drops_own_manage:
-            raise Refusal(
-                "Vous ne pouvez pas retirer le droit « manage » de votre propre compte : "
-                "demandez-le à un autre gestionnaire de l'organisation."
-            )
+        if target.id == manager.id and change.rights is not None:
+            _check_own_rights(manager, change.rights)
         values: dict[str, str] = {}
         if change.name is not None:
             values["name"] = change.name.strip()
@@ -488,6 +484,21 @@ def modify_account(
         detail = f"Compte modifié : avant : {target.describe()} ; après : {after.describe()}"
         audit.append(connection, action=MODIFIED, actor=author, at=now, detail=detail)
     return after
+
+
+def _check_own_rights(manager: Account, rights: frozenset[Right]) -> None:
+    """A manager changing their own rights may neither drop `manage` (nobody could give it
+    back) nor take a right they lack: the limits another manager set would mean nothing."""
+    if Right.MANAGE not in rights:
+        raise Refusal(
+            "Vous ne pouvez pas retirer le droit « manage » de votre propre compte : "
+            "demandez-le à un autre gestionnaire de l'organisation."
+        )
+    if taken := [right.value for right in Right if right in rights - manager.rights]:
+        raise Refusal(
+            f"Vous ne pouvez pas vous donner un droit que vous n'avez pas "
+            f"({', '.join(taken)}) : demandez-le à un autre gestionnaire de l'organisation."
+        )
 
 
 def _managed(connection: Connection, login: str, author: str) -> tuple[Account, Account]:

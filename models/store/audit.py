@@ -73,3 +73,36 @@ def record_override(
             override_reason=reason,
             detail=detail,
         )
+
+
+# The triggers the first migration puts on the log, by dialect: without them, rows can be
+# changed or deleted by anyone with the database's password.
+GUARDS = {
+    "sqlite": ("audit_log_no_update", "audit_log_no_delete"),
+    "postgresql": ("audit_log_append_only",),
+}
+
+
+def missing_guards(store: Store) -> list[str]:
+    """The append-only triggers that are gone (or, on PostgreSQL, disabled): an
+    administrator lifted them, and the log may have been changed since."""
+    if store.engine.dialect.name == "sqlite":
+        present = sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    else:
+        present = sa.text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass "
+            "AND tgenabled <> 'D'"
+        )
+    with store.engine.connect() as connection:
+        found = set(connection.execute(present).scalars())
+    return [name for name in GUARDS[store.engine.dialect.name] if name not in found]
+
+
+def guard_line(missing: list[str]) -> str:
+    """The status line of the audit log's protection."""
+    if not missing:
+        return "Journal d'audit : protégé (ajouts seulement)"
+    return (
+        f"Journal d'audit : PROTECTION RETIRÉE ({', '.join(missing)} absent ou désactivé) — "
+        "ses lignes ont pu être modifiées ou supprimées depuis"
+    )

@@ -68,6 +68,18 @@ def _system_problem(error: OSError) -> str:
     )
 
 
+def database_problem(error: DatabaseError) -> str | None:
+    """A database that is busy, unreachable or damaged, in French, for a command's one line;
+    None for any other database error (a bug, that keeps its traceback)."""
+    if not isinstance(error, OperationalError) and type(error) is not DatabaseError:
+        return None
+    return (
+        f"la base de données est occupée, injoignable ou endommagée ({_reason(error)}) : la "
+        "commande s'est arrêtée ; réessayez dans un instant, et si cela se reproduit, "
+        "vérifiez le fichier ou le serveur de la base."
+    )
+
+
 def _reason(error: DatabaseError) -> str:
     """The driver's first line: « database is locked », « connection refused »…"""
     return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
