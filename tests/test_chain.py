@@ -10,16 +10,24 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 import pypdf
+import pytest
 import sqlalchemy as sa
 
 from messagerie.letters.pdf.ar import render_ar
 from messagerie.models.messages.ar import ar_data
 from messagerie.models.messages.portal import record_opening, record_visit
 from messagerie.models.store import migrate
-from messagerie.models.store.chain import GENESIS, ChainCheck, last_check, verify_store
+from messagerie.models.store.chain import (
+    GENESIS,
+    SENT_CHANGED,
+    ChainCheck,
+    last_check,
+    verify_store,
+)
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind
-from messagerie.models.store.tables import event
+from messagerie.models.store.seal import seal_of
+from messagerie.models.store.tables import attachment, document, event, message, recipient
 from tests.helpers.cli import messagerie
 from tests.helpers.messages import A, B, queued_message, row_of, sent_message
 
@@ -175,6 +183,54 @@ async def test_status_says_when_the_chains_were_last_found_whole(store, store_ur
         altered.stdout
     )
     assert "HISTORIQUES ALTÉRÉS — 1 destinataire(s)" in altered.stdout.splitlines()[-1]
+
+
+def _body(recipient_id: int) -> sa.Executable:
+    sent = sa.select(recipient.c.message_id).where(recipient.c.id == recipient_id)
+    return sa.update(message).where(message.c.id == sent.scalar_subquery())
+
+
+def _file(recipient_id: int) -> sa.Executable:
+    sent = sa.select(recipient.c.message_id).where(recipient.c.id == recipient_id)
+    carried = sa.select(attachment.c.document_id).where(
+        attachment.c.message_id == sent.scalar_subquery()
+    )
+    return sa.update(document).where(document.c.id.in_(carried)).values(sha256="f" * 64)
+
+
+# What a dishonest administrator changed with one UPDATE, and whose copies it touches.
+SENT_CHANGES = {
+    "the body": (lambda a, b: _body(a).values(body=message.c.body + " Clause ajoutée."), "ab"),
+    "an address": (
+        lambda a, b: sa.update(recipient).where(recipient.c.id == b).values(email="x@y.example"),
+        "b",
+    ),
+    "the reply deadline": (
+        lambda a, b: _body(a).values(reply_deadline=datetime(2026, 2, 16, 10, tzinfo=UTC)),
+        "ab",
+    ),
+    "a file": (lambda a, b: _file(a), "ab"),
+}
+
+
+@pytest.mark.parametrize("change", SENT_CHANGES)
+async def test_what_was_sent_is_sealed_in_its_history(store, change):
+    """An administrator's UPDATE of a sent body, address, deadline or file: the signed AR
+    printed the new text as the one sent, and `verify-store` found every history whole."""
+    a, b = await two_histories(store)
+    (sent,) = [row for row in events_of(store, a) if row.kind is EventKind.SENT]
+    assert seal_of(sent.detail) and sent.detail.startswith("2.0.0 Accepté — empreinte ")
+    assert broken(store) == {}
+    statement, touched = SENT_CHANGES[change]
+    tamper(store, statement(a, b))
+    named = {"a": a, "b": b}
+    assert broken(store) == {named[who]: SENT_CHANGED for who in touched}
+    if "a" in touched:  # the AR says so, in its frame
+        data = ar_data(store, a, now=NOW)
+        assert data.recipient.chain_problem == SENT_CHANGED
+        reader = pypdf.PdfReader(io.BytesIO(render_ar(data)))
+        text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+        assert f"({SENT_CHANGED})" in text
 
 
 def test_status_names_an_audit_log_left_without_its_protection(store, store_url):

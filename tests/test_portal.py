@@ -423,6 +423,9 @@ def test_an_unreachable_antivirus_keeps_the_reply_and_tells_only_the_operator(tm
         store.close()
     (line,) = [line for line in log.splitlines() if "antivirus unreachable" in line]
     assert "level=WARNING logger=messagerie.portal" in line
+    # uvicorn's own lines too, for the collector that parses them (« INFO:     Uvicorn… »)
+    assert all(line.startswith("time=") for line in log.splitlines()), log
+    assert 'logger=uvicorn.error message="Uvicorn running on http://127.0.0.1:' in log
     assert f"recipient={recipient_id} clamd=unix://{absent}" in line
     assert line.endswith('error=fichier introuvable"')
     assert tokens[A] not in log

@@ -712,6 +712,8 @@ def run_inbound(args: argparse.Namespace) -> int:
 def run_portal(args: argparse.Namespace) -> int:
     """Serve the recipients' web page until interrupted."""
 
+    import logging
+
     import uvicorn
 
     from messagerie.tui import services
@@ -720,10 +722,12 @@ def run_portal(args: argparse.Namespace) -> int:
     store = open_store_for(args)
     host, port = args.host or settings.portal_host, args.port or settings.portal_port
     service_logging()
+    logging.getLogger("uvicorn").setLevel(logging.INFO)  # its start and stop, in our lines
     say(f"Page des destinataires sur http://{host}:{port} (liens : {settings.link_base}/m/…; "
           "Ctrl+C pour arrêter).", flush=True)  # fmt: skip
     try:
-        uvicorn.run(services.portal(store, settings), host=host, port=port, access_log=False)
+        uvicorn.run(services.portal(store, settings), host=host, port=port, access_log=False,
+                    log_config=None)  # fmt: skip
     except (OSError, SystemExit) as error:
         say(f"{PROGRAM} : impossible d'écouter sur {host}:{port} ({error}).", file=sys.stderr)
         return 1

@@ -104,6 +104,7 @@ class Pass:
         self.tally = {"sent": 0, "retried": 0, "refused": 0}
         self.attempts: dict[int, int] = {}
         self.held: dict[int, datetime] = {}  # claimed and not answered yet → its lease
+        self.seals: dict[int, str] = {}  # claimed → what its copy carries, for its E
         self.renewed = utc_now()
         self.marks: list[datetime] = []  # lease_until of each claim: the claim's mark
 
@@ -120,6 +121,7 @@ class Pass:
                 for one in part.recipients:
                     self.attempts[one.id] = one.attempts
                     self.held[one.id] = part.lease_until
+                    self.seals[one.id] = one.seal
             for part in claimed:
                 try:
                     content = content_of(part.message, self.store.blobs.read)
@@ -154,12 +156,14 @@ class Pass:
 
     def record(self, outcome: Outcome) -> None:
         self.held.pop(outcome.key, None)
+        seal = self.seals.pop(outcome.key, None)
         if outcome.accepted:
             record_accepted(
                 self.store,
                 outcome.key,
                 answer=outcome.answer,
                 final_mailbox=self.relay.final_mailbox,
+                seal=seal,
             )
             self.tally["sent"] += 1
         elif record_failure(

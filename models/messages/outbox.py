@@ -31,6 +31,7 @@ from messagerie.models.store.enums import (
     RecipientStatus,
     SendMode,
 )
+from messagerie.models.store.seal import current_seals, sealed_detail
 from messagerie.models.store.tables import (
     attachment,
     event,
@@ -53,6 +54,7 @@ class OutgoingRecipient:
     bounce_token: str
     message_id_header: str
     attempts: int
+    seal: str  # what this copy carries (models/store/seal.py), for its "envoyé" event
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def claim(
         rows = connection.execute(
             sa.select(recipient).where(recipient.c.id.in_(claimed_ids)).order_by(recipient.c.id)
         ).all()
+        seals = current_seals(connection, claimed_ids)  # for the batch: two queries
     by_message: dict[int, list[OutgoingRecipient]] = {}
     for row in rows:
         by_message.setdefault(row.message_id, []).append(
@@ -134,6 +137,7 @@ def claim(
                 row.bounce_token,
                 row.message_id_header,
                 row.attempts,
+                seals[row.id],
             )
         )
     return tuple(
@@ -249,11 +253,12 @@ def _move(
 
 
 def record_accepted(
-    store: Store, recipient_id: int, *, answer: str, final_mailbox: bool, at: datetime | None = None
-) -> bool:
-    """E: the relay accepted the recipient; D at once when the relay is the final mailbox."""
+    store: Store, recipient_id: int, *, answer: str, final_mailbox: bool,
+    at: datetime | None = None, seal: str | None = None,
+) -> bool:  # fmt: skip
+    """E: the relay accepted the recipient; D at once when the relay is the final mailbox.
+    The event carries the `seal` of what was sent (the claim's; read here when not given)."""
     at = at or utc_now()
-    events = [(EventKind.SENT, at, answer)]
     values: dict[str, object] = {
         "delivery_state": DeliveryState.ACCEPTED,
         "status": RecipientStatus.SENT,
@@ -261,10 +266,13 @@ def record_accepted(
         "lease_until": None,
         "updated_at": at,
     }
-    if final_mailbox:
-        events.append((EventKind.DELIVERED, at, "Remis dans la boîte du destinataire"))
-        values.update(status=RecipientStatus.DELIVERED, delivered_at=at)
     with store.engine.begin() as connection:
+        # What the copy carried, sealed in its history (models/store/seal.py).
+        seal = seal or current_seals(connection, [recipient_id]).get(recipient_id)
+        events = [(EventKind.SENT, at, sealed_detail(answer, seal) if seal else answer)]
+        if final_mailbox:
+            events.append((EventKind.DELIVERED, at, "Remis dans la boîte du destinataire"))
+            values.update(status=RecipientStatus.DELIVERED, delivered_at=at)
         return _move(connection, recipient_id, values, *events)
 
 

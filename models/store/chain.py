@@ -20,10 +20,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from messagerie.models.store.database import Store
+from messagerie.models.store.enums import EventKind
 from messagerie.models.store.locking import locked_rows
+from messagerie.models.store.seal import current_seals, seal_of
 from messagerie.models.store.tables import event, recipient, store_meta
 
 GENESIS = "0" * 64
+SENT_CHANGED = (
+    "ce qui a été envoyé (adresse, objet, texte, mentions, délai de réponse ou pièces) a été "
+    "modifié depuis l'envoi"
+)
 HASHED_FIELDS = ("recipient_id", "kind", "at", "detail", "client_address", "user_agent")
 
 
@@ -120,6 +126,7 @@ def verify_chains(
     heads = dict(connection.execute(chosen_heads).all())
     broken: dict[int, str] = {}
     last: dict[int, str] = {}
+    sealed: dict[int, str] = {}  # what each copy carried, as its "envoyé" event says
     for row in events:
         rid = row.recipient_id
         previous = last.get(rid, GENESIS)
@@ -128,9 +135,14 @@ def verify_chains(
             if problem:
                 broken[rid] = problem
         last[rid] = row.hash or ""
+        if row.kind == EventKind.SENT and (seal := seal_of(row.detail)):
+            sealed[rid] = seal
     for rid, head in heads.items():
         if rid not in broken and (head or GENESIS) != last.get(rid, GENESIS):
             broken[rid] = "la fin de l'historique a été coupée ou ajoutée hors chaîne"
+    for rid, seal in current_seals(connection, sealed.keys() - broken.keys()).items():
+        if seal != sealed[rid]:
+            broken[rid] = SENT_CHANGED
     found = [BrokenChain(rid, reason) for rid, reason in sorted(broken.items())]
     return len(heads), found
 

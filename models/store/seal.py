@@ -1,0 +1,104 @@
+"""What a recipient was sent, sealed in its history: an edit of it after the sending shows.
+
+When the relay accepts a copy, its "envoyé" event says, after the relay's answer, the SHA-256
+of what the copy carried: the address, the type, the subject, the body, the mandatory
+mentions, the reply terms and each file (name and SHA-256). That detail is in the recipient's
+hash chain (models/store/chain.py): `verify_chains` compares it with what the store holds
+now, and names a body, an address, a deadline or a file changed with a plain UPDATE. Someone
+who also recomputes the chain is not caught here: that takes an anchor outside the store.
+Copies sent before this seal (and the demo's) carry none, and are not compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection
+from datetime import UTC
+from typing import Any
+
+import sqlalchemy as sa
+
+from messagerie.models.store.tables import attachment, document, message, recipient
+
+SEAL_MARK = " — empreinte du contenu envoyé : "
+SEAL_LENGTH = 64
+
+
+def sealed_detail(answer: str, seal: str) -> str:
+    """The "envoyé" event's detail: the relay's answer, then the seal."""
+    return f"{answer}{SEAL_MARK}{seal}"
+
+
+def seal_of(detail: str | None) -> str | None:
+    """The seal an "envoyé" detail ends with, if it has one."""
+    if not detail or SEAL_MARK not in detail:
+        return None
+    found = detail.rsplit(SEAL_MARK, 1)[1]
+    return found if len(found) == SEAL_LENGTH else None
+
+
+CHUNK = 1000  # ids per query: SQLite caps the parameters of one statement
+
+
+def current_seals(connection: sa.Connection, recipient_ids: Collection[int]) -> dict[int, str]:
+    """The seal of what each recipient's copy holds now (two queries per thousand)."""
+    ids = sorted(set(recipient_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        found.update(_seals(connection, ids[start : start + CHUNK]))
+    return found
+
+
+def _seals(connection: sa.Connection, ids: list[int]) -> dict[int, str]:
+    copies = connection.execute(
+        sa.select(
+            recipient.c.id,
+            recipient.c.email,
+            recipient.c.message_id,
+            message.c.type,
+            message.c.subject,
+            message.c.body,
+            message.c.mentions,
+            message.c.send_mode,
+            message.c.reply_allowed,
+            message.c.reply_deadline,
+        )
+        .join(message, message.c.id == recipient.c.message_id)
+        .where(recipient.c.id.in_(ids))
+    ).all()
+    files: dict[tuple[int, int | None], list[tuple[str, str]]] = {}
+    rows = connection.execute(
+        sa.select(
+            attachment.c.message_id,
+            attachment.c.recipient_id,
+            document.c.filename,
+            document.c.sha256,
+        )
+        .join(document, document.c.id == attachment.c.document_id)
+        .where(attachment.c.message_id.in_({copy.message_id for copy in copies}))
+    )
+    for row in rows:
+        files.setdefault((row.message_id, row.recipient_id), []).append((row.filename, row.sha256))
+    seals = {}
+    for copy in copies:  # the message's files and the copy's own letter
+        carried = files.get((copy.message_id, None), []) + files.get((copy.message_id, copy.id), [])
+        seals[copy.id] = _seal(copy, sorted(carried))
+    return seals
+
+
+def _seal(copy: sa.Row, files: list[tuple[str, str]]) -> str:
+    deadline = copy.reply_deadline
+    values: list[Any] = [
+        copy.email.casefold(),
+        getattr(copy.type, "value", copy.type),
+        copy.subject,
+        copy.body,
+        copy.mentions or {},
+        getattr(copy.send_mode, "value", copy.send_mode),
+        bool(copy.reply_allowed),
+        deadline.astimezone(UTC).isoformat(timespec="seconds") if deadline else None,
+        files,
+    ]
+    text = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
