@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pypdf
@@ -15,19 +15,28 @@ import sqlalchemy as sa
 
 from messagerie.letters.pdf.ar import render_ar
 from messagerie.models.messages.ar import ar_data
+from messagerie.models.messages.inbound import find_recipient, record_reply
 from messagerie.models.messages.portal import record_opening, record_visit
 from messagerie.models.store import migrate
 from messagerie.models.store.chain import (
     GENESIS,
+    REPLY_CHANGED,
     SENT_CHANGED,
     ChainCheck,
     last_check,
     verify_store,
 )
 from messagerie.models.store.database import Store
-from messagerie.models.store.enums import EventKind
+from messagerie.models.store.enums import EventKind, ReplyChannel, ReplyDisposition
 from messagerie.models.store.seal import seal_of
-from messagerie.models.store.tables import attachment, document, event, message, recipient
+from messagerie.models.store.tables import (
+    attachment,
+    document,
+    event,
+    message,
+    recipient,
+    reply,
+)
 from tests.helpers.cli import messagerie
 from tests.helpers.messages import A, B, queued_message, row_of, sent_message
 
@@ -231,6 +240,30 @@ async def test_what_was_sent_is_sealed_in_its_history(store, change):
         reader = pypdf.PdfReader(io.BytesIO(render_ar(data)))
         text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
         assert f"({SENT_CHANGED})" in text
+
+
+# A reply received in time, changed or deleted with one statement.
+REPLY_CHANGES = {
+    "its text": sa.update(reply).values(body="Nous retirons notre offre."),
+    "its disposition": sa.update(reply).values(disposition=ReplyDisposition.LATE),
+    "its time": sa.update(reply).values(received_at=datetime(2027, 1, 4, 9, tzinfo=UTC)),
+    "the whole reply": sa.delete(reply),
+}
+
+
+@pytest.mark.parametrize("change", REPLY_CHANGES)
+async def test_a_reply_received_in_time_is_sealed_in_its_history(store, change):
+    """A company's reply rewritten (or made « hors délai », or deleted) with its R left in
+    place: `export` and `verify` found the bundle intact."""
+    tokens = await sent_message(store)
+    a = row_of(store, A)
+    record_reply(store, find_recipient(store, token=tokens[A]), body="Voici notre attestation.",
+                 files=(), channel=ReplyChannel.WEB, at=a.sent_at + timedelta(hours=2))  # fmt: skip
+    with store.engine.connect() as connection:
+        (reply_id,) = connection.execute(sa.select(reply.c.id)).scalars()
+    assert broken(store) == {}
+    tamper(store, REPLY_CHANGES[change])
+    assert broken(store) == {a.id: REPLY_CHANGED.format(number=reply_id)}
 
 
 def test_status_names_an_audit_log_left_without_its_protection(store, store_url):

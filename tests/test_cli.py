@@ -291,6 +291,12 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
     assert (running.wait(timeout=60), errors) == (141, b"")
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl+C reaches a command typed at a terminal; the test's own process may have been
+    started as « … & », which ignores SIGINT and hands that on (CI did)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_a_command_with_one_line(tmp_path):
     """Ctrl+C while `messagerie status` waits for clamd's answer: one line and exit 130, not
     a hundred lines of Python."""
@@ -301,7 +307,8 @@ def test_ctrl_c_ends_a_command_with_one_line(tmp_path):
         env["MESSAGERIE_CLAMD"] = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
         command = [sys.executable, "-m", "messagerie.tui.cli", "status"]
         running = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   preexec_fn=as_from_a_terminal)  # fmt: skip
         silent.settimeout(60)
         waiting, _ = silent.accept()  # status asks clamd who it is, and waits
         with waiting:

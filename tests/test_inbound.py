@@ -239,11 +239,12 @@ async def test_a_reply_from_another_address_keeps_that_address_and_names_it(stor
     with store.engine.connect() as connection:
         senders = dict(connection.execute(sa.select(reply.c.recipient_id, reply.c.sender)).all())
     assert senders == {a.id: "Intrus@Concurrent.example", b.id: "B@Entreprise.example"}
-    assert events_of(store, a.id)[-1] == (
-        EventKind.REPLIED,
-        "Courrier électronique, envoyée depuis Intrus@Concurrent.example",
-    )
-    assert events_of(store, b.id)[-1] == (EventKind.REPLIED, "Courrier électronique")
+    # How each came, then the reply's seal (models/store/seal.py)
+    kind, detail = events_of(store, a.id)[-1]
+    assert kind is EventKind.REPLIED
+    assert detail.startswith("Courrier électronique, envoyée depuis Intrus@Concurrent.example — ")
+    kind, detail = events_of(store, b.id)[-1]
+    assert kind is EventKind.REPLIED and detail.startswith("Courrier électronique — empreinte")
 
 
 def test_the_sender_of_any_from_header_is_an_address_or_nothing():

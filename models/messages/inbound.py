@@ -33,6 +33,7 @@ from messagerie.models.store.enums import (
     ReplyChannel,
     ReplyDisposition,
 )
+from messagerie.models.store.seal import reply_seals, sealed_reply_detail
 from messagerie.models.store.tables import (
     message,
     recipient,
@@ -318,7 +319,8 @@ def _insert_reply(
     if disposition is ReplyDisposition.ON_TIME:
         elsewhere = item.from_elsewhere
         how = f"{channel.label}, envoyée depuis {elsewhere}" if elsewhere else channel.label
-        _mark_replied(connection, target.id, how, at)
+        seal = reply_seals(connection, [reply_id])[reply_id]  # what came, in its history
+        _mark_replied(connection, target.id, sealed_reply_detail(how, reply_id, seal), at)
     return disposition
 
 

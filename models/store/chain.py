@@ -22,13 +22,17 @@ import sqlalchemy as sa
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind
 from messagerie.models.store.locking import locked_rows
-from messagerie.models.store.seal import current_seals, seal_of
+from messagerie.models.store.seal import current_seals, reply_seal_of, reply_seals, seal_of
 from messagerie.models.store.tables import event, recipient, store_meta
 
 GENESIS = "0" * 64
 SENT_CHANGED = (
     "ce qui a été envoyé (adresse, objet, texte, mentions, délai de réponse ou pièces) a été "
     "modifié depuis l'envoi"
+)
+REPLY_CHANGED = (
+    "la réponse n°{number} (texte, pièces, date, canal ou statut) a été modifiée ou supprimée "
+    "depuis sa réception"
 )
 HASHED_FIELDS = ("recipient_id", "kind", "at", "detail", "client_address", "user_agent")
 
@@ -127,6 +131,7 @@ def verify_chains(
     broken: dict[int, str] = {}
     last: dict[int, str] = {}
     sealed: dict[int, str] = {}  # what each copy carried, as its "envoyé" event says
+    replies: dict[int, list[tuple[int, str]]] = {}  # each reply's number and seal
     for row in events:
         rid = row.recipient_id
         previous = last.get(rid, GENESIS)
@@ -137,14 +142,32 @@ def verify_chains(
         last[rid] = row.hash or ""
         if row.kind == EventKind.SENT and (seal := seal_of(row.detail)):
             sealed[rid] = seal
+        elif row.kind == EventKind.REPLIED and (answered := reply_seal_of(row.detail)):
+            replies.setdefault(rid, []).append(answered)
     for rid, head in heads.items():
         if rid not in broken and (head or GENESIS) != last.get(rid, GENESIS):
             broken[rid] = "la fin de l'historique a été coupée ou ajoutée hors chaîne"
-    for rid, seal in current_seals(connection, sealed.keys() - broken.keys()).items():
-        if seal != sealed[rid]:
-            broken[rid] = SENT_CHANGED
+    _compare_seals(connection, sealed, replies, broken)
     found = [BrokenChain(rid, reason) for rid, reason in sorted(broken.items())]
     return len(heads), found
+
+
+def _compare_seals(
+    connection: sa.Connection,
+    sent: Mapping[int, str],
+    replies: Mapping[int, list[tuple[int, str]]],
+    broken: MutableMapping[int, str],
+) -> None:
+    """Name in `broken` each whole history whose sealed copy or reply the store no longer
+    holds as it was (models/store/seal.py)."""
+    for rid, seal in current_seals(connection, sent.keys() - broken.keys()).items():
+        if seal != sent[rid]:
+            broken[rid] = SENT_CHANGED
+    kept = reply_seals(connection, [number for listed in replies.values() for number, _ in listed])
+    for rid, listed in replies.items():
+        changed = [reply_id for reply_id, seal in listed if kept.get(reply_id) != seal]
+        if changed and rid not in broken:
+            broken[rid] = REPLY_CHANGED.format(number=changed[0])
 
 
 def _problem(row: sa.Row, previous: str) -> str | None:

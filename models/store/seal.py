@@ -1,4 +1,4 @@
-"""What a recipient was sent, sealed in its history: an edit of it after the sending shows.
+"""What a recipient was sent, and what it answered, sealed in its history: an edit shows.
 
 When the relay accepts a copy, its "envoyé" event says, after the relay's answer, the SHA-256
 of what the copy carried: the address, the type, the subject, the body, the mandatory
@@ -7,19 +7,30 @@ hash chain (models/store/chain.py): `verify_chains` compares it with what the st
 now, and names a body, an address, a deadline or a file changed with a plain UPDATE. Someone
 who also recomputes the chain is not caught here: that takes an anchor outside the store.
 Copies sent before this seal (and the demo's) carry none, and are not compared.
+
+Likewise the "répondu" event of a reply received in time ends with the reply's number and
+the SHA-256 of its text, time, channel, disposition, sender and files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Collection
 from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
 
-from messagerie.models.store.tables import attachment, document, message, recipient
+from messagerie.models.store.tables import (
+    attachment,
+    document,
+    message,
+    recipient,
+    reply,
+    reply_attachment,
+)
 
 SEAL_MARK = " — empreinte du contenu envoyé : "
 SEAL_LENGTH = 64
@@ -36,6 +47,20 @@ def seal_of(detail: str | None) -> str | None:
         return None
     found = detail.rsplit(SEAL_MARK, 1)[1]
     return found if len(found) == SEAL_LENGTH else None
+
+
+REPLY_SEAL = re.compile(r" — empreinte de la réponse n°(\d+) : ([0-9a-f]{64})$")
+
+
+def sealed_reply_detail(how: str, reply_id: int, seal: str) -> str:
+    """The "répondu" event's detail: how the reply came, then its number and seal."""
+    return f"{how} — empreinte de la réponse n°{reply_id} : {seal}"
+
+
+def reply_seal_of(detail: str | None) -> tuple[int, str] | None:
+    """The reply's number and seal a "répondu" detail ends with, if it has them."""
+    found = REPLY_SEAL.search(detail or "")
+    return (int(found[1]), found[2]) if found else None
 
 
 CHUNK = 1000  # ids per query: SQLite caps the parameters of one statement
@@ -100,5 +125,38 @@ def _seal(copy: sa.Row, files: list[tuple[str, str]]) -> str:
         deadline.astimezone(UTC).isoformat(timespec="seconds") if deadline else None,
         files,
     ]
+    return _digest(values)
+
+
+def reply_seals(connection: sa.Connection, reply_ids: Collection[int]) -> dict[int, str]:
+    """The seal of each reply as the store holds it now (a deleted one has none)."""
+    ids = sorted(set(reply_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        files: dict[int, list[tuple[str, str]]] = {}
+        rows = connection.execute(
+            sa.select(reply_attachment.c.reply_id, document.c.filename, document.c.sha256)
+            .join(document, document.c.id == reply_attachment.c.document_id)
+            .where(reply_attachment.c.reply_id.in_(chunk))
+        )
+        for row in rows:
+            files.setdefault(row.reply_id, []).append((row.filename, row.sha256))
+        replies = connection.execute(sa.select(reply).where(reply.c.id.in_(chunk)))
+        for one in replies:
+            values = [
+                one.recipient_id,
+                one.received_at.astimezone(UTC).isoformat(timespec="microseconds"),
+                getattr(one.channel, "value", one.channel),
+                getattr(one.disposition, "value", one.disposition),
+                one.body,
+                one.sender,
+                sorted(files.get(one.id, [])),
+            ]
+            found[one.id] = _digest(values)
+    return found
+
+
+def _digest(values: list[Any]) -> str:
     text = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
