@@ -50,7 +50,7 @@ from messagerie.models.store.enums import (
 from messagerie.models.store.tables import Attachment, Consultation, Message, Recipient, table_of
 from tests.helpers.cli import ROOT, messagerie
 from tests.helpers.dce import DCE_ZIP
-from tests.helpers.messages import A, B, row_of, sent_message
+from tests.helpers.messages import A, B, queued_message, row_of
 from tests.helpers.signing import (
     made_by_openssl,
     openssl,
@@ -58,6 +58,7 @@ from tests.helpers.signing import (
     pdfsig,
     report_line,
 )
+from tests.helpers.smtp import send_out
 
 pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd, the `messagerie` commands
 # The tests of the demo's bundle share the module's one `messagerie export` (14 ARs signed,
@@ -175,8 +176,8 @@ async def answered(store) -> tuple[int, int]:
     a letter of its own whose name differs from it only by case. A opens it (L) and replies
     with a file (R); B never opens it. Two DCE versions, the second a zip. Returns the ids of
     A and B."""
-    tokens = await sent_message(store)
-    a, b = row_of(store, A), row_of(store, B)
+    message_id = queued_message(store)
+    b = row_of(store, B)
     letter = NewDocument(
         stored=put_bytes(store.blobs, LETTER, "courrier.pdf"),
         filename="ATTESTATION-MODÈLE.pdf",
@@ -184,13 +185,15 @@ async def answered(store) -> tuple[int, int]:
         consultation_id=None,
         actor="marie.dupont",
     )
-    with store.engine.begin() as connection:
+    with store.engine.begin() as connection:  # before the sending, as the queue attaches it
         (document,) = insert_documents(connection, [letter])
         connection.execute(
             sa.insert(table_of(Attachment)).values(
-                message_id=b.message_id, document_id=document.id, recipient_id=b.id
+                message_id=message_id, document_id=document.id, recipient_id=b.id
             )
         )
+    tokens = {email: row.token for email, row in (await send_out(store, message_id)).items()}
+    a, b = row_of(store, A), row_of(store, B)
     record_opening(
         store,
         a.id,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
@@ -20,7 +21,8 @@ from messagerie.letters.pdf.bundle import export_bundle, verify_bundle
 from messagerie.letters.pdf.certificate import CertificateSource
 from messagerie.letters.pdf.sign import PlatformSigner, platform_signer, sign_pdf
 from messagerie.models.messages.ar import ar_data
-from messagerie.models.store.chain import GENESIS, event_hash
+from messagerie.models.store.chain import GENESIS, SENT_CHANGED, event_hash
+from messagerie.models.store.tables import message
 from tests.helpers.cli import messagerie
 from tests.helpers.messages import A, B, row_of
 from tests.helpers.proofs import json_bytes, members, opened_by_a, resealed
@@ -134,6 +136,33 @@ async def test_the_bundle_carries_each_chain_and_a_rewritten_history_is_named(
     assert f"« {name} » : destinataire n° {b} ({B}), historique des événements altéré : " \
         "le 1er événement a été modifié." in lines  # fmt: skip
     assert any(f"destinataire n° {a} ({A})" in line for line in lines)
+
+
+async def test_a_body_edited_in_the_store_before_the_export_is_named_by_verify(
+    store, tmp_path, signer
+):
+    """An administrator's UPDATE of a sent body, then an export: the bundle was signed as
+    it was, and `verify` said « intact ». Each copy's « envoyé » event seals what it carried,
+    and `verify` recomputes that seal from message.json."""
+    a = await opened_by_a(store)
+    b = row_of(store, B).id
+    message_id = row_of(store, A).message_id
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(message)
+            .where(message.c.id == message_id)
+            .values(body=message.c.body + " Clause ajoutée après coup.")
+        )
+    bundle = export_bundle(store, "2026WEB", tmp_path / "preuves.zip", signer=signer,
+                           max_workers=1)  # fmt: skip
+    check = verify_bundle(bundle.path, signer.certificate)
+    assert check.signature is not None and check.signature.authentic
+    name = message_json(members(bundle.path))
+    assert check.problems == tuple(
+        f"« {name} » : destinataire n° {rid} ({email}), historique des événements altéré : "
+        f"{SENT_CHANGED}."
+        for rid, email in ((a, A), (b, B))
+    )
 
 
 async def test_each_ar_signature_is_checked_against_the_platforms_certificate(

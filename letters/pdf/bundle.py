@@ -72,9 +72,10 @@ from messagerie.models.messages.bundle import (
     utc_iso,
 )
 from messagerie.models.store.accounts import Account
-from messagerie.models.store.chain import listed_chain_problem
+from messagerie.models.store.chain import SENT_CHANGED, listed_chain_problem
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind, SendMode
+from messagerie.models.store.seal import content_seal, seal_of
 
 MANIFEST = "manifest.json"
 SIGNATURE = MANIFEST + ".p7s"  # detached CMS (PKCS#7) signature of the manifest
@@ -621,7 +622,9 @@ def _chain_problems(archive: zipfile.ZipFile, name: str, listed: set[str]) -> It
     for recipient_id, email, head, written in recipients:
         try:
             events = [{**one, "at": as_utc(datetime.fromisoformat(one["at"]))} for one in written]
-            reason = listed_chain_problem(recipient_id, events, head)
+            reason = listed_chain_problem(recipient_id, events, head) or _sent_problem(
+                record, recipient_id, email, events
+            )
             opened = any(one["kind"] == EventKind.READ for one in events)
         except (KeyError, ValueError, TypeError, AttributeError, OverflowError):
             reason, opened = "un événement est illisible", False  # OverflowError: year 1 in UTC
@@ -633,6 +636,32 @@ def _chain_problems(archive: zipfile.ZipFile, name: str, listed: set[str]) -> It
         ar = f"{name.removesuffix('message.json')}ar/AR-{recipient_id}.pdf"
         if with_ar and opened and ar not in listed:  # listed but not there: said already
             yield f"« {ar} » : AR manquant (le destinataire n° {recipient_id} a ouvert le message)."
+
+
+def _sent_problem(
+    record: dict[str, Any], recipient_id: int, email: str, events: list[dict[str, Any]]
+) -> str | None:
+    """SENT_CHANGED when the copy's "envoyé" event seals other content than message.json
+    holds: the store was edited before this bundle was drawn from it, and signed as it was."""
+    sealed = [
+        seal for one in events if one["kind"] == EventKind.SENT and (seal := seal_of(one["detail"]))
+    ]
+    if not sealed:
+        return None  # sent before the seal (or the demo's)
+    deadline = record["reply_deadline"]
+    carried = content_seal(
+        email=email,
+        kind=record["type"],
+        subject=record["subject"],
+        body=record["body"],
+        mentions=record["mentions"],
+        send_mode=record["send_mode"],
+        reply_allowed=record["reply_allowed"],
+        reply_deadline=datetime.fromisoformat(deadline) if deadline else None,
+        files=[(one["filename"], one["sha256"]) for one in record["attachments"]
+               if one["recipient_id"] in (None, recipient_id)],
+    )  # fmt: skip
+    return SENT_CHANGED if sealed[-1] != carried else None
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:

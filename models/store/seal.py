@@ -4,9 +4,10 @@ When the relay accepts a copy, its "envoyé" event says, after the relay's answe
 of what the copy carried: the address, the type, the subject, the body, the mandatory
 mentions, the reply terms and each file (name and SHA-256). That detail is in the recipient's
 hash chain (models/store/chain.py): `verify_chains` compares it with what the store holds
-now, and names a body, an address, a deadline or a file changed with a plain UPDATE. Someone
-who also recomputes the chain is not caught here: that takes an anchor outside the store.
-Copies sent before this seal (and the demo's) carry none, and are not compared.
+now (and `verify` of a proof bundle with its message.json), and names a body, an address, a
+deadline or a file changed with a plain UPDATE. Someone who also recomputes the chain is not
+caught here: that takes an anchor outside the store. Copies sent before this seal (and the
+demo's) carry none, and are not compared.
 
 Likewise the "répondu" event of a reply received in time ends with the reply's number and
 the SHA-256 of its text, time, channel, disposition, sender and files.
@@ -17,8 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection
-from datetime import UTC
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,6 +65,8 @@ def reply_seal_of(detail: str | None) -> tuple[int, str] | None:
 
 
 CHUNK = 1000  # ids per query: SQLite caps the parameters of one statement
+# The message's columns a seal covers, named as `content_seal`'s arguments.
+SEALED_COLUMNS = ("subject", "body", "mentions", "send_mode", "reply_allowed", "reply_deadline")
 
 
 def current_seals(connection: sa.Connection, recipient_ids: Collection[int]) -> dict[int, str]:
@@ -82,12 +85,7 @@ def _seals(connection: sa.Connection, ids: list[int]) -> dict[int, str]:
             recipient.c.email,
             recipient.c.message_id,
             message.c.type,
-            message.c.subject,
-            message.c.body,
-            message.c.mentions,
-            message.c.send_mode,
-            message.c.reply_allowed,
-            message.c.reply_deadline,
+            *(message.c[name] for name in SEALED_COLUMNS),
         )
         .join(message, message.c.id == recipient.c.message_id)
         .where(recipient.c.id.in_(ids))
@@ -108,22 +106,39 @@ def _seals(connection: sa.Connection, ids: list[int]) -> dict[int, str]:
     seals = {}
     for copy in copies:  # the message's files and the copy's own letter
         carried = files.get((copy.message_id, None), []) + files.get((copy.message_id, copy.id), [])
-        seals[copy.id] = _seal(copy, sorted(carried))
+        seals[copy.id] = _seal(copy, carried)
     return seals
 
 
 def _seal(copy: sa.Row, files: list[tuple[str, str]]) -> str:
-    deadline = copy.reply_deadline
+    columns = {name: getattr(copy, name) for name in SEALED_COLUMNS}
+    return content_seal(email=copy.email, kind=copy.type, files=files, **columns)
+
+
+def content_seal(
+    *,
+    email: str,
+    kind: object,
+    subject: str,
+    body: str,
+    mentions: Mapping[str, str] | None,
+    send_mode: object,
+    reply_allowed: bool,
+    reply_deadline: datetime | None,
+    files: Iterable[tuple[str, str]],
+) -> str:
+    """The seal of one copy from its values: the store's rows, or a proof bundle's
+    message.json (`verify` recomputes it there, without the store)."""
     values: list[Any] = [
-        copy.email.casefold(),
-        getattr(copy.type, "value", copy.type),
-        copy.subject,
-        copy.body,
-        copy.mentions or {},
-        getattr(copy.send_mode, "value", copy.send_mode),
-        bool(copy.reply_allowed),
-        deadline.astimezone(UTC).isoformat(timespec="seconds") if deadline else None,
-        files,
+        email.casefold(),
+        getattr(kind, "value", kind),
+        subject,
+        body,
+        dict(mentions or {}),
+        getattr(send_mode, "value", send_mode),
+        bool(reply_allowed),
+        reply_deadline.astimezone(UTC).isoformat(timespec="seconds") if reply_deadline else None,
+        sorted([name, sha256] for name, sha256 in files),
     ]
     return _digest(values)
 
