@@ -7,6 +7,7 @@ Début Fin scroll it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rich.table import Table
@@ -20,7 +21,7 @@ from textual.widgets import Static
 from messagerie.screens.french import FrenchModal, key_display
 from messagerie.screens.widgets import Footer, back_key, dialog_box
 
-OUR_PACKAGE = "messagerie."
+OUR_PACKAGES = ("messagerie.screens.", "messagerie.tui.")
 SCREEN, FOCUSED, EVERYWHERE = "Cet écran", "Élément actif", "Partout"
 UNAVAILABLE = " (indisponible ici)"
 
@@ -35,34 +36,32 @@ class KeyLine:
 def key_sections(screen: Screen) -> dict[str, list[KeyLine]]:
     """The keys `screen` answers now, by where they act: the screen (and our widgets), the
     focused Textual widget, the whole app; one line per action, its keys together."""
-    found: dict[tuple[str, int, str], list[str]] = {}
-    bindings: dict[tuple[str, int, str], tuple[Binding, bool]] = {}
+    lines: dict[tuple[str, int, str], tuple[Binding, bool, list[str]]] = {}
     for key, active in screen.active_bindings.items():
         binding, node = active.binding, active.node
         if not binding.description:
             continue
-        if _declared_by_us(node, binding.action):
+        if binding.action in {ours.action for ours in own_bindings(node)}:
             section = EVERYWHERE if node is screen.app else SCREEN
         else:  # Textual's: the focused widget's, or the same on every screen (Tab, copy)
             section = FOCUSED if node not in (screen, screen.app) else EVERYWHERE
-        line = (section, id(node), binding.action)
-        found.setdefault(line, []).append(binding.key_display or key_display(key))
-        bindings.setdefault(line, (binding, active.enabled))
+        _, _, keys = lines.setdefault((section, id(node), binding.action),
+                                      (binding, active.enabled, []))  # fmt: skip
+        keys.append(binding.key_display or key_display(key))
     sections: dict[str, list[KeyLine]] = {SCREEN: [], FOCUSED: [], EVERYWHERE: []}
-    for line, keys in found.items():
-        binding, enabled = bindings[line]
+    for (section, *_), (binding, enabled, keys) in lines.items():
         label = binding.tooltip or binding.description
-        sections[line[0]].append(KeyLine(" / ".join(dict.fromkeys(keys)), label, enabled))
-    return {title: lines for title, lines in sections.items() if lines}
+        sections[section].append(KeyLine(" / ".join(dict.fromkeys(keys)), label, enabled))
+    return {title: found for title, found in sections.items() if found}
 
 
-def _declared_by_us(node: DOMNode, action: str) -> bool:
-    """Whether the binding of `action` on `node` comes from one of our classes."""
+def own_bindings(node: DOMNode) -> Iterator[Binding]:
+    """Bindings declared by our own classes (not those Textual's widgets bring)."""
     for cls in type(node).__mro__:
-        for binding in cls.__dict__.get("BINDINGS", []):
-            if (binding.action if isinstance(binding, Binding) else binding[1]) == action:
-                return cls.__module__.startswith(OUR_PACKAGE)
-    return False
+        if cls.__module__.startswith(OUR_PACKAGES):
+            for binding in cls.__dict__.get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.description:
+                    yield binding
 
 
 def keys_table(sections: dict[str, list[KeyLine]]) -> Table:

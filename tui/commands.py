@@ -7,23 +7,11 @@ from functools import partial
 
 from textual import actions
 from textual.app import SystemCommand
-from textual.binding import Binding
-from textual.dom import DOMNode
 from textual.screen import Screen
 
 from messagerie.screens.french import key_name
+from messagerie.screens.keys_help import own_bindings
 from messagerie.screens.rights import refusal
-
-OUR_PACKAGES = ("messagerie.screens.", "messagerie.tui.")
-
-
-def own_bindings(node: DOMNode) -> Iterator[Binding]:
-    """Bindings declared by our own classes (not those Textual's widgets bring)."""
-    for cls in type(node).__mro__:
-        if cls.__module__.startswith(OUR_PACKAGES):
-            for binding in cls.__dict__.get("BINDINGS", []):
-                if isinstance(binding, Binding) and binding.description:
-                    yield binding
 
 
 def binding_commands(screen: Screen) -> Iterator[SystemCommand]:

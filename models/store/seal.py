@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +34,10 @@ from messagerie.models.store.tables import (
 )
 
 SEAL_MARK = " — empreinte du contenu envoyé : "
-SEAL_LENGTH = 64
+REPLY_MARK = " — empreinte de la réponse n°{number} : "
+SENT_SEAL = re.compile(re.escape(SEAL_MARK) + "([0-9a-f]{64})$")
+# The mark with its number as a group, then the seal.
+REPLY_SEAL = re.compile(re.escape(REPLY_MARK).replace(r"\{number\}", r"(\d+)") + "([0-9a-f]{64})$")
 
 
 def sealed_detail(answer: str, seal: str) -> str:
@@ -44,18 +47,13 @@ def sealed_detail(answer: str, seal: str) -> str:
 
 def seal_of(detail: str | None) -> str | None:
     """The seal an "envoyé" detail ends with, if it has one."""
-    if not detail or SEAL_MARK not in detail:
-        return None
-    found = detail.rsplit(SEAL_MARK, 1)[1]
-    return found if len(found) == SEAL_LENGTH else None
-
-
-REPLY_SEAL = re.compile(r" — empreinte de la réponse n°(\d+) : ([0-9a-f]{64})$")
+    found = SENT_SEAL.search(detail or "")
+    return found[1] if found else None
 
 
 def sealed_reply_detail(how: str, reply_id: int, seal: str) -> str:
     """The "répondu" event's detail: how the reply came, then its number and seal."""
-    return f"{how} — empreinte de la réponse n°{reply_id} : {seal}"
+    return how + REPLY_MARK.format(number=reply_id) + seal
 
 
 def reply_seal_of(detail: str | None) -> tuple[int, str] | None:
@@ -69,12 +67,17 @@ CHUNK = 1000  # ids per query: SQLite caps the parameters of one statement
 SEALED_COLUMNS = ("subject", "body", "mentions", "send_mode", "reply_allowed", "reply_deadline")
 
 
+def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
 def current_seals(connection: sa.Connection, recipient_ids: Collection[int]) -> dict[int, str]:
     """The seal of what each recipient's copy holds now (two queries per thousand)."""
-    ids = sorted(set(recipient_ids))
     found: dict[int, str] = {}
-    for start in range(0, len(ids), CHUNK):
-        found.update(_seals(connection, ids[start : start + CHUNK]))
+    for chunk in _chunks(recipient_ids):
+        found.update(_seals(connection, chunk))
     return found
 
 
@@ -145,10 +148,8 @@ def content_seal(
 
 def reply_seals(connection: sa.Connection, reply_ids: Collection[int]) -> dict[int, str]:
     """The seal of each reply as the store holds it now (a deleted one has none)."""
-    ids = sorted(set(reply_ids))
     found: dict[int, str] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in _chunks(reply_ids):
         files: dict[int, list[tuple[str, str]]] = {}
         rows = connection.execute(
             sa.select(reply_attachment.c.reply_id, document.c.filename, document.c.sha256)
