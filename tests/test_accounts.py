@@ -5,10 +5,7 @@ manages who may do what — on SQLite and on PostgreSQL, through the real comman
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
@@ -36,7 +33,7 @@ from messagerie.models.store.tables import (
 from tests.conftest import demo_documents
 from tests.helpers.accounts import new_account as new
 from tests.helpers.audit import audit_rows
-from tests.helpers.cli import ROOT, messagerie
+from tests.helpers.cli import ROOT, messagerie, messagerie_at_a_terminal
 from tests.helpers.factories import add_consultations, paris
 from tests.helpers.pilot import settle
 from tests.helpers.screens import screen_lines
@@ -358,16 +355,8 @@ def test_a_login_without_account_is_refused_by_the_cli_and_the_tui(
     listed = messagerie("comptes", "lister", env=env)
     assert listed.returncode == 2 and listed.stderr.strip() == line
     assert listed.stdout == ""
-    # The TUI (no sub-command), with no terminal: it ends before showing any consultation.
-    tui = subprocess.run(
-        [sys.executable, "-m", "messagerie.tui.cli"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # The TUI (no sub-command), at a terminal: it ends before showing any consultation.
+    tui = messagerie_at_a_terminal(env=env)
     assert tui.returncode == 2 and tui.stderr.rstrip().endswith(line)
     assert "COL-01" not in tui.stderr + tui.stdout
 

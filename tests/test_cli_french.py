@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.helpers.cli import messagerie
+from tests.helpers.cli import messagerie, messagerie_at_a_terminal
 
 pytestmark = pytest.mark.services  # the `messagerie` command in child processes
 
@@ -61,7 +61,7 @@ def test_a_wrong_setting_ends_the_app_and_the_commands_in_one_french_line(tmp_pa
     )
     status = messagerie("status", env=env)
     assert (status.returncode, status.stderr.strip()) == (2, line)
-    app = messagerie(env=env)  # the TUI, without a terminal: it ends by itself
+    app = messagerie_at_a_terminal(env=env)  # the TUI: it ends by itself
     assert app.returncode == 2 and "Traceback" not in app.stderr
     assert app.stderr.rstrip().endswith(line)
 

@@ -37,6 +37,7 @@ from messagerie.models.consultations.registers import (
 )
 from messagerie.models.consultations.workspace import DceUpdate, publish_dce_update
 from messagerie.models.errors import Refusal
+from messagerie.models.formatting import paris_seconds
 from messagerie.models.importing.registers import ImportRefused, import_file
 from messagerie.models.messages.ar import ArRefused, ar_data
 from messagerie.models.messages.bundle import find_consultation
@@ -44,6 +45,7 @@ from messagerie.models.messages.detail import message_detail, resend
 from messagerie.models.messages.drafts import DraftRecipient, list_drafts
 from messagerie.models.messages.form import FormInput, load_context
 from messagerie.models.messages.merge import AnalysisRow
+from messagerie.models.messages.outbox import DETAIL_HIDDEN
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import QueuedMessage, load_form, queue_message, save_draft
 from messagerie.models.messages.tracking import (
@@ -62,9 +64,10 @@ from messagerie.models.store.accounts import (
     missing_right,
     resolve_account,
 )
+from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_space
-from messagerie.models.store.enums import MessageType, RegisterKind, Right
+from messagerie.models.store.enums import EventKind, MessageType, RegisterKind, Right
 from messagerie.models.store.tables import (
     audit_entry,
     company,
@@ -601,6 +604,30 @@ def test_messagerie_import_refuses_an_account_without_the_right_before_reading_t
         "messagerie : Le compte « colmar.acheteur » n'a pas le droit « Importer des "
         "registres » : demandez-le à un gestionnaire de votre organisation."
     )
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # four processes; SQL alike
+def test_status_shows_an_incident_s_detail_only_to_who_sees_its_consultation(
+    store_url, store, towns, tmp_path
+):
+    """A relay's answer quotes the recipient's address: `status` printed the last incident
+    of any organisation to any login, with or without an account."""
+    env = two_towns_for_the_cli(store, store_url, tmp_path)
+    theirs = recipient_of(store, send_free(store, towns["mulhouse"], "hugo.meyer"))
+    detail = "Abandon après 3 tentatives : 550 5.1.1 <achats@entreprise-mulhouse.fr> inconnu"
+    with store.engine.begin() as connection:
+        append_events(connection, [{"recipient_id": theirs, "kind": EventKind.NOT_DELIVERED,
+                                    "at": NOW, "detail": detail}])  # fmt: skip
+    quiet = {**env, "MESSAGERIE_CLAMD": "off"}
+    said = {
+        login: messagerie("status", env={**quiet, "MESSAGERIE_DEMO_LOGIN": login}).stdout
+        for login in ("hugo.meyer", "colmar.acheteur", "sans.compte")
+    }
+    assert f"Dernier incident : {paris_seconds(NOW)} — {detail}" in said["hugo.meyer"]
+    for login in ("colmar.acheteur", "sans.compte"):
+        assert f"Dernier incident : {paris_seconds(NOW)} — {DETAIL_HIDDEN}" in said[login]
+        assert "entreprise-mulhouse" not in said[login]
 
 
 @pytest.mark.services

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import logging
     from pathlib import Path
 
+    from messagerie.letters.pdf.anchor import AnchorsRead
     from messagerie.models.messages.bundle import ManifestSignature
     from messagerie.models.store.accounts import Account, AccountChange
     from messagerie.models.store.chain import ChainCheck
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from messagerie.tui.settings import Settings
 
 PROGRAM = "messagerie"
+ANCHORS_DEFAULT = "(sinon MESSAGERIE_ANCHOR_DIR, ou ancrages/ dans le dossier des données)"
 # On the demo's store only: the account to open it as, to show the demo as each of them.
 DEMO_LOGIN = "MESSAGERIE_DEMO_LOGIN"
 # --every, as MESSAGERIE_OUTBOX_EVERY (tui/settings.py): a day at most between two passes.
@@ -182,28 +184,7 @@ def build_parser() -> Parser:
     portal.add_argument(
         "--port", type=port_number, help="port d'écoute (sinon MESSAGERIE_PORTAL_PORT, 8080)"
     )
-    ar = commands.add_parser("ar", help="écrire l'accusé de réception (PDF) d'un destinataire")
-    ar.add_argument("recipient_id", type=row_number, metavar="ID", help="numéro du destinataire")
-    ar.add_argument(
-        "--out", metavar="FICHIER.pdf", help="fichier à écrire (sinon AR-<référence>-<ID>.pdf ici)"
-    )
-    export = commands.add_parser("export", help="écrire le lot de preuves (zip) d'une consultation")
-    export.add_argument("reference", metavar="REFERENCE", help="référence de la consultation")
-    export.add_argument("--out", required=True, metavar="FICHIER.zip", help="fichier à écrire")
-    verify = commands.add_parser(
-        "verify", help="vérifier un lot de preuves (code de sortie 1 s'il a été modifié)"
-    )
-    verify.add_argument("bundle", metavar="FICHIER.zip", help="lot de preuves à vérifier")
-    verify.add_argument(
-        "--cert",
-        metavar="FICHIER",
-        help="certificat de la plateforme (PEM ou DER) ; sinon celui des réglages",
-    )
-    commands.add_parser(
-        "verify-store",
-        help="vérifier l'historique de chaque destinataire (code de sortie 1 s'il a été "
-        "modifié, réordonné ou coupé)",
-    )
+    add_proofs_parsers(commands)
     dkim_record = commands.add_parser(
         "dkim-record", help="l'enregistrement DNS (TXT) qui publie la clé DKIM"
     )
@@ -225,6 +206,41 @@ def build_parser() -> Parser:
     db_commands.add_parser("upgrade", help="appliquer les migrations")
     add_accounts_parser(commands)
     return parser
+
+
+def add_proofs_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The commands that write or check evidence: ar, export, verify, verify-store, anchor."""
+    ar = commands.add_parser("ar", help="écrire l'accusé de réception (PDF) d'un destinataire")
+    ar.add_argument("recipient_id", type=row_number, metavar="ID", help="numéro du destinataire")
+    ar.add_argument(
+        "--out", metavar="FICHIER.pdf", help="fichier à écrire (sinon AR-<référence>-<ID>.pdf ici)"
+    )
+    export = commands.add_parser("export", help="écrire le lot de preuves (zip) d'une consultation")
+    export.add_argument("reference", metavar="REFERENCE", help="référence de la consultation")
+    export.add_argument("--out", required=True, metavar="FICHIER.zip", help="fichier à écrire")
+    verify = commands.add_parser(
+        "verify", help="vérifier un lot de preuves (code de sortie 1 s'il a été modifié)"
+    )
+    verify.add_argument("bundle", metavar="FICHIER.zip", help="lot de preuves à vérifier")
+    verify.add_argument(
+        "--cert",
+        metavar="FICHIER",
+        help="certificat de la plateforme (PEM ou DER) ; sinon celui des réglages",
+    )
+    verify_store = commands.add_parser(
+        "verify-store",
+        help="vérifier l'historique de chaque destinataire, et le comparer aux ancrages (code "
+        "de sortie 1 s'il a été modifié, réordonné, coupé ou réécrit)",
+    )
+    verify_store.add_argument(
+        "--ancrages", metavar="DOSSIER", help="les ancrages à comparer " + ANCHORS_DEFAULT
+    )
+    anchor = commands.add_parser(
+        "anchor",
+        help="ancrer les historiques : l'état de chacun dans un fichier signé (et horodaté), "
+        "à garder hors de ce serveur",
+    )
+    anchor.add_argument("--dossier", metavar="DOSSIER", help="où l'écrire " + ANCHORS_DEFAULT)
 
 
 def add_accounts_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -349,10 +365,24 @@ def forget_stale_terminal_size(environment: MutableMapping[str, str]) -> None:
         environment.pop("LINES", None)
 
 
+def has_terminal() -> bool:
+    """Whether the TUI can be shown: a terminal on both sides, or textual-serve's driver
+    (`messagerie serve` talks to it through pipes). From cron or a pipe, it drew its escape
+    codes into the log and waited for keys that never came."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return True
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+
+
 def run_tui(args: argparse.Namespace, run: Callable[[App], object] | None = None) -> int:
     """`run`: how to run the app (bench/dashboard_start.py runs it headless); app.run()."""
     from messagerie.tui.prefetch import prefetch_first_page
 
+    if run is None and not has_terminal():
+        say(f"{PROGRAM} : l'interface a besoin d'un terminal (ici, l'entrée ou la sortie n'en "
+            "est pas un) ; sans terminal, utilisez les commandes (messagerie --help).",
+            file=sys.stderr)  # fmt: skip
+        return 2
     forget_stale_terminal_size(os.environ)
     # First, before Textual (and its threads): a child reads the first page meanwhile.
     prefetch = prefetch_first_page(lambda: open_tui_store(args), account_of)
@@ -495,11 +525,13 @@ def run_status(args: argparse.Namespace) -> int:
     from messagerie.models.formatting import paris_seconds
     from messagerie.models.messages.outbox import outbox_health, progress_text
     from messagerie.models.store import audit
+    from messagerie.models.store.accounts import viewer_of
     from messagerie.models.store.chain import last_check
 
     store = open_store_for(args)
     try:
-        health = outbox_health(store)
+        # The last incident's detail for whoever sees its consultation only (issue 19).
+        health = outbox_health(store, viewer=viewer_of(store, system_login(store)))
         chains = last_check(store)
         unguarded = audit.missing_guards(store)
     finally:
@@ -513,8 +545,9 @@ def run_status(args: argparse.Namespace) -> int:
     lines, signing_problem = signing_status(load_settings(args))
     say("\n".join(lines))
     say(chains_line(chains))
-    say(audit.guard_line(unguarded))
     settings = load_settings(args)
+    say(anchors_status(settings.anchors_folder))
+    say(audit.guard_line(unguarded))
     say(status_line(settings.data_dir / UNMATCHED_FOLDER, settings.unmatched_retention_days))
     say(antivirus.line)
     if antivirus.problem:
@@ -551,6 +584,25 @@ def chains_line(check: ChainCheck | None) -> str:
             f"vérification du {when} (messagerie verify-store les nomme)"
         )
     return f"Historiques chaînés : intacts à la vérification du {when}"
+
+
+def anchors_status(folder: Path) -> str:
+    """When the histories were last anchored, from the names of the anchor files."""
+    from messagerie.models.formatting import paris_seconds
+    from messagerie.models.store.anchor import anchor_files, time_of
+
+    files = anchor_files(folder)
+    if not files:
+        return (
+            f"Ancrages des historiques : aucun dans « {folder} » (messagerie anchor ; sans "
+            "ancrage, un historique réécrit en entier ne se voit pas)"
+        )
+    last = time_of(files[-1].name)
+    assert last is not None  # anchor_files keeps only the names that give a time
+    return (
+        f"Ancrages des historiques : {len(files)} dans « {folder} », le dernier du "
+        f"{paris_seconds(last)}"
+    )
 
 
 def exposed_files(settings: Settings) -> list[str]:
@@ -1029,21 +1081,92 @@ def run_db(args: argparse.Namespace) -> int:
 
 
 def run_verify_store(args: argparse.Namespace) -> int:
-    """Walk every recipient's hash chain: exit 1, naming each recipient, when a history was
-    edited, reordered or cut."""
+    """Walk every recipient's hash chain, and find in it each head its anchors hold: exit 1,
+    naming each recipient, when a history was edited, reordered, cut or rewritten since, or
+    naming each anchor that proves nothing (unsigned, altered, another store's)."""
+    from pathlib import Path
+
     from messagerie.models.store.chain import verify_store
 
+    settings = load_settings(args)
+    folder = Path(args.ancrages) if args.ancrages else settings.anchors_folder
+    if args.ancrages and not folder.is_dir():
+        say(f"{PROGRAM} : le dossier des ancrages « {folder} » n'existe pas.", file=sys.stderr)
+        return 2
     store = open_store_for(args)
     try:
-        checked, broken = verify_store(store, utc_now())
+        read = anchors_of(store, folder, settings)
+        checked, broken = verify_store(store, utc_now(), read.anchors if read else ())
     finally:
         store.close()
+    for line in read.problems if read else ():
+        say(line)
     for chain in broken:
         say(f"Destinataire n°{chain.recipient_id} : {chain.reason}.")
+    if read:
+        say(anchors_line(read))
     if broken:
         say(f"Historique altéré pour {len(broken)} destinataire(s) sur {checked}.")
         return 1
     say(f"Historiques intacts : {checked} destinataire(s) vérifiés.")
+    return 1 if read and read.problems else 0
+
+
+def anchors_of(store: Store, folder: Path, settings: Settings) -> AnchorsRead | None:
+    """The anchors kept in `folder`, checked; None when it holds none (pyHanko, a second of
+    CPU to import, is then not loaded)."""
+    from messagerie.models.store.anchor import anchor_files
+
+    if not anchor_files(folder):
+        return None
+    from messagerie.letters.pdf.anchor import read_anchors
+    from messagerie.models.store.database import store_identity
+    from messagerie.tui import services
+
+    return read_anchors(folder, services.reference_certificate(settings), store_identity(store))
+
+
+def anchors_line(read: AnchorsRead) -> str:
+    """How many anchors were compared, over which days, and how many a timestamp dates."""
+    from messagerie.models.formatting import paris_seconds
+
+    if not read.anchors:
+        return "Ancrages : aucun n'a pu être comparé."
+    times = sorted(anchor.at for anchor in read.anchors)
+    span = paris_seconds(times[0]) + (f" au {paris_seconds(times[-1])}" if len(times) > 1 else "")
+    stamped = f", dont {len(read.stamped)} horodaté(s)" if read.stamped else ", non horodatés"
+    return f"Ancrages comparés : {len(times)}, du {span}{stamped}."
+
+
+def run_anchor(args: argparse.Namespace) -> int:
+    """Write an anchor of every history, signed (and timestamped with a TSA), to be kept off
+    this server: `verify-store` then sees a history rewritten or cut since."""
+    from pathlib import Path
+
+    from messagerie.letters.pdf.anchor import write_anchor
+    from messagerie.models.errors import Refusal, write_problem
+    from messagerie.tui import services
+
+    settings = load_settings(args)
+    folder = Path(args.dossier) if args.dossier else settings.anchors_folder
+    store = open_store_for(args)
+    try:  # a Refusal (no certificate, the authority silent) is main's: one line, exit 1
+        signer = services.platform_signer(settings)
+        written = write_anchor(store, folder, signer, actor=system_login(store), now=utc_now())
+    except OSError as error:
+        raise Refusal(write_problem(folder, error)) from None
+    finally:
+        store.close()
+    say(f"Ancrage de {written.recipients} historique(s) écrit dans « {written.path} ».")
+    say(f"Empreinte SHA-256 (à noter ailleurs) : {written.sha256}")
+    if written.stamped:
+        say("Horodaté par l'autorité de MESSAGERIE_TSA_URL.")
+    else:
+        say("Non horodaté : sans MESSAGERIE_TSA_URL, seule la signature de la plateforme le date.")
+    say(
+        "Copiez-le avec sa signature (.p7s) hors de ce serveur ; « verify-store --ancrages "
+        "DOSSIER » y compare les historiques."
+    )
     return 0
 
 
@@ -1062,6 +1185,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "verify": run_verify,
     "dkim-record": run_dkim_record,
     "verify-store": run_verify_store,
+    "anchor": run_anchor,
     "comptes": run_accounts,
 }
 
@@ -1089,11 +1213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pydantic import ValidationError
         from sqlalchemy.exc import DatabaseError
 
+        from messagerie.models.errors import Refusal
         from messagerie.models.store.engine import StoreError, database_problem
 
         if isinstance(error, StoreError):
             say(f"{PROGRAM} : {error}", file=sys.stderr)
             return 2
+        if isinstance(error, Refusal):  # what the user can fix, that no command caught
+            say(f"{PROGRAM} : {error}", file=sys.stderr)
+            return 1
         if isinstance(error, DatabaseError) and (problem := database_problem(error)):
             say(f"{PROGRAM} : {problem}", file=sys.stderr)
             return 2

@@ -162,6 +162,11 @@ class Settings(BaseSettings):
         "An RFC 3161 timestamping authority (http://…): every signature then "
         "carries its timestamp (PAdES B-T)."
     )
+    anchor_dir: Unset[Path] = unset(
+        "Where `messagerie anchor` writes the histories' anchors and `verify-store` reads "
+        "them (default: ancrages/ in the data folder). Best a disk of another machine: "
+        "whoever can rewrite the store must not be able to rewrite them."
+    )
     dkim_key: Unset[Path] = unset(
         "A private RSA key (PEM) that DKIM-signs every outgoing e-mail, with "
         "MESSAGERIE_DKIM_SELECTOR, for the domain of its sender (`messagerie dkim-record`)."
@@ -181,6 +186,10 @@ class Settings(BaseSettings):
     def mailbox_dir(self) -> Path:
         """The embedded local mailbox (a Maildir), used when no relay is configured."""
         return self.data_dir / "boite-locale"
+
+    @property
+    def anchors_folder(self) -> Path:
+        return self.anchor_dir or self.data_dir / "ancrages"
 
     @property
     def signing_dir(self) -> Path:

@@ -68,12 +68,11 @@ from messagerie.models.messages.bundle import (
     ar_count,
     bundle_items,
     find_consultation,
-    store_identity,
     utc_iso,
 )
 from messagerie.models.store.accounts import Account
 from messagerie.models.store.chain import SENT_CHANGED, listed_chain_problem
-from messagerie.models.store.database import Store
+from messagerie.models.store.database import Store, store_identity
 from messagerie.models.store.enums import EventKind, SendMode
 from messagerie.models.store.seal import content_seal, seal_of
 

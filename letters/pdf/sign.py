@@ -183,6 +183,7 @@ class DetachedSignature:
     intact: bool  # the data are those that were signed, and the signature is the key's
     certificate: x509.Certificate
     signed_at: datetime | None  # the signer's own clock (signingTime attribute)
+    stamped_at: datetime | None = None  # an intact RFC 3161 token's time over this signature
 
     @property
     def info(self) -> CertificateInfo:
@@ -217,9 +218,28 @@ def read_detached(data: bytes, signature: bytes) -> DetachedSignature:
         digest = hashlib.new(algorithm, data).digest()
         intact, valid = validate_sig_integrity(signer_info, certificate, "data", digest)
         signed_at = extract_self_reported_ts(signer_info)
+        stamped_at = _stamped_at(signer_info)
     except Exception as error:  # asn1crypto and pyHanko raise many kinds on garbage
         raise UnreadableSignature(f"signature illisible ({type(error).__name__})") from error
-    return DetachedSignature(intact and valid, certificate, signed_at)
+    return DetachedSignature(intact and valid, certificate, signed_at, stamped_at)
+
+
+def _stamped_at(signer_info: cms.SignerInfo) -> datetime | None:
+    """The time an RFC 3161 token over this signature attests, when the token is intact and
+    is over this very signature. Whose authority it is is not judged here (`openssl ts
+    -verify` with its certificate does)."""
+    from pyhanko.sign.validation.generic_cms import (
+        extract_tst_data_iter,
+        message_imprint_checker,
+        validate_tst_signed_data,
+    )
+
+    for token in extract_tst_data_iter(signer_info, signed=False):
+        imprint = message_imprint_checker(signer_info)
+        status = _to_the_end(lambda: validate_tst_signed_data(token, None, imprint))  # noqa: B023
+        if status.get("intact") and status.get("valid"):
+            return status["timestamp"]  # type: ignore[no-any-return]
+    return None
 
 
 # --- Checking a signed PDF ---------------------------------------------------------------------

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from uuid import uuid4
 
 import sqlalchemy as sa
 
@@ -30,7 +29,7 @@ from messagerie.models.store.accounts import (
     require,
     visible_consultations,
 )
-from messagerie.models.store.database import Store
+from messagerie.models.store.database import Store, store_identity
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import (
     DeliveryState,
@@ -46,11 +45,9 @@ from messagerie.models.store.tables import (
     event,
     message,
     recipient,
-    store_meta,
 )
 
 REGISTER_PAGE = 500  # rows read per query when copying a register
-STORE_KEY = "store_id"  # store_meta: the id `store_identity` draws
 _File = TypeVar("_File", ArFile, DocumentInfo)
 
 
@@ -110,24 +107,6 @@ def find_consultation(
     if found is None:
         raise ConsultationNotFound(f"Aucune consultation n'a la référence « {reference} ».")
     return found
-
-
-def store_identity(store: Store, *, create: bool = False) -> str | None:
-    """This store's own name in its bundles' manifests (a random id, drawn at the first
-    export; None before it unless `create`): `verify` tells by it a bundle of this store from
-    one of another platform."""
-    read = sa.select(store_meta.c.value).where(store_meta.c.key == STORE_KEY)
-    with store.engine.connect() as connection:
-        found = connection.execute(read).scalar_one_or_none()
-    if found is not None or not create:
-        return found
-    try:
-        with store.engine.begin() as connection:
-            connection.execute(sa.insert(store_meta).values(key=STORE_KEY, value=uuid4().hex))
-    except sa.exc.IntegrityError:
-        pass  # another export drew it first
-    with store.engine.connect() as connection:
-        return connection.execute(read).scalar_one()
 
 
 def check_verifiable(

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.detail import ConsultationDetail, consultation_detail
 from messagerie.models.messages.recipient_secrets import new_address_tokens
+from messagerie.models.store.accounts import Account, NoAccount, visible_consultations
 from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, stored_documents
@@ -34,6 +35,7 @@ from messagerie.models.store.enums import (
 from messagerie.models.store.seal import current_seals, sealed_detail
 from messagerie.models.store.tables import (
     attachment,
+    consultation,
     event,
     message,
     recipient,
@@ -398,8 +400,18 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def outbox_health(store: Store, now: datetime | None = None) -> OutboxHealth:
+# In place of an incident's detail (a relay's answer often quotes the recipient's address)
+# for whoever does not see its consultation.
+DETAIL_HIDDEN = "détail réservé aux comptes qui voient cette consultation"
+
+
+def outbox_health(
+    store: Store, now: datetime | None = None, *, viewer: Account | NoAccount | None = None
+) -> OutboxHealth:
+    """The outbox's counts and health for `messagerie status`: the last incident's detail
+    only for a `viewer` who sees its consultation (None: a store without accounts)."""
     now = now or utc_now()
+    shown = visible_consultations(viewer)
     with store.engine.connect() as connection:
         oldest_due = connection.execute(
             sa.select(
@@ -418,7 +430,10 @@ def outbox_health(store: Store, now: datetime | None = None) -> OutboxHealth:
         ).scalar_one()
         last_sent = connection.execute(sa.select(sa.func.max(recipient.c.sent_at))).scalar_one()
         problem = connection.execute(
-            sa.select(event.c.at, event.c.detail)
+            sa.select(event.c.at, event.c.detail, shown.label("shown"))
+            .join(recipient, recipient.c.id == event.c.recipient_id)
+            .join(message, message.c.id == recipient.c.message_id)
+            .join(consultation, consultation.c.id == message.c.consultation_id)
             .where(event.c.kind.in_([EventKind.RETRY, EventKind.NOT_DELIVERED]))
             .order_by(event.c.at.desc())
             .limit(1)
@@ -428,5 +443,7 @@ def outbox_health(store: Store, now: datetime | None = None) -> OutboxHealth:
         oldest_due=oldest_due,
         expired_claims=expired,
         last_sent=last_sent,
-        last_problem=(problem.at, problem.detail or "") if problem else None,
+        last_problem=(problem.at, (problem.detail or "") if problem.shown else DETAIL_HIDDEN)
+        if problem
+        else None,
     )

@@ -125,6 +125,22 @@ def current_login() -> str:
         return str(uid)
 
 
+@dataclass(frozen=True)
+class NoAccount:
+    """A login without an account on a store that has accounts (a monitoring probe's, say):
+    where it may still look (`messagerie status`), it sees no consultation."""
+
+    login: str
+
+
+def viewer_of(store: Store, login: str) -> Account | NoAccount | None:
+    """`resolve_account`, with NoAccount where it refuses."""
+    try:
+        return resolve_account(store, login)
+    except AccountMissing:
+        return NoAccount(login)
+
+
 def resolve_account(store: Store, login: str) -> Account | None:
     """The account of `login`; None when the store has no account at all (single-user);
     AccountMissing when it has accounts, none of them this login's."""
@@ -137,10 +153,12 @@ def resolve_account(store: Store, login: str) -> Account | None:
     return found
 
 
-def visible_consultations(account: Account | None) -> sa.ColumnElement[bool]:
+def visible_consultations(account: Account | NoAccount | None) -> sa.ColumnElement[bool]:
     """The consultations `account` may see, as a WHERE clause on the consultation table:
     every one without accounts (None) or for support, else those of its entities, or of
-    every entity of its organisation when it names none."""
+    every entity of its organisation when it names none; none for a login without one."""
+    if isinstance(account, NoAccount):
+        return sa.false()
     if account is None or account.support:
         return sa.true()
     if account.entities:

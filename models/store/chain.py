@@ -19,6 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from messagerie.models.formatting import paris_seconds
+from messagerie.models.store.anchor import Anchor
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind
 from messagerie.models.store.locking import locked_rows
@@ -34,6 +36,10 @@ REPLY_CHANGED = (
     "la réponse n°{number} (texte, pièces, date, canal ou statut) a été modifiée ou supprimée "
     "depuis sa réception"
 )
+ANCHOR_REWRITTEN = (
+    "son historique ancré le {at} n'est plus dans sa chaîne : il a été réécrit ou coupé depuis"
+)
+ANCHOR_REMOVED = "ce destinataire, ancré le {at}, a été supprimé de la base"
 HASHED_FIELDS = ("recipient_id", "kind", "at", "detail", "client_address", "user_agent")
 
 
@@ -116,10 +122,13 @@ class BrokenChain:
 
 
 def verify_chains(
-    connection: sa.Connection, recipient_ids: Collection[int] | None = None
+    connection: sa.Connection,
+    recipient_ids: Collection[int] | None = None,
+    anchors: Sequence[Anchor] = (),
 ) -> tuple[int, list[BrokenChain]]:
     """Walk every recipient's chain (or those of `recipient_ids`): how many recipients were
-    checked, and the broken ones."""
+    checked, and the broken ones. Each head of `anchors` (of recipients walked) must still be
+    in its recipient's chain."""
     columns = [event.c[name] for name in HASHED_FIELDS]
     chosen_events = sa.select(event.c.id, event.c.previous_hash, event.c.hash, *columns)
     chosen_heads = sa.select(recipient.c.id, recipient.c.chain_head)
@@ -132,6 +141,7 @@ def verify_chains(
     last: dict[int, str] = {}
     sealed: dict[int, str] = {}  # what each copy carried, as its "envoyé" event says
     replies: dict[int, list[tuple[int, str]]] = {}  # each reply's number and seal
+    unseen = _anchored(anchors, recipient_ids)  # recipient → anchored head → its anchor's time
     for row in events:
         rid = row.recipient_id
         previous = last.get(rid, GENESIS)
@@ -140,6 +150,8 @@ def verify_chains(
             if problem:
                 broken[rid] = problem
         last[rid] = row.hash or ""
+        if rid in unseen:
+            unseen[rid].pop(row.hash or "", None)
         if row.kind == EventKind.SENT and (seal := seal_of(row.detail)):
             sealed[rid] = seal
         elif row.kind == EventKind.REPLIED and (answered := reply_seal_of(row.detail)):
@@ -147,9 +159,25 @@ def verify_chains(
     for rid, head in heads.items():
         if rid not in broken and (head or GENESIS) != last.get(rid, GENESIS):
             broken[rid] = "la fin de l'historique a été coupée ou ajoutée hors chaîne"
+    for rid, missing in unseen.items():
+        if missing and rid not in broken:
+            reason = ANCHOR_REWRITTEN if rid in heads else ANCHOR_REMOVED
+            broken[rid] = reason.format(at=paris_seconds(min(missing.values())))
     _compare_seals(connection, sealed, replies, broken)
     found = [BrokenChain(rid, reason) for rid, reason in sorted(broken.items())]
     return len(heads), found
+
+
+def _anchored(
+    anchors: Sequence[Anchor], recipient_ids: Collection[int] | None
+) -> dict[int, dict[str, datetime]]:
+    """Each anchored head of the recipients walked, with the time it was first anchored."""
+    found: dict[int, dict[str, datetime]] = {}
+    for anchor in sorted(anchors, key=lambda anchor: anchor.at, reverse=True):
+        for rid, head in anchor.heads.items():
+            if recipient_ids is None or rid in recipient_ids:
+                found.setdefault(rid, {})[head] = anchor.at
+    return found
 
 
 def _compare_seals(
@@ -231,12 +259,14 @@ class ChainCheck:
     altered: int
 
 
-def verify_store(store: Store, now: datetime) -> tuple[int, list[BrokenChain]]:
-    """`verify_chains` on the whole store, its result noted for `messagerie status`: a run
-    that found histories altered was not noted, and the status went on saying « jamais
-    vérifiés » to the probe that watches it."""
+def verify_store(
+    store: Store, now: datetime, anchors: Sequence[Anchor] = ()
+) -> tuple[int, list[BrokenChain]]:
+    """`verify_chains` on the whole store (against `anchors`), its result noted for
+    `messagerie status`: a run that found histories altered was not noted, and the status
+    went on saying « jamais vérifiés » to the probe that watches it."""
     with store.engine.begin() as connection:
-        checked, broken = verify_chains(connection)
+        checked, broken = verify_chains(connection, anchors=anchors)
         connection.execute(
             sa.delete(store_meta).where(store_meta.c.key.in_((CLEAN_RUN_KEY, ALTERED_RUN_KEY)))
         )

@@ -7,16 +7,24 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from messagerie.models.store import migrate
-from messagerie.models.store.engine import StoreError, create_store_engine, describe_url
+from messagerie.models.store.engine import (
+    StoreError,
+    create_store_engine,
+    describe_url,
+    empty_store,
+)
 from messagerie.models.store.tables import store_meta
 
 if TYPE_CHECKING:
     from messagerie.models.store.blobs import BlobStore
+
+STORE_KEY = "store_id"  # store_meta: the id `store_identity` draws
 
 
 class Store:
@@ -54,17 +62,14 @@ def open_store(url: str, *, upgrade: bool = False, documents_dir: Path | None = 
     Without `upgrade`, a store that is empty or behind the code is refused with the command
     that fixes it, rather than failing later on a missing column.
     """
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=upgrade)  # reading a store never makes one
     if upgrade:
         migrate.upgrade(engine)
         return Store(engine, documents_dir)
     revision = migrate.current_revision(engine)
     if revision is None:
         engine.dispose()
-        raise StoreError(
-            f"La base {describe_url(url)} est vide : lancez « messagerie db upgrade » "
-            "(ou « messagerie demo » pour la base de démonstration)."
-        )
+        raise StoreError(empty_store(url))
     if revision != migrate.HEAD_REVISION:
         engine.dispose()
         raise StoreError(
@@ -72,3 +77,21 @@ def open_store(url: str, *, upgrade: bool = False, documents_dir: Path | None = 
             f"{migrate.HEAD_REVISION} : lancez « messagerie db upgrade »."
         )
     return Store(engine, documents_dir)
+
+
+def store_identity(store: Store, *, create: bool = False) -> str | None:
+    """This store's own name in its bundles' manifests and its anchors (a random id, drawn at
+    the first export or anchor; None before it unless `create`): `verify` tells by it a bundle
+    of this store from one of another platform, `verify-store` an anchor of another store."""
+    read = sa.select(store_meta.c.value).where(store_meta.c.key == STORE_KEY)
+    with store.engine.connect() as connection:
+        found = connection.execute(read).scalar_one_or_none()
+    if found is not None or not create:
+        return found
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(sa.insert(store_meta).values(key=STORE_KEY, value=uuid4().hex))
+    except sa.exc.IntegrityError:
+        pass  # another export drew it first
+    with store.engine.connect() as connection:
+        return connection.execute(read).scalar_one()

@@ -94,13 +94,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class StoreMissing(StoreError):
+    """A SQLite store that is not there: said as an empty one, with the command that makes it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(empty_store(url))
+
+
+def empty_store(url: str) -> str:
+    return (
+        f"La base {describe_url(url)} est vide : lancez « messagerie db upgrade » "
+        "(ou « messagerie demo » pour la base de démonstration)."
+    )
+
+
 def describe_url(url: str) -> str:
     """The URL without its password, for messages."""
     return without_password(url)
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for `url` (sqlite:///FILE or postgresql+psycopg://…), checked by connecting."""
+def create_store_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for `url` (sqlite:///FILE or postgresql+psycopg://…), checked by connecting.
+    Without `create`, a SQLite file that is not there is `StoreMissing`, and not made."""
     try:
         parsed = sa.make_url(url)
     except ArgumentError:
@@ -125,7 +140,11 @@ def create_store_engine(url: str) -> Engine:
             f"MESSAGERIE_DB : pilote introuvable pour « {parsed.drivername} » ({error})."
         ) from None
     if backend == "sqlite":
-        _create_private(_file_of(parsed))
+        path = _file_of(parsed)
+        if not create and path is not None and not path.exists():
+            engine.dispose()
+            raise StoreMissing(url)
+        _create_private(path)
         event.listen(engine, "connect", _sqlite_pragmas)
     check_connection(engine)
     return engine

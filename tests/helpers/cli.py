@@ -81,3 +81,43 @@ def stop_server() -> None:
 
 
 atexit.register(stop_server)
+
+
+def messagerie_at_a_terminal(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The command with a terminal on its input and output (a pseudo-terminal of 80×24), its
+    errors on a pipe apart: the TUI as a person starts it. What it drew is `stdout`."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    command = [sys.executable, "-m", "messagerie.tui.cli", *arguments]
+    environment = {**os.environ, "TERM": "xterm-256color", **env}
+    environment.pop("TEXTUAL_DRIVER", None)
+    drawn = bytearray()
+
+    def drain() -> None:  # a full terminal would stop the child mid-frame
+        try:
+            while chunk := os.read(main, 65536):
+                drawn.extend(chunk)
+        except OSError:  # the child is gone: EIO
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    with subprocess.Popen(command, cwd=ROOT, env=environment, stdin=terminal, stdout=terminal,
+                          stderr=subprocess.PIPE, start_new_session=True) as child:  # fmt: skip
+        os.close(terminal)
+        reader.start()
+        try:
+            _, errors = child.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            raise
+    reader.join(timeout=5)
+    os.close(main)
+    return subprocess.CompletedProcess(
+        command, child.returncode, drawn.decode(errors="replace"), errors.decode()
+    )

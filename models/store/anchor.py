@@ -1,0 +1,122 @@
+"""Anchors: every history's head at one moment, in a file that leaves the store.
+
+The hash chain (chain.py) shows an event edited, moved or cut by hand. It cannot show a
+history that someone who knows `event_hash` rewrote and chained again, or cut back to one of
+its earlier heads: the store then holds a whole chain again. An anchor lists each
+recipient's head at one moment; signed (and timestamped) by letters/pdf/anchor.py and kept
+off the server, it cannot be rewritten with the store. A head anchored then and no longer
+in its recipient's chain shows that history rewritten or cut since (`verify_chains`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from messagerie.models.errors import Refusal
+from messagerie.models.formatting import as_utc
+from messagerie.models.store.tables import recipient
+
+FORMAT = "messagerie-ancrage/1"
+FILE_NAME = "ancrage-%Y%m%dT%H%M%SZ.json"  # its time, in UTC: the folder lists them in order
+HEAD = re.compile(r"[0-9a-f]{64}")
+RECIPIENT = re.compile(r"[1-9][0-9]{0,18}")  # an id, as the database counts them
+_FIELDS = {"format", "store", "at", "recipients", "heads"}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    at: datetime  # aware, UTC
+    store: str | None  # store_identity of the store it was taken from
+    heads: dict[int, str]  # recipient id → the hash of its last event then
+
+
+class AnchorUnreadable(Refusal):
+    """Not an anchor this program wrote; str() says why, in French."""
+
+
+def take_anchor(connection: sa.Connection, store: str | None, at: datetime) -> Anchor:
+    """Every recipient's head, as this connection sees the store (one query: one moment)."""
+    heads = connection.execute(
+        sa.select(recipient.c.id, recipient.c.chain_head)
+        .where(recipient.c.chain_head.is_not(None))
+        .order_by(recipient.c.id)
+    )
+    return Anchor(as_utc(at), store, {rid: head for rid, head in heads})
+
+
+def file_name(at: datetime) -> str:
+    return as_utc(at).strftime(FILE_NAME)
+
+
+def time_of(name: str) -> datetime | None:
+    """When the anchor file `name` says it was written; None for another file's name."""
+    try:
+        return datetime.strptime(name, FILE_NAME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def anchor_files(folder: Path) -> list[Path]:
+    """The anchor files of `folder`, oldest first (none when it does not exist)."""
+    return sorted(path for path in folder.glob("ancrage-*.json") if time_of(path.name))
+
+
+def anchor_bytes(anchor: Anchor) -> bytes:
+    """The anchor as its file holds it: JSON, one head a line (a diff shows what moved)."""
+    document = {
+        "format": FORMAT,
+        "store": anchor.store,
+        "at": anchor.at.isoformat(timespec="microseconds"),
+        "recipients": len(anchor.heads),
+        "heads": {str(rid): head for rid, head in sorted(anchor.heads.items())},
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode()
+
+
+def read_anchor(data: bytes) -> Anchor:
+    """The anchor a file holds; AnchorUnreadable, saying what is wrong, for anything else."""
+    try:
+        found = json.loads(data.decode("utf-8"), object_pairs_hook=_once_each)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise AnchorUnreadable(f"ce n'est pas du JSON lisible ({type(error).__name__})") from None
+    if not isinstance(found, dict) or set(found) != _FIELDS or found["format"] != FORMAT:
+        raise AnchorUnreadable(f"ce n'est pas un ancrage (format {FORMAT} attendu)")
+    store, at, count, listed = found["store"], found["at"], found["recipients"], found["heads"]
+    if store is not None and not isinstance(store, str):
+        raise AnchorUnreadable("l'identifiant de la base n'est pas un texte")
+    moment = _aware(at)
+    if moment is None:
+        raise AnchorUnreadable("sa date n'est pas une date ISO 8601 avec son fuseau")
+    if not isinstance(listed, dict) or not all(
+        RECIPIENT.fullmatch(rid) and isinstance(head, str) and HEAD.fullmatch(head)
+        for rid, head in listed.items()
+    ):
+        raise AnchorUnreadable("chaque historique doit être « numéro » : empreinte SHA-256")
+    if type(count) is not int or count != len(listed):
+        raise AnchorUnreadable("le nombre d'historiques annoncé n'est pas celui de la liste")
+    return Anchor(moment, store, {int(rid): head for rid, head in listed.items()})
+
+
+def _once_each(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose names are all different: json.loads kept the last of two alike."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a name twice in one object")
+    return found
+
+
+def _aware(text: object) -> datetime | None:
+    """An ISO 8601 time with its offset, in UTC; None for anything else."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        return as_utc(moment) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # « 0001-01-01T00:00+01:00 » is before year 1 in UTC
+        return None

@@ -1,0 +1,275 @@
+"""Anchors (models/store/anchor.py, letters/pdf/anchor.py): every history's head, written to
+a signed file off the store, shows a history that an administrator who knows how the chain
+is computed rewrote and chained again, or cut back to an earlier head. Without an anchor,
+`verify-store` finds such a history whole: these tests show that first. On a message really
+sent, through the real `messagerie` command, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from asn1crypto import cms
+from hypothesis import given
+from hypothesis import strategies as st
+
+from messagerie.letters.pdf.anchor import read_anchors, write_anchor
+from messagerie.letters.pdf.certificate import CertificateSource
+from messagerie.letters.pdf.sign import platform_signer, sign_detached
+from messagerie.models.clock import utc_now
+from messagerie.models.formatting import paris_seconds
+from messagerie.models.messages.portal import record_visit
+from messagerie.models.store.anchor import Anchor, AnchorUnreadable, anchor_bytes, read_anchor
+from messagerie.models.store.chain import GENESIS, event_hash, verify_store
+from messagerie.models.store.database import STORE_KEY, Store, store_identity
+from messagerie.models.store.enums import EventKind
+from messagerie.models.store.tables import event, recipient, store_meta
+from messagerie.tui.embedded import free_port
+from tests.helpers.audit import audit_rows
+from tests.helpers.cli import messagerie
+from tests.helpers.messages import B, row_of
+from tests.helpers.proofs import opened_by_a
+from tests.helpers.signing import openssl
+from tests.helpers.tsa import local_tsa
+
+pytestmark = [pytest.mark.services]  # a send through aiosmtpd, the `messagerie` command, openssl
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+REWRITTEN = re.compile(
+    r"Destinataire n°(\d+) : son historique ancré le \d\d/\d\d/\d{4} - \d\d:\d\d:\d\d n'est "
+    r"plus dans sa chaîne : il a été réécrit ou coupé depuis\."
+)
+
+
+def events_of(store: Store, recipient_id: int) -> list[dict]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(event).where(event.c.recipient_id == recipient_id).order_by(event.c.id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+def rechain(store: Store, recipient_id: int, events: list[dict]) -> None:
+    """What the administrator does who knows `event_hash`: `events` (some changed, some left
+    out) written back as the recipient's whole history, chained again, its head moved."""
+    previous = GENESIS
+    with store.engine.begin() as connection:
+        connection.execute(sa.delete(event).where(event.c.recipient_id == recipient_id))
+        for row in events:
+            row = {**row, "previous_hash": previous, "hash": event_hash(previous, row)}
+            connection.execute(sa.insert(event).values(row))
+            previous = row["hash"]
+        connection.execute(
+            sa.update(recipient).where(recipient.c.id == recipient_id).values(chain_head=previous)
+        )
+
+
+def read_later(events: list[dict]) -> list[dict]:
+    """The opening moved twenty days on (a rejection « read » after the appeal's deadline)."""
+    return [*events[:-1], {**events[-1], "at": events[-1]["at"] + timedelta(days=20)}]
+
+
+def never_read(events: list[dict]) -> list[dict]:
+    """The history cut back to before the opening: no L, no AR."""
+    return events[:-1]
+
+
+def cli(store_url: str, data_dir: Path, *arguments: str, **env: str):  # type: ignore[no-untyped-def]
+    return messagerie("--db", store_url, "--data-dir", str(data_dir), *arguments, env=env)
+
+
+@pytest.mark.parametrize("change", [read_later, never_read])
+async def test_a_history_rewritten_and_chained_again_is_named_by_its_anchor(
+    store, store_url, tmp_path, change
+):
+    a = await opened_by_a(store)
+    anchored = cli(store_url, tmp_path, "anchor")
+    assert anchored.returncode == 0, anchored.stderr
+    assert "Ancrage de 2 historique(s) écrit dans " in anchored.stdout
+    assert "Non horodaté : sans MESSAGERIE_TSA_URL" in anchored.stdout
+    rechain(store, a, change(events_of(store, a)))
+    assert verify_store(store, NOW) == (2, [])  # the chain alone finds it whole
+
+    found = cli(store_url, tmp_path, "verify-store")
+    assert found.returncode == 1, found.stdout + found.stderr
+    (named,) = REWRITTEN.findall(found.stdout)
+    assert int(named) == a
+    assert "Ancrages comparés : 1, du " in found.stdout
+    assert "Historique altéré pour 1 destinataire(s) sur 2." in found.stdout
+
+
+async def test_an_untouched_store_verifies_against_its_anchors_and_each_anchor_is_audited(
+    store, store_url, tmp_path
+):
+    a = await opened_by_a(store)
+    assert cli(store_url, tmp_path, "anchor").returncode == 0
+    # The history goes on after the anchor (a later visit): its anchored head stays in it.
+    record_visit(store, a, EventKind.OPENED_AGAIN, "Nouvelle consultation",
+                 client_address="203.0.113.7", user_agent="Firefox")  # fmt: skip
+    clean = cli(store_url, tmp_path, "verify-store")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    compared, verdict = clean.stdout.splitlines()
+    assert compared.startswith("Ancrages comparés : 1, du ") and compared.endswith("horodatés.")
+    assert verdict == "Historiques intacts : 2 destinataire(s) vérifiés."
+    status = cli(store_url, tmp_path, "status", MESSAGERIE_CLAMD="off")
+    assert f"Ancrages des historiques : 1 dans « {tmp_path / 'ancrages'} », le dernier du " in (
+        status.stdout
+    )
+    ((actor, action, detail),) = audit_rows(store, "chains.")
+    assert action == "chains.anchor" and actor
+    assert re.fullmatch(r"2 historique\(s\), ancrage-\d{8}T\d{6}Z\.json, SHA-256 [0-9a-f]{64}",
+                        detail)  # fmt: skip
+
+
+async def test_a_recipient_deleted_since_its_anchor_is_named(store, tmp_path):
+    await opened_by_a(store)
+    b = row_of(store, B).id
+    signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
+    now = utc_now()
+    write_anchor(store, tmp_path / "ancrages", signer, actor="exploitant", now=now)
+    with store.engine.begin() as connection:
+        connection.execute(sa.delete(event).where(event.c.recipient_id == b))
+        connection.execute(sa.delete(recipient).where(recipient.c.id == b))
+    read = read_anchors(tmp_path / "ancrages", signer.certificate, store_identity(store))
+    assert read.problems == []
+    _, broken = verify_store(store, now, read.anchors)
+    assert [(one.recipient_id, one.reason) for one in broken] == [
+        (b, f"ce destinataire, ancré le {paris_seconds(now)}, a été supprimé de la base")
+    ]
+
+
+async def test_an_anchor_that_proves_nothing_is_named_and_fails_the_check(store, tmp_path):
+    """Altered, unsigned, signed by another key, or of another store: each such file is named
+    and the check fails (exit 1), whatever the histories say."""
+    await opened_by_a(store)
+    folder = tmp_path / "ancrages"
+    signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
+    now = utc_now()
+    files = [
+        write_anchor(store, folder, signer, actor="exploitant", now=now + timedelta(hours=hour))
+        for hour in range(4)
+    ]
+    altered, unsigned, foreign, kept = (written.path for written in files)
+    altered.write_bytes(altered.read_bytes().replace(b'"recipients": 2', b'"recipients": 2 '))
+    Path(f"{unsigned}.p7s").unlink()
+    other = platform_signer(CertificateSource(demo_dir=tmp_path / "pirate"))
+    Path(f"{foreign}.p7s").write_bytes(sign_detached(foreign.read_bytes(), other))
+    read = read_anchors(folder, signer.certificate, store_identity(store))
+    assert [anchor.at for anchor in read.anchors] == [now + timedelta(hours=3)]
+    assert read.problems == [
+        f"Ancrage « {altered.name} » : il ne correspond plus à sa signature (modifié après son "
+        "écriture).",
+        f"Ancrage « {unsigned.name} » : « {unsigned.name}.p7s » manque : il ne prouve rien.",
+        f"Ancrage « {foreign.name} » : signé par un autre certificat que celui de la "
+        f"plateforme ({other.info.fingerprint}).",
+    ]
+    with store.engine.begin() as connection:  # the store's identity changed by hand
+        connection.execute(sa.update(store_meta).where(store_meta.c.key == STORE_KEY)
+                           .values(value="autre"))  # fmt: skip
+    moved = read_anchors(folder, signer.certificate, "autre")
+    assert moved.anchors == [] and moved.problems[-1].startswith(
+        f"Ancrage « {kept.name} » : il est d'une autre base ("
+    )
+
+
+def test_verify_store_fails_on_an_anchor_that_proves_nothing(store, store_url, tmp_path):
+    assert cli(store_url, tmp_path, "anchor").returncode == 0
+    (written,) = (tmp_path / "ancrages").glob("*.json")
+    written.write_bytes(written.read_bytes() + b" ")
+    done = cli(store_url, tmp_path, "verify-store")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"Ancrage « {written.name} » : il ne correspond plus à sa signature (modifié après son "
+        "écriture).",
+        "Ancrages : aucun n'a pu être comparé.",
+        "Historiques intacts : 0 destinataire(s) vérifiés.",
+    ]
+    missing = cli(store_url, tmp_path, "verify-store", "--ancrages", str(tmp_path / "ailleurs"))
+    assert missing.returncode == 2
+    assert f"le dossier des ancrages « {tmp_path / 'ailleurs'} » n'existe pas" in missing.stderr
+
+
+async def test_openssl_verifies_the_anchor_and_its_timestamp(store, store_url, tmp_path):
+    """The anchor's signature by openssl alone, and its RFC 3161 token by `openssl ts`
+    against the authority's certificate: an auditor needs nothing of ours."""
+    await opened_by_a(store)
+    with local_tsa(tmp_path) as (url, stamped):
+        done = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=url)
+        assert done.returncode == 0, done.stderr
+        assert stamped, "the timestamping authority was never asked"
+        verified = cli(store_url, tmp_path, "verify-store")
+    assert "Horodaté par l'autorité de MESSAGERIE_TSA_URL." in done.stdout
+    assert verified.returncode == 0 and "dont 1 horodaté(s)" in verified.stdout
+    (anchor,) = (tmp_path / "ancrages").glob("*.json")
+    signature = Path(f"{anchor}.p7s")
+    openssl("cms", "-verify", "-binary", "-inform", "DER", "-noverify", "-in", str(signature),
+            "-content", str(anchor))  # fmt: skip
+    (signer_info,) = cms.ContentInfo.load(signature.read_bytes())["content"]["signer_infos"]
+    (token,) = signer_info["unsigned_attrs"][0]["values"]
+    (tmp_path / "jeton.der").write_bytes(token.dump())
+    imprint = hashlib.sha256(signer_info["signature"].native).hexdigest()
+    said = openssl("ts", "-verify", "-token_in", "-in", str(tmp_path / "jeton.der"), "-digest",
+                   imprint, "-CAfile", str(tmp_path / "tsa-certificat.pem"))  # fmt: skip
+    assert "Verification: OK" in said
+
+
+ANCHORS = st.builds(
+    Anchor,
+    at=st.datetimes(timezones=st.just(UTC), min_value=datetime(2000, 1, 1)),
+    store=st.none() | st.text(max_size=40),
+    heads=st.dictionaries(
+        st.integers(1, 2**62), st.text("0123456789abcdef", min_size=64, max_size=64), max_size=20
+    ),
+)
+
+
+@given(ANCHORS)
+def test_an_anchor_reads_back_as_it_was_written(anchor):
+    assert read_anchor(anchor_bytes(anchor)) == anchor
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.binary(max_size=300) | JSON.map(lambda value: json.dumps(value).encode()))
+def test_any_other_file_is_refused_in_french(data):
+    try:
+        read_anchor(data)
+    except AnchorUnreadable as refusal:
+        assert str(refusal)[0].islower() and "Error" not in str(refusal).split("(")[0]
+
+
+@given(ANCHORS, st.sampled_from(["format", "store", "at", "recipients", "heads"]), JSON)
+def test_an_anchor_with_one_field_changed_is_read_or_refused_in_french(anchor, name, value):
+    document = json.loads(anchor_bytes(anchor))
+    document[name] = value
+    try:
+        read = read_anchor(json.dumps(document).encode())
+    except AnchorUnreadable:
+        return
+    assert read.heads == {int(rid): head for rid, head in document["heads"].items()}
+
+
+def test_an_anchor_that_cannot_be_written_is_said_and_leaves_nothing(store, store_url, tmp_path):
+    silent = f"http://127.0.0.1:{free_port()}/"
+    refused = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=silent)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"L'autorité d'horodatage {silent} (MESSAGERIE_TSA_URL) n'a pas répondu" in (
+        refused.stderr
+    )
+    assert not (tmp_path / "ancrages").exists() or not any((tmp_path / "ancrages").iterdir())
+    (tmp_path / "fichier").write_text("pas un dossier")
+    blocked = cli(store_url, tmp_path, "anchor", "--dossier", str(tmp_path / "fichier"))
+    assert blocked.returncode == 1 and "Traceback" not in blocked.stderr
+    assert blocked.stderr.startswith(f"messagerie : Impossible d'écrire « {tmp_path / 'fichier'} »")
