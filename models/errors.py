@@ -34,6 +34,7 @@ OS_PROBLEMS = {
     errno.EPIPE: "connexion fermée",
     errno.ETIMEDOUT: "délai dépassé",
     errno.EHOSTUNREACH: "machine injoignable",
+    errno.ELOOP: "c'est un lien symbolique, ou une boucle de liens",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,24 +16,34 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from asn1crypto import cms
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from messagerie.letters.pdf.anchor import read_anchors, write_anchor
-from messagerie.letters.pdf.certificate import CertificateSource
+from messagerie.letters.pdf.certificate import CertificateSource, self_signed_pair
 from messagerie.letters.pdf.sign import platform_signer, sign_detached
 from messagerie.models.clock import utc_now
 from messagerie.models.formatting import paris_seconds
 from messagerie.models.messages.portal import record_visit
-from messagerie.models.store.anchor import Anchor, AnchorUnreadable, anchor_bytes, read_anchor
-from messagerie.models.store.chain import GENESIS, event_hash, verify_store
+from messagerie.models.store.anchor import (
+    Anchor,
+    AnchorUnreadable,
+    anchor_bytes,
+    anchors_written,
+    read_anchor,
+    time_of,
+)
+from messagerie.models.store.chain import GENESIS, append_events, event_hash, verify_store
 from messagerie.models.store.database import STORE_KEY, Store, store_identity
 from messagerie.models.store.enums import EventKind
 from messagerie.models.store.tables import event, recipient, store_meta
 from messagerie.tui.embedded import free_port
 from tests.helpers.audit import audit_rows
 from tests.helpers.cli import messagerie
-from tests.helpers.messages import B, row_of
+from tests.helpers.messages import A, B, row_of
 from tests.helpers.proofs import opened_by_a
 from tests.helpers.signing import openssl
 from tests.helpers.tsa import local_tsa
@@ -126,19 +137,32 @@ async def test_an_untouched_store_verifies_against_its_anchors_and_each_anchor_i
                         detail)  # fmt: skip
 
 
-async def test_a_recipient_deleted_since_its_anchor_is_named(store, tmp_path):
+async def anchored_after_a_opened(store: Store, tmp_path: Path) -> datetime:
+    """tests/helpers/proofs' message sent to A and B and opened by A, then anchored (with
+    the demonstration certificate made in tmp_path): the anchor's time."""
     await opened_by_a(store)
-    b = row_of(store, B).id
     signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
     now = utc_now()
     write_anchor(store, tmp_path / "ancrages", signer, actor="exploitant", now=now)
+    return now
+
+
+def against_anchors(store: Store, tmp_path: Path, now: datetime) -> list[tuple[int, str]]:
+    """What verify_store finds against the anchors of anchored_after_a_opened, which must
+    all count."""
+    signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
+    read = read_anchors(tmp_path / "ancrages", [signer.certificate], store_identity(store))
+    assert read.problems == []
+    return [(one.recipient_id, one.reason) for one in verify_store(store, now, read.anchors)[1]]
+
+
+async def test_a_recipient_deleted_since_its_anchor_is_named(store, tmp_path):
+    now = await anchored_after_a_opened(store, tmp_path)
+    b = row_of(store, B).id
     with store.engine.begin() as connection:
         connection.execute(sa.delete(event).where(event.c.recipient_id == b))
         connection.execute(sa.delete(recipient).where(recipient.c.id == b))
-    read = read_anchors(tmp_path / "ancrages", signer.certificate, store_identity(store))
-    assert read.problems == []
-    _, broken = verify_store(store, now, read.anchors)
-    assert [(one.recipient_id, one.reason) for one in broken] == [
+    assert against_anchors(store, tmp_path, now) == [
         (b, f"ce destinataire, ancré le {paris_seconds(now)}, a été supprimé de la base")
     ]
 
@@ -159,22 +183,57 @@ async def test_an_anchor_that_proves_nothing_is_named_and_fails_the_check(store,
     Path(f"{unsigned}.p7s").unlink()
     other = platform_signer(CertificateSource(demo_dir=tmp_path / "pirate"))
     Path(f"{foreign}.p7s").write_bytes(sign_detached(foreign.read_bytes(), other))
-    read = read_anchors(folder, signer.certificate, store_identity(store))
+    read = read_anchors(folder, [signer.certificate], store_identity(store))
     assert [anchor.at for anchor in read.anchors] == [now + timedelta(hours=3)]
     assert read.problems == [
         f"Ancrage « {altered.name} » : il ne correspond plus à sa signature (modifié après son "
         "écriture).",
         f"Ancrage « {unsigned.name} » : « {unsigned.name}.p7s » manque : il ne prouve rien.",
-        f"Ancrage « {foreign.name} » : signé par un autre certificat que celui de la "
-        f"plateforme ({other.info.fingerprint}).",
+        f"Ancrage « {foreign.name} » : signé par une autre clé que celle de la plateforme "
+        f"(certificat {other.info.fingerprint} ; si c'est un certificat qu'elle avait avant, "
+        "donnez-le avec --cert FICHIER).",
     ]
     with store.engine.begin() as connection:  # the store's identity changed by hand
         connection.execute(sa.update(store_meta).where(store_meta.c.key == STORE_KEY)
                            .values(value="autre"))  # fmt: skip
-    moved = read_anchors(folder, signer.certificate, "autre")
+    moved = read_anchors(folder, [signer.certificate], "autre")
     assert moved.anchors == [] and moved.problems[-1].startswith(
-        f"Ancrage « {kept.name} » : il est d'une autre base ("
+        f"Ancrage « {kept.name} » : il a été pris sur la base « "
     )
+
+
+def renewed(certificate: Path, folder: Path, *, same_key: bool) -> tuple[Path, Path]:
+    """The platform's next certificate, on its key or on a new one (PEM files)."""
+    key_path = certificate.with_name("plateforme-demonstration.key.pem")
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    if not same_key:
+        key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.load_pem_x509_certificate(certificate.read_bytes()).subject
+    start = utc_now() - timedelta(days=1)
+    key_pem, cert_pem = self_signed_pair(key, name, start, start + timedelta(days=400))  # type: ignore[arg-type]
+    folder.mkdir()
+    (folder / "cle.pem").write_bytes(key_pem)
+    (folder / "certificat.pem").write_bytes(cert_pem)
+    return folder / "cle.pem", folder / "certificat.pem"
+
+
+@pytest.mark.parametrize("same_key", [True, False], ids=["same-key", "new-key"])
+def test_anchors_signed_before_a_renewal_still_count(store, store_url, tmp_path, same_key):
+    """A certificate renewed on the same key still recognises its anchors; renewed with a
+    new key, the previous certificate is given with --cert (until then the check fails)."""
+    assert cli(store_url, tmp_path, "anchor").returncode == 0
+    previous = tmp_path / "signature" / "plateforme-demonstration.crt.pem"
+    key, certificate = renewed(previous, tmp_path / "nouveau", same_key=same_key)
+    settings = {"MESSAGERIE_SIGNING_KEY": str(key), "MESSAGERIE_SIGNING_CERT": str(certificate)}
+    after = cli(store_url, tmp_path, "verify-store", **settings)
+    assert after.returncode == (0 if same_key else 1), after.stdout
+    if not same_key:
+        assert "signé par une autre clé que celle de la plateforme" in after.stdout
+        given = cli(store_url, tmp_path, "verify-store", "--cert", str(previous), **settings)
+        assert given.returncode == 0, given.stdout
+        assert given.stdout.startswith("Ancrages comparés : 1, du ")
+    unreadable = cli(store_url, tmp_path, "verify-store", "--cert", str(tmp_path / "non.pem"))
+    assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr
 
 
 def test_verify_store_fails_on_an_anchor_that_proves_nothing(store, store_url, tmp_path):
@@ -187,7 +246,8 @@ def test_verify_store_fails_on_an_anchor_that_proves_nothing(store, store_url, t
         f"Ancrage « {written.name} » : il ne correspond plus à sa signature (modifié après son "
         "écriture).",
         "Ancrages : aucun n'a pu être comparé.",
-        "Historiques intacts : 0 destinataire(s) vérifiés.",
+        "Historiques NON vérifiés contre les ancrages (1 problème(s) ci-dessus) : 0 "
+        "destinataire(s) vérifiés par leur seule chaîne.",
     ]
     missing = cli(store_url, tmp_path, "verify-store", "--ancrages", str(tmp_path / "ailleurs"))
     assert missing.returncode == 2
@@ -220,7 +280,9 @@ async def test_openssl_verifies_the_anchor_and_its_timestamp(store, store_url, t
 
 ANCHORS = st.builds(
     Anchor,
-    at=st.datetimes(timezones=st.just(UTC), min_value=datetime(2000, 1, 1)),
+    at=st.datetimes(
+        timezones=st.just(UTC), min_value=datetime(2000, 1, 1), max_value=datetime(9000, 12, 31)
+    ),
     store=st.none() | st.text(max_size=40),
     heads=st.dictionaries(
         st.integers(1, 2**62), st.text("0123456789abcdef", min_size=64, max_size=64), max_size=20
@@ -233,11 +295,13 @@ def test_an_anchor_reads_back_as_it_was_written(anchor):
     assert read_anchor(anchor_bytes(anchor)) == anchor
 
 
+def containers(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    containers,
     max_leaves=20,
 )
 
@@ -273,3 +337,103 @@ def test_an_anchor_that_cannot_be_written_is_said_and_leaves_nothing(store, stor
     blocked = cli(store_url, tmp_path, "anchor", "--dossier", str(tmp_path / "fichier"))
     assert blocked.returncode == 1 and "Traceback" not in blocked.stderr
     assert blocked.stderr.startswith(f"messagerie : Impossible d'écrire « {tmp_path / 'fichier'} »")
+
+
+def without_foreign_keys(store: Store, statements: list[sa.Executable]) -> None:
+    """What an administrator does to remove a row its events still name: SQLite's checks off
+    (the sqlite3 shell's default); on PostgreSQL, as the tables' owner, the constraints that
+    name recipients dropped."""
+    with store.engine.connect() as connection:
+        if store.engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside any transaction
+        else:
+            inspector = sa.inspect(connection)
+            for table in inspector.get_table_names():
+                for key in inspector.get_foreign_keys(table):
+                    if key["referred_table"] == "recipient":
+                        dropped = f'ALTER TABLE "{table}" DROP CONSTRAINT "{key["name"]}"'
+                        connection.exec_driver_sql(dropped)
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+
+
+async def test_a_recipient_row_removed_with_its_events_left_is_named(store, tmp_path):
+    """Anchored, it is « supprimé » (its events no longer empty the anchor's list); not
+    anchored, its events are named as left without their recipient."""
+    now = await anchored_after_a_opened(store, tmp_path)
+    a, b = row_of(store, A).id, row_of(store, B).id
+    without_foreign_keys(store, [sa.delete(recipient).where(recipient.c.id.in_([a, b]))])
+    assert against_anchors(store, tmp_path, now) == [
+        (a, f"ce destinataire, ancré le {paris_seconds(now)}, a été supprimé de la base"),
+        (b, f"ce destinataire, ancré le {paris_seconds(now)}, a été supprimé de la base"),
+    ]
+    orphaned = "ce destinataire a été supprimé de la base, ses événements y sont restés"
+    assert [one.reason for one in verify_store(store, now)[1]] == [orphaned, orphaned]
+
+
+async def test_an_event_added_after_an_anchor_but_dated_before_it_is_named(store, tmp_path):
+    """A « Lu » two years back, well chained after the anchored head: an AR of a reading
+    that never happened, which the chain alone finds whole."""
+    now = await anchored_after_a_opened(store, tmp_path)
+    b = row_of(store, B).id
+    with store.engine.begin() as connection:
+        forged = {"recipient_id": b, "kind": EventKind.READ, "at": now - timedelta(days=730),
+                  "detail": "Ouverture", "client_address": "192.0.2.10"}  # fmt: skip
+        append_events(connection, [forged])
+    (added,) = [row for row in events_of(store, b) if row["kind"] == EventKind.READ]
+    assert verify_store(store, now)[1] == []
+    backdated = (
+        f"l'événement n°{added['id']}, ajouté après l'ancrage du {paris_seconds(now)}, est "
+        "daté d'avant lui"
+    )
+    assert against_anchors(store, tmp_path, now) == [(b, backdated)]
+
+
+async def test_anchor_files_deleted_renamed_or_replaced_by_a_device_are_named(store, tmp_path):
+    """The audit log lists each anchor written: one deleted from the folder is missed. A
+    renamed one, or a link to /dev/zero or a pipe in place of a file, proves nothing (and
+    neither fills the memory nor waits for ever)."""
+    await opened_by_a(store)
+    folder = tmp_path / "ancrages"
+    signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
+    now = utc_now()
+    deleted, renamed, linked, piped = (
+        write_anchor(store, folder, signer, actor="exploitant", now=now + timedelta(hours=hour))
+        for hour in range(4)
+    )
+    deleted.path.unlink()
+    renamed.path.rename(folder / "ancrage-20991231T235959Z.json")
+    Path(f"{renamed.path}.p7s").rename(folder / "ancrage-20991231T235959Z.json.p7s")
+    Path(f"{linked.path}.p7s").unlink()
+    Path(f"{linked.path}.p7s").symlink_to("/dev/zero")
+    piped.path.unlink()
+    os.mkfifo(piped.path)
+    with store.engine.connect() as connection:
+        written = anchors_written(connection)
+    read = read_anchors(folder, [signer.certificate], store_identity(store), written)
+    assert read.anchors == []
+    assert read.problems == [
+        f"Ancrage « {linked.path.name} » : illisible : c'est un lien symbolique, ou une boucle "
+        "de liens.",
+        f"Ancrage « {piped.path.name} » : illisible : ce n'est pas un fichier ordinaire "
+        "(périphérique, tube, socket ou lien).",
+        "Ancrage « ancrage-20991231T235959Z.json » : son nom ne correspond pas à sa date signée "
+        f"({renamed.path.name}).",
+        f"Ancrage « {deleted.path.name} » : écrit d'après le journal d'audit, il manque dans ce "
+        "dossier.",
+        f"Ancrage « {renamed.path.name} » : écrit d'après le journal d'audit, il manque dans ce "
+        "dossier.",
+    ]
+    assert time_of("ancrage-99991231T235959Z.json") is None  # Paris time would overflow
+
+
+def test_status_names_a_verification_that_anchors_could_not_back(store, store_url, tmp_path):
+    assert cli(store_url, tmp_path, "anchor").returncode == 0
+    for written in (tmp_path / "ancrages").iterdir():
+        written.unlink()
+    assert cli(store_url, tmp_path, "verify-store").returncode == 1
+    status = cli(store_url, tmp_path, "status", MESSAGERIE_CLAMD="off")
+    assert status.returncode == 1
+    assert "Historiques chaînés : NON vérifiés contre les ancrages le " in status.stdout
+    assert "ANCRAGES DOUTEUX — 1" in status.stdout.splitlines()[-1]

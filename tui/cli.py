@@ -235,6 +235,14 @@ def add_proofs_parsers(commands: argparse._SubParsersAction) -> None:  # type: i
     verify_store.add_argument(
         "--ancrages", metavar="DOSSIER", help="les ancrages à comparer " + ANCHORS_DEFAULT
     )
+    verify_store.add_argument(
+        "--cert",
+        action="append",
+        default=[],
+        metavar="FICHIER",
+        help="un certificat que la plateforme avait avant (PEM ou DER, à répéter) : ses "
+        "ancrages comptent aussi",
+    )
     anchor = commands.add_parser(
         "anchor",
         help="ancrer les historiques : l'état de chacun dans un fichier signé (et horodaté), "
@@ -565,6 +573,8 @@ def run_status(args: argparse.Namespace) -> int:
         problems.append(signing_problem)
     if chains is not None and chains.altered:
         problems.append(f"HISTORIQUES ALTÉRÉS — {chains.altered} destinataire(s)")
+    if chains is not None and chains.doubtful_anchors:
+        problems.append(f"ANCRAGES DOUTEUX — {chains.doubtful_anchors}")
     if unguarded:
         problems.append("JOURNAL D'AUDIT SANS PROTECTION")
     say("État : " + (" ; ".join(problems) or "normal"))
@@ -583,6 +593,12 @@ def chains_line(check: ChainCheck | None) -> str:
             f"Historiques chaînés : ALTÉRÉS pour {check.altered} destinataire(s) à la "
             f"vérification du {when} (messagerie verify-store les nomme)"
         )
+    if check.doubtful_anchors:
+        return (
+            f"Historiques chaînés : NON vérifiés contre les ancrages le {when}, "
+            f"{check.doubtful_anchors} ancrage(s) ne prouvant rien (messagerie verify-store "
+            "les nomme)"
+        )
     return f"Historiques chaînés : intacts à la vérification du {when}"
 
 
@@ -591,7 +607,12 @@ def anchors_status(folder: Path) -> str:
     from messagerie.models.formatting import paris_seconds
     from messagerie.models.store.anchor import anchor_files, time_of
 
-    files = anchor_files(folder)
+    try:
+        files = anchor_files(folder)
+    except OSError as error:
+        from messagerie.models.errors import os_problem
+
+        return f"Ancrages des historiques : dossier « {folder} » illisible ({os_problem(error)})"
     if not files:
         return (
             f"Ancrages des historiques : aucun dans « {folder} » (messagerie anchor ; sans "
@@ -1083,56 +1104,86 @@ def run_db(args: argparse.Namespace) -> int:
 def run_verify_store(args: argparse.Namespace) -> int:
     """Walk every recipient's hash chain, and find in it each head its anchors hold: exit 1,
     naming each recipient, when a history was edited, reordered, cut or rewritten since, or
-    naming each anchor that proves nothing (unsigned, altered, another store's)."""
+    naming each anchor that proves nothing (unsigned, altered, another store's, missing)."""
     from pathlib import Path
 
+    from messagerie.models.errors import Refusal
     from messagerie.models.store.chain import verify_store
 
     settings = load_settings(args)
     folder = Path(args.ancrages) if args.ancrages else settings.anchors_folder
     if args.ancrages and not folder.is_dir():
-        say(f"{PROGRAM} : le dossier des ancrages « {folder} » n'existe pas.", file=sys.stderr)
+        what = "n'est pas un dossier" if folder.exists() else "n'existe pas"
+        say(f"{PROGRAM} : le dossier des ancrages « {folder} » {what}.", file=sys.stderr)
         return 2
     store = open_store_for(args)
     try:
-        read = anchors_of(store, folder, settings)
-        checked, broken = verify_store(store, utc_now(), read.anchors if read else ())
+        read = anchors_of(store, folder, settings, args.cert)
+        doubtful = len(read.problems) if read else 0
+        checked, broken = verify_store(
+            store, utc_now(), read.anchors if read else (), doubtful_anchors=doubtful
+        )
+    except Refusal as problem:  # a --cert that cannot be read: nothing was checked
+        say(f"{PROGRAM} : {problem}", file=sys.stderr)
+        return 2
     finally:
         store.close()
     for line in read.problems if read else ():
         say(line)
     for chain in broken:
         say(f"Destinataire n°{chain.recipient_id} : {chain.reason}.")
-    if read:
-        say(anchors_line(read))
+    say(anchors_line(read, folder))
     if broken:
         say(f"Historique altéré pour {len(broken)} destinataire(s) sur {checked}.")
-        return 1
-    say(f"Historiques intacts : {checked} destinataire(s) vérifiés.")
-    return 1 if read and read.problems else 0
+    elif doubtful:
+        say(f"Historiques NON vérifiés contre les ancrages ({doubtful} problème(s) ci-dessus) : "
+            f"{checked} destinataire(s) vérifiés par leur seule chaîne.")  # fmt: skip
+    else:
+        say(f"Historiques intacts : {checked} destinataire(s) vérifiés.")
+    return 1 if broken or doubtful else 0
 
 
-def anchors_of(store: Store, folder: Path, settings: Settings) -> AnchorsRead | None:
-    """The anchors kept in `folder`, checked; None when it holds none (pyHanko, a second of
-    CPU to import, is then not loaded)."""
-    from messagerie.models.store.anchor import anchor_files
+def anchors_of(
+    store: Store, folder: Path, settings: Settings, earlier: Sequence[str] = ()
+) -> AnchorsRead | None:
+    """The anchors kept in `folder`, checked against the platform's certificate and the
+    `earlier` ones (files), and against those the audit log says were written; None when
+    there are none of either (pyHanko, a second of CPU to import, is then not loaded)."""
+    from pathlib import Path
 
-    if not anchor_files(folder):
-        return None
+    from messagerie.models.store.anchor import anchor_files, anchors_written
+
+    with store.engine.connect() as connection:
+        written = anchors_written(connection)
+    try:
+        if not written and not anchor_files(folder):
+            return None
+    except OSError:
+        pass  # an unreadable folder: read_anchors says so
     from messagerie.letters.pdf.anchor import read_anchors
+    from messagerie.letters.pdf.certificate import read_certificate
     from messagerie.models.store.database import store_identity
     from messagerie.tui import services
 
-    return read_anchors(folder, services.reference_certificate(settings), store_identity(store))
+    current = services.reference_certificate(settings)
+    platform = [read_certificate(Path(path)) for path in earlier]
+    if current is not None:
+        platform.append(current)
+    return read_anchors(folder, platform, store_identity(store), written)
 
 
-def anchors_line(read: AnchorsRead) -> str:
+def anchors_line(read: AnchorsRead | None, folder: Path) -> str:
     """How many anchors were compared, over which days, and how many a timestamp dates."""
     from messagerie.models.formatting import paris_seconds
 
+    if read is None:
+        return (
+            f"Ancrages : aucun dans « {folder} » ; un historique réécrit en entier ne se verrait "
+            "pas (messagerie anchor)."
+        )
     if not read.anchors:
         return "Ancrages : aucun n'a pu être comparé."
-    times = sorted(anchor.at for anchor in read.anchors)
+    times = sorted({anchor.at for anchor in read.anchors})
     span = paris_seconds(times[0]) + (f" au {paris_seconds(times[-1])}" if len(times) > 1 else "")
     stamped = f", dont {len(read.stamped)} horodaté(s)" if read.stamped else ", non horodatés"
     return f"Ancrages comparés : {len(times)}, du {span}{stamped}."

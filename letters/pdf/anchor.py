@@ -6,13 +6,14 @@ signature and the platform's certificate, for `verify-store`."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from asn1crypto import x509
 
-from messagerie.letters.pdf.certificate import fingerprint
 from messagerie.letters.pdf.sign import (
     PlatformSigner,
     UnreadableSignature,
@@ -20,13 +21,16 @@ from messagerie.letters.pdf.sign import (
     sign_detached,
 )
 from messagerie.models.atomic_write import write_whole
-from messagerie.models.errors import Refusal
+from messagerie.models.errors import Refusal, os_problem
+from messagerie.models.regular_file import read_regular
 from messagerie.models.store import audit
 from messagerie.models.store.anchor import (
+    AUDIT_ACTION,
     Anchor,
     AnchorUnreadable,
     anchor_bytes,
     anchor_files,
+    audit_detail,
     file_name,
     read_anchor,
     take_anchor,
@@ -35,6 +39,7 @@ from messagerie.models.store.database import Store, store_identity
 
 SIGNATURE = ".p7s"  # beside the anchor: ancrage-….json.p7s
 LARGEST = 256 << 20  # some 80 bytes a recipient: three million of them
+SIGNATURE_LARGEST = 1 << 20  # a signature, its certificate and a timestamp: a few kB
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,9 @@ def write_anchor(
         raise Refusal(
             f"« {path} » existe déjà : un ancrage a été écrit à la même seconde. Relancez."
         ) from None
-    detail = f"{len(anchor.heads)} historique(s), {path.name}, SHA-256 {sha256}"
+    detail = audit_detail(anchor, sha256)
     with store.engine.begin() as connection:
-        audit.append(connection, action="chains.anchor", actor=actor, at=now, detail=detail)
+        audit.append(connection, action=AUDIT_ACTION, actor=actor, at=now, detail=detail)
     return AnchorWritten(path, len(anchor.heads), sha256, signer.timestamper is not None)
 
 
@@ -82,48 +87,74 @@ class AnchorsRead:
     problems: list[str] = field(default_factory=list)
 
 
-def read_anchors(folder: Path, platform: x509.Certificate | None, store: str | None) -> AnchorsRead:
+def read_anchors(
+    folder: Path,
+    platform: Sequence[x509.Certificate],
+    store: str | None,
+    written: Mapping[str, str] = MappingProxyType({}),
+) -> AnchorsRead:
     """Every anchor file of `folder`, checked against its signature, the platform's
-    certificate and this store's identity."""
+    certificates (its current one, and those it had before: an anchor signed by a key of
+    theirs counts) and this store's identity; and each anchor the audit log says was
+    `written` (name → SHA-256), looked for there."""
     read = AnchorsRead()
-    for path in anchor_files(folder):
+    try:
+        paths = anchor_files(folder)
+    except OSError as error:
+        unreadable = f"Le dossier des ancrages « {folder} » est illisible : {os_problem(error)}."
+        read.problems.append(unreadable)
+        return read
+    found: dict[str, str] = {}
+    for path in paths:
         try:
-            anchor, stamped_at = _checked(path, platform, store)
+            anchor, stamped_at, found[path.name] = _checked(path, platform, store)
         except Refusal as problem:
             read.problems.append(f"Ancrage « {path.name} » : {problem}.")
         else:
             read.anchors.append(anchor)
             if stamped_at is not None:
                 read.stamped.append(stamped_at)
+    for name, sha256 in sorted(written.items()):
+        if name not in {path.name for path in paths}:
+            read.problems.append(
+                f"Ancrage « {name} » : écrit d'après le journal d'audit, il manque dans ce dossier."
+            )
+        elif name in found and found[name] != sha256:
+            read.problems.append(
+                f"Ancrage « {name} » : ce n'est pas le fichier noté au journal d'audit."
+            )
     return read
 
 
 def _checked(
-    path: Path, platform: x509.Certificate | None, store: str | None
-) -> tuple[Anchor, datetime | None]:
-    """The anchor of `path` and its timestamp's time; a Refusal saying why it cannot count."""
+    path: Path, platform: Sequence[x509.Certificate], store: str | None
+) -> tuple[Anchor, datetime | None, str]:
+    """The anchor of `path`, its timestamp's time and the file's SHA-256; a Refusal saying
+    why it cannot count."""
     signature_path = path.with_name(path.name + SIGNATURE)
     try:
-        if path.stat().st_size > LARGEST:
-            raise Refusal(f"plus de {LARGEST >> 20} Mio, ce n'est pas un ancrage")
-        data = path.read_bytes()
-        signature = signature_path.read_bytes()
+        data = read_regular(path, LARGEST, follow_links=False)
+        signature = read_regular(signature_path, SIGNATURE_LARGEST, follow_links=False)
     except FileNotFoundError:
         missing = signature_path.name if path.exists() else path.name
         raise Refusal(f"« {missing} » manque : il ne prouve rien") from None
     except OSError as error:
-        raise Refusal(f"illisible ({error.strerror or error})") from None
+        raise Refusal(f"illisible : {os_problem(error)}") from None
+    if len(data) > LARGEST or len(signature) > SIGNATURE_LARGEST:
+        raise Refusal("trop gros pour être un ancrage et sa signature")
     try:
         found = read_detached(data, signature)
     except UnreadableSignature as error:
         raise Refusal(str(error)) from None
     if not found.intact:
         raise Refusal("il ne correspond plus à sa signature (modifié après son écriture)")
-    if platform is None:
+    if not platform:
         raise Refusal("aucun certificat de la plateforme à comparer à sa signature")
-    if found.fingerprint != fingerprint(platform):
+    # The key signs: a certificate renewed on the same key still recognises its anchors.
+    if found.certificate.public_key.dump() not in {one.public_key.dump() for one in platform}:
         raise Refusal(
-            f"signé par un autre certificat que celui de la plateforme ({found.fingerprint})"
+            f"signé par une autre clé que celle de la plateforme (certificat {found.fingerprint}"
+            " ; si c'est un certificat qu'elle avait avant, donnez-le avec --cert FICHIER)"
         )
     try:
         anchor = read_anchor(data)
@@ -131,7 +162,10 @@ def _checked(
         raise Refusal(f"illisible : {error}") from None
     if anchor.store != store:
         raise Refusal(
-            f"il est d'une autre base ({anchor.store}, celle-ci est {store}) : vérifiez le "
-            "dossier des ancrages"
+            f"il a été pris sur la base « {anchor.store} », et cette base se nomme "
+            f"« {store or '(sans identifiant)'} » : l'identifiant de la base (store_id) a-t-il "
+            "été changé ? Sinon, vérifiez le dossier des ancrages"
         )
-    return anchor, found.stamped_at
+    if file_name(anchor.at) != path.name:
+        raise Refusal(f"son nom ne correspond pas à sa date signée ({file_name(anchor.at)})")
+    return anchor, found.stamped_at, hashlib.sha256(data).hexdigest()

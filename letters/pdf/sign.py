@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
 
 T = TypeVar("T")
+# pyHanko logs what it could not validate (a timestamp's self-signed authority) with its
+# traceback: without a handler of ours, Python printed it on the command line's stderr. What
+# matters is said in French by the caller; a service that sets up logging still gets them.
+for _library in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_library).addHandler(logging.NullHandler())
 FIELD = "Signature-plateforme"
 DIGEST = "sha256"
 REASON = "Accusé de réception établi par la plateforme de messagerie sécurisée"

@@ -10,20 +10,19 @@ The formats are documented in README.md, "Importing registers (messagerie import
 
 from __future__ import annotations
 
-import os
-import stat
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
 from messagerie.models.clock import utc_now
-from messagerie.models.errors import NotARegularFile, os_problem
+from messagerie.models.errors import os_problem
 from messagerie.models.importing.csv_file import read_csv
 from messagerie.models.importing.json_file import read_json
 from messagerie.models.importing.reading import ImportedConsultation, ImportRefused, Reading
 from messagerie.models.importing.scope import check_import_scope
 from messagerie.models.importing.write import ImportReport, write_import
+from messagerie.models.regular_file import read_regular
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import Right
@@ -58,12 +57,7 @@ def import_file(
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, once it is a file (a pipe would wait for ever, /dev/zero fill the
     memory) of at most MAX_IMPORT_MB."""
-    # Opened without waiting: a pipe's open() waits for a writer; a file's ignores the flag.
-    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
-        found = os.fstat(file.fileno())
-        if not stat.S_ISREG(found.st_mode):
-            raise NotARegularFile(path)
-        data = file.read(MAX_IMPORT_BYTES + 1)
+    data = read_regular(path, MAX_IMPORT_BYTES)
     if len(data) > MAX_IMPORT_BYTES:
         raise ImportRefused(
             path.name,

@@ -11,6 +11,7 @@ in its recipient's chain shows that history rewritten or cut since (`verify_chai
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,10 +21,13 @@ import sqlalchemy as sa
 
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import as_utc
-from messagerie.models.store.tables import recipient
+from messagerie.models.store.tables import audit_entry, recipient
 
 FORMAT = "messagerie-ancrage/1"
 FILE_NAME = "ancrage-%Y%m%dT%H%M%SZ.json"  # its time, in UTC: the folder lists them in order
+LAST_YEAR = 9000
+AUDIT_ACTION = "chains.anchor"
+AUDITED = re.compile(r"(ancrage-\d{8}T\d{6}Z\.json), SHA-256 ([0-9a-f]{64})")
 HEAD = re.compile(r"[0-9a-f]{64}")
 RECIPIENT = re.compile(r"[1-9][0-9]{0,18}")  # an id, as the database counts them
 _FIELDS = {"format", "store", "at", "recipients", "heads"}
@@ -57,14 +61,37 @@ def file_name(at: datetime) -> str:
 def time_of(name: str) -> datetime | None:
     """When the anchor file `name` says it was written; None for another file's name."""
     try:
-        return datetime.strptime(name, FILE_NAME).replace(tzinfo=UTC)
+        return _plausible(datetime.strptime(name, FILE_NAME).replace(tzinfo=UTC))
     except ValueError:
         return None
 
 
+def _plausible(moment: datetime) -> datetime | None:
+    """`moment`, unless too far on for a date to be written (Paris time overflows year 9999)."""
+    return moment if moment.year <= LAST_YEAR else None
+
+
 def anchor_files(folder: Path) -> list[Path]:
-    """The anchor files of `folder`, oldest first (none when it does not exist)."""
-    return sorted(path for path in folder.glob("ancrage-*.json") if time_of(path.name))
+    """The anchor files of `folder`, oldest first (none when it does not exist); OSError when
+    it cannot be read (glob said « none » for a folder one may not list)."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return sorted(folder / name for name in names if time_of(name))
+
+
+def anchors_written(connection: sa.Connection) -> dict[str, str]:
+    """Each anchor file written from this store, by name, with its SHA-256, as the audit log
+    noted them (`chains.anchor`): a file deleted from the folder since is missed."""
+    rows = connection.execute(
+        sa.select(audit_entry.c.detail).where(audit_entry.c.action == AUDIT_ACTION)
+    )
+    return {found[1]: found[2] for (detail,) in rows if (found := AUDITED.search(detail or ""))}
+
+
+def audit_detail(anchor: Anchor, sha256: str) -> str:
+    return f"{len(anchor.heads)} historique(s), {file_name(anchor.at)}, SHA-256 {sha256}"
 
 
 def anchor_bytes(anchor: Anchor) -> bytes:
@@ -117,6 +144,6 @@ def _aware(text: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-        return as_utc(moment) if moment.tzinfo is not None else None
+        return _plausible(as_utc(moment)) if moment.tzinfo is not None else None
     except (ValueError, OverflowError):  # « 0001-01-01T00:00+01:00 » is before year 1 in UTC
         return None

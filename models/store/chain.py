@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +40,12 @@ ANCHOR_REWRITTEN = (
     "son historique ancré le {at} n'est plus dans sa chaîne : il a été réécrit ou coupé depuis"
 )
 ANCHOR_REMOVED = "ce destinataire, ancré le {at}, a été supprimé de la base"
+ANCHOR_BACKDATED = "l'événement n°{number}, ajouté après l'ancrage du {at}, est daté d'avant lui"
+ORPHANED = "ce destinataire a été supprimé de la base, ses événements y sont restés"
+# An outbox batch commits its events up to a lease (5 min) after the time they carry, and
+# servers' clocks differ a little: an event added after an anchor may be dated that much
+# before it, no more.
+LATE_COMMIT = timedelta(minutes=15)
 HASHED_FIELDS = ("recipient_id", "kind", "at", "detail", "client_address", "user_agent")
 
 
@@ -52,8 +58,7 @@ def event_hash(previous: str, fields: Mapping[str, Any]) -> str:
 
 def _canonical(value: Any) -> Any:
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).isoformat(timespec="microseconds")
+        return _aware(value).astimezone(UTC).isoformat(timespec="microseconds")
     return str(value) if value is not None and not isinstance(value, int) else value
 
 
@@ -141,7 +146,7 @@ def verify_chains(
     last: dict[int, str] = {}
     sealed: dict[int, str] = {}  # what each copy carried, as its "envoyé" event says
     replies: dict[int, list[tuple[int, str]]] = {}  # each reply's number and seal
-    unseen = _anchored(anchors, recipient_ids)  # recipient → anchored head → its anchor's time
+    against = _AnchorCheck(anchors, recipient_ids)
     for row in events:
         rid = row.recipient_id
         previous = last.get(rid, GENESIS)
@@ -150,8 +155,7 @@ def verify_chains(
             if problem:
                 broken[rid] = problem
         last[rid] = row.hash or ""
-        if rid in unseen:
-            unseen[rid].pop(row.hash or "", None)
+        against.see(row, broken)
         if row.kind == EventKind.SENT and (seal := seal_of(row.detail)):
             sealed[rid] = seal
         elif row.kind == EventKind.REPLIED and (answered := reply_seal_of(row.detail)):
@@ -159,25 +163,53 @@ def verify_chains(
     for rid, head in heads.items():
         if rid not in broken and (head or GENESIS) != last.get(rid, GENESIS):
             broken[rid] = "la fin de l'historique a été coupée ou ajoutée hors chaîne"
-    for rid, missing in unseen.items():
-        if missing and rid not in broken:
-            reason = ANCHOR_REWRITTEN if rid in heads else ANCHOR_REMOVED
-            broken[rid] = reason.format(at=paris_seconds(min(missing.values())))
+    for rid in last.keys() - heads.keys():  # events whose recipient row is gone
+        broken[rid] = ORPHANED
+    against.finish(heads.keys(), broken)
     _compare_seals(connection, sealed, replies, broken)
     found = [BrokenChain(rid, reason) for rid, reason in sorted(broken.items())]
     return len(heads), found
 
 
-def _anchored(
-    anchors: Sequence[Anchor], recipient_ids: Collection[int] | None
-) -> dict[int, dict[str, datetime]]:
-    """Each anchored head of the recipients walked, with the time it was first anchored."""
-    found: dict[int, dict[str, datetime]] = {}
-    for anchor in sorted(anchors, key=lambda anchor: anchor.at, reverse=True):
-        for rid, head in anchor.heads.items():
-            if recipient_ids is None or rid in recipient_ids:
-                found.setdefault(rid, {})[head] = anchor.at
-    return found
+class _AnchorCheck:
+    """Each anchored head must be in its recipient's chain, and what follows the last one
+    reached dated after its anchor, as the chain is walked event by event."""
+
+    def __init__(self, anchors: Sequence[Anchor], recipient_ids: Collection[int] | None) -> None:
+        # recipient → anchored head → the first and the last time it was anchored
+        self.anchored: dict[int, dict[str, tuple[datetime, datetime]]] = {}
+        for anchor in sorted(anchors, key=lambda anchor: anchor.at):
+            for rid, head in anchor.heads.items():
+                if recipient_ids is None or rid in recipient_ids:
+                    first, _ = self.anchored.setdefault(rid, {}).get(head, (anchor.at,) * 2)
+                    self.anchored[rid][head] = (first, anchor.at)
+        self.unseen = {rid: set(listed) for rid, listed in self.anchored.items()}
+        self.reached: dict[int, datetime] = {}  # the last anchor each history has reached
+
+    def see(self, row: sa.Row, broken: MutableMapping[int, str]) -> None:
+        rid = row.recipient_id
+        if rid not in self.anchored:
+            return
+        if times := self.anchored[rid].get(row.hash or ""):
+            self.unseen[rid].discard(row.hash)
+            self.reached[rid] = times[1]
+            return
+        reached = self.reached.get(rid)
+        if reached and rid not in broken and _aware(row.at) < reached - LATE_COMMIT:
+            broken[rid] = ANCHOR_BACKDATED.format(number=row.id, at=paris_seconds(reached))
+
+    def finish(self, recipients: Collection[int], broken: MutableMapping[int, str]) -> None:
+        """Name each recipient whose anchored heads were not all met, or that is gone."""
+        for rid, missing in self.unseen.items():
+            first = min(self.anchored[rid][head][0] for head in missing or self.anchored[rid])
+            if rid not in recipients:  # anchored, and its row is gone (with its events or not)
+                broken[rid] = ANCHOR_REMOVED.format(at=paris_seconds(first))
+            elif missing and rid not in broken:
+                broken[rid] = ANCHOR_REWRITTEN.format(at=paris_seconds(first))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _compare_seals(
@@ -253,26 +285,33 @@ ALTERED_RUN_KEY = "chains_found_altered"  # "<time> <recipients>" of a run that 
 
 @dataclass(frozen=True)
 class ChainCheck:
-    """What the last `verify_store` found: when, and how many histories were altered."""
+    """What the last `verify_store` found: when, how many histories were altered, and how
+    many anchors proved nothing (the histories were then not checked against them)."""
 
     at: datetime
     altered: int
+    doubtful_anchors: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.altered and not self.doubtful_anchors
 
 
 def verify_store(
-    store: Store, now: datetime, anchors: Sequence[Anchor] = ()
+    store: Store, now: datetime, anchors: Sequence[Anchor] = (), *, doubtful_anchors: int = 0
 ) -> tuple[int, list[BrokenChain]]:
-    """`verify_chains` on the whole store (against `anchors`), its result noted for
-    `messagerie status`: a run that found histories altered was not noted, and the status
-    went on saying « jamais vérifiés » to the probe that watches it."""
+    """`verify_chains` on the whole store (against `anchors`; `doubtful_anchors` proved
+    nothing), its result noted for `messagerie status`: a run that found histories altered
+    was not noted, and the status went on saying « jamais vérifiés » to the probe that
+    watches it; one that could not use an anchor is not clean either."""
     with store.engine.begin() as connection:
         checked, broken = verify_chains(connection, anchors=anchors)
         connection.execute(
             sa.delete(store_meta).where(store_meta.c.key.in_((CLEAN_RUN_KEY, ALTERED_RUN_KEY)))
         )
         key, value = (
-            (ALTERED_RUN_KEY, f"{now.isoformat()} {len(broken)}")
-            if broken
+            (ALTERED_RUN_KEY, f"{now.isoformat()} {len(broken)} {doubtful_anchors}")
+            if broken or doubtful_anchors
             else (CLEAN_RUN_KEY, now.isoformat())
         )
         connection.execute(sa.insert(store_meta).values(key=key, value=value))
@@ -282,7 +321,7 @@ def verify_store(
 def last_check(store: Store) -> ChainCheck | None:
     """What the last `verify_store` found, if it ever ran."""
     if altered := store.meta(ALTERED_RUN_KEY):
-        at, count = altered.split()
-        return ChainCheck(datetime.fromisoformat(at), int(count))
+        at, count, *doubtful = altered.split()  # runs before anchors wrote two fields
+        return ChainCheck(datetime.fromisoformat(at), int(count), sum(map(int, doubtful)))
     clean = store.meta(CLEAN_RUN_KEY)
     return ChainCheck(datetime.fromisoformat(clean), 0) if clean else None
