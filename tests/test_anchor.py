@@ -39,7 +39,7 @@ from messagerie.models.store.anchor import (
 from messagerie.models.store.chain import GENESIS, append_events, event_hash, verify_store
 from messagerie.models.store.database import STORE_KEY, Store, store_identity
 from messagerie.models.store.enums import EventKind
-from messagerie.models.store.tables import event, recipient, store_meta
+from messagerie.models.store.tables import company, event, recipient, store_meta
 from messagerie.tui.embedded import free_port
 from tests.helpers.audit import audit_rows
 from tests.helpers.cli import messagerie
@@ -278,16 +278,22 @@ async def test_openssl_verifies_the_anchor_and_its_timestamp(store, store_url, t
     assert "Verification: OK" in said
 
 
-ANCHORS = st.builds(
-    Anchor,
-    at=st.datetimes(
-        timezones=st.just(UTC), min_value=datetime(2000, 1, 1), max_value=datetime(9000, 12, 31)
-    ),
-    store=st.none() | st.text(max_size=40),
-    heads=st.dictionaries(
-        st.integers(1, 2**62), st.text("0123456789abcdef", min_size=64, max_size=64), max_size=20
-    ),
-)
+DIGESTS = st.text("0123456789abcdef", min_size=64, max_size=64)
+
+
+@st.composite
+def anchors(draw: st.DrawFn) -> Anchor:
+    heads = draw(st.dictionaries(st.integers(1, 2**62), DIGESTS, max_size=20))
+    return Anchor(
+        at=draw(st.datetimes(timezones=st.just(UTC), min_value=datetime(2000, 1, 1),
+                             max_value=datetime(9000, 12, 31))),
+        store=draw(st.none() | st.text(max_size=40)),
+        heads=heads,
+        identities={rid: draw(DIGESTS) for rid in heads},
+    )  # fmt: skip
+
+
+ANCHORS = anchors()
 
 
 @given(ANCHORS)
@@ -314,7 +320,9 @@ def test_any_other_file_is_refused_in_french(data):
         assert str(refusal)[0].islower() and "Error" not in str(refusal).split("(")[0]
 
 
-@given(ANCHORS, st.sampled_from(["format", "store", "at", "recipients", "heads"]), JSON)
+@given(
+    ANCHORS, st.sampled_from(["format", "store", "at", "recipients", "heads", "identities"]), JSON
+)
 def test_an_anchor_with_one_field_changed_is_read_or_refused_in_french(anchor, name, value):
     document = json.loads(anchor_bytes(anchor))
     document[name] = value
@@ -370,6 +378,22 @@ async def test_a_recipient_row_removed_with_its_events_left_is_named(store, tmp_
     ]
     orphaned = "ce destinataire a été supprimé de la base, ses événements y sont restés"
     assert [one.reason for one in verify_store(store, now)[1]] == [orphaned, orphaned]
+
+
+async def test_a_history_moved_onto_another_company_is_named(store, tmp_path):
+    """B's copy given a company after the anchor: its AR would name that company as the
+    recipient, and its chain, whole, says nothing of who the recipient is."""
+    now = await anchored_after_a_opened(store, tmp_path)
+    b = row_of(store, B).id
+    with store.engine.begin() as connection:
+        other = connection.execute(sa.select(company.c.id).limit(1)).scalar_one()
+        connection.execute(sa.update(recipient).where(recipient.c.id == b).values(company_id=other))
+    assert verify_store(store, now)[1] == []
+    moved = (
+        f"ce n'est plus le destinataire ancré le {paris_seconds(now)} : son message, son "
+        "adresse, son entreprise ou son contact ont été changés"
+    )
+    assert against_anchors(store, tmp_path, now) == [(b, moved)]
 
 
 async def test_an_event_added_after_an_anchor_but_dated_before_it_is_named(store, tmp_path):

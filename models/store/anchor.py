@@ -3,13 +3,16 @@
 The hash chain (chain.py) shows an event edited, moved or cut by hand. It cannot show a
 history that someone who knows `event_hash` rewrote and chained again, or cut back to one of
 its earlier heads: the store then holds a whole chain again. An anchor lists each
-recipient's head at one moment; signed (and timestamped) by letters/pdf/anchor.py and kept
-off the server, it cannot be rewritten with the store. A head anchored then and no longer
-in its recipient's chain shows that history rewritten or cut since (`verify_chains`).
+recipient's head at one moment, and who the recipient was (its message, address, company and
+contact: a history moved onto another company shows too); signed (and timestamped) by
+letters/pdf/anchor.py and kept off the server, it cannot be rewritten with the store. A head
+anchored then and no longer in its recipient's chain shows that history rewritten or cut
+since (`verify_chains`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,7 +33,7 @@ AUDIT_ACTION = "chains.anchor"
 AUDITED = re.compile(r"(ancrage-\d{8}T\d{6}Z\.json), SHA-256 ([0-9a-f]{64})")
 HEAD = re.compile(r"[0-9a-f]{64}")
 RECIPIENT = re.compile(r"[1-9][0-9]{0,18}")  # an id, as the database counts them
-_FIELDS = {"format", "store", "at", "recipients", "heads"}
+_FIELDS = {"format", "store", "at", "recipients", "heads", "identities"}
 
 
 @dataclass(frozen=True)
@@ -38,20 +41,38 @@ class Anchor:
     at: datetime  # aware, UTC
     store: str | None  # store_identity of the store it was taken from
     heads: dict[int, str]  # recipient id → the hash of its last event then
+    identities: dict[int, str]  # recipient id → its `recipient_identity` then
 
 
 class AnchorUnreadable(Refusal):
     """Not an anchor this program wrote; str() says why, in French."""
 
 
+IDENTITY_COLUMNS = (
+    recipient.c.message_id,
+    recipient.c.email,
+    recipient.c.company_id,
+    recipient.c.contact_name,
+)
+
+
+def recipient_identity(row: sa.Row) -> str:
+    """The SHA-256 of who a recipient row is (`IDENTITY_COLUMNS`): none of them changes once
+    the copy exists (a resend to a corrected address makes a new row)."""
+    values = [getattr(row, column.name) for column in IDENTITY_COLUMNS]
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()
+
+
 def take_anchor(connection: sa.Connection, store: str | None, at: datetime) -> Anchor:
-    """Every recipient's head, as this connection sees the store (one query: one moment)."""
-    heads = connection.execute(
-        sa.select(recipient.c.id, recipient.c.chain_head)
+    """Every recipient's head and identity, as this connection sees the store (one query:
+    one moment)."""
+    rows = connection.execute(
+        sa.select(recipient.c.id, recipient.c.chain_head, *IDENTITY_COLUMNS)
         .where(recipient.c.chain_head.is_not(None))
         .order_by(recipient.c.id)
-    )
-    return Anchor(as_utc(at), store, {rid: head for rid, head in heads})
+    ).all()
+    heads = {row.id: row.chain_head for row in rows}
+    return Anchor(as_utc(at), store, heads, {row.id: recipient_identity(row) for row in rows})
 
 
 def file_name(at: datetime) -> str:
@@ -102,6 +123,7 @@ def anchor_bytes(anchor: Anchor) -> bytes:
         "at": anchor.at.isoformat(timespec="microseconds"),
         "recipients": len(anchor.heads),
         "heads": {str(rid): head for rid, head in sorted(anchor.heads.items())},
+        "identities": {str(rid): sha for rid, sha in sorted(anchor.identities.items())},
     }
     return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode()
 
@@ -120,14 +142,25 @@ def read_anchor(data: bytes) -> Anchor:
     moment = _aware(at)
     if moment is None:
         raise AnchorUnreadable("sa date n'est pas une date ISO 8601 avec son fuseau")
-    if not isinstance(listed, dict) or not all(
-        RECIPIENT.fullmatch(rid) and isinstance(head, str) and HEAD.fullmatch(head)
-        for rid, head in listed.items()
-    ):
+    identities = found["identities"]
+    if not _digests(listed) or not _digests(identities):
         raise AnchorUnreadable("chaque historique doit être « numéro » : empreinte SHA-256")
-    if type(count) is not int or count != len(listed):
+    if type(count) is not int or count != len(listed) or listed.keys() != identities.keys():
         raise AnchorUnreadable("le nombre d'historiques annoncé n'est pas celui de la liste")
-    return Anchor(moment, store, {int(rid): head for rid, head in listed.items()})
+    return Anchor(
+        moment,
+        store,
+        {int(rid): head for rid, head in listed.items()},
+        {int(rid): sha for rid, sha in identities.items()},
+    )
+
+
+def _digests(listed: object) -> bool:
+    """Whether `listed` maps recipient numbers to SHA-256 digests, as an anchor does."""
+    return isinstance(listed, dict) and all(
+        RECIPIENT.fullmatch(rid) and isinstance(sha, str) and HEAD.fullmatch(sha)
+        for rid, sha in listed.items()
+    )
 
 
 def _once_each(pairs: list[tuple[str, object]]) -> dict[str, object]:

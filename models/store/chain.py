@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from messagerie.models.formatting import paris_seconds
-from messagerie.models.store.anchor import Anchor
+from messagerie.models.store.anchor import IDENTITY_COLUMNS, Anchor, recipient_identity
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import EventKind
 from messagerie.models.store.locking import locked_rows
@@ -41,6 +41,10 @@ ANCHOR_REWRITTEN = (
 )
 ANCHOR_REMOVED = "ce destinataire, ancré le {at}, a été supprimé de la base"
 ANCHOR_BACKDATED = "l'événement n°{number}, ajouté après l'ancrage du {at}, est daté d'avant lui"
+ANCHOR_IDENTITY = (
+    "ce n'est plus le destinataire ancré le {at} : son message, son adresse, son entreprise "
+    "ou son contact ont été changés"
+)
 ORPHANED = "ce destinataire a été supprimé de la base, ses événements y sont restés"
 # An outbox batch commits its events up to a lease (5 min) after the time they carry, and
 # servers' clocks differ a little: an event added after an anchor may be dated that much
@@ -136,12 +140,15 @@ def verify_chains(
     in its recipient's chain."""
     columns = [event.c[name] for name in HASHED_FIELDS]
     chosen_events = sa.select(event.c.id, event.c.previous_hash, event.c.hash, *columns)
-    chosen_heads = sa.select(recipient.c.id, recipient.c.chain_head)
+    # Who each recipient is, read only to compare with what anchors say of it.
+    identity = IDENTITY_COLUMNS if anchors else ()
+    chosen_heads = sa.select(recipient.c.id, recipient.c.chain_head, *identity)
     if recipient_ids is not None:
         chosen_events = chosen_events.where(event.c.recipient_id.in_(recipient_ids))
         chosen_heads = chosen_heads.where(recipient.c.id.in_(recipient_ids))
     events = connection.execute(chosen_events.order_by(event.c.recipient_id, event.c.id))
-    heads = dict(connection.execute(chosen_heads).all())
+    recipients = {row.id: row for row in connection.execute(chosen_heads)}
+    heads = {rid: row.chain_head for rid, row in recipients.items()}
     broken: dict[int, str] = {}
     last: dict[int, str] = {}
     sealed: dict[int, str] = {}  # what each copy carried, as its "envoyé" event says
@@ -165,7 +172,7 @@ def verify_chains(
             broken[rid] = "la fin de l'historique a été coupée ou ajoutée hors chaîne"
     for rid in last.keys() - heads.keys():  # events whose recipient row is gone
         broken[rid] = ORPHANED
-    against.finish(heads.keys(), broken)
+    against.finish(recipients, broken)
     _compare_seals(connection, sealed, replies, broken)
     found = [BrokenChain(rid, reason) for rid, reason in sorted(broken.items())]
     return len(heads), found
@@ -184,6 +191,12 @@ class _AnchorCheck:
                     first, _ = self.anchored.setdefault(rid, {}).get(head, (anchor.at,) * 2)
                     self.anchored[rid][head] = (first, anchor.at)
         self.unseen = {rid: set(listed) for rid, listed in self.anchored.items()}
+        # recipient → who it was anchored as → the first time it was
+        self.identities: dict[int, dict[str, datetime]] = {}
+        for anchor in sorted(anchors, key=lambda anchor: anchor.at, reverse=True):
+            for rid, identity in anchor.identities.items():
+                if rid in self.anchored:
+                    self.identities.setdefault(rid, {})[identity] = anchor.at
         self.reached: dict[int, datetime] = {}  # the last anchor each history has reached
 
     def see(self, row: sa.Row, broken: MutableMapping[int, str]) -> None:
@@ -198,14 +211,23 @@ class _AnchorCheck:
         if reached and rid not in broken and _aware(row.at) < reached - LATE_COMMIT:
             broken[rid] = ANCHOR_BACKDATED.format(number=row.id, at=paris_seconds(reached))
 
-    def finish(self, recipients: Collection[int], broken: MutableMapping[int, str]) -> None:
-        """Name each recipient whose anchored heads were not all met, or that is gone."""
+    def finish(self, recipients: Mapping[int, sa.Row], broken: MutableMapping[int, str]) -> None:
+        """Name each recipient whose anchored heads were not all met, that is gone, or that
+        is no longer who it was (its message, address, company or contact)."""
         for rid, missing in self.unseen.items():
             first = min(self.anchored[rid][head][0] for head in missing or self.anchored[rid])
             if rid not in recipients:  # anchored, and its row is gone (with its events or not)
                 broken[rid] = ANCHOR_REMOVED.format(at=paris_seconds(first))
             elif missing and rid not in broken:
                 broken[rid] = ANCHOR_REWRITTEN.format(at=paris_seconds(first))
+            elif rid not in broken and (changed := self.changed(rid, recipients[rid])):
+                broken[rid] = ANCHOR_IDENTITY.format(at=paris_seconds(changed))
+
+    def changed(self, rid: int, row: sa.Row) -> datetime | None:
+        """The first anchor that knew the recipient `row` as someone else, if any."""
+        now = recipient_identity(row)
+        anchored = self.identities.get(rid, {})
+        return min((at for identity, at in anchored.items() if identity != now), default=None)
 
 
 def _aware(moment: datetime) -> datetime:
