@@ -114,8 +114,9 @@ def read_anchors(
             read.anchors.append(anchor)
             if stamped_at is not None:
                 read.stamped.append(stamped_at)
+    present = {path.name for path in paths}
     for name, sha256 in sorted(written.items()):
-        if name not in {path.name for path in paths}:
+        if name not in present:
             read.problems.append(
                 f"Ancrage « {name} » : écrit d'après le journal d'audit, il manque dans ce dossier."
             )

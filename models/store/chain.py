@@ -185,18 +185,17 @@ class _AnchorCheck:
     def __init__(self, anchors: Sequence[Anchor], recipient_ids: Collection[int] | None) -> None:
         # recipient → anchored head → the first and the last time it was anchored
         self.anchored: dict[int, dict[str, tuple[datetime, datetime]]] = {}
+        # recipient → who it was anchored as → the first time it was
+        self.identities: dict[int, dict[str, datetime]] = {}
         for anchor in sorted(anchors, key=lambda anchor: anchor.at):
             for rid, head in anchor.heads.items():
                 if recipient_ids is None or rid in recipient_ids:
                     first, _ = self.anchored.setdefault(rid, {}).get(head, (anchor.at,) * 2)
                     self.anchored[rid][head] = (first, anchor.at)
+                    self.identities.setdefault(rid, {}).setdefault(
+                        anchor.identities[rid], anchor.at
+                    )
         self.unseen = {rid: set(listed) for rid, listed in self.anchored.items()}
-        # recipient → who it was anchored as → the first time it was
-        self.identities: dict[int, dict[str, datetime]] = {}
-        for anchor in sorted(anchors, key=lambda anchor: anchor.at, reverse=True):
-            for rid, identity in anchor.identities.items():
-                if rid in self.anchored:
-                    self.identities.setdefault(rid, {})[identity] = anchor.at
         self.reached: dict[int, datetime] = {}  # the last anchor each history has reached
 
     def see(self, row: sa.Row, broken: MutableMapping[int, str]) -> None:
