@@ -38,7 +38,7 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
 
         ask_for_path(
             screen, "Télécharger l'AR (PDF)", "Enregistrer l'AR sous :",
-            Path.cwd() / ar_filename(data), write,
+            ar_filename(data), write,
         )  # fmt: skip
 
     app = screen.app  # its account read once the store is open: signed in by then

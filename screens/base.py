@@ -55,8 +55,9 @@ class StoreWork(RightsChecked):
     """For screens: run a store call in a worker thread and handle its answer on the UI side.
 
     A `Refusal` (French message for the buyer) is shown as an error notification and passed
-    to `failed`, so the screen keeps what the buyer typed; store faults end the app cleanly
-    (MessagerieApp.store_call); anything else is a bug and surfaces.
+    to `failed`, so the screen keeps what the buyer typed (`notify=False`: `failed` shows it
+    itself, in the dialog it opens again, and it is said once); store faults end the app
+    cleanly (MessagerieApp.store_call); anything else is a bug and surfaces.
     """
 
     def store_task(
@@ -66,6 +67,7 @@ class StoreWork(RightsChecked):
         failed: Callable[[Refusal], object] | None = None,
         *,
         group: str = "store",
+        notify: bool = True,
     ) -> None:
         screen = cast("StoreScreen[object]", self)
         app = screen.app
@@ -76,7 +78,7 @@ class StoreWork(RightsChecked):
             try:
                 result = app.store_call(call)
             except Refusal as refusal:
-                app.call_from_thread(self._refused, refusal, failed)
+                app.call_from_thread(self._refused, refusal, failed, notify)
                 return
             if result is not None and not get_current_worker().is_cancelled:
                 app.call_from_thread(deliver, result)
@@ -89,10 +91,13 @@ class StoreWork(RightsChecked):
 
         screen.run_worker(work, thread=True, group=group, exclusive=True)
 
-    def _refused(self, refusal: Refusal, failed: Callable[[Refusal], object] | None) -> None:
-        notify_literal(
-            cast(Screen, self), str(refusal), title="Impossible", severity="error", timeout=12
-        )
+    def _refused(
+        self, refusal: Refusal, failed: Callable[[Refusal], object] | None, notify: bool
+    ) -> None:
+        if notify:
+            notify_literal(
+                cast(Screen, self), str(refusal), title="Impossible", severity="error", timeout=12
+            )
         if failed is not None:
             failed(refusal)
 

@@ -254,11 +254,12 @@ class ConsultationScreen(StoreScreen[None]):
                 self.exported,
                 refused,
                 group="bundle",
+                notify=False,  # the dialog opens again with the problem under the path
             )
 
         ask_for_path(
             self, "Lot de preuves", "Enregistrer le lot de preuves (zip) sous :",
-            Path.cwd() / f"preuves-{reference}.zip", write,
+            f"preuves-{reference}.zip", write,
         )  # fmt: skip
 
     def show_export(self, *, visible: bool) -> None:

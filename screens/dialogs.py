@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
+import platformdirs
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -170,18 +172,35 @@ def ask_until_valid(
 WriteFailed = Callable[[str], None]
 
 
+_saved_into: WeakKeyDictionary[App[object], Path] = WeakKeyDictionary()
+
+
+def save_folder(app: App[object]) -> Path:
+    """Where the buyer is asked to save first: the folder they last saved into, else their
+    Downloads folder, else their home (never the folder the app was started from, which may
+    be a checkout or a server's working folder)."""
+    if app in _saved_into:
+        return _saved_into[app]
+    downloads = platformdirs.user_downloads_path()
+    return downloads if downloads.is_dir() else Path.home()
+
+
+def saved_into(app: App[object], folder: Path) -> None:
+    _saved_into[app] = folder
+
+
 def ask_for_path(
     screen: Screen,
     title: str,
     prompt: str,
-    suggested: Path,
+    suggested: str,
     write: Callable[[Path, WriteFailed], object],
 ) -> None:
-    """Ask where to write a file, `suggested` first, until the answer is a path a file can
-    be written to; then `write(path, failed)`. An existing file is replaced only when the
-    buyer presses Entrée a second time on the same path. The write runs in a worker: when
-    it cannot write, it calls `failed(problem)` (in French) from the UI thread, and the
-    buyer corrects the path instead of typing it again."""
+    """Ask where to write a file, the file name `suggested` in `save_folder` first, until
+    the answer is a path a file can be written to; then `write(path, failed)`. An existing
+    file is replaced only when the buyer presses Entrée a second time on the same path. The
+    write runs in a worker: when it cannot write, it calls `failed(problem)` (in French)
+    from the UI thread, and the buyer corrects the path instead of typing it again."""
     replacing: Path | None = None  # the existing file the buyer was told of
 
     def attempt(answer: str) -> str | None:
@@ -197,10 +216,11 @@ def ask_for_path(
             if screen.is_attached:  # the buyer may have left the screen meanwhile
                 ask_until_valid(screen, title, prompt, answer, attempt, problem)
 
+        saved_into(screen.app, path.parent)
         write(path, failed)
         return None
 
-    ask_until_valid(screen, title, prompt, str(suggested), attempt)
+    ask_until_valid(screen, title, prompt, str(save_folder(screen.app) / suggested), attempt)
 
 
 def typed_path(answer: str, *, folder: bool = False) -> tuple[Path | None, str | None]:

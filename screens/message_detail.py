@@ -4,7 +4,6 @@ their files, and the overrides recorded for it. And one reply, opened (then mark
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -29,7 +28,7 @@ from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import SendMode
 from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
-from messagerie.screens.dialogs import ask_until_valid, typed_path
+from messagerie.screens.dialogs import ask_until_valid, save_folder, saved_into, typed_path
 from messagerie.screens.widgets import back_key, harmless, literal, notify_literal
 
 LINK_BASE = "https://lien-personnel"  # the detail shows the notice, never a real link
@@ -229,6 +228,7 @@ class ReplyScreen(ReadingScreen):
             folder, problem = typed_path(answer, folder=True)
             if folder is None:
                 return problem
+            saved_into(self.app, folder)
             self.store_task(
                 lambda store: save_files(store, files, folder),
                 lambda written: notify_literal(
@@ -240,5 +240,5 @@ class ReplyScreen(ReadingScreen):
 
         ask_until_valid(
             self, "Enregistrer les pièces", "Dossier où enregistrer les pièces :",
-            str(Path.cwd()), save,
+            str(save_folder(self.app)), save,
         )  # fmt: skip

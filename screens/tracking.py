@@ -613,11 +613,12 @@ class TrackingScreen(StoreScreen[None]):
                 ),
                 lambda refusal: failed(str(refusal)),
                 group="export",
+                notify=False,  # the dialog opens again with the problem under the path
             )
 
         ask_for_path(
             self, "Exporter le suivi (CSV)", "Enregistrer le suivi filtré sous :",
-            Path.cwd() / "suivi-des-messages.csv", write,
+            "suivi-des-messages.csv", write,
         )  # fmt: skip
 
     def action_resend(self) -> None:

@@ -46,11 +46,12 @@ from tests.helpers.cli import messagerie
 from tests.helpers.messages import A, B, row_of
 from tests.helpers.proofs import opened_by_a
 from tests.helpers.signing import openssl
-from tests.helpers.tsa import local_tsa
+from tests.helpers.tsa import TSA_NAME, local_tsa
 
 pytestmark = [pytest.mark.services]  # a send through aiosmtpd, the `messagerie` command, openssl
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+TIME = r"\d\d/\d\d/\d{4} - \d\d:\d\d:\d\d"  # Paris time, to the second
 REWRITTEN = re.compile(
     r"Destinataire n°(\d+) : son historique ancré le \d\d/\d\d/\d{4} - \d\d:\d\d:\d\d n'est "
     r"plus dans sa chaîne : il a été réécrit ou coupé depuis\."
@@ -263,8 +264,11 @@ async def test_openssl_verifies_the_anchor_and_its_timestamp(store, store_url, t
         assert done.returncode == 0, done.stderr
         assert stamped, "the timestamping authority was never asked"
         verified = cli(store_url, tmp_path, "verify-store")
-    assert "Horodaté par l'autorité de MESSAGERIE_TSA_URL." in done.stdout
-    assert verified.returncode == 0 and "dont 1 horodaté(s)" in verified.stdout
+    unjudged = "(autorité non vérifiée : MESSAGERIE_TSA_CERT n'est pas donné)."
+    assert re.search(
+        rf"Horodaté le {TIME} par « CN={TSA_NAME} » {re.escape(unjudged)}\n", done.stdout
+    )
+    assert verified.returncode == 0 and f"dont 1 horodaté(s) {unjudged}" in verified.stdout
     (anchor,) = (tmp_path / "ancrages").glob("*.json")
     signature = Path(f"{anchor}.p7s")
     openssl("cms", "-verify", "-binary", "-inform", "DER", "-noverify", "-in", str(signature),
@@ -276,6 +280,66 @@ async def test_openssl_verifies_the_anchor_and_its_timestamp(store, store_url, t
     said = openssl("ts", "-verify", "-token_in", "-in", str(tmp_path / "jeton.der"), "-digest",
                    imprint, "-CAfile", str(tmp_path / "tsa-certificat.pem"))  # fmt: skip
     assert "Verification: OK" in said
+
+
+async def test_with_its_authority_s_certificate_only_its_timestamps_count(
+    store, store_url, tmp_path
+):
+    """MESSAGERIE_TSA_CERT names the authority. An anchor it stamped counts; one stamped by
+    an authority of the key holder's own making (to date it as they please) proves nothing;
+    and `anchor` refuses a token of another authority: over HTTP, anyone in between can
+    answer with a time of their own."""
+    await opened_by_a(store)
+    trusted = {"MESSAGERIE_TSA_CERT": str(tmp_path / "tsa" / "tsa-certificat.pem")}
+    with local_tsa(tmp_path / "tsa") as (url, _):
+        done = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=url, **trusted)
+    assert done.returncode == 0, done.stderr
+    assert re.search(rf"Horodaté le {TIME} par « CN={TSA_NAME} »\.\n", done.stdout)
+    judged = cli(store_url, tmp_path, "verify-store", **trusted)
+    assert judged.returncode == 0, judged.stdout
+    assert judged.stdout.splitlines()[0].endswith(", dont 1 horodaté(s).")
+
+    with local_tsa(tmp_path / "maison", "Horodatage maison") as (own, _):
+        refused = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=own, **trusted)
+        forged = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=own)
+    assert refused.returncode == 1, refused.stdout
+    assert refused.stderr == (
+        f"messagerie : L'autorité d'horodatage {own} a répondu par un jeton signé par "
+        "« CN=Horodatage maison », qui n'est pas une autorité de MESSAGERIE_TSA_CERT : rien "
+        "n'a été signé.\n"
+    )
+    assert forged.returncode == 0, forged.stderr
+    assert len(audit_rows(store, "chains.anchor")) == 2  # the refused one wrote nothing
+    assert len(list((tmp_path / "ancrages").iterdir())) == 4  # two anchors, two signatures
+    found = cli(store_url, tmp_path, "verify-store", **trusted)
+    assert found.returncode == 1, found.stdout
+    (own_name,) = re.findall(r"« \S*/(ancrage-\S+\.json) »", forged.stdout)
+    assert (
+        f"Ancrage « {own_name} » : horodaté par « CN=Horodatage maison », qui n'est pas une "
+        "autorité de MESSAGERIE_TSA_CERT : sa date n'est pas attestée."
+    ) in found.stdout.splitlines()
+
+
+async def test_a_timestamp_far_from_the_anchor_s_signed_time_does_not_date_it(store, tmp_path):
+    """The key holder signs an anchor dated an hour back; the authority stamps it now: the
+    stamp does not attest the date the anchor claims. Ten minutes (a long signing) pass."""
+    await opened_by_a(store)
+    folder = tmp_path / "ancrages"
+    now = utc_now()
+    with local_tsa(tmp_path / "tsa") as (url, _):
+        signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
+        backdated, slow = (
+            write_anchor(store, folder, signer, actor="exploitant", now=now - delay)
+            for delay in (timedelta(hours=1), timedelta(minutes=10))
+        )
+    assert backdated.stamp is not None and backdated.stamp.trusted is None
+    read = read_anchors(folder, [signer.certificate], store_identity(store))
+    assert slow.stamp is not None  # it counts, ten minutes from its signed time:
+    assert [anchor.at for anchor in read.anchors] == [now - timedelta(minutes=10)]
+    assert read.problems == [
+        f"Ancrage « {backdated.path.name} » : horodaté le {paris_seconds(backdated.stamp.at)}, à "
+        "plus de 15 minutes de sa date signée : sa date n'est pas attestée."
+    ]
 
 
 DIGESTS = st.text("0123456789abcdef", min_size=64, max_size=64)
@@ -380,38 +444,40 @@ async def test_a_recipient_row_removed_with_its_events_left_is_named(store, tmp_
     assert [one.reason for one in verify_store(store, now)[1]] == [orphaned, orphaned]
 
 
-async def test_a_history_moved_onto_another_company_is_named(store, tmp_path):
+def moved_onto_another_company(connection: sa.Connection, b: int, anchored: datetime) -> str:
     """B's copy given a company after the anchor: its AR would name that company as the
     recipient, and its chain, whole, says nothing of who the recipient is."""
-    now = await anchored_after_a_opened(store, tmp_path)
-    b = row_of(store, B).id
-    with store.engine.begin() as connection:
-        other = connection.execute(sa.select(company.c.id).limit(1)).scalar_one()
-        connection.execute(sa.update(recipient).where(recipient.c.id == b).values(company_id=other))
-    assert verify_store(store, now)[1] == []
-    moved = (
-        f"ce n'est plus le destinataire ancré le {paris_seconds(now)} : son message, son "
+    other = connection.execute(sa.select(company.c.id).limit(1)).scalar_one()
+    connection.execute(sa.update(recipient).where(recipient.c.id == b).values(company_id=other))
+    return (
+        f"ce n'est plus le destinataire ancré le {paris_seconds(anchored)} : son message, son "
         "adresse, son entreprise ou son contact ont été changés"
     )
-    assert against_anchors(store, tmp_path, now) == [(b, moved)]
 
 
-async def test_an_event_added_after_an_anchor_but_dated_before_it_is_named(store, tmp_path):
+def read_two_years_back(connection: sa.Connection, b: int, anchored: datetime) -> str:
     """A « Lu » two years back, well chained after the anchored head: an AR of a reading
-    that never happened, which the chain alone finds whole."""
+    that never happened."""
+    forged = {"recipient_id": b, "kind": EventKind.READ, "at": anchored - timedelta(days=730),
+              "detail": "Ouverture", "client_address": "192.0.2.10"}  # fmt: skip
+    append_events(connection, [forged])
+    added = connection.execute(sa.select(sa.func.max(event.c.id))).scalar_one()
+    return (
+        f"l'événement n°{added}, ajouté après l'ancrage du {paris_seconds(anchored)}, est daté "
+        "d'avant lui"
+    )
+
+
+@pytest.mark.parametrize("change", [moved_onto_another_company, read_two_years_back])
+async def test_what_the_chain_alone_finds_whole_is_named_against_the_anchor(
+    store, tmp_path, change
+):
     now = await anchored_after_a_opened(store, tmp_path)
     b = row_of(store, B).id
     with store.engine.begin() as connection:
-        forged = {"recipient_id": b, "kind": EventKind.READ, "at": now - timedelta(days=730),
-                  "detail": "Ouverture", "client_address": "192.0.2.10"}  # fmt: skip
-        append_events(connection, [forged])
-    (added,) = [row for row in events_of(store, b) if row["kind"] == EventKind.READ]
+        named = change(connection, b, now)
     assert verify_store(store, now)[1] == []
-    backdated = (
-        f"l'événement n°{added['id']}, ajouté après l'ancrage du {paris_seconds(now)}, est "
-        "daté d'avant lui"
-    )
-    assert against_anchors(store, tmp_path, now) == [(b, backdated)]
+    assert against_anchors(store, tmp_path, now) == [(b, named)]
 
 
 async def test_anchor_files_deleted_renamed_or_replaced_by_a_device_are_named(store, tmp_path):

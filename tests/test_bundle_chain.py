@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from messagerie.models.store.tables import message
 from tests.helpers.cli import messagerie
 from tests.helpers.messages import A, B, row_of
 from tests.helpers.proofs import json_bytes, members, opened_by_a, resealed
+from tests.helpers.tsa import TSA_NAME, local_tsa, stamper
 
+TIME = r"\d\d/\d\d/\d{4} - \d\d:\d\d:\d\d"  # Paris time, to the second
 pytestmark = [pytest.mark.services]  # a send through aiosmtpd, clamd, the `messagerie` command
 
 
@@ -208,3 +211,33 @@ async def test_an_opening_without_its_ar_is_named(store, tmp_path, signer):
     assert check.problems == (
         f"« {ar} » : AR manquant (le destinataire n° {a} a ouvert le message).",
     )
+
+
+async def test_a_bundle_s_timestamps_are_judged_against_messagerie_tsa_cert(store, tmp_path):
+    """Exported with a timestamping authority, the manifest's signature and each AR carry its
+    token: `verify` names the authority, and with MESSAGERIE_TSA_CERT naming another one,
+    says that neither the manifest's date nor the AR's is attested."""
+    with local_tsa(tmp_path / "tsa") as (url, stamped):
+        stamping = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
+        bundle, a, _ = await opened_bundle(store, tmp_path, stamping)
+    assert stamped, "the timestamping authority was never asked"
+    (tmp_path / "plateforme.cer").write_bytes(stamping.certificate.dump())
+    stamper(tmp_path / "autre", "Horodatage attendu")
+
+    def verify(authority: str) -> list[str]:
+        tsa_cert = {"MESSAGERIE_TSA_CERT": str(tmp_path / authority / "tsa-certificat.pem")}
+        done = messagerie("verify", str(bundle), "--cert", str(tmp_path / "plateforme.cer"),
+                          env=tsa_cert)  # fmt: skip
+        assert done.returncode == (0 if authority == "tsa" else 1), done.stdout + done.stderr
+        return done.stdout.splitlines()
+
+    judged = verify("tsa")
+    stamp_line = rf"Horodatage : {TIME} \(Paris\) par « CN={TSA_NAME} »"
+    assert any(re.fullmatch(stamp_line, line) for line in judged), judged
+    not_attested = (
+        f"horodaté par « CN={TSA_NAME} », qui n'est pas une autorité de MESSAGERIE_TSA_CERT : sa "
+        "date n'est pas attestée."
+    )
+    refused = verify("autre")
+    assert f"« manifest.json.p7s » : {not_attested}" in refused
+    assert any(line.endswith(f"AR du destinataire n° {a} {not_attested}") for line in refused)

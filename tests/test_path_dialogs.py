@@ -7,6 +7,8 @@ typed and, under it, a French problem; an existing file is replaced at the secon
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual import events
 from textual.widgets import Input
@@ -26,6 +28,42 @@ UNKNOWN_HOME = "~nosuchuser"
 
 # (key in « Suivi des messages », the file it writes)
 CSV, AR = ("x", "suivi.csv"), ("p", "ar.pdf")
+
+
+def told_apart(pilot) -> list[str]:  # type: ignore[no-untyped-def]
+    """The error notifications: a problem the dialog shows is not told there too."""
+    return [told.message for told in pilot.app._notifications if told.severity == "error"]
+
+
+async def suggested(pilot, key: str) -> str:  # type: ignore[no-untyped-def]
+    """The path the dialog of `key` suggests; the dialog closed again."""
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, InputDialog), "the dialog")
+    value = pilot.app.screen.query_one(Input).value
+    await pilot.press("escape")
+    await settle(pilot)
+    return value
+
+
+async def test_the_dialogs_suggest_downloads_then_the_folder_last_saved_into(
+    workspace, workspace_app, tmp_path, own_certificate, monkeypatch
+):
+    """Not the folder the app was started from (a checkout, a server's working folder): the
+    buyer's Downloads folder (their home without one), then wherever they saved last."""
+    home = tmp_path / "maison"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    async with workspace_app.run_test(size=SIZE) as pilot:
+        await tracking_on_an_ar(pilot, workspace)
+        assert await suggested(pilot, "x") == str(home / "suivi-des-messages.csv")
+        (home / "Downloads").mkdir()
+        assert await suggested(pilot, "x") == str(home / "Downloads" / "suivi-des-messages.csv")
+        (tmp_path / "marches").mkdir()
+        await submit_path(pilot, "x", tmp_path / "marches" / "suivi.csv")
+        await wait_until(pilot, (tmp_path / "marches" / "suivi.csv").exists, "the CSV")
+        ar = Path(await suggested(pilot, "p"))
+    assert ar.parent == tmp_path / "marches" and ar.name.startswith("AR-")
 
 
 @pytest.fixture
@@ -81,6 +119,7 @@ async def test_a_write_the_system_refuses_asks_again_in_french(
         await tracking_on_an_ar(pilot, workspace)
         await submit_path(pilot, key, typed)
         path, problem = await asked_again(pilot)
+        assert told_apart(pilot) == []  # said once, under the path
     assert path == typed
     assert problem == (
         f"Impossible d'écrire « {typed} » : fichier introuvable ; choisissez un autre emplacement."
@@ -97,6 +136,7 @@ async def test_a_bundle_the_system_refuses_asks_again(workspace, workspace_app, 
         await submit_path(pilot, "x", typed)
         path, problem = await asked_again(pilot)
         assert not consultation.query_one("#export-progress").display  # the bar hidden again
+        assert told_apart(pilot) == []  # said once, under the path
     assert path == typed
     assert problem.startswith(f"Impossible d'écrire « {typed} » : ")
 

@@ -32,7 +32,7 @@ from tests.helpers.signing import (
     signer_fingerprint,
     xmp_and_info,
 )
-from tests.helpers.tsa import TSA_NAME, local_tsa
+from tests.helpers.tsa import TSA_NAME, local_tsa, stamper
 
 pytestmark = pytest.mark.services  # the `messagerie` command, pdfsig and openssl, a TSA
 
@@ -171,6 +171,30 @@ def test_with_a_timestamping_authority_the_signature_is_timestamped(live_demo_ur
         refused.stderr
     )
     assert not nothing.exists()
+
+
+def test_an_ar_stamped_by_another_authority_than_messagerie_tsa_cert_is_not_written(
+    live_demo_url, tmp_path
+):
+    """A token from whoever answered at MESSAGERIE_TSA_URL (over HTTP, anyone in between) is
+    refused when MESSAGERIE_TSA_CERT names the authority; its own token passes."""
+    stamper(tmp_path / "attendue", "Horodatage attendu")
+    expected = {"MESSAGERIE_TSA_CERT": str(tmp_path / "attendue" / "tsa-certificat.pem")}
+    with local_tsa(tmp_path / "tsa") as (url, stamped):
+        refused, nothing = write_ar(
+            live_demo_url, tmp_path, "refuse.pdf", MESSAGERIE_TSA_URL=url, **expected
+        )
+        own = {"MESSAGERIE_TSA_CERT": str(tmp_path / "tsa" / "tsa-certificat.pem")}
+        done, out = write_ar(live_demo_url, tmp_path, MESSAGERIE_TSA_URL=url, **own)
+    assert stamped, "the timestamping authority was never asked"
+    assert refused.returncode == 1 and not nothing.exists()
+    assert refused.stderr == (
+        f"messagerie : L'autorité d'horodatage {url} a répondu par un jeton signé par "
+        f"« CN={TSA_NAME} », qui n'est pas une autorité de MESSAGERIE_TSA_CERT : rien n'a été "
+        "signé.\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert report_line(pdfsig(out), "Signature Validation") == "Signature is Valid."
 
 
 @pytest.mark.parametrize("form", ["pem", "p12"])

@@ -926,12 +926,14 @@ def run_verify(args: argparse.Namespace) -> int:
     if foreign:
         say(f"{PROGRAM} : {foreign}", file=sys.stderr)
         return 2
+    settings = load_settings(args)
     try:
         if args.cert:
             platform = read_certificate(Path(args.cert))
         else:
-            platform = services.reference_certificate(load_settings(args))
-        check = verify_bundle(Path(args.bundle), platform)
+            platform = services.reference_certificate(settings)
+        authorities = services.tsa_authorities(settings)
+        check = verify_bundle(Path(args.bundle), platform, authorities)
     except BundleUnreadable as problem:
         say(f"{PROGRAM} : {problem}", file=sys.stderr)
         return 2
@@ -987,13 +989,21 @@ def signature_lines(signature: ManifestSignature) -> list[str]:
     else:
         verdict = "« non authentique », ce n'est pas celui de la plateforme"
     signed_at = paris_seconds(signature.signed_at) if signature.signed_at else "non indiquée"
-    return [
+    lines = [
         f"Manifeste signé par : {signature.signer}",
         f"Empreinte SHA-256 du certificat : {signature.fingerprint} ({verdict})",
         f"Date de signature : {signed_at} (Paris)",
-        "Signature du manifeste : "
-        + ("valide" if signature.intact else "INVALIDE (manifeste modifié)"),
     ]
+    if stamp := signature.stamp:
+        judged = UNJUDGED_AUTHORITY if stamp.trusted is None else ""
+        lines.append(
+            f"Horodatage : {paris_seconds(stamp.at)} (Paris) par « {stamp.authority} »{judged}"
+        )
+    lines.append(
+        "Signature du manifeste : "
+        + ("valide" if signature.intact else "INVALIDE (manifeste modifié)")
+    )
+    return lines
 
 
 def run_dkim_record(args: argparse.Namespace) -> int:
@@ -1169,7 +1179,11 @@ def anchors_of(
     platform = [read_certificate(Path(path)) for path in earlier]
     if current is not None:
         platform.append(current)
-    return read_anchors(folder, platform, store_identity(store), written)
+    authorities = services.tsa_authorities(settings)
+    return read_anchors(folder, platform, store_identity(store), written, authorities)
+
+
+UNJUDGED_AUTHORITY = " (autorité non vérifiée : MESSAGERIE_TSA_CERT n'est pas donné)"
 
 
 def anchors_line(read: AnchorsRead | None, folder: Path) -> str:
@@ -1186,6 +1200,8 @@ def anchors_line(read: AnchorsRead | None, folder: Path) -> str:
     times = sorted({anchor.at for anchor in read.anchors})
     span = paris_seconds(times[0]) + (f" au {paris_seconds(times[-1])}" if len(times) > 1 else "")
     stamped = f", dont {len(read.stamped)} horodaté(s)" if read.stamped else ", non horodatés"
+    if read.stamped and not read.authorities_judged:
+        stamped += UNJUDGED_AUTHORITY
     return f"Ancrages comparés : {len(times)}, du {span}{stamped}."
 
 
@@ -1196,6 +1212,7 @@ def run_anchor(args: argparse.Namespace) -> int:
 
     from messagerie.letters.pdf.anchor import write_anchor
     from messagerie.models.errors import Refusal, write_problem
+    from messagerie.models.formatting import paris_seconds
     from messagerie.tui import services
 
     settings = load_settings(args)
@@ -1210,8 +1227,9 @@ def run_anchor(args: argparse.Namespace) -> int:
         store.close()
     say(f"Ancrage de {written.recipients} historique(s) écrit dans « {written.path} ».")
     say(f"Empreinte SHA-256 (à noter ailleurs) : {written.sha256}")
-    if written.stamped:
-        say("Horodaté par l'autorité de MESSAGERIE_TSA_URL.")
+    if stamp := written.stamp:
+        judged = UNJUDGED_AUTHORITY if stamp.trusted is None else ""
+        say(f"Horodaté le {paris_seconds(stamp.at)} par « {stamp.authority} »{judged}.")
     else:
         say("Non horodaté : sans MESSAGERIE_TSA_URL, seule la signature de la plateforme le date.")
     say(

@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from asn1crypto import x509
     from starlette.applications import Starlette
 
@@ -71,7 +73,7 @@ def portal(store: Store, settings: Settings) -> Starlette:
 
 # --- Signatures ----------------------------------------------------------------------------------
 
-_signers: dict[tuple[CertificateSource, str | None], PlatformSigner] = {}
+_signers: dict[tuple[CertificateSource, str | None, Path | None], PlatformSigner] = {}
 _signers_lock = threading.Lock()
 
 
@@ -94,11 +96,19 @@ def platform_signer(settings: Settings) -> PlatformSigner:
     the first time, in the data folder); a Refusal names what is wrong with the settings."""
     from messagerie.letters.pdf.sign import platform_signer as build
 
-    key = (certificate_source(settings), settings.tsa_url)
+    key = (certificate_source(settings), settings.tsa_url, settings.tsa_cert)
     with _signers_lock:
         if key not in _signers:
-            _signers[key] = build(key[0], settings.tsa_url)
+            _signers[key] = build(key[0], settings.tsa_url, tsa_authorities(settings))
         return _signers[key]
+
+
+def tsa_authorities(settings: Settings) -> list[x509.Certificate]:
+    """The timestamping authorities of MESSAGERIE_TSA_CERT (none when unset): only their
+    tokens are asked for and counted."""
+    from messagerie.letters.pdf.certificate import read_certificates
+
+    return read_certificates(settings.tsa_cert) if settings.tsa_cert else []
 
 
 def reference_certificate(settings: Settings) -> x509.Certificate | None:

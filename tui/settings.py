@@ -162,6 +162,11 @@ class Settings(BaseSettings):
         "An RFC 3161 timestamping authority (http://…): every signature then "
         "carries its timestamp (PAdES B-T)."
     )
+    tsa_cert: Unset[Path] = unset(
+        "The certificate of MESSAGERIE_TSA_URL's authority, or of its root (PEM, several "
+        "allowed): a timestamp signed by anyone else is refused when signing and not counted "
+        "by `verify-store`. Unset, whose timestamp it is is not checked."
+    )
     anchor_dir: Unset[Path] = unset(
         "Where `messagerie anchor` writes the histories' anchors and `verify-store` reads "
         "them (default: ancrages/ in the data folder). Best a disk of another machine: "

@@ -19,6 +19,7 @@ from messagerie.letters.pdf.sign import (
     UnreadableSignature,
     read_detached,
     sign_detached,
+    stamp_problem,
 )
 from messagerie.models.atomic_write import write_whole
 from messagerie.models.errors import Refusal, os_problem
@@ -36,6 +37,7 @@ from messagerie.models.store.anchor import (
     take_anchor,
 )
 from messagerie.models.store.database import Store, store_identity
+from messagerie.models.timestamp import Stamp
 
 SIGNATURE = ".p7s"  # beside the anchor: ancrage-….json.p7s
 LARGEST = 256 << 20  # some 80 bytes a recipient: three million of them
@@ -47,7 +49,7 @@ class AnchorWritten:
     path: Path
     recipients: int
     sha256: str  # of the anchor file: to note elsewhere
-    stamped: bool  # an RFC 3161 timestamp is in its signature
+    stamp: Stamp | None  # the RFC 3161 timestamp in its signature
 
 
 def write_anchor(
@@ -74,7 +76,8 @@ def write_anchor(
     detail = audit_detail(anchor, sha256)
     with store.engine.begin() as connection:
         audit.append(connection, action=AUDIT_ACTION, actor=actor, at=now, detail=detail)
-    return AnchorWritten(path, len(anchor.heads), sha256, signer.timestamper is not None)
+    stamp = read_detached(data, signature, signer.tsa_authorities).stamp
+    return AnchorWritten(path, len(anchor.heads), sha256, stamp)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class AnchorsRead:
     anchors: list[Anchor] = field(default_factory=list)
     stamped: list[datetime] = field(default_factory=list)  # their timestamps' times
     problems: list[str] = field(default_factory=list)
+    authorities_judged: bool = False  # the timestamps' authorities were checked (TSA_CERT)
 
 
 def read_anchors(
@@ -92,12 +96,14 @@ def read_anchors(
     platform: Sequence[x509.Certificate],
     store: str | None,
     written: Mapping[str, str] = MappingProxyType({}),
+    authorities: Sequence[x509.Certificate] = (),
 ) -> AnchorsRead:
     """Every anchor file of `folder`, checked against its signature, the platform's
     certificates (its current one, and those it had before: an anchor signed by a key of
-    theirs counts) and this store's identity; and each anchor the audit log says was
-    `written` (name → SHA-256), looked for there."""
-    read = AnchorsRead()
+    theirs counts), this store's identity and, when it is stamped, the timestamping
+    `authorities` given; and each anchor the audit log says was `written` (name → SHA-256),
+    looked for there."""
+    read = AnchorsRead(authorities_judged=bool(authorities))
     try:
         paths = anchor_files(folder)
     except OSError as error:
@@ -107,7 +113,7 @@ def read_anchors(
     found: dict[str, str] = {}
     for path in paths:
         try:
-            anchor, stamped_at, found[path.name] = _checked(path, platform, store)
+            anchor, stamped_at, found[path.name] = _checked(path, platform, store, authorities)
         except Refusal as problem:
             read.problems.append(f"Ancrage « {path.name} » : {problem}.")
         else:
@@ -128,7 +134,10 @@ def read_anchors(
 
 
 def _checked(
-    path: Path, platform: Sequence[x509.Certificate], store: str | None
+    path: Path,
+    platform: Sequence[x509.Certificate],
+    store: str | None,
+    authorities: Sequence[x509.Certificate],
 ) -> tuple[Anchor, datetime | None, str]:
     """The anchor of `path`, its timestamp's time and the file's SHA-256; a Refusal saying
     why it cannot count."""
@@ -144,7 +153,7 @@ def _checked(
     if len(data) > LARGEST or len(signature) > SIGNATURE_LARGEST:
         raise Refusal("trop gros pour être un ancrage et sa signature")
     try:
-        found = read_detached(data, signature)
+        found = read_detached(data, signature, authorities)
     except UnreadableSignature as error:
         raise Refusal(str(error)) from None
     if not found.intact:
@@ -169,4 +178,7 @@ def _checked(
         )
     if file_name(anchor.at) != path.name:
         raise Refusal(f"son nom ne correspond pas à sa date signée ({file_name(anchor.at)})")
-    return anchor, found.stamped_at, hashlib.sha256(data).hexdigest()
+    if problem := stamp_problem(found.stamp, anchor.at):
+        raise Refusal(problem)
+    stamped_at = found.stamp.at if found.stamp else None
+    return anchor, stamped_at, hashlib.sha256(data).hexdigest()

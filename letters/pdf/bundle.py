@@ -33,7 +33,7 @@ import sys
 import zipfile
 import zlib
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +53,7 @@ from messagerie.letters.pdf.sign import (
     read_detached,
     sign_detached,
     signer_of,
+    stamp_problem,
 )
 from messagerie.models.atomic_write import writing_beside
 from messagerie.models.clock import utc_now
@@ -235,6 +236,7 @@ class SignerMaterial:
     chain: tuple[bytes, ...]
     demo: bool
     tsa_url: str | None
+    tsa_authorities: tuple[bytes, ...] = ()
 
     @classmethod
     def of(cls, signer: PlatformSigner) -> SignerMaterial:
@@ -245,6 +247,7 @@ class SignerMaterial:
             chain=tuple(certificate.dump() for certificate in inner.cert_registry),
             demo=signer.demo,
             tsa_url=signer.tsa_url,
+            tsa_authorities=tuple(authority.dump() for authority in signer.tsa_authorities),
         )
 
     def signer(self) -> PlatformSigner:
@@ -254,7 +257,8 @@ class SignerMaterial:
             tuple(x509.Certificate.load(certificate) for certificate in self.chain),
             self.demo,
         )
-        return signer_of(pair, self.tsa_url)
+        authorities = [x509.Certificate.load(one) for one in self.tsa_authorities]
+        return signer_of(pair, self.tsa_url, authorities)
 
 
 _worker_signer: PlatformSigner | None = None  # in a worker process: its own, built once
@@ -407,17 +411,22 @@ def tool_version() -> str:
 # --- Verification ----------------------------------------------------------------------------
 
 
-def verify_bundle(path: Path, platform: x509.Certificate | None) -> BundleCheck:
+def verify_bundle(
+    path: Path,
+    platform: x509.Certificate | None,
+    authorities: Sequence[x509.Certificate] = (),
+) -> BundleCheck:
     """Every file of the bundle against the manifest, and the manifest against its signature,
     which must be made by `platform` (the platform's certificate; None: none known, so the
-    bundle cannot be recognised as authentic). `BundleUnreadable` when the zip itself cannot
-    be read."""
+    bundle cannot be recognised as authentic); the timestamps, when they are, against the
+    timestamping `authorities` (none: whose they are is not judged). `BundleUnreadable` when
+    the zip itself cannot be read."""
     try:
         with zipfile.ZipFile(path) as archive:
             check = _check(archive)
-            signature, problem = _check_signature(archive, platform)
+            signature, problem = _check_signature(archive, platform, authorities)
             problems = (problem, *check.problems) if problem else check.problems
-            problems += tuple(_check_evidence(archive, platform))
+            problems += tuple(_check_evidence(archive, platform, authorities))
             return BundleCheck(check.checked, problems, signature)
     except FileNotFoundError:
         raise BundleUnreadable(f"Lot de preuves « {path} » introuvable.") from None
@@ -532,7 +541,9 @@ def _measure(archive: zipfile.ZipFile, name: str) -> tuple[int, str] | None:
 
 
 def _check_signature(
-    archive: zipfile.ZipFile, platform: x509.Certificate | None
+    archive: zipfile.ZipFile,
+    platform: x509.Certificate | None,
+    authorities: Sequence[x509.Certificate],
 ) -> tuple[ManifestSignature | None, str | None]:
     """The manifest's signature, and the French line saying why the bundle is refused on its
     account (None when it is the platform's, over this very manifest)."""
@@ -547,7 +558,7 @@ def _check_signature(
     if signature is None:
         return None, f"« {SIGNATURE} » : illisible (altéré)."
     try:
-        found = read_detached(manifest, signature)
+        found = read_detached(manifest, signature, authorities)
     except UnreadableSignature as error:
         return None, f"« {SIGNATURE} » : {error}."
     info = found.info
@@ -557,6 +568,7 @@ def _check_signature(
         signed_at=found.signed_at,
         intact=found.intact,
         expected=fingerprint(platform) if platform is not None else None,
+        stamp=found.stamp,
     )
     if not facts.intact:
         return facts, (
@@ -572,10 +584,16 @@ def _check_signature(
             f"Lot de preuves « non authentique » : signé par un autre certificat que celui de "
             f"la plateforme (empreinte attendue {facts.expected})."
         )
+    if problem := stamp_problem(found.stamp, found.signed_at):
+        return facts, f"« {SIGNATURE} » : {problem}."
     return facts, None
 
 
-def _check_evidence(archive: zipfile.ZipFile, platform: x509.Certificate | None) -> Iterator[str]:
+def _check_evidence(
+    archive: zipfile.ZipFile,
+    platform: x509.Certificate | None,
+    authorities: Sequence[x509.Certificate],
+) -> Iterator[str]:
     """What the files listed say of themselves: each recipient's events recomputed as a hash
     chain up to the head recorded beside them, an AR for each opening of a message sent "avec
     AR", each AR's own PAdES signature checked against the platform's certificate (without
@@ -597,7 +615,7 @@ def _check_evidence(archive: zipfile.ZipFile, platform: x509.Certificate | None)
             reason = (
                 "illisible (altéré, ou de plus de 64 Mio)"
                 if data is None
-                else pdf_signature_problem(data, platform)
+                else pdf_signature_problem(data, platform, authorities)
             )
             if reason:
                 yield f"« {name} » : AR du destinataire n° {found[1]} {reason}."

@@ -162,18 +162,24 @@ def reference_certificate(source: CertificateSource) -> x509.Certificate | None:
 
 
 def read_certificate(path: Path) -> x509.Certificate:
-    """A certificate file, PEM or DER."""
+    """A certificate file, PEM or DER (of a PEM file holding several, the first)."""
+    return read_certificates(path)[0]
+
+
+def read_certificates(path: Path) -> list[x509.Certificate]:
+    """Every certificate of a file: one DER, or one or more PEM (an authority and its root)."""
     data = _read(path, "certificat")
     try:
         if b"-----BEGIN" in data:
-            loaded = pyca_x509.load_pem_x509_certificate(data)
+            loaded = pyca_x509.load_pem_x509_certificates(data)
         else:
-            loaded = pyca_x509.load_der_x509_certificate(data)
+            loaded = [pyca_x509.load_der_x509_certificate(data)]
     except ValueError:
         raise CertificateProblem(
             f"« {path} » n'est pas un certificat X.509 lisible (PEM ou DER)."
         ) from None
-    return x509.Certificate.load(loaded.public_bytes(serialization.Encoding.DER))
+    der = serialization.Encoding.DER
+    return [x509.Certificate.load(one.public_bytes(der)) for one in loaded]
 
 
 def _from_pem(key_path: Path, cert_path: Path) -> KeyPair:

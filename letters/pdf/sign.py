@@ -13,10 +13,10 @@ import asyncio
 import hashlib
 import io
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from asn1crypto import cms, x509
@@ -40,6 +40,8 @@ from messagerie.letters.pdf.certificate import (
 )
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
+from messagerie.models.formatting import paris_seconds
+from messagerie.models.timestamp import Stamp
 
 T = TypeVar("T")
 # pyHanko logs what it could not validate (a timestamp's self-signed authority) with its
@@ -50,6 +52,9 @@ for _library in ("pyhanko", "pyhanko_certvalidator"):
 FIELD = "Signature-plateforme"
 DIGEST = "sha256"
 REASON = "Accusé de réception établi par la plateforme de messagerie sécurisée"
+# Signing, then asking the authority, takes seconds even for millions of anchored heads: a
+# timestamp further from the signed time than this does not attest it.
+STAMP_GAP = timedelta(minutes=15)
 
 
 class SigningProblem(Refusal):
@@ -65,6 +70,8 @@ class PlatformSigner:
     demo: bool  # the self-signed demonstration certificate
     timestamper: TimeStamper | None = None
     tsa_url: str | None = None
+    # MESSAGERIE_TSA_CERT: a token signed by anyone else is refused (HTTP can be intercepted)
+    tsa_authorities: tuple[x509.Certificate, ...] = ()
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -78,13 +85,19 @@ class PlatformSigner:
 
 
 def platform_signer(
-    source: CertificateSource, tsa_url: str | None = None, *, now: datetime | None = None
+    source: CertificateSource,
+    tsa_url: str | None = None,
+    tsa_authorities: Sequence[x509.Certificate] = (),
+    *,
+    now: datetime | None = None,
 ) -> PlatformSigner:
     """The signer of `source` (the demonstration certificate is made on first use)."""
-    return signer_of(load_key_pair(source, now=now), tsa_url)
+    return signer_of(load_key_pair(source, now=now), tsa_url, tsa_authorities)
 
 
-def signer_of(pair: KeyPair, tsa_url: str | None = None) -> PlatformSigner:
+def signer_of(
+    pair: KeyPair, tsa_url: str | None = None, tsa_authorities: Sequence[x509.Certificate] = ()
+) -> PlatformSigner:
     """The signer of a key pair already loaded (an export's worker processes rebuild it)."""
     signer = signers.SimpleSigner(
         signing_cert=pair.certificate,
@@ -97,6 +110,7 @@ def signer_of(pair: KeyPair, tsa_url: str | None = None) -> PlatformSigner:
         demo=pair.demo,
         timestamper=HTTPTimeStamper(tsa_url, timeout=10) if tsa_url else None,
         tsa_url=tsa_url,
+        tsa_authorities=tuple(tsa_authorities),
     )
 
 
@@ -121,6 +135,11 @@ def sign_pdf(data: bytes, signer: PlatformSigner, *, now: datetime | None = None
         timestamper=signer.timestamper,
     )
     output = _run(lambda: pdf_signer.async_sign_pdf(writer), signer)
+    if signer.timestamper is not None and signer.tsa_authorities:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        signed = PdfFileReader(output, strict=False).embedded_signatures[-1]
+        _ensure_authority(signed.signer_info, signer)
     return output.getvalue()
 
 
@@ -151,7 +170,23 @@ def sign_detached(data: bytes, signer: PlatformSigner, *, now: datetime | None =
         ),
         signer,
     )
+    (signer_info,) = content["content"]["signer_infos"]
+    _ensure_authority(signer_info, signer)
     return content.dump()
+
+
+def _ensure_authority(signer_info: cms.SignerInfo, signer: PlatformSigner) -> None:
+    """With MESSAGERIE_TSA_CERT, a SigningProblem unless the token just received is signed by
+    its authority: over plain HTTP, anyone in between can answer with a time of their own."""
+    if signer.timestamper is None or not signer.tsa_authorities:
+        return
+    stamp = stamp_of(signer_info, signer.tsa_authorities)
+    if stamp is None or not stamp.trusted:
+        who = f"signé par « {stamp.authority} »" if stamp else "illisible"
+        raise SigningProblem(
+            f"L'autorité d'horodatage {signer.tsa_url} a répondu par un jeton {who}, qui n'est "
+            "pas une autorité de MESSAGERIE_TSA_CERT : rien n'a été signé."
+        )
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]], signer: PlatformSigner) -> T:
@@ -189,7 +224,7 @@ class DetachedSignature:
     intact: bool  # the data are those that were signed, and the signature is the key's
     certificate: x509.Certificate
     signed_at: datetime | None  # the signer's own clock (signingTime attribute)
-    stamped_at: datetime | None = None  # an intact RFC 3161 token's time over this signature
+    stamp: Stamp | None = None
 
     @property
     def info(self) -> CertificateInfo:
@@ -204,9 +239,12 @@ class UnreadableSignature(Refusal):
     """Not a CMS signature at all, or one without its signer's certificate."""
 
 
-def read_detached(data: bytes, signature: bytes) -> DetachedSignature:
+def read_detached(
+    data: bytes, signature: bytes, authorities: Sequence[x509.Certificate] = ()
+) -> DetachedSignature:
     """Check the detached CMS `signature` over `data`: integrity and the signer's key, not
-    trust (whose certificate it is, the caller compares)."""
+    trust (whose certificate it is, the caller compares); and its timestamp's, judged against
+    the timestamping `authorities` when there are some."""
     from pyhanko.sign.validation.generic_cms import (
         extract_certs_for_validation,
         extract_self_reported_ts,
@@ -224,36 +262,66 @@ def read_detached(data: bytes, signature: bytes) -> DetachedSignature:
         digest = hashlib.new(algorithm, data).digest()
         intact, valid = validate_sig_integrity(signer_info, certificate, "data", digest)
         signed_at = extract_self_reported_ts(signer_info)
-        stamped_at = _stamped_at(signer_info)
+        stamp = stamp_of(signer_info, authorities)
     except Exception as error:  # asn1crypto and pyHanko raise many kinds on garbage
         raise UnreadableSignature(f"signature illisible ({type(error).__name__})") from error
-    return DetachedSignature(intact and valid, certificate, signed_at, stamped_at)
+    return DetachedSignature(intact and valid, certificate, signed_at, stamp)
 
 
-def _stamped_at(signer_info: cms.SignerInfo) -> datetime | None:
-    """The time an RFC 3161 token over this signature attests, when the token is intact and
-    is over this very signature. Whose authority it is is not judged here (`openssl ts
-    -verify` with its certificate does)."""
+def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate]) -> Stamp | None:
+    """The first RFC 3161 token over this very signature that is intact; whether its signer
+    chains to one of `authorities` (at the time it attests, without fetching anything), when
+    there are some."""
     from pyhanko.sign.validation.generic_cms import (
         extract_tst_data_iter,
         message_imprint_checker,
         validate_tst_signed_data,
     )
+    from pyhanko_certvalidator import ValidationContext
 
     for token in extract_tst_data_iter(signer_info, signed=False):
         imprint = message_imprint_checker(signer_info)
-        status = _to_the_end(lambda: validate_tst_signed_data(token, None, imprint))  # noqa: B023
+        said = token["encap_content_info"]["content"].parsed["gen_time"].native
+        # Never the system's trust list: without authorities, only integrity is judged.
+        context = ValidationContext(
+            trust_roots=list(authorities), allow_fetching=False, moment=said
+        )
+        status = _to_the_end(lambda: validate_tst_signed_data(token, context, imprint))  # noqa: B023
         if status.get("intact") and status.get("valid"):
-            return status["timestamp"]  # type: ignore[no-any-return]
+            trusted = status["trust_problem_indic"] is None if authorities else None
+            authority = certificate_info(status["signing_cert"]).subject
+            return Stamp(status["timestamp"], authority, trusted)
+    return None
+
+
+def stamp_problem(stamp: Stamp | None, signed_at: datetime | None) -> str | None:
+    """Why a signature's timestamp does not attest its date, in French; None when it does or
+    there is none. Another authority's, or a time far from the signed one: a key holder
+    could date it as they please."""
+    if stamp is None:
+        return None
+    if stamp.trusted is False:
+        return (
+            f"horodaté par « {stamp.authority} », qui n'est pas une autorité de "
+            "MESSAGERIE_TSA_CERT : sa date n'est pas attestée"
+        )
+    if signed_at is None or abs(stamp.at - signed_at) > STAMP_GAP:
+        return (
+            f"horodaté le {paris_seconds(stamp.at)}, à plus de {STAMP_GAP.seconds // 60} minutes"
+            " de sa date signée : sa date n'est pas attestée"
+        )
     return None
 
 
 # --- Checking a signed PDF ---------------------------------------------------------------------
 
 
-def pdf_signature_problem(data: bytes, expected: x509.Certificate | None) -> str | None:
-    """Why the PDF `data` is not signed by `expected` over all its bytes, in French to follow
-    « AR du destinataire n° 12 », or None when it is: pyHanko's validation of its last
+def pdf_signature_problem(
+    data: bytes, expected: x509.Certificate | None, authorities: Sequence[x509.Certificate] = ()
+) -> str | None:
+    """Why the PDF `data` is not signed by `expected` over all its bytes, or its timestamp
+    does not date it (`stamp_problem`, against the timestamping `authorities`), in French to
+    follow « AR du destinataire n° 12 »; None when it is: pyHanko's validation of its last
     signature, with that certificate as the only trust anchor. Without `expected`, only
     whether the signature is intact (its signer is then its own anchor)."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -283,4 +351,8 @@ def pdf_signature_problem(data: bytes, expected: x509.Certificate | None) -> str
         return "à la signature invalide (document modifié après sa signature)"
     if status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
         return "modifié après sa signature (ajout au fichier signé)"
-    return None
+    try:
+        stamp = stamp_of(signature.signer_info, authorities)
+    except Exception as error:  # a token pyHanko cannot read
+        return f"à l'horodatage illisible ({type(error).__name__})"
+    return stamp_problem(stamp, signature.self_reported_timestamp)

@@ -46,6 +46,7 @@ from messagerie.models.store.tables import (
     message,
     recipient,
 )
+from messagerie.models.timestamp import Stamp
 
 REGISTER_PAGE = 500  # rows read per query when copying a register
 _File = TypeVar("_File", ArFile, DocumentInfo)
@@ -85,6 +86,7 @@ class ManifestSignature:
     signed_at: datetime | None  # the signer's own clock
     intact: bool  # the manifest is the one that was signed
     expected: str | None  # fingerprint of the platform's certificate; None: none to compare
+    stamp: Stamp | None = None  # its RFC 3161 timestamp
 
     @property
     def authentic(self) -> bool:

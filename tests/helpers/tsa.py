@@ -20,21 +20,27 @@ from tests.helpers.signing import openssl
 TSA_NAME = "Horodatage de recette"
 
 
-def stamper(folder: Path) -> DummyTimeStamper:
-    """The authority, on an RSA key and certificate that openssl makes in `folder`."""
+def stamper(folder: Path, name: str = TSA_NAME, at: datetime | None = None) -> DummyTimeStamper:
+    """The authority `name`, on an RSA key and certificate (tsa-certificat.pem) that openssl
+    makes in `folder`; its clock says `at` when given, else the time it is."""
+    folder.mkdir(parents=True, exist_ok=True)
     key, certificate = folder / "tsa-cle.pem", folder / "tsa-certificat.pem"
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "400",
-            "-subj", f"/CN={TSA_NAME}", "-addext", "extendedKeyUsage=critical,timeStamping",
+            "-subj", f"/CN={name}", "-addext", "extendedKeyUsage=critical,timeStamping",
             "-keyout", str(key), "-out", str(certificate))  # fmt: skip
     return DummyTimeStamper(
-        load_cert_from_pemder(str(certificate)), load_private_key_from_pemder(str(key), None)
+        load_cert_from_pemder(str(certificate)),
+        load_private_key_from_pemder(str(key), None),
+        fixed_dt=at,
     )
 
 
 @contextmanager
-def local_tsa(folder: Path) -> Iterator[tuple[str, list[datetime]]]:
+def local_tsa(
+    folder: Path, name: str = TSA_NAME, at: datetime | None = None
+) -> Iterator[tuple[str, list[datetime]]]:
     """The authority's URL on 127.0.0.1, and the times it stamped (one per answer)."""
-    authority = stamper(folder)
+    authority = stamper(folder, name, at)
     stamped: list[datetime] = []
 
     class Handler(BaseHTTPRequestHandler):
