@@ -23,9 +23,9 @@ from messagerie.models.messages.detail import (
     open_reply,
     save_files,
 )
-from messagerie.models.messages.inbound import other_sender
+from messagerie.models.messages.inbound import DkimCheck, other_sender
 from messagerie.models.store.documents import DocumentInfo
-from messagerie.models.store.enums import SendMode
+from messagerie.models.store.enums import DkimResult, SendMode
 from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import ask_until_valid, save_folder, saved_into, typed_path
@@ -38,16 +38,25 @@ def heading(text: str) -> Text:
     return Text(f"\n{text}\n", style="bold underline")
 
 
-def other_sender_line(reply: ReplyDetail, email: str) -> Text:
-    """A reply e-mailed from another address than the recipient's: its reply address is in
-    every copy of the thread, so anyone holding one could write it. Said, never hidden."""
+def origin_lines(reply: ReplyDetail, email: str) -> Text:
+    """Where an e-mailed reply comes from. From another address than the recipient's: its
+    reply address is in every copy of the thread, so anyone holding one could write it.
+    Its DKIM signature: which domain vouches for it, if any. Said, never hidden."""
+    text = Text()
     sender = other_sender(reply.sender, email)
-    if sender is None:
-        return Text()
-    return Text(
-        f"Attention : envoyée depuis {sender}, une autre adresse que celle du destinataire.\n",
-        style="bold yellow",
-    )
+    if sender is not None:
+        text.append(
+            f"Attention : envoyée depuis {sender}, une autre adresse que celle du destinataire.\n",
+            style="bold yellow",
+        )
+    if reply.dkim is not None:
+        said = DkimCheck(reply.dkim, reply.dkim_domain).said
+        trusted = reply.dkim is DkimResult.PASS
+        text.append(
+            f"{said[0].upper()}{said[1:]}.\n" if trusted else f"Attention : {said}.\n",
+            style="green" if trusted else "bold yellow",
+        )
+    return text
 
 
 def files_text(files: tuple[DocumentInfo, ...]) -> Text:
@@ -120,7 +129,7 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
         text.append(f"{emails.get(reply.recipient_id, '?')}", style="bold")
         text.append(f" — {paris_seconds(reply.received_at)} — {reply.disposition.label}")
         text.append(" — lue\n" if reply.read_at else " — non lue\n")
-        text.append_text(other_sender_line(reply, emails.get(reply.recipient_id, "")))
+        text.append_text(origin_lines(reply, emails.get(reply.recipient_id, "")))
         text.append(reply.body.strip() + "\n")
         text.append_text(files_text(reply.files))
 
@@ -209,7 +218,7 @@ class ReplyScreen(ReadingScreen):
         text.append(f" ({view.email})\n")
         text.append(f"à « {view.subject} »\n")
         text.append(f"Reçue le {paris_seconds(reply.received_at)} — {reply.disposition.label}\n")
-        text.append_text(other_sender_line(reply, view.email))
+        text.append_text(origin_lines(reply, view.email))
         text.append("\n")
         text.append(reply.body.strip() + "\n")
         text.append_text(heading(f"Pièces jointes ({len(reply.files)})"))

@@ -758,10 +758,11 @@ def run_inbound(args: argparse.Namespace) -> int:
     from messagerie.tui import services
 
     settings = load_settings(args)
+    dns = services.dns_lookup(settings)  # a setting that is not an address: said first
     store = open_store_for(args)
     retention = timedelta(days=settings.unmatched_retention_days)
     intake = services.intake_options(settings)
-    handler = InboundHandler(store, intake, unmatched_retention=retention)
+    handler = InboundHandler(store, intake, unmatched_retention=retention, dns=dns)
     controller = inbound_controller(handler, args.host, args.port)
     stop_on_sigterm()  # before the port opens: a stop as soon as it answers is clean too
     try:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from messagerie.letters.intake.files import IntakeOptions
-    from messagerie.letters.mail.dkim import DkimKey
+    from messagerie.letters.mail.dkim import DkimKey, TxtLookup
     from messagerie.letters.mail.outbox import Report
     from messagerie.letters.mail.transport import Relay
     from messagerie.letters.pdf.certificate import CertificateSource
@@ -116,6 +116,14 @@ def reference_certificate(settings: Settings) -> x509.Certificate | None:
     from messagerie.letters.pdf.certificate import reference_certificate as read
 
     return read(certificate_source(settings))
+
+
+def dns_lookup(settings: Settings) -> TxtLookup:
+    """How `inbound` looks a reply's DKIM key up: MESSAGERIE_DNS_SERVER, else the system's
+    resolvers; a DkimProblem when the setting is not an address."""
+    from messagerie.letters.mail.dkim import txt_lookup
+
+    return txt_lookup(settings.dns_server)
 
 
 def dkim_key(settings: Settings) -> DkimKey | None:

@@ -177,6 +177,10 @@ class Settings(BaseSettings):
         "MESSAGERIE_DKIM_SELECTOR, for the domain of its sender (`messagerie dkim-record`)."
     )
     dkim_selector: Unset[str] = unset("The DKIM selector of MESSAGERIE_DKIM_KEY (e.g. messagerie).")
+    dns_server: Unset[str] = unset(
+        "The DNS server (IP[:port]) `inbound` looks the replies' DKIM keys up with "
+        "(default: the system's resolvers)."
+    )
 
     @property
     def documents_dir(self) -> Path:

@@ -1,30 +1,47 @@
 """DKIM: every outgoing e-mail signed (dkimpy, relaxed/relaxed, From, To, Subject, Date and
 Message-ID, and the body's hash) with MESSAGERIE_DKIM_KEY, for the domain of its sender, under
-MESSAGERIE_DKIM_SELECTOR; and the DNS record that publishes the public key
-(`messagerie dkim-record`).
+MESSAGERIE_DKIM_SELECTOR; the DNS record that publishes the public key (`messagerie
+dkim-record`); and every e-mailed reply's signature checked at its arrival (`check_dkim`),
+its domain's key looked up in the DNS (MESSAGERIE_DNS_SERVER, else the system's).
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dkim
+import dns.exception
+import dns.rdatatype
+import dns.resolver
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from messagerie.models.errors import Refusal, os_problem
+from messagerie.models.messages.inbound import DkimCheck
 from messagerie.models.rules.validation import address_domain
 from messagerie.models.store.database import Store
+from messagerie.models.store.enums import DkimResult
 from messagerie.models.store.tables import purchasing_entity
+from messagerie.models.text import control_character
 
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id")
 CANONICALIZATION = (b"relaxed", b"relaxed")
 MIN_BITS = 1024  # what receivers (and dkimpy) accept at least
 TXT_CHUNK = 255  # longest character-string of a TXT record
+SIGNATURES_TRIED = 5  # a hostile e-mail's hundred signatures must not mean a hundred lookups
+DNS_SECONDS = 5.0  # each lookup; the reply waits for it in the listener's worker
+DOMAIN_MAX = 253
+# dkimpy logs every signature it cannot verify: what matters is kept with the reply.
+_QUIET = logging.getLogger("messagerie.dkim")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 _SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
 
 
@@ -104,3 +121,109 @@ def sender_domains(store: Store) -> list[str]:
     with store.engine.connect() as connection:
         addresses = connection.execute(sa.select(entity.c.sender_email).distinct()).scalars()
         return sorted({address_domain(address) for address in addresses if "@" in address})
+
+
+# --- Replies: their signature checked at arrival ------------------------------------------------
+
+TxtLookup = Callable[..., bytes | None]  # dkimpy's dnsfunc: (name, timeout) → the TXT text
+UNANSWERED = (
+    dns.exception.Timeout,
+    dns.resolver.NoNameservers,
+    dns.resolver.NoResolverConfiguration,
+)
+
+
+def txt_lookup(server: str | None = None, seconds: float = DNS_SECONDS) -> TxtLookup:
+    """The TXT lookup dkimpy asks for a domain's key: from `server` (`dns_server`'s "IP" or
+    "IP:port"), else from the system's resolvers, `seconds` at most. No answer (or no
+    resolver at all) raises dkimpy's DnsTimeoutError: « invérifiable », not « invalide »."""
+    address = dns_server(server) if server is not None else None
+    resolvers: list[dns.resolver.Resolver] = []
+
+    def resolver() -> dns.resolver.Resolver:
+        if not resolvers:  # built on first use: reading resolv.conf may fail, and says so
+            made = dns.resolver.Resolver(configure=address is None)
+            if address is not None:
+                made.nameservers, made.port = [address[0]], address[1]
+            made.lifetime = seconds
+            resolvers.append(made)
+        return resolvers[0]
+
+    def lookup(name: bytes, timeout: float = seconds) -> bytes | None:  # dkimpy names `timeout`
+        try:
+            answer = resolver().resolve(name.decode("ascii"), "TXT", raise_on_no_answer=False)
+        except UNANSWERED as error:
+            raise dkim.DnsTimeoutError(str(error)) from None
+        except (UnicodeError, dns.exception.DNSException):
+            return None  # no such name, or not a name at all: no key
+        for rrset in answer.response.answer:
+            if rrset.rdtype == dns.rdatatype.TXT:
+                return b"".join(next(iter(rrset)).strings)
+        return None
+
+    return lookup
+
+
+def dns_server(text: str) -> tuple[str, int]:
+    """MESSAGERIE_DNS_SERVER's address and port: "192.0.2.53", "192.0.2.53:5353",
+    "2001:db8::53", "[2001:db8::53]:5353"; a DkimProblem saying what to write otherwise."""
+    host, port = text.strip(), "53"
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        port = rest.removeprefix(":") if rest else port
+    elif host.count(":") == 1:
+        host, _, port = host.partition(":")
+    try:
+        address, number = ipaddress.ip_address(host), int(port)
+        if not 0 < number < 65536:
+            raise ValueError(port)
+    except ValueError:
+        raise DkimProblem(
+            f"MESSAGERIE_DNS_SERVER « {text} » : écrivez l'adresse IP d'un serveur DNS, suivie "
+            "au besoin de « :port » (192.0.2.53:5353, [2001:db8::53]:53)."
+        ) from None
+    return str(address), number
+
+
+def check_dkim(data: bytes, lookup: TxtLookup) -> DkimCheck:
+    """What the DKIM signatures of the raw e-mail `data` say: the first that verifies with
+    its domain's key (PASS), else FAIL, or TEMPERROR when a key could not be looked up, or
+    NONE without a signature. Never raises: a hostile e-mail's reply is still recorded."""
+    try:
+        signed = dkim.DKIM(data, logger=_QUIET)
+        count = sum(1 for name, _ in signed.headers if name.lower() == b"dkim-signature")
+    except Exception:  # dkimpy on an e-mail it cannot split into headers and body
+        head = data.partition(b"\r\n\r\n")[0].partition(b"\n\n")[0].lower()
+        signature = b"dkim-signature:" in head
+        return DkimCheck(DkimResult.FAIL if signature else DkimResult.NONE, None)
+    first, unanswered = None, False
+
+    def looked_up(name: bytes, timeout: float = DNS_SECONDS) -> bytes | None:
+        nonlocal unanswered  # dkimpy takes a lookup that timed out for a key not found
+        try:
+            return lookup(name, timeout=timeout)
+        except dkim.DnsTimeoutError:
+            unanswered = True
+            raise
+
+    for index in range(min(count, SIGNATURES_TRIED)):
+        signed.domain = None
+        try:
+            verified = signed.verify(idx=index, dnsfunc=looked_up)
+        except Exception:  # a signature or key badly formed (DKIMException, and worse)
+            verified = False
+        domain = _domain(signed.domain)
+        if verified:
+            return DkimCheck(DkimResult.PASS, domain)
+        first = first or domain
+    if not count:
+        return DkimCheck(DkimResult.NONE, None)
+    return DkimCheck(DkimResult.TEMPERROR if unanswered else DkimResult.FAIL, first)
+
+
+def _domain(value: object) -> str | None:
+    """The d= tag as text to show: printable, lower case, of a domain's length at most."""
+    if not isinstance(value, bytes):
+        return None
+    text = value.decode("ascii", "replace").strip().rstrip(".").lower()
+    return "".join(c for c in text if not control_character(c))[:DOMAIN_MAX] or None

@@ -51,6 +51,7 @@ from flufl.bounce import all_failures
 
 from messagerie.letters.intake.antivirus import AntivirusUnavailable, check_attachment
 from messagerie.letters.intake.files import IntakeOptions, check_size
+from messagerie.letters.mail.dkim import TxtLookup, check_dkim, txt_lookup
 from messagerie.letters.mail.html_text import html_text
 from messagerie.letters.mail.unmatched import (
     RETENTION_DAYS,
@@ -61,6 +62,7 @@ from messagerie.letters.mail.unmatched import (
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.inbound import (
+    DkimCheck,
     InboundRecipient,
     IncomingReply,
     IncomingReport,
@@ -202,8 +204,11 @@ class InboundHandler:
         unmatched_dir: Path | None = None,
         unmatched_retention: timedelta = timedelta(days=RETENTION_DAYS),
         workers: int = WORKERS,
+        dns: TxtLookup | None = None,
     ) -> None:
+        """`dns`: how the replies' DKIM keys are looked up (default: the system's DNS)."""
         self.store, self.intake = store, intake
+        self.dns = dns or txt_lookup()
         self.limits = limits or InboundLimits()
         if unmatched_dir is None and store.documents_dir is not None:
             unmatched_dir = store.documents_dir.parent / UNMATCHED_FOLDER
@@ -286,6 +291,7 @@ class InboundHandler:
         items: list[IncomingReport | IncomingReply] = []
         aside: list[tuple[Route, str]] = []
         content: ReplyContent | None = None
+        signed: DkimCheck | None = None
         for route in routes:
             target = route.target or (self.by_in_reply_to(mail) if route.kind == "other" else None)
             if target is None:
@@ -298,6 +304,8 @@ class InboundHandler:
                     items.append(report)
             else:
                 content = content or self.reply_content(mail, sender, target)
+                if data and signed is None:  # the raw bytes, as they were signed
+                    signed = check_dkim(data, self.dns)
                 items.append(
                     IncomingReply(
                         target,
@@ -305,6 +313,7 @@ class InboundHandler:
                         content.files,
                         content.automatic,
                         sender=reply_sender(mail, sender),
+                        dkim=signed,
                     )
                 )
         for route, reason in aside:

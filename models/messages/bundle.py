@@ -329,6 +329,9 @@ def _reply_record(reply: ReplyDetail, files: list[tuple[DocumentInfo, str]]) -> 
         "disposition": reply.disposition,
         "body": reply.body,
         "read_at": utc_iso(reply.read_at),
+        "sender": reply.sender,
+        "dkim": reply.dkim,
+        "dkim_domain": reply.dkim_domain,
         "files": [_file_record(document, path) for document, path in files],
     }
 

@@ -50,6 +50,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, stored_documents
 from messagerie.models.store.enums import (
     DeliveryState,
+    DkimResult,
     EventKind,
     MessageType,
     RecipientStatus,
@@ -92,6 +93,8 @@ class ReplyDetail:
     read_at: datetime | None
     files: tuple[DocumentInfo, ...]
     sender: str | None = None  # the address an e-mailed reply says it is from
+    dkim: DkimResult | None = None  # its signature, checked at its arrival (e-mail)
+    dkim_domain: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from messagerie.models.store.documents import NewDocument, StoredBytes, insert_d
 from messagerie.models.store.enums import (
     AntivirusVerdict,
     DeliveryState,
+    DkimResult,
     DocumentOrigin,
     EventKind,
     RecipientStatus,
@@ -121,6 +122,25 @@ class IncomingReport:
 
 
 @dataclass(frozen=True)
+class DkimCheck:
+    """What an e-mailed reply's DKIM signatures say (letters/mail/dkim.py checks them)."""
+
+    result: DkimResult
+    domain: str | None  # d= of the signature that passed, else of the first one tried
+
+    @property
+    def said(self) -> str:
+        """In French, for the R event's detail and the reply's screen."""
+        if self.result is DkimResult.PASS:
+            return f"signature DKIM valide du domaine {self.domain}"
+        if self.result is DkimResult.FAIL:
+            return f"signature DKIM invalide ({self.domain or 'domaine illisible'})"
+        if self.result is DkimResult.TEMPERROR:
+            return f"signature DKIM invérifiable ({self.domain or '?'} : DNS sans réponse)"
+        return "non signée (DKIM)"
+
+
+@dataclass(frozen=True)
 class IncomingReply:
     """A reply and its files (already scanned and in the blob store)."""
 
@@ -130,6 +150,7 @@ class IncomingReply:
     automatic: bool = False  # an out-of-office or other automatic reply: never R
     submission_key: str | None = None  # the page's form, sent once (letters/portal)
     sender: str | None = None  # the address an e-mailed reply says it is from
+    dkim: DkimCheck | None = None  # an e-mailed reply's signature, checked at its arrival
 
     @property
     def from_elsewhere(self) -> str | None:
@@ -294,6 +315,8 @@ def _insert_reply(
         values["submission_key"] = item.submission_key
     if item.sender is not None:
         values["sender"] = item.sender
+    if item.dkim is not None:
+        values["dkim"], values["dkim_domain"] = item.dkim.result, item.dkim.domain
     reply_id = connection.execute(
         sa.insert(reply).values(values).returning(reply.c.id)
     ).scalar_one()
@@ -317,11 +340,21 @@ def _insert_reply(
             [{"reply_id": reply_id, "document_id": d.id} for d in documents],
         )
     if disposition is ReplyDisposition.ON_TIME:
-        elsewhere = item.from_elsewhere
-        how = f"{channel.label}, envoyée depuis {elsewhere}" if elsewhere else channel.label
+        how = reply_origin(channel, item.from_elsewhere, item.dkim)
         seal = reply_seals(connection, [reply_id])[reply_id]  # what came, in its history
         _mark_replied(connection, target.id, sealed_reply_detail(how, reply_id, seal), at)
     return disposition
+
+
+def reply_origin(channel: ReplyChannel, elsewhere: str | None, dkim: DkimCheck | None) -> str:
+    """How a reply came, for its R: the channel, the other address it was sent from, and
+    what its DKIM signature said when it has one."""
+    said = [channel.label]
+    if elsewhere:
+        said.append(f"envoyée depuis {elsewhere}")
+    if dkim is not None and dkim.result is not DkimResult.NONE:
+        said.append(dkim.said)
+    return ", ".join(said)
 
 
 def _mark_replied(connection: Connection, recipient_id: int, how: str, at: datetime) -> None:

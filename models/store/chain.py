@@ -33,8 +33,8 @@ SENT_CHANGED = (
     "modifié depuis l'envoi"
 )
 REPLY_CHANGED = (
-    "la réponse n°{number} (texte, pièces, date, canal ou statut) a été modifiée ou supprimée "
-    "depuis sa réception"
+    "la réponse n°{number} (texte, pièces, date, canal, statut, expéditeur ou signature DKIM) a "
+    "été modifiée ou supprimée depuis sa réception"
 )
 ANCHOR_REWRITTEN = (
     "son historique ancré le {at} n'est plus dans sa chaîne : il a été réécrit ou coupé depuis"

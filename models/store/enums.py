@@ -153,6 +153,17 @@ class ReplyDisposition(LabelledEnum):
     EMPTY = "empty", "Réponse vide"
 
 
+class DkimResult(LabelledEnum):
+    """What an e-mailed reply's DKIM signature says of where it comes from (RFC 6376),
+    checked once, at its arrival: the domain's key is in the DNS of that day."""
+
+    PASS = "pass", "Signature DKIM valide"
+    FAIL = "fail", "Signature DKIM invalide"
+    NONE = "none", "Non signé (DKIM)"
+    # The domain's DNS did not answer: the signature could be neither accepted nor refused.
+    TEMPERROR = "temperror", "Signature DKIM invérifiable"
+
+
 class AntivirusVerdict(LabelledEnum):
     CLEAN = "clean", "Sain"
     INFECTED = "infected", "Infecté"

@@ -13,7 +13,7 @@ from messagerie.models.store.engine import StoreError
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision; tests check it against Alembic's own view, so that opening the TUI
 # can compare revisions without importing Alembic (≈ 0.3 s).
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 
 
 def _config(connection: sa.Connection) -> Any:

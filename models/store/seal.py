@@ -10,7 +10,8 @@ caught here: that takes an anchor outside the store. Copies sent before this sea
 demo's) carry none, and are not compared.
 
 Likewise the "répondu" event of a reply received in time ends with the reply's number and
-the SHA-256 of its text, time, channel, disposition, sender and files.
+the SHA-256 of its text, time, channel, disposition, sender and files (and of what its DKIM
+signature said, for a reply e-mailed since that was checked).
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ def reply_seals(connection: sa.Connection, reply_ids: Collection[int]) -> dict[i
                 one.sender,
                 sorted(files.get(one.id, [])),
             ]
+            if one.dkim is not None:  # checked since migration 0014: what it said is sealed too
+                values += [getattr(one.dkim, "value", one.dkim), one.dkim_domain]
             found[one.id] = _digest(values)
     return found
 

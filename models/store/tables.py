@@ -24,6 +24,7 @@ from messagerie.models.store.enums import (
     AntivirusVerdict,
     ConsultationStatus,
     DeliveryState,
+    DkimResult,
     DocumentOrigin,
     EventKind,
     MessageState,
@@ -139,7 +140,7 @@ def link(name: str, first: tuple[str, str], second: tuple[str, str], *, back: bo
     )
 
 
-def choice(name: str, enum: type[Enum], **options: Any) -> sa.Column:
+def choice(name: str, enum: type[Enum], *, nullable: bool = False, **options: Any) -> sa.Column:
     """One member of `enum`, stored as its value."""
     kind = sa.Enum(
         enum,
@@ -148,7 +149,7 @@ def choice(name: str, enum: type[Enum], **options: Any) -> sa.Column:
         length=32,
         values_callable=lambda members: [member.value for member in members],
     )
-    return sa.Column(name, kind, nullable=False, **options)
+    return sa.Column(name, kind, nullable=nullable, **options)
 
 
 def table_of(model: Any) -> sa.Table:
@@ -428,6 +429,10 @@ reply = table(
     # The address an e-mailed reply says it is from (migration 0013): its reply address is
     # in every copy of the thread, so anyone holding one can answer. NULL: the page's.
     string("sender", 320, nullable=True),
+    # Its DKIM signature, checked at its arrival (migration 0014), and the domain (d=) of the
+    # one that passed, else of the first tried. NULL: the page's, or received before 0014.
+    choice("dkim", DkimResult, nullable=True),
+    string("dkim_domain", 253, nullable=True),
     sa.Index("ix_reply_recipient_received", "recipient_id", "received_at"),
 )
 

@@ -1,0 +1,285 @@
+"""An e-mailed reply's DKIM signature, checked when it comes to the real inbound listener
+(aiosmtpd on 127.0.0.1), the company's key published by a real DNS server on 127.0.0.1
+(tests/helpers/dns.py): its From can be written by anyone, a valid signature says which
+domain sent it. Kept with the reply, said in its R (in the chained history, so in the AR),
+on its screen and in the proof bundle. On both stores."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+
+import dkim
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from messagerie.letters.mail.dkim import DkimProblem, check_dkim, dns_server, txt_lookup
+from messagerie.models.clock import utc_now
+from messagerie.models.messages.drafts import DraftRecipient
+from messagerie.models.messages.inbound import DkimCheck
+from messagerie.models.store.chain import REPLY_CHANGED, verify_store
+from messagerie.models.store.enums import DkimResult, EventKind, MessageType
+from messagerie.models.store.tables import Event, Reply, table_of
+from tests.helpers.antivirus import intake
+from tests.helpers.dns import local_dns, silent_dns
+from tests.helpers.messages import consultation_with_deposit, queue_preset
+from tests.helpers.reports import reply_to
+from tests.helpers.smtp import inbound_listener, send_mail, send_out
+
+pytestmark = pytest.mark.services  # aiosmtpd relay and listener, a DNS server, clamd
+
+DOMAIN, SELECTOR = "entreprise.example", "courriel"
+A, B = f"a@{DOMAIN}", f"b@{DOMAIN}"  # two colleagues, one company's mail server
+KEY_NAME = f"{SELECTOR}._domainkey.{DOMAIN}"
+reply, event = table_of(Reply), table_of(Event)
+
+
+def make_key() -> tuple[bytes, bytes]:
+    """A mail server's key: the private PEM it signs with, and the TXT record its DNS
+    publishes."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+@pytest.fixture(scope="module")
+def company_key() -> tuple[bytes, bytes]:
+    return make_key()
+
+
+def signed_reply(
+    sender: str, to: str, private: bytes | None, body: str = "Voici l'attestation demandée."
+) -> bytes:
+    """A reply as the company's server sends it: CRLF lines, signed for its domain with
+    `private` (None: not signed)."""
+    mail = EmailMessage()
+    mail["From"] = f"Entreprise A <{sender}>"
+    mail["To"] = to
+    mail["Subject"] = "Re: Demande de complément"
+    mail["Date"] = "Sun, 06 Dec 2026 09:00:00 +0100"
+    mail.set_content(body)
+    raw = mail.as_bytes(policy=SMTP)
+    if private is None:
+        return raw
+    headers = [b"from", b"to", b"subject", b"date"]
+    return (
+        dkim.sign(raw, SELECTOR.encode(), DOMAIN.encode(), private, include_headers=headers) + raw
+    )
+
+
+async def reply_addresses(store) -> dict[str, tuple[int, str]]:  # type: ignore[no-untyped-def]
+    """A complement request sent to A and B (replies allowed until tomorrow): each one's
+    recipient id and reply address."""
+    sent = queue_preset(
+        store,
+        consultation_with_deposit(store, "2026DKIM", "Signatures"),
+        MessageType.COMPLEMENT_REQUEST,
+        body="Bonjour,\n\nMerci de nous adresser votre attestation.",
+        recipients=(DraftRecipient(A), DraftRecipient(B)),
+        reply_deadline=(datetime.now(UTC) + timedelta(days=1)).strftime("%d/%m/%Y %H:%M"),
+    )
+    rows = await send_out(store, sent)
+    return {email: (row.id, reply_to(row)) for email, row in rows.items()}
+
+
+def kept(store, recipient_id: int) -> tuple[str | None, str | None, str]:  # type: ignore[no-untyped-def]
+    """What the store holds of the reply's signature, and its R's detail."""
+    with store.engine.connect() as connection:
+        found = connection.execute(
+            sa.select(reply.c.dkim, reply.c.dkim_domain).where(reply.c.recipient_id == recipient_id)
+        ).one()
+        detail = connection.execute(
+            sa.select(event.c.detail).where(
+                event.c.recipient_id == recipient_id, event.c.kind == EventKind.REPLIED
+            )
+        ).scalar_one()
+    return found.dkim, found.dkim_domain, detail
+
+
+async def a_signed_b_changed(store, company_key) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A's reply signed by the company's server, B's signed too and then changed on the way
+    (both kept all the same): their recipients' ids."""
+    private, record = company_key
+    addresses = await reply_addresses(store)
+    (a, to_a), (b, to_b) = addresses[A], addresses[B]
+    changed = signed_reply(B, to_b, private).replace(b"l'attestation", b"l'offre retiree")
+    with (
+        local_dns({KEY_NAME: record}) as server,
+        inbound_listener(store, intake(), dns=txt_lookup(server)) as port,
+    ):
+        assert send_mail(port, to_a, signed_reply(A, to_a, private))[0] == 250
+        assert send_mail(port, to_b, changed, sender=B)[0] == 250
+    return a, b
+
+
+async def test_a_signed_reply_names_its_domain_and_one_changed_on_the_way_is_said_invalid(
+    store, company_key
+):
+    a, b = await a_signed_b_changed(store, company_key)
+    result, domain, detail = kept(store, a)
+    assert (result, domain) == (DkimResult.PASS, DOMAIN)
+    assert detail.startswith(f"Courrier électronique, signature DKIM valide du domaine {DOMAIN} — ")
+    result, domain, detail = kept(store, b)
+    assert (result, domain) == (DkimResult.FAIL, DOMAIN)
+    assert detail.startswith(f"Courrier électronique, signature DKIM invalide ({DOMAIN}) — ")
+    # An administrator who turns the verdict into « valide »: the reply's seal names it.
+    with store.engine.begin() as connection:
+        connection.execute(sa.update(reply).where(reply.c.recipient_id == b).values(dkim="pass"))
+        number = connection.execute(sa.select(reply.c.id).where(reply.c.recipient_id == b))
+        changed = REPLY_CHANGED.format(number=number.scalar_one())
+    assert [(one.recipient_id, one.reason) for one in verify_store(store, utc_now())[1]] == [
+        (b, changed)
+    ]
+
+
+async def test_an_unsigned_reply_claims_nothing_and_one_signed_with_another_key_is_invalid(
+    store, company_key
+):
+    """No signature: nothing is claimed, and the R reads as it did. A signature for the
+    company's domain, by a key its DNS does not publish: invalid."""
+    private, _ = company_key
+    _, published = make_key()  # the company's DNS publishes a key that did not sign
+    addresses = await reply_addresses(store)
+    (a, to_a), (b, to_b) = addresses[A], addresses[B]
+    with (
+        local_dns({KEY_NAME: published}) as server,
+        inbound_listener(store, intake(), dns=txt_lookup(server)) as port,
+    ):
+        assert send_mail(port, to_a, signed_reply(A, to_a, None))[0] == 250
+        assert send_mail(port, to_b, signed_reply(B, to_b, private), sender=B)[0] == 250
+    result, domain, detail = kept(store, a)
+    assert (result, domain) == (DkimResult.NONE, None)
+    assert detail.startswith("Courrier électronique — empreinte de la réponse")
+    assert kept(store, b)[:2] == (DkimResult.FAIL, DOMAIN)
+
+
+async def test_a_reply_whose_domain_s_dns_is_silent_is_unverifiable_and_kept(store, company_key):
+    private, _ = company_key
+    addresses = await reply_addresses(store)
+    a, to_a = addresses[A]
+    with (
+        silent_dns() as server,
+        inbound_listener(store, intake(), dns=txt_lookup(server, seconds=0.5)) as port,
+    ):
+        assert send_mail(port, to_a, signed_reply(A, to_a, private))[0] == 250
+    result, domain, detail = kept(store, a)
+    assert (result, domain) == (DkimResult.TEMPERROR, DOMAIN)
+    assert detail.startswith(
+        f"Courrier électronique, signature DKIM invérifiable ({DOMAIN} : DNS sans réponse) — "
+    )
+
+
+async def test_the_reply_screen_and_the_bundle_say_which_domain_vouches_for_it(
+    store, company_key, tmp_path
+):
+    """The buyer reads, with the reply, whether its domain's signature held; an invalid one
+    is a warning. The proof bundle carries it with the sender."""
+    from messagerie.letters.pdf.bundle import export_bundle
+    from messagerie.letters.pdf.certificate import CertificateSource
+    from messagerie.letters.pdf.sign import platform_signer
+    from messagerie.tui.app import MessagerieApp
+    from tests.helpers.pilot import settle, text_of
+    from tests.helpers.proofs import members
+
+    a, b = await a_signed_b_changed(store, company_key)
+    with store.engine.connect() as connection:
+        replies = dict(connection.execute(sa.select(reply.c.recipient_id, reply.c.id)).all())
+    shown = []
+    app = MessagerieApp(open_store=lambda: store, actor="marie.dupont")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for recipient_id in (a, b):
+            await settle(pilot)
+            pilot.app.open_reply(replies[recipient_id], lambda _: None)
+            await settle(pilot)
+            shown.append(text_of(pilot, "#reply-text"))
+            await pilot.press("escape")
+    assert f"Signature DKIM valide du domaine {DOMAIN}.\n" in shown[0]
+    assert f"Attention : signature DKIM invalide ({DOMAIN}).\n" in shown[1]
+
+    signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
+    bundle = export_bundle(store, "2026DKIM", tmp_path / "preuves.zip", signer=signer)
+    (record_json,) = [data for name, data in members(bundle.path).items()
+                      if name.endswith("/message.json")]  # fmt: skip
+    kept_replies = {one["recipient_id"]: one for one in json.loads(record_json)["replies"]}
+    assert {key: kept_replies[a][key] for key in ("sender", "dkim", "dkim_domain")} == {
+        "sender": A,
+        "dkim": "pass",
+        "dkim_domain": DOMAIN,
+    }
+    assert kept_replies[b]["dkim"] == "fail"
+
+
+@pytest.fixture(scope="module")
+def no_key():
+    """A DNS server that knows no key: every signature fails for want of one."""
+    with local_dns({}) as server:
+        yield txt_lookup(server, seconds=1)
+
+
+HEALTH = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@HEALTH
+@given(st.binary(max_size=2000))
+def test_any_bytes_get_a_verdict_and_never_an_exception(no_key, data):
+    found = check_dkim(data, no_key)
+    assert found.result in (DkimResult.NONE, DkimResult.FAIL)
+    if b"dkim-signature" not in data.lower():
+        assert found == DkimCheck(DkimResult.NONE, None)
+
+
+@HEALTH
+@given(st.text(st.characters(blacklist_characters="\r\n"), max_size=300))
+def test_any_dkim_signature_is_invalid_without_its_key_and_its_domain_printable(no_key, value):
+    mail = f"DKIM-Signature: {value}\r\nFrom: {A}\r\nSubject: Re\r\n\r\nTexte\r\n"
+    found = check_dkim(mail.encode("utf-8", "surrogatepass"), no_key)
+    assert found.result is DkimResult.FAIL
+    assert found.domain is None or (found.domain.isprintable() and len(found.domain) <= 253)
+
+
+@pytest.mark.parametrize(
+    ("text", "server"),
+    [("192.0.2.53", ("192.0.2.53", 53)), ("192.0.2.53:5353", ("192.0.2.53", 5353)),
+     ("2001:db8::53", ("2001:db8::53", 53)), ("[2001:db8::53]:5353", ("2001:db8::53", 5353))],
+)  # fmt: skip
+def test_the_dns_server_setting_reads_an_address_and_a_port(text, server):
+    assert dns_server(text) == server
+
+
+@given(st.text(max_size=60))
+def test_any_dns_server_setting_is_an_address_or_a_french_refusal(text):
+    try:
+        host, port = dns_server(text)
+    except DkimProblem as problem:
+        assert str(problem).startswith(f"MESSAGERIE_DNS_SERVER « {text} » : écrivez l'adresse IP")
+        return
+    assert ipaddress.ip_address(host) and 0 < port < 65536
+
+
+def test_inbound_refuses_a_dns_server_setting_that_is_not_an_address(tmp_path):
+    from tests.helpers.cli import messagerie
+
+    done = messagerie("--data-dir", str(tmp_path), "inbound", "--port", "2599",
+                      env={"MESSAGERIE_DNS_SERVER": "dns.entreprise.example"})  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        "messagerie : MESSAGERIE_DNS_SERVER « dns.entreprise.example » : écrivez l'adresse IP "
+        "d'un serveur DNS, suivie au besoin de « :port » (192.0.2.53:5353, [2001:db8::53]:53).\n"
+    )
