@@ -23,7 +23,7 @@ from messagerie.models.messages.detail import (
     open_reply,
     save_files,
 )
-from messagerie.models.messages.inbound import DkimCheck, other_sender
+from messagerie.models.messages.inbound import other_sender
 from messagerie.models.store.documents import DocumentInfo
 from messagerie.models.store.enums import DkimResult, SendMode
 from messagerie.screens.ar_download import AR_KEY, download_ar
@@ -43,15 +43,17 @@ def origin_lines(reply: ReplyDetail, email: str) -> Text:
     reply address is in every copy of the thread, so anyone holding one could write it.
     Its DKIM signature: which domain vouches for it, if any. Said, never hidden."""
     text = Text()
-    sender = other_sender(reply.sender, email)
-    if sender is not None:
+    elsewhere = other_sender(reply.sender, email)
+    if elsewhere is not None:
         text.append(
-            f"Attention : envoyée depuis {sender}, une autre adresse que celle du destinataire.\n",
+            f"Attention : envoyée depuis {elsewhere}, une autre adresse que celle du "
+            "destinataire.\n",
             style="bold yellow",
         )
     if reply.dkim is not None:
-        said = DkimCheck(reply.dkim, reply.dkim_domain).said
-        trusted = reply.dkim is DkimResult.PASS
+        sender = reply.sender or email
+        said = reply.dkim.said(sender)
+        trusted = reply.dkim.result is DkimResult.PASS and reply.dkim.aligned(sender)
         text.append(
             f"{said[0].upper()}{said[1:]}.\n" if trusted else f"Attention : {said}.\n",
             style="green" if trusted else "bold yellow",

@@ -321,25 +321,29 @@ async def test_with_its_authority_s_certificate_only_its_timestamps_count(
 
 
 async def test_a_timestamp_far_from_the_anchor_s_signed_time_does_not_date_it(store, tmp_path):
-    """The key holder signs an anchor dated an hour back; the authority stamps it now: the
-    stamp does not attest the date the anchor claims. Ten minutes (a long signing) pass."""
+    """The key holder signs an anchor dated an hour back, or ten minutes ahead; the
+    authority stamps it now: the stamp does not attest the date the anchor claims. Ten
+    minutes after it (a long signing) pass."""
     await opened_by_a(store)
     folder = tmp_path / "ancrages"
     now = utc_now()
     with local_tsa(tmp_path / "tsa") as (url, _):
         signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
-        backdated, slow = (
-            write_anchor(store, folder, signer, actor="exploitant", now=now - delay)
-            for delay in (timedelta(hours=1), timedelta(minutes=10))
+        backdated, slow, ahead = (
+            write_anchor(store, folder, signer, actor="exploitant", now=now + delay)
+            for delay in (timedelta(hours=-1), timedelta(minutes=-10), timedelta(minutes=10))
         )
-    assert backdated.stamp is not None and backdated.stamp.trusted is None
     read = read_anchors(folder, [signer.certificate], store_identity(store))
     assert slow.stamp is not None  # it counts, ten minutes from its signed time:
     assert [anchor.at for anchor in read.anchors] == [now - timedelta(minutes=10)]
     assert read.problems == [
-        f"Ancrage « {backdated.path.name} » : horodaté le {paris_seconds(backdated.stamp.at)}, à "
-        "plus de 15 minutes de sa date signée : sa date n'est pas attestée."
+        f"Ancrage « {written.path.name} » : horodaté le {paris_seconds(written.stamp.at)}, trop "
+        "loin de sa date signée (de 2 minutes avant à 15 minutes après) : sa date n'est pas "
+        "attestée."
+        for written in (backdated, ahead)
+        if written.stamp is not None
     ]
+    assert len(read.problems) == 2
 
 
 DIGESTS = st.text("0123456789abcdef", min_size=64, max_size=64)

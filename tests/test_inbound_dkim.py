@@ -42,10 +42,18 @@ KEY_NAME = f"{SELECTOR}._domainkey.{DOMAIN}"
 reply, event = table_of(Reply), table_of(Event)
 
 
-def make_key() -> tuple[bytes, bytes]:
+def make_key(exponent: int = 65537) -> tuple[bytes, bytes]:
     """A mail server's key: the private PEM it signs with, and the TXT record its DNS
-    publishes."""
+    publishes (an RSA key of `exponent`: OpenSSL makes only small ones, the others are
+    built from its primes)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if exponent != 65537:
+        primes = key.private_numbers()
+        p, q = primes.p, primes.q
+        d = pow(exponent, -1, (p - 1) * (q - 1))
+        public = rsa.RSAPublicNumbers(exponent, p * q)
+        key = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q),
+                                    rsa.rsa_crt_iqmp(p, q), public).private_key()  # fmt: skip
     private = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,
@@ -283,3 +291,61 @@ def test_inbound_refuses_a_dns_server_setting_that_is_not_an_address(tmp_path):
         "messagerie : MESSAGERIE_DNS_SERVER « dns.entreprise.example » : écrivez l'adresse IP "
         "d'un serveur DNS, suivie au besoin de « :port » (192.0.2.53:5353, [2001:db8::53]:53).\n"
     )
+
+
+def signed(raw: bytes, private: bytes, domain: str = DOMAIN, **options: object) -> bytes:
+    return dkim.sign(raw, SELECTOR.encode(), domain.encode(), private, **options) + raw  # type: ignore[arg-type]
+
+
+def plain(sender: str = A, body: str = "Voici l'attestation.") -> bytes:
+    return f"From: {sender}\r\nTo: x@alsace.example\r\nSubject: Re\r\n\r\n{body}\r\n".encode()
+
+
+def test_a_signature_is_valid_only_over_the_whole_e_mail_and_of_its_sender_s_domain(company_key):
+    """What a forger gets past dkimpy alone: text added after a body length (l=), a header
+    line split by a bare CR (Python's parser shows another From than dkimpy checked), a
+    valid signature of another domain than the From's (valid, but a warning), a d= that is
+    not a domain name."""
+    private, record = company_key
+    other, other_record = make_key()
+    records = {KEY_NAME: record, f"{SELECTOR}._domainkey.autre.example": other_record,
+               f"{SELECTOR}._domainkey.entreprise.example conforme": other_record}  # fmt: skip
+    with local_dns(records) as server:
+        lookup = txt_lookup(server)
+        assert check_dkim(signed(plain(), private), lookup) == DkimCheck(DkimResult.PASS, DOMAIN)
+        lengthened = signed(plain(), private, length=True) + b"PS : notre RIB change.\r\n"
+        assert check_dkim(lengthened, lookup) == DkimCheck(DkimResult.FAIL, DOMAIN)
+        split = b"X-Note: x\rFrom: a@entreprise.example\r\n" + signed(
+            plain(), other, "autre.example"
+        )
+        assert check_dkim(split, lookup).result is DkimResult.FAIL
+        elsewhere = check_dkim(signed(plain(), other, "autre.example"), lookup)
+        assert elsewhere == DkimCheck(DkimResult.PASS, "autre.example")
+        assert not elsewhere.aligned(A) and DkimCheck(DkimResult.PASS, DOMAIN).aligned(
+            "x@mail." + DOMAIN
+        )
+        assert elsewhere.said(A) == (
+            "signature DKIM valide du domaine autre.example, qui n'est pas celui de l'expéditeur"
+        )
+        spaced = signed(plain(), other, "entreprise.example conforme")
+        assert check_dkim(spaced, lookup) == DkimCheck(DkimResult.FAIL, None)
+
+
+def test_a_key_costly_to_check_is_not_used_and_a_failure_outweighs_a_silent_domain(company_key):
+    """An exponent over 2**32 (dkimpy's pure-Python pow() held the listener: the helper froze
+    it for seconds with a 100,000-bit one) counts as no key. A signature that fails on its
+    content is said « invalide » even when another, on top, names a domain that does not
+    answer (which made the e-mail « invérifiable »)."""
+    costly, costly_record = make_key(2**32 + 15)
+    with local_dns({KEY_NAME: costly_record}) as server:
+        assert check_dkim(signed(plain(), costly), txt_lookup(server)) == DkimCheck(
+            DkimResult.FAIL, DOMAIN
+        )
+    private, record = company_key
+    changed = signed(plain(), private).replace(b"l'attestation", b"l'offre")
+    silent = f"{SELECTOR}._domainkey.lent.example"
+    masked = signed(changed, private, "lent.example")
+    with local_dns({KEY_NAME: record}, silent=frozenset({silent})) as server:
+        assert check_dkim(masked, txt_lookup(server, seconds=0.5)) == DkimCheck(
+            DkimResult.FAIL, DOMAIN
+        )

@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -262,8 +263,16 @@ def test_a_relay_down_for_a_while_is_waited_for_not_given_up(store, store_url, t
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         preexec_fn=as_a_background_job,
     )  # fmt: skip
+    lines: list[str] = []  # its stderr, read as it comes
+    reader = threading.Thread(target=lambda: lines.extend(worker.stderr or ()), daemon=True)
+    reader.start()
     try:
-        time.sleep(2)  # ten passes at least, each refused
+        deadline = time.monotonic() + 60  # its start-up, however loaded the machine
+        while not any(line.startswith("messagerie : ") for line in lines):
+            assert worker.poll() is None, "the outbox stopped while the relay was down"
+            assert time.monotonic() < deadline, "the relay down was never said"
+            time.sleep(0.1)
+        time.sleep(1)  # five more passes, each refused
         assert worker.poll() is None, "the outbox stopped while the relay was down"
         server = start_recorder(port, tmp_path / "received.txt")
         try:
@@ -277,7 +286,8 @@ def test_a_relay_down_for_a_while_is_waited_for_not_given_up(store, store_url, t
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0
-    said = worker.stderr.read() if worker.stderr else ""
+    reader.join(timeout=30)
+    said = "".join(lines)
     assert "Traceback" not in said
     told = [line for line in said.splitlines() if line.startswith("messagerie : ")]
     assert len(told) == 1, said  # once, not at every pass

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
         description="Days an e-mail the listener could not match to a message is kept in the "
         "data folder's unmatched/ for the operator; `messagerie inbound` then deletes it.",
     )
+    dns_server: Unset[str] = unset(
+        "The DNS server (IP[:port]) `inbound` looks the replies' DKIM keys up with "
+        "(default: the system's resolvers)."
+    )
     smtp_url: str | None = Field(
         default=None,
         description="The SMTP relay: smtp://host:25, smtp+starttls://user:password@host:587 or "
@@ -177,10 +181,6 @@ class Settings(BaseSettings):
         "MESSAGERIE_DKIM_SELECTOR, for the domain of its sender (`messagerie dkim-record`)."
     )
     dkim_selector: Unset[str] = unset("The DKIM selector of MESSAGERIE_DKIM_KEY (e.g. messagerie).")
-    dns_server: Unset[str] = unset(
-        "The DNS server (IP[:port]) `inbound` looks the replies' DKIM keys up with "
-        "(default: the system's resolvers)."
-    )
 
     @property
     def documents_dir(self) -> Path:

@@ -11,6 +11,7 @@ import base64
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 import sqlalchemy as sa
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -29,15 +31,20 @@ from messagerie.models.rules.validation import address_domain
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import DkimResult
 from messagerie.models.store.tables import purchasing_entity
-from messagerie.models.text import control_character
 
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id")
 CANONICALIZATION = (b"relaxed", b"relaxed")
 MIN_BITS = 1024  # what receivers (and dkimpy) accept at least
 TXT_CHUNK = 255  # longest character-string of a TXT record
 SIGNATURES_TRIED = 5  # a hostile e-mail's hundred signatures must not mean a hundred lookups
-DNS_SECONDS = 5.0  # each lookup; the reply waits for it in the listener's worker
+DNS_SECONDS = 5.0  # one e-mail's lookups in all: the reply waits for them in a worker
 DOMAIN_MAX = 253
+DOMAIN_NAME = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+HEAD_MAX = 64 << 10  # an e-mail's headers: a few kB, tens with a long relay trail
+KEY_RECORD_MAX = 2048  # a 4096-bit RSA key's record is some 750 bytes
+BARE_CR = re.compile(rb"\r(?!\n)")
 # dkimpy logs every signature it cannot verify: what matters is kept with the reply.
 _QUIET = logging.getLogger("messagerie.dkim")
 _QUIET.addHandler(logging.NullHandler())
@@ -187,43 +194,92 @@ def dns_server(text: str) -> tuple[str, int]:
 
 def check_dkim(data: bytes, lookup: TxtLookup) -> DkimCheck:
     """What the DKIM signatures of the raw e-mail `data` say: the first that verifies with
-    its domain's key (PASS), else FAIL, or TEMPERROR when a key could not be looked up, or
-    NONE without a signature. Never raises: a hostile e-mail's reply is still recorded."""
+    its domain's key and covers the whole e-mail and its From (PASS), else FAIL (naming the
+    domain of one that failed), else TEMPERROR when keys could not be looked up, or NONE
+    without a signature. Never raises, and is bounded in time: a hostile e-mail's reply is
+    still recorded, and the listener's other clients do not wait for it."""
+    head = data.partition(b"\r\n\r\n")[0].partition(b"\n\n")[0]
+    if b"dkim-signature:" not in head.lower():
+        return DkimCheck(DkimResult.NONE, None)
+    if len(head) > HEAD_MAX or BARE_CR.search(head):
+        # dkimpy reads folded headers in quadratic time; and a bare CR splits a line for
+        # Python's mail parser (which shows the From) and not for dkimpy (which checked it).
+        return DkimCheck(DkimResult.FAIL, None)
     try:
         signed = dkim.DKIM(data, logger=_QUIET)
         count = sum(1 for name, _ in signed.headers if name.lower() == b"dkim-signature")
     except Exception:  # dkimpy on an e-mail it cannot split into headers and body
-        head = data.partition(b"\r\n\r\n")[0].partition(b"\n\n")[0].lower()
-        signature = b"dkim-signature:" in head
-        return DkimCheck(DkimResult.FAIL if signature else DkimResult.NONE, None)
-    first, unanswered = None, False
-
-    def looked_up(name: bytes, timeout: float = DNS_SECONDS) -> bytes | None:
-        nonlocal unanswered  # dkimpy takes a lookup that timed out for a key not found
-        try:
-            return lookup(name, timeout=timeout)
-        except dkim.DnsTimeoutError:
-            unanswered = True
-            raise
-
+        return DkimCheck(DkimResult.FAIL, None)
+    lookups = _BoundedLookups(lookup)
+    failed: str | None = None
+    unanswered: str | None = None
     for index in range(min(count, SIGNATURES_TRIED)):
-        signed.domain = None
+        signed.domain, lookups.timed_out = None, False
         try:
-            verified = signed.verify(idx=index, dnsfunc=looked_up)
+            verified = signed.verify(idx=index, dnsfunc=lookups)
         except Exception:  # a signature or key badly formed (DKIMException, and worse)
             verified = False
         domain = _domain(signed.domain)
-        if verified:
+        if verified and _whole(signed) and domain is not None:
             return DkimCheck(DkimResult.PASS, domain)
-        first = first or domain
-    if not count:
-        return DkimCheck(DkimResult.NONE, None)
-    return DkimCheck(DkimResult.TEMPERROR if unanswered else DkimResult.FAIL, first)
+        if lookups.timed_out:
+            unanswered = unanswered or domain or "?"
+        else:
+            failed = failed or domain or "?"
+    if failed is not None:  # one that fails on its content outweighs one left unanswered
+        return DkimCheck(DkimResult.FAIL, None if failed == "?" else failed)
+    return DkimCheck(DkimResult.TEMPERROR, None if unanswered == "?" else unanswered)
+
+
+class _BoundedLookups:
+    """dkimpy's dnsfunc for one e-mail: every lookup within DNS_SECONDS in all (five silent
+    domains must not hold a worker five times over), and no key an attacker made costly."""
+
+    def __init__(self, lookup: TxtLookup) -> None:
+        self.lookup, self.timed_out = lookup, False
+        self.deadline = time.monotonic() + DNS_SECONDS
+
+    def __call__(self, name: bytes, timeout: float = DNS_SECONDS) -> bytes | None:
+        try:
+            if time.monotonic() >= self.deadline:
+                raise dkim.DnsTimeoutError("no time left for this e-mail's lookups")
+            record = self.lookup(name, timeout=timeout)
+        except dkim.DnsTimeoutError:
+            self.timed_out = True  # dkimpy takes it for a key not found: said apart here
+            raise
+        return record if record is None or _cheap_key(record) else None
+
+
+def _cheap_key(record: bytes) -> bool:
+    """A key record dkimpy can check quickly: short, and an RSA key of at most 8192 bits with
+    a small exponent (dkimpy's pure-Python pow() holds the GIL: a 100,000-bit exponent froze
+    the listener for seconds), or another kind (Ed25519 is fixed-size)."""
+    if len(record) > KEY_RECORD_MAX:
+        return False
+    tags = dict(part.strip().split(b"=", 1) for part in record.split(b";") if b"=" in part)
+    if tags.get(b"k", b"rsa").strip() != b"rsa":
+        return True
+    try:
+        key = serialization.load_der_public_key(base64.b64decode(b"".join(tags[b"p"].split())))
+    except (KeyError, ValueError, TypeError, UnsupportedAlgorithm):
+        return True  # dkimpy refuses it itself
+    if not isinstance(key, rsa.RSAPublicKey):
+        return True
+    numbers = key.public_numbers()
+    return numbers.e < 2**32 and key.key_size <= 8192
+
+
+def _whole(signed: dkim.DKIM) -> bool:
+    """The signature covers the From and the whole body: a body length (l=) let text be
+    added after signing, and a From left out of h= let anyone put theirs."""
+    fields = signed.signature_fields or {}
+    return b"l" not in fields and b"from" in (signed.include_headers or ())
 
 
 def _domain(value: object) -> str | None:
-    """The d= tag as text to show: printable, lower case, of a domain's length at most."""
+    """The d= tag when it is a domain name (letters, digits, hyphens and dots), lower case;
+    None otherwise: such a signature is not taken as anyone's."""
     if not isinstance(value, bytes):
         return None
     text = value.decode("ascii", "replace").strip().rstrip(".").lower()
-    return "".join(c for c in text if not control_character(c))[:DOMAIN_MAX] or None
+    return text if len(text) <= DOMAIN_MAX and DOMAIN_NAME.fullmatch(text) else None

@@ -55,6 +55,9 @@ REASON = "Accusé de réception établi par la plateforme de messagerie sécuris
 # Signing, then asking the authority, takes seconds even for millions of anchored heads: a
 # timestamp further from the signed time than this does not attest it.
 STAMP_GAP = timedelta(minutes=15)
+# The stamp comes after the signing: before it by more than two clocks may differ, the
+# signature claims a time later than the one it provably existed at.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class SigningProblem(Refusal):
@@ -269,9 +272,10 @@ def read_detached(
 
 
 def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate]) -> Stamp | None:
-    """The first RFC 3161 token over this very signature that is intact; whether its signer
-    chains to one of `authorities` (at the time it attests, without fetching anything), when
-    there are some."""
+    """The RFC 3161 token over this very signature that is intact and, when `authorities`
+    are given, chains to one of them (at the time it attests, its own certificate valid
+    then, without fetching anything); else the first intact one, judged untrusted. A token
+    anyone can add beside the authority's does not hide it."""
     from pyhanko.sign.validation.generic_cms import (
         extract_tst_data_iter,
         message_imprint_checker,
@@ -279,6 +283,7 @@ def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate
     )
     from pyhanko_certvalidator import ValidationContext
 
+    found: Stamp | None = None
     for token in extract_tst_data_iter(signer_info, signed=False):
         imprint = message_imprint_checker(signer_info)
         said = token["encap_content_info"]["content"].parsed["gen_time"].native
@@ -287,11 +292,17 @@ def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate
             trust_roots=list(authorities), allow_fetching=False, moment=said
         )
         status = _to_the_end(lambda: validate_tst_signed_data(token, context, imprint))  # noqa: B023
-        if status.get("intact") and status.get("valid"):
-            trusted = status["trust_problem_indic"] is None if authorities else None
-            authority = certificate_info(status["signing_cert"]).subject
-            return Stamp(status["timestamp"], authority, trusted)
-    return None
+        if not (status.get("intact") and status.get("valid")):
+            continue
+        info = certificate_info(status["signing_cert"])
+        # pyHanko does not date a trust anchor: an authority's own certificate, expired,
+        # went on dating tokens.
+        trusted = status["trust_problem_indic"] is None and info.valid_at(status["timestamp"])
+        stamp = Stamp(status["timestamp"], info.subject, trusted if authorities else None)
+        if not authorities or trusted:
+            return stamp
+        found = found or stamp
+    return found
 
 
 def stamp_problem(stamp: Stamp | None, signed_at: datetime | None) -> str | None:
@@ -305,10 +316,11 @@ def stamp_problem(stamp: Stamp | None, signed_at: datetime | None) -> str | None
             f"horodaté par « {stamp.authority} », qui n'est pas une autorité de "
             "MESSAGERIE_TSA_CERT : sa date n'est pas attestée"
         )
-    if signed_at is None or abs(stamp.at - signed_at) > STAMP_GAP:
+    if signed_at is None or not -CLOCK_SKEW <= stamp.at - signed_at <= STAMP_GAP:
         return (
-            f"horodaté le {paris_seconds(stamp.at)}, à plus de {STAMP_GAP.seconds // 60} minutes"
-            " de sa date signée : sa date n'est pas attestée"
+            f"horodaté le {paris_seconds(stamp.at)}, trop loin de sa date signée (de "
+            f"{CLOCK_SKEW.seconds // 60} minutes avant à {STAMP_GAP.seconds // 60} minutes "
+            "après) : sa date n'est pas attestée"
         )
     return None
 

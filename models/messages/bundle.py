@@ -330,8 +330,8 @@ def _reply_record(reply: ReplyDetail, files: list[tuple[DocumentInfo, str]]) -> 
         "body": reply.body,
         "read_at": utc_iso(reply.read_at),
         "sender": reply.sender,
-        "dkim": reply.dkim,
-        "dkim_domain": reply.dkim_domain,
+        "dkim": reply.dkim.result if reply.dkim else None,
+        "dkim_domain": reply.dkim.domain if reply.dkim else None,
         "files": [_file_record(document, path) for document, path in files],
     }
 

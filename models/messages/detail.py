@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -30,6 +31,7 @@ from messagerie.models.messages.ar import (
     overrides_of,
 )
 from messagerie.models.messages.drafts import sender_domain
+from messagerie.models.messages.inbound import DkimCheck
 from messagerie.models.messages.outbox import OutgoingMessage, load_outgoing
 from messagerie.models.messages.queue import authorize_sending
 from messagerie.models.messages.rows import recipient_row
@@ -93,8 +95,14 @@ class ReplyDetail:
     read_at: datetime | None
     files: tuple[DocumentInfo, ...]
     sender: str | None = None  # the address an e-mailed reply says it is from
-    dkim: DkimResult | None = None  # its signature, checked at its arrival (e-mail)
-    dkim_domain: str | None = None
+    dkim: DkimCheck | None = None  # its signature, checked at its arrival (e-mail)
+
+
+def reply_detail(row: Any, files: tuple[DocumentInfo, ...]) -> ReplyDetail:
+    """A reply row (its table's columns) as the screens and the bundle read it."""
+    dkim = DkimCheck(DkimResult(row.dkim), row.dkim_domain) if row.dkim is not None else None
+    disposition = ReplyDisposition(row.disposition)
+    return from_row(ReplyDetail, row, disposition=disposition, files=files, dkim=dkim)
 
 
 @dataclass(frozen=True)
@@ -170,15 +178,7 @@ def load_message_detail(store: Store, message_id: int) -> MessageDetail:
         lots=lots,
         files=files,
         recipients=recipients,
-        replies=tuple(
-            from_row(
-                ReplyDetail,
-                r,
-                disposition=ReplyDisposition(r.disposition),
-                files=reply_documents.get(r.id, ()),
-            )
-            for r in replies
-        ),
+        replies=tuple(reply_detail(r, reply_documents.get(r.id, ())) for r in replies),
         overrides=overrides,
     )
 
@@ -229,10 +229,7 @@ def open_reply(store: Store, reply_id: int, *, actor: str) -> ReplyView:
             ).scalars()
         )
         documents = stored_documents(connection, document_ids)  # its consultation: checked
-    detail = from_row(
-        ReplyDetail, row, disposition=ReplyDisposition(row.disposition), files=documents
-    )
-    return ReplyView(detail, row.email, row.name, row.subject)
+    return ReplyView(reply_detail(row, documents), row.email, row.name, row.subject)
 
 
 def save_files(store: Store, files: tuple[DocumentInfo, ...], folder: Path) -> list[Path]:

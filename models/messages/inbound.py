@@ -128,11 +128,21 @@ class DkimCheck:
     result: DkimResult
     domain: str | None  # d= of the signature that passed, else of the first one tried
 
-    @property
-    def said(self) -> str:
+    def aligned(self, sender: str | None) -> bool:
+        """The signing domain is the sender's, or a parent of it (mail.x.fr signed by x.fr):
+        a valid signature by another domain says nothing of who wrote the From."""
+        if self.domain is None or sender is None:
+            return False
+        own = sender.rpartition("@")[2].strip().rstrip(".").lower()
+        return own == self.domain or own.endswith("." + self.domain)
+
+    def said(self, sender: str | None) -> str:
         """In French, for the R event's detail and the reply's screen."""
         if self.result is DkimResult.PASS:
-            return f"signature DKIM valide du domaine {self.domain}"
+            said = f"signature DKIM valide du domaine {self.domain}"
+            if self.aligned(sender):
+                return said
+            return f"{said}, qui n'est pas celui de l'expéditeur"
         if self.result is DkimResult.FAIL:
             return f"signature DKIM invalide ({self.domain or 'domaine illisible'})"
         if self.result is DkimResult.TEMPERROR:
@@ -340,20 +350,22 @@ def _insert_reply(
             [{"reply_id": reply_id, "document_id": d.id} for d in documents],
         )
     if disposition is ReplyDisposition.ON_TIME:
-        how = reply_origin(channel, item.from_elsewhere, item.dkim)
+        how = reply_origin(channel, item.from_elsewhere, item.dkim, item.sender)
         seal = reply_seals(connection, [reply_id])[reply_id]  # what came, in its history
         _mark_replied(connection, target.id, sealed_reply_detail(how, reply_id, seal), at)
     return disposition
 
 
-def reply_origin(channel: ReplyChannel, elsewhere: str | None, dkim: DkimCheck | None) -> str:
+def reply_origin(
+    channel: ReplyChannel, elsewhere: str | None, dkim: DkimCheck | None, sender: str | None
+) -> str:
     """How a reply came, for its R: the channel, the other address it was sent from, and
-    what its DKIM signature said when it has one."""
+    what its DKIM signature said (of the `sender`'s domain) when it has one."""
     said = [channel.label]
     if elsewhere:
         said.append(f"envoyée depuis {elsewhere}")
     if dkim is not None and dkim.result is not DkimResult.NONE:
-        said.append(dkim.said)
+        said.append(dkim.said(sender))
     return ", ".join(said)
 
 
