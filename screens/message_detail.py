@@ -51,9 +51,9 @@ def origin_lines(reply: ReplyDetail, email: str) -> Text:
             style="bold yellow",
         )
     if reply.dkim is not None:
-        sender = reply.sender or email
-        said = reply.dkim.said(sender)
-        trusted = reply.dkim.result is DkimResult.PASS and reply.dkim.aligned(sender)
+        # As the R event said it: without a From, a signature is no one's in particular.
+        said = reply.dkim.said(reply.sender)
+        trusted = reply.dkim.result is DkimResult.PASS and reply.dkim.aligned(reply.sender)
         text.append(
             f"{said[0].upper()}{said[1:]}.\n" if trusted else f"Attention : {said}.\n",
             style="green" if trusted else "bold yellow",

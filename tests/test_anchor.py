@@ -10,6 +10,12 @@ import hashlib
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,10 +27,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 
 from messagerie.letters.pdf.anchor import read_anchors, write_anchor
-from messagerie.letters.pdf.certificate import CertificateSource, self_signed_pair
-from messagerie.letters.pdf.sign import platform_signer, sign_detached
+from messagerie.letters.pdf.certificate import (
+    CertificateSource,
+    read_certificate,
+    self_signed_pair,
+)
+from messagerie.letters.pdf.sign import PlatformSigner, platform_signer, sign_detached
 from messagerie.models.clock import utc_now
 from messagerie.models.formatting import paris_seconds
 from messagerie.models.messages.portal import record_visit
@@ -33,7 +44,9 @@ from messagerie.models.store.anchor import (
     AnchorUnreadable,
     anchor_bytes,
     anchors_written,
+    file_name,
     read_anchor,
+    take_anchor,
     time_of,
 )
 from messagerie.models.store.chain import GENESIS, append_events, event_hash, verify_store
@@ -298,6 +311,11 @@ async def test_with_its_authority_s_certificate_only_its_timestamps_count(
     judged = cli(store_url, tmp_path, "verify-store", **trusted)
     assert judged.returncode == 0, judged.stdout
     assert judged.stdout.splitlines()[0].endswith(", dont 1 horodaté(s).")
+    assert cli(store_url, tmp_path, "anchor").returncode == 0  # without the authority
+    unstamped = cli(store_url, tmp_path, "verify-store", **trusted).stdout.splitlines()[0]
+    assert unstamped.endswith(
+        ", dont 1 horodaté(s) ; 1 sans horodatage, datés par la seule plateforme."
+    )
 
     with local_tsa(tmp_path / "maison", "Horodatage maison") as (own, _):
         refused = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=own, **trusted)
@@ -309,8 +327,8 @@ async def test_with_its_authority_s_certificate_only_its_timestamps_count(
         "n'a été signé.\n"
     )
     assert forged.returncode == 0, forged.stderr
-    assert len(audit_rows(store, "chains.anchor")) == 2  # the refused one wrote nothing
-    assert len(list((tmp_path / "ancrages").iterdir())) == 4  # two anchors, two signatures
+    assert len(audit_rows(store, "chains.anchor")) == 3  # the refused one wrote nothing
+    assert len(list((tmp_path / "ancrages").iterdir())) == 6  # three anchors, three signatures
     found = cli(store_url, tmp_path, "verify-store", **trusted)
     assert found.returncode == 1, found.stdout
     (own_name,) = re.findall(r"« \S*/(ancrage-\S+\.json) »", forged.stdout)
@@ -320,6 +338,49 @@ async def test_with_its_authority_s_certificate_only_its_timestamps_count(
     ) in found.stdout.splitlines()
 
 
+async def test_an_authority_whose_clock_is_far_from_this_server_s_signs_nothing(
+    store, store_url, tmp_path
+):
+    """Its token would be refused by every later `verify-store`: said now, nothing written."""
+    await opened_by_a(store)
+    ahead = utc_now() + timedelta(minutes=30)
+    with local_tsa(tmp_path / "tsa", at=ahead) as (url, _):
+        refused = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=url)
+    assert refused.returncode == 1, refused.stdout
+    assert refused.stderr.startswith(
+        f"messagerie : L'autorité d'horodatage {url} date son jeton du {paris_seconds(ahead)}, "
+        "trop loin de l'heure de ce serveur ("
+    )
+    assert refused.stderr.endswith(
+        ") : son horloge est-elle à l'heure (NTP) ? Rien n'a été signé.\n"
+    )
+    assert not (tmp_path / "ancrages").exists() or not any((tmp_path / "ancrages").iterdir())
+
+
+async def dated_by_hand(store: Store, folder: Path, signer: PlatformSigner, at: datetime) -> Path:
+    """An anchor the key holder signs with tools of their own, claiming `at`, with the
+    authority's token of now (our `anchor` refuses to sign so far from its clock)."""
+    anchor = take_anchor_now(store, at)
+    data = anchor_bytes(anchor)
+    signature = await signer.signer.async_sign_general_data(
+        data,
+        "sha256",
+        detached=True,
+        timestamper=signer.timestamper,
+        signed_attr_settings=PdfCMSSignedAttributes(signing_time=at),
+    )
+    path = folder / file_name(at)
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    Path(f"{path}.p7s").write_bytes(signature.dump())
+    return path
+
+
+def take_anchor_now(store: Store, at: datetime) -> Anchor:
+    with store.engine.connect() as connection:
+        return take_anchor(connection, store_identity(store, create=True), at)
+
+
 async def test_a_timestamp_far_from_the_anchor_s_signed_time_does_not_date_it(store, tmp_path):
     """The key holder signs an anchor dated an hour back, or ten minutes ahead; the
     authority stamps it now: the stamp does not attest the date the anchor claims. Ten
@@ -327,23 +388,36 @@ async def test_a_timestamp_far_from_the_anchor_s_signed_time_does_not_date_it(st
     await opened_by_a(store)
     folder = tmp_path / "ancrages"
     now = utc_now()
-    with local_tsa(tmp_path / "tsa") as (url, _):
+    with local_tsa(tmp_path / "tsa") as (url, stamped):
         signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
-        backdated, slow, ahead = (
-            write_anchor(store, folder, signer, actor="exploitant", now=now + delay)
+        backdated, _, ahead = [
+            await dated_by_hand(store, folder, signer, now + delay)
             for delay in (timedelta(hours=-1), timedelta(minutes=-10), timedelta(minutes=10))
-        )
+        ]
     read = read_anchors(folder, [signer.certificate], store_identity(store))
-    assert slow.stamp is not None  # it counts, ten minutes from its signed time:
     assert [anchor.at for anchor in read.anchors] == [now - timedelta(minutes=10)]
     assert read.problems == [
-        f"Ancrage « {written.path.name} » : horodaté le {paris_seconds(written.stamp.at)}, trop "
-        "loin de sa date signée (de 2 minutes avant à 15 minutes après) : sa date n'est pas "
-        "attestée."
-        for written in (backdated, ahead)
-        if written.stamp is not None
+        f"Ancrage « {path.name} » : horodaté le {paris_seconds(at)}, trop loin de sa date "
+        "signée (de 2 minutes avant à 15 minutes après) : sa date n'est pas attestée."
+        for path, at in ((backdated, stamped[0]), (ahead, stamped[2]))
     ]
-    assert len(read.problems) == 2
+
+
+async def test_an_authority_whose_certificate_has_expired_dates_nothing_any_more(store, tmp_path):
+    """pyHanko does not date a trust anchor: the authority's own certificate, expired in
+    2021, given as MESSAGERIE_TSA_CERT, went on dating today's tokens."""
+    await opened_by_a(store)
+    folder = tmp_path / "ancrages"
+    with local_tsa(tmp_path / "tsa", "Horodatage expiré", expired=True) as (url, _):
+        signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
+        written = write_anchor(store, folder, signer, actor="exploitant", now=utc_now())
+    authority = read_certificate(tmp_path / "tsa" / "tsa-certificat.pem")
+    read = read_anchors(folder, [signer.certificate], store_identity(store), {}, [authority])
+    assert read.anchors == []
+    assert read.problems == [
+        f"Ancrage « {written.path.name} » : horodaté par « CN=Horodatage expiré », qui n'est "
+        "pas une autorité de MESSAGERIE_TSA_CERT : sa date n'est pas attestée."
+    ]
 
 
 DIGESTS = st.text("0123456789abcdef", min_size=64, max_size=64)
@@ -531,3 +605,62 @@ def test_status_names_a_verification_that_anchors_could_not_back(store, store_ur
     assert status.returncode == 1
     assert "Historiques chaînés : NON vérifiés contre les ancrages le " in status.stdout
     assert "ANCRAGES DOUTEUX — 1" in status.stdout.splitlines()[-1]
+
+
+def outbox_service(store_url: str, data_dir: Path, **env: str) -> subprocess.Popen:
+    """`messagerie outbox --every 0.2` with `env`; no relay listens: every pass fails, and
+    the anchoring does not wait for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "messagerie.tui.cli", "--db", store_url, "--data-dir",
+         str(data_dir), "outbox", "--every", "0.2"],
+        env={**os.environ, "MESSAGERIE_SMTP_URL": f"smtp://127.0.0.1:{free_port()}",
+             "MESSAGERIE_ANCHOR_EVERY_HOURS": "24", **env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def stopped(service: subprocess.Popen, until: Callable[[], bool]) -> tuple[str, str]:
+    """`service` once `until()` holds and a few passes more, stopped as systemd does: what
+    it said on its output and on its errors."""
+    try:
+        deadline = time.monotonic() + 60
+        while not until():
+            assert service.poll() is None, "the outbox service stopped"
+            assert time.monotonic() < deadline, "what was awaited never came"
+            time.sleep(0.1)
+        time.sleep(1.5)  # several passes more
+    finally:
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=30) == 0
+    return service.communicate()
+
+
+async def test_the_outbox_service_anchors_by_itself_when_it_is_due(store, store_url, tmp_path):
+    """With MESSAGERIE_ANCHOR_EVERY_HOURS the histories are anchored without a cron, relay
+    down or not: the service's first pass writes one (there was none), the passes after it
+    none (not due)."""
+    await opened_by_a(store)
+    folder = tmp_path / "ancrages"
+    said, _ = stopped(outbox_service(store_url, tmp_path), lambda: any(folder.glob("*.json")))
+    (anchor,) = folder.glob("*.json")
+    assert f"Ancrage de 2 historique(s) écrit dans « {anchor} »." in said.splitlines()
+    assert len(audit_rows(store, "chains.anchor")) == 1
+    assert cli(store_url, tmp_path, "verify-store").returncode == 0
+
+
+async def test_an_anchor_the_outbox_cannot_write_is_said_once_and_the_service_goes_on(
+    store, store_url, tmp_path
+):
+    await opened_by_a(store)
+    blocked = tmp_path / "fichier"
+    blocked.write_text("pas un dossier")
+    service = outbox_service(store_url, tmp_path, MESSAGERIE_ANCHOR_DIR=str(blocked))
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(service.stderr or ()), daemon=True)
+    reader.start()
+    stopped(service, lambda: any("ancrage non écrit" in line for line in lines))
+    reader.join(timeout=30)
+    told = [line for line in lines if "ancrage non écrit" in line]
+    assert len(told) == 1, lines  # once, not at every pass
+    assert told[0].startswith(f"messagerie : ancrage non écrit : Impossible d'écrire « {blocked} »")
+    assert audit_rows(store, "chains.anchor") == []

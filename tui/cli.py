@@ -714,7 +714,7 @@ def run_outbox(args: argparse.Namespace) -> int:
     every = args.every or settings.outbox_every
     try:
         relay = services.relay(settings)  # an unreadable URL stops: no pass could use it
-        told = ""
+        told, anchored = "", ""
         while True:
             try:
                 report = services.outbox_pass(store, settings, relay)
@@ -738,6 +738,7 @@ def run_outbox(args: argparse.Namespace) -> int:
                          report.sent, report.retried, report.refused)  # fmt: skip
                 if args.once:
                     return 0
+            anchored = anchor_when_due(store, settings, log, anchored)  # relay or not
             time.sleep(every)
     except Refusal as refusal:
         log.error("outbox stopped: %s", refusal)
@@ -748,6 +749,31 @@ def run_outbox(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def anchor_when_due(store: Store, settings: Settings, log: logging.Logger, told: str) -> str:
+    """The outbox service's own anchor (MESSAGERIE_ANCHOR_EVERY_HOURS), when it is due: said
+    on its output; a problem said once (what it was is returned), and the sending goes on."""
+    from messagerie.models.errors import Refusal, write_problem
+    from messagerie.tui import services
+
+    try:
+        written = services.anchor_when_due(store, settings, actor=system_login(store))
+    except (Refusal, OSError) as problem:
+        said = (
+            str(problem)
+            if isinstance(problem, Refusal)
+            else write_problem(settings.anchors_folder, problem)
+        )
+        if said != told:
+            log.warning("anchor not written: %s", said)
+            say(f"{PROGRAM} : ancrage non écrit : {said}", file=sys.stderr, flush=True)
+        return said
+    if written is not None:
+        log.info("anchor written path=%s recipients=%d", written.path, written.recipients)
+        say(f"Ancrage de {written.recipients} historique(s) écrit dans « {written.path} ».",
+            flush=True)  # fmt: skip
+    return ""
 
 
 def run_inbound(args: argparse.Namespace) -> int:
@@ -1203,6 +1229,11 @@ def anchors_line(read: AnchorsRead | None, folder: Path) -> str:
     stamped = f", dont {len(read.stamped)} horodaté(s)" if read.stamped else ", non horodatés"
     if read.stamped and not read.authorities_judged:
         stamped += UNJUDGED_AUTHORITY
+    unstamped = len(read.anchors) - len(read.stamped)
+    if read.stamped and unstamped:  # their dates, and their heads, rest on the key alone
+        stamped += f" ; {unstamped} sans horodatage, datés par la seule plateforme"
+    elif unstamped and read.authorities_judged:
+        stamped += ", datés par la seule plateforme"
     return f"Ancrages comparés : {len(times)}, du {span}{stamped}."
 
 

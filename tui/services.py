@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from messagerie.letters.mail.dkim import DkimKey, TxtLookup
     from messagerie.letters.mail.outbox import Report
     from messagerie.letters.mail.transport import Relay
+    from messagerie.letters.pdf.anchor import AnchorWritten
     from messagerie.letters.pdf.certificate import CertificateSource
     from messagerie.letters.pdf.sign import PlatformSigner
     from messagerie.models.store.database import Store
@@ -69,6 +70,27 @@ def portal(store: Store, settings: Settings) -> Starlette:
     from messagerie.letters.portal.app import create_portal
 
     return create_portal(store, intake_options(settings))
+
+
+def anchor_when_due(store: Store, settings: Settings, actor: str) -> AnchorWritten | None:
+    """An anchor of every history, written when MESSAGERIE_ANCHOR_EVERY_HOURS have passed
+    since the last one the audit log noted (or there is none); None when not due. A Refusal
+    (the authority silent) or an OSError (the folder) says why none could be written."""
+    from datetime import timedelta
+
+    from messagerie.letters.pdf.anchor import write_anchor
+    from messagerie.models.clock import utc_now
+    from messagerie.models.store.anchor import last_anchored
+
+    if settings.anchor_every_hours is None:
+        return None
+    now = utc_now()
+    with store.engine.connect() as connection:
+        last = last_anchored(connection)
+    if last is not None and now - last < timedelta(hours=settings.anchor_every_hours):
+        return None
+    signer = platform_signer(settings)
+    return write_anchor(store, settings.anchors_folder, signer, actor=actor, now=now)
 
 
 # --- Signatures ----------------------------------------------------------------------------------

@@ -127,6 +127,14 @@ class Settings(BaseSettings):
         le=86_400,
         description="Seconds between two passes of the outbox.",
     )
+    anchor_every_hours: PositiveFloat | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        le=24 * 366,
+        description="Hours between two anchors the `messagerie outbox` service writes itself "
+        "(as `messagerie anchor` would: MESSAGERIE_ANCHOR_DIR, MESSAGERIE_TSA_URL). Unset: "
+        "only `messagerie anchor` (cron) writes them.",
+    )
     public_url: WebAddress = Field(
         default=None,
         description="Base of the recipients' personal links (the recipients' web page), e.g. "

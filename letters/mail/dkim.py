@@ -21,9 +21,10 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 import sqlalchemy as sa
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from dkim.crypto import parse_public_key
+from dkim.util import parse_tag_value
 
 from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.messages.inbound import DkimCheck
@@ -43,6 +44,8 @@ DOMAIN_NAME = re.compile(
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
 )
 HEAD_MAX = 64 << 10  # an e-mail's headers: a few kB, tens with a long relay trail
+HEADERS_MAX = 500  # header fields: a long relay trail has some fifty
+SIGNED_HEADERS_MAX = 100  # names in a signature's h=: providers sign about twenty
 KEY_RECORD_MAX = 2048  # a 4096-bit RSA key's record is some 750 bytes
 BARE_CR = re.compile(rb"\r(?!\n)")
 # dkimpy logs every signature it cannot verify: what matters is kept with the reply.
@@ -192,12 +195,13 @@ def dns_server(text: str) -> tuple[str, int]:
     return str(address), number
 
 
-def check_dkim(data: bytes, lookup: TxtLookup) -> DkimCheck:
-    """What the DKIM signatures of the raw e-mail `data` say: the first that verifies with
-    its domain's key and covers the whole e-mail and its From (PASS), else FAIL (naming the
-    domain of one that failed), else TEMPERROR when keys could not be looked up, or NONE
-    without a signature. Never raises, and is bounded in time: a hostile e-mail's reply is
-    still recorded, and the listener's other clients do not wait for it."""
+def check_dkim(data: bytes, lookup: TxtLookup, sender: str | None = None) -> DkimCheck:
+    """What the DKIM signatures of the raw e-mail `data` say: one that verifies with its
+    domain's key and covers the whole e-mail and its From (PASS; the `sender`'s domain's
+    first, an e-mail service's otherwise), else FAIL (naming the domain of one that failed),
+    else TEMPERROR when keys could not be looked up, or NONE without a signature. Never
+    raises, and is bounded in time: a hostile e-mail's reply is still recorded, and the
+    listener's other clients do not wait for it."""
     head = data.partition(b"\r\n\r\n")[0].partition(b"\n\n")[0]
     if b"dkim-signature:" not in head.lower():
         return DkimCheck(DkimResult.NONE, None)
@@ -210,10 +214,55 @@ def check_dkim(data: bytes, lookup: TxtLookup) -> DkimCheck:
         count = sum(1 for name, _ in signed.headers if name.lower() == b"dkim-signature")
     except Exception:  # dkimpy on an e-mail it cannot split into headers and body
         return DkimCheck(DkimResult.FAIL, None)
-    lookups = _BoundedLookups(lookup)
-    failed: str | None = None
-    unanswered: str | None = None
+    if len(signed.headers) > HEADERS_MAX:  # dkimpy picks the signed ones in quadratic time
+        return DkimCheck(DkimResult.FAIL, None)
+    failed: list[str | None] = []
+    intact = []
     for index in range(min(count, SIGNATURES_TRIED)):
+        # Checked without the DNS first: a signature on top whose domain never answers must
+        # not use up the time a changed body's own signature needs to be found invalid.
+        fields = _changed_body(signed, index)
+        if fields is None:
+            intact.append(index)
+        else:
+            failed.append(_domain(fields.get(b"d")))
+    passed, unanswered, refused = _verified(signed, intact, lookup)
+    if passed:
+        aligned = [one for one in passed if DkimCheck(DkimResult.PASS, one).aligned(sender)]
+        return DkimCheck(DkimResult.PASS, (aligned or passed)[0])
+    failed += refused  # one that fails on its content outweighs one left unanswered
+    if failed or not unanswered:
+        return DkimCheck(DkimResult.FAIL, next((one for one in failed if one), None))
+    return DkimCheck(DkimResult.TEMPERROR, next((one for one in unanswered if one), None))
+
+
+def _changed_body(signed: dkim.DKIM, index: int) -> dict[bytes, bytes] | None:
+    """The fields of signature `index` when they are unusable, or its body hash (bh=) is not
+    the body's: it fails whatever its key; None when the body is the one it signed."""
+    try:
+        signed.verify_headerprep(index)
+        fields = signed.signature_fields
+        if len(signed.include_headers) > SIGNED_HEADERS_MAX or b"l" in fields:
+            return fields  # l=: text could follow; a long h=: quadratic in dkimpy
+        policy = dkim.CanonicalizationPolicy.from_c_value(fields.get(b"c", b"simple/simple"))
+        body = policy.canonicalize_body(signed.body)
+        digest = dkim.HASH_ALGORITHMS[fields[b"a"]](body).digest()
+        expected = base64.b64decode(re.sub(rb"\s+", b"", fields[b"bh"]))
+    except Exception:  # fields dkimpy cannot read: the signature fails
+        return {}
+    return None if digest == expected else fields
+
+
+def _verified(
+    signed: dkim.DKIM, indexes: list[int], lookup: TxtLookup
+) -> tuple[list[str], list[str | None], list[str | None]]:
+    """The domains of the signatures at `indexes` that verify and cover the From, of those
+    whose key lookup timed out, and of those that failed."""
+    lookups = _BoundedLookups(lookup)
+    passed: list[str] = []
+    unanswered: list[str | None] = []
+    refused: list[str | None] = []
+    for index in indexes:
         signed.domain, lookups.timed_out = None, False
         try:
             verified = signed.verify(idx=index, dnsfunc=lookups)
@@ -221,14 +270,10 @@ def check_dkim(data: bytes, lookup: TxtLookup) -> DkimCheck:
             verified = False
         domain = _domain(signed.domain)
         if verified and _whole(signed) and domain is not None:
-            return DkimCheck(DkimResult.PASS, domain)
-        if lookups.timed_out:
-            unanswered = unanswered or domain or "?"
+            passed.append(domain)
         else:
-            failed = failed or domain or "?"
-    if failed is not None:  # one that fails on its content outweighs one left unanswered
-        return DkimCheck(DkimResult.FAIL, None if failed == "?" else failed)
-    return DkimCheck(DkimResult.TEMPERROR, None if unanswered == "?" else unanswered)
+            (unanswered if lookups.timed_out else refused).append(domain)
+    return passed, unanswered, refused
 
 
 class _BoundedLookups:
@@ -251,22 +296,19 @@ class _BoundedLookups:
 
 
 def _cheap_key(record: bytes) -> bool:
-    """A key record dkimpy can check quickly: short, and an RSA key of at most 8192 bits with
-    a small exponent (dkimpy's pure-Python pow() holds the GIL: a 100,000-bit exponent froze
-    the listener for seconds), or another kind (Ed25519 is fixed-size)."""
+    """A key record dkimpy can check quickly, read as dkimpy reads it: short, and an RSA key
+    of at most 8192 bits with an exponent under 2**32 (dkimpy's pure-Python pow() holds the
+    GIL: a 100,000-bit exponent froze the listener for seconds), or an Ed25519 one."""
     if len(record) > KEY_RECORD_MAX:
         return False
-    tags = dict(part.strip().split(b"=", 1) for part in record.split(b";") if b"=" in part)
-    if tags.get(b"k", b"rsa").strip() != b"rsa":
-        return True
     try:
-        key = serialization.load_der_public_key(base64.b64decode(b"".join(tags[b"p"].split())))
-    except (KeyError, ValueError, TypeError, UnsupportedAlgorithm):
-        return True  # dkimpy refuses it itself
-    if not isinstance(key, rsa.RSAPublicKey):
-        return True
-    numbers = key.public_numbers()
-    return numbers.e < 2**32 and key.key_size <= 8192
+        tags = parse_tag_value(record)
+        if tags.get(b"k", b"rsa") == b"ed25519":
+            return True  # fixed-size
+        key = parse_public_key(base64.b64decode(b"".join(tags[b"p"].split())))
+    except Exception:  # what dkimpy's reader refuses, or reads otherwise than ours
+        return False
+    return bool(key["publicExponent"] < 2**32 and key["modulus"].bit_length() <= 8192)
 
 
 def _whole(signed: dkim.DKIM) -> bool:

@@ -304,15 +304,16 @@ class InboundHandler:
                     items.append(report)
             else:
                 content = content or self.reply_content(mail, sender, target)
+                said_from = reply_sender(mail, sender)
                 if data and signed is None:  # the raw bytes, as they were signed
-                    signed = check_dkim(data, self.dns)
+                    signed = check_dkim(data, self.dns, said_from)
                 items.append(
                     IncomingReply(
                         target,
                         content.body,
                         content.files,
                         content.automatic,
-                        sender=reply_sender(mail, sender),
+                        sender=said_from,
                         dkim=signed,
                     )
                 )

@@ -20,7 +20,7 @@ from pathlib import Path
 from asn1crypto import keys, x509
 from cryptography import x509 as pyca_x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -328,7 +328,7 @@ def _demo_pair(now: datetime) -> tuple[bytes, bytes]:
 
 
 def self_signed_pair(
-    key: ec.EllipticCurvePrivateKey,
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
     name: pyca_x509.Name,
     start: datetime,
     end: datetime,

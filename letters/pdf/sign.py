@@ -138,11 +138,11 @@ def sign_pdf(data: bytes, signer: PlatformSigner, *, now: datetime | None = None
         timestamper=signer.timestamper,
     )
     output = _run(lambda: pdf_signer.async_sign_pdf(writer), signer)
-    if signer.timestamper is not None and signer.tsa_authorities:
+    if signer.timestamper is not None:
         from pyhanko.pdf_utils.reader import PdfFileReader
 
         signed = PdfFileReader(output, strict=False).embedded_signatures[-1]
-        _ensure_authority(signed.signer_info, signer)
+        _ensure_authority(signed.signer_info, signer, signed.self_reported_timestamp)
     return output.getvalue()
 
 
@@ -174,21 +174,31 @@ def sign_detached(data: bytes, signer: PlatformSigner, *, now: datetime | None =
         signer,
     )
     (signer_info,) = content["content"]["signer_infos"]
-    _ensure_authority(signer_info, signer)
+    _ensure_authority(signer_info, signer, now)
     return content.dump()
 
 
-def _ensure_authority(signer_info: cms.SignerInfo, signer: PlatformSigner) -> None:
-    """With MESSAGERIE_TSA_CERT, a SigningProblem unless the token just received is signed by
-    its authority: over plain HTTP, anyone in between can answer with a time of their own."""
-    if signer.timestamper is None or not signer.tsa_authorities:
+def _ensure_authority(
+    signer_info: cms.SignerInfo, signer: PlatformSigner, signed_at: datetime | None
+) -> None:
+    """A SigningProblem unless the token just received will count for `verify`: signed by
+    MESSAGERIE_TSA_CERT's authority when it is set (over plain HTTP, anyone in between can
+    answer with a time of their own), and close to the time the signature says."""
+    if signer.timestamper is None:
         return
     stamp = stamp_of(signer_info, signer.tsa_authorities)
-    if stamp is None or not stamp.trusted:
+    if signer.tsa_authorities and (stamp is None or not stamp.trusted):
         who = f"signé par « {stamp.authority} »" if stamp else "illisible"
         raise SigningProblem(
             f"L'autorité d'horodatage {signer.tsa_url} a répondu par un jeton {who}, qui n'est "
             "pas une autorité de MESSAGERIE_TSA_CERT : rien n'a été signé."
+        )
+    if stamp is not None and stamp_problem(stamp, signed_at):
+        here = paris_seconds(signed_at) if signed_at else "?"
+        raise SigningProblem(
+            f"L'autorité d'horodatage {signer.tsa_url} date son jeton du "
+            f"{paris_seconds(stamp.at)}, trop loin de l'heure de ce serveur ({here}) : son "
+            "horloge est-elle à l'heure (NTP) ? Rien n'a été signé."
         )
 
 

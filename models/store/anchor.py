@@ -111,6 +111,12 @@ def anchors_written(connection: sa.Connection) -> dict[str, str]:
     return {found[1]: found[2] for (detail,) in rows if (found := AUDITED.search(detail or ""))}
 
 
+def last_anchored(connection: sa.Connection) -> datetime | None:
+    """When the last anchor the audit log noted was taken; None before the first."""
+    times = [at for name in anchors_written(connection) if (at := time_of(name)) is not None]
+    return max(times, default=None)
+
+
 def audit_detail(anchor: Anchor, sha256: str) -> str:
     return f"{len(anchor.heads)} historique(s), {file_name(anchor.at)}, SHA-256 {sha256}"
 
