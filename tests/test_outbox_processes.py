@@ -277,7 +277,8 @@ def test_a_relay_down_for_a_while_is_waited_for_not_given_up(store, store_url, t
         server = start_recorder(port, tmp_path / "received.txt")
         try:
             deadline = time.monotonic() + 30
-            while accepted(store) < 1:
+            # The log line follows the send: SIGTERM waits for it too.
+            while accepted(store) < 1 or not any("succeeded again" in line for line in lines):
                 assert time.monotonic() < deadline, "nothing sent once the relay answered"
                 time.sleep(0.1)
         finally:
