@@ -25,7 +25,7 @@ from messagerie.models.messages.detail import (
 )
 from messagerie.models.messages.inbound import other_sender
 from messagerie.models.store.documents import DocumentInfo
-from messagerie.models.store.enums import DkimResult, SendMode
+from messagerie.models.store.enums import SendMode
 from messagerie.screens.ar_download import AR_KEY, download_ar
 from messagerie.screens.base import StoreScreen
 from messagerie.screens.dialogs import ask_until_valid, save_folder, saved_into, typed_path
@@ -53,7 +53,7 @@ def origin_lines(reply: ReplyDetail, email: str) -> Text:
     if reply.dkim is not None:
         # As the R event said it: without a From, a signature is no one's in particular.
         said = reply.dkim.said(reply.sender)
-        trusted = reply.dkim.result is DkimResult.PASS and reply.dkim.aligned(reply.sender)
+        trusted = reply.dkim.vouches_for(reply.sender)
         text.append(
             f"{said[0].upper()}{said[1:]}.\n" if trusted else f"Attention : {said}.\n",
             style="green" if trusted else "bold yellow",

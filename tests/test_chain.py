@@ -267,6 +267,29 @@ async def test_a_reply_received_in_time_is_sealed_in_its_history(store, change):
     assert broken(store) == {a.id: REPLY_CHANGED.format(number=reply_id)}
 
 
+@pytest.mark.parametrize("disposition", [ReplyDisposition.AUTOMATIC, ReplyDisposition.NOT_ALLOWED])
+async def test_a_reply_kept_without_r_is_sealed_in_its_history_too(store, disposition):
+    """An out-of-office, or a reply to a letter that allows none, gives no R: its text was
+    sealed nowhere, and an UPDATE rewrote it unseen. Its history now says it came, sealed,
+    and the copy's status stays as it was."""
+    tokens = await sent_message(store, reply_allowed=disposition is ReplyDisposition.AUTOMATIC)
+    a = row_of(store, A)
+    kept = record_reply(store, find_recipient(store, token=tokens[A]), body="Je suis absent.",
+                        files=(), channel=ReplyChannel.EMAIL, at=a.sent_at + timedelta(hours=2),
+                        automatic=disposition is ReplyDisposition.AUTOMATIC)  # fmt: skip
+    assert kept is disposition
+    with store.engine.connect() as connection:
+        (reply_id,) = connection.execute(sa.select(reply.c.id)).scalars()
+    last = events_of(store, a.id)[-1]
+    assert (last.kind, row_of(store, A).status) == (EventKind.REPLY_KEPT, a.status)
+    assert last.detail.startswith(
+        f"{disposition.label} — Courrier électronique — empreinte de la réponse n°{reply_id} : "
+    )
+    assert broken(store) == {}
+    tamper(store, sa.update(reply).values(body="Nous retirons notre offre."))
+    assert broken(store) == {a.id: REPLY_CHANGED.format(number=reply_id)}
+
+
 def test_status_names_an_audit_log_left_without_its_protection(store, store_url):
     """An administrator dropped the triggers that keep the log append-only, then rewrote an
     override's reason: nothing said so, and the AR printed the rewritten reason."""

@@ -321,9 +321,7 @@ def test_a_signature_is_valid_only_over_the_whole_e_mail_and_of_its_sender_s_dom
         assert check_dkim(split, lookup).result is DkimResult.FAIL
         elsewhere = check_dkim(signed(plain(), other, "autre.example"), lookup)
         assert elsewhere == DkimCheck(DkimResult.PASS, "autre.example")
-        assert not elsewhere.aligned(A) and DkimCheck(DkimResult.PASS, DOMAIN).aligned(
-            "x@mail." + DOMAIN
-        )
+        assert not elsewhere.vouches_for(A)
         assert elsewhere.said(A) == (
             "signature DKIM valide du domaine autre.example, qui n'est pas celui de l'expéditeur"
         )
@@ -356,3 +354,47 @@ def test_a_key_costly_to_check_is_not_used_and_a_failure_outweighs_a_silent_doma
         # The silent domain's lookup uses up the e-mail's 5 s: the changed body is found
         # without the DNS.
         assert check_dkim(masked, txt_lookup(server)) == DkimCheck(DkimResult.FAIL, DOMAIN)
+
+
+@pytest.mark.parametrize(
+    ("domain", "sender", "vouches"),
+    [
+        (DOMAIN, A, True),
+        (DOMAIN, f"a@mail.{DOMAIN}", True),  # the company's domain signs for a sub-domain
+        (f"mail.{DOMAIN}", A, True),  # its mail server's sub-domain signs for the company
+        ("autre.example", A, False),
+        ("example", A, False),  # a public suffix is no one's organisation
+        ("gouv.fr", "acheteur@mairie.gouv.fr", False),  # nor is gouv.fr
+        ("ville.gouv.fr", "acheteur@mairie.gouv.fr", False),  # two sites under it
+        ("mairie.gouv.fr", "acheteur@marches.mairie.gouv.fr", True),
+    ],
+)
+def test_a_valid_signature_vouches_for_its_sender_s_organisation_only(domain, sender, vouches):
+    """DMARC's relaxed alignment with the Public Suffix List: the From's organisation, not
+    any parent domain (« fr ») and not only the From's exact domain."""
+    check = DkimCheck(DkimResult.PASS, domain)
+    assert check.vouches_for(sender) is vouches
+    assert check.said(sender).endswith("qui n'est pas celui de l'expéditeur") is not vouches
+    assert not DkimCheck(DkimResult.FAIL, domain).vouches_for(sender)
+
+
+def test_an_ed25519_signature_is_checked_as_an_rsa_one():
+    """RFC 8463's keys, which mail servers publish beside RSA ones: a genuine signature is
+    valid, and the same signature over a changed body is not."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = base64.b64encode(
+        key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+    )  # fmt: skip
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    record = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(key.public_key().public_bytes(*raw))
+    mail = signed(plain(), private, signature_algorithm=b"ed25519-sha256")
+    with local_dns({KEY_NAME: record}) as server:
+        lookup = txt_lookup(server)
+        assert check_dkim(mail, lookup, A) == DkimCheck(DkimResult.PASS, DOMAIN)
+        changed = mail.replace(b"l'attestation", b"l'offre")
+        assert check_dkim(changed, lookup, A) == DkimCheck(DkimResult.FAIL, DOMAIN)

@@ -9,6 +9,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from messagerie.models.clock import paris_today, utc_now
@@ -16,6 +17,7 @@ from messagerie.models.text import ascii_digits, escaped_controls, whole_number
 
 if TYPE_CHECKING:
     import logging
+    from datetime import datetime
     from pathlib import Path
 
     from messagerie.letters.pdf.anchor import AnchorsRead
@@ -714,7 +716,7 @@ def run_outbox(args: argparse.Namespace) -> int:
     every = args.every or settings.outbox_every
     try:
         relay = services.relay(settings)  # an unreadable URL stops: no pass could use it
-        told, anchored = "", ""
+        told, anchors = "", OwnAnchors()
         while True:
             try:
                 report = services.outbox_pass(store, settings, relay)
@@ -738,7 +740,7 @@ def run_outbox(args: argparse.Namespace) -> int:
                          report.sent, report.retried, report.refused)  # fmt: skip
                 if args.once:
                     return 0
-            anchored = anchor_when_due(store, settings, log, anchored)  # relay or not
+            anchor_when_due(store, settings, log, anchors)  # relay or not
             time.sleep(every)
     except Refusal as refusal:
         log.error("outbox stopped: %s", refusal)
@@ -751,29 +753,42 @@ def run_outbox(args: argparse.Namespace) -> int:
         store.close()
 
 
-def anchor_when_due(store: Store, settings: Settings, log: logging.Logger, told: str) -> str:
+@dataclass
+class OwnAnchors:
+    """The outbox service's own anchors: when the next is due (None: ask the audit log), and
+    the problem last said, so that each is said once."""
+
+    due: datetime | None = None
+    told: str = ""
+
+
+def anchor_when_due(store: Store, settings: Settings, log: logging.Logger, own: OwnAnchors) -> None:
     """The outbox service's own anchor (MESSAGERIE_ANCHOR_EVERY_HOURS), when it is due: said
-    on its output; a problem said once (what it was is returned), and the sending goes on."""
+    on its output; a problem said once, and the sending goes on. The audit log is read when
+    an anchor may be due, not at every pass."""
     from messagerie.models.errors import Refusal, write_problem
     from messagerie.tui import services
 
+    if settings.anchor_every_hours is None or (own.due is not None and utc_now() < own.due):
+        return
     try:
-        written = services.anchor_when_due(store, settings, actor=system_login(store))
+        written, own.due = services.anchor_when_due(store, settings, actor=system_login(store))
     except (Refusal, OSError) as problem:
         said = (
             str(problem)
             if isinstance(problem, Refusal)
             else write_problem(settings.anchors_folder, problem)
         )
-        if said != told:
+        if said != own.told:
             log.warning("anchor not written: %s", said)
             say(f"{PROGRAM} : ancrage non écrit : {said}", file=sys.stderr, flush=True)
-        return said
+        own.told = said
+        return
+    own.told = ""
     if written is not None:
         log.info("anchor written path=%s recipients=%d", written.path, written.recipients)
         say(f"Ancrage de {written.recipients} historique(s) écrit dans « {written.path} ».",
             flush=True)  # fmt: skip
-    return ""
 
 
 def run_inbound(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from asn1crypto import x509
@@ -72,25 +73,28 @@ def portal(store: Store, settings: Settings) -> Starlette:
     return create_portal(store, intake_options(settings))
 
 
-def anchor_when_due(store: Store, settings: Settings, actor: str) -> AnchorWritten | None:
+def anchor_when_due(
+    store: Store, settings: Settings, actor: str
+) -> tuple[AnchorWritten | None, datetime | None]:
     """An anchor of every history, written when MESSAGERIE_ANCHOR_EVERY_HOURS have passed
-    since the last one the audit log noted (or there is none); None when not due. A Refusal
-    (the authority silent) or an OSError (the folder) says why none could be written."""
-    from datetime import timedelta
-
+    since the last one the audit log noted (or there is none), and when the next is due
+    (None: the setting is unset). A Refusal (the authority silent) or an OSError (the
+    folder) says why none could be written."""
     from messagerie.letters.pdf.anchor import write_anchor
     from messagerie.models.clock import utc_now
     from messagerie.models.store.anchor import last_anchored
 
     if settings.anchor_every_hours is None:
-        return None
+        return None, None
+    every = timedelta(hours=settings.anchor_every_hours)
     now = utc_now()
     with store.engine.connect() as connection:
         last = last_anchored(connection)
-    if last is not None and now - last < timedelta(hours=settings.anchor_every_hours):
-        return None
+    if last is not None and now - last < every:
+        return None, last + every
     signer = platform_signer(settings)
-    return write_anchor(store, settings.anchors_folder, signer, actor=actor, now=now)
+    written = write_anchor(store, settings.anchors_folder, signer, actor=actor, now=now)
+    return written, now + every
 
 
 # --- Signatures ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ its domain's key looked up in the DNS (MESSAGERIE_DNS_SERVER, else the system's)
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import logging
 import re
@@ -27,7 +28,7 @@ from dkim.crypto import parse_public_key
 from dkim.util import parse_tag_value
 
 from messagerie.models.errors import Refusal, os_problem
-from messagerie.models.messages.inbound import DkimCheck
+from messagerie.models.messages.inbound import DkimCheck, same_organisation
 from messagerie.models.rules.validation import address_domain
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import DkimResult
@@ -148,16 +149,14 @@ def txt_lookup(server: str | None = None, seconds: float = DNS_SECONDS) -> TxtLo
     "IP:port"), else from the system's resolvers, `seconds` at most. No answer (or no
     resolver at all) raises dkimpy's DnsTimeoutError: « invérifiable », not « invalide »."""
     address = dns_server(server) if server is not None else None
-    resolvers: list[dns.resolver.Resolver] = []
 
+    @functools.cache  # built on first use: reading resolv.conf may fail, and says so
     def resolver() -> dns.resolver.Resolver:
-        if not resolvers:  # built on first use: reading resolv.conf may fail, and says so
-            made = dns.resolver.Resolver(configure=address is None)
-            if address is not None:
-                made.nameservers, made.port = [address[0]], address[1]
-            made.lifetime = seconds
-            resolvers.append(made)
-        return resolvers[0]
+        made = dns.resolver.Resolver(configure=address is None)
+        if address is not None:
+            made.nameservers, made.port = [address[0]], address[1]
+        made.lifetime = seconds
+        return made
 
     def lookup(name: bytes, timeout: float = seconds) -> bytes | None:  # dkimpy names `timeout`
         try:
@@ -228,7 +227,7 @@ def check_dkim(data: bytes, lookup: TxtLookup, sender: str | None = None) -> Dki
             failed.append(_domain(fields.get(b"d")))
     passed, unanswered, refused = _verified(signed, intact, lookup)
     if passed:
-        aligned = [one for one in passed if DkimCheck(DkimResult.PASS, one).aligned(sender)]
+        aligned = [one for one in passed if same_organisation(one, sender)]
         return DkimCheck(DkimResult.PASS, (aligned or passed)[0])
     failed += refused  # one that fails on its content outweighs one left unanswered
     if failed or not unanswered:

@@ -11,10 +11,12 @@ decides which).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -41,6 +43,9 @@ from messagerie.models.store.tables import (
     reply,
     reply_attachment,
 )
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,25 @@ class IncomingReport:
     detail: str
 
 
+def same_organisation(domain: str | None, sender: str | None) -> bool:
+    """The signing domain and the sender's address belong to one organisation: the same
+    domain under its public suffix (DMARC's relaxed alignment, RFC 7489: mail.x.fr and x.fr
+    either way round; not x.fr and y.fr, nor x.fr and fr, nor two sites under gouv.fr)."""
+    if domain is None or sender is None:
+        return False
+    own = sender.rpartition("@")[2].strip().rstrip(".").lower()
+    organisation = _public_suffixes().privatesuffix(domain.lower())
+    return organisation is not None and organisation == _public_suffixes().privatesuffix(own)
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List the package ships (read once, 40 ms: not at start-up)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
 @dataclass(frozen=True)
 class DkimCheck:
     """What an e-mailed reply's DKIM signatures say (letters/mail/dkim.py checks them)."""
@@ -128,19 +152,16 @@ class DkimCheck:
     result: DkimResult
     domain: str | None  # d= of the signature that passed, else of the first one tried
 
-    def aligned(self, sender: str | None) -> bool:
-        """The signing domain is the sender's, or a parent of it (mail.x.fr signed by x.fr):
-        a valid signature by another domain says nothing of who wrote the From."""
-        if self.domain is None or sender is None:
-            return False
-        own = sender.rpartition("@")[2].strip().rstrip(".").lower()
-        return own == self.domain or own.endswith("." + self.domain)
+    def vouches_for(self, sender: str | None) -> bool:
+        """A valid signature of the sender's organisation: one by another says nothing of
+        who wrote the From."""
+        return self.result is DkimResult.PASS and same_organisation(self.domain, sender)
 
     def said(self, sender: str | None) -> str:
         """In French, for the R event's detail and the reply's screen."""
         if self.result is DkimResult.PASS:
             said = f"signature DKIM valide du domaine {self.domain}"
-            if self.aligned(sender):
+            if same_organisation(self.domain, sender):
                 return said
             return f"{said}, qui n'est pas celui de l'expéditeur"
         if self.result is DkimResult.FAIL:
@@ -349,10 +370,14 @@ def _insert_reply(
             sa.insert(reply_attachment),
             [{"reply_id": reply_id, "document_id": d.id} for d in documents],
         )
+    how = reply_origin(channel, item.from_elsewhere, item.dkim, item.sender)
+    seal = reply_seals(connection, [reply_id])[reply_id]  # what came, in its history
     if disposition is ReplyDisposition.ON_TIME:
-        how = reply_origin(channel, item.from_elsewhere, item.dkim, item.sender)
-        seal = reply_seals(connection, [reply_id])[reply_id]  # what came, in its history
         _mark_replied(connection, target.id, sealed_reply_detail(how, reply_id, seal), at)
+    else:  # no R, but sealed all the same: a late reply edited unseen is a harm too
+        detail = sealed_reply_detail(f"{disposition.label} — {how}", reply_id, seal)
+        kept = {"recipient_id": target.id, "kind": EventKind.REPLY_KEPT, "at": at, "detail": detail}
+        append_events(connection, [kept])
     return disposition
 
 

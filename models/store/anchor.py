@@ -113,8 +113,15 @@ def anchors_written(connection: sa.Connection) -> dict[str, str]:
 
 def last_anchored(connection: sa.Connection) -> datetime | None:
     """When the last anchor the audit log noted was taken; None before the first."""
-    times = [at for name in anchors_written(connection) if (at := time_of(name)) is not None]
-    return max(times, default=None)
+    rows = connection.execute(
+        sa.select(audit_entry.c.detail)
+        .where(audit_entry.c.action == AUDIT_ACTION)
+        .order_by(audit_entry.c.id.desc())
+    )
+    for (detail,) in rows:  # the newest first: the first that names its file is the last
+        if (found := AUDITED.search(detail or "")) and (at := time_of(found[1])) is not None:
+            return at
+    return None
 
 
 def audit_detail(anchor: Anchor, sha256: str) -> str:

@@ -50,6 +50,8 @@ ORPHANED = "ce destinataire a été supprimé de la base, ses événements y son
 # servers' clocks differ a little: an event added after an anchor may be dated that much
 # before it, no more.
 LATE_COMMIT = timedelta(minutes=15)
+# The events whose detail ends with a reply's seal: R, and a reply kept without R.
+REPLY_SEALED = (EventKind.REPLIED, EventKind.REPLY_KEPT)
 HASHED_FIELDS = ("recipient_id", "kind", "at", "detail", "client_address", "user_agent")
 
 
@@ -165,7 +167,7 @@ def verify_chains(
         against.see(row, broken)
         if row.kind == EventKind.SENT and (seal := seal_of(row.detail)):
             sealed[rid] = seal
-        elif row.kind == EventKind.REPLIED and (answered := reply_seal_of(row.detail)):
+        elif row.kind in REPLY_SEALED and (answered := reply_seal_of(row.detail)):
             replies.setdefault(rid, []).append(answered)
     for rid, head in heads.items():
         if rid not in broken and (head or GENESIS) != last.get(rid, GENESIS):

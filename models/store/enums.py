@@ -123,6 +123,9 @@ class EventKind(LabelledEnum):
     NOT_DELIVERED = "not_delivered", "Non délivré"
     READ = "read", "L"
     REPLIED = "replied", "R"
+    # A reply that gives no R (late, not allowed, automatic, empty): its seal all the same, so
+    # that it cannot be edited unseen either.
+    REPLY_KEPT = "reply_kept", "Réponse reçue, sans R"
     RETRY = "retry", "Nouvelle tentative"
     OPENED_AGAIN = "opened_again", "Nouvelle consultation"
     # A GET of the personal link before L: the landing page was shown, never the content.

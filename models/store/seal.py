@@ -11,7 +11,9 @@ demo's) carry none, and are not compared.
 
 Likewise the "répondu" event of a reply received in time ends with the reply's number and
 the SHA-256 of its text, time, channel, disposition, sender and files (and of what its DKIM
-signature said, for a reply e-mailed since that was checked).
+signature said, for a reply e-mailed since that was checked); a reply that gives no R (late,
+automatic…) has a "réponse reçue, sans R" event that ends the same way (since 2026-12-06:
+an older one is not compared).
 """
 
 from __future__ import annotations
