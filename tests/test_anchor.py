@@ -27,9 +27,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
+from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import DummyTimeStamper
 
-from messagerie.letters.pdf.anchor import read_anchors, write_anchor
+from messagerie.letters.pdf.anchor import UNSTAMPED_SINCE, read_anchors, write_anchor
 from messagerie.letters.pdf.certificate import (
     CertificateSource,
     read_certificate,
@@ -49,7 +51,13 @@ from messagerie.models.store.anchor import (
     take_anchor,
     time_of,
 )
-from messagerie.models.store.chain import GENESIS, append_events, event_hash, verify_store
+from messagerie.models.store.chain import (
+    ANCHOR_PREDATED,
+    GENESIS,
+    append_events,
+    event_hash,
+    verify_store,
+)
 from messagerie.models.store.database import STORE_KEY, Store, store_identity
 from messagerie.models.store.enums import EventKind
 from messagerie.models.store.tables import company, event, recipient, store_meta
@@ -304,16 +312,15 @@ async def test_with_its_authority_s_certificate_only_its_timestamps_count(
     answer with a time of their own."""
     await opened_by_a(store)
     trusted = {"MESSAGERIE_TSA_CERT": str(tmp_path / "tsa" / "tsa-certificat.pem")}
+    assert cli(store_url, tmp_path, "anchor").returncode == 0  # before the authority
+    time.sleep(1.01 - time.time() % 1)  # anchors are named by the second
     with local_tsa(tmp_path / "tsa") as (url, _):
         done = cli(store_url, tmp_path, "anchor", MESSAGERIE_TSA_URL=url, **trusted)
     assert done.returncode == 0, done.stderr
     assert re.search(rf"Horodaté le {TIME} par « CN={TSA_NAME} »\.\n", done.stdout)
     judged = cli(store_url, tmp_path, "verify-store", **trusted)
     assert judged.returncode == 0, judged.stdout
-    assert judged.stdout.splitlines()[0].endswith(", dont 1 horodaté(s).")
-    assert cli(store_url, tmp_path, "anchor").returncode == 0  # without the authority
-    unstamped = cli(store_url, tmp_path, "verify-store", **trusted).stdout.splitlines()[0]
-    assert unstamped.endswith(
+    assert judged.stdout.splitlines()[0].endswith(
         ", dont 1 horodaté(s) ; 1 sans horodatage, datés par la seule plateforme."
     )
 
@@ -418,6 +425,58 @@ async def test_an_authority_whose_certificate_has_expired_dates_nothing_any_more
         f"Ancrage « {written.path.name} » : horodaté par « CN=Horodatage expiré », qui n'est "
         "pas une autorité de MESSAGERIE_TSA_CERT : sa date n'est pas attestée."
     ]
+
+
+async def test_after_a_stamped_anchor_one_without_a_timestamp_proves_nothing(store, tmp_path):
+    """The key holder leaves the authority out, to date an anchor as they please. Once the
+    anchors are stamped, one without a token since proves nothing; one dated back before the
+    stamped one holds events dated after itself, and each such history is named."""
+    await opened_by_a(store)
+    folder, now = tmp_path / "ancrages", utc_now()
+    plain = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
+    with local_tsa(tmp_path / "tsa") as (url, _):
+        stamping = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
+        write_anchor(store, folder, stamping, actor="exploitant", now=now)
+    later = write_anchor(store, folder, plain, actor="exploitant", now=now + timedelta(hours=1))
+    back = now - timedelta(hours=1)
+    write_anchor(store, folder, plain, actor="exploitant", now=back)
+    authority = read_certificate(tmp_path / "tsa" / "tsa-certificat.pem")
+    read = read_anchors(folder, [plain.certificate], store_identity(store), {}, [authority])
+    assert read.problems == [UNSTAMPED_SINCE.format(name=later.path.name, at=paris_seconds(now))]
+    assert [anchor.at for anchor in read.anchors] == [back, now]
+    found = {one.recipient_id: one.reason for one in verify_store(store, now, read.anchors)[1]}
+    assert found == {
+        rid: ANCHOR_PREDATED.format(number=events_of(store, rid)[-1]["id"], at=paris_seconds(back))
+        for rid in (row_of(store, A).id, row_of(store, B).id)
+    }
+
+
+async def test_a_token_the_authority_gave_later_does_not_hide_the_first(store, tmp_path):
+    """Anyone can have a public authority stamp an anchor's signature again, and put that
+    token first: the earliest of the authority's tokens dates the anchor, as before."""
+    await opened_by_a(store)
+    folder = tmp_path / "ancrages"
+    with local_tsa(tmp_path / "tsa") as (url, stamped):
+        signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
+        written = write_anchor(store, folder, signer, actor="exploitant", now=utc_now())
+    certificate, key = (
+        str(tmp_path / "tsa" / name) for name in ("tsa-certificat.pem", "tsa-cle.pem")
+    )
+    again = DummyTimeStamper(load_cert_from_pemder(certificate),
+                             load_private_key_from_pemder(key, None),
+                             fixed_dt=stamped[0] + timedelta(days=30))  # fmt: skip
+    path = Path(f"{written.path}.p7s")
+    content = cms.ContentInfo.load(path.read_bytes())
+    (signer_info,) = content["content"]["signer_infos"]
+    digest = hashlib.sha256(signer_info["signature"].native).digest()
+    token = await again.async_timestamp(digest, "sha256")
+    attributes = signer_info["unsigned_attrs"]
+    later = cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]})
+    signer_info["unsigned_attrs"] = cms.CMSAttributes([later, *attributes])
+    path.write_bytes(content.dump(force=True))
+    authority = read_certificate(tmp_path / "tsa" / "tsa-certificat.pem")
+    read = read_anchors(folder, [signer.certificate], store_identity(store), {}, [authority])
+    assert (read.problems, read.stamped) == ([], stamped)
 
 
 DIGESTS = st.text("0123456789abcdef", min_size=64, max_size=64)

@@ -23,6 +23,7 @@ from messagerie.letters.pdf.sign import (
 )
 from messagerie.models.atomic_write import write_whole
 from messagerie.models.errors import Refusal, os_problem
+from messagerie.models.formatting import paris_seconds
 from messagerie.models.regular_file import read_regular
 from messagerie.models.store import audit
 from messagerie.models.store.anchor import (
@@ -42,6 +43,11 @@ from messagerie.models.timestamp import Stamp
 SIGNATURE = ".p7s"  # beside the anchor: ancrage-….json.p7s
 LARGEST = 256 << 20  # some 80 bytes a recipient: three million of them
 SIGNATURE_LARGEST = 1 << 20  # a signature, its certificate and a timestamp: a few kB
+UNSTAMPED_SINCE = (
+    "Ancrage « {name} » : sans horodatage, alors que les ancrages sont horodatés depuis le "
+    "{at} : sa date et son contenu ne reposent que sur la clé de la plateforme, il ne prouve "
+    "rien (MESSAGERIE_TSA_URL a-t-il été retiré ?)."
+)
 
 
 @dataclass(frozen=True)
@@ -111,15 +117,24 @@ def read_anchors(
         read.problems.append(unreadable)
         return read
     found: dict[str, str] = {}
+    held: list[tuple[str, Anchor, datetime | None]] = []
     for path in paths:
         try:
             anchor, stamped_at, found[path.name] = _checked(path, platform, store, authorities)
         except Refusal as problem:
             read.problems.append(f"Ancrage « {path.name} » : {problem}.")
         else:
-            read.anchors.append(anchor)
-            if stamped_at is not None:
-                read.stamped.append(stamped_at)
+            held.append((path.name, anchor, stamped_at))
+    first_stamped = min((anchor.at for _, anchor, at in held if at is not None), default=None)
+    for name, anchor, stamped_at in held:
+        if stamped_at is None and first_stamped is not None and anchor.at > first_stamped:
+            # The anchors were stamped from then on: one without a token since is the key
+            # holder's alone, who could write it with any history and any date.
+            read.problems.append(UNSTAMPED_SINCE.format(name=name, at=paris_seconds(first_stamped)))
+            continue
+        read.anchors.append(anchor)
+        if stamped_at is not None:
+            read.stamped.append(stamped_at)
     present = {path.name for path in paths}
     for name, sha256 in sorted(written.items()):
         if name not in present:

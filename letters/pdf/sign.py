@@ -285,7 +285,8 @@ def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate
     """The RFC 3161 token over this very signature that is intact and, when `authorities`
     are given, chains to one of them (at the time it attests, its own certificate valid
     then, without fetching anything); else the first intact one, judged untrusted. A token
-    anyone can add beside the authority's does not hide it."""
+    anyone can add beside the authority's does not hide it, nor does one the authority gave
+    later (anyone can have it stamp the signature again): of several, the earliest."""
     from pyhanko.sign.validation.generic_cms import (
         extract_tst_data_iter,
         message_imprint_checker,
@@ -293,7 +294,7 @@ def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate
     )
     from pyhanko_certvalidator import ValidationContext
 
-    found: Stamp | None = None
+    found: list[Stamp] = []
     for token in extract_tst_data_iter(signer_info, signed=False):
         imprint = message_imprint_checker(signer_info)
         said = token["encap_content_info"]["content"].parsed["gen_time"].native
@@ -308,11 +309,9 @@ def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate
         # pyHanko does not date a trust anchor: an authority's own certificate, expired,
         # went on dating tokens.
         trusted = status["trust_problem_indic"] is None and info.valid_at(status["timestamp"])
-        stamp = Stamp(status["timestamp"], info.subject, trusted if authorities else None)
-        if not authorities or trusted:
-            return stamp
-        found = found or stamp
-    return found
+        found.append(Stamp(status["timestamp"], info.subject, trusted if authorities else None))
+    # The trusted first (None, unjudged, stands with them), then the earliest.
+    return min(found, key=lambda stamp: (stamp.trusted is False, stamp.at), default=None)
 
 
 def stamp_problem(stamp: Stamp | None, signed_at: datetime | None) -> str | None:

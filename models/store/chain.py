@@ -45,6 +45,10 @@ ANCHOR_IDENTITY = (
     "ce n'est plus le destinataire ancré le {at} : son message, son adresse, son entreprise "
     "ou son contact ont été changés"
 )
+ANCHOR_PREDATED = (
+    "l'ancrage du {at} contient l'événement n°{number}, daté d'après lui : cet ancrage a été "
+    "antidaté"
+)
 ORPHANED = "ce destinataire a été supprimé de la base, ses événements y sont restés"
 # An outbox batch commits its events up to a lease (5 min) after the time they carry, and
 # servers' clocks differ a little: an event added after an anchor may be dated that much
@@ -207,6 +211,10 @@ class _AnchorCheck:
         if times := self.anchored[rid].get(row.hash or ""):
             self.unseen[rid].discard(row.hash)
             self.reached[rid] = times[1]
+            if rid not in broken and _aware(row.at) > times[0] + LATE_COMMIT:
+                # An anchor holds what the store held when it was taken: one holding a later
+                # event was dated back, the key holder's way around the stamped ones' rule.
+                broken[rid] = ANCHOR_PREDATED.format(number=row.id, at=paris_seconds(times[0]))
             return
         reached = self.reached.get(rid)
         if reached and rid not in broken and _aware(row.at) < reached - LATE_COMMIT:
