@@ -230,7 +230,7 @@ class ConsultationScreen(StoreScreen[None]):
 
         from messagerie.letters.pdf.bundle import export_bundle
 
-        reference = self.detail.identity.reference
+        identity = self.detail.identity
 
         def advance(done: int, total: int) -> None:  # in the worker's thread
             self.app.call_from_thread(self.export_progress, done, total)
@@ -245,10 +245,11 @@ class ConsultationScreen(StoreScreen[None]):
             self.store_task(
                 lambda store: export_bundle(
                     store,
-                    reference,
+                    identity.reference,
                     path,
                     signer=self.app.platform_signer(),
                     account=self.app.account,
+                    organisation=identity.organisation,
                     progress=advance,
                 ),
                 self.exported,
@@ -259,7 +260,7 @@ class ConsultationScreen(StoreScreen[None]):
 
         ask_for_path(
             self, "Lot de preuves", "Enregistrer le lot de preuves (zip) sous :",
-            f"preuves-{reference}.zip", write,
+            f"preuves-{identity.reference}.zip", write,
         )  # fmt: skip
 
     def show_export(self, *, visible: bool) -> None:

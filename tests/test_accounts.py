@@ -69,6 +69,7 @@ def add_entity_consultation(store: Store, organisation_name: str, entity_name: s
                 status=S.OPEN,
                 bid_deadline=paris(2026, 12, 20),
                 entity_id=entity_id,
+                organisation_id=organisation_id,
                 search_text="col-03 balayeuse",
             )
         )

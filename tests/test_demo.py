@@ -689,6 +689,7 @@ def test_a_store_with_real_data_is_refused(store, reset):
                 "bid_deadline": datetime(2026, 12, 18, 12, tzinfo=PARIS),
                 "urgent": False,
                 "entity_id": 1,
+                "organisation_id": 1,
                 "created_at": datetime(2026, 11, 2, 9, tzinfo=PARIS),
                 "search_text": "vraie-01",
             },

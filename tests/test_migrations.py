@@ -20,8 +20,14 @@ from messagerie.models.store.enums import (
     RecipientStatus,
     SendMode,
 )
-from messagerie.models.store.tables import AuditEntry, message, recipient
-from tests.helpers.factories import add_consultations
+from messagerie.models.store.tables import (
+    AuditEntry,
+    consultation,
+    message,
+    organisation,
+    purchasing_entity,
+    recipient,
+)
 
 
 def test_upgrading_an_empty_database_yields_the_models_schema(store_url):
@@ -136,11 +142,46 @@ def test_upgrading_a_0004_store_keeps_every_address_already_sent(store_url):
     store.close()
 
 
+def _consultation_as_stored(store: Store) -> int:
+    """A consultation as the store's revision holds it: its tables read from the database,
+    without the columns later migrations add (0015's organisation)."""
+    stored = sa.MetaData()
+    with store.engine.begin() as connection:
+        stored.reflect(connection, only=["organisation", "purchasing_entity", "consultation"])
+        organisation, entity, consultation = (
+            stored.tables[name] for name in ("organisation", "purchasing_entity", "consultation")
+        )
+        organisation_id = connection.execute(
+            sa.insert(organisation).values(name="Collectivité européenne d'Alsace")
+        ).inserted_primary_key[0]
+        entity_id = connection.execute(
+            sa.insert(entity).values(
+                organisation_id=organisation_id,
+                name="Direction des achats",
+                sender_email="marches@alsace.example",
+                postal_address="",
+            )
+        ).inserted_primary_key[0]
+        now = datetime.now(UTC).replace(tzinfo=None)
+        return connection.execute(
+            sa.insert(consultation).values(
+                reference="2026OLD",
+                title="Avant 0005",
+                object="Avant 0005",
+                procedure="open_tender",
+                status=ConsultationStatus.OPEN.value,
+                bid_deadline=now,
+                urgent=False,
+                entity_id=entity_id,
+                created_at=now,
+                search_text="2026old",
+            )
+        ).inserted_primary_key[0]
+
+
 def _message_of_0004(store: Store, sent_token: str, queued_token: str) -> int:
     """A message as 0004 stored it: one recipient sent (E), one still queued."""
-    (cid,) = add_consultations(
-        store, [("2026OLD", "Avant 0005", ConsultationStatus.OPEN, datetime.now(UTC))]
-    )
+    cid = _consultation_as_stored(store)
     now = datetime.now(UTC)
     with store.engine.begin() as connection:
         message_id = connection.execute(
@@ -230,4 +271,38 @@ def test_an_installation_without_its_scripts_refuses_to_migrate(tmp_path, monkey
     assert "la dernière trouvée : aucune, attendue : " + migrate.HEAD_REVISION in str(refused.value)
     engine = create_store_engine(url)
     assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()
+
+
+def test_upgrading_a_0014_store_gives_each_consultation_its_entity_s_organisation(store_url):
+    """0015 makes a reference unique in its organisation: each consultation carries its
+    entity's organisation, which the database keeps equal to it; two organisations may then
+    each have a consultation « 2026OLD »."""
+    engine = create_store_engine(store_url)
+    migrate.upgrade(engine, "0014")
+    old = _consultation_as_stored(Store(engine))
+    migrate.upgrade(engine)
+    assert migrate.schema_differences(engine) == []
+    with engine.begin() as connection:
+        row = connection.execute(sa.select(consultation).where(consultation.c.id == old)).one()
+        entity = connection.execute(
+            sa.select(purchasing_entity).where(purchasing_entity.c.id == row.entity_id)
+        ).one()
+        assert row.organisation_id == entity.organisation_id
+        other = connection.execute(
+            sa.insert(organisation).values(name="Ville de Colmar").returning(organisation.c.id)
+        ).scalar_one()
+    copy = {**row._asdict(), "organisation_id": other}
+    del copy["id"]
+    with pytest.raises(DatabaseError), engine.begin() as connection:  # not its entity's
+        connection.execute(sa.insert(consultation).values(copy))
+    with engine.begin() as connection:  # its own entity: « 2026OLD » is Colmar's too
+        colmar = connection.execute(
+            sa.insert(purchasing_entity)
+            .values(organisation_id=other, name="Marchés", sender_email="", postal_address="")
+            .returning(purchasing_entity.c.id)
+        ).scalar_one()
+        connection.execute(sa.insert(consultation).values({**copy, "entity_id": colmar}))
+        references = connection.execute(sa.select(consultation.c.reference)).scalars().all()
+    assert references == ["2026OLD", "2026OLD"]
     engine.dispose()

@@ -35,6 +35,7 @@ from messagerie.models.consultations.registers import (
     register_addresses,
     update_entry,
 )
+from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
 from messagerie.models.consultations.workspace import DceUpdate, publish_dce_update
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_seconds
@@ -67,7 +68,7 @@ from messagerie.models.store.accounts import (
 from messagerie.models.store.chain import append_events
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_space
-from messagerie.models.store.enums import EventKind, MessageType, RegisterKind, Right
+from messagerie.models.store.enums import EventKind, MessageType, Procedure, RegisterKind, Right
 from messagerie.models.store.tables import (
     audit_entry,
     company,
@@ -248,21 +249,84 @@ def test_imports_need_the_right_and_stay_in_the_accounts_organisation(
         f"consultation « MUL-02 » : l'organisation « {MULHOUSE} » n'est pas la vôtre "
         f"(« {COLMAR} ») ; l'import n'écrit que dans votre organisation.",
     )
-    # Mulhouse's consultation under Colmar's name: never updated (nor taken over).
+    # Mulhouse's reference under Colmar's name: Colmar's own consultation. Mulhouse's is
+    # never updated (nor taken over), and the import tells nothing of it.
     taken = import_sample(store, tmp_path, "MUL-01", COLMAR, COLMAR_MARKETS)
-    with pytest.raises(ImportRefused) as hidden:
-        import_file(store, taken, actor="claire.muller", now=NOW)
-    assert (
-        "consultation « MUL-01 » : introuvable parmi les consultations de votre organisation"
-        in (str(hidden.value))
-    )
-    assert consultation_count(store) == 2
+    assert import_file(store, taken, actor="claire.muller", now=NOW).consultations_created == 1
+    assert consultation_count(store) == 3
     assert (
         consultation_detail(store, towns["mulhouse"]).identity.title
         == "Voirie de Ville de Mulhouse"
     )
     report = import_file(store, own, actor="claire.muller", now=NOW)
-    assert report.consultations_created == 1 and consultation_count(store) == 3
+    assert report.consultations_created == 1 and consultation_count(store) == 4
+
+
+def test_a_reference_is_unique_in_its_organisation_only(store, towns, accounts, tmp_path):
+    """Unique in the store, Mulhouse's « MUL-01 » could not be Colmar's too, and Colmar's
+    import said that it existed. Now each organisation has its own: the support account,
+    which sees both, is asked which to export; inside Colmar, an account of one entity is
+    refused a colleague entity's reference, which it cannot see nor take."""
+    taken = import_sample(store, tmp_path, "MUL-01", COLMAR, COLMAR_MARKETS)
+    colmar_id = find_consultation(store, "COL-01", accounts["claire.muller"])
+    import_file(store, taken, actor="claire.muller", now=NOW)
+    ours = find_consultation(store, "MUL-01", accounts["claire.muller"])
+    assert ours not in (towns["mulhouse"], colmar_id)
+    assert find_consultation(store, "MUL-01", accounts["hugo.meyer"]) == towns["mulhouse"]
+    support = accounts["support"]
+    assert refusal(lambda: find_consultation(store, "MUL-01", support)) == (
+        f"La référence « MUL-01 » est celle d'une consultation de chacune de ces organisations : "
+        f"« {COLMAR} » ; « {MULHOUSE} ». Précisez laquelle (--organisation NOM)."
+    )
+    assert find_consultation(store, "MUL-01", support, organisation=MULHOUSE) == towns["mulhouse"]
+    assert find_consultation(store, "MUL-01", support, organisation=COLMAR) == ours
+
+    workshop = import_sample(store, tmp_path, "COL-CT", COLMAR, "Centre technique municipal")
+    import_file(store, workshop, actor="claire.muller", now=NOW)
+    add_account(store, new_account("paul.weber", COLMAR, {Right.CONSULT, Right.IMPORT},
+                                   entities=("Centre technique municipal",)),
+                author="claire.muller", now=NOW)  # fmt: skip
+    colleague = import_sample(store, tmp_path, "COL-01", COLMAR, "Centre technique municipal")
+    with pytest.raises(ImportRefused) as hidden:
+        import_file(store, colleague, actor="paul.weber", now=NOW)
+    assert hidden.value.errors == (
+        "consultation « COL-01 » : cette référence est celle d'une consultation d'une autre "
+        "entité de votre organisation, que votre compte ne voit pas ; choisissez-en une autre.",
+    )
+    assert consultation_detail(store, colmar_id).identity.entity == COLMAR_MARKETS
+
+
+def copied(store: Store, consultation_id: int, reference: str) -> int:
+    """Another consultation of the same organisation and entity, named `reference`."""
+    with store.engine.begin() as connection:
+        row = (
+            connection.execute(sa.select(consultation).where(consultation.c.id == consultation_id))
+            .one()
+            ._asdict()
+        )
+        del row["id"]
+        return connection.execute(
+            sa.insert(consultation)
+            .values({**row, "reference": reference})
+            .returning(consultation.c.id)
+        ).scalar_one()
+
+
+def test_a_suite_s_reference_passes_over_one_an_import_took(store, towns, accounts, tmp_path):
+    """A suite is « COL-01-S1 »: with that reference already imported in the organisation,
+    the creation failed on the database's constraint. Another organisation's « COL-01-S2 »
+    is not in the way."""
+    taken = import_sample(store, tmp_path, "COL-01-S1", COLMAR, COLMAR_MARKETS)
+    import_file(store, taken, actor="claire.muller", now=NOW)
+    copied(store, towns["mulhouse"], "COL-01-S2")  # Mulhouse's, as it could import it
+    choices = tuple(choice.entry_id for choice in candidate_choices(store, towns["colmar"]))
+    suite = create_suite(
+        store,
+        SuiteRequest(towns["colmar"], Procedure.RESTRICTED_TENDER, (), choices, paris(2027, 1, 8)),
+        actor="claire.muller",
+        now=NOW,
+    )
+    assert suite.reference == "COL-01-S2"
 
 
 # --- Scoping: another organisation's is « introuvable », as what does not exist --------------
@@ -579,15 +643,26 @@ def test_export_ar_and_verify_through_the_cli_each_account_its_own(
     # The system login (support: every organisation) sees both; verifies Mulhouse's bundle.
     assert export("COL-01", env)[0].returncode == 0
     assert messagerie("verify", str(bundle), env=env).returncode == 0
-    # As Colmar's buyer (the marker's way again): Mulhouse's bundle is not verified.
+    # As Colmar's buyer (the marker's way again): Mulhouse's bundle is not verified, though
+    # Colmar has a « MUL-01 » of its own (the manifest names the organisation).
+    copied(store, towns["colmar"], "MUL-01")
     colmar = {**env, "MESSAGERIE_DEMO_LOGIN": "colmar.acheteur"}
     foreign = messagerie("verify", str(bundle), env=colmar)
     assert foreign.returncode == 2
     assert foreign.stderr.strip() == (
-        "messagerie : Aucune consultation n'a la référence « MUL-01 ». "
-        "Le lot de preuves n'est pas vérifié."
+        "messagerie : Aucune consultation n'a la référence « MUL-01 » dans l'organisation "
+        "« Ville de Mulhouse ». Le lot de preuves n'est pas vérifié."
     )
     assert messagerie("verify", str(bundle), env=hugo).returncode == 0
+    # Support sees both « MUL-01 »: which one to export is asked.
+    ambiguous, _ = export("MUL-01", env)
+    assert ambiguous.returncode == 1 and ambiguous.stderr.strip() == (
+        f"messagerie : La référence « MUL-01 » est celle d'une consultation de chacune de ces "
+        f"organisations : « {COLMAR} » ; « {MULHOUSE} ». Précisez laquelle (--organisation NOM)."
+    )
+    chosen = messagerie("export", "MUL-01", "--organisation", MULHOUSE, "--out",
+                        str(tmp_path / "mulhouse.zip"), env=env)  # fmt: skip
+    assert chosen.returncode == 0, chosen.stderr
 
 
 @pytest.mark.services

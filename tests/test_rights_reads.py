@@ -271,8 +271,8 @@ def test_verify_refuses_this_stores_bundle_of_another_organisation_not_another_p
         assert refused.returncode == 2
         assert refused.stdout == ""
         assert refused.stderr.strip() == (
-            f"messagerie : Aucune consultation n'a la référence « {reference} ». "
-            "Le lot de preuves n'est pas vérifié."
+            f"messagerie : Aucune consultation n'a la référence « {reference} » dans "
+            f"l'organisation « {MULHOUSE} ». Le lot de preuves n'est pas vérifié."
         )
     # The other platform's bundle is checked from its file alone, against its certificate.
     checked = messagerie("verify", str(theirs), "--cert", str(their_certificate), env=colmar)

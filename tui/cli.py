@@ -220,6 +220,11 @@ def add_proofs_parsers(commands: argparse._SubParsersAction) -> None:  # type: i
     export = commands.add_parser("export", help="écrire le lot de preuves (zip) d'une consultation")
     export.add_argument("reference", metavar="REFERENCE", help="référence de la consultation")
     export.add_argument("--out", required=True, metavar="FICHIER.zip", help="fichier à écrire")
+    export.add_argument(
+        "--organisation",
+        metavar="NOM",
+        help="l'organisation de la consultation, quand plusieurs ont cette référence",
+    )
     verify = commands.add_parser(
         "verify", help="vérifier un lot de preuves (code de sortie 1 s'il a été modifié)"
     )
@@ -897,7 +902,7 @@ def run_export(args: argparse.Namespace) -> int:
         account = account_of(store)
         # A reference that is not there (or another organisation's: « introuvable ») is
         # answered before weasyprint and pyHanko are imported (a second of CPU).
-        find_consultation(store, args.reference, account)
+        find_consultation(store, args.reference, account, organisation=args.organisation)
         from messagerie.letters.pdf.bundle import export_bundle
         from messagerie.tui import services
 
@@ -907,6 +912,7 @@ def run_export(args: argparse.Namespace) -> int:
             Path(args.out),
             signer=services.platform_signer(load_settings(args)),
             account=account,
+            organisation=args.organisation,
             progress=progress,
         )
     except Refusal as refusal:
@@ -1003,9 +1009,9 @@ def foreign_bundle(args: argparse.Namespace, bundle: Path) -> str | None:
     from messagerie.models.store.accounts import ConsultationNotFound
     from messagerie.models.store.engine import StoreError, store_file
 
-    reference, origin = bundle_origin(bundle)
+    said = bundle_origin(bundle)
     database = store_file(load_settings(args).database_url)
-    if origin is None or (database is not None and not database.exists()):
+    if said.store is None or (database is not None and not database.exists()):
         return None
     try:
         store = open_store_for(args)
@@ -1013,7 +1019,7 @@ def foreign_bundle(args: argparse.Namespace, bundle: Path) -> str | None:
         return None
     try:
         account = account_of(store)  # a login without an account: one line, exit 2
-        check_verifiable(store, reference, origin, account)
+        check_verifiable(store, said.reference, said.store, account, said.organisation)
     except ConsultationNotFound as hidden:
         return f"{hidden} Le lot de preuves n'est pas vérifié."
     finally:

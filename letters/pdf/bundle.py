@@ -57,6 +57,7 @@ from messagerie.letters.pdf.sign import (
 )
 from messagerie.models.atomic_write import writing_beside
 from messagerie.models.clock import utc_now
+from messagerie.models.consultations.detail import consultation_detail
 from messagerie.models.errors import Refusal, os_problem, write_problem
 from messagerie.models.formatting import as_utc
 from messagerie.models.messages.ar import ArData, ArRefused, ar_data
@@ -142,13 +143,15 @@ def export_bundle(
     *,
     signer: PlatformSigner,
     account: Account | None = None,
+    organisation: str | None = None,
     now: datetime | None = None,
     max_workers: int | None = None,
     progress: Progress | None = None,
 ) -> ExportSummary:
-    """Write the proof bundle of consultation `reference` to `out`; `signer` signs each AR
-    and the manifest. `account` (None: a store without accounts) needs the `export` right,
-    and another organisation's reference is « introuvable » (`find_consultation`).
+    """Write the proof bundle of consultation `reference` (of `organisation`, when several
+    have one of that reference) to `out`; `signer` signs each AR and the manifest. `account`
+    (None: a store without accounts) needs the `export` right, and another organisation's
+    reference is « introuvable » (`find_consultation`).
 
     The ARs are drawn in `max_workers` processes (default: one per core, fewer when there
     are few ARs, see `ARS_PER_WORKER`; 1: in this process, one after the other), and
@@ -156,7 +159,8 @@ def export_bundle(
     Files go into the zip one at a time, so memory holds a few ARs and one other file at most.
     The zip is written beside `out` and renamed at the end: a failure never leaves half a
     bundle."""
-    consultation_id = find_consultation(store, reference, account)
+    consultation_id = find_consultation(store, reference, account, organisation=organisation)
+    organisation = consultation_detail(store, consultation_id).identity.organisation
     origin = store_identity(store, create=True)
     now = now or utc_now()
     signer.ensure_valid(now)  # before any AR is drawn: refused at once, not at the end
@@ -171,7 +175,7 @@ def export_bundle(
                 _write(archive, item.path, data, now)
                 for item, data in _contents(store, consultation_id, drawer, now)
             ]
-            manifest = _json_bytes(_manifest(reference, origin, now, entries))
+            manifest = _json_bytes(_manifest(reference, organisation, origin, now, entries))
             _write(archive, MANIFEST, manifest, now)
             _write(archive, SIGNATURE, sign_detached(manifest, signer, now=now), now)
         size = out.stat().st_size
@@ -387,11 +391,16 @@ def _write(archive: zipfile.ZipFile, path: str, data: bytes, now: datetime) -> M
 
 
 def _manifest(
-    reference: str, origin: str | None, now: datetime, entries: list[ManifestEntry]
+    reference: str,
+    organisation: str,
+    origin: str | None,
+    now: datetime,
+    entries: list[ManifestEntry],
 ) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "reference": reference,
+        "organisation": organisation,  # a reference is unique in its organisation only
         "store": origin,  # which store exported it (`check_verifiable`)
         "exported_at": utc_iso(now),
         "tool": {"name": "messagerie", "version": tool_version()},
@@ -440,22 +449,28 @@ def verify_bundle(
         ) from None
 
 
-def bundle_origin(path: Path) -> tuple[str | None, str | None]:
-    """The consultation a bundle's manifest names and the store that exported it; None for
-    what cannot be read (the verification then says why), or a store not named (a bundle
-    exported before the manifests named it)."""
+@dataclass(frozen=True)
+class BundleOrigin:
+    """Whose a bundle says it is; None for what cannot be read (the verification then says
+    why), or was not named yet (the store, the organisation: older bundles)."""
+
+    reference: str | None = None
+    organisation: str | None = None
+    store: str | None = None
+
+
+def bundle_origin(path: Path) -> BundleOrigin:
+    """The consultation a bundle's manifest names (its reference and organisation) and the
+    store that exported it."""
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = _json_member(archive, MANIFEST)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None, None
+        return BundleOrigin()
     if not isinstance(manifest, dict):
-        return None, None
-    reference, origin = manifest.get("reference"), manifest.get("store")
-    return (
-        reference if isinstance(reference, str) else None,
-        origin if isinstance(origin, str) else None,
-    )
+        return BundleOrigin()
+    said = {key: manifest.get(key) for key in ("reference", "organisation", "store")}
+    return BundleOrigin(**{key: value for key, value in said.items() if isinstance(value, str)})
 
 
 def _check(archive: zipfile.ZipFile) -> BundleCheck:

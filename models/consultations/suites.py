@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind, Right
 from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
+    REFERENCE_LENGTH,
     company,
     consultation,
     lot,
@@ -125,10 +127,7 @@ def create_suite(
         unknown = set(request.lot_numbers) - set(parent_lots)
         if unknown:
             raise SuiteRefused(f"Lot(s) inconnu(s) dans {parent.reference} : {sorted(unknown)}.")
-        suites = connection.execute(
-            sa.select(sa.func.count()).where(consultation.c.parent_id == parent.id)
-        ).scalar_one()
-        reference = f"{parent.reference}-S{suites + 1}"
+        reference = _suite_reference(connection, parent)
         title = request.title.strip() or parent.title
         identity = replace(identity_of(parent), reference=reference, title=title)
         suite_id = connection.execute(
@@ -142,6 +141,7 @@ def create_suite(
                 bid_deadline=request.bid_deadline,
                 urgent=False,
                 entity_id=parent.entity_id,
+                organisation_id=parent.organisation_id,
                 parent_id=parent.id,
                 access_code=code,
                 created_at=now,
@@ -170,6 +170,28 @@ def create_suite(
             detail=f"Suite {reference} de {parent.reference}, {len(candidates)} candidat(s)",
         )
     return SuiteCreated(suite_id, reference, code, len(candidates))
+
+
+def _suite_reference(connection: sa.Connection, parent: sa.Row) -> str:
+    """The parent's reference and « -S » with the first number its organisation has not
+    given yet (one an import took is passed over: the reference is unique there)."""
+    stem = f"{parent.reference}-S"
+    taken = set(
+        connection.execute(
+            sa.select(consultation.c.reference).where(
+                consultation.c.organisation_id == parent.organisation_id,
+                consultation.c.reference.startswith(stem, autoescape=True),
+            )
+        ).scalars()
+    )
+    number = next(n for n in itertools.count(1) if f"{stem}{n}" not in taken)
+    reference = f"{stem}{number}"
+    if len(reference) > REFERENCE_LENGTH:
+        raise SuiteRefused(
+            f"La référence de la suite, « {reference} », dépasserait {REFERENCE_LENGTH} "
+            "caractères : raccourcissez celle de la consultation."
+        )
+    return reference
 
 
 def _check(request: SuiteRequest, now: datetime) -> None:

@@ -442,7 +442,7 @@ class _Builder:
             self.tables["organisation"].append({"id": org_id, "name": spec.name})
             for entity_spec in spec.entities:
                 entity = EntityPlan(
-                    len(entities) + 1, entity_spec, spec, (_person(rng), _person(rng))
+                    len(entities) + 1, org_id, entity_spec, spec, (_person(rng), _person(rng))
                 )
                 entities.append(entity)
                 self.tables["purchasing_entity"].append(
@@ -677,6 +677,7 @@ class _Builder:
                 "bid_deadline": plan.deadline,
                 "urgent": plan.urgent,
                 "entity_id": plan.entity.id,
+                "organisation_id": plan.entity.organisation_id,
                 "parent_id": plan.parent.id if plan.parent else None,
                 "access_code": plan.access_code,
                 "created_at": plan.created,

@@ -36,6 +36,7 @@ class CompanyPlan:
 @dataclass
 class EntityPlan:
     id: int
+    organisation_id: int
     spec: corpus.EntitySpec
     organisation: corpus.OrganisationSpec
     authors: tuple[str, ...]

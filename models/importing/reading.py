@@ -22,6 +22,7 @@ from messagerie.models.rules.validation import (
     validate_entry,
 )
 from messagerie.models.store.enums import ConsultationStatus, LabelledEnum, Procedure, RegisterKind
+from messagerie.models.store.tables import REFERENCE_LENGTH
 from messagerie.models.text import control_character_problem, fold
 
 E = TypeVar("E", bound=LabelledEnum)
@@ -33,7 +34,7 @@ LOT_TITLE_LENGTH = 300
 
 # Consultation fields: name → longest text (None: no limit); the first eight are required.
 CONSULTATION_FIELDS: dict[str, int | None] = {
-    "reference": 60,
+    "reference": REFERENCE_LENGTH,
     "title": 300,
     "object": None,
     "procedure": None,

@@ -3,8 +3,9 @@
 All or nothing: the whole file is read and checked first, touching nothing, and every fault
 is reported with its place (CSV line, or JSON record) and field; only a clean file is then
 written, in one transaction. Importing the same file again changes nothing: consultations
-are matched by reference, lots by number, companies by SIRET, organisations and purchasing
-entities by name, and register entries by (kind, SIRET, e-mail, time, question text).
+are matched by reference in their organisation, lots by number, companies by SIRET,
+organisations and purchasing entities by name, and register entries by (kind, SIRET,
+e-mail, time, question text).
 The formats are documented in README.md, "Importing registers (messagerie import)".
 """
 

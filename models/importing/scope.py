@@ -1,8 +1,9 @@
 """What an account may import (issue 19): only into its own organisation.
 
 A file naming another organisation, a purchasing entity the account does not work for, or
-the reference of a consultation it does not see is refused whole, before anything is
-written; a store without accounts imports anything, as before.
+the reference of a consultation of its organisation it does not see is refused whole, before
+anything is written; a store without accounts imports anything, as before. Another
+organisation's references are not looked at: a reference is unique in its organisation only.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def check_import_scope(
         row.reference
         for row in _select_in(
             connection,
-            sa.select(consultation.c.reference).where(sa.not_(visible_consultations(account))),
+            sa.select(consultation.c.reference).where(
+                consultation.c.organisation_id.in_(sorted(account.organisation_ids)),
+                sa.not_(visible_consultations(account)),
+            ),
             consultation.c.reference,
             (imported.fields.identity.reference for imported in consultations),
         )
@@ -59,10 +63,11 @@ def check_import_scope(
                 f"« {identity.entity} » ({', '.join(sorted(entities))})."
             )
         elif identity.reference in hidden:
-            # References are unique in the store: this one cannot be created, nor updated.
+            # Another entity's of the organisation, which the account does not work for: a
+            # reference is unique in its organisation, so it can be neither created nor updated.
             errors.append(
-                f"{where} : introuvable parmi les consultations de votre organisation, et "
-                "cette référence est déjà prise ; choisissez-en une autre."
+                f"{where} : cette référence est celle d'une consultation d'une autre entité de "
+                "votre organisation, que votre compte ne voit pas ; choisissez-en une autre."
             )
     if errors:
         raise ImportRefused(file_name, errors)

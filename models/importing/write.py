@@ -106,8 +106,9 @@ def _changes(row: sa.Row, wanted: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in wanted.items() if getattr(row, name) != value}
 
 
-def _entity_id(connection: Connection, fields: ConsultationFields) -> int:
-    """The purchasing entity, found by name in its organisation (found by name) or created."""
+def _entity_id(connection: Connection, fields: ConsultationFields) -> tuple[int, int]:
+    """The purchasing entity, found by name in its organisation (found by name) or created:
+    its id and its organisation's."""
     identity = fields.identity
     organisation_id = connection.execute(
         sa.select(organisation.c.id).where(organisation.c.name == identity.organisation)
@@ -145,13 +146,13 @@ def _entity_id(connection: Connection, fields: ConsultationFields) -> int:
                 }
             )
             .returning(purchasing_entity.c.id)
-        ).scalar_one()
+        ).scalar_one(), organisation_id
     changes = _changes(found, given)
     if changes:
         connection.execute(
             sa.update(purchasing_entity).where(purchasing_entity.c.id == found.id).values(changes)
         )
-    return found.id
+    return found.id, organisation_id
 
 
 def _write_consultations(
@@ -160,23 +161,23 @@ def _write_consultations(
     now: datetime,
     tally: Counter[str],
 ) -> dict[str, int]:
-    """Create or update the consultations (and their entities); their ids by reference."""
-    entity_ids: dict[tuple[str, str], int] = {}
-    references = [imported.fields.identity.reference for imported in consultations]
-    existing = {
-        row.reference: row
-        for row in _select_in(
-            connection, sa.select(consultation), consultation.c.reference, references
-        )
-    }
+    """Create or update the consultations (and their entities); their ids by reference. A
+    reference is its organisation's: another organisation's of the same name is not this
+    one (a file names each reference once)."""
+    entities: dict[tuple[str, str], tuple[int, int]] = {}
+    for imported in consultations:
+        identity = imported.fields.identity
+        if (identity.organisation, identity.entity) not in entities:
+            entities[identity.organisation, identity.entity] = _entity_id(
+                connection, imported.fields
+            )
+    existing = _consultations_of(connection, consultations, entities)
     created = []
     for imported in consultations:
         fields = imported.fields
-        entity = (fields.identity.organisation, fields.identity.entity)
-        if entity not in entity_ids:
-            entity_ids[entity] = _entity_id(connection, fields)
-        values = _consultation_values(fields, entity_ids[entity])
-        row = existing.get(fields.identity.reference)
+        identity = fields.identity
+        values = _consultation_values(fields, *entities[identity.organisation, identity.entity])
+        row = existing.get(identity.reference)
         if row is None:
             created.append({**values, "created_at": now})
             continue
@@ -189,16 +190,38 @@ def _write_consultations(
     if created:
         connection.execute(sa.insert(consultation), created)
         tally["consultations_created"] += len(created)
-    query = sa.select(consultation.c.reference, consultation.c.id)
-    return dict(_select_in(connection, query, consultation.c.reference, references))
+    return {
+        reference: row.id
+        for reference, row in _consultations_of(connection, consultations, entities).items()
+    }
 
 
-def _consultation_values(fields: ConsultationFields, entity_id: int) -> dict[str, Any]:
+def _consultations_of(
+    connection: Connection,
+    consultations: list[ImportedConsultation],
+    entities: Mapping[tuple[str, str], tuple[int, int]],
+) -> dict[str, sa.Row]:
+    """The store's consultations the file names, by reference: each in the organisation
+    the file gives it."""
+    wanted = {
+        imported.fields.identity.reference: entities[
+            imported.fields.identity.organisation, imported.fields.identity.entity
+        ][1]
+        for imported in consultations
+    }
+    rows = _select_in(connection, sa.select(consultation), consultation.c.reference, wanted)
+    return {row.reference: row for row in rows if wanted[row.reference] == row.organisation_id}
+
+
+def _consultation_values(
+    fields: ConsultationFields, entity_id: int, organisation_id: int
+) -> dict[str, Any]:
     """The consultation's columns: those the file gives bear the same names in `fields`."""
     return {
         **{name: getattr(fields.identity, name) for name in ("reference", "title", "object")},
         **{name: getattr(fields, name) for name in ("procedure", "status", "bid_deadline")},
         "entity_id": entity_id,
+        "organisation_id": organisation_id,
         "search_text": search_text_of(fields.identity),
     }
 

@@ -25,6 +25,7 @@ from messagerie.models.messages.ar import ArFile
 from messagerie.models.messages.detail import ReplyDetail, load_message_detail
 from messagerie.models.store.accounts import (
     Account,
+    ConsultationAmbiguous,
     ConsultationNotFound,
     require,
     visible_consultations,
@@ -46,6 +47,7 @@ from messagerie.models.store.tables import (
     message,
     recipient,
 )
+from messagerie.models.store.tables import organisation as organisation_table
 from messagerie.models.timestamp import Stamp
 
 REGISTER_PAGE = 500  # rows read per query when copying a register
@@ -94,25 +96,46 @@ class ManifestSignature:
 
 
 def find_consultation(
-    store: Store, reference: str, account: Account | None = None, *, right: Right = Right.EXPORT
+    store: Store,
+    reference: str,
+    account: Account | None = None,
+    *,
+    organisation: str | None = None,
+    right: Right = Right.EXPORT,
 ) -> int:
-    """The id of the consultation named `reference`, for `account` (None: a store without
+    """The id of the consultation named `reference` (in `organisation`, when given: a
+    reference is unique in its organisation only), for `account` (None: a store without
     accounts) with `right` (to export, by default); a French refusal naming it otherwise,
-    the same for a consultation `account` does not see as for one that does not exist."""
+    the same for a consultation `account` does not see as for one that does not exist, and
+    ConsultationAmbiguous naming the organisations (among those it sees) to choose from."""
     require(account, right)
+    query = (
+        sa.select(consultation.c.id, organisation_table.c.name)
+        .join(organisation_table, organisation_table.c.id == consultation.c.organisation_id)
+        .where(consultation.c.reference == reference, visible_consultations(account))
+    )
+    if organisation is not None:
+        query = query.where(organisation_table.c.name == organisation)
     with store.engine.connect() as connection:
-        found = connection.execute(
-            sa.select(consultation.c.id).where(
-                consultation.c.reference == reference, visible_consultations(account)
-            )
-        ).scalar()
-    if found is None:
-        raise ConsultationNotFound(f"Aucune consultation n'a la référence « {reference} ».")
-    return found
+        found = connection.execute(query.order_by(organisation_table.c.name)).all()
+    if not found:
+        where = f" dans l'organisation « {organisation} »" if organisation is not None else ""
+        raise ConsultationNotFound(f"Aucune consultation n'a la référence « {reference} »{where}.")
+    if len(found) > 1:
+        names = " ; ".join(f"« {name} »" for _, name in found)
+        raise ConsultationAmbiguous(
+            f"La référence « {reference} » est celle d'une consultation de chacune de ces "
+            f"organisations : {names}. Précisez laquelle (--organisation NOM)."
+        )
+    return found[0].id
 
 
 def check_verifiable(
-    store: Store, reference: str | None, origin: str | None, account: Account | None
+    store: Store,
+    reference: str | None,
+    origin: str | None,
+    account: Account | None,
+    organisation: str | None = None,
 ) -> None:
     """Refuse to verify, for `account`, a bundle this store exported (its manifest names this
     store: `origin`) of a consultation the account does not see — another organisation's, or
@@ -122,7 +145,12 @@ def check_verifiable(
     answer tells nothing of this store's consultations."""
     if account is None or origin is None or origin != store_identity(store):
         return
-    find_consultation(store, reference or "", account, right=Right.CONSULT)
+    try:
+        find_consultation(
+            store, reference or "", account, organisation=organisation, right=Right.CONSULT
+        )
+    except ConsultationAmbiguous:
+        return  # one it sees at least
 
 
 def bundle_items(store: Store, consultation_id: int) -> Iterator[BundleItem]:

@@ -49,6 +49,11 @@ class AccountMissing(StoreError):
         super().__init__(NO_ACCOUNT.format(login=login))
 
 
+class ConsultationAmbiguous(Refusal):
+    """Several organisations the account sees have a consultation of the reference asked
+    for (a reference is unique in its organisation only)."""
+
+
 class ConsultationNotFound(Refusal):
     """The consultation is not (or no longer) in the store, or not one the account sees:
     both read the same, so that another organisation's consultations cannot be probed."""
@@ -163,11 +168,7 @@ def visible_consultations(account: Account | NoAccount | None) -> sa.ColumnEleme
         return sa.true()
     if account.entities:
         return consultation.c.entity_id.in_(sorted(account.entity_ids))
-    return consultation.c.entity_id.in_(
-        sa.select(purchasing_entity.c.id).where(
-            purchasing_entity.c.organisation_id.in_(sorted(account.organisation_ids))
-        )
-    )
+    return consultation.c.organisation_id.in_(sorted(account.organisation_ids))
 
 
 def require(account: Account | None, right: Right) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from messagerie.models.store.engine import StoreError
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision; tests check it against Alembic's own view, so that opening the TUI
 # can compare revisions without importing Alembic (≈ 0.3 s).
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 
 
 def _config(connection: sa.Connection) -> Any:
@@ -26,11 +28,32 @@ def _config(connection: sa.Connection) -> Any:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrations up to `revision`, in one transaction (`_migrating`)."""
     from alembic import command
 
     check_scripts()
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         command.upgrade(_config(connection), revision)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[sa.Connection]:
+    """One transaction, foreign keys off on SQLite meanwhile: a batch migration copies a
+    table other rows refer to, and drops the original (SQLite's own recipe, "ALTER TABLE");
+    the references are checked whole before the commit."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:  # pysqlite has not begun a transaction yet, so the pragma takes effect
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        try:
+            yield connection
+            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                raise StoreError(f"La migration laisserait des références cassées : {broken[:5]}.")
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.rollback()  # nothing when committed; the pragma needs no transaction
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
 
 
 def script_head() -> str | None:
@@ -97,14 +120,8 @@ def downgrade(engine: Engine, revision: str, *, then_upgrade: bool = False) -> N
     from alembic import command
 
     check_scripts()
-    sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as connection:
-        if sqlite:  # pysqlite has not begun a transaction yet, so the pragma takes effect
-            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    with _migrating(engine) as connection:
         config = _config(connection)
         command.downgrade(config, revision)
         if then_upgrade:
             command.upgrade(config, "head")
-        connection.commit()
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys = ON")

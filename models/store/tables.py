@@ -171,11 +171,18 @@ purchasing_entity = table(
     string("name", 200),
     string("sender_email", 254),
     string("postal_address", 400),
+    # The target of consultation's (entity_id, organisation_id): its organisation is its
+    # entity's, and the database says so.
+    sa.UniqueConstraint("id", "organisation_id"),
 )
+
+REFERENCE_LENGTH = 60  # a consultation's (an import's limit, a suite's « -S2 » included)
 
 consultation = table(
     "consultation",
-    string("reference", 60, unique=True),
+    # Unique in its organisation only (migration 0015): unique in the store, another
+    # organisation's reference could not be used, and an import said that it existed.
+    string("reference", REFERENCE_LENGTH, index=True),
     string("title", 300),
     text("object"),
     choice("procedure", Procedure),
@@ -183,6 +190,13 @@ consultation = table(
     moment("bid_deadline"),
     flag("urgent", False),
     reference("entity_id", "purchasing_entity.id", index=True),
+    integer("organisation_id"),  # its entity's, kept here for the constraint below
+    sa.ForeignKeyConstraint(
+        ["entity_id", "organisation_id"],
+        ["purchasing_entity.id", "purchasing_entity.organisation_id"],
+        name="fk_consultation_entity_organisation",
+    ),
+    sa.UniqueConstraint("organisation_id", "reference"),
     # A "suite" (restricted phase, complex negotiation) points to its parent consultation.
     reference("parent_id", "consultation.id", nullable=True, index=True),
     string("access_code", 64, nullable=True),

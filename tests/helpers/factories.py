@@ -74,6 +74,7 @@ def add_consultations(
                 "status": status,
                 "bid_deadline": deadline,
                 "entity_id": entity_id,
+                "organisation_id": organisation_id,
                 "search_text": search_text_of(identity),
             }
             ids.append(

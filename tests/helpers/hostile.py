@@ -246,8 +246,9 @@ def _add_suite(connection, cid: int) -> None:  # type: ignore[no-untyped-def]
     connection.execute(
         sa.text(
             "insert into consultation (reference, title, object, procedure, status,"
-            " bid_deadline, urgent, entity_id, parent_id, access_code, created_at, search_text)"
-            " values (:r, :t, :o, 'restricted_tender', 'open', :d, 0, :e, :c, 'CODE-1234',"
+            " bid_deadline, urgent, entity_id, organisation_id, parent_id, access_code,"
+            " created_at, search_text)"
+            " values (:r, :t, :o, 'restricted_tender', 'open', :d, 0, :e, :g, :c, 'CODE-1234',"
             " :now, :s)"
         ),
         {
@@ -256,6 +257,7 @@ def _add_suite(connection, cid: int) -> None:  # type: ignore[no-untyped-def]
             "o": OBJECT,
             "d": parent.bid_deadline,
             "e": parent.entity_id,
+            "g": parent.organisation_id,
             "c": cid,
             "now": datetime.now(UTC),
             "s": search_text(f"{REFERENCE}-S1", SUITE_TITLE),
