@@ -39,9 +39,12 @@ from messagerie.letters.pdf.certificate import (
 )
 from messagerie.letters.pdf.sign import PlatformSigner, platform_signer, sign_detached
 from messagerie.models.clock import utc_now
+from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_seconds
 from messagerie.models.messages.portal import record_visit
+from messagerie.models.store import audit
 from messagerie.models.store.anchor import (
+    AUDIT_ACTION,
     Anchor,
     AnchorUnreadable,
     anchor_bytes,
@@ -383,6 +386,15 @@ async def dated_by_hand(store: Store, folder: Path, signer: PlatformSigner, at: 
     return path
 
 
+def signed_by_hand(store: Store, folder: Path, signer: PlatformSigner, at: datetime) -> Path:
+    """An anchor of `at` the key holder signs without a timestamp, with tools of their own."""
+    data = anchor_bytes(take_anchor_now(store, at))
+    path = folder / file_name(at)
+    path.write_bytes(data)
+    Path(f"{path}.p7s").write_bytes(sign_detached(data, signer, now=at))
+    return path
+
+
 def take_anchor_now(store: Store, at: datetime) -> Anchor:
     with store.engine.connect() as connection:
         return take_anchor(connection, store_identity(store, create=True), at)
@@ -428,21 +440,29 @@ async def test_an_authority_whose_certificate_has_expired_dates_nothing_any_more
 
 
 async def test_after_a_stamped_anchor_one_without_a_timestamp_proves_nothing(store, tmp_path):
-    """The key holder leaves the authority out, to date an anchor as they please. Once the
-    anchors are stamped, one without a token since proves nothing; one dated back before the
-    stamped one holds events dated after itself, and each such history is named."""
+    """The key holder leaves the authority out, to date an anchor as they please (`anchor`
+    refuses to: they sign it by hand). Once the anchors are stamped, one without a token
+    since proves nothing; one dated back before the stamped one holds events dated after
+    itself, and each such history is named."""
     await opened_by_a(store)
     folder, now = tmp_path / "ancrages", utc_now()
     plain = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
     with local_tsa(tmp_path / "tsa") as (url, _):
         stamping = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"), url)
-        write_anchor(store, folder, stamping, actor="exploitant", now=now)
-    later = write_anchor(store, folder, plain, actor="exploitant", now=now + timedelta(hours=1))
+        stamped = write_anchor(store, folder, stamping, actor="exploitant", now=now)
+    with pytest.raises(Refusal) as refused:
+        write_anchor(store, folder, plain, actor="exploitant", now=now + timedelta(hours=1))
+    assert str(refused.value) == (
+        f"Le dernier ancrage de « {folder} », « {stamped.path.name} », est horodaté : sans "
+        "MESSAGERIE_TSA_URL, celui-ci ne prouverait rien (verify-store le refuserait). Rien "
+        "n'a été écrit."
+    )
+    later = signed_by_hand(store, folder, plain, now + timedelta(hours=1))
     back = now - timedelta(hours=1)
-    write_anchor(store, folder, plain, actor="exploitant", now=back)
+    signed_by_hand(store, folder, plain, back)
     authority = read_certificate(tmp_path / "tsa" / "tsa-certificat.pem")
     read = read_anchors(folder, [plain.certificate], store_identity(store), {}, [authority])
-    assert read.problems == [UNSTAMPED_SINCE.format(name=later.path.name, at=paris_seconds(now))]
+    assert read.problems == [UNSTAMPED_SINCE.format(name=later.name, at=paris_seconds(now))]
     assert [anchor.at for anchor in read.anchors] == [back, now]
     found = {one.recipient_id: one.reason for one in verify_store(store, now, read.anchors)[1]}
     assert found == {
@@ -705,6 +725,21 @@ async def test_the_outbox_service_anchors_by_itself_when_it_is_due(store, store_
     assert f"Ancrage de 2 historique(s) écrit dans « {anchor} »." in said.splitlines()
     assert len(audit_rows(store, "chains.anchor")) == 1
     assert cli(store_url, tmp_path, "verify-store").returncode == 0
+
+
+async def test_an_anchor_noted_ahead_of_time_does_not_stop_the_service_s_own(
+    store, store_url, tmp_path
+):
+    """The audit log names an anchor dated a year ahead (an edit by hand): the service took
+    the next one as due a year later, and wrote none, without a word."""
+    await opened_by_a(store)
+    ahead = file_name(utc_now() + timedelta(days=365))
+    with store.engine.begin() as connection:
+        audit.append(connection, action=AUDIT_ACTION, actor="exploitant", at=utc_now(),
+                     detail=f"2 historique(s), {ahead}, SHA-256 {'0' * 64}")  # fmt: skip
+    folder = tmp_path / "ancrages"
+    stopped(outbox_service(store_url, tmp_path), lambda: any(folder.glob("*.json")))
+    assert len(list(folder.glob("*.json"))) == 1
 
 
 async def test_an_anchor_the_outbox_cannot_write_is_said_once_and_the_service_goes_on(

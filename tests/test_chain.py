@@ -38,7 +38,7 @@ from messagerie.models.store.tables import (
     reply,
 )
 from tests.helpers.cli import messagerie
-from tests.helpers.messages import A, B, queued_message, row_of, sent_message
+from tests.helpers.messages import DEADLINE, A, B, queued_message, row_of, sent_message
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -267,23 +267,40 @@ async def test_a_reply_received_in_time_is_sealed_in_its_history(store, change):
     assert broken(store) == {a.id: REPLY_CHANGED.format(number=reply_id)}
 
 
-@pytest.mark.parametrize("disposition", [ReplyDisposition.AUTOMATIC, ReplyDisposition.NOT_ALLOWED])
-async def test_a_reply_kept_without_r_is_sealed_in_its_history_too(store, disposition):
-    """An out-of-office, or a reply to a letter that allows none, gives no R: its text was
-    sealed nowhere, and an UPDATE rewrote it unseen. Its history now says it came, sealed,
-    and the copy's status stays as it was."""
-    tokens = await sent_message(store, reply_allowed=disposition is ReplyDisposition.AUTOMATIC)
+@pytest.mark.parametrize(
+    ("disposition", "channel"),
+    [
+        (ReplyDisposition.AUTOMATIC, ReplyChannel.EMAIL),
+        (ReplyDisposition.NOT_ALLOWED, ReplyChannel.EMAIL),
+        (ReplyDisposition.LATE, ReplyChannel.WEB),
+        (ReplyDisposition.EMPTY, ReplyChannel.EMAIL),
+    ],
+)
+async def test_a_reply_kept_without_r_is_sealed_in_its_history_too(store, disposition, channel):
+    """An out-of-office, a reply to a letter that allows none, a late or an empty one gives
+    no R: its text was sealed nowhere, and an UPDATE rewrote it unseen. Its history now says
+    it came, sealed, and the copy's status stays as it was."""
+    tokens = await sent_message(
+        store, reply_allowed=disposition is not ReplyDisposition.NOT_ALLOWED
+    )
     a = row_of(store, A)
-    kept = record_reply(store, find_recipient(store, token=tokens[A]), body="Je suis absent.",
-                        files=(), channel=ReplyChannel.EMAIL, at=a.sent_at + timedelta(hours=2),
-                        automatic=disposition is ReplyDisposition.AUTOMATIC)  # fmt: skip
+    at = DEADLINE + timedelta(hours=1) if disposition is ReplyDisposition.LATE else a.sent_at
+    kept = record_reply(
+        store,
+        find_recipient(store, token=tokens[A]),
+        body="" if disposition is ReplyDisposition.EMPTY else "Je suis absent.",
+        files=(),
+        channel=channel,
+        at=at + timedelta(minutes=5),
+        automatic=disposition is ReplyDisposition.AUTOMATIC,
+    )
     assert kept is disposition
     with store.engine.connect() as connection:
         (reply_id,) = connection.execute(sa.select(reply.c.id)).scalars()
     last = events_of(store, a.id)[-1]
     assert (last.kind, row_of(store, A).status) == (EventKind.REPLY_KEPT, a.status)
     assert last.detail.startswith(
-        f"{disposition.label} — Courrier électronique — empreinte de la réponse n°{reply_id} : "
+        f"{disposition.label} — {channel.label} — empreinte de la réponse n°{reply_id} : "
     )
     assert broken(store) == {}
     tamper(store, sa.update(reply).values(body="Nous retirons notre offre."))

@@ -260,18 +260,36 @@ def test_an_import_never_renames_a_known_company(store, tmp_path):
     first["company"] = "PEINTURE RENOMMÉE PAR MARIE"
     renamed = tmp_path / "renamed.json"
     renamed.write_text(json.dumps(document, ensure_ascii=False))
-    before = row_counts(store)
-    with pytest.raises(ImportRefused) as refused:
-        run_import(store, renamed)
-    assert refused.value.errors == (
+    assert refused_whole(store, renamed) == (
         f"Entreprise : le SIRET {format_siret(siret)} est celui de « {known} », pas de "
         "« PEINTURE RENOMMÉE PAR MARIE » : reprenez ce nom, ou vérifiez le SIRET (un nom connu "
         "n'est pas changé par un registre).",
     )
-    assert row_counts(store) == before
     first["company"] = known.upper()  # the same name, case aside: imported as it was
     renamed.write_text(json.dumps(document, ensure_ascii=False))
     assert run_import(store, renamed) == SECOND_IMPORT
+
+
+def test_an_organisation_spelt_otherwise_is_refused_not_made_twice(store, tmp_path):
+    """A reference is unique in its organisation only: the sample again, its organisation
+    in capitals, made a second organisation with a copy of each consultation and of its
+    registers. The file is refused, naming both spellings; another organisation's
+    consultation of the same reference is imported beside the first."""
+    run_import(store, SAMPLE_JSON)
+    document = json.loads(SAMPLE_JSON.read_text())
+    known = document["consultations"][0]["organisation"]
+    for one in document["consultations"]:
+        one["organisation"] = f"  {known.upper()} "
+    shouting = tmp_path / "majuscules.json"
+    shouting.write_text(json.dumps(document, ensure_ascii=False))
+    assert refused_whole(store, shouting) == (
+        f"l'organisation « {known.upper()} » ressemble à « {known} », déjà connue : écrivez son "
+        "nom exact (une autre orthographe créerait une seconde organisation).",
+    )
+    for one in document["consultations"]:
+        one["organisation"] = "Ville de Sélestat"
+    shouting.write_text(json.dumps(document, ensure_ascii=False))
+    assert run_import(store, shouting).consultations_created == 2
 
 
 def test_the_report_reads_in_french():
@@ -517,9 +535,10 @@ def test_a_file_with_nul_bytes_is_named_as_such(sqlite_store, tmp_path):
 
 def refused_whole(store, path: Path) -> tuple[str, ...]:
     """The errors of a file the import refuses at once, having written nothing."""
+    before = row_counts(store)
     with pytest.raises(ImportRefused) as refused:
         run_import(store, path)
-    assert set(row_counts(store).values()) == {0}
+    assert row_counts(store) == before
     return refused.value.errors
 
 

@@ -367,6 +367,8 @@ def test_a_key_costly_to_check_is_not_used_and_a_failure_outweighs_a_silent_doma
         ("gouv.fr", "acheteur@mairie.gouv.fr", False),  # nor is gouv.fr
         ("ville.gouv.fr", "acheteur@mairie.gouv.fr", False),  # two sites under it
         ("mairie.gouv.fr", "acheteur@marches.mairie.gouv.fr", True),
+        ("xn--bcher-kva.example", "verkauf@bücher.example", True),  # the From in Unicode
+        ("bücher.example", "x@" + "a" * 64 + ".example", False),  # no IDNA form: no one's
     ],
 )
 def test_a_valid_signature_vouches_for_its_sender_s_organisation_only(domain, sender, vouches):

@@ -306,3 +306,39 @@ def test_upgrading_a_0014_store_gives_each_consultation_its_entity_s_organisatio
         references = connection.execute(sa.select(consultation.c.reference)).scalars().all()
     assert references == ["2026OLD", "2026OLD"]
     engine.dispose()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_migration_that_fails_leaves_the_store_as_it_was_and_old_orphans_do_not_stop_it(
+    store_url,
+):
+    """SQLite's driver opens no transaction before DDL: a failed batch migration left its
+    `_alembic_tmp_` table, and every retry failed on it. A consultation whose entity was
+    deleted by hand (foreign keys are off in the sqlite3 shell) cannot be given its
+    organisation: 0015 fails, twice alike, and changes nothing. Once it is gone, the event
+    another hand-deletion orphaned (verify-store names it) does not stop the upgrade."""
+    engine = create_store_engine(store_url)
+    migrate.upgrade(engine, "0014")
+    old = _consultation_as_stored(Store(engine))
+    with engine.connect() as connection:  # the sqlite3 shell's way: foreign keys off
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        connection.exec_driver_sql("DELETE FROM purchasing_entity")
+        connection.exec_driver_sql(
+            "INSERT INTO event (recipient_id, kind, at) VALUES (404, 'sent', '2026-12-01')"
+        )
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+    for _ in range(2):
+        with pytest.raises(StoreError) as failed:
+            migrate.upgrade(engine)
+        assert str(failed.value) == (
+            "La migration a échoué (NOT NULL constraint failed: "
+            "_alembic_tmp_consultation.organisation_id) : la base n'a pas été modifiée."
+        )
+        assert migrate.current_revision(engine) == "0014"
+        assert not [name for name in sa.inspect(engine).get_table_names() if "tmp" in name]
+    with engine.begin() as connection:
+        connection.execute(sa.delete(consultation).where(consultation.c.id == old))
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
+    engine.dispose()

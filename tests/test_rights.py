@@ -320,13 +320,17 @@ def test_a_suite_s_reference_passes_over_one_an_import_took(store, towns, accoun
     import_file(store, taken, actor="claire.muller", now=NOW)
     copied(store, towns["mulhouse"], "COL-01-S2")  # Mulhouse's, as it could import it
     choices = tuple(choice.entry_id for choice in candidate_choices(store, towns["colmar"]))
-    suite = create_suite(
-        store,
-        SuiteRequest(towns["colmar"], Procedure.RESTRICTED_TENDER, (), choices, paris(2027, 1, 8)),
-        actor="claire.muller",
-        now=NOW,
-    )
+    request = SuiteRequest(towns["colmar"], Procedure.RESTRICTED_TENDER, (), choices,
+                           paris(2027, 1, 8))  # fmt: skip
+    suite = create_suite(store, request, actor="claire.muller", now=NOW)
     assert suite.reference == "COL-01-S2"
+    # A reference of 58 characters has no room for « -S1 »: said, not a database error.
+    long = replace(request, parent_id=copied(store, towns["colmar"], "L" * 58))
+    assert refusal(lambda: create_suite(store, long, actor="claire.muller", now=NOW)) == (
+        f"La référence de la suite, « {'L' * 58}-S1 », dépasserait 60 caractères (« -S… » "
+        "compris) : la référence de cette consultation est trop longue pour lui donner une "
+        "suite."
+    )
 
 
 # --- Scoping: another organisation's is « introuvable », as what does not exist --------------

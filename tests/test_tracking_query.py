@@ -4,11 +4,13 @@ what changed since, replies and their read mark — on the demo and on both back
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
+from messagerie.models.clock import paris_today
 from messagerie.models.formatting import PARIS
 from messagerie.models.messages.inbound import find_recipient, record_reply
 from messagerie.models.messages.tracking import (
@@ -24,7 +26,9 @@ from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import MessageType, RecipientStatus, ReplyChannel
 from messagerie.models.store.tables import Lot, Message, MessageLot, Recipient, table_of
 from tests.helpers.accounts import DEMO_READER
-from tests.helpers.messages import A, B, sent_message
+from tests.helpers.clock import paris_moment
+from tests.helpers.messages import A, B, queued_message, sent_message
+from tests.helpers.smtp import send_out
 
 # A send through aiosmtpd, clamd.
 pytestmark = [pytest.mark.services, pytest.mark.xdist_group("test_tracking_query")]
@@ -117,6 +121,25 @@ def test_lot_and_date_range(demo):
     assert not tracking_page(demo, replace(query, sent_from=day + timedelta(days=1)))
     other_lot = tracking_page(demo, replace(query, lot_number=lot_number + 100), limit=10_000)
     assert message_id not in {row.message_id for row in other_lot}
+
+
+async def test_the_days_filter_reads_when_each_copy_left(store):
+    """A message queued one evening leaves the next morning (the relay was down): its E, and
+    the filter « Du … Au … », say the morning. Read by the day it was queued, a buyer looking
+    for what left that morning did not find it."""
+    evening = paris_moment(paris_today() - timedelta(days=3), time(19, 30))
+    with time_machine.travel(evening, tick=False):
+        message_id = queued_message(store)
+    with time_machine.travel(evening + timedelta(hours=13), tick=True):
+        await send_out(store, message_id)
+
+    def found(day):  # type: ignore[no-untyped-def]
+        return {
+            row.email for row in tracking_page(store, TrackingQuery(sent_from=day, sent_to=day))
+        }
+
+    assert found(evening.date()) == set()
+    assert found(evening.date() + timedelta(days=1)) == {A, B}
 
 
 def test_summary_counts_each_badge(demo):

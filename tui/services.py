@@ -90,7 +90,7 @@ def anchor_when_due(
     now = utc_now()
     with store.engine.connect() as connection:
         last = last_anchored(connection)
-    if last is not None and now - last < every:
+    if last is not None and last <= now and now - last < every:  # one dated ahead: due now
         return None, last + every
     signer = platform_signer(settings)
     written = write_anchor(store, settings.anchors_folder, signer, actor=actor, now=now)

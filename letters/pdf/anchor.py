@@ -17,6 +17,7 @@ from asn1crypto import x509
 from messagerie.letters.pdf.sign import (
     PlatformSigner,
     UnreadableSignature,
+    carries_timestamp,
     read_detached,
     sign_detached,
     stamp_problem,
@@ -64,6 +65,12 @@ def write_anchor(
     """Anchor every history now: the file and its signature in `folder` (made 0700), the
     anchor's SHA-256 in the audit log. The signature is written first: a file without one
     never stands there alone, and an existing anchor is never replaced."""
+    if signer.timestamper is None and (last := _last_stamped(folder)) is not None:
+        raise Refusal(
+            f"Le dernier ancrage de « {folder} », « {last} », est horodaté : sans "
+            "MESSAGERIE_TSA_URL, celui-ci ne prouverait rien (verify-store le refuserait). "
+            "Rien n'a été écrit."
+        )
     origin = store_identity(store, create=True)
     with store.engine.connect() as connection:
         anchor = take_anchor(connection, origin, now)
@@ -84,6 +91,19 @@ def write_anchor(
         audit.append(connection, action=AUDIT_ACTION, actor=actor, at=now, detail=detail)
     stamp = read_detached(data, signature, signer.tsa_authorities).stamp
     return AnchorWritten(path, len(anchor.heads), sha256, stamp)
+
+
+def _last_stamped(folder: Path) -> str | None:
+    """The name of the last anchor of `folder` when it carries a timestamp."""
+    files = anchor_files(folder)
+    if not files:
+        return None
+    try:
+        signature = read_regular(files[-1].with_name(files[-1].name + SIGNATURE),
+                                 SIGNATURE_LARGEST, follow_links=False)  # fmt: skip
+    except OSError:
+        return None  # verify-store names it
+    return files[-1].name if carries_timestamp(signature) else None
 
 
 @dataclass

@@ -314,6 +314,17 @@ def stamp_of(signer_info: cms.SignerInfo, authorities: Sequence[x509.Certificate
     return min(found, key=lambda stamp: (stamp.trusted is False, stamp.at), default=None)
 
 
+def carries_timestamp(signature: bytes) -> bool:
+    """The detached CMS `signature` carries an RFC 3161 token (whether it holds is not
+    judged here); False for anything unreadable."""
+    try:
+        (signer_info,) = cms.ContentInfo.load(signature)["content"]["signer_infos"]
+        attributes = signer_info["unsigned_attrs"].native or []
+        return any(one["type"] == "signature_time_stamp_token" for one in attributes)
+    except Exception:  # asn1crypto raises many kinds on garbage
+        return False
+
+
 def stamp_problem(stamp: Stamp | None, signed_at: datetime | None) -> str | None:
     """Why a signature's timestamp does not attest its date, in French; None when it does or
     there is none. Another authority's, or a time far from the signed one: a key holder

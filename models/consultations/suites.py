@@ -189,7 +189,8 @@ def _suite_reference(connection: sa.Connection, parent: sa.Row) -> str:
     if len(reference) > REFERENCE_LENGTH:
         raise SuiteRefused(
             f"La référence de la suite, « {reference} », dépasserait {REFERENCE_LENGTH} "
-            "caractères : raccourcissez celle de la consultation."
+            "caractères (« -S… » compris) : la référence de cette consultation est trop longue "
+            "pour lui donner une suite."
         )
     return reference
 

@@ -21,7 +21,7 @@ from messagerie.models.errors import os_problem
 from messagerie.models.importing.csv_file import read_csv
 from messagerie.models.importing.json_file import read_json
 from messagerie.models.importing.reading import ImportedConsultation, ImportRefused, Reading
-from messagerie.models.importing.scope import check_import_scope
+from messagerie.models.importing.scope import check_import_scope, check_organisation_names
 from messagerie.models.importing.write import ImportReport, write_import
 from messagerie.models.regular_file import read_regular
 from messagerie.models.store.accounts import authorize
@@ -46,6 +46,7 @@ def import_file(
         with store.engine.begin() as connection:
             account = authorize(connection, actor, Right.IMPORT)
             check_import_scope(connection, account, path.name, consultations)
+            check_organisation_names(connection, path.name, consultations)
             report = write_import(connection, path.name, consultations, actor=actor, now=now)
     except DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)

@@ -17,6 +17,7 @@ from messagerie.models.importing.reading import ImportedConsultation, ImportRefu
 from messagerie.models.importing.write import _select_in
 from messagerie.models.store.accounts import Account, visible_consultations
 from messagerie.models.store.tables import consultation, organisation
+from messagerie.models.text import fold
 
 
 def check_import_scope(
@@ -68,6 +69,29 @@ def check_import_scope(
             errors.append(
                 f"{where} : cette référence est celle d'une consultation d'une autre entité de "
                 "votre organisation, que votre compte ne voit pas ; choisissez-en une autre."
+            )
+    if errors:
+        raise ImportRefused(file_name, errors)
+
+
+def check_organisation_names(
+    connection: Connection, file_name: str, consultations: Sequence[ImportedConsultation]
+) -> None:
+    """ImportRefused for an organisation the file would create under a name that is a known
+    one's but for case, accents or spaces: organisations are matched by exact name, and a
+    reference is unique in its organisation only, so such a file made a second organisation
+    and a second consultation of each of its references (the registers copied)."""
+    known = {
+        " ".join(fold(name).split()): name
+        for name in connection.execute(sa.select(organisation.c.name)).scalars()
+    }
+    errors = []
+    for name in dict.fromkeys(one.fields.identity.organisation for one in consultations):
+        like = known.get(" ".join(fold(name).split()))
+        if like is not None and like != name:
+            errors.append(
+                f"l'organisation « {name} » ressemble à « {like} », déjà connue : écrivez son "
+                "nom exact (une autre orthographe créerait une seconde organisation)."
             )
     if errors:
         raise ImportRefused(file_name, errors)

@@ -132,7 +132,10 @@ def same_organisation(domain: str | None, sender: str | None) -> bool:
     either way round; not x.fr and y.fr, nor x.fr and fr, nor two sites under gouv.fr)."""
     if domain is None or sender is None:
         return False
-    own = sender.rpartition("@")[2].strip().rstrip(".").lower()
+    try:  # d= is ASCII: an internationalised From domain is compared in its punycode
+        own = sender.rpartition("@")[2].strip().rstrip(".").lower().encode("idna").decode()
+    except UnicodeError:
+        return False
     organisation = _public_suffixes().privatesuffix(domain.lower())
     return organisation is not None and organisation == _public_suffixes().privatesuffix(own)
 

@@ -181,10 +181,13 @@ def _conditions(connection: sa.Connection, query: TrackingQuery) -> list[sa.Colu
                 lot.c.number == query.lot_number,
             )
         )
+    # The day each copy left, as its E says (a message queued one evening may leave the next
+    # morning, the relay down); a copy not sent yet, the day it was queued.
+    sent = sa.func.coalesce(recipient.c.sent_at, message.c.queued_at)
     if query.sent_from is not None:
-        conditions.append(message.c.queued_at >= _paris_midnight(query.sent_from))
+        conditions.append(sent >= _paris_midnight(query.sent_from))
     if query.sent_to is not None:
-        conditions.append(message.c.queued_at < _paris_midnight(query.sent_to + timedelta(days=1)))
+        conditions.append(sent < _paris_midnight(query.sent_to + timedelta(days=1)))
     if query.text.strip():
         conditions.append(words_condition(message.c.search_text, query.text))
     return conditions

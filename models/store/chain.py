@@ -46,7 +46,7 @@ ANCHOR_IDENTITY = (
     "ou son contact ont été changés"
 )
 ANCHOR_PREDATED = (
-    "l'ancrage du {at} contient l'événement n°{number}, daté d'après lui : cet ancrage a été "
+    "l'ancrage du {at} contient l'événement n°{number}, postérieur à lui : cet ancrage a été "
     "antidaté"
 )
 ORPHANED = "ce destinataire a été supprimé de la base, ses événements y sont restés"

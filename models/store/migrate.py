@@ -38,22 +38,44 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 @contextmanager
 def _migrating(engine: Engine) -> Iterator[sa.Connection]:
-    """One transaction, foreign keys off on SQLite meanwhile: a batch migration copies a
-    table other rows refer to, and drops the original (SQLite's own recipe, "ALTER TABLE");
-    the references are checked whole before the commit."""
+    """One transaction: the whole migration or nothing, a failure said in French. On
+    SQLite, foreign keys are off meanwhile (a batch migration copies a table other rows
+    refer to, and drops the original: SQLite's own recipe), and BEGIN is said here: the
+    driver opens no transaction before DDL, and a failed migration left its `_alembic_tmp_`
+    table behind, which every retry tripped on. The references it would break are refused;
+    those broken before it (a row deleted by hand) are not its doing."""
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         if sqlite:  # pysqlite has not begun a transaction yet, so the pragma takes effect
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.exec_driver_sql("BEGIN")
+            broken_before = _broken_references(connection)
         try:
             yield connection
-            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
-                raise StoreError(f"La migration laisserait des références cassées : {broken[:5]}.")
+            if sqlite and (broken := _broken_references(connection) - broken_before):
+                shown = " ; ".join(
+                    f"« {table} » n° {row} vers « {parent} »"
+                    for table, row, parent in sorted(broken)[:5]
+                )
+                raise StoreError(
+                    f"La migration laisserait des références cassées ({shown}) : la base n'a "
+                    "pas été modifiée."
+                )
             connection.commit()
+        except sa.exc.DBAPIError as error:
+            raise StoreError(
+                f"La migration a échoué ({error.orig}) : la base n'a pas été modifiée."
+            ) from error
         finally:
             if sqlite:
                 connection.rollback()  # nothing when committed; the pragma needs no transaction
                 connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+
+
+def _broken_references(connection: sa.Connection) -> set[tuple[str, int, str]]:
+    """SQLite's rows whose reference finds no row: (table, rowid, referred table)."""
+    rows = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    return {(table, rowid, parent) for table, rowid, parent, _ in rows}
 
 
 def script_head() -> str | None:
