@@ -313,8 +313,18 @@ def test_a_signature_is_valid_only_over_the_whole_e_mail_and_of_its_sender_s_dom
     with local_dns(records) as server:
         lookup = txt_lookup(server)
         assert check_dkim(signed(plain(), private), lookup) == DkimCheck(DkimResult.PASS, DOMAIN)
+        # A body length (l=): whole when nothing follows it; text added after it is no one's,
+        # and said so, apart from « invalide » (a genuine signature is not).
+        assert check_dkim(signed(plain(), private, length=True), lookup, A) == DkimCheck(
+            DkimResult.PASS, DOMAIN
+        )
         lengthened = signed(plain(), private, length=True) + b"PS : notre RIB change.\r\n"
-        assert check_dkim(lengthened, lookup) == DkimCheck(DkimResult.FAIL, DOMAIN)
+        partial = check_dkim(lengthened, lookup, A)
+        assert partial == DkimCheck(DkimResult.PARTIAL, DOMAIN) and not partial.vouches_for(A)
+        assert partial.said(A) == (
+            f"signature DKIM du domaine {DOMAIN}, qui ne couvre que le début du texte (l=) : "
+            "la suite a pu être ajoutée en chemin"
+        )
         split = b"X-Note: x\rFrom: a@entreprise.example\r\n" + signed(
             plain(), other, "autre.example"
         )

@@ -28,6 +28,7 @@ from messagerie.models.store.tables import (
     purchasing_entity,
     recipient,
 )
+from tests.helpers.factories import add_consultations
 
 
 def test_upgrading_an_empty_database_yields_the_models_schema(store_url):
@@ -342,3 +343,26 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was_and_old_orphans_do_no
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.HEAD_REVISION
     engine.dispose()
+
+
+def test_going_back_before_0015_refuses_references_two_organisations_share(store):
+    """Before 0015 a reference was unique in the store: the downgrade failed on the
+    database's constraint, half done on SQLite. It names the references, changes nothing."""
+    deadline = datetime(2026, 12, 18, tzinfo=UTC)
+    ids = [
+        add_consultations(store, [("2026-001", "Voirie", ConsultationStatus.OPEN, deadline)],
+                          organisation_name=town)[0]
+        for town in ("Strasbourg", "Colmar")
+    ]  # fmt: skip
+    with pytest.raises(StoreError) as refused:
+        migrate.downgrade(store.engine, "0014")
+    assert str(refused.value) == (
+        "Revenir avant 0015 rendrait chaque référence unique dans la base, et plusieurs "
+        "organisations ont une consultation « 2026-001 » : renommez-les d'abord. La base n'a "
+        "pas été modifiée."
+    )
+    assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION
+    with store.engine.begin() as connection:
+        connection.execute(sa.delete(consultation).where(consultation.c.id == ids[0]))
+    migrate.downgrade(store.engine, "0014")
+    assert migrate.current_revision(store.engine) == "0014"

@@ -216,60 +216,65 @@ def check_dkim(data: bytes, lookup: TxtLookup, sender: str | None = None) -> Dki
     if len(signed.headers) > HEADERS_MAX:  # dkimpy picks the signed ones in quadratic time
         return DkimCheck(DkimResult.FAIL, None)
     failed: list[str | None] = []
-    intact = []
+    intact: dict[int, bool] = {}  # index → it signed the whole body
     for index in range(min(count, SIGNATURES_TRIED)):
         # Checked without the DNS first: a signature on top whose domain never answers must
         # not use up the time a changed body's own signature needs to be found invalid.
-        fields = _changed_body(signed, index)
+        fields, whole = _body_check(signed, index)
         if fields is None:
-            intact.append(index)
+            intact[index] = whole
         else:
             failed.append(_domain(fields.get(b"d")))
     passed, unanswered, refused = _verified(signed, intact, lookup)
-    if passed:
-        aligned = [one for one in passed if same_organisation(one, sender)]
-        return DkimCheck(DkimResult.PASS, (aligned or passed)[0])
+    for result in (DkimResult.PASS, DkimResult.PARTIAL):
+        if found := [domain for domain, whole in passed if whole is (result is DkimResult.PASS)]:
+            aligned = [one for one in found if same_organisation(one, sender)]
+            return DkimCheck(result, (aligned or found)[0])
     failed += refused  # one that fails on its content outweighs one left unanswered
     if failed or not unanswered:
         return DkimCheck(DkimResult.FAIL, next((one for one in failed if one), None))
     return DkimCheck(DkimResult.TEMPERROR, next((one for one in unanswered if one), None))
 
 
-def _changed_body(signed: dkim.DKIM, index: int) -> dict[bytes, bytes] | None:
+def _body_check(signed: dkim.DKIM, index: int) -> tuple[dict[bytes, bytes] | None, bool]:
     """The fields of signature `index` when they are unusable, or its body hash (bh=) is not
-    the body's: it fails whatever its key; None when the body is the one it signed."""
+    the body's (it fails whatever its key), else None; and whether it signed the whole body
+    (a body length, l=, leaves what follows it unsigned)."""
     try:
         signed.verify_headerprep(index)
         fields = signed.signature_fields
-        if len(signed.include_headers) > SIGNED_HEADERS_MAX or b"l" in fields:
-            return fields  # l=: text could follow; a long h=: quadratic in dkimpy
+        if len(signed.include_headers) > SIGNED_HEADERS_MAX:
+            return fields, False  # a long h=: quadratic in dkimpy
         policy = dkim.CanonicalizationPolicy.from_c_value(fields.get(b"c", b"simple/simple"))
         body = policy.canonicalize_body(signed.body)
-        digest = dkim.HASH_ALGORITHMS[fields[b"a"]](body).digest()
+        length = int(fields[b"l"]) if b"l" in fields else len(body)
+        digest = dkim.HASH_ALGORITHMS[fields[b"a"]](body[:length]).digest()
         expected = base64.b64decode(re.sub(rb"\s+", b"", fields[b"bh"]))
     except Exception:  # fields dkimpy cannot read: the signature fails
-        return {}
-    return None if digest == expected else fields
+        return {}, False
+    whole = length == len(body)
+    return (None, whole) if digest == expected and length <= len(body) else (fields, False)
 
 
 def _verified(
-    signed: dkim.DKIM, indexes: list[int], lookup: TxtLookup
-) -> tuple[list[str], list[str | None], list[str | None]]:
-    """The domains of the signatures at `indexes` that verify and cover the From, of those
-    whose key lookup timed out, and of those that failed."""
+    signed: dkim.DKIM, intact: dict[int, bool], lookup: TxtLookup
+) -> tuple[list[tuple[str, bool]], list[str | None], list[str | None]]:
+    """The domains of the `intact` signatures (index → whole body) that verify and cover the
+    From (with whether they signed the whole body), of those whose key lookup timed out, and
+    of those that failed."""
     lookups = _BoundedLookups(lookup)
-    passed: list[str] = []
+    passed: list[tuple[str, bool]] = []
     unanswered: list[str | None] = []
     refused: list[str | None] = []
-    for index in indexes:
+    for index, whole in intact.items():
         signed.domain, lookups.timed_out = None, False
         try:
             verified = signed.verify(idx=index, dnsfunc=lookups)
         except Exception:  # a signature or key badly formed (DKIMException, and worse)
             verified = False
         domain = _domain(signed.domain)
-        if verified and _whole(signed) and domain is not None:
-            passed.append(domain)
+        if verified and b"from" in (signed.include_headers or ()) and domain is not None:
+            passed.append((domain, whole))
         else:
             (unanswered if lookups.timed_out else refused).append(domain)
     return passed, unanswered, refused
@@ -308,13 +313,6 @@ def _cheap_key(record: bytes) -> bool:
     except Exception:  # what dkimpy's reader refuses, or reads otherwise than ours
         return False
     return bool(key["publicExponent"] < 2**32 and key["modulus"].bit_length() <= 8192)
-
-
-def _whole(signed: dkim.DKIM) -> bool:
-    """The signature covers the From and the whole body: a body length (l=) let text be
-    added after signing, and a From left out of h= let anyone put theirs."""
-    fields = signed.signature_fields or {}
-    return b"l" not in fields and b"from" in (signed.include_headers or ())
 
 
 def _domain(value: object) -> str | None:

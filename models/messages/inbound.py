@@ -169,6 +169,11 @@ class DkimCheck:
             return f"{said}, qui n'est pas celui de l'expéditeur"
         if self.result is DkimResult.FAIL:
             return f"signature DKIM invalide ({self.domain or 'domaine illisible'})"
+        if self.result is DkimResult.PARTIAL:
+            return (
+                f"signature DKIM du domaine {self.domain}, qui ne couvre que le début du texte "
+                "(l=) : la suite a pu être ajoutée en chemin"
+            )
         if self.result is DkimResult.TEMPERROR:
             return f"signature DKIM invérifiable ({self.domain or '?'} : DNS sans réponse)"
         return "non signée (DKIM)"

@@ -165,6 +165,9 @@ class DkimResult(LabelledEnum):
     NONE = "none", "Non signé (DKIM)"
     # The domain's DNS did not answer: the signature could be neither accepted nor refused.
     TEMPERROR = "temperror", "Signature DKIM invérifiable"
+    # Valid over the first part of the text only (a body length, l=): what follows it is
+    # no one's. Said apart from « invalide », which a genuine one is not.
+    PARTIAL = "partial", "Signature DKIM partielle"
 
 
 class AntivirusVerdict(LabelledEnum):

@@ -13,6 +13,8 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from messagerie.models.store.engine import StoreError
+
 revision = "0015"
 down_revision = "0014"
 branch_labels = None
@@ -46,6 +48,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    shared = op.get_bind().execute(
+        sa.text("SELECT reference FROM consultation GROUP BY reference HAVING count(*) > 1")
+    )
+    if references := sorted(shared.scalars()):
+        raise StoreError(
+            "Revenir avant 0015 rendrait chaque référence unique dans la base, et plusieurs "
+            f"organisations ont une consultation « {' », « '.join(references[:5])} » : "
+            "renommez-les d'abord. La base n'a pas été modifiée."
+        )
     with op.batch_alter_table("consultation") as batch:
         batch.drop_index("ix_consultation_reference")
         batch.drop_constraint("fk_consultation_entity_organisation", type_="foreignkey")
