@@ -4,7 +4,8 @@
 Builds the demo, then copies its recipients with their events (chained as the app chains
 them) until the store holds `--rows` recipients. Times, through the real command (its start
 included), medians of `--runs`: verify-store with no anchor, writing one anchor, and
-verify-store against 1 and then 10 anchors. Prints the anchor's size. On SQLite. Not a test.
+verify-store against 1 and then 10 anchors; and reading the newest anchor back, as each AR
+drawn does (in process). Prints the anchor's size. On SQLite. Not a test.
 
     python bench/anchor.py [--rows 100000] [--runs 5]
 """
@@ -25,14 +26,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from anywhere
 
-from messagerie.letters.pdf.anchor import write_anchor
+from messagerie.letters.pdf.anchor import last_anchor, write_anchor
 from messagerie.letters.pdf.certificate import CertificateSource
 from messagerie.letters.pdf.sign import platform_signer
 from messagerie.models.clock import utc_now
 from messagerie.models.demo.builder import seed_demo
 from messagerie.models.messages.recipient_secrets import new_secrets
 from messagerie.models.store.chain import HASHED_FIELDS, chain_rows
-from messagerie.models.store.database import Store, open_store
+from messagerie.models.store.database import Store, open_store, store_identity
 from messagerie.models.store.tables import event, recipient
 
 BATCH = 2_000
@@ -135,6 +136,9 @@ def main() -> None:
             f"anchor (écriture, en processus) : {time.perf_counter() - started:.2f} s, "
             f"{written.path.stat().st_size / 1e6:.1f} Mo"
         )
+        started = time.perf_counter()
+        assert last_anchor(anchors, [signer.certificate], store_identity(store)) is not None
+        print(f"dernier ancrage lu et vérifié, pour un AR : {time.perf_counter() - started:.2f} s")
         one = timed(["verify-store"], env, options.runs)
         print(f"verify-store contre 1 ancrage : {one:.2f} s")
         for hour in range(1, 10):

@@ -43,7 +43,11 @@ def download_ar(screen: StoreScreen[Any], recipient_id: int) -> None:
 
     app = screen.app  # its account read once the store is open: signed in by then
     screen.store_task(
-        lambda store: ar_data(store, recipient_id, account=app.account), ask, group="ar"
+        lambda store: ar_data(
+            store, recipient_id, account=app.account, anchor=app.last_anchor(store)
+        ),
+        ask,
+        group="ar",
     )
 
 

@@ -250,6 +250,7 @@ class ConsultationScreen(StoreScreen[None]):
                     signer=self.app.platform_signer(),
                     account=self.app.account,
                     organisation=identity.organisation,
+                    anchor=self.app.last_anchor(store),
                     progress=advance,
                 ),
                 self.exported,

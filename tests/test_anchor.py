@@ -31,7 +31,7 @@ from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import DummyTimeStamper
 
-from messagerie.letters.pdf.anchor import UNSTAMPED_SINCE, read_anchors, write_anchor
+from messagerie.letters.pdf.anchor import UNSTAMPED_SINCE, last_anchor, read_anchors, write_anchor
 from messagerie.letters.pdf.certificate import (
     CertificateSource,
     read_certificate,
@@ -41,6 +41,7 @@ from messagerie.letters.pdf.sign import PlatformSigner, platform_signer, sign_de
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import paris_seconds
+from messagerie.models.messages.ar import ar_data
 from messagerie.models.messages.portal import record_visit
 from messagerie.models.store import audit
 from messagerie.models.store.anchor import (
@@ -68,6 +69,7 @@ from messagerie.tui.embedded import free_port
 from tests.helpers.audit import audit_rows
 from tests.helpers.cli import messagerie
 from tests.helpers.messages import A, B, row_of
+from tests.helpers.pdfs import pdf_text
 from tests.helpers.proofs import opened_by_a
 from tests.helpers.signing import openssl
 from tests.helpers.tsa import TSA_NAME, local_tsa
@@ -137,6 +139,35 @@ async def test_a_history_rewritten_and_chained_again_is_named_by_its_anchor(
     assert int(named) == a
     assert "Ancrages comparés : 1, du " in found.stdout
     assert "Historique altéré pour 1 destinataire(s) sur 2." in found.stdout
+
+
+async def test_an_ar_shows_the_anchored_history_and_not_once_it_is_rewritten(
+    store, store_url, tmp_path
+):
+    """A third party reads on the AR that its history is the one the platform's last anchor
+    froze, with the head the anchor file lists (kept off the server, it can be compared).
+    Rewritten and chained again since, the history is no longer whole for the AR either."""
+    a = await opened_by_a(store)
+    anchored = cli(store_url, tmp_path, "anchor")
+    assert anchored.returncode == 0, anchored.stderr
+    (path,) = (tmp_path / "ancrages").glob("*.json")
+    head, at = json.loads(path.read_text())["heads"][str(a)], time_of(path.name)
+    drawn = cli(store_url, tmp_path, "ar", str(a), "--out", str(tmp_path / "ar.pdf"))
+    assert drawn.returncode == 0, drawn.stderr
+    text = pdf_text((tmp_path / "ar.pdf").read_bytes())
+    assert (
+        f"Historique au {paris_seconds(at).replace(' - ', ' ')} (Paris), tel que l'a figé "
+        "l'ancrage signé de la plateforme, gardé hors de son serveur"
+    ) in text and head in text
+
+    rechain(store, a, read_later(events_of(store, a)))
+    signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
+    anchor = last_anchor(tmp_path / "ancrages", [signer.certificate], store_identity(store))
+    rewritten = ar_data(store, a, anchor=anchor).recipient
+    assert (rewritten.anchored_at, rewritten.anchored_head) == (None, None)
+    assert rewritten.chain_problem and rewritten.chain_problem.startswith(
+        "son historique ancré le "
+    )
 
 
 async def test_an_untouched_store_verifies_against_its_anchors_and_each_anchor_is_audited(

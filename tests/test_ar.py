@@ -41,6 +41,7 @@ from messagerie.models.store.tables import (
 from tests.helpers.cli import messagerie
 from tests.helpers.factories import PARIS
 from tests.helpers.messages import A, B, row_of, sent_message
+from tests.helpers.pdfs import pdf_text
 
 pytestmark = pytest.mark.services  # a send through aiosmtpd, clamd, the `messagerie ar` command
 
@@ -116,12 +117,6 @@ async def opened(store) -> int:
         at=a.sent_at + timedelta(hours=2, seconds=7),
     )
     return a.id
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The document's text with one space between words (extraction wraps lines anywhere)."""
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
 def stored(store, recipient_id: int):

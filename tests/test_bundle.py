@@ -7,7 +7,6 @@ the ARs' by pdfsig."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -17,7 +16,6 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-import pypdf
 import pytest
 import sqlalchemy as sa
 
@@ -51,6 +49,7 @@ from messagerie.models.store.tables import Attachment, Consultation, Message, Re
 from tests.helpers.cli import ROOT, messagerie
 from tests.helpers.dce import DCE_ZIP
 from tests.helpers.messages import A, B, queued_message, row_of
+from tests.helpers.pdfs import pdf_text
 from tests.helpers.signing import (
     made_by_openssl,
     openssl,
@@ -78,11 +77,6 @@ def members(bundle: Path) -> dict[str, bytes]:
 
 def manifest_paths(bundle: Path) -> list[str]:
     return [file["path"] for file in json.loads(members(bundle)[MANIFEST])["files"]]
-
-
-def pdf_text(pdf: bytes) -> str:
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
 def rewritten(

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from messagerie.letters.pdf.sign import PlatformSigner
     from messagerie.models.consultations.views import DashboardPage
     from messagerie.models.store.accounts import Account
+    from messagerie.models.store.anchor import Anchor
     from messagerie.models.store.database import Store
     from messagerie.tui.embedded import Embedded
     from messagerie.tui.prefetch import Prefetch
@@ -334,6 +335,12 @@ class MessagerieApp(Navigation):
         from messagerie.tui import services
 
         return services.platform_signer(self.settings())
+
+    def last_anchor(self, store: Store) -> Anchor | None:
+        """The platform's newest anchor when it holds, for an AR (call from a worker)."""
+        from messagerie.tui import services
+
+        return services.last_anchor(store, self.settings())
 
     def cached_start_page(self) -> DashboardPage | None:
         """The dashboard's first page as last seen, to paint before the store answers."""

@@ -867,12 +867,16 @@ def run_ar(args: argparse.Namespace) -> int:
     store = open_store_for(args)
     try:
         # Another organisation's recipient is « introuvable », as one that does not exist.
-        data = ar_data(store, args.recipient_id, account=account_of(store))
+        account = account_of(store)
+        ar_data(store, args.recipient_id, account=account)
         # weasyprint and pyHanko (a second of CPU to import) once there is an AR to draw.
         from messagerie.letters.pdf.ar import ar_filename, signed_ar
         from messagerie.tui import services
 
-        pdf = signed_ar(data, services.platform_signer(load_settings(args)))
+        settings = load_settings(args)
+        anchor = services.last_anchor(store, settings)
+        data = ar_data(store, args.recipient_id, account=account, anchor=anchor)
+        pdf = signed_ar(data, services.platform_signer(settings))
     except Refusal as refusal:
         say(f"{PROGRAM} : {refusal}", file=sys.stderr)
         return 1
@@ -906,13 +910,15 @@ def run_export(args: argparse.Namespace) -> int:
         from messagerie.letters.pdf.bundle import export_bundle
         from messagerie.tui import services
 
+        settings = load_settings(args)
         summary = export_bundle(
             store,
             args.reference,
             Path(args.out),
-            signer=services.platform_signer(load_settings(args)),
+            signer=services.platform_signer(settings),
             account=account,
             organisation=args.organisation,
+            anchor=services.last_anchor(store, settings),
             progress=progress,
         )
     except Refusal as refusal:

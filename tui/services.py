@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from messagerie.letters.pdf.anchor import AnchorWritten
     from messagerie.letters.pdf.certificate import CertificateSource
     from messagerie.letters.pdf.sign import PlatformSigner
+    from messagerie.models.store.anchor import Anchor
     from messagerie.models.store.database import Store
     from messagerie.tui.settings import Settings
 
@@ -142,6 +143,24 @@ def reference_certificate(settings: Settings) -> x509.Certificate | None:
     from messagerie.letters.pdf.certificate import reference_certificate as read
 
     return read(certificate_source(settings))
+
+
+def last_anchor(store: Store, settings: Settings) -> Anchor | None:
+    """The platform's newest anchor (MESSAGERIE_ANCHOR_DIR) when it holds, for the ARs to
+    say that their history is the one anchored; None without one (or one that proves
+    nothing: verify-store says why)."""
+    from messagerie.letters.pdf.anchor import last_anchor as newest
+    from messagerie.models.errors import Refusal
+    from messagerie.models.store.database import store_identity
+
+    try:
+        platform = reference_certificate(settings)
+        authorities = tsa_authorities(settings)
+    except Refusal:  # a certificate that cannot be read: the AR's signing says so
+        return None
+    if platform is None:
+        return None
+    return newest(settings.anchors_folder, [platform], store_identity(store), authorities)
 
 
 def dns_lookup(settings: Settings) -> TxtLookup:

@@ -168,6 +168,21 @@ def read_anchors(
     return read
 
 
+def last_anchor(
+    folder: Path,
+    platform: Sequence[x509.Certificate],
+    store: str | None,
+    authorities: Sequence[x509.Certificate] = (),
+) -> Anchor | None:
+    """The newest anchor of `folder` when it holds (as `read_anchors` checks it), for an AR
+    to say that its history is the one anchored; None otherwise (verify-store names why)."""
+    try:
+        files = anchor_files(folder)
+        return _checked(files[-1], platform, store, authorities)[0] if files else None
+    except (OSError, Refusal):
+        return None
+
+
 def _checked(
     path: Path,
     platform: Sequence[x509.Certificate],

@@ -73,6 +73,7 @@ from messagerie.models.messages.bundle import (
     utc_iso,
 )
 from messagerie.models.store.accounts import Account
+from messagerie.models.store.anchor import Anchor
 from messagerie.models.store.chain import SENT_CHANGED, listed_chain_problem
 from messagerie.models.store.database import Store, store_identity
 from messagerie.models.store.enums import EventKind, SendMode
@@ -144,14 +145,16 @@ def export_bundle(
     signer: PlatformSigner,
     account: Account | None = None,
     organisation: str | None = None,
+    anchor: Anchor | None = None,
     now: datetime | None = None,
     max_workers: int | None = None,
     progress: Progress | None = None,
 ) -> ExportSummary:
     """Write the proof bundle of consultation `reference` (of `organisation`, when several
-    have one of that reference) to `out`; `signer` signs each AR and the manifest. `account`
-    (None: a store without accounts) needs the `export` right, and another organisation's
-    reference is « introuvable » (`find_consultation`).
+    have one of that reference) to `out`; `signer` signs each AR and the manifest, whose
+    histories are compared with `anchor` (the platform's last). `account` (None: a store
+    without accounts) needs the `export` right, and another organisation's reference is
+    « introuvable » (`find_consultation`).
 
     The ARs are drawn in `max_workers` processes (default: one per core, fewer when there
     are few ARs, see `ARS_PER_WORKER`; 1: in this process, one after the other), and
@@ -173,7 +176,7 @@ def export_bundle(
         ):
             entries = [
                 _write(archive, item.path, data, now)
-                for item, data in _contents(store, consultation_id, drawer, now)
+                for item, data in _contents(store, consultation_id, drawer, now, anchor)
             ]
             manifest = _json_bytes(_manifest(reference, organisation, origin, now, entries))
             _write(archive, MANIFEST, manifest, now)
@@ -187,7 +190,7 @@ def export_bundle(
 
 
 def _contents(
-    store: Store, consultation_id: int, drawer: ArDrawer, now: datetime
+    store: Store, consultation_id: int, drawer: ArDrawer, now: datetime, anchor: Anchor | None
 ) -> Iterator[tuple[BundleItem, bytes]]:
     """Every entry with its bytes, in the bundle's order; a recipient without an AR to show
     (not opened yet) is left out. An AR is asked for as soon as it is listed and written when
@@ -198,7 +201,7 @@ def _contents(
         drawing = None
         if isinstance(item, ArItem):
             try:
-                data = ar_data(store, item.recipient_id, now=now)
+                data = ar_data(store, item.recipient_id, now=now, anchor=anchor)
             except ArRefused:  # not opened (yet): no AR rather than a misleading one
                 continue
             drawing, asked = drawer.draw(data), asked + 1

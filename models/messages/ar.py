@@ -26,6 +26,7 @@ from messagerie.models.consultations.identity_query import (
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
 from messagerie.models.store.accounts import Account, require, visible_consultations
+from messagerie.models.store.anchor import Anchor
 from messagerie.models.store.chain import verify_chains
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
@@ -95,6 +96,11 @@ class ArRecipient:
     # Why the history no longer matches its chain (models/store/chain.py), when it does not:
     # an AR drawn on an altered history says so instead of signing it as whole.
     chain_problem: str | None = None
+    # The platform's last anchor, when it holds this history and the history still holds
+    # what the anchor saw (kept off the server: a rewrite since shows): when it was taken,
+    # and the history's head then, which its file lists.
+    anchored_at: datetime | None = None
+    anchored_head: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,49 +167,60 @@ class ArData:
     issued_at: datetime  # when the AR was drawn up
 
 
+# What an AR reads of its recipient, the message, the consultation, its publisher and the
+# recipient's company.
+_AR_ROWS = joined_to_publisher(
+    sa.select(
+        recipient.c.email,
+        recipient.c.delivery_state,
+        recipient.c.read_at,
+        recipient.c.chain_head,
+        message.c.id.label("message_id"),
+        message.c.type,
+        message.c.subject,
+        message.c.body,
+        message.c.queued_at,
+        message.c.author,
+        message.c.send_mode,
+        message.c.reply_allowed,
+        message.c.reply_deadline,
+        *IDENTITY_COLUMNS,
+        consultation.c.bid_deadline,
+        entity.c.postal_address,
+        entity.c.sender_email,
+        company.c.name.label("company"),
+        company.c.siret,
+        company.c.address.label("street"),
+        company.c.postal_code,
+        company.c.city,
+    )
+    .join(message, message.c.id == recipient.c.message_id)
+    .join(consultation, consultation.c.id == message.c.consultation_id)
+).outerjoin(company, company.c.id == recipient.c.company_id)
+
+
 def ar_data(
-    store: Store, recipient_id: int, *, account: Account | None = None, now: datetime | None = None
+    store: Store,
+    recipient_id: int,
+    *,
+    account: Account | None = None,
+    now: datetime | None = None,
+    anchor: Anchor | None = None,
 ) -> ArData:
     """What the AR of `recipient_id` shows, to `account` (None: a store without accounts),
     which needs the `export` right; `ArRefused` when there is no AR to show — « introuvable »
-    alike for a recipient of a consultation `account` does not see."""
+    alike for a recipient of a consultation `account` does not see. Against `anchor` (the
+    platform's last, read and checked by the caller), when given."""
     require(account, Right.EXPORT)
     with store.engine.connect() as connection:
         found = connection.execute(
-            joined_to_publisher(
-                sa.select(
-                    recipient.c.email,
-                    recipient.c.delivery_state,
-                    recipient.c.read_at,
-                    recipient.c.chain_head,
-                    message.c.id.label("message_id"),
-                    message.c.type,
-                    message.c.subject,
-                    message.c.body,
-                    message.c.queued_at,
-                    message.c.author,
-                    message.c.send_mode,
-                    message.c.reply_allowed,
-                    message.c.reply_deadline,
-                    *IDENTITY_COLUMNS,
-                    consultation.c.bid_deadline,
-                    entity.c.postal_address,
-                    entity.c.sender_email,
-                    company.c.name.label("company"),
-                    company.c.siret,
-                    company.c.address.label("street"),
-                    company.c.postal_code,
-                    company.c.city,
-                )
-                .join(message, message.c.id == recipient.c.message_id)
-                .join(consultation, consultation.c.id == message.c.consultation_id)
-            )
-            .outerjoin(company, company.c.id == recipient.c.company_id)
-            .where(recipient.c.id == recipient_id, visible_consultations(account))
+            _AR_ROWS.where(recipient.c.id == recipient_id, visible_consultations(account))
         ).first()
         row = _row_with_ar(found, recipient_id)
         events = events_of(connection, recipient_id)
-        altered = verify_chains(connection, [recipient_id])[1]
+        # Only its part of the anchor: a bundle draws thousands of ARs against one anchor.
+        own = anchor.about(recipient_id) if anchor else None
+        altered = verify_chains(connection, [recipient_id], [own] if own else ())[1]
         files = files_of(connection, row.message_id, recipient_id)
         overrides = overrides_of(connection, row.message_id)
     return ArData(
@@ -231,6 +248,8 @@ def ar_data(
             read_at=row.read_at,
             chain_head=row.chain_head,
             chain_problem=altered[0].reason if altered else None,
+            anchored_at=own.at if own and not altered else None,
+            anchored_head=own.heads[recipient_id] if own and not altered else None,
         ),
         events=events,
         opening=opening_of(events, row.read_at),

@@ -43,6 +43,17 @@ class Anchor:
     heads: dict[int, str]  # recipient id → the hash of its last event then
     identities: dict[int, str]  # recipient id → its `recipient_identity` then
 
+    def about(self, recipient_id: int) -> Anchor | None:
+        """What this anchor says of one recipient alone; None when it does not hold it."""
+        if recipient_id not in self.heads:
+            return None
+        return Anchor(
+            self.at,
+            self.store,
+            {recipient_id: self.heads[recipient_id]},
+            {recipient_id: self.identities[recipient_id]},
+        )
+
 
 class AnchorUnreadable(Refusal):
     """Not an anchor this program wrote; str() says why, in French."""
