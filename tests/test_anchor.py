@@ -164,7 +164,7 @@ async def test_an_ar_shows_the_anchored_history_and_not_once_it_is_rewritten(
     signer = platform_signer(CertificateSource(demo_dir=tmp_path / "signature"))
     anchor = last_anchor(tmp_path / "ancrages", [signer.certificate], store_identity(store))
     rewritten = ar_data(store, a, anchor=anchor).recipient
-    assert (rewritten.anchored_at, rewritten.anchored_head) == (None, None)
+    assert rewritten.anchored is None
     assert rewritten.chain_problem and rewritten.chain_problem.startswith(
         "son historique ancré le "
     )

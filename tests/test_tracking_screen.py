@@ -5,6 +5,7 @@ the AR from the table, and a row that changes when another connection records an
 from __future__ import annotations
 
 import csv
+import json
 import re
 import sqlite3
 import time
@@ -14,6 +15,8 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from textual.widgets import DataTable, Input, Select
 
+from messagerie.letters.pdf.anchor import write_anchor
+from messagerie.models.clock import utc_now
 from messagerie.models.messages.detail import resend
 from messagerie.models.messages.inbound import IncomingReply, find_recipient, record_inbound
 from messagerie.models.messages.outbox import claim, record_accepted
@@ -29,7 +32,10 @@ from messagerie.models.store.tables import Consultation, Message, Recipient, tab
 from messagerie.screens.dialogs import InputDialog
 from messagerie.screens.message_detail import MessageDetailScreen, ReplyScreen
 from messagerie.screens.tracking import TrackingScreen
+from messagerie.tui.app import MessagerieApp
+from messagerie.tui.settings import Settings
 from tests.helpers.hostile import toasts
+from tests.helpers.pdfs import pdf_text
 from tests.helpers.pilot import settle, text_of, wait_until
 from tests.helpers.screens import painted
 
@@ -596,3 +602,29 @@ async def test_ar_from_la_loupe_and_its_refusal_before_any_opening(
         await settle(pilot)
     text = "".join(page.extract_text() for page in PdfReader(tmp_path / "ar.pdf").pages)
     assert "Accusé de réception" in text and read.email in text
+
+
+async def test_the_ar_from_the_table_names_the_platform_s_last_anchor(workspace, tmp_path):
+    """With an anchor of the platform in its folder that holds the recipient's history, the
+    AR the buyer downloads says the history is the one that anchor froze."""
+    settings = Settings(data_dir=tmp_path / "donnees")
+    app = MessagerieApp(
+        open_store=lambda: workspace, actor="marie.dupont", settings=lambda: settings
+    )
+    signer = app.platform_signer()
+    written = write_anchor(workspace, settings.anchors_folder, signer, actor="m", now=utc_now())
+    cid = consultation_with(workspace, RecipientStatus.READ)
+    async with app.run_test(size=(100, 36), notifications=True) as pilot:
+        screen = await open_tracking(pilot, cid)
+        read = await first_at(pilot, screen, RecipientStatus.READ)
+        await pilot.press("p")
+        asked = lambda: isinstance(pilot.app.screen, InputDialog)  # noqa: E731
+        await wait_until(pilot, asked, f"the path asked, not {toasts(pilot)}", seconds=30)
+        await answer_dialog(pilot, str(tmp_path / "ar.pdf"))
+        await wait_until(pilot, (tmp_path / "ar.pdf").exists, "the AR written", seconds=30)
+        await settle(pilot)
+    text = pdf_text((tmp_path / "ar.pdf").read_bytes())
+    assert read.email in text
+    assert "tel que l'a figé l'ancrage signé de la plateforme" in text
+    head = json.loads(written.path.read_text())["heads"][str(read.recipient_id)]
+    assert head in text

@@ -1,5 +1,7 @@
 """Drafts, suites, the consultation detail and rules 1 and 4 (store on SQLite and PostgreSQL)."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -143,3 +145,23 @@ def test_rule_4_warns_when_the_asker_shows_in_a_broadcast():
     assert verdict.level == "warning" and "N.B.C. FR" in verdict.message
     assert asker_identified((), 8) is None
     assert asker_identified(("x",), 1) is None
+
+
+def test_buyers_creating_suites_at_the_same_moment_each_get_their_own(store, wines):
+    """Each reads the same free « -S1 »; the unique reference turns all but one away, and
+    they take the next numbers instead of failing."""
+    (choice,) = candidate_choices(store, wines)
+    deadline = datetime.now(UTC) + timedelta(days=20)
+    request = SuiteRequest(wines, Procedure.NEGOTIATED, (1,), (choice.entry_id,), deadline)
+    buyers = 4
+    together = threading.Barrier(buyers)
+
+    def create(actor: str) -> str:
+        together.wait()
+        return create_suite(store, request, actor=actor).reference
+
+    with ThreadPoolExecutor(buyers) as pool:
+        references = list(pool.map(create, [f"acheteur{n}" for n in range(buyers)]))
+    assert sorted(references) == [f"2025VINS-S{n}" for n in range(1, buyers + 1)]
+    parent = consultation_detail(store, wines)
+    assert len(parent.suites) == buyers

@@ -80,7 +80,7 @@ def write_anchor(
     sha256 = hashlib.sha256(data).hexdigest()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        write_whole(path.with_name(path.name + SIGNATURE), signature, overwrite=False)
+        write_whole(signature_of(path), signature, overwrite=False)
         write_whole(path, data, overwrite=False)
     except FileExistsError:
         raise Refusal(
@@ -93,14 +93,18 @@ def write_anchor(
     return AnchorWritten(path, len(anchor.heads), sha256, stamp)
 
 
+def signature_of(anchor_path: Path) -> Path:
+    """The detached signature beside an anchor: ancrage-….json.p7s."""
+    return anchor_path.with_name(anchor_path.name + SIGNATURE)
+
+
 def _last_stamped(folder: Path) -> str | None:
     """The name of the last anchor of `folder` when it carries a timestamp."""
     files = anchor_files(folder)
     if not files:
         return None
     try:
-        signature = read_regular(files[-1].with_name(files[-1].name + SIGNATURE),
-                                 SIGNATURE_LARGEST, follow_links=False)  # fmt: skip
+        signature = read_regular(signature_of(files[-1]), SIGNATURE_LARGEST, follow_links=False)
     except OSError:
         return None  # verify-store names it
     return files[-1].name if carries_timestamp(signature) else None
@@ -191,7 +195,7 @@ def _checked(
 ) -> tuple[Anchor, datetime | None, str]:
     """The anchor of `path`, its timestamp's time and the file's SHA-256; a Refusal saying
     why it cannot count."""
-    signature_path = path.with_name(path.name + SIGNATURE)
+    signature_path = signature_of(path)
     try:
         data = read_regular(path, LARGEST, follow_links=False)
         signature = read_regular(signature_path, SIGNATURE_LARGEST, follow_links=False)

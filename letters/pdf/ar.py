@@ -50,7 +50,7 @@ def ar_context(data: ArData) -> dict[str, Any]:
         "entity": data.sender.entity,
         "siret": format_siret(siret) if siret else None,
         "sent": stamps(data.message.sent_at),
-        "anchored": stamps(data.recipient.anchored_at) if data.recipient.anchored_at else None,
+        "anchored": stamps(anchored.at) if (anchored := data.recipient.anchored) else None,
         "read": stamps(data.recipient.read_at),
         "events": [
             {

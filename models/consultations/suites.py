@@ -35,6 +35,7 @@ from messagerie.models.store.tables import (
 ACCESS_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ACCESS_CODE_LENGTH = 16  # 16 × 5 = 80 random bits
 SUITE_PROCEDURES = (Procedure.RESTRICTED_TENDER, Procedure.NEGOTIATED)
+SUITE_ATTEMPTS = 5  # against buyers creating suites of one consultation at the same moment
 
 
 class SuiteRefused(Refusal):
@@ -112,63 +113,80 @@ def create_suite(
     """Create the suite, its lots and candidates, and its access code, in one transaction."""
     now = now or utc_now()
     _check(request, now)
-    code = new_access_code()
-    with store.engine.begin() as connection:
-        # A suite is a new consultation with its own DCE, built from the parent's.
-        authorize(connection, actor, Right.DCE, request.parent_id)
-        parent = connection.execute(
-            with_publisher().where(consultation.c.id == request.parent_id)
-        ).one()
-        parent_lots = dict(
-            connection.execute(
-                sa.select(lot.c.number, lot.c.title).where(lot.c.consultation_id == parent.id)
-            ).all()
-        )
-        unknown = set(request.lot_numbers) - set(parent_lots)
-        if unknown:
-            raise SuiteRefused(f"Lot(s) inconnu(s) dans {parent.reference} : {sorted(unknown)}.")
-        reference = _suite_reference(connection, parent)
-        title = request.title.strip() or parent.title
-        identity = replace(identity_of(parent), reference=reference, title=title)
-        suite_id = connection.execute(
-            sa.insert(consultation)
-            .values(
-                reference=reference,
-                title=title,
-                object=parent.object,
-                procedure=request.procedure,
-                status=ConsultationStatus.OPEN,
-                bid_deadline=request.bid_deadline,
-                urgent=False,
-                entity_id=parent.entity_id,
-                organisation_id=parent.organisation_id,
-                parent_id=parent.id,
-                access_code=code,
-                created_at=now,
-                search_text=search_text_of(identity),
-            )
-            .returning(consultation.c.id)
-        ).scalar_one()
-        if request.lot_numbers:
-            connection.execute(
-                sa.insert(lot),
-                [
-                    {"consultation_id": suite_id, "number": n, "title": parent_lots[n]}
-                    for n in sorted(request.lot_numbers)
-                ],
-            )
-        candidates = _chosen_candidates(connection, parent.id, request.candidate_entry_ids)
+    attempts_left = SUITE_ATTEMPTS
+    while True:
+        try:
+            with store.engine.begin() as connection:
+                return _insert_suite(connection, request, actor=actor, now=now)
+        except sa.exc.IntegrityError:
+            # Another buyer (or an import) took the same « -S<n> » between our reading and
+            # our writing: the next attempt reads it and takes the following number.
+            attempts_left -= 1
+            if not attempts_left:
+                raise SuiteRefused(
+                    "D'autres suites de cette consultation se créent en même temps : "
+                    "réessayez dans un instant."
+                ) from None
+
+
+def _insert_suite(
+    connection: sa.Connection, request: SuiteRequest, *, actor: str, now: datetime
+) -> SuiteCreated:
+    # A suite is a new consultation with its own DCE, built from the parent's.
+    authorize(connection, actor, Right.DCE, request.parent_id)
+    parent = connection.execute(
+        with_publisher().where(consultation.c.id == request.parent_id)
+    ).one()
+    parent_lots = dict(
         connection.execute(
-            sa.insert(suite_candidate), [{**c, "consultation_id": suite_id} for c in candidates]
+            sa.select(lot.c.number, lot.c.title).where(lot.c.consultation_id == parent.id)
+        ).all()
+    )
+    unknown = set(request.lot_numbers) - set(parent_lots)
+    if unknown:
+        raise SuiteRefused(f"Lot(s) inconnu(s) dans {parent.reference} : {sorted(unknown)}.")
+    reference = _suite_reference(connection, parent)
+    title = request.title.strip() or parent.title
+    identity = replace(identity_of(parent), reference=reference, title=title)
+    suite_id = connection.execute(
+        sa.insert(consultation)
+        .values(
+            reference=reference,
+            title=title,
+            object=parent.object,
+            procedure=request.procedure,
+            status=ConsultationStatus.OPEN,
+            bid_deadline=request.bid_deadline,
+            urgent=False,
+            entity_id=parent.entity_id,
+            organisation_id=parent.organisation_id,
+            parent_id=parent.id,
+            access_code=(code := new_access_code()),
+            created_at=now,
+            search_text=search_text_of(identity),
         )
-        audit.append(
-            connection,
-            action="suite.create",
-            actor=actor,
-            at=now,
-            consultation_id=suite_id,
-            detail=f"Suite {reference} de {parent.reference}, {len(candidates)} candidat(s)",
+        .returning(consultation.c.id)
+    ).scalar_one()
+    if request.lot_numbers:
+        connection.execute(
+            sa.insert(lot),
+            [
+                {"consultation_id": suite_id, "number": n, "title": parent_lots[n]}
+                for n in sorted(request.lot_numbers)
+            ],
         )
+    candidates = _chosen_candidates(connection, parent.id, request.candidate_entry_ids)
+    connection.execute(
+        sa.insert(suite_candidate), [{**c, "consultation_id": suite_id} for c in candidates]
+    )
+    audit.append(
+        connection,
+        action="suite.create",
+        actor=actor,
+        at=now,
+        consultation_id=suite_id,
+        detail=f"Suite {reference} de {parent.reference}, {len(candidates)} candidat(s)",
+    )
     return SuiteCreated(suite_id, reference, code, len(candidates))
 
 

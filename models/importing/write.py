@@ -187,13 +187,12 @@ def _write_consultations(
                 sa.update(consultation).where(consultation.c.id == row.id).values(changes)
             )
         tally["consultations_updated" if changes else "consultations_unchanged"] += 1
+    ids = {reference: row.id for reference, row in existing.items()}
     if created:
-        connection.execute(sa.insert(consultation), created)
+        inserted = sa.insert(consultation).returning(consultation.c.reference, consultation.c.id)
+        ids.update(connection.execute(inserted, created).all())
         tally["consultations_created"] += len(created)
-    return {
-        reference: row.id
-        for reference, row in _consultations_of(connection, consultations, entities).items()
-    }
+    return ids
 
 
 def _consultations_of(

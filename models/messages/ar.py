@@ -83,6 +83,12 @@ class ArMessage:
 
 
 @dataclass(frozen=True)
+class AnchoredHistory:
+    at: datetime  # when the anchor was taken
+    head: str  # the history's head then, which the anchor's file lists
+
+
+@dataclass(frozen=True)
 class ArRecipient:
     id: int
     email: str
@@ -97,10 +103,8 @@ class ArRecipient:
     # an AR drawn on an altered history says so instead of signing it as whole.
     chain_problem: str | None = None
     # The platform's last anchor, when it holds this history and the history still holds
-    # what the anchor saw (kept off the server: a rewrite since shows): when it was taken,
-    # and the history's head then, which its file lists.
-    anchored_at: datetime | None = None
-    anchored_head: str | None = None
+    # what the anchor saw (kept off the server: a rewrite since shows).
+    anchored: AnchoredHistory | None = None
 
 
 @dataclass(frozen=True)
@@ -248,8 +252,9 @@ def ar_data(
             read_at=row.read_at,
             chain_head=row.chain_head,
             chain_problem=altered[0].reason if altered else None,
-            anchored_at=own.at if own and not altered else None,
-            anchored_head=own.heads[recipient_id] if own and not altered else None,
+            anchored=AnchoredHistory(own.at, own.heads[recipient_id])
+            if own and not altered
+            else None,
         ),
         events=events,
         opening=opening_of(events, row.read_at),
