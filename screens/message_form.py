@@ -625,10 +625,10 @@ class MessageFormScreen(StoreScreen[None]):
         from messagerie.letters.pdf.generate import generate_letters
 
         context, form = self.context, self.form()
-        basis = LetterBasis.of(form)  # what the letters say: sending checks it still holds
+        today = paris_today(self.app.clock())
+        basis = LetterBasis.of(form, dated=today)  # sending checks the letters still say it
         settings = self.app.settings()
         actor = self.app.actor
-        today = paris_today(self.app.clock())
         self.attachment_note(Text(f"Génération de {len(self.recipients)} courrier(s)…"))
         self.store_task(
             lambda store: generate_letters(

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from messagerie.letters.pdf.documents import LetterRefused
 from messagerie.letters.pdf.generate import generate_letters
+from messagerie.models.clock import paris_today
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import LetterBasis, check_form, load_context
@@ -40,8 +41,8 @@ def rejection_form(store, cid, emails, reasons="Offre classée 3e sur le critèr
 
 
 def drawn_from(form, letters):
-    """`form` with `letters`, drawn from it as it stands."""
-    return replace(form, letters=letters, letters_basis=LetterBasis.of(form))
+    """`form` with `letters`, drawn from it as it stands, today."""
+    return replace(form, letters=letters, letters_basis=LetterBasis.of(form, dated=paris_today()))
 
 
 def pdf_text(store, document) -> str:
@@ -69,7 +70,7 @@ def test_one_letter_per_recipient_then_attached_to_that_copy_alone(workspace):
     assert letters[0].document.sha256 != letters[1].document.sha256  # each its own company
 
     drawn = tuple((one.email, one.document.id) for one in letters)
-    form = replace(form, letters=drawn, letters_basis=LetterBasis.of(form))
+    form = drawn_from(form, drawn)
     saved = save_draft(workspace, form, actor="marie.dupont")
     assert (
         load_form(workspace, saved.draft_id, actor="marie.dupont").letters == form.letters
@@ -116,8 +117,8 @@ def test_letters_need_avec_ar_and_the_same_recipients(workspace):
     assert any("générez-les de nouveau" in e.message for e in fewer.errors)
 
 
-def attachment_errors(form, context) -> list[str]:
-    return [e.message for e in check_form(form, context, datetime.now(UTC)).errors
+def attachment_errors(form, context, now: datetime | None = None) -> list[str]:
+    return [e.message for e in check_form(form, context, now or datetime.now(UTC)).errors
             if e.field == "attachments"]  # fmt: skip
 
 
@@ -155,7 +156,7 @@ def test_a_draft_keeps_what_its_letters_were_drawn_from(workspace):
     form = drawn_from(form, tuple((one.email, one.document.id) for one in letters))
     saved = save_draft(workspace, form, actor="marie.dupont")
     again = load_form(workspace, saved.draft_id, actor="marie.dupont")
-    assert again.letters_basis == LetterBasis.of(form)
+    assert again.letters_basis == LetterBasis.of(form, dated=paris_today())
     corrected = replace(again, mentions={"reasons": "Offre hors délai."})
     resaved = save_draft(workspace, corrected, actor="marie.dupont")
     reopened = load_form(workspace, resaved.draft_id, actor="marie.dupont")
@@ -165,6 +166,41 @@ def test_a_draft_keeps_what_its_letters_were_drawn_from(workspace):
         "Ces courriers viennent d'un brouillon qui ne dit pas d'après quel formulaire ils ont "
         "été générés : générez-les de nouveau (Ctrl+G)."
     ]
+
+
+def test_letters_go_on_the_day_they_bear_and_say_the_signature_date_announced(workspace):
+    """Drawn on Friday, sent on Monday, a rejection would announce a signature date three
+    days early: the letters must be drawn again. One announcing a later date than the
+    standstill's end prints that date, as the e-mail's mention does."""
+    cid, _ = deposits_consultation(workspace, formalised=True)
+    emails = deposit_emails(workspace, cid)[:2]
+    context = load_context(workspace, cid)
+    form = rejection_form(workspace, cid, emails)
+    drawn = replace(form, letters=((emails[0], 1), (emails[1], 2)),
+                    letters_basis=LetterBasis.of(form, dated=TODAY))  # fmt: skip
+    monday = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert attachment_errors(drawn, context, monday) == [
+        "Les courriers sont datés du 27/11/2026 et comptent leurs délais de ce jour ; le "
+        "message part le 30/11/2026 : générez-les de nouveau (Ctrl+G)."
+    ]
+    assert attachment_errors(drawn, context, datetime(2026, 11, 27, 16, tzinfo=UTC)) == []
+    undated = replace(drawn, letters_basis=LetterBasis.of(form))  # drawn before they said
+    assert attachment_errors(undated, context, monday) == [
+        "Ces courriers ne disent pas de quel jour ils sont datés : générez-les de nouveau (Ctrl+G)."
+    ]
+    with pytest.raises(Refusal, match="datés du 27/11/2026"):
+        queue_message(workspace, drawn, actor="marie.dupont", now=monday)
+
+    awarded = {"awarded": "oui", "awardee": "Domaine Müller", "award_reasons": "Prix"}
+    for announced, printed in (("15/12/2026", "15/12/2026"), ("", "08/12/2026")):
+        mentions = {**form.mentions, **awarded, "signature_date": announced}
+        (letter, *_) = generate_letters(
+            workspace, context, replace(form, mentions=mentions), dated=TODAY,
+            platform_url="https://x", actor="marie.dupont",
+        )  # fmt: skip
+        assert f"Date à partir de laquelle le marché peut être signé : {printed}" in pdf_text(
+            workspace, letter.document
+        )
 
 
 async def test_ctrl_g_in_the_form_generates_then_sends_them(workspace, workspace_app):

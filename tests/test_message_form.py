@@ -189,13 +189,13 @@ async def test_cases_g_h_i_rejection_award_notification_with_the_standstill(
         await pressed(pilot, "enter")
         await send_form(pilot)
         # I: the notification is preset to the awardee; it waits for the standstill (rule 8),
-        # unless overridden.
+        # which has not begun (the rejections have not left: no outbox here), unless overridden.
         form = await open_form(pilot, cid, message_type=MessageType.NOTIFICATION)
         assert [r.email for r in form.recipients] == [awardee]
         await fill_body(pilot)
         await pressed(pilot, "ctrl+e")
         assert isinstance(pilot.app.screen, MessageFormScreen)
-        assert "Délai de suspension en cours" in problem(form, "exemption_reason")
+        assert "Délai de suspension pas encore commencé" in problem(form, "exemption_reason")
         await pressed(pilot, "f8")
         assert isinstance(pilot.app.screen, OverrideDialog)
         footer = footer_line(pilot)  # the dialog's keys, not the form's underneath

@@ -23,6 +23,7 @@ from messagerie.models.rules.checks import (
     invitation_body,
     invitation_candidates,
     invitation_mentions,
+    modification_window_check,
     notification_standstill,
     receipt_provable,
     rejection_letter,
@@ -86,6 +87,21 @@ def test_rule_2_urgency_allows_4_days():
 
 def test_rule_2_does_not_apply_to_an_adapted_procedure():
     assert answer_timing(DEADLINE, paris(2026, 3, 19), formalised=False, urgent=False) is None
+
+
+def test_rules_2_and_3_count_days_on_the_clocks_of_paris_across_a_change_of_time():
+    """Six days before Friday 30/10/2026 noon, after the October change, is Saturday 24/10
+    noon, not 13:00; before Friday 03/04/2026 noon, after the March change, Saturday 28/03
+    noon, not 11:00."""
+    autumn = paris(2026, 10, 30, 12)
+    verdict = answer_timing(autumn, paris(2026, 10, 24, 12, 30), formalised=True, urgent=False)
+    assert_verdict(verdict, 2, "warning", "bid_deadline", "soit le 24/10/2026 12:00")
+    assert modification_window_check(autumn, paris(2026, 10, 24, 12, 30)) is not None
+    assert modification_window_check(autumn, paris(2026, 10, 24, 12)) is None
+    spring = paris(2026, 4, 3, 12)
+    assert answer_timing(spring, paris(2026, 3, 28, 11, 30), formalised=True, urgent=False) is None
+    assert modification_window_check(spring, paris(2026, 3, 28, 11, 30)) is None
+    assert modification_window_check(spring, paris(2026, 3, 28, 12, 1)) is not None
 
 
 def test_rule_2_countdown_before_the_limit():

@@ -14,8 +14,10 @@ from messagerie.letters.pdf.ar import render_ar
 from messagerie.letters.pdf.documents import LetterRefused, check_letter
 from messagerie.letters.pdf.generate import letter_for
 from messagerie.models.messages.ar import ar_data
+from messagerie.models.messages.detail import resend
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import check_form, load_context
+from messagerie.models.messages.outbox import claim, record_accepted, record_failure
 from messagerie.models.messages.portal import record_opening
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import FormRefused, queue_message
@@ -94,6 +96,18 @@ def send_rejection(store, cid, *, signature_date: str) -> None:
         form, recipients=(DraftRecipient("autre@example.org"),), lot_numbers=(1,), mentions=mentions
     )
     queue_message(store, form, actor="m.d", now=REJECTED)
+    send_out(store, at=REJECTED)
+
+
+def send_out(store, *, at: datetime, refused: bool = False) -> None:
+    """The outbox's pass at `at`: every copy due is accepted by the relay, or refused."""
+    for batch in claim(store, limit=1000, now=at):
+        for one in batch.recipients:
+            if refused:
+                record_failure(store, one.id, answer="550 inconnu", permanent=True, attempts=1,
+                               at=at)  # fmt: skip
+            else:
+                record_accepted(store, one.id, answer="250 OK", final_mailbox=False, at=at)
 
 
 def notification(store, cid):
@@ -136,6 +150,61 @@ def test_a_standstill_blocks_the_send_and_the_letter_alike(
     assert check_form(form, load_context(store, cid), on_time).ready
     assert letter_refusal(store, cid, form, dated=on_time.date()) is None
     queue_message(store, form, actor="m.d", now=on_time)
+
+
+def test_the_standstill_runs_from_when_the_rejection_left_and_not_before_it_is_delivered(
+    store, consultation
+):
+    """Validated on 28/11, the letter is refused by the relay on 30/11 and leaves again to a
+    corrected address on 01/12: the notification waits for it, then counts from 01/12."""
+    cid = consultation(Procedure.OPEN_TENDER)
+    form = preset_form(load_context(store, cid), MessageType.REJECTION)
+    rejection = replace(form, recipients=(DraftRecipient("autre@example.org"),),
+                        lot_numbers=(1,), mentions={"reasons": "Prix supérieur"})  # fmt: skip
+    queue_message(store, rejection, actor="m.d", now=REJECTED)
+    notifying = notification(store, cid)
+
+    def refusals(now: datetime) -> tuple[str, str | None]:
+        (block,) = check_form(notifying, load_context(store, cid), now).blocks
+        return block.message, letter_refusal(store, cid, notifying, dated=now.date())
+
+    not_gone = "1 courrier(s) de rejet de ce lot ne sont pas encore partis"
+    check, letter = refusals(NOW)
+    assert "Délai de suspension pas encore commencé (11 jours)" in check and not_gone in check
+    assert letter is not None and "1 courrier(s) de rejet ne sont pas encore partis" in letter
+
+    send_out(store, at=NOW - timedelta(days=1), refused=True)
+    assert not_gone in refusals(NOW + timedelta(days=20))[0]  # not delivered: not begun
+
+    with store.engine.connect() as connection:
+        (copy,) = connection.execute(sa.select(table_of(Recipient).c.id)).scalars()
+    resend(store, copy, actor="m.d", email="autre.adresse@example.org")
+    send_out(store, at=NOW)
+    check, letter = refusals(NOW + timedelta(days=10))
+    assert "envoyés le 01/12/2026" in check and "à partir du 12/12/2026" in check
+    assert letter is not None and "à partir du 12/12/2026" in letter
+    assert check_form(notifying, load_context(store, cid), NOW + timedelta(days=11)).ready
+
+
+def test_after_the_award_letter_a_rejection_is_one_sent_after_award(store, consultation):
+    """R2181-3: once the award letter of the lot has gone, a rejection must name the awardee,
+    the reasons for its choice and the signature date, even if the buyer did not tick the
+    box: the letter would otherwise tell that they come once the award is decided."""
+    cid = consultation(Procedure.OPEN_TENDER)
+    award = replace(preset_form(load_context(store, cid), MessageType.AWARD),
+                    recipients=(AWARDEE,), lot_numbers=(1,))  # fmt: skip
+    queue_message(store, award, actor="m.d", now=REJECTED)
+    form = preset_form(load_context(store, cid), MessageType.REJECTION)
+    rejection = replace(form, recipients=(DraftRecipient("autre@example.org"),),
+                        lot_numbers=(1,), mentions={"reasons": "Prix supérieur"})  # fmt: skip
+    (block,) = check_form(rejection, load_context(store, cid), NOW).blocks
+    assert (block.rule, block.field) == (7, "awarded")
+    assert "la lettre d'attribution de ce marché est déjà partie (N.B.C. FR)" in (block.message)
+    with pytest.raises(FormRefused, match="Courrier envoyé après attribution"):
+        queue_message(store, rejection, actor="m.d", now=NOW)
+    complete = replace(rejection, mentions={"reasons": "Prix supérieur", **AWARDED,
+                                            "signature_date": "12/12/2026"})  # fmt: skip
+    assert check_form(complete, load_context(store, cid), NOW).ready
 
 
 def test_a_mapa_without_a_chosen_standstill_notifies_at_once_and_announces_no_date(

@@ -113,6 +113,9 @@ class RejectionLetter(Letter):
     # The lot has a standstill (models.rules.standstill): by law in a formalised procedure, by
     # the buyer's choice in a MAPA. Without one the letter announces no signature date.
     standstill: bool = True
+    # The date the form announces (the e-mail's mention): the letter says the same, unless
+    # it came before the standstill's end (which the send checks refuse, rule 7).
+    signature_date: date | None = None
 
     @property
     def award_known(self) -> bool:
@@ -123,7 +126,8 @@ class RejectionLetter(Letter):
         """The date printed as the earliest signature of the contract, once awarded."""
         if not (self.award_known and self.standstill):
             return None
-        return signing_from(self.dated, electronic=self.electronic)
+        earliest = signing_from(self.dated, electronic=self.electronic)
+        return max(earliest, self.signature_date or earliest)
 
     @property
     def standstill_days(self) -> int:
@@ -175,6 +179,7 @@ class NotificationLetter(Letter):
     amount: Decimal | None = None  # the contract, excluding VAT
     last_rejection_sent: date | None = None  # None: no rejection letter was sent
     rejections_electronic: bool = True
+    rejections_waiting: int = 0  # not gone yet, or not delivered: the standstill has not begun
     exemption_reason: str = ""  # e.g. "Une seule offre reçue" (R2182-1)
     # The files the message carries beside the letter: the copy of the signed contract the
     # notification transmits. The letter says « ci-joint » only when there is one.
@@ -189,7 +194,7 @@ class NotificationLetter(Letter):
     @property
     def in_standstill(self) -> bool:
         first_day = self.notifiable_from
-        return first_day is not None and self.dated < first_day
+        return bool(self.rejections_waiting) or (first_day is not None and self.dated < first_day)
 
     @property
     def held_by_standstill(self) -> bool:
@@ -206,13 +211,22 @@ class NotificationLetter(Letter):
     def refusal_detail(self) -> str:
         if not self.held_by_standstill:
             return ""
-        assert self.last_rejection_sent is not None and self.notifiable_from is not None
         days = standstill_days(electronic=self.rejections_electronic)
+        if self.rejections_waiting:
+            situation = (
+                f" Délai de suspension pas encore commencé : {self.rejections_waiting} "
+                "courrier(s) de rejet ne sont pas encore partis, ou n'ont pas été délivrés ; "
+                f"il court de leur envoi ({days} jours, article R2182-1)"
+            )
+        else:
+            assert self.last_rejection_sent is not None and self.notifiable_from is not None
+            situation = (
+                f" Délai de suspension en cours : les courriers de rejet ont été envoyés le "
+                f"{_day(self.last_rejection_sent)} ; le marché peut être notifié à partir du "
+                f"{_day(self.notifiable_from)} ({days} jours, article R2182-1)"
+            )
         return (
-            f" Délai de suspension en cours : les courriers de rejet ont été envoyés le "
-            f"{_day(self.last_rejection_sent)} ; le marché peut être notifié à partir du "
-            f"{_day(self.notifiable_from)} ({days} jours, article R2182-1), sauf dispense "
-            "prévue par le code (par exemple une seule offre reçue)."
+            f"{situation}, sauf dispense prévue par le code (par exemple une seule offre reçue)."
             + too_short(self.exemption_reason)
         )
 

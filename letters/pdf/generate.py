@@ -25,6 +25,7 @@ from messagerie.models.messages.drafts import unique_recipients
 from messagerie.models.messages.form import ComposeContext, FormInput
 from messagerie.models.messages.queue import authorize_sending
 from messagerie.models.rules.standstill import standstill_applies
+from messagerie.models.rules.validation import ValidationFailed, parse_paris_day
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos, insert_documents
 from messagerie.models.store.enums import MessageType
@@ -42,6 +43,14 @@ WITH_LETTER = (
 class PersonalLetter:
     email: str  # the recipient whose copy carries it
     document: DocumentInfo
+
+
+def _announced_day(text: str) -> date | None:
+    """The form's « JJ/MM/AAAA »; None when blank or unreadable (the send checks say why)."""
+    try:
+        return parse_paris_day(text) if text.strip() else None
+    except ValidationFailed:
+        return None
 
 
 def letter_for(
@@ -79,6 +88,7 @@ def letter_for(
                 formalised=detail.procedure.formalised,
                 chosen=bool(form.mention("signature_date")),
             ),
+            signature_date=_announced_day(form.mention("signature_date")),
         )
     if form.type is MessageType.AWARD:
         return AwardLetter(**common)
@@ -89,6 +99,7 @@ def letter_for(
             **common,
             last_rejection_sent=last.astimezone(PARIS).date() if last else None,
             rejections_electronic=standstill.electronic,
+            rejections_waiting=standstill.waiting,
             exemption_reason=form.mention("exemption_reason"),
             enclosures=enclosures,
         )

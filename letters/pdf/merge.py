@@ -209,7 +209,8 @@ def _form(preset: FormInput, line: MergeLine, document_id: int) -> FormInput:
         },
         letters=((line.recipient.email, document_id),),
     )
-    return replace(form, letters_basis=LetterBasis.of(form))  # drawn from the same line
+    # drawn from the same line, on the letter's day
+    return replace(form, letters_basis=LetterBasis.of(form, dated=letter.dated))
 
 
 def _lot_refused(row: AnalysisRow, lots: Sequence[tuple[int, str]]) -> Refusal:

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from messagerie.models.clock import paris_today
 from messagerie.models.consultations.detail import (
     ConsultationDetail,
     consultation_detail,
@@ -51,6 +52,7 @@ from messagerie.models.store.database import Store
 from messagerie.models.store.enums import (
     MessageState,
     MessageType,
+    RecipientStatus,
     RegisterKind,
     SendMode,
 )
@@ -166,14 +168,18 @@ class LetterBasis:
     lot_numbers: tuple[int, ...]
     mentions: Mapping[str, str]
     attachment_ids: tuple[int, ...]  # the files a letter calls « ci-joint »
+    # The day the letters bear (Paris): a rejection counts its signature date from it, a
+    # notification its standstill. None: drawn before letters recorded it.
+    dated: date | None = None
 
     @classmethod
-    def of(cls, form: FormInput) -> LetterBasis:
+    def of(cls, form: FormInput, *, dated: date | None = None) -> LetterBasis:
         return cls(
             form.type,
             tuple(sorted(form.lot_numbers)),
             {key: value.strip() for key, value in form.mentions.items() if value.strip()},
             tuple(sorted(form.attachment_ids)),
+            dated,
         )
 
     def changes_in(self, form: FormInput) -> list[str]:
@@ -202,6 +208,7 @@ class LetterBasis:
             "lots": list(self.lot_numbers),
             "mentions": dict(self.mentions),
             "attachments": list(self.attachment_ids),
+            "dated": self.dated.isoformat() if self.dated else None,
         }
 
     @classmethod
@@ -214,6 +221,7 @@ class LetterBasis:
                 tuple(int(number) for number in data["lots"]),
                 {str(key): str(value) for key, value in data["mentions"].items()},
                 tuple(int(number) for number in data["attachments"]),
+                date.fromisoformat(data["dated"]) if data.get("dated") else None,
             )
         except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
             return None
@@ -386,9 +394,20 @@ def draft_recipients(connection: Connection, query: sa.Select) -> tuple[DraftRec
 def _rejections(
     connection: Connection, consultation_id: int
 ) -> tuple[tuple[frozenset[int], RejectionSent], ...]:
-    """The latest rejection letter queued for all lots, and for each lot, and the latest of
-    those that announced a signature date (a MAPA's chosen standstill): LEGAL rule 8 only
-    needs the latest, computed in SQL (a busy consultation has thousands of letters)."""
+    """The rejection letters validated for all lots, and for each lot: when their last copy
+    left (its E), and how many have not left yet or were not delivered and not sent again;
+    the same for those that announced a signature date (a MAPA's chosen standstill). LEGAL
+    rule 8 needs only these, computed in SQL (a busy consultation has thousands of letters)."""
+    resent = recipient.alias("resent")
+    waiting = sa.or_(
+        recipient.c.status == RecipientStatus.PENDING,
+        sa.and_(
+            recipient.c.status == RecipientStatus.NOT_DELIVERED,
+            ~sa.exists().where(resent.c.resent_from_id == recipient.c.id),
+        ),
+    )
+    copies = message.join(recipient, recipient.c.message_id == message.c.id)
+    columns = (sa.func.max(recipient.c.sent_at), sa.func.count().filter(waiting))
     rejected = sa.and_(
         message.c.consultation_id == consultation_id,
         message.c.type == MessageType.REJECTION,
@@ -398,17 +417,24 @@ def _rejections(
     latest: list[tuple[frozenset[int], RejectionSent]] = []
     for condition, flag in ((rejected, False), (sa.and_(rejected, announced), True)):
         all_lots = connection.execute(
-            sa.select(sa.func.max(message.c.queued_at)).where(condition, message.c.all_lots)
-        ).scalar_one()
+            sa.select(*columns).select_from(copies).where(condition, message.c.all_lots)
+        ).one()
         per_lot = connection.execute(
-            sa.select(lot.c.number, sa.func.max(message.c.queued_at))
-            .join(message_lot, message_lot.c.message_id == message.c.id)
-            .join(lot, lot.c.id == message_lot.c.lot_id)
+            sa.select(lot.c.number, *columns)
+            .select_from(
+                copies.join(message_lot, message_lot.c.message_id == message.c.id).join(
+                    lot, lot.c.id == message_lot.c.lot_id
+                )
+            )
             .where(condition, ~message.c.all_lots)
             .group_by(lot.c.number)
         ).all()
-        latest += [(frozenset({number}), RejectionSent(at, flag)) for number, at in per_lot]
-        latest += [(frozenset(), RejectionSent(all_lots, flag))] if all_lots else []
+        latest += [
+            (frozenset({number}), RejectionSent(at, flag, waiting=count))
+            for number, at, count in per_lot
+        ]
+        if all_lots[0] or all_lots[1]:
+            latest.append((frozenset(), RejectionSent(all_lots[0], flag, waiting=all_lots[1])))
     return tuple(latest)
 
 
@@ -457,7 +483,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
         wrong("body", f"Remplacez « {BODY_PLACEHOLDER} » par le contenu du message.")
     elif control_character(form.body, multiline=True):
         wrong("body", "Le corps du message contient un caractère de contrôle : retirez-le.")
-    _check_letters(form, recipients, wrong)
+    _check_letters(form, recipients, wrong, now)
     if not form.attachment_ids and not form.letters and ANNOUNCED_ATTACHMENT.search(form.body):
         wrong(
             "attachments",
@@ -567,6 +593,12 @@ def _facts(
         documents=form.mention("documents"),
         reasons=form.mention("reasons"),
         awarded=bool(form.mention("awarded")),
+        awards_sent=tuple(
+            dict.fromkeys(
+                context.company_of(one) or one.email
+                for one in context.awardees_of(form.lot_numbers)
+            )
+        ),
         awardee=form.mention("awardee"),
         award_reasons=form.mention("award_reasons"),
         signature_date=signature_date,
@@ -581,9 +613,11 @@ def _check_letters(
     form: FormInput,
     recipients: tuple[DraftRecipient, ...],
     wrong: Callable[[str, str], None],
+    now: datetime,
 ) -> None:
     """Personal letters go only where each company reads its own: one per recipient, sent
-    "avec AR" (a simple e-mail carries the message's common attachments only)."""
+    "avec AR" (a simple e-mail carries the message's common attachments only), on the day
+    they bear."""
     if not form.letters:
         return
     if form.send_mode is SendMode.SIMPLE:
@@ -609,4 +643,14 @@ def _check_letters(
             "attachments",
             f"Modifié depuis la génération des courriers : {', '.join(changed)}. Les courriers "
             "ne le disent pas : générez-les de nouveau (Ctrl+G).",
+        )
+    elif (dated := form.letters_basis.dated) != (today := paris_today(now)):
+        # A rejection dated the day before announces a signature date a day early.
+        wrong(
+            "attachments",
+            f"Les courriers sont datés du {dated:%d/%m/%Y} et comptent leurs délais de ce jour ; "
+            f"le message part le {today:%d/%m/%Y} : générez-les de nouveau (Ctrl+G)."
+            if dated
+            else "Ces courriers ne disent pas de quel jour ils sont datés : générez-les de "
+            "nouveau (Ctrl+G).",
         )

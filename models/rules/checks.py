@@ -93,9 +93,16 @@ ANSWER_NOTICE = timedelta(days=6)
 URGENT_ANSWER_NOTICE = timedelta(days=4)
 
 
+def days_before(moment: datetime, days: timedelta) -> datetime:
+    """`days` before `moment` on the clocks of Paris: the code counts days, and a day across
+    a change of time lasts 23 or 25 hours (6 × 24 h before a Friday noon after the October
+    change is a Saturday 13:00, not noon)."""
+    return as_utc(moment).astimezone(PARIS) - days
+
+
 def answer_limit(bid_deadline: datetime, *, urgent: bool) -> datetime:
     """The last moment an answer can go out: 6 days before the bid deadline (4 if urgent)."""
-    return bid_deadline - (URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE)
+    return days_before(bid_deadline, URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE)
 
 
 def answer_countdown(bid_deadline: datetime, now: datetime, *, urgent: bool) -> str:
@@ -259,12 +266,23 @@ def rejection_letter(
     awardee: str = "",
     award_reasons: str = "",
     signature_date: date | None = None,
+    awards_sent: tuple[str, ...] = (),
 ) -> RuleVerdict | None:
     """Rule 7: a rejection letter (formalised procedure) states the reasons for rejection and,
-    after award, the awardee, the reasons for that choice and the signature date. A signature
-    date, when one is announced (a MAPA's chosen standstill too), may not be earlier than the
-    standstill allows for a letter sent `now`. `field` is the first gap."""
+    after award, the awardee, the reasons for that choice and the signature date: after an
+    award letter of its lots went (`awards_sent`, to whom), it is one sent after award. A
+    signature date, when one is announced (a MAPA's chosen standstill too), may not be
+    earlier than the standstill allows for a letter sent `now`. `field` is the first gap."""
     gaps: list[tuple[str, str]] = []
+    if formalised and awards_sent and not awarded:
+        gaps.append(
+            (
+                "awarded",
+                f"la lettre d'attribution de ce marché est déjà partie ({', '.join(awards_sent)})"
+                " : cochez « Courrier envoyé après attribution » et donnez l'attributaire, les "
+                "motifs de son choix et la date à partir de laquelle le marché peut être signé",
+            )
+        )
     if formalised:
         gaps.extend(_award_gaps(reasons, awarded, awardee, award_reasons, signature_date))
     earliest = signing_from(now)
@@ -342,7 +360,6 @@ def notification_standstill(
     exemption reason is written out (`written_reason`)."""
     if not standstill.running(now) or written_reason(exemption_reason):
         return None
-    assert standstill.first_day is not None and standstill.last_rejection is not None
     chosen = "" if standstill.formalised else ", annoncé dans les courriers de rejet"
     if exemption_reason.strip():
         earlier = (
@@ -357,12 +374,25 @@ def notification_standstill(
         rule=8,
         level="block",
         field="exemption_reason",
-        message=(
-            f"Délai de suspension en cours ({standstill.days} jours{chosen}) : les courriers "
-            f"de rejet de ce lot ont été envoyés le {_day(standstill.last_rejection)}. La "
-            f"notification est possible à partir du {_day(standstill.first_day)} (article "
-            f"R2182-1). {earlier} : {EXEMPTED_CASES}."
-        ),
+        message=f"{standstill_situation(standstill, chosen)} {earlier} : {EXEMPTED_CASES}.",
+    )
+
+
+def standstill_situation(standstill: Standstill, chosen: str = "") -> str:
+    """Why a notification must wait (rule 8), for the send checks and the letter's refusal."""
+    if standstill.waiting:
+        return (
+            f"Délai de suspension pas encore commencé ({standstill.days} jours{chosen}) : "
+            f"{standstill.waiting} courrier(s) de rejet de ce lot ne sont pas encore partis, "
+            "ou n'ont pas été délivrés (renvoyez-les depuis le suivi des messages). Le délai "
+            "court de leur envoi (article R2182-1)."
+        )
+    assert standstill.first_day is not None and standstill.last_rejection is not None
+    return (
+        f"Délai de suspension en cours ({standstill.days} jours{chosen}) : les courriers de "
+        f"rejet de ce lot ont été envoyés le {_day(standstill.last_rejection)}. La "
+        f"notification est possible à partir du {_day(standstill.first_day)} (article "
+        "R2182-1)."
     )
 
 
@@ -474,9 +504,9 @@ def modification_window_check(bid_deadline: datetime, now: datetime) -> RuleVerd
     None when the deadline is 6 days away or more; else a block that says how long is left
     and the two ways out: set a new deadline, or give the reason for going ahead.
     """
-    left = as_utc(bid_deadline) - as_utc(now)
-    if left >= MODIFICATION_WINDOW:
+    if as_utc(now) <= as_utc(days_before(bid_deadline, MODIFICATION_WINDOW)):
         return None
+    left = as_utc(bid_deadline) - as_utc(now)
     deadline = paris_minutes(bid_deadline)
     if left > timedelta(0):
         situation = (
@@ -528,6 +558,7 @@ class MessageFacts:
     documents: str = ""  # rule 6: documents to provide
     reasons: str = ""  # rules 7 (rejection) and 10 (cancellation)
     awarded: bool = False  # rule 7: the letter is sent after award
+    awards_sent: tuple[str, ...] = ()  # rule 7: whom the award letters of its lots went to
     awardee: str = ""  # rule 7
     award_reasons: str = ""  # rule 7
     signature_date: date | None = None  # rule 7
@@ -574,6 +605,7 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
                 awardee=draft.awardee,
                 award_reasons=draft.award_reasons,
                 signature_date=draft.signature_date,
+                awards_sent=draft.awards_sent,
             )
         )
         if draft.awarded:

@@ -38,11 +38,15 @@ def standstill_applies(*, formalised: bool, chosen: bool) -> bool:
 
 @dataclass(frozen=True)
 class RejectionSent:
-    """A rejection letter already sent, as the standstill sees it."""
+    """The rejection letters of a lot, as the standstill sees them: the standstill runs from
+    the last one that left, and not before each has left."""
 
-    sent_at: datetime
+    sent_at: datetime | None  # when the last copy left (its E); None: none has yet
     announced: bool = False  # it printed the date from which the contract may be signed
     electronic: bool = True
+    # Copies not gone yet, or not delivered and not sent again: the standstill runs from
+    # their (new) sending, which is not yet.
+    waiting: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,12 @@ class Standstill:
     last_rejection: datetime | None = None
     electronic: bool = True
     formalised: bool = True
+    waiting: int = 0  # rejection letters not gone yet (or not delivered): it has not begun
 
     def running(self, now: datetime) -> bool:
         """Whether a notification sent `now` (Europe/Paris day) would come too early."""
+        if self.waiting:
+            return True
         return self.first_day is not None and now.astimezone(PARIS).date() < self.first_day
 
     @property
@@ -74,12 +81,15 @@ def lot_standstill(rejections: Iterable[RejectionSent], *, formalised: bool) -> 
     starting = [
         r for r in rejections if standstill_applies(formalised=formalised, chosen=r.announced)
     ]
-    if not starting:
-        return Standstill(formalised=formalised)
-    last = max(starting, key=lambda r: signing_from(r.sent_at, electronic=r.electronic))
+    waiting = sum(r.waiting for r in starting)
+    sent = [(r.sent_at, r.electronic) for r in starting if r.sent_at is not None]
+    if not sent:
+        return Standstill(formalised=formalised, waiting=waiting)
+    last, electronic = max(sent, key=lambda one: signing_from(one[0], electronic=one[1]))
     return Standstill(
-        first_day=signing_from(last.sent_at, electronic=last.electronic),
-        last_rejection=last.sent_at,
-        electronic=last.electronic,
+        first_day=signing_from(last, electronic=electronic),
+        last_rejection=last,
+        electronic=electronic,
         formalised=formalised,
+        waiting=waiting,
     )
