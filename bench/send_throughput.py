@@ -67,7 +67,7 @@ async def raw_send(port: int, store: Store) -> tuple[float, int]:
         for batch in claimed
         for one in batch.recipients
     ]
-    release(store, [e.key for e in envelopes])
+    release(store, {}, marks=[batch.lease_until for batch in claimed])
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
     started = time.perf_counter()
     await client.connect()

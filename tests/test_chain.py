@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from messagerie.letters.pdf.ar import render_ar
 from messagerie.models.messages.ar import ar_data
+from messagerie.models.messages.bundle import chained_events
 from messagerie.models.messages.inbound import find_recipient, record_reply
 from messagerie.models.messages.portal import record_opening, record_visit
 from messagerie.models.store import migrate
@@ -24,6 +25,7 @@ from messagerie.models.store.chain import (
     SENT_CHANGED,
     ChainCheck,
     last_check,
+    listed_chain_problem,
     verify_store,
 )
 from messagerie.models.store.database import Store
@@ -38,6 +40,7 @@ from messagerie.models.store.tables import (
     reply,
 )
 from tests.helpers.cli import messagerie
+from tests.helpers.interleave import right_after
 from tests.helpers.messages import DEADLINE, A, B, queued_message, row_of, sent_message
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -352,3 +355,26 @@ def test_visits_recorded_at_once_never_fork_a_history(store):
     assert sum(row.kind == EventKind.LINK_SCANNED for row in history) == 80
     assert [row.previous_hash for row in history[1:]] == [row.hash for row in history[:-1]]
     assert verify_store(store, NOW)[1] == []
+
+
+async def test_a_history_read_while_the_page_adds_to_it_is_not_taken_for_altered(store):
+    """verify-store and the AR read the events, then the heads; the bundle the heads, then
+    the events. A visit recorded between the two reads made a whole history look cut, on the
+    AR, in `status` and in the bundle: each now reads one moment of the store."""
+    await sent_message(store)
+    a = row_of(store, A).id
+    record_opening(store, a, client_address=None, user_agent=None)
+
+    def visit() -> None:
+        record_visit(store, a, EventKind.LINK_VISITED, "vu", client_address=None, user_agent=None)
+
+    with right_after(store, "FROM event", visit):
+        checked, broken = verify_store(store, datetime.now(UTC))
+    assert (checked, broken) == (2, [])
+    assert last_check(store).clean
+    with right_after(store, "event.previous_hash", visit):
+        assert ar_data(store, a).recipient.chain_problem is None
+    with right_after(store, "FROM recipient", visit):
+        head, events = chained_events(store, row_of(store, A).message_id)[a]
+    listed = [{**one, "at": datetime.fromisoformat(one["at"])} for one in events]
+    assert listed_chain_problem(a, listed, head) is None

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
-from messagerie.models.messages.outbox import claim, record_accepted, record_failure
+from messagerie.models.messages.outbox import claim, record_accepted, record_failure, release
 from messagerie.models.store.chain import GENESIS, verify_store
-from messagerie.models.store.enums import EventKind
+from messagerie.models.store.enums import DeliveryState, EventKind
 from messagerie.models.store.tables import event
 from tests.helpers.messages import A, B, queued_message, row_of
 
@@ -49,3 +49,30 @@ def test_each_answer_of_the_relay_extends_the_chain_it_read_back(store):
         assert [row.previous_hash for row in rows[1:]] == [row.hash for row in rows[:-1]]
         assert row_of(store, A if recipient_id == a else B).chain_head == rows[-1].hash
     assert verify_store(store, later) == (2, [])
+
+
+def test_a_worker_whose_lease_ran_out_moves_nothing_another_worker_claimed(store):
+    """The first worker's lease ran out (a laptop asleep, a slow relay): a second claimed
+    both copies and is sending them. The first one's late answers, and its giving back on
+    stopping, move neither: a 4xx put back in the queue would be sent a third time."""
+    queued_message(store)
+    now = utc_now()
+    (first,) = claim(store, now=now)
+    a, b = row_of(store, A).id, row_of(store, B).id
+    later = now + timedelta(minutes=6)
+    (second,) = claim(store, now=later)  # the first lease (5 min) has run out
+    stale = first.lease_until
+    record_failure(store, a, answer="451 plus tard", permanent=False, attempts=1, at=later,
+                   held_until=stale)  # fmt: skip
+    assert not record_accepted(store, b, answer="250 OK", final_mailbox=True, at=later,
+                               held_until=stale)  # fmt: skip
+    release(store, {a: stale, b: stale})
+    for email in (A, B):
+        row = row_of(store, email)
+        assert (row.delivery_state, row.lease_until, history(store, row.id)) == (
+            DeliveryState.CLAIMED, second.lease_until, []
+        )  # fmt: skip
+    assert record_accepted(store, a, answer="250 OK", final_mailbox=True, at=later,
+                           held_until=second.lease_until)  # fmt: skip
+    release(store, {b: second.lease_until})
+    assert row_of(store, B).delivery_state == DeliveryState.QUEUED

@@ -15,6 +15,7 @@ from messagerie.models.messages.queue import FormRefused, queue_message
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind
 from messagerie.models.store.tables import AuditEntry, Message, table_of
 from tests.helpers.factories import add_open_consultation, add_register_entries, paris
+from tests.helpers.messages import relay_answers
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BODY = "Bonjour,\n\nVeuillez trouver notre courrier.\n\nCordialement."
@@ -92,8 +93,17 @@ def test_a_written_exemption_is_kept_in_the_audit_log_of_the_notification(store,
         ("message.queue", None, None),
         ("rule.exemption", 8, f"Dispense du délai de suspension (article R2182-1) : {reason}"),
     ]
-    # Lot 2 has no standstill: its reason lifts nothing, and nothing is recorded.
+    # Lot 2's two bids have had no rejection letter: its standstill has not begun either.
     queued = queue_message(store, notification(store, cid, 2, reason), actor="m.d", now=NOW)
+    assert [action for action, _, _ in audit_of(store, queued.message_id)] == [
+        "message.queue",
+        "rule.exemption",
+    ]
+    # Lot 1's letter left three days ago: eleven days on, the reason lifts nothing, and nothing
+    # is recorded.
+    relay_answers(store, at=NOW - timedelta(days=3))
+    later = NOW + timedelta(days=8)
+    queued = queue_message(store, notification(store, cid, 1, reason), actor="m.d", now=later)
     assert audit_of(store, queued.message_id) == [("message.queue", None, None)]
 
 

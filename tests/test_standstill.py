@@ -17,7 +17,6 @@ from messagerie.models.messages.ar import ar_data
 from messagerie.models.messages.detail import resend
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import check_form, load_context
-from messagerie.models.messages.outbox import claim, record_accepted, record_failure
 from messagerie.models.messages.portal import record_opening
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import FormRefused, queue_message
@@ -29,6 +28,7 @@ from messagerie.models.rules.standstill import (
 from messagerie.models.store.enums import ConsultationStatus, MessageType, Procedure, RegisterKind
 from messagerie.models.store.tables import Consultation, Recipient, table_of
 from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
+from tests.helpers.messages import relay_answers
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 01/12/2026 10:00 in Paris
 REJECTED = NOW - timedelta(days=3)  # 28/11: the contract may be signed from 09/12
@@ -96,18 +96,7 @@ def send_rejection(store, cid, *, signature_date: str) -> None:
         form, recipients=(DraftRecipient("autre@example.org"),), lot_numbers=(1,), mentions=mentions
     )
     queue_message(store, form, actor="m.d", now=REJECTED)
-    send_out(store, at=REJECTED)
-
-
-def send_out(store, *, at: datetime, refused: bool = False) -> None:
-    """The outbox's pass at `at`: every copy due is accepted by the relay, or refused."""
-    for batch in claim(store, limit=1000, now=at):
-        for one in batch.recipients:
-            if refused:
-                record_failure(store, one.id, answer="550 inconnu", permanent=True, attempts=1,
-                               at=at)  # fmt: skip
-            else:
-                record_accepted(store, one.id, answer="250 OK", final_mailbox=False, at=at)
+    relay_answers(store, at=REJECTED)
 
 
 def notification(store, cid):
@@ -171,19 +160,40 @@ def test_the_standstill_runs_from_when_the_rejection_left_and_not_before_it_is_d
     not_gone = "1 courrier(s) de rejet de ce lot ne sont pas encore partis"
     check, letter = refusals(NOW)
     assert "Délai de suspension pas encore commencé (11 jours)" in check and not_gone in check
-    assert letter is not None and "1 courrier(s) de rejet ne sont pas encore partis" in letter
+    assert letter is not None and not_gone in letter
 
-    send_out(store, at=NOW - timedelta(days=1), refused=True)
+    relay_answers(store, at=NOW - timedelta(days=1), refused=True)
     assert not_gone in refusals(NOW + timedelta(days=20))[0]  # not delivered: not begun
 
     with store.engine.connect() as connection:
         (copy,) = connection.execute(sa.select(table_of(Recipient).c.id)).scalars()
     resend(store, copy, actor="m.d", email="autre.adresse@example.org")
-    send_out(store, at=NOW)
+    relay_answers(store, at=NOW)
     check, letter = refusals(NOW + timedelta(days=10))
     assert "envoyés le 01/12/2026" in check and "à partir du 12/12/2026" in check
     assert letter is not None and "à partir du 12/12/2026" in letter
     assert check_form(notifying, load_context(store, cid), NOW + timedelta(days=11)).ready
+
+
+def test_a_notification_before_any_rejection_waits_when_others_bid(store, consultation):
+    """With a single bid there is no one to reject (R2182-1 exempts it); with two, notifying
+    before any rejection letter would be before the standstill has begun."""
+    cid = consultation(Procedure.OPEN_TENDER)
+    form = notification(store, cid)
+    assert check_form(form, load_context(store, cid), NOW).ready  # N.B.C. alone bid
+    muller = {"email": "contact@muller.example", "company": ("Domaine Müller", "1" * 14)}
+    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 10, 21), **muller)
+    (block,) = check_form(form, load_context(store, cid), NOW).blocks
+    assert block.rule == 8 and block.message.startswith(
+        "Délai de suspension pas encore commencé (11 jours) : 2 plis ont été déposés et aucun "
+        "courrier de rejet n'est parti. Le délai court de l'envoi des courriers de rejet aux "
+        "autres soumissionnaires (article R2182-1)."
+    )
+    refusal = letter_refusal(store, cid, form, dated=NOW.date())
+    assert refusal is not None and "2 plis ont été déposés" in refusal
+    exempted = replace(form, mentions={**form.mentions, "exemption_reason": "Une seule offre "
+                                       "recevable, l'autre étant hors délai"})  # fmt: skip
+    assert check_form(exempted, load_context(store, cid), NOW).ready
 
 
 def test_after_the_award_letter_a_rejection_is_one_sent_after_award(store, consultation):

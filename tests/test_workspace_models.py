@@ -3,11 +3,15 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
+from messagerie.letters.pdf.publish import AnswerToAll, publish_answer_to_all
+from messagerie.models.consultations.dce import DceConflict, current_dce
 from messagerie.models.consultations.detail import consultation_detail
+from messagerie.models.consultations.qa import qa_entries
 from messagerie.models.consultations.suites import (
     SuiteRefused,
     SuiteRequest,
@@ -33,6 +37,8 @@ from messagerie.models.store.enums import (
 )
 from messagerie.models.store.tables import AuditEntry, Message, Recipient, RegisterEntry, table_of
 from tests.helpers.factories import add_open_consultation, paris
+from tests.helpers.interleave import right_after
+from tests.helpers.pdfs import pdf_text
 
 
 @pytest.fixture
@@ -165,3 +171,27 @@ def test_buyers_creating_suites_at_the_same_moment_each_get_their_own(store, win
     assert sorted(references) == [f"2025VINS-S{n}" for n in range(1, buyers + 1)]
     parent = consultation_detail(store, wines)
     assert len(parent.suites) == buyers
+
+
+def test_two_buyers_answering_at_once_lose_neither_answer(store, tmp_path):
+    """B reads the answers published so far while A publishes hers: B's Q/A document would
+    have left A's answer out of the DCE, then failed on its number. B is refused as a whole,
+    and publishes again on top of A's."""
+    deadline = datetime.now(UTC) + timedelta(days=60)
+    cid = add_open_consultation(store, ("2026QR", "Voirie"), deadline, {}, paris(2026, 1, 5))
+    answer = partial(AnswerToAll, cid, None)
+
+    def a_publishes() -> None:
+        publish_answer_to_all(store, answer("Question A ?", "Réponse A."), actor="anne")
+
+    b_publishes = partial(publish_answer_to_all, store, answer("Question B ?", "Réponse B."))
+    refused = pytest.raises(DceConflict, match="Rien n'a été enregistré")
+    with right_after(store, "FROM qa_item", a_publishes), refused:
+        b_publishes(actor="bruno")
+    assert [e.question for e in qa_entries(store, cid, actor="bruno")] == ["Question A ?"]
+    again = b_publishes(actor="bruno")
+    text = pdf_text(again.pdf)
+    assert "Question A ?" in text and "Question B ?" in text
+    (piece,) = current_dce(store, cid, actor="bruno").pieces
+    assert piece.path == again.filename
+    assert len(list_drafts(store, cid, actor="bruno")) == 2  # each answer's information

@@ -155,8 +155,10 @@ class Pass:
         return recipient_id in self.held
 
     def record(self, outcome: Outcome) -> None:
-        self.held.pop(outcome.key, None)
         seal = self.seals.pop(outcome.key, None)
+        held_until = self.held.pop(outcome.key, None)
+        if held_until is None:  # its lease was lost: the worker that took it answers for it
+            return
         if outcome.accepted:
             record_accepted(
                 self.store,
@@ -164,6 +166,7 @@ class Pass:
                 answer=outcome.answer,
                 final_mailbox=self.relay.final_mailbox,
                 seal=seal,
+                held_until=held_until,
             )
             self.tally["sent"] += 1
         elif record_failure(
@@ -172,6 +175,7 @@ class Pass:
             answer=outcome.answer,
             permanent=outcome.permanent,
             attempts=self.attempts[outcome.key],
+            held_until=held_until,
         ):
             self.tally["retried"] += 1
         else:
@@ -196,7 +200,7 @@ async def run_once(
     try:
         await send_batch(relay, sending.envelopes(batch), sending.record)
     except BaseException:
-        release(store, list(sending.held), marks=sending.marks)
+        release(store, sending.held, marks=sending.marks)
         raise
     return Report(**sending.tally)
 

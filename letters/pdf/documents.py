@@ -179,7 +179,7 @@ class NotificationLetter(Letter):
     amount: Decimal | None = None  # the contract, excluding VAT
     last_rejection_sent: date | None = None  # None: no rejection letter was sent
     rejections_electronic: bool = True
-    rejections_waiting: int = 0  # not gone yet, or not delivered: the standstill has not begun
+    standstill_unbegun: str = ""  # why the standstill has not begun (rules.standstill)
     exemption_reason: str = ""  # e.g. "Une seule offre reçue" (R2182-1)
     # The files the message carries beside the letter: the copy of the signed contract the
     # notification transmits. The letter says « ci-joint » only when there is one.
@@ -194,7 +194,7 @@ class NotificationLetter(Letter):
     @property
     def in_standstill(self) -> bool:
         first_day = self.notifiable_from
-        return bool(self.rejections_waiting) or (first_day is not None and self.dated < first_day)
+        return bool(self.standstill_unbegun) or (first_day is not None and self.dated < first_day)
 
     @property
     def held_by_standstill(self) -> bool:
@@ -212,11 +212,10 @@ class NotificationLetter(Letter):
         if not self.held_by_standstill:
             return ""
         days = standstill_days(electronic=self.rejections_electronic)
-        if self.rejections_waiting:
+        if self.standstill_unbegun:
             situation = (
-                f" Délai de suspension pas encore commencé : {self.rejections_waiting} "
-                "courrier(s) de rejet ne sont pas encore partis, ou n'ont pas été délivrés ; "
-                f"il court de leur envoi ({days} jours, article R2182-1)"
+                f" Délai de suspension pas encore commencé : {self.standstill_unbegun} ({days} "
+                "jours, article R2182-1)"
             )
         else:
             assert self.last_rejection_sent is not None and self.notifiable_from is not None

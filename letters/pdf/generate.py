@@ -99,7 +99,7 @@ def letter_for(
             **common,
             last_rejection_sent=last.astimezone(PARIS).date() if last else None,
             rejections_electronic=standstill.electronic,
-            rejections_waiting=standstill.waiting,
+            standstill_unbegun=standstill.unbegun,
             exemption_reason=form.mention("exemption_reason"),
             enclosures=enclosures,
         )

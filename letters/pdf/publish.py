@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from messagerie.letters.pdf.qa import QaDocument, QaItem, qa_filename, render_qa_document
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.dce import DceChanges, NewFile, current_dce
 from messagerie.models.consultations.detail import consultation_detail
-from messagerie.models.consultations.qa import add_qa_entry, qa_entries
+from messagerie.models.consultations.qa import qa_entries, record_qa_entry
 from messagerie.models.consultations.workspace import (
     DceUpdate,
     prepare_modification_draft,
@@ -68,10 +69,12 @@ def publish_answer_to_all(store: Store, answer: AnswerToAll, *, actor: str) -> A
     with store.engine.connect() as connection:
         authorize(connection, actor, Right.ANSWER, answer.consultation_id)
     now = utc_now()
+    # The DCE first, then the answers: an answer published in between makes this version a
+    # stale base, which the save refuses, rather than a document without that answer.
+    changes = DceChanges.starting_from(current_dce(store, answer.consultation_id, actor=actor))
     document, number = qa_document(store, answer, now, actor=actor)
     pdf = render_qa_document(document)
     filename = qa_filename(document.consultation.reference, number)
-    changes = DceChanges.starting_from(current_dce(store, answer.consultation_id, actor=actor))
     previous = next(
         (piece for piece in changes.base_pieces if piece.path.startswith(QA_PREFIX)), None
     )
@@ -79,16 +82,16 @@ def publish_answer_to_all(store: Store, answer: AnswerToAll, *, actor: str) -> A
     # The guide's tip: a new Q/A document replaces the previous one.
     changes = changes.replace(previous.id, new_file) if previous else changes.add(new_file)
     update = DceUpdate(answer.consultation_id, changes, answer.new_deadline, answer.reason)
-    version = publish_dce_update(store, store.blobs, update, actor, now)
-    add_qa_entry(
-        store,
-        answer.consultation_id,
+    entry = partial(
+        record_qa_entry,
+        consultation_id=answer.consultation_id,
         number=number,
         question=document.items[-1].question,
         answer=document.items[-1].answer,
         question_entry_id=answer.question_entry_id,
         actor=actor,
-    )
+    )  # with the DCE version, in its transaction: both or neither
+    version = publish_dce_update(store, store.blobs, update, actor, now, within=entry)
     draft = prepare_modification_draft(
         store,
         answer.consultation_id,

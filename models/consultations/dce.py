@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -341,9 +341,10 @@ def save_dce_changes(
     actor: str,
     comment: str | None = None,
     limits: ZipLimits = DEFAULT_LIMITS,
+    within: Callable[[Connection], object] | None = None,
 ) -> DceVersionView:
     """Validate every new file, store them, and record version N+1 in one transaction, once
-    `actor` may modify the DCE.
+    `actor` may modify the DCE; `within` writes what goes with the version in the same one.
 
     Raises DceError (French) for a refused file or state, and DceConflict when another version
     was saved since `changes` were started; nothing is recorded then.
@@ -363,6 +364,8 @@ def save_dce_changes(
             consultation_id=consultation_id,
             detail=_version_detail(number, changes, plan),
         )
+        if within is not None:
+            within(connection)
         version = _latest_version(connection, consultation_id)
     assert version is not None and version.number == number
     return version

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.answer_drafts import forget_within
+from messagerie.models.errors import Refusal
 from messagerie.models.store.accounts import authorize, authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.enums import Right
 from messagerie.models.store.tables import qa_item
+
+
+class QaConflict(Refusal):
+    """Another answer took this number meanwhile; the message (French) says what to do."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,14 @@ def qa_entries(store: Store, consultation_id: int, *, actor: str) -> tuple[QaEnt
     )
 
 
-def add_qa_entry(
-    store: Store,
+def add_qa_entry(store: Store, consultation_id: int, *, actor: str, **item: Any) -> QaEntry:
+    """`record_qa_entry` (number, question, answer, question_entry_id) in a transaction."""
+    with store.engine.begin() as connection:
+        return record_qa_entry(connection, consultation_id, actor=actor, **item)
+
+
+def record_qa_entry(
+    connection: sa.Connection,
     consultation_id: int,
     *,
     number: int,
@@ -50,11 +62,11 @@ def add_qa_entry(
     question_entry_id: int | None,
     actor: str,
 ) -> QaEntry:
-    """Record the answered question under `number` (the unique key refuses a double); what
+    """Record the answered question under `number` (QaConflict when another took it); what
     `actor` kept of their answer to it while writing goes (answer_drafts)."""
     now = utc_now()
-    with store.engine.begin() as connection:
-        authorize(connection, actor, Right.ANSWER, consultation_id)
+    authorize(connection, actor, Right.ANSWER, consultation_id)
+    try:
         connection.execute(
             sa.insert(qa_item).values(
                 consultation_id=consultation_id,
@@ -66,6 +78,11 @@ def add_qa_entry(
                 author=actor,
             )
         )
-        if question_entry_id is not None:
-            forget_within(connection, question_entry_id, actor)
+    except sa.exc.IntegrityError:
+        raise QaConflict(
+            f"La question n°{number} du document questions/réponses vient d'être publiée "
+            "par une autre personne : rien n'a été enregistré. Publiez de nouveau la réponse."
+        ) from None
+    if question_entry_id is not None:
+        forget_within(connection, question_entry_id, actor)
     return QaEntry(number, question, answer, question_entry_id, now)

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.engine import Connection
 
 from messagerie.models.clock import utc_now
 from messagerie.models.consultations.dce import (
@@ -43,10 +46,16 @@ class DceUpdate:
 
 
 def publish_dce_update(
-    store: Store, blobs: BlobStore, update: DceUpdate, actor: str, now: datetime | None = None
+    store: Store,
+    blobs: BlobStore,
+    update: DceUpdate,
+    actor: str,
+    now: datetime | None = None,
+    within: Callable[[Connection], object] | None = None,
 ) -> DceVersionView:
-    """Check rule 3, move the deadline if asked, save the new DCE version, log any override;
-    `actor` must have the right to modify the DCE."""
+    """Check rule 3, move the deadline if asked, save the new DCE version (with what `within`
+    writes, in its transaction), log any override; `actor` must have the right to modify
+    the DCE."""
     now = now or utc_now()
     with store.engine.connect() as connection:  # refused before any check or file is read
         account = authorize(connection, actor, Right.DCE, update.consultation_id)
@@ -72,6 +81,7 @@ def publish_dce_update(
         update.changes,
         actor=actor,
         comment=update.reason or None,
+        within=within,
     )
     if verdict is not None and update.new_deadline is None:
         record_override(

@@ -216,7 +216,7 @@ def ar_data(
     alike for a recipient of a consultation `account` does not see. Against `anchor` (the
     platform's last, read and checked by the caller), when given."""
     require(account, Right.EXPORT)
-    with store.engine.connect() as connection:
+    with store.snapshot() as connection:  # the history and its head as of one moment
         found = connection.execute(
             _AR_ROWS.where(recipient.c.id == recipient_id, visible_consultations(account))
         ).first()

@@ -319,7 +319,7 @@ def _personal_attachment_owners(store: Store, message_id: int) -> dict[int, int]
 def chained_events(store: Store, message_id: int) -> dict[int, tuple[str | None, list[Any]]]:
     """Recipient id → its chain's head and its events, in time order as the AR lists them,
     each with the hash of the one before it in the chain and its own."""
-    with store.engine.connect() as connection:
+    with store.snapshot() as connection:  # the heads and the events as of one moment
         heads = connection.execute(
             sa.select(recipient.c.id, recipient.c.chain_head).where(
                 recipient.c.message_id == message_id

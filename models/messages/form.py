@@ -274,7 +274,10 @@ class ComposeContext:
         concerned = (
             sent for of_lots, sent in self.rejections if not of_lots or not lots or of_lots & lots
         )
-        return lot_standstill(concerned, formalised=self.detail.procedure.formalised)
+        bids = {a.company_id for a in self.addresses if RegisterKind.DEPOSIT in a.kinds}
+        return lot_standstill(
+            concerned, formalised=self.detail.procedure.formalised, bids=len(bids)
+        )
 
     def register_recipients(self, kinds: tuple[RegisterKind, ...]) -> tuple[DraftRecipient, ...]:
         return tuple(

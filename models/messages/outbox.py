@@ -10,7 +10,7 @@ because writers are serialised.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -233,15 +233,26 @@ _MOVE_CLAIMED = (
     )
     .returning(recipient.c.chain_head)
 )
+# The same for the worker holding the claim, while its lease is still the one it holds: once
+# the lease ran out, another worker may have claimed the copy, and answers for it itself.
+_MOVE_HELD = _MOVE_CLAIMED.where(recipient.c.lease_until == sa.bindparam("held_until"))
 
 
 def _move(
-    connection: Connection, recipient_id: int, values: dict[str, object], *events: tuple
+    connection: Connection,
+    recipient_id: int,
+    values: dict[str, object],
+    *events: tuple,
+    held_until: datetime | None = None,
 ) -> bool:
-    """Apply `values` to a recipient still claimed; False when it is no longer ours. The
-    UPDATE locks the row and hands back its chain's head, so that the events are chained
-    without reading it again."""
-    moved = connection.execute(_MOVE_CLAIMED, {"recipient": recipient_id, **values}).first()
+    """Apply `values` to a recipient still claimed (under the lease `held_until`, when
+    given); False when it is no longer ours. The UPDATE locks the row and hands back its
+    chain's head, so that the events are chained without reading it again."""
+    if held_until is None:
+        moved = connection.execute(_MOVE_CLAIMED, {"recipient": recipient_id, **values}).first()
+    else:
+        parameters = {"recipient": recipient_id, "held_until": held_until, **values}
+        moved = connection.execute(_MOVE_HELD, parameters).first()
     if moved is not None:
         append_events(
             connection,
@@ -256,10 +267,11 @@ def _move(
 
 def record_accepted(
     store: Store, recipient_id: int, *, answer: str, final_mailbox: bool,
-    at: datetime | None = None, seal: str | None = None,
+    at: datetime | None = None, seal: str | None = None, held_until: datetime | None = None,
 ) -> bool:  # fmt: skip
     """E: the relay accepted the recipient; D at once when the relay is the final mailbox.
-    The event carries the `seal` of what was sent (the claim's; read here when not given)."""
+    The event carries the `seal` of what was sent (the claim's; read here when not given).
+    `held_until`: the lease the worker holds it under (another's claim since is not moved)."""
     at = at or utc_now()
     values: dict[str, object] = {
         "delivery_state": DeliveryState.ACCEPTED,
@@ -275,7 +287,7 @@ def record_accepted(
         if final_mailbox:
             events.append((EventKind.DELIVERED, at, "Remis dans la boîte du destinataire"))
             values.update(status=RecipientStatus.DELIVERED, delivered_at=at)
-        return _move(connection, recipient_id, values, *events)
+        return _move(connection, recipient_id, values, *events, held_until=held_until)
 
 
 def record_failure(
@@ -286,9 +298,10 @@ def record_failure(
     permanent: bool,
     attempts: int,
     at: datetime | None = None,
+    held_until: datetime | None = None,
 ) -> bool:
-    """A refusal: "Non délivré" when permanent or out of attempts, else a retry with backoff.
-    Returns True when the recipient will be tried again."""
+    """A refusal: "Non délivré" when permanent or out of attempts, else a retry with backoff
+    (`held_until` as for `record_accepted`). Returns True when it will be tried again."""
     at = at or utc_now()
     retry = not permanent and attempts < MAX_ATTEMPTS
     with store.engine.begin() as connection:
@@ -303,6 +316,7 @@ def record_failure(
                     "updated_at": at,
                 },
                 (EventKind.RETRY, at, f"Tentative {attempts} : {answer}"),
+                held_until=held_until,
             )
         else:
             _move(
@@ -316,23 +330,26 @@ def record_failure(
                     "updated_at": at,
                 },
                 (EventKind.NOT_DELIVERED, at, answer),
+                held_until=held_until,
             )
     return retry
 
 
-def release(store: Store, recipient_ids: list[int], *, marks: Sequence[datetime] = ()) -> None:
+def release(store: Store, held: Mapping[int, datetime], *, marks: Sequence[datetime] = ()) -> None:
     """Give claimed recipients back to the queue untouched (the relay could not be reached,
-    or the worker was stopped: nothing was attempted, so no attempt is counted): those of
-    `recipient_ids`, and those still bearing one of the worker's claim `marks` (its
+    or the worker was stopped: nothing was attempted, so no attempt is counted): those
+    `held` (id → the lease the worker holds it under: one another worker claimed since is
+    not its to give back), and those still bearing one of the worker's claim `marks` (its
     lease_until when it claimed them: a stop between a claim's commit and its answer leaves
     recipients the worker never heard of)."""
-    if not recipient_ids and not marks:
+    if not held and not marks:
         return
+    owned = sa.tuple_(recipient.c.id, recipient.c.lease_until).in_(list(held.items()))
     with store.engine.begin() as connection:
         connection.execute(
             sa.update(recipient)
             .where(
-                sa.or_(recipient.c.id.in_(recipient_ids), recipient.c.lease_until.in_(marks)),
+                sa.or_(owned, recipient.c.lease_until.in_(marks)),
                 recipient.c.delivery_state == DeliveryState.CLAIMED,
             )
             .values(

@@ -380,12 +380,10 @@ def notification_standstill(
 
 def standstill_situation(standstill: Standstill, chosen: str = "") -> str:
     """Why a notification must wait (rule 8), for the send checks and the letter's refusal."""
-    if standstill.waiting:
+    if standstill.unbegun:
         return (
             f"Délai de suspension pas encore commencé ({standstill.days} jours{chosen}) : "
-            f"{standstill.waiting} courrier(s) de rejet de ce lot ne sont pas encore partis, "
-            "ou n'ont pas été délivrés (renvoyez-les depuis le suivi des messages). Le délai "
-            "court de leur envoi (article R2182-1)."
+            f"{standstill.unbegun} (article R2182-1)."
         )
     assert standstill.first_day is not None and standstill.last_rejection is not None
     return (

@@ -59,10 +59,28 @@ class Standstill:
     electronic: bool = True
     formalised: bool = True
     waiting: int = 0  # rejection letters not gone yet (or not delivered): it has not begun
+    unrejected_bids: int = 0  # several bids and no rejection letter at all: nor has it then
+
+    @property
+    def unbegun(self) -> str:
+        """Why the standstill has not begun yet, in French; empty once it has (or needs not)."""
+        if self.waiting:
+            return (
+                f"{self.waiting} courrier(s) de rejet de ce lot ne sont pas encore partis, ou "
+                "n'ont pas été délivrés (renvoyez-les depuis le suivi des messages). Le délai "
+                "court de leur envoi"
+            )
+        if self.unrejected_bids:
+            return (
+                f"{self.unrejected_bids} plis ont été déposés et aucun courrier de rejet n'est "
+                "parti. Le délai court de l'envoi des courriers de rejet aux autres "
+                "soumissionnaires"
+            )
+        return ""
 
     def running(self, now: datetime) -> bool:
         """Whether a notification sent `now` (Europe/Paris day) would come too early."""
-        if self.waiting:
+        if self.unbegun:
             return True
         return self.first_day is not None and now.astimezone(PARIS).date() < self.first_day
 
@@ -74,17 +92,21 @@ class Standstill:
 NO_STANDSTILL = Standstill()
 
 
-def lot_standstill(rejections: Iterable[RejectionSent], *, formalised: bool) -> Standstill:
+def lot_standstill(
+    rejections: Iterable[RejectionSent], *, formalised: bool, bids: int = 0
+) -> Standstill:
     """The standstill the notification of a lot waits for, from that lot's rejection letters:
     every one in a formalised procedure, in a MAPA only those that announced a signature date
-    (the buyer's choice of a standstill). The latest letter decides."""
+    (the buyer's choice of a standstill). The latest letter decides. A formalised procedure
+    that received several `bids` has one even before any rejection letter: it has not begun."""
     starting = [
         r for r in rejections if standstill_applies(formalised=formalised, chosen=r.announced)
     ]
     waiting = sum(r.waiting for r in starting)
     sent = [(r.sent_at, r.electronic) for r in starting if r.sent_at is not None]
     if not sent:
-        return Standstill(formalised=formalised, waiting=waiting)
+        unrejected = bids if formalised and not starting and bids > 1 else 0
+        return Standstill(formalised=formalised, waiting=waiting, unrejected_bids=unrejected)
     last, electronic = max(sent, key=lambda one: signing_from(one[0], electronic=one[1]))
     return Standstill(
         first_day=signing_from(last, electronic=electronic),

@@ -335,17 +335,20 @@ def verify_store(
     nothing), its result noted for `messagerie status`: a run that found histories altered
     was not noted, and the status went on saying « jamais vérifiés » to the probe that
     watches it; one that could not use an anchor is not clean either."""
-    with store.engine.begin() as connection:
+    with store.snapshot() as connection:
         checked, broken = verify_chains(connection, anchors=anchors)
-        connection.execute(
-            sa.delete(store_meta).where(store_meta.c.key.in_((CLEAN_RUN_KEY, ALTERED_RUN_KEY)))
-        )
-        key, value = (
-            (ALTERED_RUN_KEY, f"{now.isoformat()} {len(broken)} {doubtful_anchors}")
-            if broken or doubtful_anchors
-            else (CLEAN_RUN_KEY, now.isoformat())
-        )
-        connection.execute(sa.insert(store_meta).values(key=key, value=value))
+    key, value = (
+        (ALTERED_RUN_KEY, f"{now.isoformat()} {len(broken)} {doubtful_anchors}")
+        if broken or doubtful_anchors
+        else (CLEAN_RUN_KEY, now.isoformat())
+    )
+    try:
+        with store.engine.begin() as connection:
+            runs = store_meta.c.key.in_((CLEAN_RUN_KEY, ALTERED_RUN_KEY))
+            connection.execute(sa.delete(store_meta).where(runs))
+            connection.execute(sa.insert(store_meta).values(key=key, value=value))
+    except sa.exc.IntegrityError:
+        pass  # another run noted its own result at the same moment
     return checked, broken
 
 

@@ -5,6 +5,8 @@ Screens never see a session: they call a Store method (in a worker) and get plai
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import uuid4
@@ -45,6 +47,21 @@ class Store:
     @property
     def description(self) -> str:
         return describe_url(str(self.engine.url))
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sa.Connection]:
+        """A connection whose reads all see the store as it was at the first one. A history
+        read in two statements (its events, then its head) while the web page or the outbox
+        adds to it would look cut: PostgreSQL gives each statement its own snapshot unless
+        the transaction is REPEATABLE READ, and pysqlite opens no transaction for reads."""
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN")  # rolled back as the connection returns
+                yield connection
+            else:
+                repeatable = connection.execution_options(isolation_level="REPEATABLE READ")
+                with repeatable.begin():
+                    yield repeatable
 
     def meta(self, key: str) -> str | None:
         with self.engine.connect() as connection:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from messagerie.letters.intake.files import take_attachment
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import load_context
+from messagerie.models.messages.outbox import claim, record_accepted, record_failure
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.store.enums import ConsultationStatus, MessageType, RegisterKind, SendMode
@@ -79,3 +80,15 @@ def queue_preset(store, cid: int, message_type: MessageType, **changes) -> int:
 def row_of(store, email: str):
     with store.engine.connect() as connection:
         return connection.execute(sa.select(recipient).where(recipient.c.email == email)).one()
+
+
+def relay_answers(store, *, at: datetime, refused: bool = False) -> None:
+    """The outbox's pass at `at`, the relay's answers recorded as it would: every copy due
+    accepted (its E), or refused for good (« Non délivré »)."""
+    for batch in claim(store, limit=1000, now=at):
+        for one in batch.recipients:
+            if refused:
+                record_failure(store, one.id, answer="550 inconnu", permanent=True, attempts=1,
+                               at=at)  # fmt: skip
+            else:
+                record_accepted(store, one.id, answer="250 OK", final_mailbox=False, at=at)
