@@ -35,6 +35,7 @@ from tests.helpers.accounts import new_account as new
 from tests.helpers.audit import audit_rows
 from tests.helpers.cli import ROOT, messagerie, messagerie_at_a_terminal
 from tests.helpers.factories import add_consultations, paris
+from tests.helpers.interleave import right_after
 from tests.helpers.pilot import settle
 from tests.helpers.screens import screen_lines
 
@@ -181,6 +182,25 @@ def test_another_organisations_consultation_is_introuvable(store, towns, account
 
 
 # --- Who may manage accounts ---------------------------------------------------------------
+
+
+def test_the_only_two_managers_removing_each_other_at_once_leave_one(store, towns):
+    """Each found their own account as they removed the other's: the store was left without
+    accounts, that is open to any login. The second is refused now."""
+    add_account(store, new("claire.muller", COLMAR, {Right.MANAGE}), author="installateur", now=NOW)
+    add_account(store, new("hugo.meyer", COLMAR, {Right.MANAGE}), author="claire.muller", now=NOW)
+    refused: list[str] = []
+
+    def hugo_removes_claire() -> None:
+        try:
+            remove_account(store, "claire.muller", author="hugo.meyer", now=NOW)
+        except AccountMissing as missing:  # his account went first
+            refused.append(str(missing))
+
+    with right_after(store, "DELETE FROM account_right", hugo_removes_claire, head_start=0.5):
+        remove_account(store, "hugo.meyer", author="claire.muller", now=NOW)
+    assert refused == [NO_ACCOUNT.format(login="hugo.meyer")]
+    assert resolve_account(store, "claire.muller") is not None
 
 
 def test_who_may_add_and_remove_accounts(store, towns):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from messagerie.models.store.enums import RegisterKind, Right
 from messagerie.models.store.tables import register_entry
 from tests.helpers.accounts import COLMAR, MULHOUSE, add_accounts, add_towns
 from tests.helpers.factories import paris
+from tests.helpers.interleave import right_after
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
@@ -57,6 +59,18 @@ def test_a_kept_answer_is_the_buyers_own_and_the_latest_replaces_it(store, towns
     assert kept_answer(store, colmar, actor="support") is None  # another buyer's typing
     # Kept at the buyer's request: the next start has nothing to tell.
     assert answers_kept_at_hang_up(store, actor="agent.colmar") == ()
+
+
+def test_two_windows_keeping_one_answer_at_once_keep_one(store, towns):
+    """Two terminals of one buyer hung up together: each cleared the answer kept before and
+    wrote its own, and the second failed on the unique key (the app stopped)."""
+    colmar = towns["colmar"]
+    first = KeptAnswer("Q ?", "Depuis la première fenêtre.", NOW, True)
+    second = KeptAnswer("Q ?", "Depuis la seconde.", LATER, True)
+    other_window = partial(keep_answer, store, colmar, first, actor="agent.colmar")
+    with right_after(store, "answer_draft", other_window, head_start=0.5):
+        keep_answer(store, colmar, second, actor="agent.colmar")
+    assert kept_answer(store, colmar, actor="agent.colmar") in (first, second)
 
 
 def test_another_organisations_question_is_refused_as_if_it_did_not_exist(store, towns):

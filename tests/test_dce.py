@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from messagerie.models.consultations.dce import (
     save_dce_changes,
     validate_dce_changes,
 )
+from messagerie.models.consultations.workspace import DceUpdate, publish_dce_update
 from messagerie.models.errors import Refusal
 from messagerie.models.rules.checks import RuleVerdict, modification_window_check
 from messagerie.models.store.blobs import BlobStore
@@ -41,6 +43,7 @@ from messagerie.models.store.tables import (
 )
 from tests.helpers.dce import DCE_MEMBERS, DCE_ZIP, pdf, zip_of
 from tests.helpers.factories import add_consultations
+from tests.helpers.interleave import right_after
 
 BUYER = "j.dupont@alsace.example"
 DEADLINE = datetime(2026, 2, 14, 11, 0, tzinfo=UTC)  # 14/02/2026 12:00 in Paris
@@ -394,6 +397,25 @@ def bid_deadline(store, consultation_id) -> datetime:
         return connection.execute(
             sa.select(table.c.bid_deadline).where(table.c.id == consultation_id)
         ).scalar_one()
+
+
+def test_a_version_refused_for_another_s_moves_no_deadline(store, blobs, consultation):
+    """B changes the DCE inside the six days and moves the deadline with it; A saved a
+    version first: B is told nothing was recorded, and the deadline did not move either."""
+    base = save(
+        store, blobs, consultation, start(store, consultation).add(NewFile("RC.pdf", pdf("RC")))
+    )
+    mine = DceChanges.starting_from(base).add(NewFile("QR_1.pdf", pdf("mine")))
+    theirs = DceChanges.starting_from(base).add(NewFile("A.pdf", pdf("A")))
+    later = DEADLINE + timedelta(days=7)
+    update = DceUpdate(consultation, mine, later, "Réponse qui change les quantités du lot")
+    refused = pytest.raises(DceConflict, match="Rien n'a été enregistré")
+    a_saves = partial(save, store, blobs, consultation, theirs)
+    # A saves hers as B's changes are checked, before B's are written.
+    with right_after(store, "FROM dce_piece", a_saves), refused:
+        publish_dce_update(store, blobs, update, BUYER, DEADLINE - timedelta(days=3))
+    assert bid_deadline(store, consultation) == DEADLINE
+    assert row_counts(store)["deadline_change"] == 0
 
 
 def test_a_deadline_change_is_recorded_with_its_reason(store, consultation):

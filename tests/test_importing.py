@@ -40,6 +40,7 @@ from messagerie.models.store.tables import (
 from messagerie.models.text import search_text
 from tests.helpers.examples import examples
 from tests.helpers.factories import paris
+from tests.helpers.interleave import right_after
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_JSON = DATA / "import-sample.json"
@@ -247,6 +248,29 @@ def test_a_changed_file_updates_and_adds(store, tmp_path):
     questions = list_register(store, wines_id, RegisterKind.QUESTION, actor="import").rows
     assert [(q.number, q.lots) for q in questions][-1] == (2, ("Lot n°2 - Riesling",))
     assert dashboard_page(store, DashboardQuery(text="moselle")).total == 1
+
+
+def test_two_imports_at_once_number_their_questions_apart(store, tmp_path):
+    """Two files, each with a new question, imported at the same moment: each read the same
+    highest number and both questions were n°2."""
+    run_import(store, SAMPLE_JSON)
+
+    def with_question(name: str, question: str) -> Path:
+        def add(document) -> None:
+            wines = document["consultations"][1]["registers"]["questions"]
+            wines.append({**wines[0], "at": "03/09/2025 08:00", "question": question})
+
+        path = tmp_path / name
+        path.write_text(edited_json(add), encoding="utf-8")
+        return path
+
+    other = with_question("b.json", "Les caisses sont-elles consignées ?")
+    with right_after(store, "max(register_entry.number)", lambda: run_import(store, other),
+                     head_start=0.5):  # fmt: skip
+        run_import(store, with_question("a.json", "Le vin doit-il être bio ?"))
+    wines_id = consultation_id(store, "2025VINS")
+    questions = list_register(store, wines_id, RegisterKind.QUESTION, actor="import").rows
+    assert sorted(q.number for q in questions) == [1, 2, 3]
 
 
 def test_an_import_never_renames_a_known_company(store, tmp_path):

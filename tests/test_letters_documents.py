@@ -393,7 +393,7 @@ def test_an_override_template_wins_over_the_built_in_one(tmp_path):
     (tmp_path / "rejet.html").write_text(
         '{% extends "courrier.html" %}{% block body %}<p>Modèle de la collectivité : '
         "{{ letter.reasons }} – signature possible le {{ letter.signing_from|date_fr }}</p>"
-        "{% endblock %}"
+        "<p>{{ letter.awardee }} : {{ letter.award_reasons }}</p>{% endblock %}"
     )
     words = pdf_words(render_letter(rejection(), templates_dir=tmp_path))
     assert "Modèle de la collectivité : Prix supérieur à l'estimation du lot." in words
@@ -402,6 +402,20 @@ def test_an_override_template_wins_over_the_built_in_one(tmp_path):
     assert "Collectivité européenne d'Alsace" in words  # the letterhead still comes from base.html
     # Other letters keep the built-in template.
     assert "Pièces à fournir" in pdf_words(render_letter(award(), templates_dir=tmp_path))
+
+
+def test_an_override_template_that_leaves_a_mandatory_mention_out_is_refused(tmp_path):
+    """R2181-3: a rejection after award names the awardee and the reasons for its choice;
+    an organisation's template that prints neither would send a letter without them."""
+    (tmp_path / "rejet.html").write_text(
+        '{% extends "courrier.html" %}{% block body %}<p>Votre offre n\'a pas été retenue : '
+        "{{ letter.reasons }}. Signature le {{ letter.signing_from|date_fr }}.</p>{% endblock %}"
+    )
+    with pytest.raises(TemplateProblem) as refused:
+        render_letter(rejection(), templates_dir=tmp_path)
+    assert str(refused.value).startswith(
+        "Le modèle « rejet.html » n'imprime pas : Attributaire, Motifs du choix."
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from messagerie.models.clock import utc_now
 from messagerie.models.messages.outbox import claim, record_accepted, record_failure, release
+from messagerie.models.messages.portal import record_opening
 from messagerie.models.store.chain import GENESIS, verify_store
-from messagerie.models.store.enums import DeliveryState, EventKind
+from messagerie.models.store.enums import DeliveryState, EventKind, RecipientStatus
 from messagerie.models.store.tables import event
 from tests.helpers.messages import A, B, queued_message, row_of
 
@@ -76,3 +77,25 @@ def test_a_worker_whose_lease_ran_out_moves_nothing_another_worker_claimed(store
                            held_until=second.lease_until)  # fmt: skip
     release(store, {b: second.lease_until})
     assert row_of(store, B).delivery_state == DeliveryState.QUEUED
+
+
+def test_a_copy_sent_again_after_its_worker_died_keeps_the_l_it_earned(store):
+    """The first worker handed the copy to the relay and died before recording it; the
+    company opened it (L). The lease ran out, a second worker sent it again: its E, or a
+    refusal of that second sending, is in the history, and the copy stays « Lu »."""
+    queued_message(store)
+    now = utc_now()
+    claim(store, now=now)
+    a, b = row_of(store, A).id, row_of(store, B).id
+    record_opening(store, a, client_address=None, user_agent=None, at=now + timedelta(minutes=1))
+    later = now + timedelta(minutes=6)
+    (second,) = claim(store, now=later)
+    assert record_accepted(store, a, answer="250 OK", final_mailbox=False, at=later,
+                           held_until=second.lease_until)  # fmt: skip
+    record_opening(store, b, client_address=None, user_agent=None, at=later)
+    record_failure(store, b, answer="550 inconnu", permanent=True, attempts=2, at=later,
+                   held_until=second.lease_until)  # fmt: skip
+    for email, last in ((A, EventKind.SENT), (B, EventKind.NOT_DELIVERED)):
+        row = row_of(store, email)
+        assert row.status == RecipientStatus.READ
+        assert history(store, row.id)[-1].kind == last

@@ -1,6 +1,7 @@
 """The registers in the store (SQLite and PostgreSQL): add, correct, list, addresses."""
 
 from dataclasses import replace
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ from messagerie.models.store.tables import (
     table_of,
 )
 from tests.helpers.factories import add_consultations, add_lot, paris
+from tests.helpers.interleave import right_after
 
 R, Q, D = RegisterKind.WITHDRAWAL, RegisterKind.QUESTION, RegisterKind.DEPOSIT
 
@@ -154,6 +156,17 @@ def test_a_company_is_found_by_siret_and_its_blanks_filled_in(store, chocolates)
     other = add_entry(store, first, entry(R, siret=make_siret(1)), actor="a")
     assert other.company_id != row.company_id
     assert count_rows(store, Company) == 2
+
+
+def test_a_new_company_typed_in_two_registers_at_once_is_made_once(store, chocolates):
+    """Two buyers type the same new SIRET in two consultations' registers at once: each found
+    no such company, and the second one's line was refused by the unique SIRET."""
+    first, second = chocolates
+    other_buyer = partial(add_entry, store, first, entry(R, city="Colmar"), actor="b")
+    with right_after(store, "FROM company", other_buyer, head_start=0.5):
+        row = add_entry(store, second, entry(D), actor="a")
+    assert count_rows(store, Company) == 1
+    assert row.company_name == "N.B.C. FR" and count_rows(store, RegisterEntry) == 2
 
 
 def test_a_register_line_never_renames_a_known_company(store, chocolates):

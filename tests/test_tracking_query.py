@@ -27,6 +27,7 @@ from messagerie.models.store.enums import MessageType, RecipientStatus, ReplyCha
 from messagerie.models.store.tables import Lot, Message, MessageLot, Recipient, table_of
 from tests.helpers.accounts import DEMO_READER
 from tests.helpers.clock import paris_moment
+from tests.helpers.interleave import right_after
 from tests.helpers.messages import A, B, queued_message, sent_message
 from tests.helpers.smtp import send_out
 
@@ -168,6 +169,39 @@ async def test_changes_replies_and_read_mark_on_both_backends(store):
     row = tracking_page(store, TrackingQuery(company=A))[0]
     assert row.status is RecipientStatus.REPLY_READ
     assert replies_of(store, [row.recipient_id])[row.recipient_id][0].read
+
+
+async def test_a_reply_arriving_as_the_buyer_reads_another_keeps_reponse_non_lue(store):
+    """The buyer opens the first reply while the second is being recorded: the copy must not
+    turn « Réponse lue » with the second unread (on PostgreSQL it did)."""
+    await sent_message(store)
+    target = find_recipient(store, token=_token(store, A))
+    record_reply(store, target, body="Première", files=[], channel=ReplyChannel.WEB)
+    ((first,),) = replies_of(store, [target.id]).values()
+
+    def buyer_reads_the_first() -> None:
+        mark_reply_read(store, first.id)
+
+    with right_after(store, "INSERT INTO event", buyer_reads_the_first, head_start=0.5):
+        record_reply(store, target, body="Seconde", files=[], channel=ReplyChannel.WEB)
+    row = tracking_page(store, TrackingQuery(company=A))[0]
+    assert row.status is RecipientStatus.REPLY_UNREAD
+    assert [one.read for one in replies_of(store, [target.id])[target.id]] == [True, False]
+
+
+async def test_two_replies_to_one_copy_at_once_are_both_kept(store):
+    """An e-mail and the page's form at the same moment: each wrote its reply, then waited
+    for the other to add to the copy's history (on PostgreSQL, a deadlock lost one)."""
+    await sent_message(store)
+    target = find_recipient(store, token=_token(store, A))
+
+    def by_the_page() -> None:
+        record_reply(store, target, body="Par la page", files=[], channel=ReplyChannel.WEB)
+
+    with right_after(store, "INSERT INTO reply", by_the_page, head_start=0.5):
+        record_reply(store, target, body="Par courriel", files=[], channel=ReplyChannel.EMAIL)
+    bodies = {one.body for one in replies_of(store, [target.id])[target.id]}
+    assert bodies == {"Par la page", "Par courriel"}
 
 
 def _token(store, email: str) -> str:

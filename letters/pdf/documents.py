@@ -11,6 +11,7 @@ An organisation's own templates, in `templates_dir`, win over the built-in ones.
 
 from __future__ import annotations
 
+import html as html_module
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from messagerie.letters.pdf.render import render_html, render_pdf
+from messagerie.letters.pdf.render import TemplateProblem, date_fr, html_to_pdf, render_html
 from messagerie.models.consultations.identity import ConsultationIdentity
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS
@@ -81,6 +82,15 @@ class Letter:
         """A sentence added to the refusal, when the missing mention needs explaining."""
         return ""
 
+    def printed(self) -> tuple[tuple[str, str], ...]:
+        """What the rendered letter must show, as (French label, text): the addressee and
+        each mandatory mention given in words. An organisation's template may not drop one."""
+        return tuple(
+            (mention.label, value)
+            for mention in (Mention("company", "Entreprise destinataire"), *self.required)
+            if isinstance(value := getattr(self, mention.field), str) and value.strip()
+        )
+
     def _blank_among(self, *mentions: Mention) -> tuple[Mention, ...]:
         return tuple(mention for mention in mentions if _blank(getattr(self, mention.field)))
 
@@ -137,6 +147,14 @@ class RejectionLetter(Letter):
     def rank_text(self) -> str:
         """ "1re", "3e" (an offer is feminine)."""
         return "" if self.rank is None else ("1re" if self.rank == 1 else f"{self.rank}e")
+
+    def printed(self) -> tuple[tuple[str, str], ...]:
+        shown = super().printed()
+        if self.award_known:
+            shown += (("Attributaire", self.awardee), ("Motifs du choix", self.award_reasons))
+        if (day := self.signing_from) is not None:
+            shown += (("Date à partir de laquelle le marché peut être signé", date_fr(day)),)
+        return shown
 
     def missing_mentions(self) -> tuple[Mention, ...]:
         missing = super().missing_mentions()
@@ -312,7 +330,20 @@ def render_letter(letter: Letter, *, templates_dir: Path | None = None) -> bytes
     """The PDF of a letter. Raises `LetterRefused` (a mention is missing) or
     `letters.render.TemplateProblem` (an override template is broken)."""
     check_letter(letter)
-    return render_pdf(letter.template, letter_context(letter), templates_dir=templates_dir)
+    html = render_html(letter.template, letter_context(letter), templates_dir=templates_dir)
+    shown = _words(html_module.unescape(_TAG.sub(" ", html)))  # what a reader sees
+    if left_out := [label for label, text in letter.printed() if _words(text) not in shown]:
+        raise TemplateProblem(
+            f"Le modèle « {letter.template} » n'imprime pas : {', '.join(left_out)}. Un "
+            "courrier sans ces mentions n'a pas la valeur qu'il doit avoir : corrigez le modèle "
+            "(MESSAGERIE_TEMPLATES_DIR).",
+            template=letter.template,
+        )
+    return html_to_pdf(html, extra_roots=(templates_dir,) if templates_dir else ())
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def drawn_letter(
@@ -338,6 +369,7 @@ def drawn_letter(
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._]+")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _safe(text: str, limit: int = 40) -> str:

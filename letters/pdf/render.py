@@ -25,15 +25,18 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
 from messagerie.letters import PACKAGE_DIR, TEMPLATES_DIR
+from messagerie.models.errors import Refusal
 from messagerie.models.formatting import LOCALE, PARIS, paris_minutes
 
 LOGGER = logging.getLogger(__name__)
 
 
-class TemplateProblem(Exception):
-    """A template that cannot be used: not found, invalid syntax or a missing variable.
+class TemplateProblem(Refusal):
+    """A template that cannot be used: not found, invalid syntax, a missing variable, or a
+    mandatory mention it does not print.
 
-    `str()` is a French sentence the buyer can read; `template` and `line` say where.
+    `str()` is a French sentence the buyer can read; `template` and `line` say where. A
+    refusal: the form that asked for the letter says it and keeps what was typed.
     """
 
     def __init__(self, message: str, *, template: str | None = None, line: int | None = None):

@@ -17,6 +17,7 @@ from messagerie.models.formatting import paris_minutes
 from messagerie.models.store.accounts import authorize_reading
 from messagerie.models.store.database import Store
 from messagerie.models.store.tables import answer_draft, consultation, register_entry
+from messagerie.models.store.upsert import insert_or_keep
 from messagerie.models.text import cut, kept_at_hang_up_notice
 
 
@@ -64,11 +65,15 @@ def keep_answer(store: Store, question_entry_id: int, kept: KeptAnswer, *, actor
     """Keep the editor's two fields for `actor`, over what was kept before for that question."""
     with store.engine.begin() as connection:
         _authorize(connection, question_entry_id, actor)
-        connection.execute(sa.delete(answer_draft).where(_mine(question_entry_id, actor)))
-        connection.execute(
-            sa.insert(answer_draft).values(
-                question_entry_id=question_entry_id, author=actor, **asdict(kept)
-            )
+        # Two windows of one buyer (two terminals hung up together) meet on the key.
+        fields = asdict(kept)
+        values = {"question_entry_id": question_entry_id, "author": actor, **fields}
+        insert_or_keep(
+            connection,
+            answer_draft,
+            values,
+            key=["question_entry_id", "author"],
+            update=list(fields),
         )
 
 

@@ -583,8 +583,28 @@ def _version_detail(number: int, changes: DceChanges, plan: Sequence[_Planned]) 
 # --- Bid deadline and LEGAL rule 3 ----------------------------------------------------------
 
 
-def change_bid_deadline(
-    store: Store,
+def change_bid_deadline(store: Store, consultation_id: int, *moved: Any, **how: Any) -> None:
+    """`move_bid_deadline` (the new deadline; reason, actor, now) in its own transaction."""
+    with store.engine.begin() as connection:
+        move_bid_deadline(connection, consultation_id, *moved, **how)
+
+
+def check_deadline_change(new_deadline: datetime, reason: str, now: datetime) -> None:
+    """What a deadline change needs before anything is read: a written reason, a future date."""
+    if not written_reason(reason):
+        raise DceError(
+            "Indiquez le motif du report de la date limite de remise des plis (il est conservé "
+            f"dans le journal){WRITTEN_OUT}"
+        )
+    if as_utc(new_deadline) <= as_utc(now):
+        raise DceError(
+            f"La nouvelle date limite de remise des plis ({paris_minutes(new_deadline)}) est "
+            "déjà passée : choisissez une date à venir."
+        )
+
+
+def move_bid_deadline(
+    connection: Connection,
     consultation_id: int,
     new_deadline: datetime,
     *,
@@ -593,58 +613,47 @@ def change_bid_deadline(
     now: datetime | None = None,
 ) -> None:
     """Move the bid deadline, recording the change and its reason (LEGAL.md rule 3), once
-    `actor` may modify the DCE."""
-    reason = reason.strip()
-    if not written_reason(reason):
-        raise DceError(
-            "Indiquez le motif du report de la date limite de remise des plis (il est conservé "
-            f"dans le journal){WRITTEN_OUT}"
-        )
-    new_deadline = as_utc(new_deadline)
+    `actor` may modify the DCE, in the caller's transaction."""
+    reason, new_deadline = reason.strip(), as_utc(new_deadline)
     now = as_utc(now) if now else utc_now()
-    if new_deadline <= now:
-        raise DceError(
-            f"La nouvelle date limite de remise des plis ({paris_minutes(new_deadline)}) est "
-            "déjà passée : choisissez une date à venir."
-        )
-    with store.engine.begin() as connection:
-        authorize(connection, actor, Right.DCE, consultation_id)
-        lock_consultation(connection, consultation_id)
-        # Read the previous deadline in the insert itself: atomic on SQLite too.
-        previous = connection.execute(
-            sa.insert(deadline_change)
-            .values(
-                consultation_id=consultation_id,
-                previous_deadline=sa.select(consultation_table.c.bid_deadline)
-                .where(consultation_table.c.id == consultation_id)
-                .scalar_subquery(),
-                new_deadline=new_deadline,
-                reason=reason,
-                at=now,
-                author=actor,
-            )
-            .returning(deadline_change.c.previous_deadline)
-        ).scalar_one()
-        if new_deadline <= previous:  # R2151-4: extended in proportion, never brought forward
-            raise DceError(
-                f"La nouvelle date limite de remise des plis ({paris_minutes(new_deadline)}) "
-                f"n'est pas postérieure à l'actuelle ({paris_minutes(previous)}) : un report "
-                "la repousse (article R2151-4), il ne l'avance jamais."
-            )
-        connection.execute(
-            sa.update(consultation_table)
-            .where(consultation_table.c.id == consultation_id)
-            .values(bid_deadline=new_deadline)
-        )
-        audit.append(
-            connection,
-            action=ACTION_DEADLINE,
-            actor=actor,
-            at=now,
+    check_deadline_change(new_deadline, reason, now)
+    authorize(connection, actor, Right.DCE, consultation_id)
+    lock_consultation(connection, consultation_id)
+    # Read the previous deadline in the insert itself: atomic on SQLite too.
+    previous = connection.execute(
+        sa.insert(deadline_change)
+        .values(
             consultation_id=consultation_id,
-            rule=3,
-            detail=(
-                f"Date limite de remise des plis : {paris_minutes(previous)} → "
-                f"{paris_minutes(new_deadline)}\nMotif : {reason}"
-            ),
+            previous_deadline=sa.select(consultation_table.c.bid_deadline)
+            .where(consultation_table.c.id == consultation_id)
+            .scalar_subquery(),
+            new_deadline=new_deadline,
+            reason=reason,
+            at=now,
+            author=actor,
         )
+        .returning(deadline_change.c.previous_deadline)
+    ).scalar_one()
+    if new_deadline <= previous:  # R2151-4: extended in proportion, never brought forward
+        raise DceError(
+            f"La nouvelle date limite de remise des plis ({paris_minutes(new_deadline)}) "
+            f"n'est pas postérieure à l'actuelle ({paris_minutes(previous)}) : un report "
+            "la repousse (article R2151-4), il ne l'avance jamais."
+        )
+    connection.execute(
+        sa.update(consultation_table)
+        .where(consultation_table.c.id == consultation_id)
+        .values(bid_deadline=new_deadline)
+    )
+    audit.append(
+        connection,
+        action=ACTION_DEADLINE,
+        actor=actor,
+        at=now,
+        consultation_id=consultation_id,
+        rule=3,
+        detail=(
+            f"Date limite de remise des plis : {paris_minutes(previous)} → "
+            f"{paris_minutes(new_deadline)}\nMotif : {reason}"
+        ),
+    )

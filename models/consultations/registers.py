@@ -32,6 +32,7 @@ from messagerie.models.store.tables import (
     register_entry,
     register_entry_lot,
 )
+from messagerie.models.store.upsert import insert_or_keep
 from messagerie.models.text import LIGATURES, fold, search_words
 
 # How PostgreSQL folds text like `models.text.fold`: translate() drops the accents of both
@@ -440,14 +441,14 @@ def _refuse_a_second_time(
 def _company_id(connection: Connection, entry: ValidEntry) -> int:
     """The id of the company with the entry's SIRET: created, or its blanks filled in."""
     given = {"name": entry.company_name, **_given_address(entry)}
-    found = connection.execute(sa.select(company).where(company.c.siret == entry.siret)).first()
+    by_siret = sa.select(company).where(company.c.siret == entry.siret)
+    found = connection.execute(by_siret).first()
     if found is None:
+        # Another buyer may be registering the same new company in another consultation.
         blank_address = {"address": "", "postal_code": "", "city": ""}
-        return connection.execute(
-            sa.insert(company)
-            .values({**blank_address, **given, "siret": entry.siret})
-            .returning(company.c.id)
-        ).scalar_one()
+        new = {**blank_address, **given, "siret": entry.siret}
+        insert_or_keep(connection, company, new, key=["siret"])
+        found = connection.execute(by_siret).one()  # ours, or the other's: compared below
     if problem := name_conflict(found.siret, found.name, entry.company_name):
         raise ValidationFailed([FieldError("company_name", "Entreprise", problem)])
     if changes := blanks_filled(found, given):

@@ -13,9 +13,9 @@ from messagerie.models.clock import utc_now
 from messagerie.models.consultations.dce import (
     DceChanges,
     DceVersionView,
-    change_bid_deadline,
+    check_deadline_change,
+    move_bid_deadline,
     save_dce_changes,
-    validate_dce_changes,
 )
 from messagerie.models.consultations.detail import consultation_detail
 from messagerie.models.consultations.registers import register_addresses
@@ -63,17 +63,19 @@ def publish_dce_update(
     verdict = modification_window_check(detail.bid_deadline, now)
     if verdict is not None and not written_reason(update.reason):
         raise Refusal(verdict.message + too_short(update.reason))
-    # Every check of the DCE first: the deadline must not move for a DCE that is refused.
-    validate_dce_changes(store, update.consultation_id, update.changes, actor=actor)
-    if update.new_deadline is not None:
-        change_bid_deadline(
-            store,
-            update.consultation_id,
-            update.new_deadline,
-            reason=update.reason,
-            actor=actor,
-            now=now,
-        )
+    new_deadline = update.new_deadline
+    if new_deadline is not None:  # refused before any file is stored
+        check_deadline_change(new_deadline, update.reason.strip(), now)
+
+    def with_the_version(connection: Connection) -> None:
+        # The deadline moves with the version, or not at all: refused for a version another
+        # buyer saved first, it had moved all the same.
+        if new_deadline is not None:
+            move_bid_deadline(connection, update.consultation_id, new_deadline,
+                              reason=update.reason, actor=actor, now=now)  # fmt: skip
+        if within is not None:
+            within(connection)
+
     version = save_dce_changes(
         store,
         blobs,
@@ -81,7 +83,7 @@ def publish_dce_update(
         update.changes,
         actor=actor,
         comment=update.reason or None,
-        within=within,
+        within=with_the_version,
     )
     if verdict is not None and update.new_deadline is None:
         record_override(

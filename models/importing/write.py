@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from messagerie.models.consultations.detail import lock_consultation
 from messagerie.models.consultations.identity_query import search_text_of
 from messagerie.models.consultations.registers import blanks_filled, entry_row, name_conflict
 from messagerie.models.importing.reading import (
@@ -351,6 +352,8 @@ def _write_entries(
 ) -> None:
     """Add the entries not registered yet; new questions are numbered after the others,
     in time order."""
+    for consultation_id in sorted(ids.values()):  # as a buyer numbering a question does
+        lock_consultation(connection, consultation_id)
     known = _known_entries(connection, ids.values())
     numbers = _highest_question_numbers(connection, ids.values())
     rows, links = [], []

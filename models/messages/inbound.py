@@ -36,6 +36,7 @@ from messagerie.models.store.enums import (
     ReplyChannel,
     ReplyDisposition,
 )
+from messagerie.models.store.locking import lock_rows
 from messagerie.models.store.seal import reply_seals, sealed_reply_detail
 from messagerie.models.store.tables import (
     message,
@@ -356,6 +357,9 @@ def _insert_reply(
         values["sender"] = item.sender
     if item.dkim is not None:
         values["dkim"], values["dkim_domain"] = item.dkim.result, item.dkim.domain
+    # The copy held before its reply is written: the reply's reference to it shares the
+    # row, and two replies at once, each sharing and then holding it (its events), deadlocked.
+    lock_rows(connection, recipient, recipient.c.id == target.id)
     reply_id = connection.execute(
         sa.insert(reply).values(values).returning(reply.c.id)
     ).scalar_one()

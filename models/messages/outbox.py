@@ -223,14 +223,23 @@ def load_outgoing(store: Store, message_id: int) -> OutgoingMessage:
 # --- What the relay answered -----------------------------------------------------------------
 
 
-# Built once, run for every recipient the relay answers for: the columns set are those of the
-# parameters given (building the statement each time cost more than running it).
+OUTBOX_STATUSES = (RecipientStatus.PENDING, RecipientStatus.SENT)
+# The relay's answer moves the status only from « En attente » or « Envoyé »: a copy sent
+# again after its worker died may have been read (L) or delivered (D) from its first sending.
+_NEW_STATUS = sa.cast(sa.bindparam("new_status"), recipient.c.status.type)  # typed for PG
+_STATUS_AFTER = sa.case(
+    (sa.and_(_NEW_STATUS.is_not(None), recipient.c.status.in_(OUTBOX_STATUSES)), _NEW_STATUS),
+    else_=recipient.c.status,
+)
+# Built once, run for every recipient the relay answers for: the other columns set are those
+# of the parameters given (building the statement each time cost more than running it).
 _MOVE_CLAIMED = (
     sa.update(recipient)
     .where(
         recipient.c.id == sa.bindparam("recipient"),
         recipient.c.delivery_state == DeliveryState.CLAIMED,
     )
+    .values(status=_STATUS_AFTER)
     .returning(recipient.c.chain_head)
 )
 # The same for the worker holding the claim, while its lease is still the one it holds: once
@@ -248,11 +257,12 @@ def _move(
     """Apply `values` to a recipient still claimed (under the lease `held_until`, when
     given); False when it is no longer ours. The UPDATE locks the row and hands back its
     chain's head, so that the events are chained without reading it again."""
+    changes = dict(values)
+    parameters = {"recipient": recipient_id, "new_status": changes.pop("status", None), **changes}
     if held_until is None:
-        moved = connection.execute(_MOVE_CLAIMED, {"recipient": recipient_id, **values}).first()
+        moved = connection.execute(_MOVE_CLAIMED, parameters).first()
     else:
-        parameters = {"recipient": recipient_id, "held_until": held_until, **values}
-        moved = connection.execute(_MOVE_HELD, parameters).first()
+        moved = connection.execute(_MOVE_HELD, {**parameters, "held_until": held_until}).first()
     if moved is not None:
         append_events(
             connection,

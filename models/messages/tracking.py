@@ -30,6 +30,7 @@ from messagerie.models.store.enums import (
     ReplyDisposition,
     Right,
 )
+from messagerie.models.store.locking import lock_rows
 from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     company,
@@ -334,11 +335,15 @@ def mark_reply_read(store: Store, reply_id: int, *, at: datetime | None = None) 
     at = at or utc_now()
     with store.engine.begin() as connection:
         recipient_id = connection.execute(
+            sa.select(reply.c.recipient_id).where(reply.c.id == reply_id)
+        ).scalar_one()
+        # Held first: a reply being recorded for it meanwhile is then seen, and stays unread.
+        lock_rows(connection, recipient, recipient.c.id == recipient_id)
+        connection.execute(
             sa.update(reply)
             .where(reply.c.id == reply_id)
             .values(read_at=sa.func.coalesce(reply.c.read_at, at))
-            .returning(reply.c.recipient_id)
-        ).scalar_one()
+        )
         unread = sa.exists().where(reply.c.recipient_id == recipient_id, reply.c.read_at.is_(None))
         connection.execute(
             sa.update(recipient)

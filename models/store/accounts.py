@@ -22,6 +22,7 @@ from messagerie.models.store import audit
 from messagerie.models.store.database import Store
 from messagerie.models.store.engine import StoreError
 from messagerie.models.store.enums import Right
+from messagerie.models.store.locking import lock_rows
 from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
     account,
@@ -521,9 +522,13 @@ def _check_own_rights(manager: Account, rights: frozenset[Right]) -> None:
 
 
 def _managed(connection: Connection, login: str, author: str) -> tuple[Account, Account]:
-    """`author`'s account and `login`'s, once `author` may manage the latter."""
+    """`author`'s account and `login`'s, once `author` may manage the latter; both held
+    until the transaction ends: the only two managers removing each other at once each
+    found their own account there, and left the store with no account at all (open to
+    anyone, as a store without accounts is)."""
     if not has_accounts(connection):
         raise Refusal("Cette base n'a aucun compte (mode mono-utilisateur).")
+    lock_rows(connection, account, account.c.login.in_(sorted({author, login})))
     manager = _manager(connection, author)
     target = load_account(connection, login)
     if target is None:
