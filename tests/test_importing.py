@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -271,6 +272,27 @@ def test_two_imports_at_once_number_their_questions_apart(store, tmp_path):
     wines_id = consultation_id(store, "2025VINS")
     questions = list_register(store, wines_id, RegisterKind.QUESTION, actor="import").rows
     assert sorted(q.number for q in questions) == [1, 2, 3]
+
+
+def test_two_imports_changing_different_consultations_at_once_both_go(store, tmp_path):
+    """Each file retitles a different consultation of the sample: each held the one it had
+    changed, then waited for the other's (a deadlock, in English)."""
+    run_import(store, SAMPLE_JSON)
+
+    def retitled(name: str, index: int) -> Path:
+        def edit(document) -> None:
+            document["consultations"][index]["title"] += " (modifié)"
+
+        path = tmp_path / name
+        path.write_text(edited_json(edit), encoding="utf-8")
+        return path
+
+    other = partial(run_import, store, retitled("b.json", 0))
+    with right_after(store, "UPDATE consultation", other, head_start=0.5):
+        report = run_import(store, retitled("a.json", 1))
+    assert report.consultations_updated == 1
+    titles = dashboard_page(store, DashboardQuery(text="modifié")).total
+    assert titles == 2
 
 
 def test_an_import_never_renames_a_known_company(store, tmp_path):

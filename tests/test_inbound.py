@@ -217,6 +217,29 @@ async def test_replies_on_time_with_files_scanned_and_late_ones_kept(store, sent
     assert "« virus.pdf » écartée" in body
 
 
+async def test_an_e_mail_delivered_again_by_its_relay_is_kept_once(store, sent, listener):
+    """The relay lost our 250 and delivers the same e-mail again (its Message-ID): one reply,
+    one R; another e-mail with the same text is another reply."""
+    rows = await send_out(store, sent)
+    a = rows["a@entreprise.example"]
+    to_a = reply_to(a)
+
+    def reply_with_id(message_id: str) -> bytes:
+        mail = reply_mail(to_a, "Voici l'attestation demandée.")
+        return mail.replace(
+            b"To:", f"Message-ID: <{message_id}@entreprise.example>\nTo:".encode(), 1
+        )
+
+    for message_id in ("r1", "r1", "r2"):
+        assert send_mail(listener, to_a, reply_with_id(message_id))[0] == 250
+    with store.engine.connect() as connection:
+        kept = connection.execute(
+            sa.select(sa.func.count()).where(reply.c.recipient_id == a.id)
+        ).scalar_one()
+    assert kept == 2
+    assert [kind for kind, _ in events_of(store, a.id)].count(EventKind.REPLIED) == 2
+
+
 async def test_a_reply_from_another_address_keeps_that_address_and_names_it(store, sent, listener):
     """A's reply address, in a copy forwarded to a competitor: its reply was recorded as A's
     with R, and who wrote it was kept nowhere. It is still A's reply (a colleague may answer

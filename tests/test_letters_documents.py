@@ -393,8 +393,9 @@ def test_an_override_template_wins_over_the_built_in_one(tmp_path):
     (tmp_path / "rejet.html").write_text(
         '{% extends "courrier.html" %}{% block body %}<p>Modèle de la collectivité : '
         "{{ letter.reasons }} – signature possible le {{ letter.signing_from|date_fr }}</p>"
-        "<p>{{ letter.awardee }} : {{ letter.award_reasons }}</p>{% endblock %}"
-    )
+        "<p>{{ letter.awardee|upper }} : {{ letter.award_reasons|replace(\"'\", '’') }}</p>"
+        "{% endblock %}"
+    )  # capitals and typographic apostrophes print the mentions all the same
     words = pdf_words(render_letter(rejection(), templates_dir=tmp_path))
     assert "Modèle de la collectivité : Prix supérieur à l'estimation du lot." in words
     assert "signature possible le 13/03/2026" in words

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from messagerie.letters.pdf.ar import render_ar
 from messagerie.letters.pdf.documents import LetterRefused, check_letter
 from messagerie.letters.pdf.generate import letter_for
+from messagerie.models.consultations.registers import add_entry
 from messagerie.models.messages.ar import ar_data
 from messagerie.models.messages.detail import resend
 from messagerie.models.messages.drafts import DraftRecipient
@@ -25,6 +26,7 @@ from messagerie.models.rules.standstill import (
     lot_standstill,
     signing_from,
 )
+from messagerie.models.rules.validation import RegisterEntryInput, validate_entry
 from messagerie.models.store.enums import ConsultationStatus, MessageType, Procedure, RegisterKind
 from messagerie.models.store.tables import Consultation, Recipient, table_of
 from tests.helpers.factories import add_consultations, add_lot, add_register_entries, paris
@@ -175,24 +177,44 @@ def test_the_standstill_runs_from_when_the_rejection_left_and_not_before_it_is_d
     assert check_form(notifying, load_context(store, cid), NOW + timedelta(days=11)).ready
 
 
-def test_a_notification_before_any_rejection_waits_when_others_bid(store, consultation):
-    """With a single bid there is no one to reject (R2182-1 exempts it); with two, notifying
-    before any rejection letter would be before the standstill has begun."""
+def test_a_letter_not_gone_is_counted_once_whatever_it_announced(store, consultation):
+    """A formalised lot counts every rejection letter, and those announcing a signature date
+    among them: one copy waiting was said to be two."""
     cid = consultation(Procedure.OPEN_TENDER)
+    form = preset_form(load_context(store, cid), MessageType.REJECTION)
+    mentions = {"reasons": "Prix supérieur", **AWARDED, "signature_date": "09/12/2026"}
+    rejection = replace(form, recipients=(DraftRecipient("autre@example.org"),),
+                        lot_numbers=(1,), mentions=mentions)  # fmt: skip
+    queue_message(store, rejection, actor="m.d", now=REJECTED)
+    (block,) = check_form(notification(store, cid), load_context(store, cid), NOW).blocks
+    assert ": 1 courrier(s) de rejet de ce lot ne sont pas encore partis" in block.message
+
+
+def test_a_notification_before_any_rejection_waits_when_others_bid(store, consultation):
+    """With a single bid for the lot there is no one to reject (R2182-1 exempts it); with
+    two, notifying before any rejection letter would be before the standstill has begun. A
+    bid for another lot does not count."""
+    cid = consultation(Procedure.OPEN_TENDER)
+    add_lot(store, cid, 2, "Crémant")
+    muller = RegisterEntryInput(
+        kind=RegisterKind.DEPOSIT, company_name="Domaine Müller", siret="41903984700019",
+        contact_name="Luc Muller", contact_email="luc@muller.example", at="21/10/2026 10:00",
+        lots="2",
+    )  # fmt: skip
+    add_entry(store, cid, validate_entry(muller, lot_numbers={1, 2}), actor="m.d")
     form = notification(store, cid)
-    assert check_form(form, load_context(store, cid), NOW).ready  # N.B.C. alone bid
-    muller = {"email": "contact@muller.example", "company": ("Domaine Müller", "1" * 14)}
-    add_register_entries(store, cid, [RegisterKind.DEPOSIT], paris(2026, 10, 21), **muller)
-    (block,) = check_form(form, load_context(store, cid), NOW).blocks
+    assert check_form(form, load_context(store, cid), NOW).ready  # N.B.C. alone bid for lot 1
+    second = replace(form, lot_numbers=(2,))
+    (block,) = check_form(second, load_context(store, cid), NOW).blocks
     assert block.rule == 8 and block.message.startswith(
         "Délai de suspension pas encore commencé (11 jours) : 2 plis ont été déposés et aucun "
         "courrier de rejet n'est parti. Le délai court de l'envoi des courriers de rejet aux "
         "autres soumissionnaires (article R2182-1)."
     )
-    refusal = letter_refusal(store, cid, form, dated=NOW.date())
+    refusal = letter_refusal(store, cid, second, dated=NOW.date())
     assert refusal is not None and "2 plis ont été déposés" in refusal
-    exempted = replace(form, mentions={**form.mentions, "exemption_reason": "Une seule offre "
-                                       "recevable, l'autre étant hors délai"})  # fmt: skip
+    exempted = replace(second, mentions={**second.mentions, "exemption_reason": "Une seule "
+                                         "offre recevable, l'autre étant hors délai"})  # fmt: skip
     assert check_form(exempted, load_context(store, cid), NOW).ready
 
 

@@ -181,6 +181,15 @@ class ReplyContent:
 T = TypeVar("T")
 
 
+def delivery_key(mail: Message, recipient_id: int) -> str | None:
+    """What makes one e-mail to one copy the same when delivered again: its Message-ID (a
+    relay that lost our 250 sends it once more); None without one, kept each time."""
+    message_id = header(mail, "Message-ID").strip()
+    if not message_id:
+        return None
+    return hashlib.sha256(f"courriel\0{recipient_id}\0{message_id}".encode()).hexdigest()
+
+
 def reply_sender(mail: Message, envelope: str | None) -> str | None:
     """The address a reply says it is from: its From, else the envelope's sender. Anyone can
     write either: it is kept to be shown, never to decide. None when neither names one."""
@@ -313,6 +322,7 @@ class InboundHandler:
                         content.body,
                         content.files,
                         content.automatic,
+                        submission_key=delivery_key(mail, target.id),
                         sender=said_from,
                         dkim=signed,
                     )

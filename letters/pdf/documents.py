@@ -343,7 +343,9 @@ def render_letter(letter: Letter, *, templates_dir: Path | None = None) -> bytes
 
 
 def _words(text: str) -> str:
-    return " ".join(text.split())
+    """The words of `text`, as a template may set them: in capitals, with typographic
+    apostrophes, its lines joined."""
+    return " ".join(text.replace("\u2019", "'").casefold().split())
 
 
 def drawn_letter(

@@ -173,6 +173,10 @@ def _write_consultations(
                 connection, imported.fields
             )
     existing = _consultations_of(connection, consultations, entities)
+    # Held before any is changed, in id order, as a buyer adding a question holds one: two
+    # imports at once then queue, where one holding what it updated waited for the other's.
+    for consultation_id in sorted(row.id for row in existing.values()):
+        lock_consultation(connection, consultation_id)
     created = []
     for imported in consultations:
         fields = imported.fields
@@ -352,9 +356,7 @@ def _write_entries(
 ) -> None:
     """Add the entries not registered yet; new questions are numbered after the others,
     in time order."""
-    for consultation_id in sorted(ids.values()):  # as a buyer numbering a question does
-        lock_consultation(connection, consultation_id)
-    known = _known_entries(connection, ids.values())
+    known = _known_entries(connection, ids.values())  # their consultations held already
     numbers = _highest_question_numbers(connection, ids.values())
     rows, links = [], []
     for imported in consultations:

@@ -63,6 +63,7 @@ from messagerie.models.store.tables import (
     message_lot,
     recipient,
     register_entry,
+    register_entry_lot,
     suite_candidate,
 )
 from messagerie.models.text import control_character
@@ -242,6 +243,7 @@ class ComposeContext:
     notifications: tuple[tuple[frozenset[int], datetime], ...] = ()  # (lots; queued at)
     # The name of each company of the registers and of the suite's candidates, by id
     companies: tuple[tuple[int, str], ...] = ()
+    deposits: tuple[tuple[int, frozenset[int]], ...] = ()  # (company id, its lots; empty = all)
 
     @cached_property
     def _names(self) -> tuple[dict[int, str], dict[str, str]]:
@@ -274,9 +276,11 @@ class ComposeContext:
         concerned = (
             sent for of_lots, sent in self.rejections if not of_lots or not lots or of_lots & lots
         )
-        bids = {a.company_id for a in self.addresses if RegisterKind.DEPOSIT in a.kinds}
+        bidders = {
+            who for who, of_lots in self.deposits if not of_lots or not lots or of_lots & lots
+        }
         return lot_standstill(
-            concerned, formalised=self.detail.procedure.formalised, bids=len(bids)
+            concerned, formalised=self.detail.procedure.formalised, bids=len(bidders)
         )
 
     def register_recipients(self, kinds: tuple[RegisterKind, ...]) -> tuple[DraftRecipient, ...]:
@@ -325,6 +329,7 @@ def load_context(
             for _, lots, at in _queued_lots(connection, consultation_id, MessageType.NOTIFICATION)
         )
         addresses = addresses_of(connection, consultation_id, ALL_REGISTERS)  # seen: detail
+        deposits = _deposits(connection, consultation_id)
     return ComposeContext(
         detail=detail,
         addresses=addresses,
@@ -337,7 +342,31 @@ def load_context(
         awards=awards,
         notifications=notifications,
         companies=tuple((row.company_id, row.name) for row in candidate_rows),
+        deposits=deposits,
     )
+
+
+def _deposits(
+    connection: Connection, consultation_id: int
+) -> tuple[tuple[int, frozenset[int]], ...]:
+    """Each dépôt of the register: its company and the lots it was made for (empty: all),
+    for rule 8 to count a lot's bidders."""
+    lots: dict[int, tuple[int, set[int]]] = {}
+    for entry_id, company_id, number in connection.execute(
+        sa.select(register_entry.c.id, register_entry.c.company_id, lot.c.number)
+        .outerjoin(
+            register_entry_lot, register_entry_lot.c.register_entry_id == register_entry.c.id
+        )
+        .outerjoin(lot, lot.c.id == register_entry_lot.c.lot_id)
+        .where(
+            register_entry.c.consultation_id == consultation_id,
+            register_entry.c.kind == RegisterKind.DEPOSIT,
+        )
+    ):
+        numbers = lots.setdefault(entry_id, (company_id, set()))[1]
+        if number is not None:
+            numbers.add(number)
+    return tuple((company_id, frozenset(numbers)) for company_id, numbers in lots.values())
 
 
 def _queued_lots(
@@ -410,7 +439,6 @@ def _rejections(
         ),
     )
     copies = message.join(recipient, recipient.c.message_id == message.c.id)
-    columns = (sa.func.max(recipient.c.sent_at), sa.func.count().filter(waiting))
     rejected = sa.and_(
         message.c.consultation_id == consultation_id,
         message.c.type == MessageType.REJECTION,
@@ -419,6 +447,9 @@ def _rejections(
     announced = sa.func.coalesce(message.c.mentions["signature_date"].as_string(), "") != ""
     latest: list[tuple[frozenset[int], RejectionSent]] = []
     for condition, flag in ((rejected, False), (sa.and_(rejected, announced), True)):
+        # Each copy waiting is counted once: a formalised lot adds both sets up.
+        waits = sa.and_(waiting, announced) if flag else sa.and_(waiting, ~announced)
+        columns = (sa.func.max(recipient.c.sent_at), sa.func.count().filter(waits))
         all_lots = connection.execute(
             sa.select(*columns).select_from(copies).where(condition, message.c.all_lots)
         ).one()

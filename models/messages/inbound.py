@@ -188,7 +188,9 @@ class IncomingReply:
     body: str
     files: Sequence[tuple[str, StoredBytes, AntivirusVerdict]]
     automatic: bool = False  # an out-of-office or other automatic reply: never R
-    submission_key: str | None = None  # the page's form, sent once (letters/portal)
+    # Kept once: the page's form (letters/portal), or an e-mail by its Message-ID (a relay
+    # that lost our 250 delivers it again).
+    submission_key: str | None = None
     sender: str | None = None  # the address an e-mailed reply says it is from
     dkim: DkimCheck | None = None  # an e-mailed reply's signature, checked at its arrival
 
@@ -360,6 +362,14 @@ def _insert_reply(
     # The copy held before its reply is written: the reply's reference to it shares the
     # row, and two replies at once, each sharing and then holding it (its events), deadlocked.
     lock_rows(connection, recipient, recipient.c.id == target.id)
+    if item.submission_key is not None and (
+        kept := connection.execute(
+            sa.select(reply.c.disposition).where(
+                reply.c.submission_key == item.submission_key, reply.c.recipient_id == target.id
+            )
+        ).scalar_one_or_none()
+    ):  # the same form, or the same e-mail a relay delivered again: kept once
+        return ReplyDisposition(kept)
     reply_id = connection.execute(
         sa.insert(reply).values(values).returning(reply.c.id)
     ).scalar_one()
