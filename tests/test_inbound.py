@@ -218,8 +218,8 @@ async def test_replies_on_time_with_files_scanned_and_late_ones_kept(store, sent
 
 
 async def test_an_e_mail_delivered_again_by_its_relay_is_kept_once(store, sent, listener):
-    """The relay lost our 250 and delivers the same e-mail again (its Message-ID): one reply,
-    one R; another e-mail with the same text is another reply."""
+    """The relay lost our 250 and delivers the same e-mail again: one reply, one R; another
+    e-mail with the same text (its own Message-ID) is another reply."""
     rows = await send_out(store, sent)
     a = rows["a@entreprise.example"]
     to_a = reply_to(a)

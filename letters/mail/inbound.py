@@ -181,13 +181,13 @@ class ReplyContent:
 T = TypeVar("T")
 
 
-def delivery_key(mail: Message, recipient_id: int) -> str | None:
-    """What makes one e-mail to one copy the same when delivered again: its Message-ID (a
-    relay that lost our 250 sends it once more); None without one, kept each time."""
-    message_id = header(mail, "Message-ID").strip()
-    if not message_id:
+def delivery_key(data: bytes, recipient_id: int) -> str | None:
+    """What makes one e-mail to one copy the same when it comes again: its very bytes (a
+    relay that lost our 250 sends the same message from its queue). Two replies differ at
+    least by their Date or Message-ID: neither is dropped. None without the bytes."""
+    if not data:
         return None
-    return hashlib.sha256(f"courriel\0{recipient_id}\0{message_id}".encode()).hexdigest()
+    return hashlib.sha256(b"%d\0%s" % (recipient_id, data)).hexdigest()
 
 
 def reply_sender(mail: Message, envelope: str | None) -> str | None:
@@ -322,7 +322,7 @@ class InboundHandler:
                         content.body,
                         content.files,
                         content.automatic,
-                        submission_key=delivery_key(mail, target.id),
+                        submission_key=delivery_key(data, target.id),
                         sender=said_from,
                         dkim=signed,
                     )

@@ -188,8 +188,8 @@ class IncomingReply:
     body: str
     files: Sequence[tuple[str, StoredBytes, AntivirusVerdict]]
     automatic: bool = False  # an out-of-office or other automatic reply: never R
-    # Kept once: the page's form (letters/portal), or an e-mail by its Message-ID (a relay
-    # that lost our 250 delivers it again).
+    # Kept once: the page's form (letters/portal), or an e-mail a relay that lost our 250
+    # delivers again (letters/mail/inbound.delivery_key).
     submission_key: str | None = None
     sender: str | None = None  # the address an e-mailed reply says it is from
     dkim: DkimCheck | None = None  # an e-mailed reply's signature, checked at its arrival
