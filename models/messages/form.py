@@ -39,7 +39,12 @@ from messagerie.models.rules.checks import (
     written_reason,
 )
 from messagerie.models.rules.presets import BODY_PLACEHOLDER, SUBJECT_PLACEHOLDER
-from messagerie.models.rules.standstill import RejectionSent, Standstill, lot_standstill
+from messagerie.models.rules.standstill import (
+    RejectionSent,
+    Standstill,
+    concerns_lots,
+    lot_standstill,
+)
 from messagerie.models.rules.validation import (
     FieldError,
     ValidationFailed,
@@ -267,18 +272,14 @@ class ComposeContext:
             return self.awardees
         lots = frozenset(lot_numbers)
         return unique_recipients(
-            [whom for of_lots, whom in self.awards if not of_lots or of_lots & lots]
+            [whom for of_lots, whom in self.awards if concerns_lots(of_lots, lots)]
         )
 
     def standstill(self, lot_numbers: tuple[int, ...]) -> Standstill:
         """The standstill a notification of these lots (none: all) waits for (rule 8)."""
         lots = frozenset(lot_numbers)
-        concerned = (
-            sent for of_lots, sent in self.rejections if not of_lots or not lots or of_lots & lots
-        )
-        bidders = {
-            who for who, of_lots in self.deposits if not of_lots or not lots or of_lots & lots
-        }
+        concerned = (sent for of_lots, sent in self.rejections if concerns_lots(of_lots, lots))
+        bidders = {who for who, of_lots in self.deposits if concerns_lots(of_lots, lots)}
         return lot_standstill(
             concerned, formalised=self.detail.procedure.formalised, bids=len(bidders)
         )

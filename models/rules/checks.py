@@ -15,6 +15,7 @@ from messagerie.models.rules.standstill import (
     ELECTRONIC_DAYS,
     NO_STANDSTILL,
     Standstill,
+    concerns_lots,
     signing_from,
 )
 from messagerie.models.store.enums import MessageType, SendMode
@@ -406,9 +407,7 @@ def repeated_notification(
     """A second notification of the same lot (or of the whole consultation) is probably a
     mistake: a warning naming the earlier one. `notified` holds (lots, empty = all; sent)."""
     lots = frozenset(lot_numbers)
-    earlier = [
-        (of_lots, at) for of_lots, at in notified if not of_lots or not lots or of_lots & lots
-    ]
+    earlier = [(of_lots, at) for of_lots, at in notified if concerns_lots(of_lots, lots)]
     if not earlier:
         return None
     of_lots, at = earlier[-1]

@@ -31,6 +31,12 @@ def signing_from(sent: datetime | date, *, electronic: bool = True) -> date:
     return day + timedelta(days=standstill_days(electronic=electronic))
 
 
+def concerns_lots(of_lots: frozenset[int], lots: frozenset[int]) -> bool:
+    """Whether what is about `of_lots` (a letter, a bid; empty: every lot) concerns `lots`
+    (those of a notification; empty: every lot)."""
+    return not of_lots or not lots or bool(of_lots & lots)
+
+
 def standstill_applies(*, formalised: bool, chosen: bool) -> bool:
     """By law in a formalised procedure; in a MAPA only when the buyer chose one."""
     return formalised or chosen
