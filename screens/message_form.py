@@ -105,6 +105,7 @@ AWARD_MENTIONS = ("awardee", "award_reasons", "signature_date")
 PRESET_ATTRIBUTES = {name: "reply_allowed" if name == "reply" else name for name in PRESET_FIELDS}
 T = TypeVar("T")
 CHECK_DELAY = 0.25  # seconds of quiet typing before the rules run again
+CLOCK_RECHECK = 60  # seconds between two runs of the rules while nothing is typed
 
 
 class RemovableList(OptionList):
@@ -288,6 +289,9 @@ class MessageFormScreen(StoreScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#body", TextArea).show_line_numbers = False
+        # The rules read the clock (rule 2's countdown, the 6-day window): time passes while
+        # the form stays open, and its lines follow.
+        self.set_interval(CLOCK_RECHECK, self.run_checks)
         draft_id = self.draft_id
 
         def load(store):  # type: ignore[no-untyped-def]
@@ -756,6 +760,8 @@ class MessageFormScreen(StoreScreen[None]):
                 add(verdict.field or "type", f"Bloquant : {verdict.message}", "bold red")
             else:
                 add(verdict.field or "type", f"Attention : {verdict.message}", "yellow")
+        if check.countdown:
+            add("bid_deadline", check.countdown, "green")
         for problem in self.query(".problem").results(Static):
             slot = (problem.id or "").removeprefix("problem-")
             update_if_changed(problem, literal(slots.get(slot, "")))

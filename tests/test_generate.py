@@ -20,8 +20,8 @@ from messagerie.models.messages.form import LetterBasis, check_form, load_contex
 from messagerie.models.messages.portal import find_view
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import load_form, queue_message, save_draft
-from messagerie.models.store.enums import MessageType, SendMode
-from messagerie.models.store.tables import Attachment, Recipient, table_of
+from messagerie.models.store.enums import MessageType, Procedure, SendMode
+from messagerie.models.store.tables import Attachment, Recipient, consultation, table_of
 from messagerie.screens.message_form import MessageFormScreen
 from tests.helpers.message_form import deposit_emails, deposits_consultation, open_form, type_into
 from tests.helpers.pilot import send_form, settle
@@ -102,6 +102,32 @@ def test_a_missing_mention_refuses_every_letter_naming_it(workspace):
             workspace, load_context(workspace, cid), replace(form, type=MessageType.FREE),
             dated=TODAY, platform_url="x", actor="marie.dupont",
         )  # fmt: skip
+
+
+def test_a_restricted_procedure_rejects_candidatures_and_its_suite_offers(workspace):
+    """Before its suite, a restricted procedure's dépôts are candidatures (R2181-1): its
+    rejection letter says so; the suite's letters reject offers."""
+    restricted = [p.value for p in Procedure if p.restricted]
+    parent = consultation.alias()
+    with workspace.engine.connect() as connection:
+        first_stage, suite = connection.execute(
+            sa.select(parent.c.id, consultation.c.id)
+            .join(parent, parent.c.id == consultation.c.parent_id)
+            .where(parent.c.procedure.in_(restricted))
+        ).first()
+    for cid, rejected, other in (
+        (first_stage, "candidature", "offre"),
+        (suite, "offre", "candidature"),
+    ):
+        form = rejection_form(workspace, cid, ["candidat@example.org"])
+        (letter,) = generate_letters(
+            workspace, load_context(workspace, cid), form, dated=TODAY, platform_url="x",
+            actor="marie.dupont",
+        )  # fmt: skip
+        text = pdf_text(workspace, letter.document)
+        assert f"votre {rejected} n'a pas été retenue" in text
+        assert f"Motifs du rejet de votre {rejected}" in text
+        assert f"votre {other}" not in text
 
 
 def test_letters_need_avec_ar_and_the_same_recipients(workspace):

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from messagerie.models.consultations.dashboard import dashboard_page
 from messagerie.models.consultations.registers import list_register, register_addresses
+from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
 from messagerie.models.consultations.views import DashboardQuery
 from messagerie.models.importing.registers import (
     MAX_IMPORT_BYTES,
@@ -274,9 +275,84 @@ def test_two_imports_at_once_number_their_questions_apart(store, tmp_path):
     assert sorted(q.number for q in questions) == [1, 2, 3]
 
 
+def test_one_new_file_imported_twice_at_once_is_written_once(store):
+    """Both found no organisation and created it: the second was refused on its unique key,
+    in the database's English."""
+    other = partial(run_import, store, SAMPLE_JSON)
+    with right_after(store, "INSERT INTO organisation", other, head_start=0.5):
+        first = run_import(store, SAMPLE_JSON)
+    assert first == FIRST_IMPORT  # the other waited, then found everything
+    counts = row_counts(store)
+    written = {"Organisation": 1, "PurchasingEntity": 1, "Consultation": 2, "Lot": 4}
+    assert {name: counts[name] for name in written} == written
+    assert counts["Lot"] == 4 and counts["Company"] == 3 and counts["RegisterEntry"] == 9
+
+
+def test_two_files_of_one_new_service_imported_at_once_make_it_once(store, tmp_path):
+    """Two files, each with its own consultation of a new purchasing entity of a known
+    organisation: each found no entity of that name, and the store held two."""
+    run_import(store, SAMPLE_JSON)
+
+    def of_new_service(name: str, reference: str) -> Path:
+        def edit(document) -> None:
+            first = document["consultations"][0]
+            first.update(reference=reference, purchasing_entity="Direction des collèges")
+            document["consultations"] = [first]
+
+        path = tmp_path / name
+        path.write_text(edited_json(edit), encoding="utf-8")
+        return path
+
+    other = partial(run_import, store, of_new_service("b.json", "2026-B"))
+    with right_after(store, "FROM purchasing_entity", other, head_start=0.5):
+        run_import(store, of_new_service("a.json", "2026-A"))
+    entity = table_of(PurchasingEntity)
+    with store.engine.connect() as connection:
+        services = connection.execute(
+            sa.select(entity.c.name).where(entity.c.name == "Direction des collèges")
+        ).all()
+    assert len(services) == 1
+    assert dashboard_page(store, DashboardQuery(text="2026-")).total == 2
+
+
+def test_a_reference_a_buyer_takes_as_the_file_creates_it_is_refused_in_french(store, tmp_path):
+    """The file brings « 202601-S1 » while a buyer makes the suite of 202601, the same
+    reference: PostgreSQL refused the import in English. Now it says what happened, in
+    French, and writes nothing; on SQLite the buyer waits for the import and takes -S2."""
+    run_import(store, SAMPLE_JSON)
+    chocolates = consultation_id(store, "202601")
+
+    def with_suite_reference(document) -> None:
+        document["consultations"].append({**document["consultations"][0], "reference": "202601-S1"})
+
+    path = tmp_path / "suite.json"
+    path.write_text(edited_json(with_suite_reference), encoding="utf-8")
+    choices = tuple(c.entry_id for c in candidate_choices(store, chocolates))
+    request = SuiteRequest(chocolates, Procedure.RESTRICTED_TENDER, (), choices, paris(2027, 1, 15))
+    suites = []
+    buyer = lambda: suites.append(create_suite(store, request, actor="m.d", now=NOW))  # noqa: E731
+    before = row_counts(store)
+    with right_after(store, "reference IN", buyer, head_start=0.5):
+        try:
+            run_import(store, path)
+            refused = None
+        except ImportRefused as error:
+            refused = error
+    if store.engine.dialect.name == "postgresql":
+        assert refused is not None
+        (error,) = refused.errors
+        assert "un autre acheteur a créé au même moment" in error
+        assert "rien n'a été enregistré" in error
+        assert row_counts(store)["Consultation"] == before["Consultation"] + 1  # the suite
+        assert suites[0].reference == "202601-S1"
+    else:
+        assert refused is None and suites[0].reference == "202601-S2"
+
+
 def test_two_imports_changing_different_consultations_at_once_both_go(store, tmp_path):
     """Each file retitles a different consultation of the sample: each held the one it had
-    changed, then waited for the other's (a deadlock, in English)."""
+    changed, then waited for the other's (a deadlock, in English). Both go, one after the
+    other."""
     run_import(store, SAMPLE_JSON)
 
     def retitled(name: str, index: int) -> Path:
@@ -287,12 +363,15 @@ def test_two_imports_changing_different_consultations_at_once_both_go(store, tmp
         path.write_text(edited_json(edit), encoding="utf-8")
         return path
 
-    other = partial(run_import, store, retitled("b.json", 0))
+    reports = []
+    other = lambda: reports.append(run_import(store, retitled("b.json", 0)))  # noqa: E731
     with right_after(store, "UPDATE consultation", other, head_start=0.5):
         report = run_import(store, retitled("a.json", 1))
     assert report.consultations_updated == 1
-    titles = dashboard_page(store, DashboardQuery(text="modifié")).total
-    assert titles == 2
+    # One after the other, as the files say: the second puts back the title the first changed.
+    assert reports[0].consultations_updated == 2
+    retitled_now = dashboard_page(store, DashboardQuery(text="modifié"))
+    assert [item.identity.reference for item in retitled_now.items] == ["202601"]
 
 
 def test_an_import_never_renames_a_known_company(store, tmp_path):

@@ -297,6 +297,14 @@ def test_a_rejection_before_award_needs_only_its_reasons():
     assert "note de" not in words
 
 
+def test_a_candidature_rejected_at_admission_is_not_told_of_an_offer():
+    words = pdf_words(render_letter(rejection(candidature=True)))
+    assert "Vous avez remis une candidature pour la consultation" in words
+    assert "votre candidature n'a pas été retenue" in words
+    assert "Motifs du rejet de votre candidature Prix supérieur" in words
+    assert "remis une offre" not in words and "votre offre" not in words
+
+
 def test_a_mapa_rejection_without_a_chosen_standstill_announces_no_signature_date():
     letter = rejection(standstill=False)
     assert letter.signing_from is None

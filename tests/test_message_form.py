@@ -4,13 +4,16 @@ type changes that keep typed text, attachments through the real clamd, overrides
 drafts, and the bad input of the form."""
 
 import os
+import re
 import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from textual.widgets import Input, Select
 
+from messagerie.models.clock import PARIS
 from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
 from messagerie.models.messages.drafts import list_drafts
@@ -18,7 +21,8 @@ from messagerie.models.messages.form import load_context
 from messagerie.models.messages.queue import load_form
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
-from messagerie.models.store.tables import AuditEntry, table_of
+from messagerie.models.store.tables import AuditEntry, consultation, table_of
+from messagerie.screens import message_form
 from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.message_form import MessageFormScreen
 from messagerie.screens.preview import PreviewScreen
@@ -37,6 +41,7 @@ from tests.helpers.pilot import (
     run_command,
     send_form,
     settle,
+    wait_until,
 )
 from tests.helpers.screens import footer_line, pressed, screen_lines, wines_id
 
@@ -288,6 +293,40 @@ async def test_lots_chosen_are_kept_with_the_message(workspace, workspace_app):
     (sent,) = queued_messages(workspace, cid)
     first_lot = load_context(workspace, cid).detail.lots[0][0]
     assert sent.lots == (first_lot,)
+
+
+async def test_an_answer_in_time_shows_its_countdown_until_it_is_late(
+    workspace, workspace_app, monkeypatch
+):
+    """Rule 2 (LEGAL.md: « show the countdown in the form »): an answer in a formalised
+    procedure says how long is left before the 6-day limit, and turns to the warning once
+    the limit passes while the form stays open."""
+    monkeypatch.setattr(message_form, "CLOCK_RECHECK", 0.2)
+    cid, _ = deposits_consultation(workspace, formalised=True)
+    # On the clocks of Paris, as the code counts: the limit is 2 days and 3 hours away.
+    deadline = (datetime.now(PARIS) + timedelta(days=8, hours=3, minutes=30)).replace(second=0)
+    limit = deadline - timedelta(days=6)
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            sa.update(consultation)
+            .where(consultation.c.id == cid)
+            .values(bid_deadline=deadline, urgent=False)
+        )
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        assert "Règle 2" not in problem(form, "type")  # a free letter has no countdown
+        await choose_type(pilot, form, MessageType.ANSWER)
+        await checks_done(pilot)
+        shown_now = problem(form, "type")
+        # 3 hours, or 2 or 4 across a change of time
+        assert re.search(r"Règle 2 : Il reste 2 jours et [234] heures pour répondre", shown_now)
+        assert f"au plus tard le {limit.strftime('%d/%m/%Y %H:%M')}" in shown_now
+        assert "Attention" not in shown_now
+        with time_machine.travel(limit + timedelta(hours=5), tick=True):
+            await wait_until(pilot, lambda: "Attention" in problem(form, "type"), "rule 2")
+            late = problem(form, "type")
+        assert "Le délai de réponse est dépassé de 5 heures" in late
+        assert "Il reste" not in late.partition("dépassé")[0]
 
 
 # --- Type change, recipients, bad input --------------------------------------------------------

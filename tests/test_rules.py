@@ -13,6 +13,7 @@ from messagerie.models.rules.checks import (
     MessageFacts,
     RuleVerdict,
     answer_countdown,
+    answer_in_time,
     answer_timing,
     awardee_rejected,
     cancellation_reasons,
@@ -107,6 +108,20 @@ def test_rules_2_and_3_count_days_on_the_clocks_of_paris_across_a_change_of_time
 def test_rule_2_countdown_before_the_limit():
     text = answer_countdown(DEADLINE, paris(2026, 3, 12, 10), urgent=False)
     assert text == "Il reste 2 jours et 2 heures pour répondre dans le délai."
+
+
+def test_rule_2_the_form_shows_the_countdown_only_while_the_answer_is_in_time():
+    early = answer_in_time(DEADLINE, paris(2026, 3, 12, 10), formalised=True, urgent=False)
+    assert early == (
+        "Règle 2 : Il reste 2 jours et 2 heures pour répondre dans le délai. Réponse à envoyer "
+        "au plus tard le 14/03/2026 12:00, 6 jours avant la date limite de remise des plis "
+        "(article R2132-6)."
+    )
+    urgent = answer_in_time(DEADLINE, paris(2026, 3, 15, 15), formalised=True, urgent=True)
+    assert "Il reste 21 heures" in urgent and "le 16/03/2026 12:00, 4 jours" in urgent
+    late = paris(2026, 3, 14, 12, 1)
+    assert answer_in_time(DEADLINE, late, formalised=True, urgent=False) == ""  # it warns
+    assert answer_in_time(DEADLINE, paris(2026, 3, 10), formalised=False, urgent=False) == ""
 
 
 # Rule 5

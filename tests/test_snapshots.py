@@ -87,6 +87,39 @@ def test_message_form(snap_compare, demo_app, size):
 
 
 @pytest.fixture
+def demo_copy_app(demo_url, on_demo_day, tmp_path):
+    """The application on a private copy of the demo, for flows that write (a draft)."""
+    from messagerie.models.store.database import open_store
+    from messagerie.tui.app import MessagerieApp
+    from tests.conftest import copy_demo
+
+    store = open_store(copy_demo(demo_url, tmp_path), documents_dir=tmp_path / "documents")
+    yield MessagerieApp(open_store=lambda: store)
+    store.close()
+
+
+def test_answer_form_counts_down_80x24(snap_compare, demo_copy_app):
+    """Question 3 of the gymnasium, answered to its company alone 20 days before the bid
+    deadline: rule 2's countdown under the type (LEGAL.md)."""
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("slash", *"gymnase", "enter")
+        await settle(pilot)
+        # its questions, the last one, "Messagerie sécurisée", the first reason, "Valider"
+        for key in ("q", "end", "enter", "m", "enter", "ctrl+s"):
+            await pilot.press(key)
+            await settle(pilot)
+        await checks_done(pilot)
+        pilot.app.screen.query_one("#message-form").scroll_home(animate=False)
+        pilot.app.clear_notifications()
+        await settle(pilot)
+        quiet_cursor(pilot)
+
+    assert snap_compare(demo_copy_app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.fixture
 def every_status_app(demo_url, tmp_path):
     """The demo, where MAPA25-011 (Envoyé, Délivré, Non délivré, Lu, Réponse non lue, Réponse
     lue) also has a recipient still "En attente": every status in one table."""

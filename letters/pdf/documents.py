@@ -126,6 +126,13 @@ class RejectionLetter(Letter):
     # The date the form announces (the e-mail's mention): the letter says the same, unless
     # it came before the standstill's end (which the send checks refuse, rule 7).
     signature_date: date | None = None
+    # A restricted procedure's first stage rejects candidatures, not offers (R2181-1).
+    candidature: bool = False
+
+    @property
+    def rejected(self) -> str:
+        """What the company submitted and the letter rejects: « candidature » or « offre »."""
+        return "candidature" if self.candidature else "offre"
 
     @property
     def award_known(self) -> bool:

@@ -89,6 +89,8 @@ def letter_for(
                 chosen=bool(form.mention("signature_date")),
             ),
             signature_date=_announced_day(form.mention("signature_date")),
+            # Before its suite, a restricted procedure's dépôts are candidatures.
+            candidature=detail.procedure.restricted and detail.parent is None,
         )
     if form.type is MessageType.AWARD:
         return AwardLetter(**common)

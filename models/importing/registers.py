@@ -26,7 +26,9 @@ from messagerie.models.importing.write import ImportReport, write_import
 from messagerie.models.regular_file import read_regular
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
+from messagerie.models.store.engine import database_reason, unique_key_refused
 from messagerie.models.store.enums import Right
+from messagerie.models.store.locking import one_at_a_time
 
 MAX_IMPORT_MB = 100  # an export of registers weighs a few megabytes: room to spare
 MAX_IMPORT_BYTES = MAX_IMPORT_MB * 1024 * 1024
@@ -44,15 +46,26 @@ def import_file(
     consultations = read_file(path, now=now)
     try:
         with store.engine.begin() as connection:
+            # Another import at the same moment would find none of the new rows this one
+            # writes, and write them too.
+            one_at_a_time(connection, "import")
             account = authorize(connection, actor, Right.IMPORT)
             check_import_scope(connection, account, path.name, consultations)
             check_organisation_names(connection, path.name, consultations)
             report = write_import(connection, path.name, consultations, actor=actor, now=now)
     except DBAPIError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if not unique_key_refused(error):
+            raise ImportRefused(
+                path.name, [f"la base de données a refusé l'écriture ({database_reason(error)})."]
+            ) from error
+        # Not another import (they go one at a time): a buyer's suite of that reference.
         raise ImportRefused(
-            path.name, [f"la base de données a refusé l'écriture ({reason})."]
-        ) from error
+            path.name,
+            ["un autre acheteur a créé au même moment ce que le fichier crée aussi (une "
+             "référence de consultation, une organisation) ; rien n'a été enregistré : importez "
+             "le fichier de nouveau, il le retrouvera (raison donnée par la base : "
+             f"{database_reason(error)})."],
+        ) from error  # fmt: skip
     return report
 
 

@@ -34,6 +34,7 @@ from messagerie.models.rules.anonymise import identity_leaks
 from messagerie.models.rules.checks import (
     MessageFacts,
     RuleVerdict,
+    answer_in_time,
     check_message,
     standstill_exempted,
     written_reason,
@@ -479,6 +480,7 @@ class FormCheck:
     verdicts: tuple[RuleVerdict, ...]  # LEGAL.md rules, warnings and blocks
     overridden: tuple[int, ...]  # rules whose block the buyer passed, with a written reason
     exemption: str = ""  # rule 8: the exemption reason that lets a notification go (audited)
+    countdown: str = ""  # rule 2: the time left to answer, while an answer is still in time
 
     @property
     def blocks(self) -> tuple[RuleVerdict, ...]:
@@ -540,7 +542,12 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
         facts.standstill, now, facts.exemption_reason
     )
     exemption = facts.exemption_reason if exempted else ""
-    return FormCheck(tuple(errors), verdicts, overridden, exemption)
+    countdown = ""
+    if form.type is MessageType.ANSWER and facts.bid_deadline is not None:
+        countdown = answer_in_time(
+            facts.bid_deadline, now, formalised=facts.formalised, urgent=facts.urgent
+        )
+    return FormCheck(tuple(errors), verdicts, overridden, exemption, countdown)
 
 
 def _reply_deadline(

@@ -114,6 +114,20 @@ def answer_countdown(bid_deadline: datetime, now: datetime, *, urgent: bool) -> 
     return f"Le délai de réponse est dépassé de {duration_text(-left)}."
 
 
+def answer_in_time(bid_deadline: datetime, now: datetime, *, formalised: bool, urgent: bool) -> str:
+    """Rule 2's countdown while an answer is still in time, for the form to show before it
+    is late ("" once late, where `answer_timing` warns, or outside a formalised procedure)."""
+    limit = answer_limit(bid_deadline, urgent=urgent)
+    if not formalised or as_utc(now) > as_utc(limit):
+        return ""
+    days = (URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE).days
+    return (
+        f"Règle 2 : {answer_countdown(bid_deadline, now, urgent=urgent)} Réponse à envoyer "
+        f"au plus tard le {paris_minutes(limit)}, {days} jours avant la date limite de remise "
+        "des plis (article R2132-6)."
+    )
+
+
 def answer_timing(
     bid_deadline: datetime, now: datetime, *, formalised: bool, urgent: bool
 ) -> RuleVerdict | None:

@@ -12,7 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from messagerie.models.errors import Refusal, os_problem
 from messagerie.models.text import without_password
@@ -48,8 +54,8 @@ def answered_or_refused() -> Iterator[None]:
         yield
     except OperationalError as error:
         raise StoreUnavailable(
-            f"La base de données est occupée ou injoignable ({_reason(error)}) : rien n'a été "
-            "enregistré ; réessayez dans un instant."
+            f"La base de données est occupée ou injoignable ({database_reason(error)}) : rien "
+            "n'a été enregistré ; réessayez dans un instant."
         ) from error
     except OSError as error:
         raise SystemProblem(_system_problem(error)) from error
@@ -74,13 +80,20 @@ def database_problem(error: DatabaseError) -> str | None:
     if not isinstance(error, OperationalError) and type(error) is not DatabaseError:
         return None
     return (
-        f"la base de données est occupée, injoignable ou endommagée ({_reason(error)}) : la "
-        "commande s'est arrêtée ; réessayez dans un instant, et si cela se reproduit, "
-        "vérifiez le fichier ou le serveur de la base."
+        "la base de données est occupée, injoignable ou endommagée "
+        f"({database_reason(error)}) : la commande s'est arrêtée ; réessayez dans un instant, "
+        "et si cela se reproduit, vérifiez le fichier ou le serveur de la base."
     )
 
 
-def _reason(error: DatabaseError) -> str:
+def unique_key_refused(error: DBAPIError) -> bool:
+    """The database refused a row whose unique key another row holds (PostgreSQL's SQLSTATE
+    23505, SQLite's « UNIQUE constraint failed »)."""
+    orig = error.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
+def database_reason(error: DBAPIError) -> str:
     """The driver's first line: « database is locked », « connection refused »…"""
     return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
 
@@ -212,12 +225,12 @@ def check_connection(engine: Engine) -> None:
             )
     except OperationalError as error:
         raise StoreError(
-            f"Base de données injoignable ({where}) : {_reason(error)}. "
+            f"Base de données injoignable ({where}) : {database_reason(error)}. "
             "Vérifiez MESSAGERIE_DB, le serveur et les droits d'accès."
         ) from None
     except DatabaseError as error:
         raise StoreError(
-            f"Base de données illisible ({where}) : {_reason(error)}. "
+            f"Base de données illisible ({where}) : {database_reason(error)}. "
             "Le fichier est peut-être corrompu : restaurez une sauvegarde ou choisissez un "
             "autre MESSAGERIE_DB."
         ) from None

@@ -3,9 +3,12 @@ head, the next question number, whether a recipient may be sent again)."""
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import sqlalchemy as sa
+
+from messagerie.models.store.tables import store_meta
 
 
 def locked_rows(
@@ -33,3 +36,16 @@ def lock_rows(connection: sa.Connection, table: sa.Table, condition: sa.ColumnEl
     """Hold the rows of `table` that `condition` selects (see `locked_rows`); how many."""
     key = next(iter(table.primary_key.columns))
     return len(locked_rows(connection, table, condition, key))
+
+
+def one_at_a_time(connection: sa.Connection, work: str) -> None:
+    """Until the transaction ends, no other transaction that asks for `work` runs: two
+    imports of new rows at the same moment each found no organisation, entity or
+    consultation, and both created it (a unique key refused the second, or, for a purchasing
+    entity, the store held two of one name). PostgreSQL has a lock named for it; SQLite
+    takes its one write lock at once, which every other writer waits for."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(sa.update(store_meta).where(sa.false()).values(value=store_meta.c.value))
+    else:
+        key = zlib.crc32(f"messagerie:{work}".encode())
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
