@@ -426,7 +426,8 @@ class MessageFormScreen(StoreScreen[None]):
             if key in shown and key != "awarded":
                 mention = shown[key]
                 star = " *" if mention.required else ""
-                hint = " (JJ/MM/AAAA)" if mention.kind == "date" else ""
+                hint = mention.hint or ("JJ/MM/AAAA" if mention.kind == "date" else "")
+                hint = f" ({hint})" if hint else ""
                 self.query_one(f"#label-{key}", Label).update(f"{mention.label}{hint}{star}")
 
     @on(RadioSet.Changed, "#reply")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -20,7 +20,7 @@ from messagerie.models.consultations.registers import (
     update_entry,
 )
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes
+from messagerie.models.formatting import paris_minutes, paris_time
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import (
     LABELS,
@@ -235,6 +235,9 @@ FORM_FIELDS = (
 ENTRY_SAVE_HINT = how_to_keep("Pour garder la ligne", "Enregistrer")
 
 
+ENTRY_SECONDS = "dd/MM/yyyy HH:mm:ss"  # a register time to the second, as the form reads it
+
+
 class EntryForm(StoreModal[bool]):
     """Add or edit an entry; a wrong field is named under it and nothing typed is lost."""
 
@@ -273,7 +276,9 @@ class EntryForm(StoreModal[bool]):
         if row is None:
             return ""
         if name == "at":
-            return paris_minutes(row.at)
+            # To the second when it has seconds: saving a correction of another field moved
+            # a withdrawal at 14:12:37 to 14:12.
+            return paris_time(row.at, ENTRY_SECONDS) if row.at.second else paris_minutes(row.at)
         if name == "lots":
             return ", ".join(str(number) for number in row.lot_numbers)
         value = getattr(row, name, "")
@@ -304,9 +309,14 @@ class EntryForm(StoreModal[bool]):
     def action_save(self) -> None:
         for error in self.query(".error"):
             error.update("")
+        typed = self.typed()
+        if self.row is not None and typed.at == self._initial("at"):
+            # Untouched: the time as stored, with its offset (an hour Paris lives twice in
+            # October would be refused, a fraction of a second cut).
+            typed = replace(typed, at=self.row.at.isoformat())
         try:
             entry = validate_entry(
-                self.typed(),
+                typed,
                 lot_numbers=[n for n, _ in self.detail.lots],
                 deadline=self.detail.bid_deadline,
             )
@@ -329,7 +339,7 @@ class EntryForm(StoreModal[bool]):
     def write(self, store: Store, entry: ValidEntry, actor: str) -> RegisterRow:
         if self.row is None:
             return add_entry(store, self.detail.id, entry, actor=actor)
-        return update_entry(store, self.row.id, entry, actor=actor)
+        return update_entry(store, self.row.id, entry, actor=actor, expected=self.row)
 
     def show_errors(self, failed: ValidationFailed) -> None:
         known = {f.name for f in fields(RegisterEntryInput)}

@@ -23,8 +23,10 @@ from messagerie.models.messages.queue import (
 )
 from messagerie.models.messages.rejections import rejected_before
 from messagerie.models.rules.validation import ValidationFailed
+from messagerie.models.store.documents import store_document
 from messagerie.models.store.enums import (
     DeliveryState,
+    DocumentOrigin,
     MessageState,
     MessageType,
     Procedure,
@@ -407,7 +409,12 @@ def test_the_notification_presets_the_awardee_of_the_chosen_lots_only(store, cid
 
 
 def test_a_second_notification_of_the_same_lot_is_a_warning(store, cid):
-    first = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(1,))
+    contract = store_document(
+        store, store.blobs, filename="marche-signe.pdf", data=b"%PDF-1.4\n%%EOF\n",
+        origin=DocumentOrigin.ATTACHMENT, consultation_id=cid, actor="m.d",
+    )  # fmt: skip
+    signed = {"attachment_ids": (contract.id,)}  # or rule 9 would warn too
+    first = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(1,), **signed)
     assert check_form(first, load_context(store, cid), NOW).verdicts == ()
     queue_message(store, first, actor="m.d", now=NOW)
     context = load_context(store, cid)
@@ -416,7 +423,7 @@ def test_a_second_notification_of_the_same_lot_is_a_warning(store, cid):
     (warning,) = again.verdicts
     assert (warning.level, warning.field) == ("warning", "lots")
     assert warning.message.startswith("Le lot n°1 a déjà été notifié le 27/11/2026")
-    other_lot = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(2,))
+    other_lot = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(2,), **signed)
     assert check_form(other_lot, context, NOW).verdicts == ()
 
 

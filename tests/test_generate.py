@@ -229,6 +229,51 @@ def test_letters_go_on_the_day_they_bear_and_say_the_signature_date_announced(wo
         )
 
 
+def test_an_award_letter_asks_for_its_pieces_by_the_day_the_form_gives(workspace):
+    """R2144-7: the pieces the awardee gives before signing, and by when; the form could not
+    say them, so no award letter ever asked for one."""
+    cid, _ = deposits_consultation(workspace)
+    (awardee, *_) = deposit_emails(workspace, cid)
+    context = load_context(workspace, cid)
+    form = replace(
+        preset_form(context, MessageType.AWARD),
+        recipients=(DraftRecipient(awardee),),
+        body="Bonjour,\n\nVotre offre est retenue.",
+    )
+    now = datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+    def errors(**mentions: str) -> list[tuple[str, str]]:
+        found = check_form(replace(form, mentions=mentions), context, now).errors
+        return [(error.field, error.message) for error in found]
+
+    pieces = "Attestation de régularité fiscale ; Attestation URSSAF\nExtrait Kbis"
+    assert errors(pieces=pieces, pieces_deadline="04/12/2026") == []
+    assert errors() == []  # no pieces asked: nothing to date
+    (only,) = errors(pieces=pieces)
+    assert only[0] == "pieces_deadline" and "R2144-7" in only[1]
+    assert errors(pieces_deadline="04/12/2026") == [
+        ("pieces", "Une date limite (04/12/2026) suppose des pièces à fournir : indiquez-les.")
+    ]
+    assert errors(pieces=pieces, pieces_deadline="27/11/2026") == [
+        ("pieces_deadline", "La date limite (27/11/2026) doit être postérieure à aujourd'hui.")
+    ]
+    assert errors(pieces=pieces, pieces_deadline="31/11/2026")[0][0] == "pieces_deadline"
+
+    asked = replace(form, mentions={"pieces": pieces, "pieces_deadline": "04/12/2026"})
+    (letter,) = generate_letters(
+        workspace, context, asked, dated=TODAY, platform_url="https://x", actor="marie.dupont"
+    )
+    text = pdf_text(workspace, letter.document)
+    assert "Pièces à fournir" in text and "au plus tard le 04/12/2026" in text
+    for piece in ("Attestation de régularité fiscale", "Attestation URSSAF", "Extrait Kbis"):
+        assert piece in text
+    assert "votre candidature sera déclarée irrecevable et vous serez éliminé" in text
+    (plain,) = generate_letters(
+        workspace, context, form, dated=TODAY, platform_url="https://x", actor="marie.dupont"
+    )
+    assert "Pièces à fournir" not in pdf_text(workspace, plain.document)
+
+
 async def test_ctrl_g_in_the_form_generates_then_sends_them(workspace, workspace_app):
     # Undecided: a dépôt rejected before would make the first Ctrl+E ask (test_message_form).
     cid, _ = deposits_consultation(workspace, undecided=True)

@@ -302,7 +302,11 @@ def test_a_candidature_rejected_at_admission_is_not_told_of_an_offer():
     assert "Vous avez remis une candidature pour la consultation" in words
     assert "votre candidature n'a pas été retenue" in words
     assert "Motifs du rejet de votre candidature Prix supérieur" in words
-    assert "remis une offre" not in words and "votre offre" not in words
+    assert "Votre candidature a obtenu la note de 14,5 et a été classée 3e sur 5" in words
+    assert "remis une offre" not in words and "votre offre" not in words.casefold()
+    unawarded = rejection(candidature=True, awardee="", award_reasons="")
+    before_award = pdf_words(render_letter(unawarded))
+    assert "vous seront communiqués" not in before_award  # R2181-3: nothing to promise
 
 
 def test_a_mapa_rejection_without_a_chosen_standstill_announces_no_signature_date():

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from io import BytesIO
 
 import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
 
+from messagerie.letters.pdf.documents import render_letter
 from messagerie.letters.pdf.merge import (
     MERGE_CONFIRMED,
     left_out,
@@ -22,6 +26,8 @@ from messagerie.models.importing.registers import import_file
 from messagerie.models.messages.form import load_context
 from messagerie.models.messages.merge import read_analysis, rows_by_lot
 from messagerie.models.rules.siret import siret_is_valid
+from messagerie.models.store.enums import Procedure
+from messagerie.models.store.tables import consultation
 from messagerie.screens.merge import MergeScreen
 from tests.helpers.accounts import work_for_every_entity
 from tests.helpers.audit import audit_rows
@@ -146,6 +152,22 @@ def test_a_bidder_of_the_lot_by_any_of_its_depots_may_be_rejected(store, chocola
         "Gaspard Boulangerie SASU",
     ]
     assert all(line.letter.lots == ("Lot n°2 - Chocolat noir",) for line in lines)
+
+
+def test_a_restricted_procedure_s_first_stage_rejects_candidatures(store, chocolates):
+    """Its dépôts are candidatures: « Vous avez remis une offre » was wrong there."""
+    text = HEADER + "Muller Traiteur SCOP;1;17;1;Retenue.\nSAS Klein Traiteur;1;12;2;Délais.\n"
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(consultation)
+            .where(consultation.c.id == chocolates)
+            .values(procedure=Procedure.RESTRICTED_TENDER)
+        )
+    context = load_context(store, chocolates)
+    (line,) = plan_rejections(context, lot_rows(text), "Muller Traiteur SCOP", dated=DATED)
+    assert line.letter.rejected == "candidature"
+    words = " ".join(PdfReader(BytesIO(render_letter(line.letter))).pages[0].extract_text().split())
+    assert "Votre candidature a obtenu la note de 12" in words and "offre n'a" not in words
 
 
 def test_the_bidders_of_the_lot_the_file_leaves_out_are_named(store, chocolates):

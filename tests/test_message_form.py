@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import time_machine
 from textual.widgets import Input, Select
 
-from messagerie.models.clock import PARIS
+from messagerie.models.clock import PARIS, paris_today
 from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
 from messagerie.models.messages.drafts import list_drafts
@@ -599,6 +599,43 @@ async def test_unreachable_antivirus_refuses_and_off_marks_not_scanned(
         picker = pilot.app.screen
         assert "note.pdf" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
         assert "non analysé" in str(picker.query_one("#documents").get_option_at_index(0).prompt)
+
+
+async def test_an_award_letter_takes_the_pieces_to_provide_and_their_day(workspace, workspace_app):
+    """R2144-7: « Pièces à fournir » and their due day, under « Mentions obligatoires »."""
+    cid, _ = deposits_consultation(workspace, formalised=True, undecided=True)
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        assert not form.query_one("#mention-pieces").display
+        await choose_type(pilot, form, MessageType.AWARD)
+        assert form.query_one("#mention-pieces").display
+        assert str(form.query_one("#label-pieces").render()) == (
+            "Pièces à fournir (séparées par « ; »)"
+        )  # the hint in the form only: the e-mail prints « Pièces à fournir »
+        label = str(form.query_one("#label-pieces_deadline").render())
+        assert label == "Date limite de remise des pièces (JJ/MM/AAAA)"
+        await type_into(pilot, form, "#input-pieces", "Attestation URSSAF ; Extrait Kbis")
+        assert "Indiquez la date limite de remise des pièces" in problem(form, "pieces_deadline")
+        next_week = (paris_today() + timedelta(days=7)).strftime("%d/%m/%Y")
+        await type_into(pilot, form, "#input-pieces_deadline", next_week)
+        assert problem(form, "pieces_deadline") == ""
+        assert form.form().mentions["pieces_deadline"] == next_week
+
+
+async def test_a_notification_asks_for_the_signed_contract_until_one_is_attached(
+    workspace, clamd_app, tmp_path
+):
+    """R2182-4: notifying is sending the holder a copy of the signed contract."""
+    contract = tmp_path / "marche-signe.pdf"
+    contract.write_bytes(b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n")
+    async with clamd_app().run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, wines_id(workspace), message_type=MessageType.NOTIFICATION)
+        await checks_done(pilot)
+        assert "Attention : Aucun fichier n'est joint" in problem(form, "attachments")
+        assert "Joignez le marché signé (F4 ou F5)" in problem(form, "attachments")
+        await pick_local_file(pilot, contract)
+        await checks_done(pilot)
+        assert "Aucun fichier" not in problem(form, "attachments")
 
 
 async def test_a_notification_goes_to_the_awardee_of_the_lots_chosen(workspace, workspace_app):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from messagerie.models.consultations.detail import ConsultationNotFound
 from messagerie.models.consultations.registers import (
     ALREADY_REGISTERED,
+    EntryChanged,
     EntryNotFound,
     add_entry,
     consultation_lots,
@@ -205,6 +206,23 @@ def test_the_same_line_twice_is_refused_as_the_import_skips_it(store, chocolates
     with pytest.raises(ValidationFailed):  # corrected into a copy of the first line
         update_entry(store, later.id, entry(R), actor="a")
     update_entry(store, later.id, entry(R, at="22/08/2025 09:33"), actor="a")  # itself: fine
+
+
+def test_a_correction_made_since_the_form_opened_is_not_overwritten(store, chocolates):
+    """Two buyers correct one line: the second saved over the first's correction, and it
+    was lost without a word."""
+    first, _ = chocolates
+    saturday, sunday = "Livrez-vous le samedi ?", "Livrez-vous le dimanche ?"
+    shown = add_entry(store, first, entry(Q, question=saturday), actor="a")
+    update_entry(store, shown.id, entry(Q, contact="Jeanne Roth", question=saturday), actor="b")
+    with pytest.raises(EntryChanged, match=r"corrigée par un autre acheteur .*\(Contact\)"):
+        update_entry(store, shown.id, entry(Q, question=sunday), actor="a", expected=shown)
+    (kept,) = list_register(store, first, Q, actor="a").rows
+    assert (kept.contact_name, kept.question_text) == ("Jeanne Roth", saturday)
+    # From the line as it stands, the correction goes.
+    corrected = entry(Q, contact="Jeanne Roth", question=sunday)
+    again = update_entry(store, shown.id, corrected, actor="a", expected=kept)
+    assert again.question_text == sunday
 
 
 def test_update_entry_keeps_the_question_number(store, chocolates):

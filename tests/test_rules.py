@@ -476,8 +476,23 @@ def test_check_message_for_a_notification_during_the_standstill():
         type=MessageType.NOTIFICATION,
         formalised=True,
         standstill=lot_standstill([RejectionSent(paris(2026, 2, 25))], formalised=True),
+        attachments=1,  # the signed contract
     )
     assert rules_of(check_message(facts, NOW)) == [(8, "block")]
+
+
+def test_rule_9_a_notification_without_the_signed_contract_warns():
+    """R2182-4: notifying is sending the holder a copy of the signed contract."""
+    bare = MessageFacts(type=MessageType.NOTIFICATION, formalised=True)
+    (verdict,) = check_message(bare, NOW)
+    assert_verdict(verdict, 9, "warning", "attachments", "Aucun fichier n'est joint",
+                   "copie signée (article R2182-4)", "Joignez le marché signé")  # fmt: skip
+    assert check_message(replace(bare, attachments=1), NOW) == ()
+    (several,) = check_message(replace(bare, recipients=2), NOW)
+    assert "notifiez chaque titulaire par son propre message" in several.message
+    assert "chaque titulaire" not in verdict.message
+    award = MessageFacts(type=MessageType.AWARD)  # an award letter notifies nothing
+    assert check_message(award, NOW) == ()
 
 
 def test_check_message_for_an_invitation_a_complement_and_a_cancellation():

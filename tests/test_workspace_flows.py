@@ -4,6 +4,7 @@ case C (DCE pieces, versions, information draft), suites, and the register entry
 
 import io
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,9 +14,14 @@ from textual.widgets import Checkbox, DataTable, Input, SelectionList, TextArea,
 
 from messagerie.models.clock import paris_today
 from messagerie.models.consultations.dce import current_dce, dce_history
-from messagerie.models.consultations.registers import list_register, register_addresses
+from messagerie.models.consultations.registers import (
+    list_register,
+    register_addresses,
+    update_entry,
+)
 from messagerie.models.consultations.suites import mask_access_code
 from messagerie.models.messages.drafts import list_drafts
+from messagerie.models.rules.validation import validate_entry
 from messagerie.models.store.enums import MessageType, RegisterKind, SendMode
 from messagerie.models.store.tables import (
     AuditEntry,
@@ -34,6 +40,7 @@ from messagerie.screens.qa import QaEditorScreen
 from messagerie.screens.registers import EntryForm, RegisterScreen
 from messagerie.screens.suite import AccessCodeDialog, SuiteScreen
 from tests.helpers.factories import queued_messages
+from tests.helpers.hostile import toasts
 from tests.helpers.pilot import pick_path, send_form, settle, wait_until
 from tests.helpers.screens import painted, pressed
 
@@ -336,6 +343,66 @@ async def test_a_register_form_error_is_read_whole_at_80x24(workspace, workspace
             "où l'on passe ce jour-là de 02:00 à 03:00 (heure d'été) ; indiquez une autre heure."
             in painted(pilot, error)
         )
+
+
+async def test_a_line_another_buyer_corrected_meanwhile_is_not_saved_over(workspace, workspace_app):
+    """Two buyers correcting one line: the second's save overwrote the first's correction
+    without a word. It is refused, and what the second typed stays in the form."""
+    cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
+    async with workspace_app.run_test(size=(100, 40), notifications=True) as pilot:
+        await open_from_dashboard(pilot, reference, "d")
+        await pressed(pilot, "w", "e")
+        form = pilot.app.screen
+        assert isinstance(form, EntryForm) and form.row is not None
+        lots = [number for number, _ in form.detail.lots]
+        theirs = replace(form.typed(), contact_name="Claire Lefèvre")
+        valid = validate_entry(theirs, lot_numbers=lots, deadline=form.detail.bid_deadline)
+        update_entry(workspace, form.row.id, valid, actor="marie.dupont")  # the other buyer
+        form.query_one("#contact_name", Input).value = ""
+        form.query_one("#contact_name", Input).focus()
+        await pilot.press(*"Paul Girard")
+        await pressed(pilot, "ctrl+s")
+        assert pilot.app.screen is form
+        told = lambda: any("corrigée par un autre" in t for t in toasts(pilot))  # noqa: E731
+        await wait_until(pilot, told, "the refusal shown")
+        assert form.query_one("#contact_name", Input).value == "Paul Girard"
+        row_id = form.row.id
+    kept = [
+        row.contact_name
+        for row in list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").rows
+        if row.id == row_id
+    ]
+    assert kept == ["Claire Lefèvre"]
+
+
+async def test_saving_a_line_keeps_its_time_to_the_second(workspace, workspace_app):
+    """The form showed « 14:12 » for a withdrawal at 14:12:37: saving a correction of
+    another field moved the withdrawal 37 seconds back."""
+    cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
+    rows = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").rows
+    # One line in the hour Paris lives twice (26/10/2025 02:30:15.25, the second time):
+    # typed back as shown, it was refused (« cette heure existe deux fois »).
+    twice = datetime(2025, 10, 26, 1, 30, 15, 250000, tzinfo=UTC)
+    with workspace.engine.begin() as connection:
+        connection.execute(sa.update(entry).where(entry.c.id == rows[-1].id).values(at=twice))
+    rows = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").rows
+    to_the_second = {row.id: row.at for row in rows}
+    assert any(moment.second for moment in to_the_second.values())
+    assert twice in to_the_second.values()
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await open_from_dashboard(pilot, reference, "d")
+        await pressed(pilot, "w")
+        table = pilot.app.screen.query_one(DataTable)
+        for _ in range(table.row_count):  # every line opened and saved as it is
+            await pressed(pilot, "e")
+            form = pilot.app.screen
+            assert isinstance(form, EntryForm)
+            form.query_one("#contact_name", Input).value += " "  # a change, trimmed on save
+            await pressed(pilot, "ctrl+s")
+            assert isinstance(pilot.app.screen, RegisterScreen)
+            await pressed(pilot, "down")
+    rows = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").rows
+    assert {row.id: row.at for row in rows} == to_the_second
 
 
 async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspace, workspace_app):

@@ -185,6 +185,12 @@ class AwardLetter(Letter):
     pieces: tuple[str, ...] = ()  # pieces to provide, e.g. "Attestation de régularité fiscale"
     pieces_deadline: date | None = None  # required when pieces are asked for
 
+    def printed(self) -> tuple[tuple[str, str], ...]:
+        shown = super().printed() + tuple(("Pièces à fournir", piece) for piece in self.pieces)
+        if self.pieces and self.pieces_deadline is not None:
+            shown += (("Date limite de remise des pièces", date_fr(self.pieces_deadline)),)
+        return shown
+
     def missing_mentions(self) -> tuple[Mention, ...]:
         missing = super().missing_mentions()
         if self.pieces and self.pieces_deadline is None:
@@ -411,6 +417,7 @@ def rejection_letters(
     lots: tuple[str, ...] | None = None,
     electronic: bool = True,
     standstill: bool = True,
+    candidature: bool = False,
     signatory: str = DEFAULT_SIGNATORY,
 ) -> tuple[RejectionLetter, ...]:
     """One rejection letter per bid of `models.merge.rejected_bids`. `lots` is the lot's label
@@ -424,6 +431,7 @@ def rejection_letters(
             signatory=signatory,
             electronic=electronic,
             standstill=standstill,
+            candidature=candidature,
             **{name: getattr(bid, name) for name in _FROM_THE_BID},
         )
         for bid in bids

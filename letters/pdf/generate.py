@@ -22,7 +22,7 @@ from messagerie.letters.pdf.documents import (
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import PARIS, lot_label
 from messagerie.models.messages.drafts import unique_recipients
-from messagerie.models.messages.form import ComposeContext, FormInput
+from messagerie.models.messages.form import ComposeContext, FormInput, pieces_of
 from messagerie.models.messages.queue import authorize_sending
 from messagerie.models.rules.standstill import standstill_applies
 from messagerie.models.rules.validation import ValidationFailed, parse_paris_day
@@ -89,11 +89,14 @@ def letter_for(
                 chosen=bool(form.mention("signature_date")),
             ),
             signature_date=_announced_day(form.mention("signature_date")),
-            # Before its suite, a restricted procedure's dépôts are candidatures.
-            candidature=detail.procedure.restricted and detail.parent is None,
+            candidature=detail.candidatures,
         )
     if form.type is MessageType.AWARD:
-        return AwardLetter(**common)
+        return AwardLetter(
+            **common,
+            pieces=pieces_of(form.mention("pieces")),
+            pieces_deadline=_announced_day(form.mention("pieces_deadline")),
+        )
     if form.type is MessageType.NOTIFICATION:
         standstill = context.standstill(form.lot_numbers)  # the same as the send checks
         last = standstill.last_rejection

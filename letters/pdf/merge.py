@@ -93,7 +93,12 @@ def plan_rejections(
     # A MAPA has no standstill unless the buyer chose one: the merge announces none there.
     standstill = detail.procedure.formalised
     letters = rejection_letters(
-        bids, consultation=detail.identity, dated=dated, lots=lots, standstill=standstill
+        bids,
+        consultation=detail.identity,
+        dated=dated,
+        lots=lots,
+        standstill=standstill,
+        candidature=detail.candidatures,
     )
     by_company = {fold(row.company): row for row in rows}
     lines = []

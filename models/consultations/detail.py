@@ -69,6 +69,12 @@ class ConsultationDetail:
     candidates: int  # suites only: candidates admitted
 
     @property
+    def candidatures(self) -> bool:
+        """A restricted procedure's first stage: its dépôts are candidatures (its suite
+        receives the offers), and its rejection letters reject candidatures."""
+        return self.procedure.restricted and self.parent is None
+
+    @property
     def restricted(self) -> bool:
         """Restricted consultations and suites: the only ones invited to tender."""
         return self.procedure.restricted or self.parent is not None

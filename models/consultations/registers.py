@@ -20,7 +20,13 @@ from messagerie.models.consultations.detail import lock_consultation, register_c
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label, paris_seconds
 from messagerie.models.rules.siret import format_siret
-from messagerie.models.rules.validation import FieldError, ValidationFailed, ValidEntry, check_lots
+from messagerie.models.rules.validation import (
+    LABELS,
+    FieldError,
+    ValidationFailed,
+    ValidEntry,
+    check_lots,
+)
 from messagerie.models.store import audit
 from messagerie.models.store.accounts import ConsultationNotFound, authorize, authorize_reading
 from messagerie.models.store.database import Store
@@ -44,10 +50,17 @@ _ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿ"
 _ACCENTED = _ACCENTED + _ACCENTED.upper()
 _UNACCENTED = "".join(fold(letter) for letter in _ACCENTED)
 SQLITE_FOLD = "messagerie_fold"
+# What a correction writes of a line, and its label (the company's own fields are only ever
+# filled in where blank: another line's correction of them is no conflict).
+CORRECTED = ("kind", "at", "siret", "contact_name", "contact_email", "lot_numbers", "question_text")
 
 
 class EntryNotFound(Refusal):
     """The entry or consultation asked for no longer exists (the message says which)."""
+
+
+class EntryChanged(Refusal):
+    """The line was corrected by someone else since the form showed it; str() says so."""
 
 
 @dataclass(frozen=True)
@@ -353,8 +366,17 @@ def add_entry(store: Store, consultation_id: int, entry: ValidEntry, *, actor: s
     return row
 
 
-def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) -> RegisterRow:
-    """Correct an entry in one transaction; a question keeps its number."""
+def update_entry(
+    store: Store,
+    entry_id: int,
+    entry: ValidEntry,
+    *,
+    actor: str,
+    expected: RegisterRow | None = None,
+) -> RegisterRow:
+    """Correct an entry in one transaction; a question keeps its number. With `expected`,
+    the line as the form showed it: a line someone corrected since is refused, not
+    overwritten (EntryChanged)."""
     with store.engine.begin() as connection:
         current = _load_row(connection, entry_id)
         try:
@@ -362,6 +384,9 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
         except ConsultationNotFound:  # another organisation's: as an entry that does not exist
             raise entry_not_found(entry_id) from None
         lock_consultation(connection, current.consultation_id)
+        current = _load_row(connection, entry_id)  # as it stands, now that it is held
+        if expected is not None:
+            _refuse_a_lost_correction(expected, current)
         _refuse_a_second_time(connection, current.consultation_id, entry, other_than=entry_id)
         number = (
             current.number
@@ -381,6 +406,22 @@ def update_entry(store: Store, entry_id: int, entry: ValidEntry, *, actor: str) 
         row = _load_row(connection, entry_id)
         _audit(connection, row, actor=actor, action="register.update")
     return row
+
+
+def _refuse_a_lost_correction(expected: RegisterRow, current: RegisterRow) -> None:
+    """Two buyers correcting one line: the second saved over the first's correction."""
+    changed = [
+        LABELS["lots" if name == "lot_numbers" else name]
+        for name in CORRECTED
+        if getattr(expected, name) != getattr(current, name)
+    ]
+    if changed:
+        raise EntryChanged(
+            "Cette inscription a été corrigée par un autre acheteur depuis que vous l'avez "
+            f"ouverte ({', '.join(changed)}). Rien n'a été enregistré et votre saisie reste "
+            "dans le formulaire : notez-la, puis fermez-le (Échap) et rouvrez l'inscription "
+            "pour partir de la version enregistrée."
+        )
 
 
 def _question_number(

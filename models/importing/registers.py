@@ -26,7 +26,11 @@ from messagerie.models.importing.write import ImportReport, write_import
 from messagerie.models.regular_file import read_regular
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
-from messagerie.models.store.engine import database_reason, unique_key_refused
+from messagerie.models.store.engine import (
+    database_problem,
+    database_reason,
+    unique_key_refused,
+)
 from messagerie.models.store.enums import Right
 from messagerie.models.store.locking import one_at_a_time
 
@@ -54,6 +58,8 @@ def import_file(
             check_organisation_names(connection, path.name, consultations)
             report = write_import(connection, path.name, consultations, actor=actor, now=now)
     except DBAPIError as error:
+        if busy := database_problem(error):  # SQLite: another import held it over 5 s
+            raise ImportRefused(path.name, [busy]) from error
         if not unique_key_refused(error):
             raise ImportRefused(
                 path.name, [f"la base de données a refusé l'écriture ({database_reason(error)})."]
@@ -63,8 +69,8 @@ def import_file(
             path.name,
             ["un autre acheteur a créé au même moment ce que le fichier crée aussi (une "
              "référence de consultation, une organisation) ; rien n'a été enregistré : importez "
-             "le fichier de nouveau, il le retrouvera (raison donnée par la base : "
-             f"{database_reason(error)})."],
+             "le fichier de nouveau, il le retrouvera ; si l'erreur se reproduit, vérifiez le "
+             f"fichier (raison donnée par la base : {database_reason(error)})."],
         ) from error  # fmt: skip
     return report
 

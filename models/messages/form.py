@@ -100,6 +100,7 @@ class MentionField:
     label: str
     required: bool = True
     kind: str = "text"  # "text", "date" (JJ/MM/AAAA) or "flag" (oui / empty)
+    hint: str = ""  # how to type it, shown in the form only (the label is printed)
 
 
 MENTIONS: dict[MessageType, tuple[MentionField, ...]] = {
@@ -116,6 +117,11 @@ MENTIONS: dict[MessageType, tuple[MentionField, ...]] = {
         MentionField(
             "signature_date", "Date à partir de laquelle le marché peut être signé", False, "date"
         ),
+    ),
+    # R2144-7: the pieces the awardee gives before signing, and by when (both or neither).
+    MessageType.AWARD: (
+        MentionField("pieces", "Pièces à fournir", False, hint="séparées par « ; »"),
+        MentionField("pieces_deadline", "Date limite de remise des pièces", False, "date"),
     ),
     MessageType.NOTIFICATION: (
         MentionField("exemption_reason", "Motif de dispense du délai de suspension", False),
@@ -529,6 +535,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
         )
     reply_deadline = _reply_deadline(form, context, now, errors)
     signature_date = _mention_dates(form, errors)
+    _award_pieces(form, wrong, now)
     for mention in MENTIONS.get(form.type, ()):
         if control_character(form.mention(mention.key), multiline=True):
             wrong(mention.key, f"« {mention.label} » contient un caractère de contrôle.")
@@ -596,6 +603,35 @@ def _mention_dates(form: FormInput, errors: list[FieldError]) -> date | None:
         return None
 
 
+def _award_pieces(form: FormInput, wrong: Callable[[str, str], None], now: datetime) -> None:
+    """R2144-7: pieces asked of the awardee come with the day they are due, after today
+    (past it, its offer is set aside), and a due day with the pieces."""
+    pieces, text = form.mention("pieces").strip(), form.mention("pieces_deadline").strip()
+    if form.type is not MessageType.AWARD or not (pieces or text):
+        return
+    if not text:
+        wrong(
+            "pieces_deadline",
+            "Indiquez la date limite de remise des pièces : passé ce délai, la candidature "
+            "de l'attributaire est déclarée irrecevable (article R2144-7).",
+        )
+        return
+    try:
+        day = parse_paris_day(text, field="pieces_deadline")
+    except ValidationFailed as failed:
+        wrong("pieces_deadline", failed.errors[0].message)
+        return
+    if not pieces:
+        wrong("pieces", f"Une date limite ({text}) suppose des pièces à fournir : indiquez-les.")
+    elif day <= paris_today(now):
+        wrong("pieces_deadline", f"La date limite ({text}) doit être postérieure à aujourd'hui.")
+
+
+def pieces_of(text: str) -> tuple[str, ...]:
+    """The pieces as the buyer listed them, one per « ; » or line."""
+    return tuple(piece.strip() for piece in re.split(r"[;\n]", text) if piece.strip())
+
+
 def _facts(
     form: FormInput,
     context: ComposeContext,
@@ -618,6 +654,7 @@ def _facts(
         urgent=detail.urgent,
         bid_deadline=detail.bid_deadline,
         send_mode=form.send_mode,
+        attachments=len(form.attachment_ids),
         body=form.body,
         recipients=len(recipients),
         register_addresses=len(context.addresses),

@@ -101,9 +101,14 @@ def days_before(moment: datetime, days: timedelta) -> datetime:
     return as_utc(moment).astimezone(PARIS) - days
 
 
+def answer_notice(*, urgent: bool) -> timedelta:
+    """How long before the bid deadline answers go out at the latest: 6 days, 4 if urgent."""
+    return URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE
+
+
 def answer_limit(bid_deadline: datetime, *, urgent: bool) -> datetime:
     """The last moment an answer can go out: 6 days before the bid deadline (4 if urgent)."""
-    return days_before(bid_deadline, URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE)
+    return days_before(bid_deadline, answer_notice(urgent=urgent))
 
 
 def answer_countdown(bid_deadline: datetime, now: datetime, *, urgent: bool) -> str:
@@ -120,7 +125,7 @@ def answer_in_time(bid_deadline: datetime, now: datetime, *, formalised: bool, u
     limit = answer_limit(bid_deadline, urgent=urgent)
     if not formalised or as_utc(now) > as_utc(limit):
         return ""
-    days = (URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE).days
+    days = answer_notice(urgent=urgent).days
     return (
         f"Règle 2 : {answer_countdown(bid_deadline, now, urgent=urgent)} Réponse à envoyer "
         f"au plus tard le {paris_minutes(limit)}, {days} jours avant la date limite de remise "
@@ -136,7 +141,7 @@ def answer_timing(
     limit = answer_limit(bid_deadline, urgent=urgent)
     if not formalised or as_utc(now) <= as_utc(limit):
         return None
-    days = (URGENT_ANSWER_NOTICE if urgent else ANSWER_NOTICE).days
+    days = answer_notice(urgent=urgent).days
     left = as_utc(bid_deadline) - as_utc(now)
     after = (
         f"il reste {duration_text(left)} avant la date limite de remise des plis"
@@ -460,6 +465,32 @@ def receipt_provable(message_type: MessageType, send_mode: SendMode) -> RuleVerd
     )
 
 
+def contract_enclosed(
+    message_type: MessageType, attachments: int, recipients: int
+) -> RuleVerdict | None:
+    """Rule 9, with R2182-4: notifying the contract is sending the holder a copy of it,
+    signed; a notification that carries no file beside its letter notifies nothing. The
+    files go to every recipient: several holders get one notification each."""
+    if message_type is not MessageType.NOTIFICATION or attachments:
+        return None
+    each = (
+        f" Ce message va à {recipients} destinataires, qui recevraient tous les mêmes fichiers "
+        ": notifiez chaque titulaire par son propre message (ses lots, son marché)."
+        if recipients > 1
+        else ""
+    )
+    return RuleVerdict(
+        rule=9,
+        level="warning",
+        field="attachments",
+        message=(
+            "Aucun fichier n'est joint : notifier le marché, c'est en transmettre au titulaire "
+            "une copie signée (article R2182-4), et c'est sa réception qui le fait prendre "
+            f"effet. Joignez le marché signé (F4 ou F5).{each}"
+        ),
+    )
+
+
 # --- Rule 10: Information d'annulation (R2185-1 / R2185-2) -----------------------------------
 
 
@@ -550,6 +581,7 @@ class MessageFacts:
     urgent: bool = False  # urgency declared (rule 2: 4 days instead of 6)
     bid_deadline: datetime | None = None  # rules 2, 3 and 6
     send_mode: SendMode = SendMode.WITH_AR  # rule 9
+    attachments: int = 0  # files the message carries for all, beside its letters (rule 9)
     body: str = ""  # rule 6: must hold the access code
     recipients: int = 0  # distinct recipient addresses (rules 1, 4)
     register_addresses: int = 0  # union of the three registers, de-duplicated (rule 1)
@@ -627,6 +659,7 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
         )
         verdicts.append(repeated_notification(draft.notified, draft.lot_numbers))
     verdicts.append(receipt_provable(kind, draft.send_mode))
+    verdicts.append(contract_enclosed(kind, draft.attachments, draft.recipients))
     if kind is MessageType.CANCELLATION:
         verdicts.append(cancellation_reasons(draft.reasons))
         verdicts.append(cancellation_recipients(answered, draft.register_emails))

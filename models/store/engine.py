@@ -74,7 +74,7 @@ def _system_problem(error: OSError) -> str:
     )
 
 
-def database_problem(error: DatabaseError) -> str | None:
+def database_problem(error: DBAPIError) -> str | None:
     """A database that is busy, unreachable or damaged, in French, for a command's one line;
     None for any other database error (a bug, that keeps its traceback)."""
     if not isinstance(error, OperationalError) and type(error) is not DatabaseError:
