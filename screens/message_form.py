@@ -80,6 +80,7 @@ from messagerie.screens.quit import leave_or_ask
 from messagerie.screens.recipients import DocumentSpacePicker, OverrideDialog, RecipientPicker
 from messagerie.screens.rights import app_account, lacking, tell_refused
 from messagerie.screens.widgets import (
+    CLOCK_RECHECK,
     TextField,
     back_key,
     harmless,
@@ -105,7 +106,6 @@ AWARD_MENTIONS = ("awardee", "award_reasons", "signature_date")
 PRESET_ATTRIBUTES = {name: "reply_allowed" if name == "reply" else name for name in PRESET_FIELDS}
 T = TypeVar("T")
 CHECK_DELAY = 0.25  # seconds of quiet typing before the rules run again
-CLOCK_RECHECK = 60  # seconds between two runs of the rules while nothing is typed
 
 
 class RemovableList(OptionList):

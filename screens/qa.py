@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -23,12 +24,20 @@ from messagerie.models.consultations.detail import ConsultationDetail, consultat
 from messagerie.models.consultations.registers import RegisterRow
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.rules.anonymise import anonymise_advice, identity_leaks, leaks_summary
+from messagerie.models.rules.checks import answer_countdown_line
 from messagerie.screens.answer import question_text
 from messagerie.screens.base import StoreScreen, Unsaved
 from messagerie.screens.deadline import DeadlineDecision, ask_deadline_rule
 from messagerie.screens.dialogs import ConfirmDialog
 from messagerie.screens.quit import leave_or_ask
-from messagerie.screens.widgets import back_key, harmless, literal, notify_literal, save_key
+from messagerie.screens.widgets import (
+    CLOCK_RECHECK,
+    back_key,
+    harmless,
+    literal,
+    notify_literal,
+    save_key,
+)
 
 if TYPE_CHECKING:
     from messagerie.models.store.database import Store
@@ -86,6 +95,8 @@ class QaEditorScreen(StoreScreen[None]):
     def loaded(self, detail: ConsultationDetail, kept: KeptAnswer | None) -> None:
         self.detail = detail
         self.sub_title = harmless(detail.identity.reference_and_title)
+        self.show_countdown()
+        self.set_interval(CLOCK_RECHECK, self.show_countdown)  # time passes, the editor open
         if kept is not None and not self.typed()[1]:  # never over keys typed meanwhile
             self.kept = kept
             self.query_one("#question", TextArea).text = kept.question
@@ -96,6 +107,24 @@ class QaEditorScreen(StoreScreen[None]):
                 f"La réponse gardée{why} le {paris_minutes(kept.kept_at)} est reprise.",
                 title="Réponse retrouvée",
             )
+
+    def show_countdown(self) -> None:
+        """Rule 2 (LEGAL.md: « show the countdown »), on the question's frame, in a
+        formalised procedure: the time left to answer, or how late (publishing then asks
+        about the deadline). On the frame: at 80×24 a line more hid the answer's warning."""
+        detail = self.detail
+        if detail is None:
+            return
+        clock = answer_countdown_line(
+            detail.bid_deadline,
+            self.app.clock(),
+            formalised=detail.procedure.formalised,
+            urgent=detail.urgent,
+        )
+        if clock is not None:
+            text, late = clock
+            frame = self.query_one("#original")
+            frame.border_subtitle = Text(text, style="bold yellow" if late else "green")
 
     def typed(self) -> tuple[str, str]:
         """(question, answer) as they stand in the editor."""

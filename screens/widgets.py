@@ -36,6 +36,9 @@ CONTROL_PICTURES = {
 # set is the one a file name from outside loses (models/store/documents.py).
 INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
 INVISIBLE_SHOWN = "\ufffd"
+# Seconds between two runs of the rules that read the clock (rule 2's countdown) while a
+# form stays open with nothing typed: the time left changes though the text does not.
+CLOCK_RECHECK = 60
 
 
 class _Pictures(dict[int, str]):

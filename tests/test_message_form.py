@@ -301,7 +301,7 @@ async def test_an_answer_in_time_shows_its_countdown_until_it_is_late(
     """Rule 2 (LEGAL.md: « show the countdown in the form »): an answer in a formalised
     procedure says how long is left before the 6-day limit, and turns to the warning once
     the limit passes while the form stays open."""
-    monkeypatch.setattr(message_form, "CLOCK_RECHECK", 0.2)
+    monkeypatch.setattr(message_form, "CLOCK_RECHECK", 0.2)  # imported there
     cid, _ = deposits_consultation(workspace, formalised=True)
     # On the clocks of Paris, as the code counts: the limit is 2 days and 3 hours away.
     deadline = (datetime.now(PARIS) + timedelta(days=8, hours=3, minutes=30)).replace(second=0)

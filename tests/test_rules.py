@@ -13,6 +13,7 @@ from messagerie.models.rules.checks import (
     MessageFacts,
     RuleVerdict,
     answer_countdown,
+    answer_countdown_line,
     answer_in_time,
     answer_timing,
     awardee_rejected,
@@ -122,6 +123,15 @@ def test_rule_2_the_form_shows_the_countdown_only_while_the_answer_is_in_time():
     late = paris(2026, 3, 14, 12, 1)
     assert answer_in_time(DEADLINE, late, formalised=True, urgent=False) == ""  # it warns
     assert answer_in_time(DEADLINE, paris(2026, 3, 10), formalised=False, urgent=False) == ""
+
+
+def test_rule_2_in_one_line_for_the_answer_to_all_editor():
+    early = answer_countdown_line(DEADLINE, paris(2026, 3, 12, 10), formalised=True, urgent=False)
+    assert early == ("Règle 2 : il reste 2 jours et 2 heures, jusqu'au 14/03/2026 12:00", False)
+    late = answer_countdown_line(DEADLINE, paris(2026, 3, 15, 15), formalised=True, urgent=False)
+    assert late == ("⚠ Règle 2 : délai dépassé de 1 jour et 3 heures (14/03/2026 12:00)", True)
+    adapted = answer_countdown_line(DEADLINE, paris(2026, 3, 12), formalised=False, urgent=False)
+    assert adapted is None
 
 
 # Rule 5

@@ -3,16 +3,18 @@ case A (Q/A document in the DCE, draft to all registers), case B (draft to the a
 case C (DCE pieces, versions, information draft), suites, and the register entry form."""
 
 import io
+import re
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from pypdf import PdfReader
 from textual.widgets import Checkbox, DataTable, Input, SelectionList, TextArea, Tree
 
-from messagerie.models.clock import paris_today
+from messagerie.models.clock import PARIS, paris_today
 from messagerie.models.consultations.dce import current_dce, dce_history
 from messagerie.models.consultations.registers import (
     list_register,
@@ -22,7 +24,7 @@ from messagerie.models.consultations.registers import (
 from messagerie.models.consultations.suites import mask_access_code
 from messagerie.models.messages.drafts import list_drafts
 from messagerie.models.rules.validation import validate_entry
-from messagerie.models.store.enums import MessageType, RegisterKind, SendMode
+from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
 from messagerie.models.store.tables import (
     AuditEntry,
     Consultation,
@@ -31,6 +33,7 @@ from messagerie.models.store.tables import (
     dce_version,
     table_of,
 )
+from messagerie.screens import qa
 from messagerie.screens.answer import AnswerDialog, SingleAnswerReasonDialog
 from messagerie.screens.consultation import ConsultationScreen
 from messagerie.screens.dashboard import ResultsList
@@ -128,6 +131,38 @@ async def test_case_b_answers_the_asker_only_with_a_reason(workspace, workspace_
     assert sent.recipients == (question.contact_email,)
     overrides = [row for row in audit_rows(workspace, cid) if row.action == "rule.override"]
     assert overrides == [("rule.override", 1, "La réponse contient des données personnelles")]
+
+
+async def test_the_answer_to_all_shows_rule_2_s_countdown_then_how_late(
+    workspace, workspace_app, monkeypatch
+):
+    """Rule 2 (LEGAL.md: « show the countdown »): answering all through the DCE is answering
+    a question too. The editor says the time left, and how late once the limit passes."""
+    monkeypatch.setattr(qa, "CLOCK_RECHECK", 0.2)  # imported there
+    cid, reference = pick(workspace, RegisterKind.QUESTION, 1)
+    deadline = (datetime.now(PARIS) + timedelta(days=9, hours=3, minutes=30)).replace(second=0)
+    limit = deadline - timedelta(days=6)  # on the clocks of Paris, as the code counts
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            sa.update(consultation)
+            .where(consultation.c.id == cid)
+            .values(bid_deadline=deadline, urgent=False, procedure=Procedure.OPEN_TENDER)
+        )
+    async with workspace_app.run_test(size=(100, 32)) as pilot:
+        await open_from_dashboard(pilot, reference, "q")
+        await pressed(pilot, "enter", "d")
+        editor = pilot.app.screen
+        assert isinstance(editor, QaEditorScreen)
+        frame = editor.query_one("#original")
+        await wait_until(pilot, lambda: frame.border_subtitle, "the countdown")
+        shown = frame.border_subtitle
+        assert re.search(r"Règle 2 : il reste 3 jours et [234] heures, jusqu'au ", shown)
+        assert f"jusqu'au {limit.strftime('%d/%m/%Y %H:%M')}" in shown
+        with time_machine.travel(limit + timedelta(days=1, hours=2), tick=True):
+            await wait_until(pilot, lambda: "⚠" in frame.border_subtitle, "rule 2 late")
+            late = frame.border_subtitle
+        assert "⚠ Règle 2 : délai dépassé de 1 jour et 2 heures (" in late
+        assert f"({limit.strftime('%d/%m/%Y %H:%M')})" in late
 
 
 async def test_case_a_question_to_qa_pdf_in_the_dce_and_draft_to_all(workspace, workspace_app):

@@ -133,6 +133,20 @@ def answer_in_time(bid_deadline: datetime, now: datetime, *, formalised: bool, u
     )
 
 
+def answer_countdown_line(
+    bid_deadline: datetime, now: datetime, *, formalised: bool, urgent: bool
+) -> tuple[str, bool] | None:
+    """Rule 2 in one short line, for a frame's edge: (the time left, or how late; whether
+    late). None outside a formalised procedure."""
+    if not formalised:
+        return None
+    limit = answer_limit(bid_deadline, urgent=urgent)
+    left = as_utc(limit) - as_utc(now)
+    if left >= timedelta(0):
+        return f"Règle 2 : il reste {duration_text(left)}, jusqu'au {paris_minutes(limit)}", False
+    return f"⚠ Règle 2 : délai dépassé de {duration_text(-left)} ({paris_minutes(limit)})", True
+
+
 def answer_timing(
     bid_deadline: datetime, now: datetime, *, formalised: bool, urgent: bool
 ) -> RuleVerdict | None:
