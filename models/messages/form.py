@@ -605,8 +605,8 @@ def _mention_dates(form: FormInput, errors: list[FieldError]) -> date | None:
 
 def _award_pieces(form: FormInput, wrong: Callable[[str, str], None], now: datetime) -> None:
     """R2144-7: pieces asked of the awardee come with the day they are due, after today
-    (past it, its offer is set aside), and a due day with the pieces."""
-    pieces, text = form.mention("pieces").strip(), form.mention("pieces_deadline").strip()
+    (past it, its candidature is declared irrecevable), and a due day with the pieces."""
+    pieces, text = form.mention("pieces"), form.mention("pieces_deadline")  # both stripped
     if form.type is not MessageType.AWARD or not (pieces or text):
         return
     if not text:

@@ -111,9 +111,17 @@ def answer_limit(bid_deadline: datetime, *, urgent: bool) -> datetime:
     return days_before(bid_deadline, answer_notice(urgent=urgent))
 
 
+def answer_time_left(
+    bid_deadline: datetime, now: datetime, *, urgent: bool
+) -> tuple[datetime, timedelta]:
+    """Rule 2's limit, and the time left before it (negative: how late)."""
+    limit = answer_limit(bid_deadline, urgent=urgent)
+    return limit, as_utc(limit) - as_utc(now)
+
+
 def answer_countdown(bid_deadline: datetime, now: datetime, *, urgent: bool) -> str:
     """The countdown the answer form shows: time left before the rule 2 limit, or how late."""
-    left = as_utc(answer_limit(bid_deadline, urgent=urgent)) - as_utc(now)
+    _, left = answer_time_left(bid_deadline, now, urgent=urgent)
     if left >= timedelta(0):
         return f"Il reste {duration_text(left)} pour répondre dans le délai."
     return f"Le délai de réponse est dépassé de {duration_text(-left)}."
@@ -122,8 +130,8 @@ def answer_countdown(bid_deadline: datetime, now: datetime, *, urgent: bool) -> 
 def answer_in_time(bid_deadline: datetime, now: datetime, *, formalised: bool, urgent: bool) -> str:
     """Rule 2's countdown while an answer is still in time, for the form to show before it
     is late ("" once late, where `answer_timing` warns, or outside a formalised procedure)."""
-    limit = answer_limit(bid_deadline, urgent=urgent)
-    if not formalised or as_utc(now) > as_utc(limit):
+    limit, left = answer_time_left(bid_deadline, now, urgent=urgent)
+    if not formalised or left < timedelta(0):
         return ""
     days = answer_notice(urgent=urgent).days
     return (
@@ -140,8 +148,7 @@ def answer_countdown_line(
     late). None outside a formalised procedure."""
     if not formalised:
         return None
-    limit = answer_limit(bid_deadline, urgent=urgent)
-    left = as_utc(limit) - as_utc(now)
+    limit, left = answer_time_left(bid_deadline, now, urgent=urgent)
     if left >= timedelta(0):
         return f"Règle 2 : il reste {duration_text(left)}, jusqu'au {paris_minutes(limit)}", False
     return f"⚠ Règle 2 : délai dépassé de {duration_text(-left)} ({paris_minutes(limit)})", True
