@@ -9,7 +9,10 @@ consultation (the worst case of LEGAL rule 8's query). Then times, on that consu
 - the first Ctrl+E of a rejection: rejected_before (who was rejected already), on the
   consultation's register addresses;
 - the app's start: kept_at_hang_up (drafts kept when a terminal went away) and
-  answers_kept_at_hang_up (answers to all kept so).
+  answers_kept_at_hang_up (answers to all kept so);
+- a 40-page Q/A PDF attached (LEGAL rule 4 looks for the askers in it): reading it (once:
+  Envoyer finds it read when the form read it), looking for the consultation's askers in its
+  text (once: kept for the live checks), a live check and Envoyer with it.
 Not a test: it prints medians.
 
     python bench/message_form.py [--messages 100000] [--runs 15]
@@ -35,12 +38,15 @@ from buyer import BUYER, busiest_consultation  # bench/ is this script's folder
 from messagerie.models.consultations.answer_drafts import answers_kept_at_hang_up
 from messagerie.models.demo.builder import seed_demo
 from messagerie.models.messages.drafts import kept_at_hang_up
-from messagerie.models.messages.form import check_form, load_context
+from messagerie.models.messages.files import read_attachments
+from messagerie.models.messages.form import attachment_leaks, check_form, load_context
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.rejections import rejected_before
+from messagerie.models.rules.document_text import document_text
 from messagerie.models.store.database import open_store
-from messagerie.models.store.enums import MessageState, MessageType
+from messagerie.models.store.documents import PDF, DocumentInfo, store_document
+from messagerie.models.store.enums import DocumentOrigin, MessageState, MessageType
 from messagerie.models.store.tables import message
 
 
@@ -60,6 +66,23 @@ def fill(store, total: int) -> int:  # type: ignore[no-untyped-def]
         for start in range(0, len(rows), 5000):
             connection.execute(sa.insert(message), rows[start : start + 5000])
     return busiest
+
+
+def qa_document(store, cid: int) -> DocumentInfo:  # type: ignore[no-untyped-def]
+    """A 40-page Q/A document, as a buyer attaches one, stored."""
+    from weasyprint import HTML
+
+    pages = "".join(
+        f'<h2 style="page-break-before: always">Question {n}</h2><p>'
+        + "Le candidat demande si la variante est autorisée pour ce lot. " * 40
+        + "</p><p>Réponse : oui, dans les conditions du règlement de consultation.</p>"
+        for n in range(1, 41)
+    )
+    return store_document(
+        store, store.blobs, filename="questions-reponses.pdf",
+        data=HTML(string=f"<html><body>{pages}</body></html>").write_pdf(),
+        origin=DocumentOrigin.ATTACHMENT, consultation_id=cid, actor=BUYER,
+    )  # fmt: skip
 
 
 def median_ms(call, runs: int) -> float:  # type: ignore[no-untyped-def]
@@ -100,6 +123,11 @@ def main() -> None:
             f"{len(context.addresses)} register addresses, {rejections:,} rejection letters"
         )
         emails = [address.email for address in context.addresses]
+        qa = qa_document(store, cid)
+        with_qa = replace(form, attachment_ids=(qa.id,))
+        readings = read_attachments(store, [qa], context.askers)
+        (text,) = (reading.text or "" for reading in readings)
+        print(f"Q/A PDF: {qa.size:,} bytes, {len(text):,} characters, {len(context.askers)} askers")
         for label, call in (
             ("open the form (load_context)", lambda: load_context(store, cid)),
             ("one live check (check_form)", lambda: check_form(form, context, now)),
@@ -110,6 +138,10 @@ def main() -> None:
                 "start (answers_kept_at_hang_up)",
                 lambda: answers_kept_at_hang_up(store, actor=BUYER),
             ),
+            ("read the Q/A PDF", lambda: document_text(store.blobs.read(qa.sha256), PDF)),
+            ("askers in it", lambda: attachment_leaks.__wrapped__(text, context.askers)),
+            ("live check with it", lambda: check_form(with_qa, context, now, readings)),
+            ("Envoyer with it", lambda: queue_message(store, with_qa, actor=BUYER)),
         ):
             print(f"{label + ':':34}{median_ms(call, options.runs):7.2f} ms")
         store.close()

@@ -19,12 +19,25 @@ def paris_time(moment: datetime, pattern: str) -> str:
 
 def paris_minutes(moment: datetime) -> str:
     """A deadline as the platform shows it: "14/02/2026 12:00" (Europe/Paris)."""
-    return paris_time(moment, "dd/MM/yyyy HH:mm")
+    return paris_time(moment, "dd/MM/yyyy HH:mm") + repeated_hour_mark(moment)
 
 
 def paris_seconds(moment: datetime) -> str:
     """An event time as in the tracking table: "10/02/2026 - 16:41:11" (Europe/Paris)."""
-    return paris_time(moment, "dd/MM/yyyy - HH:mm:ss")
+    return paris_time(moment, "dd/MM/yyyy - HH:mm:ss") + repeated_hour_mark(moment)
+
+
+SUMMER_TIME, WINTER_TIME = "heure d'été", "heure d'hiver"
+
+
+def repeated_hour_mark(moment: datetime) -> str:
+    """ " (heure d'été)" or " (heure d'hiver)" after a time of the hour Paris lives twice
+    when winter time comes back (25/10/2026 02:30 is two instants an hour apart); "" for
+    any other: what the store keeps is the one the letter says, and it reads back as typed."""
+    local = as_utc(moment).astimezone(PARIS)
+    if local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset():
+        return ""
+    return f" ({SUMMER_TIME if local.dst() else WINTER_TIME})"
 
 
 NARROW_NO_BREAK_SPACE = "\u202f"

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
@@ -38,10 +39,11 @@ from messagerie.models.messages.drafts import (
     Override,
     unique_recipients,
 )
-from messagerie.models.messages.files import MessageFiles, load_message_files
+from messagerie.models.messages.files import MessageFiles, load_message_files, read_attachments
 from messagerie.models.messages.form import (
     FORM_LABELS,
     MENTIONS,
+    AttachedText,
     ComposeContext,
     FormCheck,
     FormInput,
@@ -208,6 +210,7 @@ class MessageFormScreen(StoreScreen[None]):
         self.context: ComposeContext | None = None
         self.recipients: tuple[DraftRecipient, ...] = ()
         self.files = MessageFiles()
+        self.readings: tuple[AttachedText, ...] = ()  # what the attachments say (rule 4)
         self.overrides: tuple[Override, ...] = ()
         self.applied: FormInput | None = None  # the presets (or draft) last put in the fields
         self.saved: FormInput | None = None  # what the store holds, to know what is unsaved
@@ -338,6 +341,7 @@ class MessageFormScreen(StoreScreen[None]):
         else:
             self.saved = form
         self.files = files
+        self.read_attachments()
         self.fill(form)
         self.query_one("#subject" if form.draft_id else "#type").focus()
 
@@ -622,6 +626,26 @@ class MessageFormScreen(StoreScreen[None]):
         self.files = self.files.attach(document)
         self.show_attachments()
         self.schedule_check()
+        self.read_attachments()
+
+    def read_attachments(self) -> None:
+        """Read what the attachments not read yet say, off the screen's thread (rule 4 looks
+        for the asker in them; a long PDF takes a while), then check again. A reading
+        cancelled by a newer one is read by it: it takes every file not read."""
+        known = {reading.document_id for reading in self.readings}
+        unread = [document for document in self.attachments if document.id not in known]
+        if not unread or self.context is None:
+            return
+        askers = self.context.askers
+        self.store_task(
+            lambda store: read_attachments(store, unread, askers),
+            self.attachments_read,
+            group="attachment-text",
+        )
+
+    def attachments_read(self, readings: tuple[AttachedText, ...]) -> None:
+        self.readings = (*self.readings, *readings)
+        self.schedule_check()
 
     def action_generate_letters(self) -> None:
         """The type's model letter, one per recipient, attached to that recipient's copy."""
@@ -729,19 +753,24 @@ class MessageFormScreen(StoreScreen[None]):
         self.checks_due = True
         self._check_timer = self.set_timer(CHECK_DELAY, self.run_checks)
 
+    def slot_shown(self, slot: str) -> bool:
+        """Whether the line under field `slot` can be seen: the field is there and shown."""
+        found = self.query(f"#problem-{slot}")
+        return bool(found) and all(node.display for node in found.first().ancestors)
+
     def run_checks(self) -> FormCheck | None:
         """Show each wrong field and each rule next to the field it concerns."""
         self.checks_due = False
         if self.context is None:
             return None
         form = self.form()
-        check = check_form(form, self.context, self.app.clock())
+        check = check_form(form, self.context, self.app.clock(), self.readings)
         self.check = check
         slots: dict[str, Text] = {}
 
         def add(field: str, text: str, style: str) -> None:
             slot = VERDICT_SLOT.get(field, field)
-            if not self.query(f"#problem-{slot}"):
+            if not self.slot_shown(slot):  # no such field, or hidden (the lots of none)
                 slot = "type"
             line = slots.setdefault(slot, Text())
             if line:
@@ -754,7 +783,7 @@ class MessageFormScreen(StoreScreen[None]):
         if refused is not None:  # a draft of a decision letter, opened by another account
             add("type", f"Bloquant : {refused}", "bold red")
         for verdict in check.verdicts:
-            if verdict.rule in check.overridden:
+            if verdict.blocks and verdict.rule in check.overridden:
                 reason = next(o.reason for o in self.overrides if o.rule == verdict.rule)
                 add(verdict.field or "type", f"Règle {verdict.rule} levée : {reason}", "dim")
             elif verdict.blocks:
@@ -840,6 +869,9 @@ class MessageFormScreen(StoreScreen[None]):
             )
             return
         form = self.form()
+        # The queue checks again, with what other buyers wrote meanwhile, and refuses a
+        # warning the buyer has not been shown here.
+        send = partial(queue_message, seen=frozenset() if check is None else check.warned)
         if form.type is MessageType.REJECTION and self.rejected_again_for != _addressed(form):
             self.busy = True
             emails, actor = [one.email for one in form.recipients], self.app.actor
@@ -847,18 +879,20 @@ class MessageFormScreen(StoreScreen[None]):
                 lambda store: rejected_before(
                     store, form.consultation_id, form.lot_numbers, emails, actor=actor
                 ),
-                lambda found: self.rejected_found(form, found),
+                lambda found: self.rejected_found(form, found, send),
                 self.failed,
             )
             return
-        self.write_form(queue_message, self.queued)
+        self.write_form(send, self.queued)
 
-    def rejected_found(self, form: FormInput, found: dict[str, datetime]) -> None:
+    def rejected_found(
+        self, form: FormInput, found: dict[str, datetime], send: Callable[..., QueuedMessage]
+    ) -> None:
         """Send, unless some recipients were rejected before: then say whom, and wait for a
         second Ctrl+E (a corrected letter is deliberate; the same one sent twice is not)."""
         self.busy = False
         if not found:
-            self.write_form(queue_message, self.queued)
+            self.write_form(send, self.queued)
             return
         self.rejected_again_for = _addressed(form)
         names = self.company_names()
@@ -888,6 +922,11 @@ class MessageFormScreen(StoreScreen[None]):
     def failed(self, refusal: Refusal) -> None:
         self.busy = False
         if isinstance(refusal, FormRefused):
+            # Refused on what the store held then: the form's lines say it too.
+            if refusal.context is not None:
+                self.context = refusal.context
+            known = {reading.document_id for reading in self.readings}
+            self.readings += tuple(r for r in refusal.readings if r.document_id not in known)
             self.run_checks()
 
     def typed(self) -> FormInput | None:

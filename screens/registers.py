@@ -20,7 +20,7 @@ from messagerie.models.consultations.registers import (
     update_entry,
 )
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes, paris_time
+from messagerie.models.formatting import paris_minutes, paris_time, repeated_hour_mark
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import (
     LABELS,
@@ -278,7 +278,10 @@ class EntryForm(StoreModal[bool]):
         if name == "at":
             # To the second when it has seconds: saving a correction of another field moved
             # a withdrawal at 14:12:37 to 14:12.
-            return paris_time(row.at, ENTRY_SECONDS) if row.at.second else paris_minutes(row.at)
+            # The hour Paris lives twice in October says which: it reads back as that one.
+            if row.at.second:
+                return paris_time(row.at, ENTRY_SECONDS) + repeated_hour_mark(row.at)
+            return paris_minutes(row.at)
         if name == "lots":
             return ", ".join(str(number) for number in row.lot_numbers)
         value = getattr(row, name, "")
@@ -311,8 +314,8 @@ class EntryForm(StoreModal[bool]):
             error.update("")
         typed = self.typed()
         if self.row is not None and typed.at == self._initial("at"):
-            # Untouched: the time as stored, with its offset (an hour Paris lives twice in
-            # October would be refused, a fraction of a second cut).
+            # Untouched: the time as stored, with its offset (a fraction of a second would
+            # be cut).
             typed = replace(typed, at=self.row.at.isoformat())
         try:
             entry = validate_entry(

@@ -1,10 +1,12 @@
 """The message form's model on both stores: checks, type presets, drafts and the queue."""
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from weasyprint import HTML
 
 from messagerie.models.messages.drafts import (
     DraftRecipient,
@@ -12,6 +14,7 @@ from messagerie.models.messages.drafts import (
     kept_at_hang_up,
     kept_notice,
 )
+from messagerie.models.messages.files import read_attachments
 from messagerie.models.messages.form import check_form, load_context
 from messagerie.models.messages.presets import change_type, preset_form
 from messagerie.models.messages.queue import (
@@ -42,6 +45,7 @@ from messagerie.models.store.tables import (
     table_of,
 )
 from tests.helpers.factories import add_open_consultation, add_register_entries, paris
+from tests.helpers.interleave import right_after
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 message = table_of(Message)
@@ -425,6 +429,137 @@ def test_a_second_notification_of_the_same_lot_is_a_warning(store, cid):
     assert warning.message.startswith("Le lot n°1 a déjà été notifié le 27/11/2026")
     other_lot = filled(store, cid, MessageType.NOTIFICATION, lot_numbers=(2,), **signed)
     assert check_form(other_lot, context, NOW).verdicts == ()
+
+
+def signed_notification(store, cid, **changes):
+    """A notification of lot 1 that carries its signed contract (or rule 9 warns)."""
+    contract = store_document(
+        store, store.blobs, filename="marche-signe.pdf", data=b"%PDF-1.4\n%%EOF\n",
+        origin=DocumentOrigin.ATTACHMENT, consultation_id=cid, actor="m.d",
+    )  # fmt: skip
+    signed = {"lot_numbers": (1,), "attachment_ids": (contract.id,)}
+    return filled(store, cid, MessageType.NOTIFICATION, **{**signed, **changes})
+
+
+def queued_of_type(store, cid, kind) -> list[int]:
+    with store.engine.connect() as connection:
+        return list(
+            connection.execute(
+                sa.select(message.c.id)
+                .where(message.c.consultation_id == cid, message.c.type == kind)
+                .where(message.c.state == MessageState.QUEUED)
+                .order_by(message.c.id)
+            ).scalars()
+        )
+
+
+def test_a_warning_come_up_since_the_buyer_checked_refuses_the_send(store, cid):
+    """Another buyer notifies the lot while this one's form is open: the form showed no
+    warning, so the queue refuses the letter until the buyer has been shown it."""
+    mine = signed_notification(store, cid)
+    shown = check_form(mine, load_context(store, cid), NOW)
+    assert shown.ready and shown.warned == frozenset()
+    queue_message(store, signed_notification(store, cid), actor="c.l", now=NOW)
+    with pytest.raises(FormRefused) as refused:
+        queue_message(store, mine, actor="m.d", now=NOW, seen=shown.warned)
+    assert str(refused.value).startswith("Rien n'a été envoyé : ce qui suit est apparu depuis")
+    assert "Le lot n°1 a déjà été notifié le 27/11/2026" in str(refused.value)
+    assert len(queued_of_type(store, cid, MessageType.NOTIFICATION)) == 1
+    shown_now = check_form(mine, load_context(store, cid), NOW)
+    assert {key[:2] for key in shown_now.warned} == {(8, "lots")}
+    queue_message(store, mine, actor="m.d", now=NOW + timedelta(hours=2), seen=shown_now.warned)
+    assert len(queued_of_type(store, cid, MessageType.NOTIFICATION)) == 2
+
+
+def test_a_warning_read_about_one_lot_does_not_cover_another_lot_notified_since(store, cid):
+    """The form (lots 1 and 2) warned that lot 1 was notified; another buyer then notifies
+    lot 2: the same rule, the same field, another warning."""
+    queue_message(store, signed_notification(store, cid), actor="c.l", now=NOW)
+    both = signed_notification(store, cid, lot_numbers=(1, 2))
+    shown = check_form(both, load_context(store, cid), NOW)
+    (warning,) = shown.verdicts
+    assert warning.message.startswith("Le lot n°1 a déjà été notifié")
+    lot_2 = signed_notification(store, cid, lot_numbers=(2,))
+    queue_message(store, lot_2, actor="c.l", now=NOW + timedelta(minutes=1))
+    with pytest.raises(FormRefused, match="Le lot n°2 a déjà été notifié"):
+        queue_message(store, both, actor="m.d", now=NOW + timedelta(minutes=2), seen=shown.warned)
+
+
+def test_a_rejection_queued_at_the_same_moment_never_slips_before_a_notification(store, cid):
+    """Rule 8 on a store two buyers share: a rejection letter of the lot queued while the
+    notification is being checked is either seen by its check (the standstill blocks) or
+    written after it; never between the check and the write."""
+    with store.engine.begin() as connection:
+        consultations = table_of(Consultation)
+        connection.execute(
+            sa.update(consultations)
+            .where(consultations.c.id == cid)
+            .values(procedure=Procedure.OPEN_TENDER)
+        )
+    notification = signed_notification(store, cid)
+    rejection = filled(
+        store, cid, MessageType.REJECTION, lot_numbers=(1,), mentions={"reasons": "Prix"}
+    )
+
+    def another_buyer_rejects() -> None:
+        queue_message(store, rejection, actor="c.l", now=NOW)
+
+    # The other buyer's letter comes while this check reads the dépôts: it waits for the
+    # notification, which the standstill did not block when it was checked.
+    with right_after(store, "register_entry_lot", another_buyer_rejects, head_start=0.5):
+        queue_message(store, notification, actor="m.d", now=NOW)
+    (rejected,) = queued_of_type(store, cid, MessageType.REJECTION)
+    (notified,) = queued_of_type(store, cid, MessageType.NOTIFICATION)
+    assert notified < rejected
+
+
+def test_a_request_for_complements_is_compared_with_those_still_running(store, cid):
+    """Rule 5 across messages: the store gives the form the requests already sent."""
+
+    def request(lot: int, deadline: str):
+        return filled(
+            store, cid, MessageType.COMPLEMENT_REQUEST, lot_numbers=(lot,), reply_allowed=True,
+            reply_deadline=deadline,
+        )  # fmt: skip
+
+    queue_message(store, request(2, "10/12/2026 12:00"), actor="m.d", now=NOW)
+    save_draft(store, request(1, "01/12/2026 12:00"), actor="m.d")  # a draft is not sent
+    context, tomorrow = load_context(store, cid), NOW + timedelta(days=1)
+    (warning,) = check_form(request(2, "15/12/2026 12:00"), context, tomorrow).verdicts
+    assert warning.key[:2] == (5, "reply_deadline") and not warning.blocks
+    assert warning.message.startswith(
+        "La demande de complément envoyée le 27/11/2026 laisse 13 jours aux candidats "
+        "(jusqu'au 10/12/2026 12:00), celle-ci 17 jours"
+    )
+    assert check_form(request(2, "11/12/2026 12:00"), context, tomorrow).verdicts == ()
+    assert check_form(request(1, "15/12/2026 12:00"), context, tomorrow).verdicts == ()
+
+
+def test_a_file_sent_to_several_companies_naming_the_asker_warns(store, cid):
+    """Rule 4 in a Q/A document attached by hand: N.B.C. FR asked (it is in the questions
+    register), and the file sent to everyone names it."""
+    pdf = HTML(string="<p>Question posée par la société N.B.C. FR (Mme Jeanne Martin).</p>")
+    document = store_document(
+        store, store.blobs, filename="questions-reponses.pdf", data=pdf.write_pdf(),
+        origin=DocumentOrigin.ATTACHMENT, consultation_id=cid, actor="m.d",
+    )  # fmt: skip
+    everyone = (DraftRecipient("jeanne.martin@nbc.example"), DraftRecipient("autre@example.org"))
+    form = filled(store, cid, attachment_ids=(document.id,), recipients=everyone)
+    context = load_context(store, cid)
+    readings = read_attachments(store, [document], context.askers)
+    (warning,) = check_form(form, context, NOW, readings).verdicts
+    assert warning.key[:2] == (4, "attachments") and not warning.blocks
+    assert warning.message == (
+        "Une pièce jointe envoyée à plusieurs entreprises semble identifier qui a posé la "
+        "question : dans « questions-reponses.pdf », le nom de l'entreprise « N.B.C. FR » ; "
+        "dans « questions-reponses.pdf », le nom de la personne qui a posé la question « "
+        "Jeanne Martin ». Anonymisez-la avant diffusion."
+    )
+    alone = replace(form, recipients=everyone[:1])
+    assert check_form(alone, context, NOW, readings).verdicts == ()
+    with pytest.raises(FormRefused, match=re.escape("dans « questions-reponses.pdf »")):
+        queue_message(store, form, actor="m.d", now=NOW, seen=frozenset())  # the queue reads it
+    queue_message(store, form, actor="m.d", now=NOW, seen=frozenset({warning.key}))
 
 
 @pytest.mark.parametrize("body", ["Veuillez trouver ci-joint le marché.", "Pièces CI-JOINTES."])

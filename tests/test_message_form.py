@@ -6,19 +6,23 @@ drafts, and the bad input of the form."""
 import os
 import re
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
+from markupsafe import escape
 from textual.widgets import Input, Select
+from weasyprint import HTML
 
 from messagerie.models.clock import PARIS, paris_today
 from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
-from messagerie.models.messages.drafts import list_drafts
+from messagerie.models.messages.drafts import DraftRecipient, list_drafts
 from messagerie.models.messages.form import load_context
-from messagerie.models.messages.queue import load_form
+from messagerie.models.messages.presets import preset_form
+from messagerie.models.messages.queue import load_form, queue_message
 from messagerie.models.rules.presets import PRESETS
 from messagerie.models.store.enums import MessageType, Procedure, RegisterKind, SendMode
 from messagerie.models.store.tables import AuditEntry, consultation, table_of
@@ -61,9 +65,9 @@ async def choose_type(pilot, form: MessageFormScreen, kind: MessageType) -> None
 
 
 def shown(form, widget_id: str) -> str:
-    """The text of a message widget of the form, or "" when it is hidden."""
+    """The text of a message widget of the form, or "" when it, or what holds it, is hidden."""
     widget = form.query_one(f"#{widget_id}")
-    return str(widget.render()) if widget.display else ""
+    return str(widget.render()) if all(n.display for n in widget.ancestors_with_self) else ""
 
 
 def problem(form, field: str) -> str:
@@ -579,6 +583,32 @@ async def test_attachments_are_scanned_and_infected_files_refused(workspace, cla
     assert sent.attachments == ("annexe.txt",)
 
 
+async def test_a_file_naming_the_asker_sent_to_all_warns_once_read(workspace, clamd_app, tmp_path):
+    """Rule 4 in a Q/A document attached by hand: the form reads the PDF once it is
+    attached and says it names a company that asked; the warning read, the message goes."""
+    cid = wines_id(workspace)
+    company, _, _, _ = load_context(workspace, cid).askers[0]
+    qa = tmp_path / "questions-reponses.pdf"
+    qa.write_bytes(HTML(string=f"<p>Question de la société {escape(company)}.</p>").write_pdf())
+    async with clamd_app().run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, cid)
+        await pilot.press("f3", "a")  # every company of the three registers
+        await settle(pilot)
+        await fill_body(pilot)
+        await checks_done(pilot)
+        assert len(form.recipients) > 1 and "posé la question" not in problem(form, "attachments")
+        await pick_local_file(pilot, qa)
+        await settle(pilot)
+        await checks_done(pilot)
+        warning = problem(form, "attachments")
+        assert "Attention : Une pièce jointe envoyée à plusieurs entreprises semble" in warning
+        assert "dans « questions-reponses.pdf », le nom de l'entreprise" in warning
+        await pressed(pilot, "ctrl+e")
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    (sent,) = queued_messages(workspace, cid)[-1:]
+    assert sent.attachments == ("questions-reponses.pdf",)
+
+
 async def test_unreachable_antivirus_refuses_and_off_marks_not_scanned(
     workspace, clamd_app, tmp_path
 ):
@@ -636,6 +666,35 @@ async def test_a_notification_asks_for_the_signed_contract_until_one_is_attached
         await pick_local_file(pilot, contract)
         await checks_done(pilot)
         assert "Aucun fichier" not in problem(form, "attachments")
+
+
+async def test_a_notification_another_buyer_sent_meanwhile_is_shown_before_this_one_goes(
+    workspace, workspace_app
+):
+    """The form opened on a consultation nobody had notified; another buyer notifies it
+    while it is open. The first Ctrl+E sends nothing and the form shows the new warning;
+    the second, the warning read, sends."""
+    cid, _ = deposits_consultation(workspace, formalised=False, lots=False, undecided=True)
+    holder = DraftRecipient(deposit_emails(workspace, cid)[0])
+    async with workspace_app.run_test(size=(120, 40), notifications=True) as pilot:
+        form = await open_form(pilot, cid, message_type=MessageType.NOTIFICATION)
+        form.recipients = (holder,)
+        await fill_body(pilot)
+        await checks_done(pilot)
+        assert "déjà été notifié" not in problem(form, "lots")
+        other = preset_form(load_context(workspace, cid), MessageType.NOTIFICATION)
+        other = replace(other, recipients=(holder,), body="Le marché vous est notifié.")
+        queue_message(workspace, other, actor="marie.dupont")  # the other buyer
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert pilot.app.screen is form and len(queued_messages(workspace, cid)) == 1
+        (refusal,) = [n.message for n in pilot.app._notifications if n.title == "Impossible"]
+        assert refusal.startswith("Rien n'a été envoyé : ce qui suit est apparu depuis")
+        assert "Le marché a déjà été notifié le" in problem(form, "type")  # it has no lots
+        await pilot.press("ctrl+e")  # the warning read: the letter goes
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConsultationScreen)
+    assert len(queued_messages(workspace, cid)) == 2
 
 
 async def test_a_notification_goes_to_the_awardee_of_the_lots_chosen(workspace, workspace_app):

@@ -38,7 +38,7 @@ from messagerie.letters.pdf.bundle import (
     verify_bundle,
 )
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes
+from messagerie.models.formatting import paris_minutes, paris_seconds
 from messagerie.models.messages.merge import COLUMNS, AnalysisRefused, read_analysis
 from messagerie.models.rules.siret import luhn_valid, siret_is_valid
 from messagerie.models.rules.validation import (
@@ -121,7 +121,13 @@ def test_a_time_typed_as_the_platform_writes_it_is_shown_back_as_typed(moment):
         (
             "25/10/2026 02:30",  # the hour winter time repeats
             "« 25/10/2026 02:30 » : cette heure existe deux fois à Paris, où l'on revient ce "
-            "jour-là de 03:00 à 02:00 (heure d'hiver) ; indiquez une autre heure.",
+            "jour-là de 03:00 à 02:00 (heure d'hiver) ; indiquez une autre heure, ou ajoutez "
+            "« (heure d'été) » pour la première, « (heure d'hiver) » pour la seconde.",
+        ),
+        (
+            "15/07/2026 10:00 (heure d'hiver)",
+            "« 15/07/2026 10:00 (heure d'hiver) » : Paris n'est pas à l'heure d'hiver à cette "
+            "date ; retirez cette mention.",
         ),
         (
             "01/01/0001 00:00",
@@ -134,6 +140,35 @@ def test_a_date_refused_says_what_to_write_instead(typed, said):
     with pytest.raises(ValidationFailed) as refused:
         parse_paris_datetime(typed)
     assert str(refused.value) == said
+
+
+@given(
+    moment=st.datetimes(
+        datetime(FIRST_YEAR, 1, 2), datetime(LAST_YEAR, 12, 30), timezones=st.just(UTC)
+    )
+)
+@example(datetime(2026, 10, 25, 0, 30, 15, tzinfo=UTC))  # 02:30:15 in Paris, summer time
+@example(datetime(2026, 10, 25, 1, 30, 15, tzinfo=UTC))  # 02:30:15 again, winter time
+def test_any_instant_shown_reads_back_as_that_instant(moment):
+    """What the screens and letters show of a time is typed back as the same instant, in
+    the hour Paris lives twice too (« 25/10/2026 02:30 (heure d'hiver) »)."""
+    assert parse_paris_datetime(paris_seconds(moment)) == moment.replace(microsecond=0)
+    assert parse_paris_datetime(paris_minutes(moment)) == moment.replace(second=0, microsecond=0)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "25/10/2026 02:30 (heure d'hiver)",
+        "25/10/2026 02:30 heure d’HIVER",
+        "25/10/2026 02h30 (heure d'hiver)",
+    ],
+)
+def test_the_repeated_hour_typed_with_its_season_is_that_one(typed):
+    assert parse_paris_datetime(typed) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert parse_paris_datetime("25/10/2026 02:30 (heure d'ete)") == datetime(
+        2026, 10, 25, 0, 30, tzinfo=UTC
+    )
 
 
 def test_the_repeated_hour_with_its_offset_is_read_as_that_instant():

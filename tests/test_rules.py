@@ -16,12 +16,14 @@ from messagerie.models.rules.checks import (
     answer_countdown_line,
     answer_in_time,
     answer_timing,
+    asker_identified,
     awardee_rejected,
     cancellation_reasons,
     cancellation_recipients,
     check_message,
     complement_batch_deadlines,
     complement_reply_deadline,
+    complement_same_delay,
     invitation_body,
     invitation_candidates,
     invitation_mentions,
@@ -157,6 +159,58 @@ def test_rule_5_one_batch_shares_one_deadline():
     assert complement_batch_deadlines([]) is None
     verdict = complement_batch_deadlines([same, same + timedelta(hours=1), None])
     assert_verdict(verdict, 5, "block", "reply_deadline", "3 dates limites", "même date")
+
+
+def test_rule_5_a_request_sent_while_another_runs_gives_the_same_delay():
+    """R2144-2: « un délai approprié et identique pour tous ». A request of lot 2 sent on
+    2 March gives 8 days, to 10 March noon; on 4 March, another of the same lot warns unless
+    it ends at that moment or also gives 8 days (12 March)."""
+    running = [(frozenset({2}), paris(2026, 3, 2, 9, 30), paris(2026, 3, 10))]
+    now = paris(2026, 3, 4, 15)
+    assert complement_same_delay(running, (2,), paris(2026, 3, 10), now) is None
+    assert complement_same_delay(running, (2,), paris(2026, 3, 12, 18), now) is None
+    assert complement_same_delay(running, (1,), paris(2026, 3, 20), now) is None  # other lot
+    assert complement_same_delay(running, (2,), None, now) is None  # rule 5 blocks instead
+    after = paris(2026, 3, 11)  # the first one has run out: a new round
+    assert complement_same_delay(running, (2,), paris(2026, 3, 30), after) is None
+    verdict = complement_same_delay(running, (), paris(2026, 3, 16), now)  # all lots
+    assert_verdict(verdict, 5, "warning", "reply_deadline", "R2144-2")
+    assert verdict is not None and verdict.message == (
+        "La demande de complément envoyée le 02/03/2026 laisse 8 jours aux candidats "
+        "(jusqu'au 10/03/2026 12:00), celle-ci 12 jours : le délai doit être identique pour "
+        "tous les candidats concernés (article R2144-2 ; pour la régularisation des offres, "
+        "article R2152-2 et égalité de traitement). Fixez la date limite au 10/03/2026 12:00, "
+        "ou laissez 8 jours à compter d'aujourd'hui (jusqu'au 12/03/2026 12:00). Si cette "
+        "demande relève d'une autre phase de la procédure, ignorez cet avertissement."
+    )
+    # A third request is compared with the round's first, not with one aligned on its day
+    # (6 days from 4 March): what the first candidates had sets the delay.
+    aligned = [*running, (frozenset({2}), now, paris(2026, 3, 10))]
+    verdict = complement_same_delay(aligned, (2,), paris(2026, 3, 11, 18), paris(2026, 3, 5))
+    assert verdict is not None and "laisse 8 jours" in verdict.message
+    same_day = complement_same_delay(running, (2,), paris(2026, 3, 4, 18), now)
+    assert same_day is not None and "celle-ci moins d'un jour" in same_day.message
+
+
+def test_rule_5_as_many_days_are_counted_on_the_clocks_of_paris():
+    """Sent on 20 March for 27 March noon (7 days); a request of 23 March gives as many days
+    to 30 March noon, after the change to summer time: not 13:00, 72 hours later."""
+    running = [(frozenset(), paris(2026, 3, 20, 10), paris(2026, 3, 27))]
+    now = paris(2026, 3, 23, 10)
+    verdict = complement_same_delay(running, (), paris(2026, 4, 10), now)
+    assert verdict is not None
+    assert "7 jours à compter d'aujourd'hui (jusqu'au 30/03/2026 12:00)." in verdict.message
+    assert complement_same_delay(running, (), paris(2026, 3, 30), now) is None
+
+
+def test_rule_4_a_file_naming_the_asker_warns_when_sent_to_several():
+    leaks = ("dans « qr.pdf », le nom de l'entreprise « ACME »",)
+    assert asker_identified(leaks, 1, "attachments") is None  # to the asker alone
+    assert asker_identified((), 5, "attachments") is None
+    verdict = asker_identified(leaks, 5, "attachments")
+    assert_verdict(verdict, 4, "warning", "attachments", "dans « qr.pdf »", "Anonymisez-la")
+    facts = MessageFacts(type=MessageType.ANSWER, recipients=5, attachment_leaks=leaks)
+    assert [v.key[:2] for v in check_message(facts, paris(2026, 3, 2))] == [(4, "attachments")]
 
 
 # Rule 6

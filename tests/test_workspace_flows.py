@@ -440,6 +440,38 @@ async def test_saving_a_line_keeps_its_time_to_the_second(workspace, workspace_a
     assert {row.id: row.at for row in rows} == to_the_second
 
 
+async def test_a_line_in_the_hour_paris_lives_twice_says_which_and_takes_it_typed(
+    workspace, workspace_app
+):
+    """26/10/2025 02:30:15 happened twice: the form says which, and a time of that hour is
+    typed with which (« (heure d'hiver) ») instead of being refused."""
+    cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
+    (line, *_) = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").rows
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            sa.update(entry)
+            .where(entry.c.id == line.id)
+            .values(at=datetime(2025, 10, 26, 1, 30, 15, tzinfo=UTC))
+        )
+    async with workspace_app.run_test(size=(100, 40)) as pilot:
+        await open_from_dashboard(pilot, reference, "d")
+        await pressed(pilot, "w")
+        table = pilot.app.screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(str(line.id)))
+        await pressed(pilot, "e")
+        form = pilot.app.screen
+        assert isinstance(form, EntryForm)
+        at = form.query_one("#at", Input)
+        assert at.value == "26/10/2025 02:30:15 (heure d'hiver)"
+        at.value = "26/10/2025 02:45:10 (heure d'été)"  # the first time, in fact
+        await pressed(pilot, "ctrl+s")
+        assert isinstance(pilot.app.screen, RegisterScreen)
+    rows = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").rows
+    assert {row.id: row.at for row in rows}[line.id] == datetime(
+        2025, 10, 26, 0, 45, 10, tzinfo=UTC
+    )
+
+
 async def test_register_form_names_wrong_fields_and_keeps_what_was_typed(workspace, workspace_app):
     cid, reference = pick(workspace, RegisterKind.WITHDRAWAL, 1)
     before = list_register(workspace, cid, RegisterKind.WITHDRAWAL, actor="marie.dupont").total

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import TypeVar
 
-from messagerie.models.messages.form import FormInput, LetterBasis
+from messagerie.models.messages.form import (
+    AttachedText,
+    FormInput,
+    LetterBasis,
+    attachment_leaks,
+)
+from messagerie.models.rules.document_text import document_text
+from messagerie.models.store.blobs import BlobCorrupted, BlobStore
 from messagerie.models.store.database import Store
 from messagerie.models.store.documents import DocumentInfo, document_infos
 
@@ -57,6 +66,35 @@ def load_message_files(store: Store, form: FormInput, *, actor: str) -> MessageF
     documents = {d.id: d for d in document_infos(store, letter_ids, actor=actor)}
     letters = tuple((email, documents[i]) for email, i in form.letters if i in documents)
     return MessageFiles(attachments, letters, form.letters_basis)
+
+
+def read_attachments(
+    store: Store,
+    documents: Iterable[DocumentInfo],
+    askers: tuple[tuple[str, str, str, str], ...] = (),
+) -> tuple[AttachedText, ...]:
+    """What each document says, for rule 4 (`check_form`'s readings). A blob missing or
+    altered reads as nothing here: sending it is refused where it is read for the mail.
+    With `askers` (the context's), what identifies them is looked for at once, off the
+    screen's thread, so that the live checks find it done."""
+    readings = []
+    for document in documents:
+        try:
+            text = _text_of(store.blobs.root, document.sha256, document.media_type)
+        except BlobCorrupted:
+            text = None
+        if text and askers:
+            attachment_leaks(text, askers)
+        readings.append(AttachedText(document.id, document.filename, text))
+    return tuple(readings)
+
+
+@lru_cache(maxsize=8)
+def _text_of(documents: Path, sha256: str, media_type: str) -> str | None:
+    """A stored file's text, read once: the form reads it when it is attached, Envoyer
+    again (a 40-page PDF takes over a second, bench/message_form.py). Its bytes cannot
+    change under their SHA-256; a blob missing or altered raises, and is not kept."""
+    return document_text(BlobStore(documents).read(sha256), media_type)
 
 
 def _without(items: tuple[T, ...], index: int) -> tuple[T, ...]:

@@ -9,10 +9,10 @@ data: no Textual, no SMTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from messagerie.models.rules.anonymise import identity_leaks
 from messagerie.models.rules.checks import (
     MessageFacts,
     RuleVerdict,
+    VerdictKey,
     answer_in_time,
     check_message,
     standstill_exempted,
@@ -253,6 +254,8 @@ class ComposeContext:
     awardees: tuple[DraftRecipient, ...] = ()  # recipients of the award letters already sent
     awards: tuple[tuple[frozenset[int], DraftRecipient], ...] = ()  # (lots, empty = all; whom)
     notifications: tuple[tuple[frozenset[int], datetime], ...] = ()  # (lots; queued at)
+    # Requests for complements with a reply deadline: (lots; queued at; deadline), rule 5
+    complements: tuple[tuple[frozenset[int], datetime, datetime], ...] = ()
     # The name of each company of the registers and of the suite's candidates, by id
     companies: tuple[tuple[int, str], ...] = ()
     deposits: tuple[tuple[int, frozenset[int]], ...] = ()  # (company id, its lots; empty = all)
@@ -336,6 +339,7 @@ def load_context(
             (lots, at)
             for _, lots, at in _queued_lots(connection, consultation_id, MessageType.NOTIFICATION)
         )
+        complements = _complements(connection, consultation_id)
         addresses = addresses_of(connection, consultation_id, ALL_REGISTERS)  # seen: detail
         deposits = _deposits(connection, consultation_id)
     return ComposeContext(
@@ -349,6 +353,7 @@ def load_context(
         awardees=unique_recipients([awardee for _, awardee in awards]),
         awards=awards,
         notifications=notifications,
+        complements=complements,
         companies=tuple((row.company_id, row.name) for row in candidate_rows),
         deposits=deposits,
     )
@@ -401,6 +406,28 @@ def _queued_lots(
         (row.id, frozenset() if row.all_lots else frozenset(numbers.get(row.id, ())), row.queued_at)
         for row in rows
     ]
+
+
+def _complements(
+    connection: Connection, consultation_id: int
+) -> tuple[tuple[frozenset[int], datetime, datetime], ...]:
+    """Each request for complements queued with a reply deadline: its lots (empty: all),
+    when it was queued, and the deadline."""
+    requests = _queued_lots(connection, consultation_id, MessageType.COMPLEMENT_REQUEST)
+    deadlines = {
+        row.id: row.reply_deadline
+        for row in connection.execute(
+            sa.select(message.c.id, message.c.reply_deadline).where(
+                message.c.id.in_([message_id for message_id, _, _ in requests]),
+                message.c.reply_deadline.is_not(None),
+            )
+        )
+    }
+    return tuple(
+        (lots, at, deadlines[message_id])
+        for message_id, lots, at in requests
+        if message_id in deadlines
+    )
 
 
 def _award_recipients(
@@ -496,8 +523,38 @@ class FormCheck:
     def ready(self) -> bool:
         return not self.errors and not self.blocks
 
+    @property
+    def warned(self) -> frozenset[VerdictKey]:
+        """The warnings shown (`RuleVerdict.key`): what the buyer read before sending, for
+        the queue to tell a warning that has come up since."""
+        return frozenset(v.key for v in self.verdicts if not v.blocks)
 
-def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormCheck:
+
+@dataclass(frozen=True)
+class AttachedText:
+    """What an attachment says (rules.document_text), for rule 4: None when unreadable."""
+
+    document_id: int
+    filename: str
+    text: str | None
+
+
+@lru_cache(maxsize=64)
+def attachment_leaks(text: str, askers: tuple[tuple[str, str, str, str], ...]) -> tuple[str, ...]:
+    """What identifies an asker in an attachment's text. Kept per text and askers: the live
+    checks run on every key, and a long document takes a while to read through; the form's
+    worker computes it once the file is read (`read_attachments`)."""
+    return _asker_leaks(text, askers)
+
+
+def check_form(
+    form: FormInput,
+    context: ComposeContext,
+    now: datetime,
+    readings: Sequence[AttachedText] = (),
+) -> FormCheck:
+    """The form's errors and LEGAL.md verdicts; `readings`, what its attachments say (rule 4
+    looks for the asker in them)."""
     errors: list[FieldError] = []
 
     def wrong(name: str, text: str) -> None:
@@ -539,7 +596,7 @@ def check_form(form: FormInput, context: ComposeContext, now: datetime) -> FormC
     for mention in MENTIONS.get(form.type, ()):
         if control_character(form.mention(mention.key), multiline=True):
             wrong(mention.key, f"« {mention.label} » contient un caractère de contrôle.")
-    facts = _facts(form, context, recipients, reply_deadline, signature_date)
+    facts = _facts(form, context, recipients, reply_deadline, signature_date, readings)
     verdicts = check_message(facts, now)
     blocking = {verdict.rule for verdict in verdicts if verdict.blocks}
     overridden = tuple(
@@ -638,16 +695,19 @@ def _facts(
     recipients: tuple[DraftRecipient, ...],
     reply_deadline: datetime | None,
     signature_date: date | None,
+    readings: Sequence[AttachedText],
 ) -> MessageFacts:
     detail = context.detail
-    text = f"{form.subject}\n{form.body}"
-    leaks: list[str] = []
+    leaks: tuple[str, ...] = ()
+    in_files: list[str] = []
     if len(recipients) > 1:
-        for name, siret, email, contact in context.askers:
-            leaks.extend(
-                identity_leaks(text, company_name=name, siret=siret, email=email,
-                               contact_name=contact)
-            )  # fmt: skip
+        leaks = _asker_leaks(f"{form.subject}\n{form.body}", context.askers)
+        for reading in readings:
+            if reading.document_id in form.attachment_ids and reading.text:
+                in_files.extend(
+                    f"dans « {reading.filename} », {leak}"
+                    for leak in attachment_leaks(reading.text, context.askers)
+                )
     return MessageFacts(
         type=form.type,
         formalised=detail.procedure.formalised,
@@ -661,10 +721,12 @@ def _facts(
         addressees=tuple((one.email, context.company_of(one)) for one in recipients),
         register_emails=tuple(address.email for address in context.addresses),
         candidates=tuple((one.email, context.company_of(one)) for one in context.candidates),
-        asker_leaks=tuple(dict.fromkeys(leaks)),
+        asker_leaks=leaks,
+        attachment_leaks=tuple(in_files),
         dce_changed=form.type is MessageType.MODIFICATION,
         reply_deadline=reply_deadline,
         batch_reply_deadlines=(reply_deadline,),
+        complements=context.complements,
         access_code=detail.access_code,
         contextual_block=True,  # always appended (letters.mail.ContextBlock)
         notice_reference=form.mention("notice_reference"),
@@ -686,6 +748,16 @@ def _facts(
         notified=context.notifications,
         exemption_reason=form.mention("exemption_reason"),
     )
+
+
+def _asker_leaks(text: str, askers: Iterable[tuple[str, str, str, str]]) -> tuple[str, ...]:
+    """What identifies one of the companies that asked a question in `text` (rule 4)."""
+    leaks: list[str] = []
+    for name, siret, email, contact in askers:
+        leaks.extend(
+            identity_leaks(text, company_name=name, siret=siret, email=email, contact_name=contact)
+        )
+    return tuple(dict.fromkeys(leaks))
 
 
 def _check_letters(

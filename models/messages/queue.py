@@ -31,7 +31,9 @@ from messagerie.models.messages.drafts import (
     sender_domain,
     unique_recipients,
 )
+from messagerie.models.messages.files import read_attachments
 from messagerie.models.messages.form import (
+    AttachedText,
     ComposeContext,
     FormCheck,
     FormInput,
@@ -42,6 +44,7 @@ from messagerie.models.messages.form import (
 )
 from messagerie.models.messages.rows import message_row
 from messagerie.models.messages.tracking import MessageNotFound, message_consultation
+from messagerie.models.rules.checks import VerdictKey
 from messagerie.models.rules.validation import (
     ValidationFailed,
     parse_paris_datetime,
@@ -49,6 +52,7 @@ from messagerie.models.rules.validation import (
 from messagerie.models.store import audit
 from messagerie.models.store.accounts import Account, authorize, authorize_reading, require
 from messagerie.models.store.database import Store
+from messagerie.models.store.documents import document_infos
 from messagerie.models.store.enums import (
     DeliveryState,
     MessageState,
@@ -66,11 +70,21 @@ from messagerie.models.store.tables import (
 
 
 class FormRefused(Refusal):
-    """The form cannot be queued: wrong fields or a rule that blocks; str() says what to fix."""
+    """The form cannot be queued: wrong fields or a rule that blocks; str() says what to fix.
+    With the store as the checks read it at that moment (`context`, `readings`): the form
+    shows what refused it without reading it again."""
 
-    def __init__(self, message: str, check: FormCheck | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        check: FormCheck | None = None,
+        context: ComposeContext | None = None,
+        readings: tuple[AttachedText, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.check = check
+        self.context = context
+        self.readings = readings
 
 
 @dataclass(frozen=True)
@@ -109,23 +123,35 @@ def keep_typing(store: Store, form: FormInput, *, actor: str, at_hang_up: bool =
 
 
 def queue_message(
-    store: Store, form: FormInput, *, actor: str, now: datetime | None = None
+    store: Store,
+    form: FormInput,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    seen: frozenset[VerdictKey] | None = None,
 ) -> QueuedMessage:
     """Check the form again, then commit everything in one transaction, state "queued".
 
     A form already queued (a second press, another window on the same draft) is refused:
-    a message is never queued twice.
+    a message is never queued twice. With `seen`, the warnings the buyer was shown
+    (`FormCheck.warned`), a warning that has come up since (another buyer notified the lot
+    meanwhile) refuses it too: a letter never leaves on a warning nobody read.
     """
-    return queue_messages(store, (form,), actor=actor, now=now)[0]
+    return queue_messages(store, (form,), actor=actor, now=now, seen=seen)[0]
 
 
 def queue_messages(
-    store: Store, forms: Sequence[FormInput], *, actor: str, now: datetime | None = None
+    store: Store,
+    forms: Sequence[FormInput],
+    *,
+    actor: str,
+    now: datetime | None = None,
+    seen: frozenset[VerdictKey] | None = None,
 ) -> tuple[QueuedMessage, ...]:
     """Several messages of one consultation (a mail-merge), all queued or none: every form
     is checked first, then one transaction writes them all."""
     with store.engine.begin() as connection:
-        return queue_within(connection, store, forms, actor=actor, now=now)
+        return queue_within(connection, store, forms, actor=actor, now=now, seen=seen)
 
 
 def queue_within(
@@ -135,6 +161,7 @@ def queue_within(
     *,
     actor: str,
     now: datetime | None = None,
+    seen: frozenset[VerdictKey] | None = None,
 ) -> tuple[QueuedMessage, ...]:
     """`queue_messages` inside the caller's transaction, for a caller that writes more with
     the messages (a mail-merge's letters): a refusal rolls back what it wrote too."""
@@ -142,9 +169,14 @@ def queue_within(
     queued = []
     # The rights first: an account that may not send is told so, not what to fix.
     account = authorize_forms(connection, forms, actor)
-    checks = _checks(store, forms, account, now)
+    readings = _readings(store, forms, actor)
+    # The consultations held before the checks read them: a letter another buyer queues at
+    # the same moment (a rejection that starts the standstill, a notification of the same
+    # lot) is either seen by these checks or written after these messages, never between.
+    for consultation_id in sorted({form.consultation_id for form in forms}):
+        lock_consultation(connection, consultation_id)
+    checks = _checks(store, forms, account, now, readings, seen)
     for form, check in zip(forms, checks, strict=True):
-        lock_consultation(connection, form.consultation_id)
         message_id = _write(connection, form, MessageState.QUEUED, actor, now)
         recipients = connection.execute(
             sa.update(recipient)
@@ -180,23 +212,48 @@ def authorize_sending(
     return account
 
 
+def _readings(store: Store, forms: Sequence[FormInput], actor: str) -> tuple[AttachedText, ...]:
+    """What the attachments of the forms sent to several companies say (rule 4), read before
+    the consultations are held: a long PDF takes a while."""
+    ids = [i for f in forms if len(unique_recipients(f.recipients)) > 1 for i in f.attachment_ids]
+    documents = document_infos(store, list(dict.fromkeys(ids)), actor=actor)
+    return read_attachments(store, documents)
+
+
 def _checks(
-    store: Store, forms: Sequence[FormInput], account: Account | None, now: datetime
+    store: Store,
+    forms: Sequence[FormInput],
+    account: Account | None,
+    now: datetime,
+    readings: tuple[AttachedText, ...],
+    seen: frozenset[VerdictKey] | None,
 ) -> list[FormCheck]:
     """Every form checked against its consultation as `account` sees it; FormRefused with
-    the first form's problems (named by its first recipient in a mail-merge)."""
+    the first form's problems (named by its first recipient in a mail-merge), or with the
+    warnings not in `seen` (None: any warning goes)."""
     checks = []
     contexts: dict[int, ComposeContext] = {}  # a mail-merge: one consultation, read once
     for form in forms:
         cid = form.consultation_id
         context = contexts.get(cid) or contexts.setdefault(cid, load_context(store, cid, account))
-        check = check_form(form, context, now)
+        check = check_form(form, context, now, readings)
         problems = [e.message for e in check.errors] or [v.message for v in check.blocks]
+        unseen = [v.message for v in check.verdicts if not v.blocks and v.key not in (seen or ())]
         if problems:
             whom = f"{form.recipients[0].email} : " if len(forms) > 1 and form.recipients else ""
-            raise FormRefused(whom + "\n".join(problems), check)
+            raise FormRefused(whom + "\n".join(problems), check, context, readings)
+        if seen is not None and unseen:
+            raise FormRefused(UNSEEN_WARNING + "\n".join(unseen), check, context, readings)
         checks.append(check)
     return checks
+
+
+UNSEEN_WARNING = (
+    "Rien n'a été envoyé : ce qui suit est apparu depuis la vérification du message (un autre "
+    "acheteur a pu écrire dans la consultation entre-temps, une pièce jointe venait d'être "
+    "lue, ou l'heure a passé une limite). Lisez-le, puis appuyez de nouveau sur Ctrl+E si "
+    "le message doit partir quand même :\n"
+)
 
 
 def _write(

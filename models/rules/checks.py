@@ -32,16 +32,28 @@ SINGLE_ANSWER_REASONS = (
 )
 
 
+VerdictKey = tuple[int, str, str]  # rule, field, subject (RuleVerdict.key)
+
+
 @dataclass(frozen=True)
 class RuleVerdict:
     rule: int
     level: Literal["warning", "block"]
     message: str
     field: str | None = None  # the form field it concerns, when there is one
+    # What the warning is about, when other buyers' writes can change it (the notification
+    # it names, the request it compares with, what names the asker): part of its `key`
+    subject: str = ""
 
     @property
     def blocks(self) -> bool:
         return self.level == "block"
+
+    @property
+    def key(self) -> VerdictKey:
+        """Which check spoke and about what, whatever its wording of the moment (a lateness
+        that grows): a warning read is not another one with the same key."""
+        return self.rule, self.field or "", self.subject
 
 
 def written_reason(reason: str) -> bool:
@@ -76,16 +88,27 @@ def answer_to_one_company(register_addresses: int, reason: str) -> RuleVerdict |
     )
 
 
-def asker_identified(leaks: tuple[str, ...], recipients: int) -> RuleVerdict | None:
-    """Rule 4: a document sent to several companies must not reveal who asked."""
+# Rule 4's warning, by where the asker shows: the message's text, or a file it carries
+ASKER_SHOWS = {
+    "question": ("Anonymisez la question avant diffusion : ", "."),
+    "attachments": (
+        "Une pièce jointe envoyée à plusieurs entreprises semble identifier qui a posé la "
+        "question : ",
+        ". Anonymisez-la avant diffusion.",
+    ),
+}
+
+
+def asker_identified(
+    leaks: tuple[str, ...], recipients: int, field: str = "question"
+) -> RuleVerdict | None:
+    """Rule 4: what is sent to several companies (the text, or a Q/A document attached by
+    hand: `field` "attachments", its leaks naming their file) must not reveal who asked."""
     if not leaks or recipients <= 1:
         return None
-    return RuleVerdict(
-        rule=4,
-        level="warning",
-        field="question",
-        message="Anonymisez la question avant diffusion : " + " ; ".join(leaks) + ".",
-    )
+    before, after = ASKER_SHOWS[field]
+    shows = " ; ".join(leaks)
+    return RuleVerdict(4, "warning", before + shows + after, field, subject=shows)
 
 
 # --- Rule 2: answers in time (R2132-6) -------------------------------------------------------
@@ -213,6 +236,59 @@ def complement_batch_deadlines(deadlines: Iterable[datetime | None]) -> RuleVerd
         "réponse différentes : fixez la même date pour tous les candidats concernés "
         "(articles R2144-2 et R2152-2)."
     )
+
+
+def complement_same_delay(
+    running: Iterable[tuple[frozenset[int], datetime, datetime]],
+    lot_numbers: Iterable[int],
+    reply_deadline: datetime | None,
+    now: datetime,
+) -> RuleVerdict | None:
+    """Rule 5 across messages: a request for complements sent while an earlier one of the
+    same lots still runs ((its lots, empty = all; sent; reply deadline)) gives the candidates
+    the same delay, R2144-2's « identique pour tous »: the same deadline, or as many days
+    from today. A warning: another phase (the offers after the candidatures) may differ."""
+    if reply_deadline is None:
+        return None
+    lots = frozenset(lot_numbers)
+    earlier = [
+        (sent, deadline)
+        for of_lots, sent, deadline in running
+        if as_utc(deadline) > as_utc(now) and concerns_lots(of_lots, lots)
+    ]
+    if not earlier:
+        return None
+    # The round's first request sets the delay: one aligned on its day gives fewer days,
+    # and a third that matched those would drift from what the first candidates had.
+    sent, deadline = earlier[0]
+    days, mine = _days_between(sent, deadline), _days_between(now, reply_deadline)
+    if as_utc(deadline) == as_utc(reply_deadline) or days == mine:
+        return None
+    as_many = as_utc(deadline).astimezone(PARIS) + timedelta(days=_days_between(sent, now))
+    return RuleVerdict(
+        rule=5,
+        level="warning",
+        field="reply_deadline",
+        message=(
+            f"La demande de complément envoyée le {_day(sent)} laisse {_days(days)} aux "
+            f"candidats (jusqu'au {paris_minutes(deadline)}), celle-ci {_days(mine)} : le "
+            "délai doit être identique pour tous les candidats concernés (article R2144-2 ; "
+            "pour la régularisation des offres, article R2152-2 et égalité de traitement). "
+            f"Fixez la date limite au {paris_minutes(deadline)}, ou laissez {_days(days)} à "
+            f"compter d'aujourd'hui (jusqu'au {paris_minutes(as_many)}). Si cette demande "
+            "relève d'une autre phase de la procédure, ignorez cet avertissement."
+        ),
+        subject=f"{as_utc(sent).isoformat()} {as_utc(deadline).isoformat()}",
+    )
+
+
+def _days_between(start: datetime, end: datetime) -> int:
+    """Calendar days from `start` to `end`, on the clocks of Paris."""
+    return (as_utc(end).astimezone(PARIS).date() - as_utc(start).astimezone(PARIS).date()).days
+
+
+def _days(number: int) -> str:
+    return f"{number} jour{'s' if number > 1 else ''}" if number > 0 else "moins d'un jour"
 
 
 def _complement_block(message: str) -> RuleVerdict:
@@ -462,6 +538,7 @@ def repeated_notification(
             f"{which} déjà été notifié{'s' if len(common) > 1 else ''} le {_day(at)} : un "
             "marché n'est notifié qu'une fois. Vérifiez les lots choisis avant d'envoyer."
         ),
+        subject=" ".join(f"{sorted(of)}@{as_utc(at).isoformat()}" for of, at in earlier),
     )
 
 
@@ -612,9 +689,13 @@ class MessageFacts:
     candidates: tuple[tuple[str, str], ...] = ()  # a suite's admitted (address, company), rule 6
     single_answer_reason: str = ""  # rule 1: why only some companies are answered
     asker_leaks: tuple[str, ...] = ()  # rule 4: models.anonymise.identity_leaks
+    attachment_leaks: tuple[str, ...] = ()  # rule 4: the same in the attachments, by file
     dce_changed: bool = False  # rule 3: the modification changes the DCE
     reply_deadline: datetime | None = None  # rule 5
     batch_reply_deadlines: tuple[datetime | None, ...] = ()  # rule 5: the whole batch
+    # Rule 5: the requests for complements already sent (their lots, empty = all; when
+    # sent; their reply deadline)
+    complements: tuple[tuple[frozenset[int], datetime, datetime], ...] = ()
     access_code: str | None = None  # rule 6
     contextual_block: bool = False  # rule 6: the consultation block is in the message
     notice_reference: str = ""  # rule 6
@@ -648,9 +729,13 @@ def check_message(draft: MessageFacts, now: datetime) -> tuple[RuleVerdict, ...]
     if kind is MessageType.MODIFICATION and draft.dce_changed and draft.bid_deadline is not None:
         verdicts.append(modification_window_check(draft.bid_deadline, now))
     verdicts.append(asker_identified(draft.asker_leaks, draft.recipients))
+    verdicts.append(asker_identified(draft.attachment_leaks, draft.recipients, "attachments"))
     if kind is MessageType.COMPLEMENT_REQUEST:
         verdicts.append(complement_reply_deadline(draft.reply_deadline, now))
         verdicts.append(complement_batch_deadlines(draft.batch_reply_deadlines))
+        verdicts.append(
+            complement_same_delay(draft.complements, draft.lot_numbers, draft.reply_deadline, now)
+        )
     if kind is MessageType.INVITATION:
         verdicts.append(invitation_body(draft.body, draft.access_code, draft.contextual_block))
         verdicts.append(

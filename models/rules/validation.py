@@ -18,7 +18,13 @@ from email_validator import EmailNotValidError, validate_email
 
 from messagerie.models.clock import utc_now
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import LOCALE, PARIS, paris_minutes
+from messagerie.models.formatting import (
+    LOCALE,
+    PARIS,
+    SUMMER_TIME,
+    WINTER_TIME,
+    paris_minutes,
+)
 from messagerie.models.rules.siret import luhn_valid, normalise_siret
 from messagerie.models.store.enums import RegisterKind
 from messagerie.models.text import ascii_digits, control_character_problem, cut, whole_number
@@ -69,6 +75,8 @@ _PARIS_FORMAT = re.compile(
     r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})"
     r"(?:\s*(?:-|à)\s*|\s+)"
     r"(?P<hour>\d{1,2})[:h](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    # Which of the hour Paris lives twice in October, as formatting.repeated_hour_mark says it
+    r"(?:\s*\(?\s*(?i:heure\s+d['’]\s*(?P<season>été|ete|hiver))\s*\)?)?"
 )
 _LOT_SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -177,7 +185,7 @@ def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
     if not shown:
         raise ValidationFailed.one(field, "La date et l'heure sont obligatoires.")
     try:
-        moment = _parse_moment(shown)
+        moment, season = _parse_moment(shown)
     except ValueError:
         raise ValidationFailed.one(
             field,
@@ -188,14 +196,15 @@ def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
     if problem := year_problem(shown, moment.year):
         raise ValidationFailed.one(field, problem)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=PARIS)
-        if problem := _paris_hour_problem(shown, moment):
+        moment = moment.replace(tzinfo=PARIS, fold=int(season == WINTER_TIME))
+        if problem := _paris_hour_problem(shown, moment, season):
             raise ValidationFailed.one(field, problem)
     return moment.astimezone(UTC)
 
 
-def _paris_hour_problem(shown: str, moment: datetime) -> str | None:
-    """Why the Paris wall time `moment` names no single instant, or None."""
+def _paris_hour_problem(shown: str, moment: datetime, season: str | None) -> str | None:
+    """Why the Paris wall time `moment` (in `season`, when the text says which) names no
+    single instant, or None."""
     back = moment.astimezone(UTC).astimezone(PARIS)
     if back.replace(tzinfo=None) != moment.replace(tzinfo=None):
         # The hour summer time skips: zoneinfo reads it an hour later, and a deadline
@@ -204,12 +213,15 @@ def _paris_hour_problem(shown: str, moment: datetime) -> str | None:
             f"« {shown} » : cette heure n'existe pas à Paris, où l'on passe ce jour-là de "
             "02:00 à 03:00 (heure d'été) ; indiquez une autre heure."
         )
-    if moment.utcoffset() != moment.replace(fold=1).utcoffset():
+    if season is not None and season != (SUMMER_TIME if moment.dst() else WINTER_TIME):
+        return f"« {shown} » : Paris n'est pas à l'{season} à cette date ; retirez cette mention."
+    if season is None and moment.utcoffset() != moment.replace(fold=1).utcoffset():
         # The hour winter time repeats: a deadline at 02:30 would fall at two instants an
         # hour apart, and the letter could not say which one the store keeps.
         return (
             f"« {shown} » : cette heure existe deux fois à Paris, où l'on revient ce jour-là "
-            "de 03:00 à 02:00 (heure d'hiver) ; indiquez une autre heure."
+            f"de 03:00 à 02:00 (heure d'hiver) ; indiquez une autre heure, ou ajoutez « "
+            f"({SUMMER_TIME}) » pour la première, « ({WINTER_TIME}) » pour la seconde."
         )
     return None
 
@@ -261,15 +273,21 @@ def year_problem(shown: str, year: int) -> str | None:
     )
 
 
-def _parse_moment(text: str) -> datetime:
-    """A datetime, naive when the text names no offset; ValueError when unreadable."""
+def _parse_moment(text: str) -> tuple[datetime, str | None]:
+    """A datetime, naive when the text names no offset, and the season it names for the
+    hour Paris lives twice (SUMMER_TIME, WINTER_TIME, None); ValueError when unreadable."""
     french = _PARIS_FORMAT.fullmatch(text)
     if french:
-        day, month, year, hour, minute, second = (int(part or 0) for part in french.groups())
-        return datetime(year, month, day, hour, minute, second)
+        numbers = ("day", "month", "year", "hour", "minute", "second")
+        day, month, year, hour, minute, second = (int(french[name] or 0) for name in numbers)
+        season = french["season"]
+        named = (
+            None if season is None else WINTER_TIME if season.casefold() == "hiver" else SUMMER_TIME
+        )
+        return datetime(year, month, day, hour, minute, second), named
     if len(text) <= len("2025-08-22"):
         raise ValueError("a date without a time")
-    return datetime.fromisoformat(text)
+    return datetime.fromisoformat(text), None
 
 
 MAX_LOT_NUMBER = 9999  # the lot numbers a consultation can have: 0 to 9999
