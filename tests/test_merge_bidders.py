@@ -21,6 +21,7 @@ from messagerie.letters.pdf.merge import (
     plan_rejections,
     queue_rejections,
 )
+from messagerie.models.clock import paris_today, utc_now
 from messagerie.models.errors import Refusal
 from messagerie.models.importing.registers import import_file
 from messagerie.models.messages.form import load_context
@@ -33,6 +34,7 @@ from tests.helpers.accounts import work_for_every_entity
 from tests.helpers.audit import audit_rows
 from tests.helpers.factories import paris
 from tests.helpers.hostile import on_screen, toasts
+from tests.helpers.interleave import right_after
 from tests.helpers.merge import (
     bidders_for,
     consultation_id,
@@ -186,6 +188,36 @@ def test_the_bidders_of_the_lot_the_file_leaves_out_are_named(store, chocolates)
         "Traiteur de l'Outre-Forêt SAS",
         "Gaspard Boulangerie SASU",
     )
+
+
+def test_two_merges_of_one_consultation_at_once_both_go(store, chocolates):
+    """Two buyers send the rejections of the two lots at the same moment. Each merge kept its
+    letters (rows that name the consultation) before holding it: on PostgreSQL the two then
+    waited for each other, and one was refused (« occupée… réessayez »)."""
+    today = paris_today(utc_now())
+    context = load_context(store, chocolates)
+    bidders = lot_bidders(store, chocolates, actor=BUYER)
+    lot_1 = (
+        HEADER + "Chocolaterie Schaal;1;18;1;Meilleure offre.\nMuller Traiteur SCOP;1;12;2;Prix.\n"
+    )
+    lot_2 = (
+        HEADER + "Traiteur de l'Outre-Forêt SAS;2;17;1;Meilleure offre.\n"
+        "SA Hartmann Primeurs;2;14;2;Prix plus élevé.\n"
+    )
+    first, second = (
+        plan_rejections(context, lot_rows(text), awardee, dated=today, bidders=bidders)
+        for text, awardee in (
+            (lot_1, "Chocolaterie Schaal"),
+            (lot_2, "Traiteur de l'Outre-Forêt SAS"),
+        )
+    )
+
+    def the_other_buyer() -> None:
+        queue_rejections(store, context, second, actor=BUYER)
+
+    with right_after(store, "INSERT INTO document", the_other_buyer, head_start=3):
+        queue_rejections(store, context, first, actor=BUYER)
+    assert queued_rejections(store, chocolates) == 2
 
 
 # --- On the screen, as the tester saw it: the demo's 202601, lot 1, 80×24 --------------------

@@ -19,7 +19,7 @@ from weasyprint import HTML
 from messagerie.models.clock import PARIS, paris_today
 from messagerie.models.consultations.registers import register_addresses
 from messagerie.models.consultations.suites import SuiteRequest, candidate_choices, create_suite
-from messagerie.models.messages.drafts import DraftRecipient, list_drafts
+from messagerie.models.messages.drafts import DraftRecipient, Override, list_drafts
 from messagerie.models.messages.form import load_context
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import load_form, queue_message
@@ -695,6 +695,36 @@ async def test_a_notification_another_buyer_sent_meanwhile_is_shown_before_this_
         await settle(pilot)
         assert isinstance(pilot.app.screen, ConsultationScreen)
     assert len(queued_messages(workspace, cid)) == 2
+
+
+async def test_a_lifted_standstill_leaves_the_repeated_notification_warning_shown(
+    workspace, workspace_app
+):
+    """Rule 8 blocks (the standstill) and warns (the lot notified already): lifting the
+    block (F8) said « Règle 8 levée » in place of the warning too, and hid it."""
+    cid, _ = deposits_consultation(workspace, formalised=True, lots=True, undecided=True)
+    context = load_context(workspace, cid)
+    lot = context.detail.lots[0][0]
+    lifted = (Override(8, "Une seule offre recevable pour ce lot"),)
+    holder = DraftRecipient(deposit_emails(workspace, cid)[0])
+    earlier = replace(
+        preset_form(context, MessageType.NOTIFICATION), recipients=(holder,), lot_numbers=(lot,),
+        body="Le marché vous est notifié.", overrides=lifted,
+    )  # fmt: skip
+    queue_message(workspace, earlier, actor="marie.dupont")
+    async with workspace_app.run_test(size=(120, 40)) as pilot:
+        form = await open_form(pilot, cid, message_type=MessageType.NOTIFICATION)
+        lots = form.query_one("#lots")
+        lots.focus()
+        lots.highlighted = 0
+        await pressed(pilot, "space")
+        await checks_done(pilot)
+        assert "Bloquant" in problem(form, "exemption_reason")
+        form.overrides = lifted
+        form.run_checks()
+        assert "Règle 8 levée : Une seule offre" in problem(form, "exemption_reason")
+        assert problem(form, "lots").startswith("Attention : Le lot n°")
+        assert "déjà été notifié" in problem(form, "lots")
 
 
 async def test_a_notification_goes_to_the_awardee_of_the_lots_chosen(workspace, workspace_app):

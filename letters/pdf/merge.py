@@ -21,6 +21,7 @@ from messagerie.letters.pdf.documents import (
     drawn_letter,
     rejection_letters,
 )
+from messagerie.models.consultations.detail import lock_consultation
 from messagerie.models.consultations.registers import register_page
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import lot_label
@@ -177,6 +178,10 @@ def queue_rejections(
         progress(done, len(lines))
     preset = preset_form(context, MessageType.REJECTION)
     with store.engine.begin() as connection:
+        # Held before the letters are kept, as queue_within holds it: their rows name the
+        # consultation, and on PostgreSQL two merges that each kept theirs first then waited
+        # for each other to hold it (one was refused, « réessayez »).
+        lock_consultation(connection, context.detail.id)
         kept = insert_documents(connection, letters)
         forms = [_form(preset, line, info.id) for line, info in zip(lines, kept, strict=True)]
         queued = queue_within(connection, store, forms, actor=actor)
