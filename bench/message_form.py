@@ -39,7 +39,7 @@ from messagerie.models.consultations.answer_drafts import answers_kept_at_hang_u
 from messagerie.models.demo.builder import seed_demo
 from messagerie.models.messages.drafts import kept_at_hang_up
 from messagerie.models.messages.files import read_attachments
-from messagerie.models.messages.form import attachment_leaks, check_form, load_context
+from messagerie.models.messages.form import asker_leaks, check_form, load_context
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.rejections import rejected_before
@@ -139,7 +139,7 @@ def main() -> None:
                 lambda: answers_kept_at_hang_up(store, actor=BUYER),
             ),
             ("read the Q/A PDF", lambda: document_text(store.blobs.read(qa.sha256), PDF)),
-            ("askers in it", lambda: attachment_leaks.__wrapped__(text, context.askers)),
+            ("askers in it", lambda: asker_leaks(text, context.askers)),
             ("live check with it", lambda: check_form(with_qa, context, now, readings)),
             ("Envoyer with it", lambda: queue_message(store, with_qa, actor=BUYER)),
         ):

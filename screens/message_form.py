@@ -39,7 +39,12 @@ from messagerie.models.messages.drafts import (
     Override,
     unique_recipients,
 )
-from messagerie.models.messages.files import MessageFiles, load_message_files, read_attachments
+from messagerie.models.messages.files import (
+    MessageFiles,
+    load_message_files,
+    merged_readings,
+    read_attachments,
+)
 from messagerie.models.messages.form import (
     FORM_LABELS,
     MENTIONS,
@@ -644,7 +649,7 @@ class MessageFormScreen(StoreScreen[None]):
         )
 
     def attachments_read(self, readings: tuple[AttachedText, ...]) -> None:
-        self.readings = (*self.readings, *readings)
+        self.readings = merged_readings(self.readings, readings)
         self.schedule_check()
 
     def action_generate_letters(self) -> None:
@@ -925,8 +930,7 @@ class MessageFormScreen(StoreScreen[None]):
             # Refused on what the store held then: the form's lines say it too.
             if refusal.context is not None:
                 self.context = refusal.context
-            known = {reading.document_id for reading in self.readings}
-            self.readings += tuple(r for r in refusal.readings if r.document_id not in known)
+            self.readings = merged_readings(self.readings, refusal.readings)
             self.run_checks()
 
     def typed(self) -> FormInput | None:

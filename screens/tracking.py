@@ -99,7 +99,7 @@ def status_cell(row: TrackingRow) -> Text:
 
 
 def row_cells(row: TrackingRow) -> tuple[Text, ...]:
-    deadline = paris_minutes(row.reply_deadline).split(" ") if row.reply_deadline else []
+    deadline = paris_minutes(row.reply_deadline).split(" ", 1) if row.reply_deadline else []
     return (
         status_cell(row),
         lines(row.type.label, row.subject),

@@ -562,6 +562,30 @@ def test_a_file_sent_to_several_companies_naming_the_asker_warns(store, cid):
     queue_message(store, form, actor="m.d", now=NOW, seen=frozenset({warning.key}))
 
 
+def test_the_files_warning_is_the_same_whatever_order_they_were_read_in(store, cid):
+    """The form reads a file once attached, the queue in the message's order: a different
+    order is no new warning (it was refused at every Ctrl+E)."""
+
+    def question(n: int):
+        return store_document(
+            store, store.blobs, filename=f"qr-{n}.txt", data=f"{n}. Question de N.B.C. FR".encode(),
+            origin=DocumentOrigin.ATTACHMENT, consultation_id=cid, actor="m.d",
+        )  # fmt: skip
+
+    files = [question(1), question(2)]
+    everyone = (DraftRecipient("jeanne.martin@nbc.example"), DraftRecipient("autre@example.org"))
+    form = filled(store, cid, recipients=everyone, attachment_ids=(files[0].id, files[1].id))
+    context = load_context(store, cid)
+    readings = read_attachments(store, files)
+    as_read = check_form(form, context, NOW, readings[::-1] + readings)
+    in_order = check_form(
+        replace(form, attachment_ids=(files[1].id, files[0].id)), context, NOW, readings
+    )
+    assert as_read.warned == in_order.warned and len(as_read.warned) == 1
+    (warning,) = as_read.verdicts
+    assert warning.message.count("dans « qr-") == 2  # each file once, read twice or not
+
+
 @pytest.mark.parametrize("body", ["Veuillez trouver ci-joint le marché.", "Pièces CI-JOINTES."])
 def test_a_body_announcing_a_file_without_one_is_refused(store, cid, body):
     form = filled(store, cid, MessageType.NOTIFICATION, body=body)

@@ -8,6 +8,7 @@ import pypdf
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pypdf.annotations import FreeText
 from weasyprint import HTML
 
 from messagerie.models.rules.anonymise import identity_leaks
@@ -89,6 +90,47 @@ def test_a_word_split_into_runs_reads_as_one_word_and_paragraphs_stay_apart():
     assert text is not None
     assert "Société Dupont & Fils\n" in text and "SIRET 732 829 320 00074" in text
     assert "jeanne.martin@dupont.example" in text
+
+
+def test_what_an_anonymised_word_file_still_holds_is_read():
+    """The name deleted with Track Changes on is still in the file, and so are the company
+    in its properties and the author of a change: none runs into the next word."""
+    data = zipped(
+        {
+            "[Content_Types].xml": "<Types/>",
+            "word/document.xml": f"<w:document {W}><w:body><w:p>"
+            '<w:del w:author="Jeanne Martin"><w:r><w:delText>Dupont Chocolats</w:delText></w:r>'
+            "</w:del><w:ins><w:r><w:t>Le candidat</w:t></w:r></w:ins>"
+            "<w:r><w:rPr><w:b/></w:rPr><w:t>demande</w:t></w:r></w:p></w:body></w:document>",
+            "docProps/app.xml": "<Properties><Company>Dupont Chocolats</Company>"
+            "<SharedDoc>false</SharedDoc></Properties>",
+        }
+    )
+    text = document_text(data, DOCX) or ""
+    lines = [line for line in text.splitlines() if line]
+    assert lines.count("Dupont Chocolats") == 2 and "Jeanne Martin" in lines
+    assert "Le candidat" in lines and "demande" in lines  # a change stands apart
+    leaks = identity_leaks(
+        text, company_name="Dupont Chocolats SAS", siret="", email="", contact_name="Jeanne Martin"
+    )
+    assert len(leaks) == 2
+
+
+def test_a_pdf_s_notes_and_a_text_file_in_any_encoding_are_read():
+    reader = pypdf.PdfReader(io.BytesIO(pdf_of("<p>Questions et réponses</p>")))
+    writer = pypdf.PdfWriter(clone_from=reader)
+    note = FreeText(text="Question de Dupont Chocolats", rect=(50, 550, 200, 650))
+    writer.add_annotation(page_number=0, annotation=note)
+    annotated = io.BytesIO()
+    writer.write(annotated)
+    assert "Question de Dupont Chocolats" in (document_text(annotated.getvalue(), PDF) or "")
+    for encoded in ("Société Générale".encode("cp1252"), "Société Générale".encode("utf-16")):
+        assert document_text(encoded, TEXT) == "Société Générale"
+
+
+def test_an_invisible_hyphen_does_not_hide_a_name():
+    assert identity_leaks("Du\u00adpont Cho\u200bcolats", company_name="Dupont Chocolats",
+                          siret="", email="")  # fmt: skip
 
 
 def test_an_opendocument_and_a_spreadsheet_are_read():

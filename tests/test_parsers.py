@@ -127,7 +127,7 @@ def test_a_time_typed_as_the_platform_writes_it_is_shown_back_as_typed(moment):
         (
             "15/07/2026 10:00 (heure d'hiver)",
             "« 15/07/2026 10:00 (heure d'hiver) » : Paris n'est pas à l'heure d'hiver à cette "
-            "date ; retirez cette mention.",
+            "heure-là ; retirez la mention.",
         ),
         (
             "01/01/0001 00:00",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from messagerie.models.messages.form import (
+    Askers,
     AttachedText,
     FormInput,
     LetterBasis,
@@ -69,9 +70,7 @@ def load_message_files(store: Store, form: FormInput, *, actor: str) -> MessageF
 
 
 def read_attachments(
-    store: Store,
-    documents: Iterable[DocumentInfo],
-    askers: tuple[tuple[str, str, str, str], ...] = (),
+    store: Store, documents: Iterable[DocumentInfo], askers: Askers = ()
 ) -> tuple[AttachedText, ...]:
     """What each document says, for rule 4 (`check_form`'s readings). A blob missing or
     altered reads as nothing here: sending it is refused where it is read for the mail.
@@ -81,12 +80,21 @@ def read_attachments(
     for document in documents:
         try:
             text = _text_of(store.blobs.root, document.sha256, document.media_type)
-        except BlobCorrupted:
+        except (BlobCorrupted, OSError):  # missing, altered, or a folder not readable
             text = None
+        reading = AttachedText(document.id, document.filename, document.sha256, text)
         if text and askers:
-            attachment_leaks(text, askers)
-        readings.append(AttachedText(document.id, document.filename, text))
+            attachment_leaks(reading, askers)
+        readings.append(reading)
     return tuple(readings)
+
+
+def merged_readings(
+    kept: tuple[AttachedText, ...], read: Iterable[AttachedText]
+) -> tuple[AttachedText, ...]:
+    """`kept` and the readings of `read` whose document is not among them: one reading a
+    document (a reading cancelled by a newer one may still arrive)."""
+    return tuple({reading.document_id: reading for reading in (*read, *kept)}.values())
 
 
 @lru_cache(maxsize=8)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -250,7 +250,7 @@ class ComposeContext:
     addresses: tuple[RegisterAddress, ...]  # the three registers, one per address
     candidates: tuple[DraftRecipient, ...]  # a suite's admitted candidates
     rejections: tuple[tuple[frozenset[int], RejectionSent], ...]  # (lots, empty = all; letter)
-    askers: tuple[tuple[str, str, str, str], ...]  # (company, SIRET, e-mail, contact), rule 4
+    askers: Askers  # (company, SIRET, e-mail, contact), rule 4
     awardees: tuple[DraftRecipient, ...] = ()  # recipients of the award letters already sent
     awards: tuple[tuple[frozenset[int], DraftRecipient], ...] = ()  # (lots, empty = all; whom)
     notifications: tuple[tuple[frozenset[int], datetime], ...] = ()  # (lots; queued at)
@@ -536,15 +536,26 @@ class AttachedText:
 
     document_id: int
     filename: str
+    sha256: str  # its bytes: what identifies the asker in them is kept by it
     text: str | None
 
 
-@lru_cache(maxsize=64)
-def attachment_leaks(text: str, askers: tuple[tuple[str, str, str, str], ...]) -> tuple[str, ...]:
-    """What identifies an asker in an attachment's text. Kept per text and askers: the live
-    checks run on every key, and a long document takes a while to read through; the form's
-    worker computes it once the file is read (`read_attachments`)."""
-    return _asker_leaks(text, askers)
+Askers = tuple[tuple[str, str, str, str], ...]  # (company, SIRET, e-mail, contact), rule 4
+_LEAKS: dict[tuple[str, Askers], tuple[str, ...]] = {}
+_LEAKS_KEPT = 64
+
+
+def attachment_leaks(reading: AttachedText, askers: Askers) -> tuple[str, ...]:
+    """What identifies an asker in an attachment. Kept by its bytes and the askers (not by
+    its text, up to 2 million characters each): the live checks run on every key, and a long
+    document takes a while to read through; the form's worker computes it once the file is
+    read (`read_attachments`)."""
+    key = (reading.sha256, askers)
+    if key not in _LEAKS:
+        if len(_LEAKS) >= _LEAKS_KEPT:
+            _LEAKS.clear()
+        _LEAKS[key] = asker_leaks(reading.text or "", askers)
+    return _LEAKS[key]
 
 
 def check_form(
@@ -701,13 +712,13 @@ def _facts(
     leaks: tuple[str, ...] = ()
     in_files: list[str] = []
     if len(recipients) > 1:
-        leaks = _asker_leaks(f"{form.subject}\n{form.body}", context.askers)
-        for reading in readings:
-            if reading.document_id in form.attachment_ids and reading.text:
-                in_files.extend(
-                    f"dans « {reading.filename} », {leak}"
-                    for leak in attachment_leaks(reading.text, context.askers)
-                )
+        leaks = asker_leaks(f"{form.subject}\n{form.body}", context.askers)
+        read = {reading.document_id: reading for reading in readings}
+        for reading in (read[i] for i in dict.fromkeys(form.attachment_ids) if i in read):
+            in_files.extend(
+                f"dans « {reading.filename} », {leak}"
+                for leak in attachment_leaks(reading, context.askers)
+            )
     return MessageFacts(
         type=form.type,
         formalised=detail.procedure.formalised,
@@ -750,7 +761,7 @@ def _facts(
     )
 
 
-def _asker_leaks(text: str, askers: Iterable[tuple[str, str, str, str]]) -> tuple[str, ...]:
+def asker_leaks(text: str, askers: Iterable[tuple[str, str, str, str]]) -> tuple[str, ...]:
     """What identifies one of the companies that asked a question in `text` (rule 4)."""
     leaks: list[str] = []
     for name, siret, email, contact in askers:

@@ -150,8 +150,11 @@ def queue_messages(
 ) -> tuple[QueuedMessage, ...]:
     """Several messages of one consultation (a mail-merge), all queued or none: every form
     is checked first, then one transaction writes them all."""
+    readings = _readings(store, forms, actor)  # before the transaction: it takes a while
     with store.engine.begin() as connection:
-        return queue_within(connection, store, forms, actor=actor, now=now, seen=seen)
+        return queue_within(
+            connection, store, forms, actor=actor, now=now, seen=seen, readings=readings
+        )
 
 
 def queue_within(
@@ -162,14 +165,17 @@ def queue_within(
     actor: str,
     now: datetime | None = None,
     seen: frozenset[VerdictKey] | None = None,
+    readings: tuple[AttachedText, ...] | None = None,
 ) -> tuple[QueuedMessage, ...]:
     """`queue_messages` inside the caller's transaction, for a caller that writes more with
-    the messages (a mail-merge's letters): a refusal rolls back what it wrote too."""
+    the messages (a mail-merge's letters): a refusal rolls back what it wrote too. `readings`:
+    what the attachments say, read by the caller before its transaction (None: read here)."""
     now = now or utc_now()
     queued = []
     # The rights first: an account that may not send is told so, not what to fix.
     account = authorize_forms(connection, forms, actor)
-    readings = _readings(store, forms, actor)
+    if readings is None:
+        readings = _readings(store, forms, actor)
     # The consultations held before the checks read them: a letter another buyer queues at
     # the same moment (a rejection that starts the standstill, a notification of the same
     # lot) is either seen by these checks or written after these messages, never between.

@@ -36,6 +36,8 @@ PUBLIC_MAIL_DOMAINS = frozenset(
 CIVILITIES = ("m", "mr", "monsieur", "mme", "madame", "mlle", "mademoiselle", "me", "maitre")
 # Separators people type inside a SIRET: spaces (also non-breaking), dots, dashes.
 _DIGIT_GAP = r"[\s.\u00a0\u202f-]*"
+# Soft hyphen, zero-width space and joiners: nothing on the page, a cut in a word here.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 # The texts of the Q/A document, as a warning names them: "question" or "answer".
 QA_FIELD_NAMES = {"question": "la question", "answer": "la réponse"}
 
@@ -73,7 +75,8 @@ def leaks_summary(field: str, leaks: tuple[str, ...]) -> str:
 
 def _words(text: str) -> str:
     """Lower case, no accents, no dots ("N.B.C." = "NBC"), "&" = "et", one space between words."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("&", " et "))
+    visible = text.translate(_INVISIBLE)  # « Du\u00adpont » is Dupont on the page
+    decomposed = unicodedata.normalize("NFKD", visible.casefold().replace("&", " et "))
     plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     plain = plain.replace(".", "")
     return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())

@@ -107,8 +107,8 @@ def asker_identified(
     if not leaks or recipients <= 1:
         return None
     before, after = ASKER_SHOWS[field]
-    shows = " ; ".join(leaks)
-    return RuleVerdict(4, "warning", before + shows + after, field, subject=shows)
+    subject = " ; ".join(sorted(set(leaks)))  # what shows, in whatever order it was read
+    return RuleVerdict(4, "warning", before + " ; ".join(leaks) + after, field, subject)
 
 
 # --- Rule 2: answers in time (R2132-6) -------------------------------------------------------

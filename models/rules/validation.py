@@ -76,7 +76,8 @@ _PARIS_FORMAT = re.compile(
     r"(?:\s*(?:-|à)\s*|\s+)"
     r"(?P<hour>\d{1,2})[:h](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
     # Which of the hour Paris lives twice in October, as formatting.repeated_hour_mark says it
-    r"(?:\s*\(?\s*(?i:heure\s+d['’]\s*(?P<season>été|ete|hiver))\s*\)?)?"
+    # (possessive: spaces that lead nowhere are not tried again and again)
+    r"(?:\s*+\(?\s*+(?i:heure\s++d['’]\s*+(?P<season>été|ete|hiver))\s*+\)?)?"
 )
 _LOT_SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -214,7 +215,7 @@ def _paris_hour_problem(shown: str, moment: datetime, season: str | None) -> str
             "02:00 à 03:00 (heure d'été) ; indiquez une autre heure."
         )
     if season is not None and season != (SUMMER_TIME if moment.dst() else WINTER_TIME):
-        return f"« {shown} » : Paris n'est pas à l'{season} à cette date ; retirez cette mention."
+        return f"« {shown} » : Paris n'est pas à l'{season} à cette heure-là ; retirez la mention."
     if season is None and moment.utcoffset() != moment.replace(fold=1).utcoffset():
         # The hour winter time repeats: a deadline at 02:30 would fall at two instants an
         # hour apart, and the letter could not say which one the store keeps.
