@@ -92,9 +92,8 @@ def seconds(data: bytes, kind: str, runs: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=40)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--hostile-pages", type=int, default=300)
+    for option, default in (("--pages", 40), ("--runs", 5), ("--hostile-pages", 300)):
+        parser.add_argument(option, type=int, default=default)
     options = parser.parse_args()
     hostile = options.hostile_pages
     drawing_nothing = b"BT /F1 12 Tf () Tj ET\n"

@@ -48,7 +48,6 @@ from messagerie.models.messages.files import (
 from messagerie.models.messages.form import (
     FORM_LABELS,
     MENTIONS,
-    AttachedText,
     ComposeContext,
     FormCheck,
     FormInput,
@@ -101,6 +100,7 @@ from messagerie.screens.widgets import (
 
 if TYPE_CHECKING:
     from messagerie.letters.pdf.generate import PersonalLetter
+    from messagerie.models.messages.form import AttachedText
     from messagerie.models.store.database import Store
 
 KEPT_DRAFT_FOUND = "Les messages enregistrés attendent dans « Brouillons de messages » (b)."
