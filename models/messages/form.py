@@ -9,11 +9,11 @@ data: no Textual, no SMTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -141,6 +141,7 @@ def field_label(name: str, kind: MessageType) -> str:
 
 
 ALL_REGISTERS = tuple(RegisterKind)  # every register of a consultation
+Askers = tuple[tuple[str, str, str, str], ...]  # (company, SIRET, e-mail, contact), rule 4
 # Sent while bids are being prepared: while bids are open, a reply deadline after the bid
 # deadline is illogical (the limit no longer holds once the bid deadline has passed).
 BEFORE_BIDS = frozenset({MessageType.ANSWER, MessageType.MODIFICATION, MessageType.INVITATION})
@@ -336,10 +337,14 @@ def load_context(
         rejections = _rejections(connection, consultation_id)
         awards = _award_recipients(connection, consultation_id)
         notifications = tuple(
-            (lots, at)
-            for _, lots, at in _queued_lots(connection, consultation_id, MessageType.NOTIFICATION)
+            (one.lots, one.queued_at)
+            for one in _queued_lots(connection, consultation_id, MessageType.NOTIFICATION)
         )
-        complements = _complements(connection, consultation_id)
+        complements = tuple(
+            (one.lots, one.queued_at, one.reply_deadline)
+            for one in _queued_lots(connection, consultation_id, MessageType.COMPLEMENT_REQUEST)
+            if one.reply_deadline is not None
+        )
         addresses = addresses_of(connection, consultation_id, ALL_REGISTERS)  # seen: detail
         deposits = _deposits(connection, consultation_id)
     return ComposeContext(
@@ -382,12 +387,19 @@ def _deposits(
     return tuple((company_id, frozenset(numbers)) for company_id, numbers in lots.values())
 
 
+class QueuedLots(NamedTuple):
+    id: int
+    lots: frozenset[int]  # empty: all
+    queued_at: datetime
+    reply_deadline: datetime | None
+
+
 def _queued_lots(
     connection: Connection, consultation_id: int, message_type: MessageType
-) -> list[tuple[int, frozenset[int], datetime]]:
-    """Each queued message of a type: its id, lots (empty: all) and queue time, in order."""
+) -> list[QueuedLots]:
+    """Each queued message of a type: its id, lots, queue time and reply deadline, in order."""
     rows = connection.execute(
-        sa.select(message.c.id, message.c.all_lots, message.c.queued_at)
+        sa.select(message.c.id, message.c.all_lots, message.c.queued_at, message.c.reply_deadline)
         .where(
             message.c.consultation_id == consultation_id,
             message.c.type == message_type,
@@ -403,31 +415,14 @@ def _queued_lots(
     ):
         numbers.setdefault(message_id, set()).add(number)
     return [
-        (row.id, frozenset() if row.all_lots else frozenset(numbers.get(row.id, ())), row.queued_at)
+        QueuedLots(
+            row.id,
+            frozenset() if row.all_lots else frozenset(numbers.get(row.id, ())),
+            row.queued_at,
+            row.reply_deadline,
+        )
         for row in rows
     ]
-
-
-def _complements(
-    connection: Connection, consultation_id: int
-) -> tuple[tuple[frozenset[int], datetime, datetime], ...]:
-    """Each request for complements queued with a reply deadline: its lots (empty: all),
-    when it was queued, and the deadline."""
-    requests = _queued_lots(connection, consultation_id, MessageType.COMPLEMENT_REQUEST)
-    deadlines = {
-        row.id: row.reply_deadline
-        for row in connection.execute(
-            sa.select(message.c.id, message.c.reply_deadline).where(
-                message.c.id.in_([message_id for message_id, _, _ in requests]),
-                message.c.reply_deadline.is_not(None),
-            )
-        )
-    }
-    return tuple(
-        (lots, at, deadlines[message_id])
-        for message_id, lots, at in requests
-        if message_id in deadlines
-    )
 
 
 def _award_recipients(
@@ -435,8 +430,7 @@ def _award_recipients(
 ) -> tuple[tuple[frozenset[int], DraftRecipient], ...]:
     """Each recipient of an award letter already sent, with the letter's lots (empty: all)."""
     lots_of = {
-        message_id: lots
-        for message_id, lots, _ in _queued_lots(connection, consultation_id, MessageType.AWARD)
+        one.id: one.lots for one in _queued_lots(connection, consultation_id, MessageType.AWARD)
     }
     rows = connection.execute(
         sa.select(recipient.c.message_id, recipient.c.email, recipient.c.company_id,
@@ -540,7 +534,6 @@ class AttachedText:
     text: str | None
 
 
-Askers = tuple[tuple[str, str, str, str], ...]  # (company, SIRET, e-mail, contact), rule 4
 _LEAKS: dict[tuple[str, Askers], tuple[str, ...]] = {}
 _LEAKS_KEPT = 64
 
@@ -761,7 +754,7 @@ def _facts(
     )
 
 
-def asker_leaks(text: str, askers: Iterable[tuple[str, str, str, str]]) -> tuple[str, ...]:
+def asker_leaks(text: str, askers: Askers) -> tuple[str, ...]:
     """What identifies one of the companies that asked a question in `text` (rule 4)."""
     leaks: list[str] = []
     for name, siret, email, contact in askers:
