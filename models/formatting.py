@@ -17,27 +17,37 @@ def paris_time(moment: datetime, pattern: str) -> str:
     return format_datetime(moment, pattern, tzinfo=PARIS, locale=LOCALE)
 
 
+MINUTES, SECONDS = "dd/MM/yyyy HH:mm", "dd/MM/yyyy - HH:mm:ss"
+
+
 def paris_minutes(moment: datetime) -> str:
     """A deadline as the platform shows it: "14/02/2026 12:00" (Europe/Paris)."""
-    return paris_time(moment, "dd/MM/yyyy HH:mm") + repeated_hour_mark(moment)
+    return paris_time(moment, MINUTES) + repeated_hour_mark(moment)
 
 
 def paris_seconds(moment: datetime) -> str:
     """An event time as in the tracking table: "10/02/2026 - 16:41:11" (Europe/Paris)."""
-    return paris_time(moment, "dd/MM/yyyy - HH:mm:ss") + repeated_hour_mark(moment)
+    return paris_time(moment, SECONDS) + repeated_hour_mark(moment)
 
 
 SUMMER_TIME, WINTER_TIME = "heure d'été", "heure d'hiver"
 
 
-def repeated_hour_mark(moment: datetime) -> str:
-    """ " (heure d'été)" or " (heure d'hiver)" after a time of the hour Paris lives twice
-    when winter time comes back (25/10/2026 02:30 is two instants an hour apart); "" for
-    any other: what the store keeps is the one the letter says, and it reads back as typed."""
+def repeated_hour_season(moment: datetime) -> str | None:
+    """SUMMER_TIME or WINTER_TIME for a time of the hour Paris lives twice when winter time
+    comes back (25/10/2026 02:30 is two instants an hour apart); None for any other."""
     local = as_utc(moment).astimezone(PARIS)
     if local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset():
-        return ""
-    return f" ({SUMMER_TIME if local.dst() else WINTER_TIME})"
+        return None
+    return SUMMER_TIME if local.dst() else WINTER_TIME
+
+
+def repeated_hour_mark(moment: datetime) -> str:
+    """ " (heure d'été)" or " (heure d'hiver)" after a time of the hour Paris lives twice, ""
+    after any other: what the store keeps is the one the letter says, and it reads back as
+    typed."""
+    season = repeated_hour_season(moment)
+    return "" if season is None else f" ({season})"
 
 
 NARROW_NO_BREAK_SPACE = "\u202f"

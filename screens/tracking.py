@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Select, Static
 
-from messagerie.models.formatting import paris_minutes, paris_seconds
+from messagerie.models.formatting import MINUTES, SECONDS, paris_time, repeated_hour_season
 from messagerie.models.messages.tracking import (
     PAGE,
     MessageSummary,
@@ -84,6 +84,14 @@ def lines(*texts: str, style: str = "") -> Text:
     return Text(harmless("\n".join(texts)), style=style, no_wrap=True, overflow="ellipsis")
 
 
+def event_time(at: datetime) -> str:
+    """ "10/02/2026 - 16:41:11", as wide as the status column; in the hour Paris lives twice,
+    which one on the next line (« (heure d'hiver) » would be cut at the column's edge)."""
+    season = repeated_hour_season(at)
+    text = paris_time(at, SECONDS)
+    return text if season is None else f"{text}\n  ({season})"
+
+
 def status_cell(row: TrackingRow) -> Text:
     """The status word, then one line per badge: "E 10/02/2026 - 16:41:11"; a failure is
     written out in full, its time on the next line."""
@@ -91,21 +99,34 @@ def status_cell(row: TrackingRow) -> Text:
     for mark, at in row.badges():
         cell.append("\n")
         if mark == "Non délivré":
-            cell.append(f"{mark}\n  {paris_seconds(at)}", style="bold red")
+            cell.append(f"{mark}\n  {event_time(at)}", style="bold red")
         else:
             cell.append(mark, style="bold")
-            cell.append(f" {paris_seconds(at)}")
+            cell.append(f" {event_time(at)}")
     return cell
 
 
+def deadline_lines(deadline: datetime | None) -> list[str]:
+    """The date, then the time, in an 11-wide column; in the hour Paris lives twice, which
+    one on two more lines."""
+    if deadline is None:
+        return []
+    season = repeated_hour_season(deadline)
+    day_and_time = paris_time(deadline, MINUTES).split(" ")
+    return day_and_time if season is None else [*day_and_time, *f"({season})".split(" ")]
+
+
 def row_cells(row: TrackingRow) -> tuple[Text, ...]:
-    deadline = paris_minutes(row.reply_deadline).split(" ", 1) if row.reply_deadline else []
     return (
         status_cell(row),
         lines(row.type.label, row.subject),
         lines(row.email, row.company or ""),
-        lines(*deadline),
+        lines(*deadline_lines(row.reply_deadline)),
     )
+
+
+def height_of(cells: tuple[Text, ...]) -> int:
+    return max(2, *(len(cell.plain.splitlines()) for cell in cells))
 
 
 def reply_cells(line: ReplyLine) -> tuple[Text, ...]:
@@ -114,7 +135,7 @@ def reply_cells(line: ReplyLine) -> tuple[Text, ...]:
     first = " ".join(line.body.split()) or "(sans texte)"
     weight = "" if line.read else "bold"
     return (
-        lines(f"↳ {word}", f"  {paris_seconds(line.received_at)}", style=weight),
+        lines(f"↳ {word}", f"  {event_time(line.received_at)}", style=weight),
         lines(line.disposition.label, first, style="italic"),
         lines("Entrée : lire la réponse", ""),
         lines(),
@@ -337,13 +358,14 @@ class TrackingScreen(StoreScreen[None]):
         self.show_filter_line()
 
     def add_rows(self, table: DataTable[Text], row: TrackingRow) -> None:
-        cells = row_cells(row)  # heights given: measuring 100 rows' cells costs 70 ms
-        height = max(2, *(len(cell.plain.splitlines()) for cell in cells))
+        # Heights given: measuring 100 rows' cells costs 70 ms.
         lead = (lines(row.reference),) if self.across else ()
-        table.add_row(*lead, *cells, height=height, key=str(row.recipient_id))
+        cells = row_cells(row)
+        table.add_row(*lead, *cells, height=height_of(cells), key=str(row.recipient_id))
         for line in self.replies.get(row.recipient_id, ()):
             lead = (lines(),) if self.across else ()
-            table.add_row(*lead, *reply_cells(line), height=2, key=f"reply-{line.id}")
+            cells = reply_cells(line)
+            table.add_row(*lead, *cells, height=height_of(cells), key=f"reply-{line.id}")
 
     def redraw(self) -> None:
         """Rebuild the table from `rows`, keeping the cursor on the same line."""

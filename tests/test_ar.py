@@ -9,7 +9,7 @@ import io
 import os
 import stat
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
@@ -198,6 +198,18 @@ async def test_the_pdf_shows_every_event_in_paris_and_utc_and_every_hash(store):
     assert hashlib.sha256(body.encode()).hexdigest() in compact
     assert hashes["attestation-modèle.pdf"] in compact and hashes["courrier-A.pdf"] in compact
     assert hashes["courrier-B.pdf"] not in compact
+
+
+async def test_a_time_of_the_hour_paris_lives_twice_says_which_in_one_parenthesis(store):
+    data = ar_data(store, await opened(store))
+    winter = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 in Paris, the second time
+    summer = winter - timedelta(hours=1)  # 02:30 in Paris too, the first time
+    message = replace(data.message, reply_allowed=True, reply_deadline=summer)
+    text = " ".join(pdf_text(render_ar(replace(data, issued_at=winter, message=message))).split())
+
+    assert "établi le 25/10/2026 à 02:30 (heure de Paris, heure d'hiver)" in text
+    assert "Autorisée jusqu'au 25/10/2026 02:30 (heure de Paris, heure d'été)" in text
+    assert ") (" not in text  # not « 02:30 (heure d'hiver) (heure de Paris) »
 
 
 async def test_the_pdf_is_pdf_a_3b(store):

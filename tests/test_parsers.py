@@ -171,6 +171,14 @@ def test_the_repeated_hour_typed_with_its_season_is_that_one(typed):
     )
 
 
+@pytest.mark.parametrize(
+    "typed", ["25/10/2026 02:30 (heure d'hiver", "25/10/2026 02:30 heure d'hiver)"]
+)
+def test_a_season_with_one_parenthesis_alone_is_refused(typed):
+    with pytest.raises(ValidationFailed, match="n'est pas une date valide"):
+        parse_paris_datetime(typed)
+
+
 def test_the_repeated_hour_with_its_offset_is_read_as_that_instant():
     second = parse_paris_datetime("2026-10-25T02:30+01:00")
     assert second == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)

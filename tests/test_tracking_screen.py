@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -576,6 +577,41 @@ async def test_a_resent_row_shows_its_events_in_time_order(workspace, workspace_
         times = re.findall(r"(\d\d)/(\d\d)/(\d{4}) - (\d\d:\d\d:\d\d)", cell)
         assert len(times) == 3 and cell.index("Non délivré") < cell.index("\nE ")
         assert times == sorted(times, key=lambda t: (t[2], t[1], t[0], t[3]))
+
+
+async def test_times_of_the_hour_paris_lives_twice_say_which_whole_at_80x24(
+    workspace, workspace_app
+):
+    cid = consultation_with(workspace, RecipientStatus.READ)
+    summer = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 in Paris, the first time
+    winter = summer + timedelta(hours=1)  # 02:30 in Paris again, an hour later
+    with workspace.engine.begin() as connection:
+        read, message_id = connection.execute(
+            sa.select(recipient.c.id, recipient.c.message_id)
+            .join(message)
+            .where(message.c.consultation_id == cid, recipient.c.status == RecipientStatus.READ)
+            .limit(1)
+        ).one()
+        connection.execute(
+            sa.update(recipient)
+            .where(recipient.c.id == read)
+            .values(sent_at=summer, delivered_at=summer + timedelta(seconds=4), read_at=winter)
+        )
+        connection.execute(
+            sa.update(message).where(message.c.id == message_id).values(reply_deadline=winter)
+        )
+    async with workspace_app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        await move_to(pilot, screen, str(read))
+        table = screen.query_one(DataTable)
+        shown = painted(pilot, table)
+        assert "E 25/10/2026 - 02:30:00 (heure d'été) D 25/10/2026 - 02:30:04 (heure d'été)" in (
+            " ".join(str(table.get_cell(str(read), "status")).split())
+        )
+        assert shown.count("(heure d'été)") == 2 and shown.count("(heure d'hiver)") == 1
+        deadline = str(table.get_cell(str(read), "deadline")).splitlines()
+        assert deadline == ["25/10/2026", "02:30", "(heure", "d'hiver)"]
+        assert all(len(line) <= table.columns["deadline"].width for line in deadline)
 
 
 async def test_ar_from_la_loupe_and_its_refusal_before_any_opening(

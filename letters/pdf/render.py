@@ -21,12 +21,18 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from messagerie.letters import PACKAGE_DIR, TEMPLATES_DIR
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import LOCALE, PARIS, paris_minutes
+from messagerie.models.formatting import (
+    LOCALE,
+    MINUTES,
+    PARIS,
+    paris_time,
+    repeated_hour_season,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -61,14 +67,24 @@ def date_fr(value: date | datetime) -> str:
     return format_date(_paris_day(_required(value, "date_fr")), "dd/MM/yyyy", locale=LOCALE)
 
 
-def datetime_fr(value: datetime) -> str:
-    """ "14/02/2026 12:00", Europe/Paris."""
-    return paris_minutes(_required(value, "datetime_fr"))
+def datetime_fr(value: datetime, zone: bool = False) -> str:
+    """ "14/02/2026 12:00", Europe/Paris; `zone`: "14/02/2026 12:00 (heure de Paris)"."""
+    return _in_paris(paris_time(_required(value, "datetime_fr"), MINUTES), value, zone)
 
 
-def time_fr(value: datetime) -> str:
-    """ "12:00", Europe/Paris."""
-    return format_datetime(_required(value, "time_fr"), "HH:mm", tzinfo=PARIS, locale=LOCALE)
+def time_fr(value: datetime, zone: bool = False) -> str:
+    """ "12:00", Europe/Paris; `zone`: "12:00 (heure de Paris)"."""
+    return _in_paris(paris_time(_required(value, "time_fr"), "HH:mm"), value, zone)
+
+
+def _in_paris(text: str, moment: datetime, zone: bool) -> str:
+    """`text`, then what it needs to be one instant: the zone when asked, and which of the
+    hour Paris lives twice in October in one parenthesis ("02:30 (heure de Paris, heure
+    d'hiver)", not two after each other)."""
+    notes = [
+        note for note in ("heure de Paris" if zone else None, repeated_hour_season(moment)) if note
+    ]
+    return f"{text} ({', '.join(notes)})" if notes else text
 
 
 def long_date_fr(value: date | datetime) -> str:

@@ -76,8 +76,9 @@ _PARIS_FORMAT = re.compile(
     r"(?:\s*(?:-|à)\s*|\s+)"
     r"(?P<hour>\d{1,2})[:h](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
     # Which of the hour Paris lives twice in October, as formatting.repeated_hour_mark says it
-    # (possessive: spaces that lead nowhere are not tried again and again)
-    r"(?:\s*+\(?\s*+(?i:heure\s++d['’]\s*+(?P<season>été|ete|hiver))\s*+\)?)?"
+    # (possessive: spaces that lead nowhere are not tried again and again),
+    # in parentheses or without, never with one of the two alone.
+    r"(?:\s*+(?P<open>\()?\s*+(?i:heure\s++d['’]\s*+(?P<season>été|ete|hiver))\s*+(?(open)\)))?"
 )
 _LOT_SEPARATORS = re.compile(r"[\s,;]+")
 
