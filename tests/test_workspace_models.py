@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from messagerie.letters.pdf.publish import AnswerToAll, publish_answer_to_all
 from messagerie.models.consultations.dce import DceConflict, current_dce
 from messagerie.models.consultations.detail import consultation_detail
-from messagerie.models.consultations.qa import qa_entries
+from messagerie.models.consultations.qa import QaConflict, add_qa_entry, qa_entries
 from messagerie.models.consultations.suites import (
     SuiteRefused,
     SuiteRequest,
@@ -195,3 +195,16 @@ def test_two_buyers_answering_at_once_lose_neither_answer(store, tmp_path):
     (piece,) = current_dce(store, cid, actor="bruno").pieces
     assert piece.path == again.filename
     assert len(list_drafts(store, cid, actor="bruno")) == 2  # each answer's information
+
+
+def test_only_a_number_another_took_is_told_as_another_buyer_s_answer(store):
+    deadline = datetime.now(UTC) + timedelta(days=60)
+    cid = add_open_consultation(store, ("2026QR", "Voirie"), deadline, {}, paris(2026, 1, 5))
+    entry = partial(add_qa_entry, store, cid, actor="anne", question="Q ?", answer="R.")
+    entry(number=1, question_entry_id=None)
+    with pytest.raises(QaConflict, match="publiée par une autre personne"):
+        entry(number=1, question_entry_id=None)
+    # A question the register never held is a bug to see whole, not another buyer's answer.
+    with pytest.raises(sa.exc.IntegrityError):
+        entry(number=2, question_entry_id=10**9)
+    assert [e.number for e in qa_entries(store, cid, actor="anne")] == [1]

@@ -40,6 +40,7 @@ from messagerie.models.store.documents import (
     insert_documents,
     put_bytes,
 )
+from messagerie.models.store.engine import unique_key_refused
 from messagerie.models.store.enums import DocumentOrigin, Right
 from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import consultation as consultation_table
@@ -518,7 +519,9 @@ def _claim_version(
             )
             .returning(dce_version.c.id)
         ).scalar_one()
-    except IntegrityError:
+    except IntegrityError as error:
+        if not unique_key_refused(error):
+            raise
         # Another session took this number between our check and our insert.
         raise _conflict(changes.base_version, None) from None
     return version_id, number

@@ -13,6 +13,7 @@ from messagerie.models.consultations.answer_drafts import forget_within
 from messagerie.models.errors import Refusal
 from messagerie.models.store.accounts import authorize, authorize_reading
 from messagerie.models.store.database import Store
+from messagerie.models.store.engine import unique_key_refused
 from messagerie.models.store.enums import Right
 from messagerie.models.store.tables import qa_item
 
@@ -78,7 +79,9 @@ def record_qa_entry(
                 author=actor,
             )
         )
-    except sa.exc.IntegrityError:
+    except sa.exc.IntegrityError as error:
+        if not unique_key_refused(error):  # not another buyer's: a bug, kept as it is
+            raise
         raise QaConflict(
             f"La question n°{number} du document questions/réponses vient d'être publiée "
             "par une autre personne : rien n'a été enregistré. Publiez de nouveau la réponse."

@@ -20,6 +20,7 @@ from messagerie.models.errors import Refusal
 from messagerie.models.store import audit
 from messagerie.models.store.accounts import authorize
 from messagerie.models.store.database import Store
+from messagerie.models.store.engine import unique_key_refused
 from messagerie.models.store.enums import ConsultationStatus, Procedure, RegisterKind, Right
 from messagerie.models.store.rows import from_row
 from messagerie.models.store.tables import (
@@ -118,7 +119,9 @@ def create_suite(
         try:
             with store.engine.begin() as connection:
                 return _insert_suite(connection, request, actor=actor, now=now)
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as error:
+            if not unique_key_refused(error):
+                raise
             # Another buyer (or an import) took the same « -S<n> » between our reading and
             # our writing: the next attempt reads it and takes the following number.
             attempts_left -= 1
