@@ -125,6 +125,12 @@ def row_cells(row: TrackingRow) -> tuple[Text, ...]:
     )
 
 
+def newest(watermark: datetime | None, rows: tuple[TrackingRow, ...]) -> datetime | None:
+    """The latest change seen: `watermark` or the newest of `rows`."""
+    times = [row.updated_at for row in rows] + ([] if watermark is None else [watermark])
+    return max(times, default=None)
+
+
 def height_of(cells: tuple[Text, ...]) -> int:
     return max(2, *(len(cell.plain.splitlines()) for cell in cells))
 
@@ -330,7 +336,7 @@ class TrackingScreen(StoreScreen[None]):
         self.rows = {row.recipient_id: row for row in rows}
         self.replies = fetched.replies
         self.complete = len(rows) < PAGE
-        self.newest_change = max((r.updated_at for r in rows), default=None)
+        self.newest_change = newest(self.newest_change, rows)  # a new read misses no older change
         self.redraw()
         self.call_after_refresh(self.post_message, self.Shown())
         self.call_after_refresh(self.load_count)
@@ -399,6 +405,16 @@ class TrackingScreen(StoreScreen[None]):
         )
 
     def merge(self, fetched: Fetched) -> None:
+        if fetched.query != self.query_:
+            return
+        # Every change read counts, shown or not: a watermark from the rows shown alone
+        # stayed behind changes to the others, and read them again at every poll.
+        self.newest_change = newest(self.newest_change, fetched.rows)
+        if len(fetched.rows) >= PAGE:
+            # More changed than one read holds (a send to hundreds, or the buyer was on
+            # another screen): the oldest changes were left out, so read the table again.
+            self.action_refresh()
+            return
         replies = fetched.replies
         moved = [
             row
@@ -406,24 +422,41 @@ class TrackingScreen(StoreScreen[None]):
             if self.rows.get(row.recipient_id) != row
             or replies.get(row.recipient_id, ()) != self.replies.get(row.recipient_id, ())
         ]
-        if fetched.query != self.query_ or not moved:
+        if not moved:
             return
-        self.newest_change = max(r.updated_at for r in (*moved, *self.rows.values()))
-        newest_shown = max(self.rows, default=0)
-        wanted = fetched.query.status
+        recount = False
         for row in moved:
-            if wanted is not None and row.status is not wanted:
-                if self.rows.pop(row.recipient_id, None) is not None:  # it left the filter
-                    self.replies.pop(row.recipient_id, None)
-                    self.count = None if self.count is None else self.count - 1
-                continue
-            if row.recipient_id not in self.rows and row.recipient_id > newest_shown:
-                self.count = None if self.count is None else self.count + 1  # a new recipient
-            if row.recipient_id in self.rows or row.recipient_id > newest_shown:
-                self.rows[row.recipient_id] = row
-                self.replies[row.recipient_id] = replies.get(row.recipient_id, ())
+            placed = self.place(row, replies.get(row.recipient_id, ()), fetched.query.status)
+            recount = recount or not placed
         self.rows = dict(sorted(self.rows.items(), reverse=True))
         self.redraw()
+        if recount:
+            self.count = None
+            self.load_count()
+
+    def place(
+        self, row: TrackingRow, replies: tuple[ReplyLine, ...], wanted: RecipientStatus | None
+    ) -> bool:
+        """Show, move or take out a changed row; False when the count of matching rows can
+        no longer be told from the rows shown (it entered or left the status filtered on
+        beyond the pages loaded)."""
+        key = row.recipient_id
+        loaded = self.complete or key >= min(self.rows, default=key)
+        if wanted is not None and row.status is not wanted:
+            if self.rows.pop(key, None) is not None:  # it left the filter
+                self.replies.pop(key, None)
+                self.count = None if self.count is None else self.count - 1
+                return True
+            return loaded  # within the pages loaded, it was not shown: not counted either
+        if key not in self.rows and loaded:
+            # A new recipient, or one that came into the status filtered on: rows between
+            # the newest and the oldest shown are all loaded, so it was not counted.
+            self.count = None if self.count is None else self.count + 1
+        elif key not in self.rows:
+            return wanted is None  # older than the pages loaded: shown when they are
+        self.rows[key] = row
+        self.replies[key] = replies
+        return True
 
     # --- filters ----------------------------------------------------------------------------
 

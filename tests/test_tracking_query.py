@@ -189,6 +189,21 @@ async def test_a_reply_arriving_as_the_buyer_reads_another_keeps_reponse_non_lue
     assert [one.read for one in replies_of(store, [target.id])[target.id]] == [True, False]
 
 
+async def test_one_reply_of_two_read_is_a_change_the_tables_follow(store):
+    """Its line turns read while the copy stays « Réponse non lue »: an open table polls
+    changes by time, so the copy's time moves too."""
+    await sent_message(store)
+    target = find_recipient(store, token=_token(store, A))
+    now = datetime.now(UTC)
+    for body, at in (("Première", now), ("Seconde", now + timedelta(seconds=1))):
+        record_reply(store, target, body=body, files=[], channel=ReplyChannel.WEB, at=at)
+    first, _ = replies_of(store, [target.id])[target.id]
+    read_at = now + timedelta(minutes=1)
+    mark_reply_read(store, first.id, at=read_at)
+    (changed,) = changed_since(store, TrackingQuery(company=A), read_at)
+    assert changed.status is RecipientStatus.REPLY_UNREAD
+
+
 async def test_two_replies_to_one_copy_at_once_are_both_kept(store):
     """An e-mail and the page's form at the same moment: each wrote its reply, then waited
     for the other to add to the copy's history (on PostgreSQL, a deadlock lost one)."""

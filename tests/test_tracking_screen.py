@@ -22,6 +22,7 @@ from messagerie.models.messages.detail import resend
 from messagerie.models.messages.inbound import IncomingReply, find_recipient, record_inbound
 from messagerie.models.messages.outbox import claim, record_accepted
 from messagerie.models.messages.portal import record_opening
+from messagerie.models.messages.tracking import PAGE
 from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import (
     DeliveryState,
@@ -100,6 +101,17 @@ async def loupe_at(pilot, screen: TrackingScreen, status: RecipientStatus):  # t
     await settle(pilot)
     assert isinstance(pilot.app.screen, MessageDetailScreen)
     return row
+
+
+async def filter_status(pilot, screen: TrackingScreen, status: RecipientStatus) -> None:
+    """The filters opened, the status chosen, and its rows read and counted."""
+    await pilot.press("f")
+    screen.query_one("#filter-status", Select).value = status
+    await wait_until(
+        pilot,
+        lambda: screen.query_.status is status and screen.count and screen.rows,
+        "the rows of the status",
+    )
 
 
 async def answer_dialog(pilot, text: str) -> None:
@@ -212,13 +224,7 @@ async def test_a_reply_read_leaves_the_rows_filtered_on_reponse_non_lue(workspac
     cid = consultation_with(workspace, RecipientStatus.REPLY_UNREAD)
     async with workspace_app.run_test(size=(100, 36)) as pilot:
         screen = await open_tracking(pilot, cid)
-        await pilot.press("f")
-        screen.query_one("#filter-status", Select).value = RecipientStatus.REPLY_UNREAD
-        await wait_until(
-            pilot,
-            lambda: screen.query_.status and screen.count and screen.rows,
-            "the unread replies",
-        )
+        await filter_status(pilot, screen, RecipientStatus.REPLY_UNREAD)
         before = screen.count
         assert {r.status for r in screen.rows.values()} == {RecipientStatus.REPLY_UNREAD}
         unread = next(
@@ -664,3 +670,73 @@ async def test_the_ar_from_the_table_names_the_platform_s_last_anchor(workspace,
     assert "tel que l'a figé l'ancrage signé de la plateforme" in text
     head = json.loads(written.path.read_text())["heads"][str(read.recipient_id)]
     assert head in text
+
+
+async def test_a_change_among_more_than_a_page_of_changes_is_still_shown(workspace, workspace_app):
+    """A send to hundreds touches hundreds of rows between two polls: the one read before
+    them, older than the newest page of changes, still shows."""
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, None)  # every consultation: thousands of rows
+        target = next(r for r in screen.rows.values() if r.status is RecipientStatus.DELIVERED)
+        record_opening(
+            workspace, target.recipient_id, client_address="198.51.100.4", user_agent="T"
+        )
+        with workspace.engine.begin() as connection:
+            others = connection.execute(
+                sa.select(recipient.c.id)
+                .where(recipient.c.id != target.recipient_id)
+                .limit(PAGE + 50)
+            ).scalars()
+            connection.execute(  # as the outbox's claims and answers touch them
+                sa.update(recipient)
+                .where(recipient.c.id.in_(list(others)))
+                .values(updated_at=utc_now() + timedelta(seconds=1))
+            )
+        await wait_until(
+            pilot,
+            lambda: screen.rows[target.recipient_id].status is RecipientStatus.READ,
+            "the row opened before the burst",
+        )
+
+
+async def test_a_row_coming_into_the_status_filtered_on_is_added(workspace, workspace_app):
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, None)
+        await filter_status(pilot, screen, RecipientStatus.READ)
+        before = screen.count
+        with workspace.engine.connect() as connection:
+            delivered = connection.execute(  # among the rows loaded, older than the newest
+                sa.select(recipient.c.id)
+                .where(
+                    recipient.c.status == RecipientStatus.DELIVERED,
+                    recipient.c.id.between(min(screen.rows), max(screen.rows)),
+                )
+                .order_by(recipient.c.id.desc())
+                .limit(1)
+            ).scalar_one()
+        record_opening(workspace, delivered, client_address="198.51.100.4", user_agent="T")
+        await wait_until(pilot, lambda: delivered in screen.rows, "the row now read")
+        assert screen.count == before + 1
+        assert str(delivered) in keys_of(screen)
+
+
+async def test_a_reply_that_gives_no_r_still_shows_under_its_row(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.DELIVERED)
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        with workspace.engine.connect() as connection:
+            token = connection.execute(
+                sa.select(recipient.c.reply_token).where(
+                    recipient.c.id.in_(list(screen.rows)),
+                    recipient.c.status == RecipientStatus.DELIVERED,
+                    recipient.c.reply_token.is_not(None),
+                )
+            ).first()[0]
+        target = find_recipient(workspace, reply_token=token)
+        out_of_office = IncomingReply(target, "Je suis absent jusqu'au 4 janvier.", (), True)
+        record_inbound(workspace, [out_of_office], channel=ReplyChannel.EMAIL)
+        await wait_until(pilot, lambda: screen.replies.get(target.id), "the automatic reply")
+        (line,) = screen.replies[target.id]
+        assert str(line.disposition.label) == "Réponse automatique"
+        assert f"reply-{line.id}" in keys_of(screen)
+        assert screen.rows[target.id].status is RecipientStatus.DELIVERED  # no R

@@ -400,6 +400,10 @@ def _insert_reply(
         detail = sealed_reply_detail(f"{disposition.label} — {how}", reply_id, seal)
         kept = {"recipient_id": target.id, "kind": EventKind.REPLY_KEPT, "at": at, "detail": detail}
         append_events(connection, [kept])
+        # The row's status stays; its reply lines change: the tracking tables follow it.
+        connection.execute(
+            sa.update(recipient).where(recipient.c.id == target.id).values(updated_at=at)
+        )
     return disposition
 
 

@@ -345,12 +345,17 @@ def mark_reply_read(store: Store, reply_id: int, *, at: datetime | None = None) 
             .values(read_at=sa.func.coalesce(reply.c.read_at, at))
         )
         unread = sa.exists().where(reply.c.recipient_id == recipient_id, reply.c.read_at.is_(None))
+        # Touched even while other replies stay unread: the tracking tables follow each
+        # reply line turning read, not only the status.
+        all_read = sa.and_(recipient.c.status == RecipientStatus.REPLY_UNREAD, ~unread)
         connection.execute(
             sa.update(recipient)
-            .where(
-                recipient.c.id == recipient_id,
-                recipient.c.status == RecipientStatus.REPLY_UNREAD,
-                ~unread,
+            .where(recipient.c.id == recipient_id)
+            .values(
+                status=sa.case(
+                    (all_read, sa.literal(RecipientStatus.REPLY_READ, recipient.c.status.type)),
+                    else_=recipient.c.status,
+                ),
+                updated_at=at,
             )
-            .values(status=RecipientStatus.REPLY_READ, updated_at=at)
         )
