@@ -18,16 +18,34 @@ def paris_time(moment: datetime, pattern: str) -> str:
 
 
 MINUTES, SECONDS = "dd/MM/yyyy HH:mm", "dd/MM/yyyy - HH:mm:ss"
+PARIS_ZONE = "heure de Paris"  # said where a company abroad reads the time
 
 
-def paris_minutes(moment: datetime) -> str:
-    """A deadline as the platform shows it: "14/02/2026 12:00" (Europe/Paris)."""
-    return paris_time(moment, MINUTES) + repeated_hour_mark(moment)
+def paris_minutes(moment: datetime, *, zone: str = "") -> str:
+    """A deadline as the platform shows it: "14/02/2026 12:00" (Europe/Paris); with `zone`
+    (« heure de Paris »), "14/02/2026 12:00 (heure de Paris)"."""
+    return in_paris(paris_time(moment, MINUTES), moment, zone=zone)
 
 
-def paris_seconds(moment: datetime) -> str:
+def paris_seconds(moment: datetime, *, zone: str = "") -> str:
     """An event time as in the tracking table: "10/02/2026 - 16:41:11" (Europe/Paris)."""
-    return paris_time(moment, SECONDS) + repeated_hour_mark(moment)
+    return in_paris(paris_time(moment, SECONDS), moment, zone=zone)
+
+
+def paris_as_typed(moment: datetime) -> str:
+    """ "14/02/2026 12:00", or "14/02/2026 12:00:45" when it has seconds: a time put back in
+    a field reads back as itself (saving again must not move it), and two times a message
+    compares never read alike."""
+    pattern = "dd/MM/yyyy HH:mm:ss" if as_utc(moment).second else MINUTES
+    return in_paris(paris_time(moment, pattern), moment)
+
+
+def in_paris(text: str, moment: datetime, *, zone: str = "") -> str:
+    """`text` (`moment` on the clocks of Paris), then what makes it one instant in one
+    parenthesis: the `zone` when given, and which of the hour Paris lives twice in October
+    ("02:30 (heure de Paris, heure d'hiver)", never two parentheses after each other)."""
+    notes = [note for note in (zone, repeated_hour_season(moment)) if note]
+    return f"{text} ({', '.join(notes)})" if notes else text
 
 
 SUMMER_TIME, WINTER_TIME = "heure d'été", "heure d'hiver"
@@ -40,14 +58,6 @@ def repeated_hour_season(moment: datetime) -> str | None:
     if local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset():
         return None
     return SUMMER_TIME if local.dst() else WINTER_TIME
-
-
-def repeated_hour_mark(moment: datetime) -> str:
-    """ " (heure d'été)" or " (heure d'hiver)" after a time of the hour Paris lives twice, ""
-    after any other: what the store keeps is the one the letter says, and it reads back as
-    typed."""
-    season = repeated_hour_season(moment)
-    return "" if season is None else f" ({season})"
 
 
 NARROW_NO_BREAK_SPACE = "\u202f"
@@ -78,6 +88,19 @@ def size_text(size: int) -> str:
 
 def lot_label(number: int, title: str) -> str:
     return f"Lot n°{number} - {title}"
+
+
+def paris_span(start: datetime, end: datetime) -> timedelta:
+    """`end` − `start` on the clocks of Paris, as the rules count days: across a change of
+    time a day is a day (23 or 25 hours). Where the clocks go back and forth in the hour Paris
+    lives twice, and disagree with the real span on which comes first, the real span."""
+    wall = _wall_clock(end) - _wall_clock(start)
+    real = as_utc(end) - as_utc(start)
+    return wall if (wall >= timedelta(0)) == (real >= timedelta(0)) else real
+
+
+def _wall_clock(moment: datetime) -> datetime:
+    return as_utc(moment).astimezone(PARIS).replace(tzinfo=None)
 
 
 def duration_text(span: timedelta) -> str:

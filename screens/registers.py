@@ -20,7 +20,7 @@ from messagerie.models.consultations.registers import (
     update_entry,
 )
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes, paris_time, repeated_hour_mark
+from messagerie.models.formatting import paris_as_typed, paris_minutes
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.rules.validation import (
     LABELS,
@@ -235,9 +235,6 @@ FORM_FIELDS = (
 ENTRY_SAVE_HINT = how_to_keep("Pour garder la ligne", "Enregistrer")
 
 
-ENTRY_SECONDS = "dd/MM/yyyy HH:mm:ss"  # a register time to the second, as the form reads it
-
-
 class EntryForm(StoreModal[bool]):
     """Add or edit an entry; a wrong field is named under it and nothing typed is lost."""
 
@@ -278,10 +275,7 @@ class EntryForm(StoreModal[bool]):
         if name == "at":
             # To the second when it has seconds: saving a correction of another field moved
             # a withdrawal at 14:12:37 to 14:12.
-            # The hour Paris lives twice in October says which: it reads back as that one.
-            if row.at.second:
-                return paris_time(row.at, ENTRY_SECONDS) + repeated_hour_mark(row.at)
-            return paris_minutes(row.at)
+            return paris_as_typed(row.at)
         if name == "lots":
             return ", ".join(str(number) for number in row.lot_numbers)
         value = getattr(row, name, "")

@@ -15,7 +15,7 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 
-from messagerie.letters.pdf.ar import ar_filename, render_ar
+from messagerie.letters.pdf.ar import ar_filename, render_ar, stamps
 from messagerie.models.messages.ar import ArRefused, ar_data
 from messagerie.models.messages.inbound import find_recipient, record_delivery_report, record_reply
 from messagerie.models.messages.portal import record_opening
@@ -210,6 +210,16 @@ async def test_a_time_of_the_hour_paris_lives_twice_says_which_in_one_parenthesi
     assert "établi le 25/10/2026 à 02:30 (heure de Paris, heure d'hiver)" in text
     assert "Autorisée jusqu'au 25/10/2026 02:30 (heure de Paris, heure d'été)" in text
     assert ") (" not in text  # not « 02:30 (heure d'hiver) (heure de Paris) »
+
+
+def test_a_stamp_in_the_hour_paris_lives_twice_says_which():
+    """The anchor's line prints the Paris time alone: it must name one instant by itself."""
+    winter = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert stamps(winter) == (
+        "25/10/2026 02:30:00 (Paris, heure d'hiver)",
+        "25/10/2026 01:30:00 UTC",
+    )
+    assert stamps(winter - timedelta(hours=1))[0] == "25/10/2026 02:30:00 (Paris, heure d'été)"
 
 
 async def test_the_pdf_is_pdf_a_3b(store):

@@ -565,6 +565,17 @@ BAD_FILES = {
         "26/12/2025 10:00 serait postérieur à la date limite de remise des plis "
         "(25/12/2025 17:30).",
     ),
+    "deposit seconds after the deadline": (  # both to the second: they never read alike
+        "bad.json",
+        edited_json(
+            lambda d: d["consultations"][1]["registers"]["depots"][0].update(
+                at="25/12/2025 17:30:45"
+            )
+        ),
+        "consultation n°2 (« 2025VINS »), depots, élément n°1, champ « at » : Un dépôt du "
+        "25/12/2025 17:30:45 serait postérieur à la date limite de remise des plis "
+        "(25/12/2025 17:30).",
+    ),
     "a reference twice": (
         "bad.json",
         edited_json(lambda d: d["consultations"][1].update(reference="202601")),

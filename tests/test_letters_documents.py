@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import subprocess
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -31,7 +31,7 @@ from messagerie.letters.pdf.documents import (
     rejection_letters,
     render_letter,
 )
-from messagerie.letters.pdf.render import TemplateProblem
+from messagerie.letters.pdf.render import TemplateProblem, datetime_fr, time_fr
 from messagerie.models.errors import Refusal
 from messagerie.models.messages.merge import read_analysis, rejected_bids, rows_by_lot
 from messagerie.models.rules.standstill import signing_from
@@ -534,3 +534,9 @@ def test_a_notification_says_ci_joint_only_when_the_signed_contract_is_attached(
     assert "ci-joint" not in alone.lower()
     attached = pdf_words(render_letter(notification(enclosures=("marche-signe.pdf",))))
     assert "vous la trouverez ci-jointe (marche-signe.pdf)" in attached
+
+
+def test_a_time_given_without_its_zone_is_read_as_utc_as_the_day_is():
+    naive, aware = datetime(2026, 10, 25, 1, 30), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert time_fr(naive) == time_fr(aware) == "02:30 (heure d'hiver)"
+    assert datetime_fr(naive, zone=True) == "25/10/2026 02:30 (heure de Paris, heure d'hiver)"

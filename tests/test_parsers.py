@@ -38,7 +38,7 @@ from messagerie.letters.pdf.bundle import (
     verify_bundle,
 )
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes, paris_seconds
+from messagerie.models.formatting import PARIS_ZONE, paris_as_typed, paris_minutes, paris_seconds
 from messagerie.models.messages.merge import COLUMNS, AnalysisRefused, read_analysis
 from messagerie.models.rules.siret import luhn_valid, siret_is_valid
 from messagerie.models.rules.validation import (
@@ -152,8 +152,14 @@ def test_a_date_refused_says_what_to_write_instead(typed, said):
 def test_any_instant_shown_reads_back_as_that_instant(moment):
     """What the screens and letters show of a time is typed back as the same instant, in
     the hour Paris lives twice too (« 25/10/2026 02:30 (heure d'hiver) »)."""
-    assert parse_paris_datetime(paris_seconds(moment)) == moment.replace(microsecond=0)
-    assert parse_paris_datetime(paris_minutes(moment)) == moment.replace(second=0, microsecond=0)
+    to_the_second, to_the_minute = moment.replace(microsecond=0), moment.replace(second=0)
+    assert parse_paris_datetime(paris_seconds(moment)) == to_the_second
+    assert parse_paris_datetime(paris_minutes(moment)) == to_the_minute.replace(microsecond=0)
+    # As the AR and the letters say it, and as a field gives it back to be typed again.
+    assert parse_paris_datetime(paris_seconds(moment, zone="Paris")) == to_the_second
+    zoned = paris_minutes(moment, zone=PARIS_ZONE)
+    assert parse_paris_datetime(zoned) == to_the_minute.replace(microsecond=0)
+    assert parse_paris_datetime(paris_as_typed(moment)) == to_the_second
 
 
 @pytest.mark.parametrize(
@@ -177,6 +183,25 @@ def test_the_repeated_hour_typed_with_its_season_is_that_one(typed):
 def test_a_season_with_one_parenthesis_alone_is_refused(typed):
     with pytest.raises(ValidationFailed, match="n'est pas une date valide"):
         parse_paris_datetime(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "instant"),
+    [
+        ("25/10/2026 02:30 (heure de Paris, heure d'hiver)", datetime(2026, 10, 25, 1, 30)),
+        ("25/10/2026 02:30:00 (Paris, heure d'été)", datetime(2026, 10, 25, 0, 30)),
+        ("14/02/2026 12:00 (heure de Paris)", datetime(2026, 2, 14, 11)),
+        ("10/02/2026 16:41:11 (Paris)", datetime(2026, 2, 10, 15, 41, 11)),
+    ],
+)
+def test_a_time_copied_from_the_ar_or_a_letter_with_its_zone_is_read(typed, instant):
+    assert parse_paris_datetime(typed) == instant.replace(tzinfo=UTC)
+
+
+def test_a_whole_cell_pasted_as_a_date_is_quoted_short():
+    with pytest.raises(ValidationFailed) as refused:
+        parse_paris_datetime("14/02/2026 " + "12:00 " * 100_000)
+    assert len(str(refused.value)) < 200 and "…" in str(refused.value)
 
 
 def test_the_repeated_hour_with_its_offset_is_read_as_that_instant():

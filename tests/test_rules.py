@@ -102,6 +102,10 @@ def test_rules_2_and_3_count_days_on_the_clocks_of_paris_across_a_change_of_time
     assert_verdict(verdict, 2, "warning", "bid_deadline", "soit le 24/10/2026 12:00")
     assert modification_window_check(autumn, paris(2026, 10, 24, 12, 30)) is not None
     assert modification_window_check(autumn, paris(2026, 10, 24, 12)) is None
+    # The time left is counted on the same clocks: « 6 jours » would contradict the block.
+    assert "il reste 5 jours et 23 heures avant la date limite" in verdict.message
+    window = modification_window_check(autumn, paris(2026, 10, 24, 12, 30))
+    assert window is not None and "Il reste 5 jours et 23 heures avant" in window.message
     spring = paris(2026, 4, 3, 12)
     assert answer_timing(spring, paris(2026, 3, 28, 11, 30), formalised=True, urgent=False) is None
     assert modification_window_check(spring, paris(2026, 3, 28, 11, 30)) is None

@@ -106,6 +106,6 @@ def test_status_tells_how_many_are_kept_and_since_when(tmp_path):
     os.utime(folder / ".en-cours", (0, 0))
     env["MESSAGERIE_UNMATCHED_RETENTION_DAYS"] = "30"
     assert line() == (
-        f"Courriels non rattachés (dossier {folder}) : 2, le plus ancien mis de côté le "
-        "02/09/2026 - 12:00:00 (effacés après 30 jours)"
+        f"Courriels non rattachés (dossier {folder}) : 2 (effacés après 30 jours), le plus "
+        "ancien mis de côté le 02/09/2026 - 12:00:00"
     )

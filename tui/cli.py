@@ -598,13 +598,13 @@ def chains_line(check: ChainCheck | None) -> str:
     if check.altered:
         return (
             f"Historiques chaînés : ALTÉRÉS pour {check.altered} destinataire(s) à la "
-            f"vérification du {when} (messagerie verify-store les nomme)"
+            f"vérification du {when} ; messagerie verify-store les nomme"
         )
     if check.doubtful_anchors:
         return (
             f"Historiques chaînés : NON vérifiés contre les ancrages le {when}, "
-            f"{check.doubtful_anchors} ancrage(s) ne prouvant rien (messagerie verify-store "
-            "les nomme)"
+            f"{check.doubtful_anchors} ancrage(s) ne prouvant rien ; messagerie verify-store "
+            "les nomme"
         )
     return f"Historiques chaînés : intacts à la vérification du {when}"
 
@@ -674,7 +674,7 @@ def signing_status(settings: Settings) -> tuple[list[str], str | None]:
     the ARs from being signed, if anything. The demonstration certificate is not made here."""
     from messagerie.letters.pdf.certificate import certificate_info
     from messagerie.models.errors import Refusal
-    from messagerie.models.formatting import paris_time
+    from messagerie.models.formatting import paris_minutes, paris_time
     from messagerie.tui import services
 
     demo = not services.certificate_source(settings).configured
@@ -704,7 +704,7 @@ def signing_status(settings: Settings) -> tuple[list[str], str | None]:
         lines.append("Il n'est plus valide : un nouveau sera créé au prochain AR.")
         return lines, None
     if info.not_before is not None and now < info.not_before:
-        valid_from = paris_time(info.not_before, "dd/MM/yyyy HH:mm")
+        valid_from = paris_minutes(info.not_before)
         return lines, f"CERTIFICAT DE SIGNATURE PAS ENCORE VALIDE (à partir du {valid_from})"
     return lines, "CERTIFICAT DE SIGNATURE EXPIRÉ — les AR ne sont plus signés"
 
@@ -1042,17 +1042,18 @@ def signature_lines(signature: ManifestSignature) -> list[str]:
         verdict = "aucun certificat de la plateforme à comparer"
     else:
         verdict = "« non authentique », ce n'est pas celui de la plateforme"
-    signed_at = paris_seconds(signature.signed_at) if signature.signed_at else "non indiquée"
+    signed_at = (
+        paris_seconds(signature.signed_at, zone="Paris") if signature.signed_at else "non indiquée"
+    )
     lines = [
         f"Manifeste signé par : {signature.signer}",
         f"Empreinte SHA-256 du certificat : {signature.fingerprint} ({verdict})",
-        f"Date de signature : {signed_at} (Paris)",
+        f"Date de signature : {signed_at}",
     ]
     if stamp := signature.stamp:
         judged = UNJUDGED_AUTHORITY if stamp.trusted is None else ""
-        lines.append(
-            f"Horodatage : {paris_seconds(stamp.at)} (Paris) par « {stamp.authority} »{judged}"
-        )
+        stamped = paris_seconds(stamp.at, zone="Paris")
+        lines.append(f"Horodatage : {stamped} par « {stamp.authority} »{judged}")
     lines.append(
         "Signature du manifeste : "
         + ("valide" if signature.intact else "INVALIDE (manifeste modifié)")

@@ -91,6 +91,6 @@ def status_line(folder: Path, retention_days: int) -> str:
     if kept.oldest is None:
         return f"Courriels non rattachés (dossier {folder}) : aucun ({rule})"
     return (
-        f"Courriels non rattachés (dossier {folder}) : {kept.count}, le plus ancien mis de "
-        f"côté le {paris_seconds(kept.oldest)} ({rule})"
+        f"Courriels non rattachés (dossier {folder}) : {kept.count} ({rule}), le plus ancien "
+        f"mis de côté le {paris_seconds(kept.oldest)}"
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from messagerie.letters.pdf.render import html_to_pdf, render_html
 from messagerie.letters.pdf.sign import PlatformSigner, sign_pdf
-from messagerie.models.formatting import as_utc, paris_time, size_text
+from messagerie.models.formatting import as_utc, in_paris, paris_time, size_text
 from messagerie.models.messages.ar import ArData
 from messagerie.models.rules.siret import format_siret
 from messagerie.models.store.enums import EventKind
@@ -33,9 +33,10 @@ MEANINGS = {
 
 def stamps(moment: datetime) -> tuple[str, str]:
     """The same second twice, so that nobody has to convert: ("10/02/2026 16:41:11 (Paris)",
-    "10/02/2026 15:41:11 UTC")."""
+    "10/02/2026 15:41:11 UTC"); in the hour Paris lives twice, "(Paris, heure d'hiver)" too:
+    the anchor's line prints the first alone."""
     return (
-        paris_time(moment, "dd/MM/yyyy HH:mm:ss") + " (Paris)",
+        in_paris(paris_time(moment, "dd/MM/yyyy HH:mm:ss"), moment, zone="Paris"),
         as_utc(moment).strftime("%d/%m/%Y %H:%M:%S") + " UTC",
     )
 

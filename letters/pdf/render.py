@@ -28,10 +28,11 @@ from messagerie.letters import PACKAGE_DIR, TEMPLATES_DIR
 from messagerie.models.errors import Refusal
 from messagerie.models.formatting import (
     LOCALE,
-    MINUTES,
     PARIS,
+    PARIS_ZONE,
+    in_paris,
+    paris_minutes,
     paris_time,
-    repeated_hour_season,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -69,22 +70,19 @@ def date_fr(value: date | datetime) -> str:
 
 def datetime_fr(value: datetime, zone: bool = False) -> str:
     """ "14/02/2026 12:00", Europe/Paris; `zone`: "14/02/2026 12:00 (heure de Paris)"."""
-    return _in_paris(paris_time(_required(value, "datetime_fr"), MINUTES), value, zone)
+    return paris_minutes(_aware(value, "datetime_fr"), zone=PARIS_ZONE if zone else "")
 
 
 def time_fr(value: datetime, zone: bool = False) -> str:
     """ "12:00", Europe/Paris; `zone`: "12:00 (heure de Paris)"."""
-    return _in_paris(paris_time(_required(value, "time_fr"), "HH:mm"), value, zone)
+    moment = _aware(value, "time_fr")
+    return in_paris(paris_time(moment, "HH:mm"), moment, zone=PARIS_ZONE if zone else "")
 
 
-def _in_paris(text: str, moment: datetime, zone: bool) -> str:
-    """`text`, then what it needs to be one instant: the zone when asked, and which of the
-    hour Paris lives twice in October in one parenthesis ("02:30 (heure de Paris, heure
-    d'hiver)", not two after each other)."""
-    notes = [
-        note for note in ("heure de Paris" if zone else None, repeated_hour_season(moment)) if note
-    ]
-    return f"{text} ({', '.join(notes)})" if notes else text
+def _aware(value: datetime, filter_name: str) -> datetime:
+    """A time given to a filter, naive read as UTC (the store's), as `date_fr` reads it."""
+    moment: datetime = _required(value, filter_name)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def long_date_fr(value: date | datetime) -> str:

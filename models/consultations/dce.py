@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from messagerie.models.consultations.detail import lock_consultation
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import as_utc, paris_minutes
+from messagerie.models.formatting import as_utc, paris_as_typed, paris_minutes
 from messagerie.models.rules import filetype
 from messagerie.models.rules.checks import WRITTEN_OUT, written_reason
 from messagerie.models.rules.zipcheck import DEFAULT_LIMITS, ZipLimits, read_members
@@ -639,8 +639,8 @@ def move_bid_deadline(
     ).scalar_one()
     if new_deadline <= previous:  # R2151-4: extended in proportion, never brought forward
         raise DceError(
-            f"La nouvelle date limite de remise des plis ({paris_minutes(new_deadline)}) "
-            f"n'est pas postérieure à l'actuelle ({paris_minutes(previous)}) : un report "
+            f"La nouvelle date limite de remise des plis ({paris_as_typed(new_deadline)}) "
+            f"n'est pas postérieure à l'actuelle ({paris_as_typed(previous)}) : un report "
             "la repousse (article R2151-4), il ne l'avance jamais."
         )
     connection.execute(

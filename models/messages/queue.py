@@ -19,7 +19,7 @@ from messagerie.models.consultations.detail import (
     lock_consultation,
 )
 from messagerie.models.errors import Refusal
-from messagerie.models.formatting import paris_minutes
+from messagerie.models.formatting import paris_as_typed
 from messagerie.models.messages.drafts import (
     DROPPED_NOTE,
     KEPT_AT_HANG_UP,
@@ -469,7 +469,7 @@ def load_form(store: Store, message_id: int, *, actor: str) -> FormInput:
         lot_numbers=lot_numbers,
         send_mode=SendMode(row.send_mode),
         reply_allowed=row.reply_allowed,
-        reply_deadline=paris_minutes(row.reply_deadline) if row.reply_deadline else "",
+        reply_deadline=paris_as_typed(row.reply_deadline) if row.reply_deadline else "",
         subject=row.subject,
         body=row.body,
         mentions=dict(row.mentions or {}),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from messagerie.models.formatting import PARIS, as_utc, duration_text, paris_minutes
+from messagerie.models.formatting import PARIS, as_utc, duration_text, paris_minutes, paris_span
 from messagerie.models.rules.standstill import (
     ELECTRONIC_DAYS,
     NO_STANDSTILL,
@@ -139,7 +139,7 @@ def answer_time_left(
 ) -> tuple[datetime, timedelta]:
     """Rule 2's limit, and the time left before it (negative: how late)."""
     limit = answer_limit(bid_deadline, urgent=urgent)
-    return limit, as_utc(limit) - as_utc(now)
+    return limit, paris_span(now, limit)
 
 
 def answer_countdown(bid_deadline: datetime, now: datetime, *, urgent: bool) -> str:
@@ -186,7 +186,7 @@ def answer_timing(
     if not formalised or as_utc(now) <= as_utc(limit):
         return None
     days = answer_notice(urgent=urgent).days
-    left = as_utc(bid_deadline) - as_utc(now)
+    left = paris_span(now, bid_deadline)
     after = (
         f"il reste {duration_text(left)} avant la date limite de remise des plis"
         if left > timedelta(0)
@@ -646,7 +646,7 @@ def modification_window_check(bid_deadline: datetime, now: datetime) -> RuleVerd
     """
     if as_utc(now) <= as_utc(days_before(bid_deadline, MODIFICATION_WINDOW)):
         return None
-    left = as_utc(bid_deadline) - as_utc(now)
+    left = paris_span(now, bid_deadline)
     deadline = paris_minutes(bid_deadline)
     if left > timedelta(0):
         situation = (

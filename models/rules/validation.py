@@ -23,7 +23,7 @@ from messagerie.models.formatting import (
     PARIS,
     SUMMER_TIME,
     WINTER_TIME,
-    paris_minutes,
+    paris_as_typed,
 )
 from messagerie.models.rules.siret import luhn_valid, normalise_siret
 from messagerie.models.store.enums import RegisterKind
@@ -71,14 +71,23 @@ MAX_LENGTHS = {
 }
 REQUIRED = ("company_name", "siret", "contact_name", "contact_email", "at")
 
+# Which of the hour Paris lives twice in October, as formatting.in_paris says it: « heure
+# d'hiver », the zone before it (« heure de Paris, heure d'été »), or the zone alone, in
+# parentheses or without, never with one of the two alone; possessive: spaces that lead
+# nowhere are not tried again and again.
+_SEASON = r"heure\s++d['’]\s*+(?P<{name}>été|ete|hiver)"
+_ZONE = r"(?:heure\s++de\s++)?paris"
 _PARIS_FORMAT = re.compile(
     r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})"
     r"(?:\s*(?:-|à)\s*|\s+)"
     r"(?P<hour>\d{1,2})[:h](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
-    # Which of the hour Paris lives twice in October, as formatting.repeated_hour_mark says it
-    # (possessive: spaces that lead nowhere are not tried again and again),
-    # in parentheses or without, never with one of the two alone.
-    r"(?:\s*+(?P<open>\()?\s*+(?i:heure\s++d['’]\s*+(?P<season>été|ete|hiver))\s*+(?(open)\)))?"
+    r"(?:\s*+(?P<open>\()?\s*+(?i:"
+    + _ZONE
+    + r"(?:\s*+,\s*+"
+    + _SEASON.format(name="season_after_zone")
+    + r")?|"
+    + _SEASON.format(name="season")
+    + r")\s*+(?(open)\)))?"
 )
 _LOT_SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -162,7 +171,7 @@ def address_domain(address: str) -> str:
 def check_siret(text: str, *, field: str = "siret") -> str:
     """The 14 digits of a SIRET typed with or without spaces and dots, Luhn key checked."""
     digits = normalise_siret(text)
-    shown = text.strip()
+    shown = cut(text.strip(), 40)  # quoted in the message: a pasted page stays a line
     if not digits:
         raise ValidationFailed.one(field, "Le SIRET est obligatoire.")
     if not ascii_digits(digits):
@@ -181,19 +190,24 @@ def check_siret(text: str, *, field: str = "siret") -> str:
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
+LONGEST_DATE = 80  # « 25/10/2026 - 02:30:00 (heure de Paris, heure d'hiver) » is 54
+
+
 def parse_paris_datetime(text: str, *, field: str = "at") -> datetime:
     """An aware UTC time from "22/08/2025 09:31[:05]" or ISO 8601 (no offset means Paris)."""
     shown = text.strip()
     if not shown:
         raise ValidationFailed.one(field, "La date et l'heure sont obligatoires.")
     try:
+        if len(shown) > LONGEST_DATE:  # a whole cell pasted: quoted short, never parsed
+            raise ValueError("longer than any date")
         moment, season = _parse_moment(shown)
     except ValueError:
         raise ValidationFailed.one(
             field,
-            no_such_day(shown)
-            or f"« {shown} » n'est pas une date valide : écrivez JJ/MM/AAAA HH:MM "
-            "(heure de Paris), par exemple 22/08/2025 09:31.",
+            no_such_day(quoted := cut(shown, LONGEST_DATE))
+            or f"« {quoted} » n'est pas une date valide : écrivez "
+            "JJ/MM/AAAA HH:MM (heure de Paris), par exemple 22/08/2025 09:31.",
         ) from None
     if problem := year_problem(shown, moment.year):
         raise ValidationFailed.one(field, problem)
@@ -282,7 +296,7 @@ def _parse_moment(text: str) -> tuple[datetime, str | None]:
     if french:
         numbers = ("day", "month", "year", "hour", "minute", "second")
         day, month, year, hour, minute, second = (int(french[name] or 0) for name in numbers)
-        season = french["season"]
+        season = french["season"] or french["season_after_zone"]
         named = (
             None if season is None else WINTER_TIME if season.casefold() == "hiver" else SUMMER_TIME
         )
@@ -459,14 +473,14 @@ def _check_time(
     if at > now:
         errors.add(
             "at",
-            f"Le {paris_minutes(at)} est dans le futur : indiquez une date passée "
-            f"(nous sommes le {paris_minutes(now)}).",
+            f"Le {paris_as_typed(at)} est dans le futur : indiquez une date passée "
+            f"(nous sommes le {paris_as_typed(now)}).",
         )
     elif kind is RegisterKind.DEPOSIT and deadline is not None and at > deadline:
         errors.add(
             "at",
-            f"Un dépôt du {paris_minutes(at)} serait postérieur à la date limite de remise "
-            f"des plis ({paris_minutes(deadline)}).",
+            f"Un dépôt du {paris_as_typed(at)} serait postérieur à la date limite de remise "
+            f"des plis ({paris_as_typed(deadline)}).",
         )
 
 
