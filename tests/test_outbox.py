@@ -29,7 +29,7 @@ from messagerie.models.clock import utc_now
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.drafts import DraftRecipient
 from messagerie.models.messages.form import load_context
-from messagerie.models.messages.outbox import outbox_counts
+from messagerie.models.messages.outbox import claim, outbox_counts
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.recipient_secrets import envelope_id
@@ -332,7 +332,9 @@ async def test_a_dropped_or_stalled_connection_is_retried_not_lost(store):
         message_id = queue(
             store, ["drop@entreprise.example", "slow@entreprise.example", "ok@entreprise.example"]
         )
-        relay = replace(parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"), timeout=1.0)
+        relay = replace(
+            parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"), timeout=1.0, reply_timeout=1.0
+        )
         report = await run_once(store, relay, public_url=PUBLIC_URL)
         assert (report.sent, report.retried, report.refused) == (1, 2, 0)
         rows, _ = states(store, message_id)
@@ -648,3 +650,50 @@ async def test_quitting_the_app_stops_its_outbox_and_gives_back_what_it_claimed(
     counts = outbox_counts(store)
     assert len(slow.received) < 60  # 60 e-mails at 1 s over 4 connections: 15 s
     assert counts[DeliveryState.QUEUED] + counts[DeliveryState.ACCEPTED] == 60
+
+
+class Scanning(Relay):
+    """Answers the final « . » after `delay` seconds, as a relay that scans what it keeps."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def scanning():
+    handler = Scanning(delay=2.5)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, replace(parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"), timeout=1.0)
+    controller.stop()
+
+
+async def test_a_relay_slow_to_answer_the_final_dot_gets_one_copy_sent_once(store, scanning):
+    """Cut at the command timeout, the copy the relay kept was sent again at each pass, up to
+    « Non délivré »: the answer to the final « . » is waited for as RFC 5321 says."""
+    handler, relay = scanning
+    message_id = queue(store, ["lent@entreprise.example"])
+    report = await run_once(store, relay, public_url=PUBLIC_URL)
+    assert (report.sent, report.retried, report.refused) == (1, 0, 0)
+    assert len(handler.received) == 1
+    rows, _ = states(store, message_id)
+    assert rows["lent@entreprise.example"].status is RecipientStatus.SENT
+
+
+async def test_a_copy_waiting_for_the_relay_keeps_its_lease(store, scanning):
+    """The relay takes longer than a lease to answer: another worker that looks meanwhile
+    finds the copy still held, and does not send it a second time."""
+    handler, relay = scanning
+    queue(store, ["lent@entreprise.example"])
+    sending = asyncio.create_task(
+        run_once(store, relay, public_url=PUBLIC_URL, lease=timedelta(seconds=1))
+    )
+    await asyncio.sleep(1.8)  # the first lease ran out 0.8 s ago
+    assert claim(store, limit=10, lease=timedelta(seconds=1)) == ()
+    assert (await sending).sent == 1
+    assert len(handler.received) == 1

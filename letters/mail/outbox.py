@@ -141,18 +141,30 @@ class Pass:
                     yield mail
 
     def still_ours(self, recipient_id: int) -> bool:
-        now = utc_now()
-        if now - self.renewed > self.lease / 3:
-            self.renewed = now
-            by_lease: dict[datetime, list[int]] = {}
-            for held_id, lease_until in self.held.items():
-                by_lease.setdefault(lease_until, []).append(held_id)
-            self.held = {
-                kept: now + self.lease
-                for lease_until, ids in by_lease.items()
-                for kept in renew(self.store, ids, lease_until, now + self.lease)
-            }
+        if utc_now() - self.renewed > self.lease / 3:
+            self.renew_held()
         return recipient_id in self.held
+
+    def renew_held(self) -> None:
+        """Extend the lease of every copy held; those another worker took meanwhile go."""
+        now = self.renewed = utc_now()
+        by_lease: dict[datetime, list[int]] = {}
+        for held_id, lease_until in self.held.items():
+            by_lease.setdefault(lease_until, []).append(held_id)
+        self.held = {
+            kept: now + self.lease
+            for lease_until, ids in by_lease.items()
+            for kept in renew(self.store, ids, lease_until, now + self.lease)
+        }
+
+    async def keep_leases(self) -> None:
+        """Renew the leases while the relay takes its time: every connection may be waiting
+        for an answer (up to Relay.reply_timeout, longer than a lease), and no envelope is
+        pulled meanwhile to renew them; a lease run out, another worker sent the copy again."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            if utc_now() - self.renewed > self.lease / 3:
+                self.renew_held()
 
     def record(self, outcome: Outcome) -> None:
         seal = self.seals.pop(outcome.key, None)
@@ -197,11 +209,14 @@ async def run_once(
     client = await connect(relay)
     await client.quit()
     sending = Pass(store, relay, public_url, lease, dkim)
+    renewing = asyncio.create_task(sending.keep_leases())
     try:
         await send_batch(relay, sending.envelopes(batch), sending.record)
     except BaseException:
         release(store, sending.held, marks=sending.marks)
         raise
+    finally:
+        renewing.cancel()
     return Report(**sending.tally)
 
 

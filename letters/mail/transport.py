@@ -35,7 +35,10 @@ class Relay:
     username: str | None = None
     password: str | None = None
     final_mailbox: bool = False
-    timeout: float = 30.0
+    timeout: float = 30.0  # connecting, greeting, logging in
+    # A message handed over: the relay may scan it before it answers the final « . », and
+    # RFC 5321 (4.5.3.2.6) gives it 10 minutes. Cut short, a copy it kept was sent again.
+    reply_timeout: float = 600.0
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -178,7 +181,7 @@ async def send_batch(
                     except RelayProblem as problem:
                         record(Outcome(envelope.key, False, False, str(problem)))
                         continue
-                record(await _send_one(client, envelope))
+                record(await _send_one(client, envelope, relay.reply_timeout))
         except asyncio.CancelledError:
             if client is not None:  # stopped mid-exchange: a QUIT would wait for its timeout
                 client.close()
@@ -212,7 +215,7 @@ def _dsn_options(client: aiosmtplib.SMTP, envelope: Envelope) -> dict[str, list[
     }
 
 
-async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope) -> Outcome:
+async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope, timeout: float) -> Outcome:
     options = _dsn_options(client, envelope)
     if envelope.smtputf8:
         if not client.supports_extension("smtputf8"):
@@ -223,6 +226,7 @@ async def _send_one(client: aiosmtplib.SMTP, envelope: Envelope) -> Outcome:
             envelope.sender,
             [envelope.recipient],
             envelope.data,
+            timeout=timeout,
             **options,  # type: ignore[arg-type]
         )
     except aiosmtplib.SMTPRecipientsRefused as refused:
