@@ -88,7 +88,9 @@ def detail_text(detail: MessageDetail, focused: int | None) -> Text:
     text.append(f"Mode : {outgoing.send_mode.label}\n")
     if outgoing.reply_allowed:
         deadline = outgoing.reply_deadline
-        text.append("Réponse attendue" + (f" avant le {paris_minutes(deadline)}\n" if deadline
+        # « jusqu'au », as the e-mail, the page and the AR say it: the page takes a reply
+        # given at the deadline itself.
+        text.append("Réponse attendue" + (f" jusqu'au {paris_minutes(deadline)}\n" if deadline
                                            else " sans date limite\n"))  # fmt: skip
     if detail.lots:
         text.append("Lots : " + ", ".join(detail.lots) + "\n")

@@ -2,8 +2,12 @@
 4xx, "Non délivré" after a 5xx, D from a final mailbox, and an unreachable relay."""
 
 import asyncio
+import contextlib
 import random
+import sqlite3
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -25,6 +29,7 @@ from messagerie.letters.mail.transport import (
     parse_smtp_url,
     send_batch,
 )
+from messagerie.letters.mail.transport import Relay as TransportRelay
 from messagerie.models.clock import utc_now
 from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.drafts import DraftRecipient
@@ -33,6 +38,7 @@ from messagerie.models.messages.outbox import claim, outbox_counts
 from messagerie.models.messages.presets import preset_form
 from messagerie.models.messages.queue import queue_message
 from messagerie.models.messages.recipient_secrets import envelope_id
+from messagerie.models.store.database import open_store
 from messagerie.models.store.enums import (
     ConsultationStatus,
     DeliveryState,
@@ -664,13 +670,22 @@ class Scanning(Relay):
         return await super().handle_DATA(server, session, envelope)
 
 
+@contextlib.contextmanager
+def serving(handler: Relay) -> Iterator[TransportRelay]:
+    """`handler` listening on 127.0.0.1 while the block runs; the relay that names it."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield parse_smtp_url(f"smtp://127.0.0.1:{controller.port}")
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def scanning():
     handler = Scanning(delay=2.5)
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, replace(parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"), timeout=1.0)
-    controller.stop()
+    with serving(handler) as relay:
+        yield handler, replace(relay, timeout=1.0)
 
 
 async def test_a_relay_slow_to_answer_the_final_dot_gets_one_copy_sent_once(store, scanning):
@@ -697,3 +712,42 @@ async def test_a_copy_waiting_for_the_relay_keeps_its_lease(store, scanning):
     assert claim(store, limit=10, lease=timedelta(seconds=1)) == ()
     assert (await sending).sent == 1
     assert len(handler.received) == 1
+
+
+class BusyAfterAccepting(Relay):
+    """Accepts the copy, then has another process hold the SQLite store's write lock for
+    longer than its 5 s wait, from the moment the outbox would record the E."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path, self.held = path, threading.Event()
+
+    def hold(self) -> None:
+        other = sqlite3.connect(self.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        self.held.set()
+        time.sleep(6.5)
+        other.execute("COMMIT")
+        other.close()
+
+    async def handle_DATA(self, server, session, envelope):
+        threading.Thread(target=self.hold, daemon=True).start()
+        self.held.wait()
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_a_copy_accepted_while_the_database_is_busy_is_recorded_not_sent_again(
+    sqlite_url, tmp_path
+):
+    store = open_store(sqlite_url, upgrade=True, documents_dir=tmp_path / "documents")
+    handler = BusyAfterAccepting(sqlite_url.removeprefix("sqlite:///"))
+    try:
+        message_id = queue(store, ["a@entreprise.example"])
+        with serving(handler) as relay:
+            assert (await run_once(store, relay, public_url=PUBLIC_URL)).sent == 1
+            assert (await run_once(store, relay, public_url=PUBLIC_URL)).sent == 0
+        rows, _ = states(store, message_id)
+        assert rows["a@entreprise.example"].status is RecipientStatus.SENT
+        assert len(handler.received) == 1
+    finally:
+        store.close()

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Select
 
 from messagerie.letters.pdf.anchor import write_anchor
 from messagerie.models.clock import utc_now
+from messagerie.models.formatting import paris_minutes
 from messagerie.models.messages.detail import resend
 from messagerie.models.messages.inbound import IncomingReply, find_recipient, record_inbound
 from messagerie.models.messages.outbox import claim, record_accepted
@@ -310,6 +311,26 @@ async def test_la_loupe_shows_content_files_and_every_event(workspace, workspace
         assert failed.email in shown and "Non délivré" in shown
         assert "Consultation concernée" in shown
         assert "Dérogations" in shown
+
+
+async def test_la_loupe_says_the_reply_deadline_as_the_e_mail_does(workspace, workspace_app):
+    cid = consultation_with(workspace, RecipientStatus.SENT)
+    with workspace.engine.connect() as connection:
+        deadline = connection.execute(
+            sa.select(message.c.reply_deadline)
+            .where(message.c.consultation_id == cid, message.c.reply_allowed)
+            .where(message.c.reply_deadline.is_not(None))
+            .limit(1)
+        ).scalar_one_or_none()
+    assert deadline is not None, "the demo should have a message awaiting a reply"
+    async with workspace_app.run_test(size=(100, 36)) as pilot:
+        screen = await open_tracking(pilot, cid)
+        row = next(r for r in screen.rows.values() if r.reply_deadline == deadline)
+        await move_to(pilot, screen, str(row.recipient_id))
+        await pilot.press("enter")
+        await settle(pilot)
+        said = f"Réponse attendue jusqu'au {paris_minutes(deadline)}"
+        assert said in text_of(pilot, "#detail-text")
 
 
 async def test_resend_to_a_corrected_address_keeps_the_failure(workspace, workspace_app):

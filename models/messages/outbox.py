@@ -10,6 +10,7 @@ because writers are serialised.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -275,6 +276,12 @@ def _move(
     return moved is not None
 
 
+# The relay holds the copy once it said 250: a database busy (SQLite waits 5 s per attempt)
+# or unreachable for a moment is waited out, 15 s more at most; giving up put the copy back
+# in the queue, and it was sent a second time.
+ACCEPTED_WRITE_ATTEMPTS = 6
+
+
 def record_accepted(
     store: Store, recipient_id: int, *, answer: str, final_mailbox: bool,
     at: datetime | None = None, seal: str | None = None, held_until: datetime | None = None,
@@ -290,14 +297,22 @@ def record_accepted(
         "lease_until": None,
         "updated_at": at,
     }
-    with store.engine.begin() as connection:
-        # What the copy carried, sealed in its history (models/store/seal.py).
-        seal = seal or current_seals(connection, [recipient_id]).get(recipient_id)
-        events = [(EventKind.SENT, at, sealed_detail(answer, seal) if seal else answer)]
-        if final_mailbox:
-            events.append((EventKind.DELIVERED, at, "Remis dans la boîte du destinataire"))
-            values.update(status=RecipientStatus.DELIVERED, delivered_at=at)
-        return _move(connection, recipient_id, values, *events, held_until=held_until)
+    if final_mailbox:
+        values.update(status=RecipientStatus.DELIVERED, delivered_at=at)
+    for attempt in range(1, ACCEPTED_WRITE_ATTEMPTS + 1):
+        try:
+            with store.engine.begin() as connection:
+                # What the copy carried, sealed in its history (models/store/seal.py).
+                seal = seal or current_seals(connection, [recipient_id]).get(recipient_id)
+                events = [(EventKind.SENT, at, sealed_detail(answer, seal) if seal else answer)]
+                if final_mailbox:
+                    events.append((EventKind.DELIVERED, at, "Remis dans la boîte du destinataire"))
+                return _move(connection, recipient_id, values, *events, held_until=held_until)
+        except sa.exc.OperationalError:
+            if attempt == ACCEPTED_WRITE_ATTEMPTS:
+                raise
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 def record_failure(
