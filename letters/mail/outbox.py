@@ -141,13 +141,16 @@ class Pass:
                     yield mail
 
     def still_ours(self, recipient_id: int) -> bool:
-        if utc_now() - self.renewed > self.lease / 3:
-            self.renew_held()
+        self.renew_when_due()
         return recipient_id in self.held
 
-    def renew_held(self) -> None:
-        """Extend the lease of every copy held; those another worker took meanwhile go."""
-        now = self.renewed = utc_now()
+    def renew_when_due(self) -> None:
+        """Every lease/3, extend the lease of every copy held; those another worker took
+        meanwhile go."""
+        now = utc_now()
+        if now - self.renewed <= self.lease / 3:
+            return
+        self.renewed = now
         by_lease: dict[datetime, list[int]] = {}
         for held_id, lease_until in self.held.items():
             by_lease.setdefault(lease_until, []).append(held_id)
@@ -163,8 +166,7 @@ class Pass:
         pulled meanwhile to renew them; a lease run out, another worker sent the copy again."""
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
-            if utc_now() - self.renewed > self.lease / 3:
-                self.renew_held()
+            self.renew_when_due()
 
     def record(self, outcome: Outcome) -> None:
         seal = self.seals.pop(outcome.key, None)
